@@ -1,0 +1,57 @@
+import type { DynamicConfig } from '../config/dynamic/types.ts';
+import type { Diagnostic } from '../lib/diagnostics.ts';
+import type { HttpRequestView } from '../rules/types.ts';
+import type { Handler } from '../http/handler.ts';
+
+/** A compiled HTTP router, ready to serve. */
+export interface CompiledHttpRouter {
+  /** Qualified name, `web@docker`. */
+  readonly name: string;
+  readonly rule: string;
+  readonly priority: number;
+  readonly service: string;
+  readonly middlewares: readonly string[];
+  readonly tls: boolean;
+  readonly match: (req: HttpRequestView) => boolean;
+  /** Middlewares wrapped around the service. */
+  readonly handler: Handler;
+}
+
+/** Routers of one entrypoint and one scheme, indexed by host (lookup cost independent of router count). */
+export interface HttpRouterTable {
+  /** The highest-priority router whose rule matches, or undefined. */
+  find(req: HttpRequestView): CompiledHttpRouter | undefined;
+  /** Number of routers in the table. */
+  readonly size: number;
+  /** Every router, highest priority first (API, explain). */
+  readonly routers: readonly CompiledHttpRouter[];
+}
+
+/** The status of one element of the merged configuration, for `/routes.json` and the dashboard. */
+export interface ElementStatus {
+  readonly name: string;
+  readonly kind: 'http-router' | 'tcp-router' | 'udp-router' | 'http-service' | 'tcp-service' | 'udp-service' | 'middleware';
+  readonly status: 'enabled' | 'disabled' | 'warning';
+  readonly errors: readonly string[];
+}
+
+/**
+ * Everything the data plane needs, built completely and then published by one assignment.
+ * Never mutated; requests in flight keep the snapshot they started with.
+ */
+export interface RoutingSnapshot {
+  readonly version: number;
+  readonly createdAt: number;
+  /** The merged configuration with qualified names (what `/config.json` serves). */
+  readonly config: DynamicConfig;
+  readonly diagnostics: readonly Diagnostic[];
+  readonly elements: ReadonlyMap<string, ElementStatus>;
+  /** Per entrypoint: routers for plain HTTP and for TLS-terminated HTTP. */
+  readonly http: ReadonlyMap<string, { readonly plain: HttpRouterTable; readonly tls: HttpRouterTable }>;
+  /** Per entrypoint: TCP routing (built by src/tcp). Absent when the entrypoint has no TCP routers. */
+  readonly tcp: ReadonlyMap<string, unknown>;
+  /** Per UDP entrypoint: UDP routing (built by src/udp). */
+  readonly udp: ReadonlyMap<string, unknown>;
+  /** Service handlers by qualified name. */
+  readonly services: ReadonlyMap<string, Handler>;
+}

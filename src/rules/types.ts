@@ -1,0 +1,49 @@
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** What an HTTP rule can look at: computed once per request by the entrypoint. */
+export interface HttpRequestView {
+  /** Normalised host: lower case, no port, no trailing dot (see `normalizeHost`). */
+  readonly host: string;
+  /** The canonical request path used for routing (no query). */
+  readonly path: string;
+  readonly method: string;
+  /** Node's lower-cased header object. */
+  readonly headers: IncomingHttpHeaders;
+  /** The raw query string without the leading `?` ('' when none). */
+  readonly query: string;
+  /** The client address as routing sees it (no `::ffff:` prefix). */
+  readonly clientIp: string;
+}
+
+/** A compiled HTTP rule. */
+export interface HttpRule {
+  readonly match: (req: HttpRequestView) => boolean;
+  /**
+   * The literal hosts one of which the request's host must equal for the rule to match, or `null`
+   * when the rule can match other hosts too (no Host matcher, HostRegexp, `||` with a non-host term,
+   * `!Host`). Used to build the host index, so it must never be narrower than the truth.
+   */
+  readonly hosts: readonly string[] | null;
+}
+
+/** What a TCP rule can look at: computed once per connection. */
+export interface TcpConnectionView {
+  /** Normalised SNI from the ClientHello; '' for a connection without TLS or without SNI. */
+  readonly sni: string;
+  /** ALPN protocols offered in the ClientHello. */
+  readonly alpn: readonly string[];
+  readonly clientIp: string;
+  /** Whether the connection starts with a TLS ClientHello. */
+  readonly tls: boolean;
+}
+
+/** A compiled TCP rule. */
+export interface TcpRule {
+  readonly match: (conn: TcpConnectionView) => boolean;
+  /** Literal SNI names the rule needs (as `HttpRule.hosts`); null when not restricted to literals. */
+  readonly hosts: readonly string[] | null;
+  /** True when the rule is exactly `HostSNI(\`*\`)` (possibly with ClientIP): matches non-TLS too. */
+  readonly catchAll: boolean;
+}
+
+export type RuleResult<T> = { readonly ok: true; readonly rule: T } | { readonly ok: false; readonly error: string };
