@@ -1,0 +1,56 @@
+import type { DynamicConfig } from '../dynamic/types.ts';
+import type { Diagnostic } from '../../lib/diagnostics.ts';
+
+/**
+ * A container as the label decoder sees it: what the Docker provider gathers from `inspect`,
+ * independent of dockerode, so decoding is pure and testable from fixtures.
+ */
+export interface ContainerView {
+  readonly id: string;
+  /** Container name without the leading slash. */
+  readonly name: string;
+  /** The daemon (repository) it runs on, e.g. `docker-2816` (from the socket name). */
+  readonly daemon: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** `KEY=value` entries of the container's environment (for `RPROXY`). */
+  readonly env: readonly string[];
+  readonly running: boolean;
+  /** Docker healthcheck state; 'none' when the image has no healthcheck. */
+  readonly health: 'none' | 'starting' | 'healthy' | 'unhealthy';
+  /** Network name → IP address on it. */
+  readonly networks: Readonly<Record<string, string>>;
+  /** `host`, `bridge`, `container:<id>`, a network name… */
+  readonly networkMode: string;
+  /** Exposed container ports (from the image and `--expose`) and their host bindings. */
+  readonly ports: readonly { readonly port: number; readonly protocol: 'tcp' | 'udp'; readonly hostIp?: string; readonly hostPort?: number }[];
+  /** Compose project/service, when started by compose (labels com.docker.compose.*). */
+  readonly composeProject?: string;
+  readonly composeService?: string;
+}
+
+/** The host's identity and the Docker provider's options that decoding depends on. */
+export interface LabelDecodeOptions {
+  readonly exposedByDefault: boolean;
+  /** Go-template default rule, e.g. "Host(`{{ normalize .Name }}`)". */
+  readonly defaultRule: string;
+  readonly network?: string;
+  readonly constraints?: string;
+  readonly useBindPortIP?: boolean;
+  readonly allowEmptyServices?: boolean;
+  /** Networks berth's own container is attached to (for address choice); empty outside Docker. */
+  readonly ownNetworks?: readonly string[];
+  readonly edge: {
+    readonly autoRoutes: boolean;
+    readonly machineName?: string;
+    readonly baseDomain?: string;
+    readonly certResolver?: string;
+  };
+}
+
+/** What decoding all containers of all daemons yields. */
+export interface DecodeResult {
+  readonly config: DynamicConfig;
+  readonly diagnostics: readonly Diagnostic[];
+  /** Repositories (daemon → repo name) with at least one running container, for DNS automation. */
+  readonly repositories: readonly string[];
+}
