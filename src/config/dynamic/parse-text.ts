@@ -1,0 +1,75 @@
+/**
+ * YAML/JSON syntax layer of the dynamic-config decoders: text → plain data, or one error message with
+ * line and column. Knows nothing about Traefik's shape.
+ */
+import { parseDocument } from 'yaml';
+import { errorMessage } from '../../lib/errors.ts';
+import { locateJsonError } from './json-error.ts';
+
+/** Parsed data, or why the text is unusable. */
+export type ParsedText = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: string };
+
+/** YAML aliases expand; this bounds "billion laughs" documents. */
+const MAX_ALIAS_COUNT = 100;
+
+/**
+ * Parses `text` as JSON or YAML. Without `format`, text starting with `{` or `[` is tried as JSON first
+ * (its error wins if YAML fails too), anything else as YAML. Empty text is an error (a truncated write
+ * must never read as "no configuration"); a YAML document holding only comments is `{}`.
+ */
+export function parseDocumentText(text: string, format?: 'yaml' | 'json'): ParsedText {
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  if (text.trim() === '') return { ok: false, error: 'the document is empty' };
+  if (format === 'json') return parseJson(text);
+  if (format === 'yaml') return parseYaml(text);
+  const first = text.trimStart()[0];
+  if (first === '{' || first === '[') {
+    const json = parseJson(text);
+    if (json.ok) return json;
+    const yaml = parseYaml(text);
+    return yaml.ok ? yaml : json;
+  }
+  return parseYaml(text);
+}
+
+function parseJson(text: string): ParsedText {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (err) {
+    const offset = locateJsonError(text);
+    // V8 appends its own position on some messages; ours is computed the same way for all of them.
+    const detail = errorMessage(err).replace(/ in JSON at position \d+.*$/, '').replace(/, ".*" is not valid JSON$/s, '');
+    if (offset < 0) return { ok: false, error: `JSON syntax error: ${detail}` };
+    const { line, col } = lineCol(text, offset);
+    return { ok: false, error: `JSON syntax error at line ${line}, column ${col}: ${detail}` };
+  }
+}
+
+function parseYaml(text: string): ParsedText {
+  try {
+    const doc = parseDocument(text, { merge: true, uniqueKeys: true, prettyErrors: true });
+    const first = doc.errors[0];
+    if (first) {
+      const pos = first.linePos?.[0];
+      const detail = first.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+      return { ok: false, error: pos ? `YAML syntax error at line ${pos.line}, column ${pos.col}: ${detail}` : `YAML syntax error: ${detail}` };
+    }
+    if (doc.contents === null) return { ok: true, value: {} };
+    return { ok: true, value: doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) };
+  } catch (err) {
+    return { ok: false, error: `YAML error: ${errorMessage(err)}` };
+  }
+}
+
+/** 1-based line and column of a character offset. */
+export function lineCol(text: string, offset: number): { line: number; col: number } {
+  let line = 1;
+  let start = 0;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      start = i + 1;
+    }
+  }
+  return { line, col: offset - start + 1 };
+}
