@@ -1,0 +1,104 @@
+import { buildIpMatcher } from '../lib/ip.ts';
+import type { LeafResult } from './compile.ts';
+import { compileGoRegexp } from './go-regexp.ts';
+import { hostExpressionTest, isAscii, isWildcardHost, normalizeHostExpression } from './host-pattern.ts';
+import { parseQuery } from './query-string.ts';
+import type { MatcherNode, MatcherTable } from './syntax.ts';
+import type { HttpRequestView } from './types.ts';
+
+/** The HTTP matchers of the v3 rule language and how many arguments each takes. */
+export const HTTP_MATCHERS: MatcherTable = {
+  Host: [1], HostRegexp: [1], Path: [1], PathPrefix: [1], PathRegexp: [1], Method: [1],
+  Header: [2], HeaderRegexp: [2], Query: [1, 2], QueryRegexp: [1, 2], ClientIP: [1],
+};
+
+type Test = (req: HttpRequestView) => boolean;
+
+const fail = (node: MatcherNode, message: string): LeafResult<HttpRequestView> =>
+  ({ ok: false, error: `${node.name} at ${node.pos}: ${message}` });
+
+const pass = (test: Test): LeafResult<HttpRequestView> => ({ ok: true, test });
+
+/** The values of a header in Node's lower-cased header object, one per field line where Node keeps them apart. */
+function headerValues(req: HttpRequestView, key: string): readonly string[] | undefined {
+  const v = req.headers[key];
+  if (v === undefined) return undefined;
+  return typeof v === 'string' ? [v] : v;
+}
+
+/**
+ * Builds one HTTP matcher with Traefik v3 semantics (pkg/muxer/http/matcher.go): Host compares the
+ * normalised host case-insensitively (wildcards `*.`/`**.` allowed); the *Regexp matchers are Go
+ * regexps matched unanchored; Path is exact, PathPrefix a plain prefix (both must start with `/`);
+ * Method compares upper-cased; Header compares a whole value of the named header; Query(key) needs
+ * the key with an empty value, Query(key, value) one value equal to it; ClientIP takes an IP or CIDR.
+ */
+export function buildHttpMatcher(node: MatcherNode): LeafResult<HttpRequestView> {
+  const a0 = node.args[0] as string;
+  const a1 = node.args[1];
+  switch (node.name) {
+    case 'Host': {
+      if (!isAscii(a0)) return fail(node, `invalid value ${JSON.stringify(a0)}, non-ASCII characters are not allowed`);
+      const expr = normalizeHostExpression(a0);
+      if (expr === '') return pass(() => false);
+      if (!isWildcardHost(expr)) return pass((req) => req.host === expr);
+      const test = hostExpressionTest(expr);
+      return pass((req) => test(req.host));
+    }
+    case 'HostRegexp': {
+      if (!isAscii(a0)) return fail(node, `invalid value ${JSON.stringify(a0)}, non-ASCII characters are not allowed`);
+      return withRegexp(node, a0, (re) => (req) => re.test(req.host));
+    }
+    case 'Path':
+      if (!a0.startsWith('/')) return fail(node, `path ${JSON.stringify(a0)} does not start with a '/'`);
+      return pass((req) => req.path === a0);
+    case 'PathPrefix':
+      if (!a0.startsWith('/')) return fail(node, `path ${JSON.stringify(a0)} does not start with a '/'`);
+      return pass((req) => req.path.startsWith(a0));
+    case 'PathRegexp':
+      return withRegexp(node, a0, (re) => (req) => re.test(req.path));
+    case 'Method': {
+      const method = a0.toUpperCase();
+      return pass((req) => req.method === method);
+    }
+    case 'Header': {
+      const key = a0.toLowerCase();
+      const value = a1 as string;
+      return pass((req) => headerValues(req, key)?.includes(value) === true);
+    }
+    case 'HeaderRegexp': {
+      const key = a0.toLowerCase();
+      return withRegexp(node, a1 as string, (re) => (req) => headerValues(req, key)?.some((v) => re.test(v)) === true);
+    }
+    case 'Query':
+      return queryValue(a0, a1 ?? '');
+    case 'QueryRegexp':
+      if (a1 === undefined) return queryValue(a0, '');
+      return withRegexp(node, a1, (re) => (req) => parseQuery(req.query).get(a0)?.some((v) => re.test(v)) === true);
+    case 'ClientIP': {
+      const { matcher, invalid } = buildIpMatcher([a0]);
+      if (invalid.length > 0) return fail(node, `invalid IP address or CIDR ${JSON.stringify(a0)}`);
+      return pass((req) => matcher.has(req.clientIp));
+    }
+    default:
+      return fail(node, 'unknown matcher');
+  }
+}
+
+function queryValue(key: string, value: string): LeafResult<HttpRequestView> {
+  return pass((req) => parseQuery(req.query).get(key)?.includes(value) === true);
+}
+
+function withRegexp(node: MatcherNode, source: string, build: (re: RegExp) => Test): LeafResult<HttpRequestView> {
+  const r = compileGoRegexp(source);
+  if (!r.ok) return fail(node, `invalid regexp ${JSON.stringify(source)}: ${r.error}`);
+  return pass(build(r.re));
+}
+
+/** The literal hosts a single HTTP matcher requires: only a non-wildcard Host has them. */
+export function httpLiteralHosts(node: MatcherNode): readonly string[] | null {
+  if (node.name !== 'Host') return null;
+  const expr = normalizeHostExpression(node.args[0] as string);
+  if (isWildcardHost(expr)) return null;
+  return expr === '' ? [] : [expr];
+}
