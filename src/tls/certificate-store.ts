@@ -1,0 +1,283 @@
+import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
+import { readFileSync } from 'node:fs';
+import type { TlsContextSource } from './types.ts';
+import type { TlsConfiguration } from '../config/dynamic/types.ts';
+import { diagError, type Diagnostic } from '../lib/diagnostics.ts';
+import { BerthError, ErrorCodes, errorMessage } from '../lib/errors.ts';
+import { checkCertificatePair, normalizeName } from './certificate-info.ts';
+import { buildCertificate } from './x509-builder.ts';
+
+/** Where a certificate came from. */
+export type CertificateSource = 'file' | 'acme' | 'default' | 'generated' | 'api';
+
+/** A key/certificate pair as handed to {@link CertificateStore.put}. */
+export interface CertificatePair {
+  key: string | Buffer;
+  /** The leaf first, then the chain. */
+  cert: string | Buffer;
+  source: CertificateSource;
+}
+
+/** One row of {@link CertificateStore.list}. */
+export interface StoredCertificate {
+  id: string;
+  names: string[];
+  notAfter: Date;
+  notBefore: Date;
+  issuer: string;
+  source: CertificateSource;
+}
+
+/** A stored certificate; replaced (never mutated) on swap, so per-entry context caches stay correct. */
+interface Entry extends StoredCertificate {
+  key: string | Buffer;
+  cert: string | Buffer;
+}
+
+/** The indexes SNI selection reads; rebuilt whole and published by one assignment. */
+interface Index {
+  exact: Map<string, Entry>;
+  /** `example.com` → the certificate for `*.example.com`. */
+  wildcard: Map<string, Entry>;
+}
+
+/** How the SNI lookup ended: which certificate, and whether the default was a fallback. */
+export interface Selection {
+  id: string;
+  names: string[];
+  match: 'exact' | 'wildcard' | 'default' | 'challenge';
+}
+
+const FILE_PREFIX = 'file:';
+
+/**
+ * The TLS certificate store: every certificate berth serves (file provider, ACME, default), indexed
+ * for SNI. Selection is exact name → one-label wildcard → default; a wildcard never covers two
+ * labels. Secure contexts are built lazily, cached per certificate and per option set, and dropped
+ * with the certificate when it is swapped.
+ */
+export class CertificateStore implements TlsContextSource {
+  private entries = new Map<string, Entry>();
+  private index: Index = { exact: new Map(), wildcard: new Map() };
+  private defaultEntry: Entry;
+  private readonly generatedDefault: Entry;
+  private challenges = new Map<string, Entry>();
+  private readonly contexts = new WeakMap<Entry, Map<string, SecureContext>>();
+  private readonly listeners = new Set<() => void>();
+
+  constructor() {
+    const generated = buildCertificate({ commonName: 'TRAEFIK DEFAULT CERT' });
+    const info = checkCertificatePair(generated.key, generated.cert);
+    this.generatedDefault = { id: 'default@generated', source: 'generated', ...generated, ...info, names: [] };
+    this.defaultEntry = this.generatedDefault;
+  }
+
+  /**
+   * Adds or replaces the certificate `id`. The key must match the certificate; otherwise a
+   * `BerthError` (TLS_CERT_INVALID) is thrown and the previous pair under `id` keeps serving.
+   */
+  put(id: string, pair: CertificatePair): StoredCertificate {
+    const info = checkCertificatePair(pair.key, pair.cert);
+    const entry: Entry = { id, key: pair.key, cert: pair.cert, source: pair.source, names: info.names, notAfter: info.notAfter, notBefore: info.notBefore, issuer: info.issuer };
+    const next = new Map(this.entries);
+    next.set(id, entry);
+    this.publish(next);
+    return summary(entry);
+  }
+
+  /** Removes the certificate `id`; returns whether it existed. */
+  remove(id: string): boolean {
+    if (!this.entries.has(id)) return false;
+    const next = new Map(this.entries);
+    next.delete(id);
+    this.publish(next);
+    return true;
+  }
+
+  /** Every stored certificate (the default one last). */
+  list(): StoredCertificate[] {
+    return [...this.entries.values(), this.defaultEntry].map(summary);
+  }
+
+  /** The certificate that would be served for `servername` (undefined SNI → default). */
+  select(servername: string | undefined): Selection {
+    const { entry, match } = this.lookup(servername);
+    return { id: entry.id, names: entry.names, match };
+  }
+
+  /**
+   * Sets the default certificate (Traefik's `tls.stores.default.defaultCertificate`); undefined
+   * restores the generated self-signed one. A mismatched pair throws and changes nothing.
+   */
+  setDefault(pair: CertificatePair | undefined): void {
+    if (!pair) {
+      this.defaultEntry = this.generatedDefault;
+    } else {
+      const info = checkCertificatePair(pair.key, pair.cert);
+      this.defaultEntry = { id: 'default@file', key: pair.key, cert: pair.cert, source: 'default', ...info };
+    }
+    this.notify();
+  }
+
+  /** Serves `pair` for `name` during a TLS-ALPN-01 validation (RFC 8737); see {@link clearChallenge}. */
+  setChallenge(name: string, pair: { key: string | Buffer; cert: string | Buffer }): void {
+    const n = normalizeName(name);
+    const next = new Map(this.challenges);
+    next.set(n, { id: `challenge:${n}`, key: pair.key, cert: pair.cert, source: 'acme', names: [n], notAfter: new Date(), notBefore: new Date(), issuer: 'self' });
+    this.challenges = next;
+  }
+
+  /** Stops serving the TLS-ALPN-01 challenge certificate for `name`. */
+  clearChallenge(name: string): void {
+    const next = new Map(this.challenges);
+    next.delete(normalizeName(name));
+    this.challenges = next;
+  }
+
+  /** Whether a TLS-ALPN-01 challenge certificate is being served for `name`. */
+  hasChallenge(name: string): boolean {
+    return this.challenges.has(normalizeName(name));
+  }
+
+  /** Called after every change of the served set (used by the API and tests). */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Loads the file provider's certificates (`tls.certificates`, paths or inline PEM) and the default
+   * store's `defaultCertificate`, replacing the previous file certificates. Bad pairs become
+   * diagnostics and are skipped; the rest applies.
+   */
+  syncFromConfig(tls: TlsConfiguration | undefined, source = 'dynamic configuration'): Diagnostic[] {
+    const diagnostics: Diagnostic[] = [];
+    const next = new Map([...this.entries].filter(([id]) => !id.startsWith(FILE_PREFIX)));
+    for (const [i, c] of (tls?.certificates ?? []).entries()) {
+      const element = `tls.certificates[${i}]`;
+      try {
+        const key = readPem(c.keyFile);
+        const cert = readPem(c.certFile);
+        const info = checkCertificatePair(key, cert);
+        const id = `${FILE_PREFIX}${info.fingerprint}`;
+        next.set(id, { id, key, cert, source: 'file', ...info });
+      } catch (err) {
+        diagnostics.push(diagError(source, element, `certificate skipped: ${errorMessage(err)}`));
+      }
+    }
+    this.publish(next);
+
+    const def = tls?.stores?.['default']?.defaultCertificate;
+    if (def) {
+      try {
+        this.setDefault({ key: readPem(def.keyFile), cert: readPem(def.certFile), source: 'default' });
+      } catch (err) {
+        diagnostics.push(diagError(source, 'tls.stores.default.defaultCertificate', `default certificate not used, serving the generated one: ${errorMessage(err)}`));
+        this.setDefault(undefined);
+      }
+    } else if (this.defaultEntry !== this.generatedDefault) {
+      this.setDefault(undefined);
+    }
+    return diagnostics;
+  }
+
+  /** `SNICallback` with default context options. */
+  sniCallback(servername: string, cb: (err: Error | null, ctx?: SecureContext) => void): void {
+    this.contextFor(servername, {}, '', false, cb);
+  }
+
+  /** Key and certificate for clients that send no SNI. */
+  defaultCertificate(): { key: string | Buffer; cert: string | Buffer } {
+    return { key: this.defaultEntry.key, cert: this.defaultEntry.cert };
+  }
+
+  /**
+   * Resolves a secure context for `servername` built with `options` (cached under `optionsKey`).
+   * With `strict`, a name no certificate covers fails the handshake instead of using the default.
+   */
+  contextFor(servername: string, options: SecureContextOptions, optionsKey: string, strict: boolean, cb: (err: Error | null, ctx?: SecureContext) => void): void {
+    const { entry, match } = this.lookup(servername);
+    if (strict && match === 'default') {
+      cb(new BerthError(ErrorCodes.TLS_CERT_INVALID, `no certificate for SNI "${servername}" (sniStrict)`));
+      return;
+    }
+    try {
+      cb(null, this.context(entry, options, optionsKey));
+    } catch (err) {
+      cb(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  private context(entry: Entry, options: SecureContextOptions, optionsKey: string): SecureContext {
+    let byOptions = this.contexts.get(entry);
+    if (!byOptions) {
+      byOptions = new Map();
+      this.contexts.set(entry, byOptions);
+    }
+    let ctx = byOptions.get(optionsKey);
+    if (!ctx) {
+      ctx = createSecureContext({ ...options, key: entry.key, cert: entry.cert });
+      byOptions.set(optionsKey, ctx);
+    }
+    return ctx;
+  }
+
+  private lookup(servername: string | undefined): { entry: Entry; match: Selection['match'] } {
+    if (!servername) return { entry: this.defaultEntry, match: 'default' };
+    const name = normalizeName(servername);
+    const challenge = this.challenges.get(name);
+    if (challenge) return { entry: challenge, match: 'challenge' };
+    const { exact, wildcard } = this.index;
+    const e = exact.get(name);
+    if (e) return { entry: e, match: 'exact' };
+    const dot = name.indexOf('.');
+    if (dot > 0) {
+      const w = wildcard.get(name.slice(dot + 1));
+      if (w) return { entry: w, match: 'wildcard' };
+    }
+    return { entry: this.defaultEntry, match: 'default' };
+  }
+
+  private publish(entries: Map<string, Entry>): void {
+    const exact = new Map<string, Entry>();
+    const wildcard = new Map<string, Entry>();
+    const now = Date.now();
+    for (const entry of entries.values()) {
+      for (const n of entry.names) {
+        const target = n.startsWith('*.') ? wildcard : exact;
+        const key = n.startsWith('*.') ? n.slice(2) : n;
+        const current = target.get(key);
+        if (!current || better(entry, current, now)) target.set(key, entry);
+      }
+    }
+    this.entries = entries;
+    this.index = { exact, wildcard };
+    this.notify();
+  }
+
+  private notify(): void {
+    for (const l of this.listeners) l();
+  }
+}
+
+/** A valid certificate beats an expired one; among equals the one that lives longer wins. */
+function better(a: Entry, b: Entry, now: number): boolean {
+  const aValid = a.notAfter.getTime() > now;
+  const bValid = b.notAfter.getTime() > now;
+  if (aValid !== bValid) return aValid;
+  return a.notAfter.getTime() > b.notAfter.getTime();
+}
+
+function summary(e: Entry): StoredCertificate {
+  return { id: e.id, names: [...e.names], notAfter: e.notAfter, notBefore: e.notBefore, issuer: e.issuer, source: e.source };
+}
+
+/** Traefik's certFile/keyFile: inline PEM or a path to one. */
+function readPem(value: string): string {
+  if (value.includes('-----BEGIN')) return value;
+  try {
+    return readFileSync(value, 'utf8');
+  } catch (err) {
+    throw new BerthError(ErrorCodes.TLS_CERT_INVALID, `cannot read ${value}: ${errorMessage(err)}`, { cause: err });
+  }
+}
