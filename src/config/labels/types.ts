@@ -26,6 +26,11 @@ export interface ContainerView {
   /** Compose project/service, when started by compose (labels com.docker.compose.*). */
   readonly composeProject?: string;
   readonly composeService?: string;
+  /**
+   * How diagnostics name this container; defaults to `container "<name>" on daemon <daemon>`.
+   * Synthetic containers (compose lint) use it to point at the file instead.
+   */
+  readonly source?: string;
 }
 
 /** The host's identity and the Docker provider's options that decoding depends on. */

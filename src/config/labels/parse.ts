@@ -1,0 +1,243 @@
+/**
+ * Traefik labels → per-element configuration trees. Labels are case-insensitive paths into the
+ * dynamic configuration (`traefik.http.routers.x.tls.domains[0].main`); element names and map keys
+ * (header names) keep the user's case. Every problem becomes a diagnostic attached to the element it
+ * concerns, so the caller can drop that element alone.
+ */
+import { diagError, diagWarning, type Diagnostic } from '../../lib/diagnostics.ts';
+import { ELEMENT_SCHEMAS, TLS_DEFAULT_STORE, type FieldType, type ObjectType } from './schema.ts';
+import { didYouMean } from './suggest.ts';
+import { convertScalar, hostileReason, parseBool } from './values.ts';
+
+/** One router, service, middleware or transport decoded from labels. */
+export interface ParsedElement {
+  /** Canonical-key tree (still holding `loadBalancer.server` for services). */
+  readonly value: Record<string, unknown>;
+  /** Problems found; an element with any error is dropped. */
+  readonly errors: Diagnostic[];
+}
+
+/** Sections of one protocol, keyed by element name. */
+export interface ParsedProtocol {
+  readonly routers: Map<string, ParsedElement>;
+  readonly services: Map<string, ParsedElement>;
+  readonly middlewares: Map<string, ParsedElement>;
+  readonly serversTransports: Map<string, ParsedElement>;
+}
+
+/** Everything a container's `traefik.*` labels say. */
+export interface ParsedLabels {
+  readonly http: ParsedProtocol;
+  readonly tcp: ParsedProtocol;
+  readonly udp: ParsedProtocol;
+  /** `traefik.enable` when present and valid. */
+  enable?: boolean;
+  /** `traefik.docker.network`. */
+  network?: string;
+  /** `traefik.docker.allownonrunning`. */
+  allowNonRunning?: boolean;
+  /** `traefik.tls.stores.default.*`, when given. */
+  tlsDefaultStore?: Record<string, unknown>;
+  /** Problems that concern the container rather than one element. */
+  readonly diagnostics: Diagnostic[];
+  /** True when a container-level label (`traefik.enable`, `traefik.docker.*`) was unusable. */
+  containerError: boolean;
+}
+
+type Protocol = 'http' | 'tcp' | 'udp';
+const PROTOCOLS: readonly Protocol[] = ['http', 'tcp', 'udp'];
+const ROOTS = ['enable', 'http', 'tcp', 'udp', 'tls', 'docker'];
+const SECTION_KEYS: Record<string, keyof ParsedProtocol> = {
+  routers: 'routers', services: 'services', middlewares: 'middlewares', serverstransports: 'serversTransports',
+};
+
+function emptyProtocol(): ParsedProtocol {
+  return { routers: new Map(), services: new Map(), middlewares: new Map(), serversTransports: new Map() };
+}
+
+/** Decodes the `traefik.*` labels of one container. Never throws. */
+export function parseTraefikLabels(labels: Readonly<Record<string, string>>, source: string): ParsedLabels {
+  const out: ParsedLabels = { http: emptyProtocol(), tcp: emptyProtocol(), udp: emptyProtocol(), diagnostics: [], containerError: false };
+  // Sorted so that decoding does not depend on the daemon's label order.
+  for (const key of Object.keys(labels).sort()) {
+    const value = labels[key] ?? '';
+    const segs = key.split('.');
+    if (segs[0]?.toLowerCase() !== 'traefik') continue;
+    const element = `label ${key}`;
+    const keyProblem = hostileReason(key);
+    if (keyProblem !== undefined) {
+      out.diagnostics.push(diagError(source, 'label (unprintable key)', `label key ${keyProblem}; ignored`));
+      continue;
+    }
+    const root = (segs[1] ?? '').toLowerCase();
+    const problem = hostileReason(value);
+    if (root === 'enable' && segs.length === 2) {
+      const b = problem === undefined ? parseBool(value) : undefined;
+      if (b === undefined) {
+        out.containerError = true;
+        out.diagnostics.push(diagError(source, element, problem !== undefined ? `value ${problem}` : `invalid value "${value.slice(0, 60)}": expected true or false; the container is not exposed`));
+      } else {
+        out.enable = b;
+      }
+      continue;
+    }
+    if (root === 'docker') {
+      parseDockerLabel(out, segs.slice(2), value, problem, source, element);
+      continue;
+    }
+    if (root === 'tls') {
+      parseTlsLabel(out, segs.slice(2), value, problem, source, element);
+      continue;
+    }
+    if (!PROTOCOLS.includes(root as Protocol)) {
+      out.diagnostics.push(diagWarning(source, element, `unknown label, ignored${didYouMean(segs[1] ?? '', ROOTS)}`));
+      continue;
+    }
+    const protocol = root as Protocol;
+    const schemas = ELEMENT_SCHEMAS[protocol] as Record<string, ObjectType>;
+    const sectionSeg = (segs[2] ?? '').toLowerCase();
+    const schema = schemas[sectionSeg];
+    const sectionKey = SECTION_KEYS[sectionSeg];
+    if (schema === undefined || sectionKey === undefined) {
+      out.diagnostics.push(diagWarning(source, element, `unknown section "${segs[2] ?? ''}" for ${protocol}, label ignored${didYouMean(segs[2] ?? '', Object.keys(schemas))}`));
+      continue;
+    }
+    const name = segs[3] ?? '';
+    if (name === '') {
+      out.diagnostics.push(diagWarning(source, element, 'label names no element, ignored'));
+      continue;
+    }
+    const map = out[protocol][sectionKey];
+    let parsed = map.get(name);
+    if (parsed === undefined) {
+      parsed = { value: {}, errors: [] };
+      map.set(name, parsed);
+    }
+    if (problem !== undefined) {
+      parsed.errors.push(diagError(source, element, `value ${problem}; ${sectionSeg.replace(/s$/, '')} "${name}" rejected`));
+      continue;
+    }
+    const rest = segs.slice(4);
+    if (rest.length === 0) {
+      parsed.errors.push(diagError(source, element, `a value cannot be given to the ${sectionSeg.replace(/s$/, '')} itself; set one of its fields`));
+      continue;
+    }
+    const typeSeg = (rest[0] ?? '').replace(/\[.*$/, '');
+    if (sectionSeg === 'middlewares' && !schema.fields.has(typeSeg.toLowerCase())) {
+      const known = [...schema.fields.values()].map((f) => f.name);
+      parsed.errors.push(diagError(source, element, `unknown middleware type "${typeSeg}"${didYouMean(typeSeg, known)}; middleware "${name}" rejected`));
+      continue;
+    }
+    const err = setPath(parsed.value, schema, rest, value);
+    if (err !== undefined) parsed.errors.push(diagError(source, element, err));
+  }
+  return out;
+}
+
+function parseDockerLabel(out: ParsedLabels, rest: string[], value: string, problem: string | undefined, source: string, element: string): void {
+  const field = rest.join('.').toLowerCase();
+  if (problem !== undefined) {
+    out.containerError = true;
+    out.diagnostics.push(diagError(source, element, `value ${problem}`));
+    return;
+  }
+  if (field === 'network') {
+    out.network = value;
+  } else if (field === 'allownonrunning' || field === 'lbswarm') {
+    const b = parseBool(value);
+    if (b === undefined) {
+      out.containerError = true;
+      out.diagnostics.push(diagError(source, element, `invalid value "${value.slice(0, 60)}": expected true or false`));
+    } else if (field === 'allownonrunning') {
+      out.allowNonRunning = b;
+    }
+  } else {
+    out.diagnostics.push(diagWarning(source, element, `unknown label, ignored${didYouMean(rest.join('.'), ['network', 'allowNonRunning'])}`));
+  }
+}
+
+function parseTlsLabel(out: ParsedLabels, rest: string[], value: string, problem: string | undefined, source: string, element: string): void {
+  if (rest[0]?.toLowerCase() !== 'stores' || rest[1]?.toLowerCase() !== 'default' || rest.length < 3) {
+    out.diagnostics.push(diagWarning(source, element, 'ignored: labels can only configure the default TLS store (traefik.tls.stores.default.*); put TLS options and certificates in the file provider'));
+    return;
+  }
+  if (problem !== undefined) {
+    out.diagnostics.push(diagError(source, element, `value ${problem}; ignored`));
+    return;
+  }
+  const store = out.tlsDefaultStore ?? {};
+  const err = setPath(store, TLS_DEFAULT_STORE, rest.slice(2), value);
+  if (err !== undefined) out.diagnostics.push(diagError(source, element, `${err}; ignored`));
+  else out.tlsDefaultStore = store;
+}
+
+const SEGMENT = /^([^[\]]+)(?:\[(\d{1,4})\])?$/;
+
+/** Sets one label's value into `target` following `type`; returns an error message instead of throwing. */
+export function setPath(target: Record<string, unknown>, type: ObjectType, segs: readonly string[], value: string): string | undefined {
+  let cur = target;
+  let t: ObjectType = type;
+  for (let i = 0; i < segs.length; i++) {
+    const seg = segs[i] ?? '';
+    const last = i === segs.length - 1;
+    const m = SEGMENT.exec(seg);
+    if (!m) return `invalid key segment "${seg}"`;
+    const fieldName = m[1] ?? '';
+    const field = t.fields.get(fieldName.toLowerCase());
+    if (field === undefined) {
+      const known = [...t.fields.values()].map((f) => f.name);
+      return `unknown key "${fieldName}"${didYouMean(fieldName, known)}${known.length > 0 && known.length <= 12 ? `; known keys: ${known.join(', ')}` : ''}`;
+    }
+    const ft: FieldType = field.type;
+    if (m[2] !== undefined) {
+      if (ft.kind !== 'array') return `"${fieldName}" is not a list; remove the index`;
+      if (last) return `"${seg}" needs a field, e.g. ${seg}.${[...ft.of.fields.values()][0]?.name ?? 'name'}`;
+      const list = (cur[field.name] ??= []) as Record<string, unknown>[];
+      const idx = Number(m[2]);
+      cur = list[idx] ??= {};
+      t = ft.of;
+      continue;
+    }
+    switch (ft.kind) {
+      case 'object': {
+        if (last) {
+          if (!ft.allowEmpty) return `"${fieldName}" needs a field, e.g. ${fieldName}.${[...ft.fields.values()][0]?.name ?? '…'}`;
+          const b = parseBool(value);
+          if (b === undefined) return `invalid value "${value.slice(0, 60)}": expected true or false (enables "${field.name}" with defaults)`;
+          if (b) cur[field.name] ??= {};
+          return undefined;
+        }
+        cur = (cur[field.name] ??= {}) as Record<string, unknown>;
+        t = ft;
+        continue;
+      }
+      case 'array':
+        return `"${fieldName}" is a list: address its items by index, e.g. ${fieldName}[0]`;
+      case 'map': {
+        if (last) return `"${fieldName}" expects a name, e.g. ${fieldName}.X-Example`;
+        const map = (cur[field.name] ??= {}) as Record<string, unknown>;
+        map[segs.slice(i + 1).join('.')] = value;
+        return undefined;
+      }
+      case 'any': {
+        if (last) return `"${fieldName}" expects nested keys`;
+        let node = (cur[field.name] ??= {}) as Record<string, unknown>;
+        for (let j = i + 1; j < segs.length - 1; j++) {
+          const k = segs[j] ?? '';
+          const next = node[k];
+          node = (typeof next === 'object' && next !== null ? next : (node[k] = {})) as Record<string, unknown>;
+        }
+        node[segs[segs.length - 1] ?? ''] = value;
+        return undefined;
+      }
+      default: {
+        if (!last) return `unknown key "${segs.slice(i + 1).join('.')}": "${field.name}" has no sub-keys`;
+        const c = convertScalar(ft, value);
+        if (!c.ok) return c.message;
+        cur[field.name] = c.value;
+        return undefined;
+      }
+    }
+  }
+  return undefined;
+}
