@@ -9,7 +9,7 @@ export function suggestName(name: string, known: readonly string[]): string | un
   for (const candidate of known) {
     const c = candidate.toLowerCase();
     if (c === lower) return candidate;
-    const d = c.startsWith(lower) || lower.startsWith(c) ? Math.abs(c.length - lower.length) : editDistance(lower, c);
+    const d = c.startsWith(lower) || lower.startsWith(c) ? 1 : editDistance(lower, c);
     if (d < bestDistance) { bestDistance = d; best = candidate; }
   }
   const limit = Math.max(2, Math.floor(name.length / 3));

@@ -1,0 +1,59 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { compileGoRegexp, linearEngine } from '../../src/rules/go-regexp.ts';
+
+const matching = [
+  { desc: 'unanchored like MatchString', re: 'b', input: 'abc', want: true },
+  { desc: 'anchors', re: '^abc$', input: 'abc', want: true },
+  { desc: 'leading (?i)', re: '(?i)^ABC$', input: 'abc', want: true },
+  { desc: 'leading (?i) with a class', re: '(?i)^[a-c]+$', input: 'AbC', want: true },
+  { desc: 'leading (?i) keeps escapes', re: '(?i)^\\d+$', input: '123', want: true },
+  { desc: 'leading (?i) with negated class', re: '(?i)^[^a-c]$', input: 'B', want: false },
+  { desc: '(?s) dot matches newline', re: '(?s)^a.b$', input: 'a\nb', want: true },
+  { desc: 'dot does not match newline by default', re: '^a.b$', input: 'a\nb', want: false },
+  { desc: 'named group (?P<n>)', re: '^(?P<sub>[a-z]+)\\.example\\.com$', input: 'www.example.com', want: true },
+  { desc: '\\A and \\z', re: '\\Afoo\\z', input: 'foo', want: true },
+  { desc: '\\z is the very end', re: 'foo\\z', input: 'foo\n', want: false },
+  { desc: 'POSIX class', re: '^[[:alpha:]]+[[:digit:]]$', input: 'abc1', want: true },
+  { desc: 'leading ] in a class is literal', re: '^[]a]+$', input: ']a', want: true },
+  { desc: 'inline group flag (?i:…)', re: '^(?i:ab)c$', input: 'ABc', want: true },
+];
+for (const c of matching) {
+  test(`Go regexp: ${c.desc}`, () => {
+    const r = compileGoRegexp(c.re);
+    assert.ok(r.ok, r.ok ? '' : r.error);
+    assert.equal(r.re.test(c.input), c.want);
+  });
+}
+
+const refused = [
+  { desc: 'lookahead', re: 'a(?=b)' },
+  { desc: 'negative lookbehind', re: '(?<!a)b' },
+  { desc: 'back-reference', re: '(a)\\1' },
+  { desc: 'named back-reference', re: '(?<n>a)\\k<n>' },
+  { desc: 'ungreedy flag', re: '(?U)a+' },
+  { desc: 'unknown POSIX class', re: '[[:nope:]]' },
+  { desc: 'unclosed class', re: '[abc' },
+  { desc: 'unclosed group', re: '(abc' },
+  { desc: 'trailing backslash', re: 'abc\\' },
+];
+for (const c of refused) {
+  test(`Go regexp refused: ${c.desc}`, () => {
+    const r = compileGoRegexp(c.re);
+    assert.equal(r.ok, false);
+  });
+}
+
+test('catastrophic patterns run on the linear engine when available', () => {
+  const r = compileGoRegexp('^(a+)+$');
+  assert.ok(r.ok);
+  if (linearEngine) assert.ok(r.re.flags.includes('l'));
+  assert.equal(r.re.test('a'.repeat(64) + 'b'), false);
+});
+
+test('case-insensitive patterns also use the linear engine', () => {
+  const r = compileGoRegexp('(?i)^(a+)+$');
+  assert.ok(r.ok);
+  if (linearEngine) assert.ok(r.re.flags.includes('l'));
+  assert.equal(r.re.test('A'.repeat(64) + 'b'), false);
+});
