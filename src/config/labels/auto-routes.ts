@@ -7,7 +7,7 @@
 import { diagError, diagWarning, type Diagnostic } from '../../lib/diagnostics.ts';
 import { containerAddress, joinHostPort } from './address.ts';
 import type { Element } from './element.ts';
-import { parseBool, parseInteger, splitList } from './values.ts';
+import { hostileReason, parseBool, parseInteger, splitList } from './values.ts';
 import type { ContainerView, LabelDecodeOptions } from './types.ts';
 
 /** True when the container is managed by rediacc (it has a service name label). */
@@ -51,6 +51,14 @@ export function buildAutoRoutes(c: ContainerView, opts: LabelDecodeOptions, sour
   const base = opts.edge.baseDomain?.toLowerCase().replace(/\.$/, '');
   if (!opts.edge.autoRoutes || !base) return none;
   if (!(c.health === 'none' || c.health === 'healthy') || !c.running) return none;
+  for (const [k, v] of Object.entries(c.labels)) {
+    if (!k.startsWith('rediacc.')) continue;
+    const problem = hostileReason(v);
+    if (problem !== undefined) {
+      diagnostics.push(diagError(source, `label ${k}`, `value ${problem}; no auto-route`));
+      return none;
+    }
+  }
   const service = dnsLabel(c.labels['rediacc.service_name'] ?? '');
   const repoRaw = (c.labels['rediacc.repo_name'] ?? '').trim();
   const repo = dnsLabel(repositoryOf(c) ?? '');

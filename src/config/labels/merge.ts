@@ -147,12 +147,29 @@ export function mergeContributions(contributions: readonly SourcedContribution[]
       diagnostics.push(diagError(slot.source, `${section}.${name}`, `${sectionNoun(section)} defined multiple times with different configurations by containers ${slot.containers.map((n) => `"${n}"`).join(', ')} on daemon ${slot.daemon}; all definitions dropped`));
       continue;
     }
+    const foreign = section.endsWith('.routers') ? foreignService(section, slot, slots) : undefined;
+    if (foreign !== undefined) {
+      diagnostics.push(diagError(slot.source, `${section}.${name}`, `service "${foreign.name}" belongs to container "${foreign.container}" on daemon ${foreign.daemon}; a router cannot send one repository's traffic to another's service, so it is dropped`));
+      continue;
+    }
     const [proto, kind] = section.split('.') as [string, string];
     const p = (config[proto] ??= {});
     const k = (p[kind] ??= {});
     k[name] = slot.value;
   }
   return sortKeys(config) as DynamicConfig;
+}
+
+/** The service a router names, when it is defined by another daemon's container. */
+function foreignService(section: Section, router: Slot, slots: Map<string, Slot>): { name: string; container: string; daemon: string } | undefined {
+  const raw = router.value['service'];
+  if (typeof raw !== 'string') return undefined;
+  const at = raw.lastIndexOf('@');
+  if (at >= 0 && raw.slice(at + 1) !== 'docker') return undefined;
+  const name = at >= 0 ? raw.slice(0, at) : raw;
+  const svc = slots.get(`${section.replace('.routers', '.services')}\u0000${name}`);
+  if (svc === undefined || svc.daemon === router.daemon) return undefined;
+  return { name, container: svc.containers[0] ?? '', daemon: svc.daemon };
 }
 
 function mergeServers(into: Record<string, unknown>, from: Record<string, unknown>): void {

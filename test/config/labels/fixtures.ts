@@ -9,7 +9,7 @@ import type { ContainerView, LabelDecodeOptions } from '../../../src/config/labe
 
 export const FIXTURES_DIR = join(import.meta.dirname, '..', '..', 'fixtures', 'labels');
 
-/** Options most cases share; a fixture's `opts` is merged over it (and `edge` over `edge`). */
+/** Options most cases share; a fixture's `opts` is merged over it. */
 export const BASE_OPTS: LabelDecodeOptions = {
   exposedByDefault: false,
   defaultRule: 'Host(`{{ normalize .Name }}`)',
@@ -32,9 +32,9 @@ export function container(partial: Partial<ContainerView> & { name: string }): C
   };
 }
 
-/** Merges partial options over the base. */
+/** Merges partial options over the base; a given `edge` replaces the base's whole. */
 export function options(partial: Partial<LabelDecodeOptions> = {}): LabelDecodeOptions {
-  return { ...BASE_OPTS, ...partial, edge: { ...BASE_OPTS.edge, ...(partial.edge ?? {}) } };
+  return { ...BASE_OPTS, ...partial };
 }
 
 /** One golden case. */
