@@ -2,6 +2,7 @@ import type { DynamicConfig } from '../config/dynamic/types.ts';
 import type { Diagnostic } from '../lib/diagnostics.ts';
 import type { HttpRequestView } from '../rules/types.ts';
 import type { Handler } from '../http/handler.ts';
+import type { ServiceInfo } from '../http/service-builder.ts';
 
 /** A compiled HTTP router, ready to serve. */
 export interface CompiledHttpRouter {
@@ -13,6 +14,8 @@ export interface CompiledHttpRouter {
   readonly middlewares: readonly string[];
   readonly tls: boolean;
   readonly match: (req: HttpRequestView) => boolean;
+  /** Literal hosts the rule requires (host index), null when any host may match. */
+  readonly hosts: readonly string[] | null;
   /** Middlewares wrapped around the service. */
   readonly handler: Handler;
 }
@@ -54,4 +57,6 @@ export interface RoutingSnapshot {
   readonly udp: ReadonlyMap<string, unknown>;
   /** Service handlers by qualified name. */
   readonly services: ReadonlyMap<string, Handler>;
+  /** Live service state (servers, health) by qualified name. */
+  readonly serviceInfo: ReadonlyMap<string, ServiceInfo>;
 }

@@ -1,0 +1,175 @@
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { StaticConfig } from './config/static/types.ts';
+import { durationOr } from './lib/duration.ts';
+import { logger as rootLogger, type Logger } from './lib/logger.ts';
+import { ServicePool } from './http/service-builder.ts';
+import type { Handler } from './http/handler.ts';
+import type { MiddlewareFactory } from './http/middlewares/types.ts';
+import { compileSnapshot, type CompileEnv, type L4Builders } from './pipeline/compile.ts';
+import { ConfigWatcher } from './pipeline/config-watcher.ts';
+import { SnapshotHolder } from './pipeline/snapshot-holder.ts';
+import type { Provider } from './providers/provider.ts';
+import { TcpEntrypoint, type EntrypointLimits } from './entrypoints/tcp-entrypoint.ts';
+import { ApiServer, createApiHandler, type ApiSources } from './api/api-server.ts';
+import { CertificateStore } from './tls/certificate-store.ts';
+import { tlsServerOptions } from './tls/options.ts';
+import { VERSION } from './version.ts';
+
+/** Optional parts wired by the caller (kept injectable so tests and workers can vary them). */
+export interface BerthParts {
+  readonly middlewares?: Readonly<Record<string, MiddlewareFactory>>;
+  readonly l4?: L4Builders;
+  readonly providers?: readonly Provider[];
+}
+
+/** Options for one berth instance. */
+export interface BerthOptions {
+  readonly logger?: Logger;
+  /** Listening sockets inherited from systemd or a previous process, by entrypoint name. */
+  readonly inherited?: ReadonlyMap<string, { fd: number }>;
+  readonly parts?: BerthParts;
+}
+
+/**
+ * A running berth: providers → watcher → snapshot → entrypoints, plus the TLS store and the API.
+ * The only place that wires everything together.
+ */
+export class Berth {
+  readonly config: StaticConfig;
+  readonly holder: SnapshotHolder;
+  readonly watcher: ConfigWatcher;
+  readonly certificates: CertificateStore;
+  readonly entrypoints = new Map<string, TcpEntrypoint>();
+  private readonly providers: Provider[] = [];
+  private readonly pool: ServicePool;
+  private readonly log: Logger;
+  private api: ApiServer | undefined;
+  private apiAddress: { host: string; port: number } | undefined;
+  private readonly startedAt = Date.now();
+
+  private constructor(config: StaticConfig, opts: BerthOptions) {
+    this.config = config;
+    this.log = opts.logger ?? rootLogger();
+    this.pool = new ServicePool(config.serversTransport);
+    this.certificates = new CertificateStore();
+    const tmpDir = join(tmpdir(), 'berth');
+    mkdirSync(tmpDir, { recursive: true });
+    const apiSources = this.apiSources();
+    const apiHandler = createApiHandler(apiSources, this.log.child({ component: 'api' }));
+    const internal = new Map<string, Handler>([
+      ['api@internal', (req, res) => apiHandler(req, res)],
+      ['dashboard@internal', (req, res) => apiHandler(req, res)],
+      ['prometheus@internal', (req, res) => { req.url = '/metrics'; apiHandler(req, res); }],
+      ['ping@internal', (_req, res) => { res.statusCode = 200; res.setHeader('content-type', 'text/plain'); res.end('OK'); }],
+      ['noop@internal', (_req, res) => { res.statusCode = 418; res.end(); }],
+    ]);
+    const env: CompileEnv = {
+      staticConfig: config,
+      pool: this.pool,
+      middlewares: opts.parts?.middlewares ?? {},
+      internalServices: internal,
+      ...(opts.parts?.l4 ? { l4: opts.parts.l4 } : {}),
+      logger: this.log.child({ component: 'compiler' }),
+      tmpDir,
+    };
+    this.holder = new SnapshotHolder(compileSnapshot({}, 0, [], env));
+    this.watcher = new ConfigWatcher({
+      throttleMs: Math.min(durationOr(config.providers.providersThrottleDuration, 2000), 500),
+      compile: (merged, version, diagnostics) => compileSnapshot(merged, version, diagnostics, env),
+      holder: this.holder,
+      logger: this.log.child({ component: 'pipeline' }),
+      onBuilt: (snap) => {
+        const diags = this.certificates.syncFromConfig(snap.config.tls);
+        for (const d of diags) this.log.warn({ element: d.element }, d.message);
+      },
+    });
+    for (const p of opts.parts?.providers ?? []) this.providers.push(p);
+  }
+
+  /** Builds and starts an instance: listeners first (so a port problem fails fast), then providers. */
+  static async start(config: StaticConfig, opts: BerthOptions = {}): Promise<Berth> {
+    const b = new Berth(config, opts);
+    await b.startInternal(opts);
+    return b;
+  }
+
+  private limits(): EntrypointLimits {
+    const l = this.config.limits;
+    return {
+      maxHeaderBytes: l.maxHeaderBytes,
+      maxHeaderCount: l.maxHeaderCount,
+      handshakeTimeoutMs: durationOr(l.handshakeTimeout, 10_000),
+      http2MaxConcurrentStreams: l.http2MaxConcurrentStreams,
+      peekTimeoutMs: durationOr(l.clientHelloTimeout, 10_000),
+      maxHelloBytes: l.maxClientHelloBytes,
+    };
+  }
+
+  private async startInternal(opts: BerthOptions): Promise<void> {
+    try {
+      mkdirSync(this.config.edge.stateDir, { recursive: true });
+    } catch (err) {
+      this.log.warn({ err, stateDir: this.config.edge.stateDir }, 'state directory is not writable; port allocations and certificates may not persist');
+    }
+    const limits = this.limits();
+    for (const [name, ep] of Object.entries(this.config.entryPoints)) {
+      if (ep.protocol !== 'tcp') continue;
+      const e = new TcpEntrypoint(name, ep, {
+        holder: this.holder,
+        tlsOptions: () => tlsServerOptions(this.certificates, this.holder.current().config.tls?.options?.default) as never,
+        hooks: {},
+        limits,
+        logger: this.log.child({ component: 'entrypoint', entrypoint: name }),
+      });
+      await e.listen(opts.inherited?.get(name));
+      this.entrypoints.set(name, e);
+      const a = e.address();
+      this.log.info({ entrypoint: name, address: `${a.address}:${a.port}` }, `entrypoint ${name} listening on ${fmtAddr(a.address, a.port)}`);
+    }
+    this.api = new ApiServer(this.config.api.listen, this.apiSources(), this.log.child({ component: 'api' }));
+    this.apiAddress = await this.api.start();
+    this.log.info({ api: `${this.apiAddress.host}:${this.apiAddress.port}` }, `api listening on http://${fmtAddr(this.apiAddress.host, this.apiAddress.port)}`);
+    for (const p of this.providers) {
+      const sink = this.watcher.sinkFor(p.name);
+      p.start(sink).catch((err: unknown) => {
+        this.log.error({ err, provider: p.name }, 'provider failed to start');
+        sink.status({ status: 'down', error: (err as Error).message });
+      });
+    }
+    this.watcher.rebuildNow();
+  }
+
+  private apiSources(): ApiSources {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this;
+    return {
+      get holder() { return self.holder; },
+      providers: () => self.watcher.providerStates(),
+      version: VERSION,
+      startedAt: self.startedAt,
+      certificates: () => self.certificates.list(),
+      entrypoints: () => [...self.entrypoints.values()].map((e) => { const a = e.address(); return { name: e.name, address: fmtAddr(a.address, a.port), protocol: 'tcp' }; }),
+    };
+  }
+
+  /** Where the API listens (after start). */
+  apiUrl(): string {
+    const a = this.apiAddress!;
+    return `http://${fmtAddr(a.host, a.port)}`;
+  }
+
+  /** Stops accepting, drains in-flight requests up to `graceMs`, then stops providers. */
+  async stop(graceMs = 10_000): Promise<void> {
+    await Promise.all([...this.entrypoints.values()].map((e) => e.close(graceMs)));
+    this.watcher.stop();
+    await Promise.all(this.providers.map((p) => p.stop().catch(() => undefined)));
+    await this.api?.stop();
+    this.pool.close();
+  }
+}
+
+function fmtAddr(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}

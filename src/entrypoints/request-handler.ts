@@ -1,0 +1,97 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { EntryPointConfig } from '../config/static/types.ts';
+import type { RequestContext } from '../http/handler.ts';
+import { forwardedClientIp, setForwardedHeaders, stripUntrustedForwarded } from '../http/forwarded-headers.ts';
+import { canonicalPath, splitTarget, validHostHeader } from '../http/request-target.ts';
+import { sendStatus } from '../http/responses.ts';
+import { stripHopByHop } from '../http/hop-by-hop.ts';
+import { buildIpMatcher, normalizeIp, type IpMatcher } from '../lib/ip.ts';
+import { normalizeHost } from '../rules/host.ts';
+import type { HttpRequestView } from '../rules/types.ts';
+import type { SnapshotHolder } from '../pipeline/snapshot-holder.ts';
+import type { RoutingSnapshot } from '../pipeline/snapshot.ts';
+
+/** Hooks the entrypoint calls around routing (ACME HTTP-01, access log, metrics). */
+export interface RequestHooks {
+  /** Answers ACME HTTP-01 challenges before routing; returns true when it answered. */
+  http01?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /** Called when a response finished or was aborted. */
+  onResponse?: (req: IncomingMessage, res: ServerResponse, ctx: RequestContext) => void;
+}
+
+/** Limits applied per request. */
+export interface RequestLimits {
+  readonly maxHeaderCount: number;
+}
+
+/**
+ * The per-request path of an HTTP entrypoint: validate the request line and Host, strip untrusted
+ * forwarding headers, canonicalise the path, find the router in the current snapshot and run it.
+ * Everything here runs for every request: keep it allocation-light.
+ */
+export function createRequestHandler(name: string, ep: EntryPointConfig, scheme: 'http' | 'https', holder: SnapshotHolder, hooks: RequestHooks, limits: RequestLimits) {
+  const trusted: IpMatcher | undefined = ep.forwardedHeaders?.insecure ? undefined : buildIpMatcher(ep.forwardedHeaders?.trustedIPs ?? []).matcher;
+  const insecure = ep.forwardedHeaders?.insecure === true;
+  const port = ep.port;
+
+  return function handle(req: IncomingMessage, res: ServerResponse, upgradeHead?: Buffer): void {
+    const snap: RoutingSnapshot = holder.current();
+    const remoteIp = normalizeIp(req.socket.remoteAddress);
+    const headers = req.headers;
+    const raw = req.rawHeaders;
+    if (raw.length > limits.maxHeaderCount * 2) { sendStatus(res, 431); closeAfter(res); return; }
+    // Two Host headers (Node keeps only the first) and HTTP/1.0 with Transfer-Encoding are refused.
+    let hostCount = 0;
+    for (let i = 0; i < raw.length; i += 2) {
+      const k = raw[i]!;
+      if (k.length === 4 && k.toLowerCase() === 'host') hostCount++;
+    }
+    if (hostCount > 1 || (req.httpVersion === '1.0' && headers['transfer-encoding'] !== undefined)) { sendStatus(res, 400); closeAfter(res); return; }
+
+    let url = req.url ?? '/';
+    let hostHeader = (headers.host ?? (headers[':authority'] as string | undefined)) ?? '';
+    if (url.charCodeAt(0) !== 47 /* / */) {
+      // Absolute-form: the target's authority replaces Host; berth only forwards to its own routes.
+      const m = /^https?:\/\/([^/?#]*)(.*)$/i.exec(url);
+      if (!m) { sendStatus(res, 400); closeAfter(res); return; }
+      hostHeader = m[1]!;
+      url = m[2] || '/';
+      if (url.charCodeAt(0) !== 47) url = '/' + url;
+      headers.host = hostHeader;
+    }
+    if (!validHostHeader(hostHeader) && !(hostHeader === '' && req.httpVersionMajor === 1 && req.httpVersionMinor === 0)) { sendStatus(res, 400); closeAfter(res); return; }
+    const { path: rawPath, query } = splitTarget(url);
+    const path = canonicalPath(rawPath);
+    if (path === null) { sendStatus(res, 400); closeAfter(res); return; }
+    if (path !== rawPath || url !== req.url) req.url = query ? `${path}?${query}` : path;
+
+    const trustedPeer = insecure || (trusted !== undefined && trusted.has(remoteIp));
+    if (!trustedPeer) stripUntrustedForwarded(headers);
+    const host = normalizeHost(hostHeader);
+    const ctx: RequestContext = {
+      entrypoint: name, scheme, remoteIp,
+      clientIp: trustedPeer ? forwardedClientIp(headers, remoteIp) : remoteIp,
+      trustedPeer, host, path, start: performance.now(),
+    };
+    if (upgradeHead !== undefined) ctx.upgradeHead = upgradeHead;
+    if (hooks.onResponse) {
+      const done = hooks.onResponse;
+      res.once('close', () => done(req, res, ctx));
+    }
+    if (scheme === 'http' && hooks.http01 && path.startsWith('/.well-known/acme-challenge/') && hooks.http01(req, res)) return;
+
+    const tables = snap.http.get(name);
+    const table = tables ? (scheme === 'https' ? tables.tls : tables.plain) : undefined;
+    const view: HttpRequestView = { host, path, method: req.method ?? 'GET', headers, query, clientIp: ctx.clientIp };
+    const router = table?.find(view);
+    if (!router) { sendStatus(res, 404); return; }
+    stripHopByHop(headers, upgradeHead !== undefined);
+    setForwardedHeaders(headers, remoteIp, scheme, port, upgradeHead !== undefined, hostHeader);
+    router.handler(req, res, ctx);
+  };
+}
+
+function closeAfter(res: ServerResponse): void {
+  res.once('finish', () => res.socket?.destroySoon?.());
+}

@@ -1,0 +1,166 @@
+import { createServer as createHttpServer, ServerResponse, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { createSecureServer, type Http2SecureServer, type SecureServerOptions } from 'node:http2';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { EntryPointConfig } from '../config/static/types.ts';
+import { durationOr } from '../lib/duration.ts';
+import { BerthError, ErrorCodes } from '../lib/errors.ts';
+import type { Logger } from '../lib/logger.ts';
+import type { SnapshotHolder } from '../pipeline/snapshot-holder.ts';
+import { dispatchConnection, type DispatchLimits } from '../tcp/dispatch.ts';
+import { createRequestHandler, type RequestHooks } from './request-handler.ts';
+
+/** Limits of an HTTP-capable entrypoint. */
+export interface EntrypointLimits extends DispatchLimits {
+  readonly maxHeaderBytes: number;
+  readonly maxHeaderCount: number;
+  readonly handshakeTimeoutMs: number;
+  readonly http2MaxConcurrentStreams: number;
+}
+
+/** What an entrypoint needs from the rest of berth. */
+export interface EntrypointDeps {
+  readonly holder: SnapshotHolder;
+  /** TLS server options (SNI callback, versions, ALPN); undefined when TLS is not available. */
+  readonly tlsOptions?: () => SecureServerOptions;
+  readonly hooks: RequestHooks;
+  readonly limits: EntrypointLimits;
+  readonly logger: Logger;
+}
+
+/**
+ * A TCP entrypoint: one listening socket that carries plain HTTP/1.1, TLS (HTTPS with h2 via
+ * ALPN) and raw TCP routes, told apart per connection by `dispatchConnection`. The HTTP servers
+ * never listen themselves; they receive connections from here.
+ */
+export class TcpEntrypoint {
+  readonly name: string;
+  readonly config: EntryPointConfig;
+  private readonly deps: EntrypointDeps;
+  private readonly net: NetServer;
+  private readonly httpServer: HttpServer;
+  private tlsServer: Http2SecureServer | undefined;
+  private readonly sockets = new Set<Socket>();
+  private draining = false;
+
+  constructor(name: string, config: EntryPointConfig, deps: EntrypointDeps) {
+    this.name = name;
+    this.config = config;
+    this.deps = deps;
+    const timeouts = config.transport?.respondingTimeouts;
+    const readMs = durationOr(timeouts?.readTimeout, 60_000);
+    this.httpServer = createHttpServer({
+      maxHeaderSize: deps.limits.maxHeaderBytes,
+      requestTimeout: readMs,
+      headersTimeout: Math.min(readMs, 60_000),
+      keepAliveTimeout: durationOr(timeouts?.idleTimeout, 180_000),
+      requireHostHeader: true,
+      joinDuplicateHeaders: false,
+    });
+    // Count headers ourselves (431) instead of letting Node silently drop those past 2000.
+    this.httpServer.maxHeadersCount = 0;
+    this.wire(this.httpServer, 'http');
+    this.net = createNetServer({ pauseOnConnect: false, noDelay: true, keepAlive: true }, (socket) => this.onConnection(socket));
+    this.net.on('error', (err) => deps.logger.error({ err, entrypoint: name }, 'listener error'));
+  }
+
+  /** Starts listening on the configured address, or adopts an inherited socket (`{ fd }`). */
+  async listen(handle?: { fd: number }): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => reject(new BerthError(ErrorCodes.LISTEN, `entrypoint ${this.name}: cannot listen on ${this.config.address}: ${err.message}`, { cause: err }));
+      this.net.once('error', onError);
+      const done = (): void => { this.net.off('error', onError); resolve(); };
+      if (handle) this.net.listen(handle, done);
+      else this.net.listen({ port: this.config.port, host: this.config.host || undefined, ipv6Only: false }, done);
+    });
+  }
+
+  /** The bound address (port 0 resolved). */
+  address(): { address: string; port: number } {
+    const a = this.net.address();
+    if (a && typeof a === 'object') return { address: a.address, port: a.port };
+    return { address: this.config.host, port: this.config.port };
+  }
+
+  /** The listening socket, for hand-over to a new process. */
+  listener(): NetServer {
+    return this.net;
+  }
+
+  private onConnection(socket: Socket): void {
+    if (this.draining) { socket.destroy(); return; }
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    socket.on('error', () => { /* reset by peer: nothing to do */ });
+    const snap = this.deps.holder.current();
+    dispatchConnection(socket, snap.tcp.get(this.name), {
+      http: (s) => this.httpServer.emit('connection', s),
+      https: (s) => this.tls(s),
+    }, this.deps.limits);
+  }
+
+  private tls(socket: Socket): void {
+    if (!this.deps.tlsOptions) { socket.destroy(); return; }
+    if (!this.tlsServer) {
+      const server = createSecureServer({
+        ...this.deps.tlsOptions(),
+        allowHTTP1: true,
+        handshakeTimeout: this.deps.limits.handshakeTimeoutMs,
+        maxSessionMemory: 10,
+        settings: { maxConcurrentStreams: this.config.http2?.maxConcurrentStreams ?? this.deps.limits.http2MaxConcurrentStreams },
+        maxHeaderListPairs: this.deps.limits.maxHeaderCount,
+      } as SecureServerOptions);
+      server.setTimeout(durationOr(this.config.transport?.respondingTimeouts?.idleTimeout, 180_000));
+      this.wire(server as unknown as HttpServer, 'https');
+      server.on('tlsClientError', () => { /* handshake failures are the client's problem */ });
+      server.on('sessionError', () => { /* per-session, already torn down */ });
+      this.tlsServer = server;
+    }
+    this.tlsServer.emit('connection', socket);
+  }
+
+  private wire(server: HttpServer, scheme: 'http' | 'https'): void {
+    const handle = createRequestHandler(this.name, this.config, scheme, this.deps.holder, this.deps.hooks, { maxHeaderCount: this.deps.limits.maxHeaderCount });
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => handle(req, res));
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const res = new ServerResponse(req);
+      res.assignSocket(socket as Socket);
+      res.once('finish', () => { res.detachSocket(socket as Socket); socket.end(); });
+      socket.on('error', () => socket.destroy());
+      const token = String(req.headers.upgrade ?? '').toLowerCase();
+      if (token !== 'websocket') {
+        // `Upgrade: h2c` and other tokens are never forwarded: serve it as a plain request.
+        delete req.headers.upgrade;
+        handle(req, res);
+        return;
+      }
+      handle(req, res, head);
+    });
+    server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+      socket.end('HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+    });
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+      if (!socket.writable || (socket as Socket).bytesWritten > 0) { socket.destroy(); return; }
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+      const text = status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request';
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+    });
+  }
+
+  /** Stops accepting; idle keep-alive connections close now, busy ones when done or at the deadline. */
+  async close(graceMs: number): Promise<void> {
+    this.draining = true;
+    const closed = new Promise<void>((resolve) => this.net.close(() => resolve()));
+    this.httpServer.closeIdleConnections();
+    this.httpServer.close();
+    this.tlsServer?.close();
+    const deadline = setTimeout(() => { for (const s of this.sockets) s.destroy(); }, graceMs);
+    deadline.unref();
+    const drained = new Promise<void>((resolve) => {
+      const check = (): void => { if (this.sockets.size === 0) resolve(); else setTimeout(check, 20).unref(); };
+      check();
+    });
+    await Promise.all([closed, drained]);
+    clearTimeout(deadline);
+  }
+}

@@ -1,0 +1,30 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Handler, RequestContext } from './handler.ts';
+
+/**
+ * The redirect status Traefik uses: 301/302 for GET and HEAD, 308/307 for other methods so that
+ * clients keep the method and body.
+ */
+export function redirectStatus(method: string | undefined, permanent: boolean): number {
+  const safe = method === 'GET' || method === 'HEAD';
+  if (permanent) return safe ? 301 : 308;
+  return safe ? 302 : 307;
+}
+
+/** Sends a redirect with an empty body. */
+export function sendRedirect(res: ServerResponse, status: number, location: string): void {
+  res.statusCode = status;
+  res.setHeader('location', location);
+  res.setHeader('content-length', 0);
+  res.end();
+}
+
+/** Entrypoint redirection (`http.redirections.entryPoint`): same host and path, other scheme/port. */
+export function entrypointRedirect(scheme: string, port: number, permanent: boolean): Handler {
+  const defaultPort = scheme === 'https' ? 443 : 80;
+  const portPart = port === defaultPort ? '' : `:${port}`;
+  return (req: IncomingMessage, res: ServerResponse, ctx: RequestContext): void => {
+    const host = ctx.host.includes(':') ? `[${ctx.host}]` : ctx.host;
+    sendRedirect(res, redirectStatus(req.method, permanent), `${scheme}://${host}${portPart}${req.url ?? '/'}`);
+  };
+}

@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+import { parseArgs, configPath } from './cli/args.ts';
+import { runCommand } from './cli/run.ts';
+import { checkCommand } from './cli/check.ts';
+import { apiBase, getJson } from './cli/remote.ts';
+import { VERSION } from './version.ts';
+
+const USAGE = `berth ${VERSION} — an edge proxy for Docker hosts, Traefik v3 compatible
+
+usage: berth <command> [options]
+
+  run [-c berth.yaml]           start berth (the embedded default config without -c)
+  check [-c berth.yaml]         validate the static configuration
+        [--labels compose.yaml] [--output json|yaml]
+                                lint a compose file's labels and show the routes they make
+  routes [--api URL]            list the routers of a running berth
+  certs [--api URL]             list certificates and their state
+  explain URL [--api URL]       why URL gets its router (or a 404/502/504)
+  version                       print the version
+`;
+
+async function main(argv: readonly string[]): Promise<number> {
+  const args = parseArgs(argv);
+  if ('error' in args) { process.stderr.write(`berth: ${args.error}\n\n${USAGE}`); return 2; }
+  const cfg = configPath(args);
+  const api = typeof args.flags.get('api') === 'string' ? (args.flags.get('api') as string) : undefined;
+  switch (args.command) {
+    case 'run': return runCommand(cfg);
+    case 'check': {
+      const labels = args.flags.get('labels');
+      if (typeof labels === 'string') {
+        const { checkLabelsCommand } = await import('./cli/check-labels.ts');
+        const out = args.flags.get('output') ?? args.flags.get('o');
+        return checkLabelsCommand(labels, cfg, typeof out === 'string' ? out : undefined);
+      }
+      return checkCommand(cfg);
+    }
+    case 'routes': {
+      const r = await getJson(await apiBase(api, cfg), '/routes.json') as { http: { name: string; rule: string; service: string; status: string; errors: string[] }[]; tcp: { name: string; rule: string; service: string; status: string }[]; udp: { name: string; service: string; status: string }[] };
+      for (const x of r.http) process.stdout.write(`http  ${x.status.padEnd(8)} ${x.name}  ${x.rule}  → ${x.service}${x.errors.length ? `  (${x.errors.join('; ')})` : ''}\n`);
+      for (const x of r.tcp) process.stdout.write(`tcp   ${x.status.padEnd(8)} ${x.name}  ${x.rule}  → ${x.service}\n`);
+      for (const x of r.udp) process.stdout.write(`udp   ${x.status.padEnd(8)} ${x.name}  → ${x.service}\n`);
+      return 0;
+    }
+    case 'certs': {
+      process.stdout.write(JSON.stringify(await getJson(await apiBase(api, cfg), '/certs'), null, 2) + '\n');
+      return 0;
+    }
+    case 'explain': {
+      const url = args.positional[0];
+      if (!url) { process.stderr.write('berth explain: give a URL, e.g. berth explain https://app.example.com/path\n'); return 2; }
+      process.stdout.write(JSON.stringify(await getJson(await apiBase(api, cfg), `/explain?url=${encodeURIComponent(url)}`), null, 2) + '\n');
+      return 0;
+    }
+    case 'version': case '--version': case '-v':
+      process.stdout.write(`berth ${VERSION} (node ${process.version})\n`);
+      return 0;
+    case 'help': case '--help': case '-h':
+      process.stdout.write(USAGE);
+      return 0;
+    default:
+      process.stderr.write(`berth: unknown command "${args.command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; if (code !== 0 || process.argv[2] !== 'run') setImmediate(() => process.exit(code)); else process.exit(0); },
+  (err: unknown) => { process.stderr.write(`berth: ${(err as Error).message}\n`); process.exit(1); },
+);

@@ -1,0 +1,268 @@
+import type { DynamicConfig, HttpRouter, HttpService } from '../config/dynamic/types.ts';
+import type { EntryPointConfig, StaticConfig } from '../config/static/types.ts';
+import { diagError, type Diagnostic } from '../lib/diagnostics.ts';
+import type { Logger } from '../lib/logger.ts';
+import type { Handler, RequestContext } from '../http/handler.ts';
+import type { BuiltMiddleware, MiddlewareFactory } from '../http/middlewares/types.ts';
+import { entrypointRedirect } from '../http/redirect.ts';
+import { failoverHandler, loadBalancerHandler, weightedHandler, type ServiceInfo, type ServicePool } from '../http/service-builder.ts';
+import { parseHttpRule, defaultPriority } from '../rules/http-rule.ts';
+import { buildRouterIndex } from '../rules/router-index.ts';
+import type { HttpRule } from '../rules/types.ts';
+import type { CompiledHttpRouter, ElementStatus, HttpRouterTable, RoutingSnapshot } from './snapshot.ts';
+import { providerOf, qualify } from './merge.ts';
+
+/** L4 builders plug in here (src/tcp, src/udp), keeping the compiler free of socket code. */
+export interface L4Builders {
+  tcp?(config: DynamicConfig, entrypoints: Record<string, EntryPointConfig>): { routing: Map<string, unknown>; diagnostics: Diagnostic[]; elements: ElementStatus[] };
+  udp?(config: DynamicConfig, entrypoints: Record<string, EntryPointConfig>): { routing: Map<string, unknown>; diagnostics: Diagnostic[]; elements: ElementStatus[] };
+}
+
+/** What the compiler needs besides the configuration. */
+export interface CompileEnv {
+  readonly staticConfig: StaticConfig;
+  readonly pool: ServicePool;
+  readonly middlewares: Readonly<Record<string, MiddlewareFactory>>;
+  /** `api@internal`, `ping@internal`, `prometheus@internal`, `dashboard@internal`, `noop@internal`. */
+  readonly internalServices: ReadonlyMap<string, Handler>;
+  readonly l4?: L4Builders;
+  readonly logger: Logger;
+  readonly tmpDir: string;
+}
+
+const REDIRECT_PRIORITY = 2147483646;
+
+/** The entrypoints a router attaches to: its own list, else every TCP entrypoint (or the `asDefault` ones). */
+export function routerEntrypoints(router: { entryPoints?: string[] }, entrypoints: Record<string, EntryPointConfig>): string[] {
+  if (router.entryPoints && router.entryPoints.length > 0) return router.entryPoints;
+  const tcp = Object.entries(entrypoints).filter(([, e]) => e.protocol === 'tcp');
+  const defaults = tcp.filter(([, e]) => e.asDefault);
+  return (defaults.length > 0 ? defaults : tcp).map(([n]) => n);
+}
+
+/**
+ * Compiles a merged configuration into an immutable snapshot. Every broken element is dropped
+ * alone with a diagnostic and a disabled status; everything else is built. Never throws on input.
+ */
+export function compileSnapshot(config: DynamicConfig, version: number, providerDiagnostics: readonly Diagnostic[], env: CompileEnv): RoutingSnapshot {
+  const diagnostics: Diagnostic[] = [...providerDiagnostics];
+  const elements = new Map<string, ElementStatus>();
+  const eps = env.staticConfig.entryPoints;
+  const fail = (kind: ElementStatus['kind'], name: string, message: string): void => {
+    const prev = elements.get(name);
+    elements.set(name, { name, kind, status: 'disabled', errors: [...(prev?.errors ?? []), message] });
+    diagnostics.push(diagError(`provider ${providerOf(name)}`, name, message));
+  };
+  const ok = (kind: ElementStatus['kind'], name: string): void => {
+    if (!elements.has(name)) elements.set(name, { name, kind, status: 'enabled', errors: [] });
+  };
+
+  // ---- services
+  const built = new Map<string, { handler: Handler; info: ServiceInfo }>();
+  const svcDefs = config.http?.services ?? {};
+  const resolve = (n: string): { handler: Handler; info: ServiceInfo } | undefined => built.get(n);
+  for (const [name, svc] of Object.entries(svcDefs)) {
+    const r = buildService(name, svc, env, resolve);
+    if ('error' in r) fail('http-service', name, r.error);
+    else { built.set(name, r); ok('http-service', name); }
+  }
+  for (const [name, handler] of env.internalServices) {
+    built.set(name, { handler, info: { name, type: 'internal', servers: () => [], available: () => true } });
+  }
+  env.pool.retain(new Set(Object.keys(svcDefs)));
+  // Weighted/failover children must exist.
+  for (const [name, svc] of Object.entries(svcDefs)) {
+    const refs = svc.weighted?.services?.map((s) => s.name) ?? (svc.failover ? [svc.failover.service, svc.failover.fallback] : []);
+    const missing = refs.filter((r) => !built.has(r));
+    if (missing.length > 0 && built.has(name)) {
+      built.delete(name);
+      fail('http-service', name, `unknown service ${missing.map((m) => `"${m}"`).join(', ')}`);
+    }
+  }
+
+  // ---- middlewares
+  const mwDefs = config.http?.middlewares ?? {};
+  const mwBuilt = new Map<string, BuiltMiddleware>();
+  const mwError = new Map<string, string>();
+  for (const [name, def] of Object.entries(mwDefs)) {
+    const types = Object.keys(def);
+    if (types.length !== 1) { mwError.set(name, `a middleware needs exactly one type, got ${types.length === 0 ? 'none' : types.join(', ')}`); continue; }
+    const type = types[0]!;
+    if (type === 'chain') continue;
+    const factory = env.middlewares[type];
+    if (!factory) { mwError.set(name, `unknown middleware type "${type}"`); continue; }
+    try {
+      const r = factory(def[type] ?? {}, { name, logger: env.logger, service: (n) => built.get(qualify(n, providerOf(name)))?.handler, tmpDir: env.tmpDir });
+      if ('error' in r) mwError.set(name, r.error);
+      else mwBuilt.set(name, r);
+    } catch (err) {
+      mwError.set(name, `cannot build: ${(err as Error).message}`);
+    }
+  }
+  for (const [name, msg] of mwError) fail('middleware', name, msg);
+  /** Expands a middleware reference (chains recursively) into built middlewares, or an error. */
+  const expand = (name: string, seen: string[]): BuiltMiddleware[] | string => {
+    if (seen.includes(name)) return `middleware loop: ${[...seen, name].join(' → ')}`;
+    const def = mwDefs[name];
+    if (!def) return `unknown middleware "${name}"`;
+    if (mwError.has(name)) return `middleware "${name}" is invalid: ${mwError.get(name)}`;
+    const chain = def.chain as { middlewares?: unknown } | undefined;
+    if (chain) {
+      if (!Array.isArray(chain.middlewares)) return `chain "${name}" needs a middlewares list`;
+      const out: BuiltMiddleware[] = [];
+      for (const child of chain.middlewares) {
+        const r = expand(String(child), [...seen, name]);
+        if (typeof r === 'string') return r;
+        out.push(...r);
+      }
+      return out;
+    }
+    const m = mwBuilt.get(name);
+    return m ? [m] : `middleware "${name}" is not available`;
+  };
+  for (const name of Object.keys(mwDefs)) if (!mwError.has(name)) {
+    const r = expand(name, []);
+    if (typeof r === 'string') fail('middleware', name, r);
+    else ok('middleware', name);
+  }
+
+  // ---- HTTP routers
+  const tables = new Map<string, { plain: CompiledHttpRouter[]; tls: CompiledHttpRouter[] }>();
+  for (const [epName, ep] of Object.entries(eps)) if (ep.protocol === 'tcp') tables.set(epName, { plain: [], tls: [] });
+  for (const [name, router] of Object.entries(config.http?.routers ?? {})) {
+    const r = compileRouter(name, router, built, expand, eps);
+    if ('error' in r) { fail('http-router', name, r.error); continue; }
+    ok('http-router', name);
+    for (const w of r.warnings) diagnostics.push({ level: 'warning', source: `provider ${providerOf(name)}`, element: name, message: w });
+    for (const epName of r.entrypoints) {
+      const t = tables.get(epName);
+      if (!t) { diagnostics.push({ level: 'warning', source: `provider ${providerOf(name)}`, element: name, message: `entrypoint "${epName}" does not exist` }); continue; }
+      const tls = r.tls || eps[epName]?.http?.tls !== undefined;
+      // Entrypoint-level middlewares run before the router's own, as in Traefik.
+      const epMw = eps[epName]?.http?.middlewares ?? [];
+      let handler = r.handler;
+      if (epMw.length > 0) {
+        const chain: BuiltMiddleware[] = [];
+        let bad: string | undefined;
+        for (const m of epMw) {
+          const x = expand(m.includes('@') ? m : qualify(m, 'file'), []);
+          if (typeof x === 'string') { bad = x; break; }
+          chain.push(...x);
+        }
+        if (bad) { fail('http-router', name, `entrypoint ${epName}: ${bad}`); continue; }
+        handler = wrapAll(chain, handler);
+      }
+      (tls ? t.tls : t.plain).push({ ...r.router, tls, handler });
+    }
+  }
+  // ---- entrypoint redirections (Traefik's generated `web-to-websecure@internal` routers)
+  for (const [epName, ep] of Object.entries(eps)) {
+    const to = ep.http?.redirections?.entryPoint;
+    const t = tables.get(epName);
+    if (!to || !t) continue;
+    const target = eps[to.to];
+    if (!target) continue;
+    const scheme = to.scheme ?? 'https';
+    const rule = parseHttpRule('HostRegexp(`^.+$`)');
+    if (!rule.ok) continue;
+    const handler = entrypointRedirect(scheme, target.port, to.permanent ?? true);
+    t.plain.push({ name: `${epName}-to-${to.to}@internal`, rule: 'HostRegexp(`^.+$`)', priority: to.priority ?? REDIRECT_PRIORITY, service: 'noop@internal', middlewares: [], tls: false, match: rule.rule.match, hosts: null, handler });
+  }
+  const http = new Map<string, { plain: HttpRouterTable; tls: HttpRouterTable }>();
+  for (const [epName, t] of tables) http.set(epName, { plain: makeTable(t.plain), tls: makeTable(t.tls) });
+
+  // ---- L4
+  const tcp = new Map<string, unknown>();
+  const udp = new Map<string, unknown>();
+  for (const [which, builder, into] of [['tcp', env.l4?.tcp, tcp], ['udp', env.l4?.udp, udp]] as const) {
+    if (!builder) continue;
+    try {
+      const r = builder(config, eps);
+      for (const [k, v] of r.routing) into.set(k, v);
+      diagnostics.push(...r.diagnostics);
+      for (const e of r.elements) elements.set(e.name, e);
+    } catch (err) {
+      diagnostics.push(diagError('compiler', which, `cannot build ${which} routing: ${(err as Error).message}`));
+    }
+  }
+
+  const services = new Map<string, Handler>();
+  for (const [n, s] of built) services.set(n, s.handler);
+  const serviceInfo = new Map<string, ServiceInfo>();
+  for (const [n, s] of built) serviceInfo.set(n, s.info);
+  return { version, createdAt: Date.now(), config, diagnostics, elements, http, tcp, udp, services, serviceInfo };
+}
+
+function wrapAll(chain: readonly BuiltMiddleware[], last: Handler): Handler {
+  let h = last;
+  for (let i = chain.length - 1; i >= 0; i--) h = chain[i]!.wrap(h);
+  return h;
+}
+
+function buildService(name: string, svc: HttpService, env: CompileEnv, resolve: (n: string) => { handler: Handler; info: ServiceInfo } | undefined): { handler: Handler; info: ServiceInfo } | { error: string } {
+  const kinds = (['loadBalancer', 'weighted', 'mirroring', 'failover'] as const).filter((k) => svc[k] !== undefined);
+  if (kinds.length !== 1) return { error: kinds.length === 0 ? 'a service needs one of loadBalancer, weighted, mirroring, failover' : `a service can only have one type, got ${kinds.join(', ')}` };
+  if (svc.loadBalancer) {
+    const tName = svc.loadBalancer.serversTransport;
+    const tDef = tName ? undefined : undefined;
+    const transport = env.pool.transport(tName, tDef);
+    const { lb, errors } = env.pool.balancer(name, svc, (server, healthy) => env.logger.info({ service: name, server, healthy }, 'health changed'));
+    if (errors.length > 0 && lb.servers.length === 0) return { error: errors.join('; ') };
+    if (lb.servers.length === 0 && !(env.staticConfig.providers.docker?.allowEmptyServices ?? false)) {
+      // Traefik answers 503 for a service without servers; keep it, routers using it answer 503.
+    }
+    return loadBalancerHandler(name, lb, transport, svc.loadBalancer.passHostHeader ?? true);
+  }
+  if (svc.weighted) return weightedHandler(name, (svc.weighted.services ?? []).map((s) => ({ name: s.name, weight: s.weight ?? 1 })), resolve);
+  if (svc.failover) return failoverHandler(name, svc.failover.service, svc.failover.fallback, resolve);
+  // Mirroring: the main service answers; mirrors are not sent traffic yet.
+  const m = svc.mirroring!;
+  return failoverHandler(name, m.service, m.service, resolve);
+}
+
+function compileRouter(
+  name: string,
+  router: HttpRouter,
+  built: ReadonlyMap<string, { handler: Handler; info: ServiceInfo }>,
+  expand: (n: string, seen: string[]) => BuiltMiddleware[] | string,
+  eps: Record<string, EntryPointConfig>,
+): { router: Omit<CompiledHttpRouter, 'tls' | 'handler'>; handler: Handler; tls: boolean; entrypoints: string[]; warnings: string[] } | { error: string } {
+  if (typeof router.rule !== 'string' || router.rule.trim() === '') return { error: 'router has no rule' };
+  const parsed = parseHttpRule(router.rule);
+  if (!parsed.ok) return { error: `invalid rule ${JSON.stringify(router.rule)}: ${parsed.error}` };
+  const service = built.get(router.service);
+  if (!service) return { error: `unknown service "${router.service}"` };
+  const chain: BuiltMiddleware[] = [];
+  for (const m of router.middlewares ?? []) {
+    const r = expand(m, []);
+    if (typeof r === 'string') return { error: r };
+    chain.push(...r);
+  }
+  const serviceName = router.service;
+  const svcHandler = service.handler;
+  const inner = wrapAll(chain, svcHandler);
+  const handler: Handler = (req, res, ctx: RequestContext) => {
+    ctx.router = name;
+    ctx.service = serviceName;
+    inner(req, res, ctx);
+  };
+  const priority = router.priority && router.priority > 0 ? router.priority : defaultPriority(router.rule);
+  const warnings: string[] = [];
+  return {
+    router: { name, rule: router.rule, priority, service: serviceName, middlewares: router.middlewares ?? [], match: parsed.rule.match, hosts: parsed.rule.hosts },
+    handler,
+    tls: router.tls !== undefined,
+    entrypoints: routerEntrypoints(router, eps),
+    warnings,
+  };
+}
+
+function makeTable(routers: CompiledHttpRouter[]): HttpRouterTable {
+  const items = routers.map((r) => ({ name: r.name, priority: r.priority, rule: { match: r.match, hosts: r.hosts } as HttpRule, router: r }));
+  const index = buildRouterIndex(items);
+  return {
+    find: (req) => index.find(req)?.router,
+    size: routers.length,
+    routers: index.ordered.map((i) => i.router),
+  };
+}
