@@ -6,6 +6,7 @@
  */
 import { diagWarning, type Diagnostic } from '../../lib/diagnostics.ts';
 import { parseDuration } from '../../lib/duration.ts';
+import { errorMessage } from '../../lib/errors.ts';
 import { parseListenAddress } from './address.ts';
 import { staticConfigSchema } from './berth-schema.ts';
 import { generateEntryPoints } from './generated-entrypoints.ts';
@@ -35,11 +36,18 @@ export function decodeStaticConfig(raw: unknown, source: string): StaticDecodeRe
   // The schema guarantees the shape and every default documented in types.ts.
   const d = decoded as Omit<StaticConfig, 'entryPoints'> & { entryPoints: Record<string, Record<string, unknown>> };
 
-  const config: StaticConfig = { ...d, entryPoints: buildEntryPoints(d, ctx) };
-  if (!('api' in d)) config.api = { listen: '127.0.0.1:7111', dashboard: false };
-  finishDocker(config);
-  addInternalEntryPoint(config, ctx);
-  validateStaticConfig(config, ctx);
+  let config: StaticConfig;
+  try {
+    config = { ...d, entryPoints: buildEntryPoints(d, ctx) };
+    if (!('api' in d)) config.api = { listen: '127.0.0.1:7111', dashboard: false };
+    finishDocker(config);
+    addInternalEntryPoint(config, ctx);
+    validateStaticConfig(config, ctx);
+  } catch (err) {
+    // Only reachable through a bug; bad input must still end as a diagnostic, never a crash.
+    fail(ctx, '', `internal error while checking the configuration: ${errorMessage(err)}`);
+    return { diagnostics: ctx.diagnostics };
+  }
 
   const failed = ctx.diagnostics.some((x) => x.level === 'error');
   return failed ? { diagnostics: ctx.diagnostics } : { config, diagnostics: ctx.diagnostics };

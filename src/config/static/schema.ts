@@ -162,7 +162,8 @@ function walkObject(value: unknown, fields: Readonly<Record<string, Schema>>, to
     if (v !== ABSENT) out[name] = v;
   }
   for (const [name, schema] of Object.entries(fields)) {
-    if (seen.has(name)) continue;
+    // An invalid value falls back to the default (its error is recorded) so the shape stays whole.
+    if (name in out || (seen.has(name) && (schema.default === undefined || (value as Record<string, unknown>)[seen.get(name)!] === false))) continue;
     if (schema.default !== undefined) {
       const v = walk(structuredClone(schema.default), schema, join(path, name), ctx);
       if (v !== ABSENT) out[name] = v;

@@ -54,6 +54,7 @@ function checkEntryPointRefs(c: StaticConfig, ctx: WalkContext): void {
 
 function checkResolvers(c: StaticConfig, ctx: WalkContext): void {
   for (const [name, { acme }] of Object.entries(c.certificatesResolvers)) {
+    if (acme === undefined) continue; // already reported as required
     const path = `certificatesResolvers.${name}.acme`;
     if (!acme.dnsChallenge && !acme.httpChallenge && !acme.tlsChallenge) {
       fail(ctx, path, 'no challenge configured: set dnsChallenge, httpChallenge or tlsChallenge');
