@@ -1,0 +1,181 @@
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { createServer as createHttpsServer, request as httpsRequest } from 'node:https';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo, Socket } from 'node:net';
+import { freePort, waitUntil } from './net.ts';
+
+/**
+ * pebble + pebble-challtestsrv on loopback, for ACME tests against a real RFC 8555 server.
+ *
+ * Clients talk to pebble through a small TLS-terminating proxy owned by the test: it counts
+ * orders exactly (pebble itself reports no counts) and injects failures (5xx, 429 + Retry-After,
+ * "down"). pebble builds its URLs from the Host header, so every URL it hands out points back at
+ * the proxy and no request bypasses the count.
+ */
+export interface Pebble {
+  /** ACME directory URL (through the counting proxy). */
+  readonly directoryUrl: string;
+  /** PEM file that signs the directory's TLS certificate (`caCertificates`). */
+  readonly caCertPath: string;
+  /** DNS server that pebble validates against (challtestsrv), `127.0.0.1:port`. */
+  readonly dnsServer: string;
+  /** challtestsrv management URL (`/set-txt`, `/clear-txt`, `/add-a`). */
+  readonly challtestsrvUrl: string;
+  readonly httpPort: number;
+  readonly tlsPort: number;
+  /** Root and intermediate that sign issued certificates (they change at every start). */
+  roots(): Promise<{ root: string; intermediate: string }>;
+  /** newOrder requests that reached pebble. */
+  orders(): number;
+  /** finalize requests that reached pebble (= certificates issued). */
+  finalizations(): number;
+  /** The next `count` requests whose path matches `path` fail with `status` (+ Retry-After). */
+  inject(opts: { count: number; status: number; retryAfterSeconds?: number; path?: RegExp }): void;
+  /** Requests rejected by an injected failure so far. */
+  injected(): number;
+  /** Simulates pebble being down (connections reset) until set back to false. */
+  setDown(down: boolean): void;
+  stop(): Promise<void>;
+}
+
+export interface PebbleOptions {
+  /** Port pebble connects to for HTTP-01 (default: a free port). */
+  httpPort?: number;
+  /** Port pebble connects to for TLS-ALPN-01 (default: a free port). */
+  tlsPort?: number;
+}
+
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const p of live) p.kill('SIGKILL');
+});
+
+/** Starts challtestsrv, pebble and the counting proxy; resolves once the directory answers. */
+export async function startPebble(opts: PebbleOptions = {}): Promise<Pebble> {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-pebble-'));
+  const certPath = join(dir, 'cert.pem');
+  const keyPath = join(dir, 'key.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '30',
+    '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
+  const cert = readFileSync(certPath, 'utf8');
+  const key = readFileSync(keyPath, 'utf8');
+
+  const [listen, mgmt, dns, ctsMgmt, httpPort, tlsPort] = [await freePort(), await freePort(), await freePort(), await freePort(), opts.httpPort ?? (await freePort()), opts.tlsPort ?? (await freePort())];
+  writeFileSync(join(dir, 'pebble.json'), JSON.stringify({
+    pebble: {
+      listenAddress: `127.0.0.1:${listen}`, managementListenAddress: `127.0.0.1:${mgmt}`, certificate: certPath, privateKey: keyPath,
+      httpPort, tlsPort, ocspResponderURL: '', externalAccountBindingRequired: false,
+    },
+  }));
+
+  const procs: ChildProcess[] = [];
+  const output: string[] = [];
+  const run = (cmd: string, args: string[], env: NodeJS.ProcessEnv) => {
+    const p = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    p.stdout?.on('data', (d: Buffer) => output.push(d.toString()));
+    p.stderr?.on('data', (d: Buffer) => output.push(d.toString()));
+    live.add(p);
+    p.once('exit', () => live.delete(p));
+    procs.push(p);
+    return p;
+  };
+  run('pebble-challtestsrv', ['-dns01', `127.0.0.1:${dns}`, '-http01', '', '-https01', '', '-tlsalpn01', '', '-management', `127.0.0.1:${ctsMgmt}`, '-defaultIPv6', ''], {});
+  run('pebble', ['-config', join(dir, 'pebble.json'), '-dnsserver', `127.0.0.1:${dns}`], {
+    PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0', PEBBLE_AUTHZREUSE: '0',
+  });
+
+  // The counting / failure-injecting proxy in front of pebble.
+  let orders = 0;
+  let finalizations = 0;
+  let injectedCount = 0;
+  let down = false;
+  let injection: { count: number; status: number; retryAfterSeconds?: number; path?: RegExp } = { count: 0, status: 500 };
+  const sockets = new Set<Socket>();
+  const proxy = createHttpsServer({ key, cert }, (req, res) => {
+    const path = req.url ?? '/';
+    if (down) {
+      req.socket.destroy();
+      return;
+    }
+    if (injection.count > 0 && (!injection.path || injection.path.test(path))) {
+      injection.count--;
+      injectedCount++;
+      const body = JSON.stringify({ type: injection.status === 429 ? 'urn:ietf:params:acme:error:rateLimited' : 'urn:ietf:params:acme:error:serverInternal', detail: `injected ${injection.status}`, status: injection.status });
+      res.writeHead(injection.status, { 'content-type': 'application/problem+json', ...(injection.retryAfterSeconds !== undefined ? { 'retry-after': String(injection.retryAfterSeconds) } : {}) });
+      res.end(body);
+      return;
+    }
+    if (req.method === 'POST' && path === '/order-plz') orders++;
+    if (req.method === 'POST' && path.startsWith('/finalize-order/')) finalizations++;
+    const up = httpsRequest({ host: '127.0.0.1', port: listen, method: req.method, path, headers: req.headers, ca: cert, servername: 'localhost' }, (upRes) => {
+      res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+      upRes.pipe(res);
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  proxy.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+    if (down) s.destroy();
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  const proxyPort = (proxy.address() as AddressInfo).port;
+
+  const get = (url: string) => new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const r = httpsRequest(url, { ca: cert }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+    });
+    r.on('error', reject);
+    r.end();
+  });
+
+  const stop = async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((r) => proxy.close(() => r()));
+    await Promise.all(procs.map((p) => new Promise<void>((r) => {
+      if (p.exitCode !== null || p.signalCode !== null) return r();
+      p.once('exit', () => r());
+      p.kill('SIGTERM');
+      setTimeout(() => p.kill('SIGKILL'), 2000).unref();
+    })));
+    rmSync(dir, { recursive: true, force: true });
+  };
+
+  try {
+    await waitUntil(async () => (await get(`https://127.0.0.1:${listen}/dir`)).status === 200, 'pebble directory', 15_000, 50);
+    await waitUntil(async () => (await fetch(`http://127.0.0.1:${ctsMgmt}/clear-txt`, { method: 'POST', body: '{"host":"ready.test."}' })).ok, 'challtestsrv', 10_000, 50);
+  } catch (err) {
+    await stop();
+    throw new Error(`pebble did not start: ${String(err)}\n${output.join('')}`);
+  }
+
+  return {
+    directoryUrl: `https://127.0.0.1:${proxyPort}/dir`,
+    caCertPath: certPath,
+    dnsServer: `127.0.0.1:${dns}`,
+    challtestsrvUrl: `http://127.0.0.1:${ctsMgmt}`,
+    httpPort,
+    tlsPort,
+    async roots() {
+      const root = await get(`https://127.0.0.1:${mgmt}/roots/0`);
+      const intermediate = await get(`https://127.0.0.1:${mgmt}/intermediates/0`);
+      return { root: root.body, intermediate: intermediate.body };
+    },
+    orders: () => orders,
+    finalizations: () => finalizations,
+    inject(o) {
+      injection = { ...o };
+    },
+    injected: () => injectedCount,
+    setDown(d) {
+      down = d;
+      if (d) for (const s of sockets) s.destroy();
+    },
+    stop,
+  };
+}
