@@ -1,0 +1,55 @@
+import { Readable } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
+
+/**
+ * The request-body seam between middlewares and the forwarder. A middleware that consumed the body
+ * (buffering, forwardAuth with forwardBody) leaves a replacement stream on the request; the
+ * forwarder sends `requestBody(req)` upstream instead of `req` (for http-proxy-3: the `buffer`
+ * option of `proxy.web`).
+ */
+export interface BodyCarrier {
+  /** The stream the forwarder must send upstream instead of `req`. */
+  berthBody?: Readable;
+  /** Re-opens the buffered body from the start, for retries; present when the body is replayable. */
+  berthBodyReplay?: () => Readable;
+}
+
+/** The stream to send upstream for this request: a replacement if a middleware set one, else `req`. */
+export function requestBody(req: IncomingMessage): Readable {
+  return (req as IncomingMessage & BodyCarrier).berthBody ?? req;
+}
+
+/**
+ * Installs a replayable buffered body of `length` bytes: sets `content-length`, drops
+ * `transfer-encoding`, and leaves a fresh stream in `berthBody`.
+ */
+export function setReplayableBody(req: IncomingMessage, length: number, open: () => Readable): void {
+  const carrier = req as IncomingMessage & BodyCarrier;
+  delete req.headers['transfer-encoding'];
+  if (length > 0 || req.headers['content-length'] !== undefined) req.headers['content-length'] = String(length);
+  carrier.berthBodyReplay = open;
+  carrier.berthBody = open();
+}
+
+/** Re-arms `berthBody` before another attempt; false when the body cannot be replayed. */
+export function rewindBody(req: IncomingMessage): boolean {
+  const carrier = req as IncomingMessage & BodyCarrier;
+  if (carrier.berthBodyReplay) {
+    carrier.berthBody = carrier.berthBodyReplay();
+    return true;
+  }
+  return !hasBody(req) || !Readable.isDisturbed(req);
+}
+
+/** Whether the request announces a body (non-zero length or chunked). */
+export function hasBody(req: IncomingMessage): boolean {
+  const cl = req.headers['content-length'];
+  if (cl !== undefined) return cl.trim() !== '0';
+  return req.headers['transfer-encoding'] !== undefined;
+}
+
+/** Replaces the body with nothing (error pages fetched with GET). */
+export function setEmptyBody(req: IncomingMessage): void {
+  setReplayableBody(req, 0, () => Readable.from([]));
+  delete req.headers['content-length'];
+}
