@@ -52,6 +52,8 @@ function parseYaml(text: string, source: string): { value: unknown; diagnostics:
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true });
   const at = (pos: number): string => {
+    // Point at the offending token rather than the indentation before it.
+    while (text[pos] === ' ' || text[pos] === '\t') pos++;
     const { line, col } = lineCounter.linePos(pos);
     return `line ${line}, column ${col}`;
   };
