@@ -1,0 +1,83 @@
+import type { ContainerView } from '../../config/labels/types.ts';
+
+/** The parts of `docker inspect` output berth reads; everything is optional because daemons vary. */
+export interface InspectLike {
+  readonly Id?: string;
+  readonly Name?: string;
+  readonly Config?: {
+    readonly Labels?: Record<string, string> | null;
+    readonly Env?: string[] | null;
+    readonly ExposedPorts?: Record<string, unknown> | null;
+  } | null;
+  readonly State?: {
+    readonly Running?: boolean;
+    readonly Paused?: boolean;
+    readonly Restarting?: boolean;
+    readonly Health?: { readonly Status?: string } | null;
+  } | null;
+  readonly HostConfig?: { readonly NetworkMode?: string } | null;
+  readonly NetworkSettings?: {
+    readonly Networks?: Record<string, { readonly IPAddress?: string; readonly GlobalIPv6Address?: string } | null> | null;
+    readonly Ports?: Record<string, { readonly HostIp?: string; readonly HostPort?: string }[] | null> | null;
+  } | null;
+}
+
+const HEALTH = new Set(['starting', 'healthy', 'unhealthy']);
+
+/**
+ * Builds the decoder's view of a container from `docker inspect`. Returns undefined for a
+ * container that cannot serve (not running, paused, restarting) — such containers route nowhere,
+ * as in Traefik. Never throws on odd input.
+ */
+export function toContainerView(info: InspectLike, daemon: string): ContainerView | undefined {
+  const state = info.State ?? {};
+  if (!state.Running || state.Paused || state.Restarting) return undefined;
+  const id = typeof info.Id === 'string' ? info.Id : '';
+  if (!id) return undefined;
+  const labels: Record<string, string> = {};
+  for (const [k, v] of Object.entries(info.Config?.Labels ?? {})) if (typeof v === 'string') labels[k] = v;
+  const networks: Record<string, string> = {};
+  for (const [name, n] of Object.entries(info.NetworkSettings?.Networks ?? {})) {
+    networks[name] = n?.IPAddress || n?.GlobalIPv6Address || '';
+  }
+  const status = state.Health?.Status;
+  const view: {
+    -readonly [K in keyof ContainerView]: ContainerView[K];
+  } = {
+    id,
+    name: String(info.Name ?? '').replace(/^\//, '') || id.slice(0, 12),
+    daemon,
+    labels,
+    env: (info.Config?.Env ?? []).filter((e): e is string => typeof e === 'string'),
+    running: true,
+    health: status && HEALTH.has(status) ? (status as ContainerView['health']) : 'none',
+    networks,
+    networkMode: info.HostConfig?.NetworkMode ?? '',
+    ports: ports(info),
+  };
+  const project = labels['com.docker.compose.project'];
+  const service = labels['com.docker.compose.service'];
+  if (project) view.composeProject = project;
+  if (service) view.composeService = service;
+  return view;
+}
+
+/** Exposed ports (image + `--expose`) merged with published bindings, sorted by port. */
+function ports(info: InspectLike): ContainerView['ports'] {
+  const out = new Map<string, ContainerView['ports'][number]>();
+  const keys = new Set([...Object.keys(info.Config?.ExposedPorts ?? {}), ...Object.keys(info.NetworkSettings?.Ports ?? {})]);
+  for (const key of keys) {
+    const m = /^(\d+)(?:\/(tcp|udp|sctp))?$/.exec(key);
+    const port = Number(m?.[1]);
+    const protocol = m?.[2] ?? 'tcp';
+    if (!m || !(port > 0 && port < 65536) || (protocol !== 'tcp' && protocol !== 'udp')) continue;
+    const binding = (info.NetworkSettings?.Ports?.[key] ?? []).find((b) => b && Number(b.HostPort) > 0);
+    const entry: { port: number; protocol: 'tcp' | 'udp'; hostIp?: string; hostPort?: number } = { port, protocol };
+    if (binding) {
+      entry.hostPort = Number(binding.HostPort);
+      if (binding.HostIp) entry.hostIp = binding.HostIp;
+    }
+    out.set(`${port}/${protocol}`, entry);
+  }
+  return [...out.values()].sort((a, b) => a.port - b.port || a.protocol.localeCompare(b.protocol));
+}

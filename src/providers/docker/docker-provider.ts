@@ -1,0 +1,378 @@
+import { readFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { ContainerView, DecodeResult, LabelDecodeOptions } from '../../config/labels/types.ts';
+import { decodeContainers } from '../../config/labels/decode.ts';
+import type { DockerProviderConfig, EdgeConfig } from '../../config/static/types.ts';
+import type { DynamicConfig } from '../../config/dynamic/types.ts';
+import { diagError, type Diagnostic } from '../../lib/diagnostics.ts';
+import { errorMessage } from '../../lib/errors.ts';
+import { logger as rootLogger, type Logger } from '../../lib/logger.ts';
+import type { Provider, ProviderSink, ProviderState, ProviderStatus } from '../provider.ts';
+import { Backoff } from './backoff.ts';
+import { createDockerClient, type DockerClient, type DockerTarget, type DockerTlsMaterial } from './docker-client.ts';
+import { DaemonWatcher, type DaemonStatus } from './daemon-watcher.ts';
+import { DEFAULT_ENDPOINTS, daemonIdForSocket, expandSocketGlob, parseEndpoints, type EndpointProblem, type EndpointSpec } from './endpoints.ts';
+
+/** The label decoder's signature (`decodeContainers` in src/config/labels/decode.ts). */
+export type DecodeFn = (containers: readonly ContainerView[], opts: LabelDecodeOptions) => DecodeResult;
+
+/** Construction options of {@link DockerProvider}. */
+export interface DockerProviderOptions {
+  readonly edge: EdgeConfig;
+  readonly logger?: Logger;
+  /** The label decoder; defaults to {@link decodeContainers}. Injected by tests. */
+  readonly decode?: DecodeFn;
+  /** Networks berth's own container is attached to (address choice); empty outside Docker. */
+  readonly ownNetworks?: readonly string[];
+  /** Called with the repositories that have running containers, whenever that list changes (DNS automation). */
+  readonly onRepositories?: (repositories: readonly string[]) => void;
+  /** How long a glob-matched socket may be missing before its daemon's containers are dropped (default 30 s). */
+  readonly goneGraceMs?: number;
+  /** Coalesces bursts of events into one publish (default 10 ms). */
+  readonly debounceMs?: number;
+  /** Builds the Docker client of an endpoint; tests inject fakes. */
+  readonly clientFactory?: (target: DockerTarget) => DockerClient;
+  /** Backoff bounds for reconnecting (default 100 ms → 10 s). */
+  readonly backoffMs?: { readonly min: number; readonly max: number };
+}
+
+/** One watched daemon. */
+interface Daemon {
+  readonly id: string;
+  readonly endpoint: string;
+  /** Found through a glob only: may be dropped when its socket disappears for good. */
+  readonly fromGlob: boolean;
+  readonly socketPath?: string;
+  readonly watcher: DaemonWatcher;
+  status: DaemonStatus;
+  error?: string;
+  since: number;
+  goneSince?: number | undefined;
+}
+
+/** Per-daemon entry of `details` in the provider state (what `/health` shows). */
+export interface DaemonDetail {
+  readonly endpoint: string;
+  readonly status: DaemonStatus;
+  readonly error?: string;
+  readonly containers: number;
+  /** Epoch ms of the last container event. */
+  readonly lastEvent?: number;
+  /** Epoch ms of the last status change. */
+  readonly since: number;
+}
+
+/**
+ * The Docker provider over many daemons (one per repository on a rediacc host). Watches every
+ * configured endpoint — `unix://` sockets, `tcp://host:port`, and globs of unix sockets re-scanned
+ * so new daemons are picked up — and publishes the decoded labels of all their running containers
+ * as one dynamic configuration. Containers keep their claim order (first seen first), which decides
+ * hostname conflicts between repositories. A daemon that is down keeps its last known containers
+ * and shows as `down`; one whose socket disappears for good is dropped.
+ */
+export class DockerProvider implements Provider {
+  readonly name = 'docker';
+  private readonly cfg: DockerProviderConfig;
+  private readonly opts: DockerProviderOptions;
+  private readonly log: Logger;
+  private readonly specs: EndpointSpec[];
+  private readonly problems: EndpointProblem[];
+  private readonly daemons = new Map<string, Daemon>(); // key: socket path or tcp endpoint
+  /** Running containers in claim order; key `daemon\0containerId`. */
+  private readonly containers = new Map<string, ContainerView>();
+  private readonly decode: DecodeFn;
+  private sink: ProviderSink | undefined;
+  private publishTimer: NodeJS.Timeout | undefined;
+  private rescanTimer: NodeJS.Timeout | undefined;
+  private rescanning: Promise<void> | undefined;
+  private stopped = false;
+  private lastRepositories: readonly string[] = [];
+  private lastUpdate: number | undefined;
+  private lastStatusKey = '';
+
+  constructor(cfg: DockerProviderConfig, opts: DockerProviderOptions) {
+    this.cfg = cfg;
+    this.opts = opts;
+    this.log = opts.logger ?? rootLogger('docker');
+    this.decode = opts.decode ?? decodeContainers;
+    const raws = [...(cfg.endpoints ?? []), ...(cfg.endpoint ? [cfg.endpoint] : [])];
+    const parsed = parseEndpoints(raws.length > 0 ? raws : DEFAULT_ENDPOINTS, cfg.tls !== undefined);
+    this.specs = parsed.specs;
+    this.problems = parsed.problems;
+  }
+
+  async start(sink: ProviderSink): Promise<void> {
+    this.sink = sink;
+    for (const p of this.problems) this.log.error({ endpoint: p.raw }, `docker endpoint ignored: ${p.message}`);
+    for (const spec of this.specs) if (spec.kind === 'tcp') this.addTcp(spec);
+    await this.rescan();
+    // Give every daemon a moment to answer so the first published config is complete.
+    const deadline = Date.now() + 3_000;
+    while (!this.stopped && Date.now() < deadline && [...this.daemons.values()].some((d) => d.status === 'starting')) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const every = this.cfg.rescanIntervalMs ?? 2_000;
+    this.rescanTimer = setInterval(() => void this.rescan(), every);
+    this.rescanTimer.unref();
+    this.publishNow();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.rescanTimer);
+    clearTimeout(this.publishTimer);
+    await this.rescanning;
+    await Promise.all([...this.daemons.values()].map((d) => d.watcher.stop()));
+  }
+
+  /** Repositories with running containers, as last decoded (DNS automation). */
+  repositories(): readonly string[] {
+    return this.lastRepositories;
+  }
+
+  /** The current state, as last reported to the sink. */
+  state(): ProviderState {
+    const details: Record<string, DaemonDetail> = {};
+    const counts = new Map<string, number>();
+    for (const v of this.containers.values()) counts.set(v.daemon, (counts.get(v.daemon) ?? 0) + 1);
+    for (const d of this.daemons.values()) {
+      const lastEvent = d.watcher.lastEvent;
+      details[d.id] = {
+        endpoint: d.endpoint,
+        status: d.status,
+        ...(d.error !== undefined && d.status === 'down' ? { error: d.error } : {}),
+        containers: counts.get(d.id) ?? 0,
+        ...(lastEvent !== undefined ? { lastEvent } : {}),
+        since: d.since,
+      };
+    }
+    const all = [...this.daemons.values()];
+    const down = all.filter((d) => d.status === 'down');
+    let status: ProviderStatus = 'ok';
+    if (down.length > 0) status = down.length === all.length ? 'down' : 'degraded';
+    else if (all.some((d) => d.status === 'starting')) status = 'starting';
+    const error = down.map((d) => `${d.id}: ${d.error ?? 'down'}`).join('; ');
+    return {
+      status,
+      ...(error ? { error } : {}),
+      ...(this.lastUpdate !== undefined ? { lastUpdate: this.lastUpdate } : {}),
+      details,
+    };
+  }
+
+  // ── endpoints ─────────────────────────────────────────────────────────────
+
+  /** Resolves unix endpoints and globs; starts watchers for new sockets, drops vanished ones after the grace time. */
+  private rescan(): Promise<void> {
+    this.rescanning ??= this.doRescan().finally(() => {
+      this.rescanning = undefined;
+    });
+    return this.rescanning;
+  }
+
+  private async doRescan(): Promise<void> {
+    const present = new Map<string, boolean>(); // path → from glob only
+    for (const spec of this.specs) {
+      if (spec.kind === 'unix') present.set(spec.path, false);
+      else if (spec.kind === 'glob') {
+        for (const p of await expandSocketGlob(spec.pattern)) if (!present.has(p)) present.set(p, true);
+      }
+    }
+    if (this.stopped) return;
+    for (const [path, fromGlob] of present) {
+      const d = this.daemons.get(path);
+      if (!d) this.addUnix(path, fromGlob);
+      else {
+        d.goneSince = undefined;
+        // The socket is (back) there: retry at once instead of waiting out the backoff.
+        if (d.status === 'down' && (await socketExists(path))) d.watcher.wake();
+      }
+    }
+    const grace = this.opts.goneGraceMs ?? 30_000;
+    for (const [key, d] of this.daemons) {
+      if (!d.fromGlob || present.has(key)) continue;
+      d.goneSince ??= Date.now();
+      if (Date.now() - d.goneSince >= grace) {
+        this.daemons.delete(key);
+        void d.watcher.stop();
+        this.log.warn({ daemon: d.id, endpoint: d.endpoint }, 'docker daemon socket gone: its containers are dropped');
+        this.dropDaemonContainers(d.id);
+        this.schedulePublish();
+      }
+    }
+  }
+
+  private uniqueId(base: string): string {
+    const used = new Set([...this.daemons.values()].map((d) => d.id));
+    if (!used.has(base)) return base;
+    for (let i = 2; ; i++) if (!used.has(`${base}-${i}`)) return `${base}-${i}`;
+  }
+
+  private addUnix(path: string, fromGlob: boolean): void {
+    const id = this.uniqueId(daemonIdForSocket(path));
+    this.addDaemon(path, { id, endpoint: `unix://${path}`, fromGlob, socketPath: path }, { socketPath: path });
+  }
+
+  private addTcp(spec: Extract<EndpointSpec, { kind: 'tcp' }>): void {
+    const id = this.uniqueId(`${spec.host}:${spec.port}`);
+    let tls: DockerTlsMaterial | undefined;
+    let tlsError: string | undefined;
+    if (spec.tls) {
+      try {
+        const t = this.cfg.tls ?? {};
+        tls = {
+          ...(t.ca ? { ca: readFileSync(t.ca) } : {}),
+          ...(t.cert ? { cert: readFileSync(t.cert) } : {}),
+          ...(t.key ? { key: readFileSync(t.key) } : {}),
+          ...(t.insecureSkipVerify ? { insecureSkipVerify: true } : {}),
+        };
+      } catch (err) {
+        tlsError = `cannot read providers.docker.tls files: ${errorMessage(err)}`;
+      }
+    }
+    if (tlsError) {
+      this.problems.push({ raw: spec.raw, message: tlsError });
+      this.log.error({ endpoint: spec.raw }, `docker endpoint ignored: ${tlsError}`);
+      return;
+    }
+    this.addDaemon(spec.raw, { id, endpoint: spec.raw, fromGlob: false }, { host: spec.host, port: spec.port, ...(tls ? { tls } : {}) });
+  }
+
+  private addDaemon(key: string, base: { id: string; endpoint: string; fromGlob: boolean; socketPath?: string }, target: DockerTarget): void {
+    const client = (this.opts.clientFactory ?? createDockerClient)(target);
+    const b = this.opts.backoffMs;
+    const watcher = new DaemonWatcher(base.id, client, this.listener, b ? { backoff: new Backoff(b.min, b.max) } : {});
+    const d: Daemon = { ...base, watcher, status: 'starting', since: Date.now() };
+    this.daemons.set(key, d);
+    watcher.start();
+  }
+
+  private daemonById(id: string): Daemon | undefined {
+    for (const d of this.daemons.values()) if (d.id === id) return d;
+    return undefined;
+  }
+
+  // ── containers ────────────────────────────────────────────────────────────
+
+  private readonly listener = {
+    sync: (daemon: string, views: readonly ContainerView[]): void => {
+      if (!this.daemonById(daemon)) return;
+      const fresh = new Map(views.map((v) => [key(daemon, v.id), v]));
+      for (const k of [...this.containers.keys()]) if (k.startsWith(`${daemon}\0`) && !fresh.has(k)) this.containers.delete(k);
+      // Existing entries keep their position (claim order); new ones go to the end.
+      for (const [k, v] of fresh) this.containers.set(k, v);
+      this.schedulePublish();
+    },
+    upsert: (daemon: string, view: ContainerView): void => {
+      if (!this.daemonById(daemon)) return;
+      this.containers.set(key(daemon, view.id), view);
+      this.schedulePublish();
+    },
+    remove: (daemon: string, id: string): void => {
+      // Events may carry a short or full id; ours are full ids.
+      const k = key(daemon, id);
+      if (this.containers.delete(k)) this.schedulePublish();
+    },
+    state: (daemon: string, status: DaemonStatus, error?: string): void => {
+      const d = this.daemonById(daemon);
+      if (!d) return;
+      const was = d.status;
+      d.status = status;
+      d.since = Date.now();
+      if (error !== undefined) d.error = error;
+      else delete d.error;
+      if (status === 'down') {
+        const kept = [...this.containers.values()].filter((v) => v.daemon === daemon).length;
+        this.log.warn({ daemon, endpoint: d.endpoint, error, keptContainers: kept }, 'docker daemon down: keeping its last known routes, reconnecting');
+      } else if (status === 'ok') {
+        this.log.info({ daemon, endpoint: d.endpoint, recovered: was === 'down' }, was === 'down' ? 'docker daemon back: resynced' : 'docker daemon connected');
+      }
+      this.schedulePublish();
+    },
+  };
+
+  private dropDaemonContainers(daemon: string): void {
+    for (const k of [...this.containers.keys()]) if (k.startsWith(`${daemon}\0`)) this.containers.delete(k);
+  }
+
+  // ── publishing ────────────────────────────────────────────────────────────
+
+  private schedulePublish(): void {
+    if (this.stopped || !this.sink || this.publishTimer) return;
+    this.publishTimer = setTimeout(() => {
+      this.publishTimer = undefined;
+      this.publishNow();
+    }, this.opts.debounceMs ?? 10);
+  }
+
+  private publishNow(): void {
+    if (this.stopped || !this.sink) return;
+    clearTimeout(this.publishTimer);
+    this.publishTimer = undefined;
+    const diagnostics: Diagnostic[] = this.problems.map((p) => diagError('providers.docker', `endpoint ${p.raw}`, p.message));
+    let config: DynamicConfig | undefined;
+    let repositories: readonly string[] = this.lastRepositories;
+    try {
+      const result = this.decode([...this.containers.values()], this.decodeOptions());
+      config = result.config;
+      diagnostics.push(...result.diagnostics);
+      repositories = result.repositories;
+    } catch (err) {
+      // A decoder bug must not take the provider down: keep the last published config.
+      this.log.error({ err: errorMessage(err) }, 'docker label decoding failed; keeping the last configuration');
+    }
+    if (config) {
+      this.lastUpdate = Date.now();
+      this.sink.publish(config, diagnostics);
+      if (repositories.join('\n') !== this.lastRepositories.join('\n')) {
+        this.lastRepositories = repositories;
+        try {
+          this.opts.onRepositories?.(repositories);
+        } catch (err) {
+          this.log.error({ err: errorMessage(err) }, 'repositories callback failed');
+        }
+      }
+    }
+    this.reportStatus();
+  }
+
+  private reportStatus(): void {
+    const state = this.state();
+    const key = JSON.stringify(state);
+    if (key === this.lastStatusKey) return;
+    this.lastStatusKey = key;
+    this.sink?.status(state);
+  }
+
+  private decodeOptions(): LabelDecodeOptions {
+    const c = this.cfg;
+    const e = this.opts.edge;
+    return {
+      exposedByDefault: c.exposedByDefault,
+      defaultRule: c.defaultRule,
+      ...(c.network !== undefined ? { network: c.network } : {}),
+      ...(c.constraints !== undefined ? { constraints: c.constraints } : {}),
+      ...(c.useBindPortIP !== undefined ? { useBindPortIP: c.useBindPortIP } : {}),
+      ...(c.allowEmptyServices !== undefined ? { allowEmptyServices: c.allowEmptyServices } : {}),
+      ownNetworks: this.opts.ownNetworks ?? [],
+      edge: {
+        autoRoutes: e.autoRoutes,
+        ...(e.machineName !== undefined ? { machineName: e.machineName } : {}),
+        ...(e.baseDomain !== undefined ? { baseDomain: e.baseDomain } : {}),
+        ...(e.certResolver !== undefined ? { certResolver: e.certResolver } : {}),
+      },
+    };
+  }
+}
+
+function key(daemon: string, id: string): string {
+  return `${daemon}\0${id}`;
+}
+
+async function socketExists(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isSocket();
+  } catch {
+    return false;
+  }
+}
