@@ -1,23 +1,34 @@
 import { setFlagsFromString } from 'node:v8';
 
-/** A compiled regexp, or why the expression was refused (never thrown). */
-export type RegexpResult = { readonly ok: true; readonly re: RegExp } | { readonly ok: false; readonly error: string };
+/**
+ * A compiled regexp, or why the expression was refused (never thrown). `bounded` tells whether the
+ * regexp falls back to linear-time matching when it backtracks too much (see `linearFallback`).
+ */
+export type RegexpResult =
+  | { readonly ok: true; readonly re: RegExp; readonly bounded: boolean }
+  | { readonly ok: false; readonly error: string };
 
 /**
- * Whether V8's linear-time engine (the `l` flag) is available. Traefik's regexps are Go's RE2,
- * which never backtracks; a backtracking engine would let a request path hang the event loop on a
- * rule such as PathRegexp(`^(a+)+$`). The engine sits behind a V8 flag, switched on here once.
+ * Whether V8 switches a regexp to its linear-time engine after excessive backtracking. Traefik's
+ * regexps are Go's RE2, which never backtracks; with a plain backtracking engine a request path could
+ * hang the event loop on a rule such as PathRegexp(`^(a+)+$`). The linear engine is much slower on
+ * ordinary input, so it is used only as this fallback. Both sit behind V8 flags, switched on once here.
  */
-export const linearEngine: boolean = enableLinearEngine();
+export const linearFallback: boolean = enableLinearFallback();
 
-function enableLinearEngine(): boolean {
-  if (supportsLinear()) return true;
-  try { setFlagsFromString('--enable-experimental-regexp-engine'); } catch { return false; }
-  return supportsLinear();
+function enableLinearFallback(): boolean {
+  try {
+    setFlagsFromString('--enable-experimental-regexp-engine');
+    setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
+  } catch {
+    return false;
+  }
+  return canRunLinear('a', '');
 }
 
-function supportsLinear(): boolean {
-  try { return new RegExp('a', 'l').test('a'); } catch { return false; }
+/** Whether the linear engine accepts the pattern (it refuses `i`, large counted repetitions, …). */
+function canRunLinear(pattern: string, flags: string): boolean {
+  try { return new RegExp(pattern, flags + 'l') instanceof RegExp; } catch { return false; }
 }
 
 const POSIX_CLASSES: Readonly<Record<string, string>> = {
@@ -30,8 +41,8 @@ const POSIX_CLASSES: Readonly<Record<string, string>> = {
  * Compiles a Go (RE2) regular expression as JavaScript, for HostRegexp, PathRegexp, HeaderRegexp,
  * QueryRegexp and HostSNIRegexp. Matching is unanchored, like Go's `MatchString`. Translated:
  * leading `(?i)`/`(?s)`/`(?m)` flags, `(?P<name>…)`, `\A`, `\z` and `[[:alpha:]]` classes.
- * Lookarounds and back-references are refused as in Go. Uses the linear-time engine when it can
- * (it has no case-insensitive mode, so `(?i)` is rewritten as ASCII case classes for it).
+ * Lookarounds and back-references are refused as in Go. `(?i)` is rewritten as ASCII case classes
+ * where possible, because the linear engine (the backtracking fallback) has no case-insensitive mode.
  */
 export function compileGoRegexp(source: string): RegexpResult {
   let flags = '';
@@ -46,14 +57,15 @@ export function compileGoRegexp(source: string): RegexpResult {
   const fold = flags.includes('i');
   const plain = translate(body, false, flags.includes('m'));
   if (typeof plain !== 'string') return plain;
-  if (linearEngine) {
+  if (linearFallback) {
     const folded = fold ? translate(body, true, flags.includes('m')) : plain;
-    if (typeof folded === 'string') {
-      try { return { ok: true, re: new RegExp(folded, flags.replace('i', '') + 'l') }; } catch { /* below */ }
+    const linearFlags = flags.replace('i', '');
+    if (typeof folded === 'string' && canRunLinear(folded, linearFlags)) {
+      return { ok: true, re: new RegExp(folded, linearFlags), bounded: true };
     }
   }
   try {
-    return { ok: true, re: new RegExp(plain, flags) };
+    return { ok: true, re: new RegExp(plain, flags), bounded: false };
   } catch (err) {
     return { ok: false, error: (err as Error).message };
   }
