@@ -107,7 +107,7 @@ function translate(src: string, fold: boolean, multiline: boolean): string | { o
       if (ch === '[' && src[i + 1] === ':') {
         const end = src.indexOf(':]', i + 2);
         const name = end === -1 ? '' : src.slice(i + 2, end);
-        const posix = POSIX_CLASSES[name];
+        const posix = Object.hasOwn(POSIX_CLASSES, name) ? POSIX_CLASSES[name] : undefined;
         if (posix === undefined) return { ok: false, error: `invalid character class range [:${name}:]` };
         cls += posix;
         swapped += posix;

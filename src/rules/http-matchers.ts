@@ -19,11 +19,15 @@ const fail = (node: MatcherNode, message: string): LeafResult<HttpRequestView> =
 
 const pass = (test: Test): LeafResult<HttpRequestView> => ({ ok: true, test });
 
-/** The values of a header in Node's lower-cased header object, one per field line where Node keeps them apart. */
+/**
+ * The values of a header in Node's lower-cased header object. Go keeps one value per field line;
+ * Node joins repeated lines with ", " (except set-cookie), so a value is compared whole as Node gives it.
+ */
 function headerValues(req: HttpRequestView, key: string): readonly string[] | undefined {
+  // Own properties only: a rule naming `__proto__` or `constructor` must not reach Object.prototype.
+  if (!Object.hasOwn(req.headers, key)) return undefined;
   const v = req.headers[key];
-  if (v === undefined) return undefined;
-  return typeof v === 'string' ? [v] : v;
+  return typeof v === 'string' ? [v] : Array.isArray(v) ? v : undefined;
 }
 
 /**

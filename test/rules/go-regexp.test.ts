@@ -33,6 +33,7 @@ const refused = [
   { desc: 'named back-reference', re: '(?<n>a)\\k<n>' },
   { desc: 'ungreedy flag', re: '(?U)a+' },
   { desc: 'unknown POSIX class', re: '[[:nope:]]' },
+  { desc: 'POSIX class named like an Object property', re: '[[:constructor:]]' },
   { desc: 'unclosed class', re: '[abc' },
   { desc: 'unclosed group', re: '(abc' },
   { desc: 'trailing backslash', re: 'abc\\' },
