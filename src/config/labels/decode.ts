@@ -78,18 +78,19 @@ export function decodeContainers(containers: readonly ContainerView[], opts: Lab
   }
 
   const config = mergeContributions(contributions, diagnostics);
-  const store = firstTlsStore(containers, diagnostics);
+  const store = firstTlsStore(containers, opts, diagnostics);
   if (store !== undefined) (config as Record<string, unknown>)['tls'] = { stores: { default: sortKeys(store) } };
   return { config, diagnostics, repositories: [...repositories].sort() };
 }
 
 /** `traefik.tls.stores.default.*` from the first enabled container that sets it. */
-function firstTlsStore(containers: readonly ContainerView[], diagnostics: Diagnostic[]): Record<string, unknown> | undefined {
+function firstTlsStore(containers: readonly ContainerView[], opts: LabelDecodeOptions, diagnostics: Diagnostic[]): Record<string, unknown> | undefined {
   let found: { store: Record<string, unknown>; source: string; json: string } | undefined;
   for (const c of containers) {
     if (!c.running || !Object.keys(c.labels).some((k) => k.toLowerCase().startsWith('traefik.tls.stores.default.'))) continue;
     const parsed = parseTraefikLabels(c.labels, containerSource(c));
-    if (parsed.tlsDefaultStore === undefined || parsed.enable !== true) continue;
+    const enabled = parsed.enable ?? (!isRediaccContainer(c) && opts.exposedByDefault);
+    if (parsed.tlsDefaultStore === undefined || !enabled) continue;
     const json = JSON.stringify(sortKeys(parsed.tlsDefaultStore));
     if (found === undefined) found = { store: parsed.tlsDefaultStore, source: containerSource(c), json };
     else if (found.json !== json) diagnostics.push(diagError(containerSource(c), 'tls.stores.default', `the default TLS store is already configured differently by ${found.source}; ignored`));

@@ -128,6 +128,10 @@ export function parseTraefikLabels(labels: Readonly<Record<string, string>>, sou
       parsed.errors.push(diagError(source, element, `unknown middleware type "${typeSeg}"${didYouMean(typeSeg, known)}; middleware "${name}" rejected`));
       continue;
     }
+    if (sectionSeg === 'services' && /^loadbalancer\.servers?(\[\d+\])?\.url$/i.test(rest.join('.'))) {
+      parsed.errors.push(diagError(source, element, 'a server URL cannot be set from labels (as in Traefik): a container is reached at its own address; set loadbalancer.server.port and .scheme instead'));
+      continue;
+    }
     const err = setPath(parsed.value, schema, rest, value);
     if (err !== undefined) parsed.errors.push(diagError(source, element, err));
   }

@@ -142,7 +142,8 @@ export const ELEMENT_SCHEMAS = {
       loadBalancer: obj({
         // Traefik's `label-slice-as-struct:"server"`: one server per container, addressed in the singular.
         server: obj({ port: 'port', scheme: 'string', weight: 'int', preservePath: 'bool' }),
-        sticky, healthCheck, passHostHeader: 'bool', responseForwarding: obj({ flushInterval: 'duration' }),
+        sticky, healthCheck, passiveHealthCheck: obj({ failureWindow: 'duration', maxFailedAttempts: 'int' }),
+        passHostHeader: 'bool', responseForwarding: obj({ flushInterval: 'duration' }),
         serversTransport: 'string', strategy: 'string',
       }, true),
       weighted: obj({ services: weightedServices, sticky, healthCheck: obj({}, true) }),

@@ -96,3 +96,10 @@ describe('values', () => {
     assert.equal(suggest('zzzzzz', ['rule', 'service']), undefined);
   });
 });
+
+describe('server URLs', () => {
+  test('a server URL from labels is refused (a container cannot point berth elsewhere)', () => {
+    const p = parseTraefikLabels({ 'traefik.http.services.s.loadbalancer.server.url': 'http://10.9.9.9:80' }, src);
+    assert.match(p.http.services.get('s')?.errors[0]?.message ?? '', /server URL cannot be set from labels/);
+  });
+});
