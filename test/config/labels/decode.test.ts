@@ -60,6 +60,14 @@ describe('decodeContainers', () => {
     assert.deepEqual(r.config.tls, { stores: { default: { defaultGeneratedCert: { resolver: 'le' } } } });
   });
 
+  test('allowEmptyServices keeps the routers of an unhealthy container, without servers', () => {
+    const c = container({ name: 'sick', health: 'unhealthy', ports: [{ port: 80, protocol: 'tcp' }], labels: { 'traefik.enable': 'true' } });
+    const r = decodeContainers([c], options({ allowEmptyServices: true }));
+    assert.deepEqual(r.config.http?.routers?.['sick'], { rule: 'Host(`sick`)', service: 'sick' });
+    assert.deepEqual(r.config.http?.services?.['sick'], { loadBalancer: { passHostHeader: true } });
+    assert.deepEqual(r.diagnostics, []);
+  });
+
   test('ruleHosts finds literal hosts only', () => {
     assert.deepEqual(ruleHosts('Host(`A.example.com.`) || (HostRegexp(`.+`) && Host("b.example.com"))', 'Host'), ['a.example.com', 'b.example.com']);
     assert.deepEqual(ruleHosts('HostSNI(`*`) || HostSNI(`db.example.com`)', 'HostSNI'), ['*', 'db.example.com']);
