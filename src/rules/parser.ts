@@ -33,10 +33,15 @@ export function parseRule(rule: string, matchers: MatcherTable): ParseResult {
   return { ok: true, tree };
 }
 
+/** Shortens user text quoted in an error, so a huge rule does not make a huge message. */
+function clip(text: string): string {
+  return text.length > 40 ? text.slice(0, 40) + '…' : text;
+}
+
 function unexpected(t: Token): string {
   if (t.kind === 'eof') return `unexpected end of rule at ${t.pos}`;
-  if (t.kind === 'string') return `unexpected value ${JSON.stringify(t.text)} at ${t.pos}`;
-  return `unexpected token '${t.text}' at ${t.pos}`;
+  if (t.kind === 'string') return `unexpected value ${JSON.stringify(clip(t.text))} at ${t.pos}`;
+  return `unexpected token '${clip(t.text)}' at ${t.pos}`;
 }
 
 function aliases(table: MatcherTable): Map<string, string> {
@@ -128,7 +133,7 @@ class Parser {
     const name = this.#names.get(nameToken.text);
     if (name === undefined) {
       const guess = suggestName(nameToken.text, Object.keys(this.#table));
-      return `unknown matcher ${nameToken.text} at ${nameToken.pos}` + (guess ? ` — did you mean ${guess}?` : '');
+      return `unknown matcher ${clip(nameToken.text)} at ${nameToken.pos}` + (guess ? ` — did you mean ${guess}?` : '');
     }
     const open = this.#next();
     if (open.kind !== '(') return `${unexpected(open)}, expected '(' after ${name}`;

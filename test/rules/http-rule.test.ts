@@ -177,6 +177,21 @@ describe('invalid rules are errors, not exceptions', () => {
       if (!r.ok) assert.match(r.error, c.error);
     });
   }
+  test('errors quote at most a short piece of a huge rule', () => {
+    for (const rule of ['X'.repeat(60_000) + '(`a`)', 'Host(`a`) `' + 'b'.repeat(60_000) + '`']) {
+      const r = parseHttpRule(rule);
+      assert.equal(r.ok, false);
+      if (!r.ok) assert.ok(r.error.length < 200, r.error.slice(0, 300));
+    }
+  });
+  test('a long valid rule under the cap parses and matches', () => {
+    const rule = Array.from({ length: 2000 }, (_, i) => `Host(\`h${i}.example.com\`)`).join(' || ');
+    assert.ok(rule.length < 64 * 1024);
+    const r = parseHttpRule(rule);
+    assert.ok(r.ok);
+    assert.equal(r.rule.hosts?.length, 2000);
+    assert.equal(r.rule.match(httpReq({ host: 'h1999.example.com' })), true);
+  });
   test('a non-string rule is an error', () => {
     const r = parseHttpRule(undefined as unknown as string);
     assert.equal(r.ok, false);
