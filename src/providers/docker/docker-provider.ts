@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { dirname } from 'node:path';
 import { stat } from 'node:fs/promises';
 import type { ContainerView, DecodeResult, LabelDecodeOptions } from '../../config/labels/types.ts';
 import { decodeContainers } from '../../config/labels/decode.ts';
@@ -85,6 +86,9 @@ export class DockerProvider implements Provider {
   private publishTimer: NodeJS.Timeout | undefined;
   private rescanTimer: NodeJS.Timeout | undefined;
   private rescanning: Promise<void> | undefined;
+  private rescanAgain = false;
+  /** Directory watchers of globs: a new socket is noticed at once, the periodic rescan is the fallback. */
+  private readonly dirWatchers = new Map<string, FSWatcher>();
   private stopped = false;
   private lastRepositories: readonly string[] = [];
   private lastUpdate: number | undefined;
@@ -121,6 +125,8 @@ export class DockerProvider implements Provider {
     this.stopped = true;
     clearInterval(this.rescanTimer);
     clearTimeout(this.publishTimer);
+    for (const w of this.dirWatchers.values()) w.close();
+    this.dirWatchers.clear();
     await this.rescanning;
     await Promise.all([...this.daemons.values()].map((d) => d.watcher.stop()));
   }
@@ -164,10 +170,33 @@ export class DockerProvider implements Provider {
 
   /** Resolves unix endpoints and globs; starts watchers for new sockets, drops vanished ones after the grace time. */
   private rescan(): Promise<void> {
-    this.rescanning ??= this.doRescan().finally(() => {
+    if (this.rescanning) {
+      // A change arrived during a scan: scan once more afterwards so it is not missed.
+      this.rescanAgain = true;
+      return this.rescanning;
+    }
+    this.rescanning = this.doRescan().finally(() => {
       this.rescanning = undefined;
+      if (this.rescanAgain && !this.stopped) {
+        this.rescanAgain = false;
+        void this.rescan();
+      }
     });
     return this.rescanning;
+  }
+
+  private watchDir(dir: string): void {
+    if (this.dirWatchers.has(dir) || this.stopped) return;
+    try {
+      const w = watch(dir, { persistent: false }, () => void this.rescan());
+      w.on('error', () => {
+        w.close();
+        this.dirWatchers.delete(dir);
+      });
+      this.dirWatchers.set(dir, w);
+    } catch {
+      // Directory missing (yet) or not watchable: the periodic rescan covers it.
+    }
   }
 
   private async doRescan(): Promise<void> {
@@ -175,6 +204,8 @@ export class DockerProvider implements Provider {
     for (const spec of this.specs) {
       if (spec.kind === 'unix') present.set(spec.path, false);
       else if (spec.kind === 'glob') {
+        const dir = dirname(spec.pattern);
+        if (!/[*?[]/.test(dir)) this.watchDir(dir);
         for (const p of await expandSocketGlob(spec.pattern)) if (!present.has(p)) present.set(p, true);
       }
     }
@@ -191,7 +222,11 @@ export class DockerProvider implements Provider {
     const grace = this.opts.goneGraceMs ?? 30_000;
     for (const [key, d] of this.daemons) {
       if (!d.fromGlob || present.has(key)) continue;
-      d.goneSince ??= Date.now();
+      if (d.goneSince === undefined) {
+        d.goneSince = Date.now();
+        // Decide at the end of the grace time even if nothing else triggers a scan by then.
+        setTimeout(() => void this.rescan(), grace + 10).unref();
+      }
       if (Date.now() - d.goneSince >= grace) {
         this.daemons.delete(key);
         void d.watcher.stop();

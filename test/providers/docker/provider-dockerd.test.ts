@@ -14,7 +14,7 @@ import { startDockerds, processesUnder, randomLoopback, type Dockerd, type Docke
 import { waitUntil } from '../../helpers/net.ts';
 import { pino } from 'pino';
 
-const edge: EdgeConfig = { autoRoutes: true, machineName: 'server-1', baseDomain: 'example.com', tcpPorts: [], udpPorts: [], dynamicPorts: { from: 10000, to: 10010 }, stateDir: '/nonexistent' };
+const edge: EdgeConfig = { autoRoutes: true, machineName: 'server-1', baseDomain: 'example.com', tcpPorts: [], udpPorts: [], dynamicPorts: { from: 10000, to: 10010 }, stateDir: '/nonexistent', webPort: 80, websecurePort: 443 };
 const quiet = pino({ level: 'silent' });
 
 /** Collects what a provider publishes. */
@@ -66,7 +66,7 @@ describe('DockerProvider with real dockerd', { concurrency: false }, () => {
     fleet = await startDockerds(2);
     [a, b] = fleet.daemons as [Dockerd, Dockerd];
     await a.runHttpd({ name: 'alpha', ip: ipA, port: 8081, labels: routeLabels('alpha', 'alpha.test', ipA, 8081) });
-    const cfg: DockerProviderConfig = { endpoints: [fleet.glob], exposedByDefault: false, defaultRule: 'Host(`{{ normalize .Name }}`)', rescanIntervalMs: 200 };
+    const cfg: DockerProviderConfig = { endpoints: [fleet.glob], exposedByDefault: false, defaultRule: 'Host(`{{ normalize .Name }}`)', rescanIntervalMs: 60_000 };
     provider = new DockerProvider(cfg, { edge, logger: quiet, goneGraceMs: 60_000, backoffMs: { min: 50, max: 500 } });
     await provider.start(sink);
   });
