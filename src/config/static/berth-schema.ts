@@ -3,7 +3,7 @@
  * them with the Traefik sections.
  */
 import { isIPv4, isIPv6 } from 'node:net';
-import { bool, custom, dur, int, list, map, obj, oneOf, str, type Schema } from './schema.ts';
+import { bool, custom, describe, dur, int, list, map, obj, oneOf, str, type Schema } from './schema.ts';
 import {
   apiSchema, certResolverSchema, entryPointSchema, ignoredSections, observabilitySchemas, providersSchema, transportSchemas,
 } from './traefik-schema.ts';
@@ -54,7 +54,7 @@ function decodeWorkers(v: unknown): { value: number | 'auto' } | { error: string
   if (typeof v === 'string' && v.trim().toLowerCase() === 'auto') return { value: 'auto' };
   const n = typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : v;
   if (typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 1024) return { value: n };
-  return { error: `expected "auto" or a number of workers (1-1024), got ${typeof v === 'string' ? `"${v}"` : String(v)}` };
+  return { error: `expected "auto" or a number of workers (1-1024), got ${typeof n === 'number' ? n : describe(v)}` };
 }
 
 /** `edge`: the host's identity and what berth generates from it. */
@@ -87,6 +87,10 @@ export const limitsSchema: Schema = obj({
   udpMaxSessions: int({ min: 1, default: 4096 }),
 }, { default: {} });
 
+const dynamic = 'dynamic configuration: put it in a file read by providers.file';
+/** Top-level keys of Traefik's dynamic configuration, often pasted into the static file by mistake. */
+const DYNAMIC_HINTS = { http: dynamic, tcp: dynamic, udp: dynamic, tls: dynamic };
+
 /** The whole `berth.yaml`. */
 export const staticConfigSchema: Schema = obj({
   entryPoints: map(entryPointSchema, { default: {} }),
@@ -99,4 +103,4 @@ export const staticConfigSchema: Schema = obj({
   workers: custom('"auto" or a number', decodeWorkers, { default: 'auto' }),
   limits: limitsSchema,
   ...ignoredSections,
-});
+}, { hints: DYNAMIC_HINTS });

@@ -41,7 +41,7 @@ export type Schema = Common & (
    * `toggle`: the section is switched on by its presence, so `null`, `true` and `{}` all mean
    * "enabled with defaults" and `false` means absent (`ping: {}`, `tlsChallenge: true`).
    */
-  | { readonly kind: 'object'; readonly fields: Readonly<Record<string, Schema>>; readonly toggle?: boolean }
+  | { readonly kind: 'object'; readonly fields: Readonly<Record<string, Schema>>; readonly toggle?: boolean; readonly hints?: Readonly<Record<string, string>> }
   /** A Traefik key berth does not implement: accepted and dropped with a warning. */
   | { readonly kind: 'ignored'; readonly note?: string }
   /** Escape hatch for values with their own syntax (`dynamicPorts: 10000-10010`). */
@@ -67,7 +67,7 @@ export function walk(value: unknown, schema: Schema, path: string, ctx: WalkCont
     case 'enum': return walkEnum(value, schema.values, schema.aliases, path, ctx);
     case 'array': return walkArray(value, schema.of, path, ctx);
     case 'record': return walkRecord(value, schema.of, path, ctx);
-    case 'object': return walkObject(value, schema.fields, schema.toggle === true, path, ctx);
+    case 'object': return walkObject(value, schema, path, ctx);
     case 'ignored':
       if (value !== null && value !== false && !isEmptyObject(value)) {
         ctx.diagnostics.push(diagWarning(ctx.source, path, `not supported by berth; ignored${schema.note ? ` (${schema.note})` : ''}`));
@@ -130,13 +130,21 @@ function walkRecord(value: unknown, of: Schema, path: string, ctx: WalkContext):
   if (!isPlainObject(value)) return fail(ctx, path, `expected a map of names, got ${describe(value)}`);
   const out: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) {
+    if (key === '__proto__') {
+      fail(ctx, join(path, key), 'reserved name; choose another');
+      continue;
+    }
     const v = walk(item, of, join(path, key), ctx);
     if (v !== ABSENT) out[key] = v;
   }
   return out;
 }
 
-function walkObject(value: unknown, fields: Readonly<Record<string, Schema>>, toggle: boolean, path: string, ctx: WalkContext): unknown {
+type ObjectSchema = Extract<Schema, { kind: 'object' }>;
+
+function walkObject(value: unknown, schema: ObjectSchema, path: string, ctx: WalkContext): unknown {
+  const { fields } = schema;
+  const toggle = schema.toggle === true;
   if (toggle && value === false) return ABSENT;
   if (value === null || (toggle && value === true)) value = {};
   if (!isPlainObject(value)) return fail(ctx, path, `expected ${toggle ? 'an object or true/false' : 'an object'}, got ${describe(value)}`);
@@ -146,8 +154,9 @@ function walkObject(value: unknown, fields: Readonly<Record<string, Schema>>, to
   for (const [key, item] of Object.entries(value)) {
     const name = canonical.get(key.toLowerCase());
     if (name === undefined) {
-      const guess = suggestKey(key, Object.keys(fields));
-      fail(ctx, join(path, key), `unknown key${guess ? `, did you mean "${guess}"?` : ''}`);
+      const hint = schema.hints?.[key.toLowerCase()];
+      const guess = hint === undefined ? suggestKey(key, Object.keys(fields)) : undefined;
+      fail(ctx, join(path, key), `unknown key${hint ? ` (${hint})` : guess ? `, did you mean "${guess}"?` : ''}`);
       continue;
     }
     const earlier = seen.get(name);
@@ -156,18 +165,18 @@ function walkObject(value: unknown, fields: Readonly<Record<string, Schema>>, to
       continue;
     }
     seen.set(name, key);
-    const schema = fields[name]!;
-    if (schema.deprecated !== undefined) ctx.diagnostics.push(diagWarning(ctx.source, join(path, name), `deprecated: ${schema.deprecated}`));
-    const v = walk(item, schema, join(path, name), ctx);
+    const field = fields[name]!;
+    if (field.deprecated !== undefined) ctx.diagnostics.push(diagWarning(ctx.source, join(path, name), `deprecated: ${field.deprecated}`));
+    const v = walk(item, field, join(path, name), ctx);
     if (v !== ABSENT) out[name] = v;
   }
-  for (const [name, schema] of Object.entries(fields)) {
+  for (const [name, field] of Object.entries(fields)) {
     // An invalid value falls back to the default (its error is recorded) so the shape stays whole.
-    if (name in out || (seen.has(name) && (schema.default === undefined || (value as Record<string, unknown>)[seen.get(name)!] === false))) continue;
-    if (schema.default !== undefined) {
-      const v = walk(structuredClone(schema.default), schema, join(path, name), ctx);
+    if (name in out || (seen.has(name) && (field.default === undefined || (value as Record<string, unknown>)[seen.get(name)!] === false))) continue;
+    if (field.default !== undefined) {
+      const v = walk(structuredClone(field.default), field, join(path, name), ctx);
       if (v !== ABSENT) out[name] = v;
-    } else if (schema.required === true) fail(ctx, join(path, name), 'required');
+    } else if (field.required === true) fail(ctx, join(path, name), 'required');
   }
   return out;
 }
@@ -254,7 +263,7 @@ export const dur = (def?: string, o: Opts = {}): Schema => (def === undefined ? 
 export const oneOf = (values: readonly string[], o: Opts & { aliases?: Readonly<Record<string, string>> } = {}): Schema => ({ kind: 'enum', values, ...o });
 export const list = (of: Schema, o: Opts = {}): Schema => ({ kind: 'array', of, ...o });
 export const map = (of: Schema, o: Opts = {}): Schema => ({ kind: 'record', of, ...o });
-export const obj = (fields: Readonly<Record<string, Schema>>, o: Opts = {}): Schema => ({ kind: 'object', fields, ...o });
+export const obj = (fields: Readonly<Record<string, Schema>>, o: Opts & { hints?: Readonly<Record<string, string>> } = {}): Schema => ({ kind: 'object', fields, ...o });
 export const toggle = (fields: Readonly<Record<string, Schema>>, o: Opts = {}): Schema => ({ kind: 'object', fields, toggle: true, ...o });
 export const ignored = (note?: string): Schema => (note === undefined ? { kind: 'ignored' } : { kind: 'ignored', note });
 export const custom = (expected: string, decode: (v: unknown) => { value: unknown } | { error: string }, o: Opts = {}): Schema => ({ kind: 'custom', expected, decode, ...o });

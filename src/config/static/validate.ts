@@ -3,11 +3,12 @@
  * (entrypoints, resolvers), listen addresses used twice, and combinations Traefik refuses.
  * Every problem is reported with the path of the key that has to change.
  */
+import { isIPv4, isIPv6 } from 'node:net';
 import { diagWarning } from '../../lib/diagnostics.ts';
 import { formatListenAddress, parseListenAddress } from './address.ts';
 import { tcpPorts } from './generated-entrypoints.ts';
 import { fail, suggestKey, type WalkContext } from './schema.ts';
-import type { StaticConfig } from './types.ts';
+import type { EntryPointConfig, StaticConfig } from './types.ts';
 
 /** Runs every cross-section check, appending diagnostics to `ctx`. */
 export function validateStaticConfig(c: StaticConfig, ctx: WalkContext): void {
@@ -93,14 +94,33 @@ function checkEdge(c: StaticConfig, ctx: WalkContext): void {
   }
 }
 
-/** Two entrypoints on the same host, port and protocol cannot both listen. */
+/**
+ * Two entrypoints cannot listen on the same port and protocol when their hosts overlap: the same
+ * host, or a wildcard (`:80`, `[::]:80` cover every address; `0.0.0.0:80` every IPv4 one) next to
+ * a specific address — the second bind would fail with EADDRINUSE. `reusePort` on both allows it.
+ */
 function checkAddresses(c: StaticConfig, ctx: WalkContext): void {
-  const seen = new Map<string, string>();
+  const seen: [string, EntryPointConfig][] = [];
   for (const [name, ep] of Object.entries(c.entryPoints)) {
     if (ep.port === 0) continue;
-    const key = formatListenAddress(ep.host, ep.port, ep.protocol);
-    const other = seen.get(key);
-    if (other !== undefined) fail(ctx, `entryPoints.${name}.address`, `${key} is already used by entrypoint "${other}"`);
-    else seen.set(key, name);
+    const clash = seen.find(([, o]) => o.port === ep.port && o.protocol === ep.protocol && !(o.reusePort && ep.reusePort) && hostsOverlap(o.host, ep.host));
+    if (clash === undefined) {
+      seen.push([name, ep]);
+      continue;
+    }
+    const [other, o] = clash;
+    const what = o.host === ep.host ? formatListenAddress(ep.host, ep.port, ep.protocol) : `${formatListenAddress(ep.host, ep.port, ep.protocol)} overlaps ${o.address}, which`;
+    fail(ctx, `entryPoints.${name}.address`, `${what} is already used by entrypoint "${other}"`);
   }
+}
+
+function hostsOverlap(a: string, b: string): boolean {
+  if (a === b) return true;
+  const kind = (h: string): 'any' | 'any4' | 4 | 6 | undefined =>
+    h === '' || h === '::' ? 'any' : h === '0.0.0.0' ? 'any4' : isIPv4(h) ? 4 : isIPv6(h) ? 6 : undefined;
+  const ka = kind(a);
+  const kb = kind(b);
+  if (ka === undefined || kb === undefined) return false;
+  if (ka === 'any' || kb === 'any') return true;
+  return (ka === 'any4' && kb === 4) || (kb === 'any4' && ka === 4);
 }

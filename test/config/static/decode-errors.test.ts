@@ -1,6 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse } from 'yaml';
+import fc from 'fast-check';
 import { decodeStaticConfig } from '../../../src/config/static/decode.ts';
 
 /** Decodes YAML text and returns its diagnostics as `element: message` lines, by level. */
@@ -91,6 +92,9 @@ describe('decodeStaticConfig: bad input becomes path-named errors and no config'
     { desc: 'dns provider other than cloudflare', yaml: `${WEB}edge:\n  baseDomain: example.com\n  dns:\n    provider: route53\n`,
       errors: ['edge.dns.provider: expected one of cloudflare, got "route53"'] },
     { desc: 'workers neither auto nor a count', yaml: `${WEB}workers: many\n`, errors: ['workers: expected "auto" or a number of workers (1-1024), got "many"'] },
+    { desc: 'workers as a fraction', yaml: `${WEB}workers: 1.5\n`, errors: ['workers: expected "auto" or a number of workers (1-1024), got 1.5'] },
+    { desc: 'workers as an object', yaml: `${WEB}workers: {n: 1}\n`, errors: ['workers: expected "auto" or a number of workers (1-1024), got an object'] },
+    { desc: 'reserved entrypoint name', yaml: `${WEB}  __proto__:\n    address: ":81"\n`, errors: ['entryPoints.__proto__: reserved name; choose another'] },
     { desc: 'limits below their floor', yaml: `${WEB}limits:\n  maxHeaderBytes: 10\n`, errors: ['limits.maxHeaderBytes: expected an integer between 1024 and 1048576, got 10'] },
     { desc: 'docker endpoint with a bad scheme', yaml: `${WEB}providers:\n  docker:\n    endpoints: ["/var/run/docker.sock"]\n`,
       errors: ['providers.docker.endpoints[0]: "/var/run/docker.sock" is not a Docker endpoint (expected unix:///path/docker.sock, tcp://host:port or a glob of unix sockets)'] },
@@ -106,6 +110,14 @@ describe('decodeStaticConfig: bad input becomes path-named errors and no config'
       errors: ['api.listen: invalid address "localhost": missing port (e.g. ":80" or "127.0.0.1:8080")'] },
     { desc: 'same key twice in different case', yaml: 'entryPoints:\n  web:\n    address: ":80"\n    Address: ":81"\n',
       errors: ['entryPoints.web.Address: duplicate key: "address" and "Address" name the same setting (keys are case-insensitive)'] },
+    { desc: 'wildcard and specific address on one port', yaml: `${WEB}  local:\n    address: "127.0.0.1:80"\n`,
+      errors: ['entryPoints.local.address: 127.0.0.1:80 overlaps :80, which is already used by entrypoint "web"'] },
+    { desc: 'IPv4 wildcard and specific IPv4', yaml: 'entryPoints:\n  a: {address: "0.0.0.0:80"}\n  b: {address: "10.0.0.1:80"}\n',
+      errors: ['entryPoints.b.address: 10.0.0.1:80 overlaps 0.0.0.0:80, which is already used by entrypoint "a"'] },
+    { desc: 'user wildcard entrypoint next to a generated one', yaml: 'edge: {publicIPv4: 203.0.113.7, publicIPv6: "2001:db8::7"}\nentryPoints:\n  http: {address: ":80"}\n',
+      errors: ['entryPoints.http.address: :80 overlaps 203.0.113.7:80, which is already used by entrypoint "web"'] },
+    { desc: 'dynamic configuration in the static file', yaml: `${WEB}http:\n  routers: {}\n`,
+      errors: ['http: unknown key (dynamic configuration: put it in a file read by providers.file)'] },
     { desc: 'status code filter not a code', yaml: `${WEB}accessLog:\n  filters:\n    statusCodes: ["5xx"]\n`,
       errors: ['accessLog.filters.statusCodes[0]: "5xx" is not a status code or range such as 500-599'] },
   ];
@@ -145,6 +157,15 @@ describe('decodeStaticConfig: warnings keep the config', () => {
   }
 });
 
+test('listeners that can coexist are not conflicts', () => {
+  for (const yaml of [
+    'entryPoints:\n  a: {address: "0.0.0.0:80"}\n  b: {address: "[2001:db8::1]:80"}\n',
+    'entryPoints:\n  a: {address: ":53"}\n  b: {address: ":53/udp"}\n',
+    'entryPoints:\n  a: {address: ":80", reusePort: true}\n  b: {address: ":80", reusePort: true}\n',
+    'entryPoints:\n  a: {address: "127.0.0.1:80"}\n  b: {address: "127.0.0.2:80"}\n',
+  ]) assert.deepEqual(problems(yaml).errors, [], yaml);
+});
+
 test('decodeStaticConfig never throws on arbitrary values', () => {
   const inputs: unknown[] = [undefined, null, 0, 'x', [], true, { entryPoints: null }, { entryPoints: { a: null } },
     { entryPoints: { a: { address: null } } }, { edge: null }, { edge: { dynamicPorts: null } }, { workers: null },
@@ -154,6 +175,18 @@ test('decodeStaticConfig never throws on arbitrary values', () => {
     assert.ok(Array.isArray(r.diagnostics));
     if (r.config === undefined) assert.ok(r.diagnostics.some((d) => d.level === 'error'), JSON.stringify(raw));
   }
+});
+
+test('decodeStaticConfig never throws on generated documents', () => {
+  const key = fc.constantFrom('entryPoints', 'web', 'address', 'http', 'tls', 'providers', 'docker', 'edge', 'publicIPv4', 'dynamicPorts',
+    'certificatesResolvers', 'acme', 'httpChallenge', 'entryPoint', 'ping', 'api', 'limits', 'workers', 'redirections', 'to', 'x');
+  const doc = fc.letrec((tie) => ({
+    node: fc.oneof({ depthSize: 'small' }, fc.jsonValue({ maxDepth: 1 }), fc.dictionary(key, tie('node'), { maxKeys: 4 })),
+  })).node;
+  fc.assert(fc.property(doc, (raw) => {
+    const r = decodeStaticConfig(raw, 'test');
+    return r.config !== undefined || r.diagnostics.some((d) => d.level === 'error');
+  }), { numRuns: 300 });
 });
 
 test('diagnostics carry the source', () => {
