@@ -16,10 +16,10 @@ export function validateStaticConfig(c: StaticConfig, ctx: WalkContext): void {
   checkResolvers(c, ctx);
   checkProviders(c, ctx);
   checkEdge(c, ctx);
-  checkAddresses(c, ctx);
   const api = parseListenAddress(c.api.listen);
   if ('error' in api) fail(ctx, 'api.listen', api.error);
   else if (api.protocol === 'udp') fail(ctx, 'api.listen', 'the API listens on TCP; remove "/udp"');
+  checkAddresses(c, ctx, 'error' in api || api.protocol === 'udp' ? undefined : { address: c.api.listen, ...api });
 }
 
 /** Reports `name` at `path` unless it is a TCP entrypoint. */
@@ -99,8 +99,8 @@ function checkEdge(c: StaticConfig, ctx: WalkContext): void {
  * host, or a wildcard (`:80`, `[::]:80` cover every address; `0.0.0.0:80` every IPv4 one) next to
  * a specific address — the second bind would fail with EADDRINUSE. `reusePort` on both allows it.
  */
-function checkAddresses(c: StaticConfig, ctx: WalkContext): void {
-  const seen: [string, EntryPointConfig][] = [];
+function checkAddresses(c: StaticConfig, ctx: WalkContext, api: Listener | undefined): void {
+  const seen: [string, Listener][] = api && api.port !== 0 ? [['api.listen', api]] : [];
   for (const [name, ep] of Object.entries(c.entryPoints)) {
     if (ep.port === 0) continue;
     const clash = seen.find(([, o]) => o.port === ep.port && o.protocol === ep.protocol && !(o.reusePort && ep.reusePort) && hostsOverlap(o.host, ep.host));
@@ -110,9 +110,11 @@ function checkAddresses(c: StaticConfig, ctx: WalkContext): void {
     }
     const [other, o] = clash;
     const what = o.host === ep.host ? formatListenAddress(ep.host, ep.port, ep.protocol) : `${formatListenAddress(ep.host, ep.port, ep.protocol)} overlaps ${o.address}, which`;
-    fail(ctx, `entryPoints.${name}.address`, `${what} is already used by entrypoint "${other}"`);
+    fail(ctx, `entryPoints.${name}.address`, `${what} is already used by ${other === 'api.listen' ? 'the API (api.listen)' : `entrypoint "${other}"`}`);
   }
 }
+
+type Listener = Pick<EntryPointConfig, 'address' | 'host' | 'port' | 'protocol' | 'reusePort'>;
 
 function hostsOverlap(a: string, b: string): boolean {
   if (a === b) return true;

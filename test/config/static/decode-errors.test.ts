@@ -116,6 +116,8 @@ describe('decodeStaticConfig: bad input becomes path-named errors and no config'
       errors: ['entryPoints.b.address: 10.0.0.1:80 overlaps 0.0.0.0:80, which is already used by entrypoint "a"'] },
     { desc: 'user wildcard entrypoint next to a generated one', yaml: 'edge: {publicIPv4: 203.0.113.7, publicIPv6: "2001:db8::7"}\nentryPoints:\n  http: {address: ":80"}\n',
       errors: ['entryPoints.http.address: :80 overlaps 203.0.113.7:80, which is already used by entrypoint "web"'] },
+    { desc: 'entrypoint on the API port', yaml: 'entryPoints:\n  admin: {address: ":7111"}\n',
+      errors: ['entryPoints.admin.address: :7111 overlaps 127.0.0.1:7111, which is already used by the API (api.listen)'] },
     { desc: 'dynamic configuration in the static file', yaml: `${WEB}http:\n  routers: {}\n`,
       errors: ['http: unknown key (dynamic configuration: put it in a file read by providers.file)'] },
     { desc: 'status code filter not a code', yaml: `${WEB}accessLog:\n  filters:\n    statusCodes: ["5xx"]\n`,
