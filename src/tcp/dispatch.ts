@@ -1,4 +1,13 @@
 import type { Socket } from 'node:net';
+import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
+import type { Logger } from '../lib/logger.ts';
+import type { BerthError } from '../lib/errors.ts';
+import { normalizeIp } from '../lib/ip.ts';
+import type { TcpConnectionView } from '../rules/types.ts';
+import type { TlsContextSource } from '../tls/types.ts';
+import { ClientHelloReader, type ClientHello } from './client-hello.ts';
+import { forwardToService, type RelayOptions } from './relay.ts';
+import { findPlainRouter, findTlsRouter, type CompiledTcpRouter, type TcpEntrypointRouting } from './routing.ts';
 
 /** Where a connection goes when no TCP router takes it: the entrypoint's HTTP or HTTPS server. */
 export interface HttpHandoff {
@@ -6,37 +15,179 @@ export interface HttpHandoff {
   http(socket: Socket): void;
   /** TLS (HTTPS, h2 via ALPN) on this socket. */
   https(socket: Socket): void;
+  /**
+   * Whether an HTTPS router of this entrypoint names this SNI host. When it does, that router wins
+   * over a TLS `HostSNI(\`*\`)` TCP router (as in Traefik); TCP routers with a literal SNI always win.
+   */
+  hasHttpsRoute?(sni: string): boolean;
 }
 
 /** Per-connection limits of the dispatcher. */
 export interface DispatchLimits {
-  /** How long to wait for the client's first bytes / whole ClientHello (ms). */
+  /** How long to wait for the client's first bytes / whole ClientHello / TLS handshake (ms). */
   readonly peekTimeoutMs: number;
   /** Largest ClientHello accepted (bytes). */
   readonly maxHelloBytes: number;
+  /**
+   * Whether the entrypoint also has HTTPS (TLS HTTP) routers. Without them, an entrypoint whose
+   * TCP routers are all plain forwards a matching connection at once, without waiting for client
+   * bytes, so server-first protocols (MySQL, SMTP) work. Default false.
+   */
+  readonly httpsRouters?: boolean;
+  /** Close a relayed connection after this long without traffic (ms); 0 or absent = never. */
+  readonly idleTimeoutMs?: number;
+  /** Where upstream failures are logged (debug level). */
+  readonly logger?: Logger;
 }
 
+const NO_ALPN: readonly string[] = [];
+
 /**
- * Decides what a new connection on a TCP entrypoint is: TLS (first byte 0x16) goes to the HTTPS
- * handoff, anything else to plain HTTP. TCP routing (HostSNI, passthrough) plugs in here through
- * `routing`. The first bytes are put back on the socket (`unshift`) before the handoff.
+ * Routes one accepted connection of a TCP entrypoint:
+ * - only plain TCP routers (and no HTTPS routers): forward at once, no peeking;
+ * - otherwise peek: a TLS ClientHello is parsed (however fragmented) and matched against TLS TCP
+ *   routers (passthrough: raw bytes, peeked ones included, unchanged; terminate: TLS ends here and
+ *   plaintext goes upstream), unmatched TLS goes to `handoff.https`; non-TLS goes to a plain TCP
+ *   router or `handoff.http`. Peeked bytes are put back on the socket (`unshift`) first.
+ * A hello that cannot be parsed, or a client silent past `peekTimeoutMs`, is closed.
+ *
+ * `routing` is the entrypoint's `TcpEntrypointRouting` (from `buildTcpRouting`) or undefined when
+ * it has no TCP routers. The listener should be created with `allowHalfOpen: true`.
  */
 export function dispatchConnection(socket: Socket, routing: unknown, handoff: HttpHandoff, limits: DispatchLimits): void {
-  void routing;
-  const timer = setTimeout(() => socket.destroy(), limits.peekTimeoutMs);
-  const onError = (): void => { clearTimeout(timer); socket.destroy(); };
-  socket.once('error', onError);
-  socket.once('readable', function first(): void {
-    clearTimeout(timer);
-    socket.removeListener('error', onError);
-    const chunk = socket.read() as Buffer | null;
-    if (chunk === null) {
-      if (socket.readableEnded) socket.destroy();
-      else socket.once('readable', first);
+  const r = routing as TcpEntrypointRouting | undefined;
+  if (r !== undefined && r.plain.length > 0 && !r.hasTlsRouters && limits.httpsRouters !== true) {
+    const router = findPlainRouter(r, { sni: '', alpn: NO_ALPN, clientIp: normalizeIp(socket.remoteAddress), tls: false });
+    if (router) {
+      forward(socket, socket, router, limits);
       return;
     }
-    socket.unshift(chunk);
-    if (chunk[0] === 0x16) handoff.https(socket);
-    else handoff.http(socket);
+  }
+  peek(socket, r, handoff, limits);
+}
+
+function peek(socket: Socket, r: TcpEntrypointRouting | undefined, handoff: HttpHandoff, limits: DispatchLimits): void {
+  let reader: ClientHelloReader | undefined;
+  const cleanup = (): void => {
+    clearTimeout(timer);
+    socket.removeListener('readable', onReadable);
+    socket.removeListener('error', onGone);
+    socket.removeListener('end', onGone);
+  };
+  const onGone = (): void => { cleanup(); socket.destroy(); };
+  const onReadable = (): void => {
+    let chunk: Buffer | null;
+    while ((chunk = socket.read() as Buffer | null) !== null) {
+      if (reader === undefined) {
+        if (chunk[0] !== 0x16) {
+          cleanup();
+          socket.unshift(chunk);
+          routePlain(socket, r, handoff, limits);
+          return;
+        }
+        if (r === undefined || !r.hasTlsRouters) {
+          // No TLS TCP router to choose between: the HTTPS server reads the hello itself.
+          cleanup();
+          socket.unshift(chunk);
+          routeUnmatchedTls(socket, r, handoff, limits, '');
+          return;
+        }
+        reader = new ClientHelloReader(limits.maxHelloBytes);
+      }
+      const res = reader.push(chunk);
+      if (res.status === 'need-more') continue;
+      cleanup();
+      if (res.status === 'error') {
+        limits.logger?.debug({ client: socket.remoteAddress, reason: res.reason }, 'invalid TLS ClientHello, connection closed');
+        socket.destroy();
+        return;
+      }
+      socket.unshift(res.hello.helloBytes);
+      if (r !== undefined) routeTls(socket, r, handoff, limits, res.hello);
+      return;
+    }
+  };
+  const timer = setTimeout(onGone, limits.peekTimeoutMs);
+  socket.on('readable', onReadable);
+  socket.on('error', onGone);
+  socket.on('end', onGone);
+}
+
+function routePlain(socket: Socket, r: TcpEntrypointRouting | undefined, handoff: HttpHandoff, limits: DispatchLimits): void {
+  const router = r && r.plain.length > 0
+    ? findPlainRouter(r, { sni: '', alpn: NO_ALPN, clientIp: normalizeIp(socket.remoteAddress), tls: false })
+    : undefined;
+  if (router) forward(socket, socket, router, limits);
+  else handoff.http(socket);
+}
+
+function routeTls(socket: Socket, r: TcpEntrypointRouting, handoff: HttpHandoff, limits: DispatchLimits, hello: ClientHello): void {
+  const view: TcpConnectionView = { sni: hello.sni, alpn: hello.alpn, clientIp: normalizeIp(socket.remoteAddress), tls: true };
+  const router = findTlsRouter(r, view);
+  if (router === undefined || (router.catchAll && handoff.hasHttpsRoute?.(hello.sni) === true)) {
+    routeUnmatchedTls(socket, r, handoff, limits, hello.sni);
+    return;
+  }
+  if (router.tls === 'terminate') terminate(socket, r.tlsSource, router, limits);
+  else forward(socket, socket, router, limits);
+}
+
+/** TLS no TLS router took: the HTTPS server, or a plain catch-all on an entrypoint without HTTPS. */
+function routeUnmatchedTls(socket: Socket, r: TcpEntrypointRouting | undefined, handoff: HttpHandoff, limits: DispatchLimits, sni: string): void {
+  if (r !== undefined && r.plain.length > 0 && limits.httpsRouters !== true) {
+    const router = findPlainRouter(r, { sni, alpn: NO_ALPN, clientIp: normalizeIp(socket.remoteAddress), tls: true });
+    if (router) {
+      forward(socket, socket, router, limits);
+      return;
+    }
+  }
+  handoff.https(socket);
+}
+
+function forward(client: Socket | TLSSocket, peer: Socket, router: CompiledTcpRouter, limits: DispatchLimits): void {
+  client.allowHalfOpen = true;
+  client.setNoDelay(true);
+  const opts: RelayOptions = limits.idleTimeoutMs ? { idleTimeoutMs: limits.idleTimeoutMs } : NO_IDLE;
+  const log = limits.logger;
+  forwardToService(client, peer, router.target, opts, log ? (err: BerthError) => {
+    log.debug({ router: router.name, client: peer.remoteAddress, code: err.code, err: err.message }, 'TCP upstream connect failed');
+  } : undefined);
+}
+
+const NO_IDLE: RelayOptions = { idleTimeoutMs: 0 };
+
+/** Terminates TLS with the certificate store, then forwards the plaintext. */
+function terminate(socket: Socket, source: TlsContextSource | undefined, router: CompiledTcpRouter, limits: DispatchLimits): void {
+  if (source === undefined) {
+    socket.destroy();
+    return;
+  }
+  const tlsSocket = new TLSSocket(socket, {
+    isServer: true,
+    secureContext: defaultContext(source),
+    SNICallback: (name, cb) => source.sniCallback(name, cb),
   });
+  const timer = setTimeout(() => tlsSocket.destroy(), limits.peekTimeoutMs);
+  const onError = (): void => {
+    clearTimeout(timer);
+    tlsSocket.destroy();
+    socket.destroy();
+  };
+  tlsSocket.once('error', onError);
+  tlsSocket.once('close', onError);
+  tlsSocket.once('secure', () => {
+    clearTimeout(timer);
+    tlsSocket.removeListener('error', onError);
+    tlsSocket.removeListener('close', onError);
+    forward(tlsSocket, socket, router, limits);
+  });
+}
+
+let lastDefault: { cert: string | Buffer; ctx: SecureContext } | undefined;
+
+/** The store's default certificate as a secure context, rebuilt only when the store swaps it. */
+function defaultContext(source: TlsContextSource): SecureContext {
+  const def = source.defaultCertificate();
+  if (lastDefault?.cert !== def.cert) lastDefault = { cert: def.cert, ctx: createSecureContext({ key: def.key, cert: def.cert }) };
+  return lastDefault.ctx;
 }
