@@ -34,7 +34,7 @@ function tlsGet(port: number, servername: string, ca?: string): Promise<{ text: 
     let text = '';
     let subject: string | undefined;
     let error: string | undefined;
-    s.on('secureConnect', () => { subject = s.getPeerCertificate().subject?.CN; });
+    s.on('secureConnect', () => { subject = String(s.getPeerCertificate().subject?.CN); });
     s.on('data', (d: Buffer) => { text += d.toString(); });
     s.on('error', (e: NodeJS.ErrnoException) => { error = e.code ?? e.message; });
     s.on('close', () => resolve({ text, subject, ...(error ? { error } : {}) }));
