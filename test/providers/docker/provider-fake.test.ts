@@ -1,0 +1,206 @@
+/**
+ * DockerProvider against fake daemons (no dockerd): claim order, resync, bad input and decoder
+ * failures. The real-daemon behaviour is covered by provider-dockerd.test.ts.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import { pino } from 'pino';
+import { DockerProvider, type DecodeFn } from '../../../src/providers/docker/docker-provider.ts';
+import type { DockerClient, DockerTarget } from '../../../src/providers/docker/docker-client.ts';
+import type { InspectLike } from '../../../src/providers/docker/container-view.ts';
+import type { ContainerView } from '../../../src/config/labels/types.ts';
+import type { DynamicConfig } from '../../../src/config/dynamic/types.ts';
+import type { Diagnostic } from '../../../src/lib/diagnostics.ts';
+import type { ProviderState } from '../../../src/providers/provider.ts';
+import type { EdgeConfig } from '../../../src/config/static/types.ts';
+import { waitUntil } from '../../helpers/net.ts';
+
+const edge: EdgeConfig = { autoRoutes: true, tcpPorts: [], udpPorts: [], dynamicPorts: { from: 10000, to: 10010 }, stateDir: '/nonexistent', webPort: 80, websecurePort: 443 };
+
+/** A daemon in memory: containers by id, one events stream per connection. */
+class FakeDaemon implements DockerClient {
+  readonly containers = new Map<string, InspectLike>();
+  up = true;
+  stream: PassThrough | undefined;
+  async events(): Promise<NodeJS.ReadableStream> {
+    if (!this.up) throw Object.assign(new Error('connect ENOENT'), { code: 'ENOENT' });
+    this.stream = new PassThrough();
+    return this.stream;
+  }
+  async list(): Promise<{ Id: string; Created: number }[]> {
+    return [...this.containers.entries()].filter(([, c]) => c.State?.Running).map(([Id], i) => ({ Id, Created: i }));
+  }
+  async inspect(id: string): Promise<InspectLike> {
+    const c = this.containers.get(id);
+    if (!c) throw Object.assign(new Error('no such container'), { statusCode: 404 });
+    return c;
+  }
+  run(id: string, labels: Record<string, string> = {}): void {
+    this.containers.set(id, { Id: id, Name: `/${id}`, State: { Running: true }, Config: { Labels: labels } });
+  }
+  emit(id: string, action: string): void {
+    this.stream?.write(JSON.stringify({ Type: 'container', Action: action, Actor: { ID: id } }) + '\n');
+  }
+  goDown(): void {
+    this.up = false;
+    this.stream?.destroy(new Error('socket hang up'));
+  }
+}
+
+/** Publishes the container list as router names so order and membership are visible. */
+const listDecode: DecodeFn = (containers) => ({
+  config: { http: { routers: Object.fromEntries(containers.map((c) => [`${c.daemon}/${c.id}`, { rule: 'Host(`x`)', service: 's' }])) } },
+  diagnostics: [],
+  repositories: [...new Set(containers.map((c) => c.labels['rediacc.repo_name']).filter((r): r is string => !!r))],
+});
+
+class Sink {
+  config: DynamicConfig = {};
+  diagnostics: readonly Diagnostic[] = [];
+  state: ProviderState = { status: 'starting' };
+  publish(c: DynamicConfig, d: readonly Diagnostic[]): void {
+    this.config = c;
+    this.diagnostics = d;
+  }
+  status(s: ProviderState): void {
+    this.state = s;
+  }
+  names(): string[] {
+    return Object.keys(this.config.http?.routers ?? {});
+  }
+}
+
+function setup(daemons: Record<string, FakeDaemon>, opts: { endpoints?: string[]; decode?: DecodeFn; onRepositories?: (r: readonly string[]) => void } = {}) {
+  const sink = new Sink();
+  const provider = new DockerProvider(
+    { endpoints: opts.endpoints ?? Object.keys(daemons).map((p) => `unix://${p}`), exposedByDefault: true, defaultRule: 'Host(`x`)', rescanIntervalMs: 60_000 },
+    {
+      edge,
+      logger: pino({ level: 'silent' }),
+      decode: opts.decode ?? listDecode,
+      backoffMs: { min: 5, max: 20 },
+      clientFactory: (t: DockerTarget) => daemons['socketPath' in t ? t.socketPath : `${t.host}:${t.port}`]!,
+      ...(opts.onRepositories ? { onRepositories: opts.onRepositories } : {}),
+    },
+  );
+  return { sink, provider };
+}
+
+describe('DockerProvider (fake daemons)', () => {
+  test('claim order: first seen first, stable across resyncs, restarted containers go last', async () => {
+    const a = new FakeDaemon();
+    const b = new FakeDaemon();
+    a.run('a1');
+    const { sink, provider } = setup({ '/a.sock': a, '/b.sock': b });
+    await provider.start(sink);
+    try {
+      b.run('b1');
+      b.emit('b1', 'start');
+      await waitUntil(() => sink.names().length === 2, 'b1');
+      a.run('a2');
+      a.emit('a2', 'start');
+      await waitUntil(() => sink.names().length === 3, 'a2');
+      assert.deepEqual(sink.names(), ['a/a1', 'b/b1', 'a/a2']);
+      // Daemon a reconnects: its containers keep their places.
+      a.goDown();
+      await waitUntil(() => sink.state.status === 'degraded', 'a down');
+      assert.deepEqual(sink.names(), ['a/a1', 'b/b1', 'a/a2'], 'a down daemon keeps its containers');
+      a.up = true;
+      await waitUntil(() => sink.state.status === 'ok', 'a back');
+      assert.deepEqual(sink.names(), ['a/a1', 'b/b1', 'a/a2'], 'no duplicates, same order');
+      // a1 stops and starts again: it has lost its claim and comes last.
+      (a.containers.get('a1') as { State: { Running: boolean } }).State.Running = false;
+      a.emit('a1', 'die');
+      await waitUntil(() => sink.names().length === 2, 'a1 gone');
+      (a.containers.get('a1') as { State: { Running: boolean } }).State.Running = true;
+      a.emit('a1', 'start');
+      await waitUntil(() => sink.names().length === 3, 'a1 back');
+      assert.deepEqual(sink.names(), ['b/b1', 'a/a2', 'a/a1']);
+    } finally {
+      await provider.stop();
+    }
+  });
+
+  test('destroy and 404 remove; garbage and irrelevant events are ignored', async () => {
+    const a = new FakeDaemon();
+    a.run('c1');
+    a.run('c2');
+    const { sink, provider } = setup({ '/a.sock': a });
+    await provider.start(sink);
+    try {
+      assert.deepEqual(sink.names(), ['a/c1', 'a/c2']);
+      a.stream!.write('not json\n{"Type":"container"}\nnull\n[1]\n');
+      a.stream!.write(JSON.stringify({ Type: 'container', Action: 'exec_start: sh', Actor: { ID: 'c1' } }) + '\n');
+      a.stream!.write(JSON.stringify({ Type: 'network', Action: 'connect', Actor: { ID: 'c1' } }) + '\n');
+      a.emit('c1', 'destroy');
+      a.containers.delete('c2');
+      // One event split across two chunks.
+      const line = JSON.stringify({ Type: 'container', Action: 'die', Actor: { ID: 'c2' } }) + '\n';
+      a.stream!.write(line.slice(0, 10));
+      a.stream!.write(line.slice(10));
+      await waitUntil(() => sink.names().length === 0, 'both removed');
+      assert.equal(sink.state.status, 'ok');
+    } finally {
+      await provider.stop();
+    }
+  });
+
+  test('a decoder that throws keeps the last published configuration', async () => {
+    const a = new FakeDaemon();
+    a.run('ok');
+    let broken = false;
+    const decode: DecodeFn = (cs: readonly ContainerView[], o) => {
+      if (broken) throw new Error('decoder bug');
+      return listDecode(cs, o);
+    };
+    const { sink, provider } = setup({ '/a.sock': a }, { decode });
+    await provider.start(sink);
+    try {
+      assert.deepEqual(sink.names(), ['a/ok']);
+      broken = true;
+      a.run('next');
+      a.emit('next', 'start');
+      await waitUntil(() => a.stream !== undefined, 'stream');
+      await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(sink.names(), ['a/ok']);
+    } finally {
+      await provider.stop();
+    }
+  });
+
+  test('unusable endpoints become diagnostics; the others are watched', async () => {
+    const a = new FakeDaemon();
+    a.run('x');
+    const { sink, provider } = setup({ '/a.sock': a }, { endpoints: ['ssh://nope', 'unix:///a.sock'] });
+    await provider.start(sink);
+    try {
+      assert.deepEqual(sink.names(), ['a/x']);
+      assert.equal(sink.diagnostics.length, 1);
+      assert.match(sink.diagnostics[0]!.message, /unsupported endpoint scheme/);
+    } finally {
+      await provider.stop();
+    }
+  });
+
+  test('a daemon unreachable from the start is down, retried, and picked up when it comes', async () => {
+    const a = new FakeDaemon();
+    a.up = false;
+    a.run('late', { 'rediacc.repo_name': 'shop' });
+    const repos: (readonly string[])[] = [];
+    const { sink, provider } = setup({ '/a.sock': a }, { onRepositories: (r) => repos.push(r) });
+    await provider.start(sink);
+    try {
+      assert.equal(sink.state.status, 'down');
+      assert.match(String(sink.state.error), /a: connect ENOENT/);
+      assert.deepEqual(sink.names(), [], 'an empty configuration is still published');
+      a.up = true;
+      await waitUntil(() => sink.names().length === 1, 'late container');
+      assert.equal(sink.state.status, 'ok');
+      assert.deepEqual(repos, [['shop']]);
+      assert.deepEqual(provider.repositories(), ['shop']);
+    } finally {
+      await provider.stop();
+    }
+  });
+});
