@@ -106,6 +106,8 @@ export class CertificateManager {
   private renewTimer: NodeJS.Timeout | undefined;
   private readonly abort = new AbortController();
   private stopped = false;
+  /** Until stored certificates are loaded, nothing may be ordered (they may cover everything). */
+  private started = false;
 
   constructor(opts: CertificateManagerOptions) {
     this.opts = opts;
@@ -152,9 +154,14 @@ export class CertificateManager {
     this.renewTimer = setInterval(() => this.reconcile(), every);
     this.renewTimer.unref();
     this.log.info({ certificates: this.managed.size }, 'acme certificates loaded');
+    this.started = true;
+    this.reconcile();
   }
 
-  /** Recomputes wanted certificates from the dynamic config and orders what is missing. */
+  /**
+   * Recomputes wanted certificates from the dynamic config and orders what is missing. Safe to call
+   * before {@link start} has finished: orders wait for the stored certificates.
+   */
   update(config: DynamicConfig, entryPoints: StaticConfig['entryPoints'] | Record<string, EntryPointConfig>): void {
     this.wanted = wantedCertificates(config, entryPoints, this.opts.resolvers ?? {});
     for (const r of new Set(this.collectUnknownResolvers(config))) {
@@ -215,7 +222,7 @@ export class CertificateManager {
   // ------------------------------------------------------------------ planning
 
   private reconcile(): void {
-    if (this.stopped) return;
+    if (this.stopped || !this.started) return;
     const now = this.now();
     for (const w of this.wanted) {
       if (!this.runtimes.has(w.resolver)) continue;

@@ -66,7 +66,11 @@ export class CertificateStore implements TlsContextSource {
   private readonly listeners = new Set<() => void>();
 
   constructor() {
-    const generated = buildCertificate({ commonName: 'TRAEFIK DEFAULT CERT' });
+    // RSA, as Traefik's. It also matters: under TLS 1.3, OpenSSL keeps serving the listener's own
+    // certificate when an SNI context brings one of the same key type signed by an issuer of the
+    // other type (an ECDSA leaf under an RSA intermediate, as Let's Encrypt and pebble issue), so
+    // the default must not share the slot of the usual ECDSA ACME certificates.
+    const generated = buildCertificate({ commonName: 'TRAEFIK DEFAULT CERT', keyType: 'rsa' });
     const info = checkCertificatePair(generated.key, generated.cert);
     this.generatedDefault = { id: 'default@generated', source: 'generated', ...generated, ...info, names: [] };
     this.defaultEntry = this.generatedDefault;

@@ -1,7 +1,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 
 /**
- * A minimal, synchronous X.509 builder for ECDSA P-256 certificates: enough for berth's generated
+ * A minimal, synchronous X.509 builder for ECDSA P-256 and RSA certificates: enough for berth's generated
  * default certificate (and for tests that need a CA and leaves on the fly). Synchronous on purpose:
  * the store must have a default certificate from its first handshake on, without an async init.
  */
@@ -18,8 +18,10 @@ export interface CertificateSpec {
   isCA?: boolean;
   /** Signs with this issuer; omitted = self-signed. */
   issuer?: { commonName: string; key: KeyObject | string };
-  /** The subject's key; omitted = a fresh P-256 key. */
+  /** The subject's key; omitted = a fresh key of `keyType`. */
   key?: KeyObject | string;
+  /** Type of a generated key (default EC P-256). */
+  keyType?: 'ec' | 'rsa';
 }
 
 /** A built certificate: PEM key (PKCS#8) and PEM certificate. */
@@ -28,15 +30,17 @@ export interface BuiltCertificate {
   cert: string;
 }
 
-/** Builds and signs an ECDSA P-256 / SHA-256 certificate. */
+/** Builds and signs a certificate (SHA-256 with the issuer's ECDSA or RSA key). */
 export function buildCertificate(spec: CertificateSpec): BuiltCertificate {
-  const subjectKey = spec.key === undefined ? generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey : toKey(spec.key);
+  const subjectKey = spec.key !== undefined ? toKey(spec.key)
+    : spec.keyType === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey
+    : generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
   const issuerKey = spec.issuer ? toKey(spec.issuer.key) : subjectKey;
   const notBefore = spec.notBefore ?? new Date(Date.now() - 60_000);
   const notAfter = spec.notAfter ?? new Date(notBefore.getTime() + 365 * 86_400_000);
   const spki = createPublicKey(subjectKey).export({ type: 'spki', format: 'der' });
   const serial = randomBytes(16);
-  serial[0] = (serial[0] ?? 0) & 0x7f; // positive INTEGER
+  serial[0] = ((serial[0] ?? 0) & 0x7f) || 0x01; // positive and minimally encoded (no leading zero byte)
 
   const extensions: Buffer[] = [];
   const names = spec.dnsNames ?? [];
@@ -48,11 +52,14 @@ export function buildCertificate(spec: CertificateSpec): BuiltCertificate {
     extensions.push(extension('2.5.29.15', true, tlv(0x03, Buffer.from([0x01, 0x06])))); // keyCertSign | cRLSign
   } else {
     extensions.push(extension('2.5.29.19', true, seq()));
-    extensions.push(extension('2.5.29.15', true, tlv(0x03, Buffer.from([0x07, 0x80])))); // digitalSignature
+    // digitalSignature (+ keyEncipherment for RSA keys)
+    const rsa = subjectKey.asymmetricKeyType === 'rsa';
+    extensions.push(extension('2.5.29.15', true, tlv(0x03, rsa ? Buffer.from([0x05, 0xa0]) : Buffer.from([0x07, 0x80]))));
     extensions.push(extension('2.5.29.37', false, seq(oid('1.3.6.1.5.5.7.3.1'))));
   }
 
-  const sigAlg = seq(oid('1.2.840.10045.4.3.2'));
+  // ecdsa-with-SHA256, or sha256WithRSAEncryption (with its NULL parameters) for an RSA issuer.
+  const sigAlg = issuerKey.asymmetricKeyType === 'rsa' ? seq(oid('1.2.840.113549.1.1.11'), Buffer.from([0x05, 0x00])) : seq(oid('1.2.840.10045.4.3.2'));
   const tbs = seq(
     tagged(0xa0, tlv(0x02, Buffer.from([0x02]))),
     tlv(0x02, serial),

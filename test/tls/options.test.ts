@@ -124,6 +124,16 @@ describe('tlsServerOptions over real handshakes', () => {
     await assert.rejects(hello(port, { servername: 'challenge.example.com', ALPNProtocols: ['acme-tls/1'] }));
   });
 
+  test('TLS 1.3: an ECDSA leaf under an RSA issuer (as Let\'s Encrypt issues) is served, not the default', async () => {
+    const rsaCa = buildCertificate({ commonName: 'RSA CA', isCA: true, keyType: 'rsa' });
+    const s = new CertificateStore();
+    s.put('le', { ...buildCertificate({ commonName: 'le.example.com', dnsNames: ['le.example.com'], issuer: { commonName: 'RSA CA', key: rsaCa.key } }), source: 'acme' });
+    const port = await serve(s);
+    const r = await hello(port, { servername: 'le.example.com', ALPNProtocols: ['h2', 'http/1.1'] });
+    assert.equal(r.version, 'TLSv1.3');
+    assert.equal(r.subject, 'DNS:le.example.com');
+  });
+
   test('certificate swap is picked up by the next handshake', async () => {
     const s = new CertificateStore();
     s.put('a', { ...leaf(['swap.example.com']), source: 'acme' });
