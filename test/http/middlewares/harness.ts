@@ -99,10 +99,15 @@ export async function startHarness(factory: MiddlewareFactory | BuiltMiddleware[
     contexts.push(ctx);
     return ctx;
   };
+  const upgraded = new Set<import('node:stream').Duplex>();
   const server: Server = createServer((req, res) => handler(req, res, makeCtx(req)));
   server.on('upgrade', (req: IncomingMessage, socket, head) => {
     const res = new ServerResponse(req);
     res.assignSocket(socket as never);
+    upgraded.add(socket);
+    socket.on('close', () => upgraded.delete(socket));
+    // The HTTP parser is detached from an upgraded socket: after an answer of our own, close it.
+    res.on('finish', () => socket.end());
     const ctx = makeCtx(req);
     ctx.upgradeHead = head;
     handler(req, res, ctx);
@@ -113,6 +118,7 @@ export async function startHarness(factory: MiddlewareFactory | BuiltMiddleware[
     port, tmpDir, contexts,
     async close() {
       server.closeAllConnections();
+      for (const s of upgraded) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       for (const m of chain) m.close?.();
       if (!hopts.tmpDir) rmSync(tmpDir, { recursive: true, force: true });
