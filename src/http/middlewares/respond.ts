@@ -59,7 +59,7 @@ type Cb = (err?: Error | null) => void;
  * friends are untouched), so a tap inspects and edits them with the usual API. Patches the instance
  * only; `real.restore()` undoes it.
  */
-export function tapResponse(res: ServerResponse, makeTap: (real: RealResponse) => ResponseTap): void {
+export function tapResponse(res: ServerResponse, makeTap: (real: RealResponse) => ResponseTap): { reset(): void } {
   const origWriteHead = res.writeHead;
   const origWrite = res.write as (chunk: Buffer) => boolean;
   const origEnd = res.end as (chunk?: Buffer) => ServerResponse;
@@ -114,6 +114,22 @@ export function tapResponse(res: ServerResponse, makeTap: (real: RealResponse) =
     commit();
     tap.flush?.();
   };
+  // Before another attempt writes a fresh response (retries).
+  return { reset() { headed = false; res.statusCode = 200; } };
+}
+
+/** Answers through the real methods while a tap keeps swallowing whatever the inner handler still writes. */
+export function realReply(res: ServerResponse, real: RealResponse, status: number, body: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  clearHeaders(res);
+  const buf = Buffer.from(body);
+  res.setHeader('content-type', 'text/plain; charset=utf-8');
+  res.setHeader('content-length', buf.length);
+  real.writeHead(status);
+  real.end(res.req?.method === 'HEAD' ? undefined : buf);
 }
 
 function applyHeaders(res: ServerResponse, headers: unknown): void {
