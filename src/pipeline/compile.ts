@@ -1,4 +1,4 @@
-import type { DynamicConfig, HttpRouter, HttpService } from '../config/dynamic/types.ts';
+import type { DynamicConfig, HttpRouter, HttpService, ServersTransport } from '../config/dynamic/types.ts';
 import type { EntryPointConfig, StaticConfig } from '../config/static/types.ts';
 import { diagError, type Diagnostic } from '../lib/diagnostics.ts';
 import type { Logger } from '../lib/logger.ts';
@@ -62,7 +62,7 @@ export function compileSnapshot(config: DynamicConfig, version: number, provider
   const svcDefs = config.http?.services ?? {};
   const resolve = (n: string): { handler: Handler; info: ServiceInfo } | undefined => built.get(n);
   for (const [name, svc] of Object.entries(svcDefs)) {
-    const r = buildService(name, svc, env, resolve);
+    const r = buildService(name, svc, config.http?.serversTransports ?? {}, env, resolve);
     if ('error' in r) fail('http-service', name, r.error);
     else { built.set(name, r); ok('http-service', name); }
   }
@@ -199,12 +199,13 @@ function wrapAll(chain: readonly BuiltMiddleware[], last: Handler): Handler {
   return h;
 }
 
-function buildService(name: string, svc: HttpService, env: CompileEnv, resolve: (n: string) => { handler: Handler; info: ServiceInfo } | undefined): { handler: Handler; info: ServiceInfo } | { error: string } {
+function buildService(name: string, svc: HttpService, transports: Readonly<Record<string, ServersTransport>>, env: CompileEnv, resolve: (n: string) => { handler: Handler; info: ServiceInfo } | undefined): { handler: Handler; info: ServiceInfo } | { error: string } {
   const kinds = (['loadBalancer', 'weighted', 'mirroring', 'failover'] as const).filter((k) => svc[k] !== undefined);
   if (kinds.length !== 1) return { error: kinds.length === 0 ? 'a service needs one of loadBalancer, weighted, mirroring, failover' : `a service can only have one type, got ${kinds.join(', ')}` };
   if (svc.loadBalancer) {
     const tName = svc.loadBalancer.serversTransport;
-    const tDef = tName ? undefined : undefined;
+    const tDef = tName ? transports[tName] : undefined;
+    if (tName && !tDef) return { error: `unknown serversTransport "${tName}"` };
     const transport = env.pool.transport(tName, tDef);
     const { lb, errors } = env.pool.balancer(name, svc, (server, healthy) => env.logger.info({ service: name, server, healthy }, 'health changed'));
     if (errors.length > 0 && lb.servers.length === 0) return { error: errors.join('; ') };
