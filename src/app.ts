@@ -15,7 +15,14 @@ import { TcpEntrypoint, type EntrypointLimits } from './entrypoints/tcp-entrypoi
 import { ApiServer, createApiHandler, type ApiSources } from './api/api-server.ts';
 import { CertificateStore } from './tls/certificate-store.ts';
 import { tlsServerOptions } from './tls/options.ts';
+import { CertificateManager } from './acme/certificate-manager.ts';
 import { VERSION } from './version.ts';
+import { PortAllocator } from './tcp/port-allocator.ts';
+import { buildTcpRouting } from './tcp/build.ts';
+import { buildUdpRouting } from './udp/build.ts';
+import { UdpEntrypoint } from './udp/entrypoint.ts';
+import type { UdpEntrypointRouting } from './udp/routing.ts';
+import type { EntryPointConfig } from './config/static/types.ts';
 
 /** Optional parts wired by the caller (kept injectable so tests and workers can vary them). */
 export interface BerthParts {
@@ -41,7 +48,10 @@ export class Berth {
   readonly holder: SnapshotHolder;
   readonly watcher: ConfigWatcher;
   readonly certificates: CertificateStore;
+  readonly acme: CertificateManager | undefined;
   readonly entrypoints = new Map<string, TcpEntrypoint>();
+  readonly udpEntrypoints = new Map<string, UdpEntrypoint>();
+  readonly ports: PortAllocator;
   private readonly providers: Provider[] = [];
   private readonly pool: ServicePool;
   private readonly log: Logger;
@@ -54,6 +64,16 @@ export class Berth {
     this.log = opts.logger ?? rootLogger();
     this.pool = new ServicePool(config.serversTransport);
     this.certificates = new CertificateStore();
+    this.ports = new PortAllocator(config.edge.stateDir, config.edge.dynamicPorts);
+    const l4Log = this.log.child({ component: 'l4' });
+    const l4Env = { tls: this.certificates, logger: l4Log, allocator: this.ports };
+    const l4 = opts.parts?.l4 ?? {
+      tcp: (c: Parameters<typeof buildTcpRouting>[0], e: Record<string, EntryPointConfig>) => buildTcpRouting(c, e, l4Env),
+      udp: (c: Parameters<typeof buildUdpRouting>[0], e: Record<string, EntryPointConfig>) => buildUdpRouting(c, e, l4Env),
+    };
+    this.acme = Object.keys(config.certificatesResolvers ?? {}).length > 0
+      ? new CertificateManager({ resolvers: config.certificatesResolvers, store: this.certificates, logger: this.log.child({ component: 'acme' }) })
+      : undefined;
     const tmpDir = join(tmpdir(), 'berth');
     mkdirSync(tmpDir, { recursive: true });
     const apiSources = this.apiSources();
@@ -70,7 +90,7 @@ export class Berth {
       pool: this.pool,
       middlewares: opts.parts?.middlewares ?? {},
       internalServices: internal,
-      ...(opts.parts?.l4 ? { l4: opts.parts.l4 } : {}),
+      l4,
       logger: this.log.child({ component: 'compiler' }),
       tmpDir,
     };
@@ -83,6 +103,8 @@ export class Berth {
       onBuilt: (snap) => {
         const diags = this.certificates.syncFromConfig(snap.config.tls);
         for (const d of diags) this.log.warn({ element: d.element }, d.message);
+        this.acme?.update(snap.config, this.config.entryPoints);
+        this.openExtraEntrypoints(snap.extraEntrypoints);
       },
     });
     for (const p of opts.parts?.providers ?? []) this.providers.push(p);
@@ -113,21 +135,9 @@ export class Berth {
     } catch (err) {
       this.log.warn({ err, stateDir: this.config.edge.stateDir }, 'state directory is not writable; port allocations and certificates may not persist');
     }
-    const limits = this.limits();
-    for (const [name, ep] of Object.entries(this.config.entryPoints)) {
-      if (ep.protocol !== 'tcp') continue;
-      const e = new TcpEntrypoint(name, ep, {
-        holder: this.holder,
-        tlsOptions: () => tlsServerOptions(this.certificates, this.holder.current().config.tls?.options?.default) as never,
-        hooks: {},
-        limits,
-        logger: this.log.child({ component: 'entrypoint', entrypoint: name }),
-      });
-      await e.listen(opts.inherited?.get(name));
-      this.entrypoints.set(name, e);
-      const a = e.address();
-      this.log.info({ entrypoint: name, address: `${a.address}:${a.port}` }, `entrypoint ${name} listening on ${fmtAddr(a.address, a.port)}`);
-    }
+    await this.acme?.start();
+    for (const d of this.ports.diagnostics) this.log.warn({ element: d.element }, d.message);
+    for (const [name, ep] of Object.entries(this.config.entryPoints)) await this.openEntrypoint(name, ep, opts.inherited?.get(name));
     this.api = new ApiServer(this.config.api.listen, this.apiSources(), this.log.child({ component: 'api' }));
     this.apiAddress = await this.api.start();
     this.log.info({ api: `${this.apiAddress.host}:${this.apiAddress.port}` }, `api listening on http://${fmtAddr(this.apiAddress.host, this.apiAddress.port)}`);
@@ -141,6 +151,46 @@ export class Berth {
     this.watcher.rebuildNow();
   }
 
+  /** Opens one entrypoint (TCP with HTTP/TLS/TCP routing, or UDP). */
+  private async openEntrypoint(name: string, ep: EntryPointConfig, inherited?: { fd: number }): Promise<void> {
+    if (ep.protocol === 'udp') {
+      const u = new UdpEntrypoint(name, ep, () => this.holder.current().udp.get(name) as UdpEntrypointRouting | undefined, {
+        logger: this.log.child({ component: 'entrypoint', entrypoint: name }),
+        maxSessions: this.config.limits.udpMaxSessions,
+      });
+      await u.start();
+      this.udpEntrypoints.set(name, u);
+      const a = u.address();
+      this.log.info({ entrypoint: name, address: `${a.address}:${a.port}/udp` }, `entrypoint ${name} listening on ${fmtAddr(a.address, a.port)}/udp`);
+      return;
+    }
+    {
+      const limits = this.limits();
+      const e = new TcpEntrypoint(name, ep, {
+        holder: this.holder,
+        tlsOptions: () => tlsServerOptions(this.certificates, this.holder.current().config.tls?.options?.default) as never,
+        hooks: this.acme ? { http01: (req, res) => this.acme!.http01(req, res) } : {},
+        limits,
+        logger: this.log.child({ component: 'entrypoint', entrypoint: name }),
+      });
+      await e.listen(inherited);
+      this.entrypoints.set(name, e);
+      const a = e.address();
+      this.log.info({ entrypoint: name, address: `${a.address}:${a.port}` }, `entrypoint ${name} listening on ${fmtAddr(a.address, a.port)}`);
+    }
+  }
+
+  /** Opens listeners for dynamic-port entrypoints as routers come to need them. */
+  private openExtraEntrypoints(extra: Readonly<Record<string, EntryPointConfig>>): void {
+    for (const [name, ep] of Object.entries(extra)) {
+      if (this.entrypoints.has(name) || this.udpEntrypoints.has(name) || this.opening.has(name)) continue;
+      this.opening.add(name);
+      this.openEntrypoint(name, ep).catch((err: unknown) => this.log.error({ err, entrypoint: name }, (err as Error).message)).finally(() => this.opening.delete(name));
+    }
+  }
+
+  private readonly opening = new Set<string>();
+
   private apiSources(): ApiSources {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this;
@@ -149,8 +199,13 @@ export class Berth {
       providers: () => self.watcher.providerStates(),
       version: VERSION,
       startedAt: self.startedAt,
-      certificates: () => self.certificates.list(),
-      entrypoints: () => [...self.entrypoints.values()].map((e) => { const a = e.address(); return { name: e.name, address: fmtAddr(a.address, a.port), protocol: 'tcp' }; }),
+      certificates: () => self.acme ? { managed: self.acme.status(), store: self.certificates.list() } : self.certificates.list(),
+      certificateFor: (sni: string) => self.certificates.select(sni),
+      ports: () => ({ allocations: self.ports.list(), range: self.config.edge.dynamicPorts }),
+      entrypoints: () => [
+        ...[...self.entrypoints.values()].map((e) => { const a = e.address(); return { name: e.name, address: fmtAddr(a.address, a.port), protocol: 'tcp' }; }),
+        ...[...self.udpEntrypoints].map(([name, u]) => { const a = u.address(); return { name, address: fmtAddr(a.address, a.port), protocol: 'udp' }; }),
+      ],
     };
   }
 
@@ -163,7 +218,9 @@ export class Berth {
   /** Stops accepting, drains in-flight requests up to `graceMs`, then stops providers. */
   async stop(graceMs = 10_000): Promise<void> {
     await Promise.all([...this.entrypoints.values()].map((e) => e.close(graceMs)));
+    await Promise.all([...this.udpEntrypoints.values()].map((u) => u.stop()));
     this.watcher.stop();
+    await this.acme?.stop();
     await Promise.all(this.providers.map((p) => p.stop().catch(() => undefined)));
     await this.api?.stop();
     this.pool.close();

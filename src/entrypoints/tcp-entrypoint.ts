@@ -7,7 +7,7 @@ import { durationOr } from '../lib/duration.ts';
 import { BerthError, ErrorCodes } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { SnapshotHolder } from '../pipeline/snapshot-holder.ts';
-import { dispatchConnection, type DispatchLimits } from '../tcp/dispatch.ts';
+import { dispatchConnection, type DispatchLimits, type HttpHandoff } from '../tcp/dispatch.ts';
 import { createRequestHandler, type RequestHooks } from './request-handler.ts';
 
 /** Limits of an HTTP-capable entrypoint. */
@@ -42,11 +42,17 @@ export class TcpEntrypoint {
   private tlsServer: Http2SecureServer | undefined;
   private readonly sockets = new Set<Socket>();
   private draining = false;
+  private readonly handoff: HttpHandoff = {
+    http: (s) => this.httpServer.emit('connection', s),
+    https: (s) => this.tls(s),
+  };
+  private readonly limitsWithHttps: EntrypointLimits;
 
   constructor(name: string, config: EntryPointConfig, deps: EntrypointDeps) {
     this.name = name;
     this.config = config;
     this.deps = deps;
+    this.limitsWithHttps = { ...deps.limits, httpsRouters: true };
     const timeouts = config.transport?.respondingTimeouts;
     const readMs = durationOr(timeouts?.readTimeout, 60_000);
     this.httpServer = createHttpServer({
@@ -60,7 +66,7 @@ export class TcpEntrypoint {
     // Count headers ourselves (431) instead of letting Node silently drop those past 2000.
     this.httpServer.maxHeadersCount = 0;
     this.wire(this.httpServer, 'http');
-    this.net = createNetServer({ pauseOnConnect: false, noDelay: true, keepAlive: true }, (socket) => this.onConnection(socket));
+    this.net = createNetServer({ pauseOnConnect: false, noDelay: true, keepAlive: true, allowHalfOpen: true }, (socket) => this.onConnection(socket));
     this.net.on('error', (err) => deps.logger.error({ err, entrypoint: name }, 'listener error'));
   }
 
@@ -93,10 +99,9 @@ export class TcpEntrypoint {
     socket.once('close', () => this.sockets.delete(socket));
     socket.on('error', () => { /* reset by peer: nothing to do */ });
     const snap = this.deps.holder.current();
-    dispatchConnection(socket, snap.tcp.get(this.name), {
-      http: (s) => this.httpServer.emit('connection', s),
-      https: (s) => this.tls(s),
-    }, this.deps.limits);
+    const tcp = snap.tcp.get(this.name);
+    const limits = tcp !== undefined && (snap.http.get(this.name)?.tls.size ?? 0) > 0 ? this.limitsWithHttps : this.deps.limits;
+    dispatchConnection(socket, tcp, this.handoff, limits);
   }
 
   private tls(socket: Socket): void {

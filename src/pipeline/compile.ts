@@ -14,8 +14,16 @@ import { providerOf, qualify } from './merge.ts';
 
 /** L4 builders plug in here (src/tcp, src/udp), keeping the compiler free of socket code. */
 export interface L4Builders {
-  tcp?(config: DynamicConfig, entrypoints: Record<string, EntryPointConfig>): { routing: Map<string, unknown>; diagnostics: Diagnostic[]; elements: ElementStatus[] };
-  udp?(config: DynamicConfig, entrypoints: Record<string, EntryPointConfig>): { routing: Map<string, unknown>; diagnostics: Diagnostic[]; elements: ElementStatus[] };
+  tcp?(config: DynamicConfig, entrypoints: Record<string, EntryPointConfig>): L4Built;
+  udp?(config: DynamicConfig, entrypoints: Record<string, EntryPointConfig>): L4Built;
+}
+
+/** What an L4 builder returns; `extraEntrypoints` are dynamic-port listeners to open. */
+export interface L4Built {
+  readonly routing: Map<string, unknown>;
+  readonly diagnostics: Diagnostic[];
+  readonly elements: ElementStatus[];
+  readonly extraEntrypoints?: Record<string, EntryPointConfig>;
 }
 
 /** What the compiler needs besides the configuration. */
@@ -174,6 +182,7 @@ export function compileSnapshot(config: DynamicConfig, version: number, provider
   // ---- L4
   const tcp = new Map<string, unknown>();
   const udp = new Map<string, unknown>();
+  const extraEntrypoints: Record<string, EntryPointConfig> = {};
   for (const [which, builder, into] of [['tcp', env.l4?.tcp, tcp], ['udp', env.l4?.udp, udp]] as const) {
     if (!builder) continue;
     try {
@@ -181,6 +190,7 @@ export function compileSnapshot(config: DynamicConfig, version: number, provider
       for (const [k, v] of r.routing) into.set(k, v);
       diagnostics.push(...r.diagnostics);
       for (const e of r.elements) elements.set(e.name, e);
+      if (r.extraEntrypoints) Object.assign(extraEntrypoints, r.extraEntrypoints);
     } catch (err) {
       diagnostics.push(diagError('compiler', which, `cannot build ${which} routing: ${(err as Error).message}`));
     }
@@ -190,7 +200,7 @@ export function compileSnapshot(config: DynamicConfig, version: number, provider
   for (const [n, s] of built) services.set(n, s.handler);
   const serviceInfo = new Map<string, ServiceInfo>();
   for (const [n, s] of built) serviceInfo.set(n, s.info);
-  return { version, createdAt: Date.now(), config, diagnostics, elements, http, tcp, udp, services, serviceInfo };
+  return { version, createdAt: Date.now(), config, diagnostics, elements, http, tcp, udp, services, serviceInfo, extraEntrypoints };
 }
 
 function wrapAll(chain: readonly BuiltMiddleware[], last: Handler): Handler {

@@ -1,4 +1,5 @@
 import type { DynamicConfig } from '../config/dynamic/types.ts';
+import type { EntryPointConfig } from '../config/static/types.ts';
 import type { Diagnostic } from '../lib/diagnostics.ts';
 import type { HttpRequestView } from '../rules/types.ts';
 import type { Handler } from '../http/handler.ts';
@@ -57,6 +58,8 @@ export interface RoutingSnapshot {
   readonly udp: ReadonlyMap<string, unknown>;
   /** Service handlers by qualified name. */
   readonly services: ReadonlyMap<string, Handler>;
+  /** Dynamic-port entrypoints (`tcp-10003`) that L4 routers need beyond the static ones. */
+  readonly extraEntrypoints: Readonly<Record<string, EntryPointConfig>>;
   /** Live service state (servers, health) by qualified name. */
   readonly serviceInfo: ReadonlyMap<string, ServiceInfo>;
 }
