@@ -1,0 +1,200 @@
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
+import { Agent, request } from 'undici';
+import type { Handler, RequestContext } from '../handler.ts';
+import type { BuiltMiddleware, MiddlewareFactory } from './types.ts';
+import { compileGoRegexp } from './go-regexp.ts';
+import { hasBody, setReplayableBody } from './body.ts';
+import { checkKeys, guard, nested, optBool, optNumber, optObject, optString, optStringList, OptionError } from './options.ts';
+import { beforeHead, reply, statusText } from './respond.ts';
+
+const HOP = new Set(['connection', 'keep-alive', 'te', 'trailer', 'trailers', 'transfer-encoding', 'upgrade', 'proxy-connection', 'host', 'content-length']);
+
+/**
+ * Traefik's `forwardAuth`: asks `address` (GET, or the request's method with
+ * `preserveRequestMethod`) with the request's headers (only `authRequestHeaders` if set) plus
+ * `X-Forwarded-Method|Proto|Host|Uri|For` (taken from the request when `trustForwardHeader`).
+ * A 2xx lets the request through, copying `authResponseHeaders` / `authResponseHeadersRegex` onto
+ * it and adding the cookies named in `addAuthCookiesToResponse` to the response; any other answer
+ * is returned to the client as is (Location resolved against `address`). Unreachable → 500.
+ */
+export const forwardAuthFactory: MiddlewareFactory = (options, env) => guard(() => {
+  checkKeys(options, ['address', 'tls', 'trustForwardHeader', 'authResponseHeaders', 'authResponseHeadersRegex',
+    'authRequestHeaders', 'addAuthCookiesToResponse', 'headerField', 'forwardBody', 'maxBodySize',
+    'preserveLocationHeader', 'preserveRequestMethod']);
+  const address = optString(options, 'address');
+  if (!address) throw new OptionError('address: required');
+  let target: URL;
+  try {
+    target = new URL(address);
+  } catch {
+    throw new OptionError(`address: invalid URL ${JSON.stringify(address)}`);
+  }
+  if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new OptionError('address: must be an http:// or https:// URL');
+  const trust = optBool(options, 'trustForwardHeader') ?? false;
+  const responseHeaders = (optStringList(options, 'authResponseHeaders') ?? []).map((h) => h.toLowerCase());
+  const regexSrc = optString(options, 'authResponseHeadersRegex');
+  // Go matches canonical header names (X-Auth-User); Node's are lower case, so match case-insensitively.
+  const regex = regexSrc ? compileGoRegexp('authResponseHeadersRegex', regexSrc) : undefined;
+  const regexCi = regex ? new RegExp(regex.source, regex.flags.includes('i') ? regex.flags : `${regex.flags}i`) : undefined;
+  const requestHeaders = (optStringList(options, 'authRequestHeaders') ?? []).map((h) => h.toLowerCase());
+  const cookieNames = new Set(optStringList(options, 'addAuthCookiesToResponse') ?? []);
+  const headerField = optString(options, 'headerField');
+  const forwardBody = optBool(options, 'forwardBody') ?? false;
+  const maxBodySize = optNumber(options, 'maxBodySize', { integer: true }) ?? -1;
+  const preserveLocation = optBool(options, 'preserveLocationHeader') ?? false;
+  const preserveMethod = optBool(options, 'preserveRequestMethod') ?? false;
+  const tlsOpts = optObject(options, 'tls');
+  const connect = tlsOpts ? nested('tls', () => readTls(tlsOpts)) : {};
+  const dispatcher = new Agent({ connect, headersTimeout: 30_000, bodyTimeout: 30_000 });
+
+  const authorize = async (req: IncomingMessage, ctx: RequestContext, body: Buffer | undefined): Promise<AuthAnswer> => {
+    const headers = authRequestHeaders(req, ctx, trust, requestHeaders);
+    const answer = await request(target, {
+      method: (preserveMethod ? req.method ?? 'GET' : 'GET') as 'GET',
+      headers, body: body ?? null, dispatcher,
+    });
+    const authBody = Buffer.from(await answer.body.arrayBuffer());
+    return { status: answer.statusCode, headers: answer.headers, body: authBody };
+  };
+
+  const wrap = (next: Handler): Handler => (req, res, ctx) => {
+    const run = async (): Promise<void> => {
+      let body: Buffer | undefined;
+      if (forwardBody && hasBody(req) && ctx.upgradeHead === undefined) {
+        body = await readBody(req, maxBodySize);
+        if (body === undefined) {
+          reply(res, 401, statusText(401));
+          return;
+        }
+        const copy = body;
+        setReplayableBody(req, copy.length, () => Readable.from([copy]));
+      }
+      let answer: AuthAnswer;
+      try {
+        answer = await authorize(req, ctx, body);
+      } catch (err) {
+        env.logger.debug({ middleware: env.name, err }, 'forwardAuth: authentication server unreachable');
+        reply(res, 500, statusText(500));
+        return;
+      }
+      if (res.destroyed) return;
+      if (headerField) {
+        const v = answer.headers[headerField.toLowerCase()];
+        const user = Array.isArray(v) ? v[0] : v;
+        if (user) ctx.extra = { ...ctx.extra, clientUsername: user };
+      }
+      if (answer.status < 200 || answer.status >= 300) {
+        for (const [k, v] of Object.entries(answer.headers)) {
+          if (v !== undefined && !HOP.has(k)) res.setHeader(k, v);
+        }
+        const loc = answer.headers.location;
+        if (typeof loc === 'string' && loc !== '' && !preserveLocation) {
+          try { res.setHeader('location', new URL(loc, target).toString()); } catch { /* keep as sent */ }
+        }
+        res.setHeader('content-length', answer.body.length);
+        res.writeHead(answer.status);
+        res.end(answer.body);
+        return;
+      }
+      for (const name of responseHeaders) {
+        const v = answer.headers[name];
+        if (v === undefined) delete req.headers[name];
+        else req.headers[name] = Array.isArray(v) ? v.join(', ') : v;
+      }
+      if (regexCi) {
+        for (const k of Object.keys(req.headers)) if (regexCi.test(k)) delete req.headers[k];
+        for (const [k, v] of Object.entries(answer.headers)) {
+          if (v !== undefined && regexCi.test(k)) req.headers[k] = Array.isArray(v) ? v.join(', ') : v;
+        }
+      }
+      const authCookies = toList(answer.headers['set-cookie']).filter((c) => cookieNames.has(cookieName(c)));
+      if (authCookies.length > 0) {
+        beforeHead(res, () => {
+          const upstream = toList(res.getHeader('set-cookie') as string | string[] | undefined).filter((c) => !cookieNames.has(cookieName(c)));
+          res.setHeader('set-cookie', [...upstream, ...authCookies]);
+        });
+      }
+      next(req, res, ctx);
+    };
+    run().catch((err: unknown) => {
+      env.logger.error({ middleware: env.name, err }, 'forwardAuth: unexpected failure');
+      reply(res, 500, statusText(500));
+    });
+  };
+  return { wrap, close: () => void dispatcher.close().catch(() => undefined) } satisfies BuiltMiddleware;
+});
+
+interface AuthAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+function authRequestHeaders(req: IncomingMessage, ctx: RequestContext, trust: boolean, allowed: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  const connectionTokens = new Set(String(req.headers.connection ?? '').split(',').map((t) => t.trim().toLowerCase()));
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (v === undefined || HOP.has(k) || connectionTokens.has(k) || k.startsWith(':')) continue;
+    if (allowed.length > 0 && !allowed.includes(k)) continue;
+    out[k] = Array.isArray(v) ? v.join(', ') : v;
+  }
+  const header = (name: string): string | undefined => {
+    const v = req.headers[name];
+    return Array.isArray(v) ? v.join(', ') : v;
+  };
+  const prior = header('x-forwarded-for');
+  out['x-forwarded-for'] = trust && prior ? `${prior}, ${ctx.remoteIp}` : ctx.remoteIp;
+  out['x-forwarded-method'] = (trust && header('x-forwarded-method')) || (req.method ?? 'GET');
+  out['x-forwarded-proto'] = (trust && header('x-forwarded-proto')) || ctx.scheme;
+  const port = trust ? header('x-forwarded-port') : undefined;
+  if (port) out['x-forwarded-port'] = port;
+  else delete out['x-forwarded-port'];
+  out['x-forwarded-host'] = (trust && header('x-forwarded-host')) || (req.headers.host ?? ctx.host);
+  out['x-forwarded-uri'] = (trust && header('x-forwarded-uri')) || (req.url ?? '/');
+  return out;
+}
+
+async function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (max >= 0 && size > max) return undefined;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+function readTls(tls: Record<string, unknown>): Record<string, unknown> {
+  const read = (key: string): Buffer | undefined => {
+    const v = optString(tls, key);
+    if (!v) return undefined;
+    if (v.includes('-----BEGIN')) return Buffer.from(v);
+    try {
+      return readFileSync(v);
+    } catch {
+      throw new OptionError(`${key}: cannot read ${v}`);
+    }
+  };
+  const out: Record<string, unknown> = {};
+  const ca = read('ca');
+  const cert = read('cert');
+  const key = read('key');
+  if (ca) out.ca = ca;
+  if (cert) out.cert = cert;
+  if (key) out.key = key;
+  if (optBool(tls, 'insecureSkipVerify')) out.rejectUnauthorized = false;
+  optBool(tls, 'caOptional');
+  return out;
+}
+
+function toList(v: string | string[] | undefined): string[] {
+  return v === undefined ? [] : Array.isArray(v) ? v : [v];
+}
+
+function cookieName(setCookie: string): string {
+  const i = setCookie.indexOf('=');
+  return (i === -1 ? setCookie : setCookie.slice(0, i)).trim();
+}
