@@ -51,6 +51,7 @@ describe('berth core: HTTP proxying against real upstreams', { timeout: 120_000 
   let echo: Upstream, ws: Upstream, sse: Upstream, silent: Upstream, big: Upstream, sick: Upstream;
   let refusedPort: number;
   let dyn: Record<string, any>;
+  let stalledPeakKb = 0;
 
   const writeDyn = (cfg: unknown): void => {
     const tmp = `${dynPath}.tmp`;
@@ -71,6 +72,11 @@ describe('berth core: HTTP proxying against real upstreams', { timeout: 120_000 
     big = await startUpstream((req, res) => {
       if (req.method === 'POST') {
         let n = 0;
+        if (req.url?.includes('stall')) {
+          // Stall reading for a second, then sample berth's memory before draining the body.
+          req.pause();
+          setTimeout(() => { stalledPeakKb = rssKb(berth.pid); req.resume(); }, 1000);
+        }
         req.on('data', (c: Buffer) => { n += c.length; });
         req.on('end', () => res.end(String(n)));
         return;
@@ -227,28 +233,36 @@ describe('berth core: HTTP proxying against real upstreams', { timeout: 120_000 
     assert.match(first, /data: first/);
   });
 
-  test('50 MB upload and download stream through with flat memory', async () => {
-    const before = rssKb(berth.pid);
-    const up = await get(web, 'big.test', '/upload', {
+  test('50 MB upload and download stream through with flat memory (backpressure, no buffering)', async () => {
+    // While one side stalls, berth must hold only socket-buffer-sized data, not the 50 MB body.
+    const base = rssKb(berth.pid);
+    const up = await get(web, 'big.test', '/upload?stall=1', {
       method: 'POST',
       body: Readable.from((function* () { const c = Buffer.alloc(64 * 1024, 98); for (let i = 0; i < 800; i++) yield c; })()),
       headers: { 'content-type': 'application/octet-stream' },
     });
     assert.equal(up.status, 200);
     assert.equal(up.body, String(50 * 1024 * 1024));
-    const down = await new Promise<number>((resolve, reject) => {
+    const uploadGrowth = stalledPeakKb - base;
+    const base2 = rssKb(berth.pid);
+    const { bytes, stalledRss } = await new Promise<{ bytes: number; stalledRss: number }>((resolve, reject) => {
       const req = request({ host: '127.0.0.1', port: web, path: '/download', headers: { host: 'big.test' } }, (res) => {
         let n = 0;
+        let measured = 0;
+        res.once('data', () => {
+          res.pause();
+          setTimeout(() => { measured = rssKb(berth.pid); res.resume(); }, 1000);
+        });
         res.on('data', (c: Buffer) => { n += c.length; });
-        res.on('end', () => resolve(n));
+        res.on('end', () => resolve({ bytes: n, stalledRss: measured }));
       });
       req.on('error', reject);
       req.end();
     });
-    assert.equal(down, 50 * 1024 * 1024);
-    const grew = rssKb(berth.pid) - before;
-    // Holding either body would add at least 50 MB; streaming keeps growth to allocator noise.
-    assert.ok(grew < 64 * 1024, `RSS grew by ${grew} KiB while streaming 100 MB`);
+    assert.equal(bytes, 50 * 1024 * 1024);
+    const downloadGrowth = stalledRss - base2;
+    assert.ok(uploadGrowth < 30 * 1024, `RSS grew by ${uploadGrowth} KiB while the upstream stalled an upload`);
+    assert.ok(downloadGrowth < 30 * 1024, `RSS grew by ${downloadGrowth} KiB while the client stalled a download`);
   });
 
   test('/explain names the router, middlewares, service and servers, or why nothing matches', async () => {
