@@ -1,11 +1,30 @@
 import { loadStaticConfig } from '../config/static/load.ts';
 import { formatStaticDiagnostics } from '../config/static/format.ts';
-import { createLogger, setRootLogger } from '../lib/logger.ts';
+import { formatDiagnostic } from '../lib/diagnostics.ts';
+import { errorMessage } from '../lib/errors.ts';
+import { createLogger, setRootLogger, type Logger } from '../lib/logger.ts';
 import { Berth } from '../app.ts';
 import { defaultParts } from '../parts.ts';
+import type { StaticConfig } from '../config/static/types.ts';
+import { takeInheritedSockets, unclaimedSockets } from '../ops/systemd.ts';
+import { handOver, signalReady } from '../ops/handover.ts';
+import { acceptGraceMs, diffStaticConfig, graceMs } from '../ops/config-diff.ts';
 
-/** `berth run`: loads the static config, starts berth, drains on SIGTERM/SIGINT. Returns the exit code. */
+/**
+ * `berth run`: loads the static config, adopts inherited listening sockets (systemd socket
+ * activation or a hand-over), starts berth, and handles the operations signals:
+ *
+ * - SIGTERM / SIGINT: stop accepting, drain in-flight requests up to the entrypoints'
+ *   `transport.lifeCycle.graceTimeOut` (default 10 s), exit 0;
+ * - SIGHUP: re-read and validate the static file, apply what can change live, log what needs a
+ *   restart;
+ * - SIGUSR2: zero-downtime restart — start a new berth (new code, new static file) on the same
+ *   listening sockets, then drain this one.
+ *
+ * Returns the exit code.
+ */
 export async function runCommand(path: string | undefined): Promise<number> {
+  const inherited = takeInheritedSockets();
   const loaded = await loadStaticConfig(path);
   if (!loaded.config) {
     process.stderr.write(formatStaticDiagnostics(loaded.diagnostics) + '\n');
@@ -15,26 +34,132 @@ export async function runCommand(path: string | undefined): Promise<number> {
   const log = createLogger({ level: config.log.level, ...(config.log.filePath ? { filePath: config.log.filePath } : {}) });
   setRootLogger(log);
   for (const d of loaded.diagnostics) log.warn({ source: d.source, element: d.element }, d.message);
-  log.info({ config: loaded.source }, `berth starting with ${loaded.source}`);
+  log.info({ config: loaded.source, pid: process.pid }, `berth starting with ${loaded.source}`);
+  for (const d of [...inherited.diagnostics, ...unclaimedSockets(inherited, Object.keys(config.entryPoints))]) log.warn({ element: d.element }, formatDiagnostic(d));
+  if (inherited.sockets.size > 0) {
+    log.info({ origin: inherited.origin, sockets: Object.fromEntries([...inherited.sockets].map(([n, s]) => [n, s.fd])) }, `adopting ${inherited.sockets.size} inherited listening socket(s) from ${inherited.origin === 'systemd' ? 'systemd' : 'the previous process'}: ${[...inherited.sockets.keys()].join(', ')}`);
+  }
   let berth: Berth;
   try {
-    berth = await Berth.start(config, { logger: log, parts: defaultParts(config, log) });
+    berth = await Berth.start(config, { logger: log, parts: defaultParts(config, log), inherited: inherited.sockets });
   } catch (err) {
     log.fatal({ err }, (err as Error).message);
+    log.flush?.();
     process.stderr.write(`berth: ${(err as Error).message}\n`);
     return 1;
   }
   process.stdout.write(`berth ready: api ${berth.apiUrl()}\n`);
-  const grace = 10_000;
+  if (signalReady()) log.info('told the previous process that this one serves');
   return new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string): void => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ signal }, 'draining');
-      berth.stop(grace).then(() => { log.info('stopped'); log.flush?.(); resolve(0); }, (err: unknown) => { log.error({ err }, 'stop failed'); resolve(1); });
-    };
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
+    const ops = new Operations(berth, config, path, log, resolve);
+    process.on('SIGTERM', () => ops.drain('SIGTERM'));
+    process.on('SIGINT', () => ops.drain('SIGINT'));
+    process.on('SIGHUP', () => void ops.reload());
+    process.on('SIGUSR2', () => void ops.restart());
   });
+}
+
+/** The running process's reactions to signals; one operation at a time. */
+class Operations {
+  private readonly berth: Berth;
+  private config: StaticConfig;
+  private readonly path: string | undefined;
+  private readonly log: Logger;
+  private readonly done: (code: number) => void;
+  private state: 'running' | 'reloading' | 'handing-over' | 'draining' = 'running';
+
+  constructor(berth: Berth, config: StaticConfig, path: string | undefined, log: Logger, done: (code: number) => void) {
+    this.berth = berth;
+    this.config = config;
+    this.path = path;
+    this.log = log;
+    this.done = done;
+  }
+
+  /** Stops accepting and drains; exit code 0 once every connection is finished or cut at the deadline. */
+  drain(signal: string): void {
+    if (this.state === 'draining') return;
+    this.state = 'draining';
+    const grace = graceMs(this.config);
+    const acceptMs = acceptGraceMs(this.config);
+    this.log.info({ signal, graceMs: grace, acceptGraceMs: acceptMs }, `${signal}: draining (grace ${grace} ms)`);
+    const stop = (): void => {
+      this.berth.stop(grace).then(
+        () => { this.log.info('stopped'); this.log.flush?.(); this.done(0); },
+        (err: unknown) => { this.log.error({ err }, 'stop failed'); this.log.flush?.(); this.done(1); },
+      );
+    };
+    if (acceptMs > 0) setTimeout(stop, acceptMs); else stop();
+  }
+
+  /** SIGHUP: re-reads the static file; applies the log level live and names what needs a restart. */
+  async reload(): Promise<void> {
+    if (this.state !== 'running') { this.log.warn({ state: this.state }, `SIGHUP ignored while ${this.state}`); return; }
+    if (this.path === undefined) { this.log.info('SIGHUP: running on the embedded default configuration; nothing to re-read'); return; }
+    this.state = 'reloading';
+    try {
+      const loaded = await loadStaticConfig(this.path);
+      if (!loaded.config) {
+        for (const d of loaded.diagnostics) this.log.error({ element: d.element }, formatDiagnostic(d));
+        this.log.error(`SIGHUP: ${loaded.source} is invalid; the running configuration stays in place`);
+        return;
+      }
+      const diff = diffStaticConfig(this.config, loaded.config);
+      if (diff.changed.length === 0) { this.log.info(`SIGHUP: ${loaded.source} unchanged`); return; }
+      if (diff.live.includes('log.level')) this.log.level = loaded.config.log.level.toLowerCase();
+      const restart = diff.restartRequired.length > 0 ? `; restart required for: ${diff.restartRequired.join(', ')} (SIGUSR2 or systemctl restart berth: no connection is dropped)` : '';
+      this.log.info({ changed: diff.changed, applied: diff.live, restartRequired: diff.restartRequired }, `SIGHUP: changed ${diff.changed.join(', ')}${diff.live.length ? `; applied: ${diff.live.join(', ')}` : ''}${restart}`);
+      // Remember only what was applied, so a later SIGHUP reports the pending changes again.
+      if (diff.live.includes('log.level')) this.config = { ...this.config, log: { ...this.config.log, level: loaded.config.log.level } };
+    } catch (err) {
+      this.log.error({ err }, `SIGHUP failed: ${errorMessage(err)}`);
+    } finally {
+      if (this.state === 'reloading') this.state = 'running';
+    }
+  }
+
+  /**
+   * SIGUSR2: hands the listening sockets to a new berth process (same command line, so a new
+   * version on disk and the current static file are picked up), then drains this one. When the new
+   * process fails to start, this one keeps serving.
+   */
+  async restart(): Promise<void> {
+    if (this.state !== 'running') { this.log.warn({ state: this.state }, `SIGUSR2 ignored while ${this.state}`); return; }
+    if (process.env.INVOCATION_ID !== undefined && process.env.BERTH_HANDOVER_UNDER_SYSTEMD !== '1') {
+      // systemd would see its main process exit and stop the unit, successor included.
+      this.log.warn('SIGUSR2: running under systemd; use `systemctl restart berth` (berth.socket keeps the listening sockets open)');
+      return;
+    }
+    this.state = 'handing-over';
+    const api = apiListener(this.berth);
+    const udp = [...this.berth.udpEntrypoints.values()];
+    try {
+      // The API port and UDP sockets are bound anew by the successor, so they are released first.
+      await api?.stop();
+      await Promise.all(udp.map((u) => u.stop()));
+      const listeners = new Map([...this.berth.entrypoints].map(([name, e]) => [name, e.listener()]));
+      const argv = process.argv.slice(1);
+      const next = await handOver({ command: [process.execPath, ...process.execArgv, ...argv], listeners, timeoutMs: 30_000 });
+      this.log.info({ pid: next.pid, sockets: next.passed }, `SIGUSR2: handed ${next.passed.length} listening socket(s) over to pid ${next.pid}`);
+      process.stdout.write(`berth handed over to pid ${next.pid}\n`);
+      this.state = 'running';
+      this.drain('SIGUSR2');
+    } catch (err) {
+      this.log.error({ err }, `SIGUSR2: ${errorMessage(err)}; this process keeps serving`);
+      await api?.start().catch((e: unknown) => this.log.error({ err: e }, `api: cannot listen again: ${errorMessage(e)}`));
+      for (const u of udp) await u.start().catch((e: unknown) => this.log.error({ err: e }, errorMessage(e)));
+      this.state = 'running';
+    }
+  }
+}
+
+/**
+ * The API listener of a running berth. Berth does not expose it (nor lets the API adopt an
+ * inherited socket), so a hand-over closes it before starting the successor and re-opens it if the
+ * successor fails. The API is not on the data path: only it is briefly unavailable.
+ */
+function apiListener(berth: Berth): { stop(): Promise<void>; start(): Promise<unknown> } | undefined {
+  const api = (berth as unknown as { api?: { stop?: unknown; start?: unknown } }).api;
+  if (!api || typeof api.stop !== 'function' || typeof api.start !== 'function') return undefined;
+  return api as { stop(): Promise<void>; start(): Promise<unknown> };
 }

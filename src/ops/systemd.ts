@@ -1,0 +1,114 @@
+/**
+ * Listening sockets passed to berth at start: systemd socket activation (`LISTEN_PID`,
+ * `LISTEN_FDS`, `LISTEN_FDNAMES`, see sd_listen_fds(3)) and berth's own hand-over from a previous
+ * process (`BERTH_LISTEN_FDS`, see handover.ts). Both map a name to a file descriptor; an
+ * entrypoint whose name matches adopts the socket instead of binding its address.
+ */
+import { diagWarning, type Diagnostic } from '../lib/diagnostics.ts';
+
+/** The first passed descriptor (`SD_LISTEN_FDS_START`): 0-2 are stdin, stdout, stderr. */
+export const LISTEN_FDS_START = 3;
+
+/** Environment variable of berth's hand-over protocol: `web=3,websecure=4`. */
+export const HANDOVER_FDS_ENV = 'BERTH_LISTEN_FDS';
+
+/** Inherited listening sockets by name, and what was wrong with the environment. */
+export interface InheritedSockets {
+  readonly sockets: Map<string, { fd: number }>;
+  readonly diagnostics: Diagnostic[];
+  /** Where the sockets came from, for the start-up log. */
+  readonly origin: 'systemd' | 'handover' | 'none';
+}
+
+const SOURCE = 'environment';
+const NAME_RE = /^[A-Za-z0-9_.-]{1,255}$/;
+
+/**
+ * Reads systemd's socket-activation variables. Descriptors are `3 … 3+LISTEN_FDS-1`, named by
+ * `LISTEN_FDNAMES` (colon-separated, in order). Nothing is taken when `LISTEN_PID` names another
+ * process: the variables were inherited from a parent and are not meant for us. Unnamed
+ * descriptors (systemd calls them `unknown`, or the socket unit's name) cannot be matched to an
+ * entrypoint and are reported.
+ */
+export function parseSystemdFds(env: NodeJS.ProcessEnv, pid: number): InheritedSockets {
+  const sockets = new Map<string, { fd: number }>();
+  const diagnostics: Diagnostic[] = [];
+  const countText = env.LISTEN_FDS;
+  if (countText === undefined || countText === '') return { sockets, diagnostics, origin: 'none' };
+  const pidText = env.LISTEN_PID ?? '';
+  if (!/^\d+$/.test(pidText)) {
+    diagnostics.push(diagWarning(SOURCE, 'LISTEN_PID', `LISTEN_FDS is set but LISTEN_PID is ${pidText === '' ? 'missing' : `"${clip(pidText)}"`}; the inherited sockets are ignored`));
+    return { sockets, diagnostics, origin: 'none' };
+  }
+  if (Number(pidText) !== pid) return { sockets, diagnostics, origin: 'none' };
+  if (!/^\d+$/.test(countText) || Number(countText) > 4096) {
+    diagnostics.push(diagWarning(SOURCE, 'LISTEN_FDS', `expected a number of descriptors, got "${clip(countText)}"; the inherited sockets are ignored`));
+    return { sockets, diagnostics, origin: 'none' };
+  }
+  const count = Number(countText);
+  const names = env.LISTEN_FDNAMES === undefined || env.LISTEN_FDNAMES === '' ? [] : env.LISTEN_FDNAMES.split(':');
+  for (let i = 0; i < count; i++) {
+    const fd = LISTEN_FDS_START + i;
+    const name = names[i];
+    if (name === undefined || name === '' || name === 'unknown' || name.endsWith('.socket')) {
+      diagnostics.push(diagWarning(SOURCE, `fd ${fd}`, `socket without a usable name${name ? ` ("${clip(name)}")` : ''}; set FileDescriptorName= to the entrypoint's name (e.g. web, websecure)`));
+      continue;
+    }
+    if (!NAME_RE.test(name)) {
+      diagnostics.push(diagWarning(SOURCE, `fd ${fd}`, `socket name "${clip(name)}" is not a valid entrypoint name`));
+      continue;
+    }
+    if (sockets.has(name)) {
+      diagnostics.push(diagWarning(SOURCE, `fd ${fd}`, `socket name "${name}" is given twice; one socket per entrypoint, the first one is used`));
+      continue;
+    }
+    sockets.set(name, { fd });
+  }
+  return { sockets, diagnostics, origin: 'systemd' };
+}
+
+/** Reads berth's hand-over variable: `name=fd` pairs separated by commas, fds ≥ 3. */
+export function parseHandoverFds(text: string | undefined): InheritedSockets {
+  const sockets = new Map<string, { fd: number }>();
+  const diagnostics: Diagnostic[] = [];
+  if (text === undefined || text === '') return { sockets, diagnostics, origin: 'none' };
+  for (const part of text.split(',')) {
+    const m = /^([^=]+)=(\d{1,5})$/.exec(part.trim());
+    if (!m || !NAME_RE.test(m[1]!) || Number(m[2]) < LISTEN_FDS_START) {
+      diagnostics.push(diagWarning(SOURCE, HANDOVER_FDS_ENV, `expected name=fd (fd ≥ 3), got "${clip(part)}"; this socket is ignored`));
+      continue;
+    }
+    if (!sockets.has(m[1]!)) sockets.set(m[1]!, { fd: Number(m[2]) });
+  }
+  return { sockets, diagnostics, origin: 'handover' };
+}
+
+/**
+ * The sockets this process inherited, from a hand-over or from systemd (the hand-over wins: it is
+ * set by the berth that started us). The variables are removed from `env` afterwards, so processes
+ * berth starts later do not mistake them for their own (as sd_listen_fds(1) does with
+ * `unset_environment`).
+ */
+export function takeInheritedSockets(env: NodeJS.ProcessEnv = process.env, pid: number = process.pid): InheritedSockets {
+  const handover = parseHandoverFds(env[HANDOVER_FDS_ENV]);
+  const systemd = handover.origin === 'handover' ? undefined : parseSystemdFds(env, pid);
+  for (const k of [HANDOVER_FDS_ENV, 'LISTEN_PID', 'LISTEN_FDS', 'LISTEN_FDNAMES']) delete env[k];
+  return systemd ?? handover;
+}
+
+/**
+ * Names of inherited sockets that no entrypoint claims: they stay open but unused, which is
+ * almost always a typo in FileDescriptorName= or an entrypoint removed from the config.
+ */
+export function unclaimedSockets(inherited: InheritedSockets, entrypoints: Iterable<string>): Diagnostic[] {
+  const names = new Set(entrypoints);
+  const out: Diagnostic[] = [];
+  for (const [name, { fd }] of inherited.sockets) {
+    if (!names.has(name)) out.push(diagWarning(SOURCE, `fd ${fd}`, `inherited socket "${name}" matches no entrypoint (entrypoints: ${[...names].join(', ') || 'none'}); it is left unused`));
+  }
+  return out;
+}
+
+function clip(s: string): string {
+  return s.length > 40 ? `${s.slice(0, 40)}…` : s;
+}
