@@ -1,0 +1,200 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { startBerth } from '../../test/helpers/berth.ts';
+import { freePort } from '../../test/helpers/net.ts';
+import type { BenchCert } from './certs.ts';
+import { startProcess, treeRssKb, waitForPort, type BenchProcess } from './proc.ts';
+import { renderTemplate } from './template.ts';
+import { hasCommand } from './tools.ts';
+import type { Upstream } from './upstream.ts';
+
+/** Everything a request can go through. `direct` is the upstream itself. */
+export const ALL_TARGETS = ['direct', 'berth', 'nginx-1w', 'nginx-auto', 'haproxy', 'caddy'] as const;
+export type TargetName = (typeof ALL_TARGETS)[number];
+
+/** The executable a target needs (undefined: always available). */
+const NEEDS: Record<TargetName, string | undefined> = {
+  direct: undefined, berth: undefined, 'nginx-1w': 'nginx', 'nginx-auto': 'nginx', haproxy: 'haproxy', caddy: 'caddy',
+};
+
+/** Whether the target's executable is installed. */
+export function targetAvailable(name: TargetName): boolean {
+  const need = NEEDS[name];
+  return need === undefined || hasCommand(need);
+}
+
+/** Host header (and router) used for requests; with N routers the last one is asked for. */
+export const BASE_HOST = 'bench.test';
+export function routedHost(routers: number): string {
+  return routers > 1 ? `h${routers - 1}.bench.test` : BASE_HOST;
+}
+
+/** Shared inputs for starting targets. */
+export interface TargetEnv {
+  readonly dir: string;
+  readonly cert: BenchCert;
+  readonly upstream: Upstream;
+  /** Directory for berth's `--cpu-prof` output; set only for the profiling run. */
+  readonly cpuProfDir?: string;
+}
+
+/** A started target. */
+export interface RunningTarget {
+  readonly name: TargetName;
+  /** Host routers configured (1, or e.g. 10,000 for the host-lookup scenario). */
+  readonly routers: number;
+  readonly httpPort: number;
+  /** Undefined when the target has no TLS listener (direct with the Node upstream). */
+  readonly httpsPort: number | undefined;
+  /** Port that takes WebSocket upgrades on `/ws`. */
+  readonly wsPort: number;
+  /** Root pid whose process tree is measured for RSS; undefined for direct. */
+  readonly pid: number | undefined;
+  /** RSS of the tree one second after it answered its first request (KiB). */
+  readonly idleRssKb: number | undefined;
+  stop(): Promise<void>;
+}
+
+/** Starts one target with `routers` host routers and waits until it proxies a request. */
+export async function startTarget(name: TargetName, env: TargetEnv, routers: number): Promise<RunningTarget> {
+  const up = env.upstream;
+  if (name === 'direct') {
+    return { name, routers, httpPort: up.httpPort, httpsPort: up.httpsPort, wsPort: up.wsPort, pid: undefined, idleRssKb: undefined, stop: async () => undefined };
+  }
+  const dir = join(env.dir, `${name}-${routers}`);
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  const httpPort = await freePort();
+  const httpsPort = await freePort();
+  let stop: () => Promise<void>;
+  let pid: number;
+  let proc: BenchProcess | undefined;
+  const vars = {
+    DIR: dir, HTTP_PORT: httpPort, HTTPS_PORT: httpsPort, UPSTREAM_PORT: up.httpPort, WS_PORT: up.wsPort,
+    CERT: env.cert.certFile, KEY: env.cert.keyFile, PEM: env.cert.pemFile,
+  };
+  const hosts = routers > 1 ? Array.from({ length: routers }, (_, i) => `h${i}.bench.test`) : [];
+  switch (name) {
+    case 'berth': {
+      const b = await startBerth({
+        dir,
+        config: berthStaticConfig(dir, httpPort, httpsPort, env, hosts),
+        ...(env.cpuProfDir ? { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${env.cpuProfDir}` } } : {}),
+        timeoutMs: 60_000,
+      });
+      pid = b.pid;
+      stop = async () => { await b.stop(); };
+      break;
+    }
+    case 'nginx-1w':
+    case 'nginx-auto': {
+      const routes = hosts.map((h) => renderTemplate('nginx-route.tmpl', { ...vars, HOST: h })).join('');
+      const conf = join(dir, 'nginx.conf');
+      writeFileSync(conf, renderTemplate('nginx.conf.tmpl', { ...vars, WORKERS: name === 'nginx-1w' ? '1' : 'auto', ROUTES: routes }));
+      proc = startProcess(name, 'nginx', ['-p', dir, '-c', conf, '-e', join(dir, 'error.log')]);
+      pid = proc.pid;
+      const p = proc;
+      stop = () => p.stop();
+      break;
+    }
+    case 'haproxy': {
+      let routes = '';
+      if (hosts.length > 0) {
+        const map = join(dir, 'hosts.map');
+        writeFileSync(map, hosts.map((h) => `${h} up\n`).join(''));
+        routes = renderTemplate('haproxy-route.tmpl', { MAP: map });
+      }
+      const conf = join(dir, 'haproxy.cfg');
+      writeFileSync(conf, renderTemplate('haproxy.cfg.tmpl', { ...vars, THREADS: '', ROUTES: routes }));
+      proc = startProcess(name, 'haproxy', ['-db', '-f', conf]);
+      pid = proc.pid;
+      const p = proc;
+      stop = () => p.stop();
+      break;
+    }
+    case 'caddy': {
+      const routes = hosts.map((h) => renderTemplate('caddy-route.tmpl', { ...vars, HOST: h })).join('');
+      const conf = join(dir, 'Caddyfile');
+      writeFileSync(conf, renderTemplate('Caddyfile.tmpl', { ...vars, ROUTES: routes }));
+      proc = startProcess(name, 'caddy', ['run', '--config', conf, '--adapter', 'caddyfile'], {
+        env: { ...process.env, HOME: dir, XDG_DATA_HOME: join(dir, 'data'), XDG_CONFIG_HOME: join(dir, 'config') },
+      });
+      pid = proc.pid;
+      const p = proc;
+      stop = () => p.stop();
+      break;
+    }
+  }
+  try {
+    if (proc) await waitForPort(httpPort, proc, 120_000);
+    await waitForStatus200(httpPort, routedHost(routers), 120_000, name);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  await new Promise((r) => setTimeout(r, 1000));
+  return { name, routers, httpPort, httpsPort, wsPort: httpPort, pid, idleRssKb: treeRssKb(pid), stop };
+}
+
+/**
+ * berth's static config: web + websecure on loopback, the file provider, errors-only logging (the
+ * peers run without access logs too), an upstream pool as large as the largest scenario.
+ */
+function berthStaticConfig(dir: string, httpPort: number, httpsPort: number, env: TargetEnv, hosts: readonly string[]): Record<string, unknown> {
+  const up = env.upstream;
+  const dynamicFile = join(dir, 'dynamic.yaml');
+  const routers: Record<string, unknown> = {
+    main: { rule: `Host(\`${BASE_HOST}\`)`, service: 'up', entryPoints: ['web'] },
+    'main-tls': { rule: `Host(\`${BASE_HOST}\`)`, service: 'up', entryPoints: ['websecure'], tls: {} },
+    // Clients that send no Host (openssl s_time) still reach the upstream, like the peers' default servers.
+    fallback: { rule: 'PathPrefix(`/`)', priority: 1, service: 'up', entryPoints: ['web'] },
+    'fallback-tls': { rule: 'PathPrefix(`/`)', priority: 1, service: 'up', entryPoints: ['websecure'], tls: {} },
+    ws: { rule: 'PathPrefix(`/ws`)', priority: 1000, service: 'ws', entryPoints: ['web'] },
+  };
+  hosts.forEach((h, i) => { routers[`h${i}`] = { rule: `Host(\`${h}\`)`, service: 'up', entryPoints: ['web'] }; });
+  writeFileSync(dynamicFile, stringify({
+    http: {
+      routers,
+      services: {
+        up: { loadBalancer: { servers: [{ url: `http://127.0.0.1:${up.httpPort}` }] } },
+        ws: { loadBalancer: { servers: [{ url: `http://127.0.0.1:${up.wsPort}` }] } },
+      },
+    },
+    tls: {
+      certificates: [{ certFile: env.cert.certFile, keyFile: env.cert.keyFile }],
+      stores: { default: { defaultCertificate: { certFile: env.cert.certFile, keyFile: env.cert.keyFile } } },
+    },
+  }));
+  return {
+    entryPoints: { web: { address: `127.0.0.1:${httpPort}` }, websecure: { address: `127.0.0.1:${httpsPort}` } },
+    providers: { file: { filename: dynamicFile, watch: false } },
+    serversTransport: { maxIdleConnsPerHost: 1024 },
+    log: { level: 'error' },
+  };
+}
+
+/** GET / with the given Host until it answers 200 (configs load asynchronously). */
+async function waitForStatus200(port: number, host: string, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 0;
+  while (Date.now() < deadline) {
+    last = await status(port, host);
+    if (last === 200) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what} never answered 200 for Host ${host} (last status ${last})`);
+}
+
+/** Status of one GET (0 on connection error). */
+export function status(port: number, host: string, path = '/'): Promise<number> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path, headers: { host }, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', () => resolve(0));
+    req.setTimeout(5000, () => req.destroy());
+    req.end();
+  });
+}
