@@ -200,7 +200,12 @@ export function compileSnapshot(config: DynamicConfig, version: number, provider
   for (const [n, s] of built) services.set(n, s.handler);
   const serviceInfo = new Map<string, ServiceInfo>();
   for (const [n, s] of built) serviceInfo.set(n, s.info);
-  return { version, createdAt: Date.now(), config, diagnostics, elements, http, tcp, udp, services, serviceInfo, extraEntrypoints };
+  const close = (): void => {
+    for (const m of mwBuilt.values()) {
+      try { m.close?.(); } catch { /* a middleware's cleanup must not break the pipeline */ }
+    }
+  };
+  return { version, createdAt: Date.now(), config, diagnostics, elements, http, tcp, udp, services, serviceInfo, extraEntrypoints, close };
 }
 
 function wrapAll(chain: readonly BuiltMiddleware[], last: Handler): Handler {

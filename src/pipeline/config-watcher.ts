@@ -6,6 +6,9 @@ import { mergeConfigs } from './merge.ts';
 import type { RoutingSnapshot } from './snapshot.ts';
 import type { SnapshotHolder } from './snapshot-holder.ts';
 
+/** How long a replaced snapshot stays usable by requests that started on it. */
+const RETIRE_AFTER_MS = 60_000;
+
 /** Builds a snapshot from the merged configuration; may throw only on a bug (then the old one stays). */
 export type SnapshotCompiler = (merged: DynamicConfig, version: number, diagnostics: readonly Diagnostic[]) => RoutingSnapshot;
 
@@ -86,7 +89,10 @@ export class ConfigWatcher {
       this.log.error({ err }, 'could not build the new routing configuration; the previous one stays in service');
       return;
     }
+    const retired = this.holder.current();
     this.holder.publish(snap);
+    // Requests in flight finish on the snapshot they started with; release it well after that.
+    setTimeout(() => retired.close(), RETIRE_AFTER_MS).unref();
     // Log each diagnostic once, when it appears, not on every rebuild.
     const keys = new Set<string>();
     for (const d of snap.diagnostics) {

@@ -60,6 +60,8 @@ export interface RoutingSnapshot {
   readonly services: ReadonlyMap<string, Handler>;
   /** Dynamic-port entrypoints (`tcp-10003`) that L4 routers need beyond the static ones. */
   readonly extraEntrypoints: Readonly<Record<string, EntryPointConfig>>;
+  /** Releases what only this snapshot used (middleware timers and pools); called after it is retired. */
+  readonly close: () => void;
   /** Live service state (servers, health) by qualified name. */
   readonly serviceInfo: ReadonlyMap<string, ServiceInfo>;
 }
