@@ -1,0 +1,71 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseHandoverFds, parseSystemdFds, takeInheritedSockets, unclaimedSockets } from '../../src/ops/systemd.ts';
+
+const PID = 4242;
+
+describe('parseSystemdFds', () => {
+  const cases: { desc: string; env: Record<string, string>; sockets: Record<string, number>; warnings: RegExp[] }[] = [
+    { desc: 'no variables: nothing inherited', env: {}, sockets: {}, warnings: [] },
+    { desc: 'two named sockets from fd 3', env: { LISTEN_PID: String(PID), LISTEN_FDS: '2', LISTEN_FDNAMES: 'web:websecure' }, sockets: { web: 3, websecure: 4 }, warnings: [] },
+    { desc: 'variables meant for another process are ignored silently', env: { LISTEN_PID: '1', LISTEN_FDS: '2', LISTEN_FDNAMES: 'web:websecure' }, sockets: {}, warnings: [] },
+    { desc: 'LISTEN_FDS without LISTEN_PID', env: { LISTEN_FDS: '1', LISTEN_FDNAMES: 'web' }, sockets: {}, warnings: [/LISTEN_PID is missing/] },
+    { desc: 'garbage LISTEN_PID', env: { LISTEN_PID: 'abc', LISTEN_FDS: '1' }, sockets: {}, warnings: [/LISTEN_PID is "abc"/] },
+    { desc: 'garbage LISTEN_FDS', env: { LISTEN_PID: String(PID), LISTEN_FDS: 'two' }, sockets: {}, warnings: [/expected a number/] },
+    { desc: 'absurd LISTEN_FDS', env: { LISTEN_PID: String(PID), LISTEN_FDS: '99999999' }, sockets: {}, warnings: [/expected a number/] },
+    { desc: 'fewer names than descriptors: the rest are unnamed', env: { LISTEN_PID: String(PID), LISTEN_FDS: '3', LISTEN_FDNAMES: 'web' }, sockets: { web: 3 }, warnings: [/fd 4.*without a usable name/, /fd 5.*without a usable name/] },
+    { desc: 'systemd default names (unknown, unit name) cannot match an entrypoint', env: { LISTEN_PID: String(PID), LISTEN_FDS: '2', LISTEN_FDNAMES: 'unknown:berth.socket' }, sockets: {}, warnings: [/"unknown"/, /"berth.socket"/] },
+    { desc: 'a name given twice keeps the first socket', env: { LISTEN_PID: String(PID), LISTEN_FDS: '2', LISTEN_FDNAMES: 'web:web' }, sockets: { web: 3 }, warnings: [/given twice/] },
+    { desc: 'an invalid name is reported', env: { LISTEN_PID: String(PID), LISTEN_FDS: '1', LISTEN_FDNAMES: 'we b' }, sockets: {}, warnings: [/not a valid entrypoint name/] },
+    { desc: 'zero descriptors', env: { LISTEN_PID: String(PID), LISTEN_FDS: '0' }, sockets: {}, warnings: [] },
+  ];
+  for (const c of cases) {
+    test(c.desc, () => {
+      const r = parseSystemdFds(c.env, PID);
+      assert.deepEqual(Object.fromEntries([...r.sockets].map(([n, s]) => [n, s.fd])), c.sockets);
+      assert.equal(r.diagnostics.length, c.warnings.length, r.diagnostics.map((d) => d.message).join('\n'));
+      c.warnings.forEach((re, i) => assert.match(`${r.diagnostics[i]!.element} ${r.diagnostics[i]!.message}`, re));
+      for (const d of r.diagnostics) assert.equal(d.level, 'warning');
+    });
+  }
+});
+
+describe('parseHandoverFds', () => {
+  const cases: { desc: string; text: string | undefined; sockets: Record<string, number>; warnings: number }[] = [
+    { desc: 'unset', text: undefined, sockets: {}, warnings: 0 },
+    { desc: 'pairs', text: 'web=3,websecure=4,tcp-5432=5', sockets: { web: 3, websecure: 4, 'tcp-5432': 5 }, warnings: 0 },
+    { desc: 'stdio descriptors are refused', text: 'web=1', sockets: {}, warnings: 1 },
+    { desc: 'malformed pairs are skipped, the rest kept', text: 'web=3,oops,=4,x=y,websecure=5', sockets: { web: 3, websecure: 5 }, warnings: 3 },
+  ];
+  for (const c of cases) {
+    test(c.desc, () => {
+      const r = parseHandoverFds(c.text);
+      assert.deepEqual(Object.fromEntries([...r.sockets].map(([n, s]) => [n, s.fd])), c.sockets);
+      assert.equal(r.diagnostics.length, c.warnings);
+    });
+  }
+});
+
+describe('takeInheritedSockets', () => {
+  test('a hand-over wins over systemd variables, and every variable is removed', () => {
+    const env: NodeJS.ProcessEnv = { BERTH_LISTEN_FDS: 'web=5', LISTEN_PID: String(PID), LISTEN_FDS: '1', LISTEN_FDNAMES: 'web', OTHER: 'x' };
+    const r = takeInheritedSockets(env, PID);
+    assert.equal(r.origin, 'handover');
+    assert.deepEqual([...r.sockets], [['web', { fd: 5 }]]);
+    assert.deepEqual(env, { OTHER: 'x' });
+  });
+  test('systemd variables are taken and removed so children do not see them', () => {
+    const env: NodeJS.ProcessEnv = { LISTEN_PID: String(PID), LISTEN_FDS: '1', LISTEN_FDNAMES: 'web' };
+    const r = takeInheritedSockets(env, PID);
+    assert.equal(r.origin, 'systemd');
+    assert.deepEqual([...r.sockets], [['web', { fd: 3 }]]);
+    assert.deepEqual(env, {});
+  });
+});
+
+test('unclaimedSockets names sockets no entrypoint takes', () => {
+  const r = parseSystemdFds({ LISTEN_PID: String(PID), LISTEN_FDS: '2', LISTEN_FDNAMES: 'web:wbesecure' }, PID);
+  const d = unclaimedSockets(r, ['web', 'websecure']);
+  assert.equal(d.length, 1);
+  assert.match(d[0]!.message, /"wbesecure" matches no entrypoint \(entrypoints: web, websecure\)/);
+});
