@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { startBerth, type BerthProcess } from '../helpers/berth.ts';
 import { freePort, waitUntil } from '../helpers/net.ts';
-import { needTools } from '../helpers/tools.ts';
+import { hasTool, requireIntegration } from '../helpers/tools.ts';
 import { startPebble, type Pebble } from '../helpers/pebble.ts';
 import { startCloudflareEmulator, type CloudflareEmulator } from '../helpers/cloudflare-emulator.ts';
 import { randomLoopback, startDockerds, type DockerdFleet } from '../helpers/dockerd.ts';
@@ -35,8 +35,12 @@ describe('auto-routes with a per-repository wildcard over DNS-01, and HTTP-01 on
   let ready = false;
   let dynPath = '';
 
-  before(async (t) => {
-    if (!needTools(t as never, 'dockerd', 'busybox', 'pebble', 'pebble-challtestsrv')) return;
+  before(async () => {
+    const missing = ['dockerd', 'busybox', 'pebble', 'pebble-challtestsrv'].filter((x) => !hasTool(x));
+    if (missing.length > 0) {
+      if (requireIntegration) throw new Error(`missing tools: ${missing.join(', ')}`);
+      return;
+    }
     const web = await freePort();
     websecure = await freePort();
     [fleet, pebble] = await Promise.all([startDockerds(1), startPebble({ httpPort: web })]);
