@@ -1,0 +1,198 @@
+import { METHODS, type IncomingMessage, type ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { EntryPointConfig, PrometheusConfig } from '../config/static/types.ts';
+import type { RequestContext } from '../http/handler.ts';
+import type { RoutingSnapshot } from '../pipeline/snapshot.ts';
+import type { ProviderState } from '../providers/provider.ts';
+import { Exposition, LABEL_NAME, METRIC_NAME, labelString } from './prometheus-text.ts';
+import { installResponseByteCounter, requestBytes, responseBytes } from './response-bytes.ts';
+
+/** Traefik's default histogram buckets, in seconds. */
+export const DEFAULT_BUCKETS: readonly number[] = [0.1, 0.3, 1.2, 5];
+
+/** A certificate as the `tls_certs_not_after` gauge needs it. */
+export interface CertificateInfo {
+  readonly names: readonly string[];
+  readonly notAfter: Date;
+  readonly serial?: string;
+}
+
+/** The live state `render` reads besides the request counters. */
+export interface MetricsSources {
+  readonly snapshot: RoutingSnapshot;
+  readonly providers: ReadonlyMap<string, ProviderState>;
+  readonly certificates: readonly CertificateInfo[];
+  /** Open connections per entrypoint (`TCP` / `UDP`, as Traefik labels them). */
+  readonly openConnections?: readonly { entrypoint: string; protocol: string; count: number }[];
+}
+
+/** Options beside the static `metrics.prometheus` section. */
+export interface MetricsOptions {
+  /** Entrypoints; those with `observability.metrics: false` are not counted. */
+  readonly entryPoints?: Readonly<Record<string, EntryPointConfig>>;
+  /** `metrics.addInternals`: count requests to `*@internal` services too. */
+  readonly addInternals?: boolean;
+}
+
+/** One label set of a request family: a counter, a histogram and two byte counters. */
+interface Series {
+  readonly labels: string;
+  count: number;
+  sum: number;
+  readonly buckets: Float64Array;
+  requestBytes: number;
+  responseBytes: number;
+}
+
+const KNOWN_METHODS = new Set(METHODS);
+/** Unknown methods share one label value, so a client cannot grow the series without bound. */
+const methodLabel = (m: string | undefined): string => (m !== undefined && KNOWN_METHODS.has(m) ? m : 'EXTENSION_METHOD');
+
+/** Traefik's protocol label: `websocket`, `sse` or `http`. */
+function protocolLabel(req: IncomingMessage, ctx: RequestContext): string {
+  if (ctx.upgradeHead !== undefined) return 'websocket';
+  const accept = req.headers.accept;
+  if (accept !== undefined && accept.includes('text/event-stream')) return 'sse';
+  return 'http';
+}
+
+/**
+ * Prometheus metrics with Traefik's names under a configurable prefix (default `traefik`), so
+ * existing dashboards and alerts keep working. Counting happens in `onResponse` (one map lookup
+ * per enabled family); everything derived from the snapshot is computed in `render`.
+ */
+export class Metrics {
+  readonly prefix: string;
+  private readonly bounds: readonly number[];
+  private readonly entrypoints: Map<string, Series> | undefined;
+  private readonly routers: Map<string, Series> | undefined;
+  private readonly services: Map<string, Series> | undefined;
+  private readonly headerNames: string[] = [];
+  private readonly headerLabelNames: string[] = [];
+  private readonly skip: Set<string>;
+  private readonly addInternals: boolean;
+
+  constructor(cfg: PrometheusConfig, opts: MetricsOptions = {}) {
+    installResponseByteCounter();
+    const prefix = cfg.prefix ?? 'traefik';
+    this.prefix = METRIC_NAME.test(prefix) ? prefix : 'traefik';
+    const b = (cfg.buckets ?? DEFAULT_BUCKETS).filter((x) => Number.isFinite(x)).sort((x, y) => x - y);
+    this.bounds = [...new Set(b.length > 0 ? b : DEFAULT_BUCKETS)];
+    this.entrypoints = cfg.addEntryPointsLabels !== false ? new Map() : undefined;
+    this.routers = cfg.addRoutersLabels === true ? new Map() : undefined;
+    this.services = cfg.addServicesLabels !== false ? new Map() : undefined;
+    for (const [label, header] of Object.entries(cfg.headerLabels ?? {})) {
+      if (!LABEL_NAME.test(label) || ['code', 'method', 'protocol', 'entrypoint', 'router', 'service', 'le'].includes(label)) continue;
+      this.headerLabelNames.push(label);
+      this.headerNames.push(header.toLowerCase());
+    }
+    this.skip = new Set(Object.entries(opts.entryPoints ?? {}).filter(([, e]) => e.observability?.metrics === false).map(([n]) => n));
+    this.addInternals = opts.addInternals === true;
+  }
+
+  /** The entrypoint's `onResponse` hook. */
+  onResponse(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): void {
+    const service = ctx.service;
+    if (!this.addInternals && service !== undefined && service.endsWith('@internal')) return;
+    if (this.skip.size > 0 && this.skip.has(ctx.entrypoint)) return;
+    const code = String(res.statusCode);
+    const method = methodLabel(req.method);
+    const protocol = protocolLabel(req, ctx);
+    const seconds = (performance.now() - ctx.start) / 1000;
+    const inBytes = requestBytes(req.headers);
+    const outBytes = responseBytes(res, req.method, res.statusCode);
+    let headerValues: string[] | undefined;
+    let headerKey = '';
+    if (this.headerNames.length > 0) {
+      headerValues = this.headerNames.map((h) => { const v = req.headers[h]; return v === undefined ? '' : Array.isArray(v) ? v.join(',') : v; });
+      headerKey = '\u0000' + headerValues.join('\u0000');
+    }
+    if (this.entrypoints) {
+      const key = code + '\u0000' + method + '\u0000' + protocol + '\u0000' + ctx.entrypoint + headerKey;
+      this.observe(this.entrypoints, key, ['code', 'method', 'protocol', 'entrypoint'], [code, method, protocol, ctx.entrypoint], headerValues, seconds, inBytes, outBytes);
+    }
+    if (this.routers && ctx.router !== undefined) {
+      const svc = service ?? '';
+      const key = code + '\u0000' + method + '\u0000' + protocol + '\u0000' + ctx.router + '\u0000' + svc + headerKey;
+      this.observe(this.routers, key, ['code', 'method', 'protocol', 'router', 'service'], [code, method, protocol, ctx.router, svc], headerValues, seconds, inBytes, outBytes);
+    }
+    if (this.services && service !== undefined) {
+      const key = code + '\u0000' + method + '\u0000' + protocol + '\u0000' + service + headerKey;
+      this.observe(this.services, key, ['code', 'method', 'protocol', 'service'], [code, method, protocol, service], headerValues, seconds, inBytes, outBytes);
+    }
+  }
+
+  private observe(family: Map<string, Series>, key: string, names: string[], values: string[], headerValues: string[] | undefined, seconds: number, inBytes: number, outBytes: number): void {
+    let s = family.get(key);
+    if (s === undefined) {
+      const labels = headerValues ? labelString([...names, ...this.headerLabelNames], [...values, ...headerValues]) : labelString(names, values);
+      s = { labels, count: 0, sum: 0, buckets: new Float64Array(this.bounds.length), requestBytes: 0, responseBytes: 0 };
+      family.set(key, s);
+    }
+    s.count++;
+    s.sum += seconds;
+    const bounds = this.bounds;
+    for (let i = 0; i < bounds.length; i++) {
+      if (seconds <= bounds[i]!) { s.buckets[i]!++; break; }
+    }
+    s.requestBytes += inBytes;
+    s.responseBytes += outBytes;
+  }
+
+  /** The whole exposition: request families, then config, TLS, server and provider gauges. */
+  render(src: MetricsSources): string {
+    const p = this.prefix;
+    const e = new Exposition();
+    const snap = src.snapshot;
+
+    e.family(`${p}_config_reloads_total`, 'counter', 'Config reloads.').sample(`${p}_config_reloads_total`, '', snap.version);
+    e.family(`${p}_config_last_reload_success`, 'gauge', 'Last config reload success (Unix time, seconds).').sample(`${p}_config_last_reload_success`, '', Math.floor(snap.createdAt / 1000));
+
+    if (src.openConnections && src.openConnections.length > 0) {
+      e.family(`${p}_open_connections`, 'gauge', 'How many open connections exist, by entryPoint and protocol.');
+      for (const c of src.openConnections) e.sample(`${p}_open_connections`, labelString(['entrypoint', 'protocol'], [c.entrypoint, c.protocol]), c.count);
+    }
+
+    if (src.certificates.length > 0) {
+      e.family(`${p}_tls_certs_not_after`, 'gauge', 'Certificate expiration timestamp (Unix time, seconds).');
+      const seen = new Set<string>();
+      for (const c of src.certificates) {
+        const labels = labelString(['cn', 'sans', 'serial'], [c.names[0] ?? '', c.names.join(','), c.serial ?? '']);
+        if (seen.has(labels)) continue;
+        seen.add(labels);
+        e.sample(`${p}_tls_certs_not_after`, labels, Math.floor(c.notAfter.getTime() / 1000));
+      }
+    }
+
+    if (this.entrypoints) this.renderRequests(e, `${p}_entrypoint`, 'entrypoint', this.entrypoints);
+    if (this.routers) this.renderRequests(e, `${p}_router`, 'router', this.routers);
+    if (this.services) {
+      this.renderRequests(e, `${p}_service`, 'service', this.services);
+      const up = new Map<string, number>();
+      for (const [name, info] of snap.serviceInfo) {
+        if (name.endsWith('@internal') || info.type !== 'loadBalancer') continue;
+        for (const s of info.servers()) up.set(labelString(['service', 'url'], [name, s.url]), s.healthy ? 1 : 0);
+      }
+      if (up.size > 0) {
+        e.family(`${p}_service_server_up`, 'gauge', 'Service server is up (1) or down (0).');
+        for (const [labels, v] of up) e.sample(`${p}_service_server_up`, labels, v);
+      }
+    }
+
+    e.family('berth_provider_up', 'gauge', 'Provider state: 1 when ok, 0 when starting, degraded or down.');
+    for (const [name, st] of src.providers) e.sample('berth_provider_up', labelString(['provider'], [name]), st.status === 'ok' ? 1 : 0);
+    return e.toString();
+  }
+
+  private renderRequests(e: Exposition, base: string, what: string, family: Map<string, Series>): void {
+    if (family.size === 0) return;
+    e.family(`${base}_requests_total`, 'counter', `How many HTTP requests processed, by ${what}, code, method and protocol.`);
+    for (const s of family.values()) e.sample(`${base}_requests_total`, s.labels, s.count);
+    e.family(`${base}_request_duration_seconds`, 'histogram', `How long it took to process the request, by ${what}, code, method and protocol.`);
+    for (const s of family.values()) e.histogram(`${base}_request_duration_seconds`, s.labels, this.bounds, s.buckets, s.sum, s.count);
+    e.family(`${base}_requests_bytes_total`, 'counter', `The total size of requests in bytes, by ${what}, code, method and protocol.`);
+    for (const s of family.values()) e.sample(`${base}_requests_bytes_total`, s.labels, s.requestBytes);
+    e.family(`${base}_responses_bytes_total`, 'counter', `The total size of responses in bytes, by ${what}, code, method and protocol.`);
+    for (const s of family.values()) e.sample(`${base}_responses_bytes_total`, s.labels, s.responseBytes);
+  }
+}
