@@ -40,30 +40,37 @@ export function createRequestHandler(name: string, ep: EntryPointConfig, scheme:
     const remoteIp = normalizeIp(req.socket.remoteAddress);
     const headers = req.headers;
     const raw = req.rawHeaders;
-    if (raw.length > limits.maxHeaderCount * 2) { sendStatus(res, 431); closeAfter(res); return; }
+    const h2 = (req as { stream?: unknown }).stream !== undefined;
+    if (raw.length > limits.maxHeaderCount * 2) { refuse(res, 431, h2); return; }
+    // `HTTP/2.0` or `HTTP/0.9` on an HTTP/1 connection: Node's parser accepts both request lines.
+    if (!h2 && req.httpVersionMajor !== 1) { refuse(res, 505, h2); return; }
     // Two Host headers (Node keeps only the first) and HTTP/1.0 with Transfer-Encoding are refused.
     let hostCount = 0;
     for (let i = 0; i < raw.length; i += 2) {
       const k = raw[i]!;
       if (k.length === 4 && k.toLowerCase() === 'host') hostCount++;
     }
-    if (hostCount > 1 || (req.httpVersion === '1.0' && headers['transfer-encoding'] !== undefined)) { sendStatus(res, 400); closeAfter(res); return; }
+    const te = headers['transfer-encoding'];
+    if (hostCount > 1 || (te !== undefined && req.httpVersionMinor === 0)) { refuse(res, 400, h2); return; }
+    // Berth re-frames every body: a coding other than plain `chunked` (`gzip, chunked`) would be
+    // lost when the body is re-chunked, so it is refused as Go's server does.
+    if (te !== undefined && te.trim().toLowerCase() !== 'chunked') { refuse(res, 501, h2); return; }
 
     let url = req.url ?? '/';
     let hostHeader = (headers.host ?? (headers[':authority'] as string | undefined)) ?? '';
     if (url.charCodeAt(0) !== 47 /* / */) {
       // Absolute-form: the target's authority replaces Host; berth only forwards to its own routes.
       const m = /^https?:\/\/([^/?#]*)(.*)$/i.exec(url);
-      if (!m) { sendStatus(res, 400); closeAfter(res); return; }
+      if (!m) { refuse(res, 400, h2); return; }
       hostHeader = m[1]!;
       url = m[2] || '/';
       if (url.charCodeAt(0) !== 47) url = '/' + url;
       headers.host = hostHeader;
     }
-    if (!validHostHeader(hostHeader) && !(hostHeader === '' && req.httpVersionMajor === 1 && req.httpVersionMinor === 0)) { sendStatus(res, 400); closeAfter(res); return; }
+    if (!validHostHeader(hostHeader) && !(hostHeader === '' && req.httpVersionMajor === 1 && req.httpVersionMinor === 0)) { refuse(res, 400, h2); return; }
     const { path: rawPath, query } = splitTarget(url);
     const path = canonicalPath(rawPath);
-    if (path === null) { sendStatus(res, 400); closeAfter(res); return; }
+    if (path === null) { refuse(res, 400, h2); return; }
     if (path !== rawPath || url !== req.url) req.url = query ? `${path}?${query}` : path;
 
     const trustedPeer = insecure || (trusted !== undefined && trusted.has(remoteIp));
@@ -92,6 +99,15 @@ export function createRequestHandler(name: string, ep: EntryPointConfig, scheme:
   };
 }
 
-function closeAfter(res: ServerResponse): void {
-  res.once('finish', () => res.socket?.destroySoon?.());
+/**
+ * Answers a request berth will not process and, on HTTP/1, closes the connection after the
+ * answer: whatever follows (an unread body, pipelined requests) can no longer be framed safely.
+ */
+function refuse(res: ServerResponse, status: number, h2: boolean): void {
+  if (!h2) {
+    res.shouldKeepAlive = false;
+    if (!res.headersSent) res.setHeader('connection', 'close');
+    res.once('finish', () => res.socket?.destroySoon?.());
+  }
+  sendStatus(res, status);
 }
