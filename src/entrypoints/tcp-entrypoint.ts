@@ -126,7 +126,22 @@ export class TcpEntrypoint {
 
   private wire(server: HttpServer, scheme: 'http' | 'https'): void {
     const handle = createRequestHandler(this.name, this.config, scheme, this.deps.holder, this.deps.hooks, { maxHeaderCount: this.deps.limits.maxHeaderCount });
-    server.on('request', (req: IncomingMessage, res: ServerResponse) => handle(req, res));
+    // Responses still owed on each HTTP/1 connection: a parse error on a pipelined request must be
+    // answered after them, never before (the client would pair the 400 with an earlier request).
+    const owed = new WeakMap<object, number>();
+    const afterOwed = new WeakMap<object, () => void>();
+    const latest = new WeakMap<object, { req: IncomingMessage; res: ServerResponse }>();
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      const s = req.socket;
+      owed.set(s, (owed.get(s) ?? 0) + 1);
+      latest.set(s, { req, res });
+      res.once('close', () => {
+        const n = (owed.get(s) ?? 1) - 1;
+        owed.set(s, n);
+        if (n === 0) afterOwed.get(s)?.();
+      });
+      handle(req, res);
+    });
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       const res = new ServerResponse(req);
       res.assignSocket(socket as Socket);
@@ -145,10 +160,19 @@ export class TcpEntrypoint {
       socket.end('HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
     });
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-      if (!socket.writable || (socket as Socket).bytesWritten > 0) { socket.destroy(); return; }
+      if (!socket.writable) { socket.destroy(); return; }
       const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
       const text = status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request';
-      socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+      const answer = (): void => { if (socket.writable) socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`); else socket.destroy(); };
+      const n = owed.get(socket) ?? 0;
+      const last = latest.get(socket);
+      if (n > 0 && last !== undefined && !last.req.complete) {
+        // The error is in the body of the request being forwarded: it can no longer complete.
+        if (n === 1 && !last.res.headersSent) answer(); else socket.destroy();
+        return;
+      }
+      if (n > 0) { afterOwed.set(socket, answer); return; }
+      answer();
     });
   }
 
