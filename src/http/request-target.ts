@@ -10,7 +10,7 @@ const UNRESERVED = /[A-Za-z0-9\-._~]/;
 export function canonicalPath(raw: string): string | null {
   if (raw.length === 0 || raw.charCodeAt(0) !== 47 /* / */) return null;
   // Fast path: nothing to normalise.
-  if (raw.indexOf('%') < 0 && raw.indexOf('/.') < 0 && raw.indexOf('//') < 0 && raw.indexOf('\\') < 0) return raw;
+  if (raw.indexOf('%') < 0 && raw.indexOf('/.') < 0 && raw.indexOf('//') < 0 && raw.indexOf('\\') < 0 && raw.indexOf('/;') < 0) return raw;
   if (raw.indexOf('\\') >= 0) return null;
   let s = raw;
   if (s.indexOf('%') >= 0) {
@@ -32,6 +32,13 @@ export function canonicalPath(raw: string): string | null {
   const stack: string[] = [];
   for (let i = 1; i < segments.length; i++) {
     const seg = segments[i]!;
+    // Path parameters (`/..;/admin`, `/;x/admin`, `%3B` too): servers that strip them would see a
+    // different path than the router did, so a segment that is empty or a dot-segment before its
+    // `;` is refused.
+    if (seg.indexOf(';') >= 0 || seg.indexOf('%3B') >= 0) {
+      const base = seg.replace(/%3B/g, ';').split(';')[0]!;
+      if (base === '' || base === '.' || base === '..') return null;
+    }
     if (seg === '..') { stack.pop(); continue; }
     if (seg === '.') continue;
     if (seg === '' && i < segments.length - 1) continue;
