@@ -20,7 +20,7 @@ export interface RecordedConnection {
   readonly socket: Socket;
   /** Everything received on this connection so far. */
   received(): Buffer;
-  readonly requests: RecordedRequest[];
+  requests: RecordedRequest[];
   /** True once the peer closed or reset the connection. */
   closed: boolean;
 }
@@ -49,7 +49,7 @@ export interface RecordingUpstream {
   requests(): RecordedRequest[];
   /** Total bytes received across connections. */
   totalBytes(): number;
-  /** Forgets connections and requests recorded so far (open sockets keep working). */
+  /** Forgets closed connections, and requests and bytes recorded so far (open connections stay listed). */
   reset(): void;
   close(): Promise<void>;
 }
@@ -59,6 +59,7 @@ export async function startRecordingUpstream(script: UpstreamScript = 'valid'): 
   const connections: RecordedConnection[] = [];
   const all = new Set<Socket>();
   const order: RecordedRequest[] = [];
+  const resets = new Map<RecordedConnection, () => void>();
   let nextId = 1;
   let served = 0;
   const up: RecordingUpstream = {
@@ -69,7 +70,12 @@ export async function startRecordingUpstream(script: UpstreamScript = 'valid'): 
     script,
     requests: () => [...order],
     totalBytes: () => connections.reduce((n, c) => n + c.received().length, 0),
-    reset: () => { connections.length = 0; order.length = 0; },
+    reset: () => {
+      order.length = 0;
+      const open = connections.filter((c) => !c.closed);
+      connections.length = 0;
+      for (const c of open) { connections.push(c); c.requests.length = 0; resets.get(c)?.(); }
+    },
     close: () => new Promise<void>((r) => { server.close(() => r()); for (const s of all) s.destroy(); }),
   };
   const server = createServer({ allowHalfOpen: false }, (socket) => {
@@ -84,6 +90,7 @@ export async function startRecordingUpstream(script: UpstreamScript = 'valid'): 
       closed: false,
     };
     connections.push(conn);
+    resets.set(conn, () => { chunks.length = 0; });
     socket.on('data', (d: Buffer) => {
       chunks.push(d);
       pending = Buffer.concat([pending, d]);
@@ -97,7 +104,7 @@ export async function startRecordingUpstream(script: UpstreamScript = 'valid'): 
       }
     });
     socket.on('error', () => { conn.closed = true; });
-    socket.on('close', () => { conn.closed = true; all.delete(socket); });
+    socket.on('close', () => { conn.closed = true; all.delete(socket); resets.delete(conn); });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
