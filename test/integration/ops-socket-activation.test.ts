@@ -1,0 +1,51 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { freePort } from '../helpers/net.ts';
+import { needTools } from '../helpers/tools.ts';
+import { startUpstream, type Upstream } from '../helpers/upstreams.ts';
+import { get, startActivated, waitForApi, writeOpsConfig, type ActivatedBerth } from '../ops/fixtures.ts';
+
+describe('berth under systemd-socket-activate', () => {
+  const upstreams: Upstream[] = [];
+  let activated: ActivatedBerth | undefined;
+  let dir = '';
+  after(async () => {
+    await activated?.stop();
+    await Promise.all(upstreams.map((u) => u.close()));
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const ports: Record<string, number> = {};
+  before(async () => {
+    for (const name of ['web', 'websecure', 'tcp-5432']) {
+      ports[name] = await freePort();
+      upstreams.push(await startUpstream((_req, res) => { res.end(`via ${name}`); }));
+    }
+  });
+
+  test('each named socket is served on the entrypoint of its name, and survives a restart of the service', async (t) => {
+    if (!needTools(t, 'systemd-socket-activate')) return;
+    // Entrypoint addresses deliberately differ from the sockets' ports: berth must adopt the
+    // inherited sockets, not bind its own.
+    const eps: Record<string, { port: number; upstream: string }> = {};
+    let i = 0;
+    for (const name of Object.keys(ports)) eps[name] = { port: await freePort(), upstream: upstreams[i++]!.url };
+    const cfg = await writeOpsConfig({ entrypoints: eps });
+    dir = cfg.dir;
+    activated = await startActivated({ sockets: ports, configPath: cfg.configPath, dir: cfg.dir, apiPort: cfg.apiPort });
+    for (const [name, port] of Object.entries(ports)) assert.deepEqual(await get(port), { status: 200, body: `via ${name}` }, `socket ${name} on :${port}`);
+    const entrypoints = await (await fetch(`http://127.0.0.1:${cfg.apiPort}/api/entrypoints`)).json().catch(() => undefined);
+    t.diagnostic(`entrypoints: ${JSON.stringify(entrypoints)}`);
+    assert.ok(activated.logs.some((l) => l.includes('adopting 3 inherited listening socket(s) from systemd')), activated.logs.join('\n'));
+
+    // systemctl restart: the service stops, the sockets stay open, a new process adopts them.
+    const first = activated.current()!;
+    process.kill(first, 'SIGTERM');
+    const pending = get(ports.web!); // waits in the socket's queue while no process accepts
+    await waitForApi(cfg.apiPort);
+    assert.notEqual(activated.current(), first);
+    assert.deepEqual(await pending, { status: 200, body: 'via web' });
+    for (const [name, port] of Object.entries(ports)) assert.deepEqual(await get(port), { status: 200, body: `via ${name}` });
+  });
+});
