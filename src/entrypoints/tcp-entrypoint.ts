@@ -16,6 +16,10 @@ export interface EntrypointLimits extends DispatchLimits {
   readonly maxHeaderCount: number;
   readonly handshakeTimeoutMs: number;
   readonly http2MaxConcurrentStreams: number;
+  /** Time for a client to send complete request headers (slowloris); default 30 s, never above readTimeout. */
+  readonly headersTimeoutMs?: number;
+  /** Open connections on this entrypoint; 0 or absent = unlimited. */
+  readonly maxConnections?: number;
 }
 
 /** What an entrypoint needs from the rest of berth. */
@@ -47,6 +51,8 @@ export class TcpEntrypoint {
     https: (s) => this.tls(s),
   };
   private readonly limitsWithHttps: EntrypointLimits;
+  private readonly headersMs: number;
+  private readonly readMs: number;
 
   constructor(name: string, config: EntryPointConfig, deps: EntrypointDeps) {
     this.name = name;
@@ -55,18 +61,26 @@ export class TcpEntrypoint {
     this.limitsWithHttps = { ...deps.limits, httpsRouters: true };
     const timeouts = config.transport?.respondingTimeouts;
     const readMs = durationOr(timeouts?.readTimeout, 60_000);
+    this.headersMs = Math.min(readMs > 0 ? readMs : Infinity, deps.limits.headersTimeoutMs ?? 30_000);
+    this.readMs = readMs;
     this.httpServer = createHttpServer({
       maxHeaderSize: deps.limits.maxHeaderBytes,
       requestTimeout: readMs,
-      headersTimeout: Math.min(readMs, 60_000),
+      headersTimeout: this.headersMs,
+      // Node checks both timeouts on this interval (default 30 s): a slowloris must not get 30 s more.
+      connectionsCheckingInterval: checkingInterval(this.headersMs),
       keepAliveTimeout: durationOr(timeouts?.idleTimeout, 180_000),
       requireHostHeader: true,
       joinDuplicateHeaders: false,
     });
     // Count headers ourselves (431) instead of letting Node silently drop those past 2000.
     this.httpServer.maxHeadersCount = 0;
+    // The HTTP server never listens itself (connections are handed over), and Node only starts
+    // enforcing headersTimeout/requestTimeout on 'listening': without this a slowloris is never cut.
+    this.httpServer.emit('listening');
     this.wire(this.httpServer, 'http');
     this.net = createNetServer({ pauseOnConnect: false, noDelay: true, keepAlive: true, allowHalfOpen: true }, (socket) => this.onConnection(socket));
+    if ((deps.limits.maxConnections ?? 0) > 0) this.net.maxConnections = deps.limits.maxConnections!;
     this.net.on('error', (err) => deps.logger.error({ err, entrypoint: name }, 'listener error'));
   }
 
@@ -116,6 +130,12 @@ export class TcpEntrypoint {
         maxHeaderListPairs: this.deps.limits.maxHeaderCount,
       } as SecureServerOptions);
       server.setTimeout(durationOr(this.config.transport?.respondingTimeouts?.idleTimeout, 180_000));
+      // HTTP/1 over TLS: the same slowloris bounds as plain HTTP (see the constructor).
+      const h1 = server as unknown as { headersTimeout: number; requestTimeout: number; connectionsCheckingInterval: number };
+      h1.headersTimeout = this.headersMs;
+      h1.requestTimeout = this.readMs;
+      h1.connectionsCheckingInterval = checkingInterval(this.headersMs);
+      server.emit('listening');
       this.wire(server as unknown as HttpServer, 'https');
       server.on('tlsClientError', () => { /* handshake failures are the client's problem */ });
       server.on('sessionError', () => { /* per-session, already torn down */ });
@@ -192,4 +212,9 @@ export class TcpEntrypoint {
     await Promise.all([closed, drained]);
     clearTimeout(deadline);
   }
+}
+
+/** How often Node sweeps connections for header/request timeouts: a fraction of the shortest one. */
+function checkingInterval(headersMs: number): number {
+  return Math.max(250, Math.min(1000, Math.floor(headersMs / 4)));
 }
