@@ -201,3 +201,28 @@ export async function waitForRoute(port: number, host: string, status = 200, pat
 }
 
 export { freePort, waitUntil };
+
+/**
+ * A black-holed upstream: a listening socket (python3, backlog 0) that never accepts, with its
+ * accept queue filled, so further SYNs are dropped and a connect attempt hangs until its timeout.
+ */
+export async function startBlackHole(): Promise<{ port: number; close(): void }> {
+  const { spawn } = await import('node:child_process');
+  const child = spawn('python3', ['-c', 'import socket,sys,time\ns=socket.socket()\ns.bind(("127.0.0.1",0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(600)'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
+    child.once('error', reject);
+  });
+  const fillers: Socket[] = [];
+  for (let i = 0; i < 16; i++) {
+    const connected = await new Promise<boolean>((resolve) => {
+      const s = netConnect(port, '127.0.0.1');
+      fillers.push(s);
+      s.on('error', () => resolve(false));
+      s.once('connect', () => resolve(true));
+      setTimeout(() => resolve(false), 300);
+    });
+    if (!connected) break;
+  }
+  return { port, close: () => { for (const s of fillers) s.destroy(); child.kill('SIGKILL'); } };
+}
