@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 import { parseArgs, configPath } from './cli/args.ts';
-import { runCommand } from './cli/run.ts';
 import { checkCommand } from './cli/check.ts';
 import { apiBase, getJson } from './cli/remote.ts';
 import { VERSION } from './version.ts';
@@ -25,7 +24,8 @@ async function main(argv: readonly string[]): Promise<number> {
   const cfg = configPath(args);
   const api = typeof args.flags.get('api') === 'string' ? (args.flags.get('api') as string) : undefined;
   switch (args.command) {
-    case 'run': return runCommand(cfg);
+    // Loaded on demand: the proxy's module graph is large, and check/version/routes do not need it.
+    case 'run': return (await import('./cli/run.ts')).runCommand(cfg);
     case 'check': {
       const labels = args.flags.get('labels');
       if (typeof labels === 'string') {
