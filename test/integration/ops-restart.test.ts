@@ -8,11 +8,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import autocannon from 'autocannon';
+import { createRequire } from 'node:module';
 import { freePort, waitUntil } from '../helpers/net.ts';
 import { needTools } from '../helpers/tools.ts';
 import { startUpstream, type Upstream } from '../helpers/upstreams.ts';
 import { alive, startActivated, waitForApi, waitGone, writeOpsConfig, type ActivatedBerth } from '../ops/fixtures.ts';
+
+interface LoadResult { requests: { total: number }; latency: { p99: number; max: number }; errors: number; timeouts: number; non2xx: number; '2xx': number }
+type Autocannon = (opts: Record<string, unknown>) => { once(ev: 'done', f: (r: LoadResult) => void): void; once(ev: 'error', f: (e: Error) => void): void };
+const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
 const DURATION_S = 30;
 const RATE = 1500;
@@ -40,7 +44,7 @@ describe('restarts under load', () => {
     activated = sa;
 
     const load = autocannon({ url: `http://127.0.0.1:${port}/`, connections: 16, duration: DURATION_S, overallRate: RATE, timeout: 30, headers: { host: 'ops.test' } });
-    const resultP = new Promise<autocannon.Result>((resolve, reject) => { load.once('done', resolve); load.once('error', reject); });
+    const resultP = new Promise<LoadResult>((resolve, reject) => { load.once('done', resolve); load.once('error', reject); });
     const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
     const steps: string[] = [];
 
