@@ -1,0 +1,132 @@
+import { ALL_TARGETS, type TargetName } from './targets.ts';
+import type { BenchResults, Check, Row, ScenarioResult } from './results.ts';
+
+const fmtInt = (n: number): string => Math.round(n).toLocaleString('en-US');
+const fmtMs = (n: number | undefined): string => (n === undefined || !Number.isFinite(n) ? '–' : n < 10 ? n.toFixed(2) : n.toFixed(1));
+const fmtMb = (kb: number | undefined): string => (kb === undefined || kb === 0 ? '–' : (kb / 1024).toFixed(0));
+const fmtRatio = (r: number | undefined): string => (r === undefined || !Number.isFinite(r) ? '–' : `${r.toFixed(2)}×`);
+
+/** The row of `target` (not the reference row) measured by `generator`. */
+export function findRow(s: ScenarioResult, target: TargetName, generator: string, label: string = target): Row | undefined {
+  return s.rows.find((r) => r.target === target && r.label === label && r.generator === generator && !r.failed);
+}
+
+/**
+ * Marks rows where autocannon measured clearly less than wrk for the same target: the client, not
+ * the target, was the limit.
+ */
+function clientBound(s: ScenarioResult, row: Row): boolean {
+  if (row.generator !== 'autocannon') return false;
+  const wrk = findRow(s, row.target, 'wrk', row.label);
+  return wrk !== undefined && row.rps < 0.8 * wrk.rps;
+}
+
+/** Markdown table of one scenario: rates, latencies, memory and ratios against every target. */
+export function scenarioTable(s: ScenarioResult): string {
+  const cols = ALL_TARGETS.filter((t) => s.rows.some((r) => r.target === t && r.label === t));
+  const mib = s.rows.some((r) => r.mibps !== undefined && r.mibps >= 1 && s.id === 'body-1m');
+  const head = ['target', 'generator', 'conns', s.unit, 'p50 ms', 'p99 ms', ...(mib ? ['MiB/s'] : []), 'RSS MB', ...cols.map((c) => `vs ${c}`), 'note'];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i < 3 ? ' --- ' : ' ---: ')).join('|')}|`.replace(/\| ---: \|$/, '| --- |')];
+  for (const r of s.rows) {
+    if (r.failed) {
+      lines.push(`| ${r.label} | ${r.generator} | ${r.connections} | failed | | | ${mib ? '| ' : ''}| ${cols.map(() => '').join(' | ')} | ${r.failed.split('\n')[0]?.slice(0, 80)} |`);
+      continue;
+    }
+    const ratios = cols.map((c) => {
+      const other = findRow(s, c, r.generator);
+      return other && other !== r ? fmtRatio(r.rps / other.rps) : other === r ? '1.00×' : '–';
+    });
+    const notes: string[] = [];
+    if (clientBound(s, r)) notes.push('client-bound');
+    if (r.non2xx > 0) notes.push(`${r.non2xx} non-2xx`);
+    if (r.errors > 0) notes.push(`${r.errors} errors`);
+    lines.push(`| ${[r.label, r.generator, String(r.connections), fmtInt(r.rps), fmtMs(r.p50Ms), fmtMs(r.p99Ms), ...(mib ? [r.mibps === undefined ? '–' : fmtInt(r.mibps)] : []), fmtMb(r.rssMaxKb), ...ratios, notes.join(', ')].join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
+/** The generator whose numbers decide a check: wrk when it measured both sides, else the first. */
+function decidingGenerator(s: ScenarioResult, a: TargetName, b: TargetName, bLabel: string = b): string | undefined {
+  for (const g of ['wrk', 'autocannon', 'node-tls', 'node-ws']) {
+    if (findRow(s, a, g) && findRow(s, b, g, bLabel)) return g;
+  }
+  return undefined;
+}
+
+/** Evaluates the issue's acceptance goals against this run. */
+export function computeChecks(res: BenchResults): Check[] {
+  const scen = (id: string): ScenarioResult | undefined => res.scenarios.find((s) => s.id === id);
+  const checks: Check[] = [];
+  const ratioCheck = (id: string, peer: TargetName, min: number, goal: string, peerLabel: string = peer): void => {
+    const s = scen(id);
+    const g = s && decidingGenerator(s, 'berth', peer, peerLabel);
+    if (!s || !g) { checks.push({ goal, measured: 'not measured', met: undefined }); return; }
+    const b = findRow(s, 'berth', g)!;
+    const p = findRow(s, peer, g, peerLabel)!;
+    const r = b.rps / p.rps;
+    checks.push({ goal, measured: `${r.toFixed(2)}× (${fmtInt(b.rps)} vs ${fmtInt(p.rps)} ${s.unit}, ${g})`, met: r >= min });
+  };
+  ratioCheck('http-keepalive', 'nginx-1w', 0.7, 'HTTP keep-alive ≥ 0.7× nginx (1 worker)');
+  ratioCheck('http-keepalive', 'caddy', 3, 'HTTP keep-alive ≥ 3× Caddy');
+  {
+    const s = scen('http-keepalive');
+    const g = s && decidingGenerator(s, 'berth', 'caddy');
+    const goal = 'HTTP keep-alive p99 ≤ Caddy p99';
+    if (!s || !g) checks.push({ goal, measured: 'not measured', met: undefined });
+    else {
+      const b = findRow(s, 'berth', g)!;
+      const c = findRow(s, 'caddy', g)!;
+      checks.push({ goal, measured: `${fmtMs(b.p99Ms)} ms vs ${fmtMs(c.p99Ms)} ms (${g})`, met: b.p99Ms !== undefined && c.p99Ms !== undefined ? b.p99Ms <= c.p99Ms : undefined });
+    }
+  }
+  ratioCheck('https-keepalive', 'caddy', 3, 'HTTPS keep-alive ≥ 3× Caddy');
+  ratioCheck('routers-10k', 'berth', 0.95, '10,000 routers within 5 % of 1 router', 'berth (1 router)');
+  {
+    const goal = 'RSS ≤ 120 MB with 10,000 routers';
+    const r = res.rss.find((x) => x.target === 'berth')?.manyRoutersIdleKb;
+    checks.push({ goal, measured: r === undefined ? 'not measured' : `${fmtMb(r)} MB`, met: r === undefined ? undefined : r <= 120 * 1024 });
+  }
+  {
+    const goal = 'discovery p95 < 1 s';
+    const out = res.extras['discovery']?.output ?? '';
+    const m = /p95 ([\d.]+) ms/.exec(out);
+    checks.push({ goal, measured: m ? `${m[1]} ms` : res.extras['discovery'] ? 'failed (see extras)' : 'not measured (--full runs it)', met: m ? Number(m[1]) < 1000 : undefined });
+  }
+  return checks;
+}
+
+/** The whole report in markdown: meta, checks, one table per scenario, RSS, extras, profile. */
+export function renderMarkdown(res: BenchResults): string {
+  const m = res.meta;
+  const out: string[] = [];
+  out.push(`Run ${m.date} · mode \`${m.mode}\` · ${m.durationMs / 1000} s per measurement · ${m.cpus} × ${m.cpuModel} · Linux ${m.kernel} · Node ${m.node} · berth workers: ${m.berthWorkers}`);
+  out.push('');
+  out.push(`Upstream: ${m.upstream}. Peers: ${Object.entries(m.versions).filter(([, v]) => v).map(([k, v]) => `${k} (${v})`).join(', ')}.`);
+  out.push('');
+  out.push('Ratios: this row\'s rate ÷ the column target\'s rate, same scenario and same generator. `client-bound`: autocannon got < 80 % of what wrk got from the same target, so the autocannon number is the client\'s ceiling, not the target\'s.');
+  out.push('');
+  out.push('### Acceptance goals (berth)');
+  out.push('');
+  out.push('| goal | measured | met |');
+  out.push('| --- | --- | --- |');
+  for (const c of res.checks) out.push(`| ${c.goal} | ${c.measured} | ${c.met === undefined ? '–' : c.met ? 'yes' : '**no**'} |`);
+  for (const s of res.scenarios) {
+    out.push('', `### ${s.id}: ${s.title}`, '', scenarioTable(s));
+  }
+  out.push('', '### Memory (RSS of the process tree, MB)', '');
+  out.push('| target | idle, 1 router | idle, 10,000 routers | max under load |');
+  out.push('| --- | ---: | ---: | ---: |');
+  for (const r of res.rss) out.push(`| ${r.target} | ${fmtMb(r.idleKb)} | ${fmtMb(r.manyRoutersIdleKb)} | ${fmtMb(r.loadMaxKb)} |`);
+  for (const [name, e] of Object.entries(res.extras)) {
+    out.push('', `### ${name} (\`${e.command}\`)${e.ok ? '' : ' — failed'}`, '', '```', e.output.trim(), '```');
+  }
+  if (res.profile) {
+    const p = res.profile;
+    out.push('', `### CPU profile of berth under load (${p.scenario}, ${fmtInt(p.rps)} req/s while profiled)`, '');
+    out.push('| area | self ms | share |', '| --- | ---: | ---: |');
+    for (const a of p.byArea.slice(0, 12)) out.push(`| ${a.area} | ${a.selfMs.toFixed(0)} | ${a.selfPct.toFixed(1)} % |`);
+    out.push('', '| function | where | self ms | share |', '| --- | --- | ---: | ---: |');
+    for (const e of p.top) out.push(`| ${e.fn.replace(/\|/g, '\\|')} | ${e.where} | ${e.selfMs.toFixed(0)} | ${e.selfPct.toFixed(1)} % |`);
+  }
+  return out.join('\n');
+}
