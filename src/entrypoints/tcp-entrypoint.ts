@@ -91,7 +91,7 @@ export class TcpEntrypoint {
       this.net.once('error', onError);
       const done = (): void => { this.net.off('error', onError); resolve(); };
       if (handle) this.net.listen(handle, done);
-      else this.net.listen({ port: this.config.port, host: this.config.host || undefined, ipv6Only: false }, done);
+      else this.net.listen({ port: this.config.port, host: this.config.host || undefined, ipv6Only: false, reusePort: this.config.reusePort === true }, done);
     });
   }
 
@@ -135,7 +135,7 @@ export class TcpEntrypoint {
       h1.headersTimeout = this.headersMs;
       h1.requestTimeout = this.readMs;
       h1.connectionsCheckingInterval = checkingInterval(this.headersMs);
-      server.emit('listening');
+      //server.emit('listening');
       this.wire(server as unknown as HttpServer, 'https');
       server.on('tlsClientError', () => { /* handshake failures are the client's problem */ });
       server.on('sessionError', () => { /* per-session, already torn down */ });
