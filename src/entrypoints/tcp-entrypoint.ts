@@ -135,9 +135,15 @@ export class TcpEntrypoint {
       h1.headersTimeout = this.headersMs;
       h1.requestTimeout = this.readMs;
       h1.connectionsCheckingInterval = checkingInterval(this.headersMs);
-      //server.emit('listening');
+      server.emit('listening');
       this.wire(server as unknown as HttpServer, 'https');
-      server.on('tlsClientError', () => { /* handshake failures are the client's problem */ });
+      // Handshake failures (including the handshake timeout) are the client's problem, but the raw
+      // connection must go with them: a TLSSocket over a socket with peeked bytes runs on a stream
+      // wrapper, and destroying it alone can leave the accepted socket open.
+      server.on('tlsClientError', (_err: Error, tlsSocket: Socket) => {
+        tlsSocket.destroy();
+        (tlsSocket as unknown as { _parent?: Socket })._parent?.destroy();
+      });
       server.on('sessionError', () => { /* per-session, already torn down */ });
       this.tlsServer = server;
     }
