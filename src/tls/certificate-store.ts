@@ -18,6 +18,13 @@ export interface CertificatePair {
   source: CertificateSource;
 }
 
+/** The store's state as it crosses to worker processes. */
+export interface ReplicatedCertificates {
+  entries: { id: string; key: string; cert: string; source: CertificateSource }[];
+  default: { id: string; key: string; cert: string; source: CertificateSource };
+  challenges: { name: string; key: string; cert: string }[];
+}
+
 /** One row of {@link CertificateStore.list}. */
 export interface StoredCertificate {
   id: string;
@@ -58,6 +65,8 @@ const FILE_PREFIX = 'file:';
  */
 export class CertificateStore implements TlsContextSource {
   private entries = new Map<string, Entry>();
+  /** The last pair that loaded, per configured certificate (file path or inline position). */
+  private lastGoodPairs = new Map<string, Entry>();
   private index: Index = { exact: new Map(), wildcard: new Map() };
   private defaultEntry: Entry;
   private readonly generatedDefault: Entry;
@@ -129,6 +138,7 @@ export class CertificateStore implements TlsContextSource {
     const next = new Map(this.challenges);
     next.set(n, { id: `challenge:${n}`, key: pair.key, cert: pair.cert, source: 'acme', names: [n], notAfter: new Date(), notBefore: new Date(), issuer: 'self' });
     this.challenges = next;
+    this.notify();
   }
 
   /** Stops serving the TLS-ALPN-01 challenge certificate for `name`. */
@@ -136,6 +146,43 @@ export class CertificateStore implements TlsContextSource {
     const next = new Map(this.challenges);
     next.delete(normalizeName(name));
     this.challenges = next;
+    this.notify();
+  }
+
+  /**
+   * The whole served state, keys included, for replication to worker processes (one certificate
+   * manager, many data-plane processes). PEM as strings so it crosses IPC unchanged.
+   */
+  exportState(): ReplicatedCertificates {
+    const pem = (v: string | Buffer): string => (typeof v === 'string' ? v : v.toString('utf8'));
+    return {
+      entries: [...this.entries.values()].map((e) => ({ id: e.id, key: pem(e.key), cert: pem(e.cert), source: e.source })),
+      default: { key: pem(this.defaultEntry.key), cert: pem(this.defaultEntry.cert), source: this.defaultEntry.source, id: this.defaultEntry.id },
+      challenges: [...this.challenges.entries()].map(([name, e]) => ({ name, key: pem(e.key), cert: pem(e.cert) })),
+    };
+  }
+
+  /** Replaces the whole state with one exported by {@link exportState} (worker side). */
+  importState(state: ReplicatedCertificates): void {
+    const next = new Map<string, Entry>();
+    for (const e of state.entries) {
+      try {
+        const info = checkCertificatePair(e.key, e.cert);
+        next.set(e.id, { id: e.id, key: e.key, cert: e.cert, source: e.source, names: info.names, notAfter: info.notAfter, notBefore: info.notBefore, issuer: info.issuer });
+      } catch {
+        // The primary validated it; a pair that does not check here is skipped, never served.
+      }
+    }
+    try {
+      const info = checkCertificatePair(state.default.key, state.default.cert);
+      this.defaultEntry = { id: state.default.id, key: state.default.key, cert: state.default.cert, source: state.default.source, ...info, names: state.default.source === 'generated' ? [] : info.names };
+    } catch {
+      this.defaultEntry = this.generatedDefault;
+    }
+    const challenges = new Map<string, Entry>();
+    for (const c of state.challenges) challenges.set(c.name, { id: `challenge:${c.name}`, key: c.key, cert: c.cert, source: 'acme', names: [c.name], notAfter: new Date(), notBefore: new Date(), issuer: 'self' });
+    this.challenges = challenges;
+    this.publish(next);
   }
 
   /** Whether a TLS-ALPN-01 challenge certificate is being served for `name`. */
@@ -157,18 +204,32 @@ export class CertificateStore implements TlsContextSource {
   syncFromConfig(tls: TlsConfiguration | undefined, source = 'dynamic configuration'): Diagnostic[] {
     const diagnostics: Diagnostic[] = [];
     const next = new Map([...this.entries].filter(([id]) => !id.startsWith(FILE_PREFIX)));
+    const good = new Map<string, Entry>();
     for (const [i, c] of (tls?.certificates ?? []).entries()) {
       const element = `tls.certificates[${i}]`;
+      // A pair is remembered by its file (or its position when given inline) so that a broken
+      // update (key not matching, file half-written) keeps serving the previous good pair.
+      const slot = c.certFile.includes('-----BEGIN') ? `#${i}` : c.certFile;
       try {
         const key = readPem(c.keyFile);
         const cert = readPem(c.certFile);
         const info = checkCertificatePair(key, cert);
         const id = `${FILE_PREFIX}${info.fingerprint}`;
-        next.set(id, { id, key, cert, source: 'file', ...info });
+        const entry: Entry = { id, key, cert, source: 'file', ...info };
+        next.set(id, entry);
+        good.set(slot, entry);
       } catch (err) {
-        diagnostics.push(diagError(source, element, `certificate skipped: ${errorMessage(err)}`));
+        const previous = this.lastGoodPairs.get(slot);
+        if (previous) {
+          next.set(previous.id, previous);
+          good.set(slot, previous);
+          diagnostics.push(diagError(source, element, `certificate not updated, the previous pair stays in use: ${errorMessage(err)}`));
+        } else {
+          diagnostics.push(diagError(source, element, `certificate skipped: ${errorMessage(err)}`));
+        }
       }
     }
+    this.lastGoodPairs = good;
     this.publish(next);
 
     const def = tls?.stores?.['default']?.defaultCertificate;
