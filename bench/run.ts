@@ -8,7 +8,7 @@
  */
 import { execFile } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, release, tmpdir } from 'node:os';
+import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs, USAGE, type BenchArgs } from './lib/args.ts';
 import { makeBenchCert } from './lib/certs.ts';
@@ -93,33 +93,49 @@ async function runScenario(s: Scenario, args: BenchArgs, pool: TargetPool, targe
   const result: ScenarioResult = { id: s.id, title: s.title, unit: s.unit, rows: [] };
   const generators = s.generators.filter((g) => generatorAvailable(g) && (args.generators?.includes(g) ?? true));
   const warmed = new Set<string>();
+  const plan = scenarioTargets(s, targets);
   for (const g of generators) {
-    for (const { target, label, routers } of scenarioTargets(s, targets)) {
-      let t: RunningTarget;
-      try {
-        t = await pool.get(target, routers);
-      } catch (err) {
-        if (g === generators[0]) result.rows.push(failedRow(target, label, routers, g, s, err));
-        continue;
-      }
-      const port = s.tls ? t.httpsPort : s.websocket ? t.wsPort : t.httpPort;
-      if (port === undefined) continue;
-      const host = label === 'berth (1 router)' ? BASE_HOST : routedHost(t.routers);
-      const spec: LoadSpec = { port, tls: s.tls, host, path: s.path, connections: g === 'openssl-s_time' ? Math.min(4, s.connections) : s.connections, durationMs: args.durationMs };
-      try {
-        if (!warmed.has(label)) {
-          warmed.add(label);
-          await runGenerator(generators[0]!, { ...spec, durationMs: args.warmupMs });
+    // Rounds go round-robin over the targets, so a burst of other load on the machine hits every
+    // target alike instead of one target's whole measurement; the median round is reported.
+    const rounds = new Map<string, { ok: Row[]; failed: Row | undefined }>();
+    for (let round = 0; round < args.rounds; round++) {
+      for (const { target, label, routers } of plan) {
+        const slot = rounds.get(label) ?? { ok: [], failed: undefined };
+        rounds.set(label, slot);
+        let t: RunningTarget;
+        try {
+          t = await pool.get(target, routers);
+        } catch (err) {
+          slot.failed ??= failedRow(target, label, routers, g, s, err);
+          continue;
         }
-        const rss = t.pid === undefined ? undefined : sampleRss(t.pid);
-        const r = await runGenerator(g, spec);
-        const rssMaxKb = rss?.stop();
-        result.rows.push({ ...r, target, label, routers: t.routers, rssMaxKb });
-        log(`${s.id} ${label} ${g}: ${Math.round(r.rps)} ${s.unit}, p99 ${r.p99Ms?.toFixed(2) ?? '–'} ms${r.non2xx ? `, ${r.non2xx} non-2xx` : ''}${r.errors ? `, ${r.errors} errors` : ''}`);
-      } catch (err) {
-        result.rows.push(failedRow(target, label, t.routers, g, s, err));
-        log(`${s.id} ${label} ${g}: failed: ${(err as Error).message.split('\n')[0]}`);
+        const port = s.tls ? t.httpsPort : s.websocket ? t.wsPort : t.httpPort;
+        if (port === undefined) continue;
+        const host = label === 'berth (1 router)' ? BASE_HOST : routedHost(t.routers);
+        const spec: LoadSpec = { port, tls: s.tls, host, path: s.path, connections: g === 'openssl-s_time' ? Math.min(4, s.connections) : s.connections, durationMs: args.durationMs };
+        try {
+          if (!warmed.has(label)) {
+            warmed.add(label);
+            await runGenerator(generators[0]!, { ...spec, durationMs: args.warmupMs });
+          }
+          const rss = t.pid === undefined ? undefined : sampleRss(t.pid);
+          const r = await runGenerator(g, spec);
+          slot.ok.push({ ...r, target, label, routers: t.routers, rssMaxKb: rss?.stop() });
+          log(`${s.id} ${label} ${g} #${round + 1}: ${Math.round(r.rps)} ${s.unit}, p99 ${r.p99Ms?.toFixed(2) ?? '–'} ms${r.non2xx ? `, ${r.non2xx} non-2xx` : ''}${r.errors ? `, ${r.errors} errors` : ''}`);
+        } catch (err) {
+          slot.failed ??= failedRow(target, label, t.routers, g, s, err);
+          log(`${s.id} ${label} ${g}: failed: ${(err as Error).message.split('\n')[0]}`);
+        }
       }
+    }
+    for (const { label } of plan) {
+      const slot = rounds.get(label);
+      if (!slot) continue;
+      if (slot.ok.length === 0) { if (slot.failed) result.rows.push(slot.failed); continue; }
+      const sorted = [...slot.ok].sort((a, b) => a.rps - b.rps);
+      const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
+      const rssMaxKb = slot.ok.some((r) => r.rssMaxKb !== undefined) ? Math.max(...slot.ok.map((r) => r.rssMaxKb ?? 0)) : undefined;
+      result.rows.push({ ...median, rssMaxKb, roundsRps: slot.ok.map((r) => r.rps) });
     }
   }
   return result;
@@ -143,14 +159,17 @@ async function profileBerth(env: TargetEnv, args: BenchArgs): Promise<NonNullabl
   const profDir = join(env.dir, 'cpu-profile');
   mkdirSync(profDir, { recursive: true });
   const t = await startTarget('berth', { ...env, cpuProfDir: profDir }, 1);
-  const spec: LoadSpec = { port: t.httpPort, tls: false, host: BASE_HOST, path: '/', connections: 50, durationMs: Math.max(3000, args.durationMs * 2) };
+  const spec: LoadSpec = { port: t.httpPort, tls: false, host: BASE_HOST, path: '/', connections: 50, durationMs: Math.max(5000, args.durationMs * args.rounds) };
   const g: Generator = hasCommand('wrk') ? 'wrk' : 'autocannon';
   await runGenerator(g, { ...spec, durationMs: args.warmupMs });
+  const started = performance.now();
   const r = await runGenerator(g, spec);
   await t.stop();
   const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
   if (!file) throw new Error('berth wrote no .cpuprofile');
-  return { ...summarizeProfile(join(profDir, file)), scenario: `http-keepalive via ${g}`, rps: r.rps };
+  // Only the measured load (and the short stop after it) counts, not start-up or warm-up.
+  const lastMs = performance.now() - started;
+  return { ...summarizeProfile(join(profDir, file), { lastMs }), scenario: `http-keepalive via ${g}, ${spec.connections} connections`, rps: r.rps };
 }
 
 async function main(): Promise<void> {
@@ -185,6 +204,8 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       mode: args.mode,
       durationMs: args.durationMs,
+      rounds: args.rounds,
+      loadAverageAtStart: loadavg(),
       node: process.version,
       cpus: cpus().length,
       cpuModel: cpus()[0]?.model ?? 'unknown',
@@ -253,6 +274,7 @@ async function main(): Promise<void> {
     await upstream.stop();
     cleanup();
   }
+  results.meta.loadAverageAtEnd = loadavg();
   results.checks = computeChecks(results);
   const markdown = renderMarkdown(results);
   process.stdout.write(`${markdown}\n`);

@@ -9,6 +9,8 @@ export interface BenchArgs {
   readonly mode: 'quick' | 'full';
   /** Measurement length per row (ms). */
   readonly durationMs: number;
+  /** Rounds per row, round-robin over the targets; the median is reported. */
+  readonly rounds: number;
   /** Warm-up per target and scenario before the first measured row (ms). */
   readonly warmupMs: number;
   readonly scenarios: readonly string[];
@@ -26,7 +28,7 @@ export interface BenchArgs {
   readonly nodeUpstream: boolean;
 }
 
-export const USAGE = `usage: node bench/run.ts [--quick|--full] [--only s1,s2] [--targets t1,t2] [--generators g1,g2] [--duration ms]
+export const USAGE = `usage: node bench/run.ts [--quick|--full] [--only s1,s2] [--targets t1,t2] [--generators g1,g2] [--duration ms] [--rounds n]
                           [--json out.json] [--write-readme] [--profile|--no-profile]
                           [--extras|--no-extras] [--no-install] [--node-upstream]
 scenarios: ${SCENARIOS.map((s) => s.id).join(', ')}, rss (always collected)
@@ -45,6 +47,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
   let profile: boolean | undefined;
   let extras: boolean | undefined;
   let nodeUpstream = false;
+  let rounds: number | undefined;
   let generators: Generator[] | undefined;
   const list = (v: string | undefined, flag: string): string[] => {
     if (!v) throw new Error(`${flag} needs a value`);
@@ -80,6 +83,11 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         generators = GENERATORS.filter((x) => g.includes(x));
         break;
       }
+      case '--rounds': {
+        rounds = Number(argv[++i]);
+        if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds needs an integer ≥ 1');
+        break;
+      }
       case '--json': jsonPath = argv[++i]; if (!jsonPath) throw new Error('--json needs a path'); break;
       case '--write-readme': writeReadme = true; break;
       case '--no-install': install = false; break;
@@ -92,9 +100,9 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
       default: throw new Error(`unknown flag ${a}\n${USAGE}`);
     }
   }
-  const d = durationMs ?? (mode === 'full' ? 3000 : 1000);
+  const d = durationMs ?? 1000;
   return {
-    mode, durationMs: d, warmupMs: mode === 'full' ? 1000 : Math.min(500, d),
+    mode, durationMs: d, rounds: rounds ?? (mode === 'full' ? 3 : 1), warmupMs: mode === 'full' ? 1000 : Math.min(500, d),
     scenarios, targets, jsonPath, writeReadme, install,
     profile: profile ?? mode === 'full', extras: extras ?? mode === 'full', nodeUpstream, generators,
   };

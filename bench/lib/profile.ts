@@ -5,6 +5,8 @@ interface CpuProfile {
   nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }[];
   samples: number[];
   timeDeltas: number[];
+  startTime: number;
+  endTime: number;
 }
 
 /** One function's share of the profile. */
@@ -45,12 +47,21 @@ function areaOf(fn: string, url: string): string {
   return 'berth src';
 }
 
-/** Sums self time per function (name + location) and per area; `(idle)` is left out of percentages. */
-export function summarizeProfile(file: string, topN = 25): ProfileSummary {
+/**
+ * Sums self time per function (name + location) and per area; `(idle)` is left out of percentages.
+ * With `lastMs`, only samples of the profile's last `lastMs` count, so start-up (module compilation,
+ * key generation) does not dilute the picture of the load.
+ */
+export function summarizeProfile(file: string, opts: { topN?: number; lastMs?: number } = {}): ProfileSummary {
+  const topN = opts.topN ?? 25;
   const p = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
+  const from = opts.lastMs === undefined ? -Infinity : p.endTime - opts.lastMs * 1000;
+  let ts = p.startTime;
   for (let i = 0; i < p.samples.length; i++) {
+    ts += p.timeDeltas[i] ?? 0;
+    if (ts < from) continue;
     const id = p.samples[i]!;
     selfUs.set(id, (selfUs.get(id) ?? 0) + (p.timeDeltas[i] ?? 0));
   }

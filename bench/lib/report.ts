@@ -38,6 +38,10 @@ export function scenarioTable(s: ScenarioResult): string {
     });
     const notes: string[] = [];
     if (clientBound(s, r)) notes.push('client-bound');
+    if (r.roundsRps && r.roundsRps.length > 1) {
+      const spread = (Math.max(...r.roundsRps) - Math.min(...r.roundsRps)) / r.rps;
+      if (spread > 0.2) notes.push(`rounds ±${Math.round(spread * 50)} %`);
+    }
     if (r.non2xx > 0) notes.push(`${r.non2xx} non-2xx`);
     if (r.errors > 0) notes.push(`${r.errors} errors`);
     lines.push(`| ${[r.label, r.generator, String(r.connections), fmtInt(r.rps), fmtMs(r.p50Ms), fmtMs(r.p99Ms), ...(mib ? [r.mibps === undefined ? '–' : fmtInt(r.mibps)] : []), fmtMb(r.rssMaxKb), ...ratios, notes.join(', ')].join(' | ')} |`);
@@ -99,7 +103,9 @@ export function computeChecks(res: BenchResults): Check[] {
 export function renderMarkdown(res: BenchResults): string {
   const m = res.meta;
   const out: string[] = [];
-  out.push(`Run ${m.date} · mode \`${m.mode}\` · ${m.durationMs / 1000} s per measurement · ${m.cpus} × ${m.cpuModel} · Linux ${m.kernel} · Node ${m.node} · berth workers: ${m.berthWorkers}`);
+  out.push(`Run ${m.date} · mode \`${m.mode}\` · ${m.rounds} round(s) × ${m.durationMs / 1000} s per row (median round shown) · ${m.cpus} × ${m.cpuModel} · Linux ${m.kernel} · Node ${m.node} · berth workers: ${m.berthWorkers}`);
+  out.push('');
+  out.push(`Load average at start ${m.loadAverageAtStart.map((x) => x.toFixed(1)).join(' / ')}${m.loadAverageAtEnd ? `, at end ${m.loadAverageAtEnd.map((x) => x.toFixed(1)).join(' / ')}` : ''} (1/5/15 min): anything above ~0.5 means other work shared the cores and absolute numbers are low; ratios within a round-robin are more robust.`);
   out.push('');
   out.push(`Upstream: ${m.upstream}. Peers: ${Object.entries(m.versions).filter(([, v]) => v).map(([k, v]) => `${k} (${v})`).join(', ')}.`);
   out.push('');

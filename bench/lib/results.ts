@@ -10,6 +10,8 @@ export interface Row extends LoadResult {
   readonly routers: number;
   /** Highest RSS of the target's processes during the run (KiB); undefined for direct. */
   readonly rssMaxKb: number | undefined;
+  /** Rate of every round; the row's numbers are those of the median round. */
+  readonly roundsRps?: readonly number[];
   /** Set when the run failed; the numbers are then zero. */
   readonly failed?: string;
 }
@@ -49,7 +51,12 @@ export interface BenchResults {
   readonly meta: {
     readonly date: string;
     readonly mode: string;
+    /** Length of one round (ms). */
     readonly durationMs: number;
+    readonly rounds: number;
+    /** 1/5/15-minute load averages: other work on the machine skews absolute numbers. */
+    readonly loadAverageAtStart: readonly number[];
+    loadAverageAtEnd?: readonly number[];
     readonly node: string;
     readonly cpus: number;
     readonly cpuModel: string;

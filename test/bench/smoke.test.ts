@@ -62,13 +62,13 @@ test('wrk report parsing', () => {
 
 test('bench arguments', () => {
   const cases = [
-    { desc: 'defaults are quick with everything', argv: [], want: { mode: 'quick', durationMs: 1000, profile: false, extras: false } },
-    { desc: 'full profiles and runs the extras', argv: ['--full'], want: { mode: 'full', durationMs: 3000, profile: true, extras: true } },
-    { desc: 'explicit duration and no profile', argv: ['--full', '--duration', '500', '--no-profile'], want: { mode: 'full', durationMs: 500, profile: false, extras: true } },
+    { desc: 'defaults are quick with everything', argv: [], want: { mode: 'quick', durationMs: 1000, profile: false, extras: false, rounds: 1 } },
+    { desc: 'full profiles, runs the extras, three rounds', argv: ['--full'], want: { mode: 'full', durationMs: 1000, profile: true, extras: true, rounds: 3 } },
+    { desc: 'explicit duration and no profile', argv: ['--full', '--duration', '500', '--no-profile', '--rounds', '2'], want: { mode: 'full', durationMs: 500, profile: false, extras: true, rounds: 2 } },
   ];
   for (const c of cases) {
     const a = parseArgs(c.argv);
-    assert.deepEqual({ mode: a.mode, durationMs: a.durationMs, profile: a.profile, extras: a.extras }, c.want, c.desc);
+    assert.deepEqual({ mode: a.mode, durationMs: a.durationMs, profile: a.profile, extras: a.extras, rounds: a.rounds }, c.want, c.desc);
   }
   const bad = [
     { desc: 'unknown scenario', argv: ['--only', 'nope'], err: /unknown scenario: nope/ },
@@ -76,6 +76,7 @@ test('bench arguments', () => {
     { desc: 'unknown flag', argv: ['--fast'], err: /unknown flag --fast/ },
     { desc: 'bad duration', argv: ['--duration', 'x'], err: /--duration/ },
     { desc: 'missing value', argv: ['--json'], err: /--json needs a path/ },
+    { desc: 'bad rounds', argv: ['--rounds', '0'], err: /--rounds/ },
   ];
   for (const c of bad) assert.throws(() => parseArgs(c.argv), c.err, c.desc);
 });
