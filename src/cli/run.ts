@@ -130,6 +130,11 @@ class Operations {
       this.log.warn('SIGUSR2: running under systemd; use `systemctl restart berth` (berth.socket keeps the listening sockets open)');
       return;
     }
+    if (process.pid === 1) {
+      // As a container's PID 1 our exit stops the container, successor included.
+      this.log.warn('SIGUSR2: berth is PID 1 (a container); replace the container to restart it');
+      return;
+    }
     this.state = 'handing-over';
     const api = apiListener(this.berth);
     const udp = [...this.berth.udpEntrypoints.values()];
