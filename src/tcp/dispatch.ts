@@ -141,6 +141,11 @@ function routeUnmatchedTls(socket: Socket, r: TcpEntrypointRouting | undefined, 
       return;
     }
   }
+  // The accepted socket allows half-open (TCP routers relay half-closes), but the HTTPS server
+  // expects a plain one, as its own listener would give it: with half-open left on, a client that
+  // sends its FIN during the handshake's last flight leaves the socket in CLOSE-WAIT until the
+  // handshake timeout, holding a descriptor and delaying every drain.
+  socket.allowHalfOpen = false;
   handoff.https(socket);
 }
 
@@ -175,10 +180,14 @@ function terminate(socket: Socket, source: TlsContextSource | undefined, router:
   };
   tlsSocket.once('error', onError);
   tlsSocket.once('close', onError);
+  // A client that leaves before the handshake completes only shows as 'end' here (no error, no
+  // close): without this the accepted socket would wait for the timer in CLOSE-WAIT.
+  tlsSocket.once('end', onError);
   tlsSocket.once('secure', () => {
     clearTimeout(timer);
     tlsSocket.removeListener('error', onError);
     tlsSocket.removeListener('close', onError);
+    tlsSocket.removeListener('end', onError);
     forward(tlsSocket, socket, router, limits);
   });
 }
