@@ -82,6 +82,15 @@ async function tcpRoundTrip(host: string, port: number, line: string): Promise<s
   try { return await exchange(socket, line); } finally { socket.destroy(); }
 }
 
+/** Sockets on `ip:port` (the local side) in CLOSE-WAIT: the peer is gone and berth never closed its end. */
+function closeWaitOn(ip: string, port: number): number {
+  const hexIp = ip.split('.').map((o) => Number(o).toString(16).padStart(2, '0').toUpperCase()).reverse().join('');
+  const local = `${hexIp}:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  return readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => f[1] === local && f[3] === '08').length;
+}
+
 /** pebble-challtestsrv as a DNS server only (it answers every A query with 127.0.0.1). */
 async function startChalltestsrvDns(): Promise<{ port: number; stop(): Promise<void> }> {
   const port = await freePort();
@@ -274,6 +283,17 @@ describe('L4 end to end through a berth process on generated entrypoints', { tim
     } finally {
       term.socket.destroy();
     }
+  });
+
+  test('clients that vanish right after the TLS handshake leave no half-open socket behind on websecure', async (t) => {
+    if (!ready(t)) return;
+    // destroy() sends a FIN without TLS close_notify: berth must close its side of the accepted socket.
+    for (const sni of ['app.example.com', 'term.example.com', 'db.example.com', 'unknown.example.com']) {
+      const c = await tlsTo(ip, websecurePort, sni, ['http/1.1']);
+      c.socket.destroy();
+    }
+    // The handshake timeout (10 s) would end them eventually; they must go at once.
+    await waitUntil(() => closeWaitOn(ip, websecurePort) === 0, `no CLOSE-WAIT socket on ${ip}:${websecurePort} (now ${closeWaitOn(ip, websecurePort)})`, 3_000, 50);
   });
 
   test('dig through udp-53 to a real DNS server (pebble-challtestsrv)', async (t) => {
