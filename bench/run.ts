@@ -236,6 +236,7 @@ async function main(): Promise<void> {
       results.scenarios.push(await runScenario(s, args, pool, targets));
       if (s.routers > 1) {
         for (const t of targets) {
+          if (t === 'direct') continue;
           const running = await pool.get(t, s.routers).catch(() => undefined);
           rssRow(results.rss, t).manyRoutersIdleKb = running?.idleRssKb;
         }
