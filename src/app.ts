@@ -12,11 +12,14 @@ import { ConfigWatcher } from './pipeline/config-watcher.ts';
 import { SnapshotHolder } from './pipeline/snapshot-holder.ts';
 import type { Provider } from './providers/provider.ts';
 import { TcpEntrypoint, type EntrypointLimits } from './entrypoints/tcp-entrypoint.ts';
-import { ApiServer, createApiHandler, type ApiSources } from './api/api-server.ts';
+import { ApiServer, createApiHandler, parseListen, type ApiSources } from './api/api-server.ts';
 import { CertificateStore } from './tls/certificate-store.ts';
 import { tlsServerOptions } from './tls/options.ts';
 import { CertificateManager } from './acme/certificate-manager.ts';
 import { VERSION } from './version.ts';
+import { availableParallelism } from 'node:os';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { WorkerSupervisor } from './workers/supervisor.ts';
 import { PortAllocator } from './tcp/port-allocator.ts';
 import { buildTcpRouting } from './tcp/build.ts';
 import { buildUdpRouting } from './udp/build.ts';
@@ -34,6 +37,8 @@ export interface BerthParts {
 /** Options for one berth instance. */
 export interface BerthOptions {
   readonly logger?: Logger;
+  /** Data-plane worker processes; default: `workers` of the static config ('auto' = one per core). */
+  readonly workers?: number;
   /** Listening sockets inherited from systemd or a previous process, by entrypoint name. */
   readonly inherited?: ReadonlyMap<string, { fd: number }>;
   readonly parts?: BerthParts;
@@ -58,10 +63,14 @@ export class Berth {
   private api: ApiServer | undefined;
   private apiAddress: { host: string; port: number } | undefined;
   private readonly startedAt = Date.now();
+  /** Worker processes carrying the TCP data plane, when more than one process serves. */
+  private supervisor: WorkerSupervisor | undefined;
+  private readonly workerCount: number;
 
   private constructor(config: StaticConfig, opts: BerthOptions) {
     this.config = config;
     this.log = opts.logger ?? rootLogger();
+    this.workerCount = opts.workers ?? resolveWorkers(config.workers);
     this.pool = new ServicePool(config.serversTransport);
     this.certificates = new CertificateStore();
     this.ports = new PortAllocator(config.edge.stateDir, config.edge.dynamicPorts);
@@ -105,6 +114,7 @@ export class Berth {
         for (const d of diags) this.log.warn({ element: d.element }, d.message);
         this.acme?.update(snap.config, this.config.entryPoints);
         this.openExtraEntrypoints(snap.extraEntrypoints);
+        this.supervisor?.publish({ type: 'config', version: snap.version, config: snap.config, diagnostics: snap.diagnostics, ports: this.ports.list().map((p) => ({ key: p.key, port: p.port, protocol: p.protocol })) });
       },
     });
     for (const p of opts.parts?.providers ?? []) this.providers.push(p);
@@ -137,10 +147,22 @@ export class Berth {
     }
     await this.acme?.start();
     for (const d of this.ports.diagnostics) this.log.warn({ element: d.element }, d.message);
-    for (const [name, ep] of Object.entries(this.config.entryPoints)) await this.openEntrypoint(name, ep, opts.inherited?.get(name));
+    const multi = this.workerCount > 1;
+    for (const [name, ep] of Object.entries(this.config.entryPoints)) {
+      // With workers, TCP entrypoints live in the workers; UDP (one session table) stays here.
+      if (multi && ep.protocol === 'tcp') continue;
+      await this.openEntrypoint(name, ep, opts.inherited?.get(name));
+    }
+    // The API says "up" only once the data plane serves: with workers, it opens after them.
+    const listen = parseListen(this.config.api.listen);
+    if (multi && listen.port !== 0) {
+      this.apiAddress = listen;
+      await this.startWorkers(opts.inherited ?? new Map());
+    }
     this.api = new ApiServer(this.config.api.listen, this.apiSources(), this.log.child({ component: 'api' }));
     this.apiAddress = await this.api.start();
     this.log.info({ api: `${this.apiAddress.host}:${this.apiAddress.port}` }, `api listening on http://${fmtAddr(this.apiAddress.host, this.apiAddress.port)}`);
+    if (multi && !this.supervisor) await this.startWorkers(opts.inherited ?? new Map());
     for (const p of this.providers) {
       const sink = this.watcher.sinkFor(p.name);
       p.start(sink).catch((err: unknown) => {
@@ -150,6 +172,41 @@ export class Berth {
     }
     this.watcher.rebuildNow();
   }
+
+  /**
+   * Starts the data-plane workers. Each binds the TCP entrypoints itself with SO_REUSEPORT (or
+   * adopts the inherited sockets), so the kernel spreads connections over every core; this process
+   * keeps providers, ACME, the API and UDP, and replicates configuration, certificates and HTTP-01
+   * tokens to the workers.
+   */
+  private async startWorkers(inherited: ReadonlyMap<string, { fd: number }>): Promise<void> {
+    const entryPoints: Record<string, EntryPointConfig> = {};
+    for (const [name, ep] of Object.entries(this.config.entryPoints)) {
+      // Port 0 would give every worker its own random port: pick one for all of them.
+      entryPoints[name] = ep.protocol === 'tcp' && ep.port === 0 && !inherited.has(name) ? { ...ep, port: await freePort(ep.host) } : ep;
+      this.workerEntrypoints.set(name, entryPoints[name]!);
+    }
+    const tcpInherited = new Map([...inherited].filter(([n]) => this.config.entryPoints[n]?.protocol === 'tcp'));
+    this.supervisor = new WorkerSupervisor(this.workerCount, { ...this.config, entryPoints }, this.apiUrl(), tcpInherited, this.log.child({ component: 'workers' }));
+    const publishCerts = (): void => this.supervisor?.publish({ type: 'certs', state: this.certificates.exportState() });
+    let pending = false;
+    this.certificates.onChange(() => {
+      if (pending) return;
+      pending = true;
+      setImmediate(() => { pending = false; publishCerts(); });
+    });
+    publishCerts();
+    const responder = this.acme?.http01Responder;
+    if (responder) {
+      const publishTokens = (): void => this.supervisor?.publish({ type: 'http01', tokens: responder.entries() });
+      responder.onChange(publishTokens);
+      publishTokens();
+    }
+    await this.supervisor.start();
+    this.log.info({ workers: this.workerCount }, `${this.workerCount} data-plane workers serving ${Object.keys(entryPoints).filter((n) => entryPoints[n]!.protocol === 'tcp').join(', ')}`);
+  }
+
+  private readonly workerEntrypoints = new Map<string, EntryPointConfig>();
 
   /** Opens one entrypoint (TCP with HTTP/TLS/TCP routing, or UDP). */
   private async openEntrypoint(name: string, ep: EntryPointConfig, inherited?: { fd: number }): Promise<void> {
@@ -184,6 +241,8 @@ export class Berth {
   private openExtraEntrypoints(extra: Readonly<Record<string, EntryPointConfig>>): void {
     for (const [name, ep] of Object.entries(extra)) {
       if (this.entrypoints.has(name) || this.udpEntrypoints.has(name) || this.opening.has(name)) continue;
+      // With workers, dynamic TCP entrypoints are opened by the workers themselves.
+      if (this.workerCount > 1 && ep.protocol === 'tcp') continue;
       this.opening.add(name);
       this.openEntrypoint(name, ep).catch((err: unknown) => this.log.error({ err, entrypoint: name }, (err as Error).message)).finally(() => this.opening.delete(name));
     }
@@ -203,6 +262,7 @@ export class Berth {
       certificateFor: (sni: string) => self.certificates.select(sni),
       ports: () => ({ allocations: self.ports.list(), range: self.config.edge.dynamicPorts }),
       entrypoints: () => [
+        ...[...self.workerEntrypoints].filter(([, e]) => e.protocol === 'tcp').map(([name, e]) => ({ name, address: fmtAddr(e.host || '0.0.0.0', e.port), protocol: 'tcp', workers: self.supervisor?.pids() ?? [] })),
         ...[...self.entrypoints.values()].map((e) => { const a = e.address(); return { name: e.name, address: fmtAddr(a.address, a.port), protocol: 'tcp' }; }),
         ...[...self.udpEntrypoints].map(([name, u]) => { const a = u.address(); return { name, address: fmtAddr(a.address, a.port), protocol: 'udp' }; }),
       ],
@@ -217,6 +277,7 @@ export class Berth {
 
   /** Stops accepting, drains in-flight requests up to `graceMs`, then stops providers. */
   async stop(graceMs = 10_000): Promise<void> {
+    await this.supervisor?.stop(graceMs);
     await Promise.all([...this.entrypoints.values()].map((e) => e.close(graceMs)));
     await Promise.all([...this.udpEntrypoints.values()].map((u) => u.stop()));
     this.watcher.stop();
@@ -225,6 +286,23 @@ export class Berth {
     await this.api?.stop();
     this.pool.close();
   }
+}
+
+/** `workers: auto` is one data-plane process per core; 1 keeps everything in this process. */
+export function resolveWorkers(w: number | 'auto' | undefined): number {
+  if (w === undefined || w === 'auto') return availableParallelism();
+  return Math.max(1, Math.floor(w));
+}
+
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createNetServer();
+    srv.once('error', reject);
+    srv.listen(0, host || '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
 }
 
 function fmtAddr(host: string, port: number): string {

@@ -197,6 +197,11 @@ export class CertificateManager {
   }
 
   /** Answers HTTP-01 validations; the `web` entrypoint calls this before routing. */
+  /** The HTTP-01 responder, so worker processes can be kept in step with its tokens. */
+  get http01Responder(): Http01Responder {
+    return this.responder;
+  }
+
   http01(req: IncomingMessage, res: ServerResponse): boolean {
     return this.responder.handle(req, res);
   }

@@ -19,7 +19,7 @@ export interface L4BuildEnv {
   readonly tls?: TlsContextSource;
   readonly logger: Logger;
   /** Dynamic port allocator for `tcp-dynamic` / `udp-dynamic` routers. */
-  readonly allocator?: PortAllocator;
+  readonly allocator?: Pick<PortAllocator, 'assign'>;
 }
 
 /** The result of an L4 build: per-entrypoint routing plus statuses and problems. */

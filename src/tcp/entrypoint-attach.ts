@@ -23,7 +23,7 @@ export function attachEntrypoints(
   requested: readonly string[] | undefined,
   protocol: 'tcp' | 'udp',
   entrypoints: Record<string, EntryPointConfig>,
-  allocator: PortAllocator | undefined,
+  allocator: Pick<PortAllocator, 'assign'> | undefined,
   extra: Record<string, EntryPointConfig>,
 ): AttachResult {
   const warnings: string[] = [];

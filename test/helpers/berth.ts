@@ -41,6 +41,8 @@ export async function startBerth(opts: { config: string | Record<string, unknown
   cfg.api.listen ??= `127.0.0.1:${await freePort()}`;
   cfg.edge ??= {};
   cfg.edge.stateDir ??= join(dir, 'state');
+  // One process by default: deterministic and cheap; BERTH_TEST_WORKERS runs the suite with workers.
+  cfg.workers ??= Number(process.env.BERTH_TEST_WORKERS ?? 1);
   cfg.log ??= {};
   cfg.log.level ??= 'info';
   if (!cfg.providers) cfg.providers = {};

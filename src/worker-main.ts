@@ -1,0 +1,57 @@
+import { createLogger } from './lib/logger.ts';
+import { WorkerDataPlane } from './workers/data-plane.ts';
+import { INHERITED_ENV, type FromWorker, type ToWorker } from './workers/protocol.ts';
+
+/**
+ * Entry point of a data-plane worker process (forked by the primary's WorkerSupervisor). It waits
+ * for `init`, opens its entrypoints, then applies what the primary publishes until told to drain.
+ */
+function send(msg: FromWorker): void {
+  process.send?.(msg);
+}
+
+let plane: WorkerDataPlane | undefined;
+let draining = false;
+
+function inheritedFds(): Map<string, { fd: number }> {
+  const m = new Map<string, { fd: number }>();
+  for (const pair of (process.env[INHERITED_ENV] ?? '').split(',')) {
+    const [name, fd] = pair.split(':');
+    if (name && fd && /^\d+$/.test(fd)) m.set(name, { fd: Number(fd) });
+  }
+  return m;
+}
+
+async function drain(graceMs: number): Promise<void> {
+  if (draining) return;
+  draining = true;
+  // Whatever happens while draining, this process does not outlive the grace period by much.
+  setTimeout(() => process.exit(0), graceMs + 2000).unref();
+  await plane?.drain(graceMs).catch(() => undefined);
+  process.exit(0);
+}
+
+process.on('message', (raw: unknown) => {
+  const msg = raw as ToWorker;
+  switch (msg.type) {
+    case 'init': {
+      const log = createLogger({ level: msg.config.log.level }).child({ worker: process.pid });
+      plane = new WorkerDataPlane(msg.config, msg.apiUrl, log);
+      plane.listen(inheritedFds()).then(
+        (entrypoints) => send({ type: 'listening', entrypoints }),
+        (err: unknown) => { send({ type: 'fatal', message: (err as Error).message }); process.exit(1); },
+      );
+      return;
+    }
+    case 'config': plane?.applyConfig(msg.version, msg.config, msg.diagnostics, msg.ports); return;
+    case 'certs': plane?.applyCertificates(msg.state); return;
+    case 'http01': plane?.applyHttp01(msg.tokens); return;
+    case 'drain': void drain(msg.graceMs); return;
+  }
+});
+
+// The primary owns the lifecycle; a signal to the whole group (Ctrl-C) drains too.
+process.on('SIGTERM', () => void drain(10_000));
+process.on('SIGINT', () => void drain(10_000));
+// Without the primary there is no configuration source: finish what is in flight and leave.
+process.on('disconnect', () => void drain(5_000));

@@ -1,0 +1,140 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { StaticConfig, EntryPointConfig } from '../config/static/types.ts';
+import type { DynamicConfig } from '../config/dynamic/types.ts';
+import { durationOr } from '../lib/duration.ts';
+import type { Logger } from '../lib/logger.ts';
+import type { Diagnostic } from '../lib/diagnostics.ts';
+import type { Handler } from '../http/handler.ts';
+import { ServicePool, loadBalancerHandler } from '../http/service-builder.ts';
+import { WeightedRoundRobin } from '../http/load-balancer.ts';
+import { middlewareFactories } from '../http/middlewares/registry.ts';
+import { compileSnapshot, type CompileEnv } from '../pipeline/compile.ts';
+import { SnapshotHolder } from '../pipeline/snapshot-holder.ts';
+import { TcpEntrypoint, type EntrypointLimits } from '../entrypoints/tcp-entrypoint.ts';
+import { CertificateStore, type ReplicatedCertificates } from '../tls/certificate-store.ts';
+import { tlsServerOptions } from '../tls/options.ts';
+import { Http01Responder } from '../acme/challenges.ts';
+import { buildTcpRouting } from '../tcp/build.ts';
+
+/**
+ * One data-plane worker: TCP entrypoints (HTTP, HTTPS, TCP routes) fed by the primary. It compiles
+ * its own snapshot from the merged configuration the primary sends, serves the certificates the
+ * primary's store replicates, and answers HTTP-01 tokens the primary's ACME manager publishes.
+ * It never talks to Docker, ACME or DNS itself.
+ */
+export class WorkerDataPlane {
+  readonly holder: SnapshotHolder;
+  readonly certificates = new CertificateStore();
+  private readonly http01 = new Http01Responder();
+  private readonly entrypoints = new Map<string, TcpEntrypoint>();
+  private readonly pool: ServicePool;
+  private readonly env: CompileEnv;
+  private ports = new Map<string, number>();
+  private readonly config: StaticConfig;
+  private readonly log: Logger;
+
+  constructor(config: StaticConfig, apiUrl: string, log: Logger) {
+    this.config = config;
+    this.log = log;
+    this.pool = new ServicePool(config.serversTransport);
+    // Internal services that need the control plane are forwarded to the primary's API listener.
+    const toApi = this.apiForwarder(apiUrl);
+    const internal = new Map<string, Handler>([
+      ['api@internal', toApi],
+      ['dashboard@internal', toApi],
+      ['prometheus@internal', (req, res, ctx) => { req.url = '/metrics'; toApi(req, res, ctx); }],
+      ['ping@internal', (_req, res) => { res.statusCode = 200; res.setHeader('content-type', 'text/plain'); res.end('OK'); }],
+      ['noop@internal', (_req, res) => { res.statusCode = 418; res.end(); }],
+    ]);
+    const assigner = { assign: (key: string, protocol: 'tcp' | 'udp') => {
+      const port = this.ports.get(`${protocol}|${key}`);
+      return port === undefined ? { error: `no port assigned to ${key} yet` } : { port };
+    } };
+    this.env = {
+      staticConfig: config,
+      pool: this.pool,
+      middlewares: middlewareFactories,
+      internalServices: internal,
+      // UDP stays in the primary (one session table); workers carry TCP.
+      l4: { tcp: (c, e) => buildTcpRouting(c, e, { tls: this.certificates, logger: log, allocator: assigner }) },
+      logger: log,
+      tmpDir: join(tmpdir(), 'berth'),
+    };
+    this.holder = new SnapshotHolder(compileSnapshot({}, 0, [], this.env));
+  }
+
+  private apiForwarder(apiUrl: string): Handler {
+    const url = new URL(apiUrl);
+    const lb = new WeightedRoundRobin([{ value: { url: apiUrl, target: url, https: false }, weight: 1, id: 'api', healthy: true, current: 0 }], undefined, 'api@internal');
+    return loadBalancerHandler('api@internal', lb, this.pool.transport(undefined, undefined), true).handler;
+  }
+
+  /** Opens the TCP entrypoints: inherited fds first, else its own socket with SO_REUSEPORT. */
+  async listen(inherited: ReadonlyMap<string, { fd: number }>): Promise<string[]> {
+    const l = this.config.limits;
+    const limits: EntrypointLimits = {
+      maxHeaderBytes: l.maxHeaderBytes,
+      maxHeaderCount: l.maxHeaderCount,
+      handshakeTimeoutMs: durationOr(l.handshakeTimeout, 10_000),
+      http2MaxConcurrentStreams: l.http2MaxConcurrentStreams,
+      peekTimeoutMs: durationOr(l.clientHelloTimeout, 10_000),
+      maxHelloBytes: l.maxClientHelloBytes,
+    };
+    for (const [name, ep] of Object.entries(this.config.entryPoints)) {
+      if (ep.protocol !== 'tcp') continue;
+      await this.open(name, ep, limits, inherited.get(name));
+    }
+    return [...this.entrypoints.keys()];
+  }
+
+  private async open(name: string, ep: EntryPointConfig, limits: EntrypointLimits, handle?: { fd: number }): Promise<void> {
+    const e = new TcpEntrypoint(name, { ...ep, reusePort: true }, {
+      holder: this.holder,
+      tlsOptions: () => tlsServerOptions(this.certificates, this.holder.current().config.tls?.options?.default) as never,
+      hooks: { http01: (req, res) => this.http01.handle(req, res) },
+      limits,
+      logger: this.log.child({ entrypoint: name }),
+    });
+    await e.listen(handle);
+    this.entrypoints.set(name, e);
+  }
+
+  /** Applies a configuration published by the primary. */
+  applyConfig(version: number, config: DynamicConfig, diagnostics: readonly Diagnostic[], ports: readonly { key: string; port: number; protocol: 'tcp' | 'udp' }[]): void {
+    this.ports = new Map(ports.map((p) => [`${p.protocol}|${p.key}`, p.port]));
+    const retired = this.holder.current();
+    try {
+      this.holder.publish(compileSnapshot(config, version, diagnostics, this.env));
+    } catch (err) {
+      this.log.error({ err }, 'could not build the routing configuration; the previous one stays in service');
+      return;
+    }
+    this.certificates.syncFromConfig(this.holder.current().config.tls);
+    setTimeout(() => retired.close(), 60_000).unref();
+    // Dynamic-port TCP entrypoints appear with the routers that need them.
+    for (const [name, ep] of Object.entries(this.holder.current().extraEntrypoints)) {
+      if (ep.protocol !== 'tcp' || this.entrypoints.has(name)) continue;
+      this.open(name, ep, this.limitsOf(), undefined).catch((err: unknown) => this.log.error({ err, entrypoint: name }, (err as Error).message));
+    }
+  }
+
+  private limitsOf(): EntrypointLimits {
+    const l = this.config.limits;
+    return { maxHeaderBytes: l.maxHeaderBytes, maxHeaderCount: l.maxHeaderCount, handshakeTimeoutMs: durationOr(l.handshakeTimeout, 10_000), http2MaxConcurrentStreams: l.http2MaxConcurrentStreams, peekTimeoutMs: durationOr(l.clientHelloTimeout, 10_000), maxHelloBytes: l.maxClientHelloBytes };
+  }
+
+  applyCertificates(state: ReplicatedCertificates): void {
+    this.certificates.importState(state);
+  }
+
+  applyHttp01(tokens: readonly [string, string][]): void {
+    this.http01.replace(tokens);
+  }
+
+  /** Stops accepting and drains in-flight work up to `graceMs`. */
+  async drain(graceMs: number): Promise<void> {
+    await Promise.all([...this.entrypoints.values()].map((e) => e.close(graceMs)));
+    this.pool.close();
+  }
+}

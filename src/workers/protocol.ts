@@ -1,0 +1,22 @@
+import type { DynamicConfig } from '../config/dynamic/types.ts';
+import type { StaticConfig } from '../config/static/types.ts';
+import type { Diagnostic } from '../lib/diagnostics.ts';
+import type { ReplicatedCertificates } from '../tls/certificate-store.ts';
+
+/**
+ * Messages between the primary (providers, ACME, API: one source of truth) and the data-plane
+ * workers. Everything is plain data: each worker compiles its own snapshot from the merged config.
+ */
+export type ToWorker =
+  | { readonly type: 'init'; readonly config: StaticConfig; readonly apiUrl: string; readonly inheritedNames: readonly string[] }
+  | { readonly type: 'config'; readonly version: number; readonly config: DynamicConfig; readonly diagnostics: readonly Diagnostic[]; readonly ports: readonly { key: string; port: number; protocol: 'tcp' | 'udp' }[] }
+  | { readonly type: 'certs'; readonly state: ReplicatedCertificates }
+  | { readonly type: 'http01'; readonly tokens: readonly [string, string][] }
+  | { readonly type: 'drain'; readonly graceMs: number };
+
+export type FromWorker =
+  | { readonly type: 'listening'; readonly entrypoints: readonly string[] }
+  | { readonly type: 'fatal'; readonly message: string };
+
+/** Environment variable naming the inherited listener fds a worker finds at fd 3, 4, … */
+export const INHERITED_ENV = 'BERTH_WORKER_FDS';
