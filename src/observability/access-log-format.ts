@@ -3,16 +3,19 @@
  * Lines are built by concatenation from a flat record; no intermediate objects are serialised.
  */
 
-/** One request as the access log sees it. Optional fields are absent when they do not apply. */
+/**
+ * One request as the access log sees it. Fields that do not apply are undefined (and left out of
+ * the line); every record has every key, so they all share one shape.
+ */
 export interface AccessRecord {
   /** Start time, epoch milliseconds with sub-millisecond fraction. */
   StartUTC: number;
   /** Total time in nanoseconds. */
   Duration: number;
-  RouterName?: string;
-  ServiceName?: string;
-  ServiceURL?: string;
-  ServiceAddr?: string;
+  RouterName: string | undefined;
+  ServiceName: string | undefined;
+  ServiceURL: string | undefined;
+  ServiceAddr: string | undefined;
   EntryPointName: string;
   ClientAddr: string;
   ClientHost: string;
@@ -27,16 +30,16 @@ export interface AccessRecord {
   RequestScheme: string;
   RequestContentSize: number;
   /** Absent when berth answered itself (404, redirect, auth …). */
-  OriginStatus?: number;
-  OriginContentSize?: number;
-  OriginDuration?: number;
+  OriginStatus: number | undefined;
+  OriginContentSize: number | undefined;
+  OriginDuration: number | undefined;
   DownstreamStatus: number;
   DownstreamContentSize: number;
   Overhead: number;
   RequestCount: number;
   RetryAttempts: number;
-  TLSVersion?: string;
-  TLSCipher?: string;
+  TLSVersion: string | undefined;
+  TLSCipher: string | undefined;
 }
 
 export type CoreField = keyof AccessRecord | 'StartLocal';
@@ -60,22 +63,61 @@ export interface HeaderField {
 
 const pad2 = (n: number): string => (n < 10 ? '0' + n : String(n));
 
-/** Go's RFC3339Nano in UTC (`2024-05-01T10:20:30.123456Z`), microseconds kept from the fraction. */
+/** Per-second prefixes of the time strings: formatting a Date costs microseconds, a lookup does not. */
+interface SecondCache {
+  sec: number;
+  utc: string;
+  local: string;
+  localSuffix: string;
+  localNoFraction: string;
+}
+// Two entries: a line formats its start time and the current time, which differ for long requests.
+const caches: [SecondCache, SecondCache] = [
+  { sec: -1, utc: '', local: '', localSuffix: '', localNoFraction: '' },
+  { sec: -1, utc: '', local: '', localSuffix: '', localNoFraction: '' },
+];
+let nextSlot = 0;
+
+function second(ms: number): SecondCache {
+  const sec = Math.floor(ms / 1000);
+  if (caches[0].sec === sec) return caches[0];
+  if (caches[1].sec === sec) return caches[1];
+  const c = caches[nextSlot]!;
+  nextSlot ^= 1;
+  const d = new Date(sec * 1000);
+  const offsetMin = -d.getTimezoneOffset();
+  c.sec = sec;
+  c.utc = d.toISOString().slice(0, 19);
+  c.local = new Date(sec * 1000 + offsetMin * 60_000).toISOString().slice(0, 19);
+  if (offsetMin === 0) c.localSuffix = 'Z';
+  else {
+    const a = Math.abs(offsetMin);
+    c.localSuffix = `${offsetMin > 0 ? '+' : '-'}${pad2(Math.floor(a / 60))}:${pad2(a % 60)}`;
+  }
+  c.localNoFraction = c.local + c.localSuffix;
+  return c;
+}
+
+/** `.123456`: the microseconds within the second. */
+function fraction(ms: number): string {
+  const us = Math.floor((ms - Math.floor(ms / 1000) * 1000) * 1000);
+  return '.' + String(1_000_000 + us).slice(1);
+}
+
+/** Go's RFC3339Nano in UTC (`2024-05-01T10:20:30.123456Z`), to the microsecond. */
 export function rfc3339Utc(ms: number): string {
-  const d = new Date(Math.floor(ms));
-  const iso = d.toISOString(); // 2024-05-01T10:20:30.123Z
-  const micros = Math.floor((ms - Math.floor(ms)) * 1000);
-  return iso.slice(0, 23) + String(micros).padStart(3, '0') + 'Z';
+  return second(ms).utc + fraction(ms) + 'Z';
 }
 
 /** RFC3339 with the local offset (`2024-05-01T12:20:30.123456+02:00`), Traefik's `StartLocal`. */
 export function rfc3339Local(ms: number): string {
-  const offsetMin = -new Date(Math.floor(ms)).getTimezoneOffset();
-  const shifted = rfc3339Utc(ms + offsetMin * 60_000).slice(0, -1);
-  if (offsetMin === 0) return shifted + 'Z';
-  const sign = offsetMin > 0 ? '+' : '-';
-  const a = Math.abs(offsetMin);
-  return `${shifted}${sign}${pad2(Math.floor(a / 60))}:${pad2(a % 60)}`;
+  const c = second(ms);
+  return c.local + fraction(ms) + c.localSuffix;
+}
+
+/** RFC3339 to the second with the local offset, logrus' `time`. */
+export function rfc3339LocalSeconds(ms: number): string {
+  return second(ms).localNoFraction;
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -86,30 +128,75 @@ export function clfTime(ms: number): string {
   return `${pad2(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())} +0000`;
 }
 
-/** The value of a core field (StartUTC/StartLocal rendered as Traefik's time strings). */
-function fieldValue(rec: AccessRecord, f: CoreField): string | number | undefined {
-  if (f === 'StartUTC') return rfc3339Utc(rec.StartUTC);
-  if (f === 'StartLocal') return rfc3339Local(rec.StartUTC);
-  return rec[f];
-}
+/** Writes one core field's value as JSON, or undefined when the record has none. */
+type JsonValue = (r: AccessRecord) => string | undefined;
+
+// Most values need no escaping; JSON.stringify is kept for those that do (quotes, controls, surrogates).
+// eslint-disable-next-line no-control-regex
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+const str = (v: string | undefined): string | undefined => (v === undefined ? undefined : NEEDS_ESCAPE.test(v) ? JSON.stringify(v) : '"' + v + '"');
+const num = (v: number | undefined): string | undefined => (v === undefined ? undefined : String(v));
+
+/** Direct property reads per field: no keyed lookups on the hot path. */
+const JSON_VALUES: Record<CoreField, JsonValue> = {
+  ClientAddr: (r) => str(r.ClientAddr),
+  ClientHost: (r) => str(r.ClientHost),
+  ClientPort: (r) => str(r.ClientPort),
+  ClientUsername: (r) => str(r.ClientUsername),
+  DownstreamContentSize: (r) => num(r.DownstreamContentSize),
+  DownstreamStatus: (r) => num(r.DownstreamStatus),
+  Duration: (r) => num(r.Duration),
+  EntryPointName: (r) => str(r.EntryPointName),
+  OriginContentSize: (r) => num(r.OriginContentSize),
+  OriginDuration: (r) => num(r.OriginDuration),
+  OriginStatus: (r) => num(r.OriginStatus),
+  Overhead: (r) => num(r.Overhead),
+  RequestAddr: (r) => str(r.RequestAddr),
+  RequestContentSize: (r) => num(r.RequestContentSize),
+  RequestCount: (r) => num(r.RequestCount),
+  RequestHost: (r) => str(r.RequestHost),
+  RequestMethod: (r) => str(r.RequestMethod),
+  RequestPath: (r) => str(r.RequestPath),
+  RequestPort: (r) => str(r.RequestPort),
+  RequestProtocol: (r) => str(r.RequestProtocol),
+  RequestScheme: (r) => str(r.RequestScheme),
+  RetryAttempts: (r) => num(r.RetryAttempts),
+  RouterName: (r) => str(r.RouterName),
+  ServiceAddr: (r) => str(r.ServiceAddr),
+  ServiceName: (r) => str(r.ServiceName),
+  ServiceURL: (r) => str(r.ServiceURL),
+  StartLocal: (r) => '"' + rfc3339Local(r.StartUTC) + '"',
+  StartUTC: (r) => '"' + rfc3339Utc(r.StartUTC) + '"',
+  TLSCipher: (r) => str(r.TLSCipher),
+  TLSVersion: (r) => str(r.TLSVersion),
+};
+
+/** Formats one record (with its header fields) as a JSON line. */
+export type JsonFormatter = (rec: AccessRecord, headers: readonly HeaderField[], now: number) => string;
 
 /**
- * A JSON line: the kept core fields, then header fields, then logrus' `level`, `msg`, `time`.
- * `fields` lists the core fields to write with their mode (drop already removed).
+ * Builds the JSON line writer for a set of kept fields (drop already removed): the kept core
+ * fields, then header fields, then logrus' `level`, `msg`, `time`.
  */
-export function formatJson(rec: AccessRecord, fields: readonly (readonly [CoreField, FieldMode])[], headers: readonly HeaderField[], now: number): string {
-  let out = '{';
-  for (let i = 0; i < fields.length; i++) {
-    const [f, mode] = fields[i]!;
-    const v = fieldValue(rec, f);
-    if (v === undefined) continue;
-    out += '"' + f + '":' + (mode === 'redact' ? '"REDACTED"' : typeof v === 'number' ? String(v) : JSON.stringify(v)) + ',';
-  }
-  for (let i = 0; i < headers.length; i++) {
-    const h = headers[i]!;
-    out += JSON.stringify(h.key) + ':' + JSON.stringify(h.value) + ',';
-  }
-  return out + '"level":"info","msg":"","time":"' + rfc3339Local(now).replace(/\.\d+/, '') + '"}\n';
+export function compileJson(fields: readonly (readonly [CoreField, FieldMode])[]): JsonFormatter {
+  const keys = fields.map(([f]) => '"' + f + '":');
+  const values = fields.map(([f, mode]): JsonValue => {
+    const get = JSON_VALUES[f];
+    return mode === 'redact' ? (r) => (get(r) === undefined ? undefined : '"REDACTED"') : get;
+  });
+  const n = fields.length;
+  return (rec, headers, now) => {
+    let out = '{';
+    for (let i = 0; i < n; i++) {
+      const v = values[i]!(rec);
+      if (v !== undefined) out += keys[i]! + v + ',';
+    }
+    for (let i = 0; i < headers.length; i++) {
+      const h = headers[i]!;
+      out += JSON.stringify(h.key) + ':' + JSON.stringify(h.value) + ',';
+    }
+    return out + '"level":"info","msg":"","time":"' + rfc3339LocalSeconds(now) + '"}\n';
+  };
 }
 
 /** Escapes a CLF value: quotes, backslashes and control characters cannot break the line. */
@@ -132,18 +219,18 @@ function quoted(v: string | undefined): string {
  * `generic` stops after the user agent (Traefik's `genericCLF`). Fields dropped by `fields.names`
  * show as `-`, redacted ones as `REDACTED`, as in Traefik.
  */
-export function formatCommon(rec: AccessRecord, keep: (f: CoreField) => FieldMode, referer: string | undefined, userAgent: string | undefined, generic: boolean): string {
+export function formatCommon(rec: AccessRecord, modes: Readonly<Record<CoreField, FieldMode>>, referer: string | undefined, userAgent: string | undefined, generic: boolean): string {
   const s = (f: keyof AccessRecord): string | undefined => {
-    const m = keep(f);
+    const m = modes[f];
     if (m === 'drop') return undefined;
     if (m === 'redact') return 'REDACTED';
     const v = rec[f];
     return v === undefined ? undefined : String(v);
   };
-  const time = keep('StartUTC') !== 'drop' ? clfTime(rec.StartUTC) : '-';
+  const time = modes.StartUTC !== 'drop' ? clfTime(rec.StartUTC) : '-';
   let line = `${plain(s('ClientHost'))} - ${plain(s('ClientUsername'))} [${time}] "${plain(s('RequestMethod'))} ${plain(s('RequestPath'))} ${plain(s('RequestProtocol'))}" ${plain(s('DownstreamStatus'))} ${plain(s('DownstreamContentSize'))} ${quoted(referer)} ${quoted(userAgent)}`;
   if (!generic) {
-    const ms = keep('Duration') !== 'drop' ? Math.floor(rec.Duration / 1e6) : 0;
+    const ms = modes.Duration !== 'drop' ? Math.floor(rec.Duration / 1e6) : 0;
     line += ` ${plain(s('RequestCount'))} ${quoted(s('RouterName'))} ${quoted(s('ServiceURL'))} ${ms}ms`;
   }
   return line + '\n';

@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import type { AccessLogConfig, EntryPointConfig } from '../config/static/types.ts';
 import type { RequestContext } from '../http/handler.ts';
 import { parseDuration } from '../lib/duration.ts';
-import { CORE_FIELDS, formatCommon, formatJson, type AccessRecord, type CoreField, type FieldMode, type HeaderField } from './access-log-format.ts';
+import { CORE_FIELDS, compileJson, formatCommon, type AccessRecord, type CoreField, type FieldMode, type HeaderField } from './access-log-format.ts';
 import { fileSink, LineWriter, stdoutSink, type LineSink } from './line-writer.ts';
 import { installResponseByteCounter, requestBytes, responseBytes } from './response-bytes.ts';
 import { parseStatusRanges, type StatusRanges } from './status-ranges.ts';
@@ -31,6 +31,7 @@ export interface AccessLogOptions {
   readonly flushMs?: number;
 }
 
+const NO_HEADERS: HeaderField[] = [];
 const MODES = new Set(['keep', 'drop', 'redact']);
 const mode = (v: string | undefined, fallback: FieldMode): FieldMode => (v !== undefined && MODES.has(v.toLowerCase()) ? (v.toLowerCase() as FieldMode) : fallback);
 
@@ -61,6 +62,8 @@ export function createAccessLog(cfg: AccessLogConfig | undefined, opts: AccessLo
   for (const [k, v] of Object.entries(cfg.fields?.names ?? {})) names.set(k.toLowerCase(), mode(v, defaultMode));
   const fieldMode = (f: CoreField): FieldMode => names.get(f.toLowerCase()) ?? defaultMode;
   const kept = CORE_FIELDS.map((f) => [f, fieldMode(f)] as const).filter(([, m]) => m !== 'drop');
+  const modes = Object.fromEntries(CORE_FIELDS.map((f) => [f, fieldMode(f)])) as Record<CoreField, FieldMode>;
+  const formatJson = compileJson(kept);
   const needTls = kept.some(([f]) => f === 'TLSVersion' || f === 'TLSCipher');
 
   // Headers: Traefik drops them all by default; only named ones are looked at unless the default keeps.
@@ -131,16 +134,22 @@ export function createAccessLog(cfg: AccessLogConfig | undefined, opts: AccessLo
       RequestProtocol: `HTTP/${req.httpVersion}`,
       RequestScheme: ctx.scheme,
       RequestContentSize: requestBytes(req.headers),
+      OriginStatus: undefined,
+      OriginContentSize: undefined,
+      OriginDuration: undefined,
       DownstreamStatus: status,
       DownstreamContentSize: bytes,
       Overhead: durationNs,
       RequestCount: count,
       RetryAttempts: retries,
+      RouterName: ctx.router,
+      ServiceName: ctx.service,
+      ServiceURL: ctx.upstream,
+      ServiceAddr: undefined,
+      TLSVersion: undefined,
+      TLSCipher: undefined,
     };
-    if (ctx.router !== undefined) rec.RouterName = ctx.router;
-    if (ctx.service !== undefined) rec.ServiceName = ctx.service;
     if (ctx.upstream !== undefined) {
-      rec.ServiceURL = ctx.upstream;
       rec.ServiceAddr = serviceAddr(ctx.upstream);
       rec.OriginStatus = status;
       rec.OriginContentSize = bytes;
@@ -158,16 +167,17 @@ export function createAccessLog(cfg: AccessLogConfig | undefined, opts: AccessLo
     }
 
     if (format === 'json') {
-      const headers: HeaderField[] = [];
+      let headers: HeaderField[] = NO_HEADERS;
       if (allHeaders || namedHeaders.length > 0) {
+        headers = [];
         collectHeaders(headers, 'request_', req.headers as Record<string, unknown>);
         collectHeaders(headers, 'downstream_', res.getHeaders() as Record<string, unknown>);
       }
-      writer.push(formatJson(rec, kept, headers, Date.now()));
+      writer.push(formatJson(rec, headers, Date.now()));
     } else {
       const referer = headerMode('referer') === 'drop' ? undefined : headerMode('referer') === 'redact' ? 'REDACTED' : req.headers.referer;
       const ua = headerMode('user-agent') === 'drop' ? undefined : headerMode('user-agent') === 'redact' ? 'REDACTED' : req.headers['user-agent'];
-      writer.push(formatCommon(rec, fieldMode, referer, ua, format === 'generic'));
+      writer.push(formatCommon(rec, modes, referer, ua, format === 'generic'));
     }
   };
 

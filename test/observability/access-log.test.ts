@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AccessLogConfig } from '../../src/config/static/types.ts';
 import { canonicalHeader, createAccessLog } from '../../src/observability/access-log.ts';
-import { clfTime, rfc3339Local, rfc3339Utc } from '../../src/observability/access-log-format.ts';
+import { clfTime, compileJson, rfc3339Local, rfc3339Utc, type AccessRecord } from '../../src/observability/access-log-format.ts';
 import { BerthError } from '../../src/lib/errors.ts';
 import { memorySink, send, serve, type TestRoute } from './serve.ts';
 import { waitUntil } from '../helpers/net.ts';
@@ -106,6 +106,37 @@ describe('access log: JSON format', () => {
     assert.equal(rec.RouterName, 'r"},"evil":"1\n@docker');
     assert.equal(rec.evil, undefined);
   });
+});
+
+describe('access log: JSON escaping', () => {
+  const base: AccessRecord = {
+    StartUTC: Date.UTC(2024, 0, 2), Duration: 1, EntryPointName: 'web', ClientAddr: '127.0.0.1:1', ClientHost: '127.0.0.1', ClientPort: '1',
+    ClientUsername: '-', RequestAddr: 'h', RequestHost: 'h', RequestPort: '-', RequestMethod: 'GET', RequestPath: '/', RequestProtocol: 'HTTP/1.1',
+    RequestScheme: 'http', RequestContentSize: 0, OriginStatus: undefined, OriginContentSize: undefined, OriginDuration: undefined,
+    DownstreamStatus: 200, DownstreamContentSize: 0, Overhead: 1, RequestCount: 1, RetryAttempts: 0, RouterName: undefined,
+    ServiceName: undefined, ServiceURL: undefined, ServiceAddr: undefined, TLSVersion: undefined, TLSCipher: undefined,
+  };
+  const values = [
+    { desc: 'plain ASCII', v: 'web@docker' },
+    { desc: 'quotes and backslashes', v: 'a"b\\c' },
+    { desc: 'control characters', v: 'a\u0000b\tc\u001fd\ne' },
+    { desc: 'non-ASCII', v: 'café-日本-🚀' },
+    { desc: 'a lone surrogate', v: 'x\ud800y' },
+    { desc: 'U+2028 and U+2029', v: 'a\u2028b\u2029c' },
+  ];
+  const format = compileJson([['RouterName', 'keep'], ['RequestPath', 'keep'], ['ClientHost', 'redact']]);
+  for (const c of values) {
+    test(c.desc, () => {
+      const line = format({ ...base, RouterName: c.v, RequestPath: '/' + c.v }, [{ key: 'request_X-' + c.v, value: c.v }], Date.now());
+      assert.ok(line.endsWith('}\n'));
+      assert.equal(line.indexOf('\n'), line.length - 1, 'one line');
+      const rec = JSON.parse(line) as Record<string, unknown>;
+      assert.equal(rec.RouterName, c.v);
+      assert.equal(rec.RequestPath, '/' + c.v);
+      assert.equal(rec['request_X-' + c.v], c.v);
+      assert.equal(rec.ClientHost, 'REDACTED');
+    });
+  }
 });
 
 describe('access log: fields', () => {
