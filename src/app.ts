@@ -84,7 +84,11 @@ export class Berth {
       ? new CertificateManager({ resolvers: config.certificatesResolvers, store: this.certificates, logger: this.log.child({ component: 'acme' }) })
       : undefined;
     const tmpDir = join(tmpdir(), 'berth');
-    mkdirSync(tmpDir, { recursive: true });
+    try {
+      mkdirSync(tmpDir, { recursive: true });
+    } catch (err) {
+      this.log.warn({ err, tmpDir }, 'cannot create the temporary directory; request buffering to disk will fail');
+    }
     const apiSources = this.apiSources();
     const apiHandler = createApiHandler(apiSources, this.log.child({ component: 'api' }));
     const internal = new Map<string, Handler>([
@@ -147,6 +151,10 @@ export class Berth {
     }
     await this.acme?.start();
     for (const d of this.ports.diagnostics) this.log.warn({ element: d.element }, d.message);
+    // Providers first: a process that takes over inherited sockets (restart, upgrade) must not
+    // answer queued connections with an empty configuration. Each provider gets up to 10 s to
+    // publish or to report that it cannot.
+    await this.startProviders(10_000);
     const multi = this.workerCount > 1;
     for (const [name, ep] of Object.entries(this.config.entryPoints)) {
       // With workers, TCP entrypoints live in the workers; UDP (one session table) stays here.
@@ -163,13 +171,24 @@ export class Berth {
     this.apiAddress = await this.api.start();
     this.log.info({ api: `${this.apiAddress.host}:${this.apiAddress.port}` }, `api listening on http://${fmtAddr(this.apiAddress.host, this.apiAddress.port)}`);
     if (multi && !this.supervisor) await this.startWorkers(opts.inherited ?? new Map());
-    for (const p of this.providers) {
+  }
+
+  /** Starts every provider; resolves when each has published or failed, or after `capMs`. */
+  private async startProviders(capMs: number): Promise<void> {
+    const firsts = this.providers.map((p) => new Promise<void>((resolve) => {
       const sink = this.watcher.sinkFor(p.name);
-      p.start(sink).catch((err: unknown) => {
+      p.start({
+        publish: (config, diagnostics) => { sink.publish(config, diagnostics); resolve(); },
+        status: (state) => { sink.status(state); if (state.status === 'down' || state.status === 'degraded') resolve(); },
+      }).catch((err: unknown) => {
         this.log.error({ err, provider: p.name }, 'provider failed to start');
         sink.status({ status: 'down', error: (err as Error).message });
+        resolve();
       });
-    }
+    }));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(firsts), new Promise<void>((r) => { timer = setTimeout(r, capMs); })]);
+    clearTimeout(timer);
     this.watcher.rebuildNow();
   }
 
@@ -188,6 +207,8 @@ export class Berth {
     }
     const tcpInherited = new Map([...inherited].filter(([n]) => this.config.entryPoints[n]?.protocol === 'tcp'));
     this.supervisor = new WorkerSupervisor(this.workerCount, { ...this.config, entryPoints }, this.apiUrl(), tcpInherited, this.log.child({ component: 'workers' }));
+    const snap = this.holder.current();
+    this.supervisor.publish({ type: 'config', version: snap.version, config: snap.config, diagnostics: snap.diagnostics, ports: this.ports.list().map((p) => ({ key: p.key, port: p.port, protocol: p.protocol })) });
     const publishCerts = (): void => this.supervisor?.publish({ type: 'certs', state: this.certificates.exportState() });
     let pending = false;
     this.certificates.onChange(() => {
@@ -203,7 +224,11 @@ export class Berth {
       publishTokens();
     }
     await this.supervisor.start();
-    this.log.info({ workers: this.workerCount }, `${this.workerCount} data-plane workers serving ${Object.keys(entryPoints).filter((n) => entryPoints[n]!.protocol === 'tcp').join(', ')}`);
+    for (const [name, ep] of Object.entries(entryPoints)) {
+      if (ep.protocol !== 'tcp') continue;
+      const where = inherited.has(name) ? `inherited fd ${inherited.get(name)!.fd}` : fmtAddr(ep.host || '0.0.0.0', ep.port);
+      this.log.info({ entrypoint: name, address: where, workers: this.supervisor.pids() }, `entrypoint ${name} listening on ${where} (${this.workerCount} workers)`);
+    }
   }
 
   private readonly workerEntrypoints = new Map<string, EntryPointConfig>();

@@ -7,7 +7,8 @@ import { INHERITED_ENV, type FromWorker, type ToWorker } from './workers/protoco
  * for `init`, opens its entrypoints, then applies what the primary publishes until told to drain.
  */
 function send(msg: FromWorker): void {
-  process.send?.(msg);
+  // The primary may be gone (killed while this worker started): then there is nothing to tell.
+  if (process.connected) process.send?.(msg, undefined, undefined, () => undefined);
 }
 
 let plane: WorkerDataPlane | undefined;

@@ -38,6 +38,12 @@ function text(res: ServerResponse, status: number, body: string, type = 'text/pl
   res.end(body);
 }
 
+function memorySummary(): { rssMB: number; heapUsedMB: number; externalMB: number } {
+  const m = process.memoryUsage();
+  const mb = (n: number): number => Math.round(n / 1e5) / 10;
+  return { rssMB: mb(m.rss), heapUsedMB: mb(m.heapUsed), externalMB: mb(m.external) };
+}
+
 /** `/health`: overall status and every provider's state. */
 export function healthReport(src: ApiSources): Record<string, unknown> {
   const snap = src.holder.current();
@@ -58,6 +64,7 @@ export function healthReport(src: ApiSources): Record<string, unknown> {
     configVersion: snap.version,
     routers, services, autoRoutes,
     errors,
+    memory: memorySummary(),
     providers,
     ...(src.certificates ? { certificates: src.certificates() } : {}),
   };
