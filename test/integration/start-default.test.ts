@@ -82,11 +82,20 @@ describe('npm start: berth run with the embedded default configuration', { timeo
     assert.equal(pkg.scripts['start'], 'node src/main.ts run');
   });
 
-  test('prints where it listens', () => {
+  test('prints where it listens', async () => {
     assert.match(stdout, /berth ready: api http:\/\/127\.0\.0\.1:7111/);
-    assert.match(stdout, /entrypoint web listening on 127\.0\.0\.1:8080/);
-    assert.match(stdout, /entrypoint websecure listening on 127\.0\.0\.1:8443/);
-    assert.match(stdout, /api listening on http:\/\/127\.0\.0\.1:7111/);
+    // The JSON log lines are written asynchronously: they may follow the "ready" line. In one process
+    // each entrypoint logs its address; with data-plane workers the supervisor names the entrypoints.
+    const inProcess = [/entrypoint web listening on 127\.0\.0\.1:8080/, /entrypoint websecure listening on 127\.0\.0\.1:8443/];
+    const workers = /data-plane workers serving web, websecure/;
+    await waitUntil(() => /api listening on http:\/\/127\.0\.0\.1:7111/.test(stdout) && (inProcess.every((re) => re.test(stdout)) || workers.test(stdout)), `the listening addresses in the output:\n${stdout}`, 10_000, 50);
+    const eps = await new Promise<string>((res, rej) => {
+      const req = httpRequest({ host: '127.0.0.1', port: 7111, path: '/api/entrypoints', agent: false }, (r) => { let b = ''; r.on('data', (c: Buffer) => { b += c.toString(); }); r.on('end', () => res(b)); });
+      req.on('error', rej);
+      req.end();
+    });
+    const byName = Object.fromEntries((JSON.parse(eps) as { name: string; address: string }[]).map((e) => [e.name, e.address]));
+    assert.deepEqual(byName, { web: '127.0.0.1:8080', websecure: '127.0.0.1:8443' });
   });
 
   test('/health answers on the default API address and the entrypoints serve', async () => {
