@@ -24,7 +24,25 @@ export interface MetricsSources {
   readonly certificates: readonly CertificateInfo[];
   /** Open connections per entrypoint (`TCP` / `UDP`, as Traefik labels them). */
   readonly openConnections?: readonly { entrypoint: string; protocol: string; count: number }[];
+  /** The latest `exportState()` of each data-plane worker, added to this process's own counts. */
+  readonly workers?: readonly MetricsState[];
 }
+
+/** One series as plain data: key, label string, count, sum, bucket counts, request and response bytes. */
+export type SeriesState = readonly [string, string, number, number, readonly number[], number, number];
+
+/**
+ * A process's request counters as plain data (structured-clone and JSON safe), so data-plane
+ * workers can send theirs to the process that serves `/metrics`.
+ */
+export interface MetricsState {
+  readonly bounds: readonly number[];
+  readonly entrypoint: readonly SeriesState[];
+  readonly router: readonly SeriesState[];
+  readonly service: readonly SeriesState[];
+}
+
+type FamilyName = 'entrypoint' | 'router' | 'service';
 
 /** Options beside the static `metrics.prometheus` section. */
 export interface MetricsOptions {
@@ -139,6 +157,39 @@ export class Metrics {
     s.responseBytes += outBytes;
   }
 
+  /** This process's request counters as plain data (cumulative). */
+  exportState(): MetricsState {
+    const dump = (m: Map<string, Series> | undefined): SeriesState[] =>
+      m ? [...m].map(([k, x]) => [k, x.labels, x.count, x.sum, [...x.buckets], x.requestBytes, x.responseBytes] as const) : [];
+    return { bounds: this.bounds, entrypoint: dump(this.entrypoints), router: dump(this.routers), service: dump(this.services) };
+  }
+
+  /**
+   * Adds another process's counters to this one for good — for a worker that exited, so totals
+   * never go backwards. States with other buckets are ignored (they cannot be added up).
+   */
+  absorb(state: MetricsState): void {
+    if (!sameBounds(state.bounds, this.bounds)) return;
+    for (const f of ['entrypoint', 'router', 'service'] as const) {
+      const own = this.family(f);
+      if (own) addInto(own, state[f], this.bounds.length);
+    }
+  }
+
+  private family(f: FamilyName): Map<string, Series> | undefined {
+    return f === 'entrypoint' ? this.entrypoints : f === 'router' ? this.routers : this.services;
+  }
+
+  /** Own series plus the workers' (copies; nothing is mutated). */
+  private merged(f: FamilyName, workers: readonly MetricsState[] | undefined): Map<string, Series> | undefined {
+    const own = this.family(f);
+    if (!own || !workers || workers.length === 0) return own;
+    const out = new Map<string, Series>();
+    for (const [k, x] of own) out.set(k, { ...x, buckets: Float64Array.from(x.buckets) });
+    for (const w of workers) if (sameBounds(w.bounds, this.bounds)) addInto(out, w[f], this.bounds.length);
+    return out;
+  }
+
   /** The whole exposition: request families, then config, TLS, server and provider gauges. */
   render(src: MetricsSources): string {
     const p = this.prefix;
@@ -164,10 +215,13 @@ export class Metrics {
       }
     }
 
-    if (this.entrypoints) this.renderRequests(e, `${p}_entrypoint`, 'entrypoint', this.entrypoints);
-    if (this.routers) this.renderRequests(e, `${p}_router`, 'router', this.routers);
-    if (this.services) {
-      this.renderRequests(e, `${p}_service`, 'service', this.services);
+    const entrypoints = this.merged('entrypoint', src.workers);
+    const routers = this.merged('router', src.workers);
+    const services = this.merged('service', src.workers);
+    if (entrypoints) this.renderRequests(e, `${p}_entrypoint`, 'entrypoint', entrypoints);
+    if (routers) this.renderRequests(e, `${p}_router`, 'router', routers);
+    if (services) {
+      this.renderRequests(e, `${p}_service`, 'service', services);
       const up = new Map<string, number>();
       for (const [name, info] of snap.serviceInfo) {
         if (name.endsWith('@internal') || info.type !== 'loadBalancer') continue;
@@ -194,5 +248,25 @@ export class Metrics {
     for (const s of family.values()) e.sample(`${base}_requests_bytes_total`, s.labels, s.requestBytes);
     e.family(`${base}_responses_bytes_total`, 'counter', `The total size of responses in bytes, by ${what}, code, method and protocol.`);
     for (const s of family.values()) e.sample(`${base}_responses_bytes_total`, s.labels, s.responseBytes);
+  }
+}
+
+function sameBounds(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** Adds plain-data series into a family map (new label sets are created). */
+function addInto(target: Map<string, Series>, series: readonly SeriesState[], nBuckets: number): void {
+  for (const [key, labels, count, sum, buckets, reqB, respB] of series) {
+    let t = target.get(key);
+    if (!t) {
+      t = { labels, count: 0, sum: 0, buckets: new Float64Array(nBuckets), requestBytes: 0, responseBytes: 0 };
+      target.set(key, t);
+    }
+    t.count += count;
+    t.sum += sum;
+    for (let i = 0; i < nBuckets; i++) t.buckets[i]! += buckets[i] ?? 0;
+    t.requestBytes += reqB;
+    t.responseBytes += respB;
   }
 }

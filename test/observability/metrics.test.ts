@@ -168,6 +168,39 @@ describe('metrics: Prometheus exposition', () => {
   });
 });
 
+describe('metrics across data-plane workers', () => {
+  test('workers\' states add up with the primary\'s own counts, through JSON', async () => {
+    const primary = new Metrics({ addRoutersLabels: true });
+    const a = new Metrics({ addRoutersLabels: true });
+    const b = new Metrics({ addRoutersLabels: true });
+    await traffic(a, [{}, {}]);
+    await traffic(b, [{}, { path: '/none' }]);
+    await traffic(primary, [{}]);
+    const workers = [JSON.parse(JSON.stringify(a.exportState())), JSON.parse(JSON.stringify(b.exportState()))];
+    const fams = parsePrometheus(primary.render(sources({ workers })));
+    const sel = { code: '200', method: 'GET', entrypoint: 'web' };
+    assert.equal(sampleValue(fams, 'traefik_entrypoint_requests_total', sel), 4);
+    assert.equal(sampleValue(fams, 'traefik_entrypoint_request_duration_seconds_count', sel), 4);
+    assert.equal(sampleValue(fams, 'traefik_entrypoint_responses_bytes_total', sel), 20);
+    assert.equal(sampleValue(fams, 'traefik_entrypoint_requests_total', { code: '404' }), 1);
+    assert.equal(sampleValue(fams, 'traefik_router_requests_total', { code: '200', router: 'web@docker' }), 4);
+    // Rendering did not change the primary's own counts.
+    assert.equal(sampleValue(parsePrometheus(primary.render(sources())), 'traefik_entrypoint_requests_total', sel), 1);
+  });
+
+  test('absorb keeps an exited worker\'s counts; states with other buckets are ignored', async () => {
+    const primary = new Metrics({});
+    const gone = new Metrics({});
+    const odd = new Metrics({ buckets: [1, 2] });
+    await traffic(gone, [{}, {}]);
+    await traffic(odd, [{}]);
+    primary.absorb(gone.exportState());
+    primary.absorb(odd.exportState());
+    const fams = parsePrometheus(primary.render(sources({ workers: [odd.exportState()] })));
+    assert.equal(sampleValue(fams, 'traefik_entrypoint_requests_total', { code: '200', entrypoint: 'web' }), 2);
+  });
+});
+
 describe('the strict parser refuses broken expositions', () => {
   const bad: { desc: string; text: string }[] = [
     { desc: 'no trailing newline', text: '# TYPE a_total counter\na_total 1' },
