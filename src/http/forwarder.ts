@@ -59,6 +59,7 @@ interface ForwardState {
 }
 type WithState = IncomingMessage & { [kState]?: ForwardState; berthBody?: Readable };
 
+const WS_LINGER_MS = 5000;
 const proxy = new ProxyServer({ xfwd: false, ws: true, prependPath: true });
 // The per-request state rides on the request object so the shared proxy's events can reach it.
 proxy.on('proxyReq', (proxyReq: ClientRequest, req: IncomingMessage) => {
@@ -81,6 +82,26 @@ proxy.on('proxyRes', (proxyRes: IncomingMessage, req: IncomingMessage, res: Serv
   // An upstream that dies mid-body must abort the client response, never end it as if complete.
   proxyRes.once('aborted', () => res.destroy());
   proxyRes.once('error', () => res.destroy());
+});
+// A WebSocket tunnel lives exactly as long as both sides: when one side goes away the other is
+// destroyed, not half-closed, so an upstream that never answers a FIN cannot pin descriptors.
+proxy.on('proxyReqWs', (proxyReq: ClientRequest, _req: IncomingMessage, socket: Socket) => {
+  proxyReq.once('upgrade', (_res: IncomingMessage, proxySocket: Socket) => {
+    socket.once('close', () => proxySocket.destroy());
+    proxySocket.once('close', () => socket.destroy());
+    // A FIN from either side ends the tunnel: the other side gets a few seconds to finish its
+    // close handshake, then both are destroyed (a peer that never sends its own FIN would
+    // otherwise keep the descriptor in FIN-WAIT-2 forever).
+    let timer: NodeJS.Timeout | undefined;
+    const linger = (): void => {
+      if (timer) return;
+      timer = setTimeout(() => { socket.destroy(); proxySocket.destroy(); }, WS_LINGER_MS);
+      timer.unref();
+    };
+    socket.once('end', linger);
+    proxySocket.once('end', linger);
+    socket.once('close', () => { if (timer) clearTimeout(timer); });
+  });
 });
 proxy.on('error', () => { /* handled per call */ });
 proxy.on('econnreset', (_err: Error, _req: IncomingMessage, res: ServerResponse) => { if (!res.writableEnded) res.destroy(); });
