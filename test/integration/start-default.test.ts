@@ -84,11 +84,10 @@ describe('npm start: berth run with the embedded default configuration', { timeo
 
   test('prints where it listens', async () => {
     assert.match(stdout, /berth ready: api http:\/\/127\.0\.0\.1:7111/);
-    // The JSON log lines are written asynchronously: they may follow the "ready" line. In one process
-    // each entrypoint logs its address; with data-plane workers the supervisor names the entrypoints.
-    const inProcess = [/entrypoint web listening on 127\.0\.0\.1:8080/, /entrypoint websecure listening on 127\.0\.0\.1:8443/];
-    const workers = /data-plane workers serving web, websecure/;
-    await waitUntil(() => /api listening on http:\/\/127\.0\.0\.1:7111/.test(stdout) && (inProcess.every((re) => re.test(stdout)) || workers.test(stdout)), `the listening addresses in the output:\n${stdout}`, 10_000, 50);
+    // The JSON log lines are written asynchronously: they may follow the "ready" line. Each
+    // entrypoint logs its address, whether it is served in this process or by data-plane workers.
+    const expected = [/entrypoint web listening on 127\.0\.0\.1:8080/, /entrypoint websecure listening on 127\.0\.0\.1:8443/, /api listening on http:\/\/127\.0\.0\.1:7111/];
+    await waitUntil(() => expected.every((re) => re.test(stdout)), `the listening addresses in the output:\n${stdout}`, 10_000, 50);
     const eps = await new Promise<string>((res, rej) => {
       const req = httpRequest({ host: '127.0.0.1', port: 7111, path: '/api/entrypoints', agent: false }, (r) => { let b = ''; r.on('data', (c: Buffer) => { b += c.toString(); }); r.on('end', () => res(b)); });
       req.on('error', rej);
