@@ -50,6 +50,8 @@ describe('observability through a berth process: access log and /metrics', { tim
     [jsonBerth, clfBerth] = await Promise.all([
       startBerth({
         config: {
+          // Two data-plane workers: lines from both reach one file, counters from both reach /metrics.
+          workers: 2,
           entryPoints: { web: { address: `127.0.0.1:${jsonPort}` } },
           providers: { file: { filename: dynPath, watch: true } },
           accessLog: { filePath: logPath, format: 'json' },
@@ -58,6 +60,7 @@ describe('observability through a berth process: access log and /metrics', { tim
       }),
       startBerth({
         config: {
+          workers: 1,
           entryPoints: { web: { address: `127.0.0.1:${clfPort}` } },
           providers: { file: { filename: dynPath, watch: true } },
           accessLog: { fields: { headers: { names: { 'User-Agent': 'keep' } } } },
@@ -108,17 +111,25 @@ describe('observability through a berth process: access log and /metrics', { tim
       return parsePrometheus(await res.text());
     };
     const sel = { code: '200', method: 'GET', protocol: 'http', entrypoint: 'web' };
-    const before = await scrape();
+    // Workers report their counters every second: start from a value no report will still change.
+    let before = await scrape();
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 1200));
+      const again = await scrape();
+      const same = sampleValue(again, 'traefik_entrypoint_requests_total', sel) === sampleValue(before, 'traefik_entrypoint_requests_total', sel);
+      before = again;
+      if (same) break;
+    }
     const n0 = sampleValue(before, 'traefik_entrypoint_requests_total', sel) ?? 0;
     const bytes0 = sampleValue(before, 'traefik_entrypoint_responses_bytes_total', sel) ?? 0;
-    for (let i = 0; i < 3; i++) assert.equal((await get(jsonPort, 'app.test')).status, 200);
+    for (let i = 0; i < 10; i++) assert.equal((await get(jsonPort, 'app.test')).status, 200);
     // onResponse runs when the response closes, just after the client read it.
-    await waitUntil(async () => sampleValue(await scrape(), 'traefik_entrypoint_requests_total', sel) === n0 + 3, 'the entrypoint counter to move by 3');
+    await waitUntil(async () => sampleValue(await scrape(), 'traefik_entrypoint_requests_total', sel) === n0 + 10, 'the entrypoint counter to move by 10');
     const fams = await scrape();
-    assert.equal(sampleValue(fams, 'traefik_entrypoint_responses_bytes_total', sel), bytes0 + 33);
-    assert.ok((sampleValue(fams, 'traefik_router_requests_total', { code: '200', router: 'app@file', service: 'app@file' }) ?? 0) >= 3);
-    assert.ok((sampleValue(fams, 'traefik_service_requests_total', { code: '200', service: 'app@file' }) ?? 0) >= 3);
-    assert.ok((sampleValue(fams, 'traefik_service_request_duration_seconds_count', { code: '200', service: 'app@file' }) ?? 0) >= 3);
+    assert.equal(sampleValue(fams, 'traefik_entrypoint_responses_bytes_total', sel), bytes0 + 110);
+    assert.ok((sampleValue(fams, 'traefik_router_requests_total', { code: '200', router: 'app@file', service: 'app@file' }) ?? 0) >= 10);
+    assert.ok((sampleValue(fams, 'traefik_service_requests_total', { code: '200', service: 'app@file' }) ?? 0) >= 10);
+    assert.ok((sampleValue(fams, 'traefik_service_request_duration_seconds_count', { code: '200', service: 'app@file' }) ?? 0) >= 10);
     assert.equal(sampleValue(fams, 'traefik_service_server_up', { service: 'app@file', url: up.url }), 1);
     assert.equal(sampleValue(fams, 'berth_provider_up', { provider: 'file' }), 1);
     assert.ok((sampleValue(fams, 'traefik_config_reloads_total') ?? 0) >= 1);
