@@ -302,13 +302,17 @@ export class Berth {
 
   /** Stops accepting, drains in-flight requests up to `graceMs`, then stops providers. */
   async stop(graceMs = 10_000): Promise<void> {
-    await this.supervisor?.stop(graceMs);
-    await Promise.all([...this.entrypoints.values()].map((e) => e.close(graceMs)));
-    await Promise.all([...this.udpEntrypoints.values()].map((u) => u.stop()));
+    // The API goes first: a successor binds the same address, and "up" must mean the successor.
+    const api = this.api?.stop();
+    await Promise.all([
+      this.supervisor?.stop(graceMs),
+      ...[...this.entrypoints.values()].map((e) => e.close(graceMs)),
+      ...[...this.udpEntrypoints.values()].map((u) => u.stop()),
+    ]);
     this.watcher.stop();
     await this.acme?.stop();
     await Promise.all(this.providers.map((p) => p.stop().catch(() => undefined)));
-    await this.api?.stop();
+    await api;
     this.pool.close();
   }
 }
