@@ -28,6 +28,12 @@ const ROUNDS = Number(arg('rounds', '3'));
 const FORMAT = arg('format', 'json');
 const BUFFER = Number(arg('buffer', '0'));
 
+// Every process this bench starts dies with it, whatever way it ends.
+const children: ChildProcess[] = [];
+process.on('exit', () => { for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL'); });
+process.on('SIGINT', () => process.exit(130));
+process.on('SIGTERM', () => process.exit(143));
+
 /** A small upstream in its own process, so it does not share the load generator's event loop. */
 /** The part of autocannon's API used here (it ships no types). */
 type Autocannon = (opts: { url: string; headers?: Record<string, string>; connections: number; duration: number }) => Promise<{ requests: { average: number }; non2xx: number; errors: number }>;
@@ -48,6 +54,7 @@ async function startUpstream(): Promise<{ port: number; child: ChildProcess }> {
     require('node:http').createServer((req, res) => { res.setHeader('content-type', 'text/plain'); res.end('hello from the upstream\\n'); })
       .listen(${port}, '127.0.0.1');
   `], { stdio: 'ignore' });
+  children.push(child);
   await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}/`)).ok, 'the upstream', 30_000);
   return { port, child };
 }
@@ -79,6 +86,7 @@ async function variant(withLog: boolean, dir: string, upstreamPort: number): Pro
       ...(withLog ? { accessLog: { filePath: logPath, format: FORMAT, ...(BUFFER > 0 ? { bufferingSize: BUFFER } : {}) } } : {}),
     },
   });
+  children.push(berth.child);
   await waitUntil(async () => (await get(port)) === 200, 'the bench route', 30_000);
   return { berth, port, logPath };
 }
@@ -111,10 +119,12 @@ async function micro(format: 'json' | 'common'): Promise<number> {
 async function main(): Promise<void> {
   console.log(`hook cost (in process, no I/O): json ${(await micro('json')).toFixed(0)} ns/request, common ${(await micro('common')).toFixed(0)} ns/request`);
   const dir = mkdtempSync(join(tmpdir(), 'berth-bench-al-'));
-  const up = await startUpstream();
-  const off = await variant(false, dir, up.port);
-  const on = await variant(true, dir, up.port);
+  let off: Awaited<ReturnType<typeof variant>> | undefined;
+  let on: Awaited<ReturnType<typeof variant>> | undefined;
   try {
+    const up = await startUpstream();
+    off = await variant(false, dir, up.port);
+    on = await variant(true, dir, up.port);
     // Warm both (JIT, keep-alive pools) before measuring.
     const warm = DURATION;
     await autocannon({ url: `http://127.0.0.1:${off.port}/`, headers: { host: 'bench.test' }, connections: CONNECTIONS, duration: Math.min(2, warm) });
@@ -136,10 +146,10 @@ async function main(): Promise<void> {
     console.log(`with access log:    ${bOn.toFixed(0)} req/s (${lines} lines, ${(statSync(on.logPath).size / 1024 / 1024).toFixed(1)} MiB written)`);
     console.log(`ratio with/without: ${(bOn / bOff).toFixed(3)} (${slower >= 0 ? `${slower.toFixed(1)} % slower` : `${(-slower).toFixed(1)} % faster`}; target ≤ 5 % slower)`);
   } finally {
-    await Promise.all([off.berth.stop(), on.berth.stop()]);
-    up.child.kill();
+    await Promise.all([off?.berth.stop(), on?.berth.stop()]);
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
 await main();
+process.exit(0);
