@@ -63,7 +63,8 @@ export async function startEdge(opts: {
   }
   const berth = await startBerth({
     dir,
-    config: { entryPoints, providers: { file: { filename: dynPath, watch: true } }, log: { level: 'warn' }, ...opts.static },
+    // One process: the data plane runs in the pid whose descriptors, memory and limits are checked.
+    config: { entryPoints, providers: { file: { filename: dynPath, watch: true } }, log: { level: 'warn' }, workers: 1, ...opts.static },
     ...(opts.env ? { env: opts.env } : {}),
   });
   return { berth, dir, ports, writeDynamic, baseline: resources(berth.pid) };
