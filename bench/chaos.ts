@@ -136,8 +136,19 @@ const berth = await startBerth({ dir, config: staticCfg, ...(pebble ? { env: { N
 let crashes = 0;
 void berth.exited.then((code) => { if (running) { crashes++; console.error(`berth exited with ${code}`); } });
 
+/** Descriptors and RSS of berth and its data-plane workers, summed. */
 function res(pid: number): { fds: number; rssKb: number } {
-  return { fds: readdirSync(`/proc/${pid}/fd`).length, rssKb: Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) };
+  let children: number[] = [];
+  try { children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number); } catch { /* none */ }
+  let fds = 0;
+  let rssKb = 0;
+  for (const p of [pid, ...children]) {
+    try {
+      fds += readdirSync(`/proc/${p}/fd`).length;
+      rssKb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0);
+    } catch { /* exited */ }
+  }
+  return { fds, rssKb };
 }
 
 // ---- traffic -----------------------------------------------------------------------------------
