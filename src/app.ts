@@ -5,13 +5,18 @@ import type { StaticConfig } from './config/static/types.ts';
 import { durationOr } from './lib/duration.ts';
 import { logger as rootLogger, type Logger } from './lib/logger.ts';
 import { ServicePool } from './http/service-builder.ts';
-import type { Handler } from './http/handler.ts';
+import type { Handler, RequestContext } from './http/handler.ts';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createAccessLog, type AccessLog } from './observability/access-log.ts';
+import { Metrics } from './observability/metrics.ts';
+import { dashboardHandler } from './api/dashboard.ts';
 import type { MiddlewareFactory } from './http/middlewares/types.ts';
 import { compileSnapshot, type CompileEnv, type L4Builders } from './pipeline/compile.ts';
 import { ConfigWatcher } from './pipeline/config-watcher.ts';
 import { SnapshotHolder } from './pipeline/snapshot-holder.ts';
 import type { Provider } from './providers/provider.ts';
 import { TcpEntrypoint, type EntrypointLimits } from './entrypoints/tcp-entrypoint.ts';
+import { entrypointLimits } from './entrypoints/limits.ts';
 import { ApiServer, createApiHandler, parseListen, type ApiSources } from './api/api-server.ts';
 import { CertificateStore } from './tls/certificate-store.ts';
 import { tlsServerOptions } from './tls/options.ts';
@@ -63,6 +68,8 @@ export class Berth {
   private api: ApiServer | undefined;
   private apiAddress: { host: string; port: number } | undefined;
   private readonly startedAt = Date.now();
+  private readonly accessLog: AccessLog | undefined;
+  private readonly metrics: Metrics | undefined;
   /** Worker processes carrying the TCP data plane, when more than one process serves. */
   private supervisor: WorkerSupervisor | undefined;
   private readonly workerCount: number;
@@ -89,6 +96,8 @@ export class Berth {
     } catch (err) {
       this.log.warn({ err, tmpDir }, 'cannot create the temporary directory; request buffering to disk will fail');
     }
+    this.accessLog = createAccessLog(config.accessLog, { entryPoints: config.entryPoints, onError: (err) => this.log.error({ err }, 'access log: write failed') });
+    this.metrics = config.metrics?.prometheus ? new Metrics(config.metrics.prometheus, { entryPoints: config.entryPoints, addInternals: config.metrics.addInternals === true }) : undefined;
     const apiSources = this.apiSources();
     const apiHandler = createApiHandler(apiSources, this.log.child({ component: 'api' }));
     const internal = new Map<string, Handler>([
@@ -132,15 +141,7 @@ export class Berth {
   }
 
   private limits(): EntrypointLimits {
-    const l = this.config.limits;
-    return {
-      maxHeaderBytes: l.maxHeaderBytes,
-      maxHeaderCount: l.maxHeaderCount,
-      handshakeTimeoutMs: durationOr(l.handshakeTimeout, 10_000),
-      http2MaxConcurrentStreams: l.http2MaxConcurrentStreams,
-      peekTimeoutMs: durationOr(l.clientHelloTimeout, 10_000),
-      maxHelloBytes: l.maxClientHelloBytes,
-    };
+    return entrypointLimits(this.config);
   }
 
   private async startInternal(opts: BerthOptions): Promise<void> {
@@ -207,6 +208,7 @@ export class Berth {
     }
     const tcpInherited = new Map([...inherited].filter(([n]) => this.config.entryPoints[n]?.protocol === 'tcp'));
     this.supervisor = new WorkerSupervisor(this.workerCount, { ...this.config, entryPoints }, this.apiUrl(), tcpInherited, this.log.child({ component: 'workers' }));
+    this.supervisor.onWorkerCounters = (state) => this.metrics?.absorb(state);
     const snap = this.holder.current();
     this.supervisor.publish({ type: 'config', version: snap.version, config: snap.config, diagnostics: snap.diagnostics, ports: this.ports.list().map((p) => ({ key: p.key, port: p.port, protocol: p.protocol })) });
     const publishCerts = (): void => this.supervisor?.publish({ type: 'certs', state: this.certificates.exportState() });
@@ -251,7 +253,10 @@ export class Berth {
       const e = new TcpEntrypoint(name, ep, {
         holder: this.holder,
         tlsOptions: () => tlsServerOptions(this.certificates, this.holder.current().config.tls?.options?.default) as never,
-        hooks: this.acme ? { http01: (req, res) => this.acme!.http01(req, res) } : {},
+        hooks: {
+          ...(this.acme ? { http01: (req: IncomingMessage, res: ServerResponse) => this.acme!.http01(req, res) } : {}),
+          ...(this.accessLog || this.metrics ? { onResponse: (req: IncomingMessage, res: ServerResponse, ctx: RequestContext) => { this.accessLog?.onResponse(req, res, ctx); this.metrics?.onResponse(req, res, ctx); } } : {}),
+        },
         limits,
         logger: this.log.child({ component: 'entrypoint', entrypoint: name }),
       });
@@ -278,7 +283,7 @@ export class Berth {
   private apiSources(): ApiSources {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this;
-    return {
+    const sources: ApiSources = {
       get holder() { return self.holder; },
       providers: () => self.watcher.providerStates(),
       version: VERSION,
@@ -291,7 +296,11 @@ export class Berth {
         ...[...self.entrypoints.values()].map((e) => { const a = e.address(); return { name: e.name, address: fmtAddr(a.address, a.port), protocol: 'tcp' }; }),
         ...[...self.udpEntrypoints].map(([name, u]) => { const a = u.address(); return { name, address: fmtAddr(a.address, a.port), protocol: 'udp' }; }),
       ],
+      ...(self.metrics ? { metrics: () => self.metrics!.render({ snapshot: self.holder.current(), providers: self.watcher.providerStates(), certificates: self.certificates.list(), workers: self.supervisor?.metricStates() ?? [] }) } : {}),
+      dashboard: (req, res) => page(req, res),
     };
+    const page = dashboardHandler(sources);
+    return sources;
   }
 
   /** Where the API listens (after start). */
@@ -313,6 +322,7 @@ export class Berth {
     await this.acme?.stop();
     await Promise.all(this.providers.map((p) => p.stop().catch(() => undefined)));
     await api;
+    await this.accessLog?.close();
     this.pool.close();
   }
 }

@@ -29,6 +29,7 @@ async function drain(graceMs: number): Promise<void> {
   // Whatever happens while draining, this process does not outlive the grace period by much.
   setTimeout(() => process.exit(0), graceMs + 2000).unref();
   await plane?.drain(graceMs).catch(() => undefined);
+  if (plane?.metrics) send({ type: 'metrics', state: plane.metrics.exportState() });
   process.exit(0);
 }
 
@@ -38,6 +39,7 @@ process.on('message', (raw: unknown) => {
     case 'init': {
       const log = createLogger({ level: msg.config.log.level }).child({ worker: process.pid });
       plane = new WorkerDataPlane(msg.config, msg.apiUrl, log);
+      if (plane.metrics) { const m = plane.metrics; setInterval(() => send({ type: 'metrics', state: m.exportState() }), 1000).unref(); }
       plane.listen(inheritedFds()).then(
         (entrypoints) => send({ type: 'listening', entrypoints }),
         (err: unknown) => { send({ type: 'fatal', message: (err as Error).message }); process.exit(1); },

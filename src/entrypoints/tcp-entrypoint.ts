@@ -166,6 +166,9 @@ export class TcpEntrypoint {
         owed.set(s, n);
         if (n === 0) afterOwed.get(s)?.();
       });
+      // While draining, every answer ends its connection cleanly, so keep-alive clients move to the
+      // successor without a request lost on a connection closed under them.
+      if (this.draining && req.httpVersionMajor === 1) res.setHeader('connection', 'close');
       handle(req, res);
     });
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -206,8 +209,10 @@ export class TcpEntrypoint {
   async close(graceMs: number): Promise<void> {
     this.draining = true;
     const closed = new Promise<void>((resolve) => this.net.close(() => resolve()));
-    this.httpServer.closeIdleConnections();
-    this.httpServer.close();
+    // Busy connections close after their current answer (Connection: close). Idle keep-alive ones
+    // are closed after a short settle time, not at once: a client may be sending on one right now.
+    const settle = setTimeout(() => this.httpServer.closeIdleConnections(), Math.min(1000, graceMs / 2));
+    settle.unref();
     this.tlsServer?.close();
     const deadline = setTimeout(() => { for (const s of this.sockets) s.destroy(); }, graceMs);
     deadline.unref();
@@ -217,6 +222,8 @@ export class TcpEntrypoint {
     });
     await Promise.all([closed, drained]);
     clearTimeout(deadline);
+    clearTimeout(settle);
+    this.httpServer.close();
   }
 }
 

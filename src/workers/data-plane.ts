@@ -5,17 +5,21 @@ import type { DynamicConfig } from '../config/dynamic/types.ts';
 import { durationOr } from '../lib/duration.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Diagnostic } from '../lib/diagnostics.ts';
-import type { Handler } from '../http/handler.ts';
+import type { Handler, RequestContext } from '../http/handler.ts';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ServicePool, loadBalancerHandler } from '../http/service-builder.ts';
 import { WeightedRoundRobin } from '../http/load-balancer.ts';
 import { middlewareFactories } from '../http/middlewares/registry.ts';
 import { compileSnapshot, type CompileEnv } from '../pipeline/compile.ts';
 import { SnapshotHolder } from '../pipeline/snapshot-holder.ts';
 import { TcpEntrypoint, type EntrypointLimits } from '../entrypoints/tcp-entrypoint.ts';
+import { entrypointLimits } from '../entrypoints/limits.ts';
 import { CertificateStore, type ReplicatedCertificates } from '../tls/certificate-store.ts';
 import { tlsServerOptions } from '../tls/options.ts';
 import { Http01Responder } from '../acme/challenges.ts';
 import { buildTcpRouting } from '../tcp/build.ts';
+import { createAccessLog, type AccessLog } from '../observability/access-log.ts';
+import { Metrics } from '../observability/metrics.ts';
 
 /**
  * One data-plane worker: TCP entrypoints (HTTP, HTTPS, TCP routes) fed by the primary. It compiles
@@ -33,11 +37,15 @@ export class WorkerDataPlane {
   private ports = new Map<string, number>();
   private readonly config: StaticConfig;
   private readonly log: Logger;
+  private readonly accessLog: AccessLog | undefined;
+  readonly metrics: Metrics | undefined;
 
   constructor(config: StaticConfig, apiUrl: string, log: Logger) {
     this.config = config;
     this.log = log;
     this.pool = new ServicePool(config.serversTransport);
+    this.accessLog = createAccessLog(config.accessLog, { entryPoints: config.entryPoints, onError: (err) => log.error({ err }, 'access log: write failed') });
+    this.metrics = config.metrics?.prometheus ? new Metrics(config.metrics.prometheus, { entryPoints: config.entryPoints, addInternals: config.metrics.addInternals === true }) : undefined;
     // Internal services that need the control plane are forwarded to the primary's API listener.
     const toApi = this.apiForwarder(apiUrl);
     const internal = new Map<string, Handler>([
@@ -72,15 +80,7 @@ export class WorkerDataPlane {
 
   /** Opens the TCP entrypoints: inherited fds first, else its own socket with SO_REUSEPORT. */
   async listen(inherited: ReadonlyMap<string, { fd: number }>): Promise<string[]> {
-    const l = this.config.limits;
-    const limits: EntrypointLimits = {
-      maxHeaderBytes: l.maxHeaderBytes,
-      maxHeaderCount: l.maxHeaderCount,
-      handshakeTimeoutMs: durationOr(l.handshakeTimeout, 10_000),
-      http2MaxConcurrentStreams: l.http2MaxConcurrentStreams,
-      peekTimeoutMs: durationOr(l.clientHelloTimeout, 10_000),
-      maxHelloBytes: l.maxClientHelloBytes,
-    };
+    const limits = entrypointLimits(this.config);
     for (const [name, ep] of Object.entries(this.config.entryPoints)) {
       if (ep.protocol !== 'tcp') continue;
       await this.open(name, ep, limits, inherited.get(name));
@@ -92,7 +92,10 @@ export class WorkerDataPlane {
     const e = new TcpEntrypoint(name, { ...ep, reusePort: true }, {
       holder: this.holder,
       tlsOptions: () => tlsServerOptions(this.certificates, this.holder.current().config.tls?.options?.default) as never,
-      hooks: { http01: (req, res) => this.http01.handle(req, res) },
+      hooks: {
+        http01: (req, res) => this.http01.handle(req, res),
+        ...(this.accessLog || this.metrics ? { onResponse: (req: IncomingMessage, res: ServerResponse, ctx: RequestContext) => { this.accessLog?.onResponse(req, res, ctx); this.metrics?.onResponse(req, res, ctx); } } : {}),
+      },
       limits,
       logger: this.log.child({ entrypoint: name }),
     });
@@ -120,8 +123,7 @@ export class WorkerDataPlane {
   }
 
   private limitsOf(): EntrypointLimits {
-    const l = this.config.limits;
-    return { maxHeaderBytes: l.maxHeaderBytes, maxHeaderCount: l.maxHeaderCount, handshakeTimeoutMs: durationOr(l.handshakeTimeout, 10_000), http2MaxConcurrentStreams: l.http2MaxConcurrentStreams, peekTimeoutMs: durationOr(l.clientHelloTimeout, 10_000), maxHelloBytes: l.maxClientHelloBytes };
+    return entrypointLimits(this.config);
   }
 
   applyCertificates(state: ReplicatedCertificates): void {
@@ -135,6 +137,7 @@ export class WorkerDataPlane {
   /** Stops accepting and drains in-flight work up to `graceMs`. */
   async drain(graceMs: number): Promise<void> {
     await Promise.all([...this.entrypoints.values()].map((e) => e.close(graceMs)));
+    await this.accessLog?.close();
     this.pool.close();
   }
 }

@@ -2,6 +2,7 @@ import type { DynamicConfig } from '../config/dynamic/types.ts';
 import type { StaticConfig } from '../config/static/types.ts';
 import type { Diagnostic } from '../lib/diagnostics.ts';
 import type { ReplicatedCertificates } from '../tls/certificate-store.ts';
+import type { MetricsState } from '../observability/metrics.ts';
 
 /**
  * Messages between the primary (providers, ACME, API: one source of truth) and the data-plane
@@ -16,7 +17,9 @@ export type ToWorker =
 
 export type FromWorker =
   | { readonly type: 'listening'; readonly entrypoints: readonly string[] }
-  | { readonly type: 'fatal'; readonly message: string };
+  | { readonly type: 'fatal'; readonly message: string }
+  /** The worker's cumulative request counters (every second, and once more when it drains). */
+  | { readonly type: 'metrics'; readonly state: MetricsState };
 
 /** Environment variable naming the inherited listener fds a worker finds at fd 3, 4, … */
 export const INHERITED_ENV = 'BERTH_WORKER_FDS';

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { StaticConfig } from '../config/static/types.ts';
 import type { Logger } from '../lib/logger.ts';
 import { INHERITED_ENV, type FromWorker, type ToWorker } from './protocol.ts';
+import type { MetricsState } from '../observability/metrics.ts';
 
 const ENTRY = fileURLToPath(new URL('../worker-main.ts', import.meta.url));
 
@@ -20,6 +21,9 @@ export class WorkerSupervisor {
   private readonly slots: Slot[];
   private readonly latest = new Map<ToWorker['type'], ToWorker>();
   private stopping = false;
+  private readonly counters = new Map<number, MetricsState>();
+  /** Told the last counters of a worker that exited (the primary absorbs them). */
+  onWorkerCounters: ((state: MetricsState) => void) | undefined;
   private readonly config: StaticConfig;
   private readonly apiUrl: string;
   private readonly inherited: ReadonlyMap<string, { fd: number }>;
@@ -42,6 +46,11 @@ export class WorkerSupervisor {
   publish(msg: ToWorker): void {
     this.latest.set(msg.type, msg);
     for (const s of this.slots) this.sendTo(s.child, msg);
+  }
+
+  /** The latest request counters of each running worker, for `/metrics`. */
+  metricStates(): MetricsState[] {
+    return [...this.counters.values()];
   }
 
   /** Process ids of the running workers. */
@@ -81,6 +90,8 @@ export class WorkerSupervisor {
           for (const m of ['config', 'certs', 'http01'] as const) { const l = this.latest.get(m); if (l) this.sendTo(child, l); }
           this.log.info({ worker: child.pid, index, entrypoints: msg.entrypoints }, 'worker listening');
           resolve();
+        } else if (msg.type === 'metrics') {
+          if (child.pid !== undefined) this.counters.set(child.pid, msg.state);
         } else if (msg.type === 'fatal') {
           this.log.error({ worker: child.pid, index }, `worker failed: ${msg.message}`);
           if (!listening) reject(new Error(`worker ${index} could not start: ${msg.message}`));
@@ -88,6 +99,8 @@ export class WorkerSupervisor {
       });
       child.once('exit', (code, signal) => {
         slot.child = undefined;
+        const last = child.pid !== undefined ? this.counters.get(child.pid) : undefined;
+        if (last) { this.counters.delete(child.pid!); this.onWorkerCounters?.(last); }
         if (!listening) { reject(new Error(`worker ${index} exited before listening (code ${code}, signal ${signal})`)); return; }
         if (this.stopping) return;
         slot.restarts++;

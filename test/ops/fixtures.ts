@@ -16,7 +16,7 @@ export const NODE = process.execPath;
 export const MAIN = join(ROOT, 'src/main.ts');
 
 /** Writes berth.yaml + dynamic.yaml: each named entrypoint routes `PathPrefix(/)` to its upstream URL. */
-export async function writeOpsConfig(opts: { entrypoints: Record<string, { port: number; upstream: string }>; graceTimeOut?: string; dir?: string }): Promise<{ dir: string; configPath: string; apiPort: number }> {
+export async function writeOpsConfig(opts: { entrypoints: Record<string, { port: number; upstream: string }>; graceTimeOut?: string; dir?: string; workers?: number }): Promise<{ dir: string; configPath: string; apiPort: number }> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'berth-ops-'));
   const apiPort = await freePort();
   const entryPoints: Record<string, unknown> = {};
@@ -35,6 +35,7 @@ export async function writeOpsConfig(opts: { entrypoints: Record<string, { port:
     api: { listen: `127.0.0.1:${apiPort}` },
     edge: { stateDir: join(dir, 'state') },
     log: { level: 'info' },
+    ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
   }));
   return { dir, configPath, apiPort };
 }
