@@ -4,15 +4,18 @@
  * service stops, the socket stays open, a new process adopts it) and twice through the SIGUSR2
  * hand-over (the new process adopts the listening sockets while the old one drains). Not a single
  * request may fail and not a single connection may see an error.
+ *
+ * A load check, not part of `npm test` (it needs a quiet machine to reach its request rate):
+ *   node --test bench/restart-under-load.ts
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { freePort, waitUntil } from '../helpers/net.ts';
-import { needTools } from '../helpers/tools.ts';
-import { startUpstream, type Upstream } from '../helpers/upstreams.ts';
-import { alive, startActivated, waitForApi, waitGone, writeOpsConfig, type ActivatedBerth } from '../ops/fixtures.ts';
+import { freePort, waitUntil } from '../test/helpers/net.ts';
+import { needTools } from '../test/helpers/tools.ts';
+import { startUpstream, type Upstream } from '../test/helpers/upstreams.ts';
+import { alive, startActivated, waitForApi, waitGone, writeOpsConfig, type ActivatedBerth } from '../test/ops/fixtures.ts';
 
 interface LoadResult { requests: { total: number }; latency: { p99: number; max: number }; errors: number; timeouts: number; non2xx: number; '2xx': number }
 type Autocannon = (opts: Record<string, unknown>) => { once(ev: 'done', f: (r: LoadResult) => void): void; once(ev: 'error', f: (e: Error) => void): void };
@@ -38,7 +41,8 @@ describe('restarts under load', () => {
   test(`${DURATION_S} s at ${RATE} req/s, restarted via socket activation and twice via hand-over: zero failures`, async (t) => {
     if (!needTools(t, 'systemd-socket-activate')) return;
     const port = await freePort();
-    const cfg = await writeOpsConfig({ entrypoints: { web: { port, upstream: upstream.url } } });
+    // One process: the hand-over passes listening sockets; with workers each binds its own (SO_REUSEPORT).
+    const cfg = await writeOpsConfig({ entrypoints: { web: { port, upstream: upstream.url } }, workers: 1 });
     dir = cfg.dir;
     const sa = await startActivated({ sockets: { web: port }, configPath: cfg.configPath, dir: cfg.dir, apiPort: cfg.apiPort });
     activated = sa;
