@@ -4,6 +4,7 @@ import { errorMessage } from './lib/errors.ts';
 import type { BerthParts } from './app.ts';
 import type { Provider } from './providers/provider.ts';
 import { FileProvider } from './providers/file/file-provider.ts';
+import { InternalProvider } from './providers/internal-provider.ts';
 import { HttpProvider } from './providers/http/http-provider.ts';
 import { DockerProvider } from './providers/docker/docker-provider.ts';
 import { CloudflareDns } from './dns/cloudflare.ts';
@@ -40,7 +41,7 @@ function dnsAutomation(config: StaticConfig, log: Logger): ((repos: readonly str
 
 /** The standard set of providers and middlewares for a static configuration. */
 export function defaultParts(config: StaticConfig, log: Logger): BerthParts {
-  const providers: Provider[] = [];
+  const providers: Provider[] = [new InternalProvider(config)];
   const child = (provider: string): Logger => log.child({ component: 'provider', provider });
   if (config.providers.file) providers.push(new FileProvider(config.providers.file, { logger: child('file') }));
   if (config.providers.http) providers.push(new HttpProvider(config.providers.http, { logger: child('http') }));

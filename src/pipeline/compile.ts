@@ -147,20 +147,20 @@ export function compileSnapshot(config: DynamicConfig, version: number, provider
       if (!t) { diagnostics.push({ level: 'warning', source: `provider ${providerOf(name)}`, element: name, message: `entrypoint "${epName}" does not exist` }); continue; }
       const tls = r.tls || eps[epName]?.http?.tls !== undefined;
       // Entrypoint-level middlewares run before the router's own, as in Traefik.
-      const epMw = eps[epName]?.http?.middlewares ?? [];
+      const epMw = (eps[epName]?.http?.middlewares ?? []).map((m) => (m.includes('@') ? m : qualify(m, 'file')));
       let handler = r.handler;
       if (epMw.length > 0) {
         const chain: BuiltMiddleware[] = [];
         let bad: string | undefined;
         for (const m of epMw) {
-          const x = expand(m.includes('@') ? m : qualify(m, 'file'), []);
+          const x = expand(m, []);
           if (typeof x === 'string') { bad = x; break; }
           chain.push(...x);
         }
         if (bad) { fail('http-router', name, `entrypoint ${epName}: ${bad}`); continue; }
         handler = wrapAll(chain, handler);
       }
-      (tls ? t.tls : t.plain).push({ ...r.router, tls, handler });
+      (tls ? t.tls : t.plain).push({ ...r.router, middlewares: epMw.length > 0 ? [...epMw, ...r.router.middlewares] : r.router.middlewares, tls, handler });
     }
   }
   // ---- entrypoint redirections (Traefik's generated `web-to-websecure@internal` routers)
