@@ -3,6 +3,9 @@
  * node:24-slim, test/helpers/base-image.ts), run with host networking, discovering containers on a
  * second daemon through its mounted socket.
  *
+ * The container runs as docker/compose.example.yaml runs it: read-only root filesystem with a tmpfs
+ * /tmp, no capabilities, no-new-privileges, the Docker socket reached through its group.
+ *
  * The build runs the Dockerfile as users do, `npm ci --omit=dev` included: it needs the npm registry
  * (reached through the host network, `--network host`, with the machine's CA bundle). The build
  * context holds only what the Dockerfile copies (package.json, package-lock.json, src/, docker/).
@@ -10,7 +13,7 @@
 import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmod, cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -26,6 +29,8 @@ const IMAGE = 'berth-test:latest';
 const CONTAINER = 'berth';
 /** Where the other daemon's socket appears inside the berth container. */
 const SOCKET_IN_CONTAINER = '/var/run/docker.sock';
+/** The group owning that socket, joined by the container (`group_add`). */
+const SOCKET_GID = 4242;
 
 /** GET through berth with an explicit Host header. */
 function get(host: string, port: number, vhost: string): Promise<{ status: number; body: string }> {
@@ -107,14 +112,19 @@ describe('container image (docker/Dockerfile)', { concurrency: false }, () => {
       log: { level: 'info' },
     }));
     await chmod(config, 0o644);
-    await chmod(b.socket, 0o666);
+    // As on a host: the socket belongs to a group (root:<gid>, 0660) that the container joins.
+    await chown(b.socket, 0, SOCKET_GID);
+    await chmod(b.socket, 0o660);
     await a.docker([
       'run', '-d', '--name', CONTAINER, '--network', 'host',
+      // docker/compose.example.yaml's hardening.
+      '--read-only', '--tmpfs', '/tmp', '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges:true',
+      '--group-add', String(SOCKET_GID), '--stop-timeout', '30',
       // The image's HEALTHCHECK, probed every second here instead of every 10 s.
       '--health-interval', '1s', '--health-start-period', '60s',
       '--env', `BERTH_HEALTHCHECK_URL=http://127.0.0.1:${apiPort}/ping`,
       '--volume', `${config}:/etc/berth/berth.yaml:ro`,
-      '--volume', `${b.socket}:${SOCKET_IN_CONTAINER}`,
+      '--volume', `${b.socket}:${SOCKET_IN_CONTAINER}:ro`,
       IMAGE,
     ]);
     running = true;
@@ -161,6 +171,12 @@ describe('container image (docker/Dockerfile)', { concurrency: false }, () => {
     await waitUntil(async () => (await a.docker(['inspect', '-f', '{{.State.Running}}', CONTAINER])) === 'true', 'berth container running');
     assert.equal(await a.docker(['exec', CONTAINER, 'id', '-u']), '10001');
     assert.equal(await a.docker(['exec', CONTAINER, 'id', '-g']), '10001');
+    assert.ok((await a.docker(['exec', CONTAINER, 'id', '-G'])).split(' ').includes(String(SOCKET_GID)), 'in the socket group');
+    // No capabilities at all, in any set.
+    const status = await a.docker(['exec', CONTAINER, 'cat', '/proc/1/status']);
+    for (const set of ['CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb']) {
+      assert.match(status, new RegExp(`${set}:\\s+0{16}\\n`), `${set} is empty`);
+    }
     // PID 1 is berth itself (node), which therefore receives docker stop's SIGTERM.
     const pid1 = await a.docker(['exec', CONTAINER, 'cat', '/proc/1/cmdline']);
     assert.match(pid1.replaceAll('\0', ' '), /^node \/opt\/berth\/src\/main\.ts run/);
@@ -206,7 +222,7 @@ describe('container image (docker/Dockerfile)', { concurrency: false }, () => {
   test('docker stop (SIGTERM to PID 1) drains and exits 0', async (t) => {
     if (!ready(t)) return;
     const t0 = Date.now();
-    await a.docker(['stop', '-t', '30', CONTAINER]);
+    await a.docker(['stop', CONTAINER]); // --stop-timeout 30, as stop_grace_period: 30s
     t.diagnostic(`docker stop took ${Date.now() - t0} ms`);
     const state = JSON.parse(await a.docker(['inspect', '-f', '{{json .State}}', CONTAINER])) as { ExitCode: number; OOMKilled: boolean; Running: boolean };
     assert.equal(state.Running, false);
