@@ -84,3 +84,38 @@ test('dashboard in headless Chromium: a new router appears, a removed one disapp
   t.diagnostic(`screenshot: ${afterShot}`);
   assert.deepEqual(consoleErrors, []);
 });
+
+test('dashboard in headless Chromium: a container\'s router appears when it starts and goes when it stops', { timeout: 150_000 }, async (t) => {
+  if (!needTools(t, 'chromium', 'dockerd', 'busybox')) return;
+  const { chromium } = await import('playwright-core');
+  const { startDockerds } = await import('../helpers/dockerd.ts');
+  const fleet = await startDockerds(1);
+  const berth = await startBerth({
+    config: { entryPoints: { web: { address: `127.0.0.1:${await freePort()}` } }, providers: { docker: { endpoints: [fleet.glob], exposedByDefault: false } } },
+  });
+  const profile = mkdtempSync(join(tmpdir(), 'berth-chromium-'));
+  const shots = mkdtempSync(join(tmpdir(), 'berth-dash-shots-'));
+  const browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  t.after(async () => {
+    await browser.close().catch(() => undefined);
+    await berth.stop();
+    await fleet.stop();
+    rmSync(profile, { recursive: true, force: true });
+  });
+  const page = await browser.newPage();
+  assert.equal((await page.goto(`${berth.apiUrl}/`))?.status(), 200);
+  const d = fleet.daemons[0]!;
+  const c = await d.runHttpd({ name: 'shop', port: 8080, labels: { 'traefik.enable': 'true', 'traefik.http.routers.shop.rule': 'Host(`shop.test`)', 'traefik.http.services.shop.loadbalancer.server.port': '8080' } });
+  void c;
+  const row = page.locator('[data-router="shop@docker"]');
+  await row.waitFor({ timeout: 20_000 });
+  assert.match(await row.innerText(), /Host\(`shop\.test`\)/);
+  const shot = join(shots, 'dashboard-container-running.png');
+  await page.screenshot({ path: shot, fullPage: true });
+  t.diagnostic(`screenshot: ${shot}`);
+  await d.stopContainer('shop');
+  await row.waitFor({ state: 'detached', timeout: 20_000 });
+  const gone = join(shots, 'dashboard-container-stopped.png');
+  await page.screenshot({ path: gone, fullPage: true });
+  t.diagnostic(`screenshot: ${gone}`);
+});
