@@ -7,6 +7,7 @@
  */
 import { diagError, diagWarning, type Diagnostic } from '../../lib/diagnostics.ts';
 import { parseDuration } from '../../lib/duration.ts';
+import { closest } from '../../lib/suggest.ts';
 
 /** Where diagnostics go while walking one document. */
 export interface WalkContext {
@@ -227,29 +228,7 @@ function isEmptyObject(v: unknown): boolean {
 
 /** The known key closest to a misspelt one, or undefined when nothing is close enough to help. */
 export function suggestKey(key: string, known: readonly string[]): string | undefined {
-  const lower = key.toLowerCase();
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const candidate of known) {
-    const d = editDistance(lower, candidate.toLowerCase());
-    if (d < bestDistance) { bestDistance = d; best = candidate; }
-  }
-  return bestDistance <= Math.max(1, Math.floor(key.length / 4)) ? best : undefined;
-}
-
-/** Levenshtein distance of two short identifiers. */
-function editDistance(a: string, b: string): number {
-  if (a.length > 64 || b.length > 64) return Infinity;
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost);
-    }
-    prev = cur;
-  }
-  return prev[b.length]!;
+  return closest(key, known, Math.max(1, Math.floor(key.length / 4)));
 }
 
 /** Options shared by the builders below. */
