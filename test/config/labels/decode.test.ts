@@ -12,7 +12,7 @@ describe('decodeContainers', () => {
       name, daemon, networks: { n: ip },
       labels: { 'traefik.enable': 'true', [`traefik.http.routers.${name}.rule`]: 'Host(`x.example.com`)', [`traefik.http.services.${name}.loadbalancer.server.port`]: '80' },
     });
-    const r1 = decodeContainers([mk('b', 'docker-9', '10.0.0.9'), mk('a', 'docker-1', '10.0.0.1')], options());
+    const r1 = decodeContainers([mk('b', 'docker-9', '127.0.10.9'), mk('a', 'docker-1', '127.0.10.1')], options());
     assert.deepEqual(Object.keys(r1.config.http?.routers ?? {}), ['b']);
     assert.equal(r1.diagnostics.length, 1);
     assert.match(r1.diagnostics[0]?.message ?? '', /already served by container "b" on daemon docker-9/);
@@ -21,8 +21,8 @@ describe('decodeContainers', () => {
 
   test('same host on the same daemon is allowed (path split between two containers)', () => {
     const r = decodeContainers([
-      container({ name: 'a', networks: { n: '10.0.0.1' }, labels: { 'traefik.enable': 'true', 'traefik.http.routers.a.rule': 'Host(`x.example.com`) && PathPrefix(`/a`)', 'traefik.http.services.a.loadbalancer.server.port': '80' } }),
-      container({ name: 'b', networks: { n: '10.0.0.2' }, labels: { 'traefik.enable': 'true', 'traefik.http.routers.b.rule': 'Host(`x.example.com`) && PathPrefix(`/b`)', 'traefik.http.services.b.loadbalancer.server.port': '80' } }),
+      container({ name: 'a', networks: { n: '127.0.10.1' }, labels: { 'traefik.enable': 'true', 'traefik.http.routers.a.rule': 'Host(`x.example.com`) && PathPrefix(`/a`)', 'traefik.http.services.a.loadbalancer.server.port': '80' } }),
+      container({ name: 'b', networks: { n: '127.0.10.2' }, labels: { 'traefik.enable': 'true', 'traefik.http.routers.b.rule': 'Host(`x.example.com`) && PathPrefix(`/b`)', 'traefik.http.services.b.loadbalancer.server.port': '80' } }),
     ], options());
     assert.deepEqual(Object.keys(r.config.http?.routers ?? {}), ['a', 'b']);
     assert.deepEqual(r.diagnostics, []);
