@@ -6,6 +6,7 @@
  *   node bench/chaos.ts               # 10 minutes
  *   node bench/chaos.ts --minutes 2
  *   node bench/chaos.ts --minutes 2 --workers 1   # default: auto, berth's default (one per core)
+ *   node bench/chaos.ts --minutes 1 --heap-dir /tmp/heap   # heap snapshots at baseline and settled
  *
  * Faults, in rotation every few seconds:
  * - docker: a container flaps (stop/start), and one Docker daemon is killed and restarted
@@ -19,7 +20,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -38,6 +39,11 @@ const DURATION_MS = Math.max(0.2, MINUTES) * 60_000;
 const argWorkers = process.argv.indexOf('--workers');
 const rawWorkers = argWorkers >= 0 ? process.argv[argWorkers + 1] : process.env.CHAOS_WORKERS;
 const WORKERS: number | 'auto' = rawWorkers === undefined || rawWorkers === 'auto' ? 'auto' : Number(rawWorkers);
+// `--heap-dir DIR`: berth (and its workers) write a V8 heap snapshot there at the baseline and
+// after the settle time, for comparing what the load left behind (a snapshot forces a full GC).
+const argHeap = process.argv.indexOf('--heap-dir');
+const HEAP_DIR = argHeap >= 0 ? process.argv[argHeap + 1] : undefined;
+const HEAP_SIGNAL = 'SIGWINCH';
 
 type Kind = 'http' | 'https' | 'ws' | 'tcp' | 'udp' | 'docker';
 const attempts: Record<Kind, number> = { http: 0, https: 0, ws: 0, tcp: 0, udp: 0, docker: 0 };
@@ -138,7 +144,11 @@ const staticCfg: Record<string, unknown> = {
   workers: WORKERS,
   ...(pebble ? { certificatesResolvers: { le: { acme: { email: 'chaos@example.test', storage: join(dir, 'acme.json'), caServer: pebble.directoryUrl, httpChallenge: { entryPoint: 'web' } } } } } : {}),
 };
-const berth = await startBerth({ dir, config: staticCfg, ...(pebble ? { env: { NODE_EXTRA_CA_CERTS: pebble.caCertPath } } : {}) });
+const berthEnv: Record<string, string> = {
+  ...(pebble ? { NODE_EXTRA_CA_CERTS: pebble.caCertPath } : {}),
+  ...(HEAP_DIR ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --heapsnapshot-signal=${HEAP_SIGNAL} --diagnostic-dir=${HEAP_DIR}`.trim() } : {}),
+};
+const berth = await startBerth({ dir, config: staticCfg, env: berthEnv });
 let crashes = 0;
 void berth.exited.then((code) => { if (running) { crashes++; console.error(`berth exited with ${code}`); } });
 
@@ -155,6 +165,26 @@ function res(pid: number): { fds: number; rssKb: number } {
     } catch { /* exited */ }
   }
   return { fds, rssKb };
+}
+
+/** Signals berth and its workers to write heap snapshots; resolves once the files are complete. */
+async function heapSnapshots(label: string): Promise<void> {
+  if (!HEAP_DIR) return;
+  const before = new Set(readdirSync(HEAP_DIR));
+  let children: number[] = [];
+  try { children = readFileSync(`/proc/${berth.pid}/task/${berth.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number); } catch { /* none */ }
+  const pids = [berth.pid, ...children];
+  for (const p of pids) process.kill(p, HEAP_SIGNAL);
+  // Written in place: complete once every file is there and their sizes stop changing.
+  let last = '';
+  await waitUntil(async () => {
+    const files = readdirSync(HEAP_DIR).filter((f) => !before.has(f) && f.endsWith('.heapsnapshot'));
+    const sizes = files.map((f) => statSync(join(HEAP_DIR, f)).size).join(',');
+    const done = files.length >= pids.length && sizes === last;
+    last = sizes;
+    return done;
+  }, 'heap snapshots', 180_000, 2000);
+  console.error(`heap snapshots (${label}): ${readdirSync(HEAP_DIR).filter((f) => !before.has(f)).join(', ')}`);
 }
 
 // ---- traffic -----------------------------------------------------------------------------------
@@ -248,6 +278,7 @@ const status = (p: Promise<number>): Promise<string> => p.then((s) => (s === 200
 await waitUntil(async () => (await httpGet('plain.test', '/')) === 200 && (await httpGet('httpprov.test', '/')) === 200, 'routes', 30_000);
 if (fleet) await waitUntil(async () => (await dockerProbe('flap.test', 'flap')) === 'ok' && (await dockerProbe('steady.test', 'steady')) === 'ok', 'docker routes', 60_000);
 await waitUntil(async () => (await udpEcho()) === 'ok' && (await tcpEcho()) === 'ok', 'L4 routes', 30_000);
+await heapSnapshots('baseline');
 const base = res(berth.pid);
 console.error(JSON.stringify({ pid: berth.pid, httpUp: httpUpPort, tcpUp: (tcpUp.address() as AddressInfo).port, provider: (providerSrv.address() as AddressInfo).port, ports }));
 let flapDown = false;
@@ -314,6 +345,7 @@ const loaded = res(berth.pid);
 // Let pools and timers settle, then measure drift.
 await sleep(15_000);
 const settled = crashes === 0 ? res(berth.pid) : loaded;
+if (crashes === 0) await heapSnapshots('settled');
 // Error-level lines about the injected provider garbage are expected; anything else is not.
 const unhandled = berth.logs.filter((l) => /uncaught|unhandled|"level":60/i.test(l) || (/"level":50/.test(l) && !/keeping the last good configuration/.test(l)));
 const fdKinds: Record<string, number> = {};
