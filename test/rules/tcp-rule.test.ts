@@ -18,7 +18,7 @@ describe('TCP matchers', () => {
     { desc: 'HostSNI *. one label', rule: 'HostSNI(`*.example.com`)', conn: tcpConn({ sni: 'db.example.com' }), want: true },
     { desc: 'HostSNI *. not two labels', rule: 'HostSNI(`*.example.com`)', conn: tcpConn({ sni: 'a.db.example.com' }), want: false },
     { desc: 'HostSNI IDN as punycode', rule: 'HostSNI(`bücher.de`)', conn: tcpConn({ sni: 'xn--bcher-kva.de' }), want: true },
-    { desc: 'HostSNI IP', rule: 'HostSNI(`10.0.0.1`)', conn: tcpConn({ sni: '10.0.0.1' }), want: true },
+    { desc: 'HostSNI IP', rule: 'HostSNI(`127.0.0.1`)', conn: tcpConn({ sni: '127.0.0.1' }), want: true },
     { desc: 'HostSNIRegexp', rule: 'HostSNIRegexp(`^.+\\.example\\.com$`)', conn: tcpConn({ sni: 'db.example.com' }), want: true },
     { desc: 'HostSNIRegexp miss', rule: 'HostSNIRegexp(`^.+\\.example\\.com$`)', conn: tcpConn(), want: false },
     { desc: 'ALPN offered', rule: 'ALPN(`h2`)', conn: tcpConn({ alpn: ['h2', 'http/1.1'] }), want: true },
@@ -52,7 +52,7 @@ describe('catch-all and hosts', () => {
     { desc: 'name && ALPN', rule: 'HostSNI(`a.com`) && ALPN(`h2`)', catchAll: false, hosts: ['a.com'] },
     { desc: 'wildcard', rule: 'HostSNI(`*.a.com`)', catchAll: false, hosts: null },
     { desc: 'regexp', rule: 'HostSNIRegexp(`a`)', catchAll: false, hosts: null },
-    { desc: 'ClientIP alone', rule: 'ClientIP(`10.0.0.1`)', catchAll: false, hosts: null },
+    { desc: 'ClientIP alone', rule: 'ClientIP(`127.0.0.1`)', catchAll: false, hosts: null },
   ];
   for (const c of cases) {
     test(c.desc, () => {

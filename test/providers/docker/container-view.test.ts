@@ -27,9 +27,9 @@ describe('toContainerView', () => {
     const v = toContainerView({
       Id: 'x', Name: '/api', State: running, HostConfig: { NetworkMode: 'bridge' },
       Config: { ExposedPorts: { '8080/tcp': {}, '53/udp': {} } },
-      NetworkSettings: { Networks: { bridge: { IPAddress: '172.17.0.2' }, v6: { IPAddress: '', GlobalIPv6Address: 'fd00::2' } }, Ports: { '8080/tcp': [{ HostIp: '0.0.0.0', HostPort: '18080' }], '53/udp': null } },
+      NetworkSettings: { Networks: { bridge: { IPAddress: '127.0.17.2' }, v6: { IPAddress: '', GlobalIPv6Address: 'fd00::2' } }, Ports: { '8080/tcp': [{ HostIp: '0.0.0.0', HostPort: '18080' }], '53/udp': null } },
     }, 'd');
-    assert.deepEqual(v?.networks, { bridge: '172.17.0.2', v6: 'fd00::2' });
+    assert.deepEqual(v?.networks, { bridge: '127.0.17.2', v6: 'fd00::2' });
     assert.deepEqual(v?.ports, [{ port: 53, protocol: 'udp' }, { port: 8080, protocol: 'tcp', hostIp: '0.0.0.0', hostPort: 18080 }]);
     assert.equal(v?.health, 'none');
   });
