@@ -7,6 +7,7 @@
  *   node bench/chaos.ts --minutes 2
  *   node bench/chaos.ts --minutes 2 --workers 1   # default: auto, berth's default (one per core)
  *   node bench/chaos.ts --minutes 1 --heap-dir /tmp/heap   # heap snapshots at baseline and settled
+ *   node bench/chaos.ts --minutes 1 --gc-probe   # also RSS after a forced full GC (inspector on loopback)
  *
  * Faults, in rotation every few seconds:
  * - docker: a container flaps (stop/start), and one Docker daemon is killed and restarted
@@ -44,6 +45,10 @@ const WORKERS: number | 'auto' = rawWorkers === undefined || rawWorkers === 'aut
 const argHeap = process.argv.indexOf('--heap-dir');
 const HEAP_DIR = argHeap >= 0 ? process.argv[argHeap + 1] : undefined;
 const HEAP_SIGNAL = 'SIGWINCH';
+// `--gc-probe`: berth (and its workers) open the inspector on loopback so that, after the settle
+// time, a full GC can be forced and RSS measured again: memory V8 merely has not given back yet
+// drops, memory still referenced stays.
+const GC_PROBE = process.argv.includes('--gc-probe');
 
 type Kind = 'http' | 'https' | 'ws' | 'tcp' | 'udp' | 'docker';
 const attempts: Record<Kind, number> = { http: 0, https: 0, ws: 0, tcp: 0, udp: 0, docker: 0 };
@@ -146,7 +151,7 @@ const staticCfg: Record<string, unknown> = {
 };
 const berthEnv: Record<string, string> = {
   ...(pebble ? { NODE_EXTRA_CA_CERTS: pebble.caCertPath } : {}),
-  ...(HEAP_DIR ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --heapsnapshot-signal=${HEAP_SIGNAL} --diagnostic-dir=${HEAP_DIR}`.trim() } : {}),
+  ...(HEAP_DIR || GC_PROBE ? { NODE_OPTIONS: [process.env.NODE_OPTIONS ?? '', HEAP_DIR ? `--heapsnapshot-signal=${HEAP_SIGNAL} --diagnostic-dir=${HEAP_DIR}` : '', GC_PROBE ? '--inspect=127.0.0.1:0' : ''].join(' ').trim() } : {}),
 };
 const berth = await startBerth({ dir, config: staticCfg, env: berthEnv });
 let crashes = 0;
@@ -185,6 +190,22 @@ async function heapSnapshots(label: string): Promise<void> {
     return done;
   }, 'heap snapshots', 180_000, 2000);
   console.error(`heap snapshots (${label}): ${readdirSync(HEAP_DIR).filter((f) => !before.has(f)).join(', ')}`);
+}
+
+/** Forces a full GC in berth and every worker through their inspectors (`--gc-probe`). */
+async function forceGc(): Promise<number> {
+  const urls = [...new Set(berth.logs.flatMap((l) => /Debugger listening on (ws:\/\/127\.0\.0\.1:\d+\/[\w-]+)/.exec(l)?.[1] ?? []))];
+  let done = 0;
+  for (const url of urls) {
+    await new Promise<void>((resolve) => {
+      const ws = new WebSocket(url);
+      const timer = setTimeout(() => { ws.close(); resolve(); }, 30_000);
+      ws.onopen = () => ws.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' }));
+      ws.onmessage = (m) => { if (String(m.data).includes('"id":1')) { done++; clearTimeout(timer); ws.close(); resolve(); } };
+      ws.onerror = () => { clearTimeout(timer); resolve(); };
+    });
+  }
+  return done;
 }
 
 // ---- traffic -----------------------------------------------------------------------------------
@@ -345,6 +366,12 @@ const loaded = res(berth.pid);
 // Let pools and timers settle, then measure drift.
 await sleep(15_000);
 const settled = crashes === 0 ? res(berth.pid) : loaded;
+let afterGc: { processes: number; rssKb: number } | undefined;
+if (crashes === 0 && GC_PROBE) {
+  const processes = await forceGc();
+  await sleep(2000);
+  afterGc = { processes, rssKb: res(berth.pid).rssKb };
+}
 if (crashes === 0) await heapSnapshots('settled');
 // Error-level lines about the injected provider garbage are expected; anything else is not.
 const unhandled = berth.logs.filter((l) => /uncaught|unhandled|"level":60/i.test(l) || (/"level":50/.test(l) && !/keeping the last good configuration/.test(l)));
@@ -373,7 +400,7 @@ const report = {
   faultsInjected: faults,
   crashes, exitCode: code,
   unhandledLogLines: unhandled.length,
-  rss: { baselineKb: base.rssKb, underLoadKb: loaded.rssKb, settledKb: settled.rssKb, driftPct: Number((((settled.rssKb - base.rssKb) / base.rssKb) * 100).toFixed(1)) },
+  rss: { baselineKb: base.rssKb, underLoadKb: loaded.rssKb, settledKb: settled.rssKb, driftPct: Number((((settled.rssKb - base.rssKb) / base.rssKb) * 100).toFixed(1)), ...(afterGc ? { afterForcedGcKb: afterGc.rssKb, gcProcesses: afterGc.processes } : {}) },
   fds: { baseline: base.fds, underLoad: loaded.fds, settled: settled.fds, settledByKind: fdKinds },
 };
 console.log(JSON.stringify(report, null, 2));
