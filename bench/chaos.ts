@@ -1,7 +1,12 @@
 /**
- * Chaos soak: mixed traffic (HTTP, HTTPS, WebSocket, TCP, UDP) through one berth process while
- * faults are injected, then a report of attempts and failures by cause, crashes, unhandled errors
- * in berth's log, and RSS / file-descriptor drift after the load stops.
+ * Chaos soak: mixed traffic (HTTP, HTTPS, WebSocket, TCP, UDP) through one berth (its primary
+ * process and data-plane workers) while faults are injected, then a report of attempts and failures
+ * by cause, crashes, unhandled errors in berth's log, and RSS / file-descriptor drift (summed over
+ * the primary and its workers) after the load stops.
+ *
+ * RSS right after the load is mostly garbage V8 has not collected and returned yet; `--gc-probe`
+ * shows what remains after a full GC. Descriptors under load include UDP sessions, which close
+ * after their idle timeout.
  *
  *   node bench/chaos.ts               # 10 minutes
  *   node bench/chaos.ts --minutes 2
