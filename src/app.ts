@@ -20,7 +20,7 @@ import { entrypointLimits } from './entrypoints/limits.ts';
 import { ApiServer, createApiHandler, parseListen, type ApiSources } from './api/api-server.ts';
 import { CertificateStore } from './tls/certificate-store.ts';
 import { tlsServerOptions } from './tls/options.ts';
-import { CertificateManager } from './acme/certificate-manager.ts';
+import type { CertificateManager } from './acme/certificate-manager.ts';
 import { VERSION } from './version.ts';
 import { availableParallelism } from 'node:os';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
@@ -58,7 +58,8 @@ export class Berth {
   readonly holder: SnapshotHolder;
   readonly watcher: ConfigWatcher;
   readonly certificates: CertificateStore;
-  readonly acme: CertificateManager | undefined;
+  /** The ACME manager, when resolvers are configured (loaded on demand: acme-client is heavy). */
+  acme: CertificateManager | undefined;
   readonly entrypoints = new Map<string, TcpEntrypoint>();
   readonly udpEntrypoints = new Map<string, UdpEntrypoint>();
   readonly ports: PortAllocator;
@@ -87,9 +88,6 @@ export class Berth {
       tcp: (c: Parameters<typeof buildTcpRouting>[0], e: Record<string, EntryPointConfig>) => buildTcpRouting(c, e, l4Env),
       udp: (c: Parameters<typeof buildUdpRouting>[0], e: Record<string, EntryPointConfig>) => buildUdpRouting(c, e, l4Env),
     };
-    this.acme = Object.keys(config.certificatesResolvers ?? {}).length > 0
-      ? new CertificateManager({ resolvers: config.certificatesResolvers, store: this.certificates, logger: this.log.child({ component: 'acme' }) })
-      : undefined;
     const tmpDir = join(tmpdir(), 'berth');
     try {
       mkdirSync(tmpDir, { recursive: true });
@@ -150,7 +148,11 @@ export class Berth {
     } catch (err) {
       this.log.warn({ err, stateDir: this.config.edge.stateDir }, 'state directory is not writable; port allocations and certificates may not persist');
     }
-    await this.acme?.start();
+    if (Object.keys(this.config.certificatesResolvers ?? {}).length > 0) {
+      const { CertificateManager } = await import('./acme/certificate-manager.ts');
+      this.acme = new CertificateManager({ resolvers: this.config.certificatesResolvers, store: this.certificates, logger: this.log.child({ component: 'acme' }) });
+      await this.acme.start();
+    }
     for (const d of this.ports.diagnostics) this.log.warn({ element: d.element }, d.message);
     // Providers first: a process that takes over inherited sockets (restart, upgrade) must not
     // answer queued connections with an empty configuration. Each provider gets up to 10 s to

@@ -41,7 +41,7 @@ export async function runCommand(path: string | undefined): Promise<number> {
   }
   let berth: Berth;
   try {
-    berth = await Berth.start(config, { logger: log, parts: defaultParts(config, log), inherited: inherited.sockets });
+    berth = await Berth.start(config, { logger: log, parts: await defaultParts(config, log), inherited: inherited.sockets });
   } catch (err) {
     log.fatal({ err }, (err as Error).message);
     log.flush?.();
