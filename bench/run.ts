@@ -8,7 +8,7 @@
  */
 import { execFile } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, release, tmpdir } from 'node:os';
+import { availableParallelism, cpus, loadavg, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs, USAGE, type BenchArgs } from './lib/args.ts';
 import { makeBenchCert } from './lib/certs.ts';
@@ -221,7 +221,7 @@ async function main(): Promise<void> {
         autocannon: '9',
         openssl: toolVersion('openssl version')?.split(' ')[1],
       },
-      berthWorkers: '1 (single process: the multi-core data plane is not implemented yet)',
+      berthWorkers: `auto (${availableParallelism()} data-plane workers)`,
       generators: [...new Set(SCENARIOS.flatMap((s) => s.generators))].filter(generatorAvailable),
     },
     scenarios: [],
