@@ -1,10 +1,12 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as acme from 'acme-client';
 import type { CertificateStore } from '../tls/certificate-store.ts';
 import type { DnsProvider } from '../dns/cloudflare.ts';
 import { waitForTxt, type PropagationOptions } from '../dns/propagation.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { ChallengeType } from './wanted.ts';
+import { Http01Responder } from './http01-responder.ts';
+
+export { Http01Responder };
 
 type Authz = Parameters<NonNullable<acme.ClientAutoOptions['challengeCreateFn']>>[0];
 type Challenge = Parameters<NonNullable<acme.ClientAutoOptions['challengeCreateFn']>>[1];
@@ -14,52 +16,6 @@ export interface ChallengeSolver {
   readonly type: ChallengeType;
   present(authz: Authz, challenge: Challenge, keyAuthorization: string): Promise<void>;
   cleanup(authz: Authz, challenge: Challenge, keyAuthorization: string): Promise<void>;
-}
-
-/** HTTP-01 tokens, shared by every resolver: the `web` entrypoint answers them before routing. */
-export class Http01Responder {
-  private readonly tokens = new Map<string, string>();
-  private readonly listeners = new Set<() => void>();
-
-  set(token: string, keyAuthorization: string): void {
-    this.tokens.set(token, keyAuthorization);
-    for (const l of this.listeners) l();
-  }
-
-  delete(token: string): void {
-    this.tokens.delete(token);
-    for (const l of this.listeners) l();
-  }
-
-  /** Current tokens (for replication to worker processes). */
-  entries(): [string, string][] {
-    return [...this.tokens];
-  }
-
-  /** Replaces every token (worker side of the replication). */
-  replace(entries: readonly [string, string][]): void {
-    this.tokens.clear();
-    for (const [t, k] of entries) this.tokens.set(t, k);
-  }
-
-  /** Called after every change; returns the unsubscribe function. */
-  onChange(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  /** Answers `GET /.well-known/acme-challenge/<token>`; returns false when the request is not one. */
-  handle(req: IncomingMessage, res: ServerResponse): boolean {
-    const url = req.url ?? '';
-    const prefix = '/.well-known/acme-challenge/';
-    if (!url.startsWith(prefix)) return false;
-    const token = url.slice(prefix.length).split('?')[0] ?? '';
-    const keyAuth = this.tokens.get(token);
-    if (keyAuth === undefined) return false;
-    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(keyAuth) });
-    res.end(req.method === 'HEAD' ? undefined : keyAuth);
-    return true;
-  }
 }
 
 /** HTTP-01 through the shared responder. */

@@ -16,7 +16,7 @@ import { TcpEntrypoint, type EntrypointLimits } from '../entrypoints/tcp-entrypo
 import { entrypointLimits } from '../entrypoints/limits.ts';
 import { CertificateStore, type ReplicatedCertificates } from '../tls/certificate-store.ts';
 import { tlsServerOptions } from '../tls/options.ts';
-import { Http01Tokens } from './http01-tokens.ts';
+import { Http01Responder } from '../acme/http01-responder.ts';
 import { buildTcpRouting } from '../tcp/build.ts';
 import { createAccessLog, type AccessLog } from '../observability/access-log.ts';
 import { Metrics } from '../observability/metrics.ts';
@@ -30,7 +30,7 @@ import { Metrics } from '../observability/metrics.ts';
 export class WorkerDataPlane {
   readonly holder: SnapshotHolder;
   readonly certificates = new CertificateStore();
-  private readonly http01 = new Http01Tokens();
+  private readonly http01 = new Http01Responder();
   private readonly entrypoints = new Map<string, TcpEntrypoint>();
   private readonly pool: ServicePool;
   private readonly env: CompileEnv;

@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, request, type Server } from 'node:http';
-import { Http01Tokens } from '../../src/workers/http01-tokens.ts';
+import { Http01Responder } from '../../src/acme/http01-responder.ts';
 
 function fetchRaw(port: number, method: string, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -16,9 +16,9 @@ function fetchRaw(port: number, method: string, path: string): Promise<{ status:
   });
 }
 
-describe('Http01Tokens (worker side of HTTP-01)', () => {
+describe('Http01Responder (the worker side of HTTP-01 uses it too)', () => {
   test('answers published tokens, passes everything else on, and forgets replaced tokens', async (t) => {
-    const tokens = new Http01Tokens();
+    const tokens = new Http01Responder();
     tokens.replace([['tok1', 'tok1.key'], ['tok2', 'tok2.key']]);
     const server: Server = createServer((req, res) => {
       if (!tokens.handle(req, res)) { res.statusCode = 404; res.end('routed'); }
