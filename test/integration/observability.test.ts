@@ -82,7 +82,11 @@ describe('observability through a berth process: access log and /metrics', { tim
   test('JSON access-log lines carry router, service, status, duration and sizes', async () => {
     assert.equal((await get(jsonPort, 'app.test', '/big?x=1', { 'user-agent': 'obs-test' })).status, 200);
     assert.equal((await get(jsonPort, 'nobody.test', '/')).status, 404);
-    await waitUntil(() => logLines().some((l) => l.RequestHost === 'nobody.test'), 'the 404 line in the access log');
+    // Each worker buffers and flushes its own lines: the two requests may land on different workers.
+    await waitUntil(() => {
+      const ls = logLines();
+      return ls.some((l) => l.RequestHost === 'nobody.test') && ls.some((l) => l.RequestPath === '/big?x=1');
+    }, 'both lines in the access log');
     const lines = logLines();
     const big = lines.find((l) => l.RequestPath === '/big?x=1');
     assert.ok(big, 'line for /big');
