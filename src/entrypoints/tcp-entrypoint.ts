@@ -45,9 +45,16 @@ export class TcpEntrypoint {
   private readonly httpServer: HttpServer;
   private tlsServer: Http2SecureServer | undefined;
   private readonly sockets = new Set<Socket>();
+  /** HTTP/1 connections (plain and over TLS) and the answers each still owes, for the drain. */
+  private readonly h1 = new Map<Socket, H1Connection>();
+  /** Connections closed by a lingering close: they read and discard until the client closes. */
+  private readonly lingering = new WeakSet<object>();
   private draining = false;
+  private drainStartedAt = 0;
+  private settleMs = 0;
+  private sweeper: NodeJS.Timeout | undefined;
   private readonly handoff: HttpHandoff = {
-    http: (s) => this.httpServer.emit('connection', s),
+    http: (s) => { this.trackH1(s); this.httpServer.emit('connection', s); },
     https: (s) => this.tls(s),
   };
   private readonly limitsWithHttps: EntrypointLimits;
@@ -159,19 +166,30 @@ export class TcpEntrypoint {
     const latest = new WeakMap<object, { req: IncomingMessage; res: ServerResponse }>();
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       const s = req.socket;
+      if (this.lingering.has(s)) {
+        // A request that crossed our FIN: it is not processed (RFC 9112 §9.6); the client sees the
+        // connection close before any answer and may retry it. Its bytes are read and dropped.
+        req.resume();
+        return;
+      }
       owed.set(s, (owed.get(s) ?? 0) + 1);
       latest.set(s, { req, res });
+      const conn = req.httpVersionMajor === 1 ? this.trackH1(s) : undefined;
+      conn?.answers.add(res);
       res.once('close', () => {
         const n = (owed.get(s) ?? 1) - 1;
         owed.set(s, n);
         if (n === 0) afterOwed.get(s)?.();
+        if (conn) { conn.answers.delete(res); if (conn.answers.size === 0) { conn.idleSince = Date.now(); conn.idleBytes = s.bytesRead; } }
       });
-      // While draining, every answer ends its connection cleanly, so keep-alive clients move to the
-      // successor without a request lost on a connection closed under them.
-      if (this.draining && req.httpVersionMajor === 1) res.setHeader('connection', 'close');
+      // While draining, every answer ends its connection (Connection: close, then a lingering
+      // close), so keep-alive clients move to the successor without a request lost.
+      if (this.draining && conn) closeAfter(res);
       handle(req, res);
     });
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (this.lingering.has(socket)) { socket.resume(); return; }
+      this.h1.delete(socket as Socket);
       const res = new ServerResponse(req);
       res.assignSocket(socket as Socket);
       res.once('finish', () => { res.detachSocket(socket as Socket); socket.end(); });
@@ -205,14 +223,78 @@ export class TcpEntrypoint {
     });
   }
 
-  /** Stops accepting; idle keep-alive connections close now, busy ones when done or at the deadline. */
+  /** Starts tracking an HTTP/1 connection for the drain (idempotent). */
+  private trackH1(socket: Socket): H1Connection {
+    let conn = this.h1.get(socket);
+    if (conn) return conn;
+    // Handed over with the first request's bytes already read: not idle until that one is answered.
+    conn = { answers: new Set(), idleSince: Date.now(), idleBytes: -1 };
+    this.h1.set(socket, conn);
+    socket.once('close', () => this.h1.delete(socket));
+    if (this.draining) this.lingerOnClose(socket);
+    return conn;
+  }
+
+  /**
+   * Node ends a connection after a `Connection: close` answer with `destroySoon()`: while
+   * draining that becomes a lingering close, so a request the client sent before it saw the close
+   * never turns the close into a reset.
+   */
+  private lingerOnClose(socket: Socket): void {
+    socket.destroySoon = () => this.linger(socket);
+  }
+
+  /**
+   * Closes an HTTP/1 connection the way RFC 9112 §9.6 asks: FIN after the last answer, then keep
+   * reading (and discarding) until the client closes too, or at most LINGER_MS. Closing at once
+   * with unread request bytes would make the kernel send a reset, which the client reports as an
+   * error instead of a closed connection it can retry on.
+   */
+  private linger(socket: Duplex): void {
+    if (this.lingering.has(socket) || socket.destroyed) return;
+    this.lingering.add(socket);
+    socket.once('end', () => socket.destroy());
+    socket.on('error', () => socket.destroy());
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+    socket.end();
+    // Upgraded or parser-less sockets have no reader left: read and drop.
+    if (socket.listenerCount('data') === 0) socket.resume();
+  }
+
+  /**
+   * While draining: closes the HTTP/1 connections that owe nothing and have been quiet for the
+   * settle time since the drain began (or since their last answer). A client that sends its next
+   * request within the settle time gets it answered with `Connection: close`; the rest get a
+   * lingering close. Bytes of a request that has begun arriving keep a connection open.
+   */
+  private sweepIdle(): void {
+    const now = Date.now();
+    for (const [socket, conn] of this.h1) {
+      if (conn.answers.size > 0 || conn.idleBytes < 0 || this.lingering.has(socket)) continue;
+      if (socket.bytesRead !== conn.idleBytes) continue; // the next request is arriving
+      if (now - Math.max(conn.idleSince, this.drainStartedAt) < this.settleMs) continue;
+      this.linger(socket);
+    }
+  }
+
+  /**
+   * Stops accepting and drains: answers still owed (and any that arrive meanwhile) end their
+   * connection with `Connection: close`; quiet keep-alive connections are closed after a short
+   * settle time; whatever is still open at `graceMs` (WebSockets, TCP tunnels, slow answers) is cut.
+   */
   async close(graceMs: number): Promise<void> {
     this.draining = true;
+    this.drainStartedAt = Date.now();
+    this.settleMs = Math.min(SETTLE_MS, graceMs / 2);
     const closed = new Promise<void>((resolve) => this.net.close(() => resolve()));
-    // Busy connections close after their current answer (Connection: close). Idle keep-alive ones
-    // are closed after a short settle time, not at once: a client may be sending on one right now.
-    const settle = setTimeout(() => this.httpServer.closeIdleConnections(), Math.min(1000, graceMs / 2));
-    settle.unref();
+    for (const [socket, conn] of this.h1) {
+      this.lingerOnClose(socket);
+      for (const res of conn.answers) closeAfter(res);
+    }
+    this.sweeper = setInterval(() => this.sweepIdle(), SWEEP_MS);
+    this.sweeper.unref();
     this.tlsServer?.close();
     const deadline = setTimeout(() => { for (const s of this.sockets) s.destroy(); }, graceMs);
     deadline.unref();
@@ -222,9 +304,35 @@ export class TcpEntrypoint {
     });
     await Promise.all([closed, drained]);
     clearTimeout(deadline);
-    clearTimeout(settle);
+    clearInterval(this.sweeper);
     this.httpServer.close();
   }
+}
+
+/** One HTTP/1 connection as the drain sees it. */
+interface H1Connection {
+  /** Answers not finished yet (pipelined requests owe several). */
+  readonly answers: Set<ServerResponse>;
+  /** When the last answer finished (or tracking began). */
+  idleSince: number;
+  /** `bytesRead` when the last answer finished; -1 while the first request is still owed. */
+  idleBytes: number;
+}
+
+/** How long a draining entrypoint lets quiet keep-alive clients send one more request (ms). */
+const SETTLE_MS = 1000;
+/** How often the drain looks for quiet connections (ms). */
+const SWEEP_MS = 50;
+/** Longest wait for the client's FIN after a lingering close (ms). */
+const LINGER_MS = 2000;
+
+/** Makes an answer end its HTTP/1 connection, if its head is not sent yet. */
+function closeAfter(res: ServerResponse): void {
+  if (res.headersSent) return;
+  // The forwarder derives the Connection header from shouldKeepAlive; Node then ends the
+  // connection after the answer (destroySoon, which the drain turns into a lingering close).
+  res.shouldKeepAlive = false;
+  res.setHeader('connection', 'close');
 }
 
 /** How often Node sweeps connections for header/request timeouts: a fraction of the shortest one. */
