@@ -1,18 +1,22 @@
 /**
- * Chaos soak: mixed traffic (HTTP, HTTPS, WebSocket, TCP, UDP) through one berth (its primary
- * process and data-plane workers) while faults are injected, then a report of attempts and failures
- * by cause, crashes, unhandled errors in berth's log, and RSS / file-descriptor drift (summed over
- * the primary and its workers) after the load stops.
+ * Chaos soak: mixed traffic (HTTP, HTTPS, WebSocket, TCP, UDP, Docker-labelled routes) through one
+ * berth (its primary process and data-plane workers) while faults are injected, then a report of
+ * attempts, latency and failures by cause, crashes, unhandled errors in berth's log, and RSS /
+ * file-descriptor readings per process (primary, worker1, …) and summed.
  *
- * RSS right after the load is mostly garbage V8 has not collected and returned yet; `--gc-probe`
- * shows what remains after a full GC. Descriptors under load include UDP sessions, which close
- * after their idle timeout.
+ * Phases: warm-up traffic without faults (`--warmup`, s), idle (`--settle`, s), BASELINE reading;
+ * traffic with faults (`--minutes`), PEAK = highest reading while it runs; idle again (`--settle`),
+ * SETTLED reading. Baseline and settled are both taken idle after traffic, so the drift is what the
+ * long run left behind that the warm-up did not. The driver keeps only bounded counters and
+ * histograms (and drains berth's log lines as they come), so it runs for hours.
  *
- *   node bench/chaos.ts               # 10 minutes
- *   node bench/chaos.ts --minutes 2
+ *   node bench/chaos.ts               # 10 minutes (+ 30 s warm-up, 2 × 60 s idle)
+ *   node bench/chaos.ts --minutes 2 --warmup 20 --settle 45
  *   node bench/chaos.ts --minutes 2 --workers 1   # default: auto, berth's default (one per core)
  *   node bench/chaos.ts --minutes 1 --heap-dir /tmp/heap   # heap snapshots at baseline and settled
+ *   node bench/chaos.ts --minutes 1 --mem-probe  # process.memoryUsage() and V8 spaces per process (inspector on loopback)
  *   node bench/chaos.ts --minutes 1 --gc-probe   # also RSS after a forced full GC (inspector on loopback)
+ *   node bench/chaos.ts --minutes 2 --berth-env NODE_OPTIONS=--max-semi-space-size=8   # extra env for berth
  *
  * Faults, in rotation every few seconds:
  * - docker: a container flaps (stop/start), and one Docker daemon is killed and restarted
@@ -26,7 +30,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -37,35 +41,57 @@ import { startBerth } from '../test/helpers/berth.ts';
 import { freePort, waitUntil } from '../test/helpers/net.ts';
 import { hasTool } from '../test/helpers/tools.ts';
 import { buildCertificate } from '../src/tls/x509-builder.ts';
+import { BoundedCounter, Histogram, LogWatch, childPids, fdKinds, inspectorCall, inspectorMemory, readTree, type TreeReading } from './lib/chaos-stats.ts';
 
-const argMinutes = process.argv.indexOf('--minutes');
-const MINUTES = argMinutes >= 0 ? Number(process.argv[argMinutes + 1]) : Number(process.env.CHAOS_MINUTES ?? 10);
+const argValue = (flag: string): string | undefined => {
+  const i = process.argv.indexOf(flag);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
+const MINUTES = Number(argValue('--minutes') ?? process.env.CHAOS_MINUTES ?? 10);
 const DURATION_MS = Math.max(0.2, MINUTES) * 60_000;
+// Warm-up traffic (no faults) before the baseline, and the idle time before baseline and settled readings.
+const WARMUP_MS = Number(argValue('--warmup') ?? 30) * 1000;
+const SETTLE_MS = Number(argValue('--settle') ?? 60) * 1000;
 // Data-plane workers: berth's default is `auto` (one per core); `--workers 1` keeps one process.
-const argWorkers = process.argv.indexOf('--workers');
-const rawWorkers = argWorkers >= 0 ? process.argv[argWorkers + 1] : process.env.CHAOS_WORKERS;
+const rawWorkers = argValue('--workers') ?? process.env.CHAOS_WORKERS;
 const WORKERS: number | 'auto' = rawWorkers === undefined || rawWorkers === 'auto' ? 'auto' : Number(rawWorkers);
 // `--heap-dir DIR`: berth (and its workers) write a V8 heap snapshot there at the baseline and
 // after the settle time, for comparing what the load left behind (a snapshot forces a full GC).
-const argHeap = process.argv.indexOf('--heap-dir');
-const HEAP_DIR = argHeap >= 0 ? process.argv[argHeap + 1] : undefined;
+const HEAP_DIR = argValue('--heap-dir');
 const HEAP_SIGNAL = 'SIGWINCH';
 // `--gc-probe`: berth (and its workers) open the inspector on loopback so that, after the settle
 // time, a full GC can be forced and RSS measured again: memory V8 merely has not given back yet
-// drops, memory still referenced stays.
+// drops, memory still referenced stays. `--mem-probe`: the inspector is only asked for
+// process.memoryUsage() and the V8 space sizes at each reading (no GC forced).
 const GC_PROBE = process.argv.includes('--gc-probe');
+const MEM_PROBE = GC_PROBE || process.argv.includes('--mem-probe');
+// `--berth-env KEY=VALUE` (repeatable): extra environment for berth and its workers, e.g.
+// NODE_OPTIONS=--max-semi-space-size=8 or MALLOC_ARENA_MAX=2 to test where memory goes.
+const BERTH_ENV: Record<string, string> = Object.fromEntries(process.argv.flatMap((a, i) => {
+  const v = a === '--berth-env' ? process.argv[i + 1] : undefined;
+  const eq = v?.indexOf('=') ?? -1;
+  return v !== undefined && eq > 0 ? [[v.slice(0, eq), v.slice(eq + 1)]] : [];
+}));
 
 type Kind = 'http' | 'https' | 'ws' | 'tcp' | 'udp' | 'docker';
-const attempts: Record<Kind, number> = { http: 0, https: 0, ws: 0, tcp: 0, udp: 0, docker: 0 };
-const failures: Record<string, number> = {};
-const explained: Record<string, number> = {};
+const KINDS: readonly Kind[] = ['http', 'https', 'ws', 'tcp', 'udp', 'docker'];
+/** Bounded per-phase bookkeeping: counts, failure causes, latency histograms. */
+interface PhaseStats {
+  readonly attempts: Record<Kind, number>;
+  readonly failures: BoundedCounter;
+  readonly explained: BoundedCounter;
+  readonly latency: Record<Kind, Histogram>;
+}
+const phaseStats = (): PhaseStats => ({
+  attempts: { http: 0, https: 0, ws: 0, tcp: 0, udp: 0, docker: 0 },
+  failures: new BoundedCounter(),
+  explained: new BoundedCounter(),
+  latency: Object.fromEntries(KINDS.map((k) => [k, new Histogram()])) as Record<Kind, Histogram>,
+});
+const warmupStats = phaseStats();
+const loadStats = phaseStats();
+let stats = warmupStats;
 const faults: Record<string, number> = {};
-let currentFault = 'none';
-const fail = (kind: Kind, cause: string, isExplained = false): void => {
-  const key = `${kind}: ${cause}`;
-  if (isExplained) explained[key] = (explained[key] ?? 0) + 1;
-  else failures[key] = (failures[key] ?? 0) + 1;
-};
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 // ---- upstreams -------------------------------------------------------------------------------
@@ -156,34 +182,22 @@ const staticCfg: Record<string, unknown> = {
 };
 const berthEnv: Record<string, string> = {
   ...(pebble ? { NODE_EXTRA_CA_CERTS: pebble.caCertPath } : {}),
-  ...(HEAP_DIR || GC_PROBE ? { NODE_OPTIONS: [process.env.NODE_OPTIONS ?? '', HEAP_DIR ? `--heapsnapshot-signal=${HEAP_SIGNAL} --diagnostic-dir=${HEAP_DIR}` : '', GC_PROBE ? '--inspect=127.0.0.1:0' : ''].join(' ').trim() } : {}),
+  ...BERTH_ENV,
+  ...(HEAP_DIR || MEM_PROBE ? { NODE_OPTIONS: [BERTH_ENV.NODE_OPTIONS ?? process.env.NODE_OPTIONS ?? '', HEAP_DIR ? `--heapsnapshot-signal=${HEAP_SIGNAL} --diagnostic-dir=${HEAP_DIR}` : '', MEM_PROBE ? '--inspect=127.0.0.1:0' : ''].join(' ').trim() } : {}),
 };
 const berth = await startBerth({ dir, config: staticCfg, env: berthEnv });
 let crashes = 0;
+let running = true;
 void berth.exited.then((code) => { if (running) { crashes++; console.error(`berth exited with ${code}`); } });
-
-/** Descriptors and RSS of berth and its data-plane workers, summed. */
-function res(pid: number): { fds: number; rssKb: number } {
-  let children: number[] = [];
-  try { children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number); } catch { /* none */ }
-  let fds = 0;
-  let rssKb = 0;
-  for (const p of [pid, ...children]) {
-    try {
-      fds += readdirSync(`/proc/${p}/fd`).length;
-      rssKb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0);
-    } catch { /* exited */ }
-  }
-  return { fds, rssKb };
-}
+// Error-level lines about the injected provider garbage are expected; anything else is not.
+const isUnhandled = (l: string): boolean => /uncaught|unhandled|"level":60/i.test(l) || (/"level":50/.test(l) && !/keeping the last good configuration/.test(l));
+const logWatch = new LogWatch(berth.logs as string[], isUnhandled);
 
 /** Signals berth and its workers to write heap snapshots; resolves once the files are complete. */
 async function heapSnapshots(label: string): Promise<void> {
   if (!HEAP_DIR) return;
   const before = new Set(readdirSync(HEAP_DIR));
-  let children: number[] = [];
-  try { children = readFileSync(`/proc/${berth.pid}/task/${berth.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number); } catch { /* none */ }
-  const pids = [berth.pid, ...children];
+  const pids = [berth.pid, ...childPids(berth.pid)];
   for (const p of pids) process.kill(p, HEAP_SIGNAL);
   // Written in place: complete once every file is there and their sizes stop changing.
   let last = '';
@@ -197,20 +211,33 @@ async function heapSnapshots(label: string): Promise<void> {
   console.error(`heap snapshots (${label}): ${readdirSync(HEAP_DIR).filter((f) => !before.has(f)).join(', ')}`);
 }
 
+/** process.memoryUsage() and V8 space sizes of berth and every worker (`--mem-probe`), keyed by pid. */
+async function memProbe(): Promise<Record<string, Record<string, number>> | undefined> {
+  if (!MEM_PROBE) return undefined;
+  logWatch.drain();
+  const out: Record<string, Record<string, number>> = {};
+  for (const url of logWatch.inspectorUrls) {
+    const m = await inspectorMemory(url);
+    if (m) out[m.pid === berth.pid ? 'primary' : `pid ${m.pid}`] = m;
+  }
+  return out;
+}
+
 /** Forces a full GC in berth and every worker through their inspectors (`--gc-probe`). */
 async function forceGc(): Promise<number> {
-  const urls = [...new Set(berth.logs.flatMap((l) => /Debugger listening on (ws:\/\/127\.0\.0\.1:\d+\/[\w-]+)/.exec(l)?.[1] ?? []))];
+  logWatch.drain();
   let done = 0;
-  for (const url of urls) {
-    await new Promise<void>((resolve) => {
-      const ws = new WebSocket(url);
-      const timer = setTimeout(() => { ws.close(); resolve(); }, 30_000);
-      ws.onopen = () => ws.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' }));
-      ws.onmessage = (m) => { if (String(m.data).includes('"id":1')) { done++; clearTimeout(timer); ws.close(); resolve(); } };
-      ws.onerror = () => { clearTimeout(timer); resolve(); };
-    });
-  }
+  for (const url of logWatch.inspectorUrls) if ((await inspectorCall(url, 'HeapProfiler.collectGarbage')) !== undefined) done++;
   return done;
+}
+
+/** A reading summarised for the report: MB per process and total. */
+const mb = (kb: number): number => Number((kb / 1024).toFixed(1));
+function summary(r: TreeReading): Record<string, unknown> {
+  return {
+    totalRssMb: mb(r.rssKb), totalFds: r.fds,
+    perProcess: Object.fromEntries(Object.entries(r.procs).map(([k, p]) => [k, { pid: p.pid, rssMb: mb(p.rssKb), anonMb: mb(p.anonKb), fileMb: mb(p.fileKb), fds: p.fds }])),
+  };
 }
 
 // ---- traffic -----------------------------------------------------------------------------------
@@ -252,7 +279,9 @@ function httpsGet(): Promise<string> {
   });
 }
 function wsEcho(): Promise<string> {
-  return new Promise((resolve) => {
+  return new Promise((resolveOnce) => {
+    let settled = false;
+    const resolve = (r: string): void => { if (!settled) { settled = true; resolveOnce(r); } };
     const s = connect(ports.web, '127.0.0.1', () => s.write('GET /ws HTTP/1.1\r\nHost: plain.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n'));
     let buf = Buffer.alloc(0);
     let up = false;
@@ -272,14 +301,18 @@ function wsEcho(): Promise<string> {
       if (up && buf.length >= 7) { s.destroy(); resolve(buf.subarray(2, 7).toString() === 'chaos' ? 'ok' : 'bad echo'); }
     });
     s.on('error', (e) => resolve(e.message));
+    s.on('close', () => resolve(up ? 'closed after upgrade' : 'closed before upgrade'));
   });
 }
 function tcpEcho(): Promise<string> {
-  return new Promise((resolve) => {
+  return new Promise((resolveOnce) => {
+    let settled = false;
+    const resolve = (r: string): void => { if (!settled) { settled = true; resolveOnce(r); } };
     const s = connect(ports.tcp, '127.0.0.1', () => s.write('ping-chaos'));
     s.setTimeout(10_000, () => { s.destroy(); resolve('timeout'); });
     s.on('data', (d) => { s.destroy(); resolve(d.toString() === 'ping-chaos' ? 'ok' : 'bad echo'); });
     s.on('error', (e) => resolve(e.message));
+    s.on('close', () => resolve('closed without echo'));
   });
 }
 function udpEcho(): Promise<string> {
@@ -291,12 +324,15 @@ function udpEcho(): Promise<string> {
   });
 }
 
-let running = true;
+let trafficOn = false;
 async function loop(kind: Kind, fn: () => Promise<string>, explain: () => boolean = () => false): Promise<void> {
-  while (running) {
-    attempts[kind]++;
+  while (trafficOn && running) {
+    const st = stats;
+    st.attempts[kind]++;
+    const t = performance.now();
     const r = await fn();
-    if (r !== 'ok') fail(kind, r, explain());
+    st.latency[kind].record(performance.now() - t);
+    if (r !== 'ok') (explain() ? st.explained : st.failures).add(`${kind}: ${r}`);
   }
 }
 const status = (p: Promise<number>): Promise<string> => p.then((s) => (s === 200 ? 'ok' : s === -1 ? 'connection error' : `status ${s}`));
@@ -304,30 +340,60 @@ const status = (p: Promise<number>): Promise<string> => p.then((s) => (s === 200
 await waitUntil(async () => (await httpGet('plain.test', '/')) === 200 && (await httpGet('httpprov.test', '/')) === 200, 'routes', 30_000);
 if (fleet) await waitUntil(async () => (await dockerProbe('flap.test', 'flap')) === 'ok' && (await dockerProbe('steady.test', 'steady')) === 'ok', 'docker routes', 60_000);
 await waitUntil(async () => (await udpEcho()) === 'ok' && (await tcpEcho()) === 'ok', 'L4 routes', 30_000);
-await heapSnapshots('baseline');
-const base = res(berth.pid);
-console.error(JSON.stringify({ pid: berth.pid, httpUp: httpUpPort, tcpUp: (tcpUp.address() as AddressInfo).port, provider: (providerSrv.address() as AddressInfo).port, ports }));
+console.error(JSON.stringify({ pid: berth.pid, workers: childPids(berth.pid), httpUp: httpUpPort, tcpUp: (tcpUp.address() as AddressInfo).port, provider: (providerSrv.address() as AddressInfo).port, ports }));
 let flapDown = false;
 let flapSince = 0;
-const t0 = Date.now();
 
-const traffic = [
-  loop('http', () => status(httpGet('plain.test', '/x'))),
-  loop('http', () => status(httpGet('plain.test', '/y'))),
-  // The HTTP provider's route keeps working while it serves garbage (last good config kept).
-  loop('http', () => status(httpGet('httpprov.test', '/p'))),
-  loop('https', httpsGet),
-  loop('ws', wsEcho),
-  loop('tcp', tcpEcho),
-  loop('udp', udpEcho),
-  ...(fleet ? [
-    // A stopped container's route answers 404/503 until it runs again: explained by the flap
-    // (plus a short settling window after it comes back).
-    loop('docker', () => dockerProbe('flap.test', 'flap'), () => flapDown || Date.now() - flapSince < 5000),
-    // The steady container keeps running through its daemon's restart (live-restore): never explained.
-    loop('docker', () => dockerProbe('steady.test', 'steady')),
-  ] : []),
-];
+function startTraffic(): Promise<void[]> {
+  trafficOn = true;
+  return Promise.all([
+    loop('http', () => status(httpGet('plain.test', '/x'))),
+    loop('http', () => status(httpGet('plain.test', '/y'))),
+    // The HTTP provider's route keeps working while it serves garbage (last good config kept).
+    loop('http', () => status(httpGet('httpprov.test', '/p'))),
+    loop('https', httpsGet),
+    loop('ws', wsEcho),
+    loop('tcp', tcpEcho),
+    loop('udp', udpEcho),
+    ...(fleet ? [
+      // A stopped container's route answers 404/503 until it runs again: explained by the flap
+      // (plus a short settling window after it comes back).
+      loop('docker', () => dockerProbe('flap.test', 'flap'), () => flapDown || Date.now() - flapSince < 5000),
+      // The steady container keeps running through its daemon's restart (live-restore): never explained.
+      loop('docker', () => dockerProbe('steady.test', 'steady')),
+    ] : []),
+  ]);
+}
+const progressLine = (label: string, t0: number, r: TreeReading): void => {
+  const m = process.memoryUsage();
+  const n = KINDS.reduce((a, k) => a + stats.attempts[k], 0);
+  console.error(`[${label} ${Math.round((Date.now() - t0) / 1000)}s] attempts ${n}, unexplained ${stats.failures.total}, explained ${stats.explained.total}; berth RSS ${Object.entries(r.procs).map(([k, p]) => `${k} ${mb(p.rssKb)}`).join(' / ')} = ${mb(r.rssKb)} MB, fds ${r.fds}; driver heap ${(m.heapUsed / 1048576).toFixed(0)} MB, log lines ${logWatch.lines}`);
+};
+/** Idles for SETTLE_MS, reading berth every 10 s; returns the readings (the last one is the settled value). */
+async function idle(label: string): Promise<TreeReading[]> {
+  const t0 = Date.now();
+  const curve: TreeReading[] = [];
+  while (Date.now() - t0 < SETTLE_MS && crashes === 0) {
+    await sleep(Math.min(10_000, SETTLE_MS - (Date.now() - t0)));
+    const r = readTree(berth.pid);
+    curve.push(r);
+    progressLine(label, t0, r);
+  }
+  return curve;
+}
+
+// ---- warm-up and baseline --------------------------------------------------------------------
+const warmT0 = Date.now();
+const warmup = startTraffic();
+while (Date.now() - warmT0 < WARMUP_MS && crashes === 0) await sleep(1000);
+trafficOn = false;
+await warmup;
+progressLine('warm-up', warmT0, readTree(berth.pid));
+await idle('idle before baseline');
+const base = readTree(berth.pid);
+const baseMem = await memProbe();
+await heapSnapshots('baseline');
+const baseFdKinds = fdKinds(berth.pid);
 
 // ---- faults ------------------------------------------------------------------------------------
 const faultList: { name: string; run: () => Promise<void> }[] = [
@@ -356,58 +422,91 @@ if (fleet) {
 let pebbleGone = false;
 if (pebble) faultList.push({ name: 'pebble-away', run: async () => { if (!pebbleGone) { pebbleGone = true; await pebble!.stop(); } await sleep(3000); } });
 
+// ---- load with faults --------------------------------------------------------------------------
+stats = loadStats;
+const t0 = Date.now();
+let peak = base;
+const peakPerProc: Record<string, number> = {};
+const sampleLoad = (): TreeReading => {
+  const r = readTree(berth.pid);
+  if (r.rssKb > peak.rssKb) peak = r;
+  for (const [k, p] of Object.entries(r.procs)) peakPerProc[k] = Math.max(peakPerProc[k] ?? 0, p.rssKb);
+  return r;
+};
+let samples = 0;
+const sampler = setInterval(() => { const r = sampleLoad(); if (++samples % 6 === 0) progressLine('load', t0, r); }, 5000);
+const traffic = startTraffic();
 let fi = 0;
 while (Date.now() - t0 < DURATION_MS && crashes === 0) {
   const f = faultList[fi++ % faultList.length]!;
-  currentFault = f.name;
   faults[f.name] = (faults[f.name] ?? 0) + 1;
   try { await f.run(); } catch (err) { console.error(`fault ${f.name}: ${(err as Error).message}`); }
-  currentFault = 'none';
   await sleep(1000);
 }
-running = false;
-await Promise.all(traffic);
-const loaded = res(berth.pid);
-// Let pools and timers settle, then measure drift.
-await sleep(15_000);
-const settled = crashes === 0 ? res(berth.pid) : loaded;
-let afterGc: { processes: number; rssKb: number } | undefined;
+const loadMem = await memProbe();
+const loaded = sampleLoad();
+clearInterval(sampler);
+trafficOn = false;
+await traffic;
+const loadSeconds = (Date.now() - t0) / 1000;
+
+// ---- settle ------------------------------------------------------------------------------------
+const curve = crashes === 0 ? await idle('idle after load') : [];
+const settled = curve.at(-1) ?? loaded;
+const settledMem = crashes === 0 ? await memProbe() : undefined;
+let afterGc: { processes: number; reading: TreeReading } | undefined;
 if (crashes === 0 && GC_PROBE) {
   const processes = await forceGc();
   await sleep(2000);
-  afterGc = { processes, rssKb: res(berth.pid).rssKb };
+  afterGc = { processes, reading: readTree(berth.pid) };
 }
 if (crashes === 0) await heapSnapshots('settled');
-// Error-level lines about the injected provider garbage are expected; anything else is not.
-const unhandled = berth.logs.filter((l) => /uncaught|unhandled|"level":60/i.test(l) || (/"level":50/.test(l) && !/keeping the last good configuration/.test(l)));
-const fdKinds: Record<string, number> = {};
-if (crashes === 0) {
-  for (const fd of readdirSync(`/proc/${berth.pid}/fd`)) {
-    let target = '?';
-    try { target = (await import('node:fs')).readlinkSync(`/proc/${berth.pid}/fd/${fd}`).replace(/\[\d+\]|\d+$/g, '').replace(/^\/tmp\/.*/, '/tmp/…'); } catch { /* gone */ }
-    fdKinds[target] = (fdKinds[target] ?? 0) + 1;
-  }
-}
+const settledFdKinds = crashes === 0 ? fdKinds(berth.pid) : {};
+running = false;
 const code = crashes === 0 ? await berth.stop() : null;
+logWatch.stop();
 
 await fleet?.stop();
 if (!pebbleGone) await pebble?.stop();
 httpUp.close(); tcpUp.close(); udpUp.close(); providerSrv.close();
 
-const totalAttempts = Object.values(attempts).reduce((a, b) => a + b, 0);
-const totalUnexplained = Object.values(failures).reduce((a, b) => a + b, 0);
+const drift = (a: number, b: number): number => Number((((b - a) / a) * 100).toFixed(1));
+const perProcessRss: Record<string, unknown> = {};
+for (const k of Object.keys(base.procs)) {
+  const b = base.procs[k]!;
+  const s = settled.procs[k];
+  perProcessRss[k] = { baselineMb: mb(b.rssKb), peakMb: mb(peakPerProc[k] ?? 0), settledMb: s ? mb(s.rssKb) : null, driftPct: s ? drift(b.rssKb, s.rssKb) : null, ...(s && s.pid !== b.pid ? { note: `pid changed ${b.pid} → ${s.pid}` } : {}) };
+}
+const phaseReport = (st: PhaseStats): Record<string, unknown> => ({
+  attempts: st.attempts,
+  totalAttempts: KINDS.reduce((a, k) => a + st.attempts[k], 0),
+  unexplainedFailures: st.failures.toJSON(),
+  totalUnexplained: st.failures.total,
+  explainedFailures: st.explained.toJSON(),
+  totalExplained: st.explained.total,
+  latency: Object.fromEntries(KINDS.filter((k) => st.latency[k].count > 0).map((k) => [k, st.latency[k].toJSON()])),
+});
+const unexplained = warmupStats.failures.total + loadStats.failures.total;
 const report = {
-  minutes: MINUTES,
+  minutes: MINUTES, loadSeconds: Math.round(loadSeconds), warmupSeconds: WARMUP_MS / 1000, settleSeconds: SETTLE_MS / 1000,
   workers: WORKERS,
+  ...(Object.keys(BERTH_ENV).length ? { berthEnv: BERTH_ENV } : {}),
   peers: { docker: fleet ? 'real dockerd ×2' : 'unavailable (skipped)', pebble: pebble ? 'pebble' : 'unavailable (skipped)' },
-  attempts, totalAttempts,
-  unexplainedFailures: failures, explainedFailures: explained,
+  load: { ...phaseReport(loadStats), requestsPerSecond: Math.round(KINDS.reduce((a, k) => a + loadStats.attempts[k], 0) / loadSeconds) },
+  warmup: phaseReport(warmupStats),
   faultsInjected: faults,
   crashes, exitCode: code,
-  unhandledLogLines: unhandled.length,
-  rss: { baselineKb: base.rssKb, underLoadKb: loaded.rssKb, settledKb: settled.rssKb, driftPct: Number((((settled.rssKb - base.rssKb) / base.rssKb) * 100).toFixed(1)), ...(afterGc ? { afterForcedGcKb: afterGc.rssKb, gcProcesses: afterGc.processes } : {}) },
-  fds: { baseline: base.fds, underLoad: loaded.fds, settled: settled.fds, settledByKind: fdKinds },
+  log: { lines: logWatch.lines, byLevel: logWatch.levels.toJSON(), unhandled: logWatch.unhandled, byMessage: logWatch.messages.toJSON() },
+  rss: {
+    baselineMb: mb(base.rssKb), peakMb: mb(peak.rssKb), settledMb: mb(settled.rssKb), driftPct: drift(base.rssKb, settled.rssKb),
+    perProcess: perProcessRss,
+    settleCurveMb: curve.map((r) => mb(r.rssKb)),
+    ...(afterGc ? { afterForcedGcMb: mb(afterGc.reading.rssKb), gcProcesses: afterGc.processes } : {}),
+  },
+  fds: { baseline: base.fds, peak: peak.fds, underLoadAtEnd: loaded.fds, settled: settled.fds, baselineByKind: baseFdKinds, settledByKind: settledFdKinds },
+  readings: { baseline: summary(base), peak: summary(peak), settled: summary(settled) },
+  ...(MEM_PROBE ? { memoryUsageMb: { baseline: baseMem, endOfLoad: loadMem, settled: settledMem } } : {}),
 };
 console.log(JSON.stringify(report, null, 2));
-for (const l of unhandled.slice(0, 10)) console.error(l);
-process.exitCode = crashes === 0 && totalUnexplained === 0 && unhandled.length === 0 && code === 0 ? 0 : 1;
+for (const l of logWatch.unhandledSamples) console.error(l);
+process.exitCode = crashes === 0 && unexplained === 0 && logWatch.unhandled === 0 && code === 0 ? 0 : 1;
