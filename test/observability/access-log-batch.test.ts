@@ -1,0 +1,197 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
+import { Capture, compileFormatter, jsonString, serviceAddr, splitHostPort } from '../../src/observability/access-log-batch.ts';
+import { CORE_FIELDS, compileJson, formatCommon, type AccessRecord, type CoreField, type FieldMode, type HeaderField } from '../../src/observability/access-log-format.ts';
+import { LineWriter, encodeLines, type LineSink } from '../../src/observability/line-writer.ts';
+
+/** A capture with every field set; `over` changes some. */
+function capture(over: Partial<Capture> = {}): Capture {
+  const c = new Capture();
+  const base: Partial<Capture> = {
+    start: 1000.25, end: 1000.25 + 1.234567, entrypoint: 'web', clientIp: '127.0.0.1', remote: '127.0.0.1', remotePort: 40000,
+    username: '-', method: 'GET', url: '/a?b=1', httpVersion: '1.1', scheme: 'http',
+    headers: { host: 'app.example.com:8000', 'user-agent': 'ua/1', referer: 'http://r/', 'content-length': '3' },
+    status: 200, bytes: 11, count: 1, retries: 0, router: 'web@docker', service: 'web-svc@docker', upstream: 'http://127.0.0.9:8080',
+  };
+  Object.assign(c, base, over);
+  return c;
+}
+
+/** The record the access log built per request before lines were formatted in batches. */
+function record(c: Capture): AccessRecord {
+  const durationNs = Math.round((c.end - c.start) * 1e6);
+  const port = c.remotePort !== undefined ? String(c.remotePort) : '-';
+  const hostHeader = typeof c.headers.host === 'string' ? c.headers.host : '';
+  const [host, hostPort] = splitHostPort(hostHeader);
+  const cl = Number(c.headers['content-length'] ?? 0);
+  const rec: AccessRecord = {
+    StartUTC: performance.timeOrigin + c.start, Duration: durationNs, EntryPointName: c.entrypoint,
+    ClientAddr: c.remote.includes(':') ? `[${c.remote}]:${port}` : `${c.remote}:${port}`, ClientHost: c.clientIp, ClientPort: port,
+    ClientUsername: c.username, RequestAddr: hostHeader, RequestHost: host, RequestPort: hostPort, RequestMethod: c.method,
+    RequestPath: c.url, RequestProtocol: `HTTP/${c.httpVersion}`, RequestScheme: c.scheme, RequestContentSize: Number.isFinite(cl) && cl > 0 ? cl : 0,
+    OriginStatus: undefined, OriginContentSize: undefined, OriginDuration: undefined, DownstreamStatus: c.status, DownstreamContentSize: c.bytes,
+    Overhead: durationNs, RequestCount: c.count, RetryAttempts: c.retries, RouterName: c.router, ServiceName: c.service, ServiceURL: c.upstream,
+    ServiceAddr: undefined, TLSVersion: c.tlsVersion, TLSCipher: c.tlsCipher,
+  };
+  if (c.upstream !== undefined) {
+    rec.ServiceAddr = serviceAddr(c.upstream);
+    rec.OriginStatus = c.status;
+    rec.OriginContentSize = c.bytes;
+    const origin = c.originNs >= 0 ? c.originNs : durationNs;
+    rec.OriginDuration = origin;
+    rec.Overhead = Math.max(0, durationNs - origin);
+  }
+  return rec;
+}
+
+const modesOf = (names: Partial<Record<CoreField, FieldMode>>, def: FieldMode = 'keep'): Record<CoreField, FieldMode> =>
+  Object.fromEntries(CORE_FIELDS.map((f) => [f, names[f] ?? def])) as Record<CoreField, FieldMode>;
+
+/** Captures that differ line to line in the ways that defeat or exercise the memos. */
+const batch = (): Capture[] => [
+  capture(),
+  capture({ count: 2, url: '/b', end: 1000.25 + 0.5 }),
+  capture({ count: 3, status: 404, bytes: 19, router: undefined, service: undefined, upstream: undefined }),
+  capture({ count: 4, remote: '::1', clientIp: '::1', remotePort: 51000, headers: { host: '[::1]:8443' }, httpVersion: '2.0', scheme: 'https', tlsVersion: '1.3', tlsCipher: 'TLS_AES_128_GCM_SHA256' }),
+  capture({ count: 5, originNs: 400_000, retries: 2, username: 'alice', method: 'POST', headers: { host: 'bare.test', 'content-length': '12' } }),
+  capture({ count: 6, router: 'r"},"evil":"1\n@docker', url: '/p"q\\\u0001café-日本-🚀\ud800', headers: { host: 'app.example.com:8000', 'user-agent': 'curl/8 "q"' } }),
+  capture({ count: 7, remotePort: undefined, start: 2000.999, end: 3001.5 }),
+  capture({ count: 8 }),
+];
+
+describe('access log: batch formatting matches the per-line formatter', () => {
+  const headerCases: { desc: string; def: FieldMode; names: [string, FieldMode][] }[] = [
+    { desc: 'no headers', def: 'drop', names: [] },
+    { desc: 'named headers', def: 'drop', names: [['user-agent', 'keep'], ['content-length', 'redact']] },
+    { desc: 'all headers, some dropped', def: 'keep', names: [['referer', 'drop'], ['user-agent', 'redact']] },
+  ];
+  const fieldCases: { desc: string; modes: Record<CoreField, FieldMode> }[] = [
+    { desc: 'every field', modes: modesOf({}) },
+    { desc: 'some dropped and redacted', modes: modesOf({ ClientHost: 'redact', Duration: 'drop', RouterName: 'redact', StartLocal: 'drop', RequestHost: 'drop', RetryAttempts: 'redact', OriginDuration: 'redact' }) },
+    { desc: 'only a few kept', modes: modesOf({ DownstreamStatus: 'keep', RequestPath: 'keep', StartUTC: 'redact' }, 'drop') },
+  ];
+  for (const fc of fieldCases) {
+    for (const hc of headerCases) {
+      test(`JSON: ${fc.desc}, ${hc.desc}`, () => {
+        const headerNames = new Map(hc.names);
+        const format = compileFormatter({ format: 'json', modes: fc.modes, headerDefault: hc.def, headerNames });
+        const old = compileJson(CORE_FIELDS.filter((f) => fc.modes[f] !== 'drop').map((f) => [f, fc.modes[f]] as const));
+        const caps = batch();
+        const resHeaders = { 'content-type': 'text/plain', 'x-b': ['1', '2'] };
+        for (const c of caps) c.resHeaders = resHeaders;
+        const expected = caps.map((c) => {
+          const hs: HeaderField[] = [];
+          const add = (prefix: string, h: Readonly<Record<string, unknown>>): void => {
+            for (const k in h) {
+              const m = headerNames.get(k) ?? hc.def;
+              if (m === 'drop' || h[k] === undefined) continue;
+              const v = h[k];
+              hs.push({ key: prefix + k.replace(/(^|-)([a-z])/g, (_m, d: string, ch: string) => d + ch.toUpperCase()), value: m === 'redact' ? 'REDACTED' : Array.isArray(v) ? v.join(',') : String(v) });
+            }
+          };
+          if (hc.def !== 'drop' || hc.names.some(([, m]) => m !== 'drop')) { add('request_', c.headers); add('downstream_', resHeaders); }
+          return old(record(c), hs, performance.timeOrigin + c.end);
+        });
+        // Formatted in one batch and in two (memos carry over between batches).
+        assert.equal(format(caps), expected.join(''));
+        const again = compileFormatter({ format: 'json', modes: fc.modes, headerDefault: hc.def, headerNames });
+        assert.equal(again(caps.slice(0, 3)) + again(caps.slice(3)), expected.join(''));
+        for (const line of expected) JSON.parse(line);
+      });
+    }
+  }
+
+  for (const generic of [false, true]) {
+    for (const fc of fieldCases) {
+      for (const hc of [headerCases[0]!, { desc: 'referer and agent kept', def: 'drop' as FieldMode, names: [['referer', 'keep'], ['user-agent', 'redact']] as [string, FieldMode][] }]) {
+        test(`${generic ? 'genericCLF' : 'CLF'}: ${fc.desc}, ${hc.desc}`, () => {
+          const headerNames = new Map(hc.names);
+          const format = compileFormatter({ format: generic ? 'generic' : 'common', modes: fc.modes, headerDefault: hc.def, headerNames });
+          const hm = (n: string): FieldMode => headerNames.get(n) ?? hc.def;
+          const pick = (n: string, v: unknown): string | undefined => (hm(n) === 'drop' ? undefined : hm(n) === 'redact' ? 'REDACTED' : (v as string | undefined));
+          const caps = batch();
+          const expected = caps.map((c) => formatCommon(record(c), fc.modes, pick('referer', c.headers.referer), pick('user-agent', c.headers['user-agent']), generic)).join('');
+          assert.equal(format(caps), expected);
+        });
+      }
+    }
+  }
+
+  test('JSON strings: plain ones are quoted as they are, others as JSON.stringify does', () => {
+    for (const v of ['web@docker', '', 'a"b', 'a\\b', 'x\u0000y', 'tab\t', 'café', 'x\ud800y', '🚀']) assert.equal(jsonString(v), JSON.stringify(v));
+  });
+});
+
+describe('access log: line writer batches', () => {
+  /** A sink that keeps what it was given and completes writes when told. */
+  function heldSink(): LineSink & { texts: string[]; release(): void } {
+    let pending: (() => void)[] = [];
+    const s = {
+      texts: [] as string[],
+      write(text: string, done: (err: Error | null) => void) { s.texts.push(text); pending.push(() => done(null)); },
+      close() {},
+      release() { const p = pending; pending = []; for (const f of p) f(); },
+    };
+    return s;
+  }
+
+  test('items are formatted in batches, in order, and written one batch at a time', async () => {
+    const sink = heldSink();
+    const batches: number[] = [];
+    const w = new LineWriter<number>(sink, { bufferLines: 0, flushMs: 1000, maxPendingBytes: 1 << 20 }, (items) => { batches.push(items.length); return items.map((i) => `${i}\n`).join(''); });
+    for (let i = 0; i < 3; i++) w.push(i);
+    assert.deepEqual(batches, [], 'nothing is formatted on the request path');
+    assert.equal(w.waiting, 3);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(sink.texts, ['0\n1\n2\n']);
+    // While a write is in flight, new items wait unformatted and go out in the next batch.
+    for (let i = 3; i < 6; i++) w.push(i);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(sink.texts.length, 1);
+    assert.equal(w.waiting, 3);
+    sink.release();
+    assert.deepEqual(sink.texts, ['0\n1\n2\n', '3\n4\n5\n']);
+    sink.release();
+    await w.close();
+    assert.deepEqual(batches, [3, 3]);
+  });
+
+  test('unformatted items are bounded by maxItems; unwritten text by maxPendingBytes (then lines are dropped)', async () => {
+    const sink = heldSink();
+    const w = new LineWriter<string>(sink, { bufferLines: 0, flushMs: 1000, maxPendingBytes: 100, maxItems: 4 });
+    w.push('first\n');
+    await new Promise((r) => setImmediate(r));
+    assert.equal(sink.texts.length, 1, 'a write is in flight');
+    for (let i = 0; i < 10; i++) w.push(`line-${i}-${'x'.repeat(20)}\n`);
+    assert.ok(w.waiting < 4, `at most maxItems wait unformatted (${w.waiting})`);
+    assert.ok(w.dropped > 0, 'lines past the byte bound are dropped');
+    sink.release();
+    sink.release();
+    await w.close();
+    const written = sink.texts.join('').split('\n').filter(Boolean);
+    assert.equal(written.length + w.dropped, 11);
+    assert.deepEqual(written.slice(0, 2), ['first', `line-0-${'x'.repeat(20)}`], 'kept lines stay in order');
+  });
+
+  test('a formatter that throws drops its batch, reports it, and the writer goes on', async () => {
+    const errors: Error[] = [];
+    const texts: string[] = [];
+    const sink: LineSink = { write: (t, done) => { texts.push(t); setImmediate(() => done(null)); }, close() {} };
+    const w = new LineWriter<number>(sink, { bufferLines: 0, flushMs: 1000, maxPendingBytes: 1 << 20, onError: (e) => errors.push(e) }, (items) => {
+      if (items.includes(13)) throw new Error('bad item');
+      return items.map((i) => `${i}\n`).join('');
+    });
+    w.push(13);
+    await w.drain();
+    w.push(1);
+    await w.close();
+    assert.equal(errors.length, 1);
+    assert.equal(w.dropped, 1);
+    assert.deepEqual(texts, ['1\n']);
+  });
+
+  test('lines are encoded as UTF-8 whatever they hold', () => {
+    for (const t of ['ascii only\n', 'café\n', '日本 🚀\n', 'x\ud800y\n', '']) assert.deepEqual(encodeLines(t), Buffer.from(t, 'utf8'));
+  });
+});
