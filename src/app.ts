@@ -25,6 +25,8 @@ import { VERSION } from './version.ts';
 import { availableParallelism } from 'node:os';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { WorkerSupervisor } from './workers/supervisor.ts';
+import { assignSockets, bindReusePort, type BoundSocket } from './workers/bound-sockets.ts';
+import { socketFds, type InheritedSocket } from './ops/systemd.ts';
 import { PortAllocator } from './tcp/port-allocator.ts';
 import { buildTcpRouting } from './tcp/build.ts';
 import { buildUdpRouting } from './udp/build.ts';
@@ -45,7 +47,7 @@ export interface BerthOptions {
   /** Data-plane worker processes; default: `workers` of the static config ('auto' = one per core). */
   readonly workers?: number;
   /** Listening sockets inherited from systemd or a previous process, by entrypoint name. */
-  readonly inherited?: ReadonlyMap<string, { fd: number }>;
+  readonly inherited?: ReadonlyMap<string, InheritedSocket>;
   readonly parts?: BerthParts;
 }
 
@@ -201,15 +203,29 @@ export class Berth {
    * keeps providers, ACME, the API and UDP, and replicates configuration, certificates and HTTP-01
    * tokens to the workers.
    */
-  private async startWorkers(inherited: ReadonlyMap<string, { fd: number }>): Promise<void> {
+  private async startWorkers(inherited: ReadonlyMap<string, InheritedSocket>): Promise<void> {
     const entryPoints: Record<string, EntryPointConfig> = {};
+    const sockets: Map<string, number[]>[] = Array.from({ length: this.workerCount }, () => new Map());
     for (const [name, ep] of Object.entries(this.config.entryPoints)) {
       // Port 0 would give every worker its own random port: pick one for all of them.
       entryPoints[name] = ep.protocol === 'tcp' && ep.port === 0 && !inherited.has(name) ? { ...ep, port: await freePort(ep.host) } : ep;
       this.workerEntrypoints.set(name, entryPoints[name]!);
+      if (ep.protocol !== 'tcp') continue;
+      // This process holds every listening socket the workers accept on (inherited, or one per
+      // worker bound here with SO_REUSEPORT), so a hand-over can pass them on.
+      const own = inherited.get(name);
+      let fds: number[];
+      if (own !== undefined) fds = socketFds(own);
+      else {
+        const bound: BoundSocket[] = [];
+        this.bound.set(name, bound);
+        for (let i = 0; i < this.workerCount; i++) bound.push(await bindReusePort(entryPoints[name]!.host, entryPoints[name]!.port));
+        fds = bound.map((b) => b.fd);
+      }
+      this.workerSockets.set(name, fds);
+      assignSockets(fds, this.workerCount).forEach((list, i) => sockets[i]!.set(name, list));
     }
-    const tcpInherited = new Map([...inherited].filter(([n]) => this.config.entryPoints[n]?.protocol === 'tcp'));
-    this.supervisor = new WorkerSupervisor(this.workerCount, { ...this.config, entryPoints }, this.apiUrl(), tcpInherited, this.log.child({ component: 'workers' }));
+    this.supervisor = new WorkerSupervisor(this.workerCount, { ...this.config, entryPoints }, this.apiUrl(), sockets, this.log.child({ component: 'workers' }));
     this.supervisor.onWorkerCounters = (state) => this.metrics?.absorb(state);
     const snap = this.holder.current();
     this.supervisor.publish({ type: 'config', version: snap.version, config: snap.config, diagnostics: snap.diagnostics, ports: this.ports.list().map((p) => ({ key: p.key, port: p.port, protocol: p.protocol })) });
@@ -230,15 +246,33 @@ export class Berth {
     await this.supervisor.start();
     for (const [name, ep] of Object.entries(entryPoints)) {
       if (ep.protocol !== 'tcp') continue;
-      const where = inherited.has(name) ? `inherited fd ${inherited.get(name)!.fd}` : fmtAddr(ep.host || '0.0.0.0', ep.port);
+      const where = inherited.has(name) ? `inherited fd ${socketFds(inherited.get(name)!).join(', ')}` : fmtAddr(ep.host || '0.0.0.0', ep.port);
       this.log.info({ entrypoint: name, address: where, workers: this.supervisor.pids() }, `entrypoint ${name} listening on ${where} (${this.workerCount} workers)`);
     }
   }
 
   private readonly workerEntrypoints = new Map<string, EntryPointConfig>();
+  /** Descriptors of the listening sockets the workers accept on, by TCP entrypoint. */
+  private readonly workerSockets = new Map<string, number[]>();
+  /** The sockets this process bound for its workers (closed on stop). */
+  private readonly bound = new Map<string, BoundSocket[]>();
+
+  /**
+   * The TCP listening sockets to pass to a successor (SIGUSR2), by entrypoint: those of this
+   * process's entrypoints, or those its workers accept on. Dynamic-port entrypoints that workers
+   * open themselves are not passed: the successor binds them anew.
+   */
+  listeningSockets(): Map<string, number[]> {
+    const out = new Map<string, number[]>(this.workerSockets);
+    for (const [name, e] of this.entrypoints) {
+      const fds = e.listenerFds();
+      if (fds.length > 0) out.set(name, fds);
+    }
+    return out;
+  }
 
   /** Opens one entrypoint (TCP with HTTP/TLS/TCP routing, or UDP). */
-  private async openEntrypoint(name: string, ep: EntryPointConfig, inherited?: { fd: number }): Promise<void> {
+  private async openEntrypoint(name: string, ep: EntryPointConfig, inherited?: InheritedSocket): Promise<void> {
     if (ep.protocol === 'udp') {
       const u = new UdpEntrypoint(name, ep, () => this.holder.current().udp.get(name) as UdpEntrypointRouting | undefined, {
         logger: this.log.child({ component: 'entrypoint', entrypoint: name }),
@@ -262,7 +296,9 @@ export class Berth {
         limits,
         logger: this.log.child({ component: 'entrypoint', entrypoint: name }),
       });
-      await e.listen(inherited);
+      await e.listen(inherited === undefined ? undefined : { fd: inherited.fd });
+      // A group from a berth with workers: this single process accepts on every one of them.
+      for (const fd of inherited?.more ?? []) await e.listenAlso({ fd });
       this.entrypoints.set(name, e);
       const a = e.address();
       this.log.info({ entrypoint: name, address: `${a.address}:${a.port}` }, `entrypoint ${name} listening on ${fmtAddr(a.address, a.port)}`);
@@ -326,6 +362,8 @@ export class Berth {
     await api;
     await this.accessLog?.close();
     this.pool.close();
+    for (const list of this.bound.values()) for (const b of list) b.close();
+    this.bound.clear();
   }
 }
 

@@ -13,12 +13,13 @@ function send(msg: FromWorker): void {
 
 let plane: WorkerDataPlane | undefined;
 let draining = false;
+let listenOnce: (() => Promise<void>) | undefined;
 
-function inheritedFds(): Map<string, { fd: number }> {
-  const m = new Map<string, { fd: number }>();
+function inheritedFds(): Map<string, number[]> {
+  const m = new Map<string, number[]>();
   for (const pair of (process.env[INHERITED_ENV] ?? '').split(',')) {
     const [name, fd] = pair.split(':');
-    if (name && fd && /^\d+$/.test(fd)) m.set(name, { fd: Number(fd) });
+    if (name && fd && /^\d+$/.test(fd)) m.set(name, [...(m.get(name) ?? []), Number(fd)]);
   }
   return m;
 }
@@ -40,13 +41,22 @@ process.on('message', (raw: unknown) => {
       const log = createLogger({ level: msg.config.log.level }).child({ worker: process.pid });
       plane = new WorkerDataPlane(msg.config, msg.apiUrl, log);
       if (plane.metrics) { const m = plane.metrics; setInterval(() => send({ type: 'metrics', state: m.exportState() }), 1000).unref(); }
-      plane.listen(inheritedFds()).then(
+      const p = plane;
+      // Listen only once the first configuration is applied (the primary sends it right after
+      // init): connections queued on an inherited socket are answered with real routes.
+      listenOnce = () => p.listen(inheritedFds()).then(
         (entrypoints) => send({ type: 'listening', entrypoints }),
         (err: unknown) => { send({ type: 'fatal', message: (err as Error).message }); process.exit(1); },
       );
       return;
     }
-    case 'config': plane?.applyConfig(msg.version, msg.config, msg.diagnostics, msg.ports); return;
+    case 'config': {
+      plane?.applyConfig(msg.version, msg.config, msg.diagnostics, msg.ports);
+      const listen = listenOnce;
+      listenOnce = undefined;
+      void listen?.();
+      return;
+    }
     case 'certs': plane?.applyCertificates(msg.state); return;
     case 'http01': plane?.applyHttp01(msg.tokens); return;
     case 'drain': void drain(msg.graceMs); return;

@@ -6,7 +6,7 @@ import { createLogger, setRootLogger, type Logger } from '../lib/logger.ts';
 import { Berth } from '../app.ts';
 import { defaultParts } from '../parts.ts';
 import type { StaticConfig } from '../config/static/types.ts';
-import { takeInheritedSockets, unclaimedSockets } from '../ops/systemd.ts';
+import { socketFds, takeInheritedSockets, unclaimedSockets } from '../ops/systemd.ts';
 import { handOver, signalReady } from '../ops/handover.ts';
 import { acceptGraceMs, diffStaticConfig, graceMs } from '../ops/config-diff.ts';
 
@@ -37,7 +37,7 @@ export async function runCommand(path: string | undefined): Promise<number> {
   log.info({ config: loaded.source, pid: process.pid }, `berth starting with ${loaded.source}`);
   for (const d of [...inherited.diagnostics, ...unclaimedSockets(inherited, Object.keys(config.entryPoints))]) log.warn({ element: d.element }, formatDiagnostic(d));
   if (inherited.sockets.size > 0) {
-    log.info({ origin: inherited.origin, sockets: Object.fromEntries([...inherited.sockets].map(([n, s]) => [n, s.fd])) }, `adopting ${inherited.sockets.size} inherited listening socket(s) from ${inherited.origin === 'systemd' ? 'systemd' : 'the previous process'}: ${[...inherited.sockets.keys()].join(', ')}`);
+    log.info({ origin: inherited.origin, sockets: Object.fromEntries([...inherited.sockets].map(([n, s]) => [n, socketFds(s)])) }, `adopting ${inherited.sockets.size} inherited listening socket(s) from ${inherited.origin === 'systemd' ? 'systemd' : 'the previous process'}: ${[...inherited.sockets.keys()].join(', ')}`);
   }
   let berth: Berth;
   try {
@@ -142,7 +142,7 @@ class Operations {
       // The API port and UDP sockets are bound anew by the successor, so they are released first.
       await api?.stop();
       await Promise.all(udp.map((u) => u.stop()));
-      const listeners = new Map([...this.berth.entrypoints].map(([name, e]) => [name, e.listener()]));
+      const listeners = this.berth.listeningSockets();
       const argv = process.argv.slice(1);
       const next = await handOver({ command: [process.execPath, ...process.execArgv, ...argv], listeners, timeoutMs: 30_000 });
       this.log.info({ pid: next.pid, sockets: next.passed }, `SIGUSR2: handed ${next.passed.length} listening socket(s) over to pid ${next.pid}`);

@@ -86,19 +86,40 @@ export class TcpEntrypoint {
     // enforcing headersTimeout/requestTimeout on 'listening': without this a slowloris is never cut.
     this.httpServer.emit('listening');
     this.wire(this.httpServer, 'http');
-    this.net = createNetServer({ pauseOnConnect: false, noDelay: true, keepAlive: true, allowHalfOpen: true }, (socket) => this.onConnection(socket));
-    if ((deps.limits.maxConnections ?? 0) > 0) this.net.maxConnections = deps.limits.maxConnections!;
-    this.net.on('error', (err) => deps.logger.error({ err, entrypoint: name }, 'listener error'));
+    this.net = this.createListener();
   }
+
+  private createListener(): NetServer {
+    const server = createNetServer({ pauseOnConnect: false, noDelay: true, keepAlive: true, allowHalfOpen: true }, (socket) => this.onConnection(socket));
+    if ((this.deps.limits.maxConnections ?? 0) > 0) server.maxConnections = this.deps.limits.maxConnections!;
+    server.on('error', (err) => this.deps.logger.error({ err, entrypoint: this.name }, 'listener error'));
+    return server;
+  }
+
+  /**
+   * Also accepts on another inherited socket (a worker that serves more than one of the sockets a
+   * previous berth passed on). `maxConnections` then applies per socket.
+   */
+  async listenAlso(handle: { fd: number }): Promise<void> {
+    const server = this.createListener();
+    await this.listenOn(server, handle);
+    this.more.push(server);
+  }
+
+  private readonly more: NetServer[] = [];
 
   /** Starts listening on the configured address, or adopts an inherited socket (`{ fd }`). */
   async listen(handle?: { fd: number }): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
+    await this.listenOn(this.net, handle);
+  }
+
+  private listenOn(server: NetServer, handle: { fd: number } | undefined): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => reject(new BerthError(ErrorCodes.LISTEN, `entrypoint ${this.name}: cannot listen on ${this.config.address}: ${err.message}`, { cause: err }));
-      this.net.once('error', onError);
-      const done = (): void => { this.net.off('error', onError); resolve(); };
-      if (handle) this.net.listen(handle, done);
-      else this.net.listen({ port: this.config.port, host: this.config.host || undefined, ipv6Only: false, reusePort: this.config.reusePort === true }, done);
+      server.once('error', onError);
+      const done = (): void => { server.off('error', onError); resolve(); };
+      if (handle) server.listen(handle, done);
+      else server.listen({ port: this.config.port, host: this.config.host || undefined, ipv6Only: false, reusePort: this.config.reusePort === true }, done);
     });
   }
 
@@ -112,6 +133,11 @@ export class TcpEntrypoint {
   /** The listening socket, for hand-over to a new process. */
   listener(): NetServer {
     return this.net;
+  }
+
+  /** Descriptors of every listening socket of this entrypoint, for hand-over to a new process. */
+  listenerFds(): number[] {
+    return [this.net, ...this.more].map(listenerFd).filter((fd): fd is number => fd !== undefined);
   }
 
   private onConnection(socket: Socket): void {
@@ -288,7 +314,7 @@ export class TcpEntrypoint {
     this.draining = true;
     this.drainStartedAt = Date.now();
     this.settleMs = Math.min(SETTLE_MS, graceMs / 2);
-    const closed = new Promise<void>((resolve) => this.net.close(() => resolve()));
+    const closed = Promise.all([this.net, ...this.more].map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
     for (const [socket, conn] of this.h1) {
       this.lingerOnClose(socket);
       for (const res of conn.answers) closeAfter(res);
@@ -333,6 +359,12 @@ function closeAfter(res: ServerResponse): void {
   // connection after the answer (destroySoon, which the drain turns into a lingering close).
   res.shouldKeepAlive = false;
   res.setHeader('connection', 'close');
+}
+
+/** The descriptor of a listening net.Server (libuv keeps it on the handle on Unix). */
+function listenerFd(server: NetServer): number | undefined {
+  const fd = (server as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
 }
 
 /** How often Node sweeps connections for header/request timeouts: a fraction of the shortest one. */

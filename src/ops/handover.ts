@@ -6,7 +6,8 @@
  *
  * Protocol between the two processes:
  * - descriptor `3 + i` is the i-th listening socket, named in `BERTH_LISTEN_FDS=web=3,websecure=4`
- *   (read by `takeInheritedSockets` in systemd.ts);
+ *   (read by `takeInheritedSockets` in systemd.ts); a berth with workers passes one socket per
+ *   worker, so a name can repeat (`web=3,web=4`);
  * - `BERTH_READY_FD=<n>` names a pipe on which the successor writes `ready\n` once it serves.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -23,8 +24,8 @@ export const READY_FD_ENV = 'BERTH_READY_FD';
 export interface HandoverOptions {
   /** The successor's command: executable and arguments (normally this very process's). */
   readonly command: readonly [string, ...string[]];
-  /** Listening sockets to pass, by entrypoint name. */
-  readonly listeners: ReadonlyMap<string, NetServer>;
+  /** Listening sockets to pass, by entrypoint name: a server of this process, or descriptors. */
+  readonly listeners: ReadonlyMap<string, NetServer | readonly number[]>;
   /** How long the successor may take to become ready (default 30 s). */
   readonly timeoutMs?: number;
   readonly env?: NodeJS.ProcessEnv;
@@ -52,12 +53,15 @@ export async function handOver(opts: HandoverOptions): Promise<HandoverResult> {
   const passed: string[] = [];
   const stdio: (number | 'ignore' | 'inherit' | 'pipe')[] = ['ignore', 'inherit', 'inherit'];
   const names: string[] = [];
-  for (const [name, server] of opts.listeners) {
-    const fd = listenerFd(server);
-    if (fd === undefined) continue;
-    names.push(`${name}=${LISTEN_FDS_START + passed.length}`);
+  let next = LISTEN_FDS_START;
+  for (const [name, socket] of opts.listeners) {
+    const fds = Array.isArray(socket) ? socket as readonly number[] : [listenerFd(socket as NetServer)].filter((fd): fd is number => fd !== undefined);
+    if (fds.length === 0) continue;
+    for (const fd of fds) {
+      names.push(`${name}=${next++}`);
+      stdio.push(fd);
+    }
     passed.push(name);
-    stdio.push(fd);
   }
   const readyFd = stdio.length;
   stdio.push('pipe');

@@ -14,10 +14,26 @@ export const HANDOVER_FDS_ENV = 'BERTH_LISTEN_FDS';
 
 /** Inherited listening sockets by name, and what was wrong with the environment. */
 export interface InheritedSockets {
-  readonly sockets: Map<string, { fd: number }>;
+  /** By entrypoint: the socket, and for a berth with workers the further sockets of the group. */
+  readonly sockets: Map<string, InheritedSocket>;
   readonly diagnostics: Diagnostic[];
   /** Where the sockets came from, for the start-up log. */
   readonly origin: 'systemd' | 'handover' | 'none';
+}
+
+/**
+ * An inherited listening socket. A berth with workers passes one socket per worker (each bound
+ * with SO_REUSEPORT, so the kernel spreads connections over them): the first is `fd`, the rest
+ * `more`.
+ */
+export interface InheritedSocket {
+  readonly fd: number;
+  readonly more?: number[];
+}
+
+/** Every descriptor of an inherited socket group. */
+export function socketFds(s: InheritedSocket): number[] {
+  return [s.fd, ...(s.more ?? [])];
 }
 
 const SOURCE = 'environment';
@@ -31,7 +47,7 @@ const NAME_RE = /^[A-Za-z0-9_.-]{1,255}$/;
  * entrypoint and are reported.
  */
 export function parseSystemdFds(env: NodeJS.ProcessEnv, pid: number): InheritedSockets {
-  const sockets = new Map<string, { fd: number }>();
+  const sockets = new Map<string, InheritedSocket>();
   const diagnostics: Diagnostic[] = [];
   const countText = env.LISTEN_FDS;
   if (countText === undefined || countText === '') return { sockets, diagnostics, origin: 'none' };
@@ -67,9 +83,12 @@ export function parseSystemdFds(env: NodeJS.ProcessEnv, pid: number): InheritedS
   return { sockets, diagnostics, origin: 'systemd' };
 }
 
-/** Reads berth's hand-over variable: `name=fd` pairs separated by commas, fds ≥ 3. */
+/**
+ * Reads berth's hand-over variable: `name=fd` pairs separated by commas, fds ≥ 3. A name given
+ * several times is a group (one socket per worker of the previous berth).
+ */
 export function parseHandoverFds(text: string | undefined): InheritedSockets {
-  const sockets = new Map<string, { fd: number }>();
+  const sockets = new Map<string, InheritedSocket>();
   const diagnostics: Diagnostic[] = [];
   if (text === undefined || text === '') return { sockets, diagnostics, origin: 'none' };
   for (const part of text.split(',')) {
@@ -78,7 +97,9 @@ export function parseHandoverFds(text: string | undefined): InheritedSockets {
       diagnostics.push(diagWarning(SOURCE, HANDOVER_FDS_ENV, `expected name=fd (fd ≥ 3), got "${clip(part)}"; this socket is ignored`));
       continue;
     }
-    if (!sockets.has(m[1]!)) sockets.set(m[1]!, { fd: Number(m[2]) });
+    const known = sockets.get(m[1]!);
+    if (known === undefined) sockets.set(m[1]!, { fd: Number(m[2]) });
+    else if (!socketFds(known).includes(Number(m[2]))) sockets.set(m[1]!, { fd: known.fd, more: [...(known.more ?? []), Number(m[2])] });
   }
   return { sockets, diagnostics, origin: 'handover' };
 }

@@ -78,17 +78,20 @@ export class WorkerDataPlane {
     return loadBalancerHandler('api@internal', lb, this.pool.transport(undefined, undefined), true).handler;
   }
 
-  /** Opens the TCP entrypoints: inherited fds first, else its own socket with SO_REUSEPORT. */
-  async listen(inherited: ReadonlyMap<string, { fd: number }>): Promise<string[]> {
+  /**
+   * Opens the TCP entrypoints on the sockets the primary passed (its own, bound for the workers,
+   * or inherited from systemd or a previous berth), else on a socket of its own with SO_REUSEPORT.
+   */
+  async listen(inherited: ReadonlyMap<string, readonly number[]>): Promise<string[]> {
     const limits = entrypointLimits(this.config);
     for (const [name, ep] of Object.entries(this.config.entryPoints)) {
       if (ep.protocol !== 'tcp') continue;
-      await this.open(name, ep, limits, inherited.get(name));
+      await this.open(name, ep, limits, inherited.get(name) ?? []);
     }
     return [...this.entrypoints.keys()];
   }
 
-  private async open(name: string, ep: EntryPointConfig, limits: EntrypointLimits, handle?: { fd: number }): Promise<void> {
+  private async open(name: string, ep: EntryPointConfig, limits: EntrypointLimits, fds: readonly number[]): Promise<void> {
     const e = new TcpEntrypoint(name, { ...ep, reusePort: true }, {
       holder: this.holder,
       tlsOptions: () => tlsServerOptions(this.certificates, this.holder.current().config.tls?.options?.default) as never,
@@ -99,7 +102,8 @@ export class WorkerDataPlane {
       limits,
       logger: this.log.child({ entrypoint: name }),
     });
-    await e.listen(handle);
+    await e.listen(fds[0] === undefined ? undefined : { fd: fds[0] });
+    for (const fd of fds.slice(1)) await e.listenAlso({ fd });
     this.entrypoints.set(name, e);
   }
 
@@ -118,7 +122,7 @@ export class WorkerDataPlane {
     // Dynamic-port TCP entrypoints appear with the routers that need them.
     for (const [name, ep] of Object.entries(this.holder.current().extraEntrypoints)) {
       if (ep.protocol !== 'tcp' || this.entrypoints.has(name)) continue;
-      this.open(name, ep, this.limitsOf(), undefined).catch((err: unknown) => this.log.error({ err, entrypoint: name }, (err as Error).message));
+      this.open(name, ep, this.limitsOf(), []).catch((err: unknown) => this.log.error({ err, entrypoint: name }, (err as Error).message));
     }
   }
 

@@ -21,5 +21,8 @@ export type FromWorker =
   /** The worker's cumulative request counters (every second, and once more when it drains). */
   | { readonly type: 'metrics'; readonly state: MetricsState };
 
-/** Environment variable naming the inherited listener fds a worker finds at fd 3, 4, … */
+/**
+ * Environment variable naming the listening sockets a worker accepts on, as `name:fd` pairs (a
+ * name repeats when the worker serves several sockets of one entrypoint).
+ */
 export const INHERITED_ENV = 'BERTH_WORKER_FDS';

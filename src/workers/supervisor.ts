@@ -13,7 +13,7 @@ interface Slot {
 }
 
 /**
- * Runs the data-plane workers: forks them, hands them the inherited listening sockets, replays the
+ * Runs the data-plane workers: forks them, hands them their listening sockets, replays the
  * latest configuration, certificates and ACME tokens to each (also after a crash and respawn),
  * and drains them on stop. The primary keeps the single source of truth.
  */
@@ -26,14 +26,15 @@ export class WorkerSupervisor {
   onWorkerCounters: ((state: MetricsState) => void) | undefined;
   private readonly config: StaticConfig;
   private readonly apiUrl: string;
-  private readonly inherited: ReadonlyMap<string, { fd: number }>;
+  /** The listening sockets of each worker (by slot), by entrypoint. */
+  private readonly sockets: readonly ReadonlyMap<string, readonly number[]>[];
   private readonly log: Logger;
 
-  constructor(count: number, config: StaticConfig, apiUrl: string, inherited: ReadonlyMap<string, { fd: number }>, log: Logger) {
+  constructor(count: number, config: StaticConfig, apiUrl: string, sockets: readonly ReadonlyMap<string, readonly number[]>[], log: Logger) {
     this.slots = Array.from({ length: count }, () => ({ child: undefined, restarts: 0 }));
     this.config = config;
     this.apiUrl = apiUrl;
-    this.inherited = inherited;
+    this.sockets = sockets;
     this.log = log;
   }
 
@@ -68,8 +69,9 @@ export class WorkerSupervisor {
   }
 
   private spawn(slot: Slot, index: number): Promise<void> {
-    // Inherited sockets keep their fd numbers in the worker; the IPC channel comes after them.
-    const fds = [...this.inherited.values()].map((h) => h.fd);
+    // Listening sockets keep their fd numbers in the worker; the IPC channel comes after them.
+    const mine = this.sockets[index] ?? new Map<string, readonly number[]>();
+    const fds = [...mine.values()].flat();
     const maxFd = fds.length > 0 ? Math.max(...fds) : 2;
     const stdio: StdioOptions = ['inherit', 'inherit', 'inherit'];
     for (let fd = 3; fd <= maxFd; fd++) stdio.push(fds.includes(fd) ? fd : 'ignore');
@@ -77,7 +79,7 @@ export class WorkerSupervisor {
     const child = fork(ENTRY, [], {
       stdio,
       serialization: 'advanced',
-      env: { ...process.env, [INHERITED_ENV]: [...this.inherited].map(([n, h]) => `${n}:${h.fd}`).join(',') },
+      env: { ...process.env, [INHERITED_ENV]: [...mine].flatMap(([n, list]) => list.map((fd) => `${n}:${fd}`)).join(',') },
     });
     slot.child = child;
     return new Promise<void>((resolve, reject) => {
@@ -86,8 +88,6 @@ export class WorkerSupervisor {
         const msg = raw as FromWorker;
         if (msg.type === 'listening') {
           listening = true;
-          // Bring the new worker up to date before (or right after) it gets its first connection.
-          for (const m of ['config', 'certs', 'http01'] as const) { const l = this.latest.get(m); if (l) this.sendTo(child, l); }
           this.log.info({ worker: child.pid, index, entrypoints: msg.entrypoints }, 'worker listening');
           resolve();
         } else if (msg.type === 'metrics') {
@@ -108,8 +108,11 @@ export class WorkerSupervisor {
         this.log.error({ worker: child.pid, index, code, signal, restartInMs: delay }, 'worker exited; restarting');
         setTimeout(() => { if (!this.stopping) this.spawn(slot, index).catch((err: unknown) => this.log.error({ err }, 'worker restart failed')); }, delay).unref();
       });
-      // Before any configuration arrives, `init` says what to listen on.
-      child.send({ type: 'init', config: this.config, apiUrl: this.apiUrl, inheritedNames: [...this.inherited.keys()] } satisfies ToWorker);
+      // `init` says what to listen on; the worker listens once the configuration has arrived, so a
+      // connection waiting in an inherited socket's queue (a restart) is never answered with an
+      // empty routing table. Certificates and tokens come first, the configuration last.
+      child.send({ type: 'init', config: this.config, apiUrl: this.apiUrl, inheritedNames: [...mine.keys()] } satisfies ToWorker);
+      for (const m of ['certs', 'http01', 'config'] as const) { const l = this.latest.get(m); if (l) this.sendTo(child, l); }
     });
   }
 
