@@ -72,7 +72,9 @@ export function createRequestHandler(name: string, ep: EntryPointConfig, scheme:
     const { path: rawPath, query } = splitTarget(url);
     const path = canonicalPath(rawPath);
     if (path === null) { refuse(res, 400, h2); return; }
-    if (path !== rawPath || url !== req.url) req.url = query ? `${path}?${query}` : path;
+    // Rewritten when canonicalised, taken from an absolute form, or carrying a fragment (which never
+    // goes upstream: it is the client's own).
+    if (path !== rawPath || url !== req.url || url.length !== rawPath.length + (query ? query.length + 1 : 0)) req.url = query ? `${path}?${query}` : path;
 
     const trustedPeer = insecure || (trusted !== undefined && trusted.has(remoteIp));
     if (!trustedPeer) stripUntrustedForwarded(headers);
@@ -83,6 +85,7 @@ export function createRequestHandler(name: string, ep: EntryPointConfig, scheme:
       trustedPeer, host, path, start: performance.now(),
     };
     if (upgradeHead !== undefined) ctx.upgradeHead = upgradeHead;
+    if (te !== undefined) ctx.chunked = true;
     if (hooks.onResponse) {
       const done = hooks.onResponse;
       res.once('close', () => done(req, res, ctx));
