@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseHandoverFds, parseSystemdFds, takeInheritedSockets, unclaimedSockets } from '../../src/ops/systemd.ts';
+import { parseHandoverFds, parseSystemdFds, socketFds, takeInheritedSockets, unclaimedSockets } from '../../src/ops/systemd.ts';
 
 const PID = 4242;
 
@@ -37,6 +37,11 @@ describe('parseHandoverFds', () => {
     { desc: 'stdio descriptors are refused', text: 'web=1', sockets: {}, warnings: 1 },
     { desc: 'malformed pairs are skipped, the rest kept', text: 'web=3,oops,=4,x=y,websecure=5', sockets: { web: 3, websecure: 5 }, warnings: 3 },
   ];
+  test('a repeated name is a group (one socket per worker of the previous berth)', () => {
+    const r = parseHandoverFds('web=3,web=4,websecure=5,web=6,web=4');
+    assert.deepEqual(Object.fromEntries([...r.sockets].map(([n, s]) => [n, socketFds(s)])), { web: [3, 4, 6], websecure: [5] });
+    assert.equal(r.diagnostics.length, 0);
+  });
   for (const c of cases) {
     test(c.desc, () => {
       const r = parseHandoverFds(c.text);
