@@ -13,6 +13,10 @@
  * with several data-plane workers, how the kernel spreads each round's connections over them
  * changes req/s by more than the access log does; the per-request cost is the same per worker.
  *
+ * Each round also reads berth's CPU time (its process and workers, from /proc) and divides it by
+ * the requests served: when berth is what limits throughput, req/s is inversely proportional to
+ * CPU per request, and that ratio is far steadier than req/s when other work shares the cores.
+ *
  * Before the load rounds it measures the access log in process (no sockets): CPU per logged
  * request with the writer formatting and encoding batches as it does in berth, and the part spent
  * on the request path itself (the `onResponse` hook).
@@ -21,7 +25,7 @@
  *       [--format json|common] [--buffer 0] [--generator wrk|autocannon] [--micro-only]`
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -77,8 +81,11 @@ async function startUpstream(): Promise<{ port: number; child: ChildProcess }> {
   return { port, child };
 }
 
-/** Runs wrk for `seconds`; resolves with req/s. */
-function wrk(port: number, seconds: number): Promise<number> {
+/** One load round: req/s, and the requests completed (for CPU per request). */
+interface Round { rps: number; requests: number }
+
+/** Runs wrk for `seconds`. */
+function wrk(port: number, seconds: number): Promise<Round> {
   return new Promise((resolve, reject) => {
     const child = spawn(WRK, ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '-H', 'Host: bench.test', '-H', 'User-Agent: wrk', `http://127.0.0.1:${port}/`], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
@@ -88,22 +95,54 @@ function wrk(port: number, seconds: number): Promise<number> {
     child.on('error', reject);
     child.on('exit', () => {
       const rps = /Requests\/sec:\s*([\d.]+)/.exec(out);
+      const total = /(\d+) requests in/.exec(out);
       const bad = /Non-2xx or 3xx responses:\s*(\d+)/.exec(out);
       const sock = /Socket errors:.*/.exec(out);
       if (!rps) { reject(new Error(`wrk gave no rate:\n${out}`)); return; }
       if (bad || sock) { reject(new Error(`bad run: ${bad?.[0] ?? ''} ${sock?.[0] ?? ''}`)); return; }
-      resolve(Number(rps[1]));
+      resolve({ rps: Number(rps[1]), requests: Number(total?.[1] ?? 0) });
     });
   });
 }
 
 let autocannon: Autocannon | undefined;
-async function load(port: number, seconds = DURATION): Promise<number> {
+async function load(port: number, seconds = DURATION): Promise<Round> {
   if (GENERATOR === 'wrk') return wrk(port, seconds);
   autocannon ??= createRequire(import.meta.url)('autocannon') as Autocannon;
   const result = await autocannon({ url: `http://127.0.0.1:${port}/`, headers: { host: 'bench.test', 'user-agent': 'autocannon' }, connections: CONNECTIONS, duration: seconds });
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`bad run: ${result.non2xx} non-2xx, ${result.errors} errors`);
-  return result.requests.average;
+  return { rps: result.requests.average, requests: result.requests.average * seconds };
+}
+
+/** CPU seconds (user + system) used so far by a process and its descendants (its workers). */
+function treeCpu(root: number): number {
+  const ticks = 100; // USER_HZ on Linux
+  const stats = new Map<number, { ppid: number; cpu: number }>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const st = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // Fields after the command (which may hold spaces): state ppid … utime(14) stime(15).
+      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+      stats.set(Number(name), { ppid: Number(f[1]), cpu: (Number(f[11]) + Number(f[12])) / ticks });
+    } catch { /* gone */ }
+  }
+  let total = 0;
+  const todo = [root];
+  while (todo.length > 0) {
+    const pid = todo.pop()!;
+    total += stats.get(pid)?.cpu ?? 0;
+    for (const [child, s] of stats) if (s.ppid === pid) todo.push(child);
+  }
+  return total;
+}
+
+/** A round against one berth: req/s and berth's CPU µs per request. */
+async function measure(v: { berth: BerthProcess; port: number }): Promise<{ rps: number; cpuUs: number }> {
+  const c0 = treeCpu(v.berth.pid);
+  const r = await load(v.port);
+  const cpu = treeCpu(v.berth.pid) - c0;
+  return { rps: r.rps, cpuUs: r.requests > 0 ? (cpu * 1e6) / r.requests : NaN };
 }
 
 async function variant(withLog: boolean, dir: string, upstreamPort: number): Promise<{ berth: BerthProcess; port: number; logPath: string }> {
@@ -196,26 +235,36 @@ async function main(): Promise<void> {
     await load(off.port, 2);
     await load(on.port, 2);
     const ratios: number[] = [];
+    const cpuRatios: number[] = [];
     const offRuns: number[] = [];
     const onRuns: number[] = [];
+    const offCpu: number[] = [];
+    const onCpu: number[] = [];
     for (let p = 0; p < PAIRS; p++) {
       // ABBA: off-on, on-off, …: a machine getting slower or faster within a pair favours each side equally often.
-      let a: number;
-      let b: number;
-      if (p % 2 === 0) { a = await load(off.port); b = await load(on.port); } else { b = await load(on.port); a = await load(off.port); }
-      offRuns.push(a);
-      onRuns.push(b);
-      ratios.push(b / a);
-      console.log(`pair ${String(p + 1).padStart(2)} (${p % 2 === 0 ? 'off→on' : 'on→off'}): off ${a.toFixed(0)} req/s, on ${b.toFixed(0)} req/s, ratio ${(b / a).toFixed(3)}`);
+      let a: { rps: number; cpuUs: number };
+      let b: { rps: number; cpuUs: number };
+      if (p % 2 === 0) { a = await measure(off); b = await measure(on); } else { b = await measure(on); a = await measure(off); }
+      offRuns.push(a.rps);
+      onRuns.push(b.rps);
+      offCpu.push(a.cpuUs);
+      onCpu.push(b.cpuUs);
+      ratios.push(b.rps / a.rps);
+      cpuRatios.push(a.cpuUs / b.cpuUs);
+      console.log(`pair ${String(p + 1).padStart(2)} (${p % 2 === 0 ? 'off→on' : 'on→off'}): off ${a.rps.toFixed(0)} req/s ${a.cpuUs.toFixed(0)} µs CPU/req, on ${b.rps.toFixed(0)} req/s ${b.cpuUs.toFixed(0)} µs CPU/req; req/s ratio ${(b.rps / a.rps).toFixed(3)}, CPU ratio ${(a.cpuUs / b.cpuUs).toFixed(3)}`);
     }
     const lines = readFileSync(on.logPath, 'utf8').split('\n').length - 1;
     const med = median(ratios);
+    const cpuMed = median(cpuRatios);
     console.log(`\naccess log: ${FORMAT} to a file${BUFFER > 0 ? `, bufferingSize ${BUFFER}` : ''}; ${GENERATOR}, ${CONNECTIONS} connections, workers ${WORKERS}, ${PAIRS} pairs × ${DURATION} s (ABBA)`);
     console.log(`load average at start ${load0.map((x) => x.toFixed(1)).join(' / ')}, at end ${loadavg().map((x) => x.toFixed(1)).join(' / ')}`);
-    console.log(`without access log: median ${median(offRuns).toFixed(0)} req/s (range ${Math.min(...offRuns).toFixed(0)}–${Math.max(...offRuns).toFixed(0)})`);
-    console.log(`with access log:    median ${median(onRuns).toFixed(0)} req/s (range ${Math.min(...onRuns).toFixed(0)}–${Math.max(...onRuns).toFixed(0)}; ${lines} lines, ${(statSync(on.logPath).size / 1024 / 1024).toFixed(1)} MiB written)`);
-    console.log(`pair ratios on/off: median ${med.toFixed(3)} (${pct(med)}), quartiles ${quantile(ratios, 0.25).toFixed(3)}–${quantile(ratios, 0.75).toFixed(3)}, range ${Math.min(...ratios).toFixed(3)}–${Math.max(...ratios).toFixed(3)}`);
-    console.log(`target ≤ 5 % slower: ${med >= 0.95 ? 'met' : 'NOT met'}`);
+    console.log(`without access log: median ${median(offRuns).toFixed(0)} req/s (range ${Math.min(...offRuns).toFixed(0)}–${Math.max(...offRuns).toFixed(0)}), ${median(offCpu).toFixed(1)} µs berth CPU per request`);
+    console.log(`with access log:    median ${median(onRuns).toFixed(0)} req/s (range ${Math.min(...onRuns).toFixed(0)}–${Math.max(...onRuns).toFixed(0)}), ${median(onCpu).toFixed(1)} µs berth CPU per request; ${lines} lines, ${(statSync(on.logPath).size / 1024 / 1024).toFixed(1)} MiB written`);
+    console.log(`req/s ratio on/off, per pair: median ${med.toFixed(3)} (${pct(med)}), quartiles ${quantile(ratios, 0.25).toFixed(3)}–${quantile(ratios, 0.75).toFixed(3)}, range ${Math.min(...ratios).toFixed(3)}–${Math.max(...ratios).toFixed(3)}`);
+    // Throughput when berth is the bottleneck is inversely proportional to its CPU per request; this
+    // ratio is far less sensitive to other work on the machine than req/s.
+    console.log(`CPU-bound throughput ratio (CPU per request off/on), per pair: median ${cpuMed.toFixed(3)} (${pct(cpuMed)}), quartiles ${quantile(cpuRatios, 0.25).toFixed(3)}–${quantile(cpuRatios, 0.75).toFixed(3)}, range ${Math.min(...cpuRatios).toFixed(3)}–${Math.max(...cpuRatios).toFixed(3)}`);
+    console.log(`target ≤ 5 % slower: req/s ${med >= 0.95 ? 'met' : 'NOT met'}, CPU per request ${cpuMed >= 0.95 ? 'met' : 'NOT met'}`);
   } finally {
     await Promise.all([off?.berth.stop(), on?.berth.stop()]);
     rmSync(dir, { recursive: true, force: true });

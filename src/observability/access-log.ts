@@ -34,6 +34,8 @@ export interface AccessLogOptions {
   readonly flushMs?: number;
   /** Most requests kept unformatted before they are turned into text (default 1024). */
   readonly maxBatch?: number;
+  /** Without `bufferingSize`: how long lines gather before they are written (default 20 ms). */
+  readonly writeDelayMs?: number;
 }
 
 const MODES = new Set(['keep', 'drop', 'redact']);
@@ -68,6 +70,9 @@ export function createAccessLog(cfg: AccessLogConfig | undefined, opts: AccessLo
     flushMs: opts.flushMs ?? 1000,
     maxPendingBytes: 64 * 1024 * 1024,
     maxItems: opts.maxBatch ?? 1024,
+    // One write per 20 ms instead of one per event-loop turn: under load each write (a thread-pool
+    // hand-off and a wake-up) cost more than the lines in it; a reader of the file sees no difference.
+    writeDelayMs: opts.writeDelayMs ?? 20,
     ...(opts.onError ? { onError: opts.onError } : {}),
   }, compileFormatter({ format, modes, headerDefault, headerNames }));
 

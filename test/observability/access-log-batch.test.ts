@@ -157,6 +157,23 @@ describe('access log: line writer batches', () => {
     assert.deepEqual(batches, [3, 3]);
   });
 
+  test('with a write delay, lines of many turns go out in one write; drain does not wait for the delay', async () => {
+    const sink = heldSink();
+    const w = new LineWriter<string>(sink, { bufferLines: 0, flushMs: 1000, maxPendingBytes: 1 << 20, writeDelayMs: 60_000 });
+    for (let i = 0; i < 5; i++) { w.push(`${i}\n`); await new Promise((r) => setImmediate(r)); }
+    assert.deepEqual(sink.texts, [], 'nothing written within the delay');
+    const drained = w.drain();
+    sink.release();
+    await drained;
+    assert.deepEqual(sink.texts, ['0\n1\n2\n3\n4\n']);
+    // Lines that arrive while a write is in flight wait for the delay too, unless someone drains.
+    w.push('5\n');
+    const closed = w.close();
+    sink.release();
+    await closed;
+    assert.deepEqual(sink.texts, ['0\n1\n2\n3\n4\n', '5\n']);
+  });
+
   test('unformatted items are bounded by maxItems; unwritten text by maxPendingBytes (then lines are dropped)', async () => {
     const sink = heldSink();
     const w = new LineWriter<string>(sink, { bufferLines: 0, flushMs: 1000, maxPendingBytes: 100, maxItems: 4 });
