@@ -296,7 +296,7 @@ class Exchange {
       }
       list.push(k, v);
     }
-    if (connection !== undefined) dropNamed(list, connection);
+    if (connection !== undefined && !PLAIN_CONNECTION.has(connection.toLowerCase())) dropNamed(list, connection);
     const h1 = this.req.httpVersionMajor === 1;
     if (h1) list.push('connection', res.shouldKeepAlive ? 'keep-alive' : 'close');
     if (h1 && res.writeHead === protoWriteHead && !res.hasHeader('set-cookie')) {
@@ -304,11 +304,14 @@ class Exchange {
       return true;
     }
     // Middlewares watch writeHead and edit headers through res: set them there, then head.
+    // A name seen twice is appended; Set-Cookie also joins cookies set before forwarding (sticky).
+    const seen = new Set<string>();
     for (let i = 0; i < list.length; i += 2) {
       const k = list[i]!;
-      if (res.hasHeader(k) && (k.length === 10 && k.toLowerCase() === 'set-cookie')) res.appendHeader(k, list[i + 1]!);
-      else if (i > 0 && seenBefore(list, i)) res.appendHeader(k, list[i + 1]!);
+      const l = k.toLowerCase();
+      if (seen.has(l) || (l === 'set-cookie' && res.hasHeader(l))) appendHeader(res, l, list[i + 1]!);
       else res.setHeader(k, list[i + 1]!);
+      seen.add(l);
     }
     if (h1 && statusText) res.statusMessage = statusText;
     res.writeHead(status);
@@ -355,6 +358,8 @@ class Exchange {
   }
 }
 
+/** `Connection` values that name no other header (the common case: nothing to drop). */
+const PLAIN_CONNECTION = new Set(['keep-alive', 'close']);
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 
 function flushHeld(x: Exchange): void {
@@ -365,11 +370,11 @@ function flushHeld(x: Exchange): void {
   if (!x.res.write(h)) { /* undici keeps reading; the next onData sees the full buffer */ }
 }
 
-/** Whether the header at `i` (a name) already appeared earlier in the flat list. */
-function seenBefore(list: string[], i: number): boolean {
-  const k = list[i]!.toLowerCase();
-  for (let j = 0; j < i; j += 2) if (list[j]!.toLowerCase() === k) return true;
-  return false;
+/** `appendHeader` for HTTP/1 and HTTP/2 compatibility responses alike. */
+function appendHeader(res: ServerResponse, name: string, value: string): void {
+  const prior = res.getHeader(name);
+  if (prior === undefined) res.setHeader(name, value);
+  else res.setHeader(name, ([] as string[]).concat(prior as string | string[], value));
 }
 
 /** Removes the headers named in the upstream's `Connection` header from a flat list. */
