@@ -4,8 +4,7 @@ import type { IncomingMessage } from 'node:http';
 /**
  * The request-body seam between middlewares and the forwarder. A middleware that consumed the body
  * (buffering, forwardAuth with forwardBody) leaves a replacement stream on the request; the
- * forwarder sends `requestBody(req)` upstream instead of `req` (for http-proxy-3: the `buffer`
- * option of `proxy.web`).
+ * forwarder sends `requestBody(req)` upstream instead of `req` (the body of its undici dispatch).
  */
 export interface BodyCarrier {
   /** The stream the forwarder must send upstream instead of `req`. */
