@@ -22,7 +22,7 @@
  * on the request path itself (the `onResponse` hook).
  *
  * Run: `node bench/access-log.ts [--pairs 12] [--duration 2] [--connections 32] [--workers 1|auto|N]
- *       [--format json|common] [--buffer 0] [--generator wrk|autocannon] [--micro-only]`
+ *       [--format json|common] [--buffer 0] [--generator wrk|autocannon] [--micro-only] [--aa]`
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -50,6 +50,8 @@ const BUFFER = Number(arg('buffer', '0'));
 const WRK = '/usr/bin/wrk';
 const GENERATOR = arg('generator', existsSync(WRK) ? 'wrk' : 'autocannon');
 const MICRO_ONLY = process.argv.includes('--micro-only');
+/** A/A calibration: the second process has no access log either, so the ratios show the bench's own bias and noise. */
+const AA = process.argv.includes('--aa');
 
 // Every process this bench starts dies with it, whatever way it ends.
 const children: ChildProcess[] = [];
@@ -232,7 +234,7 @@ async function main(): Promise<void> {
   try {
     const up = await startUpstream();
     off = await variant(false, dir, up.port);
-    on = await variant(true, dir, up.port);
+    on = await variant(!AA, dir, up.port);
     // Warm both (JIT, keep-alive pools) before measuring.
     await load(off.port, 2);
     await load(on.port, 2);
@@ -255,13 +257,13 @@ async function main(): Promise<void> {
       cpuRatios.push(a.cpuUs / b.cpuUs);
       console.log(`pair ${String(p + 1).padStart(2)} (${p % 2 === 0 ? 'off→on' : 'on→off'}): off ${a.rps.toFixed(0)} req/s ${a.cpuUs.toFixed(0)} µs CPU/req, on ${b.rps.toFixed(0)} req/s ${b.cpuUs.toFixed(0)} µs CPU/req; req/s ratio ${(b.rps / a.rps).toFixed(3)}, CPU ratio ${(a.cpuUs / b.cpuUs).toFixed(3)}`);
     }
-    const lines = readFileSync(on.logPath, 'utf8').split('\n').length - 1;
+    const lines = AA ? 0 : readFileSync(on.logPath, 'utf8').split('\n').length - 1;
     const med = median(ratios);
     const cpuMed = median(cpuRatios);
-    console.log(`\naccess log: ${FORMAT} to a file${BUFFER > 0 ? `, bufferingSize ${BUFFER}` : ''}; ${GENERATOR}, ${CONNECTIONS} connections, workers ${WORKERS}, ${PAIRS} pairs × ${DURATION} s (ABBA)`);
+    console.log(`\n${AA ? 'A/A CALIBRATION (no access log on either side); ' : ''}access log: ${FORMAT} to a file${BUFFER > 0 ? `, bufferingSize ${BUFFER}` : ''}; ${GENERATOR}, ${CONNECTIONS} connections, workers ${WORKERS}, ${PAIRS} pairs × ${DURATION} s (ABBA)`);
     console.log(`load average at start ${load0.map((x) => x.toFixed(1)).join(' / ')}, at end ${loadavg().map((x) => x.toFixed(1)).join(' / ')}`);
     console.log(`without access log: median ${median(offRuns).toFixed(0)} req/s (range ${Math.min(...offRuns).toFixed(0)}–${Math.max(...offRuns).toFixed(0)}), ${median(offCpu).toFixed(1)} µs berth CPU per request`);
-    console.log(`with access log:    median ${median(onRuns).toFixed(0)} req/s (range ${Math.min(...onRuns).toFixed(0)}–${Math.max(...onRuns).toFixed(0)}), ${median(onCpu).toFixed(1)} µs berth CPU per request; ${lines} lines, ${(statSync(on.logPath).size / 1024 / 1024).toFixed(1)} MiB written`);
+    console.log(`with access log:    median ${median(onRuns).toFixed(0)} req/s (range ${Math.min(...onRuns).toFixed(0)}–${Math.max(...onRuns).toFixed(0)}), ${median(onCpu).toFixed(1)} µs berth CPU per request; ${lines} lines, ${AA ? 0 : (statSync(on.logPath).size / 1024 / 1024).toFixed(1)} MiB written`);
     console.log(`req/s ratio on/off, per pair: median ${med.toFixed(3)} (${pct(med)}), quartiles ${quantile(ratios, 0.25).toFixed(3)}–${quantile(ratios, 0.75).toFixed(3)}, range ${Math.min(...ratios).toFixed(3)}–${Math.max(...ratios).toFixed(3)}`);
     // Throughput when berth is the bottleneck is inversely proportional to its CPU per request; this
     // ratio is far less sensitive to other work on the machine than req/s.
