@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +34,8 @@ import { buildUdpRouting } from './udp/build.ts';
 import { UdpEntrypoint } from './udp/entrypoint.ts';
 import type { UdpEntrypointRouting } from './udp/routing.ts';
 import type { EntryPointConfig } from './config/static/types.ts';
+
+const TICKET_ROTATION_MS = 12 * 3600_000;
 
 /** Optional parts wired by the caller (kept injectable so tests and workers can vary them). */
 export interface BerthParts {
@@ -75,6 +78,7 @@ export class Berth {
   private readonly metrics: Metrics | undefined;
   /** Worker processes carrying the TCP data plane, when more than one process serves. */
   private supervisor: WorkerSupervisor | undefined;
+  private ticketTimer: NodeJS.Timeout | undefined;
   private readonly workerCount: number;
 
   private constructor(config: StaticConfig, opts: BerthOptions) {
@@ -237,6 +241,12 @@ export class Berth {
       setImmediate(() => { pending = false; publishCerts(); });
     });
     publishCerts();
+    // One set of session ticket keys for every worker (a client resumes whichever worker accepts
+    // it), replaced every 12 hours so a stolen key never opens old sessions for long.
+    const publishTickets = (): void => this.supervisor?.publish({ type: 'tickets', keys: randomBytes(48).toString('base64') });
+    publishTickets();
+    this.ticketTimer = setInterval(publishTickets, TICKET_ROTATION_MS);
+    this.ticketTimer.unref();
     const responder = this.acme?.http01Responder;
     if (responder) {
       const publishTokens = (): void => this.supervisor?.publish({ type: 'http01', tokens: responder.entries() });
@@ -349,6 +359,7 @@ export class Berth {
 
   /** Stops accepting, drains in-flight requests up to `graceMs`, then stops providers. */
   async stop(graceMs = 10_000): Promise<void> {
+    clearInterval(this.ticketTimer);
     // The API goes first: a successor binds the same address, and "up" must mean the successor.
     const api = this.api?.stop();
     await Promise.all([

@@ -59,6 +59,7 @@ process.on('message', (raw: unknown) => {
     }
     case 'certs': plane?.applyCertificates(msg.state); return;
     case 'http01': plane?.applyHttp01(msg.tokens); return;
+    case 'tickets': plane?.applyTicketKeys(Buffer.from(msg.keys, 'base64')); return;
     case 'drain': void drain(msg.graceMs); return;
   }
 });

@@ -151,6 +151,11 @@ export class TcpEntrypoint {
     dispatchConnection(socket, tcp, this.handoff, limits);
   }
 
+  /** Replaces the TLS session ticket keys (48 bytes) of this entrypoint's TLS server, if it runs. */
+  setTicketKeys(keys: Buffer): void {
+    this.tlsServer?.setTicketKeys(keys);
+  }
+
   private tls(socket: Socket): void {
     if (!this.deps.tlsOptions) { socket.destroy(); return; }
     if (!this.tlsServer) {

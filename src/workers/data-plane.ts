@@ -35,6 +35,7 @@ export class WorkerDataPlane {
   private readonly pool: ServicePool;
   private readonly env: CompileEnv;
   private ports = new Map<string, number>();
+  private ticketKeys: Buffer | undefined;
   private readonly config: StaticConfig;
   private readonly log: Logger;
   private readonly accessLog: AccessLog | undefined;
@@ -94,7 +95,7 @@ export class WorkerDataPlane {
   private async open(name: string, ep: EntryPointConfig, limits: EntrypointLimits, fds: readonly number[]): Promise<void> {
     const e = new TcpEntrypoint(name, { ...ep, reusePort: true }, {
       holder: this.holder,
-      tlsOptions: () => tlsServerOptions(this.certificates, this.holder.current().config.tls?.options?.default) as never,
+      tlsOptions: () => ({ ...tlsServerOptions(this.certificates, this.holder.current().config.tls?.options?.default), ...(this.ticketKeys ? { ticketKeys: this.ticketKeys } : {}) }) as never,
       hooks: {
         http01: (req, res) => this.http01.handle(req, res),
         ...(this.accessLog || this.metrics ? { onResponse: (req: IncomingMessage, res: ServerResponse, ctx: RequestContext) => { this.accessLog?.onResponse(req, res, ctx); this.metrics?.onResponse(req, res, ctx); } } : {}),
@@ -132,6 +133,12 @@ export class WorkerDataPlane {
 
   applyCertificates(state: ReplicatedCertificates): void {
     this.certificates.importState(state);
+  }
+
+  /** New TLS session ticket keys: for TLS servers created from now on and those already running. */
+  applyTicketKeys(keys: Buffer): void {
+    this.ticketKeys = keys;
+    for (const e of this.entrypoints.values()) e.setTicketKeys(keys);
   }
 
   applyHttp01(tokens: readonly [string, string][]): void {

@@ -13,6 +13,8 @@ export type ToWorker =
   | { readonly type: 'config'; readonly version: number; readonly config: DynamicConfig; readonly diagnostics: readonly Diagnostic[]; readonly ports: readonly { key: string; port: number; protocol: 'tcp' | 'udp' }[] }
   | { readonly type: 'certs'; readonly state: ReplicatedCertificates }
   | { readonly type: 'http01'; readonly tokens: readonly [string, string][] }
+  /** TLS session ticket keys (48 bytes, base64) shared by every worker, so a client resumes on any of them. */
+  | { readonly type: 'tickets'; readonly keys: string }
   | { readonly type: 'drain'; readonly graceMs: number };
 
 export type FromWorker =

@@ -112,7 +112,7 @@ export class WorkerSupervisor {
       // connection waiting in an inherited socket's queue (a restart) is never answered with an
       // empty routing table. Certificates and tokens come first, the configuration last.
       child.send({ type: 'init', config: this.config, apiUrl: this.apiUrl, inheritedNames: [...mine.keys()] } satisfies ToWorker);
-      for (const m of ['certs', 'http01', 'config'] as const) { const l = this.latest.get(m); if (l) this.sendTo(child, l); }
+      for (const m of ['certs', 'http01', 'tickets', 'config'] as const) { const l = this.latest.get(m); if (l) this.sendTo(child, l); }
     });
   }
 

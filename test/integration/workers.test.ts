@@ -19,6 +19,19 @@ function get(port: number, host: string): Promise<number> {
   });
 }
 
+/** One TLS connection: whether it resumed `session`, and the session ticket it was given. */
+function tlsSession(port: number, servername: string, session?: Buffer): Promise<{ reused: boolean; ticket: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const s = tlsConnect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false, ...(session ? { session } : {}) });
+    // A first connection waits for its ticket (TLS 1.3 sends it after the handshake); a resumed one
+    // only needs the handshake.
+    if (session) s.once('secureConnect', () => { resolve({ reused: s.isSessionReused(), ticket: session }); s.destroy(); });
+    else s.once('session', (ticket: Buffer) => { resolve({ reused: s.isSessionReused(), ticket }); s.destroy(); });
+    s.on('error', reject);
+    s.setTimeout(5000, () => { reject(new Error('no TLS session within 5 s')); s.destroy(); });
+  });
+}
+
 function peerCertCN(port: number, servername: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const s = tlsConnect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false }, () => {
@@ -98,6 +111,15 @@ describe('workers: the data plane on every core, fed by one control plane', { ti
     await waitUntil(async () => (await peerCertCN(websecure, 'files.test')) === 'files.test', 'the file certificate in the workers');
     const cns = await Promise.all(Array.from({ length: 20 }, () => peerCertCN(websecure, 'files.test')));
     assert.deepEqual(new Set(cns), new Set(['files.test']));
+  });
+
+  test('TLS sessions resume on whichever worker accepts the next connection (shared ticket keys)', async () => {
+    await waitUntil(async () => (await peerCertCN(websecure, 'files.test')) === 'files.test', 'the file certificate in the workers');
+    const first = await tlsSession(websecure, 'files.test');
+    // SO_REUSEPORT spreads these over both workers; each must accept the other's ticket.
+    const again = [];
+    for (let i = 0; i < 16; i++) again.push(await tlsSession(websecure, 'files.test', first.ticket));
+    assert.deepEqual(again.map((r) => r.reused), again.map(() => true));
   });
 
   test('a worker that dies is replaced; the other keeps serving meanwhile', async () => {
