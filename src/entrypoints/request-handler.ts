@@ -35,6 +35,11 @@ export function createRequestHandler(name: string, ep: EntryPointConfig, scheme:
   const trusted: IpMatcher | undefined = ep.forwardedHeaders?.insecure ? undefined : buildIpMatcher(ep.forwardedHeaders?.trustedIPs ?? []).matcher;
   const insecure = ep.forwardedHeaders?.insecure === true;
   const port = ep.port;
+  // One listener for every response ('close' fires once): no closure per request.
+  const onResponse = hooks.onResponse;
+  const onClose = onResponse === undefined ? undefined : function (this: ServerResponse): void {
+    onResponse(this.req, this, (this as WithCtx)[kCtx]!);
+  };
 
   return function handle(req: IncomingMessage, res: ServerResponse, upgradeHead?: Buffer): void {
     const snap: RoutingSnapshot = holder.current();
@@ -86,9 +91,9 @@ export function createRequestHandler(name: string, ep: EntryPointConfig, scheme:
     };
     if (upgradeHead !== undefined) ctx.upgradeHead = upgradeHead;
     if (te !== undefined) ctx.chunked = true;
-    if (hooks.onResponse) {
-      const done = hooks.onResponse;
-      res.once('close', () => done(req, res, ctx));
+    if (onClose !== undefined) {
+      (res as WithCtx)[kCtx] = ctx;
+      res.on('close', onClose);
     }
     if (scheme === 'http' && hooks.http01 && path.startsWith('/.well-known/acme-challenge/') && hooks.http01(req, res)) return;
 
@@ -103,6 +108,9 @@ export function createRequestHandler(name: string, ep: EntryPointConfig, scheme:
     router.handler(req, res, ctx);
   };
 }
+
+const kCtx = Symbol('berth.ctx');
+type WithCtx = ServerResponse & { [kCtx]?: RequestContext };
 
 /**
  * Answers a request berth will not process and, on HTTP/1, closes the connection after the
