@@ -1,6 +1,6 @@
 #!/usr/bin/env node
+import { useCompileCache } from './compile-cache.ts';
 import { parseArgs, configPath } from './cli/args.ts';
-import { checkCommand } from './cli/check.ts';
 import { apiBase, getJson } from './cli/remote.ts';
 import { VERSION } from './version.ts';
 
@@ -33,7 +33,7 @@ async function main(argv: readonly string[]): Promise<number> {
         const out = args.flags.get('output') ?? args.flags.get('o');
         return checkLabelsCommand(labels, cfg, typeof out === 'string' ? out : undefined);
       }
-      return checkCommand(cfg);
+      return (await import('./cli/check.ts')).checkCommand(cfg);
     }
     case 'routes': {
       const r = await getJson(await apiBase(api, cfg), '/routes.json') as { http: { name: string; rule: string; service: string; status: string; errors: string[] }[]; tcp: { name: string; rule: string; service: string; status: string }[]; udp: { name: string; service: string; status: string }[] };
@@ -64,6 +64,8 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
+// Before the command's modules load (they are imported on demand below).
+useCompileCache();
 main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; if (code !== 0 || process.argv[2] !== 'run') setImmediate(() => process.exit(code)); else process.exit(0); },
   (err: unknown) => { process.stderr.write(`berth: ${(err as Error).message}\n`); process.exit(1); },
