@@ -30,7 +30,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -186,6 +186,17 @@ const berthEnv: Record<string, string> = {
   ...(HEAP_DIR || MEM_PROBE ? { NODE_OPTIONS: [BERTH_ENV.NODE_OPTIONS ?? process.env.NODE_OPTIONS ?? '', HEAP_DIR ? `--heapsnapshot-signal=${HEAP_SIGNAL} --diagnostic-dir=${HEAP_DIR}` : '', MEM_PROBE ? '--inspect=127.0.0.1:0' : ''].join(' ').trim() } : {}),
 };
 const berth = await startBerth({ dir, config: staticCfg, env: berthEnv });
+// An interrupted run still stops berth, the Docker daemons (and their containers) and pebble.
+let tornDown = false;
+async function teardown(): Promise<void> {
+  if (tornDown) return;
+  tornDown = true;
+  berth.kill();
+  await fleet?.stop().catch(() => undefined);
+  await pebble?.stop().catch(() => undefined);
+  rmSync(dir, { recursive: true, force: true });
+}
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => { running = false; void teardown().finally(() => process.exit(130)); });
 let crashes = 0;
 let running = true;
 void berth.exited.then((code) => { if (running) { crashes++; console.error(`berth exited with ${code}`); } });
@@ -325,14 +336,28 @@ function udpEcho(): Promise<string> {
 }
 
 let trafficOn = false;
+const yieldToLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
+/**
+ * One client doing attempts back to back. Every attempt ends with a turn of the event loop: a
+ * connect that fails synchronously (EMFILE, EADDRNOTAVAIL) reports its error on the next tick, and
+ * without that turn the loop would spin on ticks and promises alone, never closing the failed
+ * sockets nor running timers, until the driver's heap ran out. A failure also pauses the client
+ * briefly, so a fault that fails fast is counted, not spun on.
+ */
 async function loop(kind: Kind, fn: () => Promise<string>, explain: () => boolean = () => false): Promise<void> {
   while (trafficOn && running) {
     const st = stats;
     st.attempts[kind]++;
     const t = performance.now();
-    const r = await fn();
+    let r: string;
+    try { r = await fn(); } catch (err) { r = `threw ${(err as Error).message}`; }
     st.latency[kind].record(performance.now() - t);
-    if (r !== 'ok') (explain() ? st.explained : st.failures).add(`${kind}: ${r}`);
+    if (r !== 'ok') {
+      (explain() ? st.explained : st.failures).add(`${kind}: ${r}`);
+      await sleep(10);
+    } else {
+      await yieldToLoop();
+    }
   }
 }
 const status = (p: Promise<number>): Promise<string> => p.then((s) => (s === 200 ? 'ok' : s === -1 ? 'connection error' : `status ${s}`));
@@ -466,9 +491,11 @@ running = false;
 const code = crashes === 0 ? await berth.stop() : null;
 logWatch.stop();
 
+tornDown = true;
 await fleet?.stop();
 if (!pebbleGone) await pebble?.stop();
 httpUp.close(); tcpUp.close(); udpUp.close(); providerSrv.close();
+rmSync(dir, { recursive: true, force: true });
 
 const drift = (a: number, b: number): number => Number((((b - a) / a) * 100).toFixed(1));
 const perProcessRss: Record<string, unknown> = {};
