@@ -107,6 +107,9 @@ function wsAccept(req: IncomingMessage, socket: Socket): void {
     socket.write(Buffer.concat([Buffer.from([0x81, payload.length]), payload]));
   });
   socket.on('error', () => socket.destroy());
+  // The HTTP server's sockets allow half-open connections: without this, every WebSocket berth
+  // closes would keep its descriptor here forever (the driver ran out of descriptors at ~7 min).
+  socket.on('end', () => socket.destroy());
 }
 const httpUp = createHttpServer((req: IncomingMessage, res: ServerResponse) => {
   req.resume();
@@ -197,6 +200,7 @@ async function teardown(): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
 }
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => { running = false; void teardown().finally(() => process.exit(130)); });
+process.once('uncaughtException', (err) => { console.error(err); running = false; void teardown().finally(() => process.exit(1)); });
 let crashes = 0;
 let running = true;
 void berth.exited.then((code) => { if (running) { crashes++; console.error(`berth exited with ${code}`); } });
@@ -330,6 +334,7 @@ function udpEcho(): Promise<string> {
   return new Promise((resolve) => {
     const c = createSocket('udp4');
     const t = setTimeout(() => { c.close(); resolve('no reply'); }, 2000);
+    c.on('error', (e) => { clearTimeout(t); try { c.close(); } catch { /* never bound */ } resolve(e.message); });
     c.on('message', (m) => { clearTimeout(t); c.close(); resolve(m.toString() === 'chaos' ? 'ok' : 'bad echo'); });
     c.send('chaos', ports.udp, '127.0.0.1');
   });
@@ -392,7 +397,7 @@ function startTraffic(): Promise<void[]> {
 const progressLine = (label: string, t0: number, r: TreeReading): void => {
   const m = process.memoryUsage();
   const n = KINDS.reduce((a, k) => a + stats.attempts[k], 0);
-  console.error(`[${label} ${Math.round((Date.now() - t0) / 1000)}s] attempts ${n}, unexplained ${stats.failures.total}, explained ${stats.explained.total}; berth RSS ${Object.entries(r.procs).map(([k, p]) => `${k} ${mb(p.rssKb)}`).join(' / ')} = ${mb(r.rssKb)} MB, fds ${r.fds}; driver heap ${(m.heapUsed / 1048576).toFixed(0)} MB, log lines ${logWatch.lines}`);
+  console.error(`[${label} ${Math.round((Date.now() - t0) / 1000)}s] attempts ${n}, unexplained ${stats.failures.total}, explained ${stats.explained.total}; berth RSS ${Object.entries(r.procs).map(([k, p]) => `${k} ${mb(p.rssKb)}`).join(' / ')} = ${mb(r.rssKb)} MB, fds ${r.fds}; driver heap ${(m.heapUsed / 1048576).toFixed(0)} MB, fds ${readdirSync('/proc/self/fd').length}, log lines ${logWatch.lines}`);
 };
 /** Idles for SETTLE_MS, reading berth every 10 s; returns the readings (the last one is the settled value). */
 async function idle(label: string): Promise<TreeReading[]> {
