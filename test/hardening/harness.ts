@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { stringify } from 'yaml';
 import { startBerth, type BerthProcess } from '../helpers/berth.ts';
-import { freePort, waitUntil } from '../helpers/net.ts';
+import { freePort, freeUdpPort, waitUntil } from '../helpers/net.ts';
 import type { RecordingUpstream } from '../helpers/recording-upstream.ts';
 import { buildCertificate } from '../../src/tls/x509-builder.ts';
 
@@ -57,7 +57,7 @@ export async function startEdge(opts: {
   const entryPoints: Record<string, unknown> = {};
   for (const [name, ep] of Object.entries(opts.entrypoints)) {
     const { udp, ...rest } = ep;
-    const port = await freePort();
+    const port = udp ? await freeUdpPort() : await freePort();
     ports[name] = port;
     entryPoints[name] = { address: `127.0.0.1:${port}${udp ? '/udp' : ''}`, ...rest };
   }

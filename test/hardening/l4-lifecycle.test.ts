@@ -17,7 +17,7 @@ describe('hardening: TCP/UDP at the edge, SIGTERM under load, descriptor exhaust
     const edge = await startEdge({
       entrypoints: { tcp: {} },
       dynamic: { tcp: { routers: { pass: { rule: 'HostSNI(`tcp.test`)', service: 'pass', tls: { passthrough: true } } }, services: { pass: { loadBalancer: { servers: [{ address: `127.0.0.1:${backend.port}` }] } } } } },
-    });
+    }).catch(async (err: unknown) => { await backend.close(); throw err; });
     try {
       const port = edge.ports.tcp!;
       // A real hello, sent one byte at a time, arrives at the backend unchanged.
@@ -54,7 +54,7 @@ describe('hardening: TCP/UDP at the edge, SIGTERM under load, descriptor exhaust
       entrypoints: { dns: { udp: true } },
       static: { limits: { udpMaxSessions: 32 } },
       dynamic: { udp: { routers: { u: { entryPoints: ['dns'], service: 'u' } }, services: { u: { loadBalancer: { servers: [{ address: `127.0.0.1:${(echo.address() as AddressInfo).port}` }] } } } } },
-    });
+    }).catch((err: unknown) => { echo.close(); throw err; });
     try {
       const port = edge.ports.dns!;
       const ask = (payload: Buffer): Promise<Buffer | undefined> => new Promise((resolve) => {
@@ -88,7 +88,8 @@ describe('hardening: TCP/UDP at the edge, SIGTERM under load, descriptor exhaust
     const up = await startRecordingUpstream((req, conn) => {
       setTimeout(() => conn.socket.write(`HTTP/1.1 200 OK\r\ncontent-length: ${req.target.length}\r\n\r\n${req.target}`), 700);
     });
-    const edge = await startEdge({ entrypoints: { web: {} }, dynamic: { http: { routers: { r: { rule: 'Host(`slow.test`)', service: 's' } }, services: { s: { loadBalancer: { servers: [{ url: up.url }] } } } } } });
+    const edge = await startEdge({ entrypoints: { web: {} }, dynamic: { http: { routers: { r: { rule: 'Host(`slow.test`)', service: 's' } }, services: { s: { loadBalancer: { servers: [{ url: up.url }] } } } } } })
+      .catch(async (err: unknown) => { await up.close(); throw err; });
     try {
       const port = edge.ports.web!;
       await waitForRoute(port, 'slow.test');
@@ -114,7 +115,7 @@ describe('hardening: TCP/UDP at the edge, SIGTERM under load, descriptor exhaust
         http: { routers: { r: { rule: 'Host(`fd.test`)', service: 's' }, t: { rule: 'Host(`fd.test`)', service: 's', tls: {} } }, services: { s: { loadBalancer: { servers: [{ url: up.url }] } } } },
         tls: { certificates: [{ certFile: cert.cert, keyFile: cert.key }] },
       },
-    });
+    }).catch(async (err: unknown) => { await up.close(); throw err; });
     const pid = edge.berth.pid;
     try {
       const port = edge.ports.web!;

@@ -1,3 +1,4 @@
+import { createSocket } from 'node:dgram';
 import { createServer, type AddressInfo } from 'node:net';
 
 /** A free TCP port on the given loopback address (bind to 0, read, close). */
@@ -8,6 +9,21 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
     srv.listen(0, host, () => {
       const { port } = srv.address() as AddressInfo;
       srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * A UDP port nothing uses right now (chosen by binding a UDP socket, not a TCP one: a port free
+ * for TCP can be another process's UDP port, e.g. a client socket of a concurrent test).
+ */
+export async function freeUdpPort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    s.once('error', reject);
+    s.bind(0, host, () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
     });
   });
 }

@@ -19,7 +19,7 @@ import { join, resolve } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { parse, stringify } from 'yaml';
 import { startBerth, type BerthProcess } from '../helpers/berth.ts';
-import { freePort, waitUntil } from '../helpers/net.ts';
+import { freePort, freeUdpPort, waitUntil } from '../helpers/net.ts';
 import { startUpstream, type Upstream } from '../helpers/upstreams.ts';
 import { StubControlPlane } from '../providers/http/stub-control-plane.ts';
 
@@ -202,7 +202,7 @@ describe('a production traefik.yml starts berth; routes and explain ask the runn
       }),
     };
     await stub.listen();
-    for (const k of Object.keys(ports) as (keyof typeof ports)[]) ports[k] = await freePort();
+    for (const k of Object.keys(ports) as (keyof typeof ports)[]) ports[k] = k === 'dns' ? await freeUdpPort() : await freePort();
     // The fixture's `providers.file.directory`, relocated: it defines the middleware websecure applies.
     const dynamicDir = join(dir, 'dynamic');
     mkdirSync(dynamicDir);
