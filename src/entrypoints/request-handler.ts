@@ -6,6 +6,7 @@ import { forwardedClientIp, setForwardedHeaders, stripUntrustedForwarded } from 
 import { canonicalPath, splitTarget, validHostHeader } from '../http/request-target.ts';
 import { sendStatus } from '../http/responses.ts';
 import { stripHopByHop } from '../http/hop-by-hop.ts';
+import { markChunked } from '../http/middlewares/body.ts';
 import { buildIpMatcher, normalizeIp, type IpMatcher } from '../lib/ip.ts';
 import { normalizeHost } from '../rules/host.ts';
 import type { HttpRequestView } from '../rules/types.ts';
@@ -90,7 +91,7 @@ export function createRequestHandler(name: string, ep: EntryPointConfig, scheme:
       trustedPeer, host, path, start: performance.now(),
     };
     if (upgradeHead !== undefined) ctx.upgradeHead = upgradeHead;
-    if (te !== undefined) ctx.chunked = true;
+    if (te !== undefined) markChunked(req);
     if (onClose !== undefined) {
       (res as WithCtx)[kCtx] = ctx;
       res.on('close', onClose);

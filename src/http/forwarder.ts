@@ -7,6 +7,7 @@ import { Pool, type Dispatcher } from 'undici';
 import type { RequestContext } from './handler.ts';
 import { sendStatus } from './responses.ts';
 import { stripHopByHop } from './hop-by-hop.ts';
+import { hasBody } from './middlewares/body.ts';
 
 /** Timeouts and pooling of one upstream transport (Traefik's serversTransport). */
 export interface TransportOptions {
@@ -180,7 +181,7 @@ export function forward(req: IncomingMessage, res: ServerResponse, ctx: RequestC
   if (!passHostHeader) headers.host = upstream.target.host;
   // Node's server has already answered `100-continue`; the upstream gets the body straight away.
   if (headers.expect !== undefined) delete headers.expect;
-  const body = (req as WithState).berthBody ?? (hasBody(req, ctx) ? req : null);
+  const body = (req as WithState).berthBody ?? (hasBody(req) ? req : null);
   const exchange = new Exchange(req, res, ctx, transport, onFailure, body !== null);
   exchange.dispatch(upstream, {
     origin: upstream.target.origin,
@@ -199,16 +200,6 @@ function h2Headers(src: IncomingMessage['headers']): IncomingMessage['headers'] 
   for (const k in src) if (k.charCodeAt(0) !== 58 /* : */) out[k] = src[k];
   if (out.host === undefined && typeof src[':authority'] === 'string') out.host = src[':authority'];
   return out;
-}
-
-/** Whether the client sends a body (Content-Length > 0 or chunked): otherwise the upstream gets none. */
-function hasBody(req: IncomingMessage, ctx: RequestContext): boolean {
-  const cl = req.headers['content-length'];
-  if (cl !== undefined) return cl !== '0';
-  if (ctx.chunked === true) return true;
-  // HTTP/2: a request without a body ends its stream with the HEADERS frame.
-  const stream = (req as { stream?: { endAfterHeaders?: boolean } }).stream;
-  return stream !== undefined && stream.endAfterHeaders !== true;
 }
 
 /** The target's path prefix joined with the request target, as Traefik does (no doubled slash). */

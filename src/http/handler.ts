@@ -26,8 +26,6 @@ export interface RequestContext {
   upstream?: string;
   /** For upgrade (WebSocket) requests: the bytes after the headers; the socket is `req.socket`. */
   upgradeHead?: Buffer;
-  /** The client sent a chunked body (its `Transfer-Encoding` is removed before forwarding). */
-  chunked?: boolean;
   /** Whether an upstream response has begun (middlewares that buffer or retry need it). */
   responseStarted?: boolean;
   /** Metrics/access-log extras set by middlewares. */

@@ -5,6 +5,7 @@ import { createServer as createNetServer, type AddressInfo, type Server as NetSe
 import { createTransport, forward, type ForwardFailure, type Transport, type UpstreamTarget } from '../../src/http/forwarder.ts';
 import type { RequestContext } from '../../src/http/handler.ts';
 import { stripHopByHop } from '../../src/http/hop-by-hop.ts';
+import { markChunked } from '../../src/http/middlewares/body.ts';
 
 /** A raw HTTP/1.1 upstream: `answer` gets each request head and the count on its connection. */
 async function rawUpstream(answer: (head: string, nth: number, socket: Socket) => void): Promise<{ server: NetServer; url: string; heads: string[]; connections: () => number }> {
@@ -34,7 +35,7 @@ async function rawUpstream(answer: (head: string, nth: number, socket: Socket) =
 async function front(target: () => string, transport: Transport, setup?: (req: IncomingMessage, res: ServerResponse) => void, failures?: ForwardFailure[]): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
     const ctx: RequestContext = { entrypoint: 'web', scheme: 'http', remoteIp: '127.0.0.1', clientIp: '127.0.0.1', trustedPeer: false, host: 'app.test', path: req.url ?? '/', start: 0 };
-    if (req.headers['transfer-encoding'] !== undefined) ctx.chunked = true;
+    if (req.headers['transfer-encoding'] !== undefined) markChunked(req);
     stripHopByHop(req.headers, false);
     setup?.(req, res);
     const url = new URL(target());

@@ -40,11 +40,20 @@ export function rewindBody(req: IncomingMessage): boolean {
   return !hasBody(req) || !Readable.isDisturbed(req);
 }
 
-/** Whether the request announces a body (non-zero length or chunked). */
+const kChunked = Symbol('berth.chunked');
+
+/** Records that the client sent a chunked body: the entrypoint removes `Transfer-Encoding` (hop-by-hop) before routing. */
+export function markChunked(req: IncomingMessage): void {
+  (req as IncomingMessage & { [kChunked]?: boolean })[kChunked] = true;
+}
+
+/** Whether the request announces a body (non-zero length, chunked, or an HTTP/2 stream still open after its headers). */
 export function hasBody(req: IncomingMessage): boolean {
   const cl = req.headers['content-length'];
   if (cl !== undefined) return cl.trim() !== '0';
-  return req.headers['transfer-encoding'] !== undefined;
+  if (req.headers['transfer-encoding'] !== undefined || (req as IncomingMessage & { [kChunked]?: boolean })[kChunked] === true) return true;
+  const stream = (req as { stream?: { endAfterHeaders?: boolean } }).stream;
+  return stream !== undefined && stream.endAfterHeaders !== true;
 }
 
 /** Replaces the body with nothing (error pages fetched with GET). */

@@ -8,6 +8,8 @@ import type { Handler, RequestContext } from '../../../src/http/handler.ts';
 import type { BuiltMiddleware, MiddlewareEnv, MiddlewareFactory } from '../../../src/http/middlewares/types.ts';
 import { requestBody } from '../../../src/http/middlewares/body.ts';
 import { decodePath } from '../../../src/http/middlewares/path.ts';
+import { markChunked } from '../../../src/http/middlewares/body.ts';
+import { stripHopByHop } from '../../../src/http/hop-by-hop.ts';
 import { normalizeIp } from '../../../src/lib/ip.ts';
 
 /** What the echo handler answers: the request as it reached the service. */
@@ -100,7 +102,12 @@ export async function startHarness(factory: MiddlewareFactory | BuiltMiddleware[
     return ctx;
   };
   const upgraded = new Set<import('node:stream').Duplex>();
-  const server: Server = createServer((req, res) => handler(req, res, makeCtx(req)));
+  // As the entrypoint does: Transfer-Encoding (hop-by-hop) is gone before routing, the request keeps a mark.
+  const server: Server = createServer((req, res) => {
+    if (req.headers['transfer-encoding'] !== undefined) markChunked(req);
+    stripHopByHop(req.headers, false);
+    handler(req, res, makeCtx(req));
+  });
   server.on('upgrade', (req: IncomingMessage, socket, head) => {
     const res = new ServerResponse(req);
     res.assignSocket(socket as never);
