@@ -5,7 +5,7 @@ import type { Logger } from '../lib/logger.ts';
 import type { Handler, RequestContext } from '../http/handler.ts';
 import type { BuiltMiddleware, MiddlewareFactory } from '../http/middlewares/types.ts';
 import { entrypointRedirect } from '../http/redirect.ts';
-import { failoverHandler, loadBalancerHandler, weightedHandler, type ServiceInfo, type ServicePool } from '../http/service-builder.ts';
+import { failoverHandler, loadBalancerHandler, mirroringHandler, weightedHandler, type ServiceInfo, type ServicePool } from '../http/service-builder.ts';
 import { parseHttpRule, defaultPriority } from '../rules/http-rule.ts';
 import { buildRouterIndex } from '../rules/router-index.ts';
 import type { HttpRule } from '../rules/types.ts';
@@ -231,9 +231,8 @@ function buildService(name: string, svc: HttpService, transports: Readonly<Recor
   }
   if (svc.weighted) return weightedHandler(name, (svc.weighted.services ?? []).map((s) => ({ name: s.name, weight: s.weight ?? 1 })), resolve);
   if (svc.failover) return failoverHandler(name, svc.failover.service, svc.failover.fallback, resolve);
-  // Mirroring: the main service answers; mirrors are not sent traffic yet.
   const m = svc.mirroring!;
-  return failoverHandler(name, m.service, m.service, resolve);
+  return mirroringHandler(name, m.service, (m.mirrors ?? []).map((x) => ({ name: x.name, percent: x.percent ?? 0 })), m.mirrorBody ?? true, m.maxBodySize ?? -1, resolve);
 }
 
 function compileRouter(

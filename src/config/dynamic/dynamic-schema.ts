@@ -68,8 +68,8 @@ const httpService = obj({
   }, { ignored: ['passiveHealthCheck'] })),
   weighted: opt(obj({ services: opt(weightedServices), sticky: opt(sticky), healthCheck: opt(empty) })),
   mirroring: opt(obj({
-    service: req(str), maxBodySize: opt(int), mirrors: opt(list(obj({ name: req(str), percent: opt(num) }))), healthCheck: opt(empty),
-  }, { ignored: ['mirrorBody'] })),
+    service: req(str), mirrorBody: opt(bool), maxBodySize: opt(int), mirrors: opt(list(obj({ name: req(str), percent: opt(num) }))), healthCheck: opt(empty),
+  })),
   failover: opt(obj({ service: req(str), fallback: req(str), healthCheck: opt(empty) })),
 }, { check: exactlyOne(['loadBalancer', 'weighted', 'mirroring', 'failover']) });
 

@@ -98,6 +98,9 @@ export interface WeightedRoundRobin {
 
 export interface Mirroring {
   service: string;
+  /** Whether mirrors get the request body (default true). */
+  mirrorBody?: boolean;
+  /** Largest body copied to the mirrors; a larger request is not mirrored. Default -1: no limit. */
   maxBodySize?: number;
   mirrors?: { name: string; percent?: number }[];
   healthCheck?: Record<string, never>;

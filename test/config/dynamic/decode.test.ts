@@ -205,9 +205,9 @@ describe('decodeDynamicConfig: bad elements are dropped alone', () => {
     },
     {
       desc: 'keys Traefik has but berth ignores are warnings and the element stays',
-      raw: { http: { services: { m: { mirroring: { service: 'a', mirrorBody: false } } } } },
-      want: { http: { services: { m: { mirroring: { service: 'a' } } } } },
-      problems: ['warning http.services.m.mirroring.mirrorBody: mirrorBody is not supported by berth and is ignored'],
+      raw: { http: { services: { m: { loadBalancer: { servers: [{ url: 'http://127.0.0.1:1' }], passiveHealthCheck: { maxFailedAttempts: 3 } } } } } },
+      want: { http: { services: { m: { loadBalancer: { servers: [{ url: 'http://127.0.0.1:1' }] } } } } },
+      problems: ['warning http.services.m.loadBalancer.passiveHealthCheck: passiveHealthCheck is not supported by berth and is ignored'],
     },
     {
       desc: 'a document that is not an object',
