@@ -298,7 +298,7 @@ export class Berth {
       const limits = this.limits();
       const e = new TcpEntrypoint(name, ep, {
         holder: this.holder,
-        tlsOptions: () => tlsServerOptions(this.certificates, this.holder.current().config.tls?.options?.default) as never,
+        tlsOptions: () => tlsServerOptions(this.certificates, this.holder.current().config.tls?.options?.default, () => this.holder.current()) as never,
         hooks: {
           ...(this.acme ? { http01: (req: IncomingMessage, res: ServerResponse) => this.acme!.http01(req, res) } : {}),
           ...(this.accessLog || this.metrics ? { onResponse: (req: IncomingMessage, res: ServerResponse, ctx: RequestContext) => { this.accessLog?.onResponse(req, res, ctx); this.metrics?.onResponse(req, res, ctx); } } : {}),

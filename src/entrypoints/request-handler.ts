@@ -13,6 +13,7 @@ import type { HttpRequestView } from '../rules/types.ts';
 import type { SnapshotHolder } from '../pipeline/snapshot-holder.ts';
 import type { CompiledHttpRouter, HttpRouterTable, RoutingSnapshot } from '../pipeline/snapshot.ts';
 import type { TLSSocket } from 'node:tls';
+import { policyOfSocket, routerOptionsName } from '../tls/policy.ts';
 
 /** Hooks the entrypoint calls around routing (ACME HTTP-01, access log, metrics). */
 export interface RequestHooks {
@@ -103,7 +104,7 @@ export function createRequestHandler(name: string, ep: EntryPointConfig, scheme:
     const view: HttpRequestView = { host, path, method: req.method ?? 'GET', headers, query, clientIp: ctx.clientIp };
     const router = table?.find(view);
     if (!router) { sendStatus(res, 404); return; }
-    if (scheme === 'https' && table !== undefined && misdirected(req, host, router, table, snap)) { sendStatus(res, 421); return; }
+    if (scheme === 'https' && misdirected(req, router, snap)) { sendStatus(res, 421); return; }
     stripHopByHop(headers, upgradeHead !== undefined);
     setForwardedHeaders(headers, remoteIp, scheme, port, upgradeHead !== undefined, hostHeader);
     router.handler(req, res, ctx);
@@ -126,26 +127,18 @@ function refuse(res: ServerResponse, status: number, h2: boolean): void {
   sendStatus(res, status);
 }
 
-/** The TLS options name of the router that serves `host` on this table (`default` when none names it). */
-function tlsOptionsFor(host: string, table: HttpRouterTable, snap: RoutingSnapshot, matched?: CompiledHttpRouter): string {
-  const routers = snap.config.http?.routers;
-  const r = matched ?? table.routers.find((x) => x.hosts !== null && x.hosts.includes(host));
-  if (!r) return 'default';
-  return routers?.[r.name]?.tls?.options || 'default';
-}
-
 /**
- * HARDENING: a client must not pass the handshake under one name (SNI) and then reach a router of
- * another name whose TLS options (client certificates, versions) are different: 421, as Traefik.
- * Applies to HTTP/1 Host and HTTP/2 :authority alike; no SNI means the default options were used.
+ * HARDENING: a client must not pass the handshake under one set of TLS options (client
+ * certificates, versions) and then reach a router that requires another: 421, as Traefik. The
+ * handshake's options are those of its SNI (`src/tls/policy.ts`); HTTP/1 Host and HTTP/2
+ * :authority alike.
  */
-function misdirected(req: IncomingMessage, host: string, router: CompiledHttpRouter, table: HttpRouterTable, snap: RoutingSnapshot): boolean {
+function misdirected(req: IncomingMessage, router: CompiledHttpRouter, snap: RoutingSnapshot): boolean {
   const stream = (req as { stream?: { session?: { socket?: TLSSocket } } }).stream;
-  const sock = (stream?.session?.socket ?? req.socket) as TLSSocket;
-  const raw = sock.servername;
-  const sni = typeof raw === 'string' && raw !== '' ? normalizeHost(raw) : '';
-  if (sni === host) return false;
-  const hostOptions = tlsOptionsFor(host, table, snap, router);
-  const sniOptions = sni === '' ? 'default' : tlsOptionsFor(sni, table, snap);
-  return hostOptions !== sniOptions;
+  const sock = stream?.session?.socket ?? req.socket;
+  const used = policyOfSocket(sock)?.name ?? 'default';
+  let wanted = routerOptionsName(router.name, snap.config.http?.routers?.[router.name]?.tls?.options);
+  // Options that do not exist: the handshake fell back to the default ones, and so does this.
+  if (wanted !== 'default' && snap.config.tls?.options?.[wanted] === undefined) wanted = 'default';
+  return used !== wanted;
 }

@@ -1,6 +1,7 @@
 import { createServer as createHttpServer, ServerResponse, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { createSecureServer, type Http2SecureServer, type SecureServerOptions } from 'node:http2';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { EntryPointConfig } from '../config/static/types.ts';
 import { durationOr } from '../lib/duration.ts';
@@ -159,8 +160,9 @@ export class TcpEntrypoint {
   private tls(socket: Socket): void {
     if (!this.deps.tlsOptions) { socket.destroy(); return; }
     if (!this.tlsServer) {
+      const tlsOptions = this.deps.tlsOptions();
       const server = createSecureServer({
-        ...this.deps.tlsOptions(),
+        ...tlsOptions,
         allowHTTP1: true,
         handshakeTimeout: this.deps.limits.handshakeTimeoutMs,
         maxSessionMemory: 10,
@@ -183,6 +185,8 @@ export class TcpEntrypoint {
         (tlsSocket as unknown as { _parent?: Socket })._parent?.destroy();
       });
       server.on('sessionError', () => { /* per-session, already torn down */ });
+      const verify = (tlsOptions as { verifyHandshake?: (s: TLSSocket) => boolean }).verifyHandshake;
+      if (verify) server.on('secureConnection', (s: TLSSocket) => { if (!verify(s)) s.destroy(); });
       this.tlsServer = server;
     }
     this.tlsServer.emit('connection', socket);

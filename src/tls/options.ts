@@ -4,6 +4,8 @@ import type { TlsOptions } from '../config/dynamic/types.ts';
 import { diagError, diagWarning, type Diagnostic } from '../lib/diagnostics.ts';
 import { errorMessage } from '../lib/errors.ts';
 import type { CertificateStore } from './certificate-store.ts';
+import type { RoutingSnapshot } from '../pipeline/snapshot.ts';
+import { handshakePolicy, policyOfSocket, rememberPolicy, type HandshakePolicy } from './policy.ts';
 
 /** ALPN protocol of TLS-ALPN-01 validations (RFC 8737). */
 export const ACME_TLS_ALPN = 'acme-tls/1';
@@ -146,7 +148,7 @@ function isClientAuthType(t: string): t is ClientAuthType {
 
 /** Options for `tls.createServer` / `http2.createSecureServer`, driven by the certificate store. */
 export interface TlsServerOptions {
-  SNICallback: (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void) => void;
+  SNICallback: (this: TLSSocket, servername: string, cb: (err: Error | null, ctx?: SecureContext) => void) => void;
   ALPNCallback: (arg: { servername: string; protocols: string[] }) => string | undefined;
   key?: string | Buffer;
   cert?: string | Buffer;
@@ -157,6 +159,26 @@ export interface TlsServerOptions {
   ca?: SecureContextOptions['ca'];
   requestCert: boolean;
   rejectUnauthorized: boolean;
+  /**
+   * The checks node:tls cannot make per name during the handshake: the client-auth policies it
+   * has no mode for (RequireAnyClientCert, VerifyClientCertIfGiven) and the version bounds of the
+   * name's options (OpenSSL fixes them per listener). False: close the connection.
+   */
+  verifyHandshake(socket: TLSSocket): boolean;
+}
+
+const VERSION_ORDER: Record<string, number> = { TLSv1: 1, 'TLSv1.1': 2, 'TLSv1.2': 3, 'TLSv1.3': 4 };
+
+function versionAllowed(protocol: string | null, o: CompiledTlsOptions): boolean {
+  const v = protocol ? VERSION_ORDER[protocol] : undefined;
+  if (v === undefined) return true;
+  if (v < (VERSION_ORDER[o.minVersion] ?? 0)) return false;
+  return o.maxVersion === undefined || v <= (VERSION_ORDER[o.maxVersion] ?? 4);
+}
+
+/** Asks for (and optionally requires a verified) client certificate on this handshake only. */
+function setVerifyMode(socket: TLSSocket, request: boolean, reject: boolean): void {
+  (socket as unknown as { _handle?: { setVerifyMode?(request: boolean, reject: boolean): void } })._handle?.setVerifyMode?.(request, reject);
 }
 
 /**
@@ -164,15 +186,30 @@ export interface TlsServerOptions {
  * (server preference; `acme-tls/1` only while a TLS-ALPN-01 challenge runs for that name), client
  * authentication and sniStrict (an unknown or missing SNI fails the handshake).
  */
-export function tlsServerOptions(store: CertificateStore, options?: TlsOptions): TlsServerOptions {
+export function tlsServerOptions(store: CertificateStore, options?: TlsOptions, current?: () => RoutingSnapshot): TlsServerOptions {
   const c = compileTlsOptions(options);
   const strict = c.sniStrict;
   const requestCert = c.clientAuthType !== 'NoClientCert';
+  const fallback: HandshakePolicy = { name: 'default', options: c };
+  const policyFor = (servername: string | undefined): HandshakePolicy => (current ? handshakePolicy(current(), servername) : fallback);
   const result: TlsServerOptions = {
-    SNICallback: (servername, cb) => store.contextFor(servername, c.context, c.key, strict, cb),
+    // Called on the TLSSocket: the options of the routers for this name apply to this handshake
+    // (certificate context with their CAs, versions and ciphers; whether a client certificate is
+    // asked for and required), and the socket remembers them for the checks after the handshake.
+    SNICallback(this: TLSSocket, servername, cb) {
+      const pol = policyFor(servername);
+      rememberPolicy(this, pol);
+      const o = pol.options;
+      if (o.clientAuthType !== c.clientAuthType) setVerifyMode(this, o.clientAuthType !== 'NoClientCert', o.clientAuthType === 'RequireAndVerifyClientCert');
+      store.contextFor(servername, o.context, o.key, o.sniStrict, cb);
+    },
     ALPNCallback: ({ servername, protocols }) => {
       if (protocols.includes(ACME_TLS_ALPN) && store.hasChallenge(servername)) return ACME_TLS_ALPN;
-      return c.alpnProtocols.find((p) => protocols.includes(p));
+      return policyFor(servername).options.alpnProtocols.find((p) => protocols.includes(p));
+    },
+    verifyHandshake: (socket) => {
+      const pol = policyOfSocket(socket) ?? fallback;
+      return clientCertificateAccepted(socket, pol.options.clientAuthType) && versionAllowed(socket.getProtocol(), pol.options);
     },
     minVersion: c.minVersion,
     requestCert,
@@ -200,8 +237,12 @@ export function clientCertificateAccepted(socket: TLSSocket, type: ClientAuthTyp
   const cert = socket.getPeerCertificate();
   const presented = cert !== null && Object.keys(cert).length > 0;
   if (type === 'RequireAnyClientCert') return presented;
-  if (type === 'VerifyClientCertIfGiven') return !presented || socket.authorized;
-  return presented && socket.authorized;
+  // node:tls judges the chain only when the listener itself asked for certificates; a name whose
+  // options ask for them (SNI) is judged here from OpenSSL's own verdict.
+  const verifyError = (socket as unknown as { _handle?: { verifyError?(): Error | null } })._handle?.verifyError?.() ?? null;
+  const authorized = socket.authorized || (presented && verifyError === null);
+  if (type === 'VerifyClientCertIfGiven') return !presented || authorized;
+  return presented && authorized;
 }
 
 /**

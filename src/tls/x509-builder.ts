@@ -22,6 +22,8 @@ export interface CertificateSpec {
   key?: KeyObject | string;
   /** Type of a generated key (default EC P-256). */
   keyType?: 'ec' | 'rsa';
+  /** Also valid as a TLS client certificate (extended key usage clientAuth). */
+  clientAuth?: boolean;
 }
 
 /** A built certificate: PEM key (PKCS#8) and PEM certificate. */
@@ -55,7 +57,7 @@ export function buildCertificate(spec: CertificateSpec): BuiltCertificate {
     // digitalSignature (+ keyEncipherment for RSA keys)
     const rsa = subjectKey.asymmetricKeyType === 'rsa';
     extensions.push(extension('2.5.29.15', true, tlv(0x03, rsa ? Buffer.from([0x05, 0xa0]) : Buffer.from([0x07, 0x80]))));
-    extensions.push(extension('2.5.29.37', false, seq(oid('1.3.6.1.5.5.7.3.1'))));
+    extensions.push(extension('2.5.29.37', false, spec.clientAuth ? seq(oid('1.3.6.1.5.5.7.3.1'), oid('1.3.6.1.5.5.7.3.2')) : seq(oid('1.3.6.1.5.5.7.3.1'))));
   }
 
   // ecdsa-with-SHA256, or sha256WithRSAEncryption (with its NULL parameters) for an RSA issuer.

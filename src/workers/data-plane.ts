@@ -95,7 +95,7 @@ export class WorkerDataPlane {
   private async open(name: string, ep: EntryPointConfig, limits: EntrypointLimits, fds: readonly number[]): Promise<void> {
     const e = new TcpEntrypoint(name, { ...ep, reusePort: true }, {
       holder: this.holder,
-      tlsOptions: () => ({ ...tlsServerOptions(this.certificates, this.holder.current().config.tls?.options?.default), ...(this.ticketKeys ? { ticketKeys: this.ticketKeys } : {}) }) as never,
+      tlsOptions: () => ({ ...tlsServerOptions(this.certificates, this.holder.current().config.tls?.options?.default, () => this.holder.current()), ...(this.ticketKeys ? { ticketKeys: this.ticketKeys } : {}) }) as never,
       hooks: {
         http01: (req, res) => this.http01.handle(req, res),
         ...(this.accessLog || this.metrics ? { onResponse: (req: IncomingMessage, res: ServerResponse, ctx: RequestContext) => { this.accessLog?.onResponse(req, res, ctx); this.metrics?.onResponse(req, res, ctx); } } : {}),

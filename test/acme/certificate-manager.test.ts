@@ -1,7 +1,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { createServer as createTlsServer, connect, type Server as TlsServer } from 'node:tls';
+import { createServer as createTlsServer, connect, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,7 +50,7 @@ describe('CertificateManager against pebble', () => {
     });
     await new Promise<void>((r) => httpServer.listen(httpPort, '127.0.0.1', r));
     tlsServer = createTlsServer({
-      SNICallback: (n, cb) => tlsServerOptions(tlsStore.current).SNICallback(n, cb),
+      SNICallback(this: TLSSocket, n, cb) { tlsServerOptions(tlsStore.current).SNICallback.call(this, n, cb); },
       ALPNCallback: (a) => tlsServerOptions(tlsStore.current).ALPNCallback(a),
     }, (s) => s.end());
     await new Promise<void>((r) => tlsServer.listen(tlsPort, '127.0.0.1', r));

@@ -186,9 +186,14 @@ export async function assertNothingForwarded(port: number, host: string, up: Rec
 }
 
 /** A private CA and leaf certificates for TLS tests. */
-export function testPki(): { ca: { cert: string; key: string }; leaf(names: string[]): { cert: string; key: string } } {
+export function testPki(): { ca: { cert: string; key: string }; leaf(names: string[]): { cert: string; key: string }; client(name: string): { cert: string; key: string } } {
   const ca = buildCertificate({ commonName: 'berth hardening CA', isCA: true });
-  return { ca, leaf: (names) => buildCertificate({ commonName: names[0] ?? 'x', dnsNames: names, issuer: { commonName: 'berth hardening CA', key: ca.key } }) };
+  const issuer = { commonName: 'berth hardening CA', key: ca.key };
+  return {
+    ca,
+    leaf: (names) => buildCertificate({ commonName: names[0] ?? 'x', dnsNames: names, issuer }),
+    client: (name) => buildCertificate({ commonName: name, issuer, clientAuth: true }),
+  };
 }
 
 /** `user:{SHA}…` entry for basicAuth. */

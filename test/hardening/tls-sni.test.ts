@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { connect as h2connect } from 'node:http2';
 import { connect as netConnect, type Socket } from 'node:net';
@@ -7,6 +8,8 @@ import { join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { startRecordingUpstream, type RecordingUpstream } from '../helpers/recording-upstream.ts';
+import { needTools } from '../helpers/tools.ts';
+import { buildCertificate } from '../../src/tls/x509-builder.ts';
 import { assertRecovered, exchange, responses, startEdge, testPki, waitForRoute, waitUntil, type Edge } from './harness.ts';
 
 const pki = testPki();
@@ -115,6 +118,30 @@ describe('hardening: TLS and SNI', { timeout: 90_000 }, () => {
       }
     });
     assert.ok(!up.requests().some((q) => q.headers.host?.startsWith('secure.test')), 'nothing reached the mTLS router');
+  });
+
+  test('a router\'s TLS options apply at its handshake: the mTLS host asks for and verifies a client certificate, the others do not', async (t) => {
+    const client = pki.client('client.test');
+    const stranger = buildCertificate({ commonName: 'stranger', clientAuth: true });
+    // A certificate of the right CA that is not for clients (serverAuth only) is refused too.
+    const serverOnly = pki.leaf(['client.test']);
+    const h1 = async (sni: string, host: string, tls: ConnectionOptions = {}): Promise<number> =>
+      (await exchange(port, `GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`, { tls: { servername: sni, ...tls }, until: responses(1), maxMs: 5000 })).status;
+    const cases: { desc: string; sni: string; host: string; tls?: ConnectionOptions; status: number }[] = [
+      { desc: 'mTLS host without a client certificate: no response', sni: 'secure.test', host: 'secure.test', status: 0 },
+      { desc: 'mTLS host with a certificate of another CA: no response', sni: 'secure.test', host: 'secure.test', tls: { key: stranger.key, cert: stranger.cert }, status: 0 },
+      { desc: 'mTLS host with a server-only certificate of its CA: no response', sni: 'secure.test', host: 'secure.test', tls: { key: serverOnly.key, cert: serverOnly.cert }, status: 0 },
+      { desc: 'mTLS host with a certificate of its CA', sni: 'secure.test', host: 'secure.test', tls: { key: client.key, cert: client.cert }, status: 200 },
+      { desc: 'verified as the mTLS host, Host of an open router', sni: 'secure.test', host: 'open.test', tls: { key: client.key, cert: client.cert }, status: 421 },
+      { desc: 'open host: no certificate asked for', sni: 'open.test', host: 'open.test', status: 200 },
+    ];
+    for (const c of cases) await t.test(c.desc, async () => assert.equal(await h1(c.sni, c.host, c.tls), c.status));
+    await t.test('only the mTLS host sends a CertificateRequest (openssl s_client)', async (st) => {
+      if (!needTools(st, 'openssl')) return;
+      const request = (sni: string): string => spawnSync('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', sni, '-tls1_2'], { input: '', encoding: 'utf8', timeout: 10_000 }).stdout;
+      assert.match(request('open.test'), /No client certificate CA names sent/);
+      assert.match(request('secure.test'), /Acceptable client certificate CA names/);
+    });
   });
 
   test('garbage, plain HTTP, broken and oversized records on the TLS port: closed, never a TLS route', async (t) => {
