@@ -4,6 +4,7 @@ import { formatDiagnostic } from '../lib/diagnostics.ts';
 import { errorMessage } from '../lib/errors.ts';
 import { createLogger, setRootLogger, type Logger } from '../lib/logger.ts';
 import { Berth } from '../app.ts';
+import { startIdleGc } from '../lib/idle-gc.ts';
 import { defaultParts } from '../parts.ts';
 import type { StaticConfig } from '../config/static/types.ts';
 import { socketFds, takeInheritedSockets, unclaimedSockets } from '../ops/systemd.ts';
@@ -42,6 +43,8 @@ export async function runCommand(path: string | undefined): Promise<number> {
   let berth: Berth;
   try {
     berth = await Berth.start(config, { logger: log, parts: await defaultParts(config, log), inherited: inherited.sockets });
+    // Memory grown under load goes back once the process is quiet again (the workers do the same).
+    startIdleGc();
   } catch (err) {
     log.fatal({ err }, (err as Error).message);
     log.flush?.();

@@ -1,4 +1,5 @@
 import { createLogger } from '../lib/logger.ts';
+import { startIdleGc } from '../lib/idle-gc.ts';
 import { WorkerDataPlane } from './data-plane.ts';
 import { INHERITED_ENV, type FromWorker, type ToWorker } from './protocol.ts';
 
@@ -67,6 +68,7 @@ function onMessage(raw: unknown): void {
 
 /** Starts the worker with the messages that arrived while its modules loaded. */
 export function startWorker(early: readonly unknown[]): void {
+  startIdleGc();
   process.on('message', onMessage);
   for (const m of early) onMessage(m);
   // The primary owns the lifecycle; a signal to the whole group (Ctrl-C) drains too.
