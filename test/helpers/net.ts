@@ -28,6 +28,19 @@ export async function freeUdpPort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
+/** A port free for both UDP and TCP (a DNS server listens on both). */
+export async function freeDualPort(host = '127.0.0.1'): Promise<number> {
+  for (let i = 0; ; i++) {
+    const port = await freeUdpPort(host);
+    const tcpFree = await new Promise<boolean>((resolve) => {
+      const srv = createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, host, () => srv.close(() => resolve(true)));
+    });
+    if (tcpFree || i >= 20) return port;
+  }
+}
+
 /** Polls `check` until it returns true or the deadline passes (then throws with `what`). */
 export async function waitUntil(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000, everyMs = 25): Promise<void> {
   const deadline = Date.now() + timeoutMs;

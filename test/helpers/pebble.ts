@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo, Socket } from 'node:net';
-import { freePort, waitUntil } from './net.ts';
+import { freeDualPort, freePort, waitUntil } from './net.ts';
 
 /**
  * pebble + pebble-challtestsrv on loopback, for ACME tests against a real RFC 8555 server.
@@ -62,7 +62,7 @@ export async function startPebble(opts: PebbleOptions = {}): Promise<Pebble> {
   const cert = readFileSync(certPath, 'utf8');
   const key = readFileSync(keyPath, 'utf8');
 
-  const [listen, mgmt, dns, ctsMgmt, httpPort, tlsPort] = [await freePort(), await freePort(), await freePort(), await freePort(), opts.httpPort ?? (await freePort()), opts.tlsPort ?? (await freePort())];
+  const [listen, mgmt, dns, ctsMgmt, httpPort, tlsPort] = [await freePort(), await freePort(), await freeDualPort(), await freePort(), opts.httpPort ?? (await freePort()), opts.tlsPort ?? (await freePort())];
   writeFileSync(join(dir, 'pebble.json'), JSON.stringify({
     pebble: {
       listenAddress: `127.0.0.1:${listen}`, managementListenAddress: `127.0.0.1:${mgmt}`, certificate: certPath, privateKey: keyPath,

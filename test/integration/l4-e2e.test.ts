@@ -18,7 +18,7 @@ import { connect as tlsConnect, createServer as createTlsServer, type PeerCertif
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { startBerth, type BerthProcess } from '../helpers/berth.ts';
-import { freePort, waitUntil } from '../helpers/net.ts';
+import { freeDualPort, freePort, waitUntil } from '../helpers/net.ts';
 import { hasTool, requireIntegration } from '../helpers/tools.ts';
 import { echoHandler, startUpstream, type Upstream } from '../helpers/upstreams.ts';
 import { canRunPostgres, startPostgres, startRedis } from './l4-peers.ts';
@@ -93,7 +93,7 @@ function closeWaitOn(ip: string, port: number): number {
 
 /** pebble-challtestsrv as a DNS server only (it answers every A query with 127.0.0.1). */
 async function startChalltestsrvDns(): Promise<{ port: number; stop(): Promise<void> }> {
-  const port = await freePort();
+  const port = await freeDualPort();
   const mgmt = await freePort();
   const proc: ChildProcess = spawn('pebble-challtestsrv', ['-dns01', `127.0.0.1:${port}`, '-http01', '', '-https01', '', '-tlsalpn01', '', '-management', `127.0.0.1:${mgmt}`, '-defaultIPv6', ''], { stdio: 'ignore' });
   await waitUntil(async () => (await execFileP('dig', ['+short', '+time=1', '+tries=1', '@127.0.0.1', '-p', String(port), 'probe.example.com', 'A'])).stdout.trim() === '127.0.0.1', 'challtestsrv DNS', 10_000, 100);

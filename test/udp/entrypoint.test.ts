@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { promisify } from 'node:util';
-import { freePort, freeUdpPort, waitUntil } from '../helpers/net.ts';
+import { freeDualPort, freePort, freeUdpPort, waitUntil } from '../helpers/net.ts';
 import { needTools } from '../helpers/tools.ts';
 import { ask, startUdp, udpServer } from './udp-harness.ts';
 
@@ -114,7 +114,7 @@ describe('UdpEntrypoint', () => {
 
   test('dig through the UDP entrypoint to a real DNS server (pebble-challtestsrv)', async (t) => {
     if (!needTools(t, 'dig', 'pebble-challtestsrv')) return;
-    const dnsPort = await freeUdpPort();
+    const dnsPort = await freeDualPort();
     const mgmtPort = await freePort();
     const srv = spawn('pebble-challtestsrv', ['-dns01', `127.0.0.1:${dnsPort}`, '-http01', '', '-https01', '', '-tlsalpn01', '', '-management', `127.0.0.1:${mgmtPort}`], { stdio: 'ignore' });
     try {
