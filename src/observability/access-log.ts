@@ -63,7 +63,8 @@ export function createAccessLog(cfg: AccessLogConfig | undefined, opts: AccessLo
   const headerNames = new Map<string, FieldMode>();
   for (const [k, v] of Object.entries(cfg.fields?.headers?.names ?? {})) headerNames.set(k.toLowerCase(), mode(v, headerDefault));
   // Response headers only matter to JSON lines that log headers.
-  const needResHeaders = format === 'json' && (headerDefault !== 'drop' || [...headerNames.values()].some((m) => m !== 'drop'));
+  const logsHeaders = headerDefault !== 'drop' || [...headerNames.values()].some((m) => m !== 'drop');
+  const needResHeaders = format === 'json' && logsHeaders;
 
   const writer = new LineWriter<Capture>(sink, {
     bufferLines: cfg.bufferingSize ?? 0,
@@ -119,7 +120,9 @@ export function createAccessLog(cfg: AccessLogConfig | undefined, opts: AccessLo
     c.url = req.url ?? '/';
     c.httpVersion = req.httpVersion;
     c.scheme = ctx.scheme;
-    c.headers = req.headers;
+    // A line waits up to a batch interval before it is formatted: keep only the header values it
+    // shows, not the request's whole header object (it would outlive the young generation).
+    c.headers = logsHeaders ? req.headers : lineHeaders(req.headers);
     c.status = status;
     c.bytes = responseBytes(res, req.method, status);
     c.count = count;
@@ -149,4 +152,9 @@ export function createAccessLog(cfg: AccessLogConfig | undefined, opts: AccessLo
     flush: () => writer.drain(),
     close: () => writer.close(),
   };
+}
+
+/** The request header values a line shows when no header fields are logged (Host, size, CLF's Referer and User-Agent). */
+function lineHeaders(h: IncomingMessage['headers']): Record<string, string | undefined> {
+  return { host: h.host ?? (h[':authority'] as string | undefined), 'content-length': h['content-length'], referer: h.referer, 'user-agent': h['user-agent'] };
 }
