@@ -235,7 +235,8 @@ class Exchange {
   resume: (() => void) | undefined = undefined;
   /** The first body chunk, held until the end arrives in the same read or the next tick. */
   held: Buffer | undefined = undefined;
-  flushScheduled = false;
+  /** Past the first chunk: writes go straight out and their result is the backpressure. */
+  streaming = false;
   headed = false;
   done = false;
   retried = false;
@@ -311,13 +312,18 @@ class Exchange {
 
   onData(chunk: Buffer): boolean {
     if (this.done) return false;
-    if (this.held === undefined && !this.flushScheduled) {
+    // After the first chunk every write reports the client's backpressure to undici.
+    if (this.streaming) return this.res.write(chunk);
+    if (this.held === undefined) {
       this.held = chunk;
-      this.flushScheduled = true;
       process.nextTick(flushHeld, this);
       return true;
     }
-    if (this.held !== undefined) { const h = this.held; this.held = undefined; this.res.write(h); }
+    // More body in the same read: stream from here on.
+    const h = this.held;
+    this.held = undefined;
+    this.streaming = true;
+    this.res.write(h);
     return this.res.write(chunk);
   }
 
@@ -353,12 +359,13 @@ class Exchange {
 const PLAIN_CONNECTION = new Set(['keep-alive', 'close']);
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 
+/** The end did not come with the first chunk: send it on its own and stream the rest. */
 function flushHeld(x: Exchange): void {
-  x.flushScheduled = false;
+  x.streaming = true;
   const h = x.held;
   if (h === undefined || x.done) return;
   x.held = undefined;
-  if (!x.res.write(h)) { /* undici keeps reading; the next onData sees the full buffer */ }
+  x.res.write(h);
 }
 
 /** `appendHeader` for HTTP/1 and HTTP/2 compatibility responses alike. */

@@ -169,6 +169,38 @@ describe('forwarder over undici', () => {
     assert.deepEqual(failures, ['reset']);
   });
 
+  test('a client that stops reading stops the upstream too (backpressure past the first chunk)', async () => {
+    let written = 0;
+    const total = 64 * 1024 * 1024;
+    const up = createServer((_req, res) => {
+      res.writeHead(200, { 'content-length': String(total) });
+      const chunk = Buffer.alloc(64 * 1024, 120);
+      const pump = (): void => {
+        while (written < total) {
+          written += chunk.length;
+          if (!res.write(chunk)) { res.once('drain', pump); return; }
+        }
+        res.end();
+      };
+      pump();
+    });
+    await new Promise<void>((r) => up.listen(0, '127.0.0.1', r));
+    const f = await front(() => `http://127.0.0.1:${(up.address() as AddressInfo).port}`, transport);
+    servers.push(up, f.server);
+    const req = request({ host: '127.0.0.1', port: f.port, path: '/big', headers: { host: 'app.test' }, agent: false });
+    const res = await new Promise<IncomingMessage>((resolve, reject) => { req.on('response', resolve); req.on('error', reject); req.end(); });
+    res.pause();
+    await new Promise((r) => setTimeout(r, 800));
+    // Socket buffers on loopback hold a few MB; without backpressure berth would have read it all.
+    assert.ok(written < total / 2, `the upstream wrote ${written} of ${total} bytes to a client that reads nothing`);
+    let received = 0;
+    res.on('data', (c: Buffer) => { received += c.length; });
+    const ended = new Promise<void>((r) => res.on('end', () => r()));
+    res.resume();
+    await ended;
+    assert.equal(received, total);
+  });
+
   test('a refused upstream is 502; a chunked request body arrives whole', async () => {
     const dead = createNetServer();
     await new Promise<void>((r) => dead.listen(0, '127.0.0.1', r));
