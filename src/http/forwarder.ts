@@ -6,7 +6,6 @@ import { ProxyServer } from 'http-proxy-3';
 import { Pool, type Dispatcher } from 'undici';
 import type { RequestContext } from './handler.ts';
 import { sendStatus } from './responses.ts';
-import { stripHopByHop } from './hop-by-hop.ts';
 import { hasBody } from './middlewares/body.ts';
 
 /** Timeouts and pooling of one upstream transport (Traefik's serversTransport). */
@@ -90,7 +89,6 @@ export type ForwardFailure = 'refused' | 'timeout' | 'reset' | 'dial-timeout';
 
 const kState = Symbol('berth.forward');
 interface ForwardState {
-  ctx: RequestContext;
   transport: Transport;
   timedOut: boolean;
   timer: NodeJS.Timeout | undefined;
@@ -99,7 +97,8 @@ type WithState = IncomingMessage & { [kState]?: ForwardState; berthBody?: Readab
 
 const WS_LINGER_MS = 5000;
 const proxy = new ProxyServer({ xfwd: false, ws: true, prependPath: true });
-// The per-request state rides on the request object so the shared proxy's events can reach it.
+// WebSocket upgrades only (requests go through undici). The per-request state rides on the request
+// object so the shared proxy's events can reach it.
 proxy.on('proxyReq', (proxyReq: ClientRequest, req: IncomingMessage) => {
   const st = (req as WithState)[kState];
   if (!st) return;
@@ -109,17 +108,6 @@ proxy.on('proxyReq', (proxyReq: ClientRequest, req: IncomingMessage) => {
     proxyReq.once('response', () => { if (st.timer) clearTimeout(st.timer); });
     proxyReq.once('close', () => { if (st.timer) clearTimeout(st.timer); });
   }
-});
-proxy.on('proxyRes', (proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse) => {
-  const st = (req as WithState)[kState];
-  if (st) st.ctx.responseStarted = true;
-  // Connection-specific headers of the upstream never reach the client; keep-alive towards the client
-  // follows the client's own connection, not the upstream's.
-  stripHopByHop(proxyRes.headers, false);
-  if (req.httpVersionMajor === 1) proxyRes.headers.connection = res.shouldKeepAlive ? 'keep-alive' : 'close';
-  // An upstream that dies mid-body must abort the client response, never end it as if complete.
-  proxyRes.once('aborted', () => res.destroy());
-  proxyRes.once('error', () => res.destroy());
 });
 // A WebSocket tunnel lives exactly as long as both sides: when one side goes away the other is
 // destroyed, not half-closed, so an upstream that never answers a FIN cannot pin descriptors.
@@ -142,7 +130,6 @@ proxy.on('proxyReqWs', (proxyReq: ClientRequest, _req: IncomingMessage, socket: 
   });
 });
 proxy.on('error', () => { /* handled per call */ });
-proxy.on('econnreset', (_err: Error, _req: IncomingMessage, res: ServerResponse) => { if (!res.writableEnded) res.destroy(); });
 
 /** Classifies a forwarding error. */
 export function classifyError(err: NodeJS.ErrnoException, timedOut: boolean): ForwardFailure {
@@ -389,7 +376,7 @@ function dropNamed(list: string[], connection: string): void {
 
 /** WebSocket upgrades go through http-proxy-3 over the transport's agents. */
 function forwardUpgrade(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, upstream: UpstreamTarget, transport: Transport, passHostHeader: boolean, onFailure?: (kind: ForwardFailure) => void): void {
-  const st: ForwardState = { ctx, transport, timedOut: false, timer: undefined };
+  const st: ForwardState = { transport, timedOut: false, timer: undefined };
   (req as WithState)[kState] = st;
   const agent = upstream.https ? transport.httpsAgent : transport.httpAgent;
   const onError = (err: Error): void => {
