@@ -8,6 +8,7 @@
  * service, host, protocol …), so most string fields cost a comparison instead of an escape check.
  */
 import { performance } from 'node:perf_hooks';
+import { ByteWriter, utf8 } from './byte-writer.ts';
 import { CORE_FIELDS, rfc3339LocalSeconds, rfc3339Utc, type CoreField, type FieldMode } from './access-log-format.ts';
 
 /** What the request path records of one finished request: raw values only. */
@@ -25,8 +26,13 @@ export class Capture {
   url = '/';
   httpVersion = '1.1';
   scheme = '';
-  /** The request's headers object (read when formatting: host, content-length, named headers). */
-  headers: Readonly<Record<string, string | string[] | undefined>> = {};
+  /** The request header values a line may show: Host (or `:authority`), Content-Length, Referer, User-Agent. */
+  host = '';
+  contentLength: string | undefined = undefined;
+  referer: string | undefined = undefined;
+  userAgent: string | undefined = undefined;
+  /** The request's whole header object, only when header fields are logged. */
+  headers: Readonly<Record<string, string | string[] | undefined>> | undefined = undefined;
   status = 0;
   bytes = 0;
   count = 0;
@@ -42,6 +48,22 @@ export class Capture {
   resHeaders: Readonly<Record<string, unknown>> | undefined = undefined;
 }
 
+/**
+ * Copies the header values a line shows into a capture, and the whole header object when header
+ * fields are logged (`all`). Only strings are kept: nothing else of the request outlives it.
+ */
+export function captureHeaders(c: Capture, h: Readonly<Record<string, string | string[] | undefined>>, all: boolean): void {
+  const host = h.host ?? h[':authority'];
+  c.host = typeof host === 'string' ? host : '';
+  const cl = h['content-length'];
+  c.contentLength = typeof cl === 'string' ? cl : undefined;
+  const ref = h.referer;
+  c.referer = typeof ref === 'string' ? ref : undefined;
+  const ua = h['user-agent'];
+  c.userAgent = typeof ua === 'string' ? ua : undefined;
+  if (all) c.headers = h;
+}
+
 /** What the formatters need from the static configuration. */
 export interface FormatSettings {
   readonly format: 'json' | 'common' | 'generic';
@@ -52,8 +74,15 @@ export interface FormatSettings {
   readonly headerNames: ReadonlyMap<string, FieldMode>;
 }
 
-/** Formats a batch of captures as text, one line each, in order. */
-export type CaptureFormatter = (caps: readonly Capture[]) => string;
+/** Writes a batch of captures as text, one line each, in order. */
+export type CaptureFormatter = (caps: readonly Capture[], out: ByteWriter) => void;
+
+/** A batch as a string (tests, tools). */
+export function formatToString(format: CaptureFormatter, caps: readonly Capture[]): string {
+  const w = new ByteWriter();
+  format(caps, w);
+  return Buffer.concat(w.take()).toString('utf8');
+}
 
 /** `user-agent` → `User-Agent`, Go's canonical MIME header key. */
 export function canonicalHeader(name: string): string {
@@ -100,12 +129,6 @@ function contentLength(v: string | string[] | undefined): number {
   return Number.isFinite(n) && n > 0 ? n : 0;
 }
 
-/** The Host header (or HTTP/2 `:authority`) as the client sent it. */
-function hostHeader(h: Readonly<Record<string, string | string[] | undefined>>): string {
-  const v = h.host ?? h[':authority'];
-  return typeof v === 'string' ? v : '';
-}
-
 const DROP = 0;
 const KEEP = 1;
 const REDACT = 2;
@@ -148,47 +171,51 @@ function compileHeaders(headerDefault: FieldMode, headerNames: ReadonlyMap<strin
 }
 
 /**
- * One JSON field: `"Name":value,` (or `"Name":"REDACTED",`, or nothing when dropped), with the
- * last value's fragment remembered, so a value that repeats costs a comparison.
+ * One JSON field's mode. Values that usually repeat become fragments (`"Name":value,`, or
+ * `"Name":"REDACTED",`, or nothing when dropped) inside a segment; values that change with every
+ * line are written in place between segments, the segment before holding their key (`lead`) and
+ * the one after their comma (`after`).
  */
-class JsonField<V extends string | number> {
+class JsonField {
+  readonly keep: boolean;
   private readonly drop: boolean;
   private readonly prefix: string;
   private readonly redacted: string | undefined;
-  private readonly quote: boolean;
-  private last: V | undefined = undefined;
-  private out = '';
 
-  constructor(name: CoreField, mode: number, quote: boolean) {
+  constructor(name: CoreField, mode: number) {
+    this.keep = mode === KEEP;
     this.drop = mode === DROP;
     this.prefix = '"' + name + '":';
     this.redacted = mode === REDACT ? this.prefix + '"REDACTED",' : undefined;
-    this.quote = quote;
   }
 
-  get(v: V | undefined): string {
+  /** The fragment for a value (none when the value is undefined or the field dropped). */
+  get(v: string | number | undefined): string {
     if (v === undefined || this.drop) return '';
-    if (v === this.last) return this.out;
-    this.last = v;
-    this.out = this.redacted ?? (this.quote ? this.prefix + jsonString(v as string) + ',' : this.prefix + v + ',');
-    return this.out;
+    if (this.redacted !== undefined) return this.redacted;
+    return this.prefix + (typeof v === 'number' ? String(v) : jsonString(v)) + ',';
   }
 
-  /** For values that are already JSON (or numbers written as they are). */
-  raw(v: string | undefined): string {
-    if (v === undefined || this.drop) return '';
-    return this.redacted ?? this.prefix + v + ',';
+  /** What precedes a value written in place: its key, the whole redacted field, or nothing. */
+  lead(): string {
+    return this.drop ? '' : this.redacted ?? this.prefix;
+  }
+
+  /** What follows a value written in place. */
+  after(): string {
+    return this.keep ? ',' : '';
   }
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /**
- * A run of consecutive fields whose values usually repeat from one line to the next, kept as one
- * flat string: a line is built from a handful of pieces instead of one per field, which is what
- * concatenation, and later flattening and encoding the batch, cost per line.
+ * The text between two values written in place: fields whose values usually repeat from one line
+ * to the next, kept as one prepared fragment — one comparison per value and one copy per line.
  */
 class Segment {
   private readonly last: unknown[];
-  private out = '';
+  private out: Buffer = EMPTY;
   private valid = false;
   private readonly build: (v: readonly unknown[]) => string;
 
@@ -197,28 +224,29 @@ class Segment {
     this.build = build;
   }
 
-  /** The segment for these values (`vals` is reused by the caller; it is copied on a change). */
-  get(vals: readonly unknown[]): string {
+  /** Writes the segment for these values (`vals` is reused by the caller; it is copied on a change). */
+  put(w: ByteWriter, vals: readonly unknown[]): void {
     const last = this.last;
     let same = this.valid;
     for (let i = 0; same && i < last.length; i++) same = last[i] === vals[i];
-    if (same) return this.out;
-    for (let i = 0; i < last.length; i++) last[i] = vals[i];
-    this.valid = true;
-    const out = this.build(vals);
-    // Flattens the string once here rather than in every batch it is part of.
-    out.charCodeAt(0);
-    this.out = out;
-    return out;
+    if (!same) {
+      for (let i = 0; i < last.length; i++) last[i] = vals[i];
+      this.valid = true;
+      this.out = utf8(this.build(vals));
+    }
+    w.bytes(this.out);
   }
 }
 
-/** Per-second parts of the three timestamps of a JSON line; only the fraction changes within a second. */
+/** Per-second parts of a timestamp; only the fraction changes within a second. */
 interface Seconds {
   sec: number;
-  utc: string;
-  local: string;
-  localSuffix: string;
+  /** `"2026-11-22T07:40:34`: the local and the UTC time to the second, after the opening quote. */
+  local: Buffer;
+  utc: Buffer;
+  /** `+01:00"` (or `Z"`) after the local fraction. */
+  localSuffix: Buffer;
+  /** The line's end: `"level":"info","msg":"","time":"…"}` and its newline. */
   time: string;
 }
 
@@ -226,124 +254,149 @@ function secondsOf(sec: number, into: Seconds): void {
   const ms = sec * 1000;
   const local = rfc3339LocalSeconds(ms);
   into.sec = sec;
-  into.utc = rfc3339Utc(ms).slice(0, 19);
-  into.local = local.slice(0, 19);
-  into.localSuffix = local.slice(19);
+  into.local = utf8('"' + local.slice(0, 19));
+  into.utc = utf8('"' + rfc3339Utc(ms).slice(0, 19));
+  into.localSuffix = utf8(local.slice(19) + '"');
   into.time = '"level":"info","msg":"","time":"' + local + '"}\n';
 }
 
-/** Traefik's JSON lines (logrus field names, sorted), built from captures. */
+const Z_QUOTE = utf8('Z"');
+
+/** Traefik's JSON lines (logrus field names, sorted), written from captures. */
 function compileJsonBatch(modes: Readonly<Record<CoreField, FieldMode>>, headers: HeaderWriter | undefined): CaptureFormatter {
   const m = Object.fromEntries(CORE_FIELDS.map((f) => [f, modeCode(modes[f])])) as Record<CoreField, number>;
-  const s = (f: CoreField): JsonField<string> => new JsonField<string>(f, m[f], true);
-  const n = (f: CoreField): JsonField<number> => new JsonField<number>(f, m[f], false);
-  const ClientAddr = s('ClientAddr'), ClientHost = s('ClientHost'), ClientPort = s('ClientPort'), ClientUsername = s('ClientUsername');
-  const DownstreamContentSize = n('DownstreamContentSize'), DownstreamStatus = n('DownstreamStatus'), Duration = s('Duration');
-  const EntryPointName = s('EntryPointName'), OriginContentSize = n('OriginContentSize'), OriginDuration = s('OriginDuration');
-  const OriginStatus = n('OriginStatus'), Overhead = s('Overhead'), RequestAddr = s('RequestAddr'), RequestContentSize = n('RequestContentSize');
-  const RequestCount = s('RequestCount'), RequestHost = s('RequestHost'), RequestMethod = s('RequestMethod'), RequestPath = s('RequestPath');
-  const RequestPort = s('RequestPort'), RequestProtocol = s('RequestProtocol'), RequestScheme = s('RequestScheme'), RetryAttempts = n('RetryAttempts');
-  const RouterName = s('RouterName'), ServiceAddr = s('ServiceAddr'), ServiceName = s('ServiceName'), ServiceURL = s('ServiceURL');
-  const StartLocal = s('StartLocal'), StartUTC = s('StartUTC'), TLSCipher = s('TLSCipher'), TLSVersion = s('TLSVersion');
-  const keepStart = m.StartLocal !== DROP || m.StartUTC !== DROP;
+  const f = (name: CoreField): JsonField => new JsonField(name, m[name]);
+  const ClientAddr = f('ClientAddr'), ClientHost = f('ClientHost'), ClientPort = f('ClientPort'), ClientUsername = f('ClientUsername');
+  const DownstreamContentSize = f('DownstreamContentSize'), DownstreamStatus = f('DownstreamStatus'), Duration = f('Duration');
+  const EntryPointName = f('EntryPointName'), OriginContentSize = f('OriginContentSize'), OriginDuration = f('OriginDuration');
+  const OriginStatus = f('OriginStatus'), Overhead = f('Overhead'), RequestAddr = f('RequestAddr'), RequestContentSize = f('RequestContentSize');
+  const RequestCount = f('RequestCount'), RequestHost = f('RequestHost'), RequestMethod = f('RequestMethod'), RequestPath = f('RequestPath');
+  const RequestPort = f('RequestPort'), RequestProtocol = f('RequestProtocol'), RequestScheme = f('RequestScheme'), RetryAttempts = f('RetryAttempts');
+  const RouterName = f('RouterName'), ServiceAddr = f('ServiceAddr'), ServiceName = f('ServiceName'), ServiceURL = f('ServiceURL');
+  const StartLocal = f('StartLocal'), StartUTC = f('StartUTC'), TLSCipher = f('TLSCipher'), TLSVersion = f('TLSVersion');
+  const kAddr = ClientAddr.keep, kPort = ClientPort.keep, kSize = DownstreamContentSize.keep, kDuration = Duration.keep;
+  const kOriginSize = OriginContentSize.keep, kOriginDuration = OriginDuration.keep, kOverhead = Overhead.keep, kCount = RequestCount.keep;
+  const kPath = RequestPath.keep, kLocal = StartLocal.keep, kUtc = StartUTC.keep;
   const needHost = m.RequestAddr !== DROP || m.RequestHost !== DROP || m.RequestPort !== DROP;
-  const client = { remote: '', port: -2 as number | undefined, addr: '', port$: '-' };
   const host = { header: '\0', host: '', port: '-' };
   const addr = { upstream: '', addr: '' };
-  const start: Seconds = { sec: -1, utc: '', local: '', localSuffix: '', time: '' };
-  const end: Seconds = { sec: -1, utc: '', local: '', localSuffix: '', time: '' };
+  const start: Seconds = { sec: -1, local: EMPTY, utc: EMPTY, localSuffix: EMPTY, time: '' };
+  const end: Seconds = { sec: -1, local: EMPTY, utc: EMPTY, localSuffix: EMPTY, time: '' };
   const origin = performance.timeOrigin;
-  const needHostFor = (f: CoreField): boolean => needHost && m[f] !== DROP;
-  // Fields in logrus order, grouped between the ones that change with every request.
-  const segA = new Segment(6, (v) => '{' + ClientAddr.get(v[0] as string) + ClientHost.get(v[1] as string) + ClientPort.get(v[2] as string)
-    + ClientUsername.get(v[3] as string) + DownstreamContentSize.get(v[4] as number) + DownstreamStatus.get(v[5] as number));
-  const segB = new Segment(2, (v) => EntryPointName.get(v[0] as string) + OriginContentSize.get(v[1] as number | undefined));
-  const segC = new Segment(4, (v) => OriginStatus.get(v[0] as number | undefined) + Overhead.raw(v[1] as string)
-    + (needHostFor('RequestAddr') ? RequestAddr.get(v[2] as string) : '') + RequestContentSize.get(contentLength(v[3] as string | undefined)));
-  const segD = new Segment(2, (v) => (needHostFor('RequestHost') ? RequestHost.get(v[0] as string) : '') + RequestMethod.get(v[1] as string));
-  const segE = new Segment(8, (v) => (needHostFor('RequestPort') ? RequestPort.get(v[0] as string) : '')
-    + RequestProtocol.get('HTTP/' + (v[1] as string)) + RequestScheme.get(v[2] as string) + RetryAttempts.get(v[3] as number)
-    + RouterName.get(v[4] as string | undefined) + ServiceAddr.get(v[7] as string | undefined) + ServiceName.get(v[5] as string | undefined)
-    + ServiceURL.get(v[6] as string | undefined));
-  const segF = new Segment(3, (v) => TLSCipher.get(v[0] as string | undefined) + TLSVersion.get(v[1] as string | undefined) + (v[2] as string));
-  const va: unknown[] = [undefined, undefined, undefined, undefined, undefined, undefined];
-  const vb: unknown[] = [undefined, undefined];
-  const vc: unknown[] = [undefined, undefined, undefined, undefined];
-  const vd: unknown[] = [undefined, undefined];
-  const ve: unknown[] = [undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined];
-  const vf: unknown[] = [undefined, undefined, undefined];
+  // The line, in logrus order: segments of usually-repeating fields around the values written in
+  // place (client address and port, sizes, durations, count, path, start times).
+  const open = utf8('{' + ClientAddr.lead());
+  const s1 = new Segment(1, (v) => ClientAddr.after() + ClientHost.get(v[0] as string) + ClientPort.lead());
+  const s2 = new Segment(1, (v) => ClientPort.after() + ClientUsername.get(v[0] as string) + DownstreamContentSize.lead());
+  const s3 = new Segment(1, (v) => DownstreamContentSize.after() + DownstreamStatus.get(v[0] as number) + Duration.lead());
+  // With an upstream, the origin's size and duration follow the entrypoint.
+  const s4 = new Segment(2, (v) => Duration.after() + EntryPointName.get(v[0] as string) + (v[1] === true ? OriginContentSize.lead() : ''));
+  const s5 = utf8(OriginContentSize.after() + OriginDuration.lead());
+  const s6 = new Segment(2, (v) => (v[0] === true ? OriginDuration.after() + OriginStatus.get(v[1] as number) : '') + Overhead.lead());
+  const s7 = new Segment(2, (v) => Overhead.after() + RequestAddr.get(v[0] as string | undefined) + RequestContentSize.get(v[1] as number) + RequestCount.lead());
+  const s8 = new Segment(2, (v) => RequestCount.after() + RequestHost.get(v[0] as string | undefined) + RequestMethod.get(v[1] as string) + RequestPath.lead());
+  const s9 = new Segment(8, (v) => RequestPath.after() + RequestPort.get(v[0] as string | undefined) + RequestProtocol.get('HTTP/' + (v[1] as string))
+    + RequestScheme.get(v[2] as string) + RetryAttempts.get(v[3] as number) + RouterName.get(v[4] as string | undefined)
+    + ServiceAddr.get(v[7] as string | undefined) + ServiceName.get(v[5] as string | undefined) + ServiceURL.get(v[6] as string | undefined)
+    + StartLocal.lead());
+  const s10 = utf8(StartLocal.after() + StartUTC.lead());
+  const s11 = new Segment(3, (v) => StartUTC.after() + TLSCipher.get(v[0] as string | undefined) + TLSVersion.get(v[1] as string | undefined) + (v[2] as string));
+  const v1: unknown[] = [undefined];
+  const v2: unknown[] = [undefined];
+  const v3: unknown[] = [undefined];
+  const v4: unknown[] = [undefined, undefined];
+  const v6: unknown[] = [undefined, undefined];
+  const v7: unknown[] = [undefined, undefined];
+  const v8: unknown[] = [undefined, undefined];
+  const v9: unknown[] = [undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined];
+  const v11: unknown[] = [undefined, undefined, undefined];
 
-  return (caps) => {
-    let out = '';
+  return (caps, w) => {
     for (let i = 0; i < caps.length; i++) {
       const c = caps[i]!;
-      // Integer nanoseconds; the common case (no separate origin time) reuses the one string.
       const duration = Math.round((c.end - c.start) * 1e6);
-      const duration$ = String(duration);
-      if (c.remote !== client.remote || c.remotePort !== client.port) {
-        client.remote = c.remote;
-        client.port = c.remotePort;
-        client.port$ = c.remotePort !== undefined ? String(c.remotePort) : '-';
-        client.addr = c.remote.includes(':') ? '[' + c.remote + ']:' + client.port$ : c.remote + ':' + client.port$;
-      }
       if (needHost) {
-        const hh = hostHeader(c.headers);
+        const hh = c.host;
         if (hh !== host.header) {
           host.header = hh;
           [host.host, host.port] = splitHostPort(hh);
         }
       }
-      let origin$ = '';
-      let originStatus: number | undefined;
-      let originSize: number | undefined;
-      let overhead$ = duration$;
-      let serviceAddr$: string | undefined;
-      if (c.upstream !== undefined) {
-        originStatus = c.status;
-        originSize = c.bytes;
-        // Without a separate origin timestamp the whole time counts as the origin's.
-        if (c.originNs >= 0) {
-          origin$ = String(c.originNs);
-          overhead$ = String(Math.max(0, duration - c.originNs));
-        } else {
-          origin$ = duration$;
-          overhead$ = '0';
-        }
-        if (c.upstream !== addr.upstream) {
-          addr.upstream = c.upstream;
-          addr.addr = serviceAddr(c.upstream);
-        }
-        serviceAddr$ = addr.addr;
+      const up = c.upstream !== undefined;
+      w.bytes(open);
+      if (kAddr) {
+        // `"ip:port"` or `"[v6]:port"`: socket addresses need no JSON escaping.
+        const v6 = c.remote.includes(':');
+        w.byte(34);
+        if (v6) w.byte(91);
+        w.text(c.remote);
+        if (v6) w.byte(93);
+        w.byte(58);
+        if (c.remotePort !== undefined) w.uint(c.remotePort); else w.byte(45);
+        w.byte(34);
       }
-      let startFields = '';
-      if (keepStart) {
+      v1[0] = c.clientIp;
+      s1.put(w, v1);
+      if (kPort) {
+        w.byte(34);
+        if (c.remotePort !== undefined) w.uint(c.remotePort); else w.byte(45);
+        w.byte(34);
+      }
+      v2[0] = c.username;
+      s2.put(w, v2);
+      if (kSize) w.uint(c.bytes);
+      v3[0] = c.status;
+      s3.put(w, v3);
+      if (kDuration) w.uint(duration);
+      v4[0] = c.entrypoint; v4[1] = up;
+      s4.put(w, v4);
+      let overhead = duration;
+      if (up) {
+        if (kOriginSize) w.uint(c.bytes);
+        w.bytes(s5);
+        // Without a separate origin time the whole time counts as the origin's.
+        if (kOriginDuration) w.uint(c.originNs >= 0 ? c.originNs : duration);
+        overhead = c.originNs >= 0 ? Math.max(0, duration - c.originNs) : 0;
+        if (c.upstream !== addr.upstream) {
+          addr.upstream = c.upstream!;
+          addr.addr = serviceAddr(c.upstream!);
+        }
+      }
+      v6[0] = up; v6[1] = c.status;
+      s6.put(w, v6);
+      if (kOverhead) w.uint(overhead);
+      v7[0] = needHost ? host.header : undefined; v7[1] = contentLength(c.contentLength);
+      s7.put(w, v7);
+      if (kCount) w.uint(c.count);
+      v8[0] = needHost ? host.host : undefined; v8[1] = c.method;
+      s8.put(w, v8);
+      if (kPath) w.json(c.url);
+      v9[0] = needHost ? host.port : undefined; v9[1] = c.httpVersion; v9[2] = c.scheme; v9[3] = c.retries; v9[4] = c.router; v9[5] = c.service;
+      v9[6] = c.upstream; v9[7] = up ? addr.addr : undefined;
+      s9.put(w, v9);
+      if (kLocal || kUtc) {
         const ms = origin + c.start;
         const sec = Math.floor(ms / 1000);
         if (sec !== start.sec) secondsOf(sec, start);
-        const fraction = '.' + String(1_000_000 + Math.floor((ms - sec * 1000) * 1000)).slice(1);
-        startFields = StartLocal.raw('"' + start.local + fraction + start.localSuffix + '"') + StartUTC.raw('"' + start.utc + fraction + 'Z"');
-      }
+        const us = Math.floor((ms - sec * 1000) * 1000);
+        if (kLocal) {
+          w.bytes(start.local);
+          w.fraction6(us);
+          w.bytes(start.localSuffix);
+        }
+        w.bytes(s10);
+        if (kUtc) {
+          w.bytes(start.utc);
+          w.fraction6(us);
+          w.bytes(Z_QUOTE);
+        }
+      } else w.bytes(s10);
       const endSec = Math.floor((origin + c.end) / 1000);
       if (endSec !== end.sec) secondsOf(endSec, end);
-      va[0] = client.addr; va[1] = c.clientIp; va[2] = client.port$; va[3] = c.username; va[4] = c.bytes; va[5] = c.status;
-      vb[0] = c.entrypoint; vb[1] = originSize;
-      vc[0] = originStatus; vc[1] = overhead$; vc[2] = host.header; vc[3] = c.headers['content-length'];
-      vd[0] = host.host; vd[1] = c.method;
-      ve[0] = host.port; ve[1] = c.httpVersion; ve[2] = c.scheme; ve[3] = c.retries; ve[4] = c.router; ve[5] = c.service; ve[6] = c.upstream; ve[7] = serviceAddr$;
-      vf[0] = c.tlsCipher; vf[1] = c.tlsVersion; vf[2] = end.time;
-      out += segA.get(va)
-        + Duration.raw(duration$)
-        + segB.get(vb)
-        + OriginDuration.raw(c.upstream === undefined ? undefined : origin$)
-        + segC.get(vc)
-        + RequestCount.raw(String(c.count))
-        + segD.get(vd)
-        + RequestPath.get(c.url)
-        + segE.get(ve)
-        + startFields
-        + (headers === undefined ? segF.get(vf) : TLSCipher.get(c.tlsCipher) + TLSVersion.get(c.tlsVersion) + headers('request_', c.headers) + (c.resHeaders ? headers('downstream_', c.resHeaders) : '') + end.time);
+      v11[0] = c.tlsCipher; v11[1] = c.tlsVersion; v11[2] = headers === undefined ? end.time : '';
+      s11.put(w, v11);
+      if (headers !== undefined) w.text(headers('request_', c.headers ?? {}) + (c.resHeaders ? headers('downstream_', c.resHeaders) : '') + end.time);
     }
-    return out;
   };
 }
 
@@ -358,6 +411,25 @@ function clfEscape(s: string): string {
 const plain = (v: string | undefined): string => (v === undefined || v === '' ? '-' : clfEscape(v));
 const quoted = (v: string | undefined): string => (v === undefined || v === '' ? '"-"' : '"' + clfEscape(v) + '"');
 
+/** A CLF value that usually repeats, escaped and encoded once per change. */
+class ClfValue {
+  private last: string | undefined = '\0';
+  private out: Buffer = EMPTY;
+  private readonly render: (v: string | undefined) => string;
+  constructor(render: (v: string | undefined) => string) { this.render = render; }
+  put(w: ByteWriter, v: string | undefined): void {
+    if (v !== this.last) {
+      this.last = v;
+      this.out = utf8(this.render(v));
+    }
+    w.bytes(this.out);
+  }
+}
+
+const SP = 32;
+const DASH_USER = utf8(' - ');
+const REDACTED = utf8('REDACTED');
+
 /**
  * Traefik's common log format:
  * `host - user [time] "METHOD path proto" status size "referer" "agent" count "router" "url" Nms`.
@@ -366,50 +438,65 @@ const quoted = (v: string | undefined): string => (v === undefined || v === '' ?
  */
 function compileCommonBatch(modes: Readonly<Record<CoreField, FieldMode>>, headerDefault: FieldMode, headerNames: ReadonlyMap<string, FieldMode>, generic: boolean): CaptureFormatter {
   const m: Record<CoreField, number> = Object.fromEntries(CORE_FIELDS.map((f) => [f, modeCode(modes[f])])) as Record<CoreField, number>;
-  const s = (f: CoreField, v: string | number | undefined): string | undefined => (m[f] === DROP ? undefined : m[f] === REDACT ? 'REDACTED' : v === undefined ? undefined : String(v));
+  const s = (f: CoreField, v: string | undefined): string | undefined => (m[f] === DROP ? undefined : m[f] === REDACT ? 'REDACTED' : v);
   const hm = (name: string): number => modeCode(headerNames.get(name) ?? headerDefault);
   const refererMode = hm('referer');
   const uaMode = hm('user-agent');
   const header = (mode: number, v: string | string[] | undefined): string | undefined => (mode === DROP ? undefined : mode === REDACT ? 'REDACTED' : (v as string | undefined));
-  const timeMemo = { sec: -1, clf: '' };
-  const fixed = { client: '', user: '', method: '', proto: '', router: '', url: '' };
+  const timeMemo: { sec: number; clf: Buffer } = { sec: -1, clf: EMPTY };
   const origin = performance.timeOrigin;
-  const clfSecond = (ms: number): string => {
+  const clfSecond = (ms: number): Buffer => {
     const sec = Math.floor(ms / 1000);
     if (sec !== timeMemo.sec) {
       const d = new Date(sec * 1000);
       timeMemo.sec = sec;
-      timeMemo.clf = `${pad2(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())} +0000`;
+      timeMemo.clf = utf8(` [${pad2(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())} +0000] "`);
     }
     return timeMemo.clf;
   };
-  // Values that usually repeat (client, user, method, protocol, router, service URL) are escaped once.
-  let lastClient: string | undefined;
-  let lastUser: string | undefined;
-  let lastMethod: string | undefined;
-  let lastVersion: string | undefined;
-  let lastRouter: string | undefined = '\0';
-  let lastUrl: string | undefined = '\0';
-  return (caps) => {
-    let out = '';
+  const noTime = utf8(' [-] "');
+  // Values that usually repeat are escaped once per change; the separators around them are part of them.
+  const client = new ClfValue((v) => plain(s('ClientHost', v)));
+  const user = new ClfValue((v) => plain(s('ClientUsername', v)));
+  const method = new ClfValue((v) => plain(s('RequestMethod', v)) + ' ');
+  const proto = new ClfValue((v) => ' ' + plain(s('RequestProtocol', v === undefined ? v : 'HTTP/' + v)) + '" ');
+  const referer = new ClfValue((v) => quoted(header(refererMode, v)) + ' ');
+  const agent = new ClfValue((v) => quoted(header(uaMode, v)));
+  const router = new ClfValue((v) => ' ' + quoted(s('RouterName', v)) + ' ');
+  const url = new ClfValue((v) => quoted(s('ServiceURL', v)) + ' ');
+  const statusMode = m.DownstreamStatus, sizeMode = m.DownstreamContentSize, countMode = m.RequestCount, durationMode = m.Duration;
+  /** A number field: its digits, `REDACTED`, or `-` when dropped. */
+  const number = (w: ByteWriter, mode: number, v: number): void => {
+    if (mode === DROP) w.byte(45);
+    else if (mode === REDACT) w.bytes(REDACTED);
+    else w.uint(v);
+  };
+  return (caps, w) => {
     for (let i = 0; i < caps.length; i++) {
       const c = caps[i]!;
-      if (c.clientIp !== lastClient) { lastClient = c.clientIp; fixed.client = plain(s('ClientHost', c.clientIp)); }
-      if (c.username !== lastUser) { lastUser = c.username; fixed.user = plain(s('ClientUsername', c.username)); }
-      if (c.method !== lastMethod) { lastMethod = c.method; fixed.method = plain(s('RequestMethod', c.method)); }
-      if (c.httpVersion !== lastVersion) { lastVersion = c.httpVersion; fixed.proto = plain(s('RequestProtocol', 'HTTP/' + c.httpVersion)); }
-      const time = m.StartUTC !== DROP ? clfSecond(origin + c.start) : '-';
-      let line = fixed.client + ' - ' + fixed.user + ' [' + time + '] "' + fixed.method + ' ' + plain(s('RequestPath', c.url)) + ' ' + fixed.proto + '" '
-        + plain(s('DownstreamStatus', c.status)) + ' ' + plain(s('DownstreamContentSize', c.bytes)) + ' '
-        + quoted(header(refererMode, c.headers.referer)) + ' ' + quoted(header(uaMode, c.headers['user-agent']));
+      client.put(w, c.clientIp);
+      w.bytes(DASH_USER);
+      user.put(w, c.username);
+      w.bytes(m.StartUTC !== DROP ? clfSecond(origin + c.start) : noTime);
+      method.put(w, c.method);
+      w.text(plain(s('RequestPath', c.url)));
+      proto.put(w, c.httpVersion);
+      number(w, statusMode, c.status);
+      w.byte(SP);
+      number(w, sizeMode, c.bytes);
+      w.byte(SP);
+      referer.put(w, c.referer);
+      agent.put(w, c.userAgent);
       if (!generic) {
-        if (c.router !== lastRouter) { lastRouter = c.router; fixed.router = quoted(s('RouterName', c.router)); }
-        if (c.upstream !== lastUrl) { lastUrl = c.upstream; fixed.url = quoted(s('ServiceURL', c.upstream)); }
-        const ms = m.Duration !== DROP ? Math.floor(Math.round((c.end - c.start) * 1e6) / 1e6) : 0;
-        line += ' ' + plain(s('RequestCount', c.count)) + ' ' + fixed.router + ' ' + fixed.url + ' ' + ms + 'ms';
+        w.byte(SP);
+        number(w, countMode, c.count);
+        router.put(w, c.router);
+        url.put(w, c.upstream);
+        w.uint(durationMode !== DROP ? Math.floor(Math.round((c.end - c.start) * 1e6) / 1e6) : 0);
+        w.byte(109); // m
+        w.byte(115); // s
       }
-      out += line + '\n';
+      w.byte(10);
     }
-    return out;
   };
 }

@@ -5,7 +5,7 @@ import type { AccessLogConfig, EntryPointConfig } from '../config/static/types.t
 import type { RequestContext } from '../http/handler.ts';
 import { parseDuration } from '../lib/duration.ts';
 import { CORE_FIELDS, type CoreField, type FieldMode } from './access-log-format.ts';
-import { Capture, compileFormatter } from './access-log-batch.ts';
+import { Capture, captureHeaders, compileFormatter } from './access-log-batch.ts';
 import { fileSink, LineWriter, stdoutSink, type LineSink } from './line-writer.ts';
 import { installResponseByteCounter, responseBytes } from './response-bytes.ts';
 import { parseStatusRanges, type StatusRanges } from './status-ranges.ts';
@@ -32,7 +32,7 @@ export interface AccessLogOptions {
   readonly onError?: (err: Error) => void;
   /** Longest time a line waits in the buffer (default 1 s). */
   readonly flushMs?: number;
-  /** Most requests kept unformatted before they are turned into text (default 1024). */
+  /** Most requests kept unformatted before they are turned into text (default 64). */
   readonly maxBatch?: number;
   /** Without `bufferingSize`: how long lines gather before they are written (default 20 ms). */
   readonly writeDelayMs?: number;
@@ -70,7 +70,7 @@ export function createAccessLog(cfg: AccessLogConfig | undefined, opts: AccessLo
     bufferLines: cfg.bufferingSize ?? 0,
     flushMs: opts.flushMs ?? 1000,
     maxPendingBytes: 64 * 1024 * 1024,
-    maxItems: opts.maxBatch ?? 1024,
+    maxItems: opts.maxBatch ?? 64,
     // One write per 20 ms instead of one per event-loop turn: under load each write (a thread-pool
     // hand-off and a wake-up) cost more than the lines in it; a reader of the file sees no difference.
     writeDelayMs: opts.writeDelayMs ?? 20,
@@ -122,7 +122,7 @@ export function createAccessLog(cfg: AccessLogConfig | undefined, opts: AccessLo
     c.scheme = ctx.scheme;
     // A line waits up to a batch interval before it is formatted: keep only the header values it
     // shows, not the request's whole header object (it would outlive the young generation).
-    c.headers = logsHeaders ? req.headers : lineHeaders(req.headers);
+    captureHeaders(c, req.headers, logsHeaders);
     c.status = status;
     c.bytes = responseBytes(res, req.method, status);
     c.count = count;
@@ -152,9 +152,4 @@ export function createAccessLog(cfg: AccessLogConfig | undefined, opts: AccessLo
     flush: () => writer.drain(),
     close: () => writer.close(),
   };
-}
-
-/** The request header values a line shows when no header fields are logged (Host, size, CLF's Referer and User-Agent). */
-function lineHeaders(h: IncomingMessage['headers']): Record<string, string | undefined> {
-  return { host: h.host ?? (h[':authority'] as string | undefined), 'content-length': h['content-length'], referer: h.referer, 'user-agent': h['user-agent'] };
 }

@@ -1,21 +1,13 @@
-import { closeSync, mkdirSync, openSync, write } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writev } from 'node:fs';
 import { dirname } from 'node:path';
 import { BerthError, ErrorCodes } from '../lib/errors.ts';
+import { ByteWriter } from './byte-writer.ts';
 
 /** Where batches of lines go. */
 export interface LineSink {
-  /** Writes `text`; calls `done` when the bytes left the process (or failed). */
-  write(text: string, done: (err: Error | null) => void): void;
+  /** Writes the chunks, in order; calls `done` when the bytes left the process (or failed). */
+  write(chunks: readonly Uint8Array[], done: (err: Error | null) => void): void;
   close(): void;
-}
-
-/**
- * The bytes of `text` in UTF-8. Access-log lines are nearly always ASCII, and V8 copies a
- * one-byte string as latin1 several times faster than it encodes UTF-8: when the UTF-8 length
- * equals the number of UTF-16 units, every character is ASCII and both encodings give the same bytes.
- */
-export function encodeLines(text: string): Buffer {
-  return Buffer.byteLength(text, 'utf8') === text.length ? Buffer.from(text, 'latin1') : Buffer.from(text, 'utf8');
 }
 
 /** Appends to a file opened once (mode 0664, parent directories created, as Traefik). */
@@ -29,16 +21,18 @@ export function fileSink(path: string): LineSink {
   }
   let closed = false;
   return {
-    write(text, done) {
-      const buf = encodeLines(text);
-      const step = (off: number): void => {
-        write(fd, buf, off, buf.length - off, null, (err, n) => {
+    write(chunks, done) {
+      // One writev per batch; a short write continues with what is left.
+      const step = (list: readonly Uint8Array[]): void => {
+        writev(fd, list as Uint8Array[], null, (err, n) => {
           if (err) { done(err); return; }
-          if (off + n < buf.length) step(off + n);
+          const rest = skipBytes(list, n);
+          if (rest.length > 0) step(rest);
           else done(null);
         });
       };
-      step(0);
+      if (chunks.length === 0) done(null);
+      else step(chunks);
     },
     close() {
       if (closed) return;
@@ -48,11 +42,27 @@ export function fileSink(path: string): LineSink {
   };
 }
 
+/** The chunks after their first `n` bytes. */
+export function skipBytes(chunks: readonly Uint8Array[], n: number): Uint8Array[] {
+  const rest: Uint8Array[] = [];
+  for (const c of chunks) {
+    if (n >= c.length) { n -= c.length; continue; }
+    rest.push(n > 0 ? c.subarray(n) : c);
+    n = 0;
+  }
+  return rest;
+}
+
 /** Standard output (the default when no `filePath` is set). */
 export function stdoutSink(): LineSink {
   return {
-    write(text, done) {
-      process.stdout.write(encodeLines(text), (err) => done(err ?? null));
+    write(chunks, done) {
+      if (chunks.length === 0) { done(null); return; }
+      const out = process.stdout;
+      out.cork();
+      for (let i = 0; i < chunks.length - 1; i++) out.write(chunks[i]!);
+      out.write(chunks[chunks.length - 1]!, (err) => done(err ?? null));
+      out.uncork();
     },
     close() { /* stdout stays open */ },
   };
@@ -80,14 +90,12 @@ export interface LineWriterOptions {
   readonly onError?: (err: Error) => void;
 }
 
-/** Turns a batch of items into text: one line per item, in order, each with its newline. */
-export type BatchFormatter<T> = (items: readonly T[]) => string;
+/** Writes a batch of items as text: one line per item, in order, each with its newline. */
+export type BatchFormatter<T> = (items: readonly T[], out: ByteWriter) => void;
 
 /** For writers whose items are complete lines already. */
-export const joinLines: BatchFormatter<string> = (items) => {
-  let out = '';
-  for (let i = 0; i < items.length; i++) out += items[i]!;
-  return out;
+export const joinLines: BatchFormatter<string> = (items, out) => {
+  for (let i = 0; i < items.length; i++) out.text(items[i]!);
 };
 
 /**
@@ -102,7 +110,8 @@ export class LineWriter<T = string> {
   private readonly format: BatchFormatter<T>;
   private readonly maxItems: number;
   private items: T[] = [];
-  private pending = '';
+  /** Formatted bytes not yet handed to the sink. */
+  private readonly pending = new ByteWriter();
   private pendingLines = 0;
   private inFlight = false;
   private timer: NodeJS.Timeout | undefined;
@@ -150,9 +159,11 @@ export class LineWriter<T = string> {
     const items = this.items;
     if (items.length === 0) return;
     this.items = [];
+    const cp = this.pending.checkpoint();
     try {
-      this.pending += this.format(items);
+      this.format(items, this.pending);
     } catch (err) {
+      this.pending.rewind(cp);
       this.dropped += items.length;
       this.opts.onError?.(err instanceof Error ? err : new Error(String(err)));
     }
@@ -163,18 +174,19 @@ export class LineWriter<T = string> {
     if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
     if (this.inFlight) return;
     this.formatItems();
-    if (this.pending === '') { this.pendingLines = 0; this.settle(); return; }
-    const text = this.pending;
-    this.pending = '';
+    if (this.pending.length === 0) { this.pendingLines = 0; this.settle(); return; }
+    const chunks = this.pending.take();
+    const retired = this.pending.takeRetired();
     this.pendingLines = 0;
     this.inFlight = true;
-    this.sink.write(text, (err) => {
+    this.sink.write(chunks, (err) => {
       this.inFlight = false;
+      this.pending.reuse(retired);
       if (err) {
         if (!this.failing) this.opts.onError?.(err);
         this.failing = true;
       } else this.failing = false;
-      if (this.pending === '' && this.items.length === 0) this.settle();
+      if (this.pending.length === 0 && this.items.length === 0) this.settle();
       else if (this.idle.length === 0 && this.opts.bufferLines <= 0 && (this.opts.writeDelayMs ?? 0) > 0) this.timer ??= setTimeout(this.onTimer, this.opts.writeDelayMs);
       else this.flush();
     });
@@ -188,7 +200,7 @@ export class LineWriter<T = string> {
 
   /** Resolves when everything queued so far has been written. */
   drain(): Promise<void> {
-    if (!this.inFlight && this.pending === '' && this.items.length === 0) return Promise.resolve();
+    if (!this.inFlight && this.pending.length === 0 && this.items.length === 0) return Promise.resolve();
     return new Promise((resolve) => {
       this.idle.push(resolve);
       this.flush();

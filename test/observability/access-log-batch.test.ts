@@ -1,9 +1,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
-import { Capture, compileFormatter, jsonString, serviceAddr, splitHostPort } from '../../src/observability/access-log-batch.ts';
+import { Capture, captureHeaders, compileFormatter, formatToString, jsonString, serviceAddr, splitHostPort } from '../../src/observability/access-log-batch.ts';
+import { ByteWriter } from '../../src/observability/byte-writer.ts';
 import { CORE_FIELDS, compileJson, formatCommon, type AccessRecord, type CoreField, type FieldMode, type HeaderField } from '../../src/observability/access-log-format.ts';
-import { LineWriter, encodeLines, type LineSink } from '../../src/observability/line-writer.ts';
+import { LineWriter, skipBytes, type LineSink } from '../../src/observability/line-writer.ts';
 
 /** A capture with every field set; `over` changes some. */
 function capture(over: Partial<Capture> = {}): Capture {
@@ -15,6 +16,7 @@ function capture(over: Partial<Capture> = {}): Capture {
     status: 200, bytes: 11, count: 1, retries: 0, router: 'web@docker', service: 'web-svc@docker', upstream: 'http://127.0.0.9:8080',
   };
   Object.assign(c, base, over);
+  captureHeaders(c, c.headers!, true);
   return c;
 }
 
@@ -22,9 +24,9 @@ function capture(over: Partial<Capture> = {}): Capture {
 function record(c: Capture): AccessRecord {
   const durationNs = Math.round((c.end - c.start) * 1e6);
   const port = c.remotePort !== undefined ? String(c.remotePort) : '-';
-  const hostHeader = typeof c.headers.host === 'string' ? c.headers.host : '';
+  const hostHeader = typeof c.headers!.host === 'string' ? c.headers!.host : '';
   const [host, hostPort] = splitHostPort(hostHeader);
-  const cl = Number(c.headers['content-length'] ?? 0);
+  const cl = Number(c.headers!['content-length'] ?? 0);
   const rec: AccessRecord = {
     StartUTC: performance.timeOrigin + c.start, Duration: durationNs, EntryPointName: c.entrypoint,
     ClientAddr: c.remote.includes(':') ? `[${c.remote}]:${port}` : `${c.remote}:${port}`, ClientHost: c.clientIp, ClientPort: port,
@@ -44,6 +46,9 @@ function record(c: Capture): AccessRecord {
   }
   return rec;
 }
+
+/** The text of written chunks. */
+const text = (chunks: readonly Uint8Array[]): string => Buffer.concat(chunks).toString('utf8');
 
 const modesOf = (names: Partial<Record<CoreField, FieldMode>>, def: FieldMode = 'keep'): Record<CoreField, FieldMode> =>
   Object.fromEntries(CORE_FIELDS.map((f) => [f, names[f] ?? def])) as Record<CoreField, FieldMode>;
@@ -90,13 +95,13 @@ describe('access log: batch formatting matches the per-line formatter', () => {
               hs.push({ key: prefix + k.replace(/(^|-)([a-z])/g, (_m, d: string, ch: string) => d + ch.toUpperCase()), value: m === 'redact' ? 'REDACTED' : Array.isArray(v) ? v.join(',') : String(v) });
             }
           };
-          if (hc.def !== 'drop' || hc.names.some(([, m]) => m !== 'drop')) { add('request_', c.headers); add('downstream_', resHeaders); }
+          if (hc.def !== 'drop' || hc.names.some(([, m]) => m !== 'drop')) { add('request_', c.headers!); add('downstream_', resHeaders); }
           return old(record(c), hs, performance.timeOrigin + c.end);
         });
         // Formatted in one batch and in two (memos carry over between batches).
-        assert.equal(format(caps), expected.join(''));
+        assert.equal(formatToString(format, caps), expected.join(''));
         const again = compileFormatter({ format: 'json', modes: fc.modes, headerDefault: hc.def, headerNames });
-        assert.equal(again(caps.slice(0, 3)) + again(caps.slice(3)), expected.join(''));
+        assert.equal(formatToString(again, caps.slice(0, 3)) + formatToString(again, caps.slice(3)), expected.join(''));
         for (const line of expected) JSON.parse(line);
       });
     }
@@ -111,8 +116,9 @@ describe('access log: batch formatting matches the per-line formatter', () => {
           const hm = (n: string): FieldMode => headerNames.get(n) ?? hc.def;
           const pick = (n: string, v: unknown): string | undefined => (hm(n) === 'drop' ? undefined : hm(n) === 'redact' ? 'REDACTED' : (v as string | undefined));
           const caps = batch();
-          const expected = caps.map((c) => formatCommon(record(c), fc.modes, pick('referer', c.headers.referer), pick('user-agent', c.headers['user-agent']), generic)).join('');
-          assert.equal(format(caps), expected);
+          const expected = caps.map((c) => formatCommon(record(c), fc.modes, pick('referer', c.headers!.referer), pick('user-agent', c.headers!['user-agent']), generic)).join('');
+          // The file holds UTF-8: a lone surrogate (invalid) is written as U+FFFD.
+          assert.equal(formatToString(format, caps), Buffer.from(expected, 'utf8').toString('utf8'));
         });
       }
     }
@@ -129,7 +135,7 @@ describe('access log: line writer batches', () => {
     let pending: (() => void)[] = [];
     const s = {
       texts: [] as string[],
-      write(text: string, done: (err: Error | null) => void) { s.texts.push(text); pending.push(() => done(null)); },
+      write(chunks: readonly Uint8Array[], done: (err: Error | null) => void) { s.texts.push(text(chunks)); pending.push(() => done(null)); },
       close() {},
       release() { const p = pending; pending = []; for (const f of p) f(); },
     };
@@ -139,7 +145,7 @@ describe('access log: line writer batches', () => {
   test('items are formatted in batches, in order, and written one batch at a time', async () => {
     const sink = heldSink();
     const batches: number[] = [];
-    const w = new LineWriter<number>(sink, { bufferLines: 0, flushMs: 1000, maxPendingBytes: 1 << 20 }, (items) => { batches.push(items.length); return items.map((i) => `${i}\n`).join(''); });
+    const w = new LineWriter<number>(sink, { bufferLines: 0, flushMs: 1000, maxPendingBytes: 1 << 20 }, (items, out) => { batches.push(items.length); out.text(items.map((i) => `${i}\n`).join('')); });
     for (let i = 0; i < 3; i++) w.push(i);
     assert.deepEqual(batches, [], 'nothing is formatted on the request path');
     assert.equal(w.waiting, 3);
@@ -194,21 +200,61 @@ describe('access log: line writer batches', () => {
   test('a formatter that throws drops its batch, reports it, and the writer goes on', async () => {
     const errors: Error[] = [];
     const texts: string[] = [];
-    const sink: LineSink = { write: (t, done) => { texts.push(t); setImmediate(() => done(null)); }, close() {} };
-    const w = new LineWriter<number>(sink, { bufferLines: 0, flushMs: 1000, maxPendingBytes: 1 << 20, onError: (e) => errors.push(e) }, (items) => {
-      if (items.includes(13)) throw new Error('bad item');
-      return items.map((i) => `${i}\n`).join('');
+    const sink: LineSink = { write: (t, done) => { texts.push(text(t)); setImmediate(() => done(null)); }, close() {} };
+    const w = new LineWriter<number>(sink, { bufferLines: 0, flushMs: 1000, maxPendingBytes: 1 << 20, onError: (e) => errors.push(e) }, (items, out) => {
+      // Part of the batch is written before the failure: none of it may reach the file.
+      for (const i of items) {
+        out.text(`${i}\n`);
+        if (i === 13) throw new Error('bad item');
+      }
     });
+    w.push(12);
     w.push(13);
     await w.drain();
     w.push(1);
     await w.close();
     assert.equal(errors.length, 1);
-    assert.equal(w.dropped, 1);
+    assert.equal(w.dropped, 2);
     assert.deepEqual(texts, ['1\n']);
   });
 
-  test('lines are encoded as UTF-8 whatever they hold', () => {
-    for (const t of ['ascii only\n', 'café\n', '日本 🚀\n', 'x\ud800y\n', '']) assert.deepEqual(encodeLines(t), Buffer.from(t, 'utf8'));
+  test('a short write goes on with the bytes that are left', () => {
+    const chunks = [Buffer.from('abc'), Buffer.from('de'), Buffer.from('fgh')];
+    assert.equal(text(skipBytes(chunks, 0)), 'abcdefgh');
+    assert.equal(text(skipBytes(chunks, 4)), 'efgh');
+    assert.equal(text(skipBytes(chunks, 5)), 'fgh');
+    assert.deepEqual(skipBytes(chunks, 8), []);
+  });
+});
+
+describe('access log: byte writer', () => {
+  test('text is UTF-8 whatever it holds, across chunk boundaries', () => {
+    const w = new ByteWriter(16);
+    const parts = ['ascii only\n', 'café\n', '日本 🚀\n', 'x\ud800y\n', '', 'a'.repeat(40)];
+    for (const p of parts) w.text(p);
+    assert.ok(w.take().length > 1, 'several chunks');
+    for (const p of parts) w.text(p);
+    assert.equal(w.length, Buffer.byteLength(parts.join(''), 'utf8'));
+    assert.deepEqual(Buffer.concat(w.take()), Buffer.from(parts.join(''), 'utf8'));
+    assert.equal(w.length, 0);
+  });
+
+  test('JSON strings match JSON.stringify; integers match String', () => {
+    const w = new ByteWriter(8);
+    const vals = ['web@docker', '', 'a"b', 'a\\b', 'x\u0000y', 'tab\t', 'café', 'x\ud800y', '🚀', '/p?q=1&r=%20'];
+    const nums = [0, 7, 10, 99, 100, 1234567, 2 ** 53 - 1, -5, 1.5, NaN];
+    for (const v of vals) w.json(v);
+    for (const n of nums) { w.uint(n); w.byte(44); }
+    assert.equal(Buffer.concat(w.take()).toString('utf8'), vals.map((v) => JSON.stringify(v)).join('') + nums.map((n) => String(n) + ',').join(''));
+  });
+
+  test('rewinding forgets what was written after the checkpoint, even across chunks', () => {
+    const w = new ByteWriter(8);
+    w.text('keep');
+    const cp = w.checkpoint();
+    w.text('dropped text longer than a chunk');
+    w.rewind(cp);
+    w.text('!');
+    assert.equal(Buffer.concat(w.take()).toString(), 'keep!');
   });
 });

@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AccessLogConfig } from '../../src/config/static/types.ts';
@@ -271,6 +272,25 @@ describe('access log: output', () => {
     }
   });
 
+  test('without filePath, lines go to stdout as UTF-8, many batches in order', () => {
+    // A child process, so its stdout can be read whole.
+    const script = `
+      import { createAccessLog } from ${JSON.stringify(new URL('../../src/observability/access-log.ts', import.meta.url).href)};
+      const log = createAccessLog({ format: 'json' });
+      const res = { statusCode: 200, getHeaders: () => ({}) };
+      for (let i = 0; i < 500; i++) {
+        const req = { method: 'GET', url: '/café/' + i, httpVersion: '1.1', headers: { host: 'a.test' }, socket: { remoteAddress: '127.0.0.1', remotePort: 4000 } };
+        log.onResponse(req, res, { entrypoint: 'web', scheme: 'http', remoteIp: '127.0.0.1', clientIp: '127.0.0.1', trustedPeer: false, host: 'a.test', path: '/', start: performance.now() });
+      }
+      await log.close();
+    `;
+    const out = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    assert.equal(out.status, 0, out.stderr);
+    const lines = out.stdout.trim().split('\n').map((l) => JSON.parse(l) as { RequestPath: string; RequestCount: number });
+    assert.equal(lines.length, 500);
+    lines.forEach((l, i) => { assert.equal(l.RequestPath, `/café/${i}`); assert.equal(l.RequestCount, i + 1); });
+  });
+
   test('a file that cannot be opened is a typed error at creation', () => {
     const dir = mkdtempSync(join(tmpdir(), 'berth-al-'));
     try {
@@ -299,7 +319,7 @@ describe('access log: output', () => {
 
   test('write errors are reported once and never thrown', async () => {
     const errors: Error[] = [];
-    const sink = { write: (_t: string, done: (e: Error | null) => void) => setImmediate(() => done(new Error('disk full'))), close() {} };
+    const sink = { write: (_t: readonly Uint8Array[], done: (e: Error | null) => void) => setImmediate(() => done(new Error('disk full'))), close() {} };
     const log = createAccessLog({ format: 'json' }, { sink, onError: (e) => errors.push(e) })!;
     const srv = await serve(proxied, (req, res, ctx) => log.onResponse(req, res, ctx));
     try {

@@ -8,9 +8,9 @@ import type { LineSink } from '../../src/observability/line-writer.ts';
 export function memorySink(): LineSink & { lines: string[]; writes: number; closed: boolean } {
   const s = {
     lines: [] as string[], writes: 0, closed: false,
-    write(text: string, done: (err: Error | null) => void) {
+    write(chunks: readonly Uint8Array[], done: (err: Error | null) => void) {
       s.writes++;
-      for (const l of text.split('\n')) if (l) s.lines.push(l);
+      for (const l of Buffer.concat(chunks).toString('utf8').split('\n')) if (l) s.lines.push(l);
       setImmediate(() => done(null));
     },
     close() { s.closed = true; },

@@ -1,0 +1,217 @@
+/**
+ * Text built straight into bytes, for the access log.
+ *
+ * Lines used to be built as strings and encoded per batch. A batch of a few hundred lines is a
+ * string of thousands of small pieces: V8 flattens it before it can measure or encode it, and
+ * that flattening cost more than formatting the lines (about 3 µs a line under load). Here every
+ * piece is copied once, into a chunk of a few tens of KiB: constant fragments as prepared bytes,
+ * numbers as digits, ASCII strings character by character, anything else through `utf8Write`.
+ */
+export class ByteWriter {
+  private readonly chunkSize: number;
+  private buf: Buffer;
+  /** Next byte to write in `buf`. */
+  private off = 0;
+  /** Start of the bytes of `buf` not yet handed out as a chunk. */
+  private mark = 0;
+  private chunks: Buffer[] = [];
+  private sealed = 0;
+  /** Full buffers whose every byte has been taken (or will be by the next `take`). */
+  private retired: Buffer[] = [];
+  /** Buffers written out, ready to be filled again (allocating under load costs more than a line). */
+  private spare: Buffer[] = [];
+
+  constructor(chunkSize = 64 * 1024) {
+    this.chunkSize = chunkSize;
+    this.buf = Buffer.allocUnsafeSlow(chunkSize);
+  }
+
+  /** Bytes written and not yet taken. */
+  get length(): number {
+    return this.sealed + this.off - this.mark;
+  }
+
+  /** Everything written so far, in order, as chunks; the writer starts empty again. */
+  take(): Buffer[] {
+    this.seal();
+    const c = this.chunks;
+    this.chunks = [];
+    this.sealed = 0;
+    return c;
+  }
+
+  /** A position to go back to (`rewind`) when what follows has to be undone. */
+  checkpoint(): Checkpoint {
+    return { chunks: this.chunks.length, sealed: this.sealed, buf: this.buf, off: this.off, mark: this.mark, retired: this.retired.length };
+  }
+
+  /** Forgets what was written since `cp` (no `take` in between). */
+  rewind(cp: Checkpoint): void {
+    this.chunks.length = cp.chunks;
+    // Buffers retired since the checkpoint held only forgotten bytes (the checkpoint's own is current again).
+    for (const b of this.retired.splice(cp.retired)) if (b !== cp.buf) this.reuse([b]);
+    if (this.buf !== cp.buf) this.reuse([this.buf]);
+    this.sealed = cp.sealed;
+    this.buf = cp.buf;
+    this.off = cp.off;
+    this.mark = cp.mark;
+  }
+
+  /**
+   * The full buffers behind the chunks taken so far. Once the bytes of those chunks are written,
+   * `reuse` gives them back.
+   */
+  takeRetired(): Buffer[] {
+    const r = this.retired;
+    this.retired = [];
+    return r;
+  }
+
+  /** Buffers from `takeRetired` whose bytes have been written: they are filled again. */
+  reuse(buffers: readonly Buffer[]): void {
+    for (const b of buffers) if (this.spare.length < 4 && b.length === this.chunkSize) this.spare.push(b);
+  }
+
+  /** Makes room for `n` more bytes in the current chunk. */
+  private reserve(n: number): void {
+    if (this.buf.length - this.off >= n) return;
+    this.seal();
+    this.retired.push(this.buf);
+    this.buf = (n <= this.chunkSize ? this.spare.pop() : undefined) ?? Buffer.allocUnsafeSlow(Math.max(this.chunkSize, n));
+    this.off = 0;
+    this.mark = 0;
+  }
+
+  private seal(): void {
+    if (this.off > this.mark) {
+      this.chunks.push(this.buf.subarray(this.mark, this.off));
+      this.sealed += this.off - this.mark;
+      this.mark = this.off;
+    }
+  }
+
+  /** Prepared bytes. */
+  bytes(b: Uint8Array): void {
+    this.reserve(b.length);
+    this.buf.set(b, this.off);
+    this.off += b.length;
+  }
+
+  /** Any string, as UTF-8. */
+  text(s: string): void {
+    const n = s.length;
+    this.reserve(n * 3);
+    const buf = this.buf;
+    let off = this.off;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) {
+        this.off += buf.write(s, this.off, 'utf8');
+        return;
+      }
+      buf[off++] = c;
+    }
+    this.off = off;
+  }
+
+  /** A string as a JSON string literal, with its quotes (the same text `JSON.stringify` gives). */
+  json(s: string): void {
+    const n = s.length;
+    this.reserve(n + 2);
+    const buf = this.buf;
+    const start = this.off;
+    let off = start;
+    buf[off++] = 34;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x20 || c === 34 || c === 92 || c >= 0x80) {
+        // Escapes or non-ASCII: rare in access-log values.
+        this.off = start;
+        this.text(JSON.stringify(s));
+        return;
+      }
+      buf[off++] = c;
+    }
+    buf[off++] = 34;
+    this.off = off;
+  }
+
+  /** A non-negative integer in decimal (other numbers as `String` writes them). */
+  uint(v: number): void {
+    if (!(v >= 0 && v <= Number.MAX_SAFE_INTEGER && Math.floor(v) === v)) { this.text(String(v)); return; }
+    this.reserve(16);
+    this.digits(v);
+  }
+
+  /** `key`, the integer, and a comma (a JSON number field). */
+  numberField(key: Uint8Array, v: number): void {
+    if (!(v >= 0 && v <= Number.MAX_SAFE_INTEGER && Math.floor(v) === v)) { this.bytes(key); this.text(String(v)); this.byte(44); return; }
+    this.reserve(key.length + 17);
+    this.buf.set(key, this.off);
+    this.off += key.length;
+    this.digits(v);
+    this.buf[this.off++] = 44;
+  }
+
+  /** `.123456`: six digits of an integer below a million, after a dot. */
+  fraction6(v: number): void {
+    this.reserve(7);
+    const buf = this.buf;
+    const off = this.off;
+    buf[off] = 46;
+    let x = v | 0;
+    for (let i = 6; i > 0; i--) {
+      const q = (x / 10) | 0;
+      buf[off + i] = 48 + x - q * 10;
+      x = q;
+    }
+    this.off = off + 7;
+  }
+
+  /** Digits of a safe non-negative integer, room already made. */
+  private digits(v: number): void {
+    const buf = this.buf;
+    if (v < 2147483648) {
+      // Small integer arithmetic: most values (sizes, statuses, counts, ports) take this path.
+      let x = v | 0;
+      const n = x < 10 ? 1 : x < 100 ? 2 : x < 1000 ? 3 : x < 10000 ? 4 : x < 100000 ? 5 : x < 1000000 ? 6 : x < 10000000 ? 7 : x < 100000000 ? 8 : x < 1000000000 ? 9 : 10;
+      let i = this.off + n;
+      this.off = i;
+      do {
+        const q = (x / 10) | 0;
+        buf[--i] = 48 + x - q * 10;
+        x = q;
+      } while (x > 0);
+      return;
+    }
+    let n = 1;
+    for (let x = v; x >= 10; x = Math.floor(x / 10)) n++;
+    let i = this.off + n;
+    this.off = i;
+    let x = v;
+    do {
+      const q = Math.floor(x / 10);
+      buf[--i] = 48 + (x - q * 10);
+      x = q;
+    } while (x > 0);
+  }
+
+  /** One ASCII byte. */
+  byte(c: number): void {
+    this.reserve(1);
+    this.buf[this.off++] = c;
+  }
+}
+
+/** See `ByteWriter.checkpoint`. */
+export interface Checkpoint {
+  readonly chunks: number;
+  readonly sealed: number;
+  readonly buf: Buffer;
+  readonly off: number;
+  readonly mark: number;
+  readonly retired: number;
+}
+
+/** `s` as UTF-8 bytes, for fragments prepared once. */
+export const utf8 = (s: string): Buffer => Buffer.from(s, 'utf8');
