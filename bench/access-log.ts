@@ -17,12 +17,18 @@
  * the requests served: when berth is what limits throughput, req/s is inversely proportional to
  * CPU per request, and that ratio is far steadier than req/s when other work shares the cores.
  *
+ * Other ways to pair the rounds, for machines whose speed changes within a second (steal time):
+ * `--parallel` loads both processes at once; `--same-process` uses one berth with a logged and an
+ * unlogged entrypoint; `--interleaved` does that with 250 ms phases from a closed-loop client in
+ * this process. `--aa` runs any of them with no access log on either side, to see the noise.
+ *
  * Before the load rounds it measures the access log in process (no sockets): CPU per logged
- * request with the writer formatting and encoding batches as it does in berth, and the part spent
+ * request with the writer formatting batches into bytes as it does in berth, and the part spent
  * on the request path itself (the `onResponse` hook).
  *
  * Run: `node bench/access-log.ts [--pairs 12] [--duration 2] [--connections 32] [--workers 1|auto|N]
- *       [--format json|common] [--buffer 0] [--generator wrk|autocannon] [--micro-only] [--aa]`
+ *       [--format json|common] [--buffer 0] [--generator wrk|autocannon] [--micro-only] [--aa]
+ *       [--parallel | --same-process | --interleaved [--phase-ms 250]]`
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -30,10 +36,10 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { request } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { startBerth, type BerthProcess } from '../test/helpers/berth.ts';
 import { freePort, waitUntil } from '../test/helpers/net.ts';
 import { createAccessLog } from '../src/observability/access-log.ts';
-import { encodeLines } from '../src/observability/line-writer.ts';
 import type { RequestContext } from '../src/http/handler.ts';
 
 function arg(name: string, fallback: string): string {
@@ -52,6 +58,23 @@ const GENERATOR = arg('generator', existsSync(WRK) ? 'wrk' : 'autocannon');
 const MICRO_ONLY = process.argv.includes('--micro-only');
 /** A/A calibration: the second process has no access log either, so the ratios show the bench's own bias and noise. */
 const AA = process.argv.includes('--aa');
+/**
+ * Both sides loaded at the same time, each by its own wrk, instead of one after the other: the
+ * machine's drift then hits both within the same second, and the two processes share the cores
+ * as the scheduler shares them between equals, so the req/s ratio is the inverse of the ratio of
+ * CPU each spends per request. Far less spread per pair on a shared machine.
+ */
+const PARALLEL = process.argv.includes('--parallel');
+/**
+ * One berth process with two entrypoints on the same routes, one of them with
+ * `observability.accessLogs: false`; the rounds alternate between them (ABBA). Both sides share
+ * one process, so they share its JIT state, memory layout and placement on the cores, which
+ * differ from one process to another by more than the access log costs. The unlogged side still
+ * runs the access log's hook up to its entrypoint check (a set lookup).
+ */
+const INTERLEAVED = process.argv.includes('--interleaved');
+const SAME = INTERLEAVED || process.argv.includes('--same-process');
+const PHASE_MS = Number(arg('phase-ms', '250'));
 
 // Every process this bench starts dies with it, whatever way it ends.
 const children: ChildProcess[] = [];
@@ -139,6 +162,101 @@ function treeCpu(root: number): number {
   return total;
 }
 
+/** CPU nanoseconds spent so far by every thread of a process and its descendants (`/proc/<tid>/schedstat`). */
+function cpuNs(root: number): number {
+  const pids = [root];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const st = readFileSync(`/proc/${name}/stat`, 'utf8');
+      if (Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]) === root) pids.push(Number(name));
+    } catch { /* gone */ }
+  }
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      for (const tid of readdirSync(`/proc/${pid}/task`)) total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch { /* gone */ }
+  }
+  return total;
+}
+
+/**
+ * Keep-alive connections that each send the next request once the previous answer is complete
+ * (a closed loop, as wrk), and that can be paused between phases.
+ */
+class ClosedLoop {
+  completed = 0;
+  private active = false;
+  private inFlight = 0;
+  private idle: (() => void) | undefined;
+  private readonly conns: { sock: Socket; buf: Buffer; busy: boolean }[] = [];
+  private static readonly REQ = Buffer.from('GET / HTTP/1.1\r\nHost: bench.test\r\nUser-Agent: bench\r\n\r\n');
+
+  static async open(port: number, n: number): Promise<ClosedLoop> {
+    const l = new ClosedLoop();
+    await Promise.all(Array.from({ length: n }, () => new Promise<void>((resolve, reject) => {
+      const sock = connect({ host: '127.0.0.1', port }, () => resolve());
+      sock.setNoDelay(true);
+      const c = { sock, buf: Buffer.alloc(0), busy: false };
+      l.conns.push(c);
+      sock.on('error', reject);
+      sock.on('data', (d: Buffer) => l.onData(c, d));
+    })));
+    return l;
+  }
+
+  private onData(c: { sock: Socket; buf: Buffer; busy: boolean }, d: Buffer): void {
+    c.buf = c.buf.length === 0 ? d : Buffer.concat([c.buf, d]);
+    const head = c.buf.indexOf('\r\n\r\n');
+    if (head < 0) return;
+    if (!c.buf.subarray(0, 12).equals(Buffer.from('HTTP/1.1 200'))) throw new Error(`bad answer: ${c.buf.subarray(0, 40).toString()}`);
+    const m = /content-length: *(\d+)/i.exec(c.buf.subarray(0, head).toString('latin1'));
+    const total = head + 4 + Number(m?.[1] ?? 0);
+    if (c.buf.length < total) return;
+    c.buf = c.buf.subarray(total);
+    c.busy = false;
+    this.inFlight--;
+    this.completed++;
+    if (this.active) this.send(c);
+    else if (this.inFlight === 0) this.idle?.();
+  }
+
+  private send(c: { sock: Socket; busy: boolean }): void {
+    c.busy = true;
+    this.inFlight++;
+    c.sock.write(ClosedLoop.REQ);
+  }
+
+  start(): void {
+    this.active = true;
+    for (const c of this.conns) if (!c.busy) this.send(c);
+  }
+
+  /** Stops sending; resolves when every answer owed has arrived. */
+  stop(): Promise<void> {
+    this.active = false;
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((r) => { this.idle = () => { this.idle = undefined; r(); }; });
+  }
+
+  close(): void {
+    for (const c of this.conns) c.sock.destroy();
+  }
+}
+
+/** One phase of `--interleaved`: load one side for PHASE_MS; req/s and CPU µs per request. */
+async function phase(pid: number, loop: ClosedLoop): Promise<{ rps: number; cpuUs: number }> {
+  const n0 = loop.completed;
+  const c0 = cpuNs(pid);
+  const t0 = performance.now();
+  loop.start();
+  await new Promise((r) => setTimeout(r, PHASE_MS));
+  await loop.stop();
+  const n = loop.completed - n0;
+  return { rps: (n * 1000) / (performance.now() - t0), cpuUs: (cpuNs(pid) - c0) / 1000 / n };
+}
+
 /** A round against one berth: req/s and berth's CPU µs per request. */
 async function measure(v: { berth: BerthProcess; port: number }): Promise<{ rps: number; cpuUs: number }> {
   const c0 = treeCpu(v.berth.pid);
@@ -177,7 +295,7 @@ async function variant(withLog: boolean, dir: string, upstreamPort: number): Pro
 async function micro(format: 'json' | 'common'): Promise<{ total: number; hook: number }> {
   // No write delay: this loop serves requests far faster than berth does, so within berth's 20 ms
   // batches would outgrow `maxBatch` and be formatted inside the hook; here each turn is a batch.
-  const log = createAccessLog({ format }, { writeDelayMs: 0, sink: { write: (t, done) => { encodeLines(t); setImmediate(() => done(null)); }, close() {} } })!;
+  const log = createAccessLog({ format }, { writeDelayMs: 0, sink: { write: (_chunks, done) => { setImmediate(() => done(null)); }, close() {} } })!;
   const req = { method: 'GET', url: '/some/path?x=1', httpVersion: '1.1', headers: { host: 'bench.test', 'user-agent': 'wrk' }, socket: { remoteAddress: '127.0.0.1', remotePort: 40000 } };
   const res = { statusCode: 200, getHeaders: () => ({}) };
   const N = 100_000;
@@ -220,10 +338,32 @@ function quantile(xs: readonly number[], q: number): number {
 }
 const pct = (ratio: number): string => { const d = (1 - ratio) * 100; return d >= 0 ? `${d.toFixed(1)} % slower` : `${(-d).toFixed(1)} % faster`; };
 
+/** One berth with a logged entrypoint (`on`) and an unlogged one (`off`), see `--same-process`. */
+async function sharedVariants(dir: string, upstreamPort: number): Promise<{ off: Awaited<ReturnType<typeof variant>>; on: Awaited<ReturnType<typeof variant>> }> {
+  const [webPort, quietPort] = [await freePort(), await freePort()];
+  const dynPath = join(dir, 'dynamic.yaml');
+  writeFileSync(dynPath, `http:\n  routers:\n    bench: { rule: "Host(\`bench.test\`)", service: bench, entryPoints: [web, quiet] }\n  services:\n    bench: { loadBalancer: { servers: [{ url: "http://127.0.0.1:${upstreamPort}" }] } }\n`);
+  const logPath = join(dir, 'access-on.log');
+  const berth = await startBerth({
+    dir,
+    config: {
+      log: { level: 'warn' },
+      workers: WORKERS === 'auto' ? 'auto' : Number(WORKERS),
+      // A/A: neither entrypoint logs.
+      entryPoints: { web: { address: `127.0.0.1:${webPort}`, ...(AA ? { observability: { accessLogs: false } } : {}) }, quiet: { address: `127.0.0.1:${quietPort}`, observability: { accessLogs: false } } },
+      providers: { file: { filename: dynPath } },
+      accessLog: { filePath: logPath, format: FORMAT, ...(BUFFER > 0 ? { bufferingSize: BUFFER } : {}) },
+    },
+  });
+  children.push(berth.child);
+  await waitUntil(async () => (await get(webPort)) === 200 && (await get(quietPort)) === 200, 'the bench route', 30_000);
+  return { off: { berth, port: quietPort, logPath }, on: { berth, port: webPort, logPath } };
+}
+
 async function main(): Promise<void> {
   for (const f of ['json', 'common'] as const) {
     const m = await micro(f);
-    console.log(`in process, ${f}: ${(m.total / 1000).toFixed(2)} µs CPU per logged request (format + encode included), ${(m.hook / 1000).toFixed(2)} µs of it in onResponse`);
+    console.log(`in process, ${f}: ${(m.total / 1000).toFixed(2)} µs CPU per logged request (formatting and copying into write buffers included), ${(m.hook / 1000).toFixed(2)} µs of it in onResponse`);
   }
   if (MICRO_ONLY) return;
   if (GENERATOR === 'wrk' && spawnSync(WRK, ['--version']).error) throw new Error(`${WRK} is not runnable; use --generator autocannon`);
@@ -233,11 +373,15 @@ async function main(): Promise<void> {
   const load0 = loadavg();
   try {
     const up = await startUpstream();
-    off = await variant(false, dir, up.port);
-    on = await variant(!AA, dir, up.port);
+    if (SAME) ({ off, on } = await sharedVariants(dir, up.port));
+    else {
+      off = await variant(false, dir, up.port);
+      on = await variant(!AA, dir, up.port);
+    }
     // Warm both (JIT, keep-alive pools) before measuring.
     await load(off.port, 2);
     await load(on.port, 2);
+    const loops = INTERLEAVED ? { off: await ClosedLoop.open(off.port, CONNECTIONS), on: await ClosedLoop.open(on.port, CONNECTIONS) } : undefined;
     const ratios: number[] = [];
     const cpuRatios: number[] = [];
     const offRuns: number[] = [];
@@ -248,29 +392,32 @@ async function main(): Promise<void> {
       // ABBA: off-on, on-off, …: a machine getting slower or faster within a pair favours each side equally often.
       let a: { rps: number; cpuUs: number };
       let b: { rps: number; cpuUs: number };
-      if (p % 2 === 0) { a = await measure(off); b = await measure(on); } else { b = await measure(on); a = await measure(off); }
+      if (loops) {
+        if (p % 2 === 0) { a = await phase(off.berth.pid, loops.off); b = await phase(on.berth.pid, loops.on); } else { b = await phase(on.berth.pid, loops.on); a = await phase(off.berth.pid, loops.off); }
+      } else if (PARALLEL) [a, b] = await Promise.all([measure(off), measure(on)]);
+      else if (p % 2 === 0) { a = await measure(off); b = await measure(on); } else { b = await measure(on); a = await measure(off); }
       offRuns.push(a.rps);
       onRuns.push(b.rps);
       offCpu.push(a.cpuUs);
       onCpu.push(b.cpuUs);
       ratios.push(b.rps / a.rps);
       cpuRatios.push(a.cpuUs / b.cpuUs);
-      console.log(`pair ${String(p + 1).padStart(2)} (${p % 2 === 0 ? 'off→on' : 'on→off'}): off ${a.rps.toFixed(0)} req/s ${a.cpuUs.toFixed(0)} µs CPU/req, on ${b.rps.toFixed(0)} req/s ${b.cpuUs.toFixed(0)} µs CPU/req; req/s ratio ${(b.rps / a.rps).toFixed(3)}, CPU ratio ${(a.cpuUs / b.cpuUs).toFixed(3)}`);
+      console.log(`pair ${String(p + 1).padStart(2)} (${PARALLEL ? 'together' : p % 2 === 0 ? 'off→on' : 'on→off'}): off ${a.rps.toFixed(0)} req/s ${a.cpuUs.toFixed(0)} µs CPU/req, on ${b.rps.toFixed(0)} req/s ${b.cpuUs.toFixed(0)} µs CPU/req; req/s ratio ${(b.rps / a.rps).toFixed(3)}, CPU ratio ${(a.cpuUs / b.cpuUs).toFixed(3)}`);
     }
-    const lines = AA ? 0 : readFileSync(on.logPath, 'utf8').split('\n').length - 1;
+    const lines = AA || !existsSync(on.logPath) ? 0 : readFileSync(on.logPath, 'utf8').split('\n').length - 1;
     const med = median(ratios);
     const cpuMed = median(cpuRatios);
-    console.log(`\n${AA ? 'A/A CALIBRATION (no access log on either side); ' : ''}access log: ${FORMAT} to a file${BUFFER > 0 ? `, bufferingSize ${BUFFER}` : ''}; ${GENERATOR}, ${CONNECTIONS} connections, workers ${WORKERS}, ${PAIRS} pairs × ${DURATION} s (ABBA)`);
+    console.log(`\n${AA ? 'A/A CALIBRATION (no access log on either side); ' : ''}access log: ${FORMAT} to a file${BUFFER > 0 ? `, bufferingSize ${BUFFER}` : ''}; ${INTERLEAVED ? 'closed-loop client in the bench' : GENERATOR}, ${CONNECTIONS} connections, workers ${WORKERS}, ${PAIRS} pairs × ${INTERLEAVED ? `${PHASE_MS} ms` : `${DURATION} s`} (${PARALLEL ? 'both sides loaded together' : 'ABBA'}${SAME ? ', one process: logged vs unlogged entrypoint' : ''})`);
     console.log(`load average at start ${load0.map((x) => x.toFixed(1)).join(' / ')}, at end ${loadavg().map((x) => x.toFixed(1)).join(' / ')}`);
     console.log(`without access log: median ${median(offRuns).toFixed(0)} req/s (range ${Math.min(...offRuns).toFixed(0)}–${Math.max(...offRuns).toFixed(0)}), ${median(offCpu).toFixed(1)} µs berth CPU per request`);
-    console.log(`with access log:    median ${median(onRuns).toFixed(0)} req/s (range ${Math.min(...onRuns).toFixed(0)}–${Math.max(...onRuns).toFixed(0)}), ${median(onCpu).toFixed(1)} µs berth CPU per request; ${lines} lines, ${AA ? 0 : (statSync(on.logPath).size / 1024 / 1024).toFixed(1)} MiB written`);
+    console.log(`with access log:    median ${median(onRuns).toFixed(0)} req/s (range ${Math.min(...onRuns).toFixed(0)}–${Math.max(...onRuns).toFixed(0)}), ${median(onCpu).toFixed(1)} µs berth CPU per request; ${lines} lines, ${AA || !existsSync(on.logPath) ? 0 : (statSync(on.logPath).size / 1024 / 1024).toFixed(1)} MiB written`);
     console.log(`req/s ratio on/off, per pair: median ${med.toFixed(3)} (${pct(med)}), quartiles ${quantile(ratios, 0.25).toFixed(3)}–${quantile(ratios, 0.75).toFixed(3)}, range ${Math.min(...ratios).toFixed(3)}–${Math.max(...ratios).toFixed(3)}`);
     // Throughput when berth is the bottleneck is inversely proportional to its CPU per request; this
     // ratio is far less sensitive to other work on the machine than req/s.
     console.log(`CPU-bound throughput ratio (CPU per request off/on), per pair: median ${cpuMed.toFixed(3)} (${pct(cpuMed)}), quartiles ${quantile(cpuRatios, 0.25).toFixed(3)}–${quantile(cpuRatios, 0.75).toFixed(3)}, range ${Math.min(...cpuRatios).toFixed(3)}–${Math.max(...cpuRatios).toFixed(3)}`);
     console.log(`target ≤ 5 % slower: req/s ${med >= 0.95 ? 'met' : 'NOT met'}, CPU per request ${cpuMed >= 0.95 ? 'met' : 'NOT met'}`);
   } finally {
-    await Promise.all([off?.berth.stop(), on?.berth.stop()]);
+    await Promise.all([off?.berth.stop(), on?.berth !== off?.berth ? on?.berth.stop() : undefined]);
     rmSync(dir, { recursive: true, force: true });
   }
 }
