@@ -31,7 +31,7 @@
  *       [--parallel | --same-process | --interleaved [--phase-ms 250]]`
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -160,6 +160,21 @@ function treeCpu(root: number): number {
     for (const [child, s] of stats) if (s.ppid === pid) todo.push(child);
   }
   return total;
+}
+
+/** Newlines in a file, read in pieces (a log of a long run is larger than the longest string). */
+function countLines(path: string): number {
+  const fd = openSync(path, 'r');
+  const buf = Buffer.allocUnsafe(1 << 20);
+  let n = 0;
+  try {
+    for (let got = readSync(fd, buf); got > 0; got = readSync(fd, buf)) {
+      for (let i = buf.indexOf(10); i >= 0 && i < got; i = buf.indexOf(10, i + 1)) n++;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return n;
 }
 
 /** CPU nanoseconds spent so far by every thread of a process and its descendants (`/proc/<tid>/schedstat`). */
@@ -404,7 +419,7 @@ async function main(): Promise<void> {
       cpuRatios.push(a.cpuUs / b.cpuUs);
       console.log(`pair ${String(p + 1).padStart(2)} (${PARALLEL ? 'together' : p % 2 === 0 ? 'off→on' : 'on→off'}): off ${a.rps.toFixed(0)} req/s ${a.cpuUs.toFixed(0)} µs CPU/req, on ${b.rps.toFixed(0)} req/s ${b.cpuUs.toFixed(0)} µs CPU/req; req/s ratio ${(b.rps / a.rps).toFixed(3)}, CPU ratio ${(a.cpuUs / b.cpuUs).toFixed(3)}`);
     }
-    const lines = AA || !existsSync(on.logPath) ? 0 : readFileSync(on.logPath, 'utf8').split('\n').length - 1;
+    const lines = AA || !existsSync(on.logPath) ? 0 : countLines(on.logPath);
     const med = median(ratios);
     const cpuMed = median(cpuRatios);
     console.log(`\n${AA ? 'A/A CALIBRATION (no access log on either side); ' : ''}access log: ${FORMAT} to a file${BUFFER > 0 ? `, bufferingSize ${BUFFER}` : ''}; ${INTERLEAVED ? 'closed-loop client in the bench' : GENERATOR}, ${CONNECTIONS} connections, workers ${WORKERS}, ${PAIRS} pairs × ${INTERLEAVED ? `${PHASE_MS} ms` : `${DURATION} s`} (${PARALLEL ? 'both sides loaded together' : 'ABBA'}${SAME ? ', one process: logged vs unlogged entrypoint' : ''})`);
