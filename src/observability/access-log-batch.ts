@@ -238,29 +238,48 @@ class Segment {
   }
 }
 
-/** Per-second parts of a timestamp; only the fraction changes within a second. */
+/** Per-second parts of a line; only the fractions change within a second. */
 interface Seconds {
   sec: number;
-  /** `"2026-11-22T07:40:34`: the local and the UTC time to the second, after the opening quote. */
-  local: Buffer;
-  utc: Buffer;
-  /** `+01:00"` (or `Z"`) after the local fraction. */
-  localSuffix: Buffer;
+  /**
+   * The start times' values and the text between them (`"2026-11-22T07:40:34.000000Z","StartUTC":"…"`),
+   * with the places of their six fraction digits (-1 for a time not shown).
+   */
+  stamps: Buffer;
+  localAt: number;
+  utcAt: number;
   /** The line's end: `"level":"info","msg":"","time":"…"}` and its newline. */
   time: string;
 }
 
-function secondsOf(sec: number, into: Seconds): void {
+/** What the start-time part of a line holds: which times are shown and the (ASCII) text between them. */
+interface StampLayout {
+  readonly local: boolean;
+  readonly between: string;
+  readonly utc: boolean;
+}
+
+function secondsOf(sec: number, into: Seconds, layout: StampLayout): void {
   const ms = sec * 1000;
   const local = rfc3339LocalSeconds(ms);
   into.sec = sec;
-  into.local = utf8('"' + local.slice(0, 19));
-  into.utc = utf8('"' + rfc3339Utc(ms).slice(0, 19));
-  into.localSuffix = utf8(local.slice(19) + '"');
+  let t = '';
+  into.localAt = -1;
+  into.utcAt = -1;
+  if (layout.local) {
+    t += '"' + local.slice(0, 19) + '.';
+    into.localAt = t.length;
+    t += '000000' + local.slice(19) + '"';
+  }
+  t += layout.between;
+  if (layout.utc) {
+    t += '"' + rfc3339Utc(ms).slice(0, 19) + '.';
+    into.utcAt = t.length;
+    t += '000000Z"';
+  }
+  into.stamps = utf8(t);
   into.time = '"level":"info","msg":"","time":"' + local + '"}\n';
 }
-
-const Z_QUOTE = utf8('Z"');
 
 /** Traefik's JSON lines (logrus field names, sorted), written from captures. */
 function compileJsonBatch(modes: Readonly<Record<CoreField, FieldMode>>, headers: HeaderWriter | undefined): CaptureFormatter {
@@ -280,8 +299,8 @@ function compileJsonBatch(modes: Readonly<Record<CoreField, FieldMode>>, headers
   const needHost = m.RequestAddr !== DROP || m.RequestHost !== DROP || m.RequestPort !== DROP;
   const host = { header: '\0', host: '', port: '-' };
   const addr = { upstream: '', addr: '' };
-  const start: Seconds = { sec: -1, local: EMPTY, utc: EMPTY, localSuffix: EMPTY, time: '' };
-  const end: Seconds = { sec: -1, local: EMPTY, utc: EMPTY, localSuffix: EMPTY, time: '' };
+  const start: Seconds = { sec: -1, stamps: EMPTY, localAt: -1, utcAt: -1, time: '' };
+  const end: Seconds = { sec: -1, stamps: EMPTY, localAt: -1, utcAt: -1, time: '' };
   const origin = performance.timeOrigin;
   // The line, in logrus order: segments of usually-repeating fields around the values written in
   // place (client address and port, sizes, durations, count, path, start times).
@@ -299,7 +318,9 @@ function compileJsonBatch(modes: Readonly<Record<CoreField, FieldMode>>, headers
     + RequestScheme.get(v[2] as string) + RetryAttempts.get(v[3] as number) + RouterName.get(v[4] as string | undefined)
     + ServiceAddr.get(v[7] as string | undefined) + ServiceName.get(v[5] as string | undefined) + ServiceURL.get(v[6] as string | undefined)
     + StartLocal.lead());
-  const s10 = utf8(StartLocal.after() + StartUTC.lead());
+  // StartLocal and StartUTC, and what lies between them, change only in their fractions within a second.
+  const stamps: StampLayout = { local: kLocal, between: StartLocal.after() + StartUTC.lead(), utc: kUtc };
+  const s10 = utf8(stamps.between);
   const s11 = new Segment(3, (v) => StartUTC.after() + TLSCipher.get(v[0] as string | undefined) + TLSVersion.get(v[1] as string | undefined) + (v[2] as string));
   const v1: unknown[] = [undefined];
   const v2: unknown[] = [undefined];
@@ -377,22 +398,11 @@ function compileJsonBatch(modes: Readonly<Record<CoreField, FieldMode>>, headers
       if (kLocal || kUtc) {
         const ms = origin + c.start;
         const sec = Math.floor(ms / 1000);
-        if (sec !== start.sec) secondsOf(sec, start);
-        const us = Math.floor((ms - sec * 1000) * 1000);
-        if (kLocal) {
-          w.bytes(start.local);
-          w.fraction6(us);
-          w.bytes(start.localSuffix);
-        }
-        w.bytes(s10);
-        if (kUtc) {
-          w.bytes(start.utc);
-          w.fraction6(us);
-          w.bytes(Z_QUOTE);
-        }
+        if (sec !== start.sec) secondsOf(sec, start, stamps);
+        w.bytesWithFraction(start.stamps, start.localAt, start.utcAt, Math.floor((ms - sec * 1000) * 1000));
       } else w.bytes(s10);
       const endSec = Math.floor((origin + c.end) / 1000);
-      if (endSec !== end.sec) secondsOf(endSec, end);
+      if (endSec !== end.sec) secondsOf(endSec, end, stamps);
       v11[0] = c.tlsCipher; v11[1] = c.tlsVersion; v11[2] = headers === undefined ? end.time : '';
       s11.put(w, v11);
       if (headers !== undefined) w.text(headers('request_', c.headers ?? {}) + (c.resHeaders ? headers('downstream_', c.resHeaders) : '') + end.time);

@@ -153,19 +153,18 @@ export class ByteWriter {
     this.buf[this.off++] = 44;
   }
 
-  /** `.123456`: six digits of an integer below a million, after a dot. */
-  fraction6(v: number): void {
-    this.reserve(7);
+  /**
+   * Prepared bytes, with the six digits of an integer below a million (a fraction of a second)
+   * written over their zeros at `at1` and `at2` (-1: not there).
+   */
+  bytesWithFraction(b: Uint8Array, at1: number, at2: number, v: number): void {
+    this.reserve(b.length);
     const buf = this.buf;
     const off = this.off;
-    buf[off] = 46;
-    let x = v | 0;
-    for (let i = 6; i > 0; i--) {
-      const q = (x / 10) | 0;
-      buf[off + i] = 48 + x - q * 10;
-      x = q;
-    }
-    this.off = off + 7;
+    buf.set(b, off);
+    if (at1 >= 0) six(buf, off + at1, v);
+    if (at2 >= 0) six(buf, off + at2, v);
+    this.off = off + b.length;
   }
 
   /** Digits of a safe non-negative integer, room already made. */
@@ -200,6 +199,16 @@ export class ByteWriter {
   byte(c: number): void {
     this.reserve(1);
     this.buf[this.off++] = c;
+  }
+}
+
+/** Six decimal digits of `v` (below a million) at `pos`. */
+function six(buf: Buffer, pos: number, v: number): void {
+  let x = v | 0;
+  for (let i = 5; i >= 0; i--) {
+    const q = (x / 10) | 0;
+    buf[pos + i] = 48 + x - q * 10;
+    x = q;
   }
 }
 

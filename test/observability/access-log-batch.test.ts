@@ -248,6 +248,13 @@ describe('access log: byte writer', () => {
     assert.equal(Buffer.concat(w.take()).toString('utf8'), vals.map((v) => JSON.stringify(v)).join('') + nums.map((n) => String(n) + ',').join(''));
   });
 
+  test('a fraction of a second is written over the zeros of prepared bytes, zero-padded', () => {
+    const w = new ByteWriter(16);
+    w.text('x');
+    for (const [v, a, b] of [[42, 3, 14], [999_999, 3, -1], [0, -1, 14]] as const) w.bytesWithFraction(Buffer.from('"a.000000","b.000000"'), a, b, v);
+    assert.equal(Buffer.concat(w.take()).toString(), 'x"a.000042","b.000042""a.999999","b.000000""a.000000","b.000000"');
+  });
+
   test('rewinding forgets what was written after the checkpoint, even across chunks', () => {
     const w = new ByteWriter(8);
     w.text('keep');
