@@ -13,7 +13,7 @@ import type { HttpRequestView } from '../rules/types.ts';
 import type { SnapshotHolder } from '../pipeline/snapshot-holder.ts';
 import type { CompiledHttpRouter, HttpRouterTable, RoutingSnapshot } from '../pipeline/snapshot.ts';
 import type { TLSSocket } from 'node:tls';
-import { policyOfSocket, routerOptionsName } from '../tls/policy.ts';
+import { policyOfSocket, wantedOptionsName } from '../tls/policy.ts';
 
 /** Hooks the entrypoint calls around routing (ACME HTTP-01, access log, metrics). */
 export interface RequestHooks {
@@ -137,8 +137,5 @@ function misdirected(req: IncomingMessage, router: CompiledHttpRouter, snap: Rou
   const stream = (req as { stream?: { session?: { socket?: TLSSocket } } }).stream;
   const sock = stream?.session?.socket ?? req.socket;
   const used = policyOfSocket(sock)?.name ?? 'default';
-  let wanted = routerOptionsName(router.name, snap.config.http?.routers?.[router.name]?.tls?.options);
-  // Options that do not exist: the handshake fell back to the default ones, and so does this.
-  if (wanted !== 'default' && snap.config.tls?.options?.[wanted] === undefined) wanted = 'default';
-  return used !== wanted;
+  return used !== wantedOptionsName(snap, router.name);
 }

@@ -15,6 +15,8 @@ interface SnapshotPolicy {
   /** Literal host → options name, for hosts whose HTTPS routers name options. */
   readonly hosts: ReadonlyMap<string, string>;
   readonly compiled: Map<string, CompiledTlsOptions>;
+  /** Router name → the options its requests must have been handshaken with (the 421 check). */
+  readonly wanted: ReadonlyMap<string, string>;
 }
 
 const bySnapshot = new WeakMap<RoutingSnapshot, SnapshotPolicy>();
@@ -27,15 +29,24 @@ export function routerOptionsName(routerName: string, ref: string | undefined): 
   return ref.includes('@') || at < 0 ? ref : qualify(ref, providerOf(routerName));
 }
 
+/** The options name a request routed to `routerName` must have been handshaken with (`default` when it names none or unknown ones). */
+export function wantedOptionsName(snap: RoutingSnapshot, routerName: string): string {
+  return policyOf(snap).wanted.get(routerName) ?? 'default';
+}
+
 function policyOf(snap: RoutingSnapshot): SnapshotPolicy {
   let p = bySnapshot.get(snap);
   if (p) return p;
   const hosts = new Map<string, string>();
   const conflicting = new Set<string>();
   const routers = snap.config.http?.routers ?? {};
+  const wanted = new Map<string, string>();
+  const known = snap.config.tls?.options ?? {};
   for (const tables of snap.http.values()) {
     for (const r of tables.tls.routers) {
       const name = routerOptionsName(r.name, routers[r.name]?.tls?.options);
+      // Options that do not exist: the handshake falls back to the default ones.
+      wanted.set(r.name, name !== 'default' && known[name] === undefined ? 'default' : name);
       for (const h of r.hosts ?? []) {
         const prev = hosts.get(h);
         if (prev !== undefined && prev !== name) conflicting.add(h);
@@ -45,7 +56,7 @@ function policyOf(snap: RoutingSnapshot): SnapshotPolicy {
   }
   // Traefik: a host whose routers name different options gets the default ones.
   for (const h of conflicting) hosts.set(h, 'default');
-  p = { hosts, compiled: new Map() };
+  p = { hosts, compiled: new Map(), wanted };
   bySnapshot.set(snap, p);
   return p;
 }
