@@ -53,6 +53,8 @@ describe('hardening: TLS and SNI', { timeout: 90_000 }, () => {
           any: { rule: 'HostRegexp(`^.+\\.example\\.com$`)', service: 'rec', tls: {} },
           open: { rule: 'Host(`open.test`)', service: 'rec', tls: {} },
           secure: { rule: 'Host(`secure.test`)', service: 'rec', tls: { options: 'mtls' } },
+          // Options that do not exist: the router is served with the default ones.
+          ghost: { rule: 'Host(`ghost.test`)', service: 'rec', tls: { options: 'nope' } },
         },
         services: { rec: { loadBalancer: { servers: [{ url: up.url }] } } },
       },
@@ -99,6 +101,9 @@ describe('hardening: TLS and SNI', { timeout: 90_000 }, () => {
       { desc: 'handshake as open.test, Host of the mTLS router', sni: 'open.test', host: 'secure.test', status: 421 },
       { desc: 'Host with port', sni: 'open.test', host: `secure.test:${port}`, status: 421 },
       { desc: 'different names, same options', sni: 'a.example.com', host: 'open.test', status: 200 },
+      { desc: 'a router naming options that do not exist has the default ones', sni: 'open.test', host: 'ghost.test', status: 200 },
+      { desc: '… and a handshake for it is a default one', sni: 'ghost.test', host: 'open.test', status: 200 },
+      { desc: '… which is not the mTLS router\'s', sni: 'ghost.test', host: 'secure.test', status: 421 },
     ];
     for (const c of cases) await t.test(c.desc, async () => assert.equal(await h1(c.sni, c.host), c.status));
     await t.test('HTTP/2 :authority', async () => {
