@@ -224,6 +224,29 @@ class Segment {
     this.build = build;
   }
 
+  /** `put` for a segment of one value. */
+  put1(w: ByteWriter, a: unknown): void {
+    const last = this.last;
+    if (!this.valid || last[0] !== a) {
+      last[0] = a;
+      this.valid = true;
+      this.out = utf8(this.build(last));
+    }
+    w.bytes(this.out);
+  }
+
+  /** `put` for a segment of two values. */
+  put2(w: ByteWriter, a: unknown, b: unknown): void {
+    const last = this.last;
+    if (!this.valid || last[0] !== a || last[1] !== b) {
+      last[0] = a;
+      last[1] = b;
+      this.valid = true;
+      this.out = utf8(this.build(last));
+    }
+    w.bytes(this.out);
+  }
+
   /** Writes the segment for these values (`vals` is reused by the caller; it is copied on a change). */
   put(w: ByteWriter, vals: readonly unknown[]): void {
     const last = this.last;
@@ -235,6 +258,30 @@ class Segment {
       this.out = utf8(this.build(vals));
     }
     w.bytes(this.out);
+  }
+}
+
+/** A client connection's ClientAddr and ClientPort values, as JSON. */
+interface Peer {
+  readonly remote: string;
+  readonly addr: Buffer;
+  readonly port: Buffer;
+}
+
+/** Peers by port (their address checked), forgotten wholesale when there are many. */
+class Peers {
+  private readonly byPort = new Map<number | undefined, Peer>();
+
+  get(remote: string, port: number | undefined): Peer {
+    const p = this.byPort.get(port);
+    if (p !== undefined && p.remote === remote) return p;
+    if (this.byPort.size >= 4096) this.byPort.clear();
+    const port$ = port !== undefined ? String(port) : '-';
+    // `"ip:port"` or `"[v6]:port"`.
+    const addr = remote.includes(':') ? '[' + remote + ']:' + port$ : remote + ':' + port$;
+    const peer = { remote, addr: utf8(jsonString(addr)), port: utf8('"' + port$ + '"') };
+    this.byPort.set(port, peer);
+    return peer;
   }
 }
 
@@ -322,13 +369,7 @@ function compileJsonBatch(modes: Readonly<Record<CoreField, FieldMode>>, headers
   const stamps: StampLayout = { local: kLocal, between: StartLocal.after() + StartUTC.lead(), utc: kUtc };
   const s10 = utf8(stamps.between);
   const s11 = new Segment(3, (v) => StartUTC.after() + TLSCipher.get(v[0] as string | undefined) + TLSVersion.get(v[1] as string | undefined) + (v[2] as string));
-  const v1: unknown[] = [undefined];
-  const v2: unknown[] = [undefined];
-  const v3: unknown[] = [undefined];
-  const v4: unknown[] = [undefined, undefined];
-  const v6: unknown[] = [undefined, undefined];
-  const v7: unknown[] = [undefined, undefined];
-  const v8: unknown[] = [undefined, undefined];
+  const peers = new Peers();
   const v9: unknown[] = [undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined];
   const v11: unknown[] = [undefined, undefined, undefined];
 
@@ -345,32 +386,16 @@ function compileJsonBatch(modes: Readonly<Record<CoreField, FieldMode>>, headers
       }
       const up = c.upstream !== undefined;
       w.bytes(open);
-      if (kAddr) {
-        // `"ip:port"` or `"[v6]:port"`: socket addresses need no JSON escaping.
-        const v6 = c.remote.includes(':');
-        w.byte(34);
-        if (v6) w.byte(91);
-        w.text(c.remote);
-        if (v6) w.byte(93);
-        w.byte(58);
-        if (c.remotePort !== undefined) w.uint(c.remotePort); else w.byte(45);
-        w.byte(34);
-      }
-      v1[0] = c.clientIp;
-      s1.put(w, v1);
-      if (kPort) {
-        w.byte(34);
-        if (c.remotePort !== undefined) w.uint(c.remotePort); else w.byte(45);
-        w.byte(34);
-      }
-      v2[0] = c.username;
-      s2.put(w, v2);
+      // The client's address and port, prepared once per connection (keep-alive clients send many requests).
+      const peer = peers.get(c.remote, c.remotePort);
+      if (kAddr) w.bytes(peer.addr);
+      s1.put1(w, c.clientIp);
+      if (kPort) w.bytes(peer.port);
+      s2.put1(w, c.username);
       if (kSize) w.uint(c.bytes);
-      v3[0] = c.status;
-      s3.put(w, v3);
+      s3.put1(w, c.status);
       if (kDuration) w.uint(duration);
-      v4[0] = c.entrypoint; v4[1] = up;
-      s4.put(w, v4);
+      s4.put2(w, c.entrypoint, up);
       let overhead = duration;
       if (up) {
         if (kOriginSize) w.uint(c.bytes);
@@ -383,14 +408,11 @@ function compileJsonBatch(modes: Readonly<Record<CoreField, FieldMode>>, headers
           addr.addr = serviceAddr(c.upstream!);
         }
       }
-      v6[0] = up; v6[1] = c.status;
-      s6.put(w, v6);
+      s6.put2(w, up, c.status);
       if (kOverhead) w.uint(overhead);
-      v7[0] = needHost ? host.header : undefined; v7[1] = contentLength(c.contentLength);
-      s7.put(w, v7);
+      s7.put2(w, needHost ? host.header : undefined, contentLength(c.contentLength));
       if (kCount) w.uint(c.count);
-      v8[0] = needHost ? host.host : undefined; v8[1] = c.method;
-      s8.put(w, v8);
+      s8.put2(w, needHost ? host.host : undefined, c.method);
       if (kPath) w.json(c.url);
       v9[0] = needHost ? host.port : undefined; v9[1] = c.httpVersion; v9[2] = c.scheme; v9[3] = c.retries; v9[4] = c.router; v9[5] = c.service;
       v9[6] = c.upstream; v9[7] = up ? addr.addr : undefined;
