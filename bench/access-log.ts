@@ -308,8 +308,7 @@ async function variant(withLog: boolean, dir: string, upstreamPort: number): Pro
  * `onResponse`). Independent of sockets; compare it with the CPU a proxied request costs.
  */
 async function micro(format: 'json' | 'common'): Promise<{ total: number; hook: number }> {
-  // No write delay: this loop serves requests far faster than berth does, so within berth's 20 ms
-  // batches would outgrow `maxBatch` and be formatted inside the hook; here each turn is a batch.
+  // No write delay: each turn of this loop is one write, as a busy berth's 20 ms are.
   const log = createAccessLog({ format }, { writeDelayMs: 0, sink: { write: (_chunks, done) => { setImmediate(() => done(null)); }, close() {} } })!;
   const req = { method: 'GET', url: '/some/path?x=1', httpVersion: '1.1', headers: { host: 'bench.test', 'user-agent': 'wrk' }, socket: { remoteAddress: '127.0.0.1', remotePort: 40000 } };
   const res = { statusCode: 200, getHeaders: () => ({}) };

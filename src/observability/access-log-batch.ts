@@ -1,11 +1,12 @@
 /**
- * The access log's request-path capture and its batch formatters.
+ * The access log's capture and its line formatters.
  *
- * When a response closes, the request path only copies what it already has at hand into a
- * `Capture` (numbers and references to existing strings: no formatting, no Date, no closures).
- * Lines are built later, a batch at a time, when the writer flushes: straight-line code per
- * format, with single-entry memos for values that repeat from one request to the next (router,
- * service, host, protocol …), so most string fields cost a comparison instead of an escape check.
+ * When a response closes, the request path copies what it has at hand into a `Capture` (numbers
+ * and references to existing strings; one capture reused for every request) and formats its line
+ * straight into the write buffer's bytes. The formatters are straight-line code per format: the
+ * fields whose values usually repeat from one line to the next (router, service, host, status …)
+ * are kept as prepared byte fragments, compared and copied; the values that change with every
+ * line (client port, sizes, durations, count, path, start times) are written in place.
  */
 import { performance } from 'node:perf_hooks';
 import { ByteWriter, utf8 } from './byte-writer.ts';

@@ -32,8 +32,6 @@ export interface AccessLogOptions {
   readonly onError?: (err: Error) => void;
   /** Longest time a line waits in the buffer (default 1 s). */
   readonly flushMs?: number;
-  /** Most requests kept unformatted before they are turned into text (default 64). */
-  readonly maxBatch?: number;
   /** Without `bufferingSize`: how long lines gather before they are written (default 20 ms). */
   readonly writeDelayMs?: number;
 }
@@ -70,7 +68,6 @@ export function createAccessLog(cfg: AccessLogConfig | undefined, opts: AccessLo
     bufferLines: cfg.bufferingSize ?? 0,
     flushMs: opts.flushMs ?? 1000,
     maxPendingBytes: 64 * 1024 * 1024,
-    maxItems: opts.maxBatch ?? 64,
     // One write per 20 ms instead of one per event-loop turn: under load each write (a thread-pool
     // hand-off and a wake-up) cost more than the lines in it; a reader of the file sees no difference.
     writeDelayMs: opts.writeDelayMs ?? 20,
@@ -88,8 +85,9 @@ export function createAccessLog(cfg: AccessLogConfig | undefined, opts: AccessLo
   const addInternals = cfg.addInternals === true;
   let count = 0;
 
-  // The request path: decide whether the request is logged, then copy raw values. Lines are
-  // built in batches when the writer flushes (see access-log-batch.ts).
+  // The request path: decide whether the request is logged, copy its values and format its line
+  // into the write buffer (see access-log-batch.ts); writes happen in batches.
+  const scratch = new Capture();
   const onResponse = (req: IncomingMessage, res: ServerResponse, ctx: RequestContext): void => {
     count++;
     if (skipping && skipEntrypoints.has(ctx.entrypoint)) return;
@@ -106,22 +104,20 @@ export function createAccessLog(cfg: AccessLogConfig | undefined, opts: AccessLo
     // Duration in ns as the line shows it (rounded), so the filter and the line agree.
     if (filtering && !((ranges !== undefined && ranges.has(status)) || (retryFilter && retries > 0) || (minDurationNs > 0 && Math.round((end - ctx.start) * 1e6) > minDurationNs))) return;
 
-    const c = new Capture();
+    // One capture, reused: the line is formatted before this returns, while what it reads is
+    // still in the CPU's caches, and nothing of the request outlives the call but bytes.
+    const c = scratch;
     c.start = ctx.start;
     c.end = end;
     c.entrypoint = ctx.entrypoint;
     c.clientIp = ctx.clientIp;
     const sock = req.socket;
-    if (sock) {
-      c.remote = sock.remoteAddress ?? '';
-      c.remotePort = sock.remotePort;
-    }
+    c.remote = sock?.remoteAddress ?? '';
+    c.remotePort = sock?.remotePort;
     c.method = req.method ?? '-';
     c.url = req.url ?? '/';
     c.httpVersion = req.httpVersion;
     c.scheme = ctx.scheme;
-    // A line waits up to a batch interval before it is formatted: keep only the header values it
-    // shows, not the request's whole header object (it would outlive the young generation).
     captureHeaders(c, req.headers, logsHeaders);
     c.status = status;
     c.bytes = responseBytes(res, req.method, status);
@@ -130,12 +126,16 @@ export function createAccessLog(cfg: AccessLogConfig | undefined, opts: AccessLo
     c.router = ctx.router;
     c.service = service;
     c.upstream = ctx.upstream;
+    c.username = '-';
+    c.originNs = -1;
     if (extra !== undefined) {
       const u = extra.clientUsername;
       if (typeof u === 'string') c.username = u;
       const o = extra.originDurationNs;
       if (typeof o === 'number') c.originNs = o;
     }
+    c.tlsVersion = undefined;
+    c.tlsCipher = undefined;
     if (needTls && ctx.scheme === 'https') {
       const tls = sock as TLSSocket;
       const v = typeof tls.getProtocol === 'function' ? tls.getProtocol() : null;
@@ -143,8 +143,10 @@ export function createAccessLog(cfg: AccessLogConfig | undefined, opts: AccessLo
       const ci = typeof tls.getCipher === 'function' ? tls.getCipher() : undefined;
       if (ci) c.tlsCipher = ci.standardName ?? ci.name;
     }
-    if (needResHeaders) c.resHeaders = res.getHeaders() as Record<string, unknown>;
-    writer.push(c);
+    c.resHeaders = needResHeaders ? res.getHeaders() as Record<string, unknown> : undefined;
+    writer.pushNow(c);
+    c.headers = undefined;
+    c.resHeaders = undefined;
   };
 
   return {

@@ -16,6 +16,8 @@ export class ByteWriter {
   private mark = 0;
   private chunks: Buffer[] = [];
   private sealed = 0;
+  /** The position `save` remembered. */
+  private readonly saved: { chunks: number; sealed: number; buf: Buffer; off: number; mark: number; retired: number };
   /** Full buffers whose every byte has been taken (or will be by the next `take`). */
   private retired: Buffer[] = [];
   /** Buffers written out, ready to be filled again (allocating under load costs more than a line). */
@@ -24,6 +26,7 @@ export class ByteWriter {
   constructor(chunkSize = 64 * 1024) {
     this.chunkSize = chunkSize;
     this.buf = Buffer.allocUnsafeSlow(chunkSize);
+    this.saved = { chunks: 0, sealed: 0, buf: this.buf, off: 0, mark: 0, retired: 0 };
   }
 
   /** Bytes written and not yet taken. */
@@ -40,15 +43,21 @@ export class ByteWriter {
     return c;
   }
 
-  /** A position to go back to (`rewind`) when what follows has to be undone. */
-  checkpoint(): Checkpoint {
-    return { chunks: this.chunks.length, sealed: this.sealed, buf: this.buf, off: this.off, mark: this.mark, retired: this.retired.length };
+  /** Remembers the current position, to go back to (`restore`) if what follows has to be undone. */
+  save(): void {
+    this.saved.chunks = this.chunks.length;
+    this.saved.sealed = this.sealed;
+    this.saved.buf = this.buf;
+    this.saved.off = this.off;
+    this.saved.mark = this.mark;
+    this.saved.retired = this.retired.length;
   }
 
-  /** Forgets what was written since `cp` (no `take` in between). */
-  rewind(cp: Checkpoint): void {
+  /** Forgets what was written since `save` (no `take` in between). */
+  restore(): void {
+    const cp = this.saved;
     this.chunks.length = cp.chunks;
-    // Buffers retired since the checkpoint held only forgotten bytes (the checkpoint's own is current again).
+    // Buffers retired since then held only forgotten bytes (the saved one is current again).
     for (const b of this.retired.splice(cp.retired)) if (b !== cp.buf) this.reuse([b]);
     if (this.buf !== cp.buf) this.reuse([this.buf]);
     this.sealed = cp.sealed;
@@ -210,16 +219,6 @@ function six(buf: Buffer, pos: number, v: number): void {
     buf[pos + i] = 48 + x - q * 10;
     x = q;
   }
-}
-
-/** See `ByteWriter.checkpoint`. */
-export interface Checkpoint {
-  readonly chunks: number;
-  readonly sealed: number;
-  readonly buf: Buffer;
-  readonly off: number;
-  readonly mark: number;
-  readonly retired: number;
 }
 
 /** `s` as UTF-8 bytes, for fragments prepared once. */

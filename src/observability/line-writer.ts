@@ -110,6 +110,8 @@ export class LineWriter<T = string> {
   private readonly format: BatchFormatter<T>;
   private readonly maxItems: number;
   private items: T[] = [];
+  /** The one-item batch of `pushNow`. */
+  private readonly one: (T | undefined)[] = [undefined];
   /** Formatted bytes not yet handed to the sink. */
   private readonly pending = new ByteWriter();
   private pendingLines = 0;
@@ -141,11 +143,39 @@ export class LineWriter<T = string> {
     const n = this.items.push(item);
     this.pendingLines++;
     if (n >= this.maxItems) this.formatItems();
+    this.schedule(n >= this.maxItems);
+  }
+
+  /**
+   * Formats one item at once, after any that wait, and queues its text: the caller may reuse the
+   * item afterwards. Its data is formatted while it is still in the CPU's caches, and nothing
+   * outlives the call but bytes.
+   */
+  pushNow(item: T): void {
+    if (this.pending.length > this.opts.maxPendingBytes) { this.dropped++; return; }
+    if (this.items.length > 0) this.formatItems();
+    const one = this.one;
+    one[0] = item;
+    this.pending.save();
+    try {
+      this.format(one as T[], this.pending);
+      this.pendingLines++;
+    } catch (err) {
+      this.pending.restore();
+      this.dropped++;
+      this.opts.onError?.(err instanceof Error ? err : new Error(String(err)));
+    }
+    one[0] = undefined;
+    this.schedule(true);
+  }
+
+  /** Starts or arms a write after items were queued (`batchFull`: a format batch was completed). */
+  private schedule(batchFull: boolean): void {
     if (this.inFlight) return;
     if (this.opts.bufferLines <= 0) {
       const delay = this.opts.writeDelayMs ?? 0;
       if (delay <= 0) this.immediate ??= setImmediate(this.onImmediate);
-      else if (n >= this.maxItems && this.pending.length >= (this.opts.writeBytes ?? 256 * 1024)) this.flush();
+      else if (batchFull && this.pending.length >= (this.opts.writeBytes ?? 256 * 1024)) this.flush();
       else this.timer ??= setTimeout(this.onTimer, delay);
     } else if (this.pendingLines >= this.opts.bufferLines) {
       this.flush();
@@ -159,11 +189,11 @@ export class LineWriter<T = string> {
     const items = this.items;
     if (items.length === 0) return;
     this.items = [];
-    const cp = this.pending.checkpoint();
+    this.pending.save();
     try {
       this.format(items, this.pending);
     } catch (err) {
-      this.pending.rewind(cp);
+      this.pending.restore();
       this.dropped += items.length;
       this.opts.onError?.(err instanceof Error ? err : new Error(String(err)));
     }

@@ -218,6 +218,32 @@ describe('access log: line writer batches', () => {
     assert.deepEqual(texts, ['1\n']);
   });
 
+  test('pushNow formats at once, after the items that wait: the caller may reuse its item; a failing line leaves nothing behind', async () => {
+    const sink = heldSink();
+    const errors: Error[] = [];
+    const w = new LineWriter<{ v: string }>(sink, { bufferLines: 0, flushMs: 1000, maxPendingBytes: 1 << 20, onError: (e) => errors.push(e) }, (items, out) => {
+      for (const i of items) {
+        out.text(`${i.v}-start `);
+        if (i.v === 'bad') throw new Error('bad item');
+        out.text(`${i.v}-end\n`);
+      }
+    });
+    w.push({ v: 'queued' });
+    const scratch = { v: 'a' };
+    w.pushNow(scratch);
+    assert.equal(w.waiting, 0, 'the queued item was formatted first');
+    scratch.v = 'bad';
+    w.pushNow(scratch);
+    scratch.v = 'b';
+    w.pushNow(scratch);
+    const closed = w.close();
+    sink.release();
+    await closed;
+    assert.equal(sink.texts.join(''), 'queued-start queued-end\na-start a-end\nb-start b-end\n');
+    assert.equal(w.dropped, 1);
+    assert.equal(errors.length, 1);
+  });
+
   test('a short write goes on with the bytes that are left', () => {
     const chunks = [Buffer.from('abc'), Buffer.from('de'), Buffer.from('fgh')];
     assert.equal(text(skipBytes(chunks, 0)), 'abcdefgh');
@@ -255,12 +281,12 @@ describe('access log: byte writer', () => {
     assert.equal(Buffer.concat(w.take()).toString(), 'x"a.000042","b.000042""a.999999","b.000000""a.000000","b.000000"');
   });
 
-  test('rewinding forgets what was written after the checkpoint, even across chunks', () => {
+  test('restoring forgets what was written after save, even across chunks', () => {
     const w = new ByteWriter(8);
     w.text('keep');
-    const cp = w.checkpoint();
+    w.save();
     w.text('dropped text longer than a chunk');
-    w.rewind(cp);
+    w.restore();
     w.text('!');
     assert.equal(Buffer.concat(w.take()).toString(), 'keep!');
   });
