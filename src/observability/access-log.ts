@@ -144,7 +144,7 @@ export function createAccessLog(cfg: AccessLogConfig | undefined, opts: AccessLo
       if (ci) c.tlsCipher = ci.standardName ?? ci.name;
     }
     c.resHeaders = needResHeaders ? res.getHeaders() as Record<string, unknown> : undefined;
-    writer.pushNow(c);
+    writer.push(c);
     c.headers = undefined;
     c.resHeaders = undefined;
   };

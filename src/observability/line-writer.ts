@@ -84,13 +84,11 @@ export interface LineWriterOptions {
   readonly flushMs: number;
   /** Bytes allowed in flight or pending before new lines are dropped (a stuck disk must not eat memory). */
   readonly maxPendingBytes: number;
-  /** Most items kept unformatted; reaching it formats them into text (default 1024). */
-  readonly maxItems?: number;
-  /** Told once per failure streak (and when a batch cannot be formatted). */
+  /** Told once per failure streak (and when a line cannot be formatted). */
   readonly onError?: (err: Error) => void;
 }
 
-/** Writes a batch of items as text: one line per item, in order, each with its newline. */
+/** Writes items as text: one line per item, in order, each with its newline. */
 export type BatchFormatter<T> = (items: readonly T[], out: ByteWriter) => void;
 
 /** For writers whose items are complete lines already. */
@@ -99,18 +97,15 @@ export const joinLines: BatchFormatter<string> = (items, out) => {
 };
 
 /**
- * Collects items (raw records, or finished lines) and writes them in batches, one write at a
- * time, so the request path only appends to an array: items become text in batches, when a write
- * is started or when `maxItems` of them are waiting. Items past `maxPendingBytes` of unwritten
- * text are dropped and counted, never queued without bound.
+ * Formats each item into a byte buffer as it comes and writes the buffer in batches, one write at
+ * a time. Lines past `maxPendingBytes` of unwritten bytes are dropped and counted, never queued
+ * without bound.
  */
 export class LineWriter<T = string> {
   private readonly sink: LineSink;
   private readonly opts: LineWriterOptions;
   private readonly format: BatchFormatter<T>;
-  private readonly maxItems: number;
-  private items: T[] = [];
-  /** The one-item batch of `pushNow`. */
+  /** The one-item batch handed to the formatter. */
   private readonly one: (T | undefined)[] = [undefined];
   /** Formatted bytes not yet handed to the sink. */
   private readonly pending = new ByteWriter();
@@ -122,38 +117,23 @@ export class LineWriter<T = string> {
   private idle: (() => void)[] = [];
   private readonly onImmediate = (): void => { this.immediate = undefined; this.flush(); };
   private readonly onTimer = (): void => { this.timer = undefined; this.flush(); };
-  /** Lines dropped because the output could not keep up (or a batch could not be formatted). */
+  /** Lines dropped because the output could not keep up (or could not be formatted). */
   dropped = 0;
 
   constructor(sink: LineSink, opts: LineWriterOptions, format?: BatchFormatter<T>) {
     this.sink = sink;
     this.opts = opts;
     this.format = format ?? (joinLines as unknown as BatchFormatter<T>);
-    this.maxItems = Math.max(1, opts.maxItems ?? 1024);
-  }
-
-  /** Items waiting to be formatted (tests). */
-  get waiting(): number {
-    return this.items.length;
-  }
-
-  /** Queues one item (a complete line with its newline, or a record the formatter understands). */
-  push(item: T): void {
-    if (this.pending.length > this.opts.maxPendingBytes) { this.dropped++; return; }
-    const n = this.items.push(item);
-    this.pendingLines++;
-    if (n >= this.maxItems) this.formatItems();
-    this.schedule(n >= this.maxItems);
   }
 
   /**
-   * Formats one item at once, after any that wait, and queues its text: the caller may reuse the
-   * item afterwards. Its data is formatted while it is still in the CPU's caches, and nothing
-   * outlives the call but bytes.
+   * Formats one item (a complete line with its newline, or a record the formatter understands)
+   * onto the pending bytes, and starts or arms a write. The caller may reuse the item afterwards:
+   * its data is read while still in the CPU's caches, and nothing of it outlives the call but
+   * bytes. A line the formatter fails on is dropped whole and reported.
    */
-  pushNow(item: T): void {
+  push(item: T): void {
     if (this.pending.length > this.opts.maxPendingBytes) { this.dropped++; return; }
-    if (this.items.length > 0) this.formatItems();
     const one = this.one;
     one[0] = item;
     this.pending.save();
@@ -166,16 +146,16 @@ export class LineWriter<T = string> {
       this.opts.onError?.(err instanceof Error ? err : new Error(String(err)));
     }
     one[0] = undefined;
-    this.schedule(true);
+    this.schedule();
   }
 
-  /** Starts or arms a write after items were queued (`batchFull`: a format batch was completed). */
-  private schedule(batchFull: boolean): void {
+  /** Starts or arms a write after a line was queued. */
+  private schedule(): void {
     if (this.inFlight) return;
     if (this.opts.bufferLines <= 0) {
       const delay = this.opts.writeDelayMs ?? 0;
       if (delay <= 0) this.immediate ??= setImmediate(this.onImmediate);
-      else if (batchFull && this.pending.length >= (this.opts.writeBytes ?? 256 * 1024)) this.flush();
+      else if (this.pending.length >= (this.opts.writeBytes ?? 256 * 1024)) this.flush();
       else this.timer ??= setTimeout(this.onTimer, delay);
     } else if (this.pendingLines >= this.opts.bufferLines) {
       this.flush();
@@ -184,26 +164,10 @@ export class LineWriter<T = string> {
     }
   }
 
-  /** Formats the waiting items, in order, onto the pending text. A formatter failure drops the batch. */
-  private formatItems(): void {
-    const items = this.items;
-    if (items.length === 0) return;
-    this.items = [];
-    this.pending.save();
-    try {
-      this.format(items, this.pending);
-    } catch (err) {
-      this.pending.restore();
-      this.dropped += items.length;
-      this.opts.onError?.(err instanceof Error ? err : new Error(String(err)));
-    }
-  }
-
   /** Starts writing what is pending (no-op while a write is in flight; it continues after). */
   flush(): void {
     if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
     if (this.inFlight) return;
-    this.formatItems();
     if (this.pending.length === 0) { this.pendingLines = 0; this.settle(); return; }
     const chunks = this.pending.take();
     const retired = this.pending.takeRetired();
@@ -216,7 +180,7 @@ export class LineWriter<T = string> {
         if (!this.failing) this.opts.onError?.(err);
         this.failing = true;
       } else this.failing = false;
-      if (this.pending.length === 0 && this.items.length === 0) this.settle();
+      if (this.pending.length === 0) this.settle();
       else if (this.idle.length === 0 && this.opts.bufferLines <= 0 && (this.opts.writeDelayMs ?? 0) > 0) this.timer ??= setTimeout(this.onTimer, this.opts.writeDelayMs);
       else this.flush();
     });
@@ -230,7 +194,7 @@ export class LineWriter<T = string> {
 
   /** Resolves when everything queued so far has been written. */
   drain(): Promise<void> {
-    if (!this.inFlight && this.pending.length === 0 && this.items.length === 0) return Promise.resolve();
+    if (!this.inFlight && this.pending.length === 0) return Promise.resolve();
     return new Promise((resolve) => {
       this.idle.push(resolve);
       this.flush();

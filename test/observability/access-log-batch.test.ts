@@ -142,25 +142,19 @@ describe('access log: line writer batches', () => {
     return s;
   }
 
-  test('items are formatted in batches, in order, and written one batch at a time', async () => {
+  test('lines are written in order, one write at a time: what arrives during a write goes out in the next', async () => {
     const sink = heldSink();
-    const batches: number[] = [];
-    const w = new LineWriter<number>(sink, { bufferLines: 0, flushMs: 1000, maxPendingBytes: 1 << 20 }, (items, out) => { batches.push(items.length); out.text(items.map((i) => `${i}\n`).join('')); });
+    const w = new LineWriter<number>(sink, { bufferLines: 0, flushMs: 1000, maxPendingBytes: 1 << 20 }, (items, out) => { for (const i of items) out.text(`${i}\n`); });
     for (let i = 0; i < 3; i++) w.push(i);
-    assert.deepEqual(batches, [], 'nothing is formatted on the request path');
-    assert.equal(w.waiting, 3);
     await new Promise((r) => setImmediate(r));
     assert.deepEqual(sink.texts, ['0\n1\n2\n']);
-    // While a write is in flight, new items wait unformatted and go out in the next batch.
     for (let i = 3; i < 6; i++) w.push(i);
     await new Promise((r) => setImmediate(r));
-    assert.equal(sink.texts.length, 1);
-    assert.equal(w.waiting, 3);
+    assert.equal(sink.texts.length, 1, 'the first write is still in flight');
     sink.release();
     assert.deepEqual(sink.texts, ['0\n1\n2\n', '3\n4\n5\n']);
     sink.release();
     await w.close();
-    assert.deepEqual(batches, [3, 3]);
   });
 
   test('with a write delay, lines of many turns go out in one write; drain does not wait for the delay', async () => {
@@ -180,14 +174,13 @@ describe('access log: line writer batches', () => {
     assert.deepEqual(sink.texts, ['0\n1\n2\n3\n4\n', '5\n']);
   });
 
-  test('unformatted items are bounded by maxItems; unwritten text by maxPendingBytes (then lines are dropped)', async () => {
+  test('unwritten bytes are bounded by maxPendingBytes (then lines are dropped, and counted)', async () => {
     const sink = heldSink();
-    const w = new LineWriter<string>(sink, { bufferLines: 0, flushMs: 1000, maxPendingBytes: 100, maxItems: 4 });
+    const w = new LineWriter<string>(sink, { bufferLines: 0, flushMs: 1000, maxPendingBytes: 100 });
     w.push('first\n');
     await new Promise((r) => setImmediate(r));
     assert.equal(sink.texts.length, 1, 'a write is in flight');
     for (let i = 0; i < 10; i++) w.push(`line-${i}-${'x'.repeat(20)}\n`);
-    assert.ok(w.waiting < 4, `at most maxItems wait unformatted (${w.waiting})`);
     assert.ok(w.dropped > 0, 'lines past the byte bound are dropped');
     sink.release();
     sink.release();
@@ -197,49 +190,27 @@ describe('access log: line writer batches', () => {
     assert.deepEqual(written.slice(0, 2), ['first', `line-0-${'x'.repeat(20)}`], 'kept lines stay in order');
   });
 
-  test('a formatter that throws drops its batch, reports it, and the writer goes on', async () => {
-    const errors: Error[] = [];
-    const texts: string[] = [];
-    const sink: LineSink = { write: (t, done) => { texts.push(text(t)); setImmediate(() => done(null)); }, close() {} };
-    const w = new LineWriter<number>(sink, { bufferLines: 0, flushMs: 1000, maxPendingBytes: 1 << 20, onError: (e) => errors.push(e) }, (items, out) => {
-      // Part of the batch is written before the failure: none of it may reach the file.
-      for (const i of items) {
-        out.text(`${i}\n`);
-        if (i === 13) throw new Error('bad item');
-      }
-    });
-    w.push(12);
-    w.push(13);
-    await w.drain();
-    w.push(1);
-    await w.close();
-    assert.equal(errors.length, 1);
-    assert.equal(w.dropped, 2);
-    assert.deepEqual(texts, ['1\n']);
-  });
-
-  test('pushNow formats at once, after the items that wait: the caller may reuse its item; a failing line leaves nothing behind', async () => {
+  test('a line the formatter fails on leaves nothing behind; it is counted and reported, and the caller may reuse its item', async () => {
     const sink = heldSink();
     const errors: Error[] = [];
     const w = new LineWriter<{ v: string }>(sink, { bufferLines: 0, flushMs: 1000, maxPendingBytes: 1 << 20, onError: (e) => errors.push(e) }, (items, out) => {
       for (const i of items) {
+        // Part of the line is written before the failure: none of it may reach the file.
         out.text(`${i.v}-start `);
         if (i.v === 'bad') throw new Error('bad item');
         out.text(`${i.v}-end\n`);
       }
     });
-    w.push({ v: 'queued' });
     const scratch = { v: 'a' };
-    w.pushNow(scratch);
-    assert.equal(w.waiting, 0, 'the queued item was formatted first');
+    w.push(scratch);
     scratch.v = 'bad';
-    w.pushNow(scratch);
+    w.push(scratch);
     scratch.v = 'b';
-    w.pushNow(scratch);
+    w.push(scratch);
     const closed = w.close();
     sink.release();
     await closed;
-    assert.equal(sink.texts.join(''), 'queued-start queued-end\na-start a-end\nb-start b-end\n');
+    assert.equal(sink.texts.join(''), 'a-start a-end\nb-start b-end\n');
     assert.equal(w.dropped, 1);
     assert.equal(errors.length, 1);
   });
