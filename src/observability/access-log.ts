@@ -5,12 +5,12 @@ import type { AccessLogConfig, EntryPointConfig } from '../config/static/types.t
 import type { RequestContext } from '../http/handler.ts';
 import { parseDuration } from '../lib/duration.ts';
 import { CORE_FIELDS, type CoreField, type FieldMode } from './access-log-format.ts';
-import { Capture, captureHeaders, compileFormatter } from './access-log-batch.ts';
+import { Capture, captureHeaders, compileFormatter } from './access-log-lines.ts';
 import { fileSink, LineWriter, stdoutSink, type LineSink } from './line-writer.ts';
 import { installResponseByteCounter, responseBytes } from './response-bytes.ts';
 import { parseStatusRanges, type StatusRanges } from './status-ranges.ts';
 
-export { canonicalHeader } from './access-log-batch.ts';
+export { canonicalHeader } from './access-log-lines.ts';
 
 /** The access log: one line per finished (or aborted) request. */
 export interface AccessLog {
@@ -86,7 +86,7 @@ export function createAccessLog(cfg: AccessLogConfig | undefined, opts: AccessLo
   let count = 0;
 
   // The request path: decide whether the request is logged, copy its values and format its line
-  // into the write buffer (see access-log-batch.ts); writes happen in batches.
+  // into the write buffer (see access-log-lines.ts); writes happen in batches.
   const scratch = new Capture();
   const onResponse = (req: IncomingMessage, res: ServerResponse, ctx: RequestContext): void => {
     count++;
