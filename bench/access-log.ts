@@ -13,7 +13,7 @@
  * with several data-plane workers, how the kernel spreads each round's connections over them
  * changes req/s by more than the access log does; the per-request cost is the same per worker.
  *
- * Each round also reads berth's CPU time (its process and workers, from /proc) and divides it by
+ * Each round also reads berth's CPU time (every thread of its process and workers, from /proc) and divides it by
  * the requests served: when berth is what limits throughput, req/s is inversely proportional to
  * CPU per request, and that ratio is far steadier than req/s when other work shares the cores.
  *
@@ -139,29 +139,6 @@ async function load(port: number, seconds = DURATION): Promise<Round> {
   return { rps: result.requests.average, requests: result.requests.average * seconds };
 }
 
-/** CPU seconds (user + system) used so far by a process and its descendants (its workers). */
-function treeCpu(root: number): number {
-  const ticks = 100; // USER_HZ on Linux
-  const stats = new Map<number, { ppid: number; cpu: number }>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const st = readFileSync(`/proc/${name}/stat`, 'utf8');
-      // Fields after the command (which may hold spaces): state ppid … utime(14) stime(15).
-      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-      stats.set(Number(name), { ppid: Number(f[1]), cpu: (Number(f[11]) + Number(f[12])) / ticks });
-    } catch { /* gone */ }
-  }
-  let total = 0;
-  const todo = [root];
-  while (todo.length > 0) {
-    const pid = todo.pop()!;
-    total += stats.get(pid)?.cpu ?? 0;
-    for (const [child, s] of stats) if (s.ppid === pid) todo.push(child);
-  }
-  return total;
-}
-
 /** Newlines in a file, read in pieces (a log of a long run is larger than the longest string). */
 function countLines(path: string): number {
   const fd = openSync(path, 'r');
@@ -177,21 +154,28 @@ function countLines(path: string): number {
   return n;
 }
 
-/** CPU nanoseconds spent so far by every thread of a process and its descendants (`/proc/<tid>/schedstat`). */
+/**
+ * CPU nanoseconds spent so far by every thread of a process and its descendants (its workers),
+ * from `/proc/<pid>/task/<tid>/schedstat`.
+ */
 function cpuNs(root: number): number {
-  const pids = [root];
+  const parent = new Map<number, number>();
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const st = readFileSync(`/proc/${name}/stat`, 'utf8');
-      if (Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]) === root) pids.push(Number(name));
+      // The field after the command (which may hold spaces and parentheses) and the state: ppid.
+      parent.set(Number(name), Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]));
     } catch { /* gone */ }
   }
   let total = 0;
-  for (const pid of pids) {
+  const todo = [root];
+  while (todo.length > 0) {
+    const pid = todo.pop()!;
     try {
       for (const tid of readdirSync(`/proc/${pid}/task`)) total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
     } catch { /* gone */ }
+    for (const [child, ppid] of parent) if (ppid === pid) todo.push(child);
   }
   return total;
 }
@@ -274,9 +258,9 @@ async function phase(pid: number, loop: ClosedLoop): Promise<{ rps: number; cpuU
 
 /** A round against one berth: req/s and berth's CPU µs per request. */
 async function measure(v: { berth: BerthProcess; port: number }): Promise<{ rps: number; cpuUs: number }> {
-  const c0 = treeCpu(v.berth.pid);
+  const c0 = cpuNs(v.berth.pid);
   const r = await load(v.port);
-  const cpu = treeCpu(v.berth.pid) - c0;
+  const cpu = (cpuNs(v.berth.pid) - c0) / 1e9;
   return { rps: r.rps, cpuUs: r.requests > 0 ? (cpu * 1e6) / r.requests : NaN };
 }
 

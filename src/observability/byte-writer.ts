@@ -5,7 +5,7 @@
  * string of thousands of small pieces: V8 flattens it before it can measure or encode it, and
  * that flattening cost more than formatting the lines (about 3 µs a line under load). Here every
  * piece is copied once, into a chunk of a few tens of KiB: constant fragments as prepared bytes,
- * numbers as digits, ASCII strings character by character, anything else through `utf8Write`.
+ * numbers as digits, ASCII strings character by character, anything else through `Buffer#write`.
  */
 export class ByteWriter {
   private readonly chunkSize: number;
@@ -150,16 +150,6 @@ export class ByteWriter {
     if (!(v >= 0 && v <= Number.MAX_SAFE_INTEGER && Math.floor(v) === v)) { this.text(String(v)); return; }
     this.reserve(16);
     this.digits(v);
-  }
-
-  /** `key`, the integer, and a comma (a JSON number field). */
-  numberField(key: Uint8Array, v: number): void {
-    if (!(v >= 0 && v <= Number.MAX_SAFE_INTEGER && Math.floor(v) === v)) { this.bytes(key); this.text(String(v)); this.byte(44); return; }
-    this.reserve(key.length + 17);
-    this.buf.set(key, this.off);
-    this.off += key.length;
-    this.digits(v);
-    this.buf[this.off++] = 44;
   }
 
   /**
