@@ -6,7 +6,9 @@ import type { RequestContext } from '../http/handler.ts';
 import { parseDuration } from '../lib/duration.ts';
 import { CORE_FIELDS, type CoreField, type FieldMode } from './access-log-format.ts';
 import { Capture, captureHeaders, compileFormatter } from './access-log-lines.ts';
-import { fileSink, LineWriter, stdoutSink, type LineSink } from './line-writer.ts';
+import { fdSink, fileSink, LineWriter, openLogFile, stdoutSink, type LineSink, type LineWriterOptions } from './line-writer.ts';
+import { ThreadedOutput, type CaptureOutput, type ThreadData } from './access-log-thread.ts';
+import type { Worker } from 'node:worker_threads';
 import { installResponseByteCounter, responseBytes } from './response-bytes.ts';
 import { parseStatusRanges, type StatusRanges } from './status-ranges.ts';
 
@@ -34,6 +36,13 @@ export interface AccessLogOptions {
   readonly flushMs?: number;
   /** Without `bufferingSize`: how long lines gather before they are written (default 20 ms). */
   readonly writeDelayMs?: number;
+  /**
+   * With `filePath`: format and write the lines in a thread of their own (default true); the
+   * request path then only encodes its values. Standard output is always written from this thread.
+   */
+  readonly thread?: boolean;
+  /** Starts the log thread (tests). */
+  readonly startThread?: (data: ThreadData) => Worker;
 }
 
 const MODES = new Set(['keep', 'drop', 'redact']);
@@ -47,8 +56,6 @@ export function createAccessLog(cfg: AccessLogConfig | undefined, opts: AccessLo
   if (!cfg) return undefined;
   installResponseByteCounter();
   const format = cfg.format === 'json' ? 'json' : cfg.format === 'genericCLF' ? 'generic' : 'common';
-  const sink = opts.sink ?? (cfg.filePath ? fileSink(cfg.filePath) : stdoutSink());
-  // Field modes: names are matched case-insensitively, as Traefik lower-cases them.
   const defaultMode = mode(cfg.fields?.defaultMode, 'keep');
   const names = new Map<string, FieldMode>();
   for (const [k, v] of Object.entries(cfg.fields?.names ?? {})) names.set(k.toLowerCase(), mode(v, defaultMode));
@@ -64,7 +71,7 @@ export function createAccessLog(cfg: AccessLogConfig | undefined, opts: AccessLo
   const logsHeaders = headerDefault !== 'drop' || [...headerNames.values()].some((m) => m !== 'drop');
   const needResHeaders = format === 'json' && logsHeaders;
 
-  const writer = new LineWriter<Capture>(sink, {
+  const writerOpts: LineWriterOptions = {
     bufferLines: cfg.bufferingSize ?? 0,
     flushMs: opts.flushMs ?? 1000,
     maxPendingBytes: 64 * 1024 * 1024,
@@ -72,7 +79,20 @@ export function createAccessLog(cfg: AccessLogConfig | undefined, opts: AccessLo
     // hand-off and a wake-up) cost more than the lines in it; a reader of the file sees no difference.
     writeDelayMs: opts.writeDelayMs ?? 20,
     ...(opts.onError ? { onError: opts.onError } : {}),
-  }, compileFormatter({ format, modes, headerDefault, headerNames }));
+  };
+  const settings = { format, modes, headerDefault, headerNames } as const;
+  let writer: CaptureOutput;
+  if (cfg.filePath && !opts.sink && opts.thread !== false) {
+    const fd = openLogFile(cfg.filePath);
+    writer = new ThreadedOutput(
+      { fd, settings: { ...settings, origin: performance.timeOrigin }, bufferLines: writerOpts.bufferLines, flushMs: writerOpts.flushMs, maxPendingBytes: writerOpts.maxPendingBytes },
+      { sendDelayMs: writerOpts.writeDelayMs ?? 20, ...(opts.onError ? { onError: opts.onError } : {}), ...(opts.startThread ? { startWorker: opts.startThread } : {}) },
+      () => new LineWriter<Capture>(fdSink(fd), writerOpts, compileFormatter(settings)),
+    );
+  } else {
+    const sink = opts.sink ?? (cfg.filePath ? fileSink(cfg.filePath) : stdoutSink());
+    writer = new LineWriter<Capture>(sink, writerOpts, compileFormatter(settings));
+  }
 
   // Filters: a line is kept when any configured filter matches (Traefik's semantics).
   const ranges: StatusRanges | undefined = cfg.filters?.statusCodes?.length ? parseStatusRanges(cfg.filters.statusCodes) : undefined;

@@ -12,13 +12,27 @@ export interface LineSink {
 
 /** Appends to a file opened once (mode 0664, parent directories created, as Traefik). */
 export function fileSink(path: string): LineSink {
-  let fd: number;
+  return fdSink(openLogFile(path));
+}
+
+/**
+ * Opens a log file for appending (mode 0664, parent directories created, as Traefik); a typed
+ * configuration error when it cannot be opened.
+ */
+export function openLogFile(path: string): number {
   try {
     mkdirSync(dirname(path), { recursive: true });
-    fd = openSync(path, 'a', 0o664);
+    return openSync(path, 'a', 0o664);
   } catch (err) {
     throw new BerthError(ErrorCodes.CONFIG_INVALID, `accessLog.filePath: cannot open ${path}: ${(err as Error).message}`, { cause: err });
   }
+}
+
+/**
+ * Appends to an open file descriptor (any thread of the process may write it); closes it on
+ * `close` unless `owned` is false (another thread opened it and closes it).
+ */
+export function fdSink(fd: number, owned = true): LineSink {
   let closed = false;
   return {
     write(chunks, done) {
@@ -37,7 +51,7 @@ export function fileSink(path: string): LineSink {
     close() {
       if (closed) return;
       closed = true;
-      try { closeSync(fd); } catch { /* already gone */ }
+      if (owned) try { closeSync(fd); } catch { /* already gone */ }
     },
   };
 }
