@@ -70,7 +70,7 @@ export class RecordWriter {
   /** Chunks from `take` that are no longer needed: their memory is filled again. */
   reuse(chunks: readonly Uint8Array[]): void {
     for (const c of chunks) {
-      if (this.spare.length < 4 && c.buffer.byteLength === this.chunkSize && c.buffer instanceof ArrayBuffer) this.spare.push(Buffer.from(c.buffer));
+      if (this.spare.length < 8 && c.buffer.byteLength === this.chunkSize && c.buffer instanceof ArrayBuffer) this.spare.push(Buffer.from(c.buffer));
     }
   }
 
@@ -197,6 +197,13 @@ export class RecordWriter {
 /** Decodes the chunks of a `RecordWriter`, in order. */
 export class RecordReader {
   private readonly strings: string[] = [''];
+  /**
+   * Per string field of a capture, the last value and its bytes: values repeat from line to line
+   * (client address, host, user agent …), and comparing bytes costs less than making a string.
+   */
+  private readonly lastBytes: Buffer[] = Array.from({ length: 7 }, () => Buffer.alloc(128));
+  private readonly lastLen: number[] = [-1, -1, -1, -1, -1, -1, -1];
+  private readonly lastStr: (string | undefined)[] = [undefined, undefined, undefined, undefined, undefined, undefined, undefined];
 
   /** Calls `each` with every capture of a chunk; the capture is reused (copy what must outlive the call). */
   read(chunk: Uint8Array, each: (c: Capture) => void, c: Capture = new Capture()): void {
@@ -210,6 +217,28 @@ export class RecordReader {
       if (n === NONE) return undefined;
       if (o + n > end) throw new Error('access log record: string past the end of its chunk');
       const s = b.toString('utf8', o, o + n);
+      o += n;
+      return s;
+    };
+    const lastBytes = this.lastBytes, lastLen = this.lastLen, lastStr = this.lastStr;
+    /** A string field that often repeats the previous line's (`slot` numbers the field). */
+    const field = (slot: number): string | undefined => {
+      const n = b.readUInt32LE(o);
+      o += 4;
+      if (n === NONE) return undefined;
+      if (o + n > end) throw new Error('access log record: string past the end of its chunk');
+      const prev = lastBytes[slot]!;
+      if (lastLen[slot] === n) {
+        let i = 0;
+        while (i < n && prev[i] === b[o + i]) i++;
+        if (i === n) { o += n; return lastStr[slot]; }
+      }
+      const s = b.toString('utf8', o, o + n);
+      if (n <= prev.length) {
+        for (let i = 0; i < n; i++) prev[i] = b[o + i]!;
+        lastLen[slot] = n;
+        lastStr[slot] = s;
+      } else lastLen[slot] = -1;
       o += n;
       return s;
     };
@@ -262,13 +291,13 @@ export class RecordReader {
       c.upstream = ref();
       c.tlsVersion = ref();
       c.tlsCipher = ref();
-      c.clientIp = str() ?? '';
-      c.remote = str() ?? '';
-      c.url = str() ?? '/';
-      c.host = str() ?? '';
-      c.contentLength = str();
-      c.referer = str();
-      c.userAgent = str();
+      c.clientIp = field(0) ?? '';
+      c.remote = field(1) ?? '';
+      c.url = field(2) ?? '/';
+      c.host = field(3) ?? '';
+      c.contentLength = field(4);
+      c.referer = field(5);
+      c.userAgent = field(6);
       c.headers = headers();
       c.resHeaders = headers();
       each(c);

@@ -174,9 +174,10 @@ describe('access log: line writer batches', () => {
     assert.deepEqual(sink.texts, ['0\n1\n2\n3\n4\n', '5\n']);
   });
 
-  test('unwritten bytes are bounded by maxPendingBytes (then lines are dropped, and counted)', async () => {
+  test('unwritten bytes are bounded by maxPendingBytes (then lines are dropped, counted and reported)', async () => {
     const sink = heldSink();
-    const w = new LineWriter<string>(sink, { bufferLines: 0, flushMs: 1000, maxPendingBytes: 100 });
+    const errors: string[] = [];
+    const w = new LineWriter<string>(sink, { bufferLines: 0, flushMs: 1000, maxPendingBytes: 100, onError: (e) => errors.push(e.message) });
     w.push('first\n');
     await new Promise((r) => setImmediate(r));
     assert.equal(sink.texts.length, 1, 'a write is in flight');
@@ -188,6 +189,10 @@ describe('access log: line writer batches', () => {
     const written = sink.texts.join('').split('\n').filter(Boolean);
     assert.equal(written.length + w.dropped, 11);
     assert.deepEqual(written.slice(0, 2), ['first', `line-0-${'x'.repeat(20)}`], 'kept lines stay in order');
+    // Once when dropping starts, once with the count when the output caught up.
+    assert.equal(errors.length, 2, errors.join('\n'));
+    assert.match(errors[0]!, /dropped until it catches up/);
+    assert.match(errors[1]!, new RegExp(`caught up; ${w.dropped} access log lines were dropped`));
   });
 
   test('a line the formatter fails on leaves nothing behind; it is counted and reported, and the caller may reuse its item', async () => {
