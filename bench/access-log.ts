@@ -180,6 +180,15 @@ function cpuNs(root: number): number {
   return total;
 }
 
+/** CPU nanoseconds spent so far by a process's main thread (the request thread when it serves alone). */
+function mainThreadNs(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[0]);
+  } catch {
+    return NaN;
+  }
+}
+
 /**
  * Keep-alive connections that each send the next request once the previous answer is complete
  * (a closed loop, as wrk), and that can be paused between phases.
@@ -245,23 +254,29 @@ class ClosedLoop {
 }
 
 /** One phase of `--interleaved`: load one side for PHASE_MS; req/s and CPU µs per request. */
-async function phase(pid: number, loop: ClosedLoop): Promise<{ rps: number; cpuUs: number }> {
+async function phase(pid: number, loop: ClosedLoop): Promise<Sample> {
   const n0 = loop.completed;
   const c0 = cpuNs(pid);
+  const m0 = mainThreadNs(pid);
   const t0 = performance.now();
   loop.start();
   await new Promise((r) => setTimeout(r, PHASE_MS));
   await loop.stop();
   const n = loop.completed - n0;
-  return { rps: (n * 1000) / (performance.now() - t0), cpuUs: (cpuNs(pid) - c0) / 1000 / n };
+  return { rps: (n * 1000) / (performance.now() - t0), cpuUs: (cpuNs(pid) - c0) / 1000 / n, mainUs: (mainThreadNs(pid) - m0) / 1000 / n };
 }
 
+/** One round's req/s, CPU µs per request of berth's threads and processes, and of its main thread. */
+interface Sample { rps: number; cpuUs: number; mainUs: number }
+
 /** A round against one berth: req/s and berth's CPU µs per request. */
-async function measure(v: { berth: BerthProcess; port: number }): Promise<{ rps: number; cpuUs: number }> {
+async function measure(v: { berth: BerthProcess; port: number }): Promise<Sample> {
   const c0 = cpuNs(v.berth.pid);
+  const m0 = mainThreadNs(v.berth.pid);
   const r = await load(v.port);
   const cpu = (cpuNs(v.berth.pid) - c0) / 1e9;
-  return { rps: r.rps, cpuUs: r.requests > 0 ? (cpu * 1e6) / r.requests : NaN };
+  const main = (mainThreadNs(v.berth.pid) - m0) / 1e9;
+  return { rps: r.rps, cpuUs: r.requests > 0 ? (cpu * 1e6) / r.requests : NaN, mainUs: r.requests > 0 ? (main * 1e6) / r.requests : NaN };
 }
 
 async function variant(withLog: boolean, dir: string, upstreamPort: number): Promise<{ berth: BerthProcess; port: number; logPath: string }> {
@@ -399,10 +414,12 @@ async function main(): Promise<void> {
     const onRuns: number[] = [];
     const offCpu: number[] = [];
     const onCpu: number[] = [];
+    const offMain: number[] = [];
+    const onMain: number[] = [];
     for (let p = 0; p < PAIRS; p++) {
       // ABBA: off-on, on-off, …: a machine getting slower or faster within a pair favours each side equally often.
-      let a: { rps: number; cpuUs: number };
-      let b: { rps: number; cpuUs: number };
+      let a: Sample;
+      let b: Sample;
       if (loops) {
         if (p % 2 === 0) { a = await phase(off.berth.pid, loops.off); b = await phase(on.berth.pid, loops.on); } else { b = await phase(on.berth.pid, loops.on); a = await phase(off.berth.pid, loops.off); }
       } else if (PARALLEL) [a, b] = await Promise.all([measure(off), measure(on)]);
@@ -411,6 +428,8 @@ async function main(): Promise<void> {
       onRuns.push(b.rps);
       offCpu.push(a.cpuUs);
       onCpu.push(b.cpuUs);
+      offMain.push(a.mainUs);
+      onMain.push(b.mainUs);
       ratios.push(b.rps / a.rps);
       cpuRatios.push(a.cpuUs / b.cpuUs);
       console.log(`pair ${String(p + 1).padStart(2)} (${PARALLEL ? 'together' : p % 2 === 0 ? 'off→on' : 'on→off'}): off ${a.rps.toFixed(0)} req/s ${a.cpuUs.toFixed(0)} µs CPU/req, on ${b.rps.toFixed(0)} req/s ${b.cpuUs.toFixed(0)} µs CPU/req; req/s ratio ${(b.rps / a.rps).toFixed(3)}, CPU ratio ${(a.cpuUs / b.cpuUs).toFixed(3)}`);
@@ -420,8 +439,8 @@ async function main(): Promise<void> {
     const cpuMed = median(cpuRatios);
     console.log(`\n${AA ? 'A/A CALIBRATION (no access log on either side); ' : ''}access log: ${FORMAT} to a file${BUFFER > 0 ? `, bufferingSize ${BUFFER}` : ''}; ${INTERLEAVED ? 'closed-loop client in the bench' : GENERATOR}, ${CONNECTIONS} connections, workers ${WORKERS}, ${PAIRS} pairs × ${INTERLEAVED ? `${PHASE_MS} ms` : `${DURATION} s`} (${PARALLEL ? 'both sides loaded together' : 'ABBA'}${SAME ? ', one process: logged vs unlogged entrypoint' : ''})`);
     console.log(`load average at start ${load0.map((x) => x.toFixed(1)).join(' / ')}, at end ${loadavg().map((x) => x.toFixed(1)).join(' / ')}`);
-    console.log(`without access log: median ${median(offRuns).toFixed(0)} req/s (range ${Math.min(...offRuns).toFixed(0)}–${Math.max(...offRuns).toFixed(0)}), ${median(offCpu).toFixed(1)} µs berth CPU per request`);
-    console.log(`with access log:    median ${median(onRuns).toFixed(0)} req/s (range ${Math.min(...onRuns).toFixed(0)}–${Math.max(...onRuns).toFixed(0)}), ${median(onCpu).toFixed(1)} µs berth CPU per request; ${lines} lines, ${AA || !existsSync(on.logPath) ? 0 : (statSync(on.logPath).size / 1024 / 1024).toFixed(1)} MiB written`);
+    console.log(`without access log: median ${median(offRuns).toFixed(0)} req/s (range ${Math.min(...offRuns).toFixed(0)}–${Math.max(...offRuns).toFixed(0)}), ${median(offCpu).toFixed(1)} µs berth CPU per request (${median(offMain).toFixed(1)} µs in its main thread)`);
+    console.log(`with access log:    median ${median(onRuns).toFixed(0)} req/s (range ${Math.min(...onRuns).toFixed(0)}–${Math.max(...onRuns).toFixed(0)}), ${median(onCpu).toFixed(1)} µs berth CPU per request (${median(onMain).toFixed(1)} µs in its main thread); ${lines} lines, ${AA || !existsSync(on.logPath) ? 0 : (statSync(on.logPath).size / 1024 / 1024).toFixed(1)} MiB written`);
     console.log(`req/s ratio on/off, per pair: median ${med.toFixed(3)} (${pct(med)}), quartiles ${quantile(ratios, 0.25).toFixed(3)}–${quantile(ratios, 0.75).toFixed(3)}, range ${Math.min(...ratios).toFixed(3)}–${Math.max(...ratios).toFixed(3)}`);
     // Throughput when berth is the bottleneck is inversely proportional to its CPU per request; this
     // ratio is far less sensitive to other work on the machine than req/s.

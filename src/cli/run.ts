@@ -2,7 +2,7 @@ import { loadStaticConfig } from '../config/static/load.ts';
 import { formatStaticDiagnostics } from '../config/static/format.ts';
 import { formatDiagnostic } from '../lib/diagnostics.ts';
 import { errorMessage } from '../lib/errors.ts';
-import { createLogger, setRootLogger, type Logger } from '../lib/logger.ts';
+import { createLogger, reopenLogFiles, setRootLogger, type Logger } from '../lib/logger.ts';
 import { Berth } from '../app.ts';
 import { startIdleGc } from '../lib/idle-gc.ts';
 import { defaultParts } from '../parts.ts';
@@ -59,6 +59,8 @@ export async function runCommand(path: string | undefined): Promise<number> {
     process.on('SIGINT', () => ops.drain('SIGINT'));
     process.on('SIGHUP', () => void ops.reload());
     process.on('SIGUSR2', () => void ops.restart());
+    // Log rotation, as Traefik: without a listener Node would open its debugger on SIGUSR1.
+    process.on('SIGUSR1', () => ops.reopenLogs());
   });
 }
 
@@ -93,6 +95,17 @@ class Operations {
       );
     };
     if (acceptMs > 0) setTimeout(stop, acceptMs); else stop();
+  }
+
+  /** SIGUSR1: opens `log.filePath` and `accessLog.filePath` again (after logrotate moved them). */
+  reopenLogs(): void {
+    try {
+      reopenLogFiles();
+    } catch (err) {
+      this.log.error({ err }, `SIGUSR1: cannot reopen log.filePath: ${errorMessage(err)}`);
+    }
+    this.berth.reopenLogs();
+    this.log.info('SIGUSR1: log files reopened');
   }
 
   /** SIGHUP: re-reads the static file; applies the log level live and names what needs a restart. */

@@ -19,5 +19,13 @@ export function logger(component?: string): Logger {
 export function createLogger(opts: { level?: string; filePath?: string; format?: string }): Logger {
   const level = (opts.level ?? 'info').toLowerCase();
   const dest = opts.filePath ? pino.destination({ dest: opts.filePath, mkdir: true, sync: false }) : pino.destination({ fd: 1, sync: false });
+  if (opts.filePath) logFiles.add(dest);
   return pino({ level, base: { name: 'berth' } }, dest);
+}
+
+const logFiles = new Set<{ reopen(): void }>();
+
+/** Opens the log files of `log.filePath` again under their names (log rotation). */
+export function reopenLogFiles(): void {
+  for (const f of logFiles) f.reopen();
 }

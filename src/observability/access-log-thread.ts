@@ -12,11 +12,10 @@
  * had not acknowledged may then appear twice). Memory stays bounded: past `maxPendingBytes` of
  * unacknowledged batches (a stuck disk), new lines are dropped and counted.
  */
-import { closeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { Capture, type FormatSettings } from './access-log-lines.ts';
 import { RecordReader, RecordWriter } from './access-log-record.ts';
-import type { LineWriter } from './line-writer.ts';
+import { closeQuietly, DropReport, fdSink, type FdSink, type LineSink, type LineWriter } from './line-writer.ts';
 
 /** What the thread is started with. */
 export interface ThreadData {
@@ -33,6 +32,7 @@ export interface ThreadData {
 export type ToThread =
   | { t: 'lines'; id: number; chunks: Uint8Array[] }
   | { t: 'flush'; id: number }
+  | { t: 'reopen'; fd: number }
   | { t: 'close' }
   | { t: 'fail' };
 
@@ -41,12 +41,14 @@ export type ToMain =
   | { t: 'ack'; id: number }
   | { t: 'flushed'; id: number }
   | { t: 'error'; message: string }
+  | { t: 'released'; fd: number }
   | { t: 'closed' };
 
 /** Where the access log hands its captures: a `LineWriter` in this thread, or the log thread. */
 export interface CaptureOutput {
   push(c: Capture): void;
   drain(): Promise<void>;
+  reopen(): void;
   close(): Promise<void>;
   readonly dropped: number;
 }
@@ -55,6 +57,8 @@ export interface ThreadedOutputOptions {
   /** How long captures gather before they are sent (default 20 ms). */
   readonly sendDelayMs?: number;
   readonly onError?: (err: Error) => void;
+  /** Opens the log file again under its name, for `reopen` (log rotation). */
+  readonly open?: () => number;
   /** Starts the thread (tests replace it to make it fail). */
   readonly startWorker?: (data: ThreadData) => Worker;
 }
@@ -67,7 +71,11 @@ export class ThreadedOutput implements CaptureOutput {
   dropped = 0;
   private readonly data: ThreadData;
   private readonly opts: ThreadedOutputOptions;
-  private readonly makeFallback: () => LineWriter<Capture>;
+  private readonly makeFallback: (sink: LineSink) => LineWriter<Capture>;
+  /** The descriptor lines go to now, and those swapped out that the thread may still be using. */
+  private fd: number;
+  private readonly retired = new Set<number>();
+  private fallbackSink: FdSink | undefined;
   private readonly records = new RecordWriter();
   private worker: Worker | undefined;
   private fallback: LineWriter<Capture> | undefined;
@@ -80,16 +88,19 @@ export class ThreadedOutput implements CaptureOutput {
   private closing: Promise<void> | undefined;
   private onClosed: (() => void) | undefined;
   private fdClosed = false;
+  private readonly drops: DropReport;
   private readonly onTimer = (): void => { this.timer = undefined; this.send(); };
 
   /**
-   * `makeFallback` builds the in-thread writer used if the thread cannot run; it must write to
-   * `data.fd` and close it when closed.
+   * `makeFallback` builds the writer used in this thread if the log thread cannot run, on the
+   * sink it is given (the log file).
    */
-  constructor(data: ThreadData, opts: ThreadedOutputOptions, makeFallback: () => LineWriter<Capture>) {
+  constructor(data: ThreadData, opts: ThreadedOutputOptions, makeFallback: (sink: LineSink) => LineWriter<Capture>) {
     this.data = data;
+    this.fd = data.fd;
     this.opts = opts;
     this.makeFallback = makeFallback;
+    this.drops = new DropReport(data.maxPendingBytes, opts.onError);
     let w: Worker;
     try {
       w = (opts.startWorker ?? defaultStart)(data);
@@ -112,7 +123,7 @@ export class ThreadedOutput implements CaptureOutput {
   push(c: Capture): void {
     if (this.fallback) { this.fallback.push(c); return; }
     if (this.closing) { this.dropped++; return; }
-    if (this.sentBytes + this.records.length > this.data.maxPendingBytes) { this.dropped++; return; }
+    if (this.sentBytes + this.records.length > this.data.maxPendingBytes) { this.dropped++; this.drops.drop(); return; }
     try {
       this.records.write(c);
     } catch (err) {
@@ -153,6 +164,7 @@ export class ThreadedOutput implements CaptureOutput {
           i++;
         }
         if (i > 0) sent.splice(0, i);
+        this.drops.caughtUp(this.sentBytes);
         this.maybeUnref();
         break;
       }
@@ -165,6 +177,9 @@ export class ThreadedOutput implements CaptureOutput {
       }
       case 'error':
         this.opts.onError?.(new Error(m.message));
+        break;
+      case 'released':
+        if (this.retired.delete(m.fd)) closeQuietly(m.fd);
         break;
       case 'closed':
         break;
@@ -188,6 +203,23 @@ export class ThreadedOutput implements CaptureOutput {
     });
   }
 
+  /**
+   * Opens the log file again under its name (after a rotation): lines logged from now on go to
+   * the new file, the old one is closed once the thread stops writing it. Throws (and changes
+   * nothing) when the file cannot be opened.
+   */
+  reopen(): void {
+    if (this.closing || !this.opts.open) return;
+    const next = this.opts.open();
+    const old = this.fd;
+    this.fd = next;
+    if (this.fallbackSink) { this.fallbackSink.swap(next, closeQuietly); return; }
+    if (!this.worker) { closeQuietly(old); return; }
+    this.send();
+    this.retired.add(old);
+    this.worker.postMessage({ t: 'reopen', fd: next } satisfies ToThread);
+  }
+
   close(): Promise<void> {
     if (this.closing) return this.closing;
     if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
@@ -209,11 +241,17 @@ export class ThreadedOutput implements CaptureOutput {
     this.worker?.postMessage({ t: 'fail' } satisfies ToThread);
   }
 
+  private closeRetired(): void {
+    for (const fd of this.retired) closeQuietly(fd);
+    this.retired.clear();
+  }
+
   private finishClose(): void {
     // The fallback's sink closes the file itself; otherwise it is closed here, after the thread.
     if (!this.fallback && !this.fdClosed) {
       this.fdClosed = true;
-      try { closeSync(this.data.fd); } catch { /* already gone */ }
+      closeQuietly(this.fd);
+      this.closeRetired();
     }
     for (const done of this.flushes.values()) done();
     this.flushes.clear();
@@ -230,8 +268,10 @@ export class ThreadedOutput implements CaptureOutput {
     if (this.fallback) return;
     const w = this.worker;
     this.worker = undefined;
-    if (w) { w.removeAllListeners('message'); void w.terminate(); }
-    const fallback = this.makeFallback();
+    // Descriptors swapped out are closed once the thread is surely gone (it may have been writing them).
+    if (w) { w.removeAllListeners('message'); void w.terminate().then(() => this.closeRetired(), () => this.closeRetired()); } else this.closeRetired();
+    this.fallbackSink = fdSink(this.fd);
+    const fallback = this.makeFallback(this.fallbackSink);
     this.fallback = fallback;
     const batches = this.sent;
     this.sent = [];

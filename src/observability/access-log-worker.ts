@@ -14,7 +14,9 @@ const port = parentPort!;
 const post = (m: ToMain): void => port.postMessage(m);
 
 const settings: FormatSettings = data.settings;
-const writer = new LineWriter<Capture>(fdSink(data.fd, false), {
+// The descriptors belong to the request side, which closes them.
+const sink = fdSink(data.fd, false);
+const writer = new LineWriter<Capture>(sink, {
   bufferLines: data.bufferLines,
   flushMs: data.flushMs,
   maxPendingBytes: data.maxPendingBytes,
@@ -46,6 +48,10 @@ port.on('message', (m: ToThread) => {
       void writer.drain().then(() => post({ t: 'flushed', id }));
       break;
     }
+    case 'reopen':
+      // Batches already here went to the old file; the request side closes it once released.
+      sink.swap(m.fd, (old) => post({ t: 'released', fd: old }));
+      break;
     case 'close':
       void writer.close().then(() => { post({ t: 'closed' }); port.close(); });
       break;

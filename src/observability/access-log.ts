@@ -6,7 +6,7 @@ import type { RequestContext } from '../http/handler.ts';
 import { parseDuration } from '../lib/duration.ts';
 import { CORE_FIELDS, type CoreField, type FieldMode } from './access-log-format.ts';
 import { Capture, captureHeaders, compileFormatter } from './access-log-lines.ts';
-import { fdSink, fileSink, LineWriter, openLogFile, stdoutSink, type LineSink, type LineWriterOptions } from './line-writer.ts';
+import { fileSink, LineWriter, openLogFile, stdoutSink, type LineSink, type LineWriterOptions } from './line-writer.ts';
 import { ThreadedOutput, type CaptureOutput, type ThreadData } from './access-log-thread.ts';
 import type { Worker } from 'node:worker_threads';
 import { installResponseByteCounter, responseBytes } from './response-bytes.ts';
@@ -22,6 +22,11 @@ export interface AccessLog {
   close(): Promise<void>;
   /** Resolves when every line logged so far has been written (tests, shutdown). */
   flush(): Promise<void>;
+  /**
+   * Opens `filePath` again (after log rotation, on SIGUSR1 as Traefik); throws a BerthError when
+   * it cannot be opened, and lines keep going to the old file. No-op for standard output.
+   */
+  reopen(): void;
 }
 
 /** Options beside the static `accessLog` section. */
@@ -82,12 +87,13 @@ export function createAccessLog(cfg: AccessLogConfig | undefined, opts: AccessLo
   };
   const settings = { format, modes, headerDefault, headerNames } as const;
   let writer: CaptureOutput;
-  if (cfg.filePath && !opts.sink && opts.thread !== false) {
-    const fd = openLogFile(cfg.filePath);
+  if (cfg.filePath && !opts.sink && (opts.thread ?? process.env.BERTH_ACCESS_LOG_THREAD !== '0')) {
+    const path = cfg.filePath;
+    const fd = openLogFile(path);
     writer = new ThreadedOutput(
       { fd, settings: { ...settings, origin: performance.timeOrigin }, bufferLines: writerOpts.bufferLines, flushMs: writerOpts.flushMs, maxPendingBytes: writerOpts.maxPendingBytes },
-      { sendDelayMs: writerOpts.writeDelayMs ?? 20, ...(opts.onError ? { onError: opts.onError } : {}), ...(opts.startThread ? { startWorker: opts.startThread } : {}) },
-      () => new LineWriter<Capture>(fdSink(fd), writerOpts, compileFormatter(settings)),
+      { sendDelayMs: writerOpts.writeDelayMs ?? 20, open: () => openLogFile(path), ...(opts.onError ? { onError: opts.onError } : {}), ...(opts.startThread ? { startWorker: opts.startThread } : {}) },
+      (sink) => new LineWriter<Capture>(sink, writerOpts, compileFormatter(settings)),
     );
   } else {
     const sink = opts.sink ?? (cfg.filePath ? fileSink(cfg.filePath) : stdoutSink());
@@ -172,6 +178,7 @@ export function createAccessLog(cfg: AccessLogConfig | undefined, opts: AccessLo
   return {
     onResponse,
     flush: () => writer.drain(),
+    reopen: () => writer.reopen(),
     close: () => writer.close(),
   };
 }

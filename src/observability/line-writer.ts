@@ -8,11 +8,23 @@ export interface LineSink {
   /** Writes the chunks, in order; calls `done` when the bytes left the process (or failed). */
   write(chunks: readonly Uint8Array[], done: (err: Error | null) => void): void;
   close(): void;
+  /** Opens the file again under its name (after log rotation); throws when it cannot. */
+  reopen?(): void;
 }
 
-/** Appends to a file opened once (mode 0664, parent directories created, as Traefik). */
+/** Appends to a file opened once (mode 0664, parent directories created, as Traefik); `reopen` follows a rotation. */
 export function fileSink(path: string): LineSink {
-  return fdSink(openLogFile(path));
+  const sink = fdSink(openLogFile(path));
+  return {
+    write: (chunks, done) => sink.write(chunks, done),
+    close: () => sink.close(),
+    reopen: () => sink.swap(openLogFile(path), closeQuietly),
+  };
+}
+
+/** Closes a descriptor that may already be closed. */
+export function closeQuietly(fd: number): void {
+  try { closeSync(fd); } catch { /* already gone */ }
 }
 
 /**
@@ -28,30 +40,59 @@ export function openLogFile(path: string): number {
   }
 }
 
+/** A sink on a file descriptor that can be exchanged for another (log rotation). */
+export interface FdSink extends LineSink {
+  /**
+   * Writes go to `next` from now on; `release(old)` is called once no write uses the old
+   * descriptor any more (at once when none is in flight).
+   */
+  swap(next: number, release: (old: number) => void): void;
+}
+
 /**
  * Appends to an open file descriptor (any thread of the process may write it); closes it on
  * `close` unless `owned` is false (another thread opened it and closes it).
  */
-export function fdSink(fd: number, owned = true): LineSink {
+export function fdSink(fd: number, owned = true): FdSink {
+  let current = fd;
   let closed = false;
+  let busy = false;
+  /** Releases of descriptors swapped out while a write used them. */
+  let retiring: (() => void) | undefined;
   return {
     write(chunks, done) {
-      // One writev per batch; a short write continues with what is left.
+      if (chunks.length === 0) { done(null); return; }
+      // One writev per batch; a short write continues with what is left, on the same descriptor.
+      const target = current;
+      busy = true;
+      const finish = (err: Error | null): void => {
+        busy = false;
+        const r = retiring;
+        retiring = undefined;
+        r?.();
+        done(err);
+      };
       const step = (list: readonly Uint8Array[]): void => {
-        writev(fd, list as Uint8Array[], null, (err, n) => {
-          if (err) { done(err); return; }
+        writev(target, list as Uint8Array[], null, (err, n) => {
+          if (err) { finish(err); return; }
           const rest = skipBytes(list, n);
           if (rest.length > 0) step(rest);
-          else done(null);
+          else finish(null);
         });
       };
-      if (chunks.length === 0) done(null);
-      else step(chunks);
+      step(chunks);
+    },
+    swap(next, release) {
+      const old = current;
+      current = next;
+      if (!busy) { release(old); return; }
+      const before = retiring;
+      retiring = () => { before?.(); release(old); };
     },
     close() {
       if (closed) return;
       closed = true;
-      if (owned) try { closeSync(fd); } catch { /* already gone */ }
+      if (owned) closeQuietly(current);
     },
   };
 }
@@ -102,6 +143,33 @@ export interface LineWriterOptions {
   readonly onError?: (err: Error) => void;
 }
 
+/**
+ * Reports lines dropped because the output fell behind: once when dropping starts, and how many
+ * were dropped once it has caught up.
+ */
+export class DropReport {
+  private streak = 0;
+  private readonly onError: ((err: Error) => void) | undefined;
+  private readonly limit: number;
+
+  constructor(limit: number, onError: ((err: Error) => void) | undefined) {
+    this.limit = limit;
+    this.onError = onError;
+  }
+
+  drop(): void {
+    if (this.streak++ === 0) this.onError?.(new Error(`the output is more than ${Math.round(this.limit / 1024 / 1024)} MiB behind; access log lines are dropped until it catches up`));
+  }
+
+  /** Call with the bytes still waiting: under half the limit ends a streak. */
+  caughtUp(waiting: number): void {
+    if (this.streak === 0 || waiting > this.limit / 2) return;
+    const n = this.streak;
+    this.streak = 0;
+    this.onError?.(new Error(`the output caught up; ${n} access log lines were dropped`));
+  }
+}
+
 /** Writes items as text: one line per item, in order, each with its newline. */
 export type BatchFormatter<T> = (items: readonly T[], out: ByteWriter) => void;
 
@@ -133,11 +201,13 @@ export class LineWriter<T = string> {
   private readonly onTimer = (): void => { this.timer = undefined; this.flush(); };
   /** Lines dropped because the output could not keep up (or could not be formatted). */
   dropped = 0;
+  private readonly drops: DropReport;
 
   constructor(sink: LineSink, opts: LineWriterOptions, format?: BatchFormatter<T>) {
     this.sink = sink;
     this.opts = opts;
     this.format = format ?? (joinLines as unknown as BatchFormatter<T>);
+    this.drops = new DropReport(opts.maxPendingBytes, opts.onError);
   }
 
   /**
@@ -147,7 +217,7 @@ export class LineWriter<T = string> {
    * bytes. A line the formatter fails on is dropped whole and reported.
    */
   push(item: T): void {
-    if (this.pending.length > this.opts.maxPendingBytes) { this.dropped++; return; }
+    if (this.pending.length > this.opts.maxPendingBytes) { this.dropped++; this.drops.drop(); return; }
     const one = this.one;
     one[0] = item;
     this.pending.save();
@@ -194,6 +264,7 @@ export class LineWriter<T = string> {
         if (!this.failing) this.opts.onError?.(err);
         this.failing = true;
       } else this.failing = false;
+      this.drops.caughtUp(this.pending.length);
       if (this.pending.length === 0) this.settle();
       else if (this.idle.length === 0 && this.opts.bufferLines <= 0 && (this.opts.writeDelayMs ?? 0) > 0) this.timer ??= setTimeout(this.onTimer, this.opts.writeDelayMs);
       else this.flush();
@@ -213,6 +284,11 @@ export class LineWriter<T = string> {
       this.idle.push(resolve);
       this.flush();
     });
+  }
+
+  /** Opens the output file again under its name (log rotation); throws when it cannot. */
+  reopen(): void {
+    this.sink.reopen?.();
   }
 
   /** Writes what is left and closes the sink. */

@@ -146,6 +146,17 @@ export class WorkerDataPlane {
   }
 
   /** Stops accepting and drains in-flight work up to `graceMs`. */
+  /** Opens the access log file again (log rotation); a failure is logged, lines keep going to the old file. */
+  reopenLogs(): void {
+    if (!this.accessLog) return;
+    try {
+      this.accessLog.reopen();
+      this.log.info('access log reopened');
+    } catch (err) {
+      this.log.error({ err }, `access log: ${(err as Error).message}; lines keep going to the previous file`);
+    }
+  }
+
   async drain(graceMs: number): Promise<void> {
     await Promise.all([...this.entrypoints.values()].map((e) => e.close(graceMs)));
     await this.accessLog?.close();

@@ -15,7 +15,9 @@ export type ToWorker =
   | { readonly type: 'http01'; readonly tokens: readonly [string, string][] }
   /** TLS session ticket keys (48 bytes, base64) shared by every worker, so a client resumes on any of them. */
   | { readonly type: 'tickets'; readonly keys: string }
-  | { readonly type: 'drain'; readonly graceMs: number };
+  | { readonly type: 'drain'; readonly graceMs: number }
+  /** Open the log files again (log rotation; SIGUSR1 to the primary). */
+  | { readonly type: 'reopen-logs' };
 
 export type FromWorker =
   | { readonly type: 'listening'; readonly entrypoints: readonly string[] }

@@ -49,6 +49,11 @@ export class WorkerSupervisor {
     for (const s of this.slots) this.sendTo(s.child, msg);
   }
 
+  /** Tells every running worker once (not replayed to workers started later). */
+  broadcast(msg: ToWorker): void {
+    for (const s of this.slots) this.sendTo(s.child, msg);
+  }
+
   /** The latest request counters of each running worker, for `/metrics`. */
   metricStates(): MetricsState[] {
     return [...this.counters.values()];

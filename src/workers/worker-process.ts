@@ -1,4 +1,4 @@
-import { createLogger } from '../lib/logger.ts';
+import { createLogger, reopenLogFiles } from '../lib/logger.ts';
 import { startIdleGc } from '../lib/idle-gc.ts';
 import { WorkerDataPlane } from './data-plane.ts';
 import { INHERITED_ENV, type FromWorker, type ToWorker } from './protocol.ts';
@@ -40,7 +40,7 @@ function onMessage(raw: unknown): void {
   const msg = raw as ToWorker;
   switch (msg.type) {
     case 'init': {
-      const log = createLogger({ level: msg.config.log.level }).child({ worker: process.pid });
+      const log = createLogger({ level: msg.config.log.level, ...(msg.config.log.filePath ? { filePath: msg.config.log.filePath } : {}) }).child({ worker: process.pid });
       plane = new WorkerDataPlane(msg.config, msg.apiUrl, log);
       if (plane.metrics) { const m = plane.metrics; setInterval(() => send({ type: 'metrics', state: m.exportState() }), 1000).unref(); }
       const p = plane;
@@ -63,11 +63,21 @@ function onMessage(raw: unknown): void {
     case 'http01': plane?.applyHttp01(msg.tokens); return;
     case 'tickets': plane?.applyTicketKeys(Buffer.from(msg.keys, 'base64')); return;
     case 'drain': void drain(msg.graceMs); return;
+    case 'reopen-logs': reopenLogs(); return;
   }
+}
+
+/** Log rotation: `log.filePath` and the access log's file are opened again. */
+function reopenLogs(): void {
+  try { reopenLogFiles(); } catch { /* the access log's reopen below reports file problems */ }
+  plane?.reopenLogs();
 }
 
 /** Starts the worker with the messages that arrived while its modules loaded. */
 export function startWorker(early: readonly unknown[]): void {
+  // Log rotation (SIGUSR1, as Traefik; also sent to every process of the unit by `systemctl kill`):
+  // without a listener Node would open its debugger on it.
+  process.on('SIGUSR1', reopenLogs);
   startIdleGc();
   process.on('message', onMessage);
   for (const m of early) onMessage(m);

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -10,7 +10,9 @@ import { Capture, captureHeaders, compileFormatter, formatToString, type FormatS
 import { RecordReader, RecordWriter } from '../../src/observability/access-log-record.ts';
 import { ThreadedOutput, type ThreadData, type ThreadedOutputOptions } from '../../src/observability/access-log-thread.ts';
 import { CORE_FIELDS, type CoreField, type FieldMode } from '../../src/observability/access-log-format.ts';
-import { fdSink, LineWriter, openLogFile } from '../../src/observability/line-writer.ts';
+import { LineWriter, openLogFile } from '../../src/observability/line-writer.ts';
+import { createAccessLog, type AccessLog } from '../../src/observability/access-log.ts';
+import { BerthError } from '../../src/lib/errors.ts';
 
 const keepAll = Object.fromEntries(CORE_FIELDS.map((f) => [f, 'keep'])) as Record<CoreField, FieldMode>;
 const jsonAll: FormatSettings = { format: 'json', modes: keepAll, headerDefault: 'keep', headerNames: new Map([['authorization', 'redact']]) };
@@ -90,7 +92,7 @@ async function withFile(opts: ThreadedOutputOptions, fn: (out: ThreadedOutput) =
     const fd = openLogFile(file);
     const data: ThreadData = { fd, settings: { ...settings, origin: performance.timeOrigin }, bufferLines: 0, flushMs: 1000, maxPendingBytes: 64 * 1024 * 1024 };
     const onError = (err: Error): void => { errors.push(err.message); };
-    const out = new ThreadedOutput(data, { onError, ...opts }, () => new LineWriter<Capture>(fdSink(fd), { bufferLines: 0, flushMs: 1000, maxPendingBytes: 64 * 1024 * 1024, onError }, compileFormatter(settings)));
+    const out = new ThreadedOutput(data, { onError, ...opts }, (sink) => new LineWriter<Capture>(sink, { bufferLines: 0, flushMs: 1000, maxPendingBytes: 64 * 1024 * 1024, onError }, compileFormatter(settings)));
     await fn(out);
     await out.close();
     return { text: readFileSync(file, 'utf8'), errors, out };
@@ -166,15 +168,73 @@ describe('access log thread', () => {
     try {
       const fd = openLogFile(join(dir, 'a.log'));
       const data: ThreadData = { fd, settings: { ...jsonAll, origin: performance.timeOrigin }, bufferLines: 0, flushMs: 1000, maxPendingBytes: 64 * 1024 };
-      const out = new ThreadedOutput(data, { startWorker: silent, sendDelayMs: 1 }, () => new LineWriter<Capture>(fdSink(fd), { bufferLines: 0, flushMs: 1000, maxPendingBytes: 1 << 20 }, compileFormatter(jsonAll)));
+      const errors: string[] = [];
+      const out = new ThreadedOutput(data, { startWorker: silent, sendDelayMs: 1, onError: (e) => errors.push(e.message) }, (sink) => new LineWriter<Capture>(sink, { bufferLines: 0, flushMs: 1000, maxPendingBytes: 1 << 20 }, compileFormatter(jsonAll)));
       for (let round = 0; round < 20; round++) {
         for (let i = 0; i < 200; i++) out.push(sample(i));
         await new Promise((r) => setTimeout(r, 5));
       }
       assert.ok(out.dropped > 0, 'lines past the bound are dropped');
+      assert.equal(errors.filter((e) => /lines are dropped until it catches up/.test(e)).length, 1, 'reported once per streak');
       await out.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 });
+
+describe('access log rotation (reopen)', () => {
+  for (const thread of [true, false]) {
+    test(`${thread ? 'log thread' : 'request thread'}: after a rename and reopen, later lines go to the new file and none is lost`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'berth-alog-'));
+      const file = join(dir, 'access.log');
+      const rotated = join(dir, 'access.log.1');
+      const errors: string[] = [];
+      const log = createAccessLog({ filePath: file, format: 'json' }, { thread, onError: (e) => errors.push(e.message) })!;
+      try {
+        for (let i = 0; i < 300; i++) log.onResponse(...fakeRequest(i));
+        renameSync(file, rotated);
+        // Lines logged between the rename and the reopen still land in the rotated file.
+        for (let i = 300; i < 400; i++) log.onResponse(...fakeRequest(i));
+        log.reopen();
+        for (let i = 400; i < 700; i++) log.onResponse(...fakeRequest(i));
+        await log.flush();
+        const paths = (p: string): string[] => readFileSync(p, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { RequestPath: string }).RequestPath);
+        const before = paths(rotated);
+        const after = paths(file);
+        assert.deepEqual([...before, ...after], Array.from({ length: 700 }, (_, i) => `/r/${i}`));
+        assert.ok(after.length >= 300, `${after.length} lines in the new file`);
+        assert.deepEqual(errors, []);
+      } finally {
+        await log.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    test(`${thread ? 'log thread' : 'request thread'}: a reopen that cannot open the file throws a typed error; lines keep going to the old file`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'berth-alog-'));
+      const file = join(dir, 'access.log');
+      const log = createAccessLog({ filePath: file, format: 'json' }, { thread })!;
+      try {
+        log.onResponse(...fakeRequest(0));
+        renameSync(file, join(dir, 'old.log'));
+        mkdirSync(file);
+        assert.throws(() => log.reopen(), (err: unknown) => err instanceof BerthError && /cannot open/.test(err.message));
+        log.onResponse(...fakeRequest(1));
+        await log.flush();
+        assert.equal(readFileSync(join(dir, 'old.log'), 'utf8').trim().split('\n').length, 2);
+      } finally {
+        await log.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+});
+
+/** The arguments of `onResponse` for a plain proxied GET of `/r/i`. */
+function fakeRequest(i: number): Parameters<AccessLog['onResponse']> {
+  const req = { method: 'GET', url: `/r/${i}`, httpVersion: '1.1', headers: { host: 'a.test' }, socket: { remoteAddress: '127.0.0.1', remotePort: 4000 } };
+  const res = { statusCode: 200, getHeaders: () => ({}) };
+  const ctx = { entrypoint: 'web', scheme: 'http', remoteIp: '127.0.0.1', clientIp: '127.0.0.1', trustedPeer: false, host: 'a.test', path: `/r/${i}`, start: performance.now(), router: 'r@file', service: 's@file', upstream: 'http://127.0.0.9:1' };
+  return [req as never, res as never, ctx as never];
+}

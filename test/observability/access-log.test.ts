@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -269,6 +269,20 @@ describe('access log: output', () => {
       for (const l of lines) assert.equal((JSON.parse(l) as { DownstreamStatus: number }).DownstreamStatus, 200);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a full disk (/dev/full) behind filePath: the log thread reports the write error once, nothing throws', { skip: !existsSync('/dev/full') && 'no /dev/full' }, async () => {
+    const errors: Error[] = [];
+    const log = createAccessLog({ filePath: '/dev/full', format: 'json' }, { onError: (e) => errors.push(e) })!;
+    const srv = await serve(proxied, (req, res, ctx) => log.onResponse(req, res, ctx));
+    try {
+      for (let i = 0; i < 3; i++) { await send(srv.port); await new Promise((r) => setTimeout(r, 30)); await log.flush(); }
+      assert.equal(errors.length, 1, errors.map((e) => e.message).join('\n'));
+      assert.match(errors[0]!.message, /ENOSPC/);
+    } finally {
+      await srv.close();
+      await log.close();
     }
   });
 
