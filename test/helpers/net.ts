@@ -3,6 +3,21 @@ import { createServer, type AddressInfo } from 'node:net';
 
 /** A free TCP port on the given loopback address (bind to 0, read, close). */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
+  // The kernel may hand the same ephemeral port to two probes in a row (each is closed at once):
+  // a port already given out in this process is not given again, or a test would configure two
+  // listeners on one port.
+  for (;;) {
+    const port = await probePort(host);
+    if (given.has(port)) continue;
+    given.add(port);
+    if (given.size > 8192) given.delete(given.values().next().value!);
+    return port;
+  }
+}
+
+const given = new Set<number>();
+
+function probePort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
