@@ -302,18 +302,13 @@ async function variant(withLog: boolean, dir: string, upstreamPort: number): Pro
 }
 
 /**
- * The access log alone, in this process: CPU ns per logged request (request path + formatting +
- * writing) and the request-path part alone (wall time inside `onResponse`). Independent of
- * sockets; compare it with the CPU a proxied request costs. `thread`: the usual file output, whose
- * lines are formatted and written by the log thread; then the request thread's CPU is reported
- * beside the whole process's.
+ * The access log alone, in this process: CPU ns per logged request (request path + batch
+ * formatting + encoding, the write discarded) and the request-path part alone (wall time inside
+ * `onResponse`). Independent of sockets; compare it with the CPU a proxied request costs.
  */
-async function micro(format: 'json' | 'common', thread: boolean): Promise<{ total: number; own: number; hook: number }> {
-  const dir = mkdtempSync(join(tmpdir(), 'berth-bench-alm-'));
-  // Without a thread: no write delay, so each turn of this loop is one write, as a busy berth's 20 ms are.
-  const log = thread
-    ? createAccessLog({ format, filePath: join(dir, 'access.log') })!
-    : createAccessLog({ format }, { writeDelayMs: 0, sink: { write: (_chunks, done) => { setImmediate(() => done(null)); }, close() {} } })!;
+async function micro(format: 'json' | 'common'): Promise<{ total: number; hook: number }> {
+  // No write delay: each turn of this loop is one write, as a busy berth's 20 ms are.
+  const log = createAccessLog({ format }, { writeDelayMs: 0, sink: { write: (_chunks, done) => { setImmediate(() => done(null)); }, close() {} } })!;
   const req = { method: 'GET', url: '/some/path?x=1', httpVersion: '1.1', headers: { host: 'bench.test', 'user-agent': 'wrk' }, socket: { remoteAddress: '127.0.0.1', remotePort: 40000 } };
   const res = { statusCode: 200, getHeaders: () => ({}) };
   const N = 100_000;
@@ -322,9 +317,7 @@ async function micro(format: 'json' | 'common', thread: boolean): Promise<{ tota
   const ctxs = Array.from({ length: PER_TURN }, (): RequestContext => ({ entrypoint: 'web', scheme: 'http', remoteIp: '127.0.0.1', clientIp: '127.0.0.1', trustedPeer: false, host: 'bench.test', path: '/some/path', start: 0, router: 'bench@file', service: 'bench@file', upstream: 'http://127.0.0.1:8080' }));
   const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
   const cpu = (): number => { const u = process.cpuUsage(); return (u.user + u.system) * 1000; };
-  const ownCpu = (): number => { const u = process.threadCpuUsage(); return (u.user + u.system) * 1000; };
   let best = Infinity;
-  let bestOwn = Infinity;
   let bestHook = Infinity;
   let bestLoop = Infinity;
   for (let round = 0; round < 7; round++) {
@@ -334,22 +327,18 @@ async function micro(format: 'json' | 'common', thread: boolean): Promise<{ tota
     bestLoop = Math.min(bestLoop, (cpu() - c0) / N);
     let hook = 0;
     c0 = cpu();
-    const o0 = ownCpu();
     for (let i = 0; i < N; i += PER_TURN) {
       const now = performance.now();
       for (const c of ctxs) { (c as { start: number }).start = now - 0.2; log.onResponse(req as never, res as never, c); }
       hook += performance.now() - now;
       await turn();
     }
-    const o1 = ownCpu();
     await log.flush();
     best = Math.min(best, (cpu() - c0) / N);
-    bestOwn = Math.min(bestOwn, (o1 - o0) / N);
     bestHook = Math.min(bestHook, (hook * 1e6) / N);
   }
   await log.close();
-  rmSync(dir, { recursive: true, force: true });
-  return { total: best - bestLoop, own: bestOwn - bestLoop, hook: bestHook };
+  return { total: best - bestLoop, hook: bestHook };
 }
 
 const median = (xs: readonly number[]): number => quantile(xs, 0.5);
@@ -386,10 +375,8 @@ async function sharedVariants(dir: string, upstreamPort: number): Promise<{ off:
 
 async function main(): Promise<void> {
   for (const f of ['json', 'common'] as const) {
-    const m = await micro(f, false);
-    console.log(`in process, ${f}, formatted on the request thread: ${(m.total / 1000).toFixed(2)} µs CPU per logged request (formatting and copying into write buffers included), ${(m.hook / 1000).toFixed(2)} µs of it in onResponse`);
-    const t = await micro(f, true);
-    console.log(`in process, ${f}, to a file through the log thread: ${(t.own / 1000).toFixed(2)} µs CPU of the request thread per logged request (${(t.hook / 1000).toFixed(2)} µs in onResponse), ${(t.total / 1000).toFixed(2)} µs in all threads`);
+    const m = await micro(f);
+    console.log(`in process, ${f}: ${(m.total / 1000).toFixed(2)} µs CPU per logged request (formatting and copying into write buffers included), ${(m.hook / 1000).toFixed(2)} µs of it in onResponse`);
   }
   if (MICRO_ONLY) return;
   if (GENERATOR === 'wrk' && spawnSync(WRK, ['--version']).error) throw new Error(`${WRK} is not runnable; use --generator autocannon`);

@@ -73,11 +73,6 @@ export interface FormatSettings {
   /** The header fields' default mode and explicit modes (lower-case names). */
   readonly headerDefault: FieldMode;
   readonly headerNames: ReadonlyMap<string, FieldMode>;
-  /**
-   * `performance.timeOrigin` of the thread whose `performance.now()` gave the captures' times
-   * (default: this thread's; another thread's clock starts elsewhere).
-   */
-  readonly origin?: number;
 }
 
 /** Writes a batch of captures as text, one line each, in order. */
@@ -143,7 +138,7 @@ const modeCode = (m: FieldMode): number => (m === 'drop' ? DROP : m === 'redact'
 /** Builds the formatter of a configuration. */
 export function compileFormatter(s: FormatSettings): CaptureFormatter {
   const headers = compileHeaders(s.headerDefault, s.headerNames);
-  const origin = s.origin ?? performance.timeOrigin;
+  const origin = performance.timeOrigin;
   return s.format === 'json' ? compileJsonBatch(s.modes, headers, origin) : compileCommonBatch(s.modes, s.headerDefault, s.headerNames, s.format === 'generic', origin);
 }
 

@@ -6,9 +6,7 @@ import type { RequestContext } from '../http/handler.ts';
 import { parseDuration } from '../lib/duration.ts';
 import { CORE_FIELDS, type CoreField, type FieldMode } from './access-log-format.ts';
 import { Capture, captureHeaders, compileFormatter } from './access-log-lines.ts';
-import { fileSink, LineWriter, openLogFile, stdoutSink, type LineSink, type LineWriterOptions } from './line-writer.ts';
-import { ThreadedOutput, type CaptureOutput, type ThreadData } from './access-log-thread.ts';
-import type { Worker } from 'node:worker_threads';
+import { fileSink, LineWriter, stdoutSink, type LineSink, type LineWriterOptions } from './line-writer.ts';
 import { installResponseByteCounter, responseBytes } from './response-bytes.ts';
 import { parseStatusRanges, type StatusRanges } from './status-ranges.ts';
 
@@ -41,13 +39,6 @@ export interface AccessLogOptions {
   readonly flushMs?: number;
   /** Without `bufferingSize`: how long lines gather before they are written (default 20 ms). */
   readonly writeDelayMs?: number;
-  /**
-   * With `filePath`: format and write the lines in a thread of their own (default true); the
-   * request path then only encodes its values. Standard output is always written from this thread.
-   */
-  readonly thread?: boolean;
-  /** Starts the log thread (tests). */
-  readonly startThread?: (data: ThreadData) => Worker;
 }
 
 const MODES = new Set(['keep', 'drop', 'redact']);
@@ -85,20 +76,8 @@ export function createAccessLog(cfg: AccessLogConfig | undefined, opts: AccessLo
     writeDelayMs: opts.writeDelayMs ?? 20,
     ...(opts.onError ? { onError: opts.onError } : {}),
   };
-  const settings = { format, modes, headerDefault, headerNames } as const;
-  let writer: CaptureOutput;
-  if (cfg.filePath && !opts.sink && (opts.thread ?? process.env.BERTH_ACCESS_LOG_THREAD !== '0')) {
-    const path = cfg.filePath;
-    const fd = openLogFile(path);
-    writer = new ThreadedOutput(
-      { fd, settings: { ...settings, origin: performance.timeOrigin }, bufferLines: writerOpts.bufferLines, flushMs: writerOpts.flushMs, maxPendingBytes: writerOpts.maxPendingBytes },
-      { sendDelayMs: writerOpts.writeDelayMs ?? 20, open: () => openLogFile(path), ...(opts.onError ? { onError: opts.onError } : {}), ...(opts.startThread ? { startWorker: opts.startThread } : {}) },
-      (sink) => new LineWriter<Capture>(sink, writerOpts, compileFormatter(settings)),
-    );
-  } else {
-    const sink = opts.sink ?? (cfg.filePath ? fileSink(cfg.filePath) : stdoutSink());
-    writer = new LineWriter<Capture>(sink, writerOpts, compileFormatter(settings));
-  }
+  const sink = opts.sink ?? (cfg.filePath ? fileSink(cfg.filePath) : stdoutSink());
+  const writer = new LineWriter<Capture>(sink, writerOpts, compileFormatter({ format, modes, headerDefault, headerNames }));
 
   // Filters: a line is kept when any configured filter matches (Traefik's semantics).
   const ranges: StatusRanges | undefined = cfg.filters?.statusCodes?.length ? parseStatusRanges(cfg.filters.statusCodes) : undefined;

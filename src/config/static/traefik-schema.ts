@@ -147,16 +147,19 @@ const statusRange = (v: string): string | undefined =>
 const fieldMode = oneOf(['keep', 'drop', 'redact']);
 
 /** `log`, `accessLog`, `metrics`, `ping`. */
+const ROTATION = 'berth does not rotate its log file: rotate it with logrotate, then send SIGUSR1';
+
 export const observabilitySchemas = {
   log: obj({
     level: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal'], { default: 'error', aliases: { warning: 'warn', panic: 'fatal' } }),
     format: oneOf(['json', 'common']),
     filePath: str(),
     noColor: bool(),
-    maxSize: int({ min: 0 }),
-    maxBackups: int({ min: 0 }),
-    maxAge: int({ min: 0 }),
-    compress: bool(),
+    // Traefik rotates its own log by size; berth leaves rotation to logrotate (SIGUSR1 reopens).
+    maxSize: ignored(ROTATION),
+    maxBackups: ignored(ROTATION),
+    maxAge: ignored(ROTATION),
+    compress: ignored(ROTATION),
     otlp: ignored('OpenTelemetry export is not implemented'),
   }, { default: {} }),
   accessLog: toggle({

@@ -187,10 +187,6 @@ export interface LogConfig {
   format?: string;
   filePath?: string;
   noColor?: boolean;
-  maxSize?: number;
-  maxBackups?: number;
-  maxAge?: number;
-  compress?: boolean;
 }
 
 export interface AccessLogConfig {

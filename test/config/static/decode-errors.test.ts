@@ -146,6 +146,8 @@ describe('decodeStaticConfig: warnings keep the config', () => {
       warnings: ['entryPoints.traefik: not defined; created on :8080 (all interfaces) for ping, as Traefik does — define it (e.g. address "127.0.0.1:8080") to choose where it listens'] },
     { desc: 'dns without a public address', yaml: `${WEB}edge:\n  baseDomain: example.com\n  dns:\n    provider: cloudflare\n`,
       warnings: ['edge.dns: no edge.publicIPv4 or edge.publicIPv6: there is no address to publish'] },
+    { desc: 'log rotation by size is left to logrotate', yaml: `${WEB}log:\n  filePath: /var/log/berth.log\n  maxSize: 100\n`,
+      warnings: ['log.maxSize: not supported by berth; ignored (berth does not rotate its log file: rotate it with logrotate, then send SIGUSR1)'] },
     { desc: 'HTTP/3 is not implemented', yaml: `${WEB}    http3:\n      advertisedPort: 443\n`,
       warnings: ['entryPoints.web.http3: not supported by berth; ignored (HTTP/3 is not implemented)'] },
   ];
