@@ -28,7 +28,7 @@
  *
  * Run: `node bench/access-log.ts [--pairs 12] [--duration 2] [--connections 32] [--workers 1|auto|N]
  *       [--format json|common] [--buffer 0] [--generator wrk|autocannon] [--micro-only] [--aa]
- *       [--parallel | --same-process | --interleaved [--phase-ms 250]]`
+ *       [--parallel | --same-process | --interleaved [--phase-ms 250]] [--log-to /dev/null]`
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -75,6 +75,8 @@ const PARALLEL = process.argv.includes('--parallel');
 const INTERLEAVED = process.argv.includes('--interleaved');
 const SAME = INTERLEAVED || process.argv.includes('--same-process');
 const PHASE_MS = Number(arg('phase-ms', '250'));
+/** Where the lines go instead of a file in the temp directory (`/dev/null`: formatting and the write call without the file system's work). */
+const LOG_TO = process.argv.includes('--log-to') ? arg('log-to', '') : undefined;
 
 // Every process this bench starts dies with it, whatever way it ends.
 const children: ChildProcess[] = [];
@@ -283,7 +285,7 @@ async function variant(withLog: boolean, dir: string, upstreamPort: number): Pro
   const port = await freePort();
   const dynPath = join(dir, 'dynamic.yaml');
   writeFileSync(dynPath, `http:\n  routers:\n    bench: { rule: "Host(\`bench.test\`)", service: bench }\n  services:\n    bench: { loadBalancer: { servers: [{ url: "http://127.0.0.1:${upstreamPort}" }] } }\n`);
-  const logPath = join(dir, `access-${withLog ? 'on' : 'off'}.log`);
+  const logPath = LOG_TO ?? join(dir, `access-${withLog ? 'on' : 'off'}.log`);
   const own = join(dir, withLog ? 'on' : 'off');
   mkdirSync(own, { recursive: true });
   const berth = await startBerth({
@@ -356,7 +358,7 @@ async function sharedVariants(dir: string, upstreamPort: number): Promise<{ off:
   const [webPort, quietPort] = [await freePort(), await freePort()];
   const dynPath = join(dir, 'dynamic.yaml');
   writeFileSync(dynPath, `http:\n  routers:\n    bench: { rule: "Host(\`bench.test\`)", service: bench, entryPoints: [web, quiet] }\n  services:\n    bench: { loadBalancer: { servers: [{ url: "http://127.0.0.1:${upstreamPort}" }] } }\n`);
-  const logPath = join(dir, 'access-on.log');
+  const logPath = LOG_TO ?? join(dir, 'access-on.log');
   const berth = await startBerth({
     dir,
     config: {
@@ -421,13 +423,13 @@ async function main(): Promise<void> {
       cpuRatios.push(a.cpuUs / b.cpuUs);
       console.log(`pair ${String(p + 1).padStart(2)} (${PARALLEL ? 'together' : p % 2 === 0 ? 'off→on' : 'on→off'}): off ${a.rps.toFixed(0)} req/s ${a.cpuUs.toFixed(0)} µs CPU/req, on ${b.rps.toFixed(0)} req/s ${b.cpuUs.toFixed(0)} µs CPU/req; req/s ratio ${(b.rps / a.rps).toFixed(3)}, CPU ratio ${(a.cpuUs / b.cpuUs).toFixed(3)}`);
     }
-    const lines = AA || !existsSync(on.logPath) ? 0 : countLines(on.logPath);
+    const lines = AA || LOG_TO !== undefined || !existsSync(on.logPath) ? 0 : countLines(on.logPath);
     const med = median(ratios);
     const cpuMed = median(cpuRatios);
     console.log(`\n${AA ? 'A/A CALIBRATION (no access log on either side); ' : ''}access log: ${FORMAT} to a file${BUFFER > 0 ? `, bufferingSize ${BUFFER}` : ''}; ${INTERLEAVED ? 'closed-loop client in the bench' : GENERATOR}, ${CONNECTIONS} connections, workers ${WORKERS}, ${PAIRS} pairs × ${INTERLEAVED ? `${PHASE_MS} ms` : `${DURATION} s`} (${PARALLEL ? 'both sides loaded together' : 'ABBA'}${SAME ? ', one process: logged vs unlogged entrypoint' : ''})`);
     console.log(`load average at start ${load0.map((x) => x.toFixed(1)).join(' / ')}, at end ${loadavg().map((x) => x.toFixed(1)).join(' / ')}`);
     console.log(`without access log: median ${median(offRuns).toFixed(0)} req/s (range ${Math.min(...offRuns).toFixed(0)}–${Math.max(...offRuns).toFixed(0)}), ${median(offCpu).toFixed(1)} µs berth CPU per request (${median(offMain).toFixed(1)} µs in its main thread)`);
-    console.log(`with access log:    median ${median(onRuns).toFixed(0)} req/s (range ${Math.min(...onRuns).toFixed(0)}–${Math.max(...onRuns).toFixed(0)}), ${median(onCpu).toFixed(1)} µs berth CPU per request (${median(onMain).toFixed(1)} µs in its main thread); ${lines} lines, ${AA || !existsSync(on.logPath) ? 0 : (statSync(on.logPath).size / 1024 / 1024).toFixed(1)} MiB written`);
+    console.log(`with access log:    median ${median(onRuns).toFixed(0)} req/s (range ${Math.min(...onRuns).toFixed(0)}–${Math.max(...onRuns).toFixed(0)}), ${median(onCpu).toFixed(1)} µs berth CPU per request (${median(onMain).toFixed(1)} µs in its main thread); ${lines} lines, ${AA || LOG_TO !== undefined || !existsSync(on.logPath) ? 0 : (statSync(on.logPath).size / 1024 / 1024).toFixed(1)} MiB written`);
     console.log(`req/s ratio on/off, per pair: median ${med.toFixed(3)} (${pct(med)}), quartiles ${quantile(ratios, 0.25).toFixed(3)}–${quantile(ratios, 0.75).toFixed(3)}, range ${Math.min(...ratios).toFixed(3)}–${Math.max(...ratios).toFixed(3)}`);
     // Throughput when berth is the bottleneck is inversely proportional to its CPU per request; this
     // ratio is far less sensitive to other work on the machine than req/s.
