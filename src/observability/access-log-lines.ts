@@ -52,16 +52,20 @@ export class Capture {
 /**
  * Copies the header values a line shows into a capture, and the whole header object when header
  * fields are logged (`all`). Only strings are kept: nothing else of the request outlives it.
+ * Referer and User-Agent are only looked up when the line shows them (`agent`: CLF): a lookup in
+ * a request's header object costs more than it seems (it is usually a dictionary by then).
  */
-export function captureHeaders(c: Capture, h: Readonly<Record<string, string | string[] | undefined>>, all: boolean): void {
+export function captureHeaders(c: Capture, h: Readonly<Record<string, string | string[] | undefined>>, all: boolean, agent = true): void {
   const host = h.host ?? h[':authority'];
   c.host = typeof host === 'string' ? host : '';
   const cl = h['content-length'];
   c.contentLength = typeof cl === 'string' ? cl : undefined;
-  const ref = h.referer;
-  c.referer = typeof ref === 'string' ? ref : undefined;
-  const ua = h['user-agent'];
-  c.userAgent = typeof ua === 'string' ? ua : undefined;
+  if (agent) {
+    const ref = h.referer;
+    c.referer = typeof ref === 'string' ? ref : undefined;
+    const ua = h['user-agent'];
+    c.userAgent = typeof ua === 'string' ? ua : undefined;
+  }
   if (all) c.headers = h;
 }
 

@@ -66,6 +66,8 @@ export function createAccessLog(cfg: AccessLogConfig | undefined, opts: AccessLo
   // Response headers only matter to JSON lines that log headers.
   const logsHeaders = headerDefault !== 'drop' || [...headerNames.values()].some((m) => m !== 'drop');
   const needResHeaders = format === 'json' && logsHeaders;
+  // Referer and User-Agent appear in CLF lines only (in JSON, as header fields when kept).
+  const clf = format !== 'json';
 
   const writerOpts: LineWriterOptions = {
     bufferLines: cfg.bufferingSize ?? 0,
@@ -123,7 +125,7 @@ export function createAccessLog(cfg: AccessLogConfig | undefined, opts: AccessLo
     c.url = req.url ?? '/';
     c.httpVersion = req.httpVersion;
     c.scheme = ctx.scheme;
-    captureHeaders(c, req.headers, logsHeaders);
+    captureHeaders(c, req.headers, logsHeaders, clf);
     c.status = status;
     c.bytes = responseBytes(res, req.method, status);
     c.count = count;
