@@ -357,23 +357,23 @@ export class Berth {
     return `http://${fmtAddr(a.host, a.port)}`;
   }
 
-  /** Stops accepting, drains in-flight requests up to `graceMs`, then stops providers. */
   /**
    * Opens the access log file again, here and in every worker (log rotation). A file that cannot
    * be opened is logged and the lines keep going to the previous one.
    */
   reopenLogs(): void {
-    try {
-      if (this.accessLog && !this.supervisor) {
+    if (this.accessLog) {
+      try {
         this.accessLog.reopen();
         this.log.info('access log reopened');
-      } else this.accessLog?.reopen();
-    } catch (err) {
-      this.log.error({ err }, `access log: ${(err as Error).message}; lines keep going to the previous file`);
+      } catch (err) {
+        this.log.error({ err }, `access log: ${(err as Error).message}; lines keep going to the previous file`);
+      }
     }
     this.supervisor?.broadcast({ type: 'reopen-logs' });
   }
 
+  /** Stops accepting, drains in-flight requests up to `graceMs`, then stops providers. */
   async stop(graceMs = 10_000): Promise<void> {
     clearInterval(this.ticketTimer);
     // The API goes first: a successor binds the same address, and "up" must mean the successor.

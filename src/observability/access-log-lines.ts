@@ -142,8 +142,7 @@ const modeCode = (m: FieldMode): number => (m === 'drop' ? DROP : m === 'redact'
 /** Builds the formatter of a configuration. */
 export function compileFormatter(s: FormatSettings): CaptureFormatter {
   const headers = compileHeaders(s.headerDefault, s.headerNames);
-  const origin = performance.timeOrigin;
-  return s.format === 'json' ? compileJsonBatch(s.modes, headers, origin) : compileCommonBatch(s.modes, s.headerDefault, s.headerNames, s.format === 'generic', origin);
+  return s.format === 'json' ? compileJsonBatch(s.modes, headers) : compileCommonBatch(s.modes, s.headerDefault, s.headerNames, s.format === 'generic');
 }
 
 /** Appends `"prefix_Name":"value",` for the logged headers of one request. */
@@ -335,7 +334,7 @@ function secondsOf(sec: number, into: Seconds, layout: StampLayout): void {
 }
 
 /** Traefik's JSON lines (logrus field names, sorted), written from captures. */
-function compileJsonBatch(modes: Readonly<Record<CoreField, FieldMode>>, headers: HeaderWriter | undefined, origin: number): CaptureFormatter {
+function compileJsonBatch(modes: Readonly<Record<CoreField, FieldMode>>, headers: HeaderWriter | undefined): CaptureFormatter {
   const m = Object.fromEntries(CORE_FIELDS.map((f) => [f, modeCode(modes[f])])) as Record<CoreField, number>;
   const f = (name: CoreField): JsonField => new JsonField(name, m[name]);
   const ClientAddr = f('ClientAddr'), ClientHost = f('ClientHost'), ClientPort = f('ClientPort'), ClientUsername = f('ClientUsername');
@@ -354,6 +353,7 @@ function compileJsonBatch(modes: Readonly<Record<CoreField, FieldMode>>, headers
   const addr = { upstream: '', addr: '' };
   const start: Seconds = { sec: -1, stamps: EMPTY, localAt: -1, utcAt: -1, time: '' };
   const end: Seconds = { sec: -1, stamps: EMPTY, localAt: -1, utcAt: -1, time: '' };
+  const origin = performance.timeOrigin;
   // The line, in logrus order: segments of usually-repeating fields around the values written in
   // place (client address and port, sizes, durations, count, path, start times).
   const open = utf8('{' + ClientAddr.lead());
@@ -473,7 +473,7 @@ const REDACTED = utf8('REDACTED');
  * `generic` stops after the user agent (Traefik's `genericCLF`). Dropped fields show as `-`,
  * redacted ones as `REDACTED`, as in Traefik.
  */
-function compileCommonBatch(modes: Readonly<Record<CoreField, FieldMode>>, headerDefault: FieldMode, headerNames: ReadonlyMap<string, FieldMode>, generic: boolean, origin: number): CaptureFormatter {
+function compileCommonBatch(modes: Readonly<Record<CoreField, FieldMode>>, headerDefault: FieldMode, headerNames: ReadonlyMap<string, FieldMode>, generic: boolean): CaptureFormatter {
   const m: Record<CoreField, number> = Object.fromEntries(CORE_FIELDS.map((f) => [f, modeCode(modes[f])])) as Record<CoreField, number>;
   const s = (f: CoreField, v: string | undefined): string | undefined => (m[f] === DROP ? undefined : m[f] === REDACT ? 'REDACTED' : v);
   const hm = (name: string): number => modeCode(headerNames.get(name) ?? headerDefault);
@@ -481,6 +481,7 @@ function compileCommonBatch(modes: Readonly<Record<CoreField, FieldMode>>, heade
   const uaMode = hm('user-agent');
   const header = (mode: number, v: string | string[] | undefined): string | undefined => (mode === DROP ? undefined : mode === REDACT ? 'REDACTED' : (v as string | undefined));
   const timeMemo: { sec: number; clf: Buffer } = { sec: -1, clf: EMPTY };
+  const origin = performance.timeOrigin;
   const clfSecond = (ms: number): Buffer => {
     const sec = Math.floor(ms / 1000);
     if (sec !== timeMemo.sec) {

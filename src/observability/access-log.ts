@@ -6,7 +6,7 @@ import type { RequestContext } from '../http/handler.ts';
 import { parseDuration } from '../lib/duration.ts';
 import { CORE_FIELDS, type CoreField, type FieldMode } from './access-log-format.ts';
 import { Capture, captureHeaders, compileFormatter } from './access-log-lines.ts';
-import { fileSink, LineWriter, stdoutSink, type LineSink, type LineWriterOptions } from './line-writer.ts';
+import { fileSink, LineWriter, stdoutSink, type LineSink } from './line-writer.ts';
 import { installResponseByteCounter, responseBytes } from './response-bytes.ts';
 import { parseStatusRanges, type StatusRanges } from './status-ranges.ts';
 
@@ -52,6 +52,8 @@ export function createAccessLog(cfg: AccessLogConfig | undefined, opts: AccessLo
   if (!cfg) return undefined;
   installResponseByteCounter();
   const format = cfg.format === 'json' ? 'json' : cfg.format === 'genericCLF' ? 'generic' : 'common';
+  const sink = opts.sink ?? (cfg.filePath ? fileSink(cfg.filePath) : stdoutSink());
+  // Field modes: names are matched case-insensitively, as Traefik lower-cases them.
   const defaultMode = mode(cfg.fields?.defaultMode, 'keep');
   const names = new Map<string, FieldMode>();
   for (const [k, v] of Object.entries(cfg.fields?.names ?? {})) names.set(k.toLowerCase(), mode(v, defaultMode));
@@ -69,7 +71,7 @@ export function createAccessLog(cfg: AccessLogConfig | undefined, opts: AccessLo
   // Referer and User-Agent appear in CLF lines only (in JSON, as header fields when kept).
   const clf = format !== 'json';
 
-  const writerOpts: LineWriterOptions = {
+  const writer = new LineWriter<Capture>(sink, {
     bufferLines: cfg.bufferingSize ?? 0,
     flushMs: opts.flushMs ?? 1000,
     maxPendingBytes: 64 * 1024 * 1024,
@@ -77,9 +79,7 @@ export function createAccessLog(cfg: AccessLogConfig | undefined, opts: AccessLo
     // hand-off and a wake-up) cost more than the lines in it; a reader of the file sees no difference.
     writeDelayMs: opts.writeDelayMs ?? 20,
     ...(opts.onError ? { onError: opts.onError } : {}),
-  };
-  const sink = opts.sink ?? (cfg.filePath ? fileSink(cfg.filePath) : stdoutSink());
-  const writer = new LineWriter<Capture>(sink, writerOpts, compileFormatter({ format, modes, headerDefault, headerNames }));
+  }, compileFormatter({ format, modes, headerDefault, headerNames }));
 
   // Filters: a line is kept when any configured filter matches (Traefik's semantics).
   const ranges: StatusRanges | undefined = cfg.filters?.statusCodes?.length ? parseStatusRanges(cfg.filters.statusCodes) : undefined;

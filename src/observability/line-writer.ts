@@ -12,64 +12,26 @@ export interface LineSink {
   reopen?(): void;
 }
 
-/** Appends to a file opened once (mode 0664, parent directories created, as Traefik); `reopen` follows a rotation. */
+/**
+ * Appends to a file opened once (mode 0664, parent directories created, as Traefik). `reopen`
+ * follows a log rotation: later writes go to a file opened anew under the name, and the old
+ * descriptor is closed once no write uses it.
+ */
 export function fileSink(path: string): LineSink {
-  const sink = fdSink(openLogFile(path));
-  return {
-    write: (chunks, done) => sink.write(chunks, done),
-    close: () => sink.close(),
-    reopen: () => sink.swap(openLogFile(path), closeQuietly),
-  };
-}
-
-/** Closes a descriptor that may already be closed. */
-export function closeQuietly(fd: number): void {
-  try { closeSync(fd); } catch { /* already gone */ }
-}
-
-/**
- * Opens a log file for appending (mode 0664, parent directories created, as Traefik); a typed
- * configuration error when it cannot be opened.
- */
-export function openLogFile(path: string): number {
-  try {
-    mkdirSync(dirname(path), { recursive: true });
-    return openSync(path, 'a', 0o664);
-  } catch (err) {
-    throw new BerthError(ErrorCodes.CONFIG_INVALID, `accessLog.filePath: cannot open ${path}: ${(err as Error).message}`, { cause: err });
-  }
-}
-
-/** A sink on a file descriptor that can be exchanged for another (log rotation). */
-export interface FdSink extends LineSink {
-  /**
-   * Writes go to `next` from now on; `release(old)` is called once no write uses the old
-   * descriptor any more (at once when none is in flight).
-   */
-  swap(next: number, release: (old: number) => void): void;
-}
-
-/**
- * Appends to an open file descriptor (any thread of the process may write it); closes it on
- * `close` unless `owned` is false (another thread opened it and closes it).
- */
-export function fdSink(fd: number, owned = true): FdSink {
-  let current = fd;
+  let fd = openLogFile(path);
   let closed = false;
   let busy = false;
-  /** Releases of descriptors swapped out while a write used them. */
-  let retiring: (() => void) | undefined;
+  /** Descriptors swapped out while a write used them. */
+  const retiring: number[] = [];
   return {
     write(chunks, done) {
       if (chunks.length === 0) { done(null); return; }
       // One writev per batch; a short write continues with what is left, on the same descriptor.
-      const target = current;
+      const target = fd;
       busy = true;
       const finish = (err: Error | null): void => {
         busy = false;
-        const r = retiring;
-        retiring = undefined;
-        r?.();
+        for (const old of retiring.splice(0)) closeQuietly(old);
         done(err);
       };
       const step = (list: readonly Uint8Array[]): void => {
@@ -82,19 +44,35 @@ export function fdSink(fd: number, owned = true): FdSink {
       };
       step(chunks);
     },
-    swap(next, release) {
-      const old = current;
-      current = next;
-      if (!busy) { release(old); return; }
-      const before = retiring;
-      retiring = () => { before?.(); release(old); };
+    reopen() {
+      if (closed) return;
+      const next = openLogFile(path);
+      if (busy) retiring.push(fd); else closeQuietly(fd);
+      fd = next;
     },
     close() {
       if (closed) return;
       closed = true;
-      if (owned) closeQuietly(current);
+      closeQuietly(fd);
     },
   };
+}
+
+function closeQuietly(fd: number): void {
+  try { closeSync(fd); } catch { /* already gone */ }
+}
+
+/**
+ * Opens a log file for appending (mode 0664, parent directories created, as Traefik); a typed
+ * configuration error when it cannot be opened.
+ */
+function openLogFile(path: string): number {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    return openSync(path, 'a', 0o664);
+  } catch (err) {
+    throw new BerthError(ErrorCodes.CONFIG_INVALID, `accessLog.filePath: cannot open ${path}: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 /** The chunks after their first `n` bytes. */

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { StaticConfig, EntryPointConfig } from '../config/static/types.ts';
 import type { DynamicConfig } from '../config/dynamic/types.ts';
 import { durationOr } from '../lib/duration.ts';
-import type { Logger } from '../lib/logger.ts';
+import { reopenLogFiles, type Logger } from '../lib/logger.ts';
 import type { Diagnostic } from '../lib/diagnostics.ts';
 import type { Handler, RequestContext } from '../http/handler.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -146,8 +146,13 @@ export class WorkerDataPlane {
   }
 
   /** Stops accepting and drains in-flight work up to `graceMs`. */
-  /** Opens the access log file again (log rotation); a failure is logged, lines keep going to the old file. */
+  /** Opens `log.filePath` and the access log file again (log rotation); a failure is logged, lines keep going to the old file. */
   reopenLogs(): void {
+    try {
+      reopenLogFiles();
+    } catch (err) {
+      this.log.error({ err }, `cannot reopen log.filePath: ${(err as Error).message}`);
+    }
     if (!this.accessLog) return;
     try {
       this.accessLog.reopen();

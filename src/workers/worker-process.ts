@@ -1,4 +1,4 @@
-import { createLogger, reopenLogFiles } from '../lib/logger.ts';
+import { createLogger } from '../lib/logger.ts';
 import { startIdleGc } from '../lib/idle-gc.ts';
 import { WorkerDataPlane } from './data-plane.ts';
 import { INHERITED_ENV, type FromWorker, type ToWorker } from './protocol.ts';
@@ -69,7 +69,6 @@ function onMessage(raw: unknown): void {
 
 /** Log rotation: `log.filePath` and the access log's file are opened again. */
 function reopenLogs(): void {
-  try { reopenLogFiles(); } catch { /* the access log's reopen below reports file problems */ }
   plane?.reopenLogs();
 }
 

@@ -146,9 +146,9 @@ const statusRange = (v: string): string | undefined =>
   /^\d{3}(-\d{3})?$/.test(v.trim()) ? undefined : `"${v}" is not a status code or range such as 500-599`;
 const fieldMode = oneOf(['keep', 'drop', 'redact']);
 
-/** `log`, `accessLog`, `metrics`, `ping`. */
 const ROTATION = 'berth does not rotate its log file: rotate it with logrotate, then send SIGUSR1';
 
+/** `log`, `accessLog`, `metrics`, `ping`. */
 export const observabilitySchemas = {
   log: obj({
     level: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal'], { default: 'error', aliases: { warning: 'warn', panic: 'fatal' } }),
