@@ -32,7 +32,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { request } from 'node:http';
@@ -77,6 +77,13 @@ const SAME = INTERLEAVED || process.argv.includes('--same-process');
 const PHASE_MS = Number(arg('phase-ms', '250'));
 /** Where the lines go instead of a file in the temp directory (`/dev/null`: formatting and the write call without the file system's work). */
 const LOG_TO = process.argv.includes('--log-to') ? arg('log-to', '') : undefined;
+/**
+ * Berth (every thread of it, the log writes' thread pool included) on the first CPU, the load
+ * generator and the upstream on the last: the proxy has a core of its own, as in production, and
+ * everything the access log costs — formatting, the write system calls, V8's helper threads —
+ * is taken from berth's core, not spread over the load generator's.
+ */
+const PIN = process.argv.includes('--pin');
 
 // Every process this bench starts dies with it, whatever way it ends.
 const children: ChildProcess[] = [];
@@ -106,6 +113,12 @@ async function startUpstream(): Promise<{ port: number; child: ChildProcess }> {
   children.push(child);
   await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}/`)).ok, 'the upstream', 30_000);
   return { port, child };
+}
+
+/** Sets the CPU affinity of every thread of a process (`taskset`); wrk, started later, inherits this process's. */
+function pin(pid: number, cpu: string): void {
+  const r = spawnSync('taskset', ['-a', '-p', '-c', cpu, String(pid)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`taskset failed for pid ${pid}: ${r.stderr || r.error?.message}`);
 }
 
 /** One load round: req/s, and the requests completed (for CPU per request). */
@@ -392,6 +405,12 @@ async function main(): Promise<void> {
     else {
       off = await variant(false, dir, up.port);
       on = await variant(!AA, dir, up.port);
+    }
+    if (PIN) {
+      const last = String(cpus().length - 1);
+      for (const pid of new Set([off.berth.pid, on.berth.pid])) pin(pid, '0');
+      pin(up.child.pid!, last);
+      pin(process.pid, last);
     }
     // Warm both (JIT, keep-alive pools) before measuring.
     await load(off.port, 2);

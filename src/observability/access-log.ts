@@ -79,7 +79,11 @@ export function createAccessLog(cfg: AccessLogConfig | undefined, opts: AccessLo
     // hand-off and a wake-up) cost more than the lines in it; a reader of the file sees no difference.
     writeDelayMs: opts.writeDelayMs ?? 20,
     ...(opts.onError ? { onError: opts.onError } : {}),
-  }, compileFormatter({ format, modes, headerDefault, headerNames }));
+  }, compileFormatter({ format, modes, headerDefault, headerNames }), {
+    make: () => new Capture(),
+    // Nothing of a request stays referenced once its line is formatted.
+    release: (c) => { c.headers = undefined; c.resHeaders = undefined; },
+  });
 
   // Filters: a line is kept when any configured filter matches (Traefik's semantics).
   const ranges: StatusRanges | undefined = cfg.filters?.statusCodes?.length ? parseStatusRanges(cfg.filters.statusCodes) : undefined;
@@ -92,9 +96,8 @@ export function createAccessLog(cfg: AccessLogConfig | undefined, opts: AccessLo
   const addInternals = cfg.addInternals === true;
   let count = 0;
 
-  // The request path: decide whether the request is logged, copy its values and format its line
-  // into the write buffer (see access-log-lines.ts); writes happen in batches.
-  const scratch = new Capture();
+  // The request path: decide whether the request is logged and copy its values into a pooled
+  // capture; lines are formatted (see access-log-lines.ts) and written in batches.
   const onResponse = (req: IncomingMessage, res: ServerResponse, ctx: RequestContext): void => {
     count++;
     if (skipping && skipEntrypoints.has(ctx.entrypoint)) return;
@@ -111,9 +114,8 @@ export function createAccessLog(cfg: AccessLogConfig | undefined, opts: AccessLo
     // Duration in ns as the line shows it (rounded), so the filter and the line agree.
     if (filtering && !((ranges !== undefined && ranges.has(status)) || (retryFilter && retries > 0) || (minDurationNs > 0 && Math.round((end - ctx.start) * 1e6) > minDurationNs))) return;
 
-    // One capture, reused: the line is formatted before this returns, while what it reads is
-    // still in the CPU's caches, and nothing of the request outlives the call but bytes.
-    const c = scratch;
+    // Numbers and references to strings the request already holds; formatted with its batch.
+    const c = writer.slot();
     c.start = ctx.start;
     c.end = end;
     c.entrypoint = ctx.entrypoint;
@@ -151,9 +153,7 @@ export function createAccessLog(cfg: AccessLogConfig | undefined, opts: AccessLo
       if (ci) c.tlsCipher = ci.standardName ?? ci.name;
     }
     c.resHeaders = needResHeaders ? res.getHeaders() as Record<string, unknown> : undefined;
-    writer.push(c);
-    c.headers = undefined;
-    c.resHeaders = undefined;
+    writer.commit();
   };
 
   return {

@@ -119,6 +119,14 @@ export interface LineWriterOptions {
   readonly maxPendingBytes: number;
   /** Told once per failure streak (and when a line cannot be formatted). */
   readonly onError?: (err: Error) => void;
+  /** Items queued by `slot`/`commit` that are formatted at once, without waiting for the write (default 4096). */
+  readonly maxQueued?: number;
+}
+
+/** How a writer makes the items `slot` hands out, and forgets what one held once its line is formatted. */
+export interface ItemPool<T> {
+  make(): T;
+  release?(item: T): void;
 }
 
 /**
@@ -157,9 +165,13 @@ export const joinLines: BatchFormatter<string> = (items, out) => {
 };
 
 /**
- * Formats each item into a byte buffer as it comes and writes the buffer in batches, one write at
- * a time. Lines past `maxPendingBytes` of unwritten bytes are dropped and counted, never queued
- * without bound.
+ * Writes items as lines in batches, one write at a time. An item is either formatted into the
+ * byte buffer as it comes (`push`), or filled in place in a pooled item (`slot`, `commit`) and
+ * formatted with the rest of its batch just before the batch is written: under load a batch's
+ * hundreds of lines are then formatted in one tight loop, whose code and data stay in the CPU's
+ * caches, instead of one line at a time between requests, each time from cold caches (a third of
+ * the access log's cost on a busy proxy). Lines past `maxPendingBytes` of unwritten bytes are
+ * dropped and counted, never queued without bound.
  */
 export class LineWriter<T = string> {
   private readonly sink: LineSink;
@@ -167,6 +179,10 @@ export class LineWriter<T = string> {
   private readonly format: BatchFormatter<T>;
   /** The one-item batch handed to the formatter. */
   private readonly one: (T | undefined)[] = [undefined];
+  private readonly pool: ItemPool<T> | undefined;
+  /** Pooled items; the first `queued` are committed and not yet formatted. */
+  private readonly items: T[] = [];
+  private queued = 0;
   /** Formatted bytes not yet handed to the sink. */
   private readonly pending = new ByteWriter();
   private pendingLines = 0;
@@ -181,11 +197,69 @@ export class LineWriter<T = string> {
   dropped = 0;
   private readonly drops: DropReport;
 
-  constructor(sink: LineSink, opts: LineWriterOptions, format?: BatchFormatter<T>) {
+  constructor(sink: LineSink, opts: LineWriterOptions, format?: BatchFormatter<T>, pool?: ItemPool<T>) {
     this.sink = sink;
     this.opts = opts;
     this.format = format ?? (joinLines as unknown as BatchFormatter<T>);
+    this.pool = pool;
     this.drops = new DropReport(opts.maxPendingBytes, opts.onError);
+  }
+
+  /**
+   * The item to fill for the next line (from the pool the writer was made with); `commit` queues
+   * it. Until then the writer does not look at it, and a `slot` without `commit` hands out the same item again.
+   */
+  slot(): T {
+    const items = this.items;
+    const i = this.queued;
+    return i < items.length ? items[i]! : (items[i] = this.pool!.make());
+  }
+
+  /** Queues the item `slot` handed out (or drops it when the output is too far behind). */
+  commit(): void {
+    if (this.pending.length > this.opts.maxPendingBytes) { this.dropped++; this.drops.drop(); return; }
+    this.queued++;
+    this.pendingLines++;
+    if (this.queued >= (this.opts.maxQueued ?? 4096)) this.formatQueued();
+    this.schedule();
+  }
+
+  /** Formats the committed items onto the pending bytes, in order; a line the formatter fails on is dropped whole and reported. */
+  private formatQueued(): void {
+    const n = this.queued;
+    if (n === 0) return;
+    this.queued = 0;
+    const items = this.items;
+    const batch = n === items.length ? items : items.slice(0, n);
+    this.pending.save();
+    try {
+      this.format(batch, this.pending);
+    } catch {
+      // Some line failed: again one at a time, to keep the others.
+      this.pending.restore();
+      for (let i = 0; i < n; i++) this.formatOne(items[i]!);
+    }
+    const release = this.pool?.release;
+    if (release) for (let i = 0; i < n; i++) release(items[i]!);
+  }
+
+  /** Formats one item onto the pending bytes; a failure drops its line whole and reports it. */
+  private formatOne(item: T): boolean {
+    const one = this.one;
+    one[0] = item;
+    this.pending.save();
+    let ok = true;
+    try {
+      this.format(one as T[], this.pending);
+    } catch (err) {
+      this.pending.restore();
+      this.dropped++;
+      this.pendingLines--;
+      ok = false;
+      this.opts.onError?.(err instanceof Error ? err : new Error(String(err)));
+    }
+    one[0] = undefined;
+    return ok;
   }
 
   /**
@@ -196,18 +270,10 @@ export class LineWriter<T = string> {
    */
   push(item: T): void {
     if (this.pending.length > this.opts.maxPendingBytes) { this.dropped++; this.drops.drop(); return; }
-    const one = this.one;
-    one[0] = item;
-    this.pending.save();
-    try {
-      this.format(one as T[], this.pending);
-      this.pendingLines++;
-    } catch (err) {
-      this.pending.restore();
-      this.dropped++;
-      this.opts.onError?.(err instanceof Error ? err : new Error(String(err)));
-    }
-    one[0] = undefined;
+    // Lines committed before this one come first.
+    this.formatQueued();
+    this.pendingLines++;
+    this.formatOne(item);
     this.schedule();
   }
 
@@ -229,6 +295,8 @@ export class LineWriter<T = string> {
   /** Starts writing what is pending (no-op while a write is in flight; it continues after). */
   flush(): void {
     if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
+    // Formatted now even while a write is in flight: the queue of items stays short.
+    this.formatQueued();
     if (this.inFlight) return;
     if (this.pending.length === 0) { this.pendingLines = 0; this.settle(); return; }
     const chunks = this.pending.take();
@@ -243,7 +311,7 @@ export class LineWriter<T = string> {
         this.failing = true;
       } else this.failing = false;
       this.drops.caughtUp(this.pending.length);
-      if (this.pending.length === 0) this.settle();
+      if (this.pending.length === 0 && this.queued === 0) this.settle();
       else if (this.idle.length === 0 && this.opts.bufferLines <= 0 && (this.opts.writeDelayMs ?? 0) > 0) this.timer ??= setTimeout(this.onTimer, this.opts.writeDelayMs);
       else this.flush();
     });
@@ -257,7 +325,7 @@ export class LineWriter<T = string> {
 
   /** Resolves when everything queued so far has been written. */
   drain(): Promise<void> {
-    if (!this.inFlight && this.pending.length === 0) return Promise.resolve();
+    if (!this.inFlight && this.pending.length === 0 && this.queued === 0) return Promise.resolve();
     return new Promise((resolve) => {
       this.idle.push(resolve);
       this.flush();
@@ -266,6 +334,9 @@ export class LineWriter<T = string> {
 
   /** Opens the output file again under its name (log rotation); throws when it cannot. */
   reopen(): void {
+    // What was logged before goes to the file it was logged under, as far as it can: a write of it
+    // starts now, on the old descriptor (unless one is in flight already).
+    this.flush();
     this.sink.reopen?.();
   }
 

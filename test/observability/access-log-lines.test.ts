@@ -4,7 +4,8 @@ import { performance } from 'node:perf_hooks';
 import { Capture, captureHeaders, compileFormatter, formatToString, jsonString, serviceAddr, splitHostPort } from '../../src/observability/access-log-lines.ts';
 import { ByteWriter } from '../../src/observability/byte-writer.ts';
 import { CORE_FIELDS, compileJson, formatCommon, type AccessRecord, type CoreField, type FieldMode, type HeaderField } from '../../src/observability/access-log-format.ts';
-import { LineWriter, skipBytes, type LineSink } from '../../src/observability/line-writer.ts';
+import { LineWriter, skipBytes, type LineSink, type LineWriterOptions } from '../../src/observability/line-writer.ts';
+import { waitUntil } from '../helpers/net.ts';
 
 /** A capture with every field set; `over` changes some. */
 function capture(over: Partial<Capture> = {}): Capture {
@@ -218,6 +219,83 @@ describe('access log: line writer batches', () => {
     assert.equal(sink.texts.join(''), 'a-start a-end\nb-start b-end\n');
     assert.equal(w.dropped, 1);
     assert.equal(errors.length, 1);
+  });
+
+  /** A writer of pooled `{ v }` items (slot/commit) that records each batch the formatter was given. */
+  function pooled(sink: LineSink, opts: Partial<LineWriterOptions> = {}) {
+    const batches: string[][] = [];
+    const released: string[] = [];
+    const errors: Error[] = [];
+    const w = new LineWriter<{ v: string }>(sink, { bufferLines: 0, flushMs: 1000, maxPendingBytes: 1 << 20, onError: (e) => errors.push(e), ...opts }, (items, out) => {
+      batches.push(items.map((i) => i.v));
+      for (const i of items) {
+        out.text(`${i.v}-start `);
+        if (i.v.startsWith('bad')) throw new Error(`cannot format ${i.v}`);
+        out.text(`${i.v}-end\n`);
+      }
+    }, { make: () => ({ v: '' }), release: (i) => { released.push(i.v); i.v = 'released'; } });
+    const log = (v: string): void => { w.slot().v = v; w.commit(); };
+    return { w, log, batches, released, errors };
+  }
+
+  test('committed items are formatted together just before their write, in order with pushed ones, and released', async () => {
+    const sink = heldSink();
+    const { w, log, batches, released } = pooled(sink, { writeDelayMs: 60_000 });
+    log('a'); log('b'); log('c');
+    assert.deepEqual(batches, [], 'nothing formatted when committed');
+    w.push({ v: 'p' });
+    log('d');
+    const drained = w.drain();
+    sink.release();
+    await drained;
+    assert.deepEqual(sink.texts, ['a-start a-end\nb-start b-end\nc-start c-end\np-start p-end\nd-start d-end\n']);
+    assert.deepEqual(batches, [['a', 'b', 'c'], ['p'], ['d']], 'one formatter call for the items committed before the push');
+    assert.deepEqual(released, ['a', 'b', 'c', 'd']);
+    // The pool hands out the same items again.
+    const first = w.slot();
+    assert.equal(first.v, 'released');
+    await w.close();
+  });
+
+  test('items committed while a write is in flight are written after it, without another commit', async () => {
+    const sink = heldSink();
+    const { w, log } = pooled(sink, { writeDelayMs: 5 });
+    log('a');
+    await waitUntil(async () => sink.texts.length === 1, 'the first write', 5000);
+    log('b');
+    sink.release();
+    await waitUntil(async () => sink.texts.length === 2, 'the second write', 5000);
+    assert.deepEqual(sink.texts, ['a-start a-end\n', 'b-start b-end\n']);
+    sink.release();
+    await w.close();
+  });
+
+  test('a committed item the formatter fails on drops only its own line, reported; its batch keeps the others', async () => {
+    const sink = heldSink();
+    const { w, log, errors } = pooled(sink);
+    log('a'); log('bad1'); log('b');
+    const closed = w.close();
+    sink.release();
+    await closed;
+    assert.equal(sink.texts.join(''), 'a-start a-end\nb-start b-end\n');
+    assert.equal(w.dropped, 1);
+    assert.deepEqual(errors.map((e) => e.message), ['cannot format bad1']);
+  });
+
+  test('committed items are formatted at once when maxQueued are waiting, and dropped when the output is maxPendingBytes behind', async () => {
+    const sink = heldSink();
+    const { w, log, batches } = pooled(sink, { writeDelayMs: 60_000, maxQueued: 3, maxPendingBytes: 40 });
+    log('a'); log('b');
+    assert.equal(batches.length, 0);
+    log('c');
+    assert.deepEqual(batches, [['a', 'b', 'c']], 'formatted when the queue is full');
+    // 42 bytes pending (over 40): the next lines are dropped until the output catches up.
+    log('d'); log('e');
+    assert.equal(w.dropped, 2);
+    const closed = w.close();
+    sink.release();
+    await closed;
+    assert.equal(sink.texts.join(''), 'a-start a-end\nb-start b-end\nc-start c-end\n');
   });
 
   test('a short write goes on with the bytes that are left', () => {
