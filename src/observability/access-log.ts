@@ -81,8 +81,9 @@ export function createAccessLog(cfg: AccessLogConfig | undefined, opts: AccessLo
     ...(opts.onError ? { onError: opts.onError } : {}),
   }, compileFormatter({ format, modes, headerDefault, headerNames }), {
     make: () => new Capture(),
-    // Nothing of a request stays referenced once its line is formatted.
-    release: (c) => { c.headers = undefined; c.resHeaders = undefined; },
+    // Nothing of a request stays referenced once its line is formatted: a string still held by
+    // a pooled capture when the young generation is collected is copied, and soon promoted.
+    release: (c) => { c.headers = undefined; c.resHeaders = undefined; c.url = ''; c.host = ''; c.clientIp = ''; c.contentLength = undefined; c.referer = undefined; c.userAgent = undefined; },
   });
 
   // Filters: a line is kept when any configured filter matches (Traefik's semantics).
