@@ -28,7 +28,7 @@
  *
  * Run: `node bench/access-log.ts [--pairs 12] [--duration 2] [--connections 32] [--workers 1|auto|N]
  *       [--format json|common] [--buffer 0] [--generator wrk|autocannon] [--micro-only] [--aa]
- *       [--parallel | --same-process | --interleaved [--phase-ms 250]] [--log-to /dev/null]`
+ *       [--parallel | --same-process | --interleaved [--phase-ms 250]] [--pin] [--log-to /dev/null]`
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';

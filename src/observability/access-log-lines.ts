@@ -2,8 +2,8 @@
  * The access log's capture and its line formatters.
  *
  * When a response closes, the request path copies what it has at hand into a `Capture` (numbers
- * and references to existing strings; one capture reused for every request) and formats its line
- * straight into the write buffer's bytes. The formatters are straight-line code per format: the
+ * and references to existing strings; captures are pooled) and the line writer formats a batch of
+ * them into the write buffer's bytes just before the batch is written. The formatters are straight-line code per format: the
  * fields whose values usually repeat from one line to the next (router, service, host, status …)
  * are kept as prepared byte fragments, compared and copied; the values that change with every
  * line (client port, sizes, durations, count, path, start times) are written in place.
