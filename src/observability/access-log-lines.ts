@@ -3,10 +3,11 @@
  *
  * When a response closes, the request path copies what it has at hand into a `Capture` (numbers
  * and references to existing strings; captures are pooled) and the line writer formats a batch of
- * them into the write buffer's bytes just before the batch is written. The formatters are straight-line code per format: the
- * fields whose values usually repeat from one line to the next (router, service, host, status …)
- * are kept as prepared byte fragments, compared and copied; the values that change with every
- * line (client port, sizes, durations, count, path, start times) are written in place.
+ * them into the write buffer's bytes just before the batch is written. The formatters are
+ * straight-line code per format: the fields whose values usually repeat from one line to the next
+ * (router, service, host, status …) are kept as prepared byte fragments, compared and copied; the
+ * values that change with every line (client port, sizes, durations, count, path, start times) are
+ * written in place.
  */
 import { performance } from 'node:perf_hooks';
 import { ByteWriter, utf8 } from './byte-writer.ts';

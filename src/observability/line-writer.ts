@@ -244,22 +244,19 @@ export class LineWriter<T = string> {
   }
 
   /** Formats one item onto the pending bytes; a failure drops its line whole and reports it. */
-  private formatOne(item: T): boolean {
+  private formatOne(item: T): void {
     const one = this.one;
     one[0] = item;
     this.pending.save();
-    let ok = true;
     try {
       this.format(one as T[], this.pending);
     } catch (err) {
       this.pending.restore();
       this.dropped++;
       this.pendingLines--;
-      ok = false;
       this.opts.onError?.(err instanceof Error ? err : new Error(String(err)));
     }
     one[0] = undefined;
-    return ok;
   }
 
   /**
