@@ -62,6 +62,8 @@ interface Managed {
   names: string[];
   notBefore: number;
   notAfter: number;
+  /** Set while the certificate is served but could not be written to the storage. */
+  storeError?: string;
 }
 
 interface Job {
@@ -101,6 +103,8 @@ export class CertificateManager {
   private readonly runtimes = new Map<string, Runtime>();
   private readonly docs = new Map<AcmeStorage, Promise<AcmeStore>>();
   private readonly managed = new Map<string, Managed>();
+  /** Pending rewrites of a resolver's storage after a failed write. */
+  private readonly storeRetries = new Map<string, { attempts: number; timer: NodeJS.Timeout }>();
   private readonly jobs = new Map<string, Job>();
   private wanted: WantedCertificate[] = [];
   private renewTimer: NodeJS.Timeout | undefined;
@@ -178,6 +182,7 @@ export class CertificateManager {
       const job = this.jobs.get(`renew|${key}`);
       const routers = this.wanted.filter((w) => w.mustCover.every((n) => m.names.some((p) => nameMatches(p, n)))).flatMap((w) => w.routers);
       const row: CertificateStatus = { resolver: m.resolver, main: m.main, sans: m.sans, names: m.names, notAfter: new Date(m.notAfter).toISOString(), state: m.notAfter <= now ? 'expired' : 'valid', routers };
+      if (m.storeError !== undefined) row.lastError = m.storeError;
       if (job && job.state !== 'valid') {
         row.state = job.state === 'failed' ? 'failed' : 'renewing';
         if (job.lastError) row.lastError = job.lastError;
@@ -219,6 +224,7 @@ export class CertificateManager {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.renewTimer) clearInterval(this.renewTimer);
+    for (const r of this.storeRetries.values()) clearTimeout(r.timer);
     for (const j of this.jobs.values()) if (j.timer) clearTimeout(j.timer);
     this.abort.abort(new BerthError(ErrorCodes.ACME_ORDER, 'certificate manager stopped'));
     await this.whenIdle();
@@ -337,9 +343,50 @@ export class CertificateManager {
       challengeRemoveFn: (a, c, k) => solver.cleanup(a, c, k),
     });
     const keyPem = key.toString();
+    // Stored before it is served: a crash right after the first handshake must not cost a new
+    // order (CA rate limits). A certificate that cannot be stored is served all the same, and the
+    // write is retried until it lands; the order itself succeeded and is not repeated.
+    let storeError: unknown;
+    try {
+      await this.persist(rt, main, sans, keyPem, cert);
+    } catch (err) {
+      storeError = err;
+    }
     this.install(rt.name, main, sans, keyPem, cert);
-    await this.persist(rt, main, sans, keyPem, cert);
     this.log.info({ resolver: rt.name, names }, 'certificate issued');
+    if (storeError !== undefined) this.storeLater(rt, storeError);
+  }
+
+  /**
+   * After a failed write of `acme.json`: marks the resolver's certificates as not stored (shown
+   * by `status`) and writes the document again with backoff until it succeeds.
+   */
+  private storeLater(rt: Runtime, err: unknown): void {
+    const attempts = (this.storeRetries.get(rt.name)?.attempts ?? 0) + 1;
+    const initial = this.opts.backoff?.initialMs ?? 60_000;
+    const max = this.opts.backoff?.maxMs ?? 6 * 3_600_000;
+    const delay = Math.min(max, initial * 2 ** Math.min(attempts - 1, 20));
+    const message = `issued and served, but not stored in ${rt.storage.location}: ${errorMessage(err)}`;
+    for (const m of this.managed.values()) if (m.resolver === rt.name) m.storeError = message;
+    this.log.error({ resolver: rt.name, storage: rt.storage.location, attempt: attempts, retryInMs: delay, err: errorMessage(err) }, 'certificate issued and served, but not stored; the write is retried');
+    const previous = this.storeRetries.get(rt.name);
+    if (previous) clearTimeout(previous.timer);
+    if (this.stopped) return;
+    const timer = setTimeout(() => {
+      void (async () => {
+        try {
+          await rt.storage.write(await this.doc(rt));
+        } catch (e) {
+          this.storeLater(rt, e);
+          return;
+        }
+        this.storeRetries.delete(rt.name);
+        for (const m of this.managed.values()) if (m.resolver === rt.name) delete m.storeError;
+        this.log.info({ resolver: rt.name, storage: rt.storage.location }, 'certificates stored');
+      })();
+    }, delay);
+    timer.unref();
+    this.storeRetries.set(rt.name, { attempts, timer });
   }
 
   private install(resolver: string, main: string, sans: string[], key: string, cert: string): void {

@@ -2,7 +2,8 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createTlsServer, connect, type Server as TlsServer, type TLSSocket } from 'node:tls';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
@@ -171,6 +172,58 @@ describe('CertificateManager against pebble', () => {
     await m.whenIdle();
     assert.equal(p.orders() - before, 1, 'one successful order, the rate-limited one never reached pebble');
     assert.notEqual((await served(store, 'app.example.com')).fingerprint256, old.fingerprint256, 'renewed certificate swapped in');
+  });
+
+  test('acme.json on a full disk: the certificate is served, not ordered again, and stored once there is room', async (t) => {
+    if (skip) return t.skip('pebble not installed');
+    const p = pebble!;
+    // A real full filesystem (a small tmpfs) holding an acme.json with the account and no certificate.
+    const full = mkdtempSync(join(tmpdir(), 'berth-acme-full-'));
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', full], { stdio: 'ignore' });
+    } catch {
+      rmSync(full, { recursive: true, force: true });
+      if (requireIntegration) throw new Error('cannot mount a tmpfs to simulate a full disk');
+      return t.skip('cannot mount a tmpfs (not root?)');
+    }
+    try {
+      const doc = JSON.parse(readFileSync(storage, 'utf8')) as Record<string, { Certificates: unknown[] }>;
+      doc['le']!.Certificates = [];
+      const file = join(full, 'acme.json');
+      writeFileSync(file, JSON.stringify(doc), { mode: 0o600 });
+      const accountOnly = readFileSync(file, 'utf8');
+      try { writeFileSync(join(full, 'filler'), Buffer.alloc(64 * 1024, 1)); } catch { /* ENOSPC: full */ }
+
+      const store = new CertificateStore();
+      const m = manager({ resolvers: resolver(p, file), store });
+      const before = p.orders();
+      await m.start();
+      m.update(routers('app.example.com'), {});
+      await m.whenIdle();
+      assert.match((await served(store, 'app.example.com')).subjectAltName ?? '', /DNS:app\.example\.com/);
+      const row = m.status()[0];
+      assert.equal(row?.state, 'valid', JSON.stringify(row));
+      assert.match(row?.lastError ?? '', /not stored in .*acme\.json: .*(ENOSPC|no space)/i);
+      assert.equal(readFileSync(file, 'utf8'), accountOnly, 'the old acme.json is intact');
+
+      rmSync(join(full, 'filler'));
+      await waitUntil(() => m.status()[0]?.lastError === undefined, 'the certificate to be stored', 15_000);
+      await m.whenIdle();
+      assert.equal(p.orders() - before, 1, 'the failed write cost no second order');
+      const stored = JSON.parse(readFileSync(file, 'utf8')) as Record<string, { Certificates: { domain: { main: string } }[] }>;
+      assert.equal(stored['le']?.Certificates[0]?.domain.main, 'app.example.com');
+      await m.stop();
+
+      // What was stored late serves a restart without an order.
+      const again = manager({ resolvers: resolver(p, file), store: new CertificateStore() });
+      await again.start();
+      again.update(routers('app.example.com'), {});
+      await again.whenIdle();
+      assert.equal(p.orders() - before, 1);
+    } finally {
+      execFileSync('umount', [full], { stdio: 'ignore' });
+      rmSync(full, { recursive: true, force: true });
+    }
   });
 
   test('Cloudflare 5xx and pebble down: backoff, then success', async (t) => {
