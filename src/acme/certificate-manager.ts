@@ -358,17 +358,18 @@ export class CertificateManager {
   }
 
   /**
-   * After a failed write of `acme.json`: marks the resolver's certificates as not stored (shown
-   * by `status`) and writes the document again with backoff until it succeeds.
+   * After a failed write of the storage (a new account or certificate): marks the resolver's
+   * certificates as not stored (shown by `status`) and writes the document again with backoff
+   * until it succeeds. What it holds stays in memory and in use meanwhile.
    */
   private storeLater(rt: Runtime, err: unknown): void {
     const attempts = (this.storeRetries.get(rt.name)?.attempts ?? 0) + 1;
     const initial = this.opts.backoff?.initialMs ?? 60_000;
     const max = this.opts.backoff?.maxMs ?? 6 * 3_600_000;
     const delay = Math.min(max, initial * 2 ** Math.min(attempts - 1, 20));
-    const message = `issued and served, but not stored in ${rt.storage.location}: ${errorMessage(err)}`;
+    const message = `not stored in ${rt.storage.location}: ${errorMessage(err)}`;
     for (const m of this.managed.values()) if (m.resolver === rt.name) m.storeError = message;
-    this.log.error({ resolver: rt.name, storage: rt.storage.location, attempt: attempts, retryInMs: delay, err: errorMessage(err) }, 'certificate issued and served, but not stored; the write is retried');
+    this.log.error({ resolver: rt.name, storage: rt.storage.location, attempt: attempts, retryInMs: delay, err: errorMessage(err) }, 'ACME storage could not be written; what it holds is kept in memory and the write is retried');
     const previous = this.storeRetries.get(rt.name);
     if (previous) clearTimeout(previous.timer);
     if (this.stopped) return;
@@ -382,7 +383,7 @@ export class CertificateManager {
         }
         this.storeRetries.delete(rt.name);
         for (const m of this.managed.values()) if (m.resolver === rt.name) delete m.storeError;
-        this.log.info({ resolver: rt.name, storage: rt.storage.location }, 'certificates stored');
+        this.log.info({ resolver: rt.name, storage: rt.storage.location }, 'ACME storage written after earlier failures');
       })();
     }, delay);
     timer.unref();
@@ -445,7 +446,13 @@ export class CertificateManager {
       throw new BerthError(ErrorCodes.ACME_ORDER, `account registration at ${rt.directoryUrl} failed: ${errorMessage(err)}`, { cause: err });
     }
     section.Account = { Email: rt.config.email ?? '', Registration: { body, uri: client.getAccountUrl() }, PrivateKey: key.stored, KeyType: storedKeyType(rt.config.keyType) };
-    await rt.storage.write(doc);
+    // The account works whether or not it could be stored: registering another one on every
+    // retry would be worse than keeping this one in memory until the write succeeds.
+    try {
+      await rt.storage.write(doc);
+    } catch (err) {
+      this.storeLater(rt, err);
+    }
     return client;
   }
 

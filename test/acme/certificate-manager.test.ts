@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createTlsServer, connect, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
@@ -174,10 +174,10 @@ describe('CertificateManager against pebble', () => {
     assert.notEqual((await served(store, 'app.example.com')).fingerprint256, old.fingerprint256, 'renewed certificate swapped in');
   });
 
-  test('acme.json on a full disk: the certificate is served, not ordered again, and stored once there is room', async (t) => {
+  test('acme.json on a full disk: account and certificate are used, nothing is registered or ordered twice, both are stored once there is room', async (t) => {
     if (skip) return t.skip('pebble not installed');
     const p = pebble!;
-    // A real full filesystem (a small tmpfs) holding an acme.json with the account and no certificate.
+    // A real full filesystem (a small tmpfs) with no acme.json yet.
     const full = mkdtempSync(join(tmpdir(), 'berth-acme-full-'));
     try {
       execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', full], { stdio: 'ignore' });
@@ -187,16 +187,12 @@ describe('CertificateManager against pebble', () => {
       return t.skip('cannot mount a tmpfs (not root?)');
     }
     try {
-      const doc = JSON.parse(readFileSync(storage, 'utf8')) as Record<string, { Certificates: unknown[] }>;
-      doc['le']!.Certificates = [];
       const file = join(full, 'acme.json');
-      writeFileSync(file, JSON.stringify(doc), { mode: 0o600 });
-      const accountOnly = readFileSync(file, 'utf8');
       try { writeFileSync(join(full, 'filler'), Buffer.alloc(64 * 1024, 1)); } catch { /* ENOSPC: full */ }
 
       const store = new CertificateStore();
       const m = manager({ resolvers: resolver(p, file), store });
-      const before = p.orders();
+      const [orders, accounts] = [p.orders(), p.accounts()];
       await m.start();
       m.update(routers('app.example.com'), {});
       await m.whenIdle();
@@ -204,22 +200,25 @@ describe('CertificateManager against pebble', () => {
       const row = m.status()[0];
       assert.equal(row?.state, 'valid', JSON.stringify(row));
       assert.match(row?.lastError ?? '', /not stored in .*acme\.json: .*(ENOSPC|no space)/i);
-      assert.equal(readFileSync(file, 'utf8'), accountOnly, 'the old acme.json is intact');
+      assert.equal(existsSync(file), false, 'nothing half-written');
 
       rmSync(join(full, 'filler'));
       await waitUntil(() => m.status()[0]?.lastError === undefined, 'the certificate to be stored', 15_000);
       await m.whenIdle();
-      assert.equal(p.orders() - before, 1, 'the failed write cost no second order');
-      const stored = JSON.parse(readFileSync(file, 'utf8')) as Record<string, { Certificates: { domain: { main: string } }[] }>;
+      assert.equal(p.orders() - orders, 1, 'the failed writes cost no second order');
+      assert.equal(p.accounts() - accounts, 1, 'nor a second account');
+      const stored = JSON.parse(readFileSync(file, 'utf8')) as Record<string, { Account: { Registration: { uri: string } }; Certificates: { domain: { main: string } }[] }>;
+      assert.match(stored['le']?.Account.Registration.uri ?? '', /^https:/);
       assert.equal(stored['le']?.Certificates[0]?.domain.main, 'app.example.com');
       await m.stop();
 
-      // What was stored late serves a restart without an order.
+      // What was stored late serves a restart without an order or a registration.
       const again = manager({ resolvers: resolver(p, file), store: new CertificateStore() });
       await again.start();
-      again.update(routers('app.example.com'), {});
+      again.update(routers('app.example.com', 'example.com'), {});
       await again.whenIdle();
-      assert.equal(p.orders() - before, 1);
+      assert.equal(p.orders() - orders, 2, 'only the apex, which the wildcard does not cover, is ordered');
+      assert.equal(p.accounts() - accounts, 1, 'with the stored account');
     } finally {
       execFileSync('umount', [full], { stdio: 'ignore' });
       rmSync(full, { recursive: true, force: true });

@@ -31,6 +31,8 @@ export interface Pebble {
   orders(): number;
   /** finalize requests that reached pebble (= certificates issued). */
   finalizations(): number;
+  /** newAccount requests that reached pebble (= accounts registered). */
+  accounts(): number;
   /** The next `count` requests whose path matches `path` fail with `status` (+ Retry-After). */
   inject(opts: { count: number; status: number; retryAfterSeconds?: number; path?: RegExp }): void;
   /** Requests rejected by an injected failure so far. */
@@ -89,6 +91,7 @@ export async function startPebble(opts: PebbleOptions = {}): Promise<Pebble> {
   // The counting / failure-injecting proxy in front of pebble.
   let orders = 0;
   let finalizations = 0;
+  let accounts = 0;
   let injectedCount = 0;
   let down = false;
   let injection: { count: number; status: number; retryAfterSeconds?: number; path?: RegExp } = { count: 0, status: 500 };
@@ -109,6 +112,7 @@ export async function startPebble(opts: PebbleOptions = {}): Promise<Pebble> {
     }
     if (req.method === 'POST' && path === '/order-plz') orders++;
     if (req.method === 'POST' && path.startsWith('/finalize-order/')) finalizations++;
+    if (req.method === 'POST' && path === '/sign-me-up') accounts++;
     const up = httpsRequest({ host: '127.0.0.1', port: listen, method: req.method, path, headers: req.headers, ca: cert, servername: 'localhost' }, (upRes) => {
       res.writeHead(upRes.statusCode ?? 502, upRes.headers);
       upRes.pipe(res);
@@ -168,6 +172,7 @@ export async function startPebble(opts: PebbleOptions = {}): Promise<Pebble> {
     },
     orders: () => orders,
     finalizations: () => finalizations,
+    accounts: () => accounts,
     inject(o) {
       injection = { ...o };
     },
