@@ -228,6 +228,17 @@ export class CertificateManager {
     for (const j of this.jobs.values()) if (j.timer) clearTimeout(j.timer);
     this.abort.abort(new BerthError(ErrorCodes.ACME_ORDER, 'certificate manager stopped'));
     await this.whenIdle();
+    // A last try for what could not be stored: after this it exists nowhere but at the CA.
+    await Promise.all([...this.storeRetries.keys()].map(async (name) => {
+      const rt = this.runtimes.get(name);
+      if (!rt) return;
+      try {
+        await rt.storage.write(await this.doc(rt));
+        this.stored(rt);
+      } catch (err) {
+        this.log.error({ resolver: name, storage: rt.storage.location, err: errorMessage(err) }, 'ACME storage still cannot be written at shutdown; certificates issued since the last write will be ordered again');
+      }
+    }));
   }
 
   // ------------------------------------------------------------------ planning
@@ -381,13 +392,21 @@ export class CertificateManager {
           this.storeLater(rt, e);
           return;
         }
-        this.storeRetries.delete(rt.name);
-        for (const m of this.managed.values()) if (m.resolver === rt.name) delete m.storeError;
-        this.log.info({ resolver: rt.name, storage: rt.storage.location }, 'ACME storage written after earlier failures');
+        this.stored(rt);
       })();
     }, delay);
     timer.unref();
     this.storeRetries.set(rt.name, { attempts, timer });
+  }
+
+  /** After a successful write of a resolver's storage: whatever an earlier failure left unstored is stored now. */
+  private stored(rt: Runtime): void {
+    const retry = this.storeRetries.get(rt.name);
+    if (!retry) return;
+    clearTimeout(retry.timer);
+    this.storeRetries.delete(rt.name);
+    for (const m of this.managed.values()) if (m.resolver === rt.name) delete m.storeError;
+    this.log.info({ resolver: rt.name, storage: rt.storage.location }, 'ACME storage written after earlier failures');
   }
 
   private install(resolver: string, main: string, sans: string[], key: string, cert: string): void {
@@ -406,6 +425,7 @@ export class CertificateManager {
     if (i >= 0) list[i] = rec;
     else list.push(rec);
     await rt.storage.write(doc);
+    this.stored(rt);
   }
 
   private doc(rt: Runtime): Promise<AcmeStore> {

@@ -225,6 +225,36 @@ describe('CertificateManager against pebble', () => {
     }
   });
 
+  test('acme.json on a full disk: what could not be stored is written when berth stops', async (t) => {
+    if (skip) return t.skip('pebble not installed');
+    const p = pebble!;
+    const full = mkdtempSync(join(tmpdir(), 'berth-acme-full-'));
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', full], { stdio: 'ignore' });
+    } catch {
+      rmSync(full, { recursive: true, force: true });
+      if (requireIntegration) throw new Error('cannot mount a tmpfs to simulate a full disk');
+      return t.skip('cannot mount a tmpfs (not root?)');
+    }
+    try {
+      const file = join(full, 'acme.json');
+      try { writeFileSync(join(full, 'filler'), Buffer.alloc(64 * 1024, 1)); } catch { /* ENOSPC: full */ }
+      // The retry is an hour away: only the stop can store the certificate in time.
+      const m = manager({ resolvers: resolver(p, file), store: new CertificateStore(), backoff: { initialMs: 3_600_000 } });
+      await m.start();
+      m.update(routers('stop.example.com'), {});
+      await m.whenIdle();
+      assert.match(m.status()[0]?.lastError ?? '', /not stored/);
+      rmSync(join(full, 'filler'));
+      await m.stop();
+      const stored = JSON.parse(readFileSync(file, 'utf8')) as Record<string, { Certificates: { domain: { main: string } }[] }>;
+      assert.equal(stored['le']?.Certificates[0]?.domain.main, 'stop.example.com');
+    } finally {
+      execFileSync('umount', [full], { stdio: 'ignore' });
+      rmSync(full, { recursive: true, force: true });
+    }
+  });
+
   test('Cloudflare 5xx and pebble down: backoff, then success', async (t) => {
     if (skip) return t.skip('pebble not installed');
     const p = pebble!;
