@@ -4,7 +4,7 @@ import { rmSync } from 'node:fs';
 import { freePort, waitUntil } from '../helpers/net.ts';
 import { needTools } from '../helpers/tools.ts';
 import { startUpstream, type Upstream } from '../helpers/upstreams.ts';
-import { get, startActivated, waitForApi, writeOpsConfig, type ActivatedBerth } from '../ops/fixtures.ts';
+import { ExitedBeforeListening, get, startActivated, waitForApi, writeOpsConfig, type ActivatedBerth } from '../ops/fixtures.ts';
 
 describe('berth under systemd-socket-activate', () => {
   const upstreams: Upstream[] = [];
@@ -33,7 +33,17 @@ describe('berth under systemd-socket-activate', () => {
     for (const name of Object.keys(ports)) eps[name] = { port: await freePort(), upstream: upstreams[i++]!.url };
     const cfg = await writeOpsConfig({ entrypoints: eps });
     dir = cfg.dir;
-    activated = await startActivated({ sockets: ports, configPath: cfg.configPath, dir: cfg.dir, apiPort: cfg.apiPort });
+    // A port picked free can be taken by a parallel test before systemd-socket-activate binds it: pick again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        activated = await startActivated({ sockets: ports, configPath: cfg.configPath, dir: cfg.dir, apiPort: cfg.apiPort });
+        break;
+      } catch (err) {
+        if (!(err instanceof ExitedBeforeListening) || attempt === 3) throw err;
+        t.diagnostic(String(err));
+        for (const name of Object.keys(ports)) ports[name] = await freePort();
+      }
+    }
     for (const [name, port] of Object.entries(ports)) assert.deepEqual(await get(port), { status: 200, body: `via ${name}` }, `socket ${name} on :${port}`);
     const entrypoints = await (await fetch(`http://127.0.0.1:${cfg.apiPort}/api/entrypoints`)).json().catch(() => undefined);
     t.diagnostic(`entrypoints: ${JSON.stringify(entrypoints)}`);

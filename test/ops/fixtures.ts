@@ -105,6 +105,11 @@ export interface ActivatedBerth {
  * service; the sockets stay open in the loop shell between passes, like systemd holds them across
  * `systemctl restart`. Resolves once berth answers on its API.
  */
+/** systemd-socket-activate ended before it listened (a port taken by someone else, usually). */
+export class ExitedBeforeListening extends Error {
+  constructor(output: string) { super(`systemd-socket-activate exited before listening: ${output}`); }
+}
+
 export async function startActivated(opts: { sockets: Record<string, number>; configPath: string; dir: string; apiPort: number }): Promise<ActivatedBerth> {
   const stopFile = join(opts.dir, 'leave-loop');
   const args: string[] = [];
@@ -118,7 +123,18 @@ export async function startActivated(opts: { sockets: Record<string, number>; co
   holder.stderr!.on('data', collect);
   // systemd-socket-activate execs the service on the first connection, as systemd does.
   const firstPort = Object.values(opts.sockets)[0]!;
-  await waitUntil(() => logs.some((l) => l.includes('Listening on')), 'systemd-socket-activate to listen', 10_000, 20);
+  // It exits at once when a port was taken since it was picked: say so, with its output.
+  let exited = false;
+  holder.once('exit', () => { exited = true; });
+  const deadline = Date.now() + 10_000;
+  while (!logs.some((l) => l.includes('Listening on'))) {
+    if (exited) throw new ExitedBeforeListening(logs.join('\n'));
+    if (Date.now() > deadline) {
+      holder.kill('SIGKILL');
+      throw new Error(`timed out waiting for systemd-socket-activate to listen; its output: ${logs.join('\n')}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
   const poke = get(firstPort).catch(() => undefined);
   await waitForApi(opts.apiPort);
   await poke;
