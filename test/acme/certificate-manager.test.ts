@@ -1,4 +1,4 @@
-import { test, describe, before, after } from 'node:test';
+import { test, describe, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createTlsServer, connect, type Server as TlsServer, type TLSSocket } from 'node:tls';
@@ -99,6 +99,29 @@ describe('CertificateManager against pebble', () => {
     }
   }
 
+  /**
+   * Runs `fn` on a real full filesystem (a small tmpfs, no acme.json yet): removing `filler` in
+   * it makes room. Needs root and mount(2); skips (or fails under CI) without them.
+   */
+  async function onFullDisk(t: TestContext, fn: (dir: string) => Promise<void>): Promise<void> {
+    const full = mkdtempSync(join(tmpdir(), 'berth-acme-full-'));
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', full], { stdio: 'ignore' });
+    } catch {
+      rmSync(full, { recursive: true, force: true });
+      if (requireIntegration) throw new Error('cannot mount a tmpfs to simulate a full disk');
+      t.skip('cannot mount a tmpfs (not root?)');
+      return;
+    }
+    try {
+      try { writeFileSync(join(full, 'filler'), Buffer.alloc(64 * 1024, 1)); } catch { /* ENOSPC: full */ }
+      await fn(full);
+    } finally {
+      execFileSync('umount', [full], { stdio: 'ignore' });
+      rmSync(full, { recursive: true, force: true });
+    }
+  }
+
   const dir = mkdtempSync(join(tmpdir(), 'berth-acme-'));
   const storage = join(dir, 'acme.json');
 
@@ -177,18 +200,8 @@ describe('CertificateManager against pebble', () => {
   test('acme.json on a full disk: account and certificate are used, nothing is registered or ordered twice, both are stored once there is room', async (t) => {
     if (skip) return t.skip('pebble not installed');
     const p = pebble!;
-    // A real full filesystem (a small tmpfs) with no acme.json yet.
-    const full = mkdtempSync(join(tmpdir(), 'berth-acme-full-'));
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', full], { stdio: 'ignore' });
-    } catch {
-      rmSync(full, { recursive: true, force: true });
-      if (requireIntegration) throw new Error('cannot mount a tmpfs to simulate a full disk');
-      return t.skip('cannot mount a tmpfs (not root?)');
-    }
-    try {
+    await onFullDisk(t, async (full) => {
       const file = join(full, 'acme.json');
-      try { writeFileSync(join(full, 'filler'), Buffer.alloc(64 * 1024, 1)); } catch { /* ENOSPC: full */ }
 
       const store = new CertificateStore();
       const m = manager({ resolvers: resolver(p, file), store });
@@ -219,26 +232,14 @@ describe('CertificateManager against pebble', () => {
       await again.whenIdle();
       assert.equal(p.orders() - orders, 2, 'only the apex, which the wildcard does not cover, is ordered');
       assert.equal(p.accounts() - accounts, 1, 'with the stored account');
-    } finally {
-      execFileSync('umount', [full], { stdio: 'ignore' });
-      rmSync(full, { recursive: true, force: true });
-    }
+    });
   });
 
   test('acme.json on a full disk: what could not be stored is written when berth stops', async (t) => {
     if (skip) return t.skip('pebble not installed');
     const p = pebble!;
-    const full = mkdtempSync(join(tmpdir(), 'berth-acme-full-'));
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', full], { stdio: 'ignore' });
-    } catch {
-      rmSync(full, { recursive: true, force: true });
-      if (requireIntegration) throw new Error('cannot mount a tmpfs to simulate a full disk');
-      return t.skip('cannot mount a tmpfs (not root?)');
-    }
-    try {
+    await onFullDisk(t, async (full) => {
       const file = join(full, 'acme.json');
-      try { writeFileSync(join(full, 'filler'), Buffer.alloc(64 * 1024, 1)); } catch { /* ENOSPC: full */ }
       // The retry is an hour away: only the stop can store the certificate in time.
       const m = manager({ resolvers: resolver(p, file), store: new CertificateStore(), backoff: { initialMs: 3_600_000 } });
       await m.start();
@@ -249,10 +250,7 @@ describe('CertificateManager against pebble', () => {
       await m.stop();
       const stored = JSON.parse(readFileSync(file, 'utf8')) as Record<string, { Certificates: { domain: { main: string } }[] }>;
       assert.equal(stored['le']?.Certificates[0]?.domain.main, 'stop.example.com');
-    } finally {
-      execFileSync('umount', [full], { stdio: 'ignore' });
-      rmSync(full, { recursive: true, force: true });
-    }
+    });
   });
 
   test('Cloudflare 5xx and pebble down: backoff, then success', async (t) => {
