@@ -299,9 +299,7 @@ export class CertificateManager {
       this.jobs.delete(job.key);
     } catch (err) {
       if (this.stopped) return;
-      const initial = this.opts.backoff?.initialMs ?? 60_000;
-      const max = this.opts.backoff?.maxMs ?? 6 * 3_600_000;
-      let delay = Math.min(max, initial * 2 ** Math.min(job.attempts - 1, 20));
+      let delay = this.backoff(job.attempts);
       const pause = caPause(rt.directoryUrl, started);
       const rateLimited = pause?.rateLimited === true || /rateLimited|too many/i.test(errorMessage(err));
       if (pause) delay = Math.max(delay, pause.until - Date.now());
@@ -368,6 +366,13 @@ export class CertificateManager {
     if (storeError !== undefined) this.storeLater(rt, storeError);
   }
 
+  /** The wait before attempt `attempts + 1` of an order or a storage write: doubles from `initialMs` up to `maxMs`. */
+  private backoff(attempts: number): number {
+    const initial = this.opts.backoff?.initialMs ?? 60_000;
+    const max = this.opts.backoff?.maxMs ?? 6 * 3_600_000;
+    return Math.min(max, initial * 2 ** Math.min(attempts - 1, 20));
+  }
+
   /**
    * After a failed write of the storage (a new account or certificate): marks the resolver's
    * certificates as not stored (shown by `status`) and writes the document again with backoff
@@ -375,9 +380,7 @@ export class CertificateManager {
    */
   private storeLater(rt: Runtime, err: unknown): void {
     const attempts = (this.storeRetries.get(rt.name)?.attempts ?? 0) + 1;
-    const initial = this.opts.backoff?.initialMs ?? 60_000;
-    const max = this.opts.backoff?.maxMs ?? 6 * 3_600_000;
-    const delay = Math.min(max, initial * 2 ** Math.min(attempts - 1, 20));
+    const delay = this.backoff(attempts);
     const message = `not stored in ${rt.storage.location}: ${errorMessage(err)}`;
     for (const m of this.managed.values()) if (m.resolver === rt.name) m.storeError = message;
     this.log.error({ resolver: rt.name, storage: rt.storage.location, attempt: attempts, retryInMs: delay, err: errorMessage(err) }, 'ACME storage could not be written; what it holds is kept in memory and the write is retried');

@@ -86,6 +86,11 @@ export async function waitGone(pid: number, timeoutMs = 20_000): Promise<void> {
   }
 }
 
+/** systemd-socket-activate ended before it listened (a port taken by someone else, usually). */
+export class ExitedBeforeListening extends Error {
+  constructor(output: string) { super(`systemd-socket-activate exited before listening: ${output}`); }
+}
+
 /** A berth under systemd-socket-activate, restarted by a shell loop whenever it exits. */
 export interface ActivatedBerth {
   /** The loop shell (systemd-socket-activate exec'd into it; it holds the sockets like systemd). */
@@ -105,11 +110,6 @@ export interface ActivatedBerth {
  * service; the sockets stay open in the loop shell between passes, like systemd holds them across
  * `systemctl restart`. Resolves once berth answers on its API.
  */
-/** systemd-socket-activate ended before it listened (a port taken by someone else, usually). */
-export class ExitedBeforeListening extends Error {
-  constructor(output: string) { super(`systemd-socket-activate exited before listening: ${output}`); }
-}
-
 export async function startActivated(opts: { sockets: Record<string, number>; configPath: string; dir: string; apiPort: number }): Promise<ActivatedBerth> {
   const stopFile = join(opts.dir, 'leave-loop');
   const args: string[] = [];
