@@ -344,7 +344,7 @@ export class Berth {
         ...[...self.entrypoints.values()].map((e) => { const a = e.address(); return { name: e.name, address: fmtAddr(a.address, a.port), protocol: 'tcp' }; }),
         ...[...self.udpEntrypoints].map(([name, u]) => { const a = u.address(); return { name, address: fmtAddr(a.address, a.port), protocol: 'udp' }; }),
       ],
-      ...(self.metrics ? { metrics: () => self.metrics!.render({ snapshot: self.holder.current(), providers: self.watcher.providerStates(), certificates: self.certificates.list(), workers: self.supervisor?.metricStates() ?? [] }) } : {}),
+      ...(self.metrics ? { metrics: () => self.metrics!.render({ snapshot: self.holder.current(), providers: self.watcher.providerStates(), certificates: self.certificates.list(), workers: self.supervisor?.metricStates() ?? [], ...(self.acme ? { acmeStorage: self.acme.storageStatus() } : {}) }) } : {}),
       dashboard: (req, res) => page(req, res),
     };
     const page = dashboardHandler(sources);

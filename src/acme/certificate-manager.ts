@@ -37,6 +37,17 @@ export interface CertificateStatus {
   routers: string[];
 }
 
+/** One row of {@link CertificateManager.storageStatus}: whether a resolver's storage holds what it should. */
+export interface StorageStatus {
+  resolver: string;
+  /** Where the resolver's account and certificates are written (`acme.storage`). */
+  storage: string;
+  /** False while something (account, certificate) exists only in memory and its write is being retried. */
+  stored: boolean;
+  /** Writes of the storage that failed since start. */
+  failedWrites: number;
+}
+
 /** Options for {@link CertificateManager}. */
 export interface CertificateManagerOptions {
   resolvers: StaticConfig['certificatesResolvers'];
@@ -105,6 +116,8 @@ export class CertificateManager {
   private readonly managed = new Map<string, Managed>();
   /** Pending rewrites of a resolver's storage after a failed write. */
   private readonly storeRetries = new Map<string, { attempts: number; timer: NodeJS.Timeout }>();
+  /** Failed writes of a resolver's storage since start (metrics). */
+  private readonly storeFailures = new Map<string, number>();
   private readonly jobs = new Map<string, Job>();
   private wanted: WantedCertificate[] = [];
   private renewTimer: NodeJS.Timeout | undefined;
@@ -201,12 +214,17 @@ export class CertificateManager {
     return rows;
   }
 
-  /** Answers HTTP-01 validations; the `web` entrypoint calls this before routing. */
+  /** Per resolver: whether its storage holds everything it issued, and how many writes failed (metrics). */
+  storageStatus(): StorageStatus[] {
+    return [...this.runtimes.values()].map((rt) => ({ resolver: rt.name, storage: rt.storage.location, stored: !this.storeRetries.has(rt.name), failedWrites: this.storeFailures.get(rt.name) ?? 0 }));
+  }
+
   /** The HTTP-01 responder, so worker processes can be kept in step with its tokens. */
   get http01Responder(): Http01Responder {
     return this.responder;
   }
 
+  /** Answers HTTP-01 validations; the `web` entrypoint calls this before routing. */
   http01(req: IncomingMessage, res: ServerResponse): boolean {
     return this.responder.handle(req, res);
   }
@@ -382,6 +400,7 @@ export class CertificateManager {
     const attempts = (this.storeRetries.get(rt.name)?.attempts ?? 0) + 1;
     const delay = this.backoff(attempts);
     const message = `not stored in ${rt.storage.location}: ${errorMessage(err)}`;
+    this.storeFailures.set(rt.name, (this.storeFailures.get(rt.name) ?? 0) + 1);
     for (const m of this.managed.values()) if (m.resolver === rt.name) m.storeError = message;
     this.log.error({ resolver: rt.name, storage: rt.storage.location, attempt: attempts, retryInMs: delay, err: errorMessage(err) }, 'ACME storage could not be written; what it holds is kept in memory and the write is retried');
     const previous = this.storeRetries.get(rt.name);

@@ -26,6 +26,8 @@ export interface MetricsSources {
   readonly openConnections?: readonly { entrypoint: string; protocol: string; count: number }[];
   /** The latest `exportState()` of each data-plane worker, added to this process's own counts. */
   readonly workers?: readonly MetricsState[];
+  /** Per ACME resolver: whether its storage holds what it issued, and its failed writes. */
+  readonly acmeStorage?: readonly { resolver: string; storage: string; stored: boolean; failedWrites: number }[];
 }
 
 /** One series as plain data: key, label string, count, sum, bucket counts, request and response bytes. */
@@ -213,6 +215,14 @@ export class Metrics {
         seen.add(labels);
         e.sample(`${p}_tls_certs_not_after`, labels, Math.floor(c.notAfter.getTime() / 1000));
       }
+    }
+
+    if (src.acmeStorage && src.acmeStorage.length > 0) {
+      // Not Traefik's: a certificate that exists only in memory is lost with the process (and ordered again).
+      e.family('berth_acme_storage_stored', 'gauge', 'ACME storage holds every account and certificate the resolver has (1), or a write failed and is being retried (0).');
+      for (const s of src.acmeStorage) e.sample('berth_acme_storage_stored', labelString(['resolver', 'storage'], [s.resolver, s.storage]), s.stored ? 1 : 0);
+      e.family('berth_acme_storage_write_failures_total', 'counter', 'Failed writes of the ACME storage.');
+      for (const s of src.acmeStorage) e.sample('berth_acme_storage_write_failures_total', labelString(['resolver', 'storage'], [s.resolver, s.storage]), s.failedWrites);
     }
 
     const entrypoints = this.merged('entrypoint', src.workers);

@@ -214,12 +214,16 @@ describe('CertificateManager against pebble', () => {
       assert.equal(row?.state, 'valid', JSON.stringify(row));
       assert.match(row?.lastError ?? '', /not stored in .*acme\.json: .*(ENOSPC|no space)/i);
       assert.equal(existsSync(file), false, 'nothing half-written');
+      const pending = m.storageStatus()[0];
+      assert.equal(pending?.stored, false, 'the resolver shows what is only in memory');
+      assert.ok((pending?.failedWrites ?? 0) >= 1);
 
       rmSync(join(full, 'filler'));
       await waitUntil(() => m.status()[0]?.lastError === undefined, 'the certificate to be stored', 15_000);
       await m.whenIdle();
       assert.equal(p.orders() - orders, 1, 'the failed writes cost no second order');
       assert.equal(p.accounts() - accounts, 1, 'nor a second account');
+      assert.equal(m.storageStatus()[0]?.stored, true);
       const stored = JSON.parse(readFileSync(file, 'utf8')) as Record<string, { Account: { Registration: { uri: string } }; Certificates: { domain: { main: string } }[] }>;
       assert.match(stored['le']?.Account.Registration.uri ?? '', /^https:/);
       assert.equal(stored['le']?.Certificates[0]?.domain.main, 'app.example.com');

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { stringify } from 'yaml';
+import { parsePrometheus, sampleValue } from '../observability/prom-parse.ts';
 import { startBerth, type BerthProcess } from '../helpers/berth.ts';
 import { freePort, waitUntil } from '../helpers/net.ts';
 import { hasTool, requireIntegration } from '../helpers/tools.ts';
@@ -60,6 +61,7 @@ describe('berth + pebble: a router with tls.certResolver gets a DNS-01 certifica
         certificatesResolvers: {
           le: { acme: { email: 'ops@example.com', storage: join(dir, 'acme.json'), caServer: pebble.directoryUrl, caCertificates: [pebble.caCertPath], dnsChallenge: { provider: 'cloudflare', resolvers: [pebble.dnsServer] } } },
         },
+        metrics: { prometheus: {} },
       },
     });
   });
@@ -86,6 +88,10 @@ describe('berth + pebble: a router with tls.certResolver gets a DNS-01 certifica
     assert.equal(p.orders(), 1);
     const doc = JSON.parse(readFileSync(join(dir, 'acme.json'), 'utf8')) as Record<string, { Certificates: { domain: { main: string } }[] }>;
     assert.equal(doc['le']?.Certificates[0]?.domain.main, 'app.example.com');
+    const fams = parsePrometheus(await (await fetch(`${berth!.apiUrl}/metrics`)).text());
+    const storage = { resolver: 'le', storage: join(dir, 'acme.json') };
+    assert.equal(sampleValue(fams, 'berth_acme_storage_stored', storage), 1, 'the storage holds the certificate');
+    assert.equal(sampleValue(fams, 'berth_acme_storage_write_failures_total', storage), 0);
     // The wildcard SAN covers siblings; unknown names still get the default certificate.
     assert.match((await verifiedLeaf(websecure, 'sibling.example.com', root)).san, /\*\.example\.com/);
     await assert.rejects(verifiedLeaf(websecure, 'unknown.test', root));

@@ -82,6 +82,7 @@ describe('metrics: Prometheus exposition', () => {
         { names: ['*.repo.example.com', 'repo.example.com'], notAfter: new Date(Date.UTC(2030, 0, 1)), serial: '0a1b' },
       ],
       openConnections: [{ entrypoint: 'web', protocol: 'TCP', count: 3 }],
+      acmeStorage: [{ resolver: 'le', storage: '/var/lib/berth/acme.json', stored: false, failedWrites: 2 }, { resolver: 'staging', storage: 'acme.json', stored: true, failedWrites: 0 }],
     })));
     assert.equal(sampleValue(fams, 'traefik_config_reloads_total'), 7);
     assert.equal(sampleValue(fams, 'traefik_config_last_reload_success'), Date.UTC(2024, 0, 1) / 1000);
@@ -93,6 +94,10 @@ describe('metrics: Prometheus exposition', () => {
     assert.equal(sampleValue(fams, 'traefik_open_connections', { entrypoint: 'web', protocol: 'TCP' }), 3);
     assert.equal(sampleValue(fams, 'berth_provider_up', { provider: 'docker' }), 1);
     assert.equal(sampleValue(fams, 'berth_provider_up', { provider: 'file' }), 0);
+    assert.equal(sampleValue(fams, 'berth_acme_storage_stored', { resolver: 'le', storage: '/var/lib/berth/acme.json' }), 0);
+    assert.equal(sampleValue(fams, 'berth_acme_storage_write_failures_total', { resolver: 'le', storage: '/var/lib/berth/acme.json' }), 2);
+    assert.equal(sampleValue(fams, 'berth_acme_storage_stored', { resolver: 'staging', storage: 'acme.json' }), 1);
+    assert.equal(fams.get('berth_acme_storage_write_failures_total')?.type, 'counter');
   });
 
   const options: { desc: string; cfg: PrometheusConfig; present: string[]; absent: string[] }[] = [
