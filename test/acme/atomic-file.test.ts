@@ -1,18 +1,18 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../src/lib/atomic-file.ts';
 import { BerthError, ErrorCodes } from '../../src/lib/errors.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 const node = process.execPath;
 const moduleUrl = new URL('../../src/lib/atomic-file.ts', import.meta.url).href;
 
 describe('writeFileAtomic', () => {
   test('writes the data with mode 0600 and leaves no temp file', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'berth-atomic-'));
+    const dir = tempDir('berth-atomic-');
     const file = join(dir, 'acme.json');
     await writeFileAtomic(file, '{"a":1}');
     await writeFileAtomic(file, '{"a":2}');
@@ -24,13 +24,13 @@ describe('writeFileAtomic', () => {
   test('a failed write is a STORAGE error and the old file is untouched', async (t) => {
     if (process.getuid?.() === 0) {
       // root ignores directory permissions: make the target path a directory's child that cannot exist.
-      const dir = mkdtempSync(join(tmpdir(), 'berth-atomic-'));
+      const dir = tempDir('berth-atomic-');
       writeFileSync(join(dir, 'plain'), 'x');
       await assert.rejects(writeFileAtomic(join(dir, 'plain', 'acme.json'), 'new'), (err: unknown) => err instanceof BerthError && err.code === ErrorCodes.STORAGE);
       assert.equal(readFileSync(join(dir, 'plain'), 'utf8'), 'x');
       return;
     }
-    const dir = mkdtempSync(join(tmpdir(), 'berth-atomic-'));
+    const dir = tempDir('berth-atomic-');
     const file = join(dir, 'acme.json');
     writeFileSync(file, 'old');
     chmodSync(dir, 0o500);
@@ -40,7 +40,7 @@ describe('writeFileAtomic', () => {
   });
 
   test('SIGKILL at random moments while rewriting never leaves a torn file', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'berth-atomic-kill-'));
+    const dir = tempDir('berth-atomic-kill-');
     const file = join(dir, 'acme.json');
     await writeFileAtomic(file, JSON.stringify({ seq: 0, pad: 'x'.repeat(200_000) }));
     // The child rewrites a large JSON document as fast as it can until killed.

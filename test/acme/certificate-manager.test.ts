@@ -17,6 +17,7 @@ import { CertificateStore } from '../../src/tls/certificate-store.ts';
 import { tlsServerOptions } from '../../src/tls/options.ts';
 import type { CertResolverConfig } from '../../src/config/static/types.ts';
 import type { DynamicConfig } from '../../src/config/dynamic/types.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 const quiet = pino({ level: 'silent' });
 const DAY = 86_400_000;
@@ -122,7 +123,7 @@ describe('CertificateManager against pebble', () => {
     }
   }
 
-  const dir = mkdtempSync(join(tmpdir(), 'berth-acme-'));
+  const dir = tempDir('berth-acme-');
   const storage = join(dir, 'acme.json');
 
   test('DNS-01 wildcard order end to end; the served certificate verifies against pebble\'s root', async (t) => {

@@ -1,7 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
 import { pino } from 'pino';
@@ -10,6 +9,7 @@ import { accountKeyPem } from '../../src/acme/account.ts';
 import { CertificateManager } from '../../src/acme/certificate-manager.ts';
 import { CertificateStore } from '../../src/tls/certificate-store.ts';
 import { buildCertificate } from '../../src/tls/x509-builder.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 const quiet = pino({ level: 'silent' });
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -38,7 +38,7 @@ function traefikFile(): { text: string; leafCert: string } {
 
 describe('FileAcmeStorage', () => {
   test('a Traefik-written acme.json loads as is; empty entries are dropped as Traefik does', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'berth-acmejson-'));
+    const dir = tempDir('berth-acmejson-');
     const path = join(dir, 'acme.json');
     writeFileSync(path, traefikFile().text, { mode: 0o600 });
     const doc = await new FileAcmeStorage(path).read();
@@ -49,7 +49,7 @@ describe('FileAcmeStorage', () => {
   });
 
   test('certificates from a Traefik file are served after start, with zero orders', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'berth-acmejson-'));
+    const dir = tempDir('berth-acmejson-');
     const path = join(dir, 'acme.json');
     writeFileSync(path, traefikFile().text, { mode: 0o600 });
     const store = new CertificateStore();
@@ -71,7 +71,7 @@ describe('FileAcmeStorage', () => {
   ];
   for (const c of corrupt) {
     test(`corrupt file is quarantined: ${c.desc}`, async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'berth-acmejson-'));
+      const dir = tempDir('berth-acmejson-');
       const path = join(dir, 'acme.json');
       writeFileSync(path, c.text, { mode: 0o600 });
       const lines: string[] = [];
@@ -88,14 +88,14 @@ describe('FileAcmeStorage', () => {
   }
 
   test('missing and empty files are an empty store', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'berth-acmejson-'));
+    const dir = tempDir('berth-acmejson-');
     assert.deepEqual(await new FileAcmeStorage(join(dir, 'none.json')).read(), {});
     writeFileSync(join(dir, 'empty.json'), '');
     assert.deepEqual(await new FileAcmeStorage(join(dir, 'empty.json')).read(), {});
   });
 
   test('writes are 0600, in a created directory, and too-open files are tightened on read', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'berth-acmejson-'));
+    const dir = tempDir('berth-acmejson-');
     const path = join(dir, 'sub', 'acme.json');
     const s = new FileAcmeStorage(path, quiet);
     await Promise.all([s.write({ a: { Account: null, Certificates: [] } }), s.write({ b: { Account: null, Certificates: [] } })]);
@@ -107,7 +107,7 @@ describe('FileAcmeStorage', () => {
   });
 
   test('stale temp files of interrupted writes are removed on read', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'berth-acmejson-'));
+    const dir = tempDir('berth-acmejson-');
     const path = join(dir, 'acme.json');
     writeFileSync(path, '{}');
     writeFileSync(join(dir, '.acme.json.123.abc.tmp'), '{"half');

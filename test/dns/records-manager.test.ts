@@ -1,12 +1,12 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startCloudflareEmulator, type CloudflareEmulator } from '../helpers/cloudflare-emulator.ts';
 import { CloudflareDns, cloudflareToken, retryAfterMs } from '../../src/dns/cloudflare.ts';
 import { DnsRecordsManager } from '../../src/dns/records-manager.ts';
 import { BerthError, ErrorCodes } from '../../src/lib/errors.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 describe('CloudflareDns against the emulator', () => {
   let cf: CloudflareEmulator;
@@ -67,7 +67,7 @@ describe('CloudflareDns against the emulator', () => {
 });
 
 describe('cloudflareToken', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'berth-cf-'));
+  const dir = tempDir('berth-cf-');
   writeFileSync(join(dir, 'token'), 'from-file\n');
   writeFileSync(join(dir, 'empty'), '\n');
   const cases = [

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { stringify } from 'yaml';
@@ -10,6 +9,7 @@ import { startBerth, type BerthProcess } from '../helpers/berth.ts';
 import { freePort, freeUdpPort, waitUntil } from '../helpers/net.ts';
 import type { RecordingUpstream } from '../helpers/recording-upstream.ts';
 import { buildCertificate } from '../../src/tls/x509-builder.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 /** A berth child process with a file provider, plus the ports of its entrypoints. */
 export interface Edge {
@@ -45,7 +45,7 @@ export async function startEdge(opts: {
   static?: Record<string, unknown>;
   env?: Record<string, string>;
 }): Promise<Edge> {
-  const dir = mkdtempSync(join(tmpdir(), 'berth-hardening-'));
+  const dir = tempDir('berth-hardening-');
   const dynPath = join(dir, 'dynamic.yaml');
   const writeDynamic = (cfg: unknown): void => {
     const tmp = `${dynPath}.tmp`;

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { freePort, waitUntil } from './net.ts';
+import { tempDir } from './temp.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const NODE = process.execPath;
@@ -35,7 +35,7 @@ export interface BerthProcess {
  * Resolves once `/health` answers.
  */
 export async function startBerth(opts: { config: string | Record<string, unknown>; env?: Record<string, string>; dir?: string; timeoutMs?: number }): Promise<BerthProcess> {
-  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'berth-test-'));
+  const dir = opts.dir ?? tempDir('berth-test-');
   const cfg = (typeof opts.config === 'string' ? parse(opts.config) : structuredClone(opts.config)) as Record<string, any>;
   cfg.api ??= {};
   cfg.api.listen ??= `127.0.0.1:${await freePort()}`;

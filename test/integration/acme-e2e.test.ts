@@ -2,8 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect as tlsConnect } from 'node:tls';
 import { createServer } from 'node:http';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { stringify } from 'yaml';
@@ -13,6 +12,7 @@ import { freePort, waitUntil } from '../helpers/net.ts';
 import { hasTool, requireIntegration } from '../helpers/tools.ts';
 import { startPebble, type Pebble } from '../helpers/pebble.ts';
 import { startCloudflareEmulator, type CloudflareEmulator } from '../helpers/cloudflare-emulator.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 /** The leaf a client that trusts only pebble's root receives for `servername` (verification on). */
 function verifiedLeaf(port: number, servername: string, root: string): Promise<{ san: string; alpn: string | false }> {
@@ -44,7 +44,7 @@ describe('berth + pebble: a router with tls.certResolver gets a DNS-01 certifica
     pebble = await startPebble();
     cf = await startCloudflareEmulator({ challtestsrv: pebble.challtestsrvUrl });
     cf.addZone('example.com');
-    dir = mkdtempSync(join(tmpdir(), 'berth-acme-e2e-'));
+    dir = tempDir('berth-acme-e2e-');
     writeFileSync(join(dir, 'dynamic.yaml'), stringify({
       http: {
         routers: { app: { rule: 'Host(`app.example.com`)', service: 'up', entryPoints: ['websecure'], tls: { certResolver: 'le' } } },

@@ -1,8 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpsRequest } from 'node:https';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { startBerth, type BerthProcess } from '../helpers/berth.ts';
@@ -11,6 +10,7 @@ import { hasTool, requireIntegration } from '../helpers/tools.ts';
 import { startPebble, type Pebble } from '../helpers/pebble.ts';
 import { startCloudflareEmulator, type CloudflareEmulator } from '../helpers/cloudflare-emulator.ts';
 import { randomLoopback, startDockerds, type DockerdFleet } from '../helpers/dockerd.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 /** GET https://host/ through berth with a client that trusts only pebble's root. */
 function httpsGet(port: number, host: string, ca: string): Promise<{ status: number; body: string; san: string }> {
@@ -46,7 +46,7 @@ describe('auto-routes with a per-repository wildcard over DNS-01, and HTTP-01 on
     [fleet, pebble] = await Promise.all([startDockerds(1), startPebble({ httpPort: web })]);
     cf = await startCloudflareEmulator({ challtestsrv: pebble.challtestsrvUrl });
     cf.addZone('example.com');
-    const dir = mkdtempSync(join(tmpdir(), 'berth-auto-acme-'));
+    const dir = tempDir('berth-auto-acme-');
     dynPath = join(dir, 'dynamic.yaml');
     writeFileSync(dynPath, '{}\n');
     const acme = { email: 'ops@example.com', caServer: pebble.directoryUrl, caCertificates: [pebble.caCertPath] };

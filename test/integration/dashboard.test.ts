@@ -8,6 +8,7 @@ import { startBerth } from '../helpers/berth.ts';
 import { freePort } from '../helpers/net.ts';
 import { needTools } from '../helpers/tools.ts';
 import { startUpstream } from '../helpers/upstreams.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -18,7 +19,7 @@ const HOSTILE_RULE = 'Host(`evil.test`) && Path(`/<img src=x onerror="window.__x
 test('dashboard in headless Chromium: a new router appears, a removed one disappears, nothing from labels runs', { timeout: 120_000 }, async (t) => {
   if (!needTools(t, 'chromium')) return;
   const { chromium } = await import('playwright-core');
-  const dir = mkdtempSync(join(tmpdir(), 'berth-dash-'));
+  const dir = tempDir('berth-dash-');
   const shots = mkdtempSync(join(tmpdir(), 'berth-dash-shots-'));
   const dynPath = join(dir, 'dynamic.yaml');
   const up = await startUpstream((_req, res) => res.end('ok'));
@@ -32,7 +33,7 @@ test('dashboard in headless Chromium: a new router appears, a removed one disapp
     dir,
     config: { entryPoints: { web: { address: `127.0.0.1:${await freePort()}` } }, providers: { file: { filename: dynPath, watch: true } } },
   });
-  const profile = mkdtempSync(join(tmpdir(), 'berth-chromium-'));
+  const profile = tempDir('berth-chromium-');
   const browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   t.after(async () => {
     await browser.close().catch(() => undefined);
@@ -93,7 +94,7 @@ test('dashboard in headless Chromium: a container\'s router appears when it star
   const berth = await startBerth({
     config: { entryPoints: { web: { address: `127.0.0.1:${await freePort()}` } }, providers: { docker: { endpoints: [fleet.glob], exposedByDefault: false } } },
   });
-  const profile = mkdtempSync(join(tmpdir(), 'berth-chromium-'));
+  const profile = tempDir('berth-chromium-');
   const shots = mkdtempSync(join(tmpdir(), 'berth-dash-shots-'));
   const browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   t.after(async () => {

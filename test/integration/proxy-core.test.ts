@@ -9,6 +9,7 @@ import { stringify } from 'yaml';
 import { startBerth, type BerthProcess } from '../helpers/berth.ts';
 import { freePort, waitUntil } from '../helpers/net.ts';
 import { echoHandler, startUpstream, type Upstream } from '../helpers/upstreams.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 /** One request through berth with an explicit Host; resolves status, headers and body. */
 function get(port: number, host: string, path = '/', opts: { method?: string; headers?: Record<string, string>; body?: Buffer | Readable } = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
@@ -97,7 +98,7 @@ describe('berth core: HTTP proxying against real upstreams', { timeout: 120_000 
     ups.push(echo, ws, sse, silent, big, sick);
     refusedPort = await freePort();
     web = await freePort();
-    const berthDir = (await import('node:fs')).mkdtempSync(join((await import('node:os')).tmpdir(), 'berth-core-'));
+    const berthDir = tempDir('berth-core-');
     dynPath = join(berthDir, 'dynamic.yaml');
     dyn = {
       http: {

@@ -8,8 +8,6 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBerth, type BerthProcess } from '../helpers/berth.ts';
 import { freePort, waitUntil } from '../helpers/net.ts';
@@ -17,6 +15,7 @@ import { hasTool, requireIntegration } from '../helpers/tools.ts';
 import { startPebble, type Pebble } from '../helpers/pebble.ts';
 import { startCloudflareEmulator, type CloudflareEmulator } from '../helpers/cloudflare-emulator.ts';
 import { randomLoopback, startDockerds, type DockerdFleet } from '../helpers/dockerd.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 function httpsGet(ip: string, port: number, host: string, ca: string): Promise<{ status: number; body: string; hsts: string | undefined }> {
   return new Promise((resolve, reject) => {
@@ -71,7 +70,7 @@ describe('seed 000 complete example: web application with an HSTS chain, Postgre
     });
     // The database: no Traefik labels, internal only.
     await d.runHttpd({ name: 'postgres', body: 'database' });
-    const dir = mkdtempSync(join(tmpdir(), 'berth-seed-000-'));
+    const dir = tempDir('berth-seed-000-');
     berth = await startBerth({
       dir,
       env: { CF_DNS_API_TOKEN: cf.token, CLOUDFLARE_BASE_URL: cf.url },

@@ -3,14 +3,14 @@ import assert from 'node:assert/strict';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { connect as h2Connect } from 'node:http2';
 import { createServer } from 'node:http';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { stringify } from 'yaml';
 import { startBerth, type BerthProcess } from '../helpers/berth.ts';
 import { freePort } from '../helpers/net.ts';
 import { buildCertificate } from '../../src/tls/x509-builder.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 const ca = buildCertificate({ commonName: 'berth e2e CA', isCA: true });
 const leaf = (names: string[]) => buildCertificate({ commonName: names[0] ?? 'x', dnsNames: names, issuer: { commonName: 'berth e2e CA', key: ca.key } });
@@ -42,7 +42,7 @@ describe('berth TLS entrypoint: SNI selection, ALPN and protocol versions', { ti
   before(async () => {
     await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
     upstreamPort = (upstream.address() as AddressInfo).port;
-    const dir = mkdtempSync(join(tmpdir(), 'berth-tls-e2e-'));
+    const dir = tempDir('berth-tls-e2e-');
     const exact = leaf(['app.example.com']);
     const wild = leaf(['*.example.com']);
     writeFileSync(join(dir, 'app.crt'), exact.cert);

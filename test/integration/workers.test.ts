@@ -2,14 +2,14 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { connect as tlsConnect } from 'node:tls';
-import { mkdtempSync, writeFileSync, renameSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { startBerth, type BerthProcess } from '../helpers/berth.ts';
 import { freePort, waitUntil } from '../helpers/net.ts';
 import { echoHandler, startUpstream, type Upstream } from '../helpers/upstreams.ts';
 import { buildCertificate } from '../../src/tls/x509-builder.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 function get(port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -54,7 +54,7 @@ describe('workers: the data plane on every core, fed by one control plane', { ti
     up = await startUpstream(echoHandler('up'));
     web = await freePort();
     websecure = await freePort();
-    const dir = mkdtempSync(join(tmpdir(), 'berth-workers-'));
+    const dir = tempDir('berth-workers-');
     dyn = join(dir, 'dynamic.yaml');
     const cert = buildCertificate({ commonName: 'files.test', dnsNames: ['files.test'] });
     writeFileSync(join(dir, 'files.key'), cert.key);

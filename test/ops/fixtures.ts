@@ -4,12 +4,12 @@
  * systemd-socket-activate with a restart loop that stands in for systemd's `Restart=`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { freePort, waitUntil } from '../helpers/net.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const NODE = process.execPath;
@@ -17,7 +17,7 @@ export const MAIN = join(ROOT, 'src/main.ts');
 
 /** Writes berth.yaml + dynamic.yaml: each named entrypoint routes `PathPrefix(/)` to its upstream URL. */
 export async function writeOpsConfig(opts: { entrypoints: Record<string, { port: number; upstream: string }>; graceTimeOut?: string; dir?: string; workers?: number }): Promise<{ dir: string; configPath: string; apiPort: number }> {
-  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'berth-ops-'));
+  const dir = opts.dir ?? tempDir('berth-ops-');
   const apiPort = await freePort();
   const entryPoints: Record<string, unknown> = {};
   const routers: Record<string, unknown> = {};

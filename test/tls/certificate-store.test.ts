@@ -1,11 +1,11 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CertificateStore } from '../../src/tls/certificate-store.ts';
 import { buildCertificate } from '../../src/tls/x509-builder.ts';
 import { BerthError, ErrorCodes } from '../../src/lib/errors.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 const ca = buildCertificate({ commonName: 'Test CA', isCA: true });
 const leaf = (names: string[], notAfter?: Date) =>
@@ -100,7 +100,7 @@ describe('CertificateStore put/remove', () => {
 });
 
 describe('CertificateStore.syncFromConfig', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'berth-store-'));
+  const dir = tempDir('berth-store-');
   const a = leaf(['file.example.com']);
   writeFileSync(join(dir, 'a.crt'), a.cert);
   writeFileSync(join(dir, 'a.key'), a.key);
