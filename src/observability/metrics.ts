@@ -1,5 +1,6 @@
 import { METHODS, type IncomingMessage, type ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import type { StorageStatus } from '../acme/certificate-manager.ts';
 import type { EntryPointConfig, PrometheusConfig } from '../config/static/types.ts';
 import type { RequestContext } from '../http/handler.ts';
 import type { RoutingSnapshot } from '../pipeline/snapshot.ts';
@@ -27,7 +28,7 @@ export interface MetricsSources {
   /** The latest `exportState()` of each data-plane worker, added to this process's own counts. */
   readonly workers?: readonly MetricsState[];
   /** Per ACME resolver: whether its storage holds what it issued, and its failed writes. */
-  readonly acmeStorage?: readonly { resolver: string; storage: string; stored: boolean; failedWrites: number }[];
+  readonly acmeStorage?: readonly StorageStatus[];
 }
 
 /** One series as plain data: key, label string, count, sum, bucket counts, request and response bytes. */
