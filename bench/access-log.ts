@@ -26,7 +26,7 @@
  * request with the writer formatting batches into bytes as it does in berth, and the part spent
  * on the request path itself (the `onResponse` hook).
  *
- * Run: `node bench/access-log.ts [--pairs 12] [--duration 2] [--connections 32] [--workers 1|auto|N]
+ * Run: `node bench/access-log.ts [--pairs 12] [--runs 1] [--duration 2] [--connections 32] [--workers 1|auto|N]
  *       [--format json|common] [--buffer 0] [--generator wrk|autocannon] [--micro-only] [--aa]
  *       [--parallel | --same-process | --interleaved [--phase-ms 250]] [--pin] [--log-to /dev/null]`
  */
@@ -48,6 +48,8 @@ function arg(name: string, fallback: string): string {
 }
 
 const PAIRS = Number(arg('pairs', '12'));
+/** Whole measurements, each with fresh processes, summarised as a mean with a 95 % interval. */
+const RUNS = Math.max(1, Number(arg('runs', '1')));
 const DURATION = Number(arg('duration', '2'));
 const CONNECTIONS = Number(arg('connections', '32'));
 const WORKERS = arg('workers', '1');
@@ -395,12 +397,49 @@ async function main(): Promise<void> {
   }
   if (MICRO_ONLY) return;
   if (GENERATOR === 'wrk' && spawnSync(WRK, ['--version']).error) throw new Error(`${WRK} is not runnable; use --generator autocannon`);
+  const runs: RunResult[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    if (RUNS > 1) console.log(`\nrun ${r + 1} of ${RUNS}`);
+    runs.push(await measureRun());
+  }
+  if (RUNS > 1) summarise(runs);
+}
+
+/** What one run concludes: the medians of its pair ratios (on/off req/s; off/on CPU per request). */
+interface RunResult { rps: number; cpu: number }
+
+/**
+ * Across runs (each with fresh processes): the mean slowdown and a 95 % interval for it. A run's
+ * processes differ from the next run's in ways pairs within a run cannot average out (placement,
+ * JIT decisions), so the spread between runs is what a verdict has to clear.
+ */
+function summarise(runs: readonly RunResult[]): void {
+  const stats = (xs: readonly number[]): { mean: number; half: number } => {
+    const n = xs.length;
+    const mean = xs.reduce((a, b) => a + b, 0) / n;
+    const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
+    // Student's t, two-sided 95 %, for n − 1 degrees of freedom (1.96 beyond the table).
+    const t = [12.71, 4.30, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23, 2.20, 2.18, 2.16, 2.14, 2.13][n - 2] ?? 1.96;
+    return { mean, half: (t * sd) / Math.sqrt(n) };
+  };
+  const line = (name: string, slow: readonly number[]): string => {
+    const { mean, half } = stats(slow);
+    return `${name}, % slower per run (negative: faster): ${slow.map((x) => x.toFixed(1)).join(', ')}; mean ${mean.toFixed(1)} %, 95 % interval ${(mean - half).toFixed(1)} to ${(mean + half).toFixed(1)} % → ${mean + half <= 5 ? 'met' : mean - half > 5 ? 'NOT met' : 'undecided (the interval contains 5 %)'}`;
+  };
+  console.log(`\n${runs.length} runs, target ≤ 5 % slower`);
+  console.log(line('req/s', runs.map((r) => (1 - r.rps) * 100)));
+  console.log(line('CPU-bound throughput', runs.map((r) => (1 - r.cpu) * 100)));
+}
+
+/** One run: fresh upstream and berth processes, warm-up, then the pairs; prints its own report. */
+async function measureRun(): Promise<RunResult> {
   const dir = mkdtempSync(join(tmpdir(), 'berth-bench-al-'));
   let off: Awaited<ReturnType<typeof variant>> | undefined;
   let on: Awaited<ReturnType<typeof variant>> | undefined;
+  let up: Awaited<ReturnType<typeof startUpstream>> | undefined;
   const load0 = loadavg();
   try {
-    const up = await startUpstream();
+    up = await startUpstream();
     if (SAME) ({ off, on } = await sharedVariants(dir, up.port));
     else {
       off = await variant(false, dir, up.port);
@@ -454,8 +493,10 @@ async function main(): Promise<void> {
     // ratio is far less sensitive to other work on the machine than req/s.
     console.log(`CPU-bound throughput ratio (CPU per request off/on), per pair: median ${cpuMed.toFixed(3)} (${pct(cpuMed)}), quartiles ${quantile(cpuRatios, 0.25).toFixed(3)}–${quantile(cpuRatios, 0.75).toFixed(3)}, range ${Math.min(...cpuRatios).toFixed(3)}–${Math.max(...cpuRatios).toFixed(3)}`);
     console.log(`target ≤ 5 % slower: req/s ${med >= 0.95 ? 'met' : 'NOT met'}, CPU per request ${cpuMed >= 0.95 ? 'met' : 'NOT met'}`);
+    return { rps: med, cpu: cpuMed };
   } finally {
     await Promise.all([off?.berth.stop(), on?.berth !== off?.berth ? on?.berth.stop() : undefined]);
+    up?.child.kill();
     rmSync(dir, { recursive: true, force: true });
   }
 }
