@@ -2,9 +2,7 @@ import { test, describe, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createTlsServer, connect, type Server as TlsServer, type TLSSocket } from 'node:tls';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { pino } from 'pino';
@@ -18,6 +16,7 @@ import { tlsServerOptions } from '../../src/tls/options.ts';
 import type { CertResolverConfig } from '../../src/config/static/types.ts';
 import type { DynamicConfig } from '../../src/config/dynamic/types.ts';
 import { tempDir } from '../helpers/temp.ts';
+import { fillUp, onSmallTmpfs } from '../helpers/tmpfs.ts';
 
 const quiet = pino({ level: 'silent' });
 const DAY = 86_400_000;
@@ -105,23 +104,12 @@ describe('CertificateManager against pebble', () => {
    * it makes room. Needs root and mount(2); skips (or fails under CI) without them.
    */
   async function onFullDisk(t: TestContext, fn: (dir: string) => Promise<void>): Promise<void> {
-    const full = mkdtempSync(join(tmpdir(), 'berth-acme-full-'));
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', full], { stdio: 'ignore' });
-    } catch {
-      rmSync(full, { recursive: true, force: true });
-      if (requireIntegration) throw new Error('cannot mount a tmpfs to simulate a full disk');
-      t.skip('cannot mount a tmpfs (not root?)');
-      return;
-    }
-    try {
-      try { writeFileSync(join(full, 'filler'), Buffer.alloc(64 * 1024, 1)); } catch { /* ENOSPC: full */ }
+    await onSmallTmpfs(t, 'berth-acme-full-', async (full) => {
+      fillUp(full);
       await fn(full);
-    } finally {
-      execFileSync('umount', [full], { stdio: 'ignore' });
-      rmSync(full, { recursive: true, force: true });
-    }
+    });
   }
+
 
   const dir = tempDir('berth-acme-');
   const storage = join(dir, 'acme.json');
