@@ -251,8 +251,7 @@ export class CertificateManager {
       const rt = this.runtimes.get(name);
       if (!rt) return;
       try {
-        await rt.storage.write(await this.doc(rt));
-        this.stored(rt);
+        await this.writeStorage(rt);
       } catch (err) {
         this.log.error({ resolver: name, storage: rt.storage.location, err: errorMessage(err) }, 'ACME storage still cannot be written at shutdown; certificates issued since the last write will be ordered again');
       }
@@ -409,12 +408,10 @@ export class CertificateManager {
     const timer = setTimeout(() => {
       void (async () => {
         try {
-          await rt.storage.write(await this.doc(rt));
+          await this.writeStorage(rt);
         } catch (e) {
           this.storeLater(rt, e);
-          return;
         }
-        this.stored(rt);
       })();
     }, delay);
     timer.unref();
@@ -446,7 +443,12 @@ export class CertificateManager {
     const i = list.findIndex((c) => c.domain.main === main);
     if (i >= 0) list[i] = rec;
     else list.push(rec);
-    await rt.storage.write(doc);
+    await this.writeStorage(rt);
+  }
+
+  /** Writes the resolver's storage document; a success stores whatever earlier failures left unstored. */
+  private async writeStorage(rt: Runtime): Promise<void> {
+    await rt.storage.write(await this.doc(rt));
     this.stored(rt);
   }
 
@@ -491,7 +493,7 @@ export class CertificateManager {
     // The account works whether or not it could be stored: registering another one on every
     // retry would be worse than keeping this one in memory until the write succeeds.
     try {
-      await rt.storage.write(doc);
+      await this.writeStorage(rt);
     } catch (err) {
       this.storeLater(rt, err);
     }
