@@ -1,0 +1,27 @@
+import type { ProxyResponse } from './response.ts';
+
+/** Reason phrases for berth's own answers, kept short and stable for clients and tests. */
+const TEXT: Readonly<Record<number, string>> = {
+  400: 'Bad Request', 404: 'Not Found', 405: 'Method Not Allowed', 408: 'Request Timeout', 413: 'Payload Too Large',
+  417: 'Expectation Failed', 421: 'Misdirected Request', 431: 'Request Header Fields Too Large', 500: 'Internal Server Error',
+  501: 'Not Implemented', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout', 505: 'HTTP Version Not Supported',
+};
+
+/**
+ * Answers with one of berth's own statuses (plain text, like Traefik's "404 page not found").
+ * Safe to call on an already-answered response: it then aborts it, so the client sees an
+ * incomplete response, never a fake complete one.
+ */
+export function sendStatus(res: ProxyResponse, status: number, body?: string, extraHeaders?: Readonly<Record<string, string>>): void {
+  if (res.headersSent) {
+    if (!res.writableEnded) res.destroy();
+    return;
+  }
+  const text = body ?? (status === 404 ? '404 page not found\n' : `${TEXT[status] ?? 'Error'}\n`);
+  res.statusCode = status;
+  res.setHeader('content-type', 'text/plain; charset=utf-8');
+  res.setHeader('content-length', Buffer.byteLength(text));
+  res.setHeader('x-content-type-options', 'nosniff');
+  if (extraHeaders) for (const k in extraHeaders) res.setHeader(k, extraHeaders[k]!);
+  res.end(text);
+}

@@ -1,0 +1,263 @@
+import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { createParser, destroyParser, ON_BODY, ON_HEADERS, ON_HEADERS_COMPLETE, ON_MESSAGE_COMPLETE, PAUSED, type LlhttpParser, type ParseError } from './llhttp.ts';
+import { SocketOutput } from './socket-output.ts';
+import type { OriginPool, UpstreamPool } from './upstream-pool.ts';
+import type { UpstreamTarget } from './upstream-target.ts';
+
+/** Largest upstream response head accepted (bytes); a bigger one is a bad response (502). */
+const MAX_RESPONSE_HEAD = 256 * 1024;
+
+/** What an upstream connection reports to the request it carries. */
+export interface UpstreamExchange {
+  /** The connection is ready for the request. */
+  onConnected(): void;
+  /** The response head; returns 1 when the response has no body (a request for HEAD), else 0. */
+  onResponseHead(status: number, reason: string, headers: string[]): number;
+  onResponseBody(chunk: Buffer): void;
+  /** The response is complete (trailers, if any, as a flat list). */
+  onResponseEnd(trailers: string[] | undefined): void;
+  /** The connection failed before the response completed (refused, reset, timed out, bad framing). */
+  onUpstreamFailure(err: Error): void;
+  /** A `101` was parsed: the rest of the read (and everything after) belongs to the tunnel. */
+  onUpgraded(rest: Buffer): void;
+  /** The upstream can take more request body. */
+  onUpstreamDrain(): void;
+  /** Around each read: output to the client is gathered into one write. */
+  beforeRead(): void;
+  afterRead(): void;
+  /** Whether the whole request (head and body) was written. */
+  readonly requestDone: boolean;
+}
+
+interface OwnedParser extends LlhttpParser {
+  owner: UpstreamConnection;
+}
+
+function onHeaders(this: OwnedParser, headers: string[]): void {
+  this.owner.partHead(headers);
+}
+
+function onHeadersComplete(this: OwnedParser, _major: number, _minor: number, headers: string[] | undefined, _method: unknown, _url: unknown, status: number, reason: string, upgrade: boolean, keepAlive: boolean): number {
+  return this.owner.headComplete(headers, status, reason, upgrade, keepAlive);
+}
+
+function onBody(this: OwnedParser, chunk: Buffer): void {
+  this.owner.bodyChunk(chunk);
+}
+
+function onMessageComplete(this: OwnedParser): void {
+  this.owner.messageComplete();
+}
+
+/** Why a connection failed, beside the socket's own error code. */
+export class UpstreamFailure extends Error {
+  readonly code: 'BAD_RESPONSE' | 'DIAL_TIMEOUT' | 'CLOSED';
+  constructor(code: UpstreamFailure['code'], message: string) {
+    super(message);
+    this.name = 'UpstreamFailure';
+    this.code = code;
+  }
+}
+
+/**
+ * One HTTP/1.1 connection to an upstream server: llhttp in response mode, one exchange at a
+ * time (no pipelining). Returned to its pool only after a complete, well-framed response on a
+ * connection both sides keep alive; a parse error, an unsolicited byte, an early close or a
+ * body cut short closes it.
+ */
+export class UpstreamConnection {
+  readonly socket: Socket;
+  readonly origin: OriginPool;
+  readonly out: SocketOutput;
+  private readonly pool: UpstreamPool;
+  private parser: LlhttpParser | undefined;
+  exchange: UpstreamExchange | undefined = undefined;
+  connected = false;
+  /** Served an exchange before (a kept-alive connection the upstream may have closed meanwhile). */
+  reused = false;
+  idleSince = 0;
+  private dead = false;
+  private error: Error | undefined = undefined;
+  private dialTimer: NodeJS.Timeout | undefined;
+  private informational = false;
+  private complete = false;
+  private keepAlive = false;
+  private upgraded = false;
+  private partial: string[] | undefined = undefined;
+
+  constructor(pool: UpstreamPool, origin: OriginPool, target: UpstreamTarget) {
+    this.pool = pool;
+    this.origin = origin;
+    const o = pool.options;
+    let socket: Socket;
+    if (target.https) {
+      const opts: ConnectionOptions = { host: target.hostname, port: target.port, rejectUnauthorized: !o.insecureSkipVerify, ALPNProtocols: ['http/1.1'] };
+      const sni = o.serverName ?? (isIP(target.hostname) === 0 ? target.hostname : undefined);
+      if (sni !== undefined) opts.servername = sni;
+      if (o.rootCAs !== undefined) opts.ca = [...o.rootCAs];
+      if (origin.tlsSession !== undefined) opts.session = origin.tlsSession;
+      socket = tlsConnect(opts);
+      socket.once('secureConnect', () => this.onConnect());
+      socket.on('session', (s: Buffer) => { origin.tlsSession = s; });
+    } else {
+      socket = netConnect({ host: target.hostname, port: target.port });
+      socket.once('connect', () => this.onConnect());
+    }
+    this.socket = socket;
+    socket.setNoDelay(true);
+    this.out = new SocketOutput(socket);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => this.onEnd());
+    socket.on('drain', () => this.exchange?.onUpstreamDrain());
+    socket.on('error', (err: Error) => { this.error ??= err; });
+    socket.on('close', () => this.onClose());
+    this.dialTimer = setTimeout(() => {
+      this.error = new UpstreamFailure('DIAL_TIMEOUT', `no connection to ${target.origin} within ${o.dialTimeoutMs} ms`);
+      socket.destroy();
+    }, o.dialTimeoutMs);
+    this.dialTimer.unref();
+  }
+
+  /** Whether it can carry another exchange. */
+  usable(): boolean {
+    return !this.dead && this.connected && !this.socket.destroyed && this.socket.writable;
+  }
+
+  /** Gives the connection to an exchange (right after `acquire`). */
+  attach(x: UpstreamExchange): void {
+    this.exchange = x;
+    this.complete = false;
+    this.informational = false;
+    this.keepAlive = false;
+    if (this.connected) x.onConnected();
+  }
+
+  private onConnect(): void {
+    clearTimeout(this.dialTimer);
+    this.connected = true;
+    const p = createParser('response', MAX_RESPONSE_HEAD) as OwnedParser;
+    p.owner = this;
+    p[ON_HEADERS] = onHeaders;
+    p[ON_HEADERS_COMPLETE] = onHeadersComplete;
+    p[ON_BODY] = onBody;
+    p[ON_MESSAGE_COMPLETE] = onMessageComplete;
+    this.parser = p;
+    this.exchange?.onConnected();
+  }
+
+  partHead(headers: string[]): void {
+    const list = (this.partial ??= []);
+    for (let i = 0; i < headers.length; i++) list.push(headers[i]!);
+  }
+
+  headComplete(headers: string[] | undefined, status: number, reason: string, upgrade: boolean, keepAlive: boolean): number {
+    const list = headers ?? this.partial ?? [];
+    this.partial = undefined;
+    const x = this.exchange;
+    // A response nobody asked for: stop here; the connection is closed after this read.
+    if (x === undefined || this.complete) return PAUSED;
+    if (status < 200 && status !== 101) { this.informational = true; return 0; }
+    this.keepAlive = keepAlive;
+    if (status === 101 && upgrade) this.upgraded = true;
+    return x.onResponseHead(status, reason, list);
+  }
+
+  bodyChunk(chunk: Buffer): void {
+    if (!this.complete) this.exchange?.onResponseBody(chunk);
+  }
+
+  messageComplete(): void {
+    if (this.informational) { this.informational = false; this.partial = undefined; return; }
+    if (this.upgraded || this.complete) return;
+    const trailers = this.partial;
+    this.partial = undefined;
+    this.complete = true;
+    this.exchange?.onResponseEnd(trailers);
+  }
+
+  private onData(chunk: Buffer): void {
+    const x = this.exchange;
+    const p = this.parser;
+    if (x === undefined || p === undefined) { this.destroy(); return; }
+    x.beforeRead();
+    let r: number | ParseError;
+    try {
+      r = p.execute(chunk);
+    } finally {
+      x.afterRead();
+    }
+    if (typeof r !== 'number') {
+      this.dead = true;
+      if (!this.complete && this.exchange === x) x.onUpstreamFailure(new UpstreamFailure('BAD_RESPONSE', `invalid response from the upstream: ${r.reason}`));
+      this.destroy();
+      return;
+    }
+    if (this.upgraded) { this.detach(); x.onUpgraded(chunk.subarray(r)); return; }
+    if (this.complete && this.exchange === x) this.settle(x);
+  }
+
+  /** After a complete response: back to the pool when both sides keep the connection, else closed. */
+  private settle(x: UpstreamExchange): void {
+    this.exchange = undefined;
+    if (this.keepAlive && x.requestDone && !this.dead) {
+      this.reused = true;
+      if (this.socket.isPaused()) this.socket.resume();
+      this.pool.release(this);
+    } else this.destroy();
+  }
+
+  private onEnd(): void {
+    const x = this.exchange;
+    const p = this.parser;
+    if (x !== undefined && p !== undefined && !this.complete) {
+      // A close-delimited body ends here; anything else was cut short.
+      x.beforeRead();
+      const r = p.finish();
+      x.afterRead();
+      if (this.complete) { this.keepAlive = false; if (this.exchange === x) this.settle(x); return; }
+      this.exchange = undefined;
+      x.onUpstreamFailure(r !== undefined ? new UpstreamFailure('BAD_RESPONSE', `response cut short: ${r.reason}`) : this.error ?? new UpstreamFailure('CLOSED', 'the upstream closed the connection'));
+    }
+    this.destroy();
+  }
+
+  private onClose(): void {
+    clearTimeout(this.dialTimer);
+    this.dead = true;
+    this.pool.forget(this);
+    if (this.parser !== undefined) { destroyParser(this.parser); this.parser = undefined; }
+    const x = this.exchange;
+    this.exchange = undefined;
+    if (x !== undefined && !this.complete) x.onUpstreamFailure(this.error ?? new UpstreamFailure('CLOSED', 'the upstream closed the connection'));
+  }
+
+  /** Stops reading the response (the client cannot take more). */
+  pauseReading(): void {
+    this.socket.pause();
+  }
+
+  resumeReading(): void {
+    this.socket.resume();
+  }
+
+  /** Hands the socket over to a tunnel: no HTTP on it any more, not pooled. */
+  private detach(): void {
+    this.dead = true;
+    this.exchange = undefined;
+    this.pool.forget(this);
+    if (this.parser !== undefined) { destroyParser(this.parser); this.parser = undefined; }
+    this.socket.removeAllListeners('data');
+    this.socket.removeAllListeners('end');
+    this.socket.removeAllListeners('drain');
+    this.socket.removeAllListeners('close');
+  }
+
+  /** Closes the connection (not reusable); the exchange, if any, is not told. */
+  destroy(): void {
+    this.dead = true;
+    this.exchange = undefined;
+    this.pool.forget(this);
+    this.socket.destroy();
+  }
+}

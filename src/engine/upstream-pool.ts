@@ -1,0 +1,132 @@
+import { UpstreamConnection } from './upstream-connection.ts';
+import type { UpstreamTarget } from './upstream-target.ts';
+
+/** Timeouts, pooling and TLS of one upstream transport (Traefik's serversTransport). */
+export interface TransportOptions {
+  readonly dialTimeoutMs: number;
+  /** Time from the request's head being sent to the response's head; 0 = no limit (Traefik's default). */
+  readonly responseHeaderTimeoutMs: number;
+  /** How long a kept-alive connection may sit idle in the pool. */
+  readonly idleConnTimeoutMs: number;
+  /** Idle connections kept per server: 0 means Go's default (2), a negative number keeps none. */
+  readonly maxIdleConnsPerHost: number;
+  readonly insecureSkipVerify: boolean;
+  readonly rootCAs?: readonly (string | Buffer)[];
+  readonly serverName?: string;
+}
+
+/** Go's `http.DefaultMaxIdleConnsPerHost`, used when `maxIdleConnsPerHost` is 0. */
+const GO_DEFAULT_IDLE = 2;
+
+/** The connections of one server (scheme, host, port). */
+export class OriginPool {
+  readonly key: string;
+  /** Idle kept-alive connections, most recently used last (LIFO: warm sockets first). */
+  readonly idle: UpstreamConnection[] = [];
+  /** The last TLS session, offered when dialling again (a resumed handshake). */
+  tlsSession: Buffer | undefined = undefined;
+
+  constructor(key: string) {
+    this.key = key;
+  }
+}
+
+/**
+ * berth's own keep-alive pool of upstream HTTP/1.1 connections for one transport: per server,
+ * idle connections are reused most-recent-first, at most `maxIdleConnsPerHost` stay idle, and
+ * one sweep timer closes those idle past `idleConnTimeoutMs`. A connection is only returned here
+ * after a complete, well-framed exchange; anything else closes it.
+ */
+export class UpstreamPool {
+  readonly options: TransportOptions;
+  private readonly origins = new Map<string, OriginPool>();
+  private readonly maxIdle: number;
+  private closed = false;
+  private sweeper: NodeJS.Timeout | undefined;
+  /** Connections dialled or busy (for tests and shutdown). */
+  readonly active = new Set<UpstreamConnection>();
+
+  constructor(options: TransportOptions) {
+    this.options = options;
+    this.maxIdle = options.maxIdleConnsPerHost === 0 ? GO_DEFAULT_IDLE : Math.max(0, options.maxIdleConnsPerHost);
+  }
+
+  /** An idle connection to `target` (unless `fresh`), else a new one being dialled. */
+  acquire(target: UpstreamTarget, fresh: boolean): UpstreamConnection {
+    let origin = this.origins.get(target.origin);
+    if (origin === undefined) {
+      origin = new OriginPool(target.origin);
+      this.origins.set(target.origin, origin);
+    }
+    if (!fresh) {
+      const idle = origin.idle;
+      while (idle.length > 0) {
+        const c = idle.pop()!;
+        if (c.usable()) { this.active.add(c); return c; }
+        c.destroy();
+      }
+    }
+    const c = new UpstreamConnection(this, origin, target);
+    this.active.add(c);
+    return c;
+  }
+
+  /** A connection finished an exchange cleanly: kept idle, or closed when the pool is full or closed. */
+  release(c: UpstreamConnection): void {
+    this.active.delete(c);
+    const idle = c.origin.idle;
+    if (this.closed || idle.length >= this.maxIdle || !c.usable()) { c.destroy(); return; }
+    c.idleSince = Date.now();
+    idle.push(c);
+    if (this.sweeper === undefined && this.options.idleConnTimeoutMs > 0) this.startSweeper();
+  }
+
+  /** A connection closed (or is being closed): forgotten wherever it is. */
+  forget(c: UpstreamConnection): void {
+    this.active.delete(c);
+    const idle = c.origin.idle;
+    const i = idle.indexOf(c);
+    if (i >= 0) idle.splice(i, 1);
+  }
+
+  /** Number of idle connections to a server (tests, metrics). */
+  idleCount(origin: string): number {
+    return this.origins.get(origin)?.idle.length ?? 0;
+  }
+
+  /**
+   * Closes the idle connections and keeps no more. Connections still busy finish their exchange
+   * (a retired snapshot's requests complete) and are then closed instead of pooled.
+   */
+  close(): void {
+    this.closed = true;
+    if (this.sweeper !== undefined) clearInterval(this.sweeper);
+    this.sweeper = undefined;
+    for (const o of this.origins.values()) {
+      for (const c of o.idle.splice(0)) c.destroy();
+    }
+  }
+
+  private startSweeper(): void {
+    const every = Math.max(100, Math.min(1000, Math.floor(this.options.idleConnTimeoutMs / 2)));
+    this.sweeper = setInterval(() => this.sweep(), every);
+    this.sweeper.unref();
+  }
+
+  private sweep(): void {
+    const limit = Date.now() - this.options.idleConnTimeoutMs;
+    let any = false;
+    for (const o of this.origins.values()) {
+      const idle = o.idle;
+      // Oldest first: the list is ordered by release time.
+      let n = 0;
+      while (n < idle.length && idle[n]!.idleSince <= limit) n++;
+      for (const c of idle.splice(0, n)) c.destroy();
+      if (idle.length > 0) any = true;
+    }
+    if (!any && this.sweeper !== undefined) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
+  }
+}

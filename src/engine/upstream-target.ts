@@ -1,0 +1,43 @@
+/** One upstream server, parsed once when the snapshot is built (never per request). */
+export interface UpstreamTarget {
+  /** The server URL as configured. */
+  readonly url: string;
+  readonly target: URL;
+  readonly https: boolean;
+  /** Host to connect to (no IPv6 brackets). */
+  readonly hostname: string;
+  readonly port: number;
+  /** `host[:port]` as the URL spells it: the Host header when the client's is not passed on. */
+  readonly authority: string;
+  /** Pool key: scheme, host and port. */
+  readonly origin: string;
+  /** Path prefix of the server URL (`''` for none). */
+  readonly basePath: string;
+  /** Query of the server URL (`''` for none, else with `?`). */
+  readonly baseSearch: string;
+}
+
+/** Describes a server URL (`http:`/`https:`; `h2c:` is served over HTTP/1.1 as `http:`). */
+export function upstreamTarget(url: string, parsed: URL): UpstreamTarget {
+  const https = parsed.protocol === 'https:';
+  const hostname = parsed.hostname.startsWith('[') ? parsed.hostname.slice(1, -1) : parsed.hostname;
+  const port = parsed.port !== '' ? Number(parsed.port) : https ? 443 : 80;
+  const path = parsed.pathname === '/' ? '' : parsed.pathname;
+  return {
+    url, target: parsed, https, hostname, port,
+    authority: parsed.host,
+    origin: `${https ? 'https' : 'http'}://${parsed.host}`,
+    basePath: path,
+    baseSearch: parsed.search,
+  };
+}
+
+/** The server URL's path prefix joined with the request target, as Traefik does (no doubled slash). */
+export function joinPath(t: UpstreamTarget, url: string): string {
+  const base = t.basePath;
+  let joined = url;
+  if (base !== '') joined = base.endsWith('/') && url.charCodeAt(0) === 47 ? base + url.slice(1) : base + url;
+  if (t.baseSearch === '') return joined;
+  const q = joined.indexOf('?');
+  return q === -1 ? joined + t.baseSearch : `${joined.slice(0, q)}${t.baseSearch}&${joined.slice(q + 1)}`;
+}
