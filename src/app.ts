@@ -6,8 +6,7 @@ import type { StaticConfig } from './config/static/types.ts';
 import { durationOr } from './lib/duration.ts';
 import { logger as rootLogger, type Logger } from './lib/logger.ts';
 import { ServicePool } from './http/service-builder.ts';
-import type { Handler, RequestContext } from './http/handler.ts';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Handler, ProxyRequest, ProxyResponse, RequestContext } from './http/handler.ts';
 import { createAccessLog, type AccessLog } from './observability/access-log.ts';
 import { Metrics } from './observability/metrics.ts';
 import { dashboardHandler } from './api/dashboard.ts';
@@ -298,10 +297,10 @@ export class Berth {
       const limits = this.limits();
       const e = new TcpEntrypoint(name, ep, {
         holder: this.holder,
-        tlsOptions: () => tlsServerOptions(this.certificates, this.holder.current().config.tls?.options?.default, () => this.holder.current()) as never,
+        tlsOptions: () => tlsServerOptions(this.certificates, this.holder.current().config.tls?.options?.default, () => this.holder.current()),
         hooks: {
-          ...(this.acme ? { http01: (req: IncomingMessage, res: ServerResponse) => this.acme!.http01(req, res) } : {}),
-          ...(this.accessLog || this.metrics ? { onResponse: (req: IncomingMessage, res: ServerResponse, ctx: RequestContext) => { this.accessLog?.onResponse(req, res, ctx); this.metrics?.onResponse(req, res, ctx); } } : {}),
+          ...(this.acme ? { http01: (req: ProxyRequest, res: ProxyResponse) => this.acme!.http01Responder.handle(req, res) } : {}),
+          ...(this.accessLog || this.metrics ? { onResponse: (req: ProxyRequest, res: ProxyResponse, ctx: RequestContext) => { this.accessLog?.onResponse(req, res, ctx); this.metrics?.onResponse(req, res, ctx); } } : {}),
         },
         limits,
         logger: this.log.child({ component: 'entrypoint', entrypoint: name }),

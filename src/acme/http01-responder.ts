@@ -1,9 +1,19 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-
 /*
  * Kept free of the ACME client library: data-plane workers answer the primary's tokens with this
  * class and must not load acme-client and its dependency tree (~10 MB of RSS each).
  */
+
+/** The request side an answer needs: Node's `IncomingMessage` and berth's own request both fit. */
+export interface ChallengeRequest {
+  readonly url?: string | undefined;
+  readonly method?: string | undefined;
+}
+
+/** The response side an answer needs: Node's `ServerResponse` and berth's own response both fit. */
+export interface ChallengeResponse {
+  writeHead(status: number, headers: Record<string, string | number>): unknown;
+  end(body?: string): unknown;
+}
 
 /** HTTP-01 tokens, shared by every resolver: the `web` entrypoint answers them before routing. */
 export class Http01Responder {
@@ -38,7 +48,7 @@ export class Http01Responder {
   }
 
   /** Answers `GET /.well-known/acme-challenge/<token>`; returns false when the request is not one. */
-  handle(req: IncomingMessage, res: ServerResponse): boolean {
+  handle(req: ChallengeRequest, res: ChallengeResponse): boolean {
     const url = req.url ?? '';
     const prefix = '/.well-known/acme-challenge/';
     if (!url.startsWith(prefix)) return false;

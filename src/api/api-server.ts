@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { stringify as toYaml } from 'yaml';
 import type { SnapshotHolder } from '../pipeline/snapshot-holder.ts';
 import type { ProviderState } from '../providers/provider.ts';
@@ -7,6 +7,20 @@ import { BerthError, ErrorCodes } from '../lib/errors.ts';
 import { explain } from './explain.ts';
 import { routesReport } from './routes-report.ts';
 import { traefikApi } from './traefik-api.ts';
+
+/** The request side the API reads: Node's `IncomingMessage` and the data plane's request both fit. */
+export interface ApiRequest {
+  readonly url?: string | undefined;
+  readonly method?: string | undefined;
+}
+
+/** The response side the API writes (so `api@internal` serves it on an entrypoint too). */
+export interface ApiResponse {
+  writeHead(status: number, headers: Record<string, string | number>): unknown;
+  end(body?: string | Buffer): unknown;
+  readonly headersSent: boolean;
+  destroy(): unknown;
+}
 
 /** Everything the API reads; each source is a function so the API always shows the live state. */
 export interface ApiSources {
@@ -24,16 +38,16 @@ export interface ApiSources {
   /** Prometheus text exposition, when metrics are enabled. */
   readonly metrics?: () => string;
   /** The dashboard page. */
-  readonly dashboard?: (req: IncomingMessage, res: ServerResponse) => void;
+  readonly dashboard?: (req: ApiRequest, res: ApiResponse) => void;
 }
 
-function json(res: ServerResponse, status: number, body: unknown): void {
+function json(res: ApiResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body, null, 2);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
   res.end(text);
 }
 
-function text(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
+function text(res: ApiResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
   res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
   res.end(body);
 }
@@ -71,7 +85,7 @@ export function healthReport(src: ApiSources): Record<string, unknown> {
 }
 
 /** Handles one API request; exported so `api@internal` can serve it on an entrypoint too. */
-export function createApiHandler(src: ApiSources, log: Logger): (req: IncomingMessage, res: ServerResponse) => void {
+export function createApiHandler(src: ApiSources, log: Logger): (req: ApiRequest, res: ApiResponse) => void {
   return (req, res) => {
     try {
       const url = new URL(req.url ?? '/', 'http://api');

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ApiSources } from './api-server.ts';
+import type { ApiRequest, ApiResponse, ApiSources } from './api-server.ts';
 
 /**
  * The dashboard: one self-contained page (inline CSS and JS, no external assets) that polls the
@@ -245,7 +244,7 @@ const BODY_BYTES = Buffer.from(DASHBOARD_HTML);
  * Serves the dashboard page (`GET /`, `/dashboard`). The page reads everything through the API,
  * so `sources` is not consulted per request; it is taken so the page can grow server-side parts.
  */
-export function dashboardHandler(_sources: ApiSources): (req: IncomingMessage, res: ServerResponse) => void {
+export function dashboardHandler(_sources: ApiSources): (req: ApiRequest, res: ApiResponse) => void {
   return (req, res) => {
     res.writeHead(200, {
       'content-type': 'text/html; charset=utf-8',

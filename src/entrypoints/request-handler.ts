@@ -1,26 +1,26 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { EntryPointConfig } from '../config/static/types.ts';
-import type { RequestContext } from '../http/handler.ts';
+import { hasToken, sameName, type HeaderList } from '../engine/header-list.ts';
+import type { ProxyRequest, RequestContext, RequestHandler } from '../engine/message.ts';
+import type { ProxyResponse } from '../engine/response.ts';
 import { forwardedClientIp, setForwardedHeaders, stripUntrustedForwarded } from '../http/forwarded-headers.ts';
 import { canonicalPath, splitTarget, validHostHeader } from '../http/request-target.ts';
 import { sendStatus } from '../http/responses.ts';
 import { stripHopByHop } from '../http/hop-by-hop.ts';
-import { markChunked } from '../http/middlewares/body.ts';
-import { buildIpMatcher, normalizeIp, type IpMatcher } from '../lib/ip.ts';
+import { buildIpMatcher, type IpMatcher } from '../lib/ip.ts';
 import { normalizeHost } from '../rules/host.ts';
 import type { HttpRequestView } from '../rules/types.ts';
 import type { SnapshotHolder } from '../pipeline/snapshot-holder.ts';
-import type { CompiledHttpRouter, HttpRouterTable, RoutingSnapshot } from '../pipeline/snapshot.ts';
-import type { TLSSocket } from 'node:tls';
+import type { CompiledHttpRouter, RoutingSnapshot } from '../pipeline/snapshot.ts';
 import { policyOfSocket, wantedOptionsName } from '../tls/policy.ts';
 
 /** Hooks the entrypoint calls around routing (ACME HTTP-01, access log, metrics). */
 export interface RequestHooks {
   /** Answers ACME HTTP-01 challenges before routing; returns true when it answered. */
-  http01?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  http01?: (req: ProxyRequest, res: ProxyResponse) => boolean;
   /** Called when a response finished or was aborted. */
-  onResponse?: (req: IncomingMessage, res: ServerResponse, ctx: RequestContext) => void;
+  onResponse?: (req: ProxyRequest, res: ProxyResponse, ctx: RequestContext) => void;
 }
 
 /** Limits applied per request. */
@@ -28,44 +28,69 @@ export interface RequestLimits {
   readonly maxHeaderCount: number;
 }
 
+const ACME_PREFIX = '/.well-known/acme-challenge/';
+
+/** What rules look at; Node-style headers only built when a rule asks for them (Header, HeaderRegexp). */
+class RouteView implements HttpRequestView {
+  readonly host: string;
+  readonly path: string;
+  readonly method: string;
+  readonly query: string;
+  readonly clientIp: string;
+  private readonly list: HeaderList;
+  private object: IncomingHttpHeaders | undefined = undefined;
+
+  constructor(host: string, path: string, method: string, list: HeaderList, query: string, clientIp: string) {
+    this.host = host;
+    this.path = path;
+    this.method = method;
+    this.list = list;
+    this.query = query;
+    this.clientIp = clientIp;
+  }
+
+  get headers(): IncomingHttpHeaders {
+    return (this.object ??= this.list.toObject());
+  }
+}
+
 /**
  * The per-request path of an HTTP entrypoint: validate the request line and Host, strip untrusted
  * forwarding headers, canonicalise the path, find the router in the current snapshot and run it.
- * Everything here runs for every request: keep it allocation-light.
+ * One pass over the header list; everything here runs for every request: keep it allocation-light.
  */
-export function createRequestHandler(name: string, ep: EntryPointConfig, scheme: 'http' | 'https', holder: SnapshotHolder, hooks: RequestHooks, limits: RequestLimits) {
+export function createRequestHandler(name: string, ep: EntryPointConfig, scheme: 'http' | 'https', holder: SnapshotHolder, hooks: RequestHooks, limits: RequestLimits): RequestHandler {
   const trusted: IpMatcher | undefined = ep.forwardedHeaders?.insecure ? undefined : buildIpMatcher(ep.forwardedHeaders?.trustedIPs ?? []).matcher;
   const insecure = ep.forwardedHeaders?.insecure === true;
-  const port = ep.port;
-  // One listener for every response ('close' fires once): no closure per request.
+  const port = String(ep.port);
   const onResponse = hooks.onResponse;
-  const onClose = onResponse === undefined ? undefined : function (this: ServerResponse): void {
-    onResponse(this.req, this, (this as WithCtx)[kCtx]!);
-  };
+  const http01 = scheme === 'http' ? hooks.http01 : undefined;
 
-  return function handle(req: IncomingMessage, res: ServerResponse, upgradeHead?: Buffer): void {
+  const request = (req: ProxyRequest, res: ProxyResponse): void => {
     const snap: RoutingSnapshot = holder.current();
-    const remoteIp = normalizeIp(req.socket.remoteAddress);
+    const remoteIp = req.remoteAddress;
     const headers = req.headers;
-    const raw = req.rawHeaders;
-    const h2 = (req as { stream?: unknown }).stream !== undefined;
+    const raw = headers.raw;
+    const h2 = req.http2;
     if (raw.length > limits.maxHeaderCount * 2) { refuse(res, 431, h2); return; }
-    // `HTTP/2.0` or `HTTP/0.9` on an HTTP/1 connection: Node's parser accepts both request lines.
+    // `HTTP/2.0` or `HTTP/0.9` on an HTTP/1 connection: llhttp accepts both request lines.
     if (!h2 && req.httpVersionMajor !== 1) { refuse(res, 505, h2); return; }
-    // Two Host headers (Node keeps only the first) and HTTP/1.0 with Transfer-Encoding are refused.
+    // Two Host headers, and HTTP/1.0 with Transfer-Encoding, are refused.
     let hostCount = 0;
+    let hostHeader = '';
+    let te: string | undefined;
     for (let i = 0; i < raw.length; i += 2) {
       const k = raw[i]!;
-      if (k.length === 4 && k.toLowerCase() === 'host') hostCount++;
+      if (k.length === 4) { if (sameName(k, 'host')) { if (hostCount++ === 0) hostHeader = raw[i + 1]!; } }
+      else if (k.length === 17 && sameName(k, 'transfer-encoding')) te = te === undefined ? raw[i + 1]! : `${te}, ${raw[i + 1]!}`;
     }
-    const te = headers['transfer-encoding'];
-    if (hostCount > 1 || (te !== undefined && req.httpVersionMinor === 0)) { refuse(res, 400, h2); return; }
+    if (hostCount > 1 || (te !== undefined && !h2 && req.httpVersionMinor === 0)) { refuse(res, 400, h2); return; }
     // Berth re-frames every body: a coding other than plain `chunked` (`gzip, chunked`) would be
     // lost when the body is re-chunked, so it is refused as Go's server does.
     if (te !== undefined && te.trim().toLowerCase() !== 'chunked') { refuse(res, 501, h2); return; }
 
-    let url = req.url ?? '/';
-    let hostHeader = (headers.host ?? (headers[':authority'] as string | undefined)) ?? '';
+    const original = req.url;
+    let url = original;
     if (url.charCodeAt(0) !== 47 /* / */) {
       // Absolute-form: the target's authority replaces Host; berth only forwards to its own routes.
       const m = /^https?:\/\/([^/?#]*)(.*)$/i.exec(url);
@@ -73,15 +98,15 @@ export function createRequestHandler(name: string, ep: EntryPointConfig, scheme:
       hostHeader = m[1]!;
       url = m[2] || '/';
       if (url.charCodeAt(0) !== 47) url = '/' + url;
-      headers.host = hostHeader;
+      headers.set('host', hostHeader);
     }
-    if (!validHostHeader(hostHeader) && !(hostHeader === '' && req.httpVersionMajor === 1 && req.httpVersionMinor === 0)) { refuse(res, 400, h2); return; }
+    if (!validHostHeader(hostHeader) && !(hostHeader === '' && !h2 && req.httpVersionMinor === 0)) { refuse(res, 400, h2); return; }
     const { path: rawPath, query } = splitTarget(url);
     const path = canonicalPath(rawPath);
     if (path === null) { refuse(res, 400, h2); return; }
     // Rewritten when canonicalised, taken from an absolute form, or carrying a fragment (which never
     // goes upstream: it is the client's own).
-    if (path !== rawPath || url !== req.url || url.length !== rawPath.length + (query ? query.length + 1 : 0)) req.url = query ? `${path}?${query}` : path;
+    if (path !== rawPath || url !== original || url.length !== rawPath.length + (query ? query.length + 1 : 0)) req.url = query ? `${path}?${query}` : path;
 
     const trustedPeer = insecure || (trusted !== undefined && trusted.has(remoteIp));
     if (!trustedPeer) stripUntrustedForwarded(headers);
@@ -91,39 +116,39 @@ export function createRequestHandler(name: string, ep: EntryPointConfig, scheme:
       clientIp: trustedPeer ? forwardedClientIp(headers, remoteIp) : remoteIp,
       trustedPeer, host, path, start: performance.now(),
     };
-    if (upgradeHead !== undefined) ctx.upgradeHead = upgradeHead;
-    if (te !== undefined) markChunked(req);
-    if (onClose !== undefined) {
-      (res as WithCtx)[kCtx] = ctx;
-      res.on('close', onClose);
+    req.ctx = ctx;
+    if (req.tunnel !== undefined) {
+      // Only WebSocket becomes a tunnel; `Upgrade: h2c` and other tokens are served as plain requests.
+      const token = headers.get('upgrade');
+      if (token !== undefined && hasToken(token, 'websocket')) req.upgrade = true;
+      else headers.delete('upgrade');
     }
-    if (scheme === 'http' && hooks.http01 && path.startsWith('/.well-known/acme-challenge/') && hooks.http01(req, res)) return;
+    if (http01 !== undefined && path.startsWith(ACME_PREFIX) && http01(req, res)) return;
 
     const tables = snap.http.get(name);
     const table = tables ? (scheme === 'https' ? tables.tls : tables.plain) : undefined;
-    const view: HttpRequestView = { host, path, method: req.method ?? 'GET', headers, query, clientIp: ctx.clientIp };
-    const router = table?.find(view);
+    const router = table?.find(new RouteView(host, path, req.method, headers, query, ctx.clientIp));
     if (!router) { sendStatus(res, 404); return; }
     if (scheme === 'https' && misdirected(req, router, snap)) { sendStatus(res, 421); return; }
-    stripHopByHop(headers, upgradeHead !== undefined);
-    setForwardedHeaders(headers, remoteIp, scheme, port, upgradeHead !== undefined, hostHeader);
+    const upgrade = req.upgrade;
+    stripHopByHop(headers, upgrade);
+    setForwardedHeaders(headers, remoteIp, upgrade ? (scheme === 'https' ? 'wss' : 'ws') : scheme, port, hostHeader, trustedPeer);
     router.handler(req, res, ctx);
   };
-}
 
-const kCtx = Symbol('berth.ctx');
-type WithCtx = ServerResponse & { [kCtx]?: RequestContext };
+  const done = onResponse === undefined ? (): void => undefined : (req: ProxyRequest, res: ProxyResponse): void => {
+    const ctx = req.ctx;
+    if (ctx !== undefined) onResponse(req, res, ctx);
+  };
+  return { request, done };
+}
 
 /**
  * Answers a request berth will not process and, on HTTP/1, closes the connection after the
  * answer: whatever follows (an unread body, pipelined requests) can no longer be framed safely.
  */
-function refuse(res: ServerResponse, status: number, h2: boolean): void {
-  if (!h2) {
-    res.shouldKeepAlive = false;
-    if (!res.headersSent) res.setHeader('connection', 'close');
-    res.once('finish', () => res.socket?.destroySoon?.());
-  }
+function refuse(res: ProxyResponse, status: number, h2: boolean): void {
+  if (!h2) res.closeConnection = true;
   sendStatus(res, status);
 }
 
@@ -133,9 +158,7 @@ function refuse(res: ServerResponse, status: number, h2: boolean): void {
  * handshake's options are those of its SNI (`src/tls/policy.ts`); HTTP/1 Host and HTTP/2
  * :authority alike.
  */
-function misdirected(req: IncomingMessage, router: CompiledHttpRouter, snap: RoutingSnapshot): boolean {
-  const stream = (req as { stream?: { session?: { socket?: TLSSocket } } }).stream;
-  const sock = stream?.session?.socket ?? req.socket;
-  const used = policyOfSocket(sock)?.name ?? 'default';
+function misdirected(req: ProxyRequest, router: CompiledHttpRouter, snap: RoutingSnapshot): boolean {
+  const used = policyOfSocket(req.socket)?.name ?? 'default';
   return used !== wantedOptionsName(snap, router.name);
 }

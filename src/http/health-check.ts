@@ -3,7 +3,7 @@ import { request as httpsRequest } from 'node:https';
 import type { ServerHealthCheck } from '../config/dynamic/types.ts';
 import { durationOr } from '../lib/duration.ts';
 import type { BalancedServer } from './load-balancer.ts';
-import type { UpstreamTarget } from './forwarder.ts';
+import type { UpstreamTarget } from '../engine/upstream-target.ts';
 
 /**
  * Traefik's active health check: probes every server of a service on an interval and flips its

@@ -1,5 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { StickyCookie } from '../config/dynamic/types.ts';
+import type { ProxyRequest, ProxyResponse } from './handler.ts';
 
 /** A server inside a load balancer, with its live health. */
 export interface BalancedServer<T> {
@@ -34,9 +34,9 @@ export class WeightedRoundRobin<T> {
   }
 
   /** Picks a server for this request (sticky first), or undefined when none is healthy. */
-  pick(req: IncomingMessage): BalancedServer<T> | undefined {
+  pick(req: ProxyRequest): BalancedServer<T> | undefined {
     if (this.sticky) {
-      const wanted = readCookie(req.headers.cookie, this.cookieName);
+      const wanted = readCookie(req.headers.get('cookie'), this.cookieName);
       if (wanted) for (const s of this.servers) if (s.id === wanted && s.healthy) return s;
     }
     let best: BalancedServer<T> | undefined;
@@ -52,17 +52,16 @@ export class WeightedRoundRobin<T> {
   }
 
   /** Sets the sticky cookie on the response when stickiness is on and the client lacks it. */
-  stick(req: IncomingMessage, res: ServerResponse, server: BalancedServer<T>): void {
+  stick(req: ProxyRequest, res: ProxyResponse, server: BalancedServer<T>): void {
     if (!this.sticky) return;
-    if (readCookie(req.headers.cookie, this.cookieName) === server.id) return;
+    if (readCookie(req.headers.get('cookie'), this.cookieName) === server.id) return;
     const c = this.sticky;
     let v = `${this.cookieName}=${server.id}; Path=${c.path ?? '/'}`;
     if (c.maxAge) v += `; Max-Age=${c.maxAge}`;
     if (c.httpOnly) v += '; HttpOnly';
     if (c.secure) v += '; Secure';
     if (c.sameSite) v += `; SameSite=${c.sameSite}`;
-    const prior = res.getHeader('set-cookie');
-    res.setHeader('set-cookie', prior ? ([] as string[]).concat(prior as string | string[], v) : v);
+    res.appendHeader('set-cookie', v);
   }
 }
 

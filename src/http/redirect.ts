@@ -1,5 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Handler, RequestContext } from './handler.ts';
+import type { Handler, ProxyRequest, ProxyResponse, RequestContext } from './handler.ts';
 
 /**
  * The redirect status Traefik uses: 301/302 for GET and HEAD, 308/307 for other methods so that
@@ -12,7 +11,7 @@ export function redirectStatus(method: string | undefined, permanent: boolean): 
 }
 
 /** Sends a redirect with an empty body. */
-export function sendRedirect(res: ServerResponse, status: number, location: string): void {
+export function sendRedirect(res: ProxyResponse, status: number, location: string): void {
   res.statusCode = status;
   res.setHeader('location', location);
   res.setHeader('content-length', 0);
@@ -23,7 +22,7 @@ export function sendRedirect(res: ServerResponse, status: number, location: stri
 export function entrypointRedirect(scheme: string, port: number, permanent: boolean): Handler {
   const defaultPort = scheme === 'https' ? 443 : 80;
   const portPart = port === defaultPort ? '' : `:${port}`;
-  return (req: IncomingMessage, res: ServerResponse, ctx: RequestContext): void => {
+  return (req: ProxyRequest, res: ProxyResponse, ctx: RequestContext): void => {
     const host = ctx.host.includes(':') ? `[${ctx.host}]` : ctx.host;
     sendRedirect(res, redirectStatus(req.method, permanent), `${scheme}://${host}${portPart}${req.url ?? '/'}`);
   };

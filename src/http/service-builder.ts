@@ -1,14 +1,15 @@
-import { ServerResponse, type IncomingMessage } from 'node:http';
-import { PassThrough, Readable } from 'node:stream';
+import { readFileSync } from 'node:fs';
 import type { HttpService, ServersTransport } from '../config/dynamic/types.ts';
 import type { StaticServersTransport } from '../config/static/types.ts';
 import { durationOr } from '../lib/duration.ts';
-import type { Handler, RequestContext } from './handler.ts';
-import { createTransport, forward, type Transport, type TransportOptions, type UpstreamTarget } from './forwarder.ts';
+import { errorMessage } from '../lib/errors.ts';
+import type { Handler } from './handler.ts';
+import { createTransport, forward, upstreamTarget, type Transport, type TransportOptions, type UpstreamTarget } from './forwarder.ts';
 import { HealthChecker } from './health-check.ts';
 import { WeightedRoundRobin, shortHash, type BalancedServer } from './load-balancer.ts';
 import { sendStatus } from './responses.ts';
-import { hasBody, requestBody, setReplayableBody, type BodyCarrier } from './middlewares/body.ts';
+
+export { mirroringHandler } from './mirroring.ts';
 
 /** Live state of a built load-balancer service, for the API (`/routes.json`, explain, dashboard). */
 export interface ServiceInfo {
@@ -39,14 +40,18 @@ export class ServicePool {
     this.staticTransport = staticTransport;
   }
 
-  transport(name: string | undefined, def: ServersTransport | undefined): Transport {
+  /** The pooled transport for a serversTransport definition, or why it cannot be built (an unreadable CA). */
+  transport(name: string | undefined, def: ServersTransport | undefined): Transport | { error: string } {
     const base = this.staticTransport;
+    const cas = readRootCAs(def?.rootCAs ?? base.rootCAs);
+    if ('error' in cas) return cas;
     const options: TransportOptions = {
       dialTimeoutMs: durationOr(def?.forwardingTimeouts?.dialTimeout ?? base.forwardingTimeouts?.dialTimeout, 30_000),
       responseHeaderTimeoutMs: durationOr(def?.forwardingTimeouts?.responseHeaderTimeout ?? base.forwardingTimeouts?.responseHeaderTimeout, 0),
       idleConnTimeoutMs: durationOr(def?.forwardingTimeouts?.idleConnTimeout ?? base.forwardingTimeouts?.idleConnTimeout, 90_000),
       maxIdleConnsPerHost: def?.maxIdleConnsPerHost ?? base.maxIdleConnsPerHost ?? 200,
       insecureSkipVerify: def?.insecureSkipVerify ?? base.insecureSkipVerify ?? false,
+      ...(cas.ca.length > 0 ? { rootCAs: cas.ca } : {}),
       ...(def?.serverName ? { serverName: def.serverName } : {}),
     };
     const key = `${name ?? 'default'}|${JSON.stringify(options)}`;
@@ -79,7 +84,7 @@ export class ServicePool {
         continue;
       }
       if (target.protocol === 'h2c:') target = new URL(`http://${target.host}${target.pathname}`);
-      const value: UpstreamTarget = { url: s.url, target, https: target.protocol === 'https:' };
+      const value = upstreamTarget(s.url, target);
       servers.push({ value, weight: s.weight ?? 1, id: shortHash(s.url), healthy: true, current: 0 });
     }
     const lb = new WeightedRoundRobin(servers, lbDef.sticky?.cookie ?? (lbDef.sticky ? {} : undefined), name);
@@ -113,7 +118,7 @@ export class ServicePool {
 
 /** Builds the handler of a load-balancer service. */
 export function loadBalancerHandler(name: string, lb: WeightedRoundRobin<UpstreamTarget>, transport: Transport, passHostHeader: boolean): { handler: Handler; info: ServiceInfo } {
-  const handler: Handler = (req: IncomingMessage, res: ServerResponse, ctx: RequestContext): void => {
+  const handler: Handler = (req, res, ctx): void => {
     const server = lb.pick(req);
     if (!server) {
       sendStatus(res, 503, 'no available server\n');
@@ -174,98 +179,16 @@ export function failoverHandler(name: string, main: string, fallback: string, re
   return { handler, info };
 }
 
-/** A response that goes nowhere: what a mirror answers is dropped (Traefik's black-hole writer). */
-class DiscardedResponse extends ServerResponse {
-  override write(..._args: unknown[]): boolean { return true; }
-  override end(..._args: unknown[]): this {
-    if (!this.writableEnded) { (this as { finished: boolean }).finished = true; queueMicrotask(() => { this.emit('finish'); this.emit('close'); }); }
-    return this;
+/** The CA certificates of `rootCAs`: file paths, or PEM text written inline. */
+function readRootCAs(list: readonly string[] | undefined): { ca: string[] } | { error: string } {
+  const ca: string[] = [];
+  for (const c of list ?? []) {
+    if (c.includes('-----BEGIN')) { ca.push(c); continue; }
+    try {
+      ca.push(readFileSync(c, 'utf8'));
+    } catch (err) {
+      return { error: `serversTransport rootCAs ${c}: ${errorMessage(err)}` };
+    }
   }
-  override destroy(): this { queueMicrotask(() => this.emit('close')); return this; }
-}
-
-/** A copy of `req` for a mirror: same method, target and headers, the given body (or none). */
-function mirrorRequest(req: IncomingMessage, body: Buffer | undefined): IncomingMessage {
-  const copy = Object.assign(Readable.from(body && body.length > 0 ? [body] : []), {
-    method: req.method, url: req.url, headers: { ...req.headers },
-    httpVersion: '1.1', httpVersionMajor: 1, httpVersionMinor: 1,
-    rawHeaders: [] as string[], socket: req.socket, complete: true,
-  }) as unknown as IncomingMessage;
-  if (body && body.length > 0) copy.headers['content-length'] = String(body.length);
-  else delete copy.headers['content-length'];
-  return copy;
-}
-
-/**
- * Traefik's mirroring service: the main service answers; each mirror gets a copy of `percent` % of
- * the requests (spread evenly, as Traefik counts them) and its answers are dropped. With a body,
- * the body is read into memory first (up to `maxBodySize`; a larger request is served but not
- * mirrored) and both the main service and the mirrors get it; `mirrorBody: false` mirrors
- * without the body.
- */
-export function mirroringHandler(name: string, main: string, mirrors: readonly { name: string; percent: number }[], mirrorBody: boolean, maxBodySize: number, resolve: (n: string) => { handler: Handler; info: ServiceInfo } | undefined): { handler: Handler; info: ServiceInfo } {
-  const counts = mirrors.map(() => 0);
-  let total = 0;
-  const pick = (): string[] => {
-    total++;
-    const out: string[] = [];
-    mirrors.forEach((m, i) => {
-      if (counts[i]! * 100 < total * Math.max(0, Math.min(100, m.percent))) { counts[i]!++; out.push(m.name); }
-    });
-    return out;
-  };
-  const send = (names: readonly string[], req: IncomingMessage, ctx: RequestContext, body: Buffer | undefined): void => {
-    for (const n of names) {
-      const svc = resolve(n);
-      if (!svc) continue;
-      const copy = mirrorRequest(req, body);
-      const mctx: RequestContext = { entrypoint: ctx.entrypoint, scheme: ctx.scheme, remoteIp: ctx.remoteIp, clientIp: ctx.clientIp, trustedPeer: ctx.trustedPeer, host: ctx.host, path: ctx.path, start: ctx.start, service: n };
-      svc.handler(copy, new DiscardedResponse(copy), mctx);
-    }
-  };
-  const handler: Handler = (req, res, ctx) => {
-    const m = resolve(main);
-    if (!m) { sendStatus(res, 503, 'no available server\n'); return; }
-    ctx.service ??= name;
-    const active = ctx.upgradeHead === undefined ? pick() : [];
-    if (active.length === 0) { m.handler(req, res, ctx); return; }
-    if (!hasBody(req) || !mirrorBody) {
-      send(active, req, ctx, undefined);
-      m.handler(req, res, ctx);
-      return;
-    }
-    // Read the body once for everyone; past maxBodySize the request goes on unmirrored.
-    const source = requestBody(req);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (c: Buffer): void => {
-      chunks.push(c);
-      size += c.length;
-      if (maxBodySize >= 0 && size > maxBodySize) {
-        source.off('data', onData);
-        source.off('end', onEnd);
-        source.pause();
-        const rest = new PassThrough();
-        for (const x of chunks) rest.write(x);
-        source.pipe(rest);
-        (req as IncomingMessage & BodyCarrier).berthBody = rest;
-        m.handler(req, res, ctx);
-      }
-    };
-    const onEnd = (): void => {
-      const body = Buffer.concat(chunks, size);
-      setReplayableBody(req, size, () => Readable.from(size > 0 ? [body] : []));
-      send(active, req, ctx, body);
-      m.handler(req, res, ctx);
-    };
-    source.on('data', onData);
-    source.once('end', onEnd);
-    source.once('error', () => res.destroy());
-  };
-  const info: ServiceInfo = {
-    name, type: 'mirroring',
-    servers: () => resolve(main)?.info.servers() ?? [],
-    available: () => resolve(main)?.info.available() ?? false,
-  };
-  return { handler, info };
+  return { ca };
 }

@@ -10,6 +10,7 @@
  * written in place.
  */
 import { performance } from 'node:perf_hooks';
+import { sameName, type HeaderList } from '../engine/header-list.ts';
 import { ByteWriter, utf8 } from './byte-writer.ts';
 import { CORE_FIELDS, rfc3339LocalSeconds, rfc3339Utc, type CoreField, type FieldMode } from './access-log-format.ts';
 
@@ -68,6 +69,31 @@ export function captureHeaders(c: Capture, h: Readonly<Record<string, string | s
     c.userAgent = typeof ua === 'string' ? ua : undefined;
   }
   if (all) c.headers = h;
+}
+
+/**
+ * `captureHeaders` over a request's header list, in one pass (the list is as received, so names
+ * are compared without case). The whole header object is only built when header fields are logged.
+ */
+export function captureHeaderList(c: Capture, list: HeaderList, all: boolean, agent = true): void {
+  const raw = list.raw;
+  let host: string | undefined;
+  let cl: string | undefined;
+  let ref: string | undefined;
+  let ua: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const n = raw[i]!;
+    switch (n.length) {
+      case 4: if (host === undefined && sameName(n, 'host')) host = raw[i + 1]; break;
+      case 14: if (cl === undefined && sameName(n, 'content-length')) cl = raw[i + 1]; break;
+      case 7: if (agent && ref === undefined && sameName(n, 'referer')) ref = raw[i + 1]; break;
+      case 10: if (agent && ua === undefined && sameName(n, 'user-agent')) ua = raw[i + 1]; break;
+    }
+  }
+  c.host = host ?? '';
+  c.contentLength = cl;
+  if (agent) { c.referer = ref; c.userAgent = ua; }
+  if (all) c.headers = list.toObject();
 }
 
 /** What the formatters need from the static configuration. */

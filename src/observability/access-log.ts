@@ -1,13 +1,13 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import type { AccessLogConfig, EntryPointConfig } from '../config/static/types.ts';
-import type { RequestContext } from '../http/handler.ts';
+import type { ProxyRequest, RequestContext } from '../engine/message.ts';
+import type { ProxyResponse } from '../engine/response.ts';
 import { parseDuration } from '../lib/duration.ts';
 import { CORE_FIELDS, type CoreField, type FieldMode } from './access-log-format.ts';
-import { Capture, captureHeaders, compileFormatter } from './access-log-lines.ts';
+import { Capture, captureHeaderList, compileFormatter } from './access-log-lines.ts';
 import { fileSink, LineWriter, stdoutSink, type LineSink } from './line-writer.ts';
-import { installResponseByteCounter, responseBytes } from './response-bytes.ts';
+import { responseBytes } from './response-bytes.ts';
 import { parseStatusRanges, type StatusRanges } from './status-ranges.ts';
 
 export { canonicalHeader } from './access-log-lines.ts';
@@ -15,7 +15,7 @@ export { canonicalHeader } from './access-log-lines.ts';
 /** The access log: one line per finished (or aborted) request. */
 export interface AccessLog {
   /** The entrypoint's `onResponse` hook. */
-  onResponse(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): void;
+  onResponse(req: ProxyRequest, res: ProxyResponse, ctx: RequestContext): void;
   /** Writes what is buffered and closes the file. */
   close(): Promise<void>;
   /** Resolves when every line logged so far has been written (tests, shutdown). */
@@ -50,7 +50,6 @@ const mode = (v: string | undefined, fallback: FieldMode): FieldMode => (v !== u
  */
 export function createAccessLog(cfg: AccessLogConfig | undefined, opts: AccessLogOptions = {}): AccessLog | undefined {
   if (!cfg) return undefined;
-  installResponseByteCounter();
   const format = cfg.format === 'json' ? 'json' : cfg.format === 'genericCLF' ? 'generic' : 'common';
   const sink = opts.sink ?? (cfg.filePath ? fileSink(cfg.filePath) : stdoutSink());
   // Field modes: names are matched case-insensitively, as Traefik lower-cases them.
@@ -99,7 +98,7 @@ export function createAccessLog(cfg: AccessLogConfig | undefined, opts: AccessLo
 
   // The request path: decide whether the request is logged and copy its values into a pooled
   // capture; lines are formatted (see access-log-lines.ts) and written in batches.
-  const onResponse = (req: IncomingMessage, res: ServerResponse, ctx: RequestContext): void => {
+  const onResponse = (req: ProxyRequest, res: ProxyResponse, ctx: RequestContext): void => {
     count++;
     if (skipping && skipEntrypoints.has(ctx.entrypoint)) return;
     const service = ctx.service;
@@ -121,14 +120,13 @@ export function createAccessLog(cfg: AccessLogConfig | undefined, opts: AccessLo
     c.end = end;
     c.entrypoint = ctx.entrypoint;
     c.clientIp = ctx.clientIp;
-    const sock = req.socket;
-    c.remote = sock?.remoteAddress ?? '';
-    c.remotePort = sock?.remotePort;
-    c.method = req.method ?? '-';
-    c.url = req.url ?? '/';
+    c.remote = req.remoteAddress;
+    c.remotePort = req.remotePort;
+    c.method = req.method;
+    c.url = req.url;
     c.httpVersion = req.httpVersion;
     c.scheme = ctx.scheme;
-    captureHeaders(c, req.headers, logsHeaders, clf);
+    captureHeaderList(c, req.headers, logsHeaders, clf);
     c.status = status;
     c.bytes = responseBytes(res, req.method, status);
     c.count = count;
@@ -147,13 +145,13 @@ export function createAccessLog(cfg: AccessLogConfig | undefined, opts: AccessLo
     c.tlsVersion = undefined;
     c.tlsCipher = undefined;
     if (needTls && ctx.scheme === 'https') {
-      const tls = sock as TLSSocket;
+      const tls = req.socket as TLSSocket;
       const v = typeof tls.getProtocol === 'function' ? tls.getProtocol() : null;
       if (v) c.tlsVersion = v.replace('TLSv', '');
       const ci = typeof tls.getCipher === 'function' ? tls.getCipher() : undefined;
       if (ci) c.tlsCipher = ci.standardName ?? ci.name;
     }
-    c.resHeaders = needResHeaders ? res.getHeaders() as Record<string, unknown> : undefined;
+    c.resHeaders = needResHeaders ? res.headers.toObject() : undefined;
     writer.commit();
   };
 

@@ -1,12 +1,13 @@
-import { METHODS, type IncomingMessage, type ServerResponse } from 'node:http';
+import { METHODS } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { StorageStatus } from '../acme/certificate-manager.ts';
 import type { EntryPointConfig, PrometheusConfig } from '../config/static/types.ts';
-import type { RequestContext } from '../http/handler.ts';
+import type { ProxyRequest, RequestContext } from '../engine/message.ts';
+import type { ProxyResponse } from '../engine/response.ts';
 import type { RoutingSnapshot } from '../pipeline/snapshot.ts';
 import type { ProviderState } from '../providers/provider.ts';
 import { Exposition, LABEL_NAME, METRIC_NAME, labelString } from './prometheus-text.ts';
-import { installResponseByteCounter, requestBytes, responseBytes } from './response-bytes.ts';
+import { requestBytes, responseBytes } from './response-bytes.ts';
 
 /** Traefik's default histogram buckets, in seconds. */
 export const DEFAULT_BUCKETS: readonly number[] = [0.1, 0.3, 1.2, 5];
@@ -70,9 +71,9 @@ const KNOWN_METHODS = new Set(METHODS);
 const methodLabel = (m: string | undefined): string => (m !== undefined && KNOWN_METHODS.has(m) ? m : 'EXTENSION_METHOD');
 
 /** Traefik's protocol label: `websocket`, `sse` or `http`. */
-function protocolLabel(req: IncomingMessage, ctx: RequestContext): string {
-  if (ctx.upgradeHead !== undefined) return 'websocket';
-  const accept = req.headers.accept;
+function protocolLabel(req: ProxyRequest): string {
+  if (req.upgrade) return 'websocket';
+  const accept = req.headers.get('accept');
   if (accept !== undefined && accept.includes('text/event-stream')) return 'sse';
   return 'http';
 }
@@ -94,7 +95,6 @@ export class Metrics {
   private readonly addInternals: boolean;
 
   constructor(cfg: PrometheusConfig, opts: MetricsOptions = {}) {
-    installResponseByteCounter();
     const prefix = cfg.prefix ?? 'traefik';
     this.prefix = METRIC_NAME.test(prefix) ? prefix : 'traefik';
     const b = (cfg.buckets ?? DEFAULT_BUCKETS).filter((x) => Number.isFinite(x)).sort((x, y) => x - y);
@@ -112,20 +112,20 @@ export class Metrics {
   }
 
   /** The entrypoint's `onResponse` hook. */
-  onResponse(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): void {
+  onResponse(req: ProxyRequest, res: ProxyResponse, ctx: RequestContext): void {
     const service = ctx.service;
     if (!this.addInternals && service !== undefined && service.endsWith('@internal')) return;
     if (this.skip.size > 0 && this.skip.has(ctx.entrypoint)) return;
     const code = String(res.statusCode);
     const method = methodLabel(req.method);
-    const protocol = protocolLabel(req, ctx);
+    const protocol = protocolLabel(req);
     const seconds = (performance.now() - ctx.start) / 1000;
     const inBytes = requestBytes(req.headers);
     const outBytes = responseBytes(res, req.method, res.statusCode);
     let headerValues: string[] | undefined;
     let headerKey = '';
     if (this.headerNames.length > 0) {
-      headerValues = this.headerNames.map((h) => { const v = req.headers[h]; return v === undefined ? '' : Array.isArray(v) ? v.join(',') : v; });
+      headerValues = this.headerNames.map((h) => req.headers.get(h) ?? '');
       headerKey = '\u0000' + headerValues.join('\u0000');
     }
     if (this.entrypoints) {

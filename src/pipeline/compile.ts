@@ -222,6 +222,7 @@ function buildService(name: string, svc: HttpService, transports: Readonly<Recor
     const tDef = tName ? transports[tName] : undefined;
     if (tName && !tDef) return { error: `unknown serversTransport "${tName}"` };
     const transport = env.pool.transport(tName, tDef);
+    if ('error' in transport) return transport;
     const { lb, errors } = env.pool.balancer(name, svc, (server, healthy) => env.logger.info({ service: name, server, healthy }, 'health changed'));
     if (errors.length > 0 && lb.servers.length === 0) return { error: errors.join('; ') };
     if (lb.servers.length === 0 && !(env.staticConfig.providers.docker?.allowEmptyServices ?? false)) {

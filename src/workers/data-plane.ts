@@ -5,9 +5,9 @@ import type { DynamicConfig } from '../config/dynamic/types.ts';
 import { durationOr } from '../lib/duration.ts';
 import { reopenLogFiles, type Logger } from '../lib/logger.ts';
 import type { Diagnostic } from '../lib/diagnostics.ts';
-import type { Handler, RequestContext } from '../http/handler.ts';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Handler, ProxyRequest, ProxyResponse, RequestContext } from '../http/handler.ts';
 import { ServicePool, loadBalancerHandler } from '../http/service-builder.ts';
+import { createTransport, upstreamTarget, type Transport } from '../http/forwarder.ts';
 import { WeightedRoundRobin } from '../http/load-balancer.ts';
 import { middlewareFactories } from '../http/middlewares/registry.ts';
 import { compileSnapshot, type CompileEnv } from '../pipeline/compile.ts';
@@ -33,6 +33,8 @@ export class WorkerDataPlane {
   private readonly http01 = new Http01Responder();
   private readonly entrypoints = new Map<string, TcpEntrypoint>();
   private readonly pool: ServicePool;
+  /** Keep-alive connections to the primary's API (internal services). */
+  private readonly apiTransport: Transport = createTransport({ dialTimeoutMs: 30_000, responseHeaderTimeoutMs: 0, idleConnTimeoutMs: 90_000, maxIdleConnsPerHost: 16, insecureSkipVerify: false });
   private readonly env: CompileEnv;
   private ports = new Map<string, number>();
   private ticketKeys: Buffer | undefined;
@@ -75,8 +77,8 @@ export class WorkerDataPlane {
 
   private apiForwarder(apiUrl: string): Handler {
     const url = new URL(apiUrl);
-    const lb = new WeightedRoundRobin([{ value: { url: apiUrl, target: url, https: false }, weight: 1, id: 'api', healthy: true, current: 0 }], undefined, 'api@internal');
-    return loadBalancerHandler('api@internal', lb, this.pool.transport(undefined, undefined), true).handler;
+    const lb = new WeightedRoundRobin([{ value: upstreamTarget(apiUrl, url), weight: 1, id: 'api', healthy: true, current: 0 }], undefined, 'api@internal');
+    return loadBalancerHandler('api@internal', lb, this.apiTransport, true).handler;
   }
 
   /**
@@ -95,10 +97,10 @@ export class WorkerDataPlane {
   private async open(name: string, ep: EntryPointConfig, limits: EntrypointLimits, fds: readonly number[]): Promise<void> {
     const e = new TcpEntrypoint(name, { ...ep, reusePort: true }, {
       holder: this.holder,
-      tlsOptions: () => ({ ...tlsServerOptions(this.certificates, this.holder.current().config.tls?.options?.default, () => this.holder.current()), ...(this.ticketKeys ? { ticketKeys: this.ticketKeys } : {}) }) as never,
+      tlsOptions: () => ({ ...tlsServerOptions(this.certificates, this.holder.current().config.tls?.options?.default, () => this.holder.current()), ...(this.ticketKeys ? { ticketKeys: this.ticketKeys } : {}) }),
       hooks: {
         http01: (req, res) => this.http01.handle(req, res),
-        ...(this.accessLog || this.metrics ? { onResponse: (req: IncomingMessage, res: ServerResponse, ctx: RequestContext) => { this.accessLog?.onResponse(req, res, ctx); this.metrics?.onResponse(req, res, ctx); } } : {}),
+        ...(this.accessLog || this.metrics ? { onResponse: (req: ProxyRequest, res: ProxyResponse, ctx: RequestContext) => { this.accessLog?.onResponse(req, res, ctx); this.metrics?.onResponse(req, res, ctx); } } : {}),
       },
       limits,
       logger: this.log.child({ entrypoint: name }),
@@ -166,5 +168,6 @@ export class WorkerDataPlane {
     await Promise.all([...this.entrypoints.values()].map((e) => e.close(graceMs)));
     await this.accessLog?.close();
     this.pool.close();
+    this.apiTransport.close();
   }
 }

@@ -1,11 +1,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
-import { createTransport, forward, type ForwardFailure, type Transport, type UpstreamTarget } from '../../src/http/forwarder.ts';
-import type { RequestContext } from '../../src/http/handler.ts';
+import { H1Server } from '../../src/engine/h1-server.ts';
+import { createTransport, forward, upstreamTarget, type ForwardFailure, type Transport } from '../../src/http/forwarder.ts';
+import type { ProxyRequest, ProxyResponse, RequestContext } from '../../src/http/handler.ts';
 import { stripHopByHop } from '../../src/http/hop-by-hop.ts';
-import { markChunked } from '../../src/http/middlewares/body.ts';
+import { beforeHead } from '../../src/http/middlewares/respond.ts';
 
 /** A raw HTTP/1.1 upstream: `answer` gets each request head and the count on its connection. */
 async function rawUpstream(answer: (head: string, nth: number, socket: Socket) => void): Promise<{ server: NetServer; url: string; heads: string[]; connections: () => number }> {
@@ -31,17 +32,21 @@ async function rawUpstream(answer: (head: string, nth: number, socket: Socket) =
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, heads, connections: () => conns };
 }
 
-/** A front server that forwards every request to `target()` the way a router does. */
-async function front(target: () => string, transport: Transport, setup?: (req: IncomingMessage, res: ServerResponse) => void, failures?: ForwardFailure[]): Promise<{ server: Server; port: number }> {
-  const server = createServer((req, res) => {
-    const ctx: RequestContext = { entrypoint: 'web', scheme: 'http', remoteIp: '127.0.0.1', clientIp: '127.0.0.1', trustedPeer: false, host: 'app.test', path: req.url ?? '/', start: 0 };
-    if (req.headers['transfer-encoding'] !== undefined) markChunked(req);
-    stripHopByHop(req.headers, false);
-    setup?.(req, res);
-    const url = new URL(target());
-    const up: UpstreamTarget = { url: target(), target: url, https: false };
-    forward(req, res, ctx, up, transport, true, (k) => failures?.push(k));
+/** A front server (berth's HTTP/1.1 engine) that forwards every request to `target()` the way a router does. */
+async function front(target: () => string, transport: Transport, setup?: (req: ProxyRequest, res: ProxyResponse) => void, failures?: ForwardFailure[]): Promise<{ server: NetServer; port: number }> {
+  const h1 = new H1Server({ maxHeaderBytes: 16_384, maxHeaderCount: 100, headersTimeoutMs: 10_000, requestTimeoutMs: 60_000, idleTimeoutMs: 10_000 }, {
+    request(req, res) {
+      const ctx: RequestContext = { entrypoint: 'web', scheme: 'http', remoteIp: '127.0.0.1', clientIp: '127.0.0.1', trustedPeer: false, host: 'app.test', path: req.url, start: 0 };
+      stripHopByHop(req.headers, false);
+      setup?.(req, res);
+      const url = target();
+      forward(req, res, ctx, upstreamTarget(url, new URL(url)), transport, true, (k) => failures?.push(k));
+    },
+    done() { /* nothing logged */ },
   });
+  const sockets = new Set<Socket>();
+  const server = createNetServer({ allowHalfOpen: true }, (s) => { sockets.add(s); s.once('close', () => sockets.delete(s)); h1.accept(s); });
+  server.once('close', () => { for (const s of sockets) s.destroy(); });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { server, port: (server.address() as AddressInfo).port };
 }
@@ -61,9 +66,9 @@ function get(port: number, path: string, opts: { method?: string; body?: string;
   });
 }
 
-const close = (s: Server | NetServer): Promise<void> => new Promise((r) => { s.close(() => r()); (s as Server).closeAllConnections?.(); });
+const close = (s: Server | NetServer): Promise<void> => new Promise((r) => { s.close(() => r()); (s as Server).closeAllConnections?.(); s.emit('close'); });
 
-describe('forwarder over undici', () => {
+describe('forwarder over berth\'s upstream pool', () => {
   const transport = createTransport({ dialTimeoutMs: 2000, responseHeaderTimeoutMs: 0, idleConnTimeoutMs: 30_000, maxIdleConnsPerHost: 10, insecureSkipVerify: false });
   const servers: (Server | NetServer)[] = [];
   after(async () => {
@@ -122,17 +127,12 @@ describe('forwarder over undici', () => {
     assert.equal(r.headers['x-from'], 'upstream', 'the upstream value wins, as before');
   });
 
-  test('a middleware watching writeHead sees the upstream headers on res and can edit them', async () => {
+  test('a middleware watching the head sees the upstream headers on res and can edit them', async () => {
     const up = await rawUpstream((_head, _nth, socket) => {
       socket.write('HTTP/1.1 200 OK\r\nX-Upstream: 1\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nContent-Length: 2\r\n\r\nok');
     });
     const f = await front(() => up.url, transport, (_req, res) => {
-      const orig = res.writeHead;
-      res.writeHead = function (this: ServerResponse, status: number, ...rest: unknown[]): ServerResponse {
-        res.setHeader('x-seen', String(res.getHeader('x-upstream')));
-        res.writeHead = orig;
-        return (orig as (s: number, ...r: unknown[]) => ServerResponse).call(res, status, ...rest);
-      } as ServerResponse['writeHead'];
+      beforeHead(res, () => { res.setHeader('x-seen', String(res.getHeader('x-upstream'))); });
     });
     servers.push(up.server, f.server);
     const r = await get(f.port, '/');

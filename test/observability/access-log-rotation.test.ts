@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createAccessLog, type AccessLog } from '../../src/observability/access-log.ts';
 import { BerthError } from '../../src/lib/errors.ts';
+import { HeaderList } from '../../src/engine/header-list.ts';
+import { ProxyRequest, type RequestContext } from '../../src/engine/message.ts';
+import { DISCARD_SINK, ProxyResponse } from '../../src/engine/response.ts';
 
 describe('access log rotation (reopen)', () => {
   test('after a rename and reopen, later lines go to the new file and none is lost', async () => {
@@ -55,8 +58,8 @@ describe('access log rotation (reopen)', () => {
 
 /** The arguments of `onResponse` for a plain proxied GET of `/r/i`. */
 function fakeRequest(i: number): Parameters<AccessLog['onResponse']> {
-  const req = { method: 'GET', url: `/r/${i}`, httpVersion: '1.1', headers: { host: 'a.test' }, socket: { remoteAddress: '127.0.0.1', remotePort: 4000 } };
-  const res = { statusCode: 200, getHeaders: () => ({}) };
-  const ctx = { entrypoint: 'web', scheme: 'http', remoteIp: '127.0.0.1', clientIp: '127.0.0.1', trustedPeer: false, host: 'a.test', path: `/r/${i}`, start: performance.now(), router: 'r@file', service: 's@file', upstream: 'http://127.0.0.9:1' };
-  return [req as never, res as never, ctx as never];
+  const req = new ProxyRequest('GET', `/r/${i}`, new HeaderList(['host', 'a.test']), null, 1, 1, undefined, '127.0.0.1', 4000);
+  const res = new ProxyResponse(req, DISCARD_SINK);
+  const ctx: RequestContext = { entrypoint: 'web', scheme: 'http', remoteIp: '127.0.0.1', clientIp: '127.0.0.1', trustedPeer: false, host: 'a.test', path: `/r/${i}`, start: performance.now(), router: 'r@file', service: 's@file', upstream: 'http://127.0.0.9:1' };
+  return [req, res, ctx];
 }

@@ -290,10 +290,13 @@ describe('access log: output', () => {
     // A child process, so its stdout can be read whole.
     const script = `
       import { createAccessLog } from ${JSON.stringify(new URL('../../src/observability/access-log.ts', import.meta.url).href)};
+      import { HeaderList } from ${JSON.stringify(new URL('../../src/engine/header-list.ts', import.meta.url).href)};
+      import { ProxyRequest } from ${JSON.stringify(new URL('../../src/engine/message.ts', import.meta.url).href)};
+      import { DISCARD_SINK, ProxyResponse } from ${JSON.stringify(new URL('../../src/engine/response.ts', import.meta.url).href)};
       const log = createAccessLog({ format: 'json' });
-      const res = { statusCode: 200, getHeaders: () => ({}) };
       for (let i = 0; i < 500; i++) {
-        const req = { method: 'GET', url: '/café/' + i, httpVersion: '1.1', headers: { host: 'a.test' }, socket: { remoteAddress: '127.0.0.1', remotePort: 4000 } };
+        const req = new ProxyRequest('GET', '/café/' + i, new HeaderList(['host', 'a.test']), null, 1, 1, undefined, '127.0.0.1', 4000);
+        const res = new ProxyResponse(req, DISCARD_SINK);
         log.onResponse(req, res, { entrypoint: 'web', scheme: 'http', remoteIp: '127.0.0.1', clientIp: '127.0.0.1', trustedPeer: false, host: 'a.test', path: '/', start: performance.now() });
       }
       await log.close();

@@ -1,7 +1,8 @@
-import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request } from 'node:http';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { RequestContext } from '../../src/http/handler.ts';
+import { H1Server } from '../../src/engine/h1-server.ts';
+import type { ProxyRequest, ProxyResponse, RequestContext } from '../../src/http/handler.ts';
 import type { LineSink } from '../../src/observability/line-writer.ts';
 
 /** A sink that keeps lines in memory. */
@@ -19,27 +20,36 @@ export function memorySink(): LineSink & { lines: string[]; writes: number; clos
 }
 
 /** What a test server does for one request: set up the context, then answer. */
-export type TestRoute = (req: IncomingMessage, res: ServerResponse, ctx: RequestContext) => void;
+export type TestRoute = (req: ProxyRequest, res: ProxyResponse, ctx: RequestContext) => void;
 
 /**
- * A loopback HTTP server that builds a RequestContext per request the way the entrypoint does and
- * calls `onResponse` when the response closes.
+ * A loopback HTTP server (berth's HTTP/1.1 engine) that builds a RequestContext per request the
+ * way the entrypoint does and calls `onResponse` when the response is over.
  */
-export async function serve(route: TestRoute, onResponse: (req: IncomingMessage, res: ServerResponse, ctx: RequestContext) => void): Promise<{ port: number; server: Server; close(): Promise<void> }> {
-  const server = createServer((req, res) => {
-    const remote = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
-    const ctx: RequestContext = {
-      entrypoint: 'web', scheme: 'http', remoteIp: remote, clientIp: remote, trustedPeer: false,
-      host: String(req.headers.host ?? '').replace(/:\d+$/, ''), path: req.url ?? '/', start: performance.now(),
-    };
-    res.once('close', () => onResponse(req, res, ctx));
-    route(req, res, ctx);
+export async function serve(route: TestRoute, onResponse: (req: ProxyRequest, res: ProxyResponse, ctx: RequestContext) => void): Promise<{ port: number; server: Server; close(): Promise<void> }> {
+  const h1 = new H1Server({ maxHeaderBytes: 16_384, maxHeaderCount: 200, headersTimeoutMs: 10_000, requestTimeoutMs: 60_000, idleTimeoutMs: 10_000 }, {
+    request(req, res) {
+      const remote = req.remoteAddress;
+      const ctx: RequestContext = {
+        entrypoint: 'web', scheme: 'http', remoteIp: remote, clientIp: remote, trustedPeer: false,
+        host: (req.headers.get('host') ?? '').replace(/:\d+$/, ''), path: req.url, start: performance.now(),
+      };
+      req.ctx = ctx;
+      route(req, res, ctx);
+    },
+    done(req, res) { if (req.ctx !== undefined) onResponse(req, res, req.ctx); },
+  });
+  const sockets = new Set<Socket>();
+  const server = createServer({ allowHalfOpen: true }, (s) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+    h1.accept(s);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as AddressInfo).port;
   return {
     port, server,
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () => new Promise<void>((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }),
   };
 }
 

@@ -51,7 +51,7 @@ export const basicAuthFactory: MiddlewareFactory = (options, env) => guard(() =>
   };
 
   const wrap = (next: Handler): Handler => (req, res, ctx) => {
-    const creds = parseBasic(req.headers.authorization);
+    const creds = parseBasic(req.headers.get('authorization'));
     const deny = (): void => reply(res, 401, '401 Unauthorized\n', { 'www-authenticate': challenge });
     if (!creds) {
       deny();
@@ -63,8 +63,8 @@ export const basicAuthFactory: MiddlewareFactory = (options, env) => guard(() =>
         deny();
         return;
       }
-      if (headerField) req.headers[headerField] = creds.name;
-      if (removeHeader) delete req.headers.authorization;
+      if (headerField) req.headers.set(headerField, creds.name);
+      if (removeHeader) req.headers.delete('authorization');
       ctx.extra = { ...ctx.extra, clientUsername: creds.name };
       next(req, res, ctx);
     }, () => deny());

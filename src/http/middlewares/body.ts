@@ -1,63 +1,59 @@
-import { Readable } from 'node:stream';
-import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+import { bodyReadable } from '../../engine/body.ts';
+import type { BodySource } from '../../engine/message.ts';
+import type { ProxyRequest } from '../handler.ts';
 
 /**
  * The request-body seam between middlewares and the forwarder. A middleware that consumed the body
- * (buffering, forwardAuth with forwardBody) leaves a replacement stream on the request; the
- * forwarder sends `requestBody(req)` upstream instead of `req` (the body of its undici dispatch).
+ * (buffering, forwardAuth with forwardBody, mirroring) leaves a replacement on the request; the
+ * forwarder sends whatever `req.body` is when it runs.
  */
-export interface BodyCarrier {
-  /** The stream the forwarder must send upstream instead of `req`. */
-  berthBody?: Readable;
-  /** Re-opens the buffered body from the start, for retries; present when the body is replayable. */
-  berthBodyReplay?: () => Readable;
-}
 
-/** The stream to send upstream for this request: a replacement if a middleware set one, else `req`. */
-export function requestBody(req: IncomingMessage): Readable {
-  return (req as IncomingMessage & BodyCarrier).berthBody ?? req;
+const streams = new WeakMap<BodySource, Readable>();
+
+/** The body as a Node stream (the same one for the same body), for code that wants a stream. */
+export function requestBody(req: ProxyRequest): Readable {
+  const body = req.body;
+  if (body === null) return bodyReadable(null);
+  let s = streams.get(body);
+  if (s === undefined) {
+    s = bodyReadable(body);
+    streams.set(body, s);
+  }
+  return s;
 }
 
 /**
  * Installs a replayable buffered body of `length` bytes: sets `content-length`, drops
- * `transfer-encoding`, and leaves a fresh stream in `berthBody`.
+ * `transfer-encoding`, and opens a fresh body now and for each retry. An empty body is no body.
  */
-export function setReplayableBody(req: IncomingMessage, length: number, open: () => Readable): void {
-  const carrier = req as IncomingMessage & BodyCarrier;
-  delete req.headers['transfer-encoding'];
-  if (length > 0 || req.headers['content-length'] !== undefined) req.headers['content-length'] = String(length);
-  carrier.berthBodyReplay = open;
-  carrier.berthBody = open();
+export function setReplayableBody(req: ProxyRequest, length: number, open: () => BodySource): void {
+  req.headers.delete('transfer-encoding');
+  if (length > 0 || req.headers.has('content-length')) req.headers.set('content-length', String(length));
+  const replay = length > 0 ? open : (): null => null;
+  req.bodyReplay = replay;
+  req.body = replay();
 }
 
-/** Re-arms `berthBody` before another attempt; false when the body cannot be replayed. */
-export function rewindBody(req: IncomingMessage): boolean {
-  const carrier = req as IncomingMessage & BodyCarrier;
-  if (carrier.berthBodyReplay) {
-    carrier.berthBody = carrier.berthBodyReplay();
+/** Re-arms the body before another attempt; false when it cannot be replayed. */
+export function rewindBody(req: ProxyRequest): boolean {
+  if (req.bodyReplay !== undefined) {
+    req.body = req.bodyReplay();
     return true;
   }
-  return !hasBody(req) || !Readable.isDisturbed(req);
+  return req.body === null || !req.body.started;
 }
 
-const kChunked = Symbol('berth.chunked');
-
-/** Records that the client sent a chunked body: the entrypoint removes `Transfer-Encoding` (hop-by-hop) before routing. */
-export function markChunked(req: IncomingMessage): void {
-  (req as IncomingMessage & { [kChunked]?: boolean })[kChunked] = true;
-}
-
-/** Whether the request announces a body (non-zero length, chunked, or an HTTP/2 stream still open after its headers). */
-export function hasBody(req: IncomingMessage): boolean {
-  const cl = req.headers['content-length'];
-  if (cl !== undefined) return cl.trim() !== '0';
-  if (req.headers['transfer-encoding'] !== undefined || (req as IncomingMessage & { [kChunked]?: boolean })[kChunked] === true) return true;
-  const stream = (req as { stream?: { endAfterHeaders?: boolean } }).stream;
-  return stream !== undefined && stream.endAfterHeaders !== true;
+/** Whether the request has a body to send. */
+export function hasBody(req: ProxyRequest): boolean {
+  return req.body !== null;
 }
 
 /** Replaces the body with nothing (error pages fetched with GET). */
-export function setEmptyBody(req: IncomingMessage): void {
-  setReplayableBody(req, 0, () => Readable.from([]));
-  delete req.headers['content-length'];
+export function setEmptyBody(req: ProxyRequest): void {
+  req.body?.cancel();
+  req.headers.delete('content-length');
+  req.headers.delete('transfer-encoding');
+  req.bodyReplay = (): null => null;
+  req.body = null;
 }

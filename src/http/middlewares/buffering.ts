@@ -1,5 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Handler, RequestContext } from '../handler.ts';
+import type { Handler, ProxyRequest, ProxyResponse, RequestContext } from '../handler.ts';
 import type { BuiltMiddleware, MiddlewareEnv, MiddlewareFactory } from './types.ts';
 import { hasBody, rewindBody, setReplayableBody } from './body.ts';
 import { checkKeys, guard, optNumber, optString, pick } from './options.ts';
@@ -33,7 +32,7 @@ export const bufferingFactory: MiddlewareFactory = (options, env) => guard(() =>
   const limits: Limits = { maxReq, memReq, maxRes, memRes, retry, bufferResponse };
 
   const wrap = (next: Handler): Handler => (req, res, ctx) => {
-    if (ctx.upgradeHead !== undefined) {
+    if (req.upgrade) {
       next(req, res, ctx);
       return;
     }
@@ -41,46 +40,47 @@ export const bufferingFactory: MiddlewareFactory = (options, env) => guard(() =>
       respond(req, res, ctx, next, limits, env);
       return;
     }
-    const announced = Number(req.headers['content-length'] ?? NaN);
-    if (maxReq > 0 && announced > maxReq) {
+    const body = req.body!;
+    if (maxReq > 0 && body.length > maxReq) {
       tooLarge(req, res);
       return;
     }
     const spool = new Spool(memReq, env.tmpDir);
     res.once('close', () => spool.dispose());
     let done = false;
-    const onData = (chunk: Buffer): void => {
-      if (done) return;
-      if (maxReq > 0 && spool.size + chunk.length > maxReq) {
-        done = true;
-        req.off('data', onData);
-        spool.dispose();
-        tooLarge(req, res);
-        return;
-      }
-      const pending = spool.append(chunk);
-      if (pending) {
-        req.pause();
-        pending.then(() => { if (!done) req.resume(); }, (err: unknown) => fail(err));
-      }
-    };
     const fail = (err: unknown): void => {
       if (done) return;
       done = true;
       env.logger.error({ middleware: env.name, err }, 'buffering: cannot store the request body');
       spool.dispose();
+      body.cancel();
       reply(res, 500, statusText(500));
     };
-    req.on('data', onData);
-    req.once('error', () => { done = true; spool.dispose(); });
-    req.once('end', () => {
-      if (done) return;
-      spool.finish().then(() => {
-        if (done || res.destroyed) return;
-        done = true;
-        setReplayableBody(req, spool.size, () => spool.open());
-        respond(req, res, ctx, next, limits, env);
-      }, fail);
+    body.start({
+      onBodyData(chunk) {
+        if (done) return true;
+        if (maxReq > 0 && spool.size + chunk.length > maxReq) {
+          done = true;
+          spool.dispose();
+          tooLarge(req, res);
+          return true;
+        }
+        const pending = spool.append(chunk);
+        if (!pending) return true;
+        pending.then(() => { if (!done) body.resume(); }, fail);
+        return false;
+      },
+      onBodyEnd() {
+        if (done) return;
+        spool.finish().then(() => {
+          if (done || res.destroyed) return;
+          done = true;
+          setReplayableBody(req, spool.size, () => spool.openBody());
+          respond(req, res, ctx, next, limits, env);
+        }, fail);
+      },
+      // The engine answers a body that cannot complete (framing error, readTimeout, client gone).
+      onBodyError() { done = true; spool.dispose(); },
     });
   };
   return { wrap } satisfies BuiltMiddleware;
@@ -95,15 +95,15 @@ interface Limits {
   bufferResponse: boolean;
 }
 
-function tooLarge(req: IncomingMessage, res: ServerResponse): void {
+function tooLarge(req: ProxyRequest, res: ProxyResponse): void {
   // The rest of the body is not read: close the connection after answering.
-  res.setHeader('connection', 'close');
+  req.body?.cancel();
+  res.closeConnection = true;
   reply(res, 413, statusText(413));
-  req.resume();
 }
 
 /** Runs `next`, buffering its response when configured, retrying while the expression holds. */
-function respond(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, next: Handler, limits: Limits, env: MiddlewareEnv): void {
+function respond(req: ProxyRequest, res: ProxyResponse, ctx: RequestContext, next: Handler, limits: Limits, env: MiddlewareEnv): void {
   if (!limits.bufferResponse) {
     next(req, res, ctx);
     return;
@@ -131,7 +131,7 @@ function respond(req: IncomingMessage, res: ServerResponse, ctx: RequestContext,
         const pending = spool.append(chunk);
         if (!pending) return true;
         waiting = true;
-        pending.then(() => { waiting = false; res.emit('drain'); }, () => {
+        pending.then(() => { waiting = false; res.emitDrain(); }, () => {
           state = 'done';
           realReply(res, real, 500, statusText(500));
         });

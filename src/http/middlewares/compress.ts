@@ -1,6 +1,5 @@
-import type { ServerResponse } from 'node:http';
 import { constants, createBrotliCompress, createGzip, createZstdCompress, type Gzip } from 'node:zlib';
-import type { Handler } from '../handler.ts';
+import type { Handler, ProxyResponse } from '../handler.ts';
 import type { BuiltMiddleware, MiddlewareFactory } from './types.ts';
 import { checkKeys, guard, optNumber, optString, optStringList, OptionError } from './options.ts';
 import { tapResponse, type RealResponse, type ResponseTap } from './respond.ts';
@@ -42,9 +41,9 @@ export const compressFactory: MiddlewareFactory = (options) => guard(() => {
   };
 
   const wrap = (next: Handler): Handler => (req, res, ctx) => {
-    const accept = req.headers['accept-encoding'];
+    const accept = req.headers.get('accept-encoding');
     const encoding = accept === undefined ? (defaultEncoding ? defaultEncoding as Encoding : undefined) : negotiate(accept, order);
-    if (ctx.upgradeHead !== undefined || req.method === 'HEAD') {
+    if (req.upgrade || req.method === 'HEAD') {
       next(req, res, ctx);
       return;
     }
@@ -54,7 +53,7 @@ export const compressFactory: MiddlewareFactory = (options) => guard(() => {
   return { wrap } satisfies BuiltMiddleware;
 });
 
-function compressTap(res: ServerResponse, real: RealResponse, encoding: Encoding | undefined, min: number, compressible: (ct: string) => boolean): ResponseTap {
+function compressTap(res: ProxyResponse, real: RealResponse, encoding: Encoding | undefined, min: number, compressible: (ct: string) => boolean): ResponseTap {
   let mode: 'deciding' | 'plain' | 'compress' = 'deciding';
   let status = 200;
   let held: Buffer[] = [];
@@ -83,7 +82,7 @@ function compressTap(res: ServerResponse, real: RealResponse, encoding: Encoding
     z = makeCompressor(encoding!);
     z.on('data', (d: Buffer) => { if (!real.write(d)) z!.pause(); });
     res.on('drain', () => z?.resume());
-    z.on('drain', () => res.emit('drain'));
+    z.on('drain', () => res.emitDrain());
     z.on('end', () => real.end());
     z.on('error', () => res.destroy());
     real.writeHead(status);

@@ -13,7 +13,7 @@ export const contentTypeFactory: MiddlewareFactory = (options) => guard(() => {
   const wrap = (next: Handler): Handler => {
     if (!enabled) return next;
     return (req, res, ctx) => {
-      if (ctx.upgradeHead !== undefined) {
+      if (req.upgrade) {
         next(req, res, ctx);
         return;
       }

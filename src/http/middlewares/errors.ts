@@ -27,7 +27,7 @@ export const errorsFactory: MiddlewareFactory = (options, env) => guard(() => {
   const rewrite = (s: number): number => rewrites.find(({ range: [lo, hi] }) => s >= lo && s <= hi)?.code ?? s;
 
   const wrap = (next: Handler): Handler => (req, res, ctx) => {
-    if (ctx.upgradeHead !== undefined) {
+    if (req.upgrade) {
       next(req, res, ctx);
       return;
     }

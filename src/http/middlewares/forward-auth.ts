@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
-import type { IncomingMessage } from 'node:http';
-import { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
-import type { Handler, RequestContext } from '../handler.ts';
+import { BufferBody, readWholeBody } from '../../engine/body.ts';
+import type { Handler, ProxyRequest, RequestContext } from '../handler.ts';
 import type { BuiltMiddleware, MiddlewareFactory } from './types.ts';
 import { compileGoRegexp } from './go-regexp.ts';
 import { hasBody, setReplayableBody } from './body.ts';
@@ -49,10 +48,10 @@ export const forwardAuthFactory: MiddlewareFactory = (options, env) => guard(() 
   const connect = tlsOpts ? nested('tls', () => readTls(tlsOpts)) : {};
   const dispatcher = new Agent({ connect, headersTimeout: 30_000, bodyTimeout: 30_000 });
 
-  const authorize = async (req: IncomingMessage, ctx: RequestContext, body: Buffer | undefined): Promise<AuthAnswer> => {
+  const authorize = async (req: ProxyRequest, ctx: RequestContext, body: Buffer | undefined): Promise<AuthAnswer> => {
     const headers = authRequestHeaders(req, ctx, trust, requestHeaders);
     const answer = await request(target, {
-      method: (preserveMethod ? req.method ?? 'GET' : 'GET') as 'GET',
+      method: (preserveMethod ? req.method : 'GET') as 'GET',
       headers, body: body ?? null, dispatcher,
     });
     const authBody = Buffer.from(await answer.body.arrayBuffer());
@@ -62,14 +61,18 @@ export const forwardAuthFactory: MiddlewareFactory = (options, env) => guard(() 
   const wrap = (next: Handler): Handler => (req, res, ctx) => {
     const run = async (): Promise<void> => {
       let body: Buffer | undefined;
-      if (forwardBody && hasBody(req) && ctx.upgradeHead === undefined) {
-        body = await readBody(req, maxBodySize);
+      if (forwardBody && hasBody(req) && !req.upgrade) {
+        try {
+          body = await readWholeBody(req.body, maxBodySize);
+        } catch {
+          return; // the body could not complete: the engine answers
+        }
         if (body === undefined) {
           reply(res, 401, statusText(401));
           return;
         }
         const copy = body;
-        setReplayableBody(req, copy.length, () => Readable.from([copy]));
+        setReplayableBody(req, copy.length, () => new BufferBody(copy));
       }
       let answer: AuthAnswer;
       try {
@@ -100,13 +103,13 @@ export const forwardAuthFactory: MiddlewareFactory = (options, env) => guard(() 
       }
       for (const name of responseHeaders) {
         const v = answer.headers[name];
-        if (v === undefined) delete req.headers[name];
-        else req.headers[name] = Array.isArray(v) ? v.join(', ') : v;
+        if (v === undefined) req.headers.delete(name);
+        else req.headers.set(name, Array.isArray(v) ? v.join(', ') : v);
       }
       if (regexCi) {
-        for (const k of Object.keys(req.headers)) if (regexCi.test(k)) delete req.headers[k];
+        for (const k of req.headers.names()) if (regexCi.test(k)) req.headers.delete(k);
         for (const [k, v] of Object.entries(answer.headers)) {
-          if (v !== undefined && regexCi.test(k)) req.headers[k] = Array.isArray(v) ? v.join(', ') : v;
+          if (v !== undefined && regexCi.test(k)) req.headers.set(k, Array.isArray(v) ? v.join(', ') : v);
         }
       }
       const authCookies = toList(answer.headers['set-cookie']).filter((c) => cookieNames.has(cookieName(c)));
@@ -132,39 +135,26 @@ interface AuthAnswer {
   body: Buffer;
 }
 
-function authRequestHeaders(req: IncomingMessage, ctx: RequestContext, trust: boolean, allowed: string[]): Record<string, string> {
+function authRequestHeaders(req: ProxyRequest, ctx: RequestContext, trust: boolean, allowed: string[]): Record<string, string> {
   const out: Record<string, string> = {};
-  const connectionTokens = new Set(String(req.headers.connection ?? '').split(',').map((t) => t.trim().toLowerCase()));
-  for (const [k, v] of Object.entries(req.headers)) {
+  const headers = req.headers.toObject();
+  const connectionTokens = new Set(String(headers.connection ?? '').split(',').map((t) => t.trim().toLowerCase()));
+  for (const [k, v] of Object.entries(headers)) {
     if (v === undefined || HOP.has(k) || connectionTokens.has(k) || k.startsWith(':')) continue;
     if (allowed.length > 0 && !allowed.includes(k)) continue;
     out[k] = Array.isArray(v) ? v.join(', ') : v;
   }
-  const header = (name: string): string | undefined => {
-    const v = req.headers[name];
-    return Array.isArray(v) ? v.join(', ') : v;
-  };
+  const header = (name: string): string | undefined => req.headers.get(name);
   const prior = header('x-forwarded-for');
   out['x-forwarded-for'] = trust && prior ? `${prior}, ${ctx.remoteIp}` : ctx.remoteIp;
-  out['x-forwarded-method'] = (trust && header('x-forwarded-method')) || (req.method ?? 'GET');
+  out['x-forwarded-method'] = (trust && header('x-forwarded-method')) || req.method;
   out['x-forwarded-proto'] = (trust && header('x-forwarded-proto')) || ctx.scheme;
   const port = trust ? header('x-forwarded-port') : undefined;
   if (port) out['x-forwarded-port'] = port;
   else delete out['x-forwarded-port'];
-  out['x-forwarded-host'] = (trust && header('x-forwarded-host')) || (req.headers.host ?? ctx.host);
-  out['x-forwarded-uri'] = (trust && header('x-forwarded-uri')) || (req.url ?? '/');
+  out['x-forwarded-host'] = (trust && header('x-forwarded-host')) || (req.headers.first('host') ?? ctx.host);
+  out['x-forwarded-uri'] = (trust && header('x-forwarded-uri')) || req.url;
   return out;
-}
-
-async function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (max >= 0 && size > max) return undefined;
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
 }
 
 function readTls(tls: Record<string, unknown>): Record<string, unknown> {

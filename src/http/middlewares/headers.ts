@@ -1,5 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Handler, RequestContext } from '../handler.ts';
+import type { Handler, ProxyRequest, ProxyResponse, RequestContext } from '../handler.ts';
 import type { BuiltMiddleware, MiddlewareFactory } from './types.ts';
 import { compileGoRegexp } from './go-regexp.ts';
 import { checkKeys, guard, optBool, optNumber, optString, optStringList, optStringMap } from './options.ts';
@@ -42,13 +41,11 @@ function buildHeaders(options: Record<string, unknown>): BuiltMiddleware {
       }
     }
     for (const [name, value] of customRequest) {
-      if (value === '') delete req.headers[name];
-      else if (name === 'host') {
-        req.headers.host = value;
-      } else req.headers[name] = value;
+      if (value === '') req.headers.delete(name);
+      else req.headers.set(name, value);
     }
     if (secure || customResponse.length > 0 || cors) {
-      const origin = req.headers.origin;
+      const origin = req.headers.first('origin');
       const isSsl = secure ? secure.isSsl(req, ctx) : false;
       beforeHead(res, () => {
         if (secure) secure.apply(res, isSsl);
@@ -65,9 +62,9 @@ function buildHeaders(options: Record<string, unknown>): BuiltMiddleware {
 }
 
 interface Secure {
-  rejectHost(req: IncomingMessage, ctx: RequestContext): boolean;
-  isSsl(req: IncomingMessage, ctx: RequestContext): boolean;
-  apply(res: ServerResponse, ssl: boolean): void;
+  rejectHost(req: ProxyRequest, ctx: RequestContext): boolean;
+  isSsl(req: ProxyRequest, ctx: RequestContext): boolean;
+  apply(res: ProxyResponse, ssl: boolean): void;
 }
 
 function buildSecure(options: Record<string, unknown>): Secure | undefined {
@@ -110,8 +107,8 @@ function buildSecure(options: Record<string, unknown>): Secure | undefined {
       if (allowed.size === 0 || isDevelopment) return false;
       let host = ctx.host;
       for (const h of hostsProxyHeaders) {
-        const v = req.headers[h];
-        if (typeof v === 'string' && v !== '') {
+        const v = req.headers.get(h);
+        if (v !== undefined && v !== '') {
           host = v.toLowerCase();
           break;
         }
@@ -121,7 +118,7 @@ function buildSecure(options: Record<string, unknown>): Secure | undefined {
     isSsl(req, ctx) {
       if (ctx.scheme === 'https') return true;
       for (const [name, value] of sslProxyHeaders) {
-        if (req.headers[name] === value) return true;
+        if (req.headers.get(name) === value) return true;
       }
       return false;
     },
@@ -141,8 +138,8 @@ function buildSecure(options: Record<string, unknown>): Secure | undefined {
 
 interface Cors {
   /** Answers a preflight request (OPTIONS + Origin + Access-Control-Request-Method); true if it did. */
-  preflight(req: IncomingMessage, res: ServerResponse): boolean;
-  response(res: ServerResponse, origin: string): void;
+  preflight(req: ProxyRequest, res: ProxyResponse): boolean;
+  response(res: ProxyResponse, origin: string): void;
 }
 
 function buildCors(options: Record<string, unknown>): Cors | undefined {
@@ -165,7 +162,7 @@ function buildCors(options: Record<string, unknown>): Cors | undefined {
   const allowHeadersValue = allowHeaders.join(',');
   const allowMethodsValue = allowMethods.join(',');
   const exposeValue = exposeHeaders.join(',');
-  const vary = (res: ServerResponse): void => {
+  const vary = (res: ProxyResponse): void => {
     if (!addVary) return;
     const cur = res.getHeader('vary');
     const text = Array.isArray(cur) ? cur.join(',') : cur === undefined ? '' : String(cur);
@@ -175,8 +172,8 @@ function buildCors(options: Record<string, unknown>): Cors | undefined {
 
   return {
     preflight(req, res) {
-      const origin = req.headers.origin;
-      if (req.method !== 'OPTIONS' || !origin || !req.headers['access-control-request-method']) return false;
+      const origin = req.headers.first('origin');
+      if (req.method !== 'OPTIONS' || !origin || !req.headers.get('access-control-request-method')) return false;
       if (allowCredentials) res.setHeader('access-control-allow-credentials', 'true');
       if (allowHeadersValue !== '') res.setHeader('access-control-allow-headers', allowHeadersValue);
       if (allowMethodsValue !== '') res.setHeader('access-control-allow-methods', allowMethodsValue);

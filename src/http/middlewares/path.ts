@@ -1,5 +1,4 @@
-import type { IncomingMessage } from 'node:http';
-import type { RequestContext } from '../handler.ts';
+import type { ProxyRequest, RequestContext } from '../handler.ts';
 
 /** `req.url` split into its raw (still percent-encoded) path and its `?query` part (with `?`). */
 export function splitUrl(url: string | undefined): { rawPath: string; query: string } {
@@ -31,14 +30,13 @@ export function ensureLeadingSlash(str: string): string {
 }
 
 /** Rewrites the request path (raw form), keeping the query; updates `ctx.path` to match. */
-export function setRawPath(req: IncomingMessage, ctx: RequestContext, rawPath: string, query: string): void {
+export function setRawPath(req: ProxyRequest, ctx: RequestContext, rawPath: string, query: string): void {
   req.url = rawPath + query;
   ctx.path = decodePath(rawPath);
 }
 
-/** Appends a value to a request header (Go's `Header.Add`). */
-export function addRequestHeader(req: IncomingMessage, name: string, value: string): void {
-  const cur = req.headers[name];
-  if (cur === undefined) req.headers[name] = value;
-  else req.headers[name] = `${Array.isArray(cur) ? cur.join(', ') : cur}, ${value}`;
+/** Appends a value to a request header (Go's `Header.Add`, joined as one line). */
+export function addRequestHeader(req: ProxyRequest, name: string, value: string): void {
+  const cur = req.headers.get(name);
+  req.headers.set(name, cur === undefined ? value : `${cur}, ${value}`);
 }

@@ -1,5 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Handler, RequestContext } from '../handler.ts';
+import type { Handler, ProxyRequest, ProxyResponse, RequestContext } from '../handler.ts';
 import type { BuiltMiddleware, MiddlewareFactory } from './types.ts';
 import { compileGoRegexp, goReplacement } from './go-regexp.ts';
 import { checkKeys, guard, optBool, optString, OptionError } from './options.ts';
@@ -9,15 +8,15 @@ import { reply, statusText } from './respond.ts';
  * Sends the redirect the way Traefik does: 302 (307 for methods other than GET), or with
  * `permanent` 301 (308 for methods other than GET), so a POST keeps its method and body.
  */
-export function sendRedirect(req: IncomingMessage, res: ServerResponse, location: string, permanent: boolean): void {
+export function sendRedirect(req: ProxyRequest, res: ProxyResponse, location: string, permanent: boolean): void {
   const get = req.method === 'GET';
   const status = permanent ? (get ? 301 : 308) : (get ? 302 : 307);
   reply(res, status, statusText(status), { location });
 }
 
-/** The host as the client sent it (with its port): Host, else HTTP/2 `:authority`, else the normal form. */
-function rawHost(req: IncomingMessage, ctx: RequestContext): string {
-  const h = req.headers.host ?? (req.headers[':authority'] as string | undefined);
+/** The host as the client sent it (with its port): Host (HTTP/2's `:authority` becomes one), else the normal form. */
+function rawHost(req: ProxyRequest, ctx: RequestContext): string {
+  const h = req.headers.first('host');
   return h && h.trim() !== '' ? h.trim() : ctx.host;
 }
 
@@ -29,9 +28,8 @@ function splitHostPort(hostport: string): { host: string; port: string } {
 }
 
 /** The scheme the client used: trusted `X-Forwarded-Proto` first (ws/wss count as http/https). */
-function clientScheme(req: IncomingMessage, ctx: RequestContext): 'http' | 'https' {
-  const xfp = req.headers['x-forwarded-proto'];
-  const v = (Array.isArray(xfp) ? xfp[0] : xfp)?.trim().toLowerCase();
+function clientScheme(req: ProxyRequest, ctx: RequestContext): 'http' | 'https' {
+  const v = req.headers.first('x-forwarded-proto')?.trim().toLowerCase();
   if (v === 'http' || v === 'ws') return 'http';
   if (v === 'https' || v === 'wss') return 'https';
   return ctx.scheme;

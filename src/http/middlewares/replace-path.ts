@@ -12,7 +12,7 @@ export const replacePathFactory: MiddlewareFactory = (options) => guard(() => {
   if (/[\s?#]/.test(path)) throw new OptionError('path: must be a path (no spaces, "?" or "#")');
   const wrap = (next: Handler): Handler => (req, res, ctx) => {
     const { rawPath, query } = splitUrl(req.url);
-    req.headers['x-replaced-path'] = rawPath;
+    req.headers.set('x-replaced-path', rawPath);
     setRawPath(req, ctx, path === '' ? '/' : path, query);
     next(req, res, ctx);
   };
@@ -33,7 +33,7 @@ export const replacePathRegexFactory: MiddlewareFactory = (options) => guard(() 
   const wrap = (next: Handler): Handler => (req, res, ctx) => {
     const { rawPath, query } = splitUrl(req.url);
     if (re.test(rawPath)) {
-      req.headers['x-replaced-path'] = rawPath;
+      req.headers.set('x-replaced-path', rawPath);
       let replaced = rawPath.replace(global, replacement);
       if (!replaced.startsWith('/')) replaced = `/${replaced}`;
       // A replacement must not smuggle a query or a second request line.

@@ -1,10 +1,13 @@
-import type { ServerResponse } from 'node:http';
+import type { RealResponse, ResponseTap } from '../../engine/response.ts';
+import type { ProxyResponse } from '../handler.ts';
+
+export type { RealResponse, ResponseTap } from '../../engine/response.ts';
 
 /**
  * Answers a request from a middleware (401, 403, 429, redirects…) with a short text body, the way
- * Traefik does. Safe on upgrade requests, where `res` is bound to the raw socket.
+ * Traefik does. A response that already began is aborted instead.
  */
-export function reply(res: ServerResponse, status: number, body: string, headers?: Record<string, string>): void {
+export function reply(res: ProxyResponse, status: number, body: string, headers?: Record<string, string>): void {
   if (res.headersSent || res.writableEnded) {
     res.destroy();
     return;
@@ -14,7 +17,7 @@ export function reply(res: ServerResponse, status: number, body: string, headers
   if (!res.hasHeader('content-type')) res.setHeader('content-type', 'text/plain; charset=utf-8');
   res.setHeader('content-length', buf.length);
   res.writeHead(status);
-  res.end(res.req?.method === 'HEAD' ? undefined : buf);
+  res.end(res.req.method === 'HEAD' ? undefined : buf);
 }
 
 /** Go's `http.StatusText` for the statuses middlewares answer with. */
@@ -29,97 +32,18 @@ const STATUS_TEXT: Record<number, string> = {
   504: 'Gateway Timeout',
 };
 
-/** The original methods of a tapped response, to write to the client for real. */
-export interface RealResponse {
-  /** Sends the status line and the headers currently set on `res`. */
-  writeHead(status: number): void;
-  write(chunk: Buffer): boolean;
-  end(chunk?: Buffer): void;
-  /** Puts the original methods back (before handing `res` to another handler). */
-  restore(): void;
-}
-
-/** What a tapping middleware does with the inner handler's response. */
-export interface ResponseTap {
-  /** The inner handler committed its status; its headers are those set on `res` now. */
-  head(status: number): void;
-  /** A body chunk; return false to ask the producer to wait for `drain` on `res`. */
-  write(chunk: Buffer): boolean;
-  /** The inner handler finished its response. */
-  end(): void;
-  /** `flushHeaders()` was called: the producer wants bytes out now (SSE). */
-  flush?(): void;
-}
-
-type Cb = (err?: Error | null) => void;
-
 /**
- * Intercepts the response the inner handler writes to `res` (explicit `writeHead`, implicit headers
- * from `write`/`end`, `flushHeaders`), routing it to `tap`. Headers stay on `res` (setHeader and
- * friends are untouched), so a tap inspects and edits them with the usual API. Patches the instance
- * only; `real.restore()` undoes it.
+ * Intercepts the response the inner handler writes to `res` (explicit `writeHead`, implicit heads
+ * from `write`/`end`, `flushHeaders`), routing it to the tap `makeTap` builds. Headers stay on
+ * `res` (setHeader and friends are untouched), so a tap inspects and edits them with the usual
+ * API. `real.restore()` removes the tap; `reset()` lets another attempt head again.
  */
-export function tapResponse(res: ServerResponse, makeTap: (real: RealResponse) => ResponseTap): { reset(): void } {
-  const origWriteHead = res.writeHead;
-  const origWrite = res.write as (chunk: Buffer) => boolean;
-  const origEnd = res.end as (chunk?: Buffer) => ServerResponse;
-  const origFlush = res.flushHeaders;
-  let headed = false;
-  const real: RealResponse = {
-    writeHead(status) { origWriteHead.call(res, status); },
-    write(chunk) { return origWrite.call(res, chunk); },
-    end(chunk) { if (chunk) origEnd.call(res, chunk); else origEnd.call(res); },
-    restore() {
-      res.writeHead = origWriteHead;
-      res.write = origWrite as ServerResponse['write'];
-      res.end = origEnd as ServerResponse['end'];
-      res.flushHeaders = origFlush;
-    },
-  };
-  const tap = makeTap(real);
-  // Implicit headers go through the current `res.writeHead`, so wrappers installed by inner
-  // middlewares (header edits) still run before the tap sees the status.
-  const commit = (): void => {
-    if (!headed) res.writeHead(res.statusCode);
-  };
-  const toBuffer = (chunk: unknown, encoding: unknown): Buffer =>
-    Buffer.isBuffer(chunk) ? chunk : typeof chunk === 'string' ? Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8') : Buffer.from(chunk as Uint8Array);
-
-  res.writeHead = function writeHead(status: number, a?: unknown, b?: unknown): ServerResponse {
-    const headers = typeof a === 'string' ? b : a;
-    if (typeof a === 'string') res.statusMessage = a;
-    applyHeaders(res, headers);
-    res.statusCode = status;
-    // A second writeHead (e.g. an error answer after a failed stream) replaces the first.
-    headed = true;
-    tap.head(status);
-    return res;
-  } as ServerResponse['writeHead'];
-  res.write = function write(chunk: unknown, encoding?: unknown, cb?: unknown): boolean {
-    const callback = (typeof encoding === 'function' ? encoding : cb) as Cb | undefined;
-    commit();
-    const ok = tap.write(toBuffer(chunk, encoding));
-    if (callback) process.nextTick(callback);
-    return ok;
-  } as ServerResponse['write'];
-  res.end = function end(chunk?: unknown, encoding?: unknown, cb?: unknown): ServerResponse {
-    const callback = [chunk, encoding, cb].find((x) => typeof x === 'function') as Cb | undefined;
-    commit();
-    if (chunk !== undefined && chunk !== null && typeof chunk !== 'function') tap.write(toBuffer(chunk, encoding));
-    tap.end();
-    if (callback) res.once('finish', () => callback());
-    return res;
-  } as ServerResponse['end'];
-  res.flushHeaders = function flushHeaders(): void {
-    commit();
-    tap.flush?.();
-  };
-  // Before another attempt writes a fresh response (retries).
-  return { reset() { headed = false; res.statusCode = 200; } };
+export function tapResponse(res: ProxyResponse, makeTap: (real: RealResponse) => ResponseTap): { reset(): void } {
+  return res.addTap(makeTap);
 }
 
-/** Answers through the real methods while a tap keeps swallowing whatever the inner handler still writes. */
-export function realReply(res: ServerResponse, real: RealResponse, status: number, body: string): void {
+/** Answers through the real layer while a tap keeps swallowing whatever the inner handler still writes. */
+export function realReply(res: ProxyResponse, real: RealResponse, status: number, body: string): void {
   if (res.headersSent) {
     res.destroy();
     return;
@@ -129,38 +53,20 @@ export function realReply(res: ServerResponse, real: RealResponse, status: numbe
   res.setHeader('content-type', 'text/plain; charset=utf-8');
   res.setHeader('content-length', buf.length);
   real.writeHead(status);
-  real.end(res.req?.method === 'HEAD' ? undefined : buf);
-}
-
-function applyHeaders(res: ServerResponse, headers: unknown): void {
-  if (!headers) return;
-  if (Array.isArray(headers)) {
-    if (headers.length > 0 && Array.isArray(headers[0])) {
-      for (const [k, v] of headers as Array<[string, string]>) res.setHeader(k, v);
-    } else {
-      for (let i = 0; i + 1 < headers.length; i += 2) res.setHeader(String(headers[i]), headers[i + 1] as string);
-    }
-    return;
-  }
-  for (const [k, v] of Object.entries(headers as Record<string, string | string[] | number>)) {
-    if (v !== undefined) res.setHeader(k, v);
-  }
+  real.end(res.req.method === 'HEAD' ? undefined : buf);
 }
 
 /** Removes every header currently set on `res` (before another handler answers instead). */
-export function clearHeaders(res: ServerResponse): void {
-  for (const name of res.getHeaderNames()) res.removeHeader(name);
+export function clearHeaders(res: ProxyResponse): void {
+  res.headers.clear();
 }
 
-/** Wraps `writeHead` (explicit or implicit) to edit headers just before they are sent. */
-export function beforeHead(res: ServerResponse, edit: (status: number) => void): void {
-  const orig = res.writeHead;
-  res.writeHead = function writeHead(status: number, a?: unknown, b?: unknown): ServerResponse {
-    const headers = typeof a === 'string' ? b : a;
-    if (typeof a === 'string') res.statusMessage = a;
-    applyHeaders(res, headers);
-    res.writeHead = orig;
-    edit(status);
-    return orig.call(res, status);
-  } as ServerResponse['writeHead'];
+/** Edits headers just before the head goes out (explicit or implicit), through a pass-through tap. */
+export function beforeHead(res: ProxyResponse, edit: (status: number) => void): void {
+  res.addTap((real) => ({
+    head(status) { edit(status); real.writeHead(status); },
+    write(chunk) { return real.write(chunk); },
+    end() { real.end(); },
+    flush() { real.flush(); },
+  }));
 }

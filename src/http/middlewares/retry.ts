@@ -24,7 +24,7 @@ export const retryFactory: MiddlewareFactory = (options) => guard(() => {
   }
 
   const wrap = (next: Handler): Handler => (req, res, ctx) => {
-    if (ctx.upgradeHead !== undefined || attempts === 1) {
+    if (req.upgrade || attempts === 1) {
       next(req, res, ctx);
       return;
     }

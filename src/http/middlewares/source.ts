@@ -1,10 +1,9 @@
-import type { IncomingMessage } from 'node:http';
-import type { RequestContext } from '../handler.ts';
+import type { ProxyRequest, RequestContext } from '../handler.ts';
 import { buildIpMatcher, normalizeIp } from '../../lib/ip.ts';
 import { OptionError, nested, optBool, optNumber, optObject, optString, optStringList } from './options.ts';
 
 /** Picks the client address a middleware acts on (Traefik's `ipStrategy`). */
-export type IpStrategy = (req: IncomingMessage, ctx: RequestContext) => string;
+export type IpStrategy = (req: ProxyRequest, ctx: RequestContext) => string;
 
 /**
  * Traefik's `ipStrategy`: without `depth`/`excludedIPs`, the direct peer's address; with `depth: N`,
@@ -43,10 +42,9 @@ export function buildIpStrategy(options: Record<string, unknown> | undefined): I
 
 const remoteAddr: IpStrategy = (_req, ctx) => ctx.remoteIp;
 
-function forwardedFor(req: IncomingMessage): string[] {
-  const raw = req.headers['x-forwarded-for'];
-  if (raw === undefined) return [];
-  const joined = Array.isArray(raw) ? raw.join(',') : raw;
+function forwardedFor(req: ProxyRequest): string[] {
+  const joined = req.headers.get('x-forwarded-for');
+  if (joined === undefined) return [];
   return joined.split(',').map((s) => normalizeIp(s.trim())).filter((s) => s !== '');
 }
 
@@ -75,7 +73,7 @@ function expandIpv6(ip: string): number[] | undefined {
 }
 
 /** Extracts the key requests are grouped by (rate limits, in-flight limits). */
-export type SourceExtractor = (req: IncomingMessage, ctx: RequestContext) => string;
+export type SourceExtractor = (req: ProxyRequest, ctx: RequestContext) => string;
 
 /**
  * Traefik's `sourceCriterion`: `ipStrategy`, `requestHeaderName` or `requestHost` (exactly one).
@@ -96,10 +94,7 @@ function readCriterion(options: Record<string, unknown>): SourceExtractor | unde
   if (ipOpts) return nested('ipStrategy', () => buildIpStrategy(ipOpts));
   if (header) {
     const name = header.toLowerCase();
-    return (req) => {
-      const v = req.headers[name];
-      return Array.isArray(v) ? v.join(',') : v ?? '';
-    };
+    return (req) => req.headers.get(name) ?? '';
   }
   if (host) return (_req, ctx) => ctx.host;
   return undefined;

@@ -2,6 +2,8 @@ import { close, openSync, createReadStream, unlink, write } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { BufferBody, StreamBody } from '../../engine/body.ts';
+import type { BodySource } from '../../engine/message.ts';
 
 /**
  * A body held in memory up to `memLimit` bytes, then spilled to a temp file (mode 0600) in
@@ -83,6 +85,12 @@ export class Spool {
   open(): Readable {
     if (this.path !== undefined) return createReadStream(this.path);
     return Readable.from(this.chunks.length === 0 ? [] : [Buffer.concat(this.chunks)]);
+  }
+
+  /** A fresh request body of the whole spool (call after `finish`). */
+  openBody(): BodySource {
+    if (this.path !== undefined) return new StreamBody(createReadStream(this.path), this.size);
+    return new BufferBody(this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks));
   }
 
   /** The in-memory chunks (only when not spilled). */

@@ -1,16 +1,16 @@
-import { createServer, request as httpRequest, ServerResponse, type IncomingMessage, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import type { Handler, RequestContext } from '../../../src/http/handler.ts';
+import type { Handler, ProxyRequest, RequestContext } from '../../../src/http/handler.ts';
 import type { BuiltMiddleware, MiddlewareEnv, MiddlewareFactory } from '../../../src/http/middlewares/types.ts';
 import { requestBody } from '../../../src/http/middlewares/body.ts';
 import { decodePath } from '../../../src/http/middlewares/path.ts';
-import { markChunked } from '../../../src/http/middlewares/body.ts';
 import { stripHopByHop } from '../../../src/http/hop-by-hop.ts';
-import { normalizeIp } from '../../../src/lib/ip.ts';
+import { H1Server } from '../../../src/engine/h1-server.ts';
+import { hasToken } from '../../../src/engine/header-list.ts';
 
 /** What the echo handler answers: the request as it reached the service. */
 export interface Echo {
@@ -28,7 +28,7 @@ export const echoHandler: Handler = (req, res, ctx) => {
   body.on('data', (c: Buffer) => chunks.push(c));
   body.on('error', () => res.destroy());
   body.on('end', () => {
-    const echo: Echo = { method: req.method ?? '', url: req.url ?? '', path: ctx.path, headers: req.headers, body: Buffer.concat(chunks).toString() };
+    const echo: Echo = { method: req.method, url: req.url, path: ctx.path, headers: req.headers.toObject(), body: Buffer.concat(chunks).toString() };
     const buf = Buffer.from(JSON.stringify(echo));
     res.setHeader('content-type', 'application/json');
     res.setHeader('content-length', buf.length);
@@ -78,8 +78,8 @@ export function build(factory: MiddlewareFactory, options: Record<string, unknow
 }
 
 /**
- * Starts a real HTTP server on 127.0.0.1:0 whose handler builds a request context as the entrypoint
- * does and runs `mw.wrap(final)`.
+ * Starts a real HTTP server on 127.0.0.1:0 (berth's HTTP/1.1 engine) whose handler builds a
+ * request context as the entrypoint does and runs `mw.wrap(final)`.
  */
 export async function startHarness(factory: MiddlewareFactory | BuiltMiddleware[], options: Record<string, unknown>, hopts: HarnessOptions = {}): Promise<Harness> {
   const tmpDir = hopts.tmpDir ?? mkdtempSync(join(tmpdir(), 'berth-mw-'));
@@ -89,43 +89,45 @@ export async function startHarness(factory: MiddlewareFactory | BuiltMiddleware[
   let handler = hopts.final ?? echoHandler;
   for (let i = chain.length - 1; i >= 0; i--) handler = chain[i]!.wrap(handler);
   const contexts: RequestContext[] = [];
-  const makeCtx = (req: IncomingMessage): RequestContext => {
-    const remoteIp = normalizeIp(req.socket.remoteAddress);
-    const url = req.url ?? '/';
+  const makeCtx = (req: ProxyRequest): RequestContext => {
+    const remoteIp = req.remoteAddress;
+    const url = req.url;
     const q = url.indexOf('?');
     const ctx: RequestContext = {
       entrypoint: 'web', scheme: hopts.scheme ?? 'http', remoteIp, clientIp: remoteIp, trustedPeer: hopts.trustedPeer ?? false,
-      host: (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase(), path: decodePath(q === -1 ? url : url.slice(0, q)),
+      host: (req.headers.get('host') ?? '').replace(/:\d+$/, '').toLowerCase(), path: decodePath(q === -1 ? url : url.slice(0, q)),
       start: performance.now(),
     };
     contexts.push(ctx);
     return ctx;
   };
-  const upgraded = new Set<import('node:stream').Duplex>();
-  // As the entrypoint does: Transfer-Encoding (hop-by-hop) is gone before routing, the request keeps a mark.
-  const server: Server = createServer((req, res) => {
-    if (req.headers['transfer-encoding'] !== undefined) markChunked(req);
-    stripHopByHop(req.headers, false);
-    handler(req, res, makeCtx(req));
+  // As the entrypoint does: hop-by-hop headers (Transfer-Encoding among them) are gone before
+  // routing; a WebSocket handshake is marked as one.
+  const h1 = new H1Server({ maxHeaderBytes: 16_384, maxHeaderCount: 200, headersTimeoutMs: 10_000, requestTimeoutMs: 60_000, idleTimeoutMs: 10_000 }, {
+    request(req, res) {
+      if (req.tunnel !== undefined) {
+        const token = req.headers.get('upgrade');
+        req.upgrade = token !== undefined && hasToken(token, 'websocket');
+      }
+      stripHopByHop(req.headers, req.upgrade);
+      const ctx = makeCtx(req);
+      req.ctx = ctx;
+      handler(req, res, ctx);
+    },
+    done() { /* nothing logged */ },
   });
-  server.on('upgrade', (req: IncomingMessage, socket, head) => {
-    const res = new ServerResponse(req);
-    res.assignSocket(socket as never);
-    upgraded.add(socket);
-    socket.on('close', () => upgraded.delete(socket));
-    // The HTTP parser is detached from an upgraded socket: after an answer of our own, close it.
-    res.on('finish', () => socket.end());
-    const ctx = makeCtx(req);
-    ctx.upgradeHead = head;
-    handler(req, res, ctx);
+  const sockets = new Set<Socket>();
+  const server: Server = createServer({ allowHalfOpen: true }, (s) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+    h1.accept(s);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {
     port, tmpDir, contexts,
     async close() {
-      server.closeAllConnections();
-      for (const s of upgraded) s.destroy();
+      for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       for (const m of chain) m.close?.();
       if (!hopts.tmpDir) rmSync(tmpDir, { recursive: true, force: true });
