@@ -46,6 +46,10 @@ export class ReceivedBody implements BodySource {
     return this.state === ENDED;
   }
 
+  get failure(): Error | undefined {
+    return this.error;
+  }
+
   push(chunk: Buffer): void {
     if (this.state !== OPEN) return;
     const c = this.consumer;

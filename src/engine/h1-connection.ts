@@ -4,7 +4,7 @@ import { clientAddress } from './client-address.ts';
 import { FRAME_CHUNKED, FRAME_LENGTH, FRAME_NONE, lastChunk, parseLength, planResponseHead, type HeadPlan } from './h1-head.ts';
 import type { H1Server } from './h1-server.ts';
 import { HeaderList, hasToken, sameName } from './header-list.ts';
-import { createParser, destroyParser, METHODS, ON_BODY, ON_HEADERS, ON_HEADERS_COMPLETE, ON_MESSAGE_COMPLETE, PAUSED, type LlhttpParser } from './llhttp.ts';
+import { consumableHandle, createParser, destroyParser, METHODS, ON_BODY, ON_EXECUTE, ON_HEADERS, ON_HEADERS_COMPLETE, ON_MESSAGE_COMPLETE, PAUSED, type LlhttpParser, type ParseError } from './llhttp.ts';
 import { ClientBodyError, ProxyRequest, type TunnelOrigin } from './message.ts';
 import { ProxyResponse, type ResponseSink } from './response.ts';
 import { SocketOutput } from './socket-output.ts';
@@ -64,6 +64,10 @@ function onMessageComplete(this: OwnedParser): void {
   this.owner.messageComplete();
 }
 
+function onExecute(this: OwnedParser, result: number | ParseError): void {
+  this.owner.consumedRead(result);
+}
+
 const TEXT: Readonly<Record<number, string>> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' };
 
 /**
@@ -113,6 +117,8 @@ export class H1Connection implements ResponseSink, BodyReader, TunnelOrigin {
   private pendingHead: string | undefined = undefined;
   private readonly out: SocketOutput;
   private lingerTimer: NodeJS.Timeout | undefined = undefined;
+  /** The socket's native stream while the parser reads it directly (no 'data' events). */
+  private handle: { readStart(): number; readStop(): number } | undefined = undefined;
   private readonly onDataFn = (chunk: Buffer): void => this.onData(chunk);
   private readonly onEndFn = (): void => this.onEnd();
   private readonly onDrainFn = (): void => { this.res?.sinkDrained(); };
@@ -138,6 +144,18 @@ export class H1Connection implements ResponseSink, BodyReader, TunnelOrigin {
     socket.on('drain', this.onDrainFn);
     socket.on('close', () => this.teardown());
     socket.on('error', () => { /* 'close' follows */ });
+    server.track(this);
+    // Bytes the dispatcher already read and put back go through 'data' first (read() emits them).
+    while (socket.readableLength > 0 && socket.read() !== null) { /* emitted as 'data' */ }
+    // As node:http does: from then on the parser reads the socket's native stream itself, so a
+    // read costs no stream machinery (unless the first bytes already paused or ended HTTP here).
+    if (this.state >= TUNNEL || this.pausedHeld || this.pausedBody || this.upgrading || this.broken) return;
+    const h = consumableHandle(socket);
+    if (h !== undefined) {
+      p[ON_EXECUTE] = onExecute;
+      p.consume(h);
+      this.handle = h;
+    }
   }
 
   // ---- reading ----
@@ -165,17 +183,49 @@ export class H1Connection implements ResponseSink, BodyReader, TunnelOrigin {
     } finally {
       this.executing = false;
     }
+    this.parsed(r, chunk);
+  }
+
+  /** A read the parser consumed straight from the socket. */
+  consumedRead(r: number | ParseError): void {
+    if (this.state >= TUNNEL) return;
+    // A head that did not complete in this read: the slowloris clock starts.
+    if (this.state === IDLE) { this.state = HEAD; this.headStart = Date.now(); }
+    this.parsed(r, undefined);
+    this.afterExecute();
+  }
+
+  /** What `execute` said about `chunk` (undefined: the consumed read, copied only when needed). */
+  private parsed(r: number | ParseError, chunk: Buffer | undefined): void {
     if (typeof r === 'number') {
-      if (r < chunk.length && this.upgrading && this.reqComplete) this.holdTunnelBytes(chunk.subarray(r));
+      if (this.upgrading && this.reqComplete) {
+        // The bytes after an upgrade head belong to the tunnel: no more parsing.
+        const buf = chunk ?? this.parser!.getCurrentBuffer();
+        this.stopConsuming();
+        if (r < buf.length) this.holdTunnelBytes(buf.subarray(r));
+      }
       return;
     }
     if (r.code === 'HPE_PAUSED') {
       if (this.owedRefusal !== 0 && this.req === undefined) { this.refuse(this.owedRefusal); return; }
-      if (r.bytesParsed < chunk.length && !this.broken) this.rest = chunk.subarray(r.bytesParsed);
+      const buf = chunk ?? this.parser!.getCurrentBuffer();
+      // A pipelined head waits for the answer before it: its bytes are held, read through 'data' from now on.
+      this.stopConsuming();
+      if (r.bytesParsed < buf.length && !this.broken) this.rest = buf.subarray(r.bytesParsed);
       this.pauseHeld();
       return;
     }
+    this.stopConsuming();
     this.parseFailed(r.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400);
+  }
+
+  /** Back to 'data' events (pipelining, upgrades, errors, closing), keeping any pause in force. */
+  private stopConsuming(): void {
+    const h = this.handle;
+    if (h === undefined) return;
+    this.handle = undefined;
+    this.parser?.unconsume();
+    if (this.pausedBody || this.pausedHeld) { h.readStart(); this.socket.pause(); }
   }
 
   private afterExecute(): void {
@@ -229,6 +279,7 @@ export class H1Connection implements ResponseSink, BodyReader, TunnelOrigin {
     const hasBody = chunked || length > 0;
     const body = hasBody ? new ReceivedBody(chunked ? -1 : length, this) : null;
     const req = new ProxyRequest(METHODS[method] ?? 'GET', url, new HeaderList(headers), body, major, minor, this.socket, this.remoteIp, this.remotePort);
+    if (this.state === IDLE) this.headStart = Date.now();
     this.req = req;
     this.res = new ProxyResponse(req, this);
     this.body = body ?? undefined;
@@ -332,12 +383,15 @@ export class H1Connection implements ResponseSink, BodyReader, TunnelOrigin {
     this.broken = true;
     if (this.req === undefined) { this.refuse(status); return; }
     if (!this.reqComplete) {
-      // The error is in the body of the request being answered: it can never complete.
+      // The error is in the body of the request being answered: it can never complete. A head
+      // parsed in this same read is still handed over first, so its own refusals (an unknown
+      // Transfer-Encoding: 501) answer it; its body then fails at once.
       const b = this.body;
       this.body = undefined;
       this.closeAfter = true;
       this.pauseHeld();
       b?.fail(new ClientBodyError(status, 'invalid request body framing'));
+      if (this.ready) { this.ready = false; this.dispatch(); }
       // Whoever reads the body may have answered already; if not, the engine does.
       const res = this.res;
       if (res !== undefined && !res.headersSent && !res.closed) { res.closeConnection = true; emptyAnswer(res, status); }
@@ -404,11 +458,6 @@ export class H1Connection implements ResponseSink, BodyReader, TunnelOrigin {
     }
   }
 
-  /** The entrypoint drains: the answer in flight (if any) closes the connection; quiet ones close after the settle time. */
-  drain(): void {
-    // Nothing to do at once: `head` adds `Connection: close` while draining, and the sweep closes idle connections.
-  }
-
   /** Destroys the connection (the drain's deadline). */
   destroy(): void {
     this.socket.destroy();
@@ -423,6 +472,7 @@ export class H1Connection implements ResponseSink, BodyReader, TunnelOrigin {
    */
   private closeGracefully(): void {
     if (this.state >= CLOSING) return;
+    this.stopConsuming();
     this.state = CLOSING;
     this.out.flush();
     const s = this.socket;
@@ -456,13 +506,14 @@ export class H1Connection implements ResponseSink, BodyReader, TunnelOrigin {
   // ---- backpressure of the request body, pipelining ----
 
   pauseBody(): void {
+    if (!this.pausedBody && !this.pausedHeld) this.stopReading();
     this.pausedBody = true;
-    this.socket.pause();
   }
 
   resumeBody(): void {
+    if (!this.pausedBody) return;
     this.pausedBody = false;
-    if (!this.pausedHeld && this.state < TUNNEL) this.socket.resume();
+    if (!this.pausedHeld && this.state < TUNNEL) this.startReading();
   }
 
   bodyCancelled(): void {
@@ -473,20 +524,31 @@ export class H1Connection implements ResponseSink, BodyReader, TunnelOrigin {
 
   private pauseHeld(): void {
     if (this.pausedHeld) return;
+    if (!this.pausedBody) this.stopReading();
     this.pausedHeld = true;
-    this.socket.pause();
   }
 
   private unpauseHeld(): void {
     if (!this.pausedHeld) return;
     this.pausedHeld = false;
-    if (!this.pausedBody && this.state < TUNNEL) this.socket.resume();
+    if (!this.pausedBody && this.state < TUNNEL) this.startReading();
+  }
+
+  private stopReading(): void {
+    if (this.handle !== undefined) this.handle.readStop();
+    else this.socket.pause();
+  }
+
+  private startReading(): void {
+    if (this.handle !== undefined) this.handle.readStart();
+    else this.socket.resume();
   }
 
   // ---- WebSocket take-over ----
 
   takeOver(): { socket: Socket; head: Buffer } | undefined {
     if (this.state >= TUNNEL || !this.upgrading || this.res === undefined) return undefined;
+    this.stopConsuming();
     this.state = TUNNEL;
     const s = this.socket;
     s.removeListener('data', this.onDataFn);

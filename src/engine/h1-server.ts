@@ -44,11 +44,13 @@ export class H1Server {
 
   /** Serves HTTP/1.1 on `socket` (its first bytes may already be buffered on it). */
   accept(socket: Socket): H1Connection {
-    const conn = new H1Connection(socket, this);
+    return new H1Connection(socket, this);
+  }
+
+  /** Called by a new connection before it reads anything (its first request may be answered at once). */
+  track(conn: H1Connection): void {
     this.connections.add(conn);
     if (this.sweeper === undefined) this.startSweeper(this.draining ? DRAIN_SWEEP_MS : this.sweepMs);
-    if (this.draining) conn.drain();
-    return conn;
   }
 
   /** Called by a connection that closed. */
@@ -69,7 +71,6 @@ export class H1Server {
     this.draining = true;
     this.drainStartedAt = Date.now();
     this.settleMs = settleMs;
-    for (const c of this.connections) c.drain();
     if (this.sweeper !== undefined) clearInterval(this.sweeper);
     this.sweeper = undefined;
     if (this.connections.size > 0) this.startSweeper(DRAIN_SWEEP_MS);

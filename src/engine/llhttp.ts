@@ -21,6 +21,11 @@ export interface LlhttpParser {
   /** End of input: an error when a message was cut short (a close-delimited body completes here). */
   finish(): ParseError | undefined;
   resume(): void;
+  /** Reads straight from a socket's native stream: bytes reach the parser without JS 'data' events. */
+  consume(handle: object): void;
+  unconsume(): void;
+  /** A copy of the bytes of the `execute` running (or that just ran) for a consumed stream. */
+  getCurrentBuffer(): Buffer;
   close(): void;
   free(): void;
   remove(): void;
@@ -61,6 +66,8 @@ export const ON_HEADERS = 1;
 export const ON_HEADERS_COMPLETE = 2;
 export const ON_BODY = 3;
 export const ON_MESSAGE_COMPLETE = 4;
+/** `ON_EXECUTE(result)`: a consumed stream's read was parsed (`result` as `execute` returns it). */
+export const ON_EXECUTE = 5;
 /** `ON_HEADERS_COMPLETE`'s return value that pauses the parser (llhttp's `HPE_PAUSED`). */
 export const PAUSED = 21;
 
@@ -82,10 +89,28 @@ export function reinitialize(p: LlhttpParser, kind: 'request' | 'response', maxH
   p.initialize(kind === 'request' ? binding.HTTPParser.REQUEST : binding.HTTPParser.RESPONSE, RESOURCE, maxHeaderSize, binding.HTTPParser.kLenientNone);
 }
 
-/** Releases the native parser (once its connection is gone). */
+/** A socket's native stream the parser can read from directly, or undefined (nothing to consume). */
+export function consumableHandle(socket: { readonly _handle?: unknown; readonly readableLength: number }): { readStart(): number; readStop(): number } | undefined {
+  const h = socket._handle as { isStreamBase?: boolean; _consumed?: boolean; readStart(): number; readStop(): number } | null | undefined;
+  // Bytes already buffered in the socket (peeked by the dispatcher) must go through 'data' first.
+  if (h == null || h.isStreamBase !== true || h._consumed === true || socket.readableLength > 0) return undefined;
+  h._consumed = true;
+  return h;
+}
+
+/**
+ * Releases the native parser (once its connection is gone or handed over). The C++ object is
+ * deleted on the next turn, as node:http does: this may run inside one of its own callbacks,
+ * whose native frame must unwind first.
+ */
 export function destroyParser(p: LlhttpParser): void {
+  p.unconsume();
   p.remove();
   p.free();
+  setImmediate(closeParser, p);
+}
+
+function closeParser(p: LlhttpParser): void {
   p.close();
 }
 

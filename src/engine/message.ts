@@ -51,6 +51,8 @@ export interface BodySource {
   readonly length: number;
   /** Whether `start` was called: a body can be read once (replayable bodies make a fresh source). */
   readonly started: boolean;
+  /** Why the body can no longer complete, once that is known (nothing worth forwarding then). */
+  readonly failure?: Error | undefined;
   /** Attaches the consumer; chunks already received are delivered at once. */
   start(consumer: BodyConsumer): void;
   /** Delivers again after `onBodyData` returned false. */

@@ -84,6 +84,8 @@ export class ProxyExchange implements UpstreamExchange, BodyConsumer, ResponsePr
   }
 
   start(): void {
+    const failure = this.req.body?.failure;
+    if (failure !== undefined) { this.onBodyError(failure); return; }
     this.head = requestHead(this.req, this.target, this.passHostHeader);
     this.chunked = this.req.body !== null && this.req.body.length < 0;
     this.res.producer = this;

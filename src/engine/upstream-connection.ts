@@ -1,6 +1,6 @@
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
-import { createParser, destroyParser, ON_BODY, ON_HEADERS, ON_HEADERS_COMPLETE, ON_MESSAGE_COMPLETE, PAUSED, type LlhttpParser, type ParseError } from './llhttp.ts';
+import { consumableHandle, createParser, destroyParser, ON_BODY, ON_EXECUTE, ON_HEADERS, ON_HEADERS_COMPLETE, ON_MESSAGE_COMPLETE, PAUSED, type LlhttpParser, type ParseError } from './llhttp.ts';
 import { SocketOutput } from './socket-output.ts';
 import type { OriginPool, UpstreamPool } from './upstream-pool.ts';
 import type { UpstreamTarget } from './upstream-target.ts';
@@ -50,6 +50,10 @@ function onMessageComplete(this: OwnedParser): void {
   this.owner.messageComplete();
 }
 
+function onExecute(this: OwnedParser, result: number | ParseError): void {
+  this.owner.consumedRead(result);
+}
+
 /** Why a connection failed, beside the socket's own error code. */
 export class UpstreamFailure extends Error {
   readonly code: 'BAD_RESPONSE' | 'DIAL_TIMEOUT' | 'CLOSED';
@@ -85,6 +89,10 @@ export class UpstreamConnection {
   private keepAlive = false;
   private upgraded = false;
   private partial: string[] | undefined = undefined;
+  /** The exchange whose client output is gathered during the current read. */
+  private corked: UpstreamExchange | undefined = undefined;
+  /** The socket's native stream while the parser reads it directly. */
+  private handle: { readStart(): number; readStop(): number } | undefined = undefined;
 
   constructor(pool: UpstreamPool, origin: OriginPool, target: UpstreamTarget) {
     this.pool = pool;
@@ -143,7 +151,27 @@ export class UpstreamConnection {
     p[ON_BODY] = onBody;
     p[ON_MESSAGE_COMPLETE] = onMessageComplete;
     this.parser = p;
+    const h = consumableHandle(this.socket);
+    if (h !== undefined) {
+      p[ON_EXECUTE] = onExecute;
+      p.consume(h);
+      this.handle = h;
+    }
     this.exchange?.onConnected();
+  }
+
+  /** The first response event of a read: the client's output is gathered until the read is parsed. */
+  private enterRead(): void {
+    if (this.corked === undefined && this.exchange !== undefined) {
+      this.corked = this.exchange;
+      this.corked.beforeRead();
+    }
+  }
+
+  private leaveRead(): void {
+    const x = this.corked;
+    this.corked = undefined;
+    x?.afterRead();
   }
 
   partHead(headers: string[]): void {
@@ -152,6 +180,7 @@ export class UpstreamConnection {
   }
 
   headComplete(headers: string[] | undefined, status: number, reason: string, upgrade: boolean, keepAlive: boolean): number {
+    this.enterRead();
     const list = headers ?? this.partial ?? [];
     this.partial = undefined;
     const x = this.exchange;
@@ -164,10 +193,12 @@ export class UpstreamConnection {
   }
 
   bodyChunk(chunk: Buffer): void {
+    this.enterRead();
     if (!this.complete) this.exchange?.onResponseBody(chunk);
   }
 
   messageComplete(): void {
+    this.enterRead();
     if (this.informational) { this.informational = false; this.partial = undefined; return; }
     if (this.upgraded || this.complete) return;
     const trailers = this.partial;
@@ -177,24 +208,44 @@ export class UpstreamConnection {
   }
 
   private onData(chunk: Buffer): void {
-    const x = this.exchange;
     const p = this.parser;
-    if (x === undefined || p === undefined) { this.destroy(); return; }
-    x.beforeRead();
+    if (this.exchange === undefined || p === undefined) { this.destroy(); return; }
     let r: number | ParseError;
     try {
       r = p.execute(chunk);
     } finally {
-      x.afterRead();
+      this.leaveRead();
     }
+    this.afterParse(r, chunk);
+  }
+
+  /** A read the parser consumed straight from the socket. */
+  consumedRead(r: number | ParseError): void {
+    this.leaveRead();
+    if (this.parser !== undefined) this.afterParse(r, undefined);
+  }
+
+  /** What parsing a read said (`chunk` undefined: a consumed read, copied only when needed). */
+  private afterParse(r: number | ParseError, chunk: Buffer | undefined): void {
+    const x = this.exchange;
     if (typeof r !== 'number') {
       this.dead = true;
-      if (!this.complete && this.exchange === x) x.onUpstreamFailure(new UpstreamFailure('BAD_RESPONSE', `invalid response from the upstream: ${r.reason}`));
+      if (x !== undefined && !this.complete) {
+        this.exchange = undefined;
+        x.onUpstreamFailure(new UpstreamFailure('BAD_RESPONSE', `invalid response from the upstream: ${r.reason}`));
+      }
       this.destroy();
       return;
     }
-    if (this.upgraded) { this.detach(); x.onUpgraded(chunk.subarray(r)); return; }
-    if (this.complete && this.exchange === x) this.settle(x);
+    // Bytes nobody asked for: the connection cannot be trusted any more.
+    if (x === undefined) { this.destroy(); return; }
+    if (this.upgraded) {
+      const buf = chunk ?? this.parser!.getCurrentBuffer();
+      this.detach();
+      x.onUpgraded(buf.subarray(r));
+      return;
+    }
+    if (this.complete) this.settle(x);
   }
 
   /** After a complete response: back to the pool when both sides keep the connection, else closed. */
@@ -202,7 +253,7 @@ export class UpstreamConnection {
     this.exchange = undefined;
     if (this.keepAlive && x.requestDone && !this.dead) {
       this.reused = true;
-      if (this.socket.isPaused()) this.socket.resume();
+      this.resumeReading();
       this.pool.release(this);
     } else this.destroy();
   }
@@ -212,9 +263,8 @@ export class UpstreamConnection {
     const p = this.parser;
     if (x !== undefined && p !== undefined && !this.complete) {
       // A close-delimited body ends here; anything else was cut short.
-      x.beforeRead();
       const r = p.finish();
-      x.afterRead();
+      this.leaveRead();
       if (this.complete) { this.keepAlive = false; if (this.exchange === x) this.settle(x); return; }
       this.exchange = undefined;
       x.onUpstreamFailure(r !== undefined ? new UpstreamFailure('BAD_RESPONSE', `response cut short: ${r.reason}`) : this.error ?? new UpstreamFailure('CLOSED', 'the upstream closed the connection'));
@@ -234,11 +284,13 @@ export class UpstreamConnection {
 
   /** Stops reading the response (the client cannot take more). */
   pauseReading(): void {
-    this.socket.pause();
+    if (this.handle !== undefined) this.handle.readStop();
+    else this.socket.pause();
   }
 
   resumeReading(): void {
-    this.socket.resume();
+    if (this.handle !== undefined) this.handle.readStart();
+    else this.socket.resume();
   }
 
   /** Hands the socket over to a tunnel: no HTTP on it any more, not pooled. */
@@ -247,6 +299,7 @@ export class UpstreamConnection {
     this.exchange = undefined;
     this.pool.forget(this);
     if (this.parser !== undefined) { destroyParser(this.parser); this.parser = undefined; }
+    this.handle = undefined;
     this.socket.removeAllListeners('data');
     this.socket.removeAllListeners('end');
     this.socket.removeAllListeners('drain');

@@ -76,6 +76,7 @@ export function stripResponseHopByHop(raw: string[], keepUpgrade = false): strin
 
 /** Whether every token of a `Connection` value is one of `tokens` (the usual case: nothing named). */
 function hasOnly(value: string, tokens: readonly string[]): boolean {
+  if (sameName(value, 'keep-alive') || sameName(value, 'close')) return true;
   for (const part of value.split(',')) {
     const t = part.trim().toLowerCase();
     if (t !== '' && !tokens.includes(t)) return false;

@@ -43,8 +43,6 @@ export class UpstreamPool {
   private readonly maxIdle: number;
   private closed = false;
   private sweeper: NodeJS.Timeout | undefined;
-  /** Connections dialled or busy (for tests and shutdown). */
-  readonly active = new Set<UpstreamConnection>();
 
   constructor(options: TransportOptions) {
     this.options = options;
@@ -62,18 +60,15 @@ export class UpstreamPool {
       const idle = origin.idle;
       while (idle.length > 0) {
         const c = idle.pop()!;
-        if (c.usable()) { this.active.add(c); return c; }
+        if (c.usable()) return c;
         c.destroy();
       }
     }
-    const c = new UpstreamConnection(this, origin, target);
-    this.active.add(c);
-    return c;
+    return new UpstreamConnection(this, origin, target);
   }
 
   /** A connection finished an exchange cleanly: kept idle, or closed when the pool is full or closed. */
   release(c: UpstreamConnection): void {
-    this.active.delete(c);
     const idle = c.origin.idle;
     if (this.closed || idle.length >= this.maxIdle || !c.usable()) { c.destroy(); return; }
     c.idleSince = Date.now();
@@ -83,9 +78,9 @@ export class UpstreamPool {
 
   /** A connection closed (or is being closed): forgotten wherever it is. */
   forget(c: UpstreamConnection): void {
-    this.active.delete(c);
     const idle = c.origin.idle;
-    const i = idle.indexOf(c);
+    if (idle.length === 0) return;
+    const i = idle.lastIndexOf(c);
     if (i >= 0) idle.splice(i, 1);
   }
 
