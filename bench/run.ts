@@ -84,7 +84,8 @@ function scenarioTargets(s: Scenario, targets: readonly TargetName[]): { target:
   const out: { target: TargetName; label: string; routers: number }[] = [];
   for (const t of targets) {
     if (t === 'berth' && s.oneRouterReference) out.push({ target: t, label: 'berth (1 router)', routers: 1 });
-    out.push({ target: t, label: t, routers: t === 'direct' ? 1 : s.routers });
+    // The upstream and the byte relay have no routes: one instance serves every scenario.
+    out.push({ target: t, label: t, routers: t === 'direct' || t === 'relay' ? 1 : s.routers });
   }
   return out;
 }

@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { startBerth } from '../../test/helpers/berth.ts';
@@ -10,13 +11,16 @@ import { renderTemplate } from './template.ts';
 import { hasCommand } from './tools.ts';
 import type { Upstream } from './upstream.ts';
 
-/** Everything a request can go through. `direct` is the upstream itself. */
-export const ALL_TARGETS = ['direct', 'berth', 'nginx-1w', 'nginx-auto', 'haproxy', 'caddy'] as const;
+/**
+ * Everything a request can go through. `direct` is the upstream itself; `relay` is Node piping
+ * sockets to the upstream without parsing HTTP, the ceiling of any Node proxy.
+ */
+export const ALL_TARGETS = ['direct', 'berth', 'relay', 'nginx-1w', 'nginx-auto', 'haproxy', 'caddy'] as const;
 export type TargetName = (typeof ALL_TARGETS)[number];
 
 /** The executable a target needs (undefined: always available). */
 const NEEDS: Record<TargetName, string | undefined> = {
-  direct: undefined, berth: undefined, 'nginx-1w': 'nginx', 'nginx-auto': 'nginx', haproxy: 'haproxy', caddy: 'caddy',
+  direct: undefined, berth: undefined, relay: undefined, 'nginx-1w': 'nginx', 'nginx-auto': 'nginx', haproxy: 'haproxy', caddy: 'caddy',
 };
 
 /** Whether the target's executable is installed. */
@@ -67,6 +71,8 @@ export async function startTarget(name: TargetName, env: TargetEnv, routers: num
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   const httpPort = await freePort();
   const httpsPort = await freePort();
+  let wsPort = httpPort;
+  let tlsPort: number | undefined = httpsPort;
   let stop: () => Promise<void>;
   let pid: number;
   let proc: BenchProcess | undefined;
@@ -85,6 +91,17 @@ export async function startTarget(name: TargetName, env: TargetEnv, routers: num
       });
       pid = b.pid;
       stop = async () => { await b.stop(); };
+      break;
+    }
+    case 'relay': {
+      // Plain sockets only (no TLS row); the WebSocket echo gets a relay of its own.
+      wsPort = await freePort();
+      tlsPort = undefined;
+      const script = join(import.meta.dirname, 'relay-server.ts');
+      proc = startProcess(name, process.execPath, [script, String(availableParallelism()), `${httpPort}:${up.httpPort}`, `${wsPort}:${up.wsPort}`]);
+      pid = proc.pid;
+      const p = proc;
+      stop = () => p.stop();
       break;
     }
     case 'nginx-1w':
@@ -134,7 +151,7 @@ export async function startTarget(name: TargetName, env: TargetEnv, routers: num
     throw err;
   }
   await new Promise((r) => setTimeout(r, 1000));
-  return { name, routers, httpPort, httpsPort, wsPort: httpPort, pid, idleRssKb: treeRssKb(pid), stop };
+  return { name, routers, httpPort, httpsPort: tlsPort, wsPort, pid, idleRssKb: treeRssKb(pid), stop };
 }
 
 /**
@@ -171,6 +188,8 @@ function berthStaticConfig(dir: string, httpPort: number, httpsPort: number, env
     providers: { file: { filename: dynamicFile, watch: false } },
     serversTransport: { maxIdleConnsPerHost: 1024 },
     log: { level: 'error' },
+    // Explicitly: the test helper that starts berth defaults to one process.
+    workers: 'auto',
   };
 }
 
