@@ -1,14 +1,18 @@
 /**
- * Long fuzzing of the three parsers that read untrusted input: Docker labels → config, rule
- * expressions, TLS ClientHello. `npm test` runs the same kinds of properties with a few hundred
- * runs each (test/config/labels/decode.test.ts, test/rules/fuzz.test.ts, test/tcp/client-hello.test.ts);
- * this runs them FUZZ_RUNS times (default 200 000) and reports the slowest single case, so a hang
- * or a super-linear input shows up as a number, not only as a timeout.
+ * Long fuzzing of the parsers that read untrusted input: Docker labels → config, rule
+ * expressions, TLS ClientHello, and HTTP/1.1 requests (berth's engine differentially against
+ * node:http). `npm test` runs the same kinds of properties with a few hundred runs each
+ * (test/config/labels/decode.test.ts, test/rules/fuzz.test.ts, test/tcp/client-hello.test.ts,
+ * test/engine/differential-fuzz.test.ts); this runs them FUZZ_RUNS times (default 200 000; the
+ * HTTP property, two loopback exchanges per case, FUZZ_HTTP_RUNS times, default 20 000) and
+ * reports the slowest single case, so a hang or a super-linear input shows up as a number, not
+ * only as a timeout.
  *
  *   node bench/fuzz.ts                 # 200 000 runs per property
  *   FUZZ_RUNS=2000000 node bench/fuzz.ts
  *   FUZZ_SEED=42 node bench/fuzz.ts    # reproduce
  */
+import { deepStrictEqual } from 'node:assert';
 import { performance } from 'node:perf_hooks';
 import fc from 'fast-check';
 import { decodeContainers } from '../src/config/labels/decode.ts';
@@ -19,8 +23,10 @@ import { ClientHelloReader } from '../src/tcp/client-hello.ts';
 import { captureClientHello } from '../test/tcp/hello-fixtures.ts';
 import { container, options } from '../test/config/labels/fixtures.ts';
 import { httpReq, tcpConn } from '../test/rules/helpers.ts';
+import { connectionBytes, startSides } from '../test/engine/differential.ts';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 200_000);
+const HTTP_RUNS = Number(process.env.FUZZ_HTTP_RUNS ?? 20_000);
 const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : undefined;
 
 interface Report { name: string; runs: number; ms: number; slowestMs: number; failure?: string }
@@ -88,6 +94,23 @@ reports.push(run('client hello: mutated real hellos, random splits', fc.tuple(fc
     last = c;
   }
 }));
+
+{
+  // The engine and node:http must hand the application the same requests for the same bytes.
+  const sides = await startSides();
+  let slowest = 0;
+  const t0 = performance.now();
+  const result = await fc.check(fc.asyncProperty(connectionBytes, async (bytes) => {
+    const s = performance.now();
+    const { node, engine } = await sides.compare(bytes);
+    slowest = Math.max(slowest, performance.now() - s);
+    deepStrictEqual(engine, node, JSON.stringify(bytes.toString('latin1')));
+  }), { numRuns: HTTP_RUNS, ...(SEED !== undefined ? { seed: SEED } : {}) });
+  await sides.close();
+  const report: Report = { name: 'http/1.1: engine vs node:http, generated and mutated', runs: result.numRuns, ms: Math.round(performance.now() - t0), slowestMs: Number(slowest.toFixed(2)) };
+  if (result.failed) report.failure = `seed ${result.seed} path ${result.counterexamplePath}: ${String(result.errorInstance).slice(0, 500)}`;
+  reports.push(report);
+}
 
 console.table(reports.map(({ failure, ...r }) => ({ ...r, result: failure ? 'FAIL' : 'ok' })));
 const failed = reports.filter((r) => r.failure);
