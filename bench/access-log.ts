@@ -41,6 +41,9 @@ import { startBerth, type BerthProcess } from '../test/helpers/berth.ts';
 import { freePort, waitUntil } from '../test/helpers/net.ts';
 import { createAccessLog } from '../src/observability/access-log.ts';
 import type { RequestContext } from '../src/http/handler.ts';
+import { HeaderList } from '../src/engine/header-list.ts';
+import { ProxyRequest } from '../src/engine/message.ts';
+import { DISCARD_SINK, ProxyResponse } from '../src/engine/response.ts';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -326,8 +329,8 @@ async function variant(withLog: boolean, dir: string, upstreamPort: number): Pro
 async function micro(format: 'json' | 'common'): Promise<{ total: number; hook: number }> {
   // No write delay: each turn of this loop is one write, as a busy berth's 20 ms are.
   const log = createAccessLog({ format }, { writeDelayMs: 0, sink: { write: (_chunks, done) => { setImmediate(() => done(null)); }, close() {} } })!;
-  const req = { method: 'GET', url: '/some/path?x=1', httpVersion: '1.1', headers: { host: 'bench.test', 'user-agent': 'wrk' }, socket: { remoteAddress: '127.0.0.1', remotePort: 40000 } };
-  const res = { statusCode: 200, getHeaders: () => ({}) };
+  const req = new ProxyRequest('GET', '/some/path?x=1', new HeaderList(['Host', 'bench.test', 'User-Agent', 'wrk']), null, 1, 1, undefined, '127.0.0.1', 40000);
+  const res = new ProxyResponse(req, DISCARD_SINK);
   const N = 100_000;
   // Requests finish a few per event-loop turn, as under load.
   const PER_TURN = 16;
@@ -346,7 +349,7 @@ async function micro(format: 'json' | 'common'): Promise<{ total: number; hook: 
     c0 = cpu();
     for (let i = 0; i < N; i += PER_TURN) {
       const now = performance.now();
-      for (const c of ctxs) { (c as { start: number }).start = now - 0.2; log.onResponse(req as never, res as never, c); }
+      for (const c of ctxs) { (c as { start: number }).start = now - 0.2; log.onResponse(req, res, c); }
       hook += performance.now() - now;
       await turn();
     }
