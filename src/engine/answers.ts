@@ -25,3 +25,16 @@ export function sendStatus(res: ProxyResponse, status: number, body?: string, ex
   if (extraHeaders) for (const k in extraHeaders) res.setHeader(k, extraHeaders[k]!);
   res.end(text);
 }
+
+/** An answer of the engine's own with no body (405 to CONNECT, 417, 408, 500, 400 after a bad body). */
+export function emptyAnswer(res: ProxyResponse, status: number): void {
+  res.headers.clear();
+  res.setHeader('content-length', '0');
+  res.writeHead(status);
+  res.end();
+}
+
+/** The bytes refusing a request the engine did not read (a bad head, a slowloris): the connection closes after them. */
+export function refusal(status: number): string {
+  return `HTTP/1.1 ${status} ${TEXT[status] ?? 'Bad Request'}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`;
+}

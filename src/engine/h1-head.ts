@@ -115,3 +115,27 @@ export function lastChunk(trailers: readonly string[] | undefined): string {
   for (let i = 0; i < trailers.length; i += 2) s += `${trailers[i]!}: ${trailers[i + 1]!}\r\n`;
   return s + '\r\n';
 }
+
+/** What a request head says about its body: its length (-1 chunked, 0 none) and `Expect`. */
+export interface RequestFraming {
+  length: number;
+  expect: string | undefined;
+}
+
+/**
+ * Reads the framing of a request head llhttp accepted (so one Content-Length at most, and never
+ * with Transfer-Encoding) in one pass; `out` is reused per connection.
+ */
+export function requestFraming(headers: readonly string[], out: RequestFraming): RequestFraming {
+  out.length = 0;
+  out.expect = undefined;
+  for (let i = 0; i < headers.length; i += 2) {
+    const n = headers[i]!;
+    if (n.length === 14) {
+      if (sameName(n, 'content-length')) { const v = headers[i + 1]!; const l = parseLength(v); out.length = l >= 0 ? l : Number(v); }
+    } else if (n.length === 17) {
+      if (sameName(n, 'transfer-encoding')) out.length = -1;
+    } else if (n.length === 6 && sameName(n, 'expect')) out.expect = headers[i + 1];
+  }
+  return out;
+}

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { H1Connection } from './h1-connection.ts';
+import type { H1ConnectionBase } from './h1-connection-base.ts';
 import type { RequestHandler } from './message.ts';
 
 /** Limits and timeouts of the HTTP/1.1 connections of one entrypoint. */
@@ -27,7 +28,7 @@ const DRAIN_SWEEP_MS = 50;
 export class H1Server {
   readonly options: H1Options;
   readonly handler: RequestHandler;
-  readonly connections = new Set<H1Connection>();
+  readonly connections = new Set<H1ConnectionBase>();
   /** Set once the entrypoint drains: answers close their connection, quiet connections are closed. */
   draining = false;
   drainStartedAt = 0;
@@ -48,13 +49,13 @@ export class H1Server {
   }
 
   /** Called by a new connection before it reads anything (its first request may be answered at once). */
-  track(conn: H1Connection): void {
+  track(conn: H1ConnectionBase): void {
     this.connections.add(conn);
     if (this.sweeper === undefined) this.startSweeper(this.draining ? DRAIN_SWEEP_MS : this.sweepMs);
   }
 
   /** Called by a connection that closed. */
-  forget(conn: H1Connection): void {
+  forget(conn: H1ConnectionBase): void {
     this.connections.delete(conn);
     if (this.connections.size === 0 && this.sweeper !== undefined) {
       clearInterval(this.sweeper);
