@@ -129,7 +129,8 @@ export class UpstreamConnection {
 
   /** Whether it can carry another exchange. */
   usable(): boolean {
-    return !this.dead && this.connected && !this.socket.destroyed && this.socket.writable;
+    // A FIN from the upstream closes the connection at once ('end'), so `dead` covers it.
+    return !this.dead && this.connected && !this.socket.destroyed;
   }
 
   /** Gives the connection to an exchange (right after `acquire`). */
