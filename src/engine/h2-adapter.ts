@@ -43,8 +43,11 @@ export function serveStream(stream: ServerHttp2Stream, headers: H2Headers, rawHe
   if (!stream.endAfterHeaders) {
     const b = new ReceivedBody(length, sink);
     body = b;
+    sink.body = b;
     stream.on('data', (chunk: Buffer) => b.push(chunk));
     stream.once('end', () => b.end());
+    // As node:http2's compatibility layer: the client may wait for this before sending the body.
+    if (headers.expect === '100-continue') stream.additionalHeaders({ ':status': 100 });
   }
   const req = new ProxyRequest(method, path, new HeaderList(list), body, 2, 0, socket, addr.address, addr.port);
   req.http2 = true;
@@ -69,6 +72,8 @@ class H2Sink implements ResponseSink, BodyReader {
   private readonly stream: ServerHttp2Stream;
   private res: ProxyResponse | undefined = undefined;
   private handler: RequestHandler | undefined = undefined;
+  /** The request body as received (a middleware may replace `req.body`; this one is still fed). */
+  body: ReceivedBody | undefined = undefined;
   private pending: OutgoingHttpHeaders | undefined = undefined;
   private noBody = false;
   private done = false;
@@ -84,7 +89,7 @@ class H2Sink implements ResponseSink, BodyReader {
     s.on('drain', () => res.sinkDrained());
     s.on('error', () => { /* 'close' follows */ });
     s.once('close', () => this.finish(true));
-    s.once('aborted', () => { (res.req.body as ReceivedBody | null)?.fail(new ClientBodyError(0, 'the client reset the stream')); });
+    s.once('aborted', () => { this.body?.fail(new ClientBodyError(0, 'the client reset the stream')); });
   }
 
   head(res: ProxyResponse): void {
