@@ -191,6 +191,8 @@ export class ProxyExchange implements UpstreamExchange, BodyConsumer, ResponsePr
   onResponseEnd(trailers: string[] | undefined): void {
     if (this.finished) return;
     this.finished = true;
+    // The connection is settled already (pooled, perhaps carrying the next request, or closed).
+    this.conn = undefined;
     if (trailers !== undefined && trailers.length > 0) this.res.trailers = new HeaderList(responseTrailers(trailers));
     // The upstream answered before reading the whole body: the rest is not sent.
     if (!this.requestDone) this.req.body?.cancel();
@@ -211,7 +213,7 @@ export class ProxyExchange implements UpstreamExchange, BodyConsumer, ResponsePr
   }
 
   onResponseDrain(): void {
-    if (!this.paused) return;
+    if (!this.paused || this.finished) return;
     this.paused = false;
     this.conn?.resumeReading();
   }

@@ -1,12 +1,19 @@
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
-import { consumableHandle, createParser, destroyParser, ON_BODY, ON_EXECUTE, ON_HEADERS, ON_HEADERS_COMPLETE, ON_MESSAGE_COMPLETE, PAUSED, type LlhttpParser, type ParseError } from './llhttp.ts';
+import { parseLength } from './h1-head.ts';
+import { sameName } from './header-list.ts';
+import { consumableHandle, createParser, destroyParser, ON_BODY, ON_EXECUTE, ON_HEADERS, ON_HEADERS_COMPLETE, ON_MESSAGE_COMPLETE, PAUSED, reinitialize, type LlhttpParser, type ParseError } from './llhttp.ts';
 import { SocketOutput } from './socket-output.ts';
 import type { OriginPool, UpstreamPool } from './upstream-pool.ts';
 import type { UpstreamTarget } from './upstream-target.ts';
 
 /** Largest upstream response head accepted (bytes); a bigger one is a bad response (502). */
 const MAX_RESPONSE_HEAD = 256 * 1024;
+/**
+ * From this Content-Length on, berth counts the body bytes itself instead of having llhttp copy
+ * every read into a new buffer: the reads are passed on as they are, as a byte relay would.
+ */
+const RAW_BODY_MIN = 64 * 1024;
 
 /** What an upstream connection reports to the request it carries. */
 export interface UpstreamExchange {
@@ -86,6 +93,12 @@ export class UpstreamConnection {
   private dialTimer: NodeJS.Timeout | undefined;
   private informational = false;
   private complete = false;
+  /**
+   * The response completed in the read being parsed; the exchange hears of it once the read is
+   * parsed and the connection is settled, so a request pipelined behind it can have it at once.
+   */
+  private endOwed = false;
+  private endTrailers: string[] | undefined = undefined;
   private keepAlive = false;
   private upgraded = false;
   private partial: string[] | undefined = undefined;
@@ -93,6 +106,11 @@ export class UpstreamConnection {
   private corked: UpstreamExchange | undefined = undefined;
   /** The socket's native stream while the parser reads it directly. */
   private handle: { readStart(): number; readStop(): number } | undefined = undefined;
+  /** The native stream, kept to consume it again after a counted body. */
+  private native: { readStart(): number; readStop(): number } | undefined = undefined;
+  /** Body bytes still to come of a response whose body berth counts itself (-1: llhttp frames it). */
+  private rawRemaining = -1;
+  private readingPaused = false;
 
   constructor(pool: UpstreamPool, origin: OriginPool, target: UpstreamTarget) {
     this.pool = pool;
@@ -157,6 +175,7 @@ export class UpstreamConnection {
       p[ON_EXECUTE] = onExecute;
       p.consume(h);
       this.handle = h;
+      this.native = h;
     }
     this.exchange?.onConnected();
   }
@@ -190,7 +209,13 @@ export class UpstreamConnection {
     if (status < 200 && status !== 101) { this.informational = true; return 0; }
     this.keepAlive = keepAlive;
     if (status === 101 && upgrade) this.upgraded = true;
-    return x.onResponseHead(status, reason, list);
+    // Read before the exchange hands the list to the client's response (taps may edit it).
+    const length = status === 101 || status === 204 || status === 304 ? -1 : contentLength(list);
+    const r = x.onResponseHead(status, reason, list);
+    if (r !== 0 || length < RAW_BODY_MIN || this.exchange !== x) return r;
+    // A large body: the parser stops after the head and berth passes the reads on itself.
+    this.rawRemaining = length;
+    return PAUSED;
   }
 
   bodyChunk(chunk: Buffer): void {
@@ -202,40 +227,54 @@ export class UpstreamConnection {
     this.enterRead();
     if (this.informational) { this.informational = false; this.partial = undefined; return; }
     if (this.upgraded || this.complete) return;
-    const trailers = this.partial;
+    this.endTrailers = this.partial;
     this.partial = undefined;
     this.complete = true;
-    this.exchange?.onResponseEnd(trailers);
+    this.endOwed = true;
+  }
+
+  /** Tells `x` its response is complete, once (the connection may already be someone else's). */
+  private deliverEnd(x: UpstreamExchange): void {
+    if (!this.endOwed) return;
+    const trailers = this.endTrailers;
+    this.endOwed = false;
+    this.endTrailers = undefined;
+    x.onResponseEnd(trailers);
   }
 
   private onData(chunk: Buffer): void {
     const p = this.parser;
     if (this.exchange === undefined || p === undefined) { this.destroy(); return; }
-    let r: number | ParseError;
+    if (this.rawRemaining >= 0) { this.rawBody(chunk); return; }
     try {
-      r = p.execute(chunk);
+      this.afterParse(p.execute(chunk), chunk);
     } finally {
       this.leaveRead();
     }
-    this.afterParse(r, chunk);
   }
 
   /** A read the parser consumed straight from the socket. */
   consumedRead(r: number | ParseError): void {
-    this.leaveRead();
-    if (this.parser !== undefined) this.afterParse(r, undefined);
+    try {
+      if (this.parser !== undefined) this.afterParse(r, undefined);
+    } finally {
+      this.leaveRead();
+    }
   }
 
   /** What parsing a read said (`chunk` undefined: a consumed read, copied only when needed). */
   private afterParse(r: number | ParseError, chunk: Buffer | undefined): void {
     const x = this.exchange;
     if (typeof r !== 'number') {
+      if (this.rawRemaining >= 0 && r.code === 'HPE_PAUSED' && x !== undefined) { this.startRawBody(r.bytesParsed, chunk); return; }
       this.dead = true;
       if (x !== undefined && !this.complete) {
         this.exchange = undefined;
         x.onUpstreamFailure(new UpstreamFailure('BAD_RESPONSE', `invalid response from the upstream: ${r.reason}`));
       }
       this.destroy();
+      // Garbage after a complete response: that response still stands.
+      if (x !== undefined) this.deliverEnd(x);
       return;
     }
     // Bytes nobody asked for: the connection cannot be trusted any more.
@@ -246,7 +285,7 @@ export class UpstreamConnection {
       x.onUpgraded(buf.subarray(r));
       return;
     }
-    if (this.complete) this.settle(x);
+    if (this.complete) { this.settle(x); this.deliverEnd(x); }
   }
 
   /** After a complete response: back to the pool when both sides keep the connection, else closed. */
@@ -262,11 +301,17 @@ export class UpstreamConnection {
   private onEnd(): void {
     const x = this.exchange;
     const p = this.parser;
+    if (x !== undefined && this.rawRemaining > 0) {
+      this.exchange = undefined;
+      x.onUpstreamFailure(new UpstreamFailure('BAD_RESPONSE', `response cut short: ${this.rawRemaining} body bytes missing`));
+      this.destroy();
+      return;
+    }
     if (x !== undefined && p !== undefined && !this.complete) {
       // A close-delimited body ends here; anything else was cut short.
       const r = p.finish();
       this.leaveRead();
-      if (this.complete) { this.keepAlive = false; if (this.exchange === x) this.settle(x); return; }
+      if (this.complete) { this.keepAlive = false; if (this.exchange === x) this.settle(x); this.deliverEnd(x); return; }
       this.exchange = undefined;
       x.onUpstreamFailure(r !== undefined ? new UpstreamFailure('BAD_RESPONSE', `response cut short: ${r.reason}`) : this.error ?? new UpstreamFailure('CLOSED', 'the upstream closed the connection'));
     }
@@ -285,13 +330,57 @@ export class UpstreamConnection {
 
   /** Stops reading the response (the client cannot take more). */
   pauseReading(): void {
+    this.readingPaused = true;
     if (this.handle !== undefined) this.handle.readStop();
     else this.socket.pause();
   }
 
   resumeReading(): void {
+    this.readingPaused = false;
     if (this.handle !== undefined) this.handle.readStart();
     else this.socket.resume();
+  }
+
+  /** The head of a large body was parsed: the rest of this read and the next ones go as they are. */
+  private startRawBody(offset: number, chunk: Buffer | undefined): void {
+    const buf = chunk ?? this.parser!.getCurrentBuffer();
+    const h = this.handle;
+    if (h !== undefined) {
+      // Back to 'data' events, whose buffers are fresh per read and can be passed on.
+      this.handle = undefined;
+      this.parser!.unconsume();
+      if (this.readingPaused) { h.readStart(); this.socket.pause(); }
+    }
+    if (offset < buf.length) this.rawBody(buf.subarray(offset));
+  }
+
+  private rawBody(chunk: Buffer): void {
+    const x = this.exchange;
+    if (x === undefined) { this.destroy(); return; }
+    this.enterRead();
+    let c = chunk;
+    // Bytes past the announced length: nothing the upstream may send, so the connection goes.
+    if (c.length > this.rawRemaining) { c = c.subarray(0, this.rawRemaining); this.dead = true; }
+    this.rawRemaining -= c.length;
+    if (c.length > 0) x.onResponseBody(c);
+    if (this.rawRemaining !== 0) { this.leaveRead(); return; }
+    this.rawRemaining = -1;
+    this.complete = true;
+    this.endOwed = true;
+    reinitialize(this.parser!, 'response', MAX_RESPONSE_HEAD);
+    // Consumed again for the next response, unless bytes wait in the socket's own buffer.
+    const n = this.native;
+    if (n !== undefined && !this.dead && this.socket.readableLength === 0) {
+      if (this.readingPaused || this.socket.isPaused()) { this.socket.resume(); this.readingPaused = false; }
+      this.parser!.consume(n);
+      this.handle = n;
+    }
+    try {
+      this.settle(x);
+      this.deliverEnd(x);
+    } finally {
+      this.leaveRead();
+    }
   }
 
   /** Hands the socket over to a tunnel: no HTTP on it any more, not pooled. */
@@ -314,4 +403,12 @@ export class UpstreamConnection {
     this.pool.forget(this);
     this.socket.destroy();
   }
+}
+
+/** The Content-Length of a response head llhttp accepted (at most one), or -1. */
+function contentLength(raw: readonly string[]): number {
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === 14 && sameName(raw[i]!, 'content-length')) return parseLength(raw[i + 1]!);
+  }
+  return -1;
 }

@@ -128,6 +128,112 @@ describe('upstream pool: keep-alive, limits and timeouts', () => {
   });
 });
 
+describe('upstream pool: large Content-Length bodies (passed on read by read)', () => {
+  const closers: (() => unknown)[] = [];
+  after(async () => { for (const c of closers.reverse()) await c(); });
+  const SIZE = 300_000;
+  /** A deterministic body, so a byte out of place shows. */
+  const body = (n: number): Buffer => Buffer.from(Array.from({ length: n }, (_, i) => 97 + (i % 26)));
+  const bodyOf = (text: string, n: number): string => text.slice(text.indexOf('\r\n\r\n') + 4, text.indexOf('\r\n\r\n') + 4 + n);
+
+  test('two large responses and a small one, in order, on one kept-alive upstream connection', async () => {
+    const big = body(SIZE);
+    const up = await upstream((url, res) => {
+      if (url === '/small') return false;
+      res.writeHead(200, { 'content-length': SIZE });
+      res.end(big);
+      return true;
+    });
+    const pool = new UpstreamPool(POOL);
+    const p = await startProxy(up.url, pool);
+    closers.push(() => up.server.closeAllConnections(), () => up.server.close(), () => pool.close(), () => p.close());
+    const r = await raw(p.port, [get('/a') + get('/b') + get('/small')], answers(3));
+    assert.deepEqual(r.statuses, [200, 200, 200]);
+    const first = r.text.indexOf('\r\n\r\n') + 4;
+    assert.equal(r.text.slice(first, first + SIZE), big.toString('latin1'));
+    const second = r.text.indexOf('\r\n\r\n', first + SIZE) + 4;
+    assert.equal(r.text.slice(second, second + SIZE), big.toString('latin1'));
+    assert.match(r.text.slice(second + SIZE), /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nok$/);
+    assert.equal(up.opened(), 1, 'the connection was reused after each large body');
+    assert.equal(pool.idleCount(new URL(up.url).origin), 1);
+  });
+
+  test('a slow client: the body arrives whole, the upstream is read no faster than the client takes it', async () => {
+    const big = body(4 * 1024 * 1024);
+    const up = await upstream((_url, res) => { res.writeHead(200, { 'content-length': big.length }); res.end(big); return true; });
+    const pool = new UpstreamPool(POOL);
+    const p = await startProxy(up.url, pool);
+    closers.push(() => up.server.closeAllConnections(), () => up.server.close(), () => pool.close(), () => p.close());
+    const { connect } = await import('node:net');
+    const chunks: Buffer[] = [];
+    let got = 0;
+    await new Promise<void>((resolve, reject) => {
+      const s = connect(p.port, '127.0.0.1', () => s.write(get('/big')));
+      s.on('error', reject);
+      s.on('data', (d: Buffer) => {
+        chunks.push(d);
+        got += d.length;
+        // Stalls twice for a while: berth has to stop reading the upstream meanwhile.
+        if (got > 200_000 && got - d.length <= 200_000) { s.pause(); setTimeout(() => s.resume(), 300); }
+        if (got > 2_000_000 && got - d.length <= 2_000_000) { s.pause(); setTimeout(() => s.resume(), 300); }
+        const text = Buffer.concat(chunks).toString('latin1');
+        const head = text.indexOf('\r\n\r\n');
+        if (head > 0 && got >= head + 4 + big.length) { s.destroy(); resolve(); }
+      });
+    });
+    const all = Buffer.concat(chunks);
+    const head = all.indexOf('\r\n\r\n') + 4;
+    assert.equal(all.length - head, big.length);
+    assert.ok(all.subarray(head).equals(big));
+  });
+
+  test('a body cut short closes the client connection, and the next request dials anew', async () => {
+    const sockets: Socket[] = [];
+    const srv: NetServer = createNetServer((s) => {
+      sockets.push(s);
+      s.on('data', (d: Buffer) => {
+        if (d.toString().startsWith('GET /short')) {
+          s.write(`HTTP/1.1 200 OK\r\nContent-Length: ${SIZE}\r\n\r\n`);
+          s.end(body(SIZE / 2));
+        } else s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+      });
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+    const failures: ForwardFailure[] = [];
+    const pool = new UpstreamPool(POOL);
+    const p = await startProxy(url, pool, failures);
+    closers.push(() => srv.close(), () => pool.close(), () => p.close());
+    const r = await raw(p.port, get('/short'));
+    assert.equal(r.closed, true, 'the client connection is closed: its response cannot be completed');
+    assert.deepEqual(r.statuses, [200]);
+    assert.equal(bodyOf(r.text, SIZE).length, SIZE / 2);
+    assert.deepEqual((await raw(p.port, get('/next'), answers(1))).statuses, [200]);
+    assert.equal(sockets.length, 2);
+  });
+
+  test('bytes past the announced length: the response is delivered as announced, the connection not reused', async () => {
+    const sockets: Socket[] = [];
+    const srv: NetServer = createNetServer((s) => {
+      sockets.push(s);
+      s.on('data', () => {
+        s.write(`HTTP/1.1 200 OK\r\nContent-Length: ${SIZE}\r\n\r\n`);
+        s.write(Buffer.concat([body(SIZE), Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nextra')]));
+      });
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+    const pool = new UpstreamPool(POOL);
+    const p = await startProxy(url, pool);
+    closers.push(() => { for (const s of sockets) s.destroy(); }, () => srv.close(), () => pool.close(), () => p.close());
+    const r = await raw(p.port, [get('/one') + get('/two')], answers(2));
+    assert.deepEqual(r.statuses, [200, 200]);
+    assert.equal(bodyOf(r.text, SIZE), body(SIZE).toString('latin1'));
+    assert.doesNotMatch(r.text, /extra/);
+    assert.equal(sockets.length, 2, 'the second request went on a new connection');
+  });
+});
+
 describe('upstream pool: TLS upstreams (rootCAs, serverName, insecureSkipVerify)', () => {
   const ca = buildCertificate({ commonName: 'pool test CA', isCA: true });
   const leaf = buildCertificate({ commonName: 'upstream.test', dnsNames: ['upstream.test'], issuer: { commonName: 'pool test CA', key: ca.key } });
