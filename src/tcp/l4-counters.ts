@@ -61,6 +61,9 @@ export class L4Counters {
 /** The counters of this process. */
 export const l4Counters = new L4Counters();
 
+/** Keys an {@link IntervalLog} holds before it forgets those quiet for a whole interval. */
+const MAX_KEYS = 1024;
+
 /**
  * Logging for events that can come in floods (refused connections, dropped sessions): the first
  * of each key is logged at once, later ones at most once per interval, with how many were not
@@ -74,6 +77,11 @@ export class IntervalLog {
     this.#intervalMs = intervalMs;
   }
 
+  /** How many keys are remembered. */
+  get size(): number {
+    return this.#keys.size;
+  }
+
   /** Notes one event of `key`; calls `emit` when it is time to log, with the events not logged since. */
   note(key: string, emit: (skipped: number) => void): void {
     const now = Date.now();
@@ -83,6 +91,10 @@ export class IntervalLog {
       return;
     }
     const skipped = k?.skipped ?? 0;
+    // Keys come from the configuration (routers, entrypoints) and change with it: forget quiet ones.
+    if (k === undefined && this.#keys.size >= MAX_KEYS) {
+      for (const [name, v] of this.#keys) if (now - v.last >= this.#intervalMs) this.#keys.delete(name);
+    }
     this.#keys.set(key, { last: now, skipped: 0 });
     emit(skipped);
   }
