@@ -133,7 +133,8 @@ describe('L4 security through a berth process', () => {
       },
       providers: { file: { filename: join(dir, 'dynamic.yaml') } },
       accessLog: { filePath: logPath, format: 'json' },
-      metrics: { prometheus: {} },
+      // Served by the API; no `traefik` entrypoint on :8080.
+      metrics: { prometheus: { manualRouting: true } },
     } });
     await waitUntil(async () => (await http1(await dial(port.lb!, undefined), 'app.test')).status === 200, 'the file routes');
   });
