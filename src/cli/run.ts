@@ -7,7 +7,7 @@ import { Berth } from '../app.ts';
 import { startIdleGc } from '../lib/idle-gc.ts';
 import { defaultParts } from '../parts.ts';
 import type { StaticConfig } from '../config/static/types.ts';
-import { socketFds, takeInheritedSockets, unclaimedSockets } from '../ops/systemd.ts';
+import { claimSockets, closeFds, socketFds, takeInheritedSockets } from '../ops/systemd.ts';
 import { handOver, signalReady } from '../ops/handover.ts';
 import { acceptGraceMs, diffStaticConfig, graceMs } from '../ops/config-diff.ts';
 
@@ -36,13 +36,15 @@ export async function runCommand(path: string | undefined): Promise<number> {
   setRootLogger(log);
   for (const d of loaded.diagnostics) log.warn({ source: d.source, element: d.element }, d.message);
   log.info({ config: loaded.source, pid: process.pid }, `berth starting with ${loaded.source}`);
-  for (const d of [...inherited.diagnostics, ...unclaimedSockets(inherited, Object.keys(config.entryPoints))]) log.warn({ element: d.element }, formatDiagnostic(d));
-  if (inherited.sockets.size > 0) {
-    log.info({ origin: inherited.origin, sockets: Object.fromEntries([...inherited.sockets].map(([n, s]) => [n, socketFds(s)])) }, `adopting ${inherited.sockets.size} inherited listening socket(s) from ${inherited.origin === 'systemd' ? 'systemd' : 'the previous process'}: ${[...inherited.sockets.keys()].join(', ')}`);
+  const { claimed, unclaimedFds, diagnostics: unclaimed } = claimSockets(inherited, config.entryPoints);
+  for (const d of [...inherited.diagnostics, ...unclaimed]) log.warn({ element: d.element }, formatDiagnostic(d));
+  for (const f of closeFds(unclaimedFds)) log.warn({ fd: f.fd }, `cannot close inherited fd ${f.fd}: ${f.error}`);
+  if (claimed.size > 0) {
+    log.info({ origin: inherited.origin, sockets: Object.fromEntries([...claimed].map(([n, s]) => [n, socketFds(s)])) }, `adopting ${claimed.size} inherited listening socket(s) from ${inherited.origin === 'systemd' ? 'systemd' : 'the previous process'}: ${[...claimed.keys()].join(', ')}`);
   }
   let berth: Berth;
   try {
-    berth = await Berth.start(config, { logger: log, parts: await defaultParts(config, log), inherited: inherited.sockets });
+    berth = await Berth.start(config, { logger: log, parts: await defaultParts(config, log), inherited: claimed });
     // Memory grown under load goes back once the process is quiet again (the workers do the same).
     startIdleGc();
   } catch (err) {

@@ -14,6 +14,7 @@ import type { SnapshotHolder } from '../pipeline/snapshot-holder.ts';
 import type { CompiledHttpRouter, HttpRouterTable, RoutingSnapshot } from '../pipeline/snapshot.ts';
 import type { TLSSocket } from 'node:tls';
 import { policyOfSocket, wantedOptionsName } from '../tls/policy.ts';
+import { clientAddressOf } from '../tcp/client-address.ts';
 
 /** Hooks the entrypoint calls around routing (ACME HTTP-01, access log, metrics). */
 export interface RequestHooks {
@@ -45,7 +46,7 @@ export function createRequestHandler(name: string, ep: EntryPointConfig, scheme:
 
   return function handle(req: IncomingMessage, res: ServerResponse, upgradeHead?: Buffer): void {
     const snap: RoutingSnapshot = holder.current();
-    const remoteIp = normalizeIp(req.socket.remoteAddress);
+    const remoteIp = normalizeIp(clientAddressOf(req.socket));
     const headers = req.headers;
     const raw = req.rawHeaders;
     const h2 = (req as { stream?: unknown }).stream !== undefined;

@@ -9,6 +9,7 @@ import { BerthError, ErrorCodes } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { SnapshotHolder } from '../pipeline/snapshot-holder.ts';
 import { dispatchConnection, type DispatchLimits, type HttpHandoff } from '../tcp/dispatch.ts';
+import { inboundProxyProtocol, type InboundProxyProtocol } from '../tcp/inbound-proxy-protocol.ts';
 import { createRequestHandler, type RequestHooks } from './request-handler.ts';
 
 /** Limits of an HTTP-capable entrypoint. */
@@ -59,6 +60,8 @@ export class TcpEntrypoint {
     https: (s) => this.tls(s),
   };
   private readonly limitsWithHttps: EntrypointLimits;
+  /** `proxyProtocol`: read before anything else on a connection. */
+  private readonly inbound: InboundProxyProtocol | undefined;
   private readonly headersMs: number;
   private readonly readMs: number;
 
@@ -67,6 +70,7 @@ export class TcpEntrypoint {
     this.config = config;
     this.deps = deps;
     this.limitsWithHttps = { ...deps.limits, httpsRouters: true };
+    this.inbound = inboundProxyProtocol(config.proxyProtocol, { timeoutMs: deps.limits.peekTimeoutMs, logger: deps.logger });
     const timeouts = config.transport?.respondingTimeouts;
     const readMs = durationOr(timeouts?.readTimeout, 60_000);
     this.headersMs = Math.min(readMs > 0 ? readMs : Infinity, deps.limits.headersTimeoutMs ?? 30_000);
@@ -146,11 +150,16 @@ export class TcpEntrypoint {
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
     socket.on('error', () => { /* reset by peer: nothing to do */ });
+    if (this.inbound !== undefined) this.inbound.accept(socket, this.dispatch);
+    else this.dispatch(socket);
+  }
+
+  private readonly dispatch = (socket: Socket): void => {
     const snap = this.deps.holder.current();
     const tcp = snap.tcp.get(this.name);
     const limits = tcp !== undefined && (snap.http.get(this.name)?.tls.size ?? 0) > 0 ? this.limitsWithHttps : this.deps.limits;
     dispatchConnection(socket, tcp, this.handoff, limits);
-  }
+  };
 
   /** Replaces the TLS session ticket keys (48 bytes) of this entrypoint's TLS server, if it runs. */
   setTicketKeys(keys: Buffer): void {

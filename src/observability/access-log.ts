@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import type { AccessLogConfig, EntryPointConfig } from '../config/static/types.ts';
 import type { RequestContext } from '../http/handler.ts';
 import { parseDuration } from '../lib/duration.ts';
+import { clientAddressOf, clientPortOf } from '../tcp/client-address.ts';
 import { CORE_FIELDS, type CoreField, type FieldMode } from './access-log-format.ts';
 import { Capture, captureHeaders, compileFormatter } from './access-log-lines.ts';
 import { fileSink, LineWriter, stdoutSink, type LineSink } from './line-writer.ts';
@@ -122,8 +123,9 @@ export function createAccessLog(cfg: AccessLogConfig | undefined, opts: AccessLo
     c.entrypoint = ctx.entrypoint;
     c.clientIp = ctx.clientIp;
     const sock = req.socket;
-    c.remote = sock?.remoteAddress ?? '';
-    c.remotePort = sock?.remotePort;
+    // ClientAddr and ClientPort: the PROXY protocol's client when a trusted balancer declared one.
+    c.remote = clientAddressOf(sock) ?? '';
+    c.remotePort = clientPortOf(sock);
     c.method = req.method ?? '-';
     c.url = req.url ?? '/';
     c.httpVersion = req.httpVersion;
