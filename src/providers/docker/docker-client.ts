@@ -6,7 +6,7 @@ import type { InspectLike } from './container-view.ts';
 export interface DockerClient {
   /** Opens `GET /events` (container events only); the stream yields newline-separated JSON. */
   events(signal: AbortSignal): Promise<NodeJS.ReadableStream>;
-  /** Running containers (`GET /containers/json`). */
+  /** Every container, stopped ones too (`GET /containers/json?all=1`): a stopped owner keeps its claims. */
   list(signal: AbortSignal): Promise<readonly { readonly Id: string; readonly Created?: number }[]>;
   /** `GET /containers/{id}/json`; rejects with `statusCode: 404` for a container that is gone. */
   inspect(id: string, signal: AbortSignal): Promise<InspectLike>;
@@ -39,7 +39,7 @@ export function createDockerClient(target: DockerTarget): DockerClient {
   const docker = new Docker(opts);
   return {
     events: (signal) => docker.getEvents({ filters: { type: ['container'] }, abortSignal: signal } as Docker.GetEventsOptions) as Promise<NodeJS.ReadableStream>,
-    list: (signal) => docker.listContainers({ abortSignal: signal } as Docker.ContainerListOptions),
+    list: (signal) => docker.listContainers({ all: true, abortSignal: signal } as Docker.ContainerListOptions),
     inspect: (id, signal) => docker.getContainer(id).inspect({ abortSignal: signal } as Docker.ContainerInspectOptions) as Promise<InspectLike>,
   };
 }

@@ -36,8 +36,8 @@ class FakeDaemon implements DockerClient {
     if (!c) throw Object.assign(new Error('no such container'), { statusCode: 404 });
     return c;
   }
-  run(id: string, labels: Record<string, string> = {}): void {
-    this.containers.set(id, { Id: id, Name: `/${id}`, State: { Running: true }, Config: { Labels: labels } });
+  run(id: string, labels: Record<string, string> = {}, created?: string): void {
+    this.containers.set(id, { Id: id, Name: `/${id}`, State: { Running: true }, Config: { Labels: labels }, ...(created ? { Created: created } : {}) });
   }
   emit(id: string, action: string): void {
     this.stream?.write(JSON.stringify({ Type: 'container', Action: action, Actor: { ID: id } }) + '\n');
@@ -88,35 +88,39 @@ function setup(daemons: Record<string, FakeDaemon>, opts: { endpoints?: string[]
 }
 
 describe('DockerProvider (fake daemons)', () => {
-  test('claim order: first seen first, stable across resyncs, restarted containers go last', async () => {
+  test('claim order: creation time across daemons, then endpoint order, then id; never the order of arrival', async () => {
     const a = new FakeDaemon();
     const b = new FakeDaemon();
-    a.run('a1');
+    a.run('a1', {}, '2026-12-07T10:00:02Z');
+    b.run('b0', {}, '2026-12-07T10:00:01.000000001Z');
     const { sink, provider } = setup({ '/a.sock': a, '/b.sock': b });
     await provider.start(sink);
     try {
-      b.run('b1');
+      assert.deepEqual(sink.names(), ['b/b0', 'a/a1']);
+      // Arrives last but was created at the same instant as b1: endpoint a is listed first.
+      b.run('b1', {}, '2026-12-07T10:00:01.5Z');
       b.emit('b1', 'start');
-      await waitUntil(() => sink.names().length === 2, 'b1');
-      a.run('a2');
-      a.emit('a2', 'start');
-      await waitUntil(() => sink.names().length === 3, 'a2');
-      assert.deepEqual(sink.names(), ['a/a1', 'b/b1', 'a/a2']);
-      // Daemon a reconnects: its containers keep their places.
+      await waitUntil(() => sink.names().length === 3, 'b1');
+      a.run('a0', {}, '2026-12-07T10:00:01.500000000Z');
+      a.emit('a0', 'start');
+      await waitUntil(() => sink.names().length === 4, 'a0');
+      const expected = ['b/b0', 'a/a0', 'b/b1', 'a/a1'];
+      assert.deepEqual(sink.names(), expected);
+      // Daemon a reconnects: same order, no duplicates.
       a.goDown();
       await waitUntil(() => sink.state.status === 'degraded', 'a down');
-      assert.deepEqual(sink.names(), ['a/a1', 'b/b1', 'a/a2'], 'a down daemon keeps its containers');
+      assert.deepEqual(sink.names(), expected, 'a down daemon keeps its containers');
       a.up = true;
       await waitUntil(() => sink.state.status === 'ok', 'a back');
-      assert.deepEqual(sink.names(), ['a/a1', 'b/b1', 'a/a2'], 'no duplicates, same order');
-      // a1 stops and starts again: it has lost its claim and comes last.
-      (a.containers.get('a1') as { State: { Running: boolean } }).State.Running = false;
-      a.emit('a1', 'die');
-      await waitUntil(() => sink.names().length === 2, 'a1 gone');
-      (a.containers.get('a1') as { State: { Running: boolean } }).State.Running = true;
-      a.emit('a1', 'start');
-      await waitUntil(() => sink.names().length === 3, 'a1 back');
-      assert.deepEqual(sink.names(), ['b/b1', 'a/a2', 'a/a1']);
+      assert.deepEqual(sink.names(), expected, 'no duplicates, same order');
+      // a0 stops and starts again: its creation time, hence its place, is unchanged.
+      (a.containers.get('a0') as { State: { Running: boolean } }).State.Running = false;
+      a.emit('a0', 'die');
+      await waitUntil(() => sink.names().length === 3, 'a0 stopped');
+      (a.containers.get('a0') as { State: { Running: boolean } }).State.Running = true;
+      a.emit('a0', 'start');
+      await waitUntil(() => sink.names().length === 4, 'a0 back');
+      assert.deepEqual(sink.names(), expected);
     } finally {
       await provider.stop();
     }
