@@ -15,8 +15,9 @@ import type { Diagnostic } from '../../../src/lib/diagnostics.ts';
 import type { ProviderState } from '../../../src/providers/provider.ts';
 import type { EdgeConfig } from '../../../src/config/static/types.ts';
 import { waitUntil } from '../../helpers/net.ts';
+import { tempDir } from '../../helpers/temp.ts';
 
-const edge: EdgeConfig = { autoRoutes: true, tcpPorts: [], udpPorts: [], dynamicPorts: { from: 10000, to: 10010 }, stateDir: '/nonexistent', webPort: 80, websecurePort: 443 };
+const edge: EdgeConfig = { autoRoutes: true, tcpPorts: [], udpPorts: [], dynamicPorts: { from: 10000, to: 10010 }, stateDir: tempDir('docker-state-'), webPort: 80, websecurePort: 443 };
 
 /** A daemon in memory: containers by id, one events stream per connection. */
 class FakeDaemon implements DockerClient {
