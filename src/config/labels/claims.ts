@@ -4,8 +4,9 @@
  * (`tcp-catchall tcp-5432`, `udp-catchall udp-53`) or an element name (`name http.services.web`).
  * Keys are plain strings so the Docker provider can keep them in its claim ledger.
  */
-import type { Element } from './element.ts';
-import { sectionNoun, type Section } from './element.ts';
+import { repositoryOf } from './auto-routes.ts';
+import { sectionNoun, type Element, type Section } from './element.ts';
+import type { ContainerView } from './types.ts';
 
 /** Who holds a claim: the daemon (repository) and the container that took it for it. */
 export interface ClaimOwner {
@@ -19,6 +20,17 @@ export interface ClaimOwner {
   readonly created?: string;
   /** Epoch ms at which the claim was first granted (from the claim ledger). */
   readonly since?: number;
+}
+
+/** `c` as a claim owner; `since` is left out when unknown (NaN included). */
+export function claimOwnerOf(c: ContainerView, since?: number): ClaimOwner {
+  const repository = repositoryOf(c);
+  return {
+    daemon: c.daemon, container: c.name, containerId: c.id,
+    ...(repository !== undefined ? { repository } : {}),
+    ...(c.created !== undefined ? { created: c.created } : {}),
+    ...(since !== undefined && !Number.isNaN(since) ? { since } : {}),
+  };
 }
 
 /** What the merge is told about claims held before it runs. */

@@ -11,8 +11,7 @@
  */
 import { diagError, type Diagnostic } from '../../lib/diagnostics.ts';
 import type { DynamicConfig } from '../dynamic/types.ts';
-import { repositoryOf } from './auto-routes.ts';
-import { describeClaim, describeOwner, nameClaim, trafficClaimsOf, type ClaimContext, type ClaimOutcome, type ClaimOwner, type RefusedClaim } from './claims.ts';
+import { claimOwnerOf, describeClaim, describeOwner, nameClaim, trafficClaimsOf, type ClaimContext, type ClaimOutcome, type ClaimOwner, type RefusedClaim } from './claims.ts';
 import { sectionNoun, type Element, type Section } from './element.ts';
 import type { ContainerView } from './types.ts';
 import { hostileReason } from './values.ts';
@@ -94,22 +93,13 @@ export function mergeContributions(contributions: readonly SourcedContribution[]
   const wanted = new Map<string, string[]>();
   const slots = new Map<string, Slot>();
   const order: string[] = [];
-  const ownerOf = (c: ContainerView, since: number | undefined): ClaimOwner => {
-    const repository = repositoryOf(c);
-    return {
-      daemon: c.daemon, container: c.name, containerId: c.id,
-      ...(repository !== undefined ? { repository } : {}),
-      ...(c.created !== undefined ? { created: c.created } : {}),
-      ...(since !== undefined && !Number.isNaN(since) ? { since } : {}),
-    };
-  };
   /** Records `c`'s daemon as holder of `k`; the ledger's container stays the owner while it still claims `k`. */
   const grant = (k: string, c: ContainerView): void => {
     const held = reserved.get(k);
     if (held === undefined) {
-      if (!granted.has(k)) granted.set(k, owners.get(k) ?? ownerOf(c, ctx.now));
+      if (!granted.has(k)) granted.set(k, owners.get(k) ?? claimOwnerOf(c, ctx.now));
     } else if (held.containerId === c.id) granted.set(k, held);
-    else if (!granted.has(k)) granted.set(k, ownerOf(c, held.since));
+    else if (!granted.has(k)) granted.set(k, claimOwnerOf(c, held.since));
   };
   const refuse = (c: ContainerView, source: string, element: string, k: string, owner: ClaimOwner, message: string): void => {
     diagnostics.push(diagError(source, element, message));
@@ -141,14 +131,14 @@ export function mergeContributions(contributions: readonly SourcedContribution[]
         continue;
       }
       for (const k of keys) {
-        if (!owners.has(k)) owners.set(k, ownerOf(c, ctx.now));
+        if (!owners.has(k)) owners.set(k, claimOwnerOf(c, ctx.now));
         grant(k, c);
       }
 
       const key = `${e.section}\u0000${e.name}`;
       const slot = slots.get(key);
       if (slot === undefined) {
-        const owner = heldName !== undefined ? (heldName.containerId === c.id ? heldName : ownerOf(c, heldName.since)) : ownerOf(c, ctx.now);
+        const owner = heldName !== undefined ? (heldName.containerId === c.id ? heldName : claimOwnerOf(c, heldName.since)) : claimOwnerOf(c, ctx.now);
         slots.set(key, { value: structuredClone(e.value), daemon: c.daemon, owner, containers: [c.name], source, compare: withoutServers(e.section, e.value), conflict: false, contested: heldName !== undefined });
         order.push(key);
         continue;

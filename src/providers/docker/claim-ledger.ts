@@ -12,8 +12,7 @@
  * It is released when no container of the owner's daemon claims it any more (the owner was removed
  * or relabelled), when the grace period of a stopped owner is over, or when the daemon is gone for good.
  */
-import { repositoryOf } from '../../config/labels/auto-routes.ts';
-import type { ClaimOwner } from '../../config/labels/claims.ts';
+import { claimOwnerOf, type ClaimOwner } from '../../config/labels/claims.ts';
 import type { ContainerView } from '../../config/labels/types.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
@@ -132,7 +131,7 @@ export class ClaimLedger {
     const claimants = input.claimants(held.daemon, held.key);
     const pick = claimants.find((c) => c.id === held.containerId) ?? claimants[0];
     if (pick === undefined) return 'removed or no longer claiming it';
-    const owner: ClaimOwner = { ...ownerOf(pick), since: held.since };
+    const owner = claimOwnerOf(pick, held.since);
     if (pick.running) {
       put(record(held.key, owner, d.endpoint, held.since));
       return undefined;
@@ -174,15 +173,6 @@ function record(key: string, owner: ClaimOwner, endpoint: string, since: number)
     ...(owner.repository !== undefined ? { repository: owner.repository } : {}),
     ...(owner.created !== undefined ? { created: owner.created } : {}),
     endpoint, since,
-  };
-}
-
-function ownerOf(c: ContainerView): ClaimOwner {
-  const repository = repositoryOf(c);
-  return {
-    daemon: c.daemon, container: c.name, containerId: c.id,
-    ...(repository !== undefined ? { repository } : {}),
-    ...(c.created !== undefined ? { created: c.created } : {}),
   };
 }
 
