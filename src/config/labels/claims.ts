@@ -39,6 +39,11 @@ export interface ClaimContext {
   readonly reserved: ReadonlyMap<string, ClaimOwner>;
   /** The time stamped on claims granted by this merge (epoch ms). */
   readonly now: number;
+  /**
+   * Daemons that have not answered yet (berth is starting, or a new socket appeared): their
+   * containers may be older claimants, so keys not in `reserved` are granted to nobody meanwhile.
+   */
+  readonly waitingFor?: readonly string[];
 }
 
 /** A claim that was refused because another daemon owns the key. */

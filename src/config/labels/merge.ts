@@ -4,12 +4,14 @@
  * - a router whose host (or raw TCP/UDP entrypoint) belongs to another daemon is dropped: one
  *   repository can never take another's traffic. Keys the claim ledger holds (`reserved`) belong to
  *   their owner whatever the order; the others go to the first claimant in order;
+ * - while some daemon has not answered yet (`waitingFor`), traffic keys the ledger does not hold are
+ *   not served at all: that daemon may have an older claimant;
  * - an element name defined first on one daemon (or held for it by the ledger) belongs to it; other
  *   daemons' definitions are dropped;
  * - within a daemon, equal definitions merge (services gather their servers: replicas are
  *   load-balanced), different definitions of one name drop every definition, as in Traefik.
  */
-import { diagError, type Diagnostic } from '../../lib/diagnostics.ts';
+import { diagError, diagWarning, type Diagnostic } from '../../lib/diagnostics.ts';
 import type { DynamicConfig } from '../dynamic/types.ts';
 import { claimOwnerOf, describeClaim, describeOwner, nameClaim, trafficClaimsOf, type ClaimContext, type ClaimOutcome, type ClaimOwner, type RefusedClaim } from './claims.ts';
 import { sectionNoun, type Element, type Section } from './element.ts';
@@ -87,6 +89,7 @@ const NO_CLAIMS: ClaimContext = { reserved: new Map(), now: Number.NaN };
  */
 export function mergeContributions(contributions: readonly SourcedContribution[], diagnostics: Diagnostic[], ctx: ClaimContext = NO_CLAIMS): MergeResult {
   const reserved = ctx.reserved;
+  const waiting = ctx.waitingFor ?? [];
   const owners = new Map<string, ClaimOwner>(reserved);
   const granted = new Map<string, ClaimOwner>();
   const refused: RefusedClaim[] = [];
@@ -128,6 +131,11 @@ export function mergeContributions(contributions: readonly SourcedContribution[]
       const heldName = reserved.get(nk);
       if (heldName !== undefined && heldName.daemon !== c.daemon) {
         refuse(c, source, element, nk, heldName, `${describeClaim(nk)} belongs to ${describeOwner(heldName)}; names belong to the repository that defined them first, rename this one`);
+        continue;
+      }
+      const unheld = waiting.length > 0 ? keys.find((k) => !reserved.has(k)) : undefined;
+      if (unheld !== undefined) {
+        diagnostics.push(diagWarning(source, element, `${describeClaim(unheld)} is not served until daemon ${waiting.join(', ')} has answered: a container there may have claimed it first`));
         continue;
       }
       for (const k of keys) {

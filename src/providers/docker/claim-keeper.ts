@@ -18,8 +18,8 @@ export interface ClaimEnvironment {
   readonly now: number;
   readonly rank: (daemon: string) => EndpointRank;
   readonly daemon: (id: string) => OwnerDaemon;
-  /** False while some daemon has not answered yet (see {@link ClaimLedger.settle}). */
-  readonly recordNew: boolean;
+  /** Daemons that have not answered yet: nothing new is granted or recorded meanwhile. */
+  readonly waitingFor: readonly string[];
 }
 
 const NOTHING: ReadonlyMap<string, ClaimOwner> = new Map();
@@ -44,11 +44,11 @@ export class ClaimKeeper {
     const serving = all.filter((v) => v.running).sort(order);
     let result: DecodeResult | undefined;
     for (let round = 0; round < MAX_ROUNDS; round++) {
-      result = this.decodeFn(serving, opts, { reserved: this.ledger.reserved(), now: env.now });
+      result = this.decodeFn(serving, opts, { reserved: this.ledger.reserved(), now: env.now, waitingFor: env.waitingFor });
       const released = this.ledger.settle({
         granted: result.claims?.granted ?? NOTHING,
         now: env.now,
-        recordNew: env.recordNew,
+        recordNew: env.waitingFor.length === 0,
         daemon: env.daemon,
         claimants: (daemon, key) => all.filter((v) => v.daemon === daemon && this.wants(v, opts).includes(key)).sort(order),
       });

@@ -10,7 +10,9 @@
  *   but unhealthy (no expiry), or stopped/created (until `graceMs` after it stopped), so restarts
  *   and deploys open no window.
  * It is released when no container of the owner's daemon claims it any more (the owner was removed
- * or relabelled), when the grace period of a stopped owner is over, or when the daemon is gone for good.
+ * or relabelled), when the grace period of a stopped owner is over, or a grace period after its
+ * daemon is gone for good (a unix socket missing that long, which is also what a stopped dockerd
+ * looks like from outside).
  */
 import { claimOwnerOf, type ClaimOwner } from '../../config/labels/claims.ts';
 import type { ContainerView } from '../../config/labels/types.ts';
@@ -22,7 +24,8 @@ import type { ClaimRecord, ClaimStore } from './claim-store.ts';
 export type OwnerDaemon =
   | { readonly state: 'ok'; readonly endpoint: string }
   | { readonly state: 'unreachable' }
-  | { readonly state: 'gone' };
+  /** Its socket disappeared for good at `since` (epoch ms). */
+  | { readonly state: 'gone'; readonly since: number };
 
 /** What one settling round is told by the provider. */
 export interface SettleInput {
@@ -72,11 +75,19 @@ export class ClaimLedger {
     return [...this.records.values()].sort((a, b) => (a.key < b.key ? -1 : 1));
   }
 
-  /** When the next stopped owner's grace period ends (epoch ms), if one is running. */
-  nextExpiry(): number | undefined {
+  /**
+   * When the next grace period ends (epoch ms): of a stopped owner, or of a daemon `goneSince`
+   * says is gone (or will be, at the time it returns).
+   */
+  nextExpiry(goneSince: (daemon: string) => number | undefined): number | undefined {
     let next: number | undefined;
+    const consider = (t: number): void => {
+      if (next === undefined || t < next) next = t;
+    };
     for (const r of this.records.values()) {
-      if (r.stoppedAt !== undefined && (next === undefined || r.stoppedAt + this.graceMs < next)) next = r.stoppedAt + this.graceMs;
+      if (r.stoppedAt !== undefined) consider(r.stoppedAt + this.graceMs);
+      const gone = goneSince(r.daemon);
+      if (gone !== undefined) consider(gone + this.graceMs);
     }
     return next;
   }
@@ -127,7 +138,7 @@ export class ClaimLedger {
   private keep(held: ClaimRecord, input: SettleInput, put: (r: ClaimRecord) => void): Release | undefined {
     const d = input.daemon(held.daemon);
     if (d.state === 'unreachable') return undefined;
-    if (d.state === 'gone') return 'daemon gone';
+    if (d.state === 'gone') return input.now - d.since >= this.graceMs ? 'daemon gone' : undefined;
     const claimants = input.claimants(held.daemon, held.key);
     const pick = claimants.find((c) => c.id === held.containerId) ?? claimants[0];
     if (pick === undefined) return 'removed or no longer claiming it';

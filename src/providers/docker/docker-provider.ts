@@ -71,6 +71,8 @@ export class DockerProvider implements Provider {
   private readonly keeper: ClaimKeeper;
   private ownIds: readonly string[] = [];
   private startedAt = Date.now();
+  /** When each daemon whose socket disappeared for good was dropped: its claims last a grace period more. */
+  private readonly droppedAt = new Map<string, number>();
   private expiryTimer: NodeJS.Timeout | undefined;
   private refused: Record<string, number> = {};
   private sink: ProviderSink | undefined;
@@ -202,6 +204,7 @@ export class DockerProvider implements Provider {
       }
       if (Date.now() - d.goneSince >= grace) {
         this.daemons.delete(key);
+        this.droppedAt.set(d.id, Date.now());
         void d.watcher.stop();
         this.log.warn({ daemon: d.id, endpoint: d.endpoint }, 'docker daemon socket gone: its containers are dropped');
         this.dropDaemonContainers(d.id);
@@ -254,6 +257,7 @@ export class DockerProvider implements Provider {
     const watcher = new DaemonWatcher(base.id, client, this.listener, b ? { backoff: new Backoff(b.min, b.max) } : {});
     const d: Daemon = { ...base, watcher, status: 'starting', since: Date.now() };
     this.daemons.set(key, d);
+    this.droppedAt.delete(base.id);
     watcher.start();
   }
 
@@ -327,7 +331,7 @@ export class DockerProvider implements Provider {
         now,
         rank: (id) => this.daemonById(id)?.rank ?? { index: Number.MAX_SAFE_INTEGER, endpoint: id },
         daemon: (id) => this.ownerDaemon(id, now),
-        recordNew: ![...this.daemons.values()].some((d) => d.status === 'starting'),
+        waitingFor: [...this.daemons.values()].filter((d) => d.status === 'starting').map((d) => d.id).sort(),
       });
       config = result.config;
       diagnostics.push(...result.diagnostics);
@@ -353,23 +357,35 @@ export class DockerProvider implements Provider {
     this.reportStatus();
   }
 
-  /** How the claim ledger sees a daemon: reachable, not (yet) reachable, or gone for good. */
+  /** How the claim ledger sees a daemon: reachable, not (yet) reachable, or gone for good (since when). */
   private ownerDaemon(id: string, now: number): OwnerDaemon {
     const d = this.daemonById(id);
     if (d) return d.status === 'ok' ? { state: 'ok', endpoint: d.endpoint } : { state: 'unreachable' };
-    // A daemon not found (yet) since start gets the same grace as a socket that disappears.
-    return now - this.startedAt < (this.opts.goneGraceMs ?? 30_000) ? { state: 'unreachable' } : { state: 'gone' };
+    const since = this.goneSince(id);
+    return since !== undefined && since <= now ? { state: 'gone', since } : { state: 'unreachable' };
   }
 
-  /** Publishes again when the next stopped owner's grace period ends, or when an unseen daemon's grace does. */
+  /**
+   * When a daemon berth does not watch (any more) counts as gone: when its socket was dropped, or,
+   * for one not found since start, after the same grace as a socket that disappears.
+   */
+  private goneSince(id: string): number | undefined {
+    if (this.daemonById(id)) return undefined;
+    return this.droppedAt.get(id) ?? this.startedAt + (this.opts.goneGraceMs ?? 30_000);
+  }
+
+  /** Publishes again when the next grace period ends (a stopped owner's, a gone daemon's), or when a missing daemon becomes gone. */
   private armExpiry(now: number): void {
     clearTimeout(this.expiryTimer);
-    const ends = [this.ledger.nextExpiry()];
-    const goneAt = this.startedAt + (this.opts.goneGraceMs ?? 30_000);
-    if (goneAt > now && this.ledger.list().some((r) => !this.daemonById(r.daemon))) ends.push(goneAt);
-    const next = Math.min(...ends.filter((t): t is number => t !== undefined));
-    if (!Number.isFinite(next)) return;
-    this.expiryTimer = setTimeout(() => this.schedulePublish(), Math.max(0, next - now) + 5);
+    const ends: number[] = [];
+    const expiry = this.ledger.nextExpiry((id) => this.goneSince(id));
+    if (expiry !== undefined) ends.push(expiry);
+    for (const r of this.ledger.list()) {
+      const gone = this.goneSince(r.daemon);
+      if (gone !== undefined && gone > now) ends.push(gone);
+    }
+    if (ends.length === 0) return;
+    this.expiryTimer = setTimeout(() => this.schedulePublish(), Math.max(0, Math.min(...ends) - now) + 5);
     this.expiryTimer.unref();
   }
 

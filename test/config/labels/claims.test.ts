@@ -98,6 +98,17 @@ describe('claims in the merge', () => {
     });
   }
 
+  test('while a daemon has not answered, only held keys are served; the rest waits with a warning', () => {
+    const r = decodeContainers([web('a', 'd1', 'held.example.com'), web('b', 'd1', 'new.example.com')], options(), {
+      reserved: new Map([['host held.example.com', held('d1', 'a')]]), now: NOW, waitingFor: ['d2'],
+    });
+    assert.deepEqual(Object.keys(r.config.http?.routers ?? {}), ['a']);
+    assert.deepEqual(r.diagnostics.map((d) => [d.level, d.element, d.message]), [
+      ['warning', 'http.routers.b', 'host new.example.com is not served until daemon d2 has answered: a container there may have claimed it first'],
+    ]);
+    assert.deepEqual([...(r.claims?.granted.keys() ?? [])], ['host held.example.com']);
+  });
+
   test('wanted lists every key a container asks for, refused or not', () => {
     const r = decodeContainers([web('a', 'd1', 'app.example.com'), web('b', 'd2', 'app.example.com')], options());
     assert.deepEqual(r.claims?.wanted.get('d2\u0000id-d2-b'), ['host app.example.com', 'name http.routers.b', 'name http.services.b']);

@@ -44,7 +44,7 @@ interface SettleCase {
   readonly held: readonly ClaimRecord[];
   readonly granted?: readonly [string, ClaimOwner][];
   readonly recordNew?: boolean;
-  readonly daemons?: Readonly<Record<string, OwnerDaemon['state']>>;
+  readonly daemons?: Readonly<Record<string, OwnerDaemon>>;
   /** Containers whose labels claim the key, by daemon (every key of the case). */
   readonly claimants?: Readonly<Record<string, readonly ContainerView[]>>;
   /** key → [container id, stoppedAt] after settling. */
@@ -61,12 +61,13 @@ const cases: SettleCase[] = [
     held: [rec(H, 'd1', 'old', { stoppedAt: NOW - MIN })], granted: [[H, owner('d1', 'new', NOW - 60 * MIN)]],
     want: { [H]: ['new', undefined] },
   },
-  { desc: 'owner daemon down: held, whatever else', held: [rec(H, 'd1', 'c1')], daemons: { d1: 'unreachable' }, want: { [H]: ['c1', undefined] } },
+  { desc: 'owner daemon down: held, whatever else', held: [rec(H, 'd1', 'c1')], daemons: { d1: { state: 'unreachable' } }, want: { [H]: ['c1', undefined] } },
   {
     desc: 'owner daemon down: no expiry, even long after the owner stopped',
-    held: [rec(H, 'd1', 'c1', { stoppedAt: NOW - 100 * MIN })], daemons: { d1: 'unreachable' }, want: { [H]: ['c1', NOW - 100 * MIN] },
+    held: [rec(H, 'd1', 'c1', { stoppedAt: NOW - 100 * MIN })], daemons: { d1: { state: 'unreachable' } }, want: { [H]: ['c1', NOW - 100 * MIN] },
   },
-  { desc: 'owner daemon gone for good: released', held: [rec(H, 'd1', 'c1')], daemons: { d1: 'gone' }, want: {}, released: [H] },
+  { desc: 'owner daemon gone (socket missing) within the grace period: held', held: [rec(H, 'd1', 'c1')], daemons: { d1: { state: 'gone', since: NOW - 9 * MIN } }, want: { [H]: ['c1', undefined] } },
+  { desc: 'owner daemon gone for longer than the grace period: released', held: [rec(H, 'd1', 'c1')], daemons: { d1: { state: 'gone', since: NOW - 10 * MIN } }, want: {}, released: [H] },
   { desc: 'owner removed and nothing else on its daemon claims the key: released', held: [rec(H, 'd1', 'c1')], want: {}, released: [H] },
   {
     desc: 'owner running but not serving (unhealthy): held without expiry',
@@ -110,10 +111,7 @@ describe('ClaimLedger.settle', () => {
         granted: new Map(c.granted ?? []),
         now: NOW,
         recordNew: c.recordNew ?? true,
-        daemon: (id) => {
-          const state = c.daemons?.[id] ?? 'ok';
-          return state === 'ok' ? { state, endpoint: `unix:///run/${id}.sock` } : { state };
-        },
+        daemon: (id) => c.daemons?.[id] ?? { state: 'ok', endpoint: `unix:///run/${id}.sock` },
         claimants: (daemon) => c.claimants?.[daemon] ?? [],
       });
       assert.deepEqual(released, c.released ?? []);
@@ -133,9 +131,10 @@ describe('ClaimLedger.settle', () => {
     await ledger.flushed();
   });
 
-  test('nextExpiry is the earliest end of a running grace period', async () => {
-    const { ledger } = await ledgerWith([rec('host a', 'd1', 'c1', { stoppedAt: NOW - 2 * MIN }), rec('host b', 'd1', 'c1', { stoppedAt: NOW - 5 * MIN }), rec('host c', 'd1', 'c1')]);
-    assert.equal(ledger.nextExpiry(), NOW - 5 * MIN + GRACE);
+  test('nextExpiry is the earliest end of a running grace period: a stopped owner\'s or a gone daemon\'s', async () => {
+    const { ledger } = await ledgerWith([rec('host a', 'd1', 'c1', { stoppedAt: NOW - 2 * MIN }), rec('host b', 'd1', 'c1', { stoppedAt: NOW - 5 * MIN }), rec('host c', 'd2', 'c1')]);
+    assert.equal(ledger.nextExpiry(() => undefined), NOW - 5 * MIN + GRACE);
+    assert.equal(ledger.nextExpiry((d) => (d === 'd2' ? NOW - 8 * MIN : undefined)), NOW - 8 * MIN + GRACE);
   });
 });
 

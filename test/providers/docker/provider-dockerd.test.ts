@@ -68,7 +68,7 @@ describe('DockerProvider with real dockerd', { concurrency: false }, () => {
     [a, b] = fleet.daemons as [Dockerd, Dockerd];
     await a.runHttpd({ name: 'alpha', ip: ipA, port: 8081, labels: routeLabels('alpha', 'alpha.test', ipA, 8081) });
     const cfg: DockerProviderConfig = { endpoints: [fleet.glob], exposedByDefault: false, defaultRule: 'Host(`{{ normalize .Name }}`)', rescanIntervalMs: 60_000 };
-    provider = new DockerProvider(cfg, { edge, logger: quiet, goneGraceMs: 60_000, backoffMs: { min: 50, max: 500 } });
+    provider = new DockerProvider(cfg, { edge: { ...edge, stateDir: tempDir('docker-state-') }, logger: quiet, goneGraceMs: 60_000, backoffMs: { min: 50, max: 500 } });
     await provider.start(sink);
   });
 
@@ -167,7 +167,7 @@ describe('DockerProvider with real dockerd', { concurrency: false }, () => {
     const c = fleet.daemons[2];
     assert.ok(c, 'the daemon of the previous test');
     const sink2 = new Collector();
-    const p2 = new DockerProvider({ endpoints: [fleet.glob], exposedByDefault: false, defaultRule: 'Host(`x`)', rescanIntervalMs: 100 }, { edge, logger: quiet, goneGraceMs: 300 });
+    const p2 = new DockerProvider({ endpoints: [fleet.glob], exposedByDefault: false, defaultRule: 'Host(`x`)', rescanIntervalMs: 100 }, { edge: { ...edge, stateDir: tempDir('docker-state-') }, logger: quiet, goneGraceMs: 300 });
     try {
       await p2.start(sink2);
       assert.equal(sink2.servers('delta').length, 1);
@@ -205,7 +205,7 @@ describe('DockerProvider with real dockerd', { concurrency: false }, () => {
       await waitUntil(() => sink.servers('multi').length === 1, 'multi published without own networks');
       assert.deepEqual(sink.servers('multi'), [`http://${first}:80`]);
       // Given its container id (as the hostname would: the short id), it prefers the shared network.
-      provider3 = new DockerProvider({ endpoints: [b.endpoint], exposedByDefault: false, defaultRule: 'Host(`x`)', rescanIntervalMs: 60_000 }, { edge, logger: quiet, ownContainerIds: [self.slice(0, 12)] });
+      provider3 = new DockerProvider({ endpoints: [b.endpoint], exposedByDefault: false, defaultRule: 'Host(`x`)', rescanIntervalMs: 60_000 }, { edge: { ...edge, stateDir: tempDir('docker-state-') }, logger: quiet, ownContainerIds: [self.slice(0, 12)] });
       await provider3.start(p3);
       assert.deepEqual(p3.servers('multi'), [`http://${shared}:80`]);
     } finally {

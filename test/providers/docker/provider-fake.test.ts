@@ -14,6 +14,7 @@ import type { DynamicConfig } from '../../../src/config/dynamic/types.ts';
 import type { Diagnostic } from '../../../src/lib/diagnostics.ts';
 import type { ProviderState } from '../../../src/providers/provider.ts';
 import type { EdgeConfig } from '../../../src/config/static/types.ts';
+import { decodeContainers } from '../../../src/config/labels/decode.ts';
 import { waitUntil } from '../../helpers/net.ts';
 import { tempDir } from '../../helpers/temp.ts';
 
@@ -23,8 +24,11 @@ const edge: EdgeConfig = { autoRoutes: true, tcpPorts: [], udpPorts: [], dynamic
 class FakeDaemon implements DockerClient {
   readonly containers = new Map<string, InspectLike>();
   up = true;
+  /** While set, the daemon does not answer (a slow dockerd at berth's start). */
+  slow: Promise<void> | undefined;
   stream: PassThrough | undefined;
   async events(): Promise<NodeJS.ReadableStream> {
+    await this.slow;
     if (!this.up) throw Object.assign(new Error('connect ENOENT'), { code: 'ENOENT' });
     this.stream = new PassThrough();
     return this.stream;
@@ -77,7 +81,7 @@ function setup(daemons: Record<string, FakeDaemon>, opts: { endpoints?: string[]
   const provider = new DockerProvider(
     { endpoints: opts.endpoints ?? Object.keys(daemons).map((p) => `unix://${p}`), exposedByDefault: true, defaultRule: 'Host(`x`)', rescanIntervalMs: 60_000 },
     {
-      edge,
+      edge: { ...edge, stateDir: tempDir('docker-state-') },
       logger: pino({ level: 'silent' }),
       decode: opts.decode ?? listDecode,
       backoffMs: { min: 5, max: 20 },
@@ -123,6 +127,34 @@ describe('DockerProvider (fake daemons)', () => {
       await waitUntil(() => sink.names().length === 4, 'a0 back');
       assert.deepEqual(sink.names(), expected);
     } finally {
+      await provider.stop();
+    }
+  });
+
+  test('a daemon slow to answer at start: hosts not yet in the ledger wait for it, and its older container wins', async () => {
+    const a = new FakeDaemon();
+    const b = new FakeDaemon();
+    const labels = (name: string, ip: string): Record<string, string> => ({
+      'traefik.enable': 'true', [`traefik.http.routers.${name}.rule`]: 'Host(`app.example.com`)', [`traefik.http.services.${name}.loadbalancer.server.port`]: '80', 'rediacc.service_ip': ip,
+    });
+    b.run('squatter', labels('squatter', '127.0.20.2'), '2026-12-07T10:00:02Z');
+    a.run('owner', labels('owner', '127.0.20.1'), '2026-12-07T10:00:01Z');
+    let answer = (): void => undefined;
+    a.slow = new Promise<void>((r) => (answer = r));
+    const { sink, provider } = setup({ '/a.sock': a, '/b.sock': b }, { decode: decodeContainers });
+    const started = provider.start(sink);
+    try {
+      await waitUntil(() => sink.diagnostics.some((d) => /not served until daemon a has answered/.test(d.message)), 'the squatter held back');
+      assert.deepEqual(sink.names(), [], 'nothing serves app.example.com while daemon a is silent');
+      answer();
+      await started;
+      await waitUntil(() => sink.names().includes('owner'), 'the owner');
+      assert.deepEqual(sink.names(), ['owner']);
+      assert.match(sink.diagnostics.find((d) => d.element === 'http.routers.squatter')?.message ?? '', /belongs to container "owner" \(daemon a,/);
+      assert.deepEqual(sink.state.refusedClaims, { a: 0, b: 1 });
+    } finally {
+      answer();
+      await started;
       await provider.stop();
     }
   });
