@@ -8,7 +8,7 @@
 import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hasTool, needTools } from '../helpers/tools.ts';
 import { startDockerds, processesUnder, randomLoopback, type Dockerd, type DockerdFleet } from '../helpers/dockerd.ts';
@@ -178,10 +178,16 @@ describe('host claims between repositories through a berth process', { concurren
   test('8 restarts of berth: the earlier-created container keeps the host every time; the other is reported, never served', async (t) => {
     if (!ready(t)) return;
     const firstBodies: string[] = [];
+    const ledger = join(dir, 'state', 'claims.json');
     for (let i = 1; i <= 8; i++) {
-      // Odd starts without the ledger (creation order alone decides), even ones with it.
-      if (i % 2 === 1) rmSync(join(dir, 'state', 'claims.json'), { force: true });
+      // Odd starts without the ledger (creation order alone decides), even ones with it, one with a corrupt one.
+      if (i % 2 === 1) rmSync(ledger, { force: true });
+      if (i === 6) writeFileSync(ledger, '{"version":1,"claims":[{"key":"host app.cl');
       await boot();
+      if (i === 6) {
+        assert.ok(berth!.logs.some((l) => l.includes('claim ledger is corrupt: moved aside')), 'the corrupt ledger is reported');
+        assert.equal(readdirSync(join(dir, 'state')).filter((f) => f.startsWith('claims.json.corrupt-')).length, 1, 'and kept aside');
+      }
       const samples: string[] = [];
       firstBodies.push(await served(PAIRS.app.host, samples));
       neverOther(PAIRS.app, samples);
