@@ -1,5 +1,8 @@
 import Docker from 'dockerode';
+import { readFileSync } from 'node:fs';
 import { Agent } from 'node:https';
+import type { DockerProviderConfig } from '../../config/static/types.ts';
+import { errorMessage } from '../../lib/errors.ts';
 import type { InspectLike } from './container-view.ts';
 
 /** The few Docker API calls the provider makes; a seam so tests can use a fake daemon. */
@@ -18,6 +21,22 @@ export interface DockerTlsMaterial {
   readonly cert?: Buffer;
   readonly key?: Buffer;
   readonly insecureSkipVerify?: boolean;
+}
+
+/** Reads the `providers.docker.tls` files once, or says why they cannot be read. */
+export function readTlsMaterial(t: NonNullable<DockerProviderConfig['tls']>): { tls: DockerTlsMaterial } | { error: string } {
+  try {
+    return {
+      tls: {
+        ...(t.ca ? { ca: readFileSync(t.ca) } : {}),
+        ...(t.cert ? { cert: readFileSync(t.cert) } : {}),
+        ...(t.key ? { key: readFileSync(t.key) } : {}),
+        ...(t.insecureSkipVerify ? { insecureSkipVerify: true } : {}),
+      },
+    };
+  } catch (err) {
+    return { error: `cannot read providers.docker.tls files: ${errorMessage(err)}` };
+  }
 }
 
 /** Where to reach one daemon. */

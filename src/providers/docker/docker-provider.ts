@@ -1,4 +1,4 @@
-import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { watch, type FSWatcher } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { stat } from 'node:fs/promises';
 import type { ContainerView } from '../../config/labels/types.ts';
@@ -15,7 +15,7 @@ import { ClaimKeeper, refusedByDaemon, type DecodeFn } from './claim-keeper.ts';
 import { ClaimLedger, type OwnerDaemon } from './claim-ledger.ts';
 import type { EndpointRank } from './claim-order.ts';
 import { FileClaimStore, type ClaimStore } from './claim-store.ts';
-import { createDockerClient, type DockerClient, type DockerTarget, type DockerTlsMaterial } from './docker-client.ts';
+import { createDockerClient, readTlsMaterial, type DockerClient, type DockerTarget } from './docker-client.ts';
 import { decodeOptions, providerState, type Daemon } from './daemon-state.ts';
 import { DaemonWatcher, type DaemonStatus } from './daemon-watcher.ts';
 import { DEFAULT_ENDPOINTS, daemonIdForSocket, expandSocketGlob, parseEndpoints, type EndpointProblem, type EndpointSpec } from './endpoints.ts';
@@ -227,26 +227,13 @@ export class DockerProvider implements Provider {
 
   private addTcp(spec: Extract<EndpointSpec, { kind: 'tcp' }>): void {
     const id = this.uniqueId(`${spec.host}:${spec.port}`);
-    let tls: DockerTlsMaterial | undefined;
-    let tlsError: string | undefined;
-    if (spec.tls) {
-      try {
-        const t = this.cfg.tls ?? {};
-        tls = {
-          ...(t.ca ? { ca: readFileSync(t.ca) } : {}),
-          ...(t.cert ? { cert: readFileSync(t.cert) } : {}),
-          ...(t.key ? { key: readFileSync(t.key) } : {}),
-          ...(t.insecureSkipVerify ? { insecureSkipVerify: true } : {}),
-        };
-      } catch (err) {
-        tlsError = `cannot read providers.docker.tls files: ${errorMessage(err)}`;
-      }
-    }
-    if (tlsError) {
-      this.problems.push({ raw: spec.raw, message: tlsError });
-      this.log.error({ endpoint: spec.raw }, `docker endpoint ignored: ${tlsError}`);
+    const read = spec.tls ? readTlsMaterial(this.cfg.tls ?? {}) : undefined;
+    if (read && 'error' in read) {
+      this.problems.push({ raw: spec.raw, message: read.error });
+      this.log.error({ endpoint: spec.raw }, `docker endpoint ignored: ${read.error}`);
       return;
     }
+    const tls = read?.tls;
     const rank = { index: this.specs.indexOf(spec), endpoint: spec.raw };
     this.addDaemon(spec.raw, { id, endpoint: spec.raw, fromGlob: false, rank }, { host: spec.host, port: spec.port, ...(tls ? { tls } : {}) });
   }
