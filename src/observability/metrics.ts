@@ -254,6 +254,11 @@ export class Metrics {
 
     e.family('berth_provider_up', 'gauge', 'Provider state: 1 when ok, 0 when starting, degraded or down.');
     for (const [name, st] of src.providers) e.sample('berth_provider_up', labelString(['provider'], [name]), st.status === 'ok' ? 1 : 0);
+    if ([...src.providers.values()].some((st) => st.refusedClaims !== undefined)) {
+      // Not Traefik's: a repository asking for a host (entrypoint, name) that another repository owns.
+      e.family('berth_claims_refused', 'gauge', 'Claims currently refused because another repository owns the host, entrypoint or name, by provider and daemon.');
+      for (const [name, st] of src.providers) for (const [daemon, n] of Object.entries(st.refusedClaims ?? {})) e.sample('berth_claims_refused', labelString(['provider', 'daemon'], [name, daemon]), n);
+    }
     return e.toString();
   }
 

@@ -13,6 +13,8 @@ export interface ProviderState {
   readonly lastUpdate?: number;
   /** Provider-specific detail, e.g. one entry per Docker endpoint. */
   readonly details?: Readonly<Record<string, unknown>>;
+  /** Claims refused because another repository owns the key, by daemon (Docker; the `berth_claims_refused` gauge). */
+  readonly refusedClaims?: Readonly<Record<string, number>>;
 }
 
 /** Where a provider sends its output. Providers never import the pipeline; they get this. */

@@ -1,6 +1,7 @@
 /**
  * Tier 1: containers that carry only `rediacc.*` labels get an automatic route
- * `{service}.{repo}.{machine}.{base}` (forks: `{service}-fork-{tag}.{repo}.{machine}.{base}`), and
+ * `{service}.{repo}.{machine}.{base}` (forks — `rediacc.is_fork=true` with `rediacc.fork_tag`, or
+ * `rediacc.repo_name=parent:tag` — `{service}-fork-{tag}.{repo}.{machine}.{base}`), and
  * `rediacc.domain` adds custom-domain routes. With an edge certificate resolver the routes are TLS
  * with the repository's wildcard (forks reuse the parent's) or the machine/base wildcard.
  */
@@ -67,9 +68,12 @@ export function buildAutoRoutes(c: ContainerView, opts: LabelDecodeOptions, sour
     return none;
   }
   let prefix = service;
-  const isFork = parseBool(c.labels['rediacc.is_fork'] ?? '') === true;
+  // `repo:tag` alone marks a fork as much as `is_fork=true`: without the `-fork-{tag}` prefix it
+  // would ask for the parent's own host.
+  const repoTag = repoRaw.includes(':') ? repoRaw.slice(repoRaw.indexOf(':') + 1).trim() : '';
+  const isFork = parseBool(c.labels['rediacc.is_fork'] ?? '') === true || repoTag !== '';
   if (isFork) {
-    const tag = dnsLabel(c.labels['rediacc.fork_tag'] ?? repoRaw.split(':')[1] ?? '');
+    const tag = dnsLabel((c.labels['rediacc.fork_tag'] ?? '').trim() || repoTag);
     if (tag === '') {
       diagnostics.push(diagWarning(source, 'label rediacc.fork_tag', 'no auto-route: a fork needs rediacc.fork_tag (or rediacc.repo_name=parent:tag)'));
       return none;
@@ -81,7 +85,7 @@ export function buildAutoRoutes(c: ContainerView, opts: LabelDecodeOptions, sour
     diagnostics.push(diagError(source, 'label rediacc.service_port', `${portR.error}; no auto-route`));
     return none;
   }
-  const ip = containerAddress(c, opts.network, opts.ownNetworks);
+  const ip = containerAddress(c, opts.network, opts.ownNetworks?.[c.daemon]);
   if (ip === undefined) {
     diagnostics.push(diagError(source, undefined, 'no auto-route: unable to find the IP address of the container (set rediacc.service_ip or attach it to a network)'));
     return none;

@@ -69,7 +69,7 @@ export function buildRproxy(c: ContainerView, opts: LabelDecodeOptions, source: 
   const { entries, errors } = parseRproxy(value);
   for (const e of errors) diagnostics.push(diagError(source, 'env RPROXY', e));
   if (entries.length === 0) return { elements: [], diagnostics };
-  const ip = containerAddress(c, opts.network, opts.ownNetworks);
+  const ip = containerAddress(c, opts.network, opts.ownNetworks?.[c.daemon]);
   if (ip === undefined) {
     diagnostics.push(diagError(source, 'env RPROXY', 'unable to find the IP address of the container; RPROXY ignored'));
     return { elements: [], diagnostics };

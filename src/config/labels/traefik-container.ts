@@ -57,7 +57,7 @@ export function buildTraefikContainer(c: ContainerView, parsed: ParsedLabels, op
         usePort = bound.port;
       }
     }
-    host ??= containerAddress(c, network, opts.ownNetworks);
+    host ??= containerAddress(c, network, opts.ownNetworks?.[c.daemon]);
     if (host === undefined) throw new ContainerError(`unable to find the IP address of the container: attach it to a network or set traefik.docker.network`);
     const entry: Record<string, unknown> = {};
     if (proto === 'http') {

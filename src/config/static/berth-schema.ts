@@ -70,6 +70,7 @@ export const edgeSchema: Schema = obj({
   udpPorts: list(port(), { default: [] }),
   dynamicPorts: custom('a port range', decodePortRange, { default: '10000-10010' }),
   stateDir: str({ default: '/var/lib/berth' }),
+  claimGracePeriod: dur('10m'),
   webPort: port({ default: 80 }),
   websecurePort: port({ default: 443 }),
 }, { default: {} });

@@ -244,6 +244,11 @@ export interface EdgeConfig {
   dynamicPorts: { from: number; to: number };
   /** Default `/var/lib/berth`: port allocations and other state that must survive restarts. */
   stateDir: string;
+  /**
+   * How long a stopped container keeps the hosts and names it claimed for its repository (default
+   * `10m`), so restarts and deploys give no other repository a window. A removed one releases them.
+   */
+  claimGracePeriod?: string;
   /** Port of the generated `web` entrypoints. Default 80 (tests use unprivileged ports). */
   webPort: number;
   /** Port of the generated `websecure` entrypoints. Default 443. */

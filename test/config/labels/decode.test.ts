@@ -2,7 +2,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { decodeContainers } from '../../../src/config/labels/decode.ts';
-import { ruleHosts } from '../../../src/config/labels/merge.ts';
+import { ruleHosts } from '../../../src/config/labels/claims.ts';
 import type { ContainerView } from '../../../src/config/labels/types.ts';
 import { container, options } from './fixtures.ts';
 
@@ -15,7 +15,7 @@ describe('decodeContainers', () => {
     const r1 = decodeContainers([mk('b', 'docker-9', '127.0.10.9'), mk('a', 'docker-1', '127.0.10.1')], options());
     assert.deepEqual(Object.keys(r1.config.http?.routers ?? {}), ['b']);
     assert.equal(r1.diagnostics.length, 1);
-    assert.match(r1.diagnostics[0]?.message ?? '', /already served by container "b" on daemon docker-9/);
+    assert.match(r1.diagnostics[0]?.message ?? '', /host x\.example\.com belongs to container "b" \(daemon docker-9\)/);
     assert.equal(r1.diagnostics[0]?.source, 'container "a" on daemon docker-1');
   });
 
