@@ -92,13 +92,10 @@ function walk(schema: Schema, raw: unknown, path: string, spath: string, ctx: De
   }
 }
 
-/** Runs the schema's own checks, then any value warning declared for this key. */
-function checked(s: Schema, value: unknown, path: string, spath: string, ctx: DecodeContext): Out | typeof FAIL {
+/** Runs the schema's own checks. */
+function checked(s: Schema, value: unknown, path: string, _spath: string, ctx: DecodeContext): Out | typeof FAIL {
   const r = runChecks(s, value);
-  if (!r.ok) return fail(ctx, path, r.message);
-  const w = ctx.warnings.value(spath, r.value);
-  if (w !== undefined) ctx.issues.push({ level: 'warning', path, message: w });
-  return r.value;
+  return r.ok ? r.value : fail(ctx, path, r.message);
 }
 
 const SCALARS = new Set(['string', 'number', 'boolean', 'duration', 'enum']);
@@ -202,7 +199,9 @@ function walkObject(s: Schema, raw: unknown, path: string, spath: string, ctx: D
     const keySpath = join(spath, name);
     const fieldMeta = metaOf(unwrap(field).schema);
     if (fieldMeta.deprecated !== undefined) ctx.issues.push({ level: 'warning', path: join(path, name), message: `deprecated: ${fieldMeta.deprecated}` });
-    const warned = ctx.warnings.key(keySpath, value);
+    // `false`, and `{}` for a section berth does not implement, switch nothing on: nothing to warn about.
+    const switchesNothing = value === false || (kindOf(field) === 'free' && isPlainObject(value) && Object.keys(value).length === 0);
+    const warned = switchesNothing ? undefined : ctx.warnings.key(keySpath, value);
     if (warned !== undefined) {
       ctx.issues.push({ level: 'warning', path: join(path, name), message: warned });
       continue;
@@ -217,6 +216,8 @@ function walkObject(s: Schema, raw: unknown, path: string, spath: string, ctx: D
       continue;
     }
     out[name] = r;
+    const w = ctx.warnings.value(keySpath, r);
+    if (w !== undefined) ctx.issues.push({ level: 'warning', path: join(path, name), message: w });
   }
   for (const [name, field] of Object.entries(entries)) {
     if (name in out) continue;

@@ -226,7 +226,7 @@ describe('decodeDynamicConfig: bad elements are dropped alone', () => {
       desc: 'an h2c:// server URL is kept with a warning on the value',
       raw: { http: { services: { s: { loadBalancer: { servers: [{ url: 'h2c://127.0.0.1:9' }] } } } } },
       want: { http: { services: { s: { loadBalancer: { servers: [{ url: 'h2c://127.0.0.1:9' }] } } } } },
-      problems: ['warning http.services.s.loadBalancer.servers[0].url: "h2c://127.0.0.1:9": h2c (HTTP/2 without TLS) to servers is not implemented; requests are forwarded over HTTP/1.1'],
+      problems: ['warning http.services.s.loadBalancer.servers[0].url: url is "h2c://127.0.0.1:9", which berth does not do: h2c (HTTP/2 without TLS) to servers is not implemented; requests are forwarded over HTTP/1.1'],
     },
     {
       desc: 'a document that is not an object',
