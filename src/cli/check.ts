@@ -1,16 +1,19 @@
-import { loadStaticConfig } from '../config/static/load.ts';
+import { loadStaticSource } from '../config/static/load.ts';
 import { formatStaticDiagnostics } from '../config/static/format.ts';
-import { formatDiagnostic } from '../lib/diagnostics.ts';
+import type { StaticSource } from '../config/static/sources.ts';
+import { formatDiagnostic, type Diagnostic } from '../lib/diagnostics.ts';
 import { loadDirectory, loadFile } from '../providers/file/load-files.ts';
 
 /**
- * `berth check [-c file]`: validates the static configuration without starting, and the dynamic
- * files of `providers.file` when it has one. Every key that berth accepts without effect is a
- * warning naming it and what happens instead. Exit 0 when only warnings were found, 2 on errors.
+ * `berth check [-c file | Traefik flags]`: validates the static configuration (from the source
+ * `berth run` would read) without starting, and the dynamic files of `providers.file` when it has
+ * one. Every key that berth accepts without effect is a warning naming it and what happens
+ * instead. Exit 0 when only warnings were found, 2 on errors.
  */
-export async function checkCommand(path: string | undefined): Promise<number> {
-  const loaded = await loadStaticConfig(path);
-  if (loaded.diagnostics.length > 0) process.stderr.write(formatStaticDiagnostics(loaded.diagnostics) + '\n');
+export async function checkCommand(from: StaticSource, notes: readonly Diagnostic[] = []): Promise<number> {
+  const loaded = await loadStaticSource(from);
+  const diagnostics = [...notes, ...loaded.diagnostics];
+  if (diagnostics.length > 0) process.stderr.write(formatStaticDiagnostics(diagnostics) + '\n');
   if (!loaded.config) return 2;
   const eps = Object.entries(loaded.config.entryPoints).map(([n, e]) => `${n}=${e.address}`).join(', ');
   process.stdout.write(`${loaded.source}: ok (entrypoints: ${eps || 'none'})\n`);

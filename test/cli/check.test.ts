@@ -47,3 +47,38 @@ describe('berth check: keys accepted without effect are warnings', () => {
     assert.match(r.stderr, /http\.routers\.app\.rulle: unknown key, did you mean "rule"\?/);
   });
 });
+
+describe('berth\'s own options', () => {
+  for (const args of [['--version'], ['-v'], ['version']]) {
+    test(`${args.join(' ')} prints the version`, async () => {
+      const r = await berth(args);
+      assert.equal(r.code, 0);
+      assert.match(r.stdout, /^berth \S+ \(node v\d+/);
+    });
+  }
+  for (const args of [['-h'], ['--help'], [], ['check', '--help']]) {
+    test(`${args.join(' ') || '(nothing)'} prints the usage`, async () => {
+      const r = await berth(args);
+      assert.equal(r.code, 0);
+      assert.match(r.stdout, /^berth .* — an edge proxy/);
+    });
+  }
+  test('an unknown option is refused with the usage', async () => {
+    const r = await berth(['check', '--nope']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /Unknown option '--nope'/);
+  });
+
+  test('check reads a Traefik command line as run would', async () => {
+    const r = await berth(['check', '--entrypoints.web.address=127.0.0.1:0', '--providers.docker.exposedbydefault=false', '--entrypoints.web.http.encodedcharacters.allowencodedslash=true']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^command line: ok \(entrypoints: web=127\.0\.0\.1:0\)/);
+    assert.match(r.stderr, /warning: command line: --entrypoints\.web\.http\.encodedcharacters\.allowencodedslash: encodedCharacters has no effect in berth/);
+  });
+
+  test('check reports a flag it does not know', async () => {
+    const r = await berth(['check', '--entrypoints.web.adress=:80']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /error: command line: --entrypoints\.web\.adress: unknown key "adress" \(did you mean "address"\?\)/);
+  });
+});

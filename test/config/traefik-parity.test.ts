@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { decodeDynamicConfig } from '../../src/config/dynamic/decode.ts';
 import { parseTraefikLabels } from '../../src/config/labels/parse.ts';
 import { decodeStaticConfig } from '../../src/config/static/decode.ts';
+import { documentFromEnv, documentFromFlags } from '../../src/config/static/sources.ts';
 
 function keys(file: string): string[] {
   return readFileSync(new URL(`../fixtures/traefik-v3.7/${file}`, import.meta.url), 'utf8').split('\n').filter((l) => l.trim() !== '');
@@ -43,6 +44,18 @@ describe('Traefik v3.7 keys are accepted (implemented or warned), never refused 
     for (const key of keys('static-keys.txt')) {
       const r = decodeStaticConfig(documentOf(key, 'true'), 'test');
       for (const d of r.diagnostics) if (UNKNOWN.test(d.message)) refused.push(`${key}: ${d.element}: ${d.message}`);
+    }
+    assert.deepEqual(refused, []);
+  });
+
+  test('static configuration as Traefik CLI flags and TRAEFIK_* variables', () => {
+    const refused: string[] = [];
+    for (const key of keys('static-keys.txt')) {
+      const named = key.replace(/_name_/g, 'x');
+      const flags = documentFromFlags([`--${named}=true`]);
+      const env = documentFromEnv([[`TRAEFIK_${named.replace(/\[0\]/g, '.0').replace(/\./g, '_').toUpperCase()}`, 'true']]);
+      const decoded = [...decodeStaticConfig(flags.value, 'flags').diagnostics, ...decodeStaticConfig(env.value, 'env').diagnostics];
+      for (const d of [...flags.diagnostics, ...env.diagnostics, ...decoded]) if (UNKNOWN.test(d.message)) refused.push(`${key}: ${d.element}: ${d.message}`);
     }
     assert.deepEqual(refused, []);
   });

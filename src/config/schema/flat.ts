@@ -130,7 +130,11 @@ export function setFlat(target: Node, schema: Schema, segs: readonly string[], v
         return undefined;
       }
       case 'free':
-        if (last) return { error: `"${word}" expects nested keys` };
+        // A section berth does not implement: kept as given (and warned by the decoder).
+        if (last) {
+          cur[hit.name] = value;
+          return undefined;
+        }
         return setFree((cur[hit.name] ??= {}) as Node, segs.slice(i + 1), value);
       default:
         return setLeaf(cur, hit.name, f, value, last, segs.slice(i + 1), fieldPath, opts);
