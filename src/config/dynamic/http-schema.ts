@@ -96,6 +96,9 @@ export const serversTransportSchema = obj({
   disableHTTP2: bool(), peerCertURI: str(), spiffe,
 });
 
+/** `http.routers`: named routers, each dropped alone when bad. */
 export const httpRouters = elements(httpRouterSchema);
+/** `http.services`: named services, each dropped alone when bad. */
 export const httpServices = elements(httpServiceSchema);
+/** `http.serversTransports`: named transports, each dropped alone when bad. */
 export const serversTransports = elements(serversTransportSchema);

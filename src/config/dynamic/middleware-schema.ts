@@ -97,6 +97,7 @@ const tcpMiddlewareTypes = obj({
 /** Traefik v3.7's TCP middleware types, indexable by type name as the HTTP ones. */
 export const tcpMiddlewareSchema = v.pipe(tcpMiddlewareTypes, v.transform((m): Typed<typeof tcpMiddlewareTypes> => m));
 
-/** `http.middlewares` / `tcp.middlewares`: named definitions, each dropped alone when bad. */
+/** `http.middlewares`: named definitions, each dropped alone when bad. */
 export const httpMiddlewares = elements(httpMiddlewareSchema);
+/** `tcp.middlewares`: named definitions, each dropped alone when bad. */
 export const tcpMiddlewares = elements(tcpMiddlewareSchema);

@@ -18,6 +18,8 @@ interface Raw {
   readonly options?: readonly string[];
 }
 
+// valibot's schemas are plain objects with these documented fields (`type`, `entries`, `item`, …);
+// GenericSchema, the type every schema shares, names none of them.
 const raw = (s: Schema): Raw => s as unknown as Raw;
 
 /** The schema inside `exactOptional()`, and the default it gives. */
@@ -70,13 +72,7 @@ export function requiredKey(schema: Schema): boolean {
 
 /** The numeric bounds a number schema checks, for messages of sources that show them differently. */
 export function boundsOf(schema: Schema): { integer: boolean; min?: number; max?: number } {
-  const out: { integer: boolean; min?: number; max?: number } = { integer: false };
-  for (const p of pipeOf(unwrap(schema).schema)) {
-    if (p.type === 'integer') out.integer = true;
-    else if (p.type === 'min_value') out.min = p.requirement as number;
-    else if (p.type === 'max_value') out.max = p.requirement as number;
-  }
-  return out;
+  return metaOf(unwrap(schema).schema).bounds ?? { integer: false };
 }
 
 const CONFIG = {};

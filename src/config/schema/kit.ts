@@ -10,6 +10,7 @@
 import * as v from 'valibot';
 import { parseDuration } from '../../lib/duration.ts';
 
+/** valibot itself, for the few declarations that need more than these builders (pipes, checks). */
 export { v };
 
 /** Any schema of the declaration. */
@@ -45,6 +46,8 @@ export type Meta = {
   readonly expected?: string;
   /** A default the decoders fill in while the type keeps the key optional (see `fill`). */
   readonly default?: unknown;
+  /** Number: what its check accepts, for sources that word the bounds their own way (labels). */
+  readonly bounds?: { readonly integer: boolean; readonly min?: number; readonly max?: number };
 };
 
 /** The required marker `req()` leaves on a schema's type, read by `obj()`'s type. */
@@ -56,10 +59,10 @@ const metas = new WeakMap<object, Meta>();
 
 /** The items of a schema's pipe, including those of a piped schema it starts from, in order. */
 export function pipeOf(schema: Schema): readonly PipeItem[] {
-  const pipe = (schema as { pipe?: readonly PipeItem[] }).pipe;
+  const pipe = (schema as { pipe?: readonly [Schema, ...PipeItem[]] }).pipe;
   if (pipe === undefined) return [];
-  const head = pipe[0] as unknown as Schema;
-  return [...(head !== schema ? pipeOf(head) : []), ...pipe.slice(1)];
+  const [head, ...items] = pipe;
+  return [...(head !== schema ? pipeOf(head) : []), ...items];
 }
 
 /** One action of a pipe, as the decoders run it. */
@@ -83,8 +86,8 @@ export function metaOf(schema: Schema): Meta {
 }
 
 /** Adds metadata to a schema, keeping its inferred type. */
-export function withMeta<S extends Schema>(schema: S, meta: Meta): S {
-  return v.pipe(schema, v.metadata(meta)) as unknown as S;
+export function withMeta<S extends Schema>(schema: S, meta: Meta): v.SchemaWithPipe<readonly [S, v.MetadataAction<v.InferOutput<S>, Meta>]> {
+  return v.pipe(schema, v.metadata(meta));
 }
 
 /** Marks a key of `obj()` as required. */
@@ -111,6 +114,7 @@ export function obj<E extends Entries>(entries: E, meta?: Meta): v.StrictObjectS
   for (const [k, s] of Object.entries(entries)) {
     out[k] = isRequired(s) || (s as { type: string }).type === 'exact_optional' ? s : v.exactOptional(s);
   }
+  // `out` holds exactly the entries OptionalEntries<E> describes; built key by key, TypeScript cannot follow.
   const schema = v.strictObject(out) as unknown as v.StrictObjectSchema<OptionalEntries<E>, undefined>;
   return meta === undefined ? schema : withMeta(schema, meta);
 }
@@ -125,7 +129,7 @@ export function dflt<S extends Schema>(schema: S, value: v.InferInput<S>): v.Exa
  * keeps the key optional: for values the code reads with its own fallback, and for shapes built by
  * hand elsewhere (tests, generated entrypoints) that need not spell every default.
  */
-export function fill<S extends Schema>(schema: S, value: v.InferInput<S>): v.ExactOptionalSchema<S, undefined> {
+export function fill<S extends Schema>(schema: S, value: v.InferInput<S>): v.ExactOptionalSchema<ReturnType<typeof withMeta<S>>, undefined> {
   return v.exactOptional(withMeta(schema, { default: value }));
 }
 
@@ -152,14 +156,14 @@ export function str(o: { check?: Check; fromNumber?: boolean } = {}): v.GenericS
 
 /** A number; `integer`, `min` and `max` are checked by valibot with berth's wording. */
 export function num(o: { integer?: boolean; min?: number; max?: number } = {}): v.GenericSchema<number> {
+  if (!o.integer && o.min === undefined && o.max === undefined) return v.number();
   const what = o.integer ? 'an integer' : 'a number';
   const range = o.min !== undefined && o.max !== undefined ? ` between ${o.min} and ${o.max}` : o.min !== undefined ? ` >= ${o.min}` : o.max !== undefined ? ` <= ${o.max}` : '';
-  const message = (issue: { input: unknown }): string => `expected ${what}${range}, got ${String(issue.input)}`;
-  const actions: v.PipeItem<number, number, v.BaseIssue<unknown>>[] = [];
-  if (o.integer) actions.push(v.integer(message));
-  if (o.min !== undefined) actions.push(v.minValue(o.min, message));
-  if (o.max !== undefined) actions.push(v.maxValue(o.max, message));
-  return actions.length === 0 ? v.number() : (v.pipe(v.number(), ...actions) as unknown as v.GenericSchema<number>);
+  const checked = v.pipe(v.number(), v.check(
+    (n: number) => !(o.integer && !Number.isInteger(n)) && !(o.min !== undefined && n < o.min) && !(o.max !== undefined && n > o.max),
+    (issue) => `expected ${what}${range}, got ${String(issue.input)}`,
+  ));
+  return withMeta(checked, { bounds: { integer: o.integer === true, ...(o.min !== undefined ? { min: o.min } : {}), ...(o.max !== undefined ? { max: o.max } : {}) } });
 }
 
 /** An integer, optionally bounded. */
@@ -222,5 +226,5 @@ export function custom<T>(expected: string, decode: (raw: unknown) => { value: T
     }
     return r.value;
   }));
-  return withMeta(s, { expected }) as unknown as v.GenericSchema<unknown, T>;
+  return withMeta(s, { expected });
 }
