@@ -1,4 +1,6 @@
-import { loadStaticConfig } from '../config/static/load.ts';
+import { loadStaticConfig, loadStaticSource } from '../config/static/load.ts';
+import type { StaticSource } from '../config/static/sources.ts';
+import type { Diagnostic } from '../lib/diagnostics.ts';
 import { formatStaticDiagnostics } from '../config/static/format.ts';
 import { formatDiagnostic } from '../lib/diagnostics.ts';
 import { errorMessage } from '../lib/errors.ts';
@@ -24,18 +26,20 @@ import { acceptGraceMs, diffStaticConfig, graceMs } from '../ops/config-diff.ts'
  *
  * Returns the exit code.
  */
-export async function runCommand(path: string | undefined): Promise<number> {
+export async function runCommand(from: StaticSource, notes: readonly Diagnostic[] = []): Promise<number> {
   const inherited = takeInheritedSockets();
-  const loaded = await loadStaticConfig(path);
+  const loaded = await loadStaticSource(from);
   if (!loaded.config) {
-    process.stderr.write(formatStaticDiagnostics(loaded.diagnostics) + '\n');
+    process.stderr.write(formatStaticDiagnostics([...notes, ...loaded.diagnostics]) + '\n');
     return 2;
   }
+  const path = from.kind === 'file' ? from.path : undefined;
   const config = loaded.config;
   const log = createLogger({ level: config.log.level, ...(config.log.filePath ? { filePath: config.log.filePath } : {}) });
   setRootLogger(log);
-  for (const d of loaded.diagnostics) log.warn({ source: d.source, element: d.element }, d.message);
-  log.info({ config: loaded.source, pid: process.pid }, `berth starting with ${loaded.source}`);
+  for (const d of [...notes, ...loaded.diagnostics]) log.warn({ source: d.source, element: d.element }, d.message);
+  const where = from.kind === 'file' && from.found === 'default location' ? ` (found in Traefik's default location)` : '';
+  log.info({ config: loaded.source, pid: process.pid }, `berth starting with ${loaded.source}${where}`);
   const { claimed, unclaimedFds, diagnostics: unclaimed } = claimSockets(inherited, config.entryPoints);
   for (const d of [...inherited.diagnostics, ...unclaimed]) log.warn({ element: d.element }, formatDiagnostic(d));
   for (const f of closeFds(unclaimedFds)) log.warn({ fd: f.fd }, `cannot close inherited fd ${f.fd}: ${f.error}`);
@@ -113,7 +117,7 @@ class Operations {
   /** SIGHUP: re-reads the static file; applies the log level live and names what needs a restart. */
   async reload(): Promise<void> {
     if (this.state !== 'running') { this.log.warn({ state: this.state }, `SIGHUP ignored while ${this.state}`); return; }
-    if (this.path === undefined) { this.log.info('SIGHUP: running on the embedded default configuration; nothing to re-read'); return; }
+    if (this.path === undefined) { this.log.info('SIGHUP: the static configuration does not come from a file; nothing to re-read'); return; }
     this.state = 'reloading';
     try {
       const loaded = await loadStaticConfig(this.path);

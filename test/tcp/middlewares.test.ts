@@ -11,7 +11,8 @@ import { buildTcpMiddlewares } from '../../src/tcp/middlewares.ts';
 import { closeAll, listen, recordingHandoff, selfSigned, silentLogger, startEntrypoint, track } from './harness.ts';
 
 describe('TCP middleware options', () => {
-  const cases: { desc: string; def: Middleware; error?: RegExp }[] = [
+  // Raw options as a label or file may carry them, before the schema has had its say.
+  const cases: { desc: string; def: Record<string, unknown>; error?: RegExp }[] = [
     { desc: 'ipAllowList with a list', def: { ipAllowList: { sourceRange: ['127.0.0.1/32', '::1'] } } },
     { desc: 'ipAllowList from a label (comma-separated)', def: { ipAllowList: { sourceRange: '10.0.0.0/8, 192.168.1.7' } } },
     { desc: 'the deprecated ipWhiteList', def: { ipWhiteList: { sourceRange: ['10.0.0.0/8'] } } },
@@ -29,7 +30,7 @@ describe('TCP middleware options', () => {
   ];
   for (const c of cases) {
     test(c.desc, () => {
-      const r = buildTcpMiddlewares({ 'm@file': c.def }).get('m@file')!;
+      const r = buildTcpMiddlewares({ 'm@file': c.def as Middleware }).get('m@file')!;
       if (c.error) assert.match(r.ok ? 'built' : r.error, c.error);
       else assert.equal(r.ok, true, r.ok ? '' : r.error);
     });

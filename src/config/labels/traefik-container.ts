@@ -44,6 +44,14 @@ export function buildTraefikContainer(c: ContainerView, parsed: ParsedLabels, op
     const server = (lb['server'] ?? {}) as Record<string, unknown>;
     delete lb['server'];
     if (!withServers) return;
+    if (proto === 'http' && typeof server['url'] === 'string') {
+      // Traefik v3.7 lets a label name the server's whole URL (v3.0 refused it); port and scheme then do not apply.
+      const entry: Record<string, unknown> = { url: server['url'] };
+      if (server['preservePath'] !== undefined) entry['preservePath'] = server['preservePath'];
+      if (server['weight'] !== undefined) entry['weight'] = server['weight'];
+      lb['servers'] = [entry];
+      return;
+    }
     const port = (server['port'] as number | undefined) ?? defaultPort(c);
     if (port === undefined) {
       throw new ContainerError(`service "${name}": port is missing; set traefik.${proto}.services.${name}.loadbalancer.server.port or expose a port`);

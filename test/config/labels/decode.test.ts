@@ -19,6 +19,15 @@ describe('decodeContainers', () => {
     assert.equal(r1.diagnostics[0]?.source, 'container "a" on daemon docker-1');
   });
 
+  test('loadbalancer.server.url names the server, as Traefik v3.7 allows; port and scheme then do not apply', () => {
+    const r = decodeContainers([container({ name: 'a', networks: { n: '127.0.10.1' }, labels: {
+      'traefik.enable': 'true', 'traefik.http.routers.a.rule': 'Host(`a.example.com`)',
+      'traefik.http.services.a.loadbalancer.server.url': 'https://upstream.internal:8443/api', 'traefik.http.services.a.loadbalancer.server.weight': '2',
+    } })], options());
+    assert.deepEqual(r.diagnostics, []);
+    assert.deepEqual(r.config.http?.services?.['a']?.loadBalancer?.servers, [{ url: 'https://upstream.internal:8443/api', weight: 2 }]);
+  });
+
   test('same host on the same daemon is allowed (path split between two containers)', () => {
     const r = decodeContainers([
       container({ name: 'a', networks: { n: '127.0.10.1' }, labels: { 'traefik.enable': 'true', 'traefik.http.routers.a.rule': 'Host(`x.example.com`) && PathPrefix(`/a`)', 'traefik.http.services.a.loadbalancer.server.port': '80' } }),

@@ -98,8 +98,14 @@ describe('values', () => {
 });
 
 describe('server URLs', () => {
-  test('a server URL from labels is refused (a container cannot point berth elsewhere)', () => {
+  test('a server URL from labels is accepted, as Traefik v3.7 does (v3.0 refused it)', () => {
     const p = parseTraefikLabels({ 'traefik.http.services.s.loadbalancer.server.url': 'http://10.9.9.9:80' }, src);
-    assert.match(p.http.services.get('s')?.errors[0]?.message ?? '', /server URL cannot be set from labels/);
+    assert.deepEqual(p.http.services.get('s'), { value: { loadBalancer: { server: { url: 'http://10.9.9.9:80' } } }, errors: [] });
+  });
+
+  test('an h2c:// server URL is kept with a warning: it is forwarded over HTTP/1.1', () => {
+    const p = parseTraefikLabels({ 'traefik.http.services.s.loadbalancer.server.url': 'h2c://10.9.9.9:80' }, src);
+    assert.equal(p.http.services.get('s')?.errors.length, 0);
+    assert.match(p.diagnostics[0]?.message ?? '', /h2c/);
   });
 });

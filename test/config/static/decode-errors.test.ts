@@ -20,21 +20,21 @@ const WEB = 'entryPoints:\n  web:\n    address: ":80"\n';
 describe('decodeStaticConfig: bad input becomes path-named errors and no config', () => {
   const cases: { desc: string; yaml: string; errors: string[] }[] = [
     { desc: 'unknown key with a suggestion', yaml: 'entryPoints:\n  web:\n    adress: ":80"\n',
-      errors: ['entryPoints.web.adress: unknown key, did you mean "address"?', 'entryPoints.web.address: required'] },
-    { desc: 'unknown key without a close match', yaml: `${WEB}frobnicate: 1\n`, errors: ['frobnicate: unknown key'] },
+      errors: ['entryPoints.web.adress: unknown key, did you mean "address"?', 'entryPoints.web.address: missing required key'] },
+    { desc: 'unknown key without a close match', yaml: `${WEB}frobnicate: 1\n`, errors: ['frobnicate: unknown key (expected one of: entryPoints, providers, certificatesResolvers, api, log, accessLog, metrics, ping, serversTransport, global, edge, workers, limits, tracing, experimental, hostResolver, core, ocsp, spiffe, tcpServersTransport)'] },
     { desc: 'unknown nested key', yaml: `${WEB}providers:\n  docker:\n    exposedbydefualt: false\n`,
       errors: ['providers.docker.exposedbydefualt: unknown key, did you mean "exposedByDefault"?'] },
     { desc: 'wrong type: number for a string', yaml: 'entryPoints:\n  web:\n    address: 80\n',
-      errors: ['entryPoints.web.address: expected a string, got a number'] },
+      errors: ['entryPoints.web.address: expected a string, got number 80'] },
     { desc: 'wrong type: string for a bool', yaml: `${WEB}providers:\n  docker:\n    exposedByDefault: nope\n`,
-      errors: ['providers.docker.exposedByDefault: expected true or false, got "nope"'] },
-    { desc: 'wrong type: list for an object', yaml: 'entryPoints:\n  - web\n', errors: ['entryPoints: expected a map of names, got a list'] },
+      errors: ['providers.docker.exposedByDefault: expected true or false, got the string "nope"'] },
+    { desc: 'wrong type: list for an object', yaml: 'entryPoints:\n  - web\n', errors: ['entryPoints: expected an object (name → value), got a list'] },
     { desc: 'wrong type: object for a list', yaml: `${WEB}edge:\n  tcpPorts: {a: 1}\n`, errors: ['edge.tcpPorts: expected a list, got an object'] },
     { desc: 'root is not an object', yaml: '- a\n- b\n', errors: ['(root): expected an object, got a list'] },
     { desc: 'bad duration', yaml: `${WEB}providers:\n  http:\n    endpoint: http://127.0.0.1:1/\n    pollInterval: soon\n`,
-      errors: ['providers.http.pollInterval: expected a duration such as "5s", "1m30s" or a number of seconds, got "soon"'] },
-    { desc: 'bad enum', yaml: `${WEB}accessLog:\n  format: xml\n`, errors: ['accessLog.format: expected one of json, common, genericCLF, got "xml"'] },
-    { desc: 'bad log level', yaml: `${WEB}log:\n  level: loud\n`, errors: ['log.level: expected one of trace, debug, info, warn, error, fatal, got "loud"'] },
+      errors: ['providers.http.pollInterval: expected a duration such as "10s", "1m30s" or a number of seconds, got the string "soon"'] },
+    { desc: 'bad enum', yaml: `${WEB}accessLog:\n  format: xml\n`, errors: ['accessLog.format: expected one of json, common, genericCLF, got the string "xml"'] },
+    { desc: 'bad log level', yaml: `${WEB}log:\n  level: loud\n`, errors: ['log.level: expected one of trace, debug, info, warn, error, fatal, got the string "loud"'] },
     { desc: 'port out of range', yaml: 'entryPoints:\n  web:\n    address: ":70000"\n',
       errors: ['entryPoints.web.address: invalid address ":70000": port 70000 is out of range (0-65535)'] },
     { desc: 'port not a number', yaml: 'entryPoints:\n  web:\n    address: ":http"\n',
@@ -61,11 +61,11 @@ describe('decodeStaticConfig: bad input becomes path-named errors and no config'
       errors: ['certificatesResolvers.le.acme.httpChallenge.entryPoint: unknown entrypoint "http"'] },
     { desc: 'resolver without a challenge', yaml: `${WEB}certificatesResolvers:\n  le:\n    acme:\n      email: a@example.com\n`,
       errors: ['certificatesResolvers.le.acme: no challenge configured: set dnsChallenge, httpChallenge or tlsChallenge'] },
-    { desc: 'resolver without acme', yaml: `${WEB}certificatesResolvers:\n  le: {}\n`, errors: ['certificatesResolvers.le.acme: required'] },
+    { desc: 'resolver without acme', yaml: `${WEB}certificatesResolvers:\n  le: {}\n`, errors: ['certificatesResolvers.le.acme: missing required key'] },
     { desc: 'unsupported DNS provider', yaml: `${WEB}certificatesResolvers:\n  le:\n    acme:\n      dnsChallenge:\n        provider: route53\n`,
       errors: ['certificatesResolvers.le.acme.dnsChallenge.provider: unsupported DNS provider "route53": berth implements "cloudflare"'] },
     { desc: 'bad key type', yaml: `${WEB}certificatesResolvers:\n  le:\n    acme:\n      keyType: RSA1024\n      tlsChallenge: {}\n`,
-      errors: ['certificatesResolvers.le.acme.keyType: expected one of EC256, EC384, RSA2048, RSA4096, RSA8192, got "RSA1024"'] },
+      errors: ['certificatesResolvers.le.acme.keyType: expected one of EC256, EC384, RSA2048, RSA4096, RSA8192, got the string "RSA1024"'] },
     { desc: 'ping on an unknown entrypoint', yaml: `${WEB}ping:\n  entryPoint: health\n`, errors: ['ping.entryPoint: unknown entrypoint "health"'] },
     { desc: 'prometheus on an unknown entrypoint', yaml: `${WEB}metrics:\n  prometheus:\n    entryPoint: metric\n`,
       errors: ['metrics.prometheus.entryPoint: unknown entrypoint "metric"'] },
@@ -90,8 +90,8 @@ describe('decodeStaticConfig: bad input becomes path-named errors and no config'
     { desc: 'dns without a base domain', yaml: `${WEB}edge:\n  publicIPv4: 203.0.113.7\n  dns:\n    provider: cloudflare\n`,
       errors: ['edge.dns: needs edge.baseDomain (the zone the records go in)'] },
     { desc: 'dns provider other than cloudflare', yaml: `${WEB}edge:\n  baseDomain: example.com\n  dns:\n    provider: route53\n`,
-      errors: ['edge.dns.provider: expected one of cloudflare, got "route53"'] },
-    { desc: 'workers neither auto nor a count', yaml: `${WEB}workers: many\n`, errors: ['workers: expected "auto" or a number of workers (1-1024), got "many"'] },
+      errors: ['edge.dns.provider: expected one of cloudflare, got the string "route53"'] },
+    { desc: 'workers neither auto nor a count', yaml: `${WEB}workers: many\n`, errors: ['workers: expected "auto" or a number of workers (1-1024), got the string "many"'] },
     { desc: 'workers as a fraction', yaml: `${WEB}workers: 1.5\n`, errors: ['workers: expected "auto" or a number of workers (1-1024), got 1.5'] },
     { desc: 'workers as an object', yaml: `${WEB}workers: {n: 1}\n`, errors: ['workers: expected "auto" or a number of workers (1-1024), got an object'] },
     { desc: 'reserved entrypoint name', yaml: `${WEB}  __proto__:\n    address: ":81"\n`, errors: ['entryPoints.__proto__: reserved name; choose another'] },
@@ -101,7 +101,7 @@ describe('decodeStaticConfig: bad input becomes path-named errors and no config'
     { desc: 'glob on a tcp endpoint', yaml: `${WEB}providers:\n  docker:\n    endpoint: "tcp://10.0.0.*:2375"\n`,
       errors: ['providers.docker.endpoint: globs are only supported for unix:// sockets, got "tcp://10.0.0.*:2375"'] },
     { desc: 'file provider without a file', yaml: `${WEB}providers:\n  file:\n    watch: true\n`, errors: ['providers.file: set filename or directory'] },
-    { desc: 'http provider without endpoint', yaml: `${WEB}providers:\n  http:\n    pollInterval: 5s\n`, errors: ['providers.http.endpoint: required'] },
+    { desc: 'http provider without endpoint', yaml: `${WEB}providers:\n  http:\n    pollInterval: 5s\n`, errors: ['providers.http.endpoint: missing required key'] },
     { desc: 'http provider endpoint not a URL', yaml: `${WEB}providers:\n  http:\n    endpoint: "127.0.0.1:8081"\n`,
       errors: ['providers.http.endpoint: "127.0.0.1:8081" is not an http:// or https:// URL'] },
     { desc: 'bad trusted IP', yaml: `${WEB}    forwardedHeaders:\n      trustedIPs: ["10.0.0.0/8", "10.0.0.0/99"]\n`,
@@ -134,9 +134,9 @@ describe('decodeStaticConfig: bad input becomes path-named errors and no config'
 
 describe('decodeStaticConfig: warnings keep the config', () => {
   const cases: { desc: string; yaml: string; warnings: string[] }[] = [
-    { desc: 'unimplemented Traefik section', yaml: `${WEB}tracing:\n  otlp: {}\n`, warnings: ['tracing: not supported by berth; ignored (tracing is not implemented)'] },
+    { desc: 'unimplemented Traefik section', yaml: `${WEB}tracing:\n  otlp: {}\n`, warnings: ['tracing: tracing has no effect in berth: berth has no tracing; requests are not traced'] },
     { desc: 'unimplemented provider', yaml: `${WEB}providers:\n  kubernetesCRD: {namespaces: [default]}\n`,
-      warnings: ['providers.kubernetesCRD: not supported by berth; ignored (berth reads docker, file and http providers)'] },
+      warnings: ['providers.kubernetesCRD: kubernetesCRD has no effect in berth: berth reads only the docker, file and http providers; this provider is not started'] },
     { desc: 'empty ignored section is silent', yaml: `${WEB}experimental: {}\n`, warnings: [] },
     { desc: 'deprecated ACME keys', yaml: `${WEB}certificatesResolvers:\n  le:\n    acme:\n      dnsChallenge:\n        provider: cloudflare\n        delayBeforeCheck: 10\n`,
       warnings: ['certificatesResolvers.le.acme.dnsChallenge.delayBeforeCheck: deprecated: use propagation.delayBeforeChecks'] },
@@ -147,9 +147,9 @@ describe('decodeStaticConfig: warnings keep the config', () => {
     { desc: 'dns without a public address', yaml: `${WEB}edge:\n  baseDomain: example.com\n  dns:\n    provider: cloudflare\n`,
       warnings: ['edge.dns: no edge.publicIPv4 or edge.publicIPv6: there is no address to publish'] },
     { desc: 'log rotation by size is left to logrotate', yaml: `${WEB}log:\n  filePath: /var/log/berth.log\n  maxSize: 100\n`,
-      warnings: ['log.maxSize: not supported by berth; ignored (berth does not rotate its log file: rotate it with logrotate, then send SIGUSR1)'] },
+      warnings: ['log.maxSize: maxSize has no effect in berth: berth does not rotate its log file: rotate it with logrotate, then send SIGUSR1'] },
     { desc: 'HTTP/3 is not implemented', yaml: `${WEB}    http3:\n      advertisedPort: 443\n`,
-      warnings: ['entryPoints.web.http3: not supported by berth; ignored (HTTP/3 is not implemented)'] },
+      warnings: ['entryPoints.web.http3: http3 has no effect in berth: HTTP/3 is not implemented; the entrypoint serves HTTP/1.1 and HTTP/2 only'] },
   ];
   for (const c of cases) {
     test(c.desc, () => {
@@ -195,5 +195,5 @@ test('decodeStaticConfig never throws on generated documents', () => {
 
 test('diagnostics carry the source', () => {
   const r = decodeStaticConfig({ nope: 1 }, 'file /etc/berth/berth.yaml');
-  assert.deepEqual(r.diagnostics, [{ level: 'error', source: 'file /etc/berth/berth.yaml', element: 'nope', message: 'unknown key' }]);
+  assert.deepEqual(r.diagnostics, [{ level: 'error', source: 'file /etc/berth/berth.yaml', element: 'nope', message: 'unknown key (expected one of: entryPoints, providers, certificatesResolvers, api, log, accessLog, metrics, ping, serversTransport, global, edge, workers, limits, tracing, experimental, hostResolver, core, ocsp, spiffe, tcpServersTransport)' }]);
 });

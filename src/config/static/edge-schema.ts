@@ -1,12 +1,10 @@
 /**
- * berth's own sections (`edge`, `workers`, `limits`) and the root schema of `berth.yaml`, which joins
- * them with the Traefik sections.
+ * berth's own sections of the static configuration: `edge` (the host's identity and what is
+ * generated from it), `limits` and `workers`.
  */
 import { isIPv4, isIPv6 } from 'node:net';
-import { bool, custom, describe, dur, int, list, map, obj, oneOf, str, type Schema } from './schema.ts';
-import {
-  apiSchema, certResolverSchema, entryPointSchema, ignoredSections, observabilitySchemas, providersSchema, transportSchemas,
-} from './traefik-schema.ts';
+import { bool, custom, dflt, dur, fill, int, list, obj, oneOf, port, req, str } from '../schema/kit.ts';
+import { describe } from '../schema/issues.ts';
 
 /** Most ports a `dynamicPorts` range may span: each port is an entrypoint and a listening socket. */
 export const MAX_DYNAMIC_PORTS = 1024;
@@ -16,8 +14,6 @@ const dnsLabel = (v: string): string | undefined => (LABEL.test(v) ? undefined :
 const domainName = (v: string): string | undefined =>
   v.length <= 253 && v.split('.').every((l) => LABEL.test(l)) ? undefined : `"${v}" is not a valid domain name`;
 const ipv4 = (v: string): string | undefined => (isIPv4(v) ? undefined : `"${v}" is not an IPv4 address`);
-
-const port = (o: { default?: number } = {}): Schema => int({ min: 1, max: 65535, ...o });
 
 /** `10000-10010`, a single port, or `{from, to}` → `{from, to}`. */
 export function decodePortRange(v: unknown): { value: { from: number; to: number } } | { error: string } {
@@ -30,7 +26,7 @@ export function decodePortRange(v: unknown): { value: { from: number; to: number
     from = Number(m[1]);
     to = Number(m[2] ?? m[1]);
   } else if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
-    const o = Object.fromEntries(Object.entries(v).map(([k, x]) => [k.toLowerCase(), x]));
+    const o = Object.fromEntries(Object.entries(v).map(([k, x]) => [k.toLowerCase(), typeof x === 'string' && /^\d+$/.test(x) ? Number(x) : x]));
     const extra = Object.keys(o).filter((k) => k !== 'from' && k !== 'to');
     if (extra.length > 0) return { error: `unknown key "${extra[0]}" in port range (expected from and to)` };
     from = o['from'];
@@ -58,50 +54,48 @@ function decodeWorkers(v: unknown): { value: number | 'auto' } | { error: string
 }
 
 /** `edge`: the host's identity and what berth generates from it. */
-export const edgeSchema: Schema = obj({
+export const edgeSchema = obj({
+  /** This host's name inside `baseDomain`: routes become `{service}.{repo}.{machineName}.{baseDomain}`. */
   machineName: str({ check: dnsLabel }),
   baseDomain: str({ check: domainName }),
+  /** When set, IPv4 entrypoints are generated on this address. */
   publicIPv4: str({ check: ipv4 }),
+  /** When set, IPv6 entrypoints (`-v6` suffix) are generated on this address (without brackets). */
   publicIPv6: custom('an IPv6 address', decodeIPv6),
-  autoRoutes: bool(true),
+  /** Auto-routes from rediacc labels. */
+  autoRoutes: dflt(bool(), true),
+  /** Resolver used for auto-routes; must name a `certificatesResolvers` entry. */
   certResolver: str(),
-  dns: obj({ provider: oneOf(['cloudflare'], { required: true }), zoneId: str(), proxied: bool(false), ttl: int({ min: 1, max: 86400 }) }),
-  tcpPorts: list(port(), { default: [] }),
-  udpPorts: list(port(), { default: [] }),
-  dynamicPorts: custom('a port range', decodePortRange, { default: '10000-10010' }),
-  stateDir: str({ default: '/var/lib/berth' }),
-  claimGracePeriod: dur('10m'),
-  webPort: port({ default: 80 }),
-  websecurePort: port({ default: 443 }),
-}, { default: {} });
+  /** Automatic DNS records. The API token comes from CF_DNS_API_TOKEN / CF_DNS_API_TOKEN_FILE, never the file. */
+  dns: obj({ provider: req(oneOf(['cloudflare'])), zoneId: str(), proxied: fill(bool(), false), ttl: int({ min: 1, max: 86400 }) }),
+  /** Extra TCP entrypoints (`tcp-{port}`). */
+  tcpPorts: dflt(list(port()), []),
+  /** Extra UDP entrypoints (`udp-{port}`). */
+  udpPorts: dflt(list(port()), []),
+  /** Inclusive range of TCP ports with an entrypoint each. */
+  dynamicPorts: dflt(custom('a port range', decodePortRange), { from: 10000, to: 10010 }),
+  /** Port allocations and other state that must survive restarts. */
+  stateDir: dflt(str(), '/var/lib/berth'),
+  /** Port of the generated `web` entrypoints (tests use unprivileged ports). */
+  webPort: dflt(port(), 80),
+  /** Port of the generated `websecure` entrypoints. */
+  websecurePort: dflt(port(), 443),
+  /** How long a stopped container keeps its host claims, so a restart does not lose them to another daemon. */
+  claimGracePeriod: fill(dur(), '10m'),
+});
 
-/** `limits`: see `LimitsConfig` for what each bound protects. */
-export const limitsSchema: Schema = obj({
-  maxHeaderBytes: int({ min: 1024, max: 1048576, default: 32768 }),
-  maxHeaderCount: int({ min: 8, max: 10000, default: 200 }),
-  headersTimeout: dur('30s'),
-  handshakeTimeout: dur('10s'),
-  clientHelloTimeout: dur('10s'),
-  maxClientHelloBytes: int({ min: 1024, max: 1048576, default: 65536 }),
-  http2MaxConcurrentStreams: int({ min: 1, max: 10000, default: 100 }),
-  maxConnectionsPerEntrypoint: int({ min: 0, default: 0 }),
-  udpMaxSessions: int({ min: 1, default: 4096 }),
-}, { default: {} });
+/** `limits`: bounds that protect the process from hostile or broken clients (see `LimitsConfig`). */
+export const limitsSchema = obj({
+  maxHeaderBytes: dflt(int({ min: 1024, max: 1048576 }), 32768),
+  maxHeaderCount: dflt(int({ min: 8, max: 10000 }), 200),
+  headersTimeout: dflt(dur(), '30s'),
+  handshakeTimeout: dflt(dur(), '10s'),
+  clientHelloTimeout: dflt(dur(), '10s'),
+  maxClientHelloBytes: dflt(int({ min: 1024, max: 1048576 }), 65536),
+  http2MaxConcurrentStreams: dflt(int({ min: 1, max: 10000 }), 100),
+  maxConnectionsPerEntrypoint: dflt(int({ min: 0 }), 0),
+  udpMaxSessions: dflt(int({ min: 1 }), 4096),
+});
 
-const dynamic = 'dynamic configuration: put it in a file read by providers.file';
-/** Top-level keys of Traefik's dynamic configuration, often pasted into the static file by mistake. */
-const DYNAMIC_HINTS = { http: dynamic, tcp: dynamic, udp: dynamic, tls: dynamic };
-
-/** The whole `berth.yaml`. */
-export const staticConfigSchema: Schema = obj({
-  entryPoints: map(entryPointSchema, { default: {} }),
-  providers: providersSchema,
-  certificatesResolvers: map(certResolverSchema, { default: {} }),
-  api: apiSchema,
-  ...observabilitySchemas,
-  ...transportSchemas,
-  edge: edgeSchema,
-  workers: custom('"auto" or a number', decodeWorkers, { default: 'auto' }),
-  limits: limitsSchema,
-  ...ignoredSections,
-}, { hints: DYNAMIC_HINTS });
+/** `workers`: worker processes of the data plane; `auto` is one per core. */
+export const workersSchema = dflt(custom('"auto" or a number', decodeWorkers), 'auto');
