@@ -208,13 +208,10 @@ describe('decodeDynamicConfig: bad elements are dropped alone', () => {
       problems: ['warning http.services.m.loadBalancer.passiveHealthCheck: passiveHealthCheck has no effect in berth: servers are taken out of rotation by the active healthCheck only'],
     },
     {
-      desc: 'TCP middlewares are accepted with a warning: they are not applied',
+      desc: 'TCP middlewares and the routers using them are kept',
       raw: { tcp: { middlewares: { lim: { inFlightConn: { amount: 10 } } }, routers: { pg: { rule: 'HostSNI(`*`)', service: 'pg', middlewares: ['lim'] } } } },
-      want: { tcp: { routers: { pg: { rule: 'HostSNI(`*`)', service: 'pg' } } } },
-      problems: [
-        'warning tcp.middlewares: middlewares has no effect in berth: TCP middlewares are not implemented: connections reach the service without ipAllowList or inFlightConn',
-        'warning tcp.routers.pg.middlewares: middlewares has no effect in berth: TCP middlewares are not implemented: connections reach the service without ipAllowList or inFlightConn',
-      ],
+      want: { tcp: { middlewares: { lim: { inFlightConn: { amount: 10 } } }, routers: { pg: { rule: 'HostSNI(`*`)', service: 'pg', middlewares: ['lim'] } } } },
+      problems: [],
     },
     {
       desc: 'an unknown middleware option is an error naming it; the middleware is dropped',
