@@ -37,7 +37,7 @@ export function acmeDnsOptions(env: ProviderEnv): AcmeDnsOptions {
   return {
     apiBase,
     storagePath: env.require('ACME_DNS_STORAGE_PATH', 'the JSON file that keeps the acme-dns accounts'),
-    timing: { timeoutMs: env.seconds('ACME_DNS_PROPAGATION_TIMEOUT', 60_000), intervalMs: env.seconds('ACME_DNS_POLLING_INTERVAL', 2_000) },
+    timing: env.timing('ACME_DNS'),
   };
 }
 

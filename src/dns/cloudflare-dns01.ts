@@ -42,9 +42,5 @@ export class CloudflareDns01 implements Dns01Provider {
  */
 export function createCloudflareDns01(env: NodeJS.ProcessEnv): CloudflareDns01 {
   const e = new ProviderEnv('cloudflare', env);
-  const timing: Dns01Timing = {
-    ...(e.get('CLOUDFLARE_PROPAGATION_TIMEOUT') !== undefined ? { timeoutMs: e.seconds('CLOUDFLARE_PROPAGATION_TIMEOUT', 0) } : {}),
-    ...(e.get('CLOUDFLARE_POLLING_INTERVAL') !== undefined ? { intervalMs: e.seconds('CLOUDFLARE_POLLING_INTERVAL', 0) } : {}),
-  };
-  return new CloudflareDns01(new CloudflareDns({ env }), { ttl: e.integer('CLOUDFLARE_TTL', 120), timing });
+  return new CloudflareDns01(new CloudflareDns({ env }), { ttl: e.integer('CLOUDFLARE_TTL', 120), timing: e.timing('CLOUDFLARE') });
 }

@@ -47,6 +47,16 @@ export class ProviderEnv {
     return n * 1000;
   }
 
+  /** `<PREFIX>_PROPAGATION_TIMEOUT` and `<PREFIX>_POLLING_INTERVAL`, each only when set. */
+  timing(prefix: string): { timeoutMs?: number; intervalMs?: number } {
+    const t = `${prefix}_PROPAGATION_TIMEOUT`;
+    const i = `${prefix}_POLLING_INTERVAL`;
+    return {
+      ...(this.get(t) !== undefined ? { timeoutMs: this.seconds(t, 0) } : {}),
+      ...(this.get(i) !== undefined ? { intervalMs: this.seconds(i, 0) } : {}),
+    };
+  }
+
   /** A positive integer (a TTL), or `fallback`. */
   integer(name: string, fallback: number): number {
     const v = this.get(name);

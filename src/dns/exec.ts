@@ -18,12 +18,11 @@ export interface ExecOptions {
 export function execOptions(env: ProviderEnv): ExecOptions {
   const mode = (env.get('EXEC_MODE') ?? '').toUpperCase();
   if (mode !== '' && mode !== 'RAW') throw env.error(`EXEC_MODE "${mode}" is not known (RAW, or unset)`);
-  const timeoutMs = env.seconds('EXEC_PROPAGATION_TIMEOUT', 60_000);
   return {
     path: env.require('EXEC_PATH', 'the program that adds and removes TXT records'),
     raw: mode === 'RAW',
-    timing: { timeoutMs, intervalMs: env.seconds('EXEC_POLLING_INTERVAL', 2_000) },
-    runTimeoutMs: Math.max(60_000, timeoutMs),
+    timing: env.timing('EXEC'),
+    runTimeoutMs: Math.max(60_000, env.seconds('EXEC_PROPAGATION_TIMEOUT', 0)),
   };
 }
 

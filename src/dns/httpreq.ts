@@ -32,7 +32,7 @@ export function httpReqOptions(env: ProviderEnv): HttpReqOptions {
     raw: mode === 'RAW',
     ...(username !== undefined && password !== undefined ? { username, password } : {}),
     httpTimeoutMs: env.seconds('HTTPREQ_HTTP_TIMEOUT', 30_000),
-    timing: { timeoutMs: env.seconds('HTTPREQ_PROPAGATION_TIMEOUT', 60_000), intervalMs: env.seconds('HTTPREQ_POLLING_INTERVAL', 2_000) },
+    timing: env.timing('HTTPREQ'),
   };
 }
 

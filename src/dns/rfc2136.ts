@@ -51,7 +51,7 @@ export function rfc2136Options(env: ProviderEnv): Rfc2136Options {
     ...(tsig ? { tsig } : {}),
     ttl: env.integer('RFC2136_TTL', 120),
     timeoutMs: env.seconds('RFC2136_DNS_TIMEOUT', 10_000),
-    timing: { timeoutMs: env.seconds('RFC2136_PROPAGATION_TIMEOUT', 60_000), intervalMs: env.seconds('RFC2136_POLLING_INTERVAL', 2_000) },
+    timing: env.timing('RFC2136'),
   };
 }
 

@@ -96,8 +96,10 @@ export const providersSchema: Schema = obj({
   plugin: unsupportedProvider,
 }, { default: {} });
 
-const cloudflareOnly = (v: string): string | undefined =>
-  v.toLowerCase() === 'cloudflare' ? undefined : `unsupported DNS provider "${v}": berth implements "cloudflare"`;
+/** lego names of the DNS-01 providers berth implements (src/dns/providers.ts loads them). */
+const DNS_PROVIDERS = ['cloudflare', 'rfc2136', 'exec', 'httpreq', 'acme-dns', 'acmedns'];
+const knownDnsProvider = (v: string): string | undefined =>
+  DNS_PROVIDERS.includes(v.toLowerCase()) ? undefined : `unsupported DNS provider "${v}": berth implements ${DNS_PROVIDERS.slice(0, -1).join(', ')}`;
 
 /** `certificatesResolvers.<name>`. */
 export const certResolverSchema: Schema = obj({
@@ -119,7 +121,7 @@ export const certResolverSchema: Schema = obj({
     clientResponseHeaderTimeout: dur(),
     eab: obj({ kid: str({ required: true }), hmacEncoded: str({ required: true }) }),
     dnsChallenge: obj({
-      provider: str({ required: true, check: cloudflareOnly }),
+      provider: str({ required: true, check: knownDnsProvider }),
       resolvers: list(str()),
       propagation: obj({ delayBeforeChecks: dur(), disableChecks: bool(), requireAllRNS: bool(), disableANSChecks: bool() }),
       delayBeforeCheck: dur(undefined, { deprecated: 'use propagation.delayBeforeChecks' }),

@@ -63,7 +63,7 @@ describe('decodeStaticConfig: bad input becomes path-named errors and no config'
       errors: ['certificatesResolvers.le.acme: no challenge configured: set dnsChallenge, httpChallenge or tlsChallenge'] },
     { desc: 'resolver without acme', yaml: `${WEB}certificatesResolvers:\n  le: {}\n`, errors: ['certificatesResolvers.le.acme: required'] },
     { desc: 'unsupported DNS provider', yaml: `${WEB}certificatesResolvers:\n  le:\n    acme:\n      dnsChallenge:\n        provider: route53\n`,
-      errors: ['certificatesResolvers.le.acme.dnsChallenge.provider: unsupported DNS provider "route53": berth implements "cloudflare"'] },
+      errors: ['certificatesResolvers.le.acme.dnsChallenge.provider: unsupported DNS provider "route53": berth implements cloudflare, rfc2136, exec, httpreq, acme-dns'] },
     { desc: 'bad key type', yaml: `${WEB}certificatesResolvers:\n  le:\n    acme:\n      keyType: RSA1024\n      tlsChallenge: {}\n`,
       errors: ['certificatesResolvers.le.acme.keyType: expected one of EC256, EC384, RSA2048, RSA4096, RSA8192, got "RSA1024"'] },
     { desc: 'ping on an unknown entrypoint', yaml: `${WEB}ping:\n  entryPoint: health\n`, errors: ['ping.entryPoint: unknown entrypoint "health"'] },
