@@ -68,7 +68,7 @@ async function register(ctx: AccountContext): Promise<acme.Client> {
     body = await client.createAccount({ termsOfServiceAgreed: true, ...(config.email ? { contact: [`mailto:${config.email}`] } : {}) });
   } catch (err) {
     if (err instanceof BerthError) throw err;
-    const hint = /externalAccountRequired|external account/i.test(errorMessage(err)) && !eab ? ' (this CA requires External Account Binding: set acme.eab.kid and acme.eab.hmacEncoded)' : '';
+    const hint = /externalAccount|external account/i.test(errorMessage(err)) && !eab ? ' (this CA requires External Account Binding: set acme.eab.kid and acme.eab.hmacEncoded)' : '';
     throw new BerthError(ErrorCodes.ACME_ORDER, `account registration at ${ctx.directoryUrl} failed: ${errorMessage(err)}${hint}`, { cause: err });
   }
   ctx.log.info({ resolver: ctx.resolver, eab: eab !== undefined, account: client.getAccountUrl() }, 'ACME account registered');
