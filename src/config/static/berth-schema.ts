@@ -87,6 +87,19 @@ export const limitsSchema: Schema = obj({
   udpMaxSessions: int({ min: 1, default: 4096 }),
 }, { default: {} });
 
+const redisUrl = (v: string): string | undefined => (/^rediss?:\/\/[^/]/.test(v) ? undefined : `"${v}" is not a redis:// or rediss:// URL`);
+
+/** `fleet`: several berth hosts sharing certificates through Redis. */
+export const fleetSchema: Schema = obj({
+  redis: str({ check: redisUrl }),
+  sentinels: list(str()),
+  masterName: str(),
+  node: str({ check: dnsLabel }),
+  encryptionKeyFile: str(),
+  leaseDuration: dur('30s'),
+  syncInterval: dur('30s'),
+});
+
 const dynamic = 'dynamic configuration: put it in a file read by providers.file';
 /** Top-level keys of Traefik's dynamic configuration, often pasted into the static file by mistake. */
 const DYNAMIC_HINTS = { http: dynamic, tcp: dynamic, udp: dynamic, tls: dynamic };
@@ -102,5 +115,6 @@ export const staticConfigSchema: Schema = obj({
   edge: edgeSchema,
   workers: custom('"auto" or a number', decodeWorkers, { default: 'auto' }),
   limits: limitsSchema,
+  fleet: fleetSchema,
   ...ignoredSections,
 }, { hints: DYNAMIC_HINTS });

@@ -28,6 +28,25 @@ export interface StaticConfig {
   global?: { checkNewVersion?: boolean; sendAnonymousUsage?: boolean; notAppendXForwardedFor?: boolean };
   /** berth: bounds that protect the process from hostile clients (HARDENING.md). */
   limits: LimitsConfig;
+  /** berth: several hosts sharing certificates, leases and challenge answers through Redis (SPEC §13). */
+  fleet?: FleetConfig;
+}
+
+/** `fleet`: present when several berth hosts form one edge. */
+export interface FleetConfig {
+  /** `redis://[:password@]host:port/db` or `rediss://…`; the master's address without Sentinel. */
+  redis?: string;
+  /** Redis Sentinel addresses (`host:port`); with `masterName`. */
+  sentinels?: string[];
+  masterName?: string;
+  /** This host's name in the fleet. Default: the host name. */
+  node?: string;
+  /** 32-byte key (raw, hex or base64) that encrypts private keys stored in Redis (AES-256-GCM). */
+  encryptionKeyFile?: string;
+  /** How long an order lease lasts without renewal. Default 30s. */
+  leaseDuration: string;
+  /** How often a host reconciles with Redis without waiting for a notification. Default 30s. */
+  syncInterval: string;
 }
 
 export interface EntryPointConfig {
