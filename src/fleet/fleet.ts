@@ -11,6 +11,8 @@ import { KeyCipher } from './key-cipher.ts';
 import { RedisAcmeStorage } from './redis-acme-storage.ts';
 import { RedisConnection } from './redis-connection.ts';
 import type { RedisLease } from './redis-lease.ts';
+import { RedisClaimStore, type ClaimStore } from './redis-claim-store.ts';
+import { RedisPortStore, type PortStore } from './redis-port-store.ts';
 
 /** What `/health`, the dashboard and `/metrics` show about the fleet. */
 export interface FleetStatus {
@@ -80,6 +82,16 @@ export class Fleet {
       this.storages.set(path, s);
     }
     return s;
+  }
+
+  /** The fleet's host-claim ledger (for the Docker provider). */
+  claimStore(): ClaimStore {
+    return new RedisClaimStore(this.conn.cmd, PREFIX);
+  }
+
+  /** The fleet's dynamic-port assignments (for the port allocator). */
+  portStore(): PortStore {
+    return new RedisPortStore(this.conn.cmd, PREFIX);
   }
 
   /** Lets answers published by other hosts reach this host's responder and TLS store. */
