@@ -81,6 +81,13 @@ describe('fleet of three hosts on one Redis', () => {
     for (const h of hosts) {
       for (const { name } of SIX) assert.match((await servedLeaf(h.websecure, name, root)).san, new RegExp(`DNS:${name.replace(/\./g, '\\.')}`));
       assert.equal(await get(h.websecure, SIX[0]!.name, root), 200);
+      const health = await fleetHealth(h);
+      assert.equal(health.connected, true);
+      assert.equal(health.node, h.node);
+      assert.ok(health.lastSync, 'reconciled with Redis');
+      const metrics = await (await fetch(`${h.proc.apiUrl}/metrics`)).text();
+      assert.match(metrics, new RegExp(`berth_fleet_connected\\{node="${h.node}"\\} 1`));
+      assert.match(metrics, /berth_fleet_leases_held\{node="[^"]+"\} 0/);
     }
   });
 

@@ -64,10 +64,11 @@ export async function startHost(opts: { node: string; pebble: Pebble; cf: Cloudf
   const web = opts.web ?? (await freePort());
   const websecure = await freePort();
   const config = {
-    entryPoints: { web: { address: `127.0.0.1:${web}` }, websecure: { address: `127.0.0.1:${websecure}` } },
+    entryPoints: { web: { address: `127.0.0.1:${web}` }, websecure: { address: `127.0.0.1:${websecure}` }, traefik: { address: `127.0.0.1:${await freePort()}` } },
     providers: { file: { directory: dynamicDir, watch: true } },
     certificatesResolvers: resolvers(opts.pebble, dir),
     fleet: { node: opts.node, ...opts.fleet },
+    metrics: { prometheus: {} },
   };
   const env = { CF_DNS_API_TOKEN: opts.cf.token, CLOUDFLARE_BASE_URL: opts.cf.url };
   const proc = await startBerth({ dir, config, env });
