@@ -9,7 +9,8 @@ import { needTools } from '../helpers/tools.ts';
 import { startPebble, type Pebble } from '../helpers/pebble.ts';
 import { startCloudflareEmulator, type CloudflareEmulator } from '../helpers/cloudflare-emulator.ts';
 import { startKnot } from '../helpers/knot.ts';
-import { startHttpReqEndpoint, writeExecScript } from '../helpers/dns01-backends.ts';
+import { startAcmeDnsServer, startHttpReqEndpoint, writeExecScript } from '../helpers/dns01-backends.ts';
+import { waitUntil } from '../helpers/net.ts';
 import { tempDir } from '../helpers/temp.ts';
 import { CertificateManager } from '../../src/acme/certificate-manager.ts';
 import { CertificateStore } from '../../src/tls/certificate-store.ts';
@@ -145,6 +146,33 @@ describe('DNS-01 providers end to end (pebble validates)', () => {
     assert.equal(m.status()[0]?.state, 'valid', m.status()[0]?.lastError);
     assert.deepEqual(ep.seen.map((s) => s.path).sort(), ['/cleanup', '/cleanup', '/present', '/present']);
     assert.deepEqual([...ep.book.records.values()].flat(), []);
+  });
+});
+
+describe('acme-dns: CNAME delegation end to end', () => {
+  test('the first order registers and names the CNAME; once it exists pebble validates through it', async (t) => {
+    if (!needTools(t, 'pebble', 'pebble-challtestsrv')) return;
+    const pebble = await startPebble();
+    cleanups.push(() => pebble.stop());
+    const server = await startAcmeDnsServer({ challtestsrv: pebble.challtestsrvUrl });
+    cleanups.push(() => server.close());
+    const accounts = join(dir, 'acme-dns-accounts.json');
+    const m = new CertificateManager({
+      logger: pino({ level: 'silent' }), env: { ACME_DNS_API_BASE: server.url, ACME_DNS_STORAGE_PATH: accounts }, store: new CertificateStore(),
+      resolvers: { le: { acme: { storage: join(dir, 'acme-dns.json'), caServer: pebble.directoryUrl, caCertificates: [pebble.caCertPath], dnsChallenge: { provider: 'acme-dns', resolvers: [pebble.dnsServer] } } } },
+      backoff: { initialMs: 200, maxMs: 400 }, propagationTimeoutMs: 10_000, propagationIntervalMs: 100,
+    });
+    cleanups.push(() => m.stop());
+    await m.start();
+    m.update({ http: { routers: { d: { rule: 'Host(`delegated.example.com`)', service: 's', tls: { certResolver: 'le', domains: [{ main: 'delegated.example.com' }] } } } } }, {});
+    await m.whenIdle();
+    assert.match(m.status()[0]?.lastError ?? '', /create the DNS record "_acme-challenge\.delegated\.example\.com\. CNAME [0-9a-f]+\.auth\.example\.org\."/);
+    const target = (JSON.parse(readFileSync(accounts, 'utf8')) as Record<string, { fulldomain: string }>)['delegated.example.com']!.fulldomain;
+    // The operator creates the CNAME; the next attempt validates through it.
+    await fetch(`${pebble.challtestsrvUrl}/set-cname`, { method: 'POST', body: JSON.stringify({ host: '_acme-challenge.delegated.example.com.', target: `${target}.` }) });
+    await waitUntil(() => m.status()[0]?.state === 'valid', 'the order through the delegated name', 20_000, 50);
+    assert.equal(server.registrations(), 1);
+    assert.equal(server.book.values(`${target}.`).length, 1);
   });
 });
 
