@@ -39,7 +39,7 @@ export class RedisConnection {
   }
 
   /** Connects (giving up waiting after `waitMs`; it keeps trying in the background). */
-  static async open(cfg: FleetConfig, env: NodeJS.ProcessEnv, log: Logger, waitMs = 5000): Promise<RedisConnection> {
+  static async open(cfg: FleetConfig, env: NodeJS.ProcessEnv, log: Logger, waitMs = 2000): Promise<RedisConnection> {
     const { Redis: RedisClass } = await import('ioredis');
     const opts = redisOptions(cfg, env);
     const cmd = cfg.redis && !cfg.sentinels?.length ? new RedisClass(cfg.redis, opts) : new RedisClass(opts);
