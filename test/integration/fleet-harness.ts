@@ -1,23 +1,20 @@
 import { createServer, type Server } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:tls';
-import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { stringify } from 'yaml';
 import { startBerth, type BerthProcess } from '../helpers/berth.ts';
 import { freePort } from '../helpers/net.ts';
 import { tempDir } from '../helpers/temp.ts';
 import type { Pebble } from '../helpers/pebble.ts';
 import type { CloudflareEmulator } from '../helpers/cloudflare-emulator.ts';
 
-/** One berth host of a test fleet: its ports, its file-provider directory, its process. */
+/** One berth host of a test fleet: its ports, its directory, its process. */
 export interface FleetHost {
   readonly node: string;
   readonly dir: string;
   readonly web: number;
   readonly websecure: number;
-  readonly dynamicDir: string;
   proc: BerthProcess;
   readonly config: Record<string, unknown>;
   readonly env: Record<string, string>;
@@ -30,11 +27,43 @@ export function routersFor(names: readonly { name: string; resolver: string }[],
   return { http: { routers, services: { up: { loadBalancer: { servers: [{ url: upstream }] } } } } };
 }
 
-/** Replaces a dynamic file atomically (the file provider never reads half a file). */
-export function writeDynamic(dir: string, file: string, config: Record<string, unknown>): void {
-  const tmp = join(dir, `.${file}.tmp`);
-  writeFileSync(tmp, stringify(config));
-  renameSync(tmp, join(dir, file));
+/**
+ * Serves each host its dynamic configuration over HTTP (berth's HTTP provider polls it): parts
+ * set per host are merged. Polling needs no file-system notifications, which a machine running
+ * many suites at once can run out of.
+ */
+export class ConfigServer {
+  url = '';
+  private readonly parts = new Map<string, Map<string, Record<string, unknown>>>();
+  private server: Server | undefined;
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => {
+      const node = (req.url ?? '/').slice(1);
+      const merged: { http: { routers: Record<string, unknown>; services: Record<string, unknown> } } = { http: { routers: {}, services: {} } };
+      for (const part of this.parts.get(node)?.values() ?? []) {
+        const h = (part as { http?: { routers?: Record<string, unknown>; services?: Record<string, unknown> } }).http;
+        Object.assign(merged.http.routers, h?.routers ?? {});
+        Object.assign(merged.http.services, h?.services ?? {});
+      }
+      const body = JSON.stringify(merged);
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
+    });
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  /** Sets `part` of `node`'s configuration. */
+  set(node: string, part: string, config: Record<string, unknown>): void {
+    let m = this.parts.get(node);
+    if (!m) this.parts.set(node, (m = new Map()));
+    m.set(part, config);
+  }
+
+  close(): void {
+    this.server?.closeAllConnections();
+    this.server?.close();
+  }
 }
 
 /** A plain upstream answering 200 "ok". */
@@ -57,22 +86,20 @@ export function resolvers(pebble: Pebble, dir: string): Record<string, unknown> 
 }
 
 /** Starts a berth host in the fleet. */
-export async function startHost(opts: { node: string; pebble: Pebble; cf: CloudflareEmulator; fleet: Record<string, unknown>; web?: number }): Promise<FleetHost> {
+export async function startHost(opts: { node: string; pebble: Pebble; cf: CloudflareEmulator; fleet: Record<string, unknown>; configs: ConfigServer; web?: number }): Promise<FleetHost> {
   const dir = tempDir(`berth-fleet-${opts.node}-`);
-  const dynamicDir = join(dir, 'dynamic');
-  mkdirSync(dynamicDir, { recursive: true });
   const web = opts.web ?? (await freePort());
   const websecure = await freePort();
   const config = {
     entryPoints: { web: { address: `127.0.0.1:${web}` }, websecure: { address: `127.0.0.1:${websecure}` }, traefik: { address: `127.0.0.1:${await freePort()}` } },
-    providers: { file: { directory: dynamicDir, watch: true } },
+    providers: { http: { endpoint: `${opts.configs.url}/${opts.node}`, pollInterval: '200ms' } },
     certificatesResolvers: resolvers(opts.pebble, dir),
     fleet: { node: opts.node, ...opts.fleet },
     metrics: { prometheus: {} },
   };
   const env = { CF_DNS_API_TOKEN: opts.cf.token, CLOUDFLARE_BASE_URL: opts.cf.url };
   const proc = await startBerth({ dir, config, env });
-  return { node: opts.node, dir, web, websecure, dynamicDir, proc, config, env };
+  return { node: opts.node, dir, web, websecure, proc, config, env };
 }
 
 /** Restarts a host (after a kill) with its configuration and directory. */

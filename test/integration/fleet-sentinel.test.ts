@@ -5,7 +5,7 @@ import { waitUntil } from '../helpers/net.ts';
 import { startPebble, type Pebble } from '../helpers/pebble.ts';
 import { startCloudflareEmulator, type CloudflareEmulator } from '../helpers/cloudflare-emulator.ts';
 import { startRedis, startSentinel, type RedisProcess } from '../helpers/redis.ts';
-import { fleetHealth, routersFor, servedLeaf, startHost, startUpstream, validNames, writeDynamic, type FleetHost } from './fleet-harness.ts';
+import { ConfigServer, fleetHealth, routersFor, servedLeaf, startHost, startUpstream, validNames, type FleetHost } from './fleet-harness.ts';
 
 /**
  * A fleet on Redis Sentinel (master, replica, sentinel from Debian's packages): the master dies
@@ -22,6 +22,7 @@ describe('fleet on Redis Sentinel', () => {
   let sentinel: RedisProcess;
   let upstream: Awaited<ReturnType<typeof startUpstream>>;
   const hosts: FleetHost[] = [];
+  const configs = new ConfigServer();
 
   before(async () => {
     missing = ['pebble', 'pebble-challtestsrv', 'redis-server', 'redis-sentinel'].filter((t) => !hasTool(t)).join(', ') || undefined;
@@ -38,9 +39,10 @@ describe('fleet on Redis Sentinel', () => {
     sentinel = await startSentinel('berth', master.port);
     await waitUntil(async () => /slaves=1/.test(await sentinel.command('INFO', 'sentinel')), 'the sentinel to see the replica', 15_000, 100);
     upstream = await startUpstream();
+    await configs.start();
     // A lease outlives a failover (about 2 s here), so its holder keeps it across one.
     const fleet = { sentinels: [sentinel.url], masterName: 'berth', leaseDuration: '10s', syncInterval: '2s' };
-    hosts.push(...await Promise.all(['edge-a', 'edge-b', 'edge-c'].map((node) => startHost({ node, pebble, cf, fleet }))));
+    hosts.push(...await Promise.all(['edge-a', 'edge-b', 'edge-c'].map((node) => startHost({ node, pebble, cf, fleet, configs }))));
   });
 
   after(async () => {
@@ -49,12 +51,13 @@ describe('fleet on Redis Sentinel', () => {
     await pebble?.stop();
     await cf?.close();
     upstream?.server.close();
+    configs.close();
   });
 
   test('a master failover during orders loses no certificate and orders none twice', async (t) => {
     if (missing) return t.skip(`missing tools: ${missing}`);
     const [orders, issued] = [pebble.orders(), pebble.finalizations()];
-    for (const h of hosts) writeDynamic(h.dynamicDir, 'shared.yaml', routersFor(NAMES, upstream.url));
+    for (const h of hosts) configs.set(h.node, 'shared', routersFor(NAMES, upstream.url));
     await waitUntil(async () => (await Promise.all(hosts.map(fleetHealth))).some((f) => f.leases.some((l) => !l.startsWith('account|'))), 'orders to be under way', 20_000, 50);
     await master.kill();
     await waitUntil(async () => /role:master/.test(await replica.command('INFO', 'replication')), 'the sentinel to promote the replica', 20_000, 100);
