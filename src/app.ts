@@ -22,6 +22,7 @@ import { ApiServer, createApiHandler, parseListen, type ApiSources } from './api
 import { CertificateStore } from './tls/certificate-store.ts';
 import { tlsServerOptions } from './tls/options.ts';
 import type { CertificateManager } from './acme/certificate-manager.ts';
+import type { Fleet } from './fleet/fleet.ts';
 import { VERSION } from './version.ts';
 import { availableParallelism } from 'node:os';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
@@ -65,6 +66,8 @@ export class Berth {
   readonly certificates: CertificateStore;
   /** The ACME manager, when resolvers are configured (loaded on demand: acme-client is heavy). */
   acme: CertificateManager | undefined;
+  /** Fleet mode (`fleet:`): certificates, leases and challenge answers shared through Redis. */
+  fleet: Fleet | undefined;
   readonly entrypoints = new Map<string, TcpEntrypoint>();
   readonly udpEntrypoints = new Map<string, UdpEntrypoint>();
   readonly ports: PortAllocator;
@@ -154,9 +157,18 @@ export class Berth {
     } catch (err) {
       this.log.warn({ err, stateDir: this.config.edge.stateDir }, 'state directory is not writable; port allocations and certificates may not persist');
     }
+    if (this.config.fleet) {
+      const { Fleet } = await import('./fleet/fleet.ts');
+      this.fleet = await Fleet.start(this.config.fleet, this.log.child({ component: 'fleet' }));
+    }
     if (Object.keys(this.config.certificatesResolvers ?? {}).length > 0) {
       const { CertificateManager } = await import('./acme/certificate-manager.ts');
-      this.acme = new CertificateManager({ resolvers: this.config.certificatesResolvers, store: this.certificates, logger: this.log.child({ component: 'acme' }) });
+      const fleet = this.fleet;
+      this.acme = new CertificateManager({
+        resolvers: this.config.certificatesResolvers, store: this.certificates, logger: this.log.child({ component: 'acme' }),
+        ...(fleet ? { storageFactory: (path: string) => fleet.acmeStorage(path), relay: fleet.relay } : {}),
+      });
+      fleet?.attach(this.acme.http01Responder, this.certificates);
       await this.acme.start();
     }
     for (const d of this.ports.diagnostics) this.log.warn({ element: d.element }, d.message);
@@ -338,13 +350,14 @@ export class Berth {
       startedAt: self.startedAt,
       certificates: () => self.acme ? { managed: self.acme.status(), store: self.certificates.list() } : self.certificates.list(),
       certificateFor: (sni: string) => self.certificates.select(sni),
+      ...(self.fleet ? { fleet: () => self.fleet!.status() } : {}),
       ports: () => ({ allocations: self.ports.list(), range: self.config.edge.dynamicPorts }),
       entrypoints: () => [
         ...[...self.workerEntrypoints].filter(([, e]) => e.protocol === 'tcp').map(([name, e]) => ({ name, address: fmtAddr(e.host || '0.0.0.0', e.port), protocol: 'tcp', workers: self.supervisor?.pids() ?? [] })),
         ...[...self.entrypoints.values()].map((e) => { const a = e.address(); return { name: e.name, address: fmtAddr(a.address, a.port), protocol: 'tcp' }; }),
         ...[...self.udpEntrypoints].map(([name, u]) => { const a = u.address(); return { name, address: fmtAddr(a.address, a.port), protocol: 'udp' }; }),
       ],
-      ...(self.metrics ? { metrics: () => self.metrics!.render({ snapshot: self.holder.current(), providers: self.watcher.providerStates(), certificates: self.certificates.list(), workers: self.supervisor?.metricStates() ?? [], ...(self.acme ? { acmeStorage: self.acme.storageStatus() } : {}) }) } : {}),
+      ...(self.metrics ? { metrics: () => self.metrics!.render({ snapshot: self.holder.current(), providers: self.watcher.providerStates(), certificates: self.certificates.list(), workers: self.supervisor?.metricStates() ?? [], ...(self.acme ? { acmeStorage: self.acme.storageStatus() } : {}), ...(self.fleet ? { fleet: self.fleet.status() } : {}) }) } : {}),
       dashboard: (req, res) => page(req, res),
     };
     const page = dashboardHandler(sources);
@@ -385,6 +398,7 @@ export class Berth {
     ]);
     this.watcher.stop();
     await this.acme?.stop();
+    await this.fleet?.stop();
     await Promise.all(this.providers.map((p) => p.stop().catch(() => undefined)));
     await api;
     await this.accessLog?.close();

@@ -25,6 +25,8 @@ export interface ApiSources {
   readonly metrics?: () => string;
   /** The dashboard page. */
   readonly dashboard?: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Fleet state (Redis connection, leases held, last sync), in fleet mode. */
+  readonly fleet?: () => { connected: boolean };
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
@@ -57,6 +59,8 @@ export function healthReport(src: ApiSources): Record<string, unknown> {
   const services = Object.keys(snap.config.http?.services ?? {}).length + Object.keys(snap.config.tcp?.services ?? {}).length + Object.keys(snap.config.udp?.services ?? {}).length;
   const autoRoutes = Object.keys(snap.config.http?.routers ?? {}).filter((n) => n.includes('-auto@') || n.endsWith('-auto')).length;
   const errors = snap.diagnostics.filter((d) => d.level === 'error').length;
+  const fleet = src.fleet?.();
+  if (fleet && !fleet.connected) degraded = true;
   return {
     status: degraded ? 'degraded' : 'ok',
     version: src.version,
@@ -67,6 +71,7 @@ export function healthReport(src: ApiSources): Record<string, unknown> {
     memory: memorySummary(),
     providers,
     ...(src.certificates ? { certificates: src.certificates() } : {}),
+    ...(fleet ? { fleet } : {}),
   };
 }
 

@@ -30,6 +30,8 @@ export interface MetricsSources {
   readonly workers?: readonly MetricsState[];
   /** Per ACME resolver: whether its storage holds what it issued, and its failed writes. */
   readonly acmeStorage?: readonly StorageStatus[];
+  /** Fleet mode: Redis connection, leases held, last reconcile. */
+  readonly fleet?: { readonly node: string; readonly connected: boolean; readonly leases: readonly string[]; readonly lastSync?: string };
 }
 
 /** One series as plain data: key, label string, count, sum, bucket counts, request and response bytes. */
@@ -230,6 +232,16 @@ export class Metrics {
       for (const s of src.acmeStorage) e.sample('berth_acme_storage_stored', labelString(['resolver', 'storage'], [s.resolver, s.storage]), s.stored ? 1 : 0);
       e.family('berth_acme_storage_write_failures_total', 'counter', 'Failed writes of the ACME storage.');
       for (const s of src.acmeStorage) e.sample('berth_acme_storage_write_failures_total', labelString(['resolver', 'storage'], [s.resolver, s.storage]), s.failedWrites);
+    }
+
+    if (src.fleet) {
+      const node = labelString(['node'], [src.fleet.node]);
+      e.family('berth_fleet_connected', 'gauge', 'This host reaches the fleet\'s Redis (1) or serves from its local copy (0).');
+      e.sample('berth_fleet_connected', node, src.fleet.connected ? 1 : 0);
+      e.family('berth_fleet_leases_held', 'gauge', 'Order leases this host holds (certificates it is ordering for the fleet).');
+      e.sample('berth_fleet_leases_held', node, src.fleet.leases.length);
+      e.family('berth_fleet_last_sync_timestamp_seconds', 'gauge', 'When this host last reconciled its certificates with Redis.');
+      e.sample('berth_fleet_last_sync_timestamp_seconds', node, src.fleet.lastSync ? Math.floor(Date.parse(src.fleet.lastSync) / 1000) : 0);
     }
 
     const entrypoints = this.merged('entrypoint', src.workers);

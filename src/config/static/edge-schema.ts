@@ -97,5 +97,24 @@ export const limitsSchema = obj({
   udpMaxSessions: dflt(int({ min: 1 }), 4096),
 });
 
+const redisUrl = (v: string): string | undefined => (/^rediss?:\/\/[^/]/.test(v) ? undefined : `"${v}" is not a redis:// or rediss:// URL`);
+
+/** `fleet`: several berth hosts sharing certificates, order leases and challenge answers through Redis (SPEC §13). */
+export const fleetSchema = obj({
+  /** `redis://[:password@]host:port/db` or `rediss://…`; the master's address without Sentinel. */
+  redis: str({ check: redisUrl }),
+  /** Redis Sentinel addresses (`host:port`); with `masterName`. */
+  sentinels: list(str()),
+  masterName: str(),
+  /** This host's name in the fleet. Default: the host name. */
+  node: str({ check: dnsLabel }),
+  /** 32-byte key (raw, hex or base64) that encrypts private keys stored in Redis (AES-256-GCM). */
+  encryptionKeyFile: str(),
+  /** How long an order lease lasts without renewal. */
+  leaseDuration: dflt(dur(), '30s'),
+  /** How often a host reconciles with Redis without waiting for a notification. */
+  syncInterval: dflt(dur(), '30s'),
+});
+
 /** `workers`: worker processes of the data plane; `auto` is one per core. */
 export const workersSchema = dflt(custom('"auto" or a number', decodeWorkers), 'auto');

@@ -52,8 +52,10 @@ export const providersSchema = obj({
   zooKeeper: free(), rest: free(), plugin: free(),
 });
 
-const cloudflareOnly = (v: string): string | undefined =>
-  v.toLowerCase() === 'cloudflare' ? undefined : `unsupported DNS provider "${v}": berth implements "cloudflare"`;
+/** lego names of the DNS-01 providers berth implements (src/dns/providers.ts loads them). */
+const DNS_PROVIDERS = ['cloudflare', 'rfc2136', 'exec', 'httpreq', 'acme-dns', 'acmedns'];
+const knownDnsProvider = (v: string): string | undefined =>
+  DNS_PROVIDERS.includes(v.toLowerCase()) ? undefined : `unsupported DNS provider "${v}": berth implements ${DNS_PROVIDERS.slice(0, -1).join(', ')}`;
 
 const delay = dur();
 
@@ -77,7 +79,7 @@ export const certResolverSchema = obj({
     clientResponseHeaderTimeout: dur(),
     eab: obj({ kid: req(str()), hmacEncoded: req(str()) }),
     dnsChallenge: obj({
-      provider: req(str({ check: cloudflareOnly })),
+      provider: req(str({ check: knownDnsProvider })),
       resolvers: list(str()),
       propagation: obj({ delayBeforeChecks: dur(), disableChecks: bool(), requireAllRNS: bool(), disableANSChecks: bool() }),
       delayBeforeCheck: withMeta(dur(), { deprecated: 'use propagation.delayBeforeChecks' }),

@@ -5,7 +5,7 @@
  * `workers`, `limits`). The types in `types.ts` are inferred from it; `decode.ts` walks it.
  */
 import { dflt, free, obj, rec } from '../schema/kit.ts';
-import { edgeSchema, limitsSchema, workersSchema } from './edge-schema.ts';
+import { edgeSchema, fleetSchema, limitsSchema, workersSchema } from './edge-schema.ts';
 import { entryPointSchema } from './entrypoint-schema.ts';
 import { accessLogSchema, apiSchema, globalSchema, logSchema, metricsSchema, pingSchema, staticServersTransportSchema } from './observability-schema.ts';
 import { certResolverSchema, providersSchema } from './providers-schema.ts';
@@ -27,6 +27,7 @@ export const staticConfigSchema = obj({
   edge: dflt(edgeSchema, {}),
   workers: workersSchema,
   limits: dflt(limitsSchema, {}),
+  fleet: fleetSchema,
   tracing: free(),
   experimental: free(),
   hostResolver: free(),

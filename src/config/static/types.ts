@@ -57,6 +57,8 @@ export type StaticServersTransport = Decoded['serversTransport'];
 export type EdgeConfig = Decoded['edge'];
 /** `limits`. */
 export type LimitsConfig = Decoded['limits'];
+/** `fleet`: present when several berth hosts form one edge. */
+export type FleetConfig = NonNullable<Decoded['fleet']>;
 
 /** The decoded static configuration. */
 export type StaticConfig = Omit<Decoded, 'entryPoints' | 'providers'> & {

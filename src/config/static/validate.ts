@@ -27,6 +27,8 @@ export function validateStaticConfig(c: StaticConfig, ctx: WalkContext): void {
   checkResolvers(c, ctx);
   checkProviders(c, ctx);
   checkEdge(c, ctx);
+  if (c.fleet && !c.fleet.redis && !c.fleet.sentinels?.length) fail(ctx, 'fleet', 'set fleet.redis (or fleet.sentinels with fleet.masterName)');
+  if (c.fleet?.sentinels?.length && !c.fleet.masterName) fail(ctx, 'fleet.masterName', 'required with fleet.sentinels');
   const api = parseListenAddress(c.api.listen);
   if ('error' in api) fail(ctx, 'api.listen', api.error);
   else if (api.protocol === 'udp') fail(ctx, 'api.listen', 'the API listens on TCP; remove "/udp"');

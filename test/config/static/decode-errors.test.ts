@@ -21,7 +21,7 @@ describe('decodeStaticConfig: bad input becomes path-named errors and no config'
   const cases: { desc: string; yaml: string; errors: string[] }[] = [
     { desc: 'unknown key with a suggestion', yaml: 'entryPoints:\n  web:\n    adress: ":80"\n',
       errors: ['entryPoints.web.adress: unknown key, did you mean "address"?', 'entryPoints.web.address: missing required key'] },
-    { desc: 'unknown key without a close match', yaml: `${WEB}frobnicate: 1\n`, errors: ['frobnicate: unknown key (expected one of: entryPoints, providers, certificatesResolvers, api, log, accessLog, metrics, ping, serversTransport, global, edge, workers, limits, tracing, experimental, hostResolver, core, ocsp, spiffe, tcpServersTransport)'] },
+    { desc: 'unknown key without a close match', yaml: `${WEB}frobnicate: 1\n`, errors: ['frobnicate: unknown key (expected one of: entryPoints, providers, certificatesResolvers, api, log, accessLog, metrics, ping, serversTransport, global, edge, workers, limits, fleet, tracing, experimental, hostResolver, core, ocsp, spiffe, tcpServersTransport)'] },
     { desc: 'unknown nested key', yaml: `${WEB}providers:\n  docker:\n    exposedbydefualt: false\n`,
       errors: ['providers.docker.exposedbydefualt: unknown key, did you mean "exposedByDefault"?'] },
     { desc: 'wrong type: number for a string', yaml: 'entryPoints:\n  web:\n    address: 80\n',
@@ -63,7 +63,7 @@ describe('decodeStaticConfig: bad input becomes path-named errors and no config'
       errors: ['certificatesResolvers.le.acme: no challenge configured: set dnsChallenge, httpChallenge or tlsChallenge'] },
     { desc: 'resolver without acme', yaml: `${WEB}certificatesResolvers:\n  le: {}\n`, errors: ['certificatesResolvers.le.acme: missing required key'] },
     { desc: 'unsupported DNS provider', yaml: `${WEB}certificatesResolvers:\n  le:\n    acme:\n      dnsChallenge:\n        provider: route53\n`,
-      errors: ['certificatesResolvers.le.acme.dnsChallenge.provider: unsupported DNS provider "route53": berth implements "cloudflare"'] },
+      errors: ['certificatesResolvers.le.acme.dnsChallenge.provider: unsupported DNS provider "route53": berth implements cloudflare, rfc2136, exec, httpreq, acme-dns'] },
     { desc: 'bad key type', yaml: `${WEB}certificatesResolvers:\n  le:\n    acme:\n      keyType: RSA1024\n      tlsChallenge: {}\n`,
       errors: ['certificatesResolvers.le.acme.keyType: expected one of EC256, EC384, RSA2048, RSA4096, RSA8192, got the string "RSA1024"'] },
     { desc: 'ping on an unknown entrypoint', yaml: `${WEB}ping:\n  entryPoint: health\n`, errors: ['ping.entryPoint: unknown entrypoint "health"'] },
@@ -195,5 +195,5 @@ test('decodeStaticConfig never throws on generated documents', () => {
 
 test('diagnostics carry the source', () => {
   const r = decodeStaticConfig({ nope: 1 }, 'file /etc/berth/berth.yaml');
-  assert.deepEqual(r.diagnostics, [{ level: 'error', source: 'file /etc/berth/berth.yaml', element: 'nope', message: 'unknown key (expected one of: entryPoints, providers, certificatesResolvers, api, log, accessLog, metrics, ping, serversTransport, global, edge, workers, limits, tracing, experimental, hostResolver, core, ocsp, spiffe, tcpServersTransport)' }]);
+  assert.deepEqual(r.diagnostics, [{ level: 'error', source: 'file /etc/berth/berth.yaml', element: 'nope', message: 'unknown key (expected one of: entryPoints, providers, certificatesResolvers, api, log, accessLog, metrics, ping, serversTransport, global, edge, workers, limits, fleet, tracing, experimental, hostResolver, core, ocsp, spiffe, tcpServersTransport)' }]);
 });
