@@ -1,6 +1,6 @@
 import { buildIpMatcher } from '../lib/ip.ts';
 import type { LeafResult } from './compile.ts';
-import { compileGoRegexp } from './go-regexp.ts';
+import { compileGoRegexp } from '../lib/go-regexp.ts';
 import { hostExpressionTest, isAscii, isWildcardHost, normalizeHostExpression } from './host-pattern.ts';
 import { parseQuery } from './query-string.ts';
 import type { MatcherNode, MatcherTable } from './syntax.ts';

@@ -1,7 +1,7 @@
 import { domainToASCII } from 'node:url';
 import { buildIpMatcher } from '../lib/ip.ts';
 import type { LeafResult } from './compile.ts';
-import { compileGoRegexp } from './go-regexp.ts';
+import { compileGoRegexp } from '../lib/go-regexp.ts';
 import { hostExpressionTest, isAscii, isWildcardHost, normalizeHostExpression } from './host-pattern.ts';
 import type { MatcherNode, MatcherTable } from './syntax.ts';
 import type { TcpConnectionView } from './types.ts';
