@@ -60,7 +60,7 @@ export function buildHttpMatcher(node: MatcherNode): LeafResult<HttpRequestView>
     }
     case 'HostRegexp': {
       if (!isAscii(a0)) return fail(node, `invalid value ${JSON.stringify(a0)}, non-ASCII characters are not allowed`);
-      return withRegexp(node, a0, (re) => (req) => re.test(req.host));
+      return withRegexp(node, a0, (re) => (req) => re.test(req.canonicalHost ?? req.host));
     }
     case 'Path':
       if (!a0.startsWith('/')) return fail(node, `path ${JSON.stringify(a0)} does not start with a '/'`);

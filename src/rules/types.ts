@@ -4,6 +4,12 @@ import type { IncomingHttpHeaders } from 'node:http';
 export interface HttpRequestView {
   /** Normalised host: lower case, no port, no trailing dot (see `normalizeHost`). */
   readonly host: string;
+  /**
+   * The host as Traefik's request decorator canonicalises it — lower case, no port, but a trailing
+   * dot kept — when it differs from `host`. HostRegexp matches this one, as in Traefik, where
+   * HostRegexp(`^example\.com$`) does not match `example.com.` (Host does).
+   */
+  readonly canonicalHost?: string;
   /** The canonical request path used for routing (no query). */
   readonly path: string;
   readonly method: string;

@@ -27,6 +27,8 @@ describe('HTTP matchers', () => {
     { desc: 'HostRegexp anchored', rule: 'HostRegexp(`^[a-z]+\\.example\\.com$`)', req: { host: 'www.example.com' }, want: true },
     { desc: 'HostRegexp anchored miss', rule: 'HostRegexp(`^example\\.com$`)', req: { host: 'www.example.com' }, want: false },
     { desc: 'HostRegexp (?i)', rule: 'HostRegexp(`(?i)^WWW\\.`)', req: { host: 'www.example.com' }, want: true },
+    { desc: 'HostRegexp sees the trailing dot Traefik keeps (canonical host)', rule: 'HostRegexp(`^example\\.com$`)', req: { host: 'example.com', canonicalHost: 'example.com.' }, want: false },
+    { desc: 'Host ignores the trailing dot (canonical host)', rule: 'Host(`example.com`)', req: { host: 'example.com', canonicalHost: 'example.com.' }, want: true },
     { desc: 'Path exact', rule: 'Path(`/api`)', req: { path: '/api' }, want: true },
     { desc: 'Path not a prefix', rule: 'Path(`/api`)', req: { path: '/api/x' }, want: false },
     { desc: 'Path is case-sensitive', rule: 'Path(`/API`)', req: { path: '/api' }, want: false },

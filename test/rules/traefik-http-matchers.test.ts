@@ -24,7 +24,10 @@ interface Case {
 function fromUrl(url: string, over: Partial<HttpRequestView> = {}): HttpRequestView {
   const m = /^https?:\/\/([^/?]*)([^?]*)(?:\?(.*))?$/.exec(url);
   assert.ok(m, url);
-  return httpReq({ host: normalizeHost(m[1] ?? ''), path: m[2] || '/', query: m[3] ?? '', ...over });
+  const host = normalizeHost(m[1] ?? '');
+  // Traefik's canonical host keeps a trailing dot; berth's entrypoint passes it when it differs.
+  const canonical = (m[1] ?? '').toLowerCase().replace(/:\d*$/, '');
+  return httpReq({ host, ...(canonical !== host ? { canonicalHost: canonical } : {}), path: m[2] || '/', query: m[3] ?? '', ...over });
 }
 
 function run(name: string, cases: readonly Case[], toReq: (key: string) => HttpRequestView = (k) => fromUrl(k)): void {
@@ -108,6 +111,7 @@ run('TestHostRegexpMatcher', [
     desc: 'valid HostRegexp matcher', rule: 'HostRegexp(`^[a-zA-Z-]+\\.com$`)',
     expected: { 'https://example.com': true, 'https://example.com:8080': true, 'https://example.com/path': true, 'https://example.org': false, 'https://example.org/path': false },
   },
+  { desc: 'HostRegexp sees the trailing dot of the request host (Host does not)', rule: 'HostRegexp(`^example\\.com$`)', expected: { 'https://example.com': true, 'https://example.com.': false, 'https://EXAMPLE.com.:443': false } },
   {
     desc: 'valid HostRegexp matcher with case sensitive regexp', rule: 'HostRegexp(`^[A-Z]+\\.com$`)',
     expected: { 'https://example.com': false, 'https://EXAMPLE.com': false, 'https://example.com/path': false, 'https://example.org': false, 'https://example.org/path': false },
