@@ -7,6 +7,7 @@
  */
 import { diagError, type Diagnostic } from '../../lib/diagnostics.ts';
 import { errorMessage } from '../../lib/errors.ts';
+import { findSharedNetworkContainer } from './address.ts';
 import { buildAutoRoutes, isRediaccContainer, repositoryOf } from './auto-routes.ts';
 import { compileConstraints, type ConstraintMatcher } from './constraints.ts';
 import type { Element } from './element.ts';
@@ -47,7 +48,7 @@ export function decodeContainers(containers: readonly ContainerView[], opts: Lab
 
   const repositories = new Set<string>();
   const contributions: SourcedContribution[] = [];
-  for (const c of containers) {
+  for (const c of withSharedNetworks(containers)) {
     const source = containerSource(c);
     try {
       const repo = repositoryOf(c);
@@ -84,6 +85,24 @@ export function decodeContainers(containers: readonly ContainerView[], opts: Lab
   const store = firstTlsStore(containers, opts, diagnostics);
   if (store !== undefined) (config as Record<string, unknown>)['tls'] = { stores: { default: sortKeys(store) } };
   return { config, diagnostics, repositories: [...repositories].sort(), claims: outcome };
+}
+
+/**
+ * The containers, those in `network_mode: container:<ref>` linked to the container they share a
+ * network stack with (same daemon), so that their address is that container's, as in Traefik.
+ */
+function withSharedNetworks(containers: readonly ContainerView[]): readonly ContainerView[] {
+  if (!containers.some((c) => c.networkMode.startsWith('container:'))) return containers;
+  const byDaemon = new Map<string, ContainerView[]>();
+  for (const c of containers) {
+    const list = byDaemon.get(c.daemon);
+    if (list) list.push(c);
+    else byDaemon.set(c.daemon, [c]);
+  }
+  return containers.map((c) => {
+    const other = findSharedNetworkContainer(c, byDaemon.get(c.daemon) ?? []);
+    return other === undefined ? c : { ...c, sharesNetworkOf: other };
+  });
 }
 
 /** `traefik.tls.stores.default.*` from the first enabled container that sets it. */

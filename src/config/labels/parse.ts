@@ -127,8 +127,12 @@ export function parseTraefikLabels(labels: Readonly<Record<string, string>>, sou
       continue;
     }
     const rest = segs.slice(4);
-    if (rest.length === 0) {
-      parsed.errors.push(diagError(source, element, `a value cannot be given to the ${sectionSeg.replace(/s$/, '')} itself; set one of its fields`));
+    // Traefik's label parser creates the element whatever the value (`traefik.udp.routers.dns=true`
+    // is a router with its defaults); a service made so has no load balancer and is refused later.
+    if (rest.length === 0) continue;
+    if (value.trim() === '' && UNSET_WHEN_EMPTY.test(rest.join('.'))) {
+      // The load balancer still exists, with the field left at its zero value.
+      parsed.value['loadBalancer'] ??= {};
       continue;
     }
     const typeSeg = (rest[0] ?? '').replace(/\[.*$/, '');
@@ -143,6 +147,17 @@ export function parseTraefikLabels(labels: Readonly<Record<string, string>>, sou
     else parsed.errors.push(diagError(source, element, r.error));
   }
   return out;
+}
+
+/**
+ * Whether a container asks to be routed while it is not running (`traefik.docker.allownonrunning`,
+ * Traefik v3.6+): its routers stay, its services have no servers (503), so a middleware can wake it.
+ */
+export function allowsNonRunning(labels: Readonly<Record<string, string>>): boolean {
+  for (const [k, v] of Object.entries(labels)) {
+    if (k.length === 30 && k.toLowerCase() === 'traefik.docker.allownonrunning') return parseBool(v) === true;
+  }
+  return false;
 }
 
 function parseDockerLabel(out: ParsedLabels, rest: string[], value: string, problem: string | undefined, source: string, element: string): void {
@@ -186,6 +201,12 @@ function parseTlsLabel(out: ParsedLabels, rest: string[], value: string, problem
 }
 
 const LABELS: FlatOptions = { convert: convertLabel, warnings: DYNAMIC_WARNINGS };
+
+/**
+ * Server fields Traefik reads as strings, where an empty label is the zero value: the port then comes
+ * from the container, the scheme is http, and no URL is given.
+ */
+const UNSET_WHEN_EMPTY = /^loadbalancer\.server\.(?:port|scheme|url)$/i;
 
 /** Sets one label's value into `target` following the declaration; problems come back, never thrown. */
 export function setLabel(target: Record<string, unknown>, schema: Schema, segs: readonly string[], value: string, spath: string): ReturnType<typeof setFlat> {

@@ -33,6 +33,11 @@ export interface ContainerView {
   readonly composeProject?: string;
   readonly composeService?: string;
   /**
+   * The container whose network stack this one shares (`network_mode: container:<ref>`), when it is
+   * among the containers decoded with it; its address is this container's address, as in Traefik.
+   */
+  readonly sharesNetworkOf?: ContainerView;
+  /**
    * How diagnostics name this container; defaults to `container "<name>" on daemon <daemon>`.
    * Synthetic containers (compose lint) use it to point at the file instead.
    */

@@ -5,6 +5,7 @@
  * that the next claimant gets them in the same publish.
  */
 import type { ClaimOwner } from '../../config/labels/claims.ts';
+import { allowsNonRunning } from '../../config/labels/parse.ts';
 import type { ContainerView, DecodeResult, LabelDecodeOptions } from '../../config/labels/types.ts';
 import type { ClaimContext } from '../../config/labels/claims.ts';
 import { claimOrder, type EndpointRank } from './claim-order.ts';
@@ -38,10 +39,13 @@ export class ClaimKeeper {
     this.decodeFn = decode;
   }
 
-  /** Decodes the serving containers of `all` (every known container, serving or not). */
+  /**
+   * Decodes the serving containers of `all` (every known container, serving or not): the running
+   * ones, and those that ask to be routed while stopped (`traefik.docker.allownonrunning=true`).
+   */
   decode(all: readonly ContainerView[], opts: LabelDecodeOptions, env: ClaimEnvironment): DecodeResult {
     const order = claimOrder(env.rank);
-    const serving = all.filter((v) => v.running).sort(order);
+    const serving = all.filter((v) => v.running || allowsNonRunning(v.labels)).sort(order);
     let result: DecodeResult | undefined;
     for (let round = 0; round < MAX_ROUNDS; round++) {
       result = this.decodeFn(serving, opts, { reserved: this.ledger.reserved(), now: env.now, waitingFor: env.waitingFor });

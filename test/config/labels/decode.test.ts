@@ -42,6 +42,29 @@ describe('decodeContainers', () => {
     assert.deepEqual(Object.keys(r.config.http?.routers ?? {}), ['svc-repo-auto']);
   });
 
+  describe('exposedByDefault, traefik.enable and rediacc auto-routes', () => {
+    const rediacc = { 'rediacc.service_name': 'svc', 'rediacc.repo_name': 'repo', 'rediacc.service_ip': '127.0.0.9' };
+    const cases: { desc: string; exposed: boolean; labels: Record<string, string>; want: string[] }[] = [
+      { desc: 'plain container, exposedByDefault=false: nothing', exposed: false, labels: {}, want: [] },
+      { desc: 'plain container, exposedByDefault=true: the default router', exposed: true, labels: {}, want: ['web'] },
+      { desc: 'plain container, traefik.enable=true beats exposedByDefault=false', exposed: false, labels: { 'traefik.enable': 'true' }, want: ['web'] },
+      { desc: 'plain container, traefik.enable=false beats exposedByDefault=true', exposed: true, labels: { 'traefik.enable': 'false' }, want: [] },
+      { desc: 'traefik.enable is case-insensitive in key and value (Go ParseBool)', exposed: false, labels: { 'Traefik.Enable': 'TRUE' }, want: ['web'] },
+      { desc: 'traefik.enable=1 is true (Go ParseBool)', exposed: false, labels: { 'traefik.enable': '1' }, want: ['web'] },
+      { desc: 'traefik.enable=yes is no boolean: the container is not exposed', exposed: true, labels: { 'traefik.enable': 'yes' }, want: [] },
+      { desc: 'rediacc container, exposedByDefault=false: its auto-route', exposed: false, labels: rediacc, want: ['svc-repo-auto'] },
+      { desc: 'rediacc container, exposedByDefault=true: still only its auto-route', exposed: true, labels: rediacc, want: ['svc-repo-auto'] },
+      { desc: 'rediacc container with traefik.enable=true: its Traefik labels instead', exposed: false, labels: { ...rediacc, 'traefik.enable': 'true' }, want: ['web'] },
+      { desc: 'rediacc container with traefik.enable=false: nothing at all', exposed: true, labels: { ...rediacc, 'traefik.enable': 'false' }, want: [] },
+    ];
+    for (const c of cases) {
+      test(c.desc, () => {
+        const r = decodeContainers([container({ name: 'web', ports: [{ port: 80, protocol: 'tcp' }], labels: c.labels })], options({ exposedByDefault: c.exposed }));
+        assert.deepEqual(Object.keys(r.config.http?.routers ?? {}), c.want);
+      });
+    }
+  });
+
   test('auto-routes off, or no base domain: no auto-route, repository still reported', () => {
     const c = container({ name: 'svc', networkMode: 'host', networks: {}, labels: { 'rediacc.service_name': 'svc', 'rediacc.repo_name': 'repo:tag', 'rediacc.service_ip': '127.0.0.9' } });
     for (const edge of [{ autoRoutes: false, baseDomain: 'example.com' }, { autoRoutes: true }]) {

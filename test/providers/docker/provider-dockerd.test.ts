@@ -215,6 +215,40 @@ describe('DockerProvider with real dockerd', { concurrency: false }, () => {
     }
   });
 
+  test('traefik.docker.allownonrunning keeps a stopped container\'s router, with no server (Traefik v3.6+)', async (t) => {
+    if (!ready(t)) return;
+    const ip = randomLoopback();
+    await b.runHttpd({ name: 'sleepy', ip, port: 8086, labels: { ...routeLabels('sleepy', 'sleepy.test', ip, 8086), 'traefik.docker.allownonrunning': 'true' } });
+    await waitUntil(() => sink.servers('sleepy').length === 1, 'sleepy published');
+    await b.stopContainer('sleepy');
+    await waitUntil(() => sink.servers('sleepy').length === 0, 'sleepy without servers once stopped');
+    assert.equal(sink.config.http?.routers?.sleepy?.rule, 'Host(`sleepy.test`)', 'the router stays: requests get 503, middlewares still run');
+    assert.deepEqual(sink.config.http?.services?.sleepy?.loadBalancer?.servers ?? [], []);
+    await b.startContainer('sleepy');
+    await waitUntil(() => sink.servers('sleepy').length === 1, 'sleepy served again');
+    await b.removeContainer('sleepy');
+    await waitUntil(() => sink.config.http?.routers?.sleepy === undefined, 'sleepy gone once removed');
+  });
+
+  test('network_mode container:<other> is reached at the other container\'s address, as Traefik', async (t) => {
+    if (!ready(t)) return;
+    const net = 'shared-ns-net';
+    await b.docker(['network', 'create', '--internal', '-o', 'com.docker.network.bridge.inhibit_ipv4=true', '--subnet', '10.232.1.0/24', net]);
+    try {
+      await b.docker(['run', '-d', '--name', 'vpn', '--network', net, 'test-bb:latest', 'sleep', '600']);
+      const vpnIp = (await b.docker(['inspect', 'vpn', '--format', `{{(index .NetworkSettings.Networks "${net}").IPAddress}}`])).trim();
+      assert.match(vpnIp, /^10\.232\.1\./);
+      await b.docker(['run', '-d', '--name', 'behind-vpn', '--network', 'container:vpn', '--label', 'traefik.enable=true',
+        '--label', 'traefik.http.routers.behind.rule=Host(`behind.test`)', '--label', 'traefik.http.services.behind.loadbalancer.server.port=8080',
+        'test-bb:latest', 'sleep', '600']);
+      await waitUntil(() => sink.servers('behind').length === 1, 'behind-vpn published');
+      assert.deepEqual(sink.servers('behind'), [`http://${vpnIp}:8080`]);
+    } finally {
+      await b.docker(['rm', '-f', 'behind-vpn', 'vpn']).catch(() => '');
+      await b.docker(['network', 'rm', net]).catch(() => '');
+    }
+  });
+
   test('repositories follow running rediacc containers', async (t) => {
     if (!ready(t)) return;
     const ip = randomLoopback();
