@@ -10,7 +10,7 @@ import { durationOr } from '../../lib/duration.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import { logger as rootLogger, type Logger } from '../../lib/logger.ts';
 import type { Provider, ProviderSink, ProviderState } from '../provider.ts';
-import { Backoff } from './backoff.ts';
+import { Backoff } from '../../lib/backoff.ts';
 import { ClaimKeeper, refusedByDaemon, type DecodeFn } from './claim-keeper.ts';
 import { ClaimLedger, type OwnerDaemon } from './claim-ledger.ts';
 import type { EndpointRank } from './claim-order.ts';
