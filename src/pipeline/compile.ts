@@ -4,12 +4,12 @@ import { diagError, type Diagnostic } from '../lib/diagnostics.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Handler, RequestContext } from '../http/handler.ts';
 import type { BuiltMiddleware, MiddlewareFactory } from '../http/middlewares/types.ts';
-import { entrypointRedirect } from '../http/redirect.ts';
 import { failoverHandler, loadBalancerHandler, mirroringHandler, weightedHandler, type ServiceInfo, type ServicePool } from '../http/service-builder.ts';
 import { parseHttpRule, defaultPriority } from '../rules/http-rule.ts';
 import { buildRouterIndex } from '../rules/router-index.ts';
 import type { HttpRule } from '../rules/types.ts';
 import type { CompiledHttpRouter, ElementStatus, HttpRouterTable, RoutingSnapshot } from './snapshot.ts';
+import { redirectRouter } from './entrypoint-redirect.ts';
 import { providerOf, qualify } from './merge.ts';
 
 /** L4 builders plug in here (src/tcp, src/udp), keeping the compiler free of socket code. */
@@ -37,8 +37,6 @@ export interface CompileEnv {
   readonly logger: Logger;
   readonly tmpDir: string;
 }
-
-const REDIRECT_PRIORITY = 2147483646;
 
 /** The entrypoints a router attaches to: its own list, else every TCP entrypoint (or the `asDefault` ones). */
 export function routerEntrypoints(router: { entryPoints?: string[] }, entrypoints: Record<string, EntryPointConfig>): string[] {
@@ -164,19 +162,12 @@ export function compileSnapshot(config: DynamicConfig, version: number, provider
     }
   }
   // ---- entrypoint redirections (Traefik's generated `web-to-websecure@internal` routers)
-  for (const [epName, ep] of Object.entries(eps)) {
-    const to = ep.http?.redirections?.entryPoint;
-    const t = tables.get(epName);
-    if (!to || !t) continue;
-    const target = eps[to.to];
-    if (!target) continue;
-    const scheme = to.scheme ?? 'https';
-    const rule = parseHttpRule('HostRegexp(`^.+$`)');
-    if (!rule.ok) continue;
-    const handler = entrypointRedirect(scheme, target.port, to.permanent ?? true);
-    t.plain.push({ name: `${epName}-to-${to.to}@internal`, rule: 'HostRegexp(`^.+$`)', priority: to.priority ?? REDIRECT_PRIORITY, service: 'noop@internal', middlewares: [], tls: false, match: rule.rule.match, hosts: null, handler });
-  }
   const http = new Map<string, { plain: HttpRouterTable; tls: HttpRouterTable }>();
+  const wantsTls = new Set(Object.entries(config.http?.routers ?? {}).filter(([, r]) => r.tls !== undefined).map(([n]) => n));
+  for (const [epName, ep] of Object.entries(eps)) {
+    const redirect = tables.has(epName) ? redirectRouter(epName, ep, eps, () => http, wantsTls) : undefined;
+    if (redirect) tables.get(epName)!.plain.push(redirect);
+  }
   for (const [epName, t] of tables) http.set(epName, { plain: makeTable(t.plain), tls: makeTable(t.tls) });
 
   // ---- L4
