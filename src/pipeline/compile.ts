@@ -9,7 +9,9 @@ import { parseHttpRule, defaultPriority } from '../rules/http-rule.ts';
 import { buildRouterIndex } from '../rules/router-index.ts';
 import type { HttpRule } from '../rules/types.ts';
 import type { CompiledHttpRouter, ElementStatus, HttpRouterTable, RoutingSnapshot } from './snapshot.ts';
+import { edgeEntryPoint } from '../config/static/generated-entrypoints.ts';
 import { redirectRouter } from './entrypoint-redirect.ts';
+import { resolveOnDemand } from './on-demand.ts';
 import { providerOf, qualify } from './merge.ts';
 
 /** L4 builders plug in here (src/tcp, src/udp), keeping the compiler free of socket code. */
@@ -132,10 +134,16 @@ export function compileSnapshot(config: DynamicConfig, version: number, provider
     else ok('middleware', name);
   }
 
+  // ---- `:PORT` entrypoints (RPROXY): the entrypoint on that port, or one opened on demand
+  const onDemand = resolveOnDemand(config, env.staticConfig);
+  for (const r of onDemand.refused) fail(r.kind, r.name, r.message);
+  const routed = onDemand.config;
+  const allEps: Record<string, EntryPointConfig> = { ...eps, ...onDemand.extra };
+
   // ---- HTTP routers
   const tables = new Map<string, { plain: CompiledHttpRouter[]; tls: CompiledHttpRouter[] }>();
-  for (const [epName, ep] of Object.entries(eps)) if (ep.protocol === 'tcp') tables.set(epName, { plain: [], tls: [] });
-  for (const [name, router] of Object.entries(config.http?.routers ?? {})) {
+  for (const [epName, ep] of Object.entries(allEps)) if (ep.protocol === 'tcp') tables.set(epName, { plain: [], tls: [] });
+  for (const [name, router] of Object.entries(routed.http?.routers ?? {})) {
     const r = compileRouter(name, router, built, expand, eps);
     if ('error' in r) { fail('http-router', name, r.error); continue; }
     ok('http-router', name);
@@ -143,9 +151,9 @@ export function compileSnapshot(config: DynamicConfig, version: number, provider
     for (const epName of r.entrypoints) {
       const t = tables.get(epName);
       if (!t) { diagnostics.push({ level: 'warning', source: `provider ${providerOf(name)}`, element: name, message: `entrypoint "${epName}" does not exist` }); continue; }
-      const tls = r.tls || eps[epName]?.http?.tls !== undefined;
+      const tls = r.tls || allEps[epName]?.http?.tls !== undefined;
       // Entrypoint-level middlewares run before the router's own, as in Traefik.
-      const epMw = (eps[epName]?.http?.middlewares ?? []).map((m) => (m.includes('@') ? m : qualify(m, 'file')));
+      const epMw = (allEps[epName]?.http?.middlewares ?? []).map((m) => (m.includes('@') ? m : qualify(m, 'file')));
       let handler = r.handler;
       if (epMw.length > 0) {
         const chain: BuiltMiddleware[] = [];
@@ -173,15 +181,16 @@ export function compileSnapshot(config: DynamicConfig, version: number, provider
   // ---- L4
   const tcp = new Map<string, unknown>();
   const udp = new Map<string, unknown>();
-  const extraEntrypoints: Record<string, EntryPointConfig> = {};
+  const extraEntrypoints: Record<string, EntryPointConfig> = { ...onDemand.extra };
   for (const [which, builder, into] of [['tcp', env.l4?.tcp, tcp], ['udp', env.l4?.udp, udp]] as const) {
     if (!builder) continue;
     try {
-      const r = builder(config, eps);
+      const r = builder(routed, allEps);
       for (const [k, v] of r.routing) into.set(k, v);
       diagnostics.push(...r.diagnostics);
       for (const e of r.elements) elements.set(e.name, e);
-      if (r.extraEntrypoints) Object.assign(extraEntrypoints, r.extraEntrypoints);
+      // Dynamic ports listen where the generated entrypoints do, shaped like them.
+      for (const [n, e] of Object.entries(r.extraEntrypoints ?? {})) extraEntrypoints[n] ??= edgeEntryPoint(env.staticConfig.edge, e.port, e.protocol);
     } catch (err) {
       diagnostics.push(diagError('compiler', which, `cannot build ${which} routing: ${(err as Error).message}`));
     }

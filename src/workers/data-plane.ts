@@ -120,10 +120,27 @@ export class WorkerDataPlane {
     }
     this.certificates.syncFromConfig(this.holder.current().config.tls);
     setTimeout(() => retired.close(), 60_000).unref();
-    // Dynamic-port TCP entrypoints appear with the routers that need them.
+    // Dynamic-port and on-demand TCP entrypoints appear with the routers that need them, and drain
+    // once none does.
     for (const [name, ep] of Object.entries(this.holder.current().extraEntrypoints)) {
-      if (ep.protocol !== 'tcp' || this.entrypoints.has(name)) continue;
-      this.open(name, ep, this.limitsOf(), []).catch((err: unknown) => this.log.error({ err, entrypoint: name }, (err as Error).message));
+      if (ep.protocol !== 'tcp' || this.entrypoints.has(name) || this.opening.has(name)) continue;
+      this.opening.add(name);
+      this.open(name, ep, this.limitsOf(), []).then(() => { this.extraOpen.add(name); this.closeUnneeded(); }, (err: unknown) => this.log.error({ err, entrypoint: name }, (err as Error).message)).finally(() => this.opening.delete(name));
+    }
+    this.closeUnneeded();
+  }
+
+  private readonly opening = new Set<string>();
+  private readonly extraOpen = new Set<string>();
+
+  private closeUnneeded(): void {
+    const wanted = this.holder.current().extraEntrypoints;
+    for (const name of this.extraOpen) {
+      const e = this.entrypoints.get(name);
+      if (name in wanted || !e) continue;
+      this.extraOpen.delete(name);
+      this.entrypoints.delete(name);
+      void e.close(durationOr(e.config.transport?.lifeCycle?.graceTimeOut, 10_000)).catch(() => undefined);
     }
   }
 

@@ -71,7 +71,7 @@ export function edgeEntryPoint(edge: EdgeConfig, port: number, protocol: 'tcp' |
   const address = formatListenAddress(host, port, protocol);
   const decoded = decodeDocument(entryPointSchema, { address, ...(protocol === 'tcp' ? forwardedHeaders(edge) : {}) }, { issues: [], warnings: NO_WARNINGS });
   // The input is berth's own and always decodes; the fallback only keeps the types honest.
-  return { ...(decoded ?? { address, http: {}, transport: {}, udp: {} }), address, host, port, protocol, generated: true };
+  return { ...(decoded ?? { address, http: {}, transport: {}, udp: {} }), address, host, port, protocol, generated: true, onDemand: true };
 }
 
 const NO_WARNINGS = { key: () => undefined, value: () => undefined };

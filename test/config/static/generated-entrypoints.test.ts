@@ -151,7 +151,7 @@ describe('entrypoints opened while routers need them', () => {
     { desc: 'UDP too', got: [udp.address, udp.protocol], want: ['127.9.9.9:10001/udp', 'udp'] },
     { desc: 'defaults as for a written entrypoint', got: tcp.transport?.lifeCycle?.graceTimeOut, want: '10s' },
     { desc: 'trusted forwarded headers', got: tcp.forwardedHeaders?.trustedIPs, want: ['10.0.0.0/8'] },
-    { desc: 'marked generated', got: tcp.generated, want: true },
+    { desc: 'marked generated and on demand', got: [tcp.generated, tcp.onDemand], want: [true, true] },
   ];
   for (const x of cases) test(x.desc, () => assert.deepEqual(x.got, x.want));
 });
