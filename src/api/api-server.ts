@@ -5,6 +5,7 @@ import type { ProviderState } from '../providers/provider.ts';
 import type { Logger } from '../lib/logger.ts';
 import { BerthError, ErrorCodes } from '../lib/errors.ts';
 import { explain } from './explain.ts';
+import { portsReport, type PortAllocations } from './ports-report.ts';
 import { routesReport } from './routes-report.ts';
 import { traefikApi } from './traefik-api.ts';
 
@@ -17,8 +18,8 @@ export interface ApiSources {
   /** Certificates and their state (ACME manager + store), for /health and `berth certs`. */
   readonly certificates?: () => unknown;
   readonly certificateFor?: (sni: string) => unknown;
-  /** TCP/UDP port allocations. */
-  readonly ports?: () => unknown;
+  /** TCP/UDP port allocations from `edge.dynamicPorts`. */
+  readonly ports?: () => PortAllocations;
   /** Entrypoints and where they listen. */
   readonly entrypoints: () => readonly { name: string; address: string; protocol: string }[];
   /** Prometheus text exposition, when metrics are enabled. */
@@ -50,7 +51,9 @@ export function healthReport(src: ApiSources): Record<string, unknown> {
   const providers: Record<string, ProviderState> = {};
   let degraded = false;
   for (const [name, st] of src.providers()) {
-    providers[name] = st;
+    // Who stands behind each dynamic port is `/ports`' business.
+    const { ports: _ports, ...state } = st;
+    providers[name] = state;
     if (st.status !== 'ok') degraded = true;
   }
   const routers = Object.keys(snap.config.http?.routers ?? {}).length + Object.keys(snap.config.tcp?.routers ?? {}).length + Object.keys(snap.config.udp?.routers ?? {}).length;
@@ -82,7 +85,7 @@ export function createApiHandler(src: ApiSources, log: Logger): (req: IncomingMe
         case '/ping': text(res, 200, 'OK'); return;
         case '/health': json(res, 200, healthReport(src)); return;
         case '/routes.json': json(res, 200, routesReport(snap)); return;
-        case '/ports': json(res, 200, src.ports ? src.ports() : { tcp: [], udp: [] }); return;
+        case '/ports': json(res, 200, src.ports ? portsReport(src.ports(), snap, src.providers()) : { allocations: [], unassigned: [] }); return;
         case '/config.json': json(res, 200, snap.config); return;
         case '/config.yaml': text(res, 200, toYaml(snap.config), 'application/yaml; charset=utf-8'); return;
         case '/certs': json(res, 200, src.certificates ? src.certificates() : []); return;
