@@ -18,7 +18,7 @@ import { SnapshotHolder } from './pipeline/snapshot-holder.ts';
 import type { Provider } from './providers/provider.ts';
 import { TcpEntrypoint, type EntrypointLimits } from './entrypoints/tcp-entrypoint.ts';
 import { entrypointLimits } from './entrypoints/limits.ts';
-import { ApiServer, createApiHandler, parseListen, type ApiSources } from './api/api-server.ts';
+import { ApiServer, createApiHandler, parseListen, type ApiSources, type StatusPart } from './api/api-server.ts';
 import { CertificateStore } from './tls/certificate-store.ts';
 import { tlsServerOptions } from './tls/options.ts';
 import type { CertificateManager } from './acme/certificate-manager.ts';
@@ -37,11 +37,21 @@ import type { EntryPointConfig } from './config/static/types.ts';
 
 const TICKET_ROTATION_MS = 12 * 3600_000;
 
+/**
+ * A part of the control plane that runs beside the providers (DNS automation): shown in `/health`
+ * and `/diagnostics`, stopped with berth, told when the static file is re-read (SIGHUP).
+ */
+export interface BackgroundPart extends StatusPart {
+  stop(): void | Promise<void>;
+  reconfigure?(config: StaticConfig): void;
+}
+
 /** Optional parts wired by the caller (kept injectable so tests and workers can vary them). */
 export interface BerthParts {
   readonly middlewares?: Readonly<Record<string, MiddlewareFactory>>;
   readonly l4?: L4Builders;
   readonly providers?: readonly Provider[];
+  readonly background?: readonly BackgroundPart[];
 }
 
 /** Options for one berth instance. */
@@ -135,7 +145,10 @@ export class Berth {
       },
     });
     for (const p of opts.parts?.providers ?? []) this.providers.push(p);
+    this.background = opts.parts?.background ?? [];
   }
+
+  private readonly background: readonly BackgroundPart[];
 
   /** Builds and starts an instance: listeners first (so a port problem fails fast), then providers. */
   static async start(config: StaticConfig, opts: BerthOptions = {}): Promise<Berth> {
@@ -369,9 +382,18 @@ export class Berth {
       ],
       ...(self.metrics ? { metrics: () => self.metrics!.render({ snapshot: self.holder.current(), providers: self.watcher.providerStates(), certificates: self.certificates.list(), workers: self.supervisor?.metricStates() ?? [], ...(self.acme ? { acmeStorage: self.acme.storageStatus() } : {}) }) } : {}),
       dashboard: (req, res) => page(req, res),
+      parts: () => self.background,
     };
     const page = dashboardHandler(sources);
     return sources;
+  }
+
+  /**
+   * A re-read static file (SIGHUP) for the parts beside the providers: DNS records follow a new
+   * public address. Everything else of the static file needs a restart.
+   */
+  reconfigure(config: StaticConfig): void {
+    for (const p of this.background) p.reconfigure?.(config);
   }
 
   /** Where the API listens (after start). */
@@ -410,6 +432,7 @@ export class Berth {
     this.watcher.stop();
     await this.acme?.stop();
     await Promise.all(this.providers.map((p) => p.stop().catch(() => undefined)));
+    await Promise.all(this.background.map(async (p) => p.stop()));
     await api;
     await this.accessLog?.close();
     this.pool.close();

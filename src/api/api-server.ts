@@ -3,11 +3,21 @@ import { stringify as toYaml } from 'yaml';
 import type { SnapshotHolder } from '../pipeline/snapshot-holder.ts';
 import type { ProviderState } from '../providers/provider.ts';
 import type { Logger } from '../lib/logger.ts';
+import type { Diagnostic } from '../lib/diagnostics.ts';
 import { BerthError, ErrorCodes } from '../lib/errors.ts';
 import { explain } from './explain.ts';
 import { portsReport, type PortAllocations } from './ports-report.ts';
 import { routesReport } from './routes-report.ts';
 import { traefikApi } from './traefik-api.ts';
+
+/** A part of the control plane beside the providers (DNS automation), as the API shows it. */
+export interface StatusPart {
+  readonly name: string;
+  /** Shown in `/health` under `name`; a `failing` or `down` status makes berth `degraded`. */
+  state(): { readonly status: string };
+  /** Problems it has now, appended to `/diagnostics` and `/routes.json`. */
+  diagnostics(): readonly Diagnostic[];
+}
 
 /** Everything the API reads; each source is a function so the API always shows the live state. */
 export interface ApiSources {
@@ -26,6 +36,8 @@ export interface ApiSources {
   readonly metrics?: () => string;
   /** The dashboard page. */
   readonly dashboard?: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Parts beside the providers (DNS automation). */
+  readonly parts?: () => readonly StatusPart[];
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
@@ -60,6 +72,12 @@ export function healthReport(src: ApiSources): Record<string, unknown> {
   const services = Object.keys(snap.config.http?.services ?? {}).length + Object.keys(snap.config.tcp?.services ?? {}).length + Object.keys(snap.config.udp?.services ?? {}).length;
   const autoRoutes = Object.keys(snap.config.http?.routers ?? {}).filter((n) => n.includes('-auto@') || n.endsWith('-auto')).length;
   const errors = snap.diagnostics.filter((d) => d.level === 'error').length;
+  const parts: Record<string, unknown> = {};
+  for (const part of src.parts?.() ?? []) {
+    const st = part.state();
+    parts[part.name] = st;
+    if (st.status === 'failing' || st.status === 'down') degraded = true;
+  }
   return {
     status: degraded ? 'degraded' : 'ok',
     version: src.version,
@@ -69,8 +87,13 @@ export function healthReport(src: ApiSources): Record<string, unknown> {
     errors,
     memory: memorySummary(),
     providers,
+    ...parts,
     ...(src.certificates ? { certificates: src.certificates() } : {}),
   };
+}
+
+function partDiagnostics(src: ApiSources): Diagnostic[] {
+  return (src.parts?.() ?? []).flatMap((p) => p.diagnostics());
 }
 
 /** Handles one API request; exported so `api@internal` can serve it on an entrypoint too. */
@@ -84,12 +107,12 @@ export function createApiHandler(src: ApiSources, log: Logger): (req: IncomingMe
       switch (p) {
         case '/ping': text(res, 200, 'OK'); return;
         case '/health': json(res, 200, healthReport(src)); return;
-        case '/routes.json': json(res, 200, routesReport(snap)); return;
+        case '/routes.json': json(res, 200, routesReport(snap, partDiagnostics(src))); return;
         case '/ports': json(res, 200, src.ports ? portsReport(src.ports(), snap, src.providers()) : { allocations: [], unassigned: [] }); return;
         case '/config.json': json(res, 200, snap.config); return;
         case '/config.yaml': text(res, 200, toYaml(snap.config), 'application/yaml; charset=utf-8'); return;
         case '/certs': json(res, 200, src.certificates ? src.certificates() : []); return;
-        case '/diagnostics': json(res, 200, snap.diagnostics); return;
+        case '/diagnostics': json(res, 200, [...snap.diagnostics, ...partDiagnostics(src)]); return;
         case '/explain': {
           const target = url.searchParams.get('url');
           if (!target) { json(res, 400, { error: 'give the URL to explain: /explain?url=https://host/path' }); return; }
