@@ -25,7 +25,7 @@ export const COVERED_STATIC: Readonly<Record<string, readonly string[]>> = {
   'metrics': ['observability/metrics.test.ts', 'integration/observability.test.ts'],
   'ping': ['integration/observability.test.ts', 'integration/ops-drain.test.ts', 'config/static/decode-defaults.test.ts'],
   'serversTransport': ['hardening/upstream-faults.test.ts', 'http/forwarder.test.ts', 'config/static/decode-defaults.test.ts'],
-  'edge': ['config/static/generated-entrypoints.test.ts', 'integration/docker-claims.test.ts', 'providers/docker/claim-ledger.test.ts', 'config/labels/decode.test.ts', 'integration/l4-e2e.test.ts', 'dns/records-manager.test.ts', 'tcp/port-allocator.test.ts', 'config/static/decode-errors.test.ts'],
+  'edge': ['config/static/generated-entrypoints.test.ts', 'integration/docker-claims.test.ts', 'providers/docker/claim-ledger.test.ts', 'config/labels/decode.test.ts', 'integration/l4-e2e.test.ts', 'dns/records-manager.test.ts', 'tcp/port-allocator.test.ts', 'config/static/decode-errors.test.ts', 'integration/dns-e2e.test.ts', 'integration/seed-edge.test.ts'],
   'workers': ['integration/workers.test.ts'],
   'limits': ['hardening/http1-framing.test.ts', 'hardening/tls-sni.test.ts', 'hardening/l4-lifecycle.test.ts', 'config/static/decode-defaults.test.ts'],
 };
@@ -92,8 +92,6 @@ export const UNTESTED: Readonly<Record<string, string>> = {
   'certificatesResolvers.*.acme.dnsChallenge.propagation.disableChecks': 'read by the certificate manager for DNS-01; no test orders with it',
   'certificatesResolvers.*.acme.dnsChallenge.delayBeforeCheck': 'deprecated spelling of propagation.delayBeforeChecks',
   'certificatesResolvers.*.acme.dnsChallenge.disablePropagationCheck': 'deprecated spelling of propagation.disableChecks',
-  'edge.dns.proxied': 'passed to the DNS records manager when berth starts; no test starts it with the option',
-  'edge.dns.ttl': 'passed to the DNS records manager when berth starts; no test starts it with the option',
   'http.services.*.loadBalancer.healthCheck.unhealthyInterval': 'a test would have to wait for the interval',
   'http.middlewares.*.forwardAuth.tls.ca': 'needs an authentication server with its own CA',
   'http.middlewares.*.forwardAuth.tls.cert': 'needs an authentication server that checks client certificates',
