@@ -29,6 +29,7 @@ import { WorkerSupervisor } from './workers/supervisor.ts';
 import { assignSockets, bindReusePort, type BoundSocket } from './workers/bound-sockets.ts';
 import { socketFds, type InheritedSocket } from './ops/systemd.ts';
 import { PortAllocator } from './tcp/port-allocator.ts';
+import { KeyedResources } from './lib/keyed-resources.ts';
 import { buildTcpRouting } from './tcp/build.ts';
 import { buildUdpRouting } from './udp/build.ts';
 import { UdpEntrypoint } from './udp/entrypoint.ts';
@@ -333,36 +334,21 @@ export class Berth {
    * drains those no router needs any more, as a stopping entrypoint drains.
    */
   private openExtraEntrypoints(extra: Readonly<Record<string, EntryPointConfig>>): void {
-    for (const [name, ep] of Object.entries(extra)) {
-      if (this.entrypoints.has(name) || this.udpEntrypoints.has(name) || this.opening.has(name)) continue;
-      // With workers, dynamic TCP entrypoints are opened by the workers themselves.
-      if (this.workerCount > 1 && ep.protocol === 'tcp') continue;
-      this.opening.add(name);
-      this.openEntrypoint(name, ep).then(() => { this.extraOpen.add(name); this.closeUnneeded(); }, (err: unknown) => this.log.error({ err, entrypoint: name }, (err as Error).message)).finally(() => this.opening.delete(name));
-    }
-    this.closeUnneeded();
+    // With workers, dynamic TCP entrypoints are opened by the workers themselves.
+    this.extra.sync(this.workerCount > 1 ? Object.fromEntries(Object.entries(extra).filter(([, ep]) => ep.protocol !== 'tcp')) : extra);
   }
 
-  private closeUnneeded(): void {
-    const wanted = this.holder.current().extraEntrypoints;
-    for (const name of this.extraOpen) {
-      if (name in wanted) continue;
-      this.extraOpen.delete(name);
+  private readonly extra = new KeyedResources<EntryPointConfig>(async (name, ep) => {
+    await this.openEntrypoint(name, ep);
+    return async () => {
       const tcp = this.entrypoints.get(name);
       const udp = this.udpEntrypoints.get(name);
       this.entrypoints.delete(name);
       this.udpEntrypoints.delete(name);
       this.log.info({ entrypoint: name }, `entrypoint ${name} closed: no router needs it any more`);
-      const done = Promise.all([tcp?.close(durationOr(tcp.config.transport?.lifeCycle?.graceTimeOut, 10_000)), udp?.stop()]).then(() => undefined, () => undefined);
-      this.closing.add(done);
-      void done.finally(() => this.closing.delete(done));
-    }
-  }
-
-  private readonly opening = new Set<string>();
-  /** Dynamic-port and on-demand entrypoints this process opened, closed when no router needs them. */
-  private readonly extraOpen = new Set<string>();
-  private readonly closing = new Set<Promise<void>>();
+      await Promise.all([tcp?.close(durationOr(tcp.config.transport?.lifeCycle?.graceTimeOut, 10_000)), udp?.stop()]);
+    };
+  }, (name, err) => this.log.error({ err, entrypoint: name }, (err as Error).message));
 
   private apiSources(): ApiSources {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
@@ -427,7 +413,7 @@ export class Berth {
       this.supervisor?.stop(graceMs),
       ...[...this.entrypoints.values()].map((e) => e.close(graceMs)),
       ...[...this.udpEntrypoints.values()].map((u) => u.stop()),
-      ...this.closing,
+      this.extra.closed(),
     ]);
     this.watcher.stop();
     await this.acme?.stop();

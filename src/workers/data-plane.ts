@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { StaticConfig, EntryPointConfig } from '../config/static/types.ts';
 import type { DynamicConfig } from '../config/dynamic/types.ts';
 import { durationOr } from '../lib/duration.ts';
+import { KeyedResources } from '../lib/keyed-resources.ts';
 import { reopenLogFiles, type Logger } from '../lib/logger.ts';
 import type { Diagnostic } from '../lib/diagnostics.ts';
 import type { Handler, RequestContext } from '../http/handler.ts';
@@ -122,27 +123,17 @@ export class WorkerDataPlane {
     setTimeout(() => retired.close(), 60_000).unref();
     // Dynamic-port and on-demand TCP entrypoints appear with the routers that need them, and drain
     // once none does.
-    for (const [name, ep] of Object.entries(this.holder.current().extraEntrypoints)) {
-      if (ep.protocol !== 'tcp' || this.entrypoints.has(name) || this.opening.has(name)) continue;
-      this.opening.add(name);
-      this.open(name, ep, this.limitsOf(), []).then(() => { this.extraOpen.add(name); this.closeUnneeded(); }, (err: unknown) => this.log.error({ err, entrypoint: name }, (err as Error).message)).finally(() => this.opening.delete(name));
-    }
-    this.closeUnneeded();
+    this.extra.sync(Object.fromEntries(Object.entries(this.holder.current().extraEntrypoints).filter(([, ep]) => ep.protocol === 'tcp')));
   }
 
-  private readonly opening = new Set<string>();
-  private readonly extraOpen = new Set<string>();
-
-  private closeUnneeded(): void {
-    const wanted = this.holder.current().extraEntrypoints;
-    for (const name of this.extraOpen) {
+  private readonly extra = new KeyedResources<EntryPointConfig>(async (name, ep) => {
+    await this.open(name, ep, this.limitsOf(), []);
+    return async () => {
       const e = this.entrypoints.get(name);
-      if (name in wanted || !e) continue;
-      this.extraOpen.delete(name);
       this.entrypoints.delete(name);
-      void e.close(durationOr(e.config.transport?.lifeCycle?.graceTimeOut, 10_000)).catch(() => undefined);
-    }
-  }
+      await e?.close(durationOr(e.config.transport?.lifeCycle?.graceTimeOut, 10_000));
+    };
+  }, (name, err) => this.log.error({ err, entrypoint: name }, (err as Error).message));
 
   private limitsOf(): EntrypointLimits {
     return entrypointLimits(this.config);
