@@ -24,11 +24,19 @@ export interface RproxyEntry {
 
 const ENTRY = /^(http|tcp):\/\/([A-Za-z0-9.-]+)(?::(\d{1,5}))?(\/[^\s?#]*)?$/i;
 
+/**
+ * Most entries one RPROXY variable may have: each port it names can become a listening socket, and
+ * a hostile or broken variable (up to 64 KiB) must not open thousands of them.
+ */
+export const MAX_RPROXY_ENTRIES = 32;
+
 /** Parses the RPROXY variable; bad entries become messages. */
 export function parseRproxy(value: string): { entries: RproxyEntry[]; errors: string[] } {
   const entries: RproxyEntry[] = [];
   const errors: string[] = [];
-  for (const raw of value.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+  const raws = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (raws.length > MAX_RPROXY_ENTRIES) errors.push(`${raws.length} entries: only the first ${MAX_RPROXY_ENTRIES} are used`);
+  for (const raw of raws.slice(0, MAX_RPROXY_ENTRIES)) {
     const m = ENTRY.exec(raw);
     if (!m) {
       errors.push(`invalid RPROXY entry "${raw.slice(0, 80)}": expected http://host[:port][/path] or tcp://name:port`);
