@@ -9,9 +9,11 @@ export class KeyedResources<V> {
   readonly #live = new Map<string, () => Promise<void>>();
   readonly #opening = new Set<string>();
   readonly #closing = new Set<Promise<void>>();
+  /** Keys whose last open failed: tried again at every sync, reported once until they open. */
+  readonly #failed = new Set<string>();
   #wanted: Readonly<Record<string, V>> = {};
 
-  /** `open` resolves with the function that closes what it opened; `onError` hears failed opens. */
+  /** `open` resolves with the function that closes what it opened; `onError` hears the first of a run of failed opens of a key. */
   constructor(open: (key: string, value: V) => Promise<() => Promise<void>>, onError: (key: string, err: unknown) => void) {
     this.#open = open;
     this.#onError = onError;
@@ -20,12 +22,16 @@ export class KeyedResources<V> {
   /** Opens what is wanted and not open yet; closes what is open and not wanted any more. */
   sync(wanted: Readonly<Record<string, V>>): void {
     this.#wanted = wanted;
+    for (const key of this.#failed) if (!(key in wanted)) this.#failed.delete(key);
     for (const [key, value] of Object.entries(wanted)) {
       if (this.#live.has(key) || this.#opening.has(key)) continue;
       this.#opening.add(key);
       this.#open(key, value).then(
-        (close) => { this.#live.set(key, close); this.#closeUnwanted(); },
-        (err: unknown) => this.#onError(key, err),
+        (close) => { this.#failed.delete(key); this.#live.set(key, close); this.#closeUnwanted(); },
+        (err: unknown) => {
+          if (!this.#failed.has(key)) this.#onError(key, err);
+          this.#failed.add(key);
+        },
       ).finally(() => this.#opening.delete(key));
     }
     this.#closeUnwanted();

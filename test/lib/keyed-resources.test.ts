@@ -40,13 +40,15 @@ describe('KeyedResources', () => {
     assert.ok(!r.has('b'));
   });
 
-  test('a failed open is reported and tried again at the next sync', async () => {
+  test('a failed open is tried again at every sync, reported once until it opens', async () => {
     const { r, log, fail, finish } = harness();
     r.sync({ a: 1 });
     await fail('a');
     r.sync({ a: 1 });
+    await fail('a');
+    r.sync({ a: 1 });
     await finish('a');
-    assert.deepEqual(log, ['open a=1', 'failed a: EADDRINUSE', 'open a=1']);
+    assert.deepEqual(log, ['open a=1', 'failed a: EADDRINUSE', 'open a=1', 'open a=1']);
     assert.ok(r.has('a'));
   });
 });
