@@ -129,10 +129,16 @@ class Operations {
       const diff = diffStaticConfig(this.config, loaded.config);
       if (diff.changed.length === 0) { this.log.info(`SIGHUP: ${loaded.source} unchanged`); return; }
       if (diff.live.includes('log.level')) this.log.level = loaded.config.log.level.toLowerCase();
+      this.berth.reconfigure(loaded.config);
       const restart = diff.restartRequired.length > 0 ? `; restart required for: ${diff.restartRequired.join(', ')} (SIGUSR2 or systemctl restart berth: no connection is dropped)` : '';
       this.log.info({ changed: diff.changed, applied: diff.live, restartRequired: diff.restartRequired }, `SIGHUP: changed ${diff.changed.join(', ')}${diff.live.length ? `; applied: ${diff.live.join(', ')}` : ''}${restart}`);
       // Remember only what was applied, so a later SIGHUP reports the pending changes again.
       if (diff.live.includes('log.level')) this.config = { ...this.config, log: { ...this.config.log, level: loaded.config.log.level } };
+      if (diff.live.some((k) => k.startsWith('edge.'))) {
+        const { publicIPv4: _v4, publicIPv6: _v6, ...edge } = this.config.edge;
+        const next = loaded.config.edge;
+        this.config = { ...this.config, edge: { ...edge, ...(next.publicIPv4 !== undefined ? { publicIPv4: next.publicIPv4 } : {}), ...(next.publicIPv6 !== undefined ? { publicIPv6: next.publicIPv6 } : {}) } };
+      }
     } catch (err) {
       this.log.error({ err }, `SIGHUP failed: ${errorMessage(err)}`);
     } finally {

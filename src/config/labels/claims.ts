@@ -81,10 +81,14 @@ export function ruleHosts(rule: string, matcher: 'Host' | 'HostSNI'): string[] {
   return hosts;
 }
 
+/** Pseudo-entrypoints on which each router gets a port of its own: nothing shared to claim there. */
+const OWN_PORT = new Set(['tcp-dynamic', 'udp-dynamic']);
+
 /** The traffic keys a router claims: hosts, or whole entrypoints for catch-all TCP and UDP routers. */
 export function trafficClaimsOf(e: Element): string[] {
   const v = e.value;
-  const eps = Array.isArray(v['entryPoints']) ? (v['entryPoints'] as string[]) : ['(all entrypoints)'];
+  // `:6667` (RPROXY) is the entrypoint on that port, `tcp-6667` by convention: one key for both.
+  const eps = Array.isArray(v['entryPoints']) ? (v['entryPoints'] as string[]).filter((ep) => !OWN_PORT.has(ep)).map((ep) => (/^:\d+$/.test(ep) ? `tcp-${ep.slice(1)}` : ep)) : ['(all entrypoints)'];
   if (e.section === 'http.routers') return ruleHosts(String(v['rule'] ?? ''), 'Host').map((h) => `host ${h}`);
   if (e.section === 'tcp.routers') {
     const hosts = ruleHosts(String(v['rule'] ?? ''), 'HostSNI');

@@ -8,6 +8,7 @@
 import { diagError, type Diagnostic } from '../../lib/diagnostics.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import { findSharedNetworkContainer } from './address.ts';
+import { dynamicPortOwners } from './port-owners.ts';
 import { buildAutoRoutes, isRediaccContainer, repositoryOf } from './auto-routes.ts';
 import { compileConstraints, type ConstraintMatcher } from './constraints.ts';
 import type { Element } from './element.ts';
@@ -84,7 +85,7 @@ export function decodeContainers(containers: readonly ContainerView[], opts: Lab
   const { config, claims: outcome } = mergeContributions(contributions, diagnostics, claims);
   const store = firstTlsStore(containers, opts, diagnostics);
   if (store !== undefined) (config as Record<string, unknown>)['tls'] = { stores: { default: sortKeys(store) } };
-  return { config, diagnostics, repositories: [...repositories].sort(), claims: outcome };
+  return { config, diagnostics, repositories: [...repositories].sort(), claims: outcome, ports: dynamicPortOwners(contributions, config) };
 }
 
 /**

@@ -66,6 +66,20 @@ export interface LabelDecodeOptions {
   };
 }
 
+/** Who stands behind a router that gets a port from `edge.dynamicPorts` (for `/ports`). */
+export interface PortOwner {
+  /** The router's name in the provider (`mail-marketing-tcp-25`). */
+  readonly router: string;
+  readonly protocol: 'tcp' | 'udp';
+  readonly daemon: string;
+  /** `rediacc.repo_name` (the parent's for forks), when labelled. */
+  readonly repository?: string;
+  /** `rediacc.service_name`, when labelled. */
+  readonly service?: string;
+  /** The containers that define it (replicas), in claim order. */
+  readonly containers: readonly string[];
+}
+
 /** What decoding all containers of all daemons yields. */
 export interface DecodeResult {
   readonly config: DynamicConfig;
@@ -74,4 +88,6 @@ export interface DecodeResult {
   readonly repositories: readonly string[];
   /** Who got and who was refused each contested key (absent from decoders that do not merge). */
   readonly claims?: ClaimOutcome;
+  /** Who stands behind each served router on `tcp-dynamic` / `udp-dynamic`. */
+  readonly ports?: readonly PortOwner[];
 }

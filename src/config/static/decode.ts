@@ -12,6 +12,7 @@ import { decodeDocument } from '../schema/decode.ts';
 import type { Issue } from '../schema/issues.ts';
 import { STATIC_WARNINGS } from '../warned.ts';
 import { parseListenAddress } from './address.ts';
+import { withBindAddress } from './bind-address.ts';
 import { entryPointSchema } from './entrypoint-schema.ts';
 import { generateEntryPoints } from './generated-entrypoints.ts';
 import { staticConfigSchema } from './schema.ts';
@@ -43,7 +44,9 @@ export function decodeStaticConfig(raw: unknown, source: string): StaticDecodeRe
     const { docker, ...otherProviders } = providers;
     // `api: false` leaves berth's API listening, without the dashboard.
     const api = rest.api ?? { listen: '127.0.0.1:7111', dashboard: false };
-    config = { ...rest, api, providers: { ...otherProviders, ...(docker ? { docker: finishDocker(docker) } : {}) }, entryPoints: buildEntryPoints(entryPoints, decoded.edge, ctx) };
+    const edge = withBindAddress(rest.edge, source, ctx.diagnostics);
+    const redirect = Object.keys(rest.certificatesResolvers).length > 0;
+    config = { ...rest, edge, api, providers: { ...otherProviders, ...(docker ? { docker: finishDocker(docker) } : {}) }, entryPoints: buildEntryPoints(entryPoints, edge, redirect, ctx) };
     addInternalEntryPoint(config, ctx);
     validateStaticConfig(config, ctx);
   } catch (err) {
@@ -69,10 +72,13 @@ function decode<S extends Parameters<typeof decodeDocument>[0]>(schema: S, raw: 
 
 type DecodedEntryPoint = InferOutput<typeof entryPointSchema>;
 
-/** Generated entrypoints first (a user entrypoint of the same name replaces one), then the user's. */
-function buildEntryPoints(user: Record<string, DecodedEntryPoint>, edge: StaticConfig['edge'], ctx: WalkContext): Record<string, EntryPointConfig> {
+/**
+ * Generated entrypoints first (a user entrypoint of the same name replaces one), then the user's.
+ * `redirect`: whether the generated `web` redirects to HTTPS (a certificate resolver exists).
+ */
+function buildEntryPoints(user: Record<string, DecodedEntryPoint>, edge: StaticConfig['edge'], redirect: boolean, ctx: WalkContext): Record<string, EntryPointConfig> {
   const out: Record<string, EntryPointConfig> = {};
-  for (const g of generateEntryPoints(edge)) {
+  for (const g of generateEntryPoints(edge, { redirect })) {
     const mine = user[g.name];
     if (mine !== undefined) {
       const ep = withAddress(mine, `entryPoints.${g.name}`, ctx);

@@ -2,9 +2,10 @@
  * berth's own sections of the static configuration: `edge` (the host's identity and what is
  * generated from it), `limits` and `workers`.
  */
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIP, isIPv4, isIPv6 } from 'node:net';
 import { bool, custom, dflt, dur, fill, int, list, obj, oneOf, port, req, str } from '../schema/kit.ts';
 import { describe } from '../schema/issues.ts';
+import { ipRange } from './entrypoint-schema.ts';
 
 /** Most ports a `dynamicPorts` range may span: each port is an entrypoint and a listening socket. */
 export const MAX_DYNAMIC_PORTS = 1024;
@@ -14,6 +15,7 @@ const dnsLabel = (v: string): string | undefined => (LABEL.test(v) ? undefined :
 const domainName = (v: string): string | undefined =>
   v.length <= 253 && v.split('.').every((l) => LABEL.test(l)) ? undefined : `"${v}" is not a valid domain name`;
 const ipv4 = (v: string): string | undefined => (isIPv4(v) ? undefined : `"${v}" is not an IPv4 address`);
+const ipAddress = (v: string): string | undefined => (isIP(v) !== 0 ? undefined : `"${v}" is not an IP address (no brackets, no port)`);
 
 /** `10000-10010`, a single port, or `{from, to}` → `{from, to}`. */
 export function decodePortRange(v: unknown): { value: { from: number; to: number } } | { error: string } {
@@ -62,6 +64,18 @@ export const edgeSchema = obj({
   publicIPv4: str({ check: ipv4 }),
   /** When set, IPv6 entrypoints (`-v6` suffix) are generated on this address (without brackets). */
   publicIPv6: custom('an IPv6 address', decodeIPv6),
+  /**
+   * Where the generated IPv4 entrypoints, and the dynamic-port and on-demand ones, listen. Default:
+   * `publicIPv4` when it is an address of this host, else `0.0.0.0` — on a NAT'd cloud VM the public
+   * address is on no interface and binding it would fail. Always set after decoding.
+   */
+  bindAddress: str({ check: ipAddress }),
+  /**
+   * Forwarded headers of the generated entrypoints (and the dynamic-port and on-demand ones): the
+   * peers whose `X-Forwarded-*` headers are trusted — a tunnel or CDN in front of berth. A trusted
+   * `X-Forwarded-Proto: https` is not redirected to HTTPS again.
+   */
+  forwardedHeaders: obj({ trustedIPs: list(str({ check: ipRange })) }),
   /** Auto-routes from rediacc labels. */
   autoRoutes: dflt(bool(), true),
   /** Resolver used for auto-routes; must name a `certificatesResolvers` entry. */

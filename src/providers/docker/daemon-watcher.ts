@@ -1,6 +1,6 @@
 import type { ContainerView } from '../../config/labels/types.ts';
 import { errorMessage } from '../../lib/errors.ts';
-import { Backoff } from './backoff.ts';
+import { Backoff } from '../../lib/backoff.ts';
 import type { DockerClient } from './docker-client.ts';
 import { toContainerView } from './container-view.ts';
 

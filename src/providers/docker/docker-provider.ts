@@ -1,7 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { stat } from 'node:fs/promises';
-import type { ContainerView } from '../../config/labels/types.ts';
+import type { ContainerView, PortOwner } from '../../config/labels/types.ts';
 import { decodeContainers } from '../../config/labels/decode.ts';
 import type { DockerProviderConfig, EdgeConfig } from '../../config/static/types.ts';
 import type { DynamicConfig } from '../../config/dynamic/types.ts';
@@ -10,7 +10,7 @@ import { durationOr } from '../../lib/duration.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import { logger as rootLogger, type Logger } from '../../lib/logger.ts';
 import type { Provider, ProviderSink, ProviderState } from '../provider.ts';
-import { Backoff } from './backoff.ts';
+import { Backoff } from '../../lib/backoff.ts';
 import { ClaimKeeper, refusedByDaemon, type DecodeFn } from './claim-keeper.ts';
 import { ClaimLedger, type OwnerDaemon } from './claim-ledger.ts';
 import type { EndpointRank } from './claim-order.ts';
@@ -75,6 +75,8 @@ export class DockerProvider implements Provider {
   private readonly droppedAt = new Map<string, number>();
   private expiryTimer: NodeJS.Timeout | undefined;
   private refused: Record<string, number> = {};
+  /** Who stands behind each router on a dynamic port, from the last decode (for `/ports`). */
+  private portOwners: readonly PortOwner[] = [];
   private sink: ProviderSink | undefined;
   private publishTimer: NodeJS.Timeout | undefined;
   private rescanTimer: NodeJS.Timeout | undefined;
@@ -138,7 +140,8 @@ export class DockerProvider implements Provider {
 
   /** The current state, as last reported to the sink. */
   state(): ProviderState {
-    return providerState(this.daemons.values(), this.containers.values(), this.lastUpdate, this.refused);
+    const state = providerState(this.daemons.values(), this.containers.values(), this.lastUpdate, this.refused);
+    return this.portOwners.length > 0 ? { ...state, ports: this.portOwners } : state;
   }
 
   // ── endpoints ─────────────────────────────────────────────────────────────
@@ -323,6 +326,7 @@ export class DockerProvider implements Provider {
       config = result.config;
       diagnostics.push(...result.diagnostics);
       repositories = result.repositories;
+      this.portOwners = result.ports ?? [];
       this.refused = refusedByDaemon(result, [...this.daemons.values()].map((d) => d.id));
       this.armExpiry(now);
     } catch (err) {

@@ -83,6 +83,23 @@ describe('claims in the merge', () => {
       routers: [], granted: {}, refused: [['d2', 'tcp.routers.pg']],
       message: /^every TCP connection on entrypoint tcp-5432 belongs to container "db"/,
     },
+    {
+      desc: 'an RPROXY port claims the entrypoint of that port, as a label naming it does',
+      containers: [container({ name: 'irc', id: 'id-d2-irc', daemon: 'd2', networks: { n: '10.0.0.4' }, env: ['RPROXY=tcp://irc.example.org:6667'] })],
+      reserved: [['tcp-catchall tcp-6667', held('d1', 'znc')]],
+      routers: [], granted: {}, refused: [['d2', 'tcp.routers.rproxy-tcp-6667']],
+      message: /^every TCP connection on entrypoint tcp-6667 belongs to container "znc"/,
+    },
+    {
+      desc: 'routers on tcp-dynamic each get a port of their own: two repositories never contend',
+      containers: [
+        container({ name: 'm1', id: 'id-d1-m1', daemon: 'd1', networkMode: 'host', networks: {}, labels: { 'rediacc.service_name': 'mail', 'rediacc.repo_name': 'a', 'rediacc.service_ip': '127.0.11.2', 'rediacc.service_port': '80', 'rediacc.tcp_ports': '25' } }),
+        container({ name: 'm2', id: 'id-d2-m2', daemon: 'd2', networkMode: 'host', networks: {}, labels: { 'rediacc.service_name': 'mail', 'rediacc.repo_name': 'b', 'rediacc.service_ip': '127.0.12.2', 'rediacc.service_port': '80', 'rediacc.tcp_ports': '25' } }),
+      ],
+      routers: ['mail-a-auto', 'mail-b-auto'],
+      granted: { 'host mail.a.server-1.example.com': 'd1/m1', 'host mail.b.server-1.example.com': 'd2/m2' },
+      refused: [],
+    },
   ];
   for (const c of cases) {
     test(c.desc, () => {

@@ -81,6 +81,26 @@ describe('decodeContainers', () => {
     assert.equal(r.diagnostics[0]?.element, 'label rediacc.service_port');
   });
 
+  test('a hostile tcp_ports label: at most 32 public ports, one warning for the rest and one for the garbage', () => {
+    const ports = Array.from({ length: 5000 }, (_, i) => String(20000 + i));
+    const r = decodeContainers([container({ name: 'svc', networkMode: 'host', networks: {}, labels: {
+      'rediacc.service_name': 'svc', 'rediacc.repo_name': 'repo', 'rediacc.service_ip': '127.0.0.9', 'rediacc.service_port': '80',
+      'rediacc.tcp_ports': [...ports, 'x', 'y', '0', '70000', 'z'].join(','),
+    } })], options());
+    assert.equal(Object.keys(r.config.tcp?.routers ?? {}).length, 32);
+    assert.deepEqual(r.diagnostics.map((d) => `${d.level} ${d.element}: ${d.message}`), [
+      'warning label rediacc.tcp_ports: "x", "y", "0" and 2 more are not ports (1-65535); ignored',
+      'warning label rediacc.tcp_ports: 5000 ports: only the first 32 get a public port from edge.dynamicPorts; 20032, 20033, 20034, … left out',
+    ]);
+  });
+
+  test('a hostile RPROXY: at most 32 entries, each a port that could become a listener', () => {
+    const env = `RPROXY=${Array.from({ length: 2000 }, (_, i) => `tcp://t:${20000 + i}`).join(',')}`;
+    const r = decodeContainers([container({ name: 'flood', networks: { n: '127.0.10.5' }, env: [env] })], options());
+    assert.equal(Object.keys(r.config.tcp?.routers ?? {}).length, 32);
+    assert.deepEqual(r.diagnostics.map((d) => `${d.element}: ${d.message}`), ['env RPROXY: 2000 entries: only the first 32 are used']);
+  });
+
   test('a fork without a tag gets no route and a diagnostic', () => {
     const r = decodeContainers([container({ name: 'svc', networkMode: 'host', networks: {}, labels: { 'rediacc.service_name': 'svc', 'rediacc.repo_name': 'repo', 'rediacc.is_fork': 'true' } })], options());
     assert.deepEqual(r.config, {});
