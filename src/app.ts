@@ -17,10 +17,11 @@ import { SnapshotHolder } from './pipeline/snapshot-holder.ts';
 import type { Provider } from './providers/provider.ts';
 import { TcpEntrypoint, type EntrypointLimits } from './entrypoints/tcp-entrypoint.ts';
 import { entrypointLimits } from './entrypoints/limits.ts';
-import { ApiServer, createApiHandler, parseListen, type ApiSources } from './api/api-server.ts';
+import { ApiServer, createApiHandler, parseListen, type ApiSources, type StatusPart } from './api/api-server.ts';
 import { CertificateStore } from './tls/certificate-store.ts';
 import { tlsServerOptions } from './tls/options.ts';
 import type { CertificateManager } from './acme/certificate-manager.ts';
+import type { Fleet } from './fleet/fleet.ts';
 import { VERSION } from './version.ts';
 import { availableParallelism } from 'node:os';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
@@ -28,6 +29,7 @@ import { WorkerSupervisor } from './workers/supervisor.ts';
 import { assignSockets, bindReusePort, type BoundSocket } from './workers/bound-sockets.ts';
 import { socketFds, type InheritedSocket } from './ops/systemd.ts';
 import { PortAllocator } from './tcp/port-allocator.ts';
+import { KeyedResources } from './lib/keyed-resources.ts';
 import { buildTcpRouting } from './tcp/build.ts';
 import { buildUdpRouting } from './udp/build.ts';
 import { UdpEntrypoint } from './udp/entrypoint.ts';
@@ -36,11 +38,21 @@ import type { EntryPointConfig } from './config/static/types.ts';
 
 const TICKET_ROTATION_MS = 12 * 3600_000;
 
+/**
+ * A part of the control plane that runs beside the providers (DNS automation): shown in `/health`
+ * and `/diagnostics`, stopped with berth, told when the static file is re-read (SIGHUP).
+ */
+export interface BackgroundPart extends StatusPart {
+  stop(): void | Promise<void>;
+  reconfigure?(config: StaticConfig): void;
+}
+
 /** Optional parts wired by the caller (kept injectable so tests and workers can vary them). */
 export interface BerthParts {
   readonly middlewares?: Readonly<Record<string, MiddlewareFactory>>;
   readonly l4?: L4Builders;
   readonly providers?: readonly Provider[];
+  readonly background?: readonly BackgroundPart[];
 }
 
 /** Options for one berth instance. */
@@ -64,6 +76,8 @@ export class Berth {
   readonly certificates: CertificateStore;
   /** The ACME manager, when resolvers are configured (loaded on demand: acme-client is heavy). */
   acme: CertificateManager | undefined;
+  /** Fleet mode (`fleet:`): certificates, leases and challenge answers shared through Redis. */
+  fleet: Fleet | undefined;
   readonly entrypoints = new Map<string, TcpEntrypoint>();
   readonly udpEntrypoints = new Map<string, UdpEntrypoint>();
   readonly ports: PortAllocator;
@@ -134,7 +148,10 @@ export class Berth {
       },
     });
     for (const p of opts.parts?.providers ?? []) this.providers.push(p);
+    this.background = opts.parts?.background ?? [];
   }
+
+  private readonly background: readonly BackgroundPart[];
 
   /** Builds and starts an instance: listeners first (so a port problem fails fast), then providers. */
   static async start(config: StaticConfig, opts: BerthOptions = {}): Promise<Berth> {
@@ -153,9 +170,18 @@ export class Berth {
     } catch (err) {
       this.log.warn({ err, stateDir: this.config.edge.stateDir }, 'state directory is not writable; port allocations and certificates may not persist');
     }
+    if (this.config.fleet) {
+      const { Fleet } = await import('./fleet/fleet.ts');
+      this.fleet = await Fleet.start(this.config.fleet, this.log.child({ component: 'fleet' }));
+    }
     if (Object.keys(this.config.certificatesResolvers ?? {}).length > 0) {
       const { CertificateManager } = await import('./acme/certificate-manager.ts');
-      this.acme = new CertificateManager({ resolvers: this.config.certificatesResolvers, store: this.certificates, logger: this.log.child({ component: 'acme' }) });
+      const fleet = this.fleet;
+      this.acme = new CertificateManager({
+        resolvers: this.config.certificatesResolvers, store: this.certificates, logger: this.log.child({ component: 'acme' }),
+        ...(fleet ? { storageFactory: (path: string) => fleet.acmeStorage(path), relay: fleet.relay } : {}),
+      });
+      fleet?.attach(this.acme.http01Responder, this.certificates);
       await this.acme.start();
     }
     for (const d of this.ports.diagnostics) this.log.warn({ element: d.element }, d.message);
@@ -314,18 +340,26 @@ export class Berth {
     }
   }
 
-  /** Opens listeners for dynamic-port entrypoints as routers come to need them. */
+  /**
+   * Opens listeners for dynamic-port and on-demand entrypoints as routers come to need them, and
+   * drains those no router needs any more, as a stopping entrypoint drains.
+   */
   private openExtraEntrypoints(extra: Readonly<Record<string, EntryPointConfig>>): void {
-    for (const [name, ep] of Object.entries(extra)) {
-      if (this.entrypoints.has(name) || this.udpEntrypoints.has(name) || this.opening.has(name)) continue;
-      // With workers, dynamic TCP entrypoints are opened by the workers themselves.
-      if (this.workerCount > 1 && ep.protocol === 'tcp') continue;
-      this.opening.add(name);
-      this.openEntrypoint(name, ep).catch((err: unknown) => this.log.error({ err, entrypoint: name }, (err as Error).message)).finally(() => this.opening.delete(name));
-    }
+    // With workers, dynamic TCP entrypoints are opened by the workers themselves.
+    this.extra.sync(this.workerCount > 1 ? Object.fromEntries(Object.entries(extra).filter(([, ep]) => ep.protocol !== 'tcp')) : extra);
   }
 
-  private readonly opening = new Set<string>();
+  private readonly extra = new KeyedResources<EntryPointConfig>(async (name, ep) => {
+    await this.openEntrypoint(name, ep);
+    return async () => {
+      const tcp = this.entrypoints.get(name);
+      const udp = this.udpEntrypoints.get(name);
+      this.entrypoints.delete(name);
+      this.udpEntrypoints.delete(name);
+      this.log.info({ entrypoint: name }, `entrypoint ${name} closed: no router needs it any more`);
+      await Promise.all([tcp?.close(durationOr(tcp.config.transport?.lifeCycle?.graceTimeOut, 10_000)), udp?.stop()]);
+    };
+  }, (name, err) => this.log.error({ err, entrypoint: name }, (err as Error).message));
 
   private apiSources(): ApiSources {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
@@ -337,17 +371,27 @@ export class Berth {
       startedAt: self.startedAt,
       certificates: () => self.acme ? { managed: self.acme.status(), store: self.certificates.list() } : self.certificates.list(),
       certificateFor: (sni: string) => self.certificates.select(sni),
+      ...(self.fleet ? { fleet: () => self.fleet!.status() } : {}),
       ports: () => ({ allocations: self.ports.list(), range: self.config.edge.dynamicPorts }),
       entrypoints: () => [
         ...[...self.workerEntrypoints].filter(([, e]) => e.protocol === 'tcp').map(([name, e]) => ({ name, address: fmtAddr(e.host || '0.0.0.0', e.port), protocol: 'tcp', workers: self.supervisor?.pids() ?? [] })),
         ...[...self.entrypoints.values()].map((e) => { const a = e.address(); return { name: e.name, address: fmtAddr(a.address, a.port), protocol: 'tcp' }; }),
         ...[...self.udpEntrypoints].map(([name, u]) => { const a = u.address(); return { name, address: fmtAddr(a.address, a.port), protocol: 'udp' }; }),
       ],
-      ...(self.metrics ? { metrics: () => self.metrics!.render({ snapshot: self.holder.current(), providers: self.watcher.providerStates(), certificates: self.certificates.list(), workers: self.supervisor?.metricStates() ?? [], ...(self.acme ? { acmeStorage: self.acme.storageStatus() } : {}) }) } : {}),
+      ...(self.metrics ? { metrics: () => self.metrics!.render({ snapshot: self.holder.current(), providers: self.watcher.providerStates(), certificates: self.certificates.list(), workers: self.supervisor?.metricStates() ?? [], ...(self.acme ? { acmeStorage: self.acme.storageStatus() } : {}), ...(self.fleet ? { fleet: self.fleet.status() } : {}) }) } : {}),
       dashboard: (req, res) => page(req, res),
+      parts: () => self.background,
     };
     const page = dashboardHandler(sources);
     return sources;
+  }
+
+  /**
+   * A re-read static file (SIGHUP) for the parts beside the providers: DNS records follow a new
+   * public address. Everything else of the static file needs a restart.
+   */
+  reconfigure(config: StaticConfig): void {
+    for (const p of this.background) p.reconfigure?.(config);
   }
 
   /** Where the API listens (after start). */
@@ -381,10 +425,13 @@ export class Berth {
       this.supervisor?.stop(graceMs),
       ...[...this.entrypoints.values()].map((e) => e.close(graceMs)),
       ...[...this.udpEntrypoints.values()].map((u) => u.stop()),
+      this.extra.closed(),
     ]);
     this.watcher.stop();
     await this.acme?.stop();
+    await this.fleet?.stop();
     await Promise.all(this.providers.map((p) => p.stop().catch(() => undefined)));
+    await Promise.all(this.background.map(async (p) => p.stop()));
     await api;
     await this.accessLog?.close();
     this.pool.close();

@@ -1,5 +1,5 @@
 import { Agent } from 'node:https';
-import { rootCertificates } from 'node:tls';
+import { checkServerIdentity, rootCertificates, type PeerCertificate } from 'node:tls';
 import * as acme from 'acme-client';
 import { BerthError, ErrorCodes } from '../lib/errors.ts';
 
@@ -8,7 +8,8 @@ import { BerthError, ErrorCodes } from '../lib/errors.ts';
  * - its own blind retries are off: the certificate manager owns retry timing and backoff;
  * - `Retry-After` of 429/503 answers is remembered per CA origin (acme-client's errors drop it);
  * - a CA that cannot be reached becomes a typed error instead of a TypeError;
- * - extra trust roots (`caCertificates`) are added to the system roots.
+ * - each CA origin gets its own TLS settings and timeout (`caCertificates`, `caSystemCertPool`,
+ *   `caServerName`, `clientTimeout`), picked per request by URL.
  */
 
 interface Pause {
@@ -17,9 +18,9 @@ interface Pause {
 }
 
 const pauses = new Map<string, Pause>();
-const extraRoots = new Set<string>();
+/** TLS agent and timeout per CA origin. */
+const origins = new Map<string, { agent: Agent | undefined; timeoutMs: number | undefined }>();
 let installed = false;
-let agent: Agent | undefined;
 
 interface AxiosLikeError {
   config?: { url?: string };
@@ -34,7 +35,10 @@ export function installAcmeHttp(): void {
   installed = true;
   const ax = acme.axios as unknown as {
     defaults: { acmeSettings?: { retryMaxAttempts: number }; httpsAgent?: unknown; timeout?: number };
-    interceptors: { response: { handlers?: unknown[]; use(ok: unknown, err: unknown): number } };
+    interceptors: {
+      response: { handlers?: unknown[]; use(ok: unknown, err: unknown): number };
+      request: { use(ok: (c: { url?: string; httpsAgent?: unknown; timeout?: number }) => unknown): number };
+    };
   };
   if (ax.defaults.acmeSettings) ax.defaults.acmeSettings.retryMaxAttempts = 0;
   ax.defaults.timeout = 30_000;
@@ -51,6 +55,20 @@ export function installAcmeHttp(): void {
   // acme-client's own error interceptor must see our typed error, so ours goes first.
   if (Array.isArray(ax.interceptors.response.handlers)) ax.interceptors.response.handlers.unshift(handler);
   else ax.interceptors.response.use(null, onError);
+  ax.interceptors.request.use((config) => {
+    const o = origins.get(originOf(config.url));
+    if (o?.agent) config.httpsAgent = o.agent;
+    if (o?.timeoutMs !== undefined) config.timeout = o.timeoutMs;
+    return config;
+  });
+}
+
+function originOf(url: string | undefined): string {
+  try {
+    return url ? new URL(url).origin : '';
+  } catch {
+    return '';
+  }
 }
 
 function record(url: string | undefined, status: number, retryAfter: unknown): void {
@@ -80,17 +98,37 @@ export function caPause(directoryUrl: string, since: number): { until: number; r
   return { until: p.until, rateLimited: p.status === 429 };
 }
 
-/** Adds PEM roots to the trust acme-client uses (system roots stay trusted). */
-export function trustAcmeRoots(pems: string[]): void {
-  let changed = false;
-  for (const p of pems) {
-    if (!extraRoots.has(p)) {
-      extraRoots.add(p);
-      changed = true;
-    }
+/** How berth connects to one CA (Traefik's resolver options of the same names). */
+export interface CaConnection {
+  /** PEM contents of `caCertificates`: the only roots trusted for the CA, unless `caSystemCertPool`. */
+  readonly caCertificates?: readonly string[];
+  /** Trust the system roots as well as `caCertificates`. */
+  readonly caSystemCertPool?: boolean;
+  /** The name the CA's certificate is checked against and sent as SNI (`caServerName`). */
+  readonly caServerName?: string;
+  /** Whole-request timeout (`clientTimeout`, Traefik's default 2 m). */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Sets how requests to the CA at `directoryUrl` are made. Every URL of one CA shares its origin
+ * (RFC 8555 servers hand out their own URLs), so the settings follow all of them. Without
+ * `caCertificates` the system roots are trusted, also with `caServerName` alone (Traefik would
+ * then trust nothing at all).
+ */
+export function configureCa(directoryUrl: string, conn: CaConnection): void {
+  const origin = originOf(directoryUrl);
+  if (origin === '') return;
+  const custom = (conn.caCertificates?.length ?? 0) > 0;
+  const name = conn.caServerName;
+  let agent: Agent | undefined;
+  if (custom || name) {
+    const ca = custom ? [...(conn.caSystemCertPool ? rootCertificates : []), ...conn.caCertificates!] : [...rootCertificates];
+    agent = new Agent({
+      ca, keepAlive: true,
+      ...(name ? { servername: name, checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(name, cert) } : {}),
+    });
   }
-  if (!changed && agent) return;
-  agent?.destroy();
-  agent = new Agent({ ca: [...rootCertificates, ...extraRoots], keepAlive: true });
-  (acme.axios as unknown as { defaults: { httpsAgent?: unknown } }).defaults.httpsAgent = agent;
+  origins.get(origin)?.agent?.destroy();
+  origins.set(origin, { agent, timeoutMs: conn.timeoutMs });
 }

@@ -1,52 +1,32 @@
-import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import * as acme from 'acme-client';
-import type { CertResolverConfig, EntryPointConfig, StaticConfig } from '../config/static/types.ts';
+import type * as acme from 'acme-client';
+import type { EntryPointConfig, StaticConfig } from '../config/static/types.ts';
 import type { DynamicConfig } from '../config/dynamic/types.ts';
 import type { CertificateStore } from '../tls/certificate-store.ts';
 import { nameMatches, readCertificateInfo } from '../tls/certificate-info.ts';
-import { CloudflareDns, retryAfterMs } from '../dns/cloudflare.ts';
+import { retryAfterMs } from '../dns/cloudflare.ts';
 import { BerthError, ErrorCodes, errorMessage } from '../lib/errors.ts';
 import { logger as rootLogger, type Logger } from '../lib/logger.ts';
-import { parseDuration } from '../lib/duration.ts';
-import { FileAcmeStorage, type AcmeStorage, type AcmeStore } from './storage.ts';
-import { accountKeyPem, createCertificateKey, newAccountKey, storedKeyType } from './account.ts';
-import { caPause, installAcmeHttp, trustAcmeRoots } from './acme-http.ts';
-import { Http01Responder, dns01Solver, http01Solver, tlsAlpn01Solver, type ChallengeSolver } from './challenges.ts';
-import { challengeOf, wantedCertificates, type WantedCertificate } from './wanted.ts';
+import { mergeStores, StaleLeaseError, type AcmeStorage, type StorageLease } from './storage.ts';
+import { createCertificateKey } from './account.ts';
+import { openAccount } from './acme-account.ts';
+import { caPause, installAcmeHttp } from './acme-http.ts';
+import { Http01Responder, type ChallengeRelay, type ChallengeSolver } from './challenges.ts';
+import { createCsr } from './csr.ts';
+import { orderCertificate } from './order.ts';
+import { buildRuntimes, checkProfile, type Runtime } from './resolver-runtime.ts';
+import { dueForRenewal, renewDurations } from './renewal.ts';
+import { buildSolver } from './solvers.ts';
+import { StorageKeeper } from './storage-keeper.ts';
+import { jobKey, statusRows, type CertificateStatus, type Job, type Managed, type StorageStatus } from './certificate-status.ts';
+import { wantedCertificates, type WantedCertificate } from './wanted.ts';
 
-/** Let's Encrypt production, Traefik's default `caServer`. */
-export const LETS_ENCRYPT_DIRECTORY = 'https://acme-v02.api.letsencrypt.org/directory';
+export type { CertificateState, CertificateStatus, StorageStatus } from './certificate-status.ts';
+export { renewBefore } from './renewal.ts';
+
+export { LETS_ENCRYPT_DIRECTORY } from './resolver-runtime.ts';
 
 const DAY = 86_400_000;
-
-/** Life-cycle state of one certificate, as `/health` and `berth certs` show it. */
-export type CertificateState = 'pending' | 'ordering' | 'valid' | 'renewing' | 'failed' | 'expired';
-
-/** One row of {@link CertificateManager.status}. */
-export interface CertificateStatus {
-  resolver: string;
-  main: string;
-  sans: string[];
-  /** Names of the certificate in hand (empty until one is issued). */
-  names: string[];
-  notAfter?: string;
-  state: CertificateState;
-  lastError?: string;
-  nextAttempt?: string;
-  routers: string[];
-}
-
-/** One row of {@link CertificateManager.storageStatus}: whether a resolver's storage holds what it should. */
-export interface StorageStatus {
-  resolver: string;
-  /** Where the resolver's account and certificates are written (`acme.storage`). */
-  storage: string;
-  /** False while something (account, certificate) exists only in memory and its write is being retried. */
-  stored: boolean;
-  /** Writes of the storage that failed since start. */
-  failedWrites: number;
-}
 
 /** Options for {@link CertificateManager}. */
 export interface CertificateManagerOptions {
@@ -54,71 +34,47 @@ export interface CertificateManagerOptions {
   store: CertificateStore;
   logger?: Logger;
   env?: NodeJS.ProcessEnv;
-  /** Storage per `acme.storage` path (default: the acme.json file). */
+  /** Storage per `acme.storage` path (default: the acme.json file; a fleet gives Redis). */
   storageFactory?: (path: string) => AcmeStorage;
+  /** Publishes HTTP-01 / TLS-ALPN-01 answers to every fleet host. */
+  relay?: ChallengeRelay;
   /** Clock (tests move it to reach the renewal window). */
   now?: () => number;
   /** Retry backoff after a failed order: doubles from `initialMs` up to `maxMs`. */
   backoff?: { initialMs?: number; maxMs?: number };
-  /** How often certificates are checked for renewal. */
+  /** How often certificates are checked for renewal (default: Traefik's interval for `certificatesDuration`). */
   renewCheckIntervalMs?: number;
   /** Upper bound for a DNS-01 propagation check. */
   propagationTimeoutMs?: number;
+  /** Time between DNS-01 propagation checks (default 2 s, as lego). */
+  propagationIntervalMs?: number;
+  /** While the shared storage is unreachable, only certificates expiring within this are ordered (default 7 days). */
+  localOrderWindowMs?: number;
 }
 
-interface Managed {
-  resolver: string;
-  main: string;
-  sans: string[];
-  names: string[];
-  notBefore: number;
-  notAfter: number;
-  /** Set while the certificate is served but could not be written to the storage. */
-  storeError?: string;
-}
-
-interface Job {
-  key: string;
-  resolver: string;
-  main: string;
-  sans: string[];
-  renewal: boolean;
-  state: CertificateState;
-  attempts: number;
-  lastError?: string;
-  nextAttempt?: number;
-  timer?: NodeJS.Timeout;
-  running?: Promise<void>;
-}
-
-interface Runtime {
-  name: string;
-  config: CertResolverConfig['acme'];
-  directoryUrl: string;
-  storage: AcmeStorage;
-  client?: Promise<acme.Client>;
-  solver?: ChallengeSolver;
+/** Jobs waiting for the shared storage or for another host's order (re-tried when it reports news). */
+interface FleetWait {
+  waitingFleet?: boolean;
 }
 
 /**
  * The ACME certificate manager: loads stored certificates into the TLS store, orders what routers
  * need and nothing already covered, renews ahead of expiry, and retries failures with backoff
- * (honouring `Retry-After` and rate limits) while the old certificate keeps serving.
+ * (honouring `Retry-After` and rate limits) while the old certificate keeps serving. With a shared
+ * storage each order runs under a lease, so a fleet orders every certificate once.
  */
 export class CertificateManager {
   private readonly opts: CertificateManagerOptions;
   private readonly store: CertificateStore;
   private readonly log: Logger;
   private readonly now: () => number;
+  private readonly env: NodeJS.ProcessEnv;
   private readonly responder = new Http01Responder();
   private readonly runtimes = new Map<string, Runtime>();
-  private readonly docs = new Map<AcmeStorage, Promise<AcmeStore>>();
+  private readonly keeper: StorageKeeper;
   private readonly managed = new Map<string, Managed>();
-  /** Pending rewrites of a resolver's storage after a failed write. */
-  private readonly storeRetries = new Map<string, { attempts: number; timer: NodeJS.Timeout }>();
-  /** Failed writes of a resolver's storage since start (metrics). */
-  private readonly storeFailures = new Map<string, number>();
-  private readonly jobs = new Map<string, Job>();
+  private readonly jobs = new Map<string, Job & FleetWait>();
+  private readonly unsubscribe: (() => void)[] = [];
   private wanted: WantedCertificate[] = [];
   private renewTimer: NodeJS.Timeout | undefined;
   private readonly abort = new AbortController();
@@ -131,43 +87,24 @@ export class CertificateManager {
     this.store = opts.store;
     this.log = opts.logger ?? rootLogger('acme');
     this.now = opts.now ?? Date.now;
+    this.env = opts.env ?? process.env;
+    this.keeper = new StorageKeeper(this.log, (n) => this.backoff(n));
     installAcmeHttp();
-    const storages = new Map<string, AcmeStorage>();
-    for (const [name, r] of Object.entries(opts.resolvers ?? {})) {
-      const path = r.acme.storage || 'acme.json';
-      let storage = storages.get(path);
-      if (!storage) {
-        storage = opts.storageFactory?.(path) ?? new FileAcmeStorage(path, this.log);
-        storages.set(path, storage);
-      }
-      this.runtimes.set(name, { name, config: r.acme, directoryUrl: r.acme.caServer || LETS_ENCRYPT_DIRECTORY, storage });
-      const roots: string[] = [];
-      for (const file of r.acme.caCertificates ?? []) {
-        try {
-          roots.push(readFileSync(file, 'utf8'));
-        } catch (err) {
-          this.log.error({ resolver: name, file, err: errorMessage(err) }, 'caCertificates file unreadable');
-        }
-      }
-      if (roots.length) trustAcmeRoots(roots);
-    }
+    for (const rt of buildRuntimes(opts.resolvers ?? {}, this.log, opts.storageFactory)) this.runtimes.set(rt.name, rt);
   }
 
   /** Loads every resolver's stored certificates into the TLS store and starts the renewal timer. */
   async start(): Promise<void> {
+    const seen = new Set<AcmeStorage>();
     for (const rt of this.runtimes.values()) {
-      const doc = await this.doc(rt);
-      for (const rec of doc[rt.name]?.Certificates ?? []) {
-        try {
-          const cert = Buffer.from(rec.certificate, 'base64').toString('utf8');
-          const key = Buffer.from(rec.key, 'base64').toString('utf8');
-          this.install(rt.name, rec.domain.main, (rec.domain.sans ?? []).filter(Boolean), key, cert);
-        } catch (err) {
-          this.log.error({ resolver: rt.name, domain: rec.domain.main, err: errorMessage(err) }, 'stored certificate skipped');
-        }
-      }
+      const doc = await this.keeper.doc(rt.storage);
+      for (const rec of doc[rt.name]?.Certificates ?? []) this.installRecord(rt.name, rec);
+      if (rt.storage.onChange && !seen.has(rt.storage)) this.unsubscribe.push(rt.storage.onChange(() => void this.refreshAll()));
+      seen.add(rt.storage);
+      if (rt.config.profile) void checkProfile(rt, this.log);
     }
-    const every = this.opts.renewCheckIntervalMs ?? 12 * 3_600_000;
+    const hours = Math.min(...[...this.runtimes.values()].map((rt) => rt.config.certificatesDuration ?? 2160));
+    const every = this.opts.renewCheckIntervalMs ?? renewDurations(hours).intervalMs;
     this.renewTimer = setInterval(() => this.reconcile(), every);
     this.renewTimer.unref();
     this.log.info({ certificates: this.managed.size }, 'acme certificates loaded');
@@ -181,45 +118,22 @@ export class CertificateManager {
    */
   update(config: DynamicConfig, entryPoints: StaticConfig['entryPoints'] | Record<string, EntryPointConfig>): void {
     this.wanted = wantedCertificates(config, entryPoints, this.opts.resolvers ?? {});
-    for (const r of new Set(this.collectUnknownResolvers(config))) {
-      this.log.warn({ resolver: r }, 'routers name an unknown certificate resolver');
-    }
+    const unknown = new Set(Object.values(config.http?.routers ?? {}).map((r) => r.tls?.certResolver).filter((n): n is string => !!n && !this.runtimes.has(n)));
+    for (const r of unknown) this.log.warn({ resolver: r }, 'routers name an unknown certificate resolver');
     this.reconcile();
   }
 
   /** Every certificate berth manages or wants, for `/health` and `berth certs`. */
   status(): CertificateStatus[] {
-    const rows: CertificateStatus[] = [];
-    const now = this.now();
-    for (const [key, m] of this.managed) {
-      const job = this.jobs.get(`renew|${key}`);
-      const routers = this.wanted.filter((w) => w.mustCover.every((n) => m.names.some((p) => nameMatches(p, n)))).flatMap((w) => w.routers);
-      const row: CertificateStatus = { resolver: m.resolver, main: m.main, sans: m.sans, names: m.names, notAfter: new Date(m.notAfter).toISOString(), state: m.notAfter <= now ? 'expired' : 'valid', routers };
-      if (m.storeError !== undefined) row.lastError = m.storeError;
-      if (job && job.state !== 'valid') {
-        row.state = job.state === 'failed' ? 'failed' : 'renewing';
-        if (job.lastError) row.lastError = job.lastError;
-        if (job.nextAttempt) row.nextAttempt = new Date(job.nextAttempt).toISOString();
-      }
-      rows.push(row);
-    }
-    for (const job of this.jobs.values()) {
-      if (job.renewal || job.state === 'valid') continue;
-      const w = this.wanted.find((x) => jobKey(x.resolver, x.main, x.sans) === job.key);
-      const row: CertificateStatus = { resolver: job.resolver, main: job.main, sans: job.sans, names: [], state: job.state, routers: w?.routers ?? [] };
-      if (job.lastError) row.lastError = job.lastError;
-      if (job.nextAttempt) row.nextAttempt = new Date(job.nextAttempt).toISOString();
-      rows.push(row);
-    }
-    return rows;
+    return statusRows(this.managed, this.jobs, this.wanted, this.now(), (r) => this.keeper.unstored(r));
   }
 
   /** Per resolver: whether its storage holds everything it issued, and how many writes failed (metrics). */
   storageStatus(): StorageStatus[] {
-    return [...this.runtimes.values()].map((rt) => ({ resolver: rt.name, storage: rt.storage.location, stored: !this.storeRetries.has(rt.name), failedWrites: this.storeFailures.get(rt.name) ?? 0 }));
+    return [...this.runtimes.values()].map((rt) => ({ resolver: rt.name, storage: rt.storage.location, stored: this.keeper.unstored(rt.name) === undefined, failedWrites: this.keeper.failedWrites(rt.name) }));
   }
 
-  /** The HTTP-01 responder, so worker processes can be kept in step with its tokens. */
+  /** The HTTP-01 responder, so worker processes (and fleet hosts) can be kept in step with its tokens. */
   get http01Responder(): Http01Responder {
     return this.responder;
   }
@@ -242,20 +156,11 @@ export class CertificateManager {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.renewTimer) clearInterval(this.renewTimer);
-    for (const r of this.storeRetries.values()) clearTimeout(r.timer);
+    for (const u of this.unsubscribe) u();
     for (const j of this.jobs.values()) if (j.timer) clearTimeout(j.timer);
     this.abort.abort(new BerthError(ErrorCodes.ACME_ORDER, 'certificate manager stopped'));
     await this.whenIdle();
-    // A last try for what could not be stored: after this it exists nowhere but at the CA.
-    await Promise.all([...this.storeRetries.keys()].map(async (name) => {
-      const rt = this.runtimes.get(name);
-      if (!rt) return;
-      try {
-        await this.writeStorage(rt);
-      } catch (err) {
-        this.log.error({ resolver: name, storage: rt.storage.location, err: errorMessage(err) }, 'ACME storage still cannot be written at shutdown; certificates issued since the last write will be ordered again');
-      }
-    }));
+    await this.keeper.stop();
   }
 
   // ------------------------------------------------------------------ planning
@@ -264,13 +169,12 @@ export class CertificateManager {
     if (this.stopped || !this.started) return;
     const now = this.now();
     for (const w of this.wanted) {
-      if (!this.runtimes.has(w.resolver)) continue;
-      if (this.covered(w.mustCover, now)) continue;
+      if (!this.runtimes.has(w.resolver) || this.covered(w.mustCover, now)) continue;
       this.schedule(jobKey(w.resolver, w.main, w.sans), w.resolver, w.main, w.sans, false);
     }
     for (const [key, m] of this.managed) {
-      if (!this.runtimes.has(m.resolver)) continue;
-      if (now >= m.notAfter - renewBefore(m)) this.schedule(`renew|${key}`, m.resolver, m.main, m.sans, true);
+      const rt = this.runtimes.get(m.resolver);
+      if (rt && dueForRenewal(m, now, rt.config.certificatesDuration)) this.schedule(`renew|${key}`, m.resolver, m.main, m.sans, true);
     }
   }
 
@@ -280,6 +184,15 @@ export class CertificateManager {
     for (const m of this.managed.values()) if (m.notAfter > now) patterns.push(...m.names);
     for (const c of this.store.list()) if (c.source !== 'generated' && c.source !== 'acme' && c.notAfter.getTime() > now) patterns.push(...c.names);
     return names.every((n) => patterns.some((p) => nameMatches(p, n)));
+  }
+
+  /** Whether a job's want is gone or satisfied (covered, or renewed out of its window). */
+  private satisfied(job: Job): boolean {
+    const now = this.now();
+    if (!job.renewal) return !this.wanted.some((w) => jobKey(w.resolver, w.main, w.sans) === job.key && !this.covered(w.mustCover, now));
+    const m = this.managed.get(job.key.slice('renew|'.length));
+    const rt = this.runtimes.get(job.resolver);
+    return !m || !rt || !dueForRenewal(m, now, rt.config.certificatesDuration);
   }
 
   private schedule(key: string, resolver: string, main: string, sans: string[], renewal: boolean): void {
@@ -296,26 +209,68 @@ export class CertificateManager {
     });
   }
 
-  private async run(job: Job): Promise<void> {
+  private later(job: Job & FleetWait, delay: number): void {
+    job.nextAttempt = this.now() + delay;
+    job.timer = setTimeout(() => {
+      delete job.timer;
+      delete job.nextAttempt;
+      if (this.stopped) return;
+      // The want may be gone or covered by now; renewals are re-checked against the window.
+      if (this.satisfied(job)) this.jobs.delete(job.key);
+      else this.schedule(job.key, job.resolver, job.main, job.sans, job.renewal);
+    }, delay);
+    job.timer.unref();
+  }
+
+  private async run(job: Job & FleetWait): Promise<void> {
     const rt = this.runtimes.get(job.resolver);
     if (!rt) return;
     const started = Date.now();
+    let lease: StorageLease | undefined;
+    if (rt.storage.lock) {
+      const r = await rt.storage.lock(job.key).catch((err: unknown) => ({ unavailable: errorMessage(err) }));
+      if ('heldBy' in r) {
+        // Another host orders it; its result arrives through the storage (or its lease runs out).
+        job.waitingFleet = true;
+        job.state = job.renewal ? 'renewing' : 'pending';
+        this.later(job, r.retryInMs);
+        return;
+      }
+      if ('unavailable' in r) {
+        const m = job.renewal ? this.managed.get(job.key.slice('renew|'.length)) : undefined;
+        const window = this.opts.localOrderWindowMs ?? 7 * DAY;
+        if (!m || m.notAfter - this.now() > window) {
+          job.waitingFleet = true;
+          job.state = job.renewal ? 'renewing' : 'pending';
+          job.lastError = `waiting for the fleet storage: ${r.unavailable}`;
+          this.later(job, this.backoff(++job.attempts));
+          return;
+        }
+        this.log.warn({ resolver: job.resolver, domain: job.main, expiresInDays: Math.round((m.notAfter - this.now()) / DAY) }, 'fleet storage unreachable and the certificate expires soon: renewing it locally, without a fleet lease');
+      } else {
+        lease = r.lease;
+        // Another host may have finished while this one waited for the lease.
+        await this.refresh(rt).catch(() => undefined);
+        if (this.satisfied(job)) {
+          await lease.release();
+          this.jobs.delete(job.key);
+          return;
+        }
+      }
+    }
+    delete job.waitingFleet;
     job.state = job.renewal ? 'renewing' : 'ordering';
     job.attempts++;
     try {
-      const release = await rt.storage.lock?.(job.key);
-      try {
-        await this.order(rt, job.main, job.sans);
-      } finally {
-        await release?.();
-      }
-      job.state = 'valid';
-      job.attempts = 0;
-      delete job.lastError;
-      delete job.nextAttempt;
+      await this.order(rt, job, lease);
       this.jobs.delete(job.key);
     } catch (err) {
       if (this.stopped) return;
+      if (err instanceof StaleLeaseError) {
+        this.log.warn({ resolver: job.resolver, domain: job.main, err: err.message }, 'order lease lost to another host; its certificate is used instead');
+        this.later(job, 0);
+        return;
+      }
       let delay = this.backoff(job.attempts);
       const pause = caPause(rt.directoryUrl, started);
       const rateLimited = pause?.rateLimited === true || /rateLimited|too many/i.test(errorMessage(err));
@@ -324,232 +279,107 @@ export class CertificateManager {
       if (dnsWait !== undefined) delay = Math.max(delay, dnsWait);
       job.state = 'failed';
       job.lastError = errorMessage(err);
-      job.nextAttempt = this.now() + delay;
       this.log.error({ resolver: job.resolver, domain: job.main, sans: job.sans, attempt: job.attempts, retryInMs: delay, rateLimited, err: job.lastError }, 'certificate order failed; the current certificate (if any) keeps serving');
-      job.timer = setTimeout(() => {
-        delete job.timer;
-        delete job.nextAttempt;
-        this.retry(job);
-      }, delay);
-      job.timer.unref();
+      this.later(job, delay);
+    } finally {
+      await lease?.release().catch(() => undefined);
     }
-  }
-
-  private retry(job: Job): void {
-    if (this.stopped) return;
-    // The want may be gone or covered by now; renewals are re-checked against the window.
-    if (!job.renewal) {
-      const still = this.wanted.some((w) => jobKey(w.resolver, w.main, w.sans) === job.key && !this.covered(w.mustCover, this.now()));
-      if (!still) {
-        this.jobs.delete(job.key);
-        return;
-      }
-    }
-    this.schedule(job.key, job.resolver, job.main, job.sans, job.renewal);
   }
 
   // ------------------------------------------------------------------ ordering
 
-  private async order(rt: Runtime, main: string, sans: string[]): Promise<void> {
+  private async order(rt: Runtime, job: Job, lease: StorageLease | undefined): Promise<void> {
     const client = await this.client(rt);
-    const solver = this.solver(rt);
-    const names = [main, ...sans.filter((s) => s !== main)];
-    const key = await createCertificateKey(rt.config.keyType);
-    const [, csr] = await acme.crypto.createCsr({ altNames: names, ...(main.length <= 64 ? { commonName: main } : {}) }, key);
-    this.log.info({ resolver: rt.name, names, challenge: solver.type }, 'ordering certificate');
-    const cert = await client.auto({
-      csr,
-      ...(rt.config.email ? { email: rt.config.email } : {}),
-      termsOfServiceAgreed: true,
-      // berth checks DNS propagation itself (on the configured resolvers); acme-client's own check
-      // would use the system resolver and port 80/443.
-      skipChallengeVerification: true,
-      challengePriority: [solver.type],
-      challengeCreateFn: (a, c, k) => solver.present(a, c, k),
-      challengeRemoveFn: (a, c, k) => solver.cleanup(a, c, k),
+    const solver = await this.solver(rt);
+    const names = [job.main, ...job.sans.filter((s) => s !== job.main)];
+    const key = (await createCertificateKey(rt.config.keyType)).toString();
+    const csr = await createCsr(key, { names, ...(rt.config.emailAddresses?.length ? { emailAddresses: rt.config.emailAddresses } : {}), disableCommonName: rt.config.disableCommonName === true });
+    this.log.info({ resolver: rt.name, names, challenge: solver.type, ...(rt.config.profile ? { profile: rt.config.profile } : {}) }, 'ordering certificate');
+    const signal = lease ? AbortSignal.any([this.abort.signal, lease.signal]) : this.abort.signal;
+    const cert = await orderCertificate(client, {
+      names, csr, solver, signal, log: this.log,
+      ...(rt.config.profile ? { profile: rt.config.profile } : {}),
+      ...(rt.config.preferredChain ? { preferredChain: rt.config.preferredChain } : {}),
     });
-    const keyPem = key.toString();
     // Stored before it is served: a crash right after the first handshake must not cost a new
     // order (CA rate limits). A certificate that cannot be stored is served all the same, and the
     // write is retried until it lands; the order itself succeeded and is not repeated.
-    let storeError: unknown;
-    try {
-      await this.persist(rt, main, sans, keyPem, cert);
-    } catch (err) {
-      storeError = err;
-    }
-    this.install(rt.name, main, sans, keyPem, cert);
+    const rec = { domain: { main: job.main, ...(job.sans.length ? { sans: job.sans } : {}) }, certificate: Buffer.from(cert).toString('base64'), key: Buffer.from(key).toString('base64'), Store: 'default' };
+    await this.keeper.putCertificate(rt.storage, rt.name, rec, lease);
+    this.install(rt.name, job.main, job.sans, key, cert);
     this.log.info({ resolver: rt.name, names }, 'certificate issued');
-    if (storeError !== undefined) this.storeLater(rt, storeError);
   }
 
   /** The wait before attempt `attempts + 1` of an order or a storage write: doubles from `initialMs` up to `maxMs`. */
   private backoff(attempts: number): number {
     const initial = this.opts.backoff?.initialMs ?? 60_000;
     const max = this.opts.backoff?.maxMs ?? 6 * 3_600_000;
-    return Math.min(max, initial * 2 ** Math.min(attempts - 1, 20));
+    return Math.min(max, initial * 2 ** Math.min(Math.max(attempts, 1) - 1, 20));
   }
 
-  /**
-   * After a failed write of the storage (a new account or certificate): marks the resolver's
-   * certificates as not stored (shown by `status`) and writes the document again with backoff
-   * until it succeeds. What it holds stays in memory and in use meanwhile.
-   */
-  private storeLater(rt: Runtime, err: unknown): void {
-    const attempts = (this.storeRetries.get(rt.name)?.attempts ?? 0) + 1;
-    const delay = this.backoff(attempts);
-    const message = `not stored in ${rt.storage.location}: ${errorMessage(err)}`;
-    this.storeFailures.set(rt.name, (this.storeFailures.get(rt.name) ?? 0) + 1);
-    for (const m of this.managed.values()) if (m.resolver === rt.name) m.storeError = message;
-    this.log.error({ resolver: rt.name, storage: rt.storage.location, attempt: attempts, retryInMs: delay, err: errorMessage(err) }, 'ACME storage could not be written; what it holds is kept in memory and the write is retried');
-    const previous = this.storeRetries.get(rt.name);
-    if (previous) clearTimeout(previous.timer);
-    if (this.stopped) return;
-    const timer = setTimeout(() => {
-      void (async () => {
-        try {
-          await this.writeStorage(rt);
-        } catch (e) {
-          this.storeLater(rt, e);
-        }
-      })();
-    }, delay);
-    timer.unref();
-    this.storeRetries.set(rt.name, { attempts, timer });
-  }
-
-  /** After a successful write of a resolver's storage: whatever an earlier failure left unstored is stored now. */
-  private stored(rt: Runtime): void {
-    const retry = this.storeRetries.get(rt.name);
-    if (!retry) return;
-    clearTimeout(retry.timer);
-    this.storeRetries.delete(rt.name);
-    for (const m of this.managed.values()) if (m.resolver === rt.name) delete m.storeError;
-    this.log.info({ resolver: rt.name, storage: rt.storage.location }, 'ACME storage written after earlier failures');
+  private installRecord(resolver: string, rec: { domain: { main: string; sans?: string[] | null }; certificate: string; key: string }): void {
+    try {
+      const cert = Buffer.from(rec.certificate, 'base64').toString('utf8');
+      const key = Buffer.from(rec.key, 'base64').toString('utf8');
+      this.install(resolver, rec.domain.main, (rec.domain.sans ?? []).filter(Boolean), key, cert);
+    } catch (err) {
+      this.log.error({ resolver, domain: rec.domain.main, err: errorMessage(err) }, 'stored certificate skipped');
+    }
   }
 
   private install(resolver: string, main: string, sans: string[], key: string, cert: string): void {
-    const id = `acme:${resolver}:${main}`;
-    this.store.put(id, { key, cert, source: 'acme' });
+    this.store.put(`acme:${resolver}:${main}`, { key, cert, source: 'acme' });
     const info = readCertificateInfo(cert);
     this.managed.set(`${resolver}|${main}`, { resolver, main, sans, names: info.names, notBefore: info.notBefore.getTime(), notAfter: info.notAfter.getTime() });
   }
 
-  private async persist(rt: Runtime, main: string, sans: string[], key: string, cert: string): Promise<void> {
-    const doc = await this.doc(rt);
-    const section = (doc[rt.name] ??= { Account: null, Certificates: [] });
-    const list = (section.Certificates ??= []);
-    const rec = { domain: { main, ...(sans.length ? { sans } : {}) }, certificate: Buffer.from(cert).toString('base64'), key: Buffer.from(key).toString('base64'), Store: 'default' };
-    const i = list.findIndex((c) => c.domain.main === main);
-    if (i >= 0) list[i] = rec;
-    else list.push(rec);
-    await this.writeStorage(rt);
+  /** Merges what the resolver's storage holds now (another host's work) and serves what is new. */
+  private async refresh(rt: Runtime): Promise<void> {
+    const merged = mergeStores(await this.keeper.doc(rt.storage), await rt.storage.read());
+    for (const { resolver, record } of merged.certificates) if (this.runtimes.has(resolver)) this.installRecord(resolver, record);
   }
 
-  /** Writes the resolver's storage document; a success stores whatever earlier failures left unstored. */
-  private async writeStorage(rt: Runtime): Promise<void> {
-    await rt.storage.write(await this.doc(rt));
-    this.stored(rt);
-  }
-
-  private doc(rt: Runtime): Promise<AcmeStore> {
-    let d = this.docs.get(rt.storage);
-    if (!d) {
-      d = rt.storage.read();
-      this.docs.set(rt.storage, d);
-      d.catch(() => this.docs.delete(rt.storage));
+  /** After the shared storage reported news: take it in, drop what it satisfied, retry what waited. */
+  private async refreshAll(): Promise<void> {
+    if (this.stopped) return;
+    const seen = new Set<AcmeStorage>();
+    for (const rt of this.runtimes.values()) {
+      if (seen.has(rt.storage)) continue;
+      seen.add(rt.storage);
+      await this.refresh(rt).catch((err: unknown) => this.log.debug({ storage: rt.storage.location, err: errorMessage(err) }, 'shared storage not read'));
     }
-    return d;
+    for (const job of [...this.jobs.values()]) {
+      if (job.running) continue;
+      if (this.satisfied(job)) {
+        if (job.timer) clearTimeout(job.timer);
+        this.jobs.delete(job.key);
+      } else if (job.waitingFleet && job.timer) {
+        clearTimeout(job.timer);
+        delete job.timer;
+        delete job.nextAttempt;
+      }
+    }
+    this.reconcile();
   }
 
   private client(rt: Runtime): Promise<acme.Client> {
     if (!rt.client) {
-      rt.client = this.createClient(rt);
-      rt.client.catch(() => {
-        delete rt.client;
-      });
+      rt.client = openAccount({ resolver: rt.name, config: rt.config, directoryUrl: rt.directoryUrl, storage: rt.storage, keeper: this.keeper, log: this.log, signal: this.abort.signal, refresh: () => this.refresh(rt) });
+      rt.client.catch(() => delete rt.client);
     }
     return rt.client;
   }
 
-  private async createClient(rt: Runtime): Promise<acme.Client> {
-    const doc = await this.doc(rt);
-    const section = (doc[rt.name] ??= { Account: null, Certificates: [] });
-    const account = section.Account;
-    const origin = new URL(rt.directoryUrl).origin;
-    if (account?.PrivateKey && account.Registration?.uri && sameOrigin(account.Registration.uri, origin)) {
-      return new acme.Client({ directoryUrl: rt.directoryUrl, accountKey: accountKeyPem(account), accountUrl: account.Registration.uri });
-    }
-    const key = await newAccountKey();
-    const client = new acme.Client({ directoryUrl: rt.directoryUrl, accountKey: key.pem });
-    let body: unknown;
-    try {
-      body = await client.createAccount({ termsOfServiceAgreed: true, ...(rt.config.email ? { contact: [`mailto:${rt.config.email}`] } : {}) });
-    } catch (err) {
-      if (err instanceof BerthError) throw err;
-      throw new BerthError(ErrorCodes.ACME_ORDER, `account registration at ${rt.directoryUrl} failed: ${errorMessage(err)}`, { cause: err });
-    }
-    section.Account = { Email: rt.config.email ?? '', Registration: { body, uri: client.getAccountUrl() }, PrivateKey: key.stored, KeyType: storedKeyType(rt.config.keyType) };
-    // The account works whether or not it could be stored: registering another one on every
-    // retry would be worse than keeping this one in memory until the write succeeds.
-    try {
-      await this.writeStorage(rt);
-    } catch (err) {
-      this.storeLater(rt, err);
-    }
-    return client;
-  }
-
-  private solver(rt: Runtime): ChallengeSolver {
-    if (rt.solver) return rt.solver;
-    const type = challengeOf({ acme: rt.config });
-    if (type === 'http-01') rt.solver = http01Solver(this.responder);
-    else if (type === 'tls-alpn-01') rt.solver = tlsAlpn01Solver(this.store);
-    else if (type === 'dns-01') {
-      const dc = rt.config.dnsChallenge;
-      if (dc?.provider !== 'cloudflare') {
-        throw new BerthError(ErrorCodes.DNS_PROVIDER, `resolver ${rt.name}: DNS provider "${dc?.provider}" is not supported (supported: cloudflare)`);
-      }
-      // Throws (no token) per order, so only this resolver's certificates fail.
-      const provider = new CloudflareDns({ env: this.opts.env ?? process.env });
-      const delay = parseDuration(dc.propagation?.delayBeforeChecks ?? dc.delayBeforeCheck);
-      rt.solver = dns01Solver(provider, {
-        resolvers: dc.resolvers ?? [],
-        disableChecks: dc.propagation?.disableChecks === true || dc.disablePropagationCheck === true,
-        timeoutMs: this.opts.propagationTimeoutMs ?? 120_000,
-        intervalMs: 250,
-        signal: this.abort.signal,
-        ...(delay ? { delayMs: delay } : {}),
-      }, this.log);
-    } else {
-      throw new BerthError(ErrorCodes.ACME_ORDER, `resolver ${rt.name} has no challenge configured (dnsChallenge, httpChallenge or tlsChallenge)`);
+  private solver(rt: Runtime): Promise<ChallengeSolver> {
+    if (!rt.solver) {
+      rt.solver = buildSolver(rt.name, rt.config, {
+        responder: this.responder, store: this.store, env: this.env, log: this.log, signal: this.abort.signal,
+        ...(this.opts.relay ? { relay: this.opts.relay } : {}),
+        propagationTimeoutMs: this.opts.propagationTimeoutMs ?? 120_000,
+        propagationIntervalMs: this.opts.propagationIntervalMs ?? 2000,
+      });
+      rt.solver.catch(() => delete rt.solver);
     }
     return rt.solver;
-  }
-
-  private collectUnknownResolvers(config: DynamicConfig): string[] {
-    const out: string[] = [];
-    for (const r of Object.values(config.http?.routers ?? {})) {
-      const n = r.tls?.certResolver;
-      if (n && !this.runtimes.has(n)) out.push(n);
-    }
-    return out;
-  }
-}
-
-function jobKey(resolver: string, main: string, sans: string[]): string {
-  return `${resolver}|${[main, ...sans.filter((s) => s !== main)].sort().join(',')}`;
-}
-
-/** Renew 30 days before expiry, or a third of the lifetime for short-lived certificates. */
-export function renewBefore(m: { notBefore: number; notAfter: number }): number {
-  return Math.min(30 * DAY, (m.notAfter - m.notBefore) / 3);
-}
-
-function sameOrigin(url: string, origin: string): boolean {
-  try {
-    return new URL(url).origin === origin;
-  } catch {
-    return false;
   }
 }

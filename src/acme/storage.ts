@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { chmod, mkdir, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { writeFileAtomic } from '../lib/atomic-file.ts';
@@ -43,15 +44,48 @@ export interface AcmeResolverData {
 /** The whole document: resolver name → data. */
 export type AcmeStore = Record<string, AcmeResolverData>;
 
+/** An order lease held in a shared storage: one order per certificate across a fleet. */
+export interface StorageLease {
+  /** Fencing token: grows with every grant of this lease; writes with an older one are refused. */
+  readonly token: number;
+  /** Aborted when the lease is lost (expired and taken by another host, or released). */
+  readonly signal: AbortSignal;
+  release(): Promise<void>;
+}
+
+/** The answer to {@link AcmeStorage.lock}. */
+export type LockResult =
+  | { readonly lease: StorageLease }
+  /** Another host holds it: try again after `retryInMs` (its expiry) unless its result arrives first. */
+  | { readonly heldBy: string; readonly retryInMs: number }
+  /** The shared storage cannot be reached. */
+  | { readonly unavailable: string };
+
+/** What a write changes, so a shared storage can write that record alone (and check its lease). */
+export type StorageChange =
+  | { readonly resolver: string; readonly account: true }
+  | { readonly resolver: string; readonly certificate: string };
+
+/** A write refused because the writer's lease was granted to another host since (fencing). */
+export class StaleLeaseError extends BerthError {
+  constructor(message: string) {
+    super(ErrorCodes.STORAGE, message);
+    this.name = 'StaleLeaseError';
+  }
+}
+
 /**
- * Where ACME state lives. The file is the embedded default; a shared store (Redis) with `lock`
- * lets a fleet order each certificate once.
+ * Where ACME state lives. The file is the embedded default; a shared store (Redis) adds `lock`
+ * (one order per certificate across a fleet) and `onChange` (another host stored something).
  */
 export interface AcmeStorage {
   read(): Promise<AcmeStore>;
-  write(store: AcmeStore): Promise<void>;
-  /** Cross-process lock around an order (optional: a single process needs none). */
-  lock?(name: string): Promise<() => Promise<void>>;
+  /** Writes the document; `change` names the record that changed, `lease` the order it comes from. */
+  write(store: AcmeStore, change?: StorageChange, lease?: StorageLease): Promise<void>;
+  /** Takes the order lease for `key` (optional: a single process needs none). */
+  lock?(key: string): Promise<LockResult>;
+  /** Called when the storage's content changed elsewhere; returns the unsubscribe function. */
+  onChange?(listener: () => void): () => void;
   /** Human-readable location for logs and `berth certs`. */
   readonly location: string;
 }
@@ -98,7 +132,7 @@ export class FileAcmeStorage implements AcmeStorage {
   }
 
   /** Writes the whole document atomically (writes are serialised in call order). */
-  write(store: AcmeStore): Promise<void> {
+  write(store: AcmeStore, _change?: StorageChange, _lease?: StorageLease): Promise<void> {
     const data = JSON.stringify(store, null, 2);
     const next = this.writing.then(async () => {
       await mkdir(dirname(this.location), { recursive: true, mode: 0o700 });
@@ -162,4 +196,37 @@ function isCertificateRecord(v: unknown): v is AcmeCertificateRecord {
   const d = r['domain'] as Record<string, unknown> | undefined;
   // Traefik drops entries without certificate or key too.
   return typeof r['certificate'] === 'string' && r['certificate'] !== '' && typeof r['key'] === 'string' && r['key'] !== '' && !!d && typeof d['main'] === 'string';
+}
+
+/** `notAfter` (epoch ms) of a stored certificate's leaf, 0 when it cannot be read. */
+export function recordNotAfter(rec: AcmeCertificateRecord): number {
+  try {
+    return new Date(new X509Certificate(Buffer.from(rec.certificate, 'base64')).validTo).getTime();
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Merges `from` into `into`: per resolver, a certificate (by `domain.main`) is taken when `into`
+ * has none or an older one, an account when `into` has none. Returns what was taken.
+ */
+export function mergeStores(into: AcmeStore, from: AcmeStore): { certificates: { resolver: string; record: AcmeCertificateRecord }[]; accounts: string[] } {
+  const out = { certificates: [] as { resolver: string; record: AcmeCertificateRecord }[], accounts: [] as string[] };
+  for (const [resolver, section] of Object.entries(from)) {
+    const mine = (into[resolver] ??= { Account: null, Certificates: [] });
+    if (section.Account && !mine.Account) {
+      mine.Account = section.Account;
+      out.accounts.push(resolver);
+    }
+    const list = (mine.Certificates ??= []);
+    for (const rec of section.Certificates ?? []) {
+      const i = list.findIndex((c) => c.domain.main === rec.domain.main);
+      if (i >= 0 && recordNotAfter(list[i]!) >= recordNotAfter(rec)) continue;
+      if (i >= 0) list[i] = rec;
+      else list.push(rec);
+      out.certificates.push({ resolver, record: rec });
+    }
+  }
+  return out;
 }

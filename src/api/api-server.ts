@@ -3,8 +3,10 @@ import { stringify as toYaml } from 'yaml';
 import type { SnapshotHolder } from '../pipeline/snapshot-holder.ts';
 import type { ProviderState } from '../providers/provider.ts';
 import type { Logger } from '../lib/logger.ts';
+import type { Diagnostic } from '../lib/diagnostics.ts';
 import { BerthError, ErrorCodes } from '../lib/errors.ts';
 import { explain } from './explain.ts';
+import { portsReport, type PortAllocations } from './ports-report.ts';
 import { routesReport } from './routes-report.ts';
 import { traefikApi } from './traefik-api.ts';
 
@@ -22,6 +24,15 @@ export interface ApiResponse {
   destroy(): unknown;
 }
 
+/** A part of the control plane beside the providers (DNS automation), as the API shows it. */
+export interface StatusPart {
+  readonly name: string;
+  /** Shown in `/health` under `name`; a `failing` or `down` status makes berth `degraded`. */
+  state(): { readonly status: string };
+  /** Problems it has now, appended to `/diagnostics` and `/routes.json`. */
+  diagnostics(): readonly Diagnostic[];
+}
+
 /** Everything the API reads; each source is a function so the API always shows the live state. */
 export interface ApiSources {
   readonly holder: SnapshotHolder;
@@ -31,14 +42,18 @@ export interface ApiSources {
   /** Certificates and their state (ACME manager + store), for /health and `berth certs`. */
   readonly certificates?: () => unknown;
   readonly certificateFor?: (sni: string) => unknown;
-  /** TCP/UDP port allocations. */
-  readonly ports?: () => unknown;
+  /** TCP/UDP port allocations from `edge.dynamicPorts`. */
+  readonly ports?: () => PortAllocations;
   /** Entrypoints and where they listen. */
   readonly entrypoints: () => readonly { name: string; address: string; protocol: string }[];
   /** Prometheus text exposition, when metrics are enabled. */
   readonly metrics?: () => string;
   /** The dashboard page. */
   readonly dashboard?: (req: ApiRequest, res: ApiResponse) => void;
+  /** Fleet state (Redis connection, leases held, last sync), in fleet mode. */
+  readonly fleet?: () => { connected: boolean };
+  /** Parts beside the providers (DNS automation). */
+  readonly parts?: () => readonly StatusPart[];
 }
 
 function json(res: ApiResponse, status: number, body: unknown): void {
@@ -64,13 +79,23 @@ export function healthReport(src: ApiSources): Record<string, unknown> {
   const providers: Record<string, ProviderState> = {};
   let degraded = false;
   for (const [name, st] of src.providers()) {
-    providers[name] = st;
+    // Who stands behind each dynamic port is `/ports`' business.
+    const { ports: _ports, ...state } = st;
+    providers[name] = state;
     if (st.status !== 'ok') degraded = true;
   }
   const routers = Object.keys(snap.config.http?.routers ?? {}).length + Object.keys(snap.config.tcp?.routers ?? {}).length + Object.keys(snap.config.udp?.routers ?? {}).length;
   const services = Object.keys(snap.config.http?.services ?? {}).length + Object.keys(snap.config.tcp?.services ?? {}).length + Object.keys(snap.config.udp?.services ?? {}).length;
   const autoRoutes = Object.keys(snap.config.http?.routers ?? {}).filter((n) => n.includes('-auto@') || n.endsWith('-auto')).length;
   const errors = snap.diagnostics.filter((d) => d.level === 'error').length;
+  const fleet = src.fleet?.();
+  if (fleet && !fleet.connected) degraded = true;
+  const parts: Record<string, unknown> = {};
+  for (const part of src.parts?.() ?? []) {
+    const st = part.state();
+    parts[part.name] = st;
+    if (st.status === 'failing' || st.status === 'down') degraded = true;
+  }
   return {
     status: degraded ? 'degraded' : 'ok',
     version: src.version,
@@ -80,8 +105,14 @@ export function healthReport(src: ApiSources): Record<string, unknown> {
     errors,
     memory: memorySummary(),
     providers,
+    ...parts,
     ...(src.certificates ? { certificates: src.certificates() } : {}),
+    ...(fleet ? { fleet } : {}),
   };
+}
+
+function partDiagnostics(src: ApiSources): Diagnostic[] {
+  return (src.parts?.() ?? []).flatMap((p) => p.diagnostics());
 }
 
 /** Handles one API request; exported so `api@internal` can serve it on an entrypoint too. */
@@ -95,12 +126,12 @@ export function createApiHandler(src: ApiSources, log: Logger): (req: ApiRequest
       switch (p) {
         case '/ping': text(res, 200, 'OK'); return;
         case '/health': json(res, 200, healthReport(src)); return;
-        case '/routes.json': json(res, 200, routesReport(snap)); return;
-        case '/ports': json(res, 200, src.ports ? src.ports() : { tcp: [], udp: [] }); return;
+        case '/routes.json': json(res, 200, routesReport(snap, partDiagnostics(src))); return;
+        case '/ports': json(res, 200, src.ports ? portsReport(src.ports(), snap, src.providers()) : { allocations: [], unassigned: [] }); return;
         case '/config.json': json(res, 200, snap.config); return;
         case '/config.yaml': text(res, 200, toYaml(snap.config), 'application/yaml; charset=utf-8'); return;
         case '/certs': json(res, 200, src.certificates ? src.certificates() : []); return;
-        case '/diagnostics': json(res, 200, snap.diagnostics); return;
+        case '/diagnostics': json(res, 200, [...snap.diagnostics, ...partDiagnostics(src)]); return;
         case '/explain': {
           const target = url.searchParams.get('url');
           if (!target) { json(res, 400, { error: 'give the URL to explain: /explain?url=https://host/path' }); return; }

@@ -149,6 +149,20 @@ function renderProviders(health) {
     );
     rows.push(tr);
   }
+  const f = health.fleet;
+  if (f) {
+    // Fleet mode: the Redis connection, the leases this host holds, the last reconcile.
+    const tr = el('tr');
+    tr.dataset.provider = 'fleet';
+    const detail = (f.leases && f.leases.length ? 'ordering ' + f.leases.join(', ') + '; ' : '') + (f.lastSync ? 'synced ' + new Date(f.lastSync).toLocaleTimeString() : 'not synced yet');
+    tr.append(
+      td(el('code', null, 'fleet (' + f.node + ')')),
+      td(pill(f.connected ? 'connected' : 'disconnected', f.connected ? 'ok' : 'bad')),
+      td(el('span', 'muted', detail)),
+      td(f.lastError ? el('span', 'err', f.lastError) : el('span', 'muted', '—')),
+    );
+    rows.push(tr);
+  }
   $('providers-count').textContent = String(rows.length);
   fill('providers', rows, 4, 'No providers.');
 }

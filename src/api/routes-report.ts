@@ -1,7 +1,11 @@
+import type { Diagnostic } from '../lib/diagnostics.ts';
 import type { RoutingSnapshot } from '../pipeline/snapshot.ts';
 
-/** `/routes.json`: every HTTP, TCP and UDP router with rule, entrypoints, service, servers, status, errors. */
-export function routesReport(snap: RoutingSnapshot): Record<string, unknown> {
+/**
+ * `/routes.json`: every HTTP, TCP and UDP router with rule, entrypoints, service, servers, status,
+ * errors; the diagnostics of the configuration and `more` (parts beside it, such as DNS automation).
+ */
+export function routesReport(snap: RoutingSnapshot, more: readonly Diagnostic[] = []): Record<string, unknown> {
   const status = (name: string): { status: string; errors: readonly string[] } => {
     const e = snap.elements.get(name);
     return { status: e?.status ?? 'enabled', errors: e?.errors ?? [] };
@@ -19,6 +23,6 @@ export function routesReport(snap: RoutingSnapshot): Record<string, unknown> {
     name, entryPoints: r.entryPoints ?? [], service: r.service,
     servers: snap.config.udp?.services?.[r.service]?.loadBalancer?.servers ?? [], ...status(name),
   }));
-  const problems = snap.diagnostics.map((d) => ({ level: d.level, source: d.source, element: d.element, message: d.message }));
+  const problems = [...snap.diagnostics, ...more].map((d) => ({ level: d.level, source: d.source, element: d.element, message: d.message }));
   return { version: snap.version, http, tcp, udp, diagnostics: problems };
 }

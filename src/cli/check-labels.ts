@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { stringify as toYaml } from 'yaml';
 import { lintCompose } from '../config/labels/compose.ts';
-import { loadStaticConfig } from '../config/static/load.ts';
+import { loadStaticSource } from '../config/static/load.ts';
+import type { StaticSource } from '../config/static/sources.ts';
 import { formatDiagnostic } from '../lib/diagnostics.ts';
 
 /**
@@ -9,7 +10,7 @@ import { formatDiagnostic } from '../lib/diagnostics.ts';
  * with the same decoder the Docker provider uses; prints diagnostics and, on request, the dynamic
  * configuration they decode to. Exit 2 when any label is in error.
  */
-export async function checkLabelsCommand(file: string, configFile: string | undefined, output: string | undefined): Promise<number> {
+export async function checkLabelsCommand(file: string, from: StaticSource, output: string | undefined): Promise<number> {
   if (output !== undefined && output !== 'json' && output !== 'yaml') {
     process.stderr.write(`berth check: --output must be json or yaml, got "${output}"\n`);
     return 2;
@@ -21,7 +22,7 @@ export async function checkLabelsCommand(file: string, configFile: string | unde
     process.stderr.write(`berth check: cannot read ${file}: ${(err as Error).message}\n`);
     return 2;
   }
-  const loaded = await loadStaticConfig(configFile);
+  const loaded = await loadStaticSource(from);
   const cfg = loaded.config;
   const docker = cfg?.providers.docker;
   const r = lintCompose(text, file, {

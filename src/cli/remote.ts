@@ -1,9 +1,10 @@
-import { loadStaticConfig } from '../config/static/load.ts';
+import { loadStaticSource } from '../config/static/load.ts';
+import type { StaticSource } from '../config/static/sources.ts';
 
 /** Finds the API of a running berth: `--api URL`, else `api.listen` of the config, else the default. */
-export async function apiBase(flagApi: string | undefined, configFile: string | undefined): Promise<string> {
+export async function apiBase(flagApi: string | undefined, from: StaticSource | undefined): Promise<string> {
   if (flagApi) return flagApi.replace(/\/$/, '');
-  const loaded = await loadStaticConfig(configFile);
+  const loaded = await loadStaticSource(from ?? { kind: 'embedded' });
   const listen = loaded.config?.api.listen ?? '127.0.0.1:7111';
   const host = listen.startsWith(':') ? `127.0.0.1${listen}` : listen.replace(/^0\.0\.0\.0:/, '127.0.0.1:').replace(/^\[::\]:/, '[::1]:');
   return `http://${host}`;

@@ -1,4 +1,6 @@
-import { loadStaticConfig } from '../config/static/load.ts';
+import { loadStaticConfig, loadStaticSource } from '../config/static/load.ts';
+import type { StaticSource } from '../config/static/sources.ts';
+import type { Diagnostic } from '../lib/diagnostics.ts';
 import { formatStaticDiagnostics } from '../config/static/format.ts';
 import { formatDiagnostic } from '../lib/diagnostics.ts';
 import { errorMessage } from '../lib/errors.ts';
@@ -7,7 +9,7 @@ import { Berth } from '../app.ts';
 import { startIdleGc } from '../lib/idle-gc.ts';
 import { defaultParts } from '../parts.ts';
 import type { StaticConfig } from '../config/static/types.ts';
-import { socketFds, takeInheritedSockets, unclaimedSockets } from '../ops/systemd.ts';
+import { claimSockets, closeFds, socketFds, takeInheritedSockets } from '../ops/systemd.ts';
 import { handOver, signalReady } from '../ops/handover.ts';
 import { acceptGraceMs, diffStaticConfig, graceMs } from '../ops/config-diff.ts';
 
@@ -24,25 +26,29 @@ import { acceptGraceMs, diffStaticConfig, graceMs } from '../ops/config-diff.ts'
  *
  * Returns the exit code.
  */
-export async function runCommand(path: string | undefined): Promise<number> {
+export async function runCommand(from: StaticSource, notes: readonly Diagnostic[] = []): Promise<number> {
   const inherited = takeInheritedSockets();
-  const loaded = await loadStaticConfig(path);
+  const loaded = await loadStaticSource(from);
   if (!loaded.config) {
-    process.stderr.write(formatStaticDiagnostics(loaded.diagnostics) + '\n');
+    process.stderr.write(formatStaticDiagnostics([...notes, ...loaded.diagnostics]) + '\n');
     return 2;
   }
+  const path = from.kind === 'file' ? from.path : undefined;
   const config = loaded.config;
   const log = createLogger({ level: config.log.level, ...(config.log.filePath ? { filePath: config.log.filePath } : {}) });
   setRootLogger(log);
-  for (const d of loaded.diagnostics) log.warn({ source: d.source, element: d.element }, d.message);
-  log.info({ config: loaded.source, pid: process.pid }, `berth starting with ${loaded.source}`);
-  for (const d of [...inherited.diagnostics, ...unclaimedSockets(inherited, Object.keys(config.entryPoints))]) log.warn({ element: d.element }, formatDiagnostic(d));
-  if (inherited.sockets.size > 0) {
-    log.info({ origin: inherited.origin, sockets: Object.fromEntries([...inherited.sockets].map(([n, s]) => [n, socketFds(s)])) }, `adopting ${inherited.sockets.size} inherited listening socket(s) from ${inherited.origin === 'systemd' ? 'systemd' : 'the previous process'}: ${[...inherited.sockets.keys()].join(', ')}`);
+  for (const d of [...notes, ...loaded.diagnostics]) log.warn({ source: d.source, element: d.element }, d.message);
+  const where = from.kind === 'file' && from.found === 'default location' ? ` (found in Traefik's default location)` : '';
+  log.info({ config: loaded.source, pid: process.pid }, `berth starting with ${loaded.source}${where}`);
+  const { claimed, unclaimedFds, diagnostics: unclaimed } = claimSockets(inherited, config.entryPoints);
+  for (const d of [...inherited.diagnostics, ...unclaimed]) log.warn({ element: d.element }, formatDiagnostic(d));
+  for (const f of closeFds(unclaimedFds)) log.warn({ fd: f.fd }, `cannot close inherited fd ${f.fd}: ${f.error}`);
+  if (claimed.size > 0) {
+    log.info({ origin: inherited.origin, sockets: Object.fromEntries([...claimed].map(([n, s]) => [n, socketFds(s)])) }, `adopting ${claimed.size} inherited listening socket(s) from ${inherited.origin === 'systemd' ? 'systemd' : 'the previous process'}: ${[...claimed.keys()].join(', ')}`);
   }
   let berth: Berth;
   try {
-    berth = await Berth.start(config, { logger: log, parts: await defaultParts(config, log), inherited: inherited.sockets });
+    berth = await Berth.start(config, { logger: log, parts: await defaultParts(config, log), inherited: claimed });
     // Memory grown under load goes back once the process is quiet again (the workers do the same).
     startIdleGc();
   } catch (err) {
@@ -111,7 +117,7 @@ class Operations {
   /** SIGHUP: re-reads the static file; applies the log level live and names what needs a restart. */
   async reload(): Promise<void> {
     if (this.state !== 'running') { this.log.warn({ state: this.state }, `SIGHUP ignored while ${this.state}`); return; }
-    if (this.path === undefined) { this.log.info('SIGHUP: running on the embedded default configuration; nothing to re-read'); return; }
+    if (this.path === undefined) { this.log.info('SIGHUP: the static configuration does not come from a file; nothing to re-read'); return; }
     this.state = 'reloading';
     try {
       const loaded = await loadStaticConfig(this.path);
@@ -123,10 +129,16 @@ class Operations {
       const diff = diffStaticConfig(this.config, loaded.config);
       if (diff.changed.length === 0) { this.log.info(`SIGHUP: ${loaded.source} unchanged`); return; }
       if (diff.live.includes('log.level')) this.log.level = loaded.config.log.level.toLowerCase();
+      this.berth.reconfigure(loaded.config);
       const restart = diff.restartRequired.length > 0 ? `; restart required for: ${diff.restartRequired.join(', ')} (SIGUSR2 or systemctl restart berth: no connection is dropped)` : '';
       this.log.info({ changed: diff.changed, applied: diff.live, restartRequired: diff.restartRequired }, `SIGHUP: changed ${diff.changed.join(', ')}${diff.live.length ? `; applied: ${diff.live.join(', ')}` : ''}${restart}`);
       // Remember only what was applied, so a later SIGHUP reports the pending changes again.
       if (diff.live.includes('log.level')) this.config = { ...this.config, log: { ...this.config.log, level: loaded.config.log.level } };
+      if (diff.live.some((k) => k.startsWith('edge.'))) {
+        const { publicIPv4: _v4, publicIPv6: _v6, ...edge } = this.config.edge;
+        const next = loaded.config.edge;
+        this.config = { ...this.config, edge: { ...edge, ...(next.publicIPv4 !== undefined ? { publicIPv4: next.publicIPv4 } : {}), ...(next.publicIPv6 !== undefined ? { publicIPv6: next.publicIPv6 } : {}) } };
+      }
     } catch (err) {
       this.log.error({ err }, `SIGHUP failed: ${errorMessage(err)}`);
     } finally {

@@ -38,8 +38,12 @@ export class DnsRecordsManager {
     this.proxied = opts.proxied;
   }
 
-  /** Ensures the host's own records; remembers the identity for {@link ensureRepository}. */
+  /**
+   * Ensures the host's own records; remembers the identity for {@link ensureRepository}. A new
+   * identity (the public address changed) makes every repository's records due again.
+   */
   async ensureHostRecords(id: HostIdentity): Promise<RecordChange[]> {
+    if (!sameIdentity(this.identity, id)) this.ensuredRepos.clear();
     this.identity = id;
     const host = `${id.machineName}.${id.baseDomain}`.toLowerCase();
     return this.ensureNames([host, `*.${host}`], id);
@@ -84,4 +88,8 @@ export class DnsRecordsManager {
     }
     return changes;
   }
+}
+
+function sameIdentity(a: HostIdentity | undefined, b: HostIdentity): boolean {
+  return a !== undefined && a.machineName === b.machineName && a.baseDomain === b.baseDomain && a.publicIPv4 === b.publicIPv4 && a.publicIPv6 === b.publicIPv6;
 }

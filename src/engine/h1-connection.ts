@@ -1,7 +1,6 @@
 import type { Socket } from 'node:net';
 import { emptyAnswer } from './answers.ts';
 import { ReceivedBody } from './body.ts';
-import { clientAddress } from './client-address.ts';
 import { BODY, CLOSING, H1ConnectionBase, HEAD, IDLE, TUNNEL, WAIT } from './h1-connection-base.ts';
 import { requestFraming, type RequestFraming } from './h1-head.ts';
 import { H1Input, type H1InputOwner } from './h1-input.ts';
@@ -11,6 +10,8 @@ import { HeaderList, hasToken } from './header-list.ts';
 import { METHODS, PAUSED, type ParseError } from './llhttp.ts';
 import { ClientBodyError, ProxyRequest } from './message.ts';
 import { ProxyResponse } from './response.ts';
+import { normalizeIp } from '../lib/ip.ts';
+import { clientAddressOf, clientPortOf } from '../tcp/client-address.ts';
 
 /** Body bytes of an answered request read and dropped to keep the connection; past this it closes. */
 const DISCARD_LIMIT = 256 * 1024;
@@ -54,9 +55,9 @@ export class H1Connection extends H1ConnectionBase implements H1InputOwner {
 
   constructor(socket: Socket, server: H1Server) {
     super(socket, server);
-    const addr = clientAddress(socket);
-    this.remoteIp = addr.address;
-    this.remotePort = addr.port;
+    // The client as the listener saw it: a trusted PROXY protocol header's, else the peer.
+    this.remoteIp = normalizeIp(clientAddressOf(socket));
+    this.remotePort = clientPortOf(socket) ?? 0;
     this.input = new H1Input(socket, server.options.maxHeaderBytes, server.options.maxHeaderCount, this);
     this.writer = new H1Writer(socket, this);
     socket.setNoDelay(true);

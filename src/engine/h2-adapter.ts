@@ -1,11 +1,12 @@
 import { constants, type IncomingHttpHeaders as H2Headers, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import { ReceivedBody, type BodyReader } from './body.ts';
-import { clientAddress } from './client-address.ts';
 import { parseLength } from './h1-head.ts';
 import { HeaderList, sameName } from './header-list.ts';
 import { ClientBodyError, ProxyRequest, type RequestHandler } from './message.ts';
 import { ProxyResponse, type ResponseSink } from './response.ts';
+import { normalizeIp } from '../lib/ip.ts';
+import { clientAddressOf, clientPortOf } from '../tcp/client-address.ts';
 
 /** Response headers HTTP/2 forbids (RFC 9113 §8.2.2): connection-specific, berth's to drop. */
 const CONNECTION_SPECIFIC = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'http2-settings']);
@@ -37,7 +38,6 @@ export function serveStream(stream: ServerHttp2Stream, headers: H2Headers, rawHe
   }
   if (cookie !== undefined) list.push('cookie', cookie);
   if (!host && typeof authority === 'string') list.push('host', authority);
-  const addr = clientAddress(socket);
   const sink = new H2Sink(stream);
   let body: ReceivedBody | null = null;
   if (!stream.endAfterHeaders) {
@@ -49,7 +49,7 @@ export function serveStream(stream: ServerHttp2Stream, headers: H2Headers, rawHe
     // As node:http2's compatibility layer: the client may wait for this before sending the body.
     if (headers.expect === '100-continue') stream.additionalHeaders({ ':status': 100 });
   }
-  const req = new ProxyRequest(method, path, new HeaderList(list), body, 2, 0, socket, addr.address, addr.port);
+  const req = new ProxyRequest(method, path, new HeaderList(list), body, 2, 0, socket, normalizeIp(clientAddressOf(socket)), clientPortOf(socket) ?? 0);
   req.http2 = true;
   const res = new ProxyResponse(req, sink);
   sink.bind(res, handler);

@@ -86,7 +86,7 @@ export class ProxyRequest {
   readonly httpVersionMinor: number;
   /** The client's socket: the TLS socket for HTTPS (TLS details, the 421 check). */
   readonly socket: Socket | undefined;
-  /** The peer's address as berth sees it (normalised, see `clientAddress`). */
+  /** The peer's address as berth sees it (normalised; a trusted PROXY protocol header's client, see `clientAddressOf`). */
   readonly remoteAddress: string;
   readonly remotePort: number;
   /** Received over HTTP/2 (an HTTP/1 request line may also claim version 2.0: that one is refused). */

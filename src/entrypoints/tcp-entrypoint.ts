@@ -6,6 +6,7 @@ import { BerthError, ErrorCodes } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { SnapshotHolder } from '../pipeline/snapshot-holder.ts';
 import { dispatchConnection, type DispatchLimits, type HttpHandoff } from '../tcp/dispatch.ts';
+import { inboundProxyProtocol, type InboundProxyProtocol } from '../tcp/inbound-proxy-protocol.ts';
 import type { TlsServerOptions } from '../tls/options.ts';
 import { createRequestHandler, type RequestHooks } from './request-handler.ts';
 import { TlsFront } from './tls-front.ts';
@@ -59,12 +60,15 @@ export class TcpEntrypoint {
     https: (s) => this.tls(s),
   };
   private readonly limitsWithHttps: EntrypointLimits;
+  /** `proxyProtocol`: read before anything else on a connection. */
+  private readonly inbound: InboundProxyProtocol | undefined;
 
   constructor(name: string, config: EntryPointConfig, deps: EntrypointDeps) {
     this.name = name;
     this.config = config;
     this.deps = deps;
     this.limitsWithHttps = { ...deps.limits, httpsRouters: true };
+    this.inbound = inboundProxyProtocol(config.proxyProtocol, { timeoutMs: deps.limits.peekTimeoutMs, logger: deps.logger });
     const timeouts = config.transport?.respondingTimeouts;
     const readMs = durationOr(timeouts?.readTimeout, 60_000);
     this.h1Options = {
@@ -136,11 +140,16 @@ export class TcpEntrypoint {
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
     socket.on('error', () => { /* reset by peer: nothing to do */ });
+    if (this.inbound !== undefined) this.inbound.accept(socket, this.dispatch);
+    else this.dispatch(socket);
+  }
+
+  private readonly dispatch = (socket: Socket): void => {
     const snap = this.deps.holder.current();
     const tcp = snap.tcp.get(this.name);
     const limits = tcp !== undefined && (snap.http.get(this.name)?.tls.size ?? 0) > 0 ? this.limitsWithHttps : this.deps.limits;
     dispatchConnection(socket, tcp, this.handoff, limits);
-  }
+  };
 
   /** Replaces the TLS session ticket keys (48 bytes) of this entrypoint's TLS server, if it runs. */
   setTicketKeys(keys: Buffer): void {

@@ -18,12 +18,25 @@ export function sendRedirect(res: ProxyResponse, status: number, location: strin
   res.end();
 }
 
-/** Entrypoint redirection (`http.redirections.entryPoint`): same host and path, other scheme/port. */
-export function entrypointRedirect(scheme: string, port: number, permanent: boolean): Handler {
+/**
+ * Entrypoint redirection (`http.redirections.entryPoint`): same host and path, other scheme/port.
+ * A request whose `X-Forwarded-Proto` from a trusted peer already is `scheme` — a tunnel or CDN in
+ * front terminated TLS — is not sent round again (a redirect loop, behind a Cloudflare tunnel):
+ * `forwarded` serves it, as Traefik's redirectScheme also trusts that header.
+ */
+export function entrypointRedirect(scheme: string, port: number, permanent: boolean, forwarded?: Handler): Handler {
   const defaultPort = scheme === 'https' ? 443 : 80;
   const portPart = port === defaultPort ? '' : `:${port}`;
   return (req: ProxyRequest, res: ProxyResponse, ctx: RequestContext): void => {
+    if (forwarded !== undefined && ctx.trustedPeer && forwardedProto(req) === scheme) { forwarded(req, res, ctx); return; }
     const host = ctx.host.includes(':') ? `[${ctx.host}]` : ctx.host;
     sendRedirect(res, redirectStatus(req.method, permanent), `${scheme}://${host}${portPart}${req.url ?? '/'}`);
   };
+}
+
+/** The first `X-Forwarded-Proto` value, lower-cased ('' when absent). */
+function forwardedProto(req: ProxyRequest): string {
+  const first = req.headers.first('x-forwarded-proto') ?? '';
+  const comma = first.indexOf(',');
+  return (comma === -1 ? first : first.slice(0, comma)).trim().toLowerCase();
 }

@@ -120,6 +120,7 @@ export function createAccessLog(cfg: AccessLogConfig | undefined, opts: AccessLo
     c.end = end;
     c.entrypoint = ctx.entrypoint;
     c.clientIp = ctx.clientIp;
+    // ClientAddr and ClientPort: the connection's client (the PROXY protocol's when a trusted balancer declared one).
     c.remote = req.remoteAddress;
     c.remotePort = req.remotePort;
     c.method = req.method;

@@ -6,6 +6,7 @@ import type { ProxyRequest, RequestContext } from '../engine/message.ts';
 import type { ProxyResponse } from '../engine/response.ts';
 import type { RoutingSnapshot } from '../pipeline/snapshot.ts';
 import type { ProviderState } from '../providers/provider.ts';
+import { L4Counters, l4Counters, type L4CounterState } from '../tcp/l4-counters.ts';
 import { Exposition, LABEL_NAME, METRIC_NAME, labelString } from './prometheus-text.ts';
 import { requestBytes, responseBytes } from './response-bytes.ts';
 
@@ -30,6 +31,8 @@ export interface MetricsSources {
   readonly workers?: readonly MetricsState[];
   /** Per ACME resolver: whether its storage holds what it issued, and its failed writes. */
   readonly acmeStorage?: readonly StorageStatus[];
+  /** Fleet mode: Redis connection, leases held, last reconcile. */
+  readonly fleet?: { readonly node: string; readonly connected: boolean; readonly leases: readonly string[]; readonly lastSync?: string };
 }
 
 /** One series as plain data: key, label string, count, sum, bucket counts, request and response bytes. */
@@ -44,6 +47,8 @@ export interface MetricsState {
   readonly entrypoint: readonly SeriesState[];
   readonly router: readonly SeriesState[];
   readonly service: readonly SeriesState[];
+  /** TCP connections refused by middlewares and UDP sessions dropped, in this process. */
+  readonly l4?: L4CounterState;
 }
 
 type FamilyName = 'entrypoint' | 'router' | 'service';
@@ -93,6 +98,8 @@ export class Metrics {
   private readonly headerLabelNames: string[] = [];
   private readonly skip: Set<string>;
   private readonly addInternals: boolean;
+  /** L4 counts of workers that exited, kept so totals never go backwards. */
+  private readonly exitedL4 = new L4Counters();
 
   constructor(cfg: PrometheusConfig, opts: MetricsOptions = {}) {
     const prefix = cfg.prefix ?? 'traefik';
@@ -164,7 +171,7 @@ export class Metrics {
   exportState(): MetricsState {
     const dump = (m: Map<string, Series> | undefined): SeriesState[] =>
       m ? [...m].map(([k, x]) => [k, x.labels, x.count, x.sum, [...x.buckets], x.requestBytes, x.responseBytes] as const) : [];
-    return { bounds: this.bounds, entrypoint: dump(this.entrypoints), router: dump(this.routers), service: dump(this.services) };
+    return { bounds: this.bounds, entrypoint: dump(this.entrypoints), router: dump(this.routers), service: dump(this.services), l4: l4Counters.exportState() };
   }
 
   /**
@@ -172,6 +179,7 @@ export class Metrics {
    * never go backwards. States with other buckets are ignored (they cannot be added up).
    */
   absorb(state: MetricsState): void {
+    if (state.l4 !== undefined) this.exitedL4.add(state.l4);
     if (!sameBounds(state.bounds, this.bounds)) return;
     for (const f of ['entrypoint', 'router', 'service'] as const) {
       const own = this.family(f);
@@ -226,6 +234,16 @@ export class Metrics {
       for (const s of src.acmeStorage) e.sample('berth_acme_storage_write_failures_total', labelString(['resolver', 'storage'], [s.resolver, s.storage]), s.failedWrites);
     }
 
+    if (src.fleet) {
+      const node = labelString(['node'], [src.fleet.node]);
+      e.family('berth_fleet_connected', 'gauge', 'This host reaches the fleet\'s Redis (1) or serves from its local copy (0).');
+      e.sample('berth_fleet_connected', node, src.fleet.connected ? 1 : 0);
+      e.family('berth_fleet_leases_held', 'gauge', 'Order leases this host holds (certificates it is ordering for the fleet).');
+      e.sample('berth_fleet_leases_held', node, src.fleet.leases.length);
+      e.family('berth_fleet_last_sync_timestamp_seconds', 'gauge', 'When this host last reconciled its certificates with Redis.');
+      e.sample('berth_fleet_last_sync_timestamp_seconds', node, src.fleet.lastSync ? Math.floor(Date.parse(src.fleet.lastSync) / 1000) : 0);
+    }
+
     const entrypoints = this.merged('entrypoint', src.workers);
     const routers = this.merged('router', src.workers);
     const services = this.merged('service', src.workers);
@@ -244,8 +262,15 @@ export class Metrics {
       }
     }
 
+    renderL4(e, [l4Counters.exportState(), this.exitedL4.exportState(), ...(src.workers ?? []).flatMap((w) => (w.l4 ? [w.l4] : []))]);
+
     e.family('berth_provider_up', 'gauge', 'Provider state: 1 when ok, 0 when starting, degraded or down.');
     for (const [name, st] of src.providers) e.sample('berth_provider_up', labelString(['provider'], [name]), st.status === 'ok' ? 1 : 0);
+    if ([...src.providers.values()].some((st) => st.refusedClaims !== undefined)) {
+      // Not Traefik's: a repository asking for a host (entrypoint, name) that another repository owns.
+      e.family('berth_claims_refused', 'gauge', 'Claims currently refused because another repository owns the host, entrypoint or name, by provider and daemon.');
+      for (const [name, st] of src.providers) for (const [daemon, n] of Object.entries(st.refusedClaims ?? {})) e.sample('berth_claims_refused', labelString(['provider', 'daemon'], [name, daemon]), n);
+    }
     return e.toString();
   }
 
@@ -259,6 +284,25 @@ export class Metrics {
     for (const s of family.values()) e.sample(`${base}_requests_bytes_total`, s.labels, s.requestBytes);
     e.family(`${base}_responses_bytes_total`, 'counter', `The total size of responses in bytes, by ${what}, code, method and protocol.`);
     for (const s of family.values()) e.sample(`${base}_responses_bytes_total`, s.labels, s.responseBytes);
+  }
+}
+
+/** berth's own L4 counters, summed over this process, exited workers and live workers. */
+function renderL4(e: Exposition, states: readonly L4CounterState[]): void {
+  const sum = (rows: (s: L4CounterState) => L4CounterState['tcpRefused'], names: [string, string]): Map<string, number> => {
+    const out = new Map<string, number>();
+    for (const s of states) for (const [a, b, n] of rows(s)) { const l = labelString(names, [a, b]); out.set(l, (out.get(l) ?? 0) + n); }
+    return out;
+  };
+  const refused = sum((s) => s.tcpRefused, ['router', 'middleware']);
+  if (refused.size > 0) {
+    e.family('berth_tcp_connections_refused_total', 'counter', 'TCP connections closed by a router\'s middleware before any upstream was dialled.');
+    for (const [l, n] of refused) e.sample('berth_tcp_connections_refused_total', l, n);
+  }
+  const dropped = sum((s) => s.udpDropped, ['entrypoint', 'reason']);
+  if (dropped.size > 0) {
+    e.family('berth_udp_sessions_dropped_total', 'counter', 'UDP sessions lost at the session table\'s bound: evicted to make room, or refused.');
+    for (const [l, n] of dropped) e.sample('berth_udp_sessions_dropped_total', l, n);
   }
 }
 

@@ -17,11 +17,11 @@ export interface StaticConfigDiff {
   readonly restartRequired: readonly string[];
 }
 
-/** Elements the running process can apply on SIGHUP. */
-const LIVE = new Set(['log.level']);
+/** Elements the running process can apply on SIGHUP (the public addresses: DNS records follow them). */
+const LIVE = new Set(['log.level', 'edge.publicIPv4', 'edge.publicIPv6']);
 
 /** Keys compared one level deeper, so the report names the entrypoint or provider concerned. */
-const PER_ENTRY = new Set(['entryPoints', 'providers', 'certificatesResolvers', 'log']);
+const PER_ENTRY = new Set(['entryPoints', 'providers', 'certificatesResolvers', 'log', 'edge']);
 
 /** Compares two decoded static configurations element by element. */
 export function diffStaticConfig(running: StaticConfig, next: StaticConfig): StaticConfigDiff {

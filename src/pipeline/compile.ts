@@ -4,12 +4,14 @@ import { diagError, type Diagnostic } from '../lib/diagnostics.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Handler, RequestContext } from '../http/handler.ts';
 import type { BuiltMiddleware, MiddlewareFactory } from '../http/middlewares/types.ts';
-import { entrypointRedirect } from '../http/redirect.ts';
 import { failoverHandler, loadBalancerHandler, mirroringHandler, weightedHandler, type ServiceInfo, type ServicePool } from '../http/service-builder.ts';
 import { parseHttpRule, defaultPriority } from '../rules/http-rule.ts';
 import { buildRouterIndex } from '../rules/router-index.ts';
 import type { HttpRule } from '../rules/types.ts';
 import type { CompiledHttpRouter, ElementStatus, HttpRouterTable, RoutingSnapshot } from './snapshot.ts';
+import { edgeEntryPoint } from '../config/static/generated-entrypoints.ts';
+import { redirectRouter } from './entrypoint-redirect.ts';
+import { resolveOnDemand } from './on-demand.ts';
 import { providerOf, qualify } from './merge.ts';
 
 /** L4 builders plug in here (src/tcp, src/udp), keeping the compiler free of socket code. */
@@ -37,8 +39,6 @@ export interface CompileEnv {
   readonly logger: Logger;
   readonly tmpDir: string;
 }
-
-const REDIRECT_PRIORITY = 2147483646;
 
 /** The entrypoints a router attaches to: its own list, else every TCP entrypoint (or the `asDefault` ones). */
 export function routerEntrypoints(router: { entryPoints?: string[] }, entrypoints: Record<string, EntryPointConfig>): string[] {
@@ -134,10 +134,16 @@ export function compileSnapshot(config: DynamicConfig, version: number, provider
     else ok('middleware', name);
   }
 
+  // ---- `:PORT` entrypoints (RPROXY): the entrypoint on that port, or one opened on demand
+  const onDemand = resolveOnDemand(config, env.staticConfig);
+  for (const r of onDemand.refused) fail(r.kind, r.name, r.message);
+  const routed = onDemand.config;
+  const allEps: Record<string, EntryPointConfig> = { ...eps, ...onDemand.extra };
+
   // ---- HTTP routers
   const tables = new Map<string, { plain: CompiledHttpRouter[]; tls: CompiledHttpRouter[] }>();
-  for (const [epName, ep] of Object.entries(eps)) if (ep.protocol === 'tcp') tables.set(epName, { plain: [], tls: [] });
-  for (const [name, router] of Object.entries(config.http?.routers ?? {})) {
+  for (const [epName, ep] of Object.entries(allEps)) if (ep.protocol === 'tcp') tables.set(epName, { plain: [], tls: [] });
+  for (const [name, router] of Object.entries(routed.http?.routers ?? {})) {
     const r = compileRouter(name, router, built, expand, eps);
     if ('error' in r) { fail('http-router', name, r.error); continue; }
     ok('http-router', name);
@@ -145,9 +151,9 @@ export function compileSnapshot(config: DynamicConfig, version: number, provider
     for (const epName of r.entrypoints) {
       const t = tables.get(epName);
       if (!t) { diagnostics.push({ level: 'warning', source: `provider ${providerOf(name)}`, element: name, message: `entrypoint "${epName}" does not exist` }); continue; }
-      const tls = r.tls || eps[epName]?.http?.tls !== undefined;
+      const tls = r.tls || allEps[epName]?.http?.tls !== undefined;
       // Entrypoint-level middlewares run before the router's own, as in Traefik.
-      const epMw = (eps[epName]?.http?.middlewares ?? []).map((m) => (m.includes('@') ? m : qualify(m, 'file')));
+      const epMw = (allEps[epName]?.http?.middlewares ?? []).map((m) => (m.includes('@') ? m : qualify(m, 'file')));
       let handler = r.handler;
       if (epMw.length > 0) {
         const chain: BuiltMiddleware[] = [];
@@ -164,33 +170,27 @@ export function compileSnapshot(config: DynamicConfig, version: number, provider
     }
   }
   // ---- entrypoint redirections (Traefik's generated `web-to-websecure@internal` routers)
-  for (const [epName, ep] of Object.entries(eps)) {
-    const to = ep.http?.redirections?.entryPoint;
-    const t = tables.get(epName);
-    if (!to || !t) continue;
-    const target = eps[to.to];
-    if (!target) continue;
-    const scheme = to.scheme ?? 'https';
-    const rule = parseHttpRule('HostRegexp(`^.+$`)');
-    if (!rule.ok) continue;
-    const handler = entrypointRedirect(scheme, target.port, to.permanent ?? true);
-    t.plain.push({ name: `${epName}-to-${to.to}@internal`, rule: 'HostRegexp(`^.+$`)', priority: to.priority ?? REDIRECT_PRIORITY, service: 'noop@internal', middlewares: [], tls: false, match: rule.rule.match, hosts: null, handler });
-  }
   const http = new Map<string, { plain: HttpRouterTable; tls: HttpRouterTable }>();
+  const wantsTls = new Set(Object.entries(config.http?.routers ?? {}).filter(([, r]) => r.tls !== undefined).map(([n]) => n));
+  for (const [epName, ep] of Object.entries(eps)) {
+    const redirect = tables.has(epName) ? redirectRouter(epName, ep, eps, () => http, wantsTls) : undefined;
+    if (redirect) tables.get(epName)!.plain.push(redirect);
+  }
   for (const [epName, t] of tables) http.set(epName, { plain: makeTable(t.plain), tls: makeTable(t.tls) });
 
   // ---- L4
   const tcp = new Map<string, unknown>();
   const udp = new Map<string, unknown>();
-  const extraEntrypoints: Record<string, EntryPointConfig> = {};
+  const extraEntrypoints: Record<string, EntryPointConfig> = { ...onDemand.extra };
   for (const [which, builder, into] of [['tcp', env.l4?.tcp, tcp], ['udp', env.l4?.udp, udp]] as const) {
     if (!builder) continue;
     try {
-      const r = builder(config, eps);
+      const r = builder(routed, allEps);
       for (const [k, v] of r.routing) into.set(k, v);
       diagnostics.push(...r.diagnostics);
       for (const e of r.elements) elements.set(e.name, e);
-      if (r.extraEntrypoints) Object.assign(extraEntrypoints, r.extraEntrypoints);
+      // Dynamic ports listen where the generated entrypoints do, shaped like them.
+      for (const [n, e] of Object.entries(r.extraEntrypoints ?? {})) extraEntrypoints[n] ??= edgeEntryPoint(env.staticConfig.edge, e.port, e.protocol);
     } catch (err) {
       diagnostics.push(diagError('compiler', which, `cannot build ${which} routing: ${(err as Error).message}`));
     }

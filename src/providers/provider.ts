@@ -1,4 +1,5 @@
 import type { DynamicConfig } from '../config/dynamic/types.ts';
+import type { PortOwner } from '../config/labels/types.ts';
 import type { Diagnostic } from '../lib/diagnostics.ts';
 
 /** The lifecycle state of a provider (or of one of its endpoints), shown in `/health`. */
@@ -13,6 +14,10 @@ export interface ProviderState {
   readonly lastUpdate?: number;
   /** Provider-specific detail, e.g. one entry per Docker endpoint. */
   readonly details?: Readonly<Record<string, unknown>>;
+  /** Claims refused because another repository owns the key, by daemon (Docker; the `berth_claims_refused` gauge). */
+  readonly refusedClaims?: Readonly<Record<string, number>>;
+  /** Who stands behind each router on `tcp-dynamic` / `udp-dynamic` (Docker; shown by `/ports`, not `/health`). */
+  readonly ports?: readonly PortOwner[];
 }
 
 /** Where a provider sends its output. Providers never import the pipeline; they get this. */

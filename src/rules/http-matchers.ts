@@ -1,6 +1,6 @@
-import { buildIpMatcher } from '../lib/ip.ts';
+import { compileGoRegexp } from '../lib/go-regexp.ts';
+import { buildClientIpTest } from './client-ip.ts';
 import type { LeafResult } from './compile.ts';
-import { compileGoRegexp } from './go-regexp.ts';
 import { hostExpressionTest, isAscii, isWildcardHost, normalizeHostExpression } from './host-pattern.ts';
 import { parseQuery } from './query-string.ts';
 import type { MatcherNode, MatcherTable } from './syntax.ts';
@@ -20,22 +20,32 @@ const fail = (node: MatcherNode, message: string): LeafResult<HttpRequestView> =
 const pass = (test: Test): LeafResult<HttpRequestView> => ({ ok: true, test });
 
 /**
- * The values of a header in Node's lower-cased header object. Go keeps one value per field line;
- * Node joins repeated lines with ", " (except set-cookie), so a value is compared whole as Node gives it.
+ * Whether one value of the header `key` (lower case) passes `pred`. With the request's header lines
+ * each line is a value of its own, as in Go's header map; without them Node's header object is used,
+ * where repeated lines are joined with ", " (and only the first is kept for some headers).
  */
-function headerValues(req: HttpRequestView, key: string): readonly string[] | undefined {
+function anyHeaderValue(req: HttpRequestView, key: string, pred: (value: string) => boolean): boolean {
+  const raw = req.rawHeaders;
+  if (raw !== undefined) {
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const name = raw[i] as string;
+      if (name.length === key.length && name.toLowerCase() === key && pred(raw[i + 1] as string)) return true;
+    }
+    return false;
+  }
   // Own properties only: a rule naming `__proto__` or `constructor` must not reach Object.prototype.
-  if (!Object.hasOwn(req.headers, key)) return undefined;
+  if (!Object.hasOwn(req.headers, key)) return false;
   const v = req.headers[key];
-  return typeof v === 'string' ? [v] : Array.isArray(v) ? v : undefined;
+  return typeof v === 'string' ? pred(v) : Array.isArray(v) ? v.some(pred) : false;
 }
 
 /**
- * Builds one HTTP matcher with Traefik v3 semantics (pkg/muxer/http/matcher.go): Host compares the
- * normalised host case-insensitively (wildcards `*.`/`**.` allowed); the *Regexp matchers are Go
- * regexps matched unanchored; Path is exact, PathPrefix a plain prefix (both must start with `/`);
- * Method compares upper-cased; Header compares a whole value of the named header; Query(key) needs
- * the key with an empty value, Query(key, value) one value equal to it; ClientIP takes an IP or CIDR.
+ * Builds one HTTP matcher with Traefik v3.7 semantics (pkg/muxer/http/matcher.go): Host compares the
+ * normalised host case-insensitively (first-label wildcards, see `hostExpressionTest`); the *Regexp
+ * matchers are Go regexps matched unanchored; Path is exact, PathPrefix a plain prefix (both must start
+ * with `/`); Method compares upper-cased; Header compares one value (one header line) exactly;
+ * Query(key) needs the key with an empty value, Query(key, value) one value equal to it; ClientIP takes
+ * an IP or CIDR. Empty values never get here: the parser refuses them, as Traefik does.
  */
 export function buildHttpMatcher(node: MatcherNode): LeafResult<HttpRequestView> {
   const a0 = node.args[0] as string;
@@ -44,14 +54,13 @@ export function buildHttpMatcher(node: MatcherNode): LeafResult<HttpRequestView>
     case 'Host': {
       if (!isAscii(a0)) return fail(node, `invalid value ${JSON.stringify(a0)}, non-ASCII characters are not allowed`);
       const expr = normalizeHostExpression(a0);
-      if (expr === '') return pass(() => false);
       if (!isWildcardHost(expr)) return pass((req) => req.host === expr);
       const test = hostExpressionTest(expr);
       return pass((req) => test(req.host));
     }
     case 'HostRegexp': {
       if (!isAscii(a0)) return fail(node, `invalid value ${JSON.stringify(a0)}, non-ASCII characters are not allowed`);
-      return withRegexp(node, a0, (re) => (req) => re.test(req.host));
+      return withRegexp(node, a0, (re) => (req) => re.test(req.canonicalHost ?? req.host));
     }
     case 'Path':
       if (!a0.startsWith('/')) return fail(node, `path ${JSON.stringify(a0)} does not start with a '/'`);
@@ -68,11 +77,15 @@ export function buildHttpMatcher(node: MatcherNode): LeafResult<HttpRequestView>
     case 'Header': {
       const key = a0.toLowerCase();
       const value = a1 as string;
-      return pass((req) => headerValues(req, key)?.includes(value) === true);
+      const equal = (v: string): boolean => v === value;
+      return pass((req) => anyHeaderValue(req, key, equal));
     }
     case 'HeaderRegexp': {
       const key = a0.toLowerCase();
-      return withRegexp(node, a1 as string, (re) => (req) => headerValues(req, key)?.some((v) => re.test(v)) === true);
+      return withRegexp(node, a1 as string, (re) => {
+        const test = (v: string): boolean => re.test(v);
+        return (req) => anyHeaderValue(req, key, test);
+      });
     }
     case 'Query':
       return queryValue(a0, a1 ?? '');
@@ -80,9 +93,9 @@ export function buildHttpMatcher(node: MatcherNode): LeafResult<HttpRequestView>
       if (a1 === undefined) return queryValue(a0, '');
       return withRegexp(node, a1, (re) => (req) => parseQuery(req.query).get(a0)?.some((v) => re.test(v)) === true);
     case 'ClientIP': {
-      const { matcher, invalid } = buildIpMatcher([a0]);
-      if (invalid.length > 0) return fail(node, `invalid IP address or CIDR ${JSON.stringify(a0)}`);
-      return pass((req) => matcher.has(req.clientIp));
+      const test = buildClientIpTest(a0);
+      if (test === undefined) return fail(node, `invalid IP address or CIDR ${JSON.stringify(a0)}`);
+      return pass((req) => test(req.clientIp));
     }
     default:
       return fail(node, 'unknown matcher');
@@ -103,6 +116,5 @@ function withRegexp(node: MatcherNode, source: string, build: (re: RegExp) => Te
 export function httpLiteralHosts(node: MatcherNode): readonly string[] | null {
   if (node.name !== 'Host') return null;
   const expr = normalizeHostExpression(node.args[0] as string);
-  if (isWildcardHost(expr)) return null;
-  return expr === '' ? [] : [expr];
+  return isWildcardHost(expr) ? null : [expr];
 }

@@ -16,9 +16,11 @@ export function parseHttpRule(rule: string): RuleResult<HttpRule> {
 }
 
 /**
- * The priority of a router without an explicit one, as Traefik v3 computes it: the rule's length in
- * bytes, minus 2 for each positive `Host(\`**.…\`)`, so a double wildcard ranks below the
- * single-label wildcards and exact hosts it covers.
+ * The priority of a router without an explicit one, as Traefik computes it: the rule's length in
+ * bytes (Go's `len`). Traefik v3.8 adds the `**.` double wildcard and subtracts its two stars for each
+ * positive `Host(\`**.…\`)`, so it ranks below the single-label wildcards and exact hosts it covers;
+ * berth does the same (a v3.7 rule never uses `**.`, which matched nothing there, so no v3.7 priority
+ * changes).
  */
 export function defaultPriority(rule: string): number {
   const length = Buffer.byteLength(rule, 'utf8');

@@ -15,7 +15,8 @@ export type ParseResult = { readonly ok: true; readonly tree: RuleNode } | { rea
  * Parses a rule of the Traefik v3 grammar against a table of known matchers:
  * `!` binds tighter than `&&`, which binds tighter than `||`; parentheses group.
  * Matcher names are accepted as written in the table, all lower case, all upper case, or
- * capitalised (`Host`, `host`, `HOST`, `Hostregexp`), as Traefik does; the arity is checked here.
+ * capitalised (`Host`, `host`, `HOST`, `Hostregexp`), as Traefik does; the arity is checked here, and
+ * an empty value is refused as Traefik's `CheckRule` refuses it.
  */
 export function parseRule(rule: string, matchers: MatcherTable): ParseResult {
   if (typeof rule !== 'string') return { ok: false, error: 'rule must be a string' };
@@ -156,6 +157,9 @@ class Parser {
       const plural = arity.length === 1 && arity[0] === 1 ? 'argument' : 'arguments';
       return `${name} takes ${expected} ${plural}, got ${args.length} (at ${nameToken.pos})`;
     }
+    // Traefik's rules.CheckRule refuses an empty value for every matcher: Host(``), Query(`q`, ``).
+    const empty = args.indexOf('');
+    if (empty !== -1) return `${name} at ${nameToken.pos}: argument ${empty + 1} is empty; an empty value is not allowed`;
     return { kind: 'matcher', name, args, pos: nameToken.pos };
   }
 }

@@ -1,7 +1,6 @@
-import { domainToASCII } from 'node:url';
-import { buildIpMatcher } from '../lib/ip.ts';
+import { compileGoRegexp } from '../lib/go-regexp.ts';
+import { buildClientIpTest } from './client-ip.ts';
 import type { LeafResult } from './compile.ts';
-import { compileGoRegexp } from './go-regexp.ts';
 import { hostExpressionTest, isAscii, isWildcardHost, normalizeHostExpression } from './host-pattern.ts';
 import type { MatcherNode, MatcherTable } from './syntax.ts';
 import type { TcpConnectionView } from './types.ts';
@@ -18,21 +17,22 @@ const HOST_OR_IP = /^[0-9A-Za-z_.:-]+$/;
 const fail = (node: MatcherNode, message: string): LeafResult<TcpConnectionView> =>
   ({ ok: false, error: `${node.name} at ${node.pos}: ${message}` });
 
-/** Validates a HostSNI value and returns its normalised form (IDNs as punycode), or undefined. */
+/**
+ * Validates a HostSNI value and returns its normalised form, or undefined. Non-ASCII names are
+ * refused as Traefik refuses them (write the punycode, `xn--…`, which is what the ClientHello carries).
+ * `**.` is Traefik v3.8's double wildcard, accepted as in Host.
+ */
 function sniExpression(value: string): string | undefined {
-  const wildcard = value.startsWith('*.') ? '*.' : '';
-  let name = value.slice(wildcard.length);
-  if (!HOST_OR_IP.test(name)) {
-    const ascii = domainToASCII(name);
-    if (ascii === '' || !HOST_OR_IP.test(ascii)) return undefined;
-    name = ascii;
-  }
+  const wildcard = value.startsWith('**.') ? '**.' : value.startsWith('*.') ? '*.' : '';
+  const name = value.slice(wildcard.length);
+  if (!isAscii(name) || !HOST_OR_IP.test(name)) return undefined;
   return normalizeHostExpression(wildcard + name);
 }
 
 /**
- * Builds one TCP matcher with Traefik v3 semantics (pkg/muxer/tcp/matcher.go): HostSNI(`*`) matches
- * every connection, TLS or not; any other HostSNI never matches a connection without SNI;
+ * Builds one TCP matcher with Traefik v3.7 semantics (pkg/muxer/tcp/matcher.go): HostSNI(`*`) matches
+ * every connection, TLS or not; any other HostSNI (exact or first-label wildcard, compared
+ * case-insensitively without a trailing dot) never matches a connection without SNI;
  * HostSNIRegexp is a Go regexp matched unanchored on the SNI; ALPN matches one offered protocol
  * (`acme-tls/1` is reserved); ClientIP takes an IP or CIDR.
  */
@@ -59,9 +59,9 @@ export function buildTcpMatcher(node: MatcherNode): LeafResult<TcpConnectionView
       if (value === '') return fail(node, 'the protocol must not be empty');
       return { ok: true, test: (c) => c.alpn.includes(value) };
     case 'ClientIP': {
-      const { matcher, invalid } = buildIpMatcher([value]);
-      if (invalid.length > 0) return fail(node, `invalid IP address or CIDR ${JSON.stringify(value)}`);
-      return { ok: true, test: (c) => matcher.has(c.clientIp) };
+      const test = buildClientIpTest(value);
+      if (test === undefined) return fail(node, `invalid IP address or CIDR ${JSON.stringify(value)}`);
+      return { ok: true, test: (c) => test(c.clientIp) };
     }
     default:
       return fail(node, 'unknown matcher');

@@ -19,12 +19,13 @@ export function parseTcpRule(rule: string): RuleResult<TcpRule> {
   };
 }
 
-/** `HostSNI(\`*\`)` alone, or `&&`-combined only with ClientIP matchers. */
+/**
+ * Exactly `HostSNI(\`*\`)`, as Traefik's TCP muxer defines its catch-all: a TLS connection it takes
+ * goes to a matching HTTPS router instead. Combined with anything (`&& ClientIP(…)`) the rule is an
+ * ordinary one that wins over HTTPS routers.
+ */
 function isCatchAll(tree: RuleNode): boolean {
-  const isStar = (n: RuleNode): boolean => n.kind === 'matcher' && n.name === 'HostSNI' && n.args[0] === '*';
-  if (isStar(tree)) return true;
-  if (tree.kind !== 'and') return false;
-  return tree.items.some(isStar) && tree.items.every((n) => isStar(n) || (n.kind === 'matcher' && n.name === 'ClientIP'));
+  return tree.kind === 'matcher' && tree.name === 'HostSNI' && tree.args[0] === '*';
 }
 
 /**

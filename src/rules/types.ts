@@ -4,14 +4,31 @@ import type { IncomingHttpHeaders } from 'node:http';
 export interface HttpRequestView {
   /** Normalised host: lower case, no port, no trailing dot (see `normalizeHost`). */
   readonly host: string;
+  /**
+   * The host as Traefik's request decorator canonicalises it — lower case, no port, but a trailing
+   * dot kept — when it differs from `host`. HostRegexp matches this one, as in Traefik, where
+   * HostRegexp(`^example\.com$`) does not match `example.com.` (Host does).
+   */
+  readonly canonicalHost?: string;
   /** The canonical request path used for routing (no query). */
   readonly path: string;
   readonly method: string;
-  /** Node's lower-cased header object. */
+  /** Node's lower-cased header object, after the entrypoint removed untrusted forwarded headers. */
   readonly headers: IncomingHttpHeaders;
+  /**
+   * The header lines as received (`[name, value, name, value, …]`, Node's `rawHeaders`), kept in step
+   * with `headers`. When given, Header and HeaderRegexp test each line on its own, as Go's header map
+   * does: a header sent twice matches either value, a comma-joined line is one value. `headers` cannot
+   * tell the two apart (Node joins repeated lines, and keeps only the first of some, e.g. Content-Type).
+   */
+  readonly rawHeaders?: readonly string[];
   /** The raw query string without the leading `?` ('' when none). */
   readonly query: string;
-  /** The client address as routing sees it (no `::ffff:` prefix). */
+  /**
+   * The connection's peer address (the PROXY protocol source when the entrypoint reads it), without
+   * the `::ffff:` prefix. Never taken from X-Forwarded-For: Traefik's ClientIP matcher reads the
+   * request's remote address only.
+   */
   readonly clientIp: string;
 }
 
@@ -42,7 +59,7 @@ export interface TcpRule {
   readonly match: (conn: TcpConnectionView) => boolean;
   /** Literal SNI names the rule needs (as `HttpRule.hosts`); null when not restricted to literals. */
   readonly hosts: readonly string[] | null;
-  /** True when the rule is exactly `HostSNI(\`*\`)` (possibly with ClientIP): matches non-TLS too. */
+  /** True when the rule is exactly `HostSNI(\`*\`)`: the fallback that HTTPS routers win over. */
   readonly catchAll: boolean;
 }
 

@@ -9,6 +9,7 @@ import { defaultTcpPriority, parseTcpRule } from '../rules/tcp-rule.ts';
 import type { TlsContextSource } from '../tls/types.ts';
 import { providerOf } from './address.ts';
 import { attachEntrypoints } from './entrypoint-attach.ts';
+import { buildTcpMiddlewares, resolveTcpMiddlewares, type TcpMiddlewareResult } from './middlewares.ts';
 import type { PortAllocator } from './port-allocator.ts';
 import type { CompiledTcpRouter, IndexedTlsRouter, TcpEntrypointRouting, TcpTlsMode } from './routing.ts';
 import { buildTcpServices } from './service.ts';
@@ -36,9 +37,10 @@ export interface L4BuildResult<R> {
 
 /**
  * Builds TCP routing for every TCP entrypoint from the merged, qualified configuration. Each
- * broken router (bad rule, unknown or broken service, SNI on a non-TLS router, termination without
- * a certificate store, no usable entrypoint) is dropped alone with a diagnostic and a disabled
- * status; every service gets a status too.
+ * broken router (bad rule, unknown or broken service or middleware, SNI on a non-TLS router,
+ * termination without a certificate store, no usable entrypoint) is dropped alone with a
+ * diagnostic and a disabled status; every service gets a status too, and every broken middleware
+ * a diagnostic.
  */
 export function buildTcpRouting(
   config: DynamicConfig,
@@ -53,6 +55,10 @@ export function buildTcpRouting(
     if (!res.ok) diagnostics.push(diagError(`provider ${providerOf(name)}`, `tcp.services.${name}`, res.error));
     elements.push({ name, kind: 'tcp-service', status: res.ok ? 'enabled' : 'disabled', errors: res.ok ? [] : [res.error] });
   }
+  const middlewares = buildTcpMiddlewares(config.tcp?.middlewares);
+  for (const [name, res] of middlewares) {
+    if (!res.ok) diagnostics.push(diagError(`provider ${providerOf(name)}`, `tcp.middlewares.${name}`, res.error));
+  }
 
   const perEntrypoint = new Map<string, CompiledTcpRouter[]>();
   for (const [name, def] of Object.entries(config.tcp?.routers ?? {})) {
@@ -60,7 +66,7 @@ export function buildTcpRouting(
     const element = `tcp.routers.${name}`;
     const errors: string[] = [];
     const warnings: string[] = [];
-    const compiled = compileRouter(name, def, services, env, errors);
+    const compiled = compileRouter(name, def, services, middlewares, env, errors);
     let eps: string[] = [];
     if (compiled) {
       const att = attachEntrypoints(name, def.entryPoints, 'tcp', entrypoints, env.allocator, extraEntrypoints);
@@ -95,6 +101,7 @@ export function buildTcpRouting(
       hasCatchAllPlain: plain.some((r) => r.catchAll),
       hasTlsRouters: tlsRouters.length > 0,
       ...(env.tls ? { tlsSource: env.tls } : {}),
+      logger: env.logger,
     });
   }
   return { routing, diagnostics, elements, extraEntrypoints };
@@ -104,6 +111,7 @@ function compileRouter(
   name: string,
   def: NonNullable<NonNullable<DynamicConfig['tcp']>['routers']>[string],
   services: ReturnType<typeof buildTcpServices>,
+  middlewares: ReadonlyMap<string, TcpMiddlewareResult>,
   env: L4BuildEnv,
   errors: string[],
 ): { router: CompiledTcpRouter } | undefined {
@@ -124,7 +132,9 @@ function compileRouter(
   const svc = services.get(def.service);
   if (!svc) errors.push(`unknown service "${def.service}"`);
   else if (!svc.ok) errors.push(`service "${def.service}" is broken: ${svc.error}`);
-  if (errors.length > 0 || !svc?.ok) return undefined;
+  const chain = resolveTcpMiddlewares(def.middlewares, middlewares);
+  if ('error' in chain) errors.push(chain.error);
+  if (errors.length > 0 || !svc?.ok || 'error' in chain) return undefined;
   const router: CompiledTcpRouter = {
     name,
     rule: def.rule,
@@ -136,6 +146,7 @@ function compileRouter(
     catchAll: parsed.rule.catchAll,
     compiled: parsed.rule,
     target: svc.service,
+    middlewares: chain.chain,
   };
   return { router };
 }

@@ -5,7 +5,9 @@ import type { BerthError } from '../lib/errors.ts';
 import { normalizeIp } from '../lib/ip.ts';
 import type { TcpConnectionView } from '../rules/types.ts';
 import type { TlsContextSource } from '../tls/types.ts';
+import { admitConnection } from './admission.ts';
 import { ClientHelloReader, type ClientHello } from './client-hello.ts';
+import { clientAddressOf } from './client-address.ts';
 import { forwardToService, type RelayOptions } from './relay.ts';
 import { findPlainRouter, findTlsRouter, type CompiledTcpRouter, type TcpEntrypointRouting } from './routing.ts';
 
@@ -49,7 +51,9 @@ const NO_ALPN: readonly string[] = [];
  *   routers (passthrough: raw bytes, peeked ones included, unchanged; terminate: TLS ends here and
  *   plaintext goes upstream), unmatched TLS goes to `handoff.https`; non-TLS goes to a plain TCP
  *   router or `handoff.http`. Peeked bytes are put back on the socket (`unshift`) first.
- * A hello that cannot be parsed, or a client silent past `peekTimeoutMs`, is closed.
+ * A hello that cannot be parsed, or a client silent past `peekTimeoutMs`, is closed. The chosen
+ * TCP router's middlewares run before its upstream is dialled or TLS is terminated; rules and
+ * middlewares see the connection's client address (`clientAddressOf`: PROXY protocol aware).
  *
  * `routing` is the entrypoint's `TcpEntrypointRouting` (from `buildTcpRouting`) or undefined when
  * it has no TCP routers. The listener should be created with `allowHalfOpen: true`.
@@ -57,9 +61,9 @@ const NO_ALPN: readonly string[] = [];
 export function dispatchConnection(socket: Socket, routing: unknown, handoff: HttpHandoff, limits: DispatchLimits): void {
   const r = routing as TcpEntrypointRouting | undefined;
   if (r !== undefined && r.plain.length > 0 && !r.hasTlsRouters && limits.httpsRouters !== true) {
-    const router = findPlainRouter(r, { sni: '', alpn: NO_ALPN, clientIp: normalizeIp(socket.remoteAddress), tls: false });
+    const router = findPlainRouter(r, { sni: '', alpn: NO_ALPN, clientIp: clientIpOf(socket), tls: false });
     if (router) {
-      forward(socket, socket, router, limits);
+      if (admitted(socket, r, router)) forward(socket, socket, router, limits);
       return;
     }
   }
@@ -115,19 +119,20 @@ function peek(socket: Socket, r: TcpEntrypointRouting | undefined, handoff: Http
 
 function routePlain(socket: Socket, r: TcpEntrypointRouting | undefined, handoff: HttpHandoff, limits: DispatchLimits): void {
   const router = r && r.plain.length > 0
-    ? findPlainRouter(r, { sni: '', alpn: NO_ALPN, clientIp: normalizeIp(socket.remoteAddress), tls: false })
+    ? findPlainRouter(r, { sni: '', alpn: NO_ALPN, clientIp: clientIpOf(socket), tls: false })
     : undefined;
-  if (router) forward(socket, socket, router, limits);
-  else handoff.http(socket);
+  if (r === undefined || router === undefined) handoff.http(socket);
+  else if (admitted(socket, r, router)) forward(socket, socket, router, limits);
 }
 
 function routeTls(socket: Socket, r: TcpEntrypointRouting, handoff: HttpHandoff, limits: DispatchLimits, hello: ClientHello): void {
-  const view: TcpConnectionView = { sni: hello.sni, alpn: hello.alpn, clientIp: normalizeIp(socket.remoteAddress), tls: true };
+  const view: TcpConnectionView = { sni: hello.sni, alpn: hello.alpn, clientIp: clientIpOf(socket), tls: true };
   const router = findTlsRouter(r, view);
   if (router === undefined || (router.catchAll && handoff.hasHttpsRoute?.(hello.sni) === true)) {
     routeUnmatchedTls(socket, r, handoff, limits, hello.sni);
     return;
   }
+  if (!admitted(socket, r, router)) return;
   if (router.tls === 'terminate') terminate(socket, r.tlsSource, router, limits);
   else forward(socket, socket, router, limits);
 }
@@ -135,9 +140,9 @@ function routeTls(socket: Socket, r: TcpEntrypointRouting, handoff: HttpHandoff,
 /** TLS no TLS router took: the HTTPS server, or a plain catch-all on an entrypoint without HTTPS. */
 function routeUnmatchedTls(socket: Socket, r: TcpEntrypointRouting | undefined, handoff: HttpHandoff, limits: DispatchLimits, sni: string): void {
   if (r !== undefined && r.plain.length > 0 && limits.httpsRouters !== true) {
-    const router = findPlainRouter(r, { sni, alpn: NO_ALPN, clientIp: normalizeIp(socket.remoteAddress), tls: true });
+    const router = findPlainRouter(r, { sni, alpn: NO_ALPN, clientIp: clientIpOf(socket), tls: true });
     if (router) {
-      forward(socket, socket, router, limits);
+      if (admitted(socket, r, router)) forward(socket, socket, router, limits);
       return;
     }
   }
@@ -147,6 +152,15 @@ function routeUnmatchedTls(socket: Socket, r: TcpEntrypointRouting | undefined, 
   // handshake timeout, holding a descriptor and delaying every drain.
   socket.allowHalfOpen = false;
   handoff.https(socket);
+}
+
+function clientIpOf(socket: Socket): string {
+  return normalizeIp(clientAddressOf(socket));
+}
+
+/** Runs the router's middlewares (no-op without any); false when the connection was refused. */
+function admitted(socket: Socket, r: TcpEntrypointRouting, router: CompiledTcpRouter): boolean {
+  return router.middlewares.length === 0 || admitConnection(socket, router, clientIpOf(socket), r.logger);
 }
 
 function forward(client: Socket | TLSSocket, peer: Socket, router: CompiledTcpRouter, limits: DispatchLimits): void {

@@ -30,7 +30,8 @@ export function attachEntrypoints(
   let names: string[];
   if (requested && requested.length > 0) names = [...new Set(requested)];
   else {
-    const all = Object.entries(entrypoints).filter(([, e]) => e.protocol === protocol);
+    // Entrypoints opened on demand belong to the routers that asked for them.
+    const all = Object.entries(entrypoints).filter(([, e]) => e.protocol === protocol && e.onDemand !== true);
     const defaults = all.filter(([, e]) => e.asDefault);
     names = (defaults.length > 0 ? defaults : all).map(([n]) => n);
   }

@@ -7,7 +7,8 @@ import { normalizeIp } from '../lib/ip.ts';
  * real client address. Addresses that cannot be expressed give the spec's UNKNOWN / LOCAL form.
  */
 
-const V2_SIGNATURE = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
+/** The 12 bytes every version 2 header starts with. */
+export const V2_SIGNATURE = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
 
 /** The endpoints of the client connection as berth accepted it. */
 export interface ProxyEndpoints {

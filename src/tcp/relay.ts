@@ -2,6 +2,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { BerthError, ErrorCodes } from '../lib/errors.ts';
+import { declaredEndpointsOf } from './client-address.ts';
 import { proxyProtocolHeader } from './proxy-protocol.ts';
 import type { TcpServerTarget, TcpServiceHandler } from './routing.ts';
 
@@ -42,7 +43,9 @@ export function connectUpstream(server: TcpServerTarget, peer: Socket, cb: Conne
   sock.once('connect', () => {
     if (settled) return;
     if (opts.proxyProtocol !== 0) {
-      sock.write(proxyProtocolHeader(opts.proxyProtocol, { srcIp: peer.remoteAddress, srcPort: peer.remotePort, dstIp: peer.localAddress, dstPort: peer.localPort }));
+      // A trusted balancer's PROXY header in front of berth declared both ends: pass them on.
+      const declared = declaredEndpointsOf(peer);
+      sock.write(proxyProtocolHeader(opts.proxyProtocol, declared ?? { srcIp: peer.remoteAddress, srcPort: peer.remotePort, dstIp: peer.localAddress, dstPort: peer.localPort }));
     }
     if (!server.tls) {
       settled = true;

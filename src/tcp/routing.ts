@@ -1,6 +1,8 @@
 import type { HostIndex } from '../rules/host-index.ts';
 import type { TcpConnectionView, TcpRule } from '../rules/types.ts';
+import type { Logger } from '../lib/logger.ts';
 import type { TlsContextSource } from '../tls/types.ts';
+import type { TcpMiddleware } from './middlewares.ts';
 
 /**
  * The compiled, immutable TCP routing of one entrypoint (`RoutingSnapshot.tcp`), and the lookup
@@ -58,6 +60,8 @@ export interface CompiledTcpRouter {
   /** True for `HostSNI(\`*\`)` rules (optionally with ClientIP). */
   readonly catchAll: boolean;
   readonly target: TcpServiceHandler;
+  /** The router's middlewares in order, run before the upstream is dialled (empty: none). */
+  readonly middlewares: readonly TcpMiddleware[];
 }
 
 /** A TLS router as the SNI index holds it. */
@@ -83,6 +87,8 @@ export interface TcpEntrypointRouting {
   readonly hasTlsRouters: boolean;
   /** Certificate store for terminating routers. */
   readonly tlsSource?: TlsContextSource;
+  /** Where connections refused by a middleware are reported (rate-limited). */
+  readonly logger?: Logger;
 }
 
 /** The first plain router whose rule matches a connection (no TLS, or no peeking). */

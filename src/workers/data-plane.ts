@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { StaticConfig, EntryPointConfig } from '../config/static/types.ts';
 import type { DynamicConfig } from '../config/dynamic/types.ts';
 import { durationOr } from '../lib/duration.ts';
+import { KeyedResources } from '../lib/keyed-resources.ts';
 import { reopenLogFiles, type Logger } from '../lib/logger.ts';
 import type { Diagnostic } from '../lib/diagnostics.ts';
 import type { Handler, ProxyRequest, ProxyResponse, RequestContext } from '../http/handler.ts';
@@ -122,12 +123,19 @@ export class WorkerDataPlane {
     }
     this.certificates.syncFromConfig(this.holder.current().config.tls);
     setTimeout(() => retired.close(), 60_000).unref();
-    // Dynamic-port TCP entrypoints appear with the routers that need them.
-    for (const [name, ep] of Object.entries(this.holder.current().extraEntrypoints)) {
-      if (ep.protocol !== 'tcp' || this.entrypoints.has(name)) continue;
-      this.open(name, ep, this.limitsOf(), []).catch((err: unknown) => this.log.error({ err, entrypoint: name }, (err as Error).message));
-    }
+    // Dynamic-port and on-demand TCP entrypoints appear with the routers that need them, and drain
+    // once none does.
+    this.extra.sync(Object.fromEntries(Object.entries(this.holder.current().extraEntrypoints).filter(([, ep]) => ep.protocol === 'tcp')));
   }
+
+  private readonly extra = new KeyedResources<EntryPointConfig>(async (name, ep) => {
+    await this.open(name, ep, this.limitsOf(), []);
+    return async () => {
+      const e = this.entrypoints.get(name);
+      this.entrypoints.delete(name);
+      await e?.close(durationOr(e.config.transport?.lifeCycle?.graceTimeOut, 10_000));
+    };
+  }, (name, err) => this.log.error({ err, entrypoint: name }, (err as Error).message));
 
   private limitsOf(): EntrypointLimits {
     return entrypointLimits(this.config);

@@ -43,29 +43,28 @@ describe('writeFileAtomic', () => {
     const dir = tempDir('berth-atomic-kill-');
     const file = join(dir, 'acme.json');
     await writeFileAtomic(file, JSON.stringify({ seq: 0, pad: 'x'.repeat(200_000) }));
-    // The child rewrites a large JSON document as fast as it can until killed.
+    // The child rewrites a large JSON document as fast as it can until killed, saying after each write.
     const script = `
       import { writeFileAtomic } from ${JSON.stringify(moduleUrl)};
       const pad = 'x'.repeat(200_000);
       let seq = 1;
       process.send?.('ready');
-      for (;;) await writeFileAtomic(${JSON.stringify(file)}, JSON.stringify({ seq: seq++, pad }));
+      for (;;) { await writeFileAtomic(${JSON.stringify(file)}, JSON.stringify({ seq: seq++, pad })); process.send?.('wrote'); }
     `;
-    const deadline = Date.now() + 3000;
+    // A fixed number of rounds (not a time budget: a loaded machine starts children slowly). The
+    // first round is killed after a completed write; the others at a random moment after start.
     let rounds = 0;
     let lastSeq = 0;
-    while (Date.now() < deadline) {
+    for (; rounds < 5; rounds++) {
       const child = spawn(node, ['--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-      await new Promise<void>((resolve) => child.once('message', () => resolve()));
-      await new Promise((r) => setTimeout(r, 5 + Math.random() * 60));
+      await new Promise<void>((resolve) => child.on('message', (m) => { if (m === (rounds === 0 ? 'wrote' : 'ready')) resolve(); }));
+      if (rounds > 0) await new Promise((r) => setTimeout(r, 5 + Math.random() * 60));
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
       const parsed = JSON.parse(readFileSync(file, 'utf8')) as { seq: number; pad: string };
       assert.equal(parsed.pad.length, 200_000);
       lastSeq = Math.max(lastSeq, parsed.seq);
-      rounds++;
     }
-    assert.ok(rounds >= 3, `only ${rounds} rounds`);
     assert.ok(lastSeq > 0, 'the child never completed a write');
   });
 });

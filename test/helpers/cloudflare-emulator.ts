@@ -33,6 +33,8 @@ export interface CloudflareEmulator {
   records(type?: string): EmulatedRecord[];
   /** Requests per HTTP method (after auth and injection; failed injected requests count under `injected`). */
   readonly counters: Record<string, number>;
+  /** Every record ever created, in order (deleted ones too). */
+  readonly created: EmulatedRecord[];
   /** Every request line seen, e.g. `POST /zones/z1/dns_records`. */
   readonly log: string[];
   /** The next `count` requests fail with `status` (and `Retry-After` seconds when given). */
@@ -53,6 +55,7 @@ export async function startCloudflareEmulator(opts: { token?: string; challtests
   const records = new Map<string, EmulatedRecord>();
   const counters: Record<string, number> = {};
   const log: string[] = [];
+  const created: EmulatedRecord[] = [];
   let failures: { count: number; status: number; retryAfter?: number } = { count: 0, status: 500 };
 
   const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
@@ -126,6 +129,7 @@ export async function startCloudflareEmulator(opts: { token?: string; challtests
       const now = new Date().toISOString();
       const r: EmulatedRecord = { id: randomBytes(16).toString('hex'), zone_id: zone.id, zone_name: zone.name, type: String(body['type']), name: String(body['name']), content: String(body['content']), ttl: Number(body['ttl'] ?? 1), proxied: body['proxied'] === true, created_on: now, modified_on: now };
       records.set(r.id, r);
+      created.push(r);
       if (r.type === 'TXT') await publishTxt(r.name);
       ok(res, r);
       return;
@@ -164,6 +168,7 @@ export async function startCloudflareEmulator(opts: { token?: string; challtests
     url: `http://127.0.0.1:${port}/client/v4`,
     token,
     counters,
+    created,
     log,
     addZone(name) {
       const id = `zone${++zoneSeq}${randomBytes(4).toString('hex')}`;

@@ -25,8 +25,8 @@ export interface Pebble {
   readonly challtestsrvUrl: string;
   readonly httpPort: number;
   readonly tlsPort: number;
-  /** Root and intermediate that sign issued certificates (they change at every start). */
-  roots(): Promise<{ root: string; intermediate: string }>;
+  /** Root and intermediate that sign issued certificates (they change at every start); `chain` picks an alternate. */
+  roots(chain?: number): Promise<{ root: string; intermediate: string }>;
   /** newOrder requests that reached pebble. */
   orders(): number;
   /** finalize requests that reached pebble (= certificates issued). */
@@ -47,6 +47,14 @@ export interface PebbleOptions {
   httpPort?: number;
   /** Port pebble connects to for TLS-ALPN-01 (default: a free port). */
   tlsPort?: number;
+  /** External Account Binding required, with these `kid → base64url HMAC key` pairs. */
+  eab?: Record<string, string>;
+  /** DNS server pebble validates DNS-01 against (default: its challtestsrv), `127.0.0.1:port`. */
+  dnsServer?: string;
+  /** Alternate root chains pebble offers besides the default (PEBBLE_ALTERNATE_ROOTS). */
+  alternateRoots?: number;
+  /** The directory's TLS certificate names only `localhost` and this name: no IP address. */
+  serverName?: string;
 }
 
 const live = new Set<ChildProcess>();
@@ -60,7 +68,7 @@ export async function startPebble(opts: PebbleOptions = {}): Promise<Pebble> {
   const certPath = join(dir, 'cert.pem');
   const keyPath = join(dir, 'key.pem');
   execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '30',
-    '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
+    '-subj', '/CN=localhost', '-addext', `subjectAltName=DNS:localhost,${opts.serverName ? `DNS:${opts.serverName}` : 'IP:127.0.0.1'}`], { stdio: 'ignore' });
   const cert = readFileSync(certPath, 'utf8');
   const key = readFileSync(keyPath, 'utf8');
 
@@ -68,7 +76,8 @@ export async function startPebble(opts: PebbleOptions = {}): Promise<Pebble> {
   writeFileSync(join(dir, 'pebble.json'), JSON.stringify({
     pebble: {
       listenAddress: `127.0.0.1:${listen}`, managementListenAddress: `127.0.0.1:${mgmt}`, certificate: certPath, privateKey: keyPath,
-      httpPort, tlsPort, ocspResponderURL: '', externalAccountBindingRequired: false,
+      httpPort, tlsPort, ocspResponderURL: '', externalAccountBindingRequired: opts.eab !== undefined,
+      ...(opts.eab ? { externalAccountMACKeys: opts.eab } : {}),
     },
   }));
 
@@ -84,8 +93,9 @@ export async function startPebble(opts: PebbleOptions = {}): Promise<Pebble> {
     return p;
   };
   run('pebble-challtestsrv', ['-dns01', `127.0.0.1:${dns}`, '-http01', '', '-https01', '', '-tlsalpn01', '', '-management', `127.0.0.1:${ctsMgmt}`, '-defaultIPv6', ''], {});
-  run('pebble', ['-config', join(dir, 'pebble.json'), '-dnsserver', `127.0.0.1:${dns}`], {
+  run('pebble', ['-config', join(dir, 'pebble.json'), '-dnsserver', opts.dnsServer ?? `127.0.0.1:${dns}`], {
     PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0', PEBBLE_AUTHZREUSE: '0',
+    ...(opts.alternateRoots ? { PEBBLE_ALTERNATE_ROOTS: String(opts.alternateRoots) } : {}),
   });
 
   // The counting / failure-injecting proxy in front of pebble.
@@ -129,7 +139,7 @@ export async function startPebble(opts: PebbleOptions = {}): Promise<Pebble> {
   const proxyPort = (proxy.address() as AddressInfo).port;
 
   const get = (url: string) => new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const r = httpsRequest(url, { ca: cert }, (res) => {
+    const r = httpsRequest(url, { ca: cert, servername: 'localhost', checkServerIdentity: () => undefined }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
@@ -165,9 +175,9 @@ export async function startPebble(opts: PebbleOptions = {}): Promise<Pebble> {
     challtestsrvUrl: `http://127.0.0.1:${ctsMgmt}`,
     httpPort,
     tlsPort,
-    async roots() {
-      const root = await get(`https://127.0.0.1:${mgmt}/roots/0`);
-      const intermediate = await get(`https://127.0.0.1:${mgmt}/intermediates/0`);
+    async roots(chain = 0) {
+      const root = await get(`https://127.0.0.1:${mgmt}/roots/${chain}`);
+      const intermediate = await get(`https://127.0.0.1:${mgmt}/intermediates/${chain}`);
       return { root: root.body, intermediate: intermediate.body };
     },
     orders: () => orders,

@@ -163,7 +163,7 @@ describe('container image (docker/Dockerfile)', { concurrency: false }, () => {
     }
     assert.ok(modules.split('\n').includes('dockerode'), 'production dependencies are in the image');
     // Every runtime dependency still loads after the image dropped declarations and source maps.
-    const deps = ['acme-client', 'bcryptjs', 'cloudflare', 'dockerode', 'pino', 'undici', 'yaml'];
+    const deps = ['acme-client', 'bcryptjs', 'cloudflare', 'dockerode', 'pino', 'undici', 'yaml', 'valibot', 'smol-toml'];
     const loaded = await a.docker(['run', '--rm', '--network', 'host', '--workdir', '/opt/berth', '--entrypoint', 'node', IMAGE, '--input-type=module', '-e',
       `const names = ${JSON.stringify(deps)}; for (const n of names) await import(n); console.log(names.length);`]);
     assert.equal(loaded, String(deps.length));

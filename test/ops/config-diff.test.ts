@@ -20,6 +20,15 @@ api: { listen: "127.0.0.1:7111" }
 log: { level: INFO }
 `;
 
+/** Entrypoints a public IPv4 generates. */
+const GENERATED = ['web', 'websecure', ...[3306, 5432, 6379, 27017, 11211, 5672, 9092, ...Array.from({ length: 11 }, (_, i) => 10000 + i)].map((p) => `tcp-${p}`), 'udp-53']
+  .filter((n) => n !== 'web' && n !== 'websecure').map((n) => `entryPoints.${n}`);
+
+test('a new public address behind NAT changes nothing but the DNS records', () => {
+  const nat = (ip: string): StaticConfig => cfg(`${BASE}edge: { publicIPv4: ${ip}, bindAddress: 0.0.0.0 }\n`);
+  assert.deepEqual(diffStaticConfig(nat('203.0.113.7'), nat('203.0.113.9')), { changed: ['edge.publicIPv4'], live: ['edge.publicIPv4'], restartRequired: [] });
+});
+
 describe('diffStaticConfig', () => {
   const cases: { desc: string; next: string; changed: string[]; live: string[] }[] = [
     { desc: 'same file: nothing changed', next: BASE, changed: [], live: [] },
@@ -28,6 +37,8 @@ describe('diffStaticConfig', () => {
     { desc: 'a new entrypoint', next: BASE.replace('entryPoints:\n', 'entryPoints:\n  extra: { address: "127.0.0.1:9000" }\n'), changed: ['entryPoints.extra'], live: [] },
     { desc: 'a provider added', next: BASE.replace('providers:\n', 'providers:\n  http: { endpoint: "http://127.0.0.1:1/" }\n'), changed: ['providers.http'], live: [] },
     { desc: 'api listen', next: BASE.replace('127.0.0.1:7111', '127.0.0.1:7112'), changed: ['api'], live: [] },
+    { desc: 'a public address added: DNS records follow it live, the generated entrypoints need a restart', next: `${BASE}edge: { publicIPv4: 203.0.113.9, bindAddress: 0.0.0.0 }\n`, changed: ['edge.publicIPv4', ...GENERATED], live: ['edge.publicIPv4'] },
+    { desc: 'another edge key needs a restart', next: BASE.replace('log:', 'edge: { stateDir: /tmp/x }\nlog:'), changed: ['edge.stateDir'], live: [] },
     { desc: 'several at once', next: BASE.replace('level: INFO', 'level: WARN').replace('127.0.0.1:8080', '127.0.0.1:8081'), changed: ['entryPoints.web', 'log.level'], live: ['log.level'] },
   ];
   for (const c of cases) {

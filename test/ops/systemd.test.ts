@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseHandoverFds, parseSystemdFds, socketFds, takeInheritedSockets, unclaimedSockets } from '../../src/ops/systemd.ts';
+import { claimSockets, closeFds, parseHandoverFds, parseSystemdFds, socketFds, takeInheritedSockets } from '../../src/ops/systemd.ts';
 
 const PID = 4242;
 
@@ -68,9 +68,35 @@ describe('takeInheritedSockets', () => {
   });
 });
 
-test('unclaimedSockets names sockets no entrypoint takes', () => {
-  const r = parseSystemdFds({ LISTEN_PID: String(PID), LISTEN_FDS: '2', LISTEN_FDNAMES: 'web:wbesecure' }, PID);
-  const d = unclaimedSockets(r, ['web', 'websecure']);
-  assert.equal(d.length, 1);
-  assert.match(d[0]!.message, /"wbesecure" matches no entrypoint \(entrypoints: web, websecure\)/);
+describe('claimSockets', () => {
+  const eps = { web: { protocol: 'tcp' as const }, websecure: { protocol: 'tcp' as const }, dns: { protocol: 'udp' as const } };
+  test('a socket named for no entrypoint is given up with its name and fd', () => {
+    const r = claimSockets(parseSystemdFds({ LISTEN_PID: String(PID), LISTEN_FDS: '2', LISTEN_FDNAMES: 'web:wbesecure' }, PID), eps);
+    assert.deepEqual([...r.claimed], [['web', { fd: 3 }]]);
+    assert.deepEqual(r.unclaimedFds, [4]);
+    assert.equal(r.diagnostics.length, 1);
+    assert.equal(r.diagnostics[0]!.element, 'fd 4');
+    assert.match(r.diagnostics[0]!.message, /"wbesecure" matches no entrypoint \(TCP entrypoints: web, websecure\); it is closed/);
+  });
+  test('unnamed and repeated descriptors are given up too (reported when parsed)', () => {
+    const r = claimSockets(parseSystemdFds({ LISTEN_PID: String(PID), LISTEN_FDS: '3', LISTEN_FDNAMES: 'web:unknown:web' }, PID), eps);
+    assert.deepEqual([...r.claimed.keys()], ['web']);
+    assert.deepEqual(r.unclaimedFds, [4, 5]);
+    assert.equal(r.diagnostics.length, 0);
+  });
+  test('a UDP entrypoint never adopts a socket: every descriptor of it is given up', () => {
+    const r = claimSockets(parseHandoverFds('dns=7,dns=8,web=9'), eps);
+    assert.deepEqual([...r.claimed], [['web', { fd: 9 }]]);
+    assert.deepEqual(r.unclaimedFds, [7, 8]);
+    assert.match(r.diagnostics[0]!.message, /"dns" names a UDP entrypoint/);
+    assert.equal(r.diagnostics[0]!.element, 'fd 7, 8');
+  });
+});
+
+test('closeFds closes each descriptor and reports those it could not close', async () => {
+  const { openSync, fstatSync } = await import('node:fs');
+  const fd = openSync('/dev/null', 'r');
+  const failed = closeFds([fd, 987654]);
+  assert.throws(() => fstatSync(fd), /EBADF/);
+  assert.deepEqual(failed.map((f) => f.fd), [987654]);
 });

@@ -95,3 +95,45 @@ describe('compileSnapshot', () => {
     assert.equal(snap2.http.get('admin')?.plain.find(view('A.TEST'.toLowerCase(), '/other'))?.name, 'short@file');
   });
 });
+
+describe('the generated web redirects only what a router asked to serve over TLS', () => {
+  function generated(resolverOnWebsecure = false) {
+    const r = decodeStaticConfig({
+      edge: { publicIPv4: '127.0.0.1', webPort: 18080, websecurePort: 18443 },
+      certificatesResolvers: { le: { acme: { email: 'ops@example.com', storage: 'acme.json', tlsChallenge: {} } } },
+      ...(resolverOnWebsecure ? { entryPoints: { websecure: { address: '127.0.0.1:18443', http: { tls: { certResolver: 'le' } } } } } : {}),
+    }, 'test');
+    assert.ok(r.config, JSON.stringify(r.diagnostics));
+    const e: CompileEnv = { staticConfig: r.config, pool: new ServicePool({}), middlewares: middlewareFactories, internalServices: new Map(), logger: logger('test'), tmpDir: '/tmp' };
+    const snap = compileSnapshot(mergeConfigs(new Map<string, DynamicConfig>([['docker', { http: {
+      routers: {
+        secure: { rule: 'Host(`secure.test`)', service: 's', tls: { certResolver: 'le' } },
+        plain80: { rule: 'Host(`plain.test`)', service: 's', entryPoints: ['web'] },
+        everywhere: { rule: 'Host(`both.test`)', service: 's' },
+      },
+      services: { s: svc },
+    } }]])), 1, [], e);
+    e.pool.close();
+    return snap;
+  }
+  const cases: { desc: string; onTarget?: boolean; host: string; want: string | undefined }[] = [
+    { desc: 'a TLS router: redirected', host: 'secure.test', want: 'web-to-websecure@internal' },
+    { desc: 'a router only on web: served plainly', host: 'plain.test', want: 'plain80@docker' },
+    { desc: 'a router without tls on every entrypoint: served plainly, not sent to a certificate it never asked for', host: 'both.test', want: 'everywhere@docker' },
+    { desc: 'an unknown host: 404, not a redirect', host: 'nobody.test', want: undefined },
+    { desc: 'a resolver on websecure itself: every router there wants TLS', onTarget: true, host: 'both.test', want: 'web-to-websecure@internal' },
+  ];
+  for (const c of cases) {
+    test(c.desc, () => assert.equal(generated(c.onTarget).http.get('web')?.plain.find(view(c.host))?.name, c.want));
+  }
+
+  test('without a resolver the generated web has no redirect at all', () => {
+    const r = decodeStaticConfig({ edge: { publicIPv4: '127.0.0.1', webPort: 18080, websecurePort: 18443 } }, 'test');
+    assert.ok(r.config);
+    const e: CompileEnv = { staticConfig: r.config, pool: new ServicePool({}), middlewares: middlewareFactories, internalServices: new Map(), logger: logger('test'), tmpDir: '/tmp' };
+    const snap = compileSnapshot(mergeConfigs(new Map<string, DynamicConfig>([['docker', { http: { routers: { secure: { rule: 'Host(`secure.test`)', service: 's', tls: {} }, app: { rule: 'Host(`app.test`)', service: 's' } }, services: { s: svc } } }]])), 1, [], e);
+    e.pool.close();
+    assert.equal(snap.http.get('web')?.plain.find(view('app.test'))?.name, 'app@docker');
+    assert.equal(snap.http.get('web')?.plain.find(view('secure.test')), undefined, 'a TLS router is not served on plain HTTP');
+  });
+});

@@ -17,7 +17,6 @@ describe('HTTP matchers', () => {
     { desc: 'Host rule trailing dot ignored', rule: 'Host(`example.com.`)', req: { host: 'example.com' }, want: true },
     { desc: 'Host other host', rule: 'Host(`example.com`)', req: { host: 'example.org' }, want: false },
     { desc: 'Host is not a suffix match', rule: 'Host(`example.com`)', req: { host: 'a.example.com' }, want: false },
-    { desc: 'Host empty never matches', rule: 'Host(``)', req: { host: '' }, want: false },
     { desc: 'Host *. matches one label', rule: 'Host(`*.example.com`)', req: { host: 'a.example.com' }, want: true },
     { desc: 'Host *. not two labels', rule: 'Host(`*.example.com`)', req: { host: 'a.b.example.com' }, want: false },
     { desc: 'Host *. not the apex', rule: 'Host(`*.example.com`)', req: { host: 'example.com' }, want: false },
@@ -28,6 +27,8 @@ describe('HTTP matchers', () => {
     { desc: 'HostRegexp anchored', rule: 'HostRegexp(`^[a-z]+\\.example\\.com$`)', req: { host: 'www.example.com' }, want: true },
     { desc: 'HostRegexp anchored miss', rule: 'HostRegexp(`^example\\.com$`)', req: { host: 'www.example.com' }, want: false },
     { desc: 'HostRegexp (?i)', rule: 'HostRegexp(`(?i)^WWW\\.`)', req: { host: 'www.example.com' }, want: true },
+    { desc: 'HostRegexp sees the trailing dot Traefik keeps (canonical host)', rule: 'HostRegexp(`^example\\.com$`)', req: { host: 'example.com', canonicalHost: 'example.com.' }, want: false },
+    { desc: 'Host ignores the trailing dot (canonical host)', rule: 'Host(`example.com`)', req: { host: 'example.com', canonicalHost: 'example.com.' }, want: true },
     { desc: 'Path exact', rule: 'Path(`/api`)', req: { path: '/api' }, want: true },
     { desc: 'Path not a prefix', rule: 'Path(`/api`)', req: { path: '/api/x' }, want: false },
     { desc: 'Path is case-sensitive', rule: 'Path(`/API`)', req: { path: '/api' }, want: false },
@@ -45,6 +46,13 @@ describe('HTTP matchers', () => {
     { desc: 'Header named __proto__ is just absent', rule: 'Header(`__proto__`, `x`)', req: {}, want: false },
     { desc: 'Header named constructor is just absent', rule: 'HeaderRegexp(`constructor`, `.*`)', req: {}, want: false },
     { desc: 'Header value with a comma compared whole', rule: 'Header(`Accept`, `a`)', req: { headers: { accept: 'a, b' } }, want: false },
+    { desc: 'Header without header lines: Node\'s joined value is one value', rule: 'Header(`X-A`, `b`)', req: { headers: { 'x-a': 'a, b' } }, want: false },
+    { desc: 'Header line sent twice matches either (header lines)', rule: 'Header(`X-A`, `b`)', req: { headers: { 'x-a': 'a, b' }, rawHeaders: ['X-A', 'a', 'x-a', 'b'] }, want: true },
+    { desc: 'Header comma-joined line is one value (header lines)', rule: 'Header(`X-A`, `b`)', req: { headers: { 'x-a': 'a, b' }, rawHeaders: ['X-A', 'a, b'] }, want: false },
+    { desc: 'Header second Content-Type line, which Node drops, still matches', rule: 'Header(`Content-Type`, `b`)', req: { headers: { 'content-type': 'a' }, rawHeaders: ['Content-Type', 'a', 'Content-Type', 'b'] }, want: true },
+    { desc: 'HeaderRegexp tests each header line', rule: 'HeaderRegexp(`X-A`, `^b$`)', req: { rawHeaders: ['x-a', 'a', 'X-A', 'b'] }, want: true },
+    { desc: 'Header lines: another name does not count', rule: 'Header(`X-A`, `b`)', req: { rawHeaders: ['X-Ab', 'b'] }, want: false },
+    { desc: 'Header lines: a header the entrypoint removed is absent', rule: 'Header(`X-A`, `b`)', req: { rawHeaders: [] }, want: false },
     { desc: 'HeaderRegexp', rule: 'HeaderRegexp(`Content-Type`, `^application/(json|xml)`)', req: { headers: { 'content-type': 'application/json; charset=utf-8' } }, want: true },
     { desc: 'HeaderRegexp absent', rule: 'HeaderRegexp(`Content-Type`, `.*`)', req: {}, want: false },
     { desc: 'Query key and value', rule: 'Query(`mobile`, `true`)', req: { query: 'a=1&mobile=true' }, want: true },
@@ -121,7 +129,6 @@ describe('hosts (for the index)', () => {
     { desc: 'intersection of two groups', rule: '(Host(`a`) || Host(`b`)) && (Host(`b`) || Host(`c`))', want: ['b'] },
     { desc: 'disjoint && matches nothing', rule: 'Host(`a`) && Host(`b`)', want: [] },
     { desc: 'Host && (Host || Path)', rule: 'Host(`a`) && (Host(`b`) || Path(`/`))', want: ['a'] },
-    { desc: 'empty Host matches nothing', rule: 'Host(``)', want: [] },
   ];
   for (const c of cases) {
     test(c.desc, () => {
@@ -136,6 +143,9 @@ describe('invalid rules are errors, not exceptions', () => {
   const cases: { desc: string; rule: string; error: RegExp }[] = [
     { desc: 'empty', rule: '', error: /rule is empty/ },
     { desc: 'blank', rule: '   ', error: /rule is empty/ },
+    { desc: 'empty Host value', rule: 'Host(``)', error: /Host at 0: argument 1 is empty/ },
+    { desc: 'empty second value', rule: 'Query(`q`, ``)', error: /Query at 0: argument 2 is empty/ },
+    { desc: 'empty value under !', rule: '!Method(``)', error: /Method at 1: argument 1 is empty/ },
     { desc: 'misspelt matcher', rule: 'Hots(`a`)', error: /unknown matcher Hots at 0 — did you mean Host\?/ },
     { desc: 'unknown matcher far from any', rule: 'Frobnicate(`a`)', error: /unknown matcher Frobnicate/ },
     { desc: 'TCP matcher in HTTP rule', rule: 'HostSNI(`a`)', error: /unknown matcher HostSNI/ },

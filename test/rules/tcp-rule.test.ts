@@ -17,7 +17,7 @@ describe('TCP matchers', () => {
     { desc: 'HostSNI(*) matches non-TLS', rule: 'HostSNI(`*`)', conn: plain(), want: true },
     { desc: 'HostSNI *. one label', rule: 'HostSNI(`*.example.com`)', conn: tcpConn({ sni: 'db.example.com' }), want: true },
     { desc: 'HostSNI *. not two labels', rule: 'HostSNI(`*.example.com`)', conn: tcpConn({ sni: 'a.db.example.com' }), want: false },
-    { desc: 'HostSNI IDN as punycode', rule: 'HostSNI(`bücher.de`)', conn: tcpConn({ sni: 'xn--bcher-kva.de' }), want: true },
+    { desc: 'HostSNI punycode', rule: 'HostSNI(`xn--bcher-kva.de`)', conn: tcpConn({ sni: 'xn--bcher-kva.de' }), want: true },
     { desc: 'HostSNI IP', rule: 'HostSNI(`127.0.0.1`)', conn: tcpConn({ sni: '127.0.0.1' }), want: true },
     { desc: 'HostSNIRegexp', rule: 'HostSNIRegexp(`^.+\\.example\\.com$`)', conn: tcpConn({ sni: 'db.example.com' }), want: true },
     { desc: 'HostSNIRegexp miss', rule: 'HostSNIRegexp(`^.+\\.example\\.com$`)', conn: tcpConn(), want: false },
@@ -42,8 +42,8 @@ describe('TCP matchers', () => {
 describe('catch-all and hosts', () => {
   const cases: { desc: string; rule: string; catchAll: boolean; hosts: string[] | null }[] = [
     { desc: 'HostSNI(*)', rule: 'HostSNI(`*`)', catchAll: true, hosts: null },
-    { desc: 'HostSNI(*) with ClientIP', rule: 'HostSNI(`*`) && ClientIP(`10.0.0.0/8`)', catchAll: true, hosts: null },
-    { desc: 'ClientIP first', rule: 'ClientIP(`10.0.0.0/8`) && HostSNI(`*`)', catchAll: true, hosts: null },
+    { desc: 'HostSNI(*) with ClientIP is not a catch-all (Traefik: exactly HostSNI(*))', rule: 'HostSNI(`*`) && ClientIP(`10.0.0.0/8`)', catchAll: false, hosts: null },
+    { desc: 'ClientIP first is not a catch-all either', rule: 'ClientIP(`10.0.0.0/8`) && HostSNI(`*`)', catchAll: false, hosts: null },
     { desc: 'HostSNI(*) with ALPN is not a catch-all', rule: 'HostSNI(`*`) && ALPN(`h2`)', catchAll: false, hosts: null },
     { desc: 'HostSNI(*) || other is not a catch-all', rule: 'HostSNI(`*`) || HostSNI(`a.com`)', catchAll: false, hosts: null },
     { desc: 'negated is not a catch-all', rule: '!HostSNI(`*`)', catchAll: false, hosts: null },
@@ -72,6 +72,9 @@ describe('invalid TCP rules', () => {
     { desc: 'two arguments', rule: 'HostSNI(`a`, `b`)', error: /HostSNI takes 1 argument, got 2/ },
     { desc: 'bad regexp', rule: 'HostSNIRegexp(`[`)', error: /invalid regexp/ },
     { desc: 'non-ASCII regexp', rule: 'HostSNIRegexp(`ü`)', error: /not a valid hostname/ },
+    { desc: 'non-ASCII name (write the punycode)', rule: 'HostSNI(`bücher.de`)', error: /not a valid hostname/ },
+    { desc: 'empty HostSNI', rule: 'HostSNI(``)', error: /argument 1 is empty/ },
+    { desc: 'empty HostSNIRegexp', rule: 'HostSNIRegexp(``)', error: /argument 1 is empty/ },
     { desc: 'bad ClientIP', rule: 'ClientIP(`nope`)', error: /invalid IP/ },
     { desc: 'empty', rule: '', error: /rule is empty/ },
   ];

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { promisify } from 'node:util';
+import { pino } from 'pino';
+import { l4Counters } from '../../src/tcp/l4-counters.ts';
 import { freeDualPort, freePort, freeUdpPort, waitUntil } from '../helpers/net.ts';
 import { needTools } from '../helpers/tools.ts';
 import { ask, startUdp, udpServer } from './udp-harness.ts';
@@ -73,6 +75,32 @@ describe('UdpEntrypoint', () => {
       // Still serving afterwards.
       assert.equal((await ask(port, Buffer.from('after')))?.toString(), 'after');
     } finally {
+      await ep.stop(); await echo.close();
+    }
+  });
+
+  test('sessions evicted at the bound are counted, and logged once per interval', async () => {
+    const echo = await udpServer((m) => m);
+    const lines: { level: number; msg: string; reason?: string }[] = [];
+    const logger = pino({ level: 'info' }, { write: (l: string) => { lines.push(JSON.parse(l)); } });
+    const { ep, port } = await startUdp([echo.port], { maxSessions: 10, idleTimeoutMs: 3_600_000, logger, dropLogIntervalMs: 3_600_000 });
+    const evicted = (): number => l4Counters.exportState().udpDropped.find(([e, r]) => e === 'udp-ep' && r === 'evicted')?.[2] ?? 0;
+    const before = evicted();
+    const clients = await Promise.all(Array.from({ length: 25 }, async () => {
+      const c = createSocket('udp4');
+      await new Promise<void>((r) => c.bind(0, '127.0.0.1', r));
+      return c;
+    }));
+    try {
+      // One after the other: each new client past the tenth evicts exactly one session.
+      for (const c of clients) assert.equal((await ask(port, Buffer.from('q'), 5000, c))?.toString(), 'q');
+      assert.equal(ep.sessionCount, 10);
+      assert.equal(evicted() - before, 15);
+      const drops = lines.filter((l) => l.reason === 'evicted');
+      assert.equal(drops.length, 1, JSON.stringify(drops));
+      assert.match(drops[0]!.msg, /session table of udp-ep is full \(10 sessions, limits.udpMaxSessions\)/);
+    } finally {
+      for (const c of clients) c.close();
       await ep.stop(); await echo.close();
     }
   });

@@ -2,7 +2,7 @@ import { createSocket, type Socket as DgramSocket } from 'node:dgram';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { buildUdpRouting } from '../../src/udp/build.ts';
-import { UdpEntrypoint } from '../../src/udp/entrypoint.ts';
+import { UdpEntrypoint, type UdpEntrypointOptions } from '../../src/udp/entrypoint.ts';
 import type { DynamicConfig } from '../../src/config/dynamic/types.ts';
 import type { EntryPointConfig } from '../../src/config/static/types.ts';
 
@@ -17,7 +17,7 @@ export async function udpServer(reply: (msg: Buffer) => Buffer | undefined, port
 }
 
 /** A UDP entrypoint on 127.0.0.1:0 routing to the given servers. */
-export async function startUdp(servers: (number | string)[], opts: { maxSessions?: number; idleTimeoutMs?: number } = {}): Promise<{ ep: UdpEntrypoint; port: number }> {
+export async function startUdp(servers: (number | string)[], opts: Partial<UdpEntrypointOptions> = {}): Promise<{ ep: UdpEntrypoint; port: number }> {
   const config: DynamicConfig = { udp: {
     routers: { 'dns@file': { entryPoints: ['udp-ep'], service: 'dns@file' } },
     services: { 'dns@file': { loadBalancer: { servers: servers.map((s) => ({ address: typeof s === 'number' ? `127.0.0.1:${s}` : s })) } } },

@@ -7,9 +7,11 @@
  */
 import type { DynamicConfig } from './types.ts';
 import { diagError, diagWarning, type Diagnostic } from '../../lib/diagnostics.ts';
-import { DYNAMIC_CONFIG_SCHEMA } from './dynamic-schema.ts';
-import { decodeWith, isPlainObject, type Issue } from './schema.ts';
-import { parseDocumentText } from './parse-text.ts';
+import { decodeDocument } from '../schema/decode.ts';
+import { isPlainObject, type Issue } from '../schema/issues.ts';
+import { DYNAMIC_WARNINGS } from '../warned.ts';
+import { dynamicConfigSchema } from './schema.ts';
+import { parseDocumentText, type TextFormat } from './parse-text.ts';
 
 
 /** What a decoder returns: whatever could be kept, and the problems found. */
@@ -28,10 +30,10 @@ export function decodeDynamicConfig(raw: unknown, source: string): DecodeResult 
     return { config: {}, diagnostics: [diagError(source, undefined, 'expected an object with http, tcp, udp or tls sections')] };
   }
   const issues: Issue[] = [];
-  const r = decodeWith(DYNAMIC_CONFIG_SCHEMA, raw, '', issues);
+  const config = decodeDocument(dynamicConfigSchema, raw, { issues, warnings: DYNAMIC_WARNINGS });
   const diagnostics = issues.map((i) => (i.level === 'error' ? diagError(source, i.path || undefined, i.message) : diagWarning(source, i.path || undefined, i.message)));
   // The root schema is a lenient section, so it always succeeds; the fallback only satisfies the types.
-  return { config: r.ok ? (r.value as DynamicConfig) : {}, diagnostics };
+  return { config: config ?? {}, diagnostics };
 }
 
 /** What `parseDynamicText` returns: `config` is absent when the text could not be used at all. */
@@ -41,12 +43,12 @@ export interface ParseResult {
 }
 
 /**
- * Parses YAML or JSON text and decodes it. Without `format`, text that looks like JSON is parsed as
- * JSON first, then as YAML (a JSON superset). `config` is undefined when the text is empty, is not
- * valid YAML/JSON (the diagnostic gives line and column) or is not an object; element-level problems
+ * Parses YAML, TOML or JSON text and decodes it. Without `format`, text that looks like JSON is
+ * parsed as JSON first, then as YAML (a JSON superset). `config` is undefined when the text is empty, is not
+ * valid YAML/TOML/JSON (the diagnostic gives line and column) or is not an object; element-level problems
  * leave it defined and only add diagnostics.
  */
-export function parseDynamicText(text: string, source: string, format?: 'yaml' | 'json'): ParseResult {
+export function parseDynamicText(text: string, source: string, format?: TextFormat): ParseResult {
   const parsed = parseDocumentText(text, format);
   if (!parsed.ok) return { diagnostics: [diagError(source, undefined, parsed.error)] };
   if (!isPlainObject(parsed.value)) {

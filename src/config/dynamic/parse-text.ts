@@ -2,12 +2,22 @@
  * YAML/JSON syntax layer of the dynamic-config decoders: text → plain data, or one error message with
  * line and column. Knows nothing about Traefik's shape.
  */
+import { createRequire } from 'node:module';
 import { isMap, isScalar, parseDocument, visit, type Document } from 'yaml';
 import { errorMessage } from '../../lib/errors.ts';
 import { locateJsonError } from './json-error.ts';
 
 /** Parsed data, or why the text is unusable. */
 export type ParsedText = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: string };
+
+/** The syntaxes configuration files are written in, as Traefik reads them (chosen by extension). */
+export type TextFormat = 'yaml' | 'json' | 'toml';
+
+/** `.toml` → toml, `.json` → json, anything else YAML (a JSON superset). */
+export function formatOfPath(path: string): TextFormat {
+  const lower = path.toLowerCase();
+  return lower.endsWith('.toml') ? 'toml' : lower.endsWith('.json') ? 'json' : 'yaml';
+}
 
 /** YAML aliases expand; this bounds "billion laughs" documents. */
 const MAX_ALIAS_COUNT = 100;
@@ -17,10 +27,11 @@ const MAX_ALIAS_COUNT = 100;
  * (its error wins if YAML fails too), anything else as YAML. Empty text is an error (a truncated write
  * must never read as "no configuration"); a YAML document holding only comments is `{}`.
  */
-export function parseDocumentText(text: string, format?: 'yaml' | 'json'): ParsedText {
+export function parseDocumentText(text: string, format?: TextFormat): ParsedText {
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.trim() === '') return { ok: false, error: 'the document is empty' };
   if (format === 'json') return parseJson(text);
+  if (format === 'toml') return parseToml(text);
   if (format === 'yaml') return parseYaml(text);
   const first = text.trimStart()[0];
   if (first === '{' || first === '[') {
@@ -30,6 +41,22 @@ export function parseDocumentText(text: string, format?: 'yaml' | 'json'): Parse
     return yaml.ok ? yaml : json;
   }
   return parseYaml(text);
+}
+
+type TomlParser = { parse(text: string): unknown };
+let toml: TomlParser | undefined;
+
+/** TOML through smol-toml, loaded on the first TOML document only. */
+function parseToml(text: string): ParsedText {
+  toml ??= createRequire(import.meta.url)('smol-toml') as TomlParser;
+  try {
+    return { ok: true, value: toml.parse(text) };
+  } catch (err) {
+    const e = err as { line?: unknown; column?: unknown };
+    const detail = errorMessage(err).split('\n')[0]!.replace(/^Invalid TOML document: /, '');
+    const at = typeof e.line === 'number' && typeof e.column === 'number' ? ` at line ${e.line}, column ${e.column}` : '';
+    return { ok: false, error: `TOML syntax error${at}: ${detail}` };
+  }
 }
 
 function parseJson(text: string): ParsedText {

@@ -1,229 +1,73 @@
 /**
- * Traefik v3 dynamic configuration, as plain readonly data. Providers produce it, the pipeline merges
- * and compiles it; nothing here has behaviour. Field names are Traefik's canonical camelCase (the
- * file provider's spelling); decoders of case-insensitive sources (labels) normalise to these.
+ * Traefik v3.7's dynamic configuration as plain data, inferred from the one declaration in
+ * `schema.ts`: providers produce it, the pipeline merges and compiles it; nothing here has behaviour.
+ * Field names are Traefik's canonical camelCase; decoders of case-insensitive sources normalise to them.
  */
+import type { InferOutput } from 'valibot';
+import type { dynamicConfigSchema } from './schema.ts';
 
-export interface DynamicConfig {
-  http?: HttpConfiguration;
-  tcp?: TcpConfiguration;
-  udp?: UdpConfiguration;
-  tls?: TlsConfiguration;
-}
+/** The whole dynamic configuration. */
+export type DynamicConfig = InferOutput<typeof dynamicConfigSchema>;
 
-// ---------------------------------------------------------------- HTTP
-
-export interface HttpConfiguration {
-  routers?: Record<string, HttpRouter>;
-  services?: Record<string, HttpService>;
-  middlewares?: Record<string, Middleware>;
-  serversTransports?: Record<string, ServersTransport>;
-}
-
-export interface HttpRouter {
-  entryPoints?: string[];
-  rule: string;
-  ruleSyntax?: string;
-  /** Higher wins; default is the rule's length. */
-  priority?: number;
-  middlewares?: string[];
-  service: string;
-  tls?: RouterTlsConfig;
-  observability?: { accessLogs?: boolean; metrics?: boolean; tracing?: boolean };
-}
-
-export interface RouterTlsConfig {
-  options?: string;
-  certResolver?: string;
-  domains?: TlsDomain[];
-}
-
-export interface TlsDomain {
-  main: string;
-  sans?: string[];
-}
-
-export interface HttpService {
-  loadBalancer?: ServersLoadBalancer;
-  weighted?: WeightedRoundRobin;
-  mirroring?: Mirroring;
-  failover?: Failover;
-}
-
-export interface ServersLoadBalancer {
-  servers?: HttpServer[];
-  sticky?: { cookie?: StickyCookie };
-  healthCheck?: ServerHealthCheck;
-  passHostHeader?: boolean;
-  responseForwarding?: { flushInterval?: string };
-  serversTransport?: string;
-  strategy?: string;
-}
-
-export interface HttpServer {
-  url: string;
-  weight?: number;
-  preservePath?: boolean;
-}
-
-export interface StickyCookie {
-  name?: string;
-  secure?: boolean;
-  httpOnly?: boolean;
-  sameSite?: string;
-  maxAge?: number;
-  path?: string;
-}
-
-export interface ServerHealthCheck {
-  scheme?: string;
-  mode?: string;
-  path?: string;
-  method?: string;
-  status?: number;
-  port?: number;
-  interval?: string;
-  unhealthyInterval?: string;
-  timeout?: string;
-  hostname?: string;
-  followRedirects?: boolean;
-  headers?: Record<string, string>;
-}
-
-export interface WeightedRoundRobin {
-  services?: { name: string; weight?: number }[];
-  sticky?: { cookie?: StickyCookie };
-  healthCheck?: Record<string, never>;
-}
-
-export interface Mirroring {
-  service: string;
-  /** Whether mirrors get the request body (default true). */
-  mirrorBody?: boolean;
-  /** Largest body copied to the mirrors; a larger request is not mirrored. Default -1: no limit. */
-  maxBodySize?: number;
-  mirrors?: { name: string; percent?: number }[];
-  healthCheck?: Record<string, never>;
-}
-
-export interface Failover {
-  service: string;
-  fallback: string;
-  healthCheck?: Record<string, never>;
-}
-
+/** `http`: routers, services, middlewares, servers transports. */
+export type HttpConfiguration = NonNullable<DynamicConfig['http']>;
+/** `http.routers.<name>`. */
+export type HttpRouter = NonNullable<HttpConfiguration['routers']>[string];
+/** A router's `tls`. */
+export type RouterTlsConfig = NonNullable<HttpRouter['tls']>;
+/** A certificate domain: `main` and its `sans`. */
+export type TlsDomain = NonNullable<RouterTlsConfig['domains']>[number];
+/** `http.services.<name>`. */
+export type HttpService = NonNullable<HttpConfiguration['services']>[string];
+/** `loadBalancer` of an HTTP service. */
+export type ServersLoadBalancer = NonNullable<HttpService['loadBalancer']>;
+/** One server of an HTTP load balancer. */
+export type HttpServer = NonNullable<ServersLoadBalancer['servers']>[number];
+/** `sticky.cookie`. */
+export type StickyCookie = NonNullable<NonNullable<ServersLoadBalancer['sticky']>['cookie']>;
+/** An active health check. */
+export type ServerHealthCheck = NonNullable<ServersLoadBalancer['healthCheck']>;
+/** `weighted` service. */
+export type WeightedRoundRobin = NonNullable<HttpService['weighted']>;
+/** `mirroring` service. */
+export type Mirroring = NonNullable<HttpService['mirroring']>;
+/** `failover` service. */
+export type Failover = NonNullable<HttpService['failover']>;
 /**
- * A middleware: exactly one key, the Traefik type name (`headers`, `buffering`, `basicAuth`, …),
- * whose value holds that type's options.
+ * A middleware: exactly one key, the Traefik type name (`headers`, `buffering`, …), whose value
+ * holds that type's options. The index signature lets the compiler look a type up by name.
  */
-export type Middleware = Readonly<Record<string, Record<string, unknown>>>;
+export type Middleware = NonNullable<HttpConfiguration['middlewares']>[string] & Readonly<Record<string, Record<string, unknown>>>;
+/** `http.serversTransports.<name>`. */
+export type ServersTransport = NonNullable<HttpConfiguration['serversTransports']>[string];
 
-export interface ServersTransport {
-  serverName?: string;
-  insecureSkipVerify?: boolean;
-  rootCAs?: string[];
-  certificates?: { certFile: string; keyFile: string }[];
-  maxIdleConnsPerHost?: number;
-  forwardingTimeouts?: { dialTimeout?: string; responseHeaderTimeout?: string; idleConnTimeout?: string; readIdleTimeout?: string; pingTimeout?: string };
-  disableHTTP2?: boolean;
-  peerCertURI?: string;
-}
+/** `tcp`. */
+export type TcpConfiguration = NonNullable<DynamicConfig['tcp']>;
+/** `tcp.routers.<name>`. */
+export type TcpRouter = NonNullable<TcpConfiguration['routers']>[string];
+/** A TCP router's `tls`. */
+export type TcpRouterTlsConfig = NonNullable<TcpRouter['tls']>;
+/** `tcp.services.<name>`. */
+export type TcpService = NonNullable<TcpConfiguration['services']>[string];
+/** `loadBalancer` of a TCP service. */
+export type TcpServersLoadBalancer = NonNullable<TcpService['loadBalancer']>;
+/** One TCP server. */
+export type TcpServer = NonNullable<TcpServersLoadBalancer['servers']>[number];
+/** `tcp.serversTransports.<name>`. */
+export type TcpServersTransport = NonNullable<TcpConfiguration['serversTransports']>[string];
 
-// ---------------------------------------------------------------- TCP
+/** `udp`. */
+export type UdpConfiguration = NonNullable<DynamicConfig['udp']>;
+/** `udp.routers.<name>`. */
+export type UdpRouter = NonNullable<UdpConfiguration['routers']>[string];
+/** `udp.services.<name>`. */
+export type UdpService = NonNullable<UdpConfiguration['services']>[string];
 
-export interface TcpConfiguration {
-  routers?: Record<string, TcpRouter>;
-  services?: Record<string, TcpService>;
-  middlewares?: Record<string, Middleware>;
-  serversTransports?: Record<string, TcpServersTransport>;
-}
-
-export interface TcpRouter {
-  entryPoints?: string[];
-  rule: string;
-  ruleSyntax?: string;
-  priority?: number;
-  middlewares?: string[];
-  service: string;
-  tls?: TcpRouterTlsConfig;
-}
-
-export interface TcpRouterTlsConfig {
-  passthrough?: boolean;
-  options?: string;
-  certResolver?: string;
-  domains?: TlsDomain[];
-}
-
-export interface TcpService {
-  loadBalancer?: TcpServersLoadBalancer;
-  weighted?: { services?: { name: string; weight?: number }[] };
-}
-
-export interface TcpServersLoadBalancer {
-  servers?: TcpServer[];
-  proxyProtocol?: { version?: number };
-  serversTransport?: string;
-  terminationDelay?: number;
-}
-
-export interface TcpServer {
-  address: string;
-  tls?: boolean;
-  weight?: number;
-}
-
-export interface TcpServersTransport {
-  dialTimeout?: string;
-  dialKeepAlive?: string;
-  terminationDelay?: string;
-  tls?: { serverName?: string; insecureSkipVerify?: boolean; rootCAs?: string[] };
-}
-
-// ---------------------------------------------------------------- UDP
-
-export interface UdpConfiguration {
-  routers?: Record<string, UdpRouter>;
-  services?: Record<string, UdpService>;
-}
-
-export interface UdpRouter {
-  entryPoints?: string[];
-  service: string;
-}
-
-export interface UdpService {
-  loadBalancer?: { servers?: { address: string; weight?: number }[] };
-  weighted?: { services?: { name: string; weight?: number }[] };
-}
-
-// ---------------------------------------------------------------- TLS
-
-export interface TlsConfiguration {
-  certificates?: CertAndStores[];
-  options?: Record<string, TlsOptions>;
-  stores?: Record<string, TlsStore>;
-}
-
-export interface CertAndStores {
-  /** A path or the PEM itself, as in Traefik. */
-  certFile: string;
-  keyFile: string;
-  stores?: string[];
-}
-
-export interface TlsOptions {
-  minVersion?: string;
-  maxVersion?: string;
-  cipherSuites?: string[];
-  curvePreferences?: string[];
-  clientAuth?: { caFiles?: string[]; clientAuthType?: string };
-  sniStrict?: boolean;
-  alpnProtocols?: string[];
-  preferServerCipherSuites?: boolean;
-}
-
-export interface TlsStore {
-  defaultCertificate?: { certFile: string; keyFile: string };
-  defaultGeneratedCert?: { resolver: string; domain?: TlsDomain };
-}
+/** `tls`. */
+export type TlsConfiguration = NonNullable<DynamicConfig['tls']>;
+/** One of `tls.certificates`: a path or the PEM itself, as in Traefik. */
+export type CertAndStores = NonNullable<TlsConfiguration['certificates']>[number];
+/** `tls.options.<name>`. */
+export type TlsOptions = NonNullable<TlsConfiguration['options']>[string];
+/** `tls.stores.<name>`. */
+export type TlsStore = NonNullable<TlsConfiguration['stores']>[string];

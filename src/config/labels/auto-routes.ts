@@ -1,13 +1,16 @@
 /**
  * Tier 1: containers that carry only `rediacc.*` labels get an automatic route
- * `{service}.{repo}.{machine}.{base}` (forks: `{service}-fork-{tag}.{repo}.{machine}.{base}`), and
+ * `{service}.{repo}.{machine}.{base}` (forks — `rediacc.is_fork=true` with `rediacc.fork_tag`, or
+ * `rediacc.repo_name=parent:tag` — `{service}-fork-{tag}.{repo}.{machine}.{base}`), and
  * `rediacc.domain` adds custom-domain routes. With an edge certificate resolver the routes are TLS
- * with the repository's wildcard (forks reuse the parent's) or the machine/base wildcard.
+ * with the repository's wildcard (forks reuse the parent's) or the machine/base wildcard. The other
+ * ports of `rediacc.tcp_ports` / `udp_ports` get dynamic public ports (`auto-ports.ts`).
  */
 import { diagError, diagWarning, type Diagnostic } from '../../lib/diagnostics.ts';
 import { containerAddress, joinHostPort } from './address.ts';
+import { buildAutoPorts, labelPorts } from './auto-ports.ts';
 import type { Element } from './element.ts';
-import { hostileReason, parseBool, parseInteger, splitList } from './values.ts';
+import { hostileReason, parseBool, parseInteger } from './values.ts';
 import type { ContainerView, LabelDecodeOptions } from './types.ts';
 
 /** True when the container is managed by rediacc (it has a service name label). */
@@ -28,19 +31,20 @@ function dnsLabel(s: string): string {
   return s.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
 }
 
-/** Backend port: `rediacc.service_port`, else the only port of `rediacc.tcp_ports`, else 80. */
-export function autoRoutePort(c: ContainerView): { port: number } | { error: string } {
+/**
+ * Backend port of the HTTP route: `rediacc.service_port`, else the only port of `rediacc.tcp_ports`,
+ * else 80 when it lists none. Several ports and no `service_port` is an error, never a guess.
+ */
+export function autoRoutePort(c: ContainerView): { port: number } | { error: string; label: string } {
   const sp = c.labels['rediacc.service_port'];
   if (sp !== undefined && sp.trim() !== '') {
     const n = parseInteger(sp);
-    if (n === undefined || n < 1 || n > 65535) return { error: `invalid value "${sp.slice(0, 60)}": expected a port from 1 to 65535` };
+    if (n === undefined || n < 1 || n > 65535) return { label: 'rediacc.service_port', error: `invalid value "${sp.slice(0, 60)}": expected a port from 1 to 65535` };
     return { port: n };
   }
-  const tcp = splitList(c.labels['rediacc.tcp_ports'] ?? '');
-  if (tcp.length === 1) {
-    const n = parseInteger(tcp[0] ?? '');
-    if (n !== undefined && n >= 1 && n <= 65535) return { port: n };
-  }
+  const tcp = labelPorts(c, 'rediacc.tcp_ports', '');
+  if (tcp.length === 1) return { port: tcp[0]! };
+  if (tcp.length > 1) return { label: 'rediacc.tcp_ports', error: `cannot tell which of the ports ${tcp.join(', ')} serves HTTP: set rediacc.service_port` };
   return { port: 80 };
 }
 
@@ -67,9 +71,12 @@ export function buildAutoRoutes(c: ContainerView, opts: LabelDecodeOptions, sour
     return none;
   }
   let prefix = service;
-  const isFork = parseBool(c.labels['rediacc.is_fork'] ?? '') === true;
+  // `repo:tag` alone marks a fork as much as `is_fork=true`: without the `-fork-{tag}` prefix it
+  // would ask for the parent's own host.
+  const repoTag = repoRaw.includes(':') ? repoRaw.slice(repoRaw.indexOf(':') + 1).trim() : '';
+  const isFork = parseBool(c.labels['rediacc.is_fork'] ?? '') === true || repoTag !== '';
   if (isFork) {
-    const tag = dnsLabel(c.labels['rediacc.fork_tag'] ?? repoRaw.split(':')[1] ?? '');
+    const tag = dnsLabel((c.labels['rediacc.fork_tag'] ?? '').trim() || repoTag);
     if (tag === '') {
       diagnostics.push(diagWarning(source, 'label rediacc.fork_tag', 'no auto-route: a fork needs rediacc.fork_tag (or rediacc.repo_name=parent:tag)'));
       return none;
@@ -77,22 +84,23 @@ export function buildAutoRoutes(c: ContainerView, opts: LabelDecodeOptions, sour
     prefix = `${service}-fork-${tag}`;
   }
   const portR = autoRoutePort(c);
-  if ('error' in portR) {
-    diagnostics.push(diagError(source, 'label rediacc.service_port', `${portR.error}; no auto-route`));
-    return none;
-  }
-  const ip = containerAddress(c, opts.network, opts.ownNetworks);
+  const ip = containerAddress(c, opts.network, opts.ownNetworks?.[c.daemon]);
   if (ip === undefined) {
     diagnostics.push(diagError(source, undefined, 'no auto-route: unable to find the IP address of the container (set rediacc.service_ip or attach it to a network)'));
     return none;
   }
+  const elements = buildAutoPorts(c, `${prefix}-${repo}`, ip, 'port' in portR ? portR.port : undefined, source, diagnostics);
+  if ('error' in portR) {
+    diagnostics.push(diagError(source, `label ${portR.label}`, `${portR.error}; no HTTP auto-route`));
+    return { elements, diagnostics };
+  }
   const machine = opts.edge.machineName ? dnsLabel(opts.edge.machineName) : undefined;
   const zone = machine ? `${repo}.${machine}.${base}` : `${repo}.${base}`;
   const name = `${prefix}-${repo}-auto`;
-  const elements: Element[] = [{
+  elements.push({
     section: 'http.services', name,
     value: { loadBalancer: { servers: [{ url: `http://${joinHostPort(ip, portR.port)}` }], passHostHeader: true } },
-  }];
+  });
   const route = (routerName: string, host: string, wildcard: string): void => {
     const value: Record<string, unknown> = { rule: `Host(\`${host}\`)`, service: name };
     if (opts.edge.certResolver) value['tls'] = { certResolver: opts.edge.certResolver, domains: [{ main: wildcard }] };

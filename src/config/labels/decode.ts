@@ -1,14 +1,18 @@
 /**
  * Docker containers → dynamic configuration: the pure heart of the Docker provider. It takes every
- * container of every daemon at once, in claim order (the order containers were first seen), and
- * returns Traefik-shaped configuration with local element names plus diagnostics. It never throws
- * on input: bad labels become diagnostics and drop only the element they concern.
+ * container of every daemon at once, in claim order (creation time across all daemons, as the
+ * provider sorts them), and returns Traefik-shaped configuration with local element names plus
+ * diagnostics and the claim outcome. It never throws on input: bad labels become diagnostics and
+ * drop only the element they concern.
  */
 import { diagError, type Diagnostic } from '../../lib/diagnostics.ts';
 import { errorMessage } from '../../lib/errors.ts';
+import { findSharedNetworkContainer } from './address.ts';
+import { dynamicPortOwners } from './port-owners.ts';
 import { buildAutoRoutes, isRediaccContainer, repositoryOf } from './auto-routes.ts';
 import { compileConstraints, type ConstraintMatcher } from './constraints.ts';
 import type { Element } from './element.ts';
+import type { ClaimContext } from './claims.ts';
 import { mergeContributions, sortKeys, type SourcedContribution } from './merge.ts';
 import { parseTraefikLabels } from './parse.ts';
 import { buildRproxy } from './rproxy.ts';
@@ -27,9 +31,10 @@ export function containerSource(c: ContainerView): string {
  * `exposedByDefault` for containers rediacc does not manage) and matches `constraints`; otherwise
  * `rediacc.*` labels (tier 1) give an auto-route unless `traefik.enable=false`; an `RPROXY`
  * environment variable adds RProxy routes in either case. Then all contributions merge in order,
- * with Traefik's conflict rules and berth's cross-daemon claims.
+ * with Traefik's conflict rules and berth's cross-daemon claims (`claims`: the keys the claim
+ * ledger already holds, which stay with their owner whatever the order).
  */
-export function decodeContainers(containers: readonly ContainerView[], opts: LabelDecodeOptions): DecodeResult {
+export function decodeContainers(containers: readonly ContainerView[], opts: LabelDecodeOptions, claims?: ClaimContext): DecodeResult {
   const diagnostics: Diagnostic[] = [];
   let constraint: ConstraintMatcher = () => true;
   if (opts.constraints !== undefined && opts.constraints.trim() !== '') {
@@ -44,7 +49,7 @@ export function decodeContainers(containers: readonly ContainerView[], opts: Lab
 
   const repositories = new Set<string>();
   const contributions: SourcedContribution[] = [];
-  for (const c of containers) {
+  for (const c of withSharedNetworks(containers)) {
     const source = containerSource(c);
     try {
       const repo = repositoryOf(c);
@@ -77,10 +82,28 @@ export function decodeContainers(containers: readonly ContainerView[], opts: Lab
     }
   }
 
-  const config = mergeContributions(contributions, diagnostics);
+  const { config, claims: outcome } = mergeContributions(contributions, diagnostics, claims);
   const store = firstTlsStore(containers, opts, diagnostics);
   if (store !== undefined) (config as Record<string, unknown>)['tls'] = { stores: { default: sortKeys(store) } };
-  return { config, diagnostics, repositories: [...repositories].sort() };
+  return { config, diagnostics, repositories: [...repositories].sort(), claims: outcome, ports: dynamicPortOwners(contributions, config) };
+}
+
+/**
+ * The containers, those in `network_mode: container:<ref>` linked to the container they share a
+ * network stack with (same daemon), so that their address is that container's, as in Traefik.
+ */
+function withSharedNetworks(containers: readonly ContainerView[]): readonly ContainerView[] {
+  if (!containers.some((c) => c.networkMode.startsWith('container:'))) return containers;
+  const byDaemon = new Map<string, ContainerView[]>();
+  for (const c of containers) {
+    const list = byDaemon.get(c.daemon);
+    if (list) list.push(c);
+    else byDaemon.set(c.daemon, [c]);
+  }
+  return containers.map((c) => {
+    const other = findSharedNetworkContainer(c, byDaemon.get(c.daemon) ?? []);
+    return other === undefined ? c : { ...c, sharesNetworkOf: other };
+  });
 }
 
 /** `traefik.tls.stores.default.*` from the first enabled container that sets it. */

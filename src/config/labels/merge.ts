@@ -1,14 +1,19 @@
 /**
  * Merging the contributions of all containers of all daemons, in claim order (Traefik's
  * `provider.Merge`, plus berth's cross-daemon rules):
- * - a router whose host (or raw TCP/UDP entrypoint) is already served by another daemon is dropped:
- *   one repository can never take another's traffic;
- * - an element name defined first on one daemon belongs to it; other daemons' definitions are dropped;
+ * - a router whose host (or raw TCP/UDP entrypoint) belongs to another daemon is dropped: one
+ *   repository can never take another's traffic. Keys the claim ledger holds (`reserved`) belong to
+ *   their owner whatever the order; the others go to the first claimant in order;
+ * - while some daemon has not answered yet (`waitingFor`), traffic keys the ledger does not hold are
+ *   not served at all: that daemon may have an older claimant;
+ * - an element name defined first on one daemon (or held for it by the ledger) belongs to it; other
+ *   daemons' definitions are dropped;
  * - within a daemon, equal definitions merge (services gather their servers: replicas are
  *   load-balanced), different definitions of one name drop every definition, as in Traefik.
  */
-import { diagError, type Diagnostic } from '../../lib/diagnostics.ts';
+import { diagError, diagWarning, type Diagnostic } from '../../lib/diagnostics.ts';
 import type { DynamicConfig } from '../dynamic/types.ts';
+import { claimOwnerOf, describeClaim, describeOwner, nameClaim, trafficClaimsOf, type ClaimContext, type ClaimOutcome, type ClaimOwner, type RefusedClaim } from './claims.ts';
 import { sectionNoun, type Element, type Section } from './element.ts';
 import type { ContainerView } from './types.ts';
 import { hostileReason } from './values.ts';
@@ -36,35 +41,6 @@ export function sortKeys(v: unknown): unknown {
   return v;
 }
 
-const QUOTED = /`([^`]*)`|"((?:[^"\\]|\\.)*)"/g;
-
-/** Literal host names in `Host(...)` (HTTP) or `HostSNI(...)` (TCP) matchers of a rule, lower-cased. */
-export function ruleHosts(rule: string, matcher: 'Host' | 'HostSNI'): string[] {
-  const hosts: string[] = [];
-  const re = new RegExp(`(?<![A-Za-z])${matcher}\\s*\\(([^)]*)\\)`, 'g');
-  for (const m of rule.matchAll(re)) {
-    for (const q of (m[1] ?? '').matchAll(QUOTED)) {
-      const h = (q[1] ?? q[2] ?? '').trim().toLowerCase().replace(/\.$/, '');
-      if (h !== '') hosts.push(h);
-    }
-  }
-  return hosts;
-}
-
-/** What a router claims: hosts, or whole entrypoints for catch-all TCP and UDP routers. */
-function claimsOf(e: Element): string[] {
-  const v = e.value;
-  const eps = Array.isArray(v['entryPoints']) ? (v['entryPoints'] as string[]) : ['(all entrypoints)'];
-  if (e.section === 'http.routers') return ruleHosts(String(v['rule'] ?? ''), 'Host').map((h) => `host ${h}`);
-  if (e.section === 'tcp.routers') {
-    const hosts = ruleHosts(String(v['rule'] ?? ''), 'HostSNI');
-    const named = hosts.filter((h) => h !== '*').map((h) => `host ${h}`);
-    return hosts.includes('*') ? [...named, ...eps.map((ep) => `every TCP connection on entrypoint ${ep}`)] : named;
-  }
-  if (e.section === 'udp.routers') return eps.map((ep) => `every UDP datagram on entrypoint ${ep}`);
-  return [];
-}
-
 /** Router checks that do not depend on other containers: hostile rules, ACME challenge paths. */
 function vetRouter(e: Element): string | undefined {
   if (!e.section.endsWith('.routers')) return undefined;
@@ -81,10 +57,13 @@ function vetRouter(e: Element): string | undefined {
 interface Slot {
   value: Record<string, unknown>;
   readonly daemon: string;
+  readonly owner: ClaimOwner;
   readonly containers: string[];
   readonly source: string;
   readonly compare: string;
   conflict: boolean;
+  /** A second daemon defined this name too: the name is recorded as a claim. */
+  contested: boolean;
 }
 
 function withoutServers(section: Section, v: Record<string, unknown>): string {
@@ -95,14 +74,45 @@ function withoutServers(section: Section, v: Record<string, unknown>): string {
   return canonicalJson({ ...v, loadBalancer: rest });
 }
 
-/** Merges contributions in order into one dynamic configuration; problems go to `diagnostics`. */
-export function mergeContributions(contributions: readonly SourcedContribution[], diagnostics: Diagnostic[]): DynamicConfig {
-  const claims = new Map<string, { daemon: string; container: string }>();
+/** What {@link mergeContributions} yields: the configuration and the claim outcome. */
+export interface MergeResult {
+  readonly config: DynamicConfig;
+  readonly claims: ClaimOutcome;
+}
+
+const NO_CLAIMS: ClaimContext = { reserved: new Map(), now: Number.NaN };
+
+/**
+ * Merges contributions in order into one dynamic configuration; problems go to `diagnostics`.
+ * Keys in `ctx.reserved` belong to their owner's daemon whatever the order; the others go to the
+ * first daemon (in contribution order) that claims them.
+ */
+export function mergeContributions(contributions: readonly SourcedContribution[], diagnostics: Diagnostic[], ctx: ClaimContext = NO_CLAIMS): MergeResult {
+  const reserved = ctx.reserved;
+  const waiting = ctx.waitingFor ?? [];
+  const owners = new Map<string, ClaimOwner>(reserved);
+  const granted = new Map<string, ClaimOwner>();
+  const refused: RefusedClaim[] = [];
+  const wanted = new Map<string, string[]>();
   const slots = new Map<string, Slot>();
   const order: string[] = [];
+  /** Records `c`'s daemon as holder of `k`; the ledger's container stays the owner while it still claims `k`. */
+  const grant = (k: string, c: ContainerView): void => {
+    const held = reserved.get(k);
+    if (held === undefined) {
+      if (!granted.has(k)) granted.set(k, owners.get(k) ?? claimOwnerOf(c, ctx.now));
+    } else if (held.containerId === c.id) granted.set(k, held);
+    else if (!granted.has(k)) granted.set(k, claimOwnerOf(c, held.since));
+  };
+  const refuse = (c: ContainerView, source: string, element: string, k: string, owner: ClaimOwner, message: string): void => {
+    diagnostics.push(diagError(source, element, message));
+    refused.push({ key: k, daemon: c.daemon, containerId: c.id, element, owner });
+  };
 
   for (const contrib of contributions) {
     const { container: c, source } = contrib;
+    const asks = wanted.get(`${c.daemon}\u0000${c.id}`) ?? [];
+    wanted.set(`${c.daemon}\u0000${c.id}`, asks);
     for (const e of contrib.elements) {
       const element = `${e.section}.${e.name}`;
       const vet = vetRouter(e);
@@ -110,23 +120,40 @@ export function mergeContributions(contributions: readonly SourcedContribution[]
         diagnostics.push(diagError(source, element, vet));
         continue;
       }
-      const wanted = claimsOf(e);
-      const taken = wanted.map((k) => ({ k, owner: claims.get(k) })).find((x) => x.owner !== undefined && x.owner.daemon !== c.daemon);
+      const keys = trafficClaimsOf(e);
+      const nk = nameClaim(e.section, e.name);
+      asks.push(...keys, nk);
+      const taken = keys.map((k) => ({ k, owner: owners.get(k) })).find((x) => x.owner !== undefined && x.owner.daemon !== c.daemon);
       if (taken?.owner) {
-        diagnostics.push(diagError(source, element, `${taken.k} is already served by container "${taken.owner.container}" on daemon ${taken.owner.daemon}; one repository cannot take another's traffic, so this ${sectionNoun(e.section)} is dropped`));
+        refuse(c, source, element, taken.k, taken.owner, `${describeClaim(taken.k)} belongs to ${describeOwner(taken.owner)}; one repository cannot take another's traffic, so this ${sectionNoun(e.section)} is dropped`);
         continue;
       }
-      for (const k of wanted) if (!claims.has(k)) claims.set(k, { daemon: c.daemon, container: c.name });
+      const heldName = reserved.get(nk);
+      if (heldName !== undefined && heldName.daemon !== c.daemon) {
+        refuse(c, source, element, nk, heldName, `${describeClaim(nk)} belongs to ${describeOwner(heldName)}; names belong to the repository that defined them first, rename this one`);
+        continue;
+      }
+      const unheld = waiting.length > 0 ? keys.find((k) => !reserved.has(k)) : undefined;
+      if (unheld !== undefined) {
+        diagnostics.push(diagWarning(source, element, `${describeClaim(unheld)} is not served until daemon ${waiting.join(', ')} has answered: a container there may have claimed it first`));
+        continue;
+      }
+      for (const k of keys) {
+        if (!owners.has(k)) owners.set(k, claimOwnerOf(c, ctx.now));
+        grant(k, c);
+      }
 
       const key = `${e.section}\u0000${e.name}`;
       const slot = slots.get(key);
       if (slot === undefined) {
-        slots.set(key, { value: structuredClone(e.value), daemon: c.daemon, containers: [c.name], source, compare: withoutServers(e.section, e.value), conflict: false });
+        const owner = heldName !== undefined ? (heldName.containerId === c.id ? heldName : claimOwnerOf(c, heldName.since)) : claimOwnerOf(c, ctx.now);
+        slots.set(key, { value: structuredClone(e.value), daemon: c.daemon, owner, containers: [c.name], source, compare: withoutServers(e.section, e.value), conflict: false, contested: heldName !== undefined });
         order.push(key);
         continue;
       }
       if (slot.daemon !== c.daemon) {
-        diagnostics.push(diagError(source, element, `${sectionNoun(e.section)} "${e.name}" is already defined by container "${slot.containers[0]}" on daemon ${slot.daemon}; names belong to the repository that defined them first, rename this one`));
+        slot.contested = true;
+        refuse(c, source, element, nk, slot.owner, `${describeClaim(nk)} belongs to ${describeOwner(slot.owner)}; names belong to the repository that defined them first, rename this one`);
         continue;
       }
       if (!slot.containers.includes(c.name)) slot.containers.push(c.name);
@@ -143,6 +170,7 @@ export function mergeContributions(contributions: readonly SourcedContribution[]
     const slot = slots.get(key);
     if (slot === undefined) continue;
     const [section, name] = key.split('\u0000') as [Section, string];
+    if (slot.contested) granted.set(nameClaim(section, name), slot.owner);
     if (slot.conflict) {
       diagnostics.push(diagError(slot.source, `${section}.${name}`, `${sectionNoun(section)} defined multiple times with different configurations by containers ${slot.containers.map((n) => `"${n}"`).join(', ')} on daemon ${slot.daemon}; all definitions dropped`));
       continue;
@@ -157,7 +185,7 @@ export function mergeContributions(contributions: readonly SourcedContribution[]
     const k = (p[kind] ??= {});
     k[name] = slot.value;
   }
-  return sortKeys(config) as DynamicConfig;
+  return { config: sortKeys(config) as DynamicConfig, claims: { granted, refused, wanted } };
 }
 
 /** The service a router names, when it is defined by another daemon's container. */

@@ -5,9 +5,13 @@
  * concerns, so the caller can drop that element alone.
  */
 import { diagError, diagWarning, type Diagnostic } from '../../lib/diagnostics.ts';
-import { ELEMENT_SCHEMAS, TLS_DEFAULT_STORE, type FieldType, type ObjectType } from './schema.ts';
+import { setFlat, type FlatOptions } from '../schema/flat.ts';
+import { entriesOf } from '../schema/introspect.ts';
+import type { Schema } from '../schema/kit.ts';
+import { DYNAMIC_WARNINGS } from '../warned.ts';
+import { convertLabel, ELEMENT_SCHEMAS, TLS_DEFAULT_STORE } from './schema.ts';
 import { didYouMean } from './suggest.ts';
-import { convertScalar, hostileReason, parseBool } from './values.ts';
+import { hostileReason, parseBool } from './values.ts';
 
 /** One router, service, middleware or transport decoded from labels. */
 export interface ParsedElement {
@@ -94,7 +98,7 @@ export function parseTraefikLabels(labels: Readonly<Record<string, string>>, sou
       continue;
     }
     const protocol = root as Protocol;
-    const schemas = ELEMENT_SCHEMAS[protocol] as Record<string, ObjectType>;
+    const schemas = ELEMENT_SCHEMAS[protocol];
     const sectionSeg = (segs[2] ?? '').toLowerCase();
     const schema = schemas[sectionSeg];
     const sectionKey = SECTION_KEYS[sectionSeg];
@@ -105,6 +109,11 @@ export function parseTraefikLabels(labels: Readonly<Record<string, string>>, sou
     const name = segs[3] ?? '';
     if (name === '') {
       out.diagnostics.push(diagWarning(source, element, 'label names no element, ignored'));
+      continue;
+    }
+    const sectionWarning = DYNAMIC_WARNINGS.key(`${protocol}.${sectionKey}`, value);
+    if (sectionWarning !== undefined) {
+      out.diagnostics.push(diagWarning(source, element, sectionWarning));
       continue;
     }
     const map = out[protocol][sectionKey];
@@ -118,24 +127,37 @@ export function parseTraefikLabels(labels: Readonly<Record<string, string>>, sou
       continue;
     }
     const rest = segs.slice(4);
-    if (rest.length === 0) {
-      parsed.errors.push(diagError(source, element, `a value cannot be given to the ${sectionSeg.replace(/s$/, '')} itself; set one of its fields`));
+    // Traefik's label parser creates the element whatever the value (`traefik.udp.routers.dns=true`
+    // is a router with its defaults); a service made so has no load balancer and is refused later.
+    if (rest.length === 0) continue;
+    if (value.trim() === '' && UNSET_WHEN_EMPTY.test(rest.join('.'))) {
+      // The load balancer still exists, with the field left at its zero value.
+      parsed.value['loadBalancer'] ??= {};
       continue;
     }
     const typeSeg = (rest[0] ?? '').replace(/\[.*$/, '');
-    if (sectionSeg === 'middlewares' && !schema.fields.has(typeSeg.toLowerCase())) {
-      const known = [...schema.fields.values()].map((f) => f.name);
+    const known = Object.keys(entriesOf(schema));
+    if (sectionSeg === 'middlewares' && !known.some((k) => k.toLowerCase() === typeSeg.toLowerCase())) {
       parsed.errors.push(diagError(source, element, `unknown middleware type "${typeSeg}"${didYouMean(typeSeg, known)}; middleware "${name}" rejected`));
       continue;
     }
-    if (sectionSeg === 'services' && /^loadbalancer\.servers?(\[\d+\])?\.url$/i.test(rest.join('.'))) {
-      parsed.errors.push(diagError(source, element, 'a server URL cannot be set from labels (as in Traefik): a container is reached at its own address; set loadbalancer.server.port and .scheme instead'));
-      continue;
-    }
-    const err = setPath(parsed.value, schema, rest, value);
-    if (err !== undefined) parsed.errors.push(diagError(source, element, err));
+    const r = setLabel(parsed.value, schema, rest, value, `${protocol}.${sectionKey}.*`);
+    if (r === undefined) continue;
+    if ('warning' in r) out.diagnostics.push(diagWarning(source, element, r.warning));
+    else parsed.errors.push(diagError(source, element, r.error));
   }
   return out;
+}
+
+/**
+ * Whether a container asks to be routed while it is not running (`traefik.docker.allownonrunning`,
+ * Traefik v3.6+): its routers stay, its services have no servers (503), so a middleware can wake it.
+ */
+export function allowsNonRunning(labels: Readonly<Record<string, string>>): boolean {
+  for (const [k, v] of Object.entries(labels)) {
+    if (k.length === 30 && k.toLowerCase() === 'traefik.docker.allownonrunning') return parseBool(v) === true;
+  }
+  return false;
 }
 
 function parseDockerLabel(out: ParsedLabels, rest: string[], value: string, problem: string | undefined, source: string, element: string): void {
@@ -170,78 +192,23 @@ function parseTlsLabel(out: ParsedLabels, rest: string[], value: string, problem
     return;
   }
   const store = out.tlsDefaultStore ?? {};
-  const err = setPath(store, TLS_DEFAULT_STORE, rest.slice(2), value);
-  if (err !== undefined) out.diagnostics.push(diagError(source, element, `${err}; ignored`));
+  const r = rest[2]?.toLowerCase() === 'defaultgeneratedcert'
+    ? setLabel(store, TLS_DEFAULT_STORE, rest.slice(2), value, 'tls.stores.*')
+    : { error: `unknown key "${rest[2] ?? ''}"${didYouMean(rest[2] ?? '', ['defaultGeneratedCert'])}; labels set only the default store's defaultGeneratedCert` };
+  if (r !== undefined && 'error' in r) out.diagnostics.push(diagError(source, element, `${r.error}; ignored`));
+  else if (r !== undefined) out.diagnostics.push(diagWarning(source, element, r.warning));
   else out.tlsDefaultStore = store;
 }
 
-const SEGMENT = /^([^[\]]+)(?:\[(\d{1,4})\])?$/;
+const LABELS: FlatOptions = { convert: convertLabel, warnings: DYNAMIC_WARNINGS };
 
-/** Sets one label's value into `target` following `type`; returns an error message instead of throwing. */
-export function setPath(target: Record<string, unknown>, type: ObjectType, segs: readonly string[], value: string): string | undefined {
-  let cur = target;
-  let t: ObjectType = type;
-  for (let i = 0; i < segs.length; i++) {
-    const seg = segs[i] ?? '';
-    const last = i === segs.length - 1;
-    const m = SEGMENT.exec(seg);
-    if (!m) return `invalid key segment "${seg}"`;
-    const fieldName = m[1] ?? '';
-    const field = t.fields.get(fieldName.toLowerCase());
-    if (field === undefined) {
-      const known = [...t.fields.values()].map((f) => f.name);
-      return `unknown key "${fieldName}"${didYouMean(fieldName, known)}${known.length > 0 && known.length <= 12 ? `; known keys: ${known.join(', ')}` : ''}`;
-    }
-    const ft: FieldType = field.type;
-    if (m[2] !== undefined) {
-      if (ft.kind !== 'array') return `"${fieldName}" is not a list; remove the index`;
-      if (last) return `"${seg}" needs a field, e.g. ${seg}.${[...ft.of.fields.values()][0]?.name ?? 'name'}`;
-      const list = (cur[field.name] ??= []) as Record<string, unknown>[];
-      const idx = Number(m[2]);
-      cur = list[idx] ??= {};
-      t = ft.of;
-      continue;
-    }
-    switch (ft.kind) {
-      case 'object': {
-        if (last) {
-          if (!ft.allowEmpty) return `"${fieldName}" needs a field, e.g. ${fieldName}.${[...ft.fields.values()][0]?.name ?? '…'}`;
-          const b = parseBool(value);
-          if (b === undefined) return `invalid value "${value.slice(0, 60)}": expected true or false (enables "${field.name}" with defaults)`;
-          if (b) cur[field.name] ??= {};
-          return undefined;
-        }
-        cur = (cur[field.name] ??= {}) as Record<string, unknown>;
-        t = ft;
-        continue;
-      }
-      case 'array':
-        return `"${fieldName}" is a list: address its items by index, e.g. ${fieldName}[0]`;
-      case 'map': {
-        if (last) return `"${fieldName}" expects a name, e.g. ${fieldName}.X-Example`;
-        const map = (cur[field.name] ??= {}) as Record<string, unknown>;
-        map[segs.slice(i + 1).join('.')] = value;
-        return undefined;
-      }
-      case 'any': {
-        if (last) return `"${fieldName}" expects nested keys`;
-        let node = (cur[field.name] ??= {}) as Record<string, unknown>;
-        for (let j = i + 1; j < segs.length - 1; j++) {
-          const k = segs[j] ?? '';
-          const next = node[k];
-          node = (typeof next === 'object' && next !== null ? next : (node[k] = {})) as Record<string, unknown>;
-        }
-        node[segs[segs.length - 1] ?? ''] = value;
-        return undefined;
-      }
-      default: {
-        if (!last) return `unknown key "${segs.slice(i + 1).join('.')}": "${field.name}" has no sub-keys`;
-        const c = convertScalar(ft, value);
-        if (!c.ok) return c.message;
-        cur[field.name] = c.value;
-        return undefined;
-      }
-    }
-  }
-  return undefined;
+/**
+ * Server fields Traefik reads as strings, where an empty label is the zero value: the port then comes
+ * from the container, the scheme is http, and no URL is given.
+ */
+const UNSET_WHEN_EMPTY = /^loadbalancer\.server\.(?:port|scheme|url)$/i;
+
+/** Sets one label's value into `target` following the declaration; problems come back, never thrown. */
+export function setLabel(target: Record<string, unknown>, schema: Schema, segs: readonly string[], value: string, spath: string): ReturnType<typeof setFlat> {
+  return setFlat(target, schema, segs, value, spath, LABELS);
 }

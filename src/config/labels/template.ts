@@ -53,6 +53,12 @@ export function renderRuleTemplate(template: string, model: RuleModel): { value:
 
 type Val = { value: unknown } | { error: string };
 
+/**
+ * A missing map key reached by a field chain (`.Labels.nope`): Go's template prints it as
+ * `<no value>` and refuses to pass it to a function. `index .Labels "nope"` is the empty string.
+ */
+const NO_VALUE: unique symbol = Symbol('no value');
+
 function tokenize(s: string): string[] | { error: string } {
   const tokens: string[] = [];
   let i = 0;
@@ -117,7 +123,7 @@ function operand(tok: string, model: RuleModel): Val {
     for (const part of tok.slice(1).split('.')) {
       if (typeof cur !== 'object' || cur === null) return { error: `can't evaluate field ${part}` };
       if (cur === model && !['Name', 'ContainerName', 'Labels'].includes(part)) return { error: `can't evaluate field ${part}: the model has Name, ContainerName and Labels` };
-      cur = Object.hasOwn(cur, part) ? (cur as Record<string, unknown>)[part] : cur === model ? undefined : '';
+      cur = Object.hasOwn(cur, part) ? (cur as Record<string, unknown>)[part] : cur === model ? undefined : NO_VALUE;
     }
     return { value: cur };
   }
@@ -139,7 +145,13 @@ function evalCommand(tokens: string[], piped: unknown[], model: RuleModel): Val 
     if ('error' in v) return v;
     args.push(v.value);
   }
-  return fn([...args, ...piped]);
+  const all = [...args, ...piped];
+  if (all.includes(NO_VALUE)) {
+    // sprig's `default` takes interface{} arguments, which receive a missing key as nil; the others take strings.
+    if (head !== 'default') return { error: `${head}: invalid value; expected string (for a label that may be missing, use index .Labels "key")` };
+    return fn(all.map((a) => (a === NO_VALUE ? '' : a)));
+  }
+  return fn(all);
 }
 
 function evalPipeline(action: string, model: RuleModel): { value: string } | { error: string } {
@@ -158,6 +170,7 @@ function evalPipeline(action: string, model: RuleModel): { value: string } | { e
     piped = [r.value];
   }
   const v = piped[0];
+  if (v === NO_VALUE) return { value: '<no value>' };
   if (typeof v === 'object' && v !== null) return { error: 'the action yields a map, not a string' };
   return { value: str(v) };
 }

@@ -5,7 +5,7 @@
  * service assigned to routers that name none, and the container's address as the single server.
  */
 import { diagError, diagWarning, type Diagnostic } from '../../lib/diagnostics.ts';
-import { boundAddress, containerAddress, defaultPort, joinHostPort } from './address.ts';
+import { boundAddress, containerAddress, defaultPort, joinHostPort, missingNetwork } from './address.ts';
 import type { Element, Section } from './element.ts';
 import type { ParsedElement, ParsedLabels, ParsedProtocol } from './parse.ts';
 import { normalizeName, renderRuleTemplate } from './template.ts';
@@ -22,6 +22,9 @@ export function serviceNameOf(c: ContainerView): string {
 type Proto = 'http' | 'tcp' | 'udp';
 
 class ContainerError extends Error {}
+
+/** A problem with one service of the container: that service is dropped, the rest stays. */
+class ServiceError extends Error {}
 
 /**
  * Builds the elements of one container that is enabled and passed the constraints. A problem that
@@ -40,10 +43,22 @@ export function buildTraefikContainer(c: ContainerView, parsed: ParsedLabels, op
   const network = parsed.network ?? opts.network;
   const elements: Element[] = [];
 
+  let warnedNetwork = false;
   const addServer = (proto: Proto, name: string, lb: Record<string, unknown>): void => {
     const server = (lb['server'] ?? {}) as Record<string, unknown>;
     delete lb['server'];
     if (!withServers) return;
+    if (proto === 'http' && typeof server['url'] === 'string') {
+      // Traefik v3.7 lets a label name the server's whole URL (v3.0 refused it); port and scheme then do not apply.
+      if (server['port'] !== undefined || server['scheme'] !== undefined) {
+        throw new ServiceError(`loadbalancer.server.url cannot be combined with loadbalancer.server.port or .scheme; remove one of them`);
+      }
+      const entry: Record<string, unknown> = { url: server['url'] };
+      if (server['preservePath'] !== undefined) entry['preservePath'] = server['preservePath'];
+      if (server['weight'] !== undefined) entry['weight'] = server['weight'];
+      lb['servers'] = [entry];
+      return;
+    }
     const port = (server['port'] as number | undefined) ?? defaultPort(c);
     if (port === undefined) {
       throw new ContainerError(`service "${name}": port is missing; set traefik.${proto}.services.${name}.loadbalancer.server.port or expose a port`);
@@ -57,7 +72,11 @@ export function buildTraefikContainer(c: ContainerView, parsed: ParsedLabels, op
         usePort = bound.port;
       }
     }
-    host ??= containerAddress(c, network, opts.ownNetworks);
+    if (host === undefined && !warnedNetwork && missingNetwork(c, network)) {
+      warnedNetwork = true;
+      diagnostics.push(diagWarning(source, undefined, `the container is not on network "${network}" (traefik.docker.network or providers.docker.network); another of its networks is used. Is the compose project prefix missing (<project>_${network})?`));
+    }
+    host ??= containerAddress(c, network, opts.ownNetworks?.[c.daemon]);
     if (host === undefined) throw new ContainerError(`unable to find the IP address of the container: attach it to a network or set traefik.docker.network`);
     const entry: Record<string, unknown> = {};
     if (proto === 'http') {
@@ -100,20 +119,37 @@ export function buildTraefikContainer(c: ContainerView, parsed: ParsedLabels, op
     for (const [name, svc] of services) {
       if (dropped.has(`${proto}.services:${name}`)) continue;
       const lb = svc['loadBalancer'] as Record<string, unknown> | undefined;
-      if (lb === undefined) continue;
-      if (proto === 'http') lb['passHostHeader'] ??= true;
-      addServer(proto, name, lb);
+      try {
+        if (lb === undefined) {
+          // Services of other kinds (weighted, failover, mirroring) are kept; an empty one is Traefik's error.
+          if (Object.keys(svc).length === 0) throw new ServiceError('the service has no load balancer; set traefik.<protocol>.services.<name>.loadbalancer.server.port (or another loadbalancer key)');
+          continue;
+        }
+        if (proto === 'http') lb['passHostHeader'] ??= true;
+        addServer(proto, name, lb);
+      } catch (err) {
+        if (!(err instanceof ServiceError)) throw err;
+        diagnostics.push(diagError(source, `${proto}.services.${name}`, `${err.message}; service dropped`));
+        dropped.add(`${proto}.services:${name}`);
+      }
     }
     return services;
   };
 
   const assignService = (proto: Proto, routerName: string, router: Record<string, unknown>, services: Map<string, unknown>): boolean => {
-    if (router['service'] !== undefined && router['service'] !== '') return true;
-    if (services.size > 1) {
-      diagnostics.push(diagError(source, `${proto}.routers.${routerName}`, `could not define the service name for the router: the container defines several services (${[...services.keys()].join(', ')}); set traefik.${proto}.routers.${routerName}.service`));
+    if (router['service'] === undefined || router['service'] === '') {
+      if (services.size > 1) {
+        diagnostics.push(diagError(source, `${proto}.routers.${routerName}`, `could not define the service name for the router: the container defines several services (${[...services.keys()].join(', ')}); set traefik.${proto}.routers.${routerName}.service`));
+        return false;
+      }
+      router['service'] = [...services.keys()][0];
+    }
+    // A service of this container that could not be built takes its routers with it, as Traefik
+    // drops the whole container then.
+    if (typeof router['service'] === 'string' && dropped.has(`${proto}.services:${router['service']}`)) {
+      diagnostics.push(diagError(source, `${proto}.routers.${routerName}`, `its service "${router['service']}" was dropped (see above); router dropped`));
       return false;
     }
-    router['service'] = [...services.keys()][0];
     return true;
   };
 

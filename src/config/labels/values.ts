@@ -2,8 +2,19 @@
  * Label values are strings; these convert them to the type of the field they target, as Traefik's
  * label parser does (Go's strconv rules), and spot values no decoder should accept.
  */
-import type { FieldType } from './schema.ts';
 import { parseDuration } from '../../lib/duration.ts';
+
+/** The types a label's text converts to. */
+export type ScalarType =
+  | { readonly kind: 'string' }
+  | { readonly kind: 'int'; readonly min?: number; readonly max?: number }
+  | { readonly kind: 'float' }
+  | { readonly kind: 'bool' }
+  | { readonly kind: 'duration' }
+  /** Comma-separated strings (`entrypoints=web,websecure`). */
+  | { readonly kind: 'list' }
+  /** One of fixed values, matched case-insensitively. */
+  | { readonly kind: 'enum'; readonly values: readonly string[] };
 
 /** Labels longer than this are refused: no legitimate setting needs 64 KiB. */
 export const MAX_LABEL_VALUE_BYTES = 64 * 1024;
@@ -43,8 +54,8 @@ export function splitList(value: string): string[] {
 /** Result of converting one scalar value. */
 export type Converted = { ok: true; value: unknown } | { ok: false; message: string };
 
-/** Converts a label value to a scalar field type; objects, arrays and maps are handled by the caller. */
-export function convertScalar(type: FieldType, raw: string): Converted {
+/** Converts a label value to a scalar type; objects, lists of objects and maps are handled by the caller. */
+export function convertScalar(type: ScalarType, raw: string): Converted {
   const shown = raw.length > 60 ? `${raw.slice(0, 60)}…` : raw;
   switch (type.kind) {
     case 'string':
@@ -71,13 +82,9 @@ export function convertScalar(type: FieldType, raw: string): Converted {
         : { ok: true, value: raw.trim() };
     case 'list':
       return { ok: true, value: splitList(raw) };
-    case 'intList': {
-      const items = splitList(raw);
-      const nums = items.map(parseInteger);
-      if (nums.some((n) => n === undefined)) return { ok: false, message: `invalid value "${shown}": expected comma-separated integers` };
-      return { ok: true, value: nums };
+    case 'enum': {
+      const hit = type.values.find((x) => x.toLowerCase() === raw.trim().toLowerCase());
+      return hit === undefined ? { ok: false, message: `invalid value "${shown}": expected one of ${type.values.join(', ')}` } : { ok: true, value: hit };
     }
-    default:
-      return { ok: false, message: `a value cannot be given here; set one of its fields instead` };
   }
 }

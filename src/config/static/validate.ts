@@ -4,11 +4,22 @@
  * Every problem is reported with the path of the key that has to change.
  */
 import { isIPv4, isIPv6 } from 'node:net';
-import { diagWarning } from '../../lib/diagnostics.ts';
+import { diagError, diagWarning, type Diagnostic } from '../../lib/diagnostics.ts';
+import { suggestName as suggestKey } from '../schema/decode.ts';
 import { formatListenAddress, parseListenAddress } from './address.ts';
 import { tcpPorts } from './generated-entrypoints.ts';
-import { fail, suggestKey, type WalkContext } from './schema.ts';
 import type { EntryPointConfig, StaticConfig } from './types.ts';
+
+/** Where the checks of one static document put their diagnostics. */
+export interface WalkContext {
+  readonly source: string;
+  readonly diagnostics: Diagnostic[];
+}
+
+/** Records an error at `path` (the dotted key to change; '' for the document). */
+export function fail(ctx: WalkContext, path: string, message: string): void {
+  ctx.diagnostics.push(diagError(ctx.source, path === '' ? undefined : path, message));
+}
 
 /** Runs every cross-section check, appending diagnostics to `ctx`. */
 export function validateStaticConfig(c: StaticConfig, ctx: WalkContext): void {
@@ -16,6 +27,8 @@ export function validateStaticConfig(c: StaticConfig, ctx: WalkContext): void {
   checkResolvers(c, ctx);
   checkProviders(c, ctx);
   checkEdge(c, ctx);
+  if (c.fleet && !c.fleet.redis && !c.fleet.sentinels?.length) fail(ctx, 'fleet', 'set fleet.redis (or fleet.sentinels with fleet.masterName)');
+  if (c.fleet?.sentinels?.length && !c.fleet.masterName) fail(ctx, 'fleet.masterName', 'required with fleet.sentinels');
   const api = parseListenAddress(c.api.listen);
   if ('error' in api) fail(ctx, 'api.listen', api.error);
   else if (api.protocol === 'udp') fail(ctx, 'api.listen', 'the API listens on TCP; remove "/udp"');

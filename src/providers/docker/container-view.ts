@@ -4,6 +4,8 @@ import type { ContainerView } from '../../config/labels/types.ts';
 export interface InspectLike {
   readonly Id?: string;
   readonly Name?: string;
+  /** RFC 3339 with nanoseconds. */
+  readonly Created?: string;
   readonly Config?: {
     readonly Labels?: Record<string, string> | null;
     readonly Env?: string[] | null;
@@ -13,6 +15,8 @@ export interface InspectLike {
     readonly Running?: boolean;
     readonly Paused?: boolean;
     readonly Restarting?: boolean;
+    /** RFC 3339; `0001-01-01T00:00:00Z` for a container that never ran. */
+    readonly FinishedAt?: string;
     readonly Health?: { readonly Status?: string } | null;
   } | null;
   readonly HostConfig?: { readonly NetworkMode?: string } | null;
@@ -25,13 +29,14 @@ export interface InspectLike {
 const HEALTH = new Set(['starting', 'healthy', 'unhealthy']);
 
 /**
- * Builds the decoder's view of a container from `docker inspect`. Returns undefined for a
- * container that cannot serve (not running, paused, restarting) — such containers route nowhere,
- * as in Traefik. Never throws on odd input.
+ * Builds the decoder's view of a container from `docker inspect`. A container that cannot serve
+ * (stopped, created, paused, restarting) gets `running: false`: it routes nowhere, as in Traefik,
+ * but the claims it holds are kept while it exists. Undefined only without an id. Never throws on
+ * odd input.
  */
 export function toContainerView(info: InspectLike, daemon: string): ContainerView | undefined {
   const state = info.State ?? {};
-  if (!state.Running || state.Paused || state.Restarting) return undefined;
+  const running = state.Running === true && !state.Paused && !state.Restarting;
   const id = typeof info.Id === 'string' ? info.Id : '';
   if (!id) return undefined;
   const labels: Record<string, string> = {};
@@ -49,7 +54,7 @@ export function toContainerView(info: InspectLike, daemon: string): ContainerVie
     daemon,
     labels,
     env: (info.Config?.Env ?? []).filter((e): e is string => typeof e === 'string'),
-    running: true,
+    running,
     health: status && HEALTH.has(status) ? (status as ContainerView['health']) : 'none',
     networks,
     networkMode: info.HostConfig?.NetworkMode ?? '',
@@ -57,6 +62,8 @@ export function toContainerView(info: InspectLike, daemon: string): ContainerVie
   };
   const project = labels['com.docker.compose.project'];
   const service = labels['com.docker.compose.service'];
+  if (typeof info.Created === 'string' && info.Created !== '') view.created = info.Created;
+  if (!running && typeof state.FinishedAt === 'string' && !state.FinishedAt.startsWith('0001-')) view.finished = state.FinishedAt;
   if (project) view.composeProject = project;
   if (service) view.composeService = service;
   return view;

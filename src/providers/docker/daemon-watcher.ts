@@ -1,6 +1,6 @@
 import type { ContainerView } from '../../config/labels/types.ts';
 import { errorMessage } from '../../lib/errors.ts';
-import { Backoff } from './backoff.ts';
+import { Backoff } from '../../lib/backoff.ts';
 import type { DockerClient } from './docker-client.ts';
 import { toContainerView } from './container-view.ts';
 
@@ -9,11 +9,11 @@ export type DaemonStatus = 'starting' | 'ok' | 'down';
 
 /** What a {@link DaemonWatcher} reports to its owner. Calls for a stale connection never happen. */
 export interface DaemonWatcherListener {
-  /** The complete set of running containers, after every (re)connect. */
+  /** The complete set of containers (running or not), after every (re)connect. */
   sync(daemon: string, views: readonly ContainerView[]): void;
-  /** One container started or changed. */
+  /** One container was created, started, stopped or changed. */
   upsert(daemon: string, view: ContainerView): void;
-  /** One container stopped, paused or was removed. */
+  /** One container was removed. */
   remove(daemon: string, containerId: string): void;
   /** The connection state changed (`error` set while down). */
   state(daemon: string, status: DaemonStatus, error?: string): void;
@@ -26,8 +26,11 @@ export interface DaemonWatcherOptions {
   readonly backoff?: Backoff;
 }
 
-/** Container event actions that can change what a container routes. `exec_*` and the like are noise. */
-const RELEVANT = /^(start|restart|die|stop|kill|destroy|rename|update|pause|unpause|oom|health_status)/;
+/**
+ * Container event actions that can change what a container routes or claims (`create`: a container
+ * replacing its owner during a deploy takes over the owner's claims). `exec_*` and the like are noise.
+ */
+const RELEVANT = /^(create|start|restart|die|stop|kill|destroy|rename|update|pause|unpause|oom|health_status)/;
 
 /**
  * Follows one Docker daemon: lists and inspects its running containers, then follows its events
@@ -203,7 +206,7 @@ export class DaemonWatcher {
     }
   }
 
-  /** Inspects a container; undefined when it is gone or cannot serve. */
+  /** Inspects a container; undefined when it is gone. */
   private async inspect(id: string, signal: AbortSignal): Promise<ContainerView | undefined> {
     try {
       return toContainerView(await this.client.inspect(id, this.withTimeout(signal)), this.id);

@@ -1,21 +1,27 @@
-import { readFileSync, watch, type FSWatcher } from 'node:fs';
-import { dirname } from 'node:path';
+import { watch, type FSWatcher } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { stat } from 'node:fs/promises';
-import type { ContainerView, DecodeResult, LabelDecodeOptions } from '../../config/labels/types.ts';
+import type { ContainerView, PortOwner } from '../../config/labels/types.ts';
 import { decodeContainers } from '../../config/labels/decode.ts';
 import type { DockerProviderConfig, EdgeConfig } from '../../config/static/types.ts';
 import type { DynamicConfig } from '../../config/dynamic/types.ts';
 import { diagError, type Diagnostic } from '../../lib/diagnostics.ts';
+import { durationOr } from '../../lib/duration.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import { logger as rootLogger, type Logger } from '../../lib/logger.ts';
-import type { Provider, ProviderSink, ProviderState, ProviderStatus } from '../provider.ts';
-import { Backoff } from './backoff.ts';
-import { createDockerClient, type DockerClient, type DockerTarget, type DockerTlsMaterial } from './docker-client.ts';
+import type { Provider, ProviderSink, ProviderState } from '../provider.ts';
+import { Backoff } from '../../lib/backoff.ts';
+import { ClaimKeeper, refusedByDaemon, type DecodeFn } from './claim-keeper.ts';
+import { ClaimLedger, type OwnerDaemon } from './claim-ledger.ts';
+import type { EndpointRank } from './claim-order.ts';
+import { FileClaimStore, type ClaimStore } from './claim-store.ts';
+import { createDockerClient, readTlsMaterial, type DockerClient, type DockerTarget } from './docker-client.ts';
+import { decodeOptions, providerState, type Daemon } from './daemon-state.ts';
 import { DaemonWatcher, type DaemonStatus } from './daemon-watcher.ts';
 import { DEFAULT_ENDPOINTS, daemonIdForSocket, expandSocketGlob, parseEndpoints, type EndpointProblem, type EndpointSpec } from './endpoints.ts';
+import { detectOwnContainerIds, ownNetworksByDaemon } from './own-container.ts';
 
-/** The label decoder's signature (`decodeContainers` in src/config/labels/decode.ts). */
-export type DecodeFn = (containers: readonly ContainerView[], opts: LabelDecodeOptions) => DecodeResult;
+export type { DecodeFn };
 
 /** Construction options of {@link DockerProvider}. */
 export interface DockerProviderOptions {
@@ -23,8 +29,13 @@ export interface DockerProviderOptions {
   readonly logger?: Logger;
   /** The label decoder; defaults to {@link decodeContainers}. Injected by tests. */
   readonly decode?: DecodeFn;
-  /** Networks berth's own container is attached to (address choice); empty outside Docker. */
-  readonly ownNetworks?: readonly string[];
+  /**
+   * Ids of berth's own container (address choice: networks it shares with a target); detected from
+   * /proc when absent, empty outside Docker. Tests inject a container of a real daemon.
+   */
+  readonly ownContainerIds?: readonly string[];
+  /** Where the claim ledger is kept; defaults to `{edge.stateDir}/claims.json`. */
+  readonly claimStore?: ClaimStore;
   /** Called with the repositories that have running containers, whenever that list changes (DNS automation). */
   readonly onRepositories?: (repositories: readonly string[]) => void;
   /** How long a glob-matched socket may be missing before its daemon's containers are dropped (default 30 s). */
@@ -37,39 +48,14 @@ export interface DockerProviderOptions {
   readonly backoffMs?: { readonly min: number; readonly max: number };
 }
 
-/** One watched daemon. */
-interface Daemon {
-  readonly id: string;
-  readonly endpoint: string;
-  /** Found through a glob only: may be dropped when its socket disappears for good. */
-  readonly fromGlob: boolean;
-  readonly socketPath?: string;
-  readonly watcher: DaemonWatcher;
-  status: DaemonStatus;
-  error?: string;
-  since: number;
-  goneSince?: number | undefined;
-}
-
-/** Per-daemon entry of `details` in the provider state (what `/health` shows). */
-export interface DaemonDetail {
-  readonly endpoint: string;
-  readonly status: DaemonStatus;
-  readonly error?: string;
-  readonly containers: number;
-  /** Epoch ms of the last container event. */
-  readonly lastEvent?: number;
-  /** Epoch ms of the last status change. */
-  readonly since: number;
-}
-
 /**
  * The Docker provider over many daemons (one per repository on a rediacc host). Watches every
  * configured endpoint — `unix://` sockets, `tcp://host:port`, and globs of unix sockets re-scanned
  * so new daemons are picked up — and publishes the decoded labels of all their running containers
- * as one dynamic configuration. Containers keep their claim order (first seen first), which decides
- * hostname conflicts between repositories. A daemon that is down keeps its last known containers
- * and shows as `down`; one whose socket disappears for good is dropped.
+ * as one dynamic configuration. Hostname conflicts between repositories go to the earliest created
+ * container across all daemons, and the claim ledger keeps every granted key with its owner across
+ * restarts, reconnects and resyncs (see claim-ledger.ts). A daemon that is down keeps its last
+ * known containers and shows as `down`; one whose socket disappears for good is dropped.
  */
 export class DockerProvider implements Provider {
   readonly name = 'docker';
@@ -79,9 +65,18 @@ export class DockerProvider implements Provider {
   private readonly specs: EndpointSpec[];
   private readonly problems: EndpointProblem[];
   private readonly daemons = new Map<string, Daemon>(); // key: socket path or tcp endpoint
-  /** Running containers in claim order; key `daemon\0containerId`. */
+  /** Every known container, serving or not; key `daemon\0containerId`. */
   private readonly containers = new Map<string, ContainerView>();
-  private readonly decode: DecodeFn;
+  private readonly ledger: ClaimLedger;
+  private readonly keeper: ClaimKeeper;
+  private ownIds: readonly string[] = [];
+  private startedAt = Date.now();
+  /** When each daemon whose socket disappeared for good was dropped: its claims last a grace period more. */
+  private readonly droppedAt = new Map<string, number>();
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private refused: Record<string, number> = {};
+  /** Who stands behind each router on a dynamic port, from the last decode (for `/ports`). */
+  private portOwners: readonly PortOwner[] = [];
   private sink: ProviderSink | undefined;
   private publishTimer: NodeJS.Timeout | undefined;
   private rescanTimer: NodeJS.Timeout | undefined;
@@ -98,7 +93,9 @@ export class DockerProvider implements Provider {
     this.cfg = cfg;
     this.opts = opts;
     this.log = opts.logger ?? rootLogger('docker');
-    this.decode = opts.decode ?? decodeContainers;
+    const store = opts.claimStore ?? new FileClaimStore(join(opts.edge.stateDir, 'claims.json'), this.log);
+    this.ledger = new ClaimLedger(store, { graceMs: durationOr(opts.edge.claimGracePeriod, 600_000), logger: this.log });
+    this.keeper = new ClaimKeeper(this.ledger, opts.decode ?? decodeContainers);
     const raws = [...(cfg.endpoints ?? []), ...(cfg.endpoint ? [cfg.endpoint] : [])];
     const parsed = parseEndpoints(raws.length > 0 ? raws : DEFAULT_ENDPOINTS, cfg.tls !== undefined);
     this.specs = parsed.specs;
@@ -107,6 +104,9 @@ export class DockerProvider implements Provider {
 
   async start(sink: ProviderSink): Promise<void> {
     this.sink = sink;
+    this.startedAt = Date.now();
+    await this.ledger.load();
+    this.ownIds = this.opts.ownContainerIds ?? (await detectOwnContainerIds());
     for (const p of this.problems) this.log.error({ endpoint: p.raw }, `docker endpoint ignored: ${p.message}`);
     for (const spec of this.specs) if (spec.kind === 'tcp') this.addTcp(spec);
     await this.rescan();
@@ -125,10 +125,12 @@ export class DockerProvider implements Provider {
     this.stopped = true;
     clearInterval(this.rescanTimer);
     clearTimeout(this.publishTimer);
+    clearTimeout(this.expiryTimer);
     for (const w of this.dirWatchers.values()) w.close();
     this.dirWatchers.clear();
     await this.rescanning;
     await Promise.all([...this.daemons.values()].map((d) => d.watcher.stop()));
+    await this.ledger.flushed();
   }
 
   /** Repositories with running containers, as last decoded (DNS automation). */
@@ -138,32 +140,8 @@ export class DockerProvider implements Provider {
 
   /** The current state, as last reported to the sink. */
   state(): ProviderState {
-    const details: Record<string, DaemonDetail> = {};
-    const counts = new Map<string, number>();
-    for (const v of this.containers.values()) counts.set(v.daemon, (counts.get(v.daemon) ?? 0) + 1);
-    for (const d of this.daemons.values()) {
-      const lastEvent = d.watcher.lastEvent;
-      details[d.id] = {
-        endpoint: d.endpoint,
-        status: d.status,
-        ...(d.error !== undefined && d.status === 'down' ? { error: d.error } : {}),
-        containers: counts.get(d.id) ?? 0,
-        ...(lastEvent !== undefined ? { lastEvent } : {}),
-        since: d.since,
-      };
-    }
-    const all = [...this.daemons.values()];
-    const down = all.filter((d) => d.status === 'down');
-    let status: ProviderStatus = 'ok';
-    if (down.length > 0) status = down.length === all.length ? 'down' : 'degraded';
-    else if (all.some((d) => d.status === 'starting')) status = 'starting';
-    const error = down.map((d) => `${d.id}: ${d.error ?? 'down'}`).join('; ');
-    return {
-      status,
-      ...(error ? { error } : {}),
-      ...(this.lastUpdate !== undefined ? { lastUpdate: this.lastUpdate } : {}),
-      details,
-    };
+    const state = providerState(this.daemons.values(), this.containers.values(), this.lastUpdate, this.refused);
+    return this.portOwners.length > 0 ? { ...state, ports: this.portOwners } : state;
   }
 
   // ── endpoints ─────────────────────────────────────────────────────────────
@@ -200,19 +178,19 @@ export class DockerProvider implements Provider {
   }
 
   private async doRescan(): Promise<void> {
-    const present = new Map<string, boolean>(); // path → from glob only
-    for (const spec of this.specs) {
-      if (spec.kind === 'unix') present.set(spec.path, false);
+    const present = new Map<string, { fromGlob: boolean; index: number }>(); // path → found through a glob only, first spec
+    for (const [index, spec] of this.specs.entries()) {
+      if (spec.kind === 'unix') present.set(spec.path, { fromGlob: false, index: present.get(spec.path)?.index ?? index });
       else if (spec.kind === 'glob') {
         const dir = dirname(spec.pattern);
         if (!/[*?[]/.test(dir)) this.watchDir(dir);
-        for (const p of await expandSocketGlob(spec.pattern)) if (!present.has(p)) present.set(p, true);
+        for (const p of await expandSocketGlob(spec.pattern)) if (!present.has(p)) present.set(p, { fromGlob: true, index });
       }
     }
     if (this.stopped) return;
-    for (const [path, fromGlob] of present) {
+    for (const [path, { fromGlob, index }] of present) {
       const d = this.daemons.get(path);
-      if (!d) this.addUnix(path, fromGlob);
+      if (!d) this.addUnix(path, fromGlob, index);
       else {
         d.goneSince = undefined;
         // The socket is (back) there: retry at once instead of waiting out the backoff.
@@ -229,6 +207,7 @@ export class DockerProvider implements Provider {
       }
       if (Date.now() - d.goneSince >= grace) {
         this.daemons.delete(key);
+        this.droppedAt.set(d.id, Date.now());
         void d.watcher.stop();
         this.log.warn({ daemon: d.id, endpoint: d.endpoint }, 'docker daemon socket gone: its containers are dropped');
         this.dropDaemonContainers(d.id);
@@ -243,42 +222,32 @@ export class DockerProvider implements Provider {
     for (let i = 2; ; i++) if (!used.has(`${base}-${i}`)) return `${base}-${i}`;
   }
 
-  private addUnix(path: string, fromGlob: boolean): void {
+  private addUnix(path: string, fromGlob: boolean, index: number): void {
     const id = this.uniqueId(daemonIdForSocket(path));
-    this.addDaemon(path, { id, endpoint: `unix://${path}`, fromGlob, socketPath: path }, { socketPath: path });
+    const endpoint = `unix://${path}`;
+    this.addDaemon(path, { id, endpoint, fromGlob, socketPath: path, rank: { index, endpoint } }, { socketPath: path });
   }
 
   private addTcp(spec: Extract<EndpointSpec, { kind: 'tcp' }>): void {
     const id = this.uniqueId(`${spec.host}:${spec.port}`);
-    let tls: DockerTlsMaterial | undefined;
-    let tlsError: string | undefined;
-    if (spec.tls) {
-      try {
-        const t = this.cfg.tls ?? {};
-        tls = {
-          ...(t.ca ? { ca: readFileSync(t.ca) } : {}),
-          ...(t.cert ? { cert: readFileSync(t.cert) } : {}),
-          ...(t.key ? { key: readFileSync(t.key) } : {}),
-          ...(t.insecureSkipVerify ? { insecureSkipVerify: true } : {}),
-        };
-      } catch (err) {
-        tlsError = `cannot read providers.docker.tls files: ${errorMessage(err)}`;
-      }
-    }
-    if (tlsError) {
-      this.problems.push({ raw: spec.raw, message: tlsError });
-      this.log.error({ endpoint: spec.raw }, `docker endpoint ignored: ${tlsError}`);
+    const read = spec.tls ? readTlsMaterial(this.cfg.tls ?? {}) : undefined;
+    if (read && 'error' in read) {
+      this.problems.push({ raw: spec.raw, message: read.error });
+      this.log.error({ endpoint: spec.raw }, `docker endpoint ignored: ${read.error}`);
       return;
     }
-    this.addDaemon(spec.raw, { id, endpoint: spec.raw, fromGlob: false }, { host: spec.host, port: spec.port, ...(tls ? { tls } : {}) });
+    const tls = read?.tls;
+    const rank = { index: this.specs.indexOf(spec), endpoint: spec.raw };
+    this.addDaemon(spec.raw, { id, endpoint: spec.raw, fromGlob: false, rank }, { host: spec.host, port: spec.port, ...(tls ? { tls } : {}) });
   }
 
-  private addDaemon(key: string, base: { id: string; endpoint: string; fromGlob: boolean; socketPath?: string }, target: DockerTarget): void {
+  private addDaemon(key: string, base: { id: string; endpoint: string; fromGlob: boolean; socketPath?: string; rank: EndpointRank }, target: DockerTarget): void {
     const client = (this.opts.clientFactory ?? createDockerClient)(target);
     const b = this.opts.backoffMs;
     const watcher = new DaemonWatcher(base.id, client, this.listener, b ? { backoff: new Backoff(b.min, b.max) } : {});
     const d: Daemon = { ...base, watcher, status: 'starting', since: Date.now() };
     this.daemons.set(key, d);
+    this.droppedAt.delete(base.id);
     watcher.start();
   }
 
@@ -294,7 +263,6 @@ export class DockerProvider implements Provider {
       if (!this.daemonById(daemon)) return;
       const fresh = new Map(views.map((v) => [key(daemon, v.id), v]));
       for (const k of [...this.containers.keys()]) if (k.startsWith(`${daemon}\0`) && !fresh.has(k)) this.containers.delete(k);
-      // Existing entries keep their position (claim order); new ones go to the end.
       for (const [k, v] of fresh) this.containers.set(k, v);
       this.schedulePublish();
     },
@@ -348,10 +316,19 @@ export class DockerProvider implements Provider {
     let config: DynamicConfig | undefined;
     let repositories: readonly string[] = this.lastRepositories;
     try {
-      const result = this.decode([...this.containers.values()], this.decodeOptions());
+      const now = Date.now();
+      const result = this.keeper.decode([...this.containers.values()], decodeOptions(this.cfg, this.opts.edge, ownNetworksByDaemon(this.containers.values(), this.ownIds)), {
+        now,
+        rank: (id) => this.daemonById(id)?.rank ?? { index: Number.MAX_SAFE_INTEGER, endpoint: id },
+        daemon: (id) => this.ownerDaemon(id, now),
+        waitingFor: [...this.daemons.values()].filter((d) => d.status === 'starting').map((d) => d.id).sort(),
+      });
       config = result.config;
       diagnostics.push(...result.diagnostics);
       repositories = result.repositories;
+      this.portOwners = result.ports ?? [];
+      this.refused = refusedByDaemon(result, [...this.daemons.values()].map((d) => d.id));
+      this.armExpiry(now);
     } catch (err) {
       // A decoder bug must not take the provider down: keep the last published config.
       this.log.error({ err: errorMessage(err) }, 'docker label decoding failed; keeping the last configuration');
@@ -371,32 +348,44 @@ export class DockerProvider implements Provider {
     this.reportStatus();
   }
 
+  /** How the claim ledger sees a daemon: reachable, not (yet) reachable, or gone for good (since when). */
+  private ownerDaemon(id: string, now: number): OwnerDaemon {
+    const d = this.daemonById(id);
+    if (d) return d.status === 'ok' ? { state: 'ok', endpoint: d.endpoint } : { state: 'unreachable' };
+    const since = this.goneSince(id);
+    return since !== undefined && since <= now ? { state: 'gone', since } : { state: 'unreachable' };
+  }
+
+  /**
+   * When a daemon berth does not watch (any more) counts as gone: when its socket was dropped, or,
+   * for one not found since start, after the same grace as a socket that disappears.
+   */
+  private goneSince(id: string): number | undefined {
+    if (this.daemonById(id)) return undefined;
+    return this.droppedAt.get(id) ?? this.startedAt + (this.opts.goneGraceMs ?? 30_000);
+  }
+
+  /** Publishes again when the next grace period ends (a stopped owner's, a gone daemon's), or when a missing daemon becomes gone. */
+  private armExpiry(now: number): void {
+    clearTimeout(this.expiryTimer);
+    const ends: number[] = [];
+    const expiry = this.ledger.nextExpiry((id) => this.goneSince(id));
+    if (expiry !== undefined) ends.push(expiry);
+    for (const r of this.ledger.list()) {
+      const gone = this.goneSince(r.daemon);
+      if (gone !== undefined && gone > now) ends.push(gone);
+    }
+    if (ends.length === 0) return;
+    this.expiryTimer = setTimeout(() => this.schedulePublish(), Math.max(0, Math.min(...ends) - now) + 5);
+    this.expiryTimer.unref();
+  }
+
   private reportStatus(): void {
     const state = this.state();
     const key = JSON.stringify(state);
     if (key === this.lastStatusKey) return;
     this.lastStatusKey = key;
     this.sink?.status(state);
-  }
-
-  private decodeOptions(): LabelDecodeOptions {
-    const c = this.cfg;
-    const e = this.opts.edge;
-    return {
-      exposedByDefault: c.exposedByDefault,
-      defaultRule: c.defaultRule,
-      ...(c.network !== undefined ? { network: c.network } : {}),
-      ...(c.constraints !== undefined ? { constraints: c.constraints } : {}),
-      ...(c.useBindPortIP !== undefined ? { useBindPortIP: c.useBindPortIP } : {}),
-      ...(c.allowEmptyServices !== undefined ? { allowEmptyServices: c.allowEmptyServices } : {}),
-      ownNetworks: this.opts.ownNetworks ?? [],
-      edge: {
-        autoRoutes: e.autoRoutes,
-        ...(e.machineName !== undefined ? { machineName: e.machineName } : {}),
-        ...(e.baseDomain !== undefined ? { baseDomain: e.baseDomain } : {}),
-        ...(e.certResolver !== undefined ? { certResolver: e.certResolver } : {}),
-      },
-    };
   }
 }
 

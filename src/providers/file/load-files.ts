@@ -8,6 +8,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, relative } from 'node:path';
 import type { DynamicConfig } from '../../config/dynamic/types.ts';
 import { parseDynamicText } from '../../config/dynamic/decode.ts';
+import type { TextFormat } from '../../config/dynamic/parse-text.ts';
 import { diagError, type Diagnostic } from '../../lib/diagnostics.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import { mergeFileConfigs, type FileConfig } from './merge-configs.ts';
@@ -20,13 +21,11 @@ export type LoadResult =
 /** Files larger than this are refused rather than parsed (a runaway generator, a wrong path). */
 const MAX_FILE_BYTES = 32 * 1024 * 1024;
 
-const FORMATS: Record<string, 'yaml' | 'json'> = { '.yml': 'yaml', '.yaml': 'yaml', '.json': 'json' };
-
-const TOML_UNSUPPORTED = 'TOML dynamic configuration is not supported by berth; convert the file to YAML or JSON';
+/** The syntaxes Traefik's file provider reads, by extension. */
+const FORMATS: Record<string, TextFormat> = { '.yml': 'yaml', '.yaml': 'yaml', '.json': 'json', '.toml': 'toml' };
 
 /** Loads a single file. */
 export async function loadFile(path: string): Promise<LoadResult> {
-  if (extname(path).toLowerCase() === '.toml') return { ok: false, error: `${path}: ${TOML_UNSUPPORTED}` };
   const text = await readText(path);
   if (typeof text !== 'string') return { ok: false, error: text.error };
   const parsed = parseDynamicText(text, `file ${path}`, FORMATS[extname(path).toLowerCase()]);
@@ -35,7 +34,7 @@ export async function loadFile(path: string): Promise<LoadResult> {
 }
 
 /**
- * Loads every `*.yml`, `*.yaml` and `*.json` below `dir`, in path order. Entries whose name starts with
+ * Loads every `*.yml`, `*.yaml`, `*.toml` and `*.json` below `dir`, in path order. Entries whose name starts with
  * a dot are skipped: editors' temporary files, and Kubernetes ConfigMap mounts, whose `..data`
  * directory would otherwise load every file twice.
  */
@@ -52,11 +51,6 @@ export async function loadDirectory(dir: string): Promise<LoadResult> {
   const parts: string[] = [];
   for (const path of paths) {
     const ext = extname(path).toLowerCase();
-    if (ext === '.toml') {
-      diagnostics.push(diagError(`file ${path}`, undefined, `${TOML_UNSUPPORTED}; the file is ignored`));
-      parts.push(path, '');
-      continue;
-    }
     const text = await readText(path);
     if (typeof text !== 'string') {
       if (text.vanished) continue; // deleted between listing and reading: the next event reloads
@@ -86,7 +80,7 @@ async function listFiles(dir: string): Promise<string[]> {
       isFile = s?.isFile() ?? false;
     }
     if (isDir) out.push(...(await listFiles(path)));
-    else if (isFile && (FORMATS[extname(e.name).toLowerCase()] !== undefined || extname(e.name).toLowerCase() === '.toml')) out.push(path);
+    else if (isFile && FORMATS[extname(e.name).toLowerCase()] !== undefined) out.push(path);
   }
   return out;
 }

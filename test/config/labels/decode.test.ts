@@ -2,7 +2,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { decodeContainers } from '../../../src/config/labels/decode.ts';
-import { ruleHosts } from '../../../src/config/labels/merge.ts';
+import { ruleHosts } from '../../../src/config/labels/claims.ts';
 import type { ContainerView } from '../../../src/config/labels/types.ts';
 import { container, options } from './fixtures.ts';
 
@@ -15,8 +15,17 @@ describe('decodeContainers', () => {
     const r1 = decodeContainers([mk('b', 'docker-9', '127.0.10.9'), mk('a', 'docker-1', '127.0.10.1')], options());
     assert.deepEqual(Object.keys(r1.config.http?.routers ?? {}), ['b']);
     assert.equal(r1.diagnostics.length, 1);
-    assert.match(r1.diagnostics[0]?.message ?? '', /already served by container "b" on daemon docker-9/);
+    assert.match(r1.diagnostics[0]?.message ?? '', /host x\.example\.com belongs to container "b" \(daemon docker-9\)/);
     assert.equal(r1.diagnostics[0]?.source, 'container "a" on daemon docker-1');
+  });
+
+  test('loadbalancer.server.url names the server, as Traefik v3.7 allows; port and scheme then do not apply', () => {
+    const r = decodeContainers([container({ name: 'a', networks: { n: '127.0.10.1' }, labels: {
+      'traefik.enable': 'true', 'traefik.http.routers.a.rule': 'Host(`a.example.com`)',
+      'traefik.http.services.a.loadbalancer.server.url': 'https://upstream.internal:8443/api', 'traefik.http.services.a.loadbalancer.server.weight': '2',
+    } })], options());
+    assert.deepEqual(r.diagnostics, []);
+    assert.deepEqual(r.config.http?.services?.['a']?.loadBalancer?.servers, [{ url: 'https://upstream.internal:8443/api', weight: 2 }]);
   });
 
   test('same host on the same daemon is allowed (path split between two containers)', () => {
@@ -33,6 +42,29 @@ describe('decodeContainers', () => {
     assert.deepEqual(Object.keys(r.config.http?.routers ?? {}), ['svc-repo-auto']);
   });
 
+  describe('exposedByDefault, traefik.enable and rediacc auto-routes', () => {
+    const rediacc = { 'rediacc.service_name': 'svc', 'rediacc.repo_name': 'repo', 'rediacc.service_ip': '127.0.0.9' };
+    const cases: { desc: string; exposed: boolean; labels: Record<string, string>; want: string[] }[] = [
+      { desc: 'plain container, exposedByDefault=false: nothing', exposed: false, labels: {}, want: [] },
+      { desc: 'plain container, exposedByDefault=true: the default router', exposed: true, labels: {}, want: ['web'] },
+      { desc: 'plain container, traefik.enable=true beats exposedByDefault=false', exposed: false, labels: { 'traefik.enable': 'true' }, want: ['web'] },
+      { desc: 'plain container, traefik.enable=false beats exposedByDefault=true', exposed: true, labels: { 'traefik.enable': 'false' }, want: [] },
+      { desc: 'traefik.enable is case-insensitive in key and value (Go ParseBool)', exposed: false, labels: { 'Traefik.Enable': 'TRUE' }, want: ['web'] },
+      { desc: 'traefik.enable=1 is true (Go ParseBool)', exposed: false, labels: { 'traefik.enable': '1' }, want: ['web'] },
+      { desc: 'traefik.enable=yes is no boolean: the container is not exposed', exposed: true, labels: { 'traefik.enable': 'yes' }, want: [] },
+      { desc: 'rediacc container, exposedByDefault=false: its auto-route', exposed: false, labels: rediacc, want: ['svc-repo-auto'] },
+      { desc: 'rediacc container, exposedByDefault=true: still only its auto-route', exposed: true, labels: rediacc, want: ['svc-repo-auto'] },
+      { desc: 'rediacc container with traefik.enable=true: its Traefik labels instead', exposed: false, labels: { ...rediacc, 'traefik.enable': 'true' }, want: ['web'] },
+      { desc: 'rediacc container with traefik.enable=false: nothing at all', exposed: true, labels: { ...rediacc, 'traefik.enable': 'false' }, want: [] },
+    ];
+    for (const c of cases) {
+      test(c.desc, () => {
+        const r = decodeContainers([container({ name: 'web', ports: [{ port: 80, protocol: 'tcp' }], labels: c.labels })], options({ exposedByDefault: c.exposed }));
+        assert.deepEqual(Object.keys(r.config.http?.routers ?? {}), c.want);
+      });
+    }
+  });
+
   test('auto-routes off, or no base domain: no auto-route, repository still reported', () => {
     const c = container({ name: 'svc', networkMode: 'host', networks: {}, labels: { 'rediacc.service_name': 'svc', 'rediacc.repo_name': 'repo:tag', 'rediacc.service_ip': '127.0.0.9' } });
     for (const edge of [{ autoRoutes: false, baseDomain: 'example.com' }, { autoRoutes: true }]) {
@@ -47,6 +79,26 @@ describe('decodeContainers', () => {
     assert.deepEqual(r.config, {});
     assert.match(r.diagnostics[0]?.message ?? '', /expected a port/);
     assert.equal(r.diagnostics[0]?.element, 'label rediacc.service_port');
+  });
+
+  test('a hostile tcp_ports label: at most 32 public ports, one warning for the rest and one for the garbage', () => {
+    const ports = Array.from({ length: 5000 }, (_, i) => String(20000 + i));
+    const r = decodeContainers([container({ name: 'svc', networkMode: 'host', networks: {}, labels: {
+      'rediacc.service_name': 'svc', 'rediacc.repo_name': 'repo', 'rediacc.service_ip': '127.0.0.9', 'rediacc.service_port': '80',
+      'rediacc.tcp_ports': [...ports, 'x', 'y', '0', '70000', 'z'].join(','),
+    } })], options());
+    assert.equal(Object.keys(r.config.tcp?.routers ?? {}).length, 32);
+    assert.deepEqual(r.diagnostics.map((d) => `${d.level} ${d.element}: ${d.message}`), [
+      'warning label rediacc.tcp_ports: "x", "y", "0" and 2 more are not ports (1-65535); ignored',
+      'warning label rediacc.tcp_ports: 5000 ports: only the first 32 get a public port from edge.dynamicPorts; 20032, 20033, 20034, … left out',
+    ]);
+  });
+
+  test('a hostile RPROXY: at most 32 entries, each a port that could become a listener', () => {
+    const env = `RPROXY=${Array.from({ length: 2000 }, (_, i) => `tcp://t:${20000 + i}`).join(',')}`;
+    const r = decodeContainers([container({ name: 'flood', networks: { n: '127.0.10.5' }, env: [env] })], options());
+    assert.equal(Object.keys(r.config.tcp?.routers ?? {}).length, 32);
+    assert.deepEqual(r.diagnostics.map((d) => `${d.element}: ${d.message}`), ['env RPROXY: 2000 entries: only the first 32 are used']);
   });
 
   test('a fork without a tag gets no route and a diagnostic', () => {

@@ -1,7 +1,9 @@
 /**
  * Golden fixtures for the label decoder: test/fixtures/labels/<case>/containers.json holds
  * `{ desc, opts?, containers }` (containers may omit fields that have an obvious default) and
- * expected.json holds the decoder's `{ config, diagnostics, repositories }`.
+ * expected.json holds the decoder's `{ config, diagnostics, repositories }`. A table fixture holds
+ * `{ desc, opts?, table: [{ desc, opts?, containers }] }` instead — cases decoded one by one, as
+ * Traefik's own test tables are — and its expected.json maps each case's desc to its result.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -37,14 +39,17 @@ export function options(partial: Partial<LabelDecodeOptions> = {}): LabelDecodeO
   return { ...BASE_OPTS, ...partial };
 }
 
-/** One golden case. */
+/** One golden case; a table fixture has its rows in `table`, each with its own options and containers. */
 export interface GoldenCase {
   readonly name: string;
   readonly desc: string;
   readonly dir: string;
   readonly opts: LabelDecodeOptions;
   readonly containers: ContainerView[];
+  readonly table?: readonly { readonly desc: string; readonly opts: LabelDecodeOptions; readonly containers: ContainerView[] }[];
 }
+
+type RawContainers = (Partial<ContainerView> & { name: string })[];
 
 /** Every case directory, sorted. */
 export function loadCases(): GoldenCase[] {
@@ -57,8 +62,11 @@ export function loadCases(): GoldenCase[] {
       const raw = JSON.parse(readFileSync(join(dir, 'containers.json'), 'utf8')) as {
         desc: string;
         opts?: Partial<LabelDecodeOptions>;
-        containers: (Partial<ContainerView> & { name: string })[];
+        containers?: RawContainers;
+        table?: { desc: string; opts?: Partial<LabelDecodeOptions>; containers: RawContainers }[];
       };
-      return { name, desc: raw.desc, dir, opts: options(raw.opts), containers: raw.containers.map(container) };
+      const opts = options(raw.opts);
+      const table = raw.table?.map((row) => ({ desc: row.desc, opts: { ...opts, ...row.opts }, containers: row.containers.map(container) }));
+      return { name, desc: raw.desc, dir, opts, containers: (raw.containers ?? []).map(container), ...(table ? { table } : {}) };
     });
 }

@@ -24,6 +24,10 @@ describe('parseTraefikLabels', () => {
     { desc: 'weighted services by index', labels: { 'traefik.http.services.w.weighted.services[0].name': 'a', 'traefik.http.services.w.weighted.services[0].weight': '3' }, proto: 'http', section: 'services', name: 'w', want: { weighted: { services: [{ name: 'a', weight: 3 }] } } },
     { desc: 'durations stay strings', labels: { 'traefik.http.serverstransports.t.forwardingtimeouts.dialtimeout': '30' }, proto: 'http', section: 'serversTransports', name: 't', want: { forwardingTimeouts: { dialTimeout: '30' } } },
     { desc: 'UDP router', labels: { 'traefik.udp.routers.u.entrypoints': 'udp-53' }, proto: 'udp', section: 'routers', name: 'u', want: { entryPoints: ['udp-53'] } },
+    { desc: 'a value on the element itself makes the element, as Traefik\'s parser', labels: { 'traefik.udp.routers.foo': 'true' }, proto: 'udp', section: 'routers', name: 'foo', want: {} },
+    { desc: 'whatever the value', labels: { 'traefik.http.routers.r': 'x' }, proto: 'http', section: 'routers', name: 'r', want: {} },
+    { desc: 'an empty server port is unset (Traefik reads a string)', labels: { 'traefik.http.services.s.loadbalancer.server.port': '', 'traefik.http.services.s.loadbalancer.passhostheader': 'false' }, proto: 'http', section: 'services', name: 's', want: { loadBalancer: { passHostHeader: false } } },
+    { desc: 'an empty server scheme and url are unset', labels: { 'traefik.http.services.s.LoadBalancer.Server.Scheme': ' ', 'traefik.http.services.s.loadbalancer.server.url': '' }, proto: 'http', section: 'services', name: 's', want: { loadBalancer: {} } },
   ];
   for (const c of ok) {
     test(c.desc, () => {
@@ -38,7 +42,6 @@ describe('parseTraefikLabels', () => {
     { desc: 'sub-key of a scalar', labels: { 'traefik.http.routers.r.rule.x': 'a' }, name: 'r', match: /has no sub-keys/ },
     { desc: 'index on a non-list', labels: { 'traefik.http.routers.r.rule[0]': 'a' }, name: 'r', match: /not a list/ },
     { desc: 'object given a non-bool value', labels: { 'traefik.http.routers.r.tls': 'yes please' }, name: 'r', match: /expected true or false/ },
-    { desc: 'value on the element itself', labels: { 'traefik.http.routers.r': 'x' }, name: 'r', match: /cannot be given to the router itself/ },
     { desc: 'map without a key', labels: { 'traefik.http.middlewares.r.headers.customrequestheaders': 'x' }, name: 'r', match: /expects a name/ },
     { desc: 'bad duration', labels: { 'traefik.http.middlewares.r.ratelimit.period': 'soon' }, name: 'r', match: /expected a duration/ },
     { desc: 'weird segment', labels: { 'traefik.http.routers.r.tls.domains[x].main': 'a' }, name: 'r', match: /invalid key segment/ },
@@ -98,8 +101,14 @@ describe('values', () => {
 });
 
 describe('server URLs', () => {
-  test('a server URL from labels is refused (a container cannot point berth elsewhere)', () => {
+  test('a server URL from labels is accepted, as Traefik v3.7 does (v3.0 refused it)', () => {
     const p = parseTraefikLabels({ 'traefik.http.services.s.loadbalancer.server.url': 'http://10.9.9.9:80' }, src);
-    assert.match(p.http.services.get('s')?.errors[0]?.message ?? '', /server URL cannot be set from labels/);
+    assert.deepEqual(p.http.services.get('s'), { value: { loadBalancer: { server: { url: 'http://10.9.9.9:80' } } }, errors: [] });
+  });
+
+  test('an h2c:// server URL is kept with a warning: it is forwarded over HTTP/1.1', () => {
+    const p = parseTraefikLabels({ 'traefik.http.services.s.loadbalancer.server.url': 'h2c://10.9.9.9:80' }, src);
+    assert.equal(p.http.services.get('s')?.errors.length, 0);
+    assert.match(p.diagnostics[0]?.message ?? '', /h2c/);
   });
 });

@@ -48,7 +48,7 @@ metrics: {prometheus: {}}
     { desc: 'accessLog format', got: c.accessLog, want: { format: 'common' } },
     { desc: 'prometheus', got: c.metrics?.prometheus, want: { buckets: [0.1, 0.3, 1.2, 5], addEntryPointsLabels: true, addRoutersLabels: false, addServicesLabels: true, entryPoint: 'traefik', manualRouting: false, prefix: 'traefik' } },
     { desc: 'serversTransport', got: c.serversTransport, want: { insecureSkipVerify: false, maxIdleConnsPerHost: 200, forwardingTimeouts: { dialTimeout: '30s', responseHeaderTimeout: '0s', idleConnTimeout: '90s' } } },
-    { desc: 'edge', got: c.edge, want: { autoRoutes: true, tcpPorts: [], udpPorts: [], dynamicPorts: { from: 10000, to: 10010 }, stateDir: '/var/lib/berth', webPort: 80, websecurePort: 443 } },
+    { desc: 'edge', got: c.edge, want: { autoRoutes: true, bindAddress: '0.0.0.0', tcpPorts: [], udpPorts: [], dynamicPorts: { from: 10000, to: 10010 }, stateDir: '/var/lib/berth', webPort: 80, websecurePort: 443, claimGracePeriod: '10m' } },
     { desc: 'workers', got: c.workers, want: 'auto' },
     { desc: 'limits', got: c.limits, want: { maxHeaderBytes: 32768, maxHeaderCount: 200, headersTimeout: '30s', handshakeTimeout: '10s', clientHelloTimeout: '10s', maxClientHelloBytes: 65536, http2MaxConcurrentStreams: 100, maxConnectionsPerEntrypoint: 0, udpMaxSessions: 4096 } },
     { desc: 'the user\'s traefik entrypoint serves ping and metrics', got: c.entryPoints['traefik']?.generated, want: undefined },

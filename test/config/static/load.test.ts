@@ -20,8 +20,8 @@ function write(name: string, text: string): string {
 describe('a real Traefik v3 traefik.yml', async () => {
   const path = join(fixtures, 'traefik.yml');
   const r = await loadStaticConfig(path);
-  test('decodes with no diagnostics at all', () => {
-    assert.deepEqual(r.diagnostics, []);
+  test('decodes with one warning: the key berth accepts without effect', () => {
+    assert.deepEqual(r.diagnostics.map((d) => `${d.level} ${d.element}`), ['warning entryPoints.websecure.transport.respondingTimeouts.writeTimeout']);
     assert.equal(r.source, `file ${path}`);
     assert.ok(r.config);
   });
@@ -80,7 +80,8 @@ describe('files that cannot be used', () => {
   const cases: { desc: string; setup: () => string; want: (p: string) => { element?: string; message: string }[] }[] = [
     { desc: 'file not found', setup: () => join(dir, 'missing.yaml'), want: () => [{ message: 'file not found' }] },
     { desc: 'a directory', setup: () => dir, want: () => [{ message: 'is a directory, not a file' }] },
-    { desc: 'TOML', setup: () => write('traefik.toml', '[entryPoints]\n'), want: () => [{ message: 'TOML is not supported; write the same keys in YAML (berth.yaml)' }] },
+    { desc: 'TOML syntax error with line and column', setup: () => write('bad.toml', '[entryPoints.web]\naddress = :80\n'),
+      want: () => [{ message: 'TOML syntax error at line 2, column 11: invalid value' }] },
     { desc: 'YAML syntax error with line and column', setup: () => write('bad.yaml', 'entryPoints:\n  web:\n    address: ":80"\n   bad: 1\n'),
       want: () => [{ element: 'line 4, column 4', message: 'YAML syntax error: All mapping items must start at the same column' }] },
     { desc: 'duplicate YAML key', setup: () => write('dup.yaml', 'entryPoints:\n  web: {address: ":80"}\n  web: {address: ":81"}\n'),
@@ -135,4 +136,22 @@ test('empty file: defaults', async () => {
 test('a YAML file holding JSON', async () => {
   const r = await loadStaticConfig(write('j.yaml', '{"entryPoints": {"web": {"address": ":80"}}}'));
   assert.deepEqual(r.diagnostics, []);
+});
+
+describe('a traefik.toml', () => {
+  test('decodes to the same configuration as the same keys in YAML', async () => {
+    const toml = write('traefik.toml', [
+      '[entryPoints.web]', 'address = ":80"', '', '[entryPoints.web.http.redirections.entryPoint]', 'to = "websecure"', '',
+      '[entryPoints.websecure]', 'address = ":443"', '', '[providers.docker]', 'exposedByDefault = false', '',
+      '[certificatesResolvers.le.acme]', 'email = "a@example.com"', '[certificatesResolvers.le.acme.tlsChallenge]', '',
+    ].join('\n'));
+    const yaml = write('same.yaml', [
+      'entryPoints:', '  web:', '    address: ":80"', '    http: {redirections: {entryPoint: {to: websecure}}}', '  websecure:', '    address: ":443"',
+      'providers:', '  docker: {exposedByDefault: false}', 'certificatesResolvers:', '  le:', '    acme: {email: a@example.com, tlsChallenge: {}}', '',
+    ].join('\n'));
+    const [t, y] = [await loadStaticConfig(toml), await loadStaticConfig(yaml)];
+    assert.deepEqual(t.diagnostics, []);
+    assert.ok(t.config);
+    assert.deepEqual(t.config, y.config);
+  });
 });

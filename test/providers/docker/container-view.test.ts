@@ -35,16 +35,24 @@ describe('toContainerView', () => {
   });
 
   const notServing = [
-    { desc: 'stopped', state: { Running: false } },
-    { desc: 'paused', state: { Running: true, Paused: true } },
-    { desc: 'restarting', state: { Running: true, Restarting: true } },
-    { desc: 'no state at all', state: undefined },
+    { desc: 'stopped', state: { Running: false, FinishedAt: '2026-12-07T10:00:01.5Z' }, finished: '2026-12-07T10:00:01.5Z' },
+    { desc: 'created, never started', state: { Running: false, FinishedAt: '0001-01-01T00:00:00Z' }, finished: undefined },
+    { desc: 'paused', state: { Running: true, Paused: true }, finished: undefined },
+    { desc: 'restarting', state: { Running: true, Restarting: true }, finished: undefined },
+    { desc: 'no state at all', state: undefined, finished: undefined },
   ];
   for (const c of notServing) {
-    test(`not routed: ${c.desc}`, () => {
-      assert.equal(toContainerView({ Id: 'x', Name: '/n', ...(c.state ? { State: c.state } : {}) }, 'd'), undefined);
+    test(`kept but not serving: ${c.desc}`, () => {
+      const v = toContainerView({ Id: 'x', Name: '/n', Created: '2026-12-07T09:00:00.123456789Z', ...(c.state ? { State: c.state } : {}) }, 'd');
+      assert.equal(v?.running, false);
+      assert.equal(v?.created, '2026-12-07T09:00:00.123456789Z');
+      assert.equal(v?.finished, c.finished);
     });
   }
+
+  test('no id: nothing to keep', () => {
+    assert.equal(toContainerView({ Name: '/n', State: running }, 'd'), undefined);
+  });
 
   test('odd inspect output never throws', () => {
     const odd = { Id: 'x', State: running, Config: { Labels: null, Env: null, ExposedPorts: { 'bogus': {}, '99999/tcp': {}, '7/sctp': {} } }, NetworkSettings: { Networks: { n: null }, Ports: null } } as unknown as InspectLike;

@@ -14,16 +14,21 @@ import type { DynamicConfig } from '../../../src/config/dynamic/types.ts';
 import type { Diagnostic } from '../../../src/lib/diagnostics.ts';
 import type { ProviderState } from '../../../src/providers/provider.ts';
 import type { EdgeConfig } from '../../../src/config/static/types.ts';
+import { decodeContainers } from '../../../src/config/labels/decode.ts';
 import { waitUntil } from '../../helpers/net.ts';
+import { tempDir } from '../../helpers/temp.ts';
 
-const edge: EdgeConfig = { autoRoutes: true, tcpPorts: [], udpPorts: [], dynamicPorts: { from: 10000, to: 10010 }, stateDir: '/nonexistent', webPort: 80, websecurePort: 443 };
+const edge: EdgeConfig = { autoRoutes: true, tcpPorts: [], udpPorts: [], dynamicPorts: { from: 10000, to: 10010 }, stateDir: tempDir('docker-state-'), webPort: 80, websecurePort: 443 };
 
 /** A daemon in memory: containers by id, one events stream per connection. */
 class FakeDaemon implements DockerClient {
   readonly containers = new Map<string, InspectLike>();
   up = true;
+  /** While set, the daemon does not answer (a slow dockerd at berth's start). */
+  slow: Promise<void> | undefined;
   stream: PassThrough | undefined;
   async events(): Promise<NodeJS.ReadableStream> {
+    await this.slow;
     if (!this.up) throw Object.assign(new Error('connect ENOENT'), { code: 'ENOENT' });
     this.stream = new PassThrough();
     return this.stream;
@@ -36,8 +41,8 @@ class FakeDaemon implements DockerClient {
     if (!c) throw Object.assign(new Error('no such container'), { statusCode: 404 });
     return c;
   }
-  run(id: string, labels: Record<string, string> = {}): void {
-    this.containers.set(id, { Id: id, Name: `/${id}`, State: { Running: true }, Config: { Labels: labels } });
+  run(id: string, labels: Record<string, string> = {}, created?: string): void {
+    this.containers.set(id, { Id: id, Name: `/${id}`, State: { Running: true }, Config: { Labels: labels }, ...(created ? { Created: created } : {}) });
   }
   emit(id: string, action: string): void {
     this.stream?.write(JSON.stringify({ Type: 'container', Action: action, Actor: { ID: id } }) + '\n');
@@ -76,7 +81,7 @@ function setup(daemons: Record<string, FakeDaemon>, opts: { endpoints?: string[]
   const provider = new DockerProvider(
     { endpoints: opts.endpoints ?? Object.keys(daemons).map((p) => `unix://${p}`), exposedByDefault: true, defaultRule: 'Host(`x`)', rescanIntervalMs: 60_000 },
     {
-      edge,
+      edge: { ...edge, stateDir: tempDir('docker-state-') },
       logger: pino({ level: 'silent' }),
       decode: opts.decode ?? listDecode,
       backoffMs: { min: 5, max: 20 },
@@ -88,36 +93,68 @@ function setup(daemons: Record<string, FakeDaemon>, opts: { endpoints?: string[]
 }
 
 describe('DockerProvider (fake daemons)', () => {
-  test('claim order: first seen first, stable across resyncs, restarted containers go last', async () => {
+  test('claim order: creation time across daemons, then endpoint order, then id; never the order of arrival', async () => {
     const a = new FakeDaemon();
     const b = new FakeDaemon();
-    a.run('a1');
+    a.run('a1', {}, '2026-12-07T10:00:02Z');
+    b.run('b0', {}, '2026-12-07T10:00:01.000000001Z');
     const { sink, provider } = setup({ '/a.sock': a, '/b.sock': b });
     await provider.start(sink);
     try {
-      b.run('b1');
+      assert.deepEqual(sink.names(), ['b/b0', 'a/a1']);
+      // Arrives last but was created at the same instant as b1: endpoint a is listed first.
+      b.run('b1', {}, '2026-12-07T10:00:01.5Z');
       b.emit('b1', 'start');
-      await waitUntil(() => sink.names().length === 2, 'b1');
-      a.run('a2');
-      a.emit('a2', 'start');
-      await waitUntil(() => sink.names().length === 3, 'a2');
-      assert.deepEqual(sink.names(), ['a/a1', 'b/b1', 'a/a2']);
-      // Daemon a reconnects: its containers keep their places.
+      await waitUntil(() => sink.names().length === 3, 'b1');
+      a.run('a0', {}, '2026-12-07T10:00:01.500000000Z');
+      a.emit('a0', 'start');
+      await waitUntil(() => sink.names().length === 4, 'a0');
+      const expected = ['b/b0', 'a/a0', 'b/b1', 'a/a1'];
+      assert.deepEqual(sink.names(), expected);
+      // Daemon a reconnects: same order, no duplicates.
       a.goDown();
       await waitUntil(() => sink.state.status === 'degraded', 'a down');
-      assert.deepEqual(sink.names(), ['a/a1', 'b/b1', 'a/a2'], 'a down daemon keeps its containers');
+      assert.deepEqual(sink.names(), expected, 'a down daemon keeps its containers');
       a.up = true;
       await waitUntil(() => sink.state.status === 'ok', 'a back');
-      assert.deepEqual(sink.names(), ['a/a1', 'b/b1', 'a/a2'], 'no duplicates, same order');
-      // a1 stops and starts again: it has lost its claim and comes last.
-      (a.containers.get('a1') as { State: { Running: boolean } }).State.Running = false;
-      a.emit('a1', 'die');
-      await waitUntil(() => sink.names().length === 2, 'a1 gone');
-      (a.containers.get('a1') as { State: { Running: boolean } }).State.Running = true;
-      a.emit('a1', 'start');
-      await waitUntil(() => sink.names().length === 3, 'a1 back');
-      assert.deepEqual(sink.names(), ['b/b1', 'a/a2', 'a/a1']);
+      assert.deepEqual(sink.names(), expected, 'no duplicates, same order');
+      // a0 stops and starts again: its creation time, hence its place, is unchanged.
+      (a.containers.get('a0') as { State: { Running: boolean } }).State.Running = false;
+      a.emit('a0', 'die');
+      await waitUntil(() => sink.names().length === 3, 'a0 stopped');
+      (a.containers.get('a0') as { State: { Running: boolean } }).State.Running = true;
+      a.emit('a0', 'start');
+      await waitUntil(() => sink.names().length === 4, 'a0 back');
+      assert.deepEqual(sink.names(), expected);
     } finally {
+      await provider.stop();
+    }
+  });
+
+  test('a daemon slow to answer at start: hosts not yet in the ledger wait for it, and its older container wins', async () => {
+    const a = new FakeDaemon();
+    const b = new FakeDaemon();
+    const labels = (name: string, ip: string): Record<string, string> => ({
+      'traefik.enable': 'true', [`traefik.http.routers.${name}.rule`]: 'Host(`app.example.com`)', [`traefik.http.services.${name}.loadbalancer.server.port`]: '80', 'rediacc.service_ip': ip,
+    });
+    b.run('squatter', labels('squatter', '127.0.20.2'), '2026-12-07T10:00:02Z');
+    a.run('owner', labels('owner', '127.0.20.1'), '2026-12-07T10:00:01Z');
+    let answer = (): void => undefined;
+    a.slow = new Promise<void>((r) => (answer = r));
+    const { sink, provider } = setup({ '/a.sock': a, '/b.sock': b }, { decode: decodeContainers });
+    const started = provider.start(sink);
+    try {
+      await waitUntil(() => sink.diagnostics.some((d) => /not served until daemon a has answered/.test(d.message)), 'the squatter held back');
+      assert.deepEqual(sink.names(), [], 'nothing serves app.example.com while daemon a is silent');
+      answer();
+      await started;
+      await waitUntil(() => sink.names().includes('owner'), 'the owner');
+      assert.deepEqual(sink.names(), ['owner']);
+      assert.match(sink.diagnostics.find((d) => d.element === 'http.routers.squatter')?.message ?? '', /belongs to container "owner" \(daemon a,/);
+      assert.deepEqual(sink.state.refusedClaims, { a: 0, b: 1 });
+    } finally {
+      answer();
+      await started;
       await provider.stop();
     }
   });

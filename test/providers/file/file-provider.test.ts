@@ -160,13 +160,23 @@ describe('FileProvider: a single file', () => {
     await sink.until(() => sink.lastState?.status === 'ok', 'ok');
   });
 
-  test('a TOML file is reported as unsupported', async () => {
+  test('a TOML file is read as Traefik reads it', async () => {
     const dir = await tempDir();
     const file = join(dir, 'dyn.toml');
-    await writeFile(file, '[http]\n');
+    await writeFile(file, '[http.routers.app]\nrule = "Host(`app.test`)"\nservice = "app"\n\n[[http.services.app.loadBalancer.servers]]\nurl = "http://127.0.0.2:8080"\n');
+    const { sink } = await startProvider({ filename: file, watch: false });
+    assert.equal(sink.lastState?.status, 'ok');
+    assert.deepEqual(routerNames(sink), ['app']);
+    assert.deepEqual(sink.lastPublish?.config.http?.services?.['app']?.loadBalancer?.servers, [{ url: 'http://127.0.0.2:8080' }]);
+  });
+
+  test('a TOML syntax error names the line and keeps nothing', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'dyn.toml');
+    await writeFile(file, '[http.routers.app]\nrule = Host\n');
     const { sink } = await startProvider({ filename: file, watch: false });
     assert.equal(sink.lastState?.status, 'down');
-    assert.match(sink.lastState?.error ?? '', /TOML .* not supported/);
+    assert.match(sink.lastState?.error ?? '', /TOML syntax error at line 2/);
   });
 
   test('neither filename nor directory is reported, not thrown', async () => {
@@ -199,25 +209,22 @@ describe('FileProvider: a single file', () => {
 });
 
 describe('FileProvider: a directory', () => {
-  test('merges every YAML/JSON file below it in path order, skipping dot entries, reporting TOML', async () => {
+  test('merges every YAML/TOML/JSON file below it in path order, skipping dot entries', async () => {
     const dir = await tempDir();
     await writeFile(join(dir, 'a.yml'), yamlApp('alpha'));
     await writeFile(join(dir, 'b.json'), JSON.stringify({ http: { middlewares: { hsts: { headers: { stsSeconds: 63072000 } } } } }));
     await mkdir(join(dir, 'sub'));
     await writeFile(join(dir, 'sub', 'c.yaml'), yamlApp('gamma', '127.0.0.3'));
-    await writeFile(join(dir, 'old.toml'), '[http]\n');
+    await writeFile(join(dir, 'd.toml'), '[http.middlewares.strip.stripPrefix]\nprefixes = ["/api"]\n');
     await writeFile(join(dir, 'notes.txt'), 'not config');
     await writeFile(join(dir, '.hidden.yml'), yamlApp('hidden'));
     await mkdir(join(dir, '..data'));
     await writeFile(join(dir, '..data', 'x.yml'), yamlApp('twice'));
     const { sink } = await startProvider({ directory: dir, watch: false });
     assert.deepEqual(routerNames(sink), ['alpha', 'gamma']);
-    assert.deepEqual(Object.keys(sink.lastPublish?.config.http?.middlewares ?? {}), ['hsts']);
+    assert.deepEqual(Object.keys(sink.lastPublish?.config.http?.middlewares ?? {}), ['hsts', 'strip']);
     assert.equal(sink.lastState?.status, 'ok');
-    const diags = sink.lastPublish?.diagnostics ?? [];
-    assert.equal(diags.length, 1);
-    assert.match(diags[0]!.message, /TOML .* not supported/);
-    assert.equal(diags[0]!.source, `file ${join(dir, 'old.toml')}`);
+    assert.deepEqual(sink.lastPublish?.diagnostics ?? [], []);
   });
 
   test('a name defined in two files: the first file wins and the duplicate is an error', async () => {

@@ -1,0 +1,88 @@
+/**
+ * Decoding with claims: the Docker provider's containers go to the label decoder in claim order
+ * (creation time across daemons), with the keys the ledger holds reserved for their owners; then
+ * the ledger settles what the merge granted, and when it releases keys the decoder runs again so
+ * that the next claimant gets them in the same publish.
+ */
+import type { ClaimOwner } from '../../config/labels/claims.ts';
+import { allowsNonRunning } from '../../config/labels/parse.ts';
+import type { ContainerView, DecodeResult, LabelDecodeOptions } from '../../config/labels/types.ts';
+import type { ClaimContext } from '../../config/labels/claims.ts';
+import { claimOrder, type EndpointRank } from './claim-order.ts';
+import type { ClaimLedger, OwnerDaemon } from './claim-ledger.ts';
+
+/** The label decoder's signature (`decodeContainers` in src/config/labels/decode.ts). */
+export type DecodeFn = (containers: readonly ContainerView[], opts: LabelDecodeOptions, claims?: ClaimContext) => DecodeResult;
+
+/** What the provider tells the keeper about its daemons for one decode. */
+export interface ClaimEnvironment {
+  readonly now: number;
+  readonly rank: (daemon: string) => EndpointRank;
+  readonly daemon: (id: string) => OwnerDaemon;
+  /** Daemons that have not answered yet: nothing new is granted or recorded meanwhile. */
+  readonly waitingFor: readonly string[];
+}
+
+const NOTHING: ReadonlyMap<string, ClaimOwner> = new Map();
+/** A decode that releases keys is repeated; each repeat can only release fewer, this bounds a bug. */
+const MAX_ROUNDS = 4;
+
+/** Runs the decoder against the claim ledger. */
+export class ClaimKeeper {
+  private readonly ledger: ClaimLedger;
+  private readonly decodeFn: DecodeFn;
+  /** What each container's labels claim, whether it serves or not; views are immutable, so cached per view. */
+  private readonly wanted = new WeakMap<ContainerView, readonly string[]>();
+
+  constructor(ledger: ClaimLedger, decode: DecodeFn) {
+    this.ledger = ledger;
+    this.decodeFn = decode;
+  }
+
+  /**
+   * Decodes the serving containers of `all` (every known container, serving or not): the running
+   * ones, and those that ask to be routed while stopped (`traefik.docker.allownonrunning=true`).
+   */
+  decode(all: readonly ContainerView[], opts: LabelDecodeOptions, env: ClaimEnvironment): DecodeResult {
+    const order = claimOrder(env.rank);
+    const serving = all.filter((v) => v.running || allowsNonRunning(v.labels)).sort(order);
+    let result: DecodeResult | undefined;
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      result = this.decodeFn(serving, opts, { reserved: this.ledger.reserved(), now: env.now, waitingFor: env.waitingFor });
+      const released = this.ledger.settle({
+        granted: result.claims?.granted ?? NOTHING,
+        now: env.now,
+        recordNew: env.waitingFor.length === 0,
+        daemon: env.daemon,
+        claimants: (daemon, key) => all.filter((v) => v.daemon === daemon && this.wants(v, opts).includes(key)).sort(order),
+      });
+      if (released.length === 0) break;
+    }
+    return result!;
+  }
+
+  /** The keys `v`'s labels claim, as if it served (a stopped or unhealthy owner still claims by its labels). */
+  private wants(v: ContainerView, opts: LabelDecodeOptions): readonly string[] {
+    let keys = this.wanted.get(v);
+    if (keys === undefined) {
+      const asIfServing: ContainerView = { ...v, running: true, health: 'none' };
+      keys = this.decodeFn([asIfServing], opts).claims?.wanted.get(`${v.daemon}\u0000${v.id}`) ?? [];
+      this.wanted.set(v, keys);
+    }
+    return keys;
+  }
+}
+
+/** Refused claims per daemon (every daemon listed, 0 when none), for `/health` and the metric. */
+export function refusedByDaemon(result: DecodeResult, daemons: Iterable<string>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const d of daemons) out[d] = 0;
+  const seen = new Set<string>();
+  for (const r of result.claims?.refused ?? []) {
+    const k = `${r.daemon}\u0000${r.containerId}\u0000${r.element}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    out[r.daemon] = (out[r.daemon] ?? 0) + 1;
+  }
+  return out;
+}

@@ -1,0 +1,124 @@
+/**
+ * Where the claim ledger lives. The file store keeps `{stateDir}/claims.json` on one host; a fleet
+ * replaces it with a shared store (Redis) behind the same two calls.
+ */
+import { readFile, rename } from 'node:fs/promises';
+import type { ClaimOwner } from '../../config/labels/claims.ts';
+import { writeFileAtomic } from '../../lib/atomic-file.ts';
+import { errorMessage } from '../../lib/errors.ts';
+import type { Logger } from '../../lib/logger.ts';
+
+/** One held key and its owner, as the ledger keeps it. */
+export interface ClaimRecord extends ClaimOwner {
+  /** `host app.example.com`, `tcp-catchall tcp-5432`, `name http.services.web` (see labels/claims.ts). */
+  readonly key: string;
+  /** The endpoint the owner's daemon is reached at (`unix:///var/run/rediacc/docker-2816.sock`). */
+  readonly endpoint: string;
+  readonly since: number;
+  /** Epoch ms at which the owner stopped serving; the claim ends a grace period later. */
+  readonly stoppedAt?: number;
+}
+
+/** Persistence of the claim ledger: the whole ledger is read once and written on every change. */
+export interface ClaimStore {
+  /** Where the ledger is kept, for logs. */
+  readonly location: string;
+  /** The saved claims; an unreadable or corrupt ledger yields what can be trusted (possibly none), never a throw. */
+  load(): Promise<readonly ClaimRecord[]>;
+  /** Replaces the saved ledger; rejects when it cannot be written (the caller keeps its copy and retries). */
+  save(records: readonly ClaimRecord[]): Promise<void>;
+}
+
+interface LedgerFile {
+  readonly version: 1;
+  readonly claims: readonly ClaimRecord[];
+}
+
+/** The ledger file: JSON, written atomically; a corrupt file is moved aside instead of stopping berth. */
+export class FileClaimStore implements ClaimStore {
+  readonly location: string;
+  private readonly log: Logger;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(path: string, log: Logger) {
+    this.location = path;
+    this.log = log;
+  }
+
+  async load(): Promise<readonly ClaimRecord[]> {
+    let text: string;
+    try {
+      text = await readFile(this.location, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.log.error({ path: this.location, err: errorMessage(err) }, 'claim ledger unreadable: starting without held claims');
+      return [];
+    }
+    const parsed = parseLedger(text);
+    if (typeof parsed === 'string') {
+      const aside = `${this.location}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+      try {
+        await rename(this.location, aside);
+        this.log.error({ path: this.location, quarantined: aside, err: parsed }, 'claim ledger is corrupt: moved aside, claims start afresh from container creation order');
+      } catch (renameErr) {
+        this.log.error({ path: this.location, err: parsed, renameErr: errorMessage(renameErr) }, 'claim ledger is corrupt and cannot be moved aside: claims start afresh from container creation order');
+      }
+      return [];
+    }
+    if (parsed.skipped > 0) this.log.warn({ path: this.location, skipped: parsed.skipped }, 'claim ledger: malformed entries skipped');
+    return parsed.records;
+  }
+
+  save(records: readonly ClaimRecord[]): Promise<void> {
+    const file: LedgerFile = { version: 1, claims: [...records].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)) };
+    const text = `${JSON.stringify(file, null, 2)}\n`;
+    // Writes are serialised in call order, so the last call's ledger is the one left on disk.
+    const next = this.writing.catch(() => undefined).then(() => writeFileAtomic(this.location, text, 0o644));
+    this.writing = next;
+    return next;
+  }
+}
+
+/** Parses a ledger file: the records it holds, or why the whole file cannot be trusted. */
+export function parseLedger(text: string): { records: ClaimRecord[]; skipped: number } | string {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    return `not JSON: ${errorMessage(err)}`;
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return 'not a JSON object';
+  const doc = raw as Record<string, unknown>;
+  if (doc['version'] !== 1) return `unknown version ${JSON.stringify(doc['version'])}`;
+  if (!Array.isArray(doc['claims'])) return '"claims" is not a list';
+  const records: ClaimRecord[] = [];
+  let skipped = 0;
+  for (const item of doc['claims'] as unknown[]) {
+    const r = toRecord(item);
+    if (r === undefined) skipped++;
+    else records.push(r);
+  }
+  return { records, skipped };
+}
+
+function toRecord(item: unknown): ClaimRecord | undefined {
+  if (typeof item !== 'object' || item === null) return undefined;
+  const o = item as Record<string, unknown>;
+  const str = (k: string): string | undefined => (typeof o[k] === 'string' && o[k] !== '' ? o[k] : undefined);
+  const num = (k: string): number | undefined => (typeof o[k] === 'number' && Number.isFinite(o[k]) ? o[k] : undefined);
+  const key = str('key');
+  const daemon = str('daemon');
+  const container = str('container');
+  const containerId = str('containerId');
+  const endpoint = str('endpoint');
+  const since = num('since');
+  if (key === undefined || daemon === undefined || container === undefined || containerId === undefined || endpoint === undefined || since === undefined) return undefined;
+  const repository = str('repository');
+  const created = str('created');
+  const stoppedAt = num('stoppedAt');
+  return {
+    key, daemon, container, containerId, endpoint, since,
+    ...(repository !== undefined ? { repository } : {}),
+    ...(created !== undefined ? { created } : {}),
+    ...(stoppedAt !== undefined ? { stoppedAt } : {}),
+  };
+}
