@@ -5,6 +5,7 @@ import type { Logger } from '../lib/logger.ts';
 import { parseClaimRoute, type ClaimRecord, type ClaimStore, type SharedClaims, type SharedRefusal } from '../providers/docker/claim-store.ts';
 import { FleetClaimsCache, type FleetClaimsState } from './fleet-claims-cache.ts';
 import type { ClaimRules, FleetClaim, FleetRefusal, RedisClaimStore } from './redis-claim-store.ts';
+import { SyncQueue } from './sync-queue.ts';
 
 /** Construction options of {@link FleetClaims}. */
 export interface FleetClaimsOptions {
@@ -56,9 +57,11 @@ export class FleetClaims implements ClaimStore, SharedClaims {
   private diags: Diagnostic[] = [];
   private viewKey = '';
   private readonly listeners = new Set<() => void>();
-  private syncing: Promise<void> | undefined;
-  private again = false;
+  private readonly queue = new SyncQueue(() => this.runOnce());
   private failed = false;
+  private markLoaded: () => void = () => undefined;
+  /** Resolves once the ledger has been loaded (the fleet's claims read from Redis or the cache). */
+  readonly loaded = new Promise<void>((resolve) => { this.markLoaded = resolve; });
 
   constructor(o: FleetClaimsOptions) {
     this.o = o;
@@ -89,7 +92,8 @@ export class FleetClaims implements ClaimStore, SharedClaims {
       });
     }
     this.own = own;
-    this.refresh(false);
+    this.refresh();
+    this.markLoaded();
     return own;
   }
 
@@ -98,7 +102,7 @@ export class FleetClaims implements ClaimStore, SharedClaims {
     for (const r of this.own) if (isShared(r.key) && !now.has(r.key)) this.toRelease.add(r.key);
     for (const k of now) this.toRelease.delete(k);
     this.own = records;
-    this.refresh(true);
+    this.refresh();
     void this.sync();
     await this.o.local.save(records);
   }
@@ -147,27 +151,19 @@ export class FleetClaims implements ClaimStore, SharedClaims {
    * asked meanwhile. Does nothing while Redis is unreachable (the next connect syncs).
    */
   sync(): Promise<void> {
-    if (this.syncing) {
-      this.again = true;
-      return this.syncing;
+    return this.queue.run();
+  }
+
+  private async runOnce(): Promise<void> {
+    if (!this.o.connected()) return;
+    try {
+      await this.syncOnce();
+      if (this.failed) this.o.log.info('fleet: claims in sync with Redis again');
+      this.failed = false;
+    } catch (err) {
+      if (!this.failed) this.o.log.warn({ err: errorMessage(err) }, 'fleet: claims not synchronised with Redis; retried at the next sync');
+      this.failed = true;
     }
-    this.syncing = (async () => {
-      do {
-        this.again = false;
-        if (!this.o.connected()) break;
-        try {
-          await this.syncOnce();
-          if (this.failed) this.o.log.info('fleet: claims in sync with Redis again');
-          this.failed = false;
-        } catch (err) {
-          if (!this.failed) this.o.log.warn({ err: errorMessage(err) }, 'fleet: claims not synchronised with Redis; retried at the next sync');
-          this.failed = true;
-        }
-      } while (this.again);
-    })().finally(() => {
-      this.syncing = undefined;
-    });
-    return this.syncing;
   }
 
   private async syncOnce(): Promise<void> {
@@ -200,7 +196,7 @@ export class FleetClaims implements ClaimStore, SharedClaims {
       wrote = true;
     }
     await this.pull();
-    this.refresh(true);
+    this.refresh();
     if (wrote) this.o.notify();
   }
 
@@ -213,7 +209,7 @@ export class FleetClaims implements ClaimStore, SharedClaims {
   }
 
   /** Recomputes the view other hosts' claims give this host; tells the listeners when it changed. */
-  private refresh(emit: boolean): void {
+  private refresh(): void {
     const view = new Map<string, ClaimOwner>();
     for (const c of this.state.claims.values()) {
       if (c.node === this.o.node) continue;
@@ -243,7 +239,7 @@ export class FleetClaims implements ClaimStore, SharedClaims {
     this.diags = diags;
     if (key === this.viewKey) return;
     this.viewKey = key;
-    if (emit) for (const l of this.listeners) l();
+    for (const l of this.listeners) l();
   }
 }
 

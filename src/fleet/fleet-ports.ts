@@ -3,6 +3,7 @@ import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { PortAllocator, PortAssignment, PortShare } from '../tcp/port-allocator.ts';
 import type { PortStore } from './redis-port-store.ts';
+import { SyncQueue } from './sync-queue.ts';
 
 /** Construction options of {@link FleetPorts}. */
 export interface FleetPortsOptions {
@@ -33,8 +34,7 @@ const KEPT = 20;
  */
 export class FleetPorts implements PortShare {
   private readonly o: FleetPortsOptions;
-  private syncing: Promise<void> | undefined;
-  private again = false;
+  private readonly queue = new SyncQueue(() => this.runOnce());
   private failed = false;
   private refused = new Map<string, string>();
   private readonly lost: Diagnostic[] = [];
@@ -67,34 +67,32 @@ export class FleetPorts implements PortShare {
 
   /** Pushes pending assignments and adopts the fleet's table; one at a time; nothing while Redis is unreachable. */
   sync(): Promise<void> {
-    if (this.syncing) {
-      this.again = true;
-      return this.syncing;
+    return this.queue.run();
+  }
+
+  private async runOnce(): Promise<void> {
+    if (!this.o.connected()) return;
+    try {
+      await this.syncOnce();
+      if (this.failed) this.o.log.info('fleet: dynamic ports in sync with Redis again');
+      this.failed = false;
+    } catch (err) {
+      if (!this.failed) this.o.log.warn({ err: errorMessage(err) }, 'fleet: dynamic ports not synchronised with Redis; retried at the next sync');
+      this.failed = true;
     }
-    this.syncing = (async () => {
-      do {
-        this.again = false;
-        if (!this.o.connected()) break;
-        try {
-          await this.syncOnce();
-          if (this.failed) this.o.log.info('fleet: dynamic ports in sync with Redis again');
-          this.failed = false;
-        } catch (err) {
-          if (!this.failed) this.o.log.warn({ err: errorMessage(err) }, 'fleet: dynamic ports not synchronised with Redis; retried at the next sync');
-          this.failed = true;
-        }
-      } while (this.again);
-    })().finally(() => {
-      this.syncing = undefined;
-    });
-    return this.syncing;
   }
 
   private async syncOnce(): Promise<void> {
     const { store, allocator, range } = this.o;
     const refused = new Map<string, string>();
     let wrote = false;
-    for (const a of allocator.pending()) {
+    const pending = allocator.pending();
+    if (pending.length > 1) {
+      // Those whose port nobody holds in the fleet go first, so that another of them cannot take it.
+      const taken = new Set((await store.list()).map((f) => `${f.protocol}:${f.port}`));
+      pending.sort((x, y) => Number(taken.has(`${x.protocol}:${x.port}`)) - Number(taken.has(`${y.protocol}:${y.port}`)));
+    }
+    for (const a of pending) {
       const answer = await store.assign(a.key, a.protocol, range, a.port);
       if ('error' in answer) refused.set(`${a.protocol}:${a.key}`, answer.error);
       else wrote = true;

@@ -37,6 +37,8 @@ export class FleetProvider implements Provider {
 
   async start(sink: ProviderSink): Promise<void> {
     this.sink = sink;
+    // The first configuration has the relays: the Docker provider loads the fleet's claims as it starts.
+    await this.claims()?.loaded;
     this.claims()?.onChange(() => this.publish());
     this.ports()?.onChange(() => this.publish());
     this.publish(true);

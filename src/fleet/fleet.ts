@@ -112,8 +112,9 @@ export class Fleet {
   claimStore(local: ClaimStore, opts: { readonly cachePath: string; readonly goneMs: number; readonly log?: Logger }): ClaimStore {
     this.claims ??= new FleetClaims({
       node: this.node, store: this.redisClaims, connected: () => this.conn.state.connected, local, cachePath: opts.cachePath,
-      // Hosts starting together settle on creation order within two syncs; a silent node keeps its keys a grace period.
-      rules: { contestMs: 2 * this.syncMs, goneMs: Math.max(opts.goneMs, 3 * this.syncMs) },
+      // Hosts that start (or reconnect, up to a second apart) together settle on creation order;
+      // after that the holder keeps a key. A silent node keeps its keys for the grace period.
+      rules: { contestMs: Math.max(2 * this.syncMs, 5_000), goneMs: Math.max(opts.goneMs, 3 * this.syncMs) },
       liveMs: 3 * this.syncMs,
       notify: () => void this.bus.publish({ type: 'claims', node: this.node }),
       log: opts.log ?? this.log,

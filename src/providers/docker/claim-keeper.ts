@@ -52,14 +52,15 @@ export class ClaimKeeper {
     let result: DecodeResult | undefined;
     for (let round = 0; round < MAX_ROUNDS; round++) {
       result = this.decodeFn(serving, opts, { reserved: this.ledger.reserved(), now: env.now, waitingFor: env.waitingFor });
-      const routes = hostRoutes(result.config);
+      // Only a fleet relays names to their owner's host, so only a fleet keeps how routers take them.
+      const routes = this.ledger.shared ? hostRoutes(result.config) : undefined;
       const released = this.ledger.settle({
         granted: result.claims?.granted ?? NOTHING,
         now: env.now,
         recordNew: env.waitingFor.length === 0,
         daemon: env.daemon,
         claimants: (daemon, key) => all.filter((v) => v.daemon === daemon && this.wants(v, opts).includes(key)).sort(order),
-        route: (key) => routes.get(key),
+        ...(routes ? { route: (key: string) => routes.get(key) } : {}),
       });
       if (released.length === 0) break;
     }
