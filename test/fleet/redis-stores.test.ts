@@ -99,7 +99,7 @@ describe('fleet claim ledger and port assignments on a real Redis', () => {
     await store.advertise('a', 'http://10.0.0.5:80');
     await a.hset('berth-misc:claims', 'host bad.example.com', '{not json');
     await a.hset('berth-misc:claims:refused', 'c', '[{"key":1}]');
-    assert.deepEqual([...(await store.refusals())], [['b', [{ key: 'host x.example.com', daemon: 'docker-2', container: 'web', element: 'http.routers.web' }]], ['c', []]]);
+    assert.deepEqual([...(await store.refusals())].sort(([x], [y]) => (x < y ? -1 : 1)), [['b', [{ key: 'host x.example.com', daemon: 'docker-2', container: 'web', element: 'http.routers.web' }]], ['c', []]]);
     assert.deepEqual([...(await store.relays())], [['a', 'http://10.0.0.5:80']]);
     assert.equal((await store.list()).size, 0);
     assert.equal((await store.claim(claim('a', 'docker-1', 'c1', at(1), 'host bad.example.com'), SETTLED)).node, 'a', 'a malformed holder is replaced');
