@@ -51,6 +51,9 @@ export class FleetClaims implements ClaimStore, SharedClaims {
   private own: readonly ClaimRecord[] = [];
   private state: FleetClaimsState = { claims: new Map(), refusals: new Map(), seen: new Map(), relays: new Map() };
   private readonly toRelease = new Set<string>();
+  /** Keys this host took over from a silent node, and when (its ledger records them at the next decode). */
+  private readonly challenged = new Map<string, number>();
+  private isLoaded = false;
   private mine: readonly SharedRefusal[] = [];
   private reported: string | undefined;
   private view = new Map<string, ClaimOwner>();
@@ -80,7 +83,14 @@ export class FleetClaims implements ClaimStore, SharedClaims {
   async load(): Promise<readonly ClaimRecord[]> {
     const own = [...(await this.o.local.load())];
     this.state = (await this.cache.read()) ?? this.state;
-    if (this.o.connected()) await this.pull().catch((err: unknown) => this.o.log.warn({ err: errorMessage(err) }, 'fleet: claims not read from Redis; starting from the cached ones'));
+    if (this.o.connected()) {
+      try {
+        await this.restoreIfFresh();
+        await this.pull();
+      } catch (err) {
+        this.o.log.warn({ err: errorMessage(err) }, 'fleet: claims not read from Redis; starting from the cached ones');
+      }
+    }
     const have = new Set(own.map((r) => r.key));
     for (const c of this.state.claims.values()) {
       if (c.node !== this.o.node || have.has(c.key)) continue;
@@ -92,6 +102,7 @@ export class FleetClaims implements ClaimStore, SharedClaims {
       });
     }
     this.own = own;
+    this.isLoaded = true;
     this.refresh();
     this.markLoaded();
     return own;
@@ -155,7 +166,8 @@ export class FleetClaims implements ClaimStore, SharedClaims {
   }
 
   private async runOnce(): Promise<void> {
-    if (!this.o.connected()) return;
+    // Before the ledger is loaded this host's claims are unknown: nothing may be released yet.
+    if (!this.o.connected() || !this.isLoaded) return;
     try {
       await this.syncOnce();
       if (this.failed) this.o.log.info('fleet: claims in sync with Redis again');
@@ -168,9 +180,11 @@ export class FleetClaims implements ClaimStore, SharedClaims {
 
   private async syncOnce(): Promise<void> {
     const { store, node, rules } = this.o;
-    let wrote = false;
+    let wrote = await this.restoreIfFresh();
+    const mine = new Set<string>();
     for (const r of this.own) {
       if (!isShared(r.key)) continue;
+      mine.add(r.key);
       const want = claimOf(r, node);
       const cur = this.state.claims.get(r.key);
       if (cur !== undefined && claimJson(cur) === claimJson(want)) continue;
@@ -178,15 +192,22 @@ export class FleetClaims implements ClaimStore, SharedClaims {
       this.state.claims.set(r.key, won);
       if (won.node === node) wrote = true;
     }
+    // Keys this node holds in the fleet that its ledger does not (dropped while Redis was away, or
+    // put back from another host's cache) are released; a key just taken over is the ledger's next.
+    const now = Date.now();
+    for (const [key, at] of this.challenged) if (now - at > this.o.rules.contestMs) this.challenged.delete(key);
+    for (const c of this.state.claims.values()) if (c.node === node && !mine.has(c.key) && !this.challenged.has(c.key)) this.toRelease.add(c.key);
     for (const key of [...this.toRelease]) {
       await store.release(key, node);
       this.toRelease.delete(key);
       wrote = true;
     }
     for (const r of this.mine) {
-      const won = await store.claim(candidateOf(r, node), rules);
-      this.state.claims.set(r.key, won);
-      if (won.node === node) wrote = true;
+      const holder = await store.challenge(candidateOf(r, node), rules);
+      if (holder?.node !== node) continue;
+      this.o.log.info({ key: r.key, container: r.claimant.container }, `fleet: ${r.key} taken over for container "${r.claimant.container}": its holder's node has been silent for the grace period`);
+      this.challenged.set(r.key, now);
+      wrote = true;
     }
     const refusals = this.mine.map(toFleetRefusal);
     const text = JSON.stringify(refusals);
@@ -198,6 +219,18 @@ export class FleetClaims implements ClaimStore, SharedClaims {
     await this.pull();
     this.refresh();
     if (wrote) this.o.notify();
+  }
+
+  /**
+   * An emptied Redis (restarted without persistence) is given back the claims this host knew, so
+   * that no host takes a name whose holder has not put it back yet. Once per emptied Redis.
+   */
+  private async restoreIfFresh(): Promise<boolean> {
+    if (!(await this.o.store.fresh(this.o.node))) return false;
+    if (this.state.claims.size === 0) return false;
+    await this.o.store.restore(this.state.claims.values());
+    this.o.log.info({ claims: this.state.claims.size }, 'fleet: Redis had no claims; put back the ones this host knew');
+    return true;
   }
 
   /** Reads the fleet's claims, refusals, heartbeats and relay URLs; keeps them in the cache file. */

@@ -43,7 +43,9 @@ export interface ClaimRules {
 
 // Atomic: the holder keeps a key; a claimant takes it only while the holder's record is fresh and
 // the claimant's container is older (ties: the smaller owner id), or once the holder's node has
-// been silent longer than the grace period. A node always updates its own claim.
+// been silent longer than the grace period. A node always updates its own claim. A challenger
+// (ARGV[9] = 'challenge': a claimant its own host refused) takes a held key only from a silent
+// node, and never a free one: its host grants free keys itself.
 const CLAIM = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -62,7 +64,10 @@ if ok and type(old) == 'table' then
   local oldOrder = tostring(old.order or '~')
   local oldId = tostring(old.node) .. '/' .. tostring(old.daemon) .. '/' .. tostring(old.containerId)
   local older = ARGV[5] < oldOrder or (ARGV[5] == oldOrder and ARGV[6] < oldId)
+  if ARGV[9] == 'challenge' then older = false end
   if not gone and not (now - at < tonumber(ARGV[7]) and older) then return cur end
+elseif ARGV[9] == 'challenge' then
+  return ''
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('HSET', KEYS[2], ARGV[1], now)
@@ -74,6 +79,12 @@ if cur then ok, old = pcall(cjson.decode, cur) end
 if ok and type(old) == 'table' and old.node == ARGV[2] then
   redis.call('HDEL', KEYS[2], ARGV[1])
   return redis.call('HDEL', KEYS[1], ARGV[1])
+end
+return 0`;
+// Puts back claims an emptied Redis lost, as established (not open to a contest); never over a claim.
+const RESTORE = `
+for i = 1, #ARGV, 2 do
+  if redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) == 1 then redis.call('HSET', KEYS[2], ARGV[i], 0) end
 end
 return 0`;
 const TOUCH = `
@@ -88,20 +99,48 @@ return redis.call('HSET', KEYS[1], ARGV[1], tonumber(t[1]) * 1000 + math.floor(t
  */
 export class RedisClaimStore {
   private readonly redis: Redis;
-  private readonly keys: { claims: string; at: string; seen: string; refused: string; relays: string };
+  private readonly keys: { claims: string; at: string; seen: string; refused: string; relays: string; epoch: string };
 
   constructor(redis: Redis, prefix = 'berth:') {
     this.redis = redis;
-    this.keys = { claims: `${prefix}claims`, at: `${prefix}claims:at`, seen: `${prefix}seen`, refused: `${prefix}claims:refused`, relays: `${prefix}relays` };
+    this.keys = { claims: `${prefix}claims`, at: `${prefix}claims:at`, seen: `${prefix}seen`, refused: `${prefix}claims:refused`, relays: `${prefix}relays`, epoch: `${prefix}claims:epoch` };
   }
 
   /** Puts `c` to the fleet; resolves with the claim that holds the key afterwards (possibly another node's). */
   async claim(c: FleetClaim, rules: ClaimRules): Promise<FleetClaim> {
+    return (await this.put(c, rules, 'claim')) ?? c;
+  }
+
+  /**
+   * Puts forward a claimant its own host refused because another node holds the key: it takes the
+   * key only when that node has been silent for the grace period. Resolves with the holder
+   * afterwards, undefined when nobody holds the key.
+   */
+  challenge(c: FleetClaim, rules: ClaimRules): Promise<FleetClaim | undefined> {
+    return this.put(c, rules, 'challenge');
+  }
+
+  private async put(c: FleetClaim, rules: ClaimRules, mode: 'claim' | 'challenge'): Promise<FleetClaim | undefined> {
     const order = creationKey(c.created);
     const text = JSON.stringify({ ...c, order });
     const won = String(await this.redis.eval(CLAIM, 3, this.keys.claims, this.keys.at, this.keys.seen,
-      c.key, text, c.node, c.daemon, order, `${c.node}/${c.daemon}/${c.containerId}`, rules.contestMs, rules.goneMs));
-    return parseFleetClaim(c.key, won) ?? c;
+      c.key, text, c.node, c.daemon, order, `${c.node}/${c.daemon}/${c.containerId}`, rules.contestMs, rules.goneMs, mode));
+    return won === '' ? undefined : parseFleetClaim(c.key, won);
+  }
+
+  /**
+   * True once per claims table: when this Redis has none yet (the first host, or an emptied Redis),
+   * the one host told so puts back the claims it knows ({@link restore}).
+   */
+  async fresh(node: string): Promise<boolean> {
+    return (await this.redis.set(this.keys.epoch, node, 'NX')) === 'OK';
+  }
+
+  /** Puts back claims an emptied Redis lost, as established claims; a claim already there is left alone. */
+  async restore(claims: Iterable<FleetClaim>): Promise<void> {
+    const args: string[] = [];
+    for (const c of claims) args.push(c.key, JSON.stringify({ ...c, order: creationKey(c.created) }));
+    if (args.length > 0) await this.redis.eval(RESTORE, 2, this.keys.claims, this.keys.at, ...args);
   }
 
   /** Drops `node`'s claim on `key` (a claim of another node is left alone). */

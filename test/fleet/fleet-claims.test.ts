@@ -140,6 +140,31 @@ describe('the claim ledger of a fleet, on a real Redis', () => {
     assert.equal(a.claims.status().pending, 0);
   });
 
+  test('an emptied Redis gets back the claims the hosts knew, as established: no older container elsewhere takes them, and no refused claimant takes a free name', async (t) => {
+    if (!redis) return t.skip('redis-server not installed');
+    const p = 'c5:';
+    const a = host('a', p);
+    const b = host('b', p);
+    await Promise.all([a.claims.load(), b.claims.load()]);
+    await a.claims.save([rec('host x.example.com', 'docker-1', 'owner', 9)]);
+    await a.claims.sync();
+    await b.claims.sync();
+    for (const k of await a.client.keys(`${p}*`)) await a.client.del(k); // Redis restarted without persistence
+    await b.claims.sync(); // B is back first: it puts back what it knew
+    assert.equal(b.claims.held().get('host x.example.com')?.daemon, 'docker-1@a');
+    const c = host('c', p);
+    await c.claims.load();
+    await c.claims.save([rec('host x.example.com', 'docker-3', 'older', 0)]);
+    await c.claims.sync();
+    assert.equal(c.claims.held().get('host x.example.com')?.container, 'owner', 'the put-back claim is not open to a contest');
+    await a.claims.sync();
+    assert.deepEqual(a.claims.status(), { held: 1, pending: 0, others: 0 });
+    b.claims.report([{ key: 'host free.example.com', claimant: { daemon: 'docker-2', container: 'w', containerId: 'w-id' }, element: 'http.routers.w' }]);
+    await b.claims.sync();
+    assert.equal(b.claims.others().some((x) => x.key === 'host free.example.com'), false);
+    assert.equal((await b.redisClaims.list()).has('host free.example.com'), false, 'a refused claimant never takes a free name: its host grants it');
+  });
+
   test('a claimant refused on one host shows on the holder\'s host while the refusing host is alive; it takes the name once the holder\'s host is silent for the grace period', async (t) => {
     if (!redis) return t.skip('redis-server not installed');
     const a = host('a', 'c4:');
