@@ -114,5 +114,8 @@ export class FleetPorts implements PortShare {
     }
     if (result.lost.length > 0) for (const l of this.listeners) l();
     if (wrote) this.o.notify();
+    // Assignments the fleet lost (an emptied Redis) are pending again: put them back at once.
+    const pushed = new Set(pending.map((a) => `${a.protocol}:${a.key}`));
+    if (allocator.pending().some((a) => !pushed.has(`${a.protocol}:${a.key}`) && !refused.has(`${a.protocol}:${a.key}`))) void this.sync();
   }
 }

@@ -70,6 +70,13 @@ describe('dynamic ports shared by a fleet, on a real Redis', () => {
     await a.ports.sync();
     assert.deepEqual(a.allocator.list().map((p) => `${p.key}=${p.port}/${p.source}`), ['x@docker=10000/fleet', 'y@docker=10001/fleet', 'z@docker=10002/fleet']);
     assert.deepEqual(b.ports.status(), { fleet: 3, pending: 0 });
+
+    // Redis comes back empty: the first host to sync puts back every assignment it knows.
+    for (const k of await clients[0]!.keys('p1:*')) await clients[0]!.del(k);
+    await b.ports.sync();
+    await b.ports.sync();
+    assert.deepEqual((await new RedisPortStore(clients[0]!, 'p1:').list()).map((p) => `${p.key}=${p.port}`), ['x@docker=10000', 'y@docker=10001', 'z@docker=10002']);
+    assert.deepEqual(b.ports.status(), { fleet: 3, pending: 0 });
   });
 
   test('outage: a port assigned meanwhile stays when it is free in the fleet, moves (reported) when another key got it; a restart keeps what is pending', async (t) => {
