@@ -53,6 +53,10 @@ export interface BerthParts {
   readonly l4?: L4Builders;
   readonly providers?: readonly Provider[];
   readonly background?: readonly BackgroundPart[];
+  /** Fleet mode, already connected (else started here when `fleet:` is configured). */
+  readonly fleet?: Fleet;
+  /** The dynamic-port allocator (a fleet shares its ports); default: one on `edge.stateDir`. */
+  readonly ports?: PortAllocator;
 }
 
 /** Options for one berth instance. */
@@ -100,7 +104,7 @@ export class Berth {
     this.workerCount = opts.workers ?? resolveWorkers(config.workers);
     this.pool = new ServicePool(config.serversTransport);
     this.certificates = new CertificateStore();
-    this.ports = new PortAllocator(config.edge.stateDir, config.edge.dynamicPorts);
+    this.ports = opts.parts?.ports ?? new PortAllocator(config.edge.stateDir, config.edge.dynamicPorts);
     const l4Log = this.log.child({ component: 'l4' });
     const l4Env = { tls: this.certificates, logger: l4Log, allocator: this.ports };
     const l4 = opts.parts?.l4 ?? {
@@ -147,6 +151,7 @@ export class Berth {
         this.supervisor?.publish({ type: 'config', version: snap.version, config: snap.config, diagnostics: snap.diagnostics, ports: this.ports.list().map((p) => ({ key: p.key, port: p.port, protocol: p.protocol })) });
       },
     });
+    this.ports.onChange(() => this.watcher.rebuildNow());
     for (const p of opts.parts?.providers ?? []) this.providers.push(p);
     this.background = opts.parts?.background ?? [];
   }
@@ -172,7 +177,7 @@ export class Berth {
     }
     if (this.config.fleet) {
       const { Fleet } = await import('./fleet/fleet.ts');
-      this.fleet = await Fleet.start(this.config.fleet, this.log.child({ component: 'fleet' }));
+      this.fleet = opts.parts?.fleet ?? await Fleet.start(this.config.fleet, this.log.child({ component: 'fleet' }));
     }
     if (Object.keys(this.config.certificatesResolvers ?? {}).length > 0) {
       const { CertificateManager } = await import('./acme/certificate-manager.ts');

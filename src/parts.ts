@@ -1,4 +1,6 @@
+import { join } from 'node:path';
 import type { StaticConfig } from './config/static/types.ts';
+import { durationOr } from './lib/duration.ts';
 import type { Logger } from './lib/logger.ts';
 import type { BackgroundPart, BerthParts } from './app.ts';
 import type { HostIdentity } from './dns/records-manager.ts';
@@ -6,6 +8,8 @@ import type { Provider } from './providers/provider.ts';
 import { FileProvider } from './providers/file/file-provider.ts';
 import { InternalProvider } from './providers/internal-provider.ts';
 import { middlewareFactories } from './http/middlewares/registry.ts';
+import { FileClaimStore } from './providers/docker/claim-store.ts';
+import { PortAllocator } from './tcp/port-allocator.ts';
 
 /** The host's identity for DNS records, from `edge`; undefined when DNS automation does not apply. */
 function dnsIdentity(config: StaticConfig): HostIdentity | undefined {
@@ -50,12 +54,22 @@ async function dnsAutomation(config: StaticConfig, log: Logger): Promise<Backgro
 
 /**
  * The standard set of providers and middlewares for a static configuration. Heavy clients
- * (dockerode, undici's provider, the Cloudflare SDK) are loaded only when configured.
+ * (dockerode, undici's provider, the Cloudflare SDK, ioredis for a fleet) are loaded only when
+ * configured. In a fleet the Docker provider's claim ledger and the dynamic ports are shared
+ * through Redis, and the `fleet` provider relays the names other hosts' containers hold.
  */
 export async function defaultParts(config: StaticConfig, log: Logger): Promise<BerthParts> {
   const providers: Provider[] = [new InternalProvider(config)];
   const background: BackgroundPart[] = [];
   const child = (provider: string): Logger => log.child({ component: 'provider', provider });
+  const edge = config.edge;
+  let fleet: BerthParts['fleet'];
+  let ports: PortAllocator | undefined;
+  if (config.fleet) {
+    const { Fleet } = await import('./fleet/fleet.ts');
+    fleet = await Fleet.start(config.fleet, log.child({ component: 'fleet' }));
+    ports = await fleet.sharePorts(new PortAllocator(edge.stateDir, edge.dynamicPorts), edge.dynamicPorts);
+  }
   if (config.providers.file) providers.push(new FileProvider(config.providers.file, { logger: child('file') }));
   if (config.providers.http) {
     const { HttpProvider } = await import('./providers/http/http-provider.ts');
@@ -65,7 +79,16 @@ export async function defaultParts(config: StaticConfig, log: Logger): Promise<B
     const { DockerProvider } = await import('./providers/docker/docker-provider.ts');
     const dns = await dnsAutomation(config, log.child({ component: 'dns' }));
     if (dns) background.push(dns);
-    providers.push(new DockerProvider(config.providers.docker, { edge: config.edge, logger: child('docker'), ...(dns ? { onRepositories: (repos: readonly string[]) => dns.setRepositories(repos) } : {}) }));
+    const dockerLog = child('docker');
+    const claimStore = fleet?.claimStore(new FileClaimStore(join(edge.stateDir, 'claims.json'), dockerLog), {
+      cachePath: join(edge.stateDir, 'fleet-claims.json'), goneMs: durationOr(edge.claimGracePeriod, 600_000), log: dockerLog,
+    });
+    providers.push(new DockerProvider(config.providers.docker, {
+      edge, logger: dockerLog,
+      ...(claimStore ? { claimStore } : {}),
+      ...(dns ? { onRepositories: (repos: readonly string[]) => dns.setRepositories(repos) } : {}),
+    }));
   }
-  return { providers, middlewares: middlewareFactories, background };
+  if (fleet) providers.push(fleet.provider());
+  return { providers, middlewares: middlewareFactories, background, ...(fleet ? { fleet } : {}), ...(ports ? { ports } : {}) };
 }

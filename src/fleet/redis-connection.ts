@@ -86,6 +86,8 @@ export function redisOptions(cfg: FleetConfig, env: NodeJS.ProcessEnv): Omit<Red
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,
+    // A Redis that accepts connections but does not answer must not hold up a start or a sync.
+    commandTimeout: 5000,
     // Reconnect forever, quickly at first: an outage ends with the first successful attempt.
     retryStrategy: (times) => Math.min(100 * times, 1000),
     lazyConnect: false,

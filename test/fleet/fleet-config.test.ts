@@ -15,6 +15,8 @@ describe('fleet section of berth.yaml', () => {
     { desc: 'neither redis nor sentinels', fleet: { node: 'edge-a' }, errors: ['fleet: set fleet.redis (or fleet.sentinels with fleet.masterName)'] },
     { desc: 'sentinels without a master name', fleet: { sentinels: ['127.0.0.1:26379'] }, errors: ['fleet.masterName: required with fleet.sentinels'] },
     { desc: 'not a redis URL', fleet: { redis: 'http://127.0.0.1:6379' }, errors: ['fleet.redis: "http://127.0.0.1:6379" is not a redis:// or rediss:// URL', 'fleet: set fleet.redis (or fleet.sentinels with fleet.masterName)'] },
+    { desc: 'a relay URL for the names this host holds', fleet: { redis: 'redis://127.0.0.1:6379/0', relayUrl: 'http://10.0.0.5:8080' }, want: { redis: 'redis://127.0.0.1:6379/0', relayUrl: 'http://10.0.0.5:8080', leaseDuration: '30s', syncInterval: '30s' }, errors: [] },
+    { desc: 'a relay URL with a path', fleet: { redis: 'redis://127.0.0.1:6379/0', relayUrl: 'http://10.0.0.5:8080/x' }, errors: ['fleet.relayUrl: "http://10.0.0.5:8080/x" is not an http:// or https:// URL without a path'] },
     { desc: 'a typo is named', fleet: { redis: 'redis://x:1', leaseDuraton: '5s' }, errors: ['fleet.leaseDuraton: unknown key, did you mean "leaseDuration"?'] },
   ];
   for (const c of cases) {

@@ -124,6 +124,8 @@ export const fleetSchema = obj({
   node: str({ check: dnsLabel }),
   /** 32-byte key (raw, hex or base64) that encrypts private keys stored in Redis (AES-256-GCM). */
   encryptionKeyFile: str(),
+  /** Where the other hosts send requests for the host names this host's containers hold (`http://10.0.0.5:80`). */
+  relayUrl: str({ check: (v) => (/^https?:\/\/[^/]+\/?$/.test(v) ? undefined : `"${v}" is not an http:// or https:// URL without a path`) }),
   /** How long an order lease lasts without renewal. */
   leaseDuration: dflt(dur(), '30s'),
   /** How often a host reconciles with Redis without waiting for a notification. */

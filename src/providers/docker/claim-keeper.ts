@@ -4,12 +4,14 @@
  * the ledger settles what the merge granted, and when it releases keys the decoder runs again so
  * that the next claimant gets them in the same publish.
  */
-import type { ClaimOwner } from '../../config/labels/claims.ts';
+import { claimOwnerOf, ruleHosts, type ClaimOwner } from '../../config/labels/claims.ts';
+import type { DynamicConfig } from '../../config/dynamic/types.ts';
 import { allowsNonRunning } from '../../config/labels/parse.ts';
 import type { ContainerView, DecodeResult, LabelDecodeOptions } from '../../config/labels/types.ts';
 import type { ClaimContext } from '../../config/labels/claims.ts';
 import { claimOrder, type EndpointRank } from './claim-order.ts';
 import type { ClaimLedger, OwnerDaemon } from './claim-ledger.ts';
+import { parseClaimRoute, type ClaimRoute, type SharedRefusal } from './claim-store.ts';
 
 /** The label decoder's signature (`decodeContainers` in src/config/labels/decode.ts). */
 export type DecodeFn = (containers: readonly ContainerView[], opts: LabelDecodeOptions, claims?: ClaimContext) => DecodeResult;
@@ -46,19 +48,43 @@ export class ClaimKeeper {
   decode(all: readonly ContainerView[], opts: LabelDecodeOptions, env: ClaimEnvironment): DecodeResult {
     const order = claimOrder(env.rank);
     const serving = all.filter((v) => v.running || allowsNonRunning(v.labels)).sort(order);
+    this.ledger.adoptShared();
     let result: DecodeResult | undefined;
     for (let round = 0; round < MAX_ROUNDS; round++) {
       result = this.decodeFn(serving, opts, { reserved: this.ledger.reserved(), now: env.now, waitingFor: env.waitingFor });
+      // Only a fleet relays names to their owner's host, so only a fleet keeps how routers take them.
+      const routes = this.ledger.shared ? hostRoutes(result.config) : undefined;
       const released = this.ledger.settle({
         granted: result.claims?.granted ?? NOTHING,
         now: env.now,
         recordNew: env.waitingFor.length === 0,
         daemon: env.daemon,
         claimants: (daemon, key) => all.filter((v) => v.daemon === daemon && this.wants(v, opts).includes(key)).sort(order),
+        ...(routes ? { route: (key: string) => routes.get(key) } : {}),
       });
       if (released.length === 0) break;
     }
-    return result!;
+    return this.shareWithFleet(result!, all);
+  }
+
+  /**
+   * In a fleet: tells the fleet which of this host's claimants another host's container keeps out
+   * (so that host shows them too, and the fleet can hand the key over when its owner is gone), and
+   * adds what the fleet reports about this host's keys.
+   */
+  private shareWithFleet(result: DecodeResult, all: readonly ContainerView[]): DecodeResult {
+    const shared = this.ledger.shared;
+    if (shared === undefined) return result;
+    const held = shared.held();
+    const refusals: SharedRefusal[] = [];
+    for (const r of result.claims?.refused ?? []) {
+      if (held.get(r.key)?.daemon !== r.owner.daemon) continue;
+      const view = all.find((v) => v.daemon === r.daemon && v.id === r.containerId);
+      if (view !== undefined) refusals.push({ key: r.key, claimant: claimOwnerOf(view), element: r.element });
+    }
+    shared.report(refusals);
+    const extra = shared.diagnostics();
+    return extra.length === 0 ? result : { ...result, diagnostics: [...result.diagnostics, ...extra] };
   }
 
   /** The keys `v`'s labels claim, as if it served (a stopped or unhealthy owner still claims by its labels). */
@@ -71,6 +97,25 @@ export class ClaimKeeper {
     }
     return keys;
   }
+}
+
+/**
+ * The host keys of HTTP routers and how those routers take them (entrypoints, TLS), from a decoded
+ * configuration: every router in it holds its hosts for its own daemon, so these are the owners'.
+ */
+function hostRoutes(config: DynamicConfig): Map<string, ClaimRoute> {
+  const out = new Map<string, ClaimRoute>();
+  for (const r of Object.values(config.http?.routers ?? {})) {
+    for (const h of ruleHosts(r.rule, 'Host')) {
+      const key = `host ${h}`;
+      const prev = out.get(key);
+      const entryPoints = prev === undefined ? r.entryPoints : prev.entryPoints === undefined || r.entryPoints === undefined ? undefined : [...new Set([...prev.entryPoints, ...r.entryPoints])];
+      const tls = prev?.tls ?? r.tls;
+      // Normalised as it reads back from a file or Redis, so an unchanged route compares equal.
+      out.set(key, parseClaimRoute({ ...(entryPoints !== undefined ? { entryPoints } : {}), ...(tls !== undefined ? { tls } : {}) }) ?? {});
+    }
+  }
+  return out;
 }
 
 /** Refused claims per daemon (every daemon listed, 0 when none), for `/health` and the metric. */

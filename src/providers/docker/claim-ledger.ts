@@ -18,7 +18,7 @@ import { claimOwnerOf, type ClaimOwner } from '../../config/labels/claims.ts';
 import type { ContainerView } from '../../config/labels/types.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
-import type { ClaimRecord, ClaimStore } from './claim-store.ts';
+import type { ClaimRecord, ClaimRoute, ClaimStore, SharedClaims } from './claim-store.ts';
 
 /** How the ledger sees an owner's daemon. */
 export type OwnerDaemon =
@@ -37,6 +37,8 @@ export interface SettleInput {
   readonly daemon: (id: string) => OwnerDaemon;
   /** Containers of `daemon` (serving or not) whose labels claim `key`, in claim order. */
   readonly claimants: (daemon: string, key: string) => readonly ContainerView[];
+  /** How the granted owner's HTTP routers take a host key (kept with the record for a fleet). */
+  readonly route?: (key: string) => ClaimRoute | undefined;
 }
 
 /** Why a claim ended, for the log. */
@@ -65,9 +67,35 @@ export class ClaimLedger {
     if (this.records.size > 0) this.log.info({ path: this.store.location, claims: this.records.size }, 'claim ledger loaded');
   }
 
-  /** The held keys and their owners, for the merge. */
+  /** The held keys and their owners, for the merge: this host's, and in a fleet the other hosts'. */
   reserved(): ReadonlyMap<string, ClaimOwner> {
-    return this.records;
+    const shared = this.store.shared?.held();
+    if (shared === undefined || shared.size === 0) return this.records;
+    return new Map<string, ClaimOwner>([...shared, ...this.records]);
+  }
+
+  /** The fleet's side of the ledger, when there is one. */
+  get shared(): SharedClaims | undefined {
+    return this.store.shared;
+  }
+
+  /**
+   * Takes the fleet's answers in: a key held here that the fleet gives to another host's container
+   * (both claimed it while Redis was unreachable, or the other host's claim came first) is dropped
+   * here, and its claimant is refused from now on. Called before every decode.
+   */
+  adoptShared(): void {
+    const shared = this.store.shared?.held();
+    if (shared === undefined) return;
+    let changed = false;
+    for (const [key, owner] of shared) {
+      const lost = this.records.get(key);
+      if (lost === undefined) continue;
+      this.records.delete(key);
+      changed = true;
+      this.log.warn({ key, daemon: lost.daemon, container: lost.container, owner: owner.daemon, ownerContainer: owner.container }, `claim lost to the fleet: ${key} belongs to container "${owner.container}" (daemon ${owner.daemon}); container "${lost.container}" is refused it`);
+    }
+    if (changed) this.save();
   }
 
   /** Every record, sorted by key (tests, diagnostics). */
@@ -108,11 +136,12 @@ export class ClaimLedger {
     for (const [key, owner] of input.granted) {
       const held = this.records.get(key);
       const d = input.daemon(owner.daemon);
+      const route = input.route?.(key);
       if (held !== undefined) {
         if (held.daemon !== owner.daemon) continue; // cannot happen: the merge honours held keys
-        put(record(key, owner, d.state === 'ok' ? d.endpoint : held.endpoint, held.since));
+        put(record(key, owner, d.state === 'ok' ? d.endpoint : held.endpoint, held.since, route ?? held.route));
       } else if (input.recordNew && d.state === 'ok') {
-        put(record(key, owner, d.endpoint, owner.since ?? input.now));
+        put(record(key, owner, d.endpoint, owner.since ?? input.now, route));
       }
     }
     const released: string[] = [];
@@ -144,12 +173,12 @@ export class ClaimLedger {
     if (pick === undefined) return 'removed or no longer claiming it';
     const owner = claimOwnerOf(pick, held.since);
     if (pick.running) {
-      put(record(held.key, owner, d.endpoint, held.since));
+      put(record(held.key, owner, d.endpoint, held.since, held.route));
       return undefined;
     }
     const stoppedAt = held.stoppedAt ?? finishedMs(pick) ?? input.now;
     if (input.now - stoppedAt >= this.graceMs) return 'stopped for longer than the grace period';
-    put({ ...record(held.key, owner, d.endpoint, held.since), stoppedAt });
+    put({ ...record(held.key, owner, d.endpoint, held.since, held.route), stoppedAt });
     return undefined;
   }
 
@@ -178,12 +207,13 @@ export class ClaimLedger {
 }
 
 /** A record from an owner; only the owner's own fields are taken (an owner may be a record itself). */
-function record(key: string, owner: ClaimOwner, endpoint: string, since: number): ClaimRecord {
+function record(key: string, owner: ClaimOwner, endpoint: string, since: number, route: ClaimRoute | undefined): ClaimRecord {
   return {
     key, daemon: owner.daemon, container: owner.container, containerId: owner.containerId,
     ...(owner.repository !== undefined ? { repository: owner.repository } : {}),
     ...(owner.created !== undefined ? { created: owner.created } : {}),
     endpoint, since,
+    ...(route !== undefined ? { route } : {}),
   };
 }
 
@@ -194,5 +224,6 @@ function finishedMs(c: ContainerView): number | undefined {
 
 function sameRecord(a: ClaimRecord, b: ClaimRecord): boolean {
   return a.daemon === b.daemon && a.container === b.container && a.containerId === b.containerId && a.repository === b.repository
-    && a.created === b.created && a.endpoint === b.endpoint && a.since === b.since && a.stoppedAt === b.stoppedAt;
+    && a.created === b.created && a.endpoint === b.endpoint && a.since === b.since && a.stoppedAt === b.stoppedAt
+    && JSON.stringify(a.route) === JSON.stringify(b.route);
 }

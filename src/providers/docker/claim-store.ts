@@ -4,7 +4,9 @@
  */
 import { readFile, rename } from 'node:fs/promises';
 import type { ClaimOwner } from '../../config/labels/claims.ts';
+import type { RouterTlsConfig } from '../../config/dynamic/types.ts';
 import { writeFileAtomic } from '../../lib/atomic-file.ts';
+import type { Diagnostic } from '../../lib/diagnostics.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 
@@ -17,6 +19,43 @@ export interface ClaimRecord extends ClaimOwner {
   readonly since: number;
   /** Epoch ms at which the owner stopped serving; the claim ends a grace period later. */
   readonly stoppedAt?: number;
+  /** How the owner's HTTP routers take a host key (a fleet relays it from other hosts with this). */
+  readonly route?: ClaimRoute;
+}
+
+/**
+ * The entrypoints and TLS settings of the HTTP routers that take a host: what another host of a
+ * fleet needs to accept that host's requests and relay them to the owner's host.
+ */
+export interface ClaimRoute {
+  /** Absent: every HTTP entrypoint, as for a router without `entryPoints`. */
+  readonly entryPoints?: readonly string[];
+  readonly tls?: RouterTlsConfig;
+}
+
+/** A claimant refused here because another host of the fleet holds the key (shown on that host too). */
+export interface SharedRefusal {
+  readonly key: string;
+  /** The refused container, as a claim owner (its claim is put to the fleet again at every sync). */
+  readonly claimant: ClaimOwner;
+  /** `http.routers.x`, the element dropped. */
+  readonly element: string;
+}
+
+/**
+ * A fleet's side of the ledger: keys that other hosts' containers hold (their daemons are not
+ * visible here), and who was refused where. Answers come from a local cache, so deciding never
+ * waits on the network; the cache follows the fleet in the background.
+ */
+export interface SharedClaims {
+  /** Keys held by other hosts' containers, owners named `daemon@node`; reserved here as well. */
+  held(): ReadonlyMap<string, ClaimOwner>;
+  /** Calls `listener` when `held()` or `diagnostics()` changed: the provider decodes again. */
+  onChange(listener: () => void): void;
+  /** This host's claimants refused because another host holds the key, after every decode. */
+  report(refused: readonly SharedRefusal[]): void;
+  /** Other hosts' claimants refused because this host holds the key, as diagnostics for this host. */
+  diagnostics(): readonly Diagnostic[];
 }
 
 /** Persistence of the claim ledger: the whole ledger is read once and written on every change. */
@@ -27,6 +66,8 @@ export interface ClaimStore {
   load(): Promise<readonly ClaimRecord[]>;
   /** Replaces the saved ledger; rejects when it cannot be written (the caller keeps its copy and retries). */
   save(records: readonly ClaimRecord[]): Promise<void>;
+  /** In a fleet: the claims of the other hosts. */
+  readonly shared?: SharedClaims | undefined;
 }
 
 interface LedgerFile {
@@ -37,6 +78,7 @@ interface LedgerFile {
 /** The ledger file: JSON, written atomically; a corrupt file is moved aside instead of stopping berth. */
 export class FileClaimStore implements ClaimStore {
   readonly location: string;
+  readonly shared = undefined;
   private readonly log: Logger;
   private writing: Promise<void> = Promise.resolve();
 
@@ -115,10 +157,39 @@ function toRecord(item: unknown): ClaimRecord | undefined {
   const repository = str('repository');
   const created = str('created');
   const stoppedAt = num('stoppedAt');
+  const route = parseClaimRoute(o['route']);
   return {
     key, daemon, container, containerId, endpoint, since,
     ...(repository !== undefined ? { repository } : {}),
     ...(created !== undefined ? { created } : {}),
     ...(stoppedAt !== undefined ? { stoppedAt } : {}),
+    ...(route !== undefined ? { route } : {}),
   };
+}
+
+/** A {@link ClaimRoute} read back from JSON (a file, Redis); what is not well-formed is left out. */
+export function parseClaimRoute(raw: unknown): ClaimRoute | undefined {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
+  const o = raw as Record<string, unknown>;
+  const strings = (v: unknown): string[] | undefined => (Array.isArray(v) && v.every((x) => typeof x === 'string') ? [...(v as string[])] : undefined);
+  const entryPoints = strings(o['entryPoints']);
+  let tls: RouterTlsConfig | undefined;
+  const t = o['tls'];
+  if (typeof t === 'object' && t !== null && !Array.isArray(t)) {
+    const r = t as Record<string, unknown>;
+    const domains: { main: string; sans?: string[] }[] = [];
+    for (const d of Array.isArray(r['domains']) ? (r['domains'] as unknown[]) : []) {
+      if (typeof d !== 'object' || d === null) continue;
+      const main = (d as Record<string, unknown>)['main'];
+      const sans = strings((d as Record<string, unknown>)['sans']);
+      if (typeof main === 'string') domains.push({ main, ...(sans ? { sans } : {}) });
+    }
+    tls = {
+      ...(typeof r['certResolver'] === 'string' ? { certResolver: r['certResolver'] } : {}),
+      ...(typeof r['options'] === 'string' ? { options: r['options'] } : {}),
+      ...(domains.length > 0 ? { domains } : {}),
+    };
+  }
+  if (entryPoints === undefined && tls === undefined) return {};
+  return { ...(entryPoints !== undefined ? { entryPoints } : {}), ...(tls !== undefined ? { tls } : {}) };
 }

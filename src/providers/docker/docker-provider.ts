@@ -96,6 +96,8 @@ export class DockerProvider implements Provider {
     const store = opts.claimStore ?? new FileClaimStore(join(opts.edge.stateDir, 'claims.json'), this.log);
     this.ledger = new ClaimLedger(store, { graceMs: durationOr(opts.edge.claimGracePeriod, 600_000), logger: this.log });
     this.keeper = new ClaimKeeper(this.ledger, opts.decode ?? decodeContainers);
+    // In a fleet, another host's claim (or its end) changes what this host may grant.
+    store.shared?.onChange(() => this.schedulePublish());
     const raws = [...(cfg.endpoints ?? []), ...(cfg.endpoint ? [cfg.endpoint] : [])];
     const parsed = parseEndpoints(raws.length > 0 ? raws : DEFAULT_ENDPOINTS, cfg.tls !== undefined);
     this.specs = parsed.specs;
