@@ -1,8 +1,8 @@
 /**
  * Chaos soak: mixed traffic (HTTP, HTTPS, WebSocket, TCP, UDP, Docker-labelled routes) through one
  * berth (its primary process and data-plane workers) while faults are injected, then a report of
- * attempts, latency and failures by cause, crashes, unhandled errors in berth's log, and RSS /
- * file-descriptor readings per process (primary, worker1, …) and summed.
+ * attempts, latency and failures by cause, crashes, unhandled errors in berth's log, and PSS
+ * (shared pages counted once) / file-descriptor readings per process (primary, worker1, …) and summed.
  *
  * Phases: warm-up traffic without faults (`--warmup`, s), idle (`--settle`, s), BASELINE reading;
  * traffic with faults (`--minutes`), PEAK = highest reading while it runs; idle again (`--settle`),
@@ -15,7 +15,7 @@
  *   node bench/chaos.ts --minutes 2 --workers 1   # default: auto, berth's default (one per core)
  *   node bench/chaos.ts --minutes 1 --heap-dir /tmp/heap   # heap snapshots at baseline and settled
  *   node bench/chaos.ts --minutes 1 --mem-probe  # process.memoryUsage() and V8 spaces per process (inspector on loopback)
- *   node bench/chaos.ts --minutes 1 --gc-probe   # also RSS after a forced full GC (inspector on loopback)
+ *   node bench/chaos.ts --minutes 1 --gc-probe   # also PSS after a forced full GC (inspector on loopback)
  *   node bench/chaos.ts --minutes 2 --berth-env NODE_OPTIONS=--max-semi-space-size=8   # extra env for berth
  *
  * Faults, in rotation every few seconds:
@@ -60,7 +60,7 @@ const WORKERS: number | 'auto' = rawWorkers === undefined || rawWorkers === 'aut
 const HEAP_DIR = argValue('--heap-dir');
 const HEAP_SIGNAL = 'SIGWINCH';
 // `--gc-probe`: berth (and its workers) open the inspector on loopback so that, after the settle
-// time, a full GC can be forced and RSS measured again: memory V8 merely has not given back yet
+// time, a full GC can be forced and PSS measured again: memory V8 merely has not given back yet
 // drops, memory still referenced stays. `--mem-probe`: the inspector is only asked for
 // process.memoryUsage() and the V8 space sizes at each reading (no GC forced).
 const GC_PROBE = process.argv.includes('--gc-probe');
@@ -250,8 +250,8 @@ async function forceGc(): Promise<number> {
 const mb = (kb: number): number => Number((kb / 1024).toFixed(1));
 function summary(r: TreeReading): Record<string, unknown> {
   return {
-    totalRssMb: mb(r.rssKb), totalFds: r.fds,
-    perProcess: Object.fromEntries(Object.entries(r.procs).map(([k, p]) => [k, { pid: p.pid, rssMb: mb(p.rssKb), anonMb: mb(p.anonKb), fileMb: mb(p.fileKb), fds: p.fds }])),
+    totalPssMb: mb(r.pssKb), totalRssMb: mb(r.rssKb), totalFds: r.fds,
+    perProcess: Object.fromEntries(Object.entries(r.procs).map(([k, p]) => [k, { pid: p.pid, pssMb: mb(p.pssKb), rssMb: mb(p.rssKb), anonMb: mb(p.anonKb), fileMb: mb(p.fileKb), fds: p.fds }])),
   };
 }
 
@@ -397,7 +397,7 @@ function startTraffic(): Promise<void[]> {
 const progressLine = (label: string, t0: number, r: TreeReading): void => {
   const m = process.memoryUsage();
   const n = KINDS.reduce((a, k) => a + stats.attempts[k], 0);
-  console.error(`[${label} ${Math.round((Date.now() - t0) / 1000)}s] attempts ${n}, unexplained ${stats.failures.total}, explained ${stats.explained.total}; berth RSS ${Object.entries(r.procs).map(([k, p]) => `${k} ${mb(p.rssKb)}`).join(' / ')} = ${mb(r.rssKb)} MB, fds ${r.fds}; driver heap ${(m.heapUsed / 1048576).toFixed(0)} MB, fds ${readdirSync('/proc/self/fd').length}, log lines ${logWatch.lines}`);
+  console.error(`[${label} ${Math.round((Date.now() - t0) / 1000)}s] attempts ${n}, unexplained ${stats.failures.total}, explained ${stats.explained.total}; berth PSS ${Object.entries(r.procs).map(([k, p]) => `${k} ${mb(p.pssKb)}`).join(' / ')} = ${mb(r.pssKb)} MB, fds ${r.fds}; driver heap ${(m.heapUsed / 1048576).toFixed(0)} MB, fds ${readdirSync('/proc/self/fd').length}, log lines ${logWatch.lines}`);
 };
 /** Idles for SETTLE_MS, reading berth every 10 s; returns the readings (the last one is the settled value). */
 async function idle(label: string): Promise<TreeReading[]> {
@@ -459,8 +459,8 @@ let peak = base;
 const peakPerProc: Record<string, number> = {};
 const sampleLoad = (): TreeReading => {
   const r = readTree(berth.pid);
-  if (r.rssKb > peak.rssKb) peak = r;
-  for (const [k, p] of Object.entries(r.procs)) peakPerProc[k] = Math.max(peakPerProc[k] ?? 0, p.rssKb);
+  if (r.pssKb > peak.pssKb) peak = r;
+  for (const [k, p] of Object.entries(r.procs)) peakPerProc[k] = Math.max(peakPerProc[k] ?? 0, p.pssKb);
   return r;
 };
 let samples = 0;
@@ -503,11 +503,11 @@ httpUp.close(); tcpUp.close(); udpUp.close(); providerSrv.close();
 rmSync(dir, { recursive: true, force: true });
 
 const drift = (a: number, b: number): number => Number((((b - a) / a) * 100).toFixed(1));
-const perProcessRss: Record<string, unknown> = {};
+const perProcessPss: Record<string, unknown> = {};
 for (const k of Object.keys(base.procs)) {
   const b = base.procs[k]!;
   const s = settled.procs[k];
-  perProcessRss[k] = { baselineMb: mb(b.rssKb), peakMb: mb(peakPerProc[k] ?? 0), settledMb: s ? mb(s.rssKb) : null, driftPct: s ? drift(b.rssKb, s.rssKb) : null, ...(s && s.pid !== b.pid ? { note: `pid changed ${b.pid} → ${s.pid}` } : {}) };
+  perProcessPss[k] = { baselineMb: mb(b.pssKb), peakMb: mb(peakPerProc[k] ?? 0), settledMb: s ? mb(s.pssKb) : null, driftPct: s ? drift(b.pssKb, s.pssKb) : null, ...(s && s.pid !== b.pid ? { note: `pid changed ${b.pid} → ${s.pid}` } : {}) };
 }
 const phaseReport = (st: PhaseStats): Record<string, unknown> => ({
   attempts: st.attempts,
@@ -529,11 +529,12 @@ const report = {
   faultsInjected: faults,
   crashes, exitCode: code,
   log: { lines: logWatch.lines, byLevel: logWatch.levels.toJSON(), unhandled: logWatch.unhandled, byMessage: logWatch.messages.toJSON() },
-  rss: {
-    baselineMb: mb(base.rssKb), peakMb: mb(peak.rssKb), settledMb: mb(settled.rssKb), driftPct: drift(base.rssKb, settled.rssKb),
-    perProcess: perProcessRss,
-    settleCurveMb: curve.map((r) => mb(r.rssKb)),
-    ...(afterGc ? { afterForcedGcMb: mb(afterGc.reading.rssKb), gcProcesses: afterGc.processes } : {}),
+  // PSS summed over the primary and its workers: pages they share are counted once.
+  pss: {
+    baselineMb: mb(base.pssKb), peakMb: mb(peak.pssKb), settledMb: mb(settled.pssKb), driftPct: drift(base.pssKb, settled.pssKb),
+    perProcess: perProcessPss,
+    settleCurveMb: curve.map((r) => mb(r.pssKb)),
+    ...(afterGc ? { afterForcedGcMb: mb(afterGc.reading.pssKb), gcProcesses: afterGc.processes } : {}),
   },
   fds: { baseline: base.fds, peak: peak.fds, underLoadAtEnd: loaded.fds, settled: settled.fds, baselineByKind: baseFdKinds, settledByKind: settledFdKinds },
   readings: { baseline: summary(base), peak: summary(peak), settled: summary(settled) },

@@ -1,7 +1,7 @@
 /**
  * Bounded bookkeeping for long soaks (bench/chaos.ts): counters with a cap on distinct keys,
  * latency histograms with fixed buckets, a log watcher that drains a growing line array into
- * counts and a few samples, and per-process RSS / descriptor readings from /proc. Memory use is
+ * counts and a few samples, and per-process PSS / RSS / descriptor readings from /proc. Memory use is
  * constant however long the run is.
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
@@ -108,13 +108,15 @@ export class LogWatch {
 /** One process's reading. */
 export interface ProcReading {
   readonly pid: number;
+  /** Proportional set size: shared pages split among the processes mapping them (sums without double counting). */
+  readonly pssKb: number;
   readonly rssKb: number;
   readonly anonKb: number;
   readonly fileKb: number;
   readonly fds: number;
 }
 
-/** Direct children of `pid` (berth's data-plane workers). */
+/** Direct children of `pid` (berth's data-plane worker processes; worker threads live inside `pid`). */
 export function childPids(pid: number): number[] {
   try {
     return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
@@ -123,12 +125,13 @@ export function childPids(pid: number): number[] {
   }
 }
 
-/** RSS (total, anonymous, file-backed) and open descriptors of one process; undefined once it exited. */
+/** PSS, RSS (total, anonymous, file-backed) and open descriptors of one process; undefined once it exited. */
 export function readProc(pid: number): ProcReading | undefined {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (field: string): number => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-    return { pid, rssKb: kb('VmRSS'), anonKb: kb('RssAnon'), fileKb: kb('RssFile') + kb('RssShmem'), fds: readdirSync(`/proc/${pid}/fd`).length };
+    const pss = Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
+    return { pid, pssKb: pss, rssKb: kb('VmRSS'), anonKb: kb('RssAnon'), fileKb: kb('RssFile') + kb('RssShmem'), fds: readdirSync(`/proc/${pid}/fd`).length };
   } catch {
     return undefined;
   }
@@ -138,6 +141,9 @@ export function readProc(pid: number): ProcReading | undefined {
 export interface TreeReading {
   readonly at: number;
   readonly procs: Record<string, ProcReading>;
+  /** Summed PSS: the memory the tree holds, shared pages counted once. */
+  readonly pssKb: number;
+  /** Summed RSS: counts pages shared between the primary and its workers in each of them. */
   readonly rssKb: number;
   readonly fds: number;
 }
@@ -150,10 +156,11 @@ export function readTree(primary: number): TreeReading {
     const r = readProc(c);
     if (r) procs[`worker${i + 1}`] = r;
   });
+  let pssKb = 0;
   let rssKb = 0;
   let fds = 0;
-  for (const r of Object.values(procs)) { rssKb += r.rssKb; fds += r.fds; }
-  return { at: Date.now(), procs, rssKb, fds };
+  for (const r of Object.values(procs)) { pssKb += r.pssKb; rssKb += r.rssKb; fds += r.fds; }
+  return { at: Date.now(), procs, pssKb, rssKb, fds };
 }
 
 /** Open descriptors of a process grouped by kind (socket, pipe, anon inode, file). */
