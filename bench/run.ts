@@ -17,11 +17,12 @@ import { runTlsHandshakes, runSTime } from './lib/gen-tls-handshake.ts';
 import { runWebSocket } from './lib/gen-websocket.ts';
 import { runWrk } from './lib/gen-wrk.ts';
 import type { Generator, LoadResult, LoadSpec } from './lib/load.ts';
-import { killAll, sampleRss } from './lib/proc.ts';
+import { measureIdleConnections } from './lib/idle-connections.ts';
+import { killAll, raiseFileLimit, samplePss } from './lib/proc.ts';
 import { summarizeProfile } from './lib/profile.ts';
 import { writeResultsIntoReadme } from './lib/readme.ts';
 import { computeChecks, renderMarkdown } from './lib/report.ts';
-import type { BenchResults, ExtraRun, Row, RssRow, ScenarioResult } from './lib/results.ts';
+import type { BenchResults, ExtraRun, MemoryRow, Row, ScenarioResult } from './lib/results.ts';
 import { SCENARIOS, type Scenario } from './lib/scenarios.ts';
 import { BASE_HOST, routedHost, startTarget, targetAvailable, type RunningTarget, type TargetEnv, type TargetName } from './lib/targets.ts';
 import { hasCommand, installMissing, toolVersion } from './lib/tools.ts';
@@ -119,9 +120,9 @@ async function runScenario(s: Scenario, args: BenchArgs, pool: TargetPool, targe
             warmed.add(label);
             await runGenerator(generators[0]!, { ...spec, durationMs: args.warmupMs });
           }
-          const rss = t.pid === undefined ? undefined : sampleRss(t.pid);
+          const pss = t.pid === undefined ? undefined : samplePss(t.pid);
           const r = await runGenerator(g, spec);
-          slot.ok.push({ ...r, target, label, routers: t.routers, rssMaxKb: rss?.stop() });
+          slot.ok.push({ ...r, target, label, routers: t.routers, pssMaxKb: pss?.stop() });
           log(`${s.id} ${label} ${g} #${round + 1}: ${Math.round(r.rps)} ${s.unit}, p99 ${r.p99Ms?.toFixed(2) ?? '–'} ms${r.non2xx ? `, ${r.non2xx} non-2xx` : ''}${r.errors ? `, ${r.errors} errors` : ''}`);
         } catch (err) {
           slot.failed ??= failedRow(target, label, t.routers, g, s, err);
@@ -135,15 +136,15 @@ async function runScenario(s: Scenario, args: BenchArgs, pool: TargetPool, targe
       if (slot.ok.length === 0) { if (slot.failed) result.rows.push(slot.failed); continue; }
       const sorted = [...slot.ok].sort((a, b) => a.rps - b.rps);
       const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
-      const rssMaxKb = slot.ok.some((r) => r.rssMaxKb !== undefined) ? Math.max(...slot.ok.map((r) => r.rssMaxKb ?? 0)) : undefined;
-      result.rows.push({ ...median, rssMaxKb, roundsRps: slot.ok.map((r) => r.rps) });
+      const pssMaxKb = slot.ok.some((r) => r.pssMaxKb !== undefined) ? Math.max(...slot.ok.map((r) => r.pssMaxKb ?? 0)) : undefined;
+      result.rows.push({ ...median, pssMaxKb, roundsRps: slot.ok.map((r) => r.rps) });
     }
   }
   return result;
 }
 
 function failedRow(target: TargetName, label: string, routers: number, g: Generator, s: Scenario, err: unknown): Row {
-  return { target, label, routers, generator: g, connections: s.connections, durationS: 0, rps: 0, p50Ms: undefined, p99Ms: undefined, mibps: undefined, errors: 0, non2xx: 0, rssMaxKb: undefined, failed: (err as Error).message };
+  return { target, label, routers, generator: g, connections: s.connections, durationS: 0, rps: 0, p50Ms: undefined, p99Ms: undefined, mibps: undefined, errors: 0, non2xx: 0, pssMaxKb: undefined, failed: (err as Error).message };
 }
 
 /** Runs an auxiliary bench script (L4, discovery) with a time limit and keeps its stdout. */
@@ -163,14 +164,19 @@ async function profileBerth(env: TargetEnv, args: BenchArgs): Promise<NonNullabl
   const spec: LoadSpec = { port: t.httpPort, tls: false, host: BASE_HOST, path: '/', connections: 50, durationMs: Math.max(5000, args.durationMs * args.rounds) };
   const g: Generator = hasCommand('wrk') ? 'wrk' : 'autocannon';
   await runGenerator(g, { ...spec, durationMs: args.warmupMs });
-  const started = performance.now();
+  const fromNs = process.hrtime.bigint();
   const r = await runGenerator(g, spec);
+  const toNs = process.hrtime.bigint();
   await t.stop();
-  const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
-  if (!file) throw new Error('berth wrote no .cpuprofile');
-  // Only the measured load (and the short stop after it) counts, not start-up or warm-up.
-  const lastMs = performance.now() - started;
-  return { ...summarizeProfile(join(profDir, file), { lastMs }), scenario: `http-keepalive via ${g}, ${spec.connections} connections`, rps: r.rps };
+  const files = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile'));
+  if (files.length === 0) throw new Error('berth wrote no .cpuprofile');
+  // Only the measured load counts: not start-up or warm-up, nor the stop after it.
+  const window = { fromNs, toNs };
+  // Every process (the primary and each data-plane worker) writes one; the busiest one is a worker
+  // carrying its share of the load, the others look alike or idle.
+  const summaries = files.map((f) => summarizeProfile(join(profDir, f), { window }));
+  const busiest = summaries.reduce((a, b) => (b.totalMs > a.totalMs ? b : a));
+  return { ...busiest, scenario: `http-keepalive via ${g}, ${spec.connections} connections, the busiest of ${files.length} berth processes`, rps: r.rps };
 }
 
 async function main(): Promise<void> {
@@ -182,6 +188,9 @@ async function main(): Promise<void> {
     process.exitCode = (err as Error).message === USAGE ? 0 : 2;
     return;
   }
+  // 10,000 idle connections need as many descriptors in this process and in each target (which inherit the limit).
+  const fileLimit = raiseFileLimit(65_536);
+  if (fileLimit < args.idleConnections + 1000) log(`descriptor limit ${fileLimit}: fewer than ${args.idleConnections} idle connections may be held`);
   const peersWanted = args.targets.filter((t) => t !== 'direct' && t !== 'berth');
   const tools = [...new Set(['openssl', 'wrk', ...peersWanted.map((t) => (t.startsWith('nginx') ? 'nginx' : t))])];
   installMissing(tools, args.install, log);
@@ -222,11 +231,11 @@ async function main(): Promise<void> {
         autocannon: '9',
         openssl: toolVersion('openssl version')?.split(' ')[1],
       },
-      berthWorkers: `auto (${availableParallelism()} data-plane workers)`,
+      berthWorkers: `auto (${availableParallelism()} cores)`,
       generators: [...new Set(SCENARIOS.flatMap((s) => s.generators))].filter(generatorAvailable),
     },
     scenarios: [],
-    rss: [],
+    memory: [],
     checks: [],
     extras: {},
   };
@@ -237,24 +246,47 @@ async function main(): Promise<void> {
       results.scenarios.push(await runScenario(s, args, pool, targets));
       if (s.routers > 1) {
         for (const t of targets) {
-          if (t === 'direct') continue;
+          if (t === 'direct' || t === 'relay') continue;
           const running = await pool.get(t, s.routers).catch(() => undefined);
-          rssRow(results.rss, t).manyRoutersIdleKb = running?.idleRssKb;
+          const row = memoryRow(results.memory, t);
+          row.manyRoutersIdleKb = running?.idlePssKb;
+          row.manyRoutersReadyMs = running?.readyMs;
         }
         await pool.stopWith(s.routers);
       }
     }
-    // Idle RSS of the one-router instances (started by the first scenario that used them).
+    if (args.scenarios.includes('idle-connections')) {
+      // The relay opens an upstream connection per client connection: not comparable, left out.
+      for (const t of targets) {
+        if (t === 'direct' || t === 'relay') continue;
+        const running = await pool.get(t, 1).catch((err: unknown) => { log(`idle-connections ${t}: ${(err as Error).message.split('\n')[0]}`); return undefined; });
+        if (running?.pid === undefined) continue;
+        log(`idle-connections ${t}: opening ${args.idleConnections}`);
+        const r = await measureIdleConnections(running.pid, running.httpPort, BASE_HOST, args.idleConnections)
+          .catch((err: unknown) => ({ wanted: args.idleConnections, held: 0, beforeKb: 0, afterKb: 0, perConnectionKb: 0, failed: (err as Error).message }));
+        log(`idle-connections ${t}: ${r.held} held, ${r.perConnectionKb.toFixed(1)} KiB each${r.failed ? ` (${r.failed})` : ''}`);
+        memoryRow(results.memory, t).idleConnections = r;
+      }
+    }
+    // Idle PSS of the one-router instances (started by the first scenario that used them).
     for (const t of targets) {
       if (t === 'direct') continue;
       const running = await pool.get(t, 1).catch(() => undefined);
-      const row = rssRow(results.rss, t);
-      row.idleKb = running?.idleRssKb;
-      const loads = results.scenarios.flatMap((s) => s.rows).filter((r) => r.target === t && r.routers === 1 && r.rssMaxKb !== undefined);
-      row.loadMaxKb = loads.length ? Math.max(...loads.map((r) => r.rssMaxKb!)) : undefined;
+      const row = memoryRow(results.memory, t);
+      row.idleKb = running?.idlePssKb;
+      if (t === 'berth' && running) {
+        results.meta.berthWorkers = `auto (${availableParallelism()} cores; ${running.processes} process(es) in its tree: the primary and its data-plane worker processes; worker threads run inside them)`;
+      }
+      const loads = results.scenarios.flatMap((s) => s.rows).filter((r) => r.target === t && r.routers === 1 && r.pssMaxKb !== undefined);
+      row.loadMaxKb = loads.length ? Math.max(...loads.map((r) => r.pssMaxKb!)) : undefined;
     }
-    results.rss.splice(0, results.rss.length, ...results.rss.filter((r) => r.target !== 'direct'));
     await pool.stopAll();
+    if (args.scenarios.includes('access-log') && targets.includes('berth')) {
+      // bench/access-log.ts's own method (one berth process, a logged and an unlogged entrypoint,
+      // pinned, several runs with fresh processes): the issue's number is its CPU-bound slowdown.
+      log('access-log: bench/access-log.ts');
+      results.extras['access-log'] = await runExtra('access-log.ts', ['--same-process', '--pin', '--runs', '5', '--pairs', '6'], {}, 600_000);
+    }
     if (args.extras) {
       log('extras: bench/l4.ts');
       results.extras['l4'] = await runExtra('l4.ts', [], { L4_TCP_MIB: '256', L4_UDP_PACKETS: '50000' }, 120_000);
@@ -291,10 +323,13 @@ async function main(): Promise<void> {
   }
 }
 
-/** Finds or adds the RSS row of a target. */
-function rssRow(rows: RssRow[], target: TargetName): RssRow {
+/** Finds or adds the memory row of a target. */
+function memoryRow(rows: MemoryRow[], target: TargetName): MemoryRow {
   let r = rows.find((x) => x.target === target);
-  if (!r) { r = { target, idleKb: undefined, manyRoutersIdleKb: undefined, loadMaxKb: undefined }; rows.push(r); }
+  if (!r) {
+    r = { target, idleKb: undefined, manyRoutersIdleKb: undefined, manyRoutersReadyMs: undefined, loadMaxKb: undefined, idleConnections: undefined };
+    rows.push(r);
+  }
   return r;
 }
 

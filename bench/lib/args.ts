@@ -3,6 +3,8 @@ import { SCENARIOS } from './scenarios.ts';
 import type { Generator } from './load.ts';
 
 const GENERATORS: readonly Generator[] = ['autocannon', 'wrk', 'node-tls', 'openssl-s_time', 'node-ws'];
+/** Measurements that are not load scenarios but can be picked with --only like one. */
+export const PHASES = ['idle-connections', 'access-log'] as const;
 
 /** Parsed command line of bench/run.ts. */
 export interface BenchArgs {
@@ -26,12 +28,15 @@ export interface BenchArgs {
   readonly generators: readonly Generator[] | undefined;
   /** Serve the HTTP bodies from the Node upstream even when nginx is installed. */
   readonly nodeUpstream: boolean;
+  /** Idle keep-alive connections held against each target for the memory-per-connection row. */
+  readonly idleConnections: number;
 }
 
 export const USAGE = `usage: node bench/run.ts [--quick|--full] [--only s1,s2] [--targets t1,t2] [--generators g1,g2] [--duration ms] [--rounds n]
                           [--json out.json] [--write-readme] [--profile|--no-profile]
-                          [--extras|--no-extras] [--no-install] [--node-upstream]
-scenarios: ${SCENARIOS.map((s) => s.id).join(', ')}, rss (always collected)
+                          [--extras|--no-extras] [--no-install] [--node-upstream] [--idle-connections n]
+scenarios: ${[...SCENARIOS.map((s) => s.id), ...PHASES].join(', ')}, memory (always collected)
+           (access-log runs bench/access-log.ts; by default only with --full)
 targets:   ${ALL_TARGETS.join(', ')}
 generators: ${GENERATORS.join(', ')}`;
 
@@ -39,7 +44,9 @@ generators: ${GENERATORS.join(', ')}`;
 export function parseArgs(argv: readonly string[]): BenchArgs {
   let mode: 'quick' | 'full' = 'quick';
   let durationMs: number | undefined;
-  let scenarios: string[] = SCENARIOS.map((s) => s.id);
+  let scenarios: string[] = [...SCENARIOS.map((s) => s.id), ...PHASES];
+  let only = false;
+  let idleConnections = 10_000;
   let targets: TargetName[] = [...ALL_TARGETS];
   let jsonPath: string | undefined;
   let writeReadme = false;
@@ -59,8 +66,9 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
       case '--quick': mode = 'quick'; break;
       case '--full': mode = 'full'; break;
       case '--only': {
-        scenarios = list(argv[++i], a).filter((s) => s !== 'rss');
-        const bad = scenarios.filter((s) => !SCENARIOS.some((x) => x.id === s));
+        only = true;
+        scenarios = list(argv[++i], a).filter((s) => s !== 'rss' && s !== 'memory');
+        const bad = scenarios.filter((s) => !SCENARIOS.some((x) => x.id === s) && !(PHASES as readonly string[]).includes(s));
         if (bad.length) throw new Error(`unknown scenario: ${bad.join(', ')}`);
         break;
       }
@@ -88,6 +96,11 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds needs an integer ≥ 1');
         break;
       }
+      case '--idle-connections': {
+        idleConnections = Number(argv[++i]);
+        if (!Number.isInteger(idleConnections) || idleConnections < 1) throw new Error('--idle-connections needs an integer ≥ 1');
+        break;
+      }
       case '--json': jsonPath = argv[++i]; if (!jsonPath) throw new Error('--json needs a path'); break;
       case '--write-readme': writeReadme = true; break;
       case '--no-install': install = false; break;
@@ -101,9 +114,11 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     }
   }
   const d = durationMs ?? 1000;
+  // The access-log measurement takes minutes: part of --full, or when asked for by name.
+  if (!only && mode !== 'full') scenarios = scenarios.filter((s) => s !== 'access-log');
   return {
     mode, durationMs: d, rounds: rounds ?? (mode === 'full' ? 3 : 1), warmupMs: mode === 'full' ? 1000 : Math.min(500, d),
     scenarios, targets, jsonPath, writeReadme, install,
-    profile: profile ?? mode === 'full', extras: extras ?? mode === 'full', nodeUpstream, generators,
+    profile: profile ?? mode === 'full', extras: extras ?? mode === 'full', nodeUpstream, generators, idleConnections,
   };
 }

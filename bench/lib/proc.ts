@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 
@@ -92,26 +92,48 @@ export function processTree(root: number): number[] {
   return out;
 }
 
-/** VmRSS of one process in KiB (0 when it is gone). */
-export function rssKb(pid: number): number {
+/**
+ * PSS of one process in KiB (`Pss:` of /proc/<pid>/smaps_rollup; 0 when it is gone). PSS splits
+ * each shared page among the processes that map it, so a tree's sum counts the code, the
+ * snapshot and copy-on-write pages that forked workers share with their parent once, where
+ * summed RSS counts them in every process. Threads share their process's memory: a process with
+ * worker threads is one entry here.
+ */
+export function pssKb(pid: number): number {
   try {
-    const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = /^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
     return Number(m?.[1] ?? 0);
   } catch {
     return 0;
   }
 }
 
-/** Summed VmRSS of a process and its descendants, in KiB. */
-export function treeRssKb(root: number): number {
+/** Summed PSS of a process and all its descendants (workers, forked or not), in KiB. */
+export function treePssKb(root: number): number {
   let sum = 0;
-  for (const pid of processTree(root)) sum += rssKb(pid);
+  for (const pid of processTree(root)) sum += pssKb(pid);
   return sum;
 }
 
-/** Samples the tree's RSS every `everyMs` until stopped; returns the maximum seen (KiB). */
-export function sampleRss(root: number, everyMs = 200): { stop(): number } {
-  let max = treeRssKb(root);
-  const t = setInterval(() => { max = Math.max(max, treeRssKb(root)); }, everyMs);
-  return { stop(): number { clearInterval(t); max = Math.max(max, treeRssKb(root)); return max; } };
+/** Samples the tree's PSS every `everyMs` until stopped; returns the maximum seen (KiB). */
+export function samplePss(root: number, everyMs = 200): { stop(): number } {
+  let max = treePssKb(root);
+  const t = setInterval(() => { max = Math.max(max, treePssKb(root)); }, everyMs);
+  return { stop(): number { clearInterval(t); max = Math.max(max, treePssKb(root)); return max; } };
+}
+
+/**
+ * Raises this process's descriptor limit (soft and hard) to at least `want`, so that it and the
+ * targets it starts, which inherit it, can hold 10,000 idle connections each. Needs privileges to
+ * raise the hard limit; returns the soft limit in force afterwards.
+ */
+export function raiseFileLimit(want: number): number {
+  const read = (): number => Number(/Max open files\s+(\d+)/.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1] ?? 0);
+  if (read() >= want) return read();
+  try {
+    execFileSync('prlimit', ['--pid', String(process.pid), `--nofile=${want}:${want}`], { stdio: 'ignore' });
+  } catch {
+    // not permitted (or no prlimit): keep the limit there is; the idle-connection row then says how many it held
+  }
+  return read();
 }

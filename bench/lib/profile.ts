@@ -50,18 +50,21 @@ function areaOf(fn: string, url: string): string {
 /**
  * Sums self time per function (name + location) and per area; `(idle)` is left out of percentages.
  * With `lastMs`, only samples of the profile's last `lastMs` count, so start-up (module compilation,
- * key generation) does not dilute the picture of the load.
+ * key generation) does not dilute the picture of the load. `window` instead keeps the samples
+ * between two readings of `process.hrtime.bigint()` taken in any process on the machine (V8's
+ * sample times and libuv's clock are both CLOCK_MONOTONIC), leaving out the shutdown too.
  */
-export function summarizeProfile(file: string, opts: { topN?: number; lastMs?: number } = {}): ProfileSummary {
+export function summarizeProfile(file: string, opts: { topN?: number; lastMs?: number; window?: { fromNs: bigint; toNs: bigint } } = {}): ProfileSummary {
   const topN = opts.topN ?? 25;
   const p = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
-  const from = opts.lastMs === undefined ? -Infinity : p.endTime - opts.lastMs * 1000;
+  const from = opts.window ? Number(opts.window.fromNs / 1000n) : opts.lastMs === undefined ? -Infinity : p.endTime - opts.lastMs * 1000;
+  const to = opts.window ? Number(opts.window.toNs / 1000n) : Infinity;
   let ts = p.startTime;
   for (let i = 0; i < p.samples.length; i++) {
     ts += p.timeDeltas[i] ?? 0;
-    if (ts < from) continue;
+    if (ts < from || ts > to) continue;
     const id = p.samples[i]!;
     selfUs.set(id, (selfUs.get(id) ?? 0) + (p.timeDeltas[i] ?? 0));
   }

@@ -25,7 +25,7 @@ function clientBound(s: ScenarioResult, row: Row): boolean {
 export function scenarioTable(s: ScenarioResult): string {
   const cols = ALL_TARGETS.filter((t) => s.rows.some((r) => r.target === t && r.label === t));
   const mib = s.rows.some((r) => r.mibps !== undefined && r.mibps >= 1 && s.id === 'body-1m');
-  const head = ['target', 'generator', 'conns', s.unit, 'p50 ms', 'p99 ms', ...(mib ? ['MiB/s'] : []), 'RSS MB', ...cols.map((c) => `vs ${c}`), 'note'];
+  const head = ['target', 'generator', 'conns', s.unit, 'p50 ms', 'p99 ms', ...(mib ? ['MiB/s'] : []), 'PSS MB', ...cols.map((c) => `vs ${c}`), 'note'];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i < 3 ? ' --- ' : ' ---: ')).join('|')}|`.replace(/\| ---: \|$/, '| --- |')];
   for (const r of s.rows) {
     if (r.failed) {
@@ -44,7 +44,7 @@ export function scenarioTable(s: ScenarioResult): string {
     }
     if (r.non2xx > 0) notes.push(`${r.non2xx} non-2xx`);
     if (r.errors > 0) notes.push(`${r.errors} errors`);
-    lines.push(`| ${[r.label, r.generator, String(r.connections), fmtInt(r.rps), fmtMs(r.p50Ms), fmtMs(r.p99Ms), ...(mib ? [r.mibps === undefined ? '–' : fmtInt(r.mibps)] : []), fmtMb(r.rssMaxKb), ...ratios, notes.join(', ')].join(' | ')} |`);
+    lines.push(`| ${[r.label, r.generator, String(r.connections), fmtInt(r.rps), fmtMs(r.p50Ms), fmtMs(r.p99Ms), ...(mib ? [r.mibps === undefined ? '–' : fmtInt(r.mibps)] : []), fmtMb(r.pssMaxKb), ...ratios, notes.join(', ')].join(' | ')} |`);
   }
   return lines.join('\n');
 }
@@ -93,9 +93,36 @@ export function computeChecks(res: BenchResults): Check[] {
   ratioCheck('http-keepalive', 'relay', 0, 'HTTP keep-alive vs the Node byte relay (no goal)');
   ratioCheck('routers-10k', 'berth', 0.95, '10,000 routers within 5 % of 1 router', 'berth (1 router)');
   {
-    const goal = 'RSS ≤ 120 MB with 10,000 routers';
-    const r = res.rss.find((x) => x.target === 'berth')?.manyRoutersIdleKb;
-    checks.push({ goal, measured: r === undefined ? 'not measured' : `${fmtMb(r)} MB`, met: r === undefined ? undefined : r <= 120 * 1024 });
+    const berth = res.memory.find((x) => x.target === 'berth');
+    const memCheck = (goal: string, kb: number | undefined, maxMb: number): void => {
+      checks.push({ goal, measured: kb === undefined ? 'not measured' : `${fmtMb(kb)} MB`, met: kb === undefined ? undefined : kb <= maxMb * 1024 });
+    };
+    memCheck('Idle PSS ≤ 90 MB (process tree, 12 s after start)', berth?.idleKb, 90);
+    memCheck('PSS ≤ 150 MB with 10,000 routers, 12 s after start', berth?.manyRoutersIdleKb, 150);
+    const ready = berth?.manyRoutersReadyMs;
+    checks.push({ goal: 'Last of 10,000 hosts served ≤ 3 s after start', measured: ready === undefined ? 'not measured' : `${(ready / 1000).toFixed(1)} s`, met: ready === undefined ? undefined : ready <= 3000 });
+    const perConn = (t: TargetName): number | undefined => {
+      const c = res.memory.find((x) => x.target === t)?.idleConnections;
+      return c && c.held > 0 ? c.perConnectionKb : undefined;
+    };
+    const b = perConn('berth');
+    const n = perConn('nginx-1w');
+    checks.push({
+      goal: 'Memory per idle keep-alive connection vs nginx (1 worker), no goal',
+      measured: b === undefined ? 'not measured' : `${b.toFixed(1)} KiB${n === undefined ? '' : ` vs ${n.toFixed(1)} KiB (${(b / n).toFixed(1)}×)`}`,
+      met: undefined,
+    });
+  }
+  {
+    const goal = 'Access log: CPU per request grows ≤ 5 % (95 % interval over runs)';
+    const e = res.extras['access-log'];
+    const m = e && /CPU-bound throughput, % slower per run \(negative: faster\): ([^;]+); mean ([-\d.]+) %, 95 % interval ([-\d.]+) to ([-\d.]+) %/.exec(e.output);
+    if (!e) checks.push({ goal, measured: 'not measured (--full runs it)', met: undefined });
+    else if (!m) checks.push({ goal, measured: 'failed (see access-log below)', met: undefined });
+    else {
+      const [lo, hi] = [Number(m[3]), Number(m[4])];
+      checks.push({ goal, measured: `mean ${m[2]} %, interval ${lo} to ${hi} % (runs: ${m[1]} %)`, met: hi <= 5 ? true : lo > 5 ? false : undefined });
+    }
   }
   {
     const goal = 'discovery p95 < 1 s';
@@ -122,14 +149,22 @@ export function renderMarkdown(res: BenchResults): string {
   out.push('');
   out.push('| goal | measured | met |');
   out.push('| --- | --- | --- |');
-  for (const c of res.checks) out.push(`| ${c.goal} | ${c.measured} | ${c.met === undefined ? '–' : c.met ? 'yes' : '**no**'} |`);
+  for (const c of res.checks) out.push(`| ${c.goal} | ${c.measured} | ${c.met === undefined ? (c.goal.includes('interval') && !c.measured.startsWith('not') ? 'undecided' : '–') : c.met ? 'yes' : '**no**'} |`);
   for (const s of res.scenarios) {
     out.push('', `### ${s.id}: ${s.title}`, '', scenarioTable(s));
   }
-  out.push('', '### Memory (RSS of the process tree, MB)', '');
-  out.push('| target | idle, 1 router | idle, 10,000 routers | max under load |');
-  out.push('| --- | ---: | ---: | ---: |');
-  for (const r of res.rss) out.push(`| ${r.target} | ${fmtMb(r.idleKb)} | ${fmtMb(r.manyRoutersIdleKb)} | ${fmtMb(r.loadMaxKb)} |`);
+  out.push('', '### Memory (PSS summed over the process tree, MB)', '');
+  out.push('Idle: 12 s after the process started (at least 1 s after its first answer). Last host served: from the spawn to the first 200 for the last of 10,000 hosts. Per idle connection: PSS growth with that many keep-alive connections open, each after one answered request, divided by their number.');
+  out.push('');
+  out.push('| target | idle, 1 router | idle, 10,000 routers | last host served | max under load | per idle keep-alive connection |');
+  out.push('| --- | ---: | ---: | ---: | ---: | ---: |');
+  const order = (t: TargetName): number => ALL_TARGETS.indexOf(t);
+  for (const r of [...res.memory].sort((a, b) => order(a.target) - order(b.target))) {
+    const c = r.idleConnections;
+    const conn = c === undefined ? '–' : c.held === 0 ? `failed${c.failed ? `: ${c.failed.slice(0, 60)}` : ''}` : `${c.perConnectionKb.toFixed(1)} KiB (${fmtInt(c.held)} held: ${fmtMb(c.beforeKb)} → ${fmtMb(c.afterKb)} MB)`;
+    const ready = r.manyRoutersReadyMs === undefined ? '–' : `${(r.manyRoutersReadyMs / 1000).toFixed(1)} s`;
+    out.push(`| ${r.target} | ${fmtMb(r.idleKb)} | ${fmtMb(r.manyRoutersIdleKb)} | ${ready} | ${fmtMb(r.loadMaxKb)} | ${conn} |`);
+  }
   for (const [name, e] of Object.entries(res.extras)) {
     out.push('', `### ${name} (\`${e.command}\`)${e.ok ? '' : ' — failed'}`, '', '```', e.output.trim(), '```');
   }

@@ -8,8 +8,8 @@ export interface Row extends LoadResult {
   /** Display label; differs from `target` for the one-router reference row (`berth (1 router)`). */
   readonly label: string;
   readonly routers: number;
-  /** Highest RSS of the target's processes during the run (KiB); undefined for direct. */
-  readonly rssMaxKb: number | undefined;
+  /** Highest PSS summed over the target's process tree during the run (KiB); undefined for direct. */
+  readonly pssMaxKb: number | undefined;
   /** Rate of every round; the row's numbers are those of the median round. */
   readonly roundsRps?: readonly number[];
   /** Set when the run failed; the numbers are then zero. */
@@ -23,12 +23,32 @@ export interface ScenarioResult {
   readonly rows: Row[];
 }
 
-/** Memory of one target: idle, idle with many routers, highest under load (all in KiB). */
-export interface RssRow {
+/**
+ * Memory of one target, as PSS summed over its process tree (KiB): idle with one router, idle with
+ * many routers (both 12 s after start), highest under load; how long the many-router instance took
+ * from start to serving its last host; what each idle keep-alive connection adds.
+ */
+export interface MemoryRow {
   readonly target: TargetName;
   idleKb: number | undefined;
   manyRoutersIdleKb: number | undefined;
+  /** Start of the process to the first 200 for the last of the many hosts (ms). */
+  manyRoutersReadyMs: number | undefined;
   loadMaxKb: number | undefined;
+  idleConnections: IdleConnectionsResult | undefined;
+}
+
+/** Idle keep-alive connections held open against a target, each after one answered request. */
+export interface IdleConnectionsResult {
+  /** Connections asked for and connections that got their answer and stayed open. */
+  readonly wanted: number;
+  readonly held: number;
+  readonly beforeKb: number;
+  readonly afterKb: number;
+  /** (after − before) ÷ held, in KiB. */
+  readonly perConnectionKb: number;
+  /** Set when opening them failed outright. */
+  readonly failed?: string;
 }
 
 /** One acceptance goal of the issue, as measured in this run. */
@@ -63,11 +83,12 @@ export interface BenchResults {
     readonly kernel: string;
     readonly upstream: string;
     readonly versions: Record<string, string | undefined>;
-    readonly berthWorkers: string;
+    /** As configured, and the processes seen in berth's tree once it ran. */
+    berthWorkers: string;
     readonly generators: readonly Generator[];
   };
   readonly scenarios: ScenarioResult[];
-  readonly rss: RssRow[];
+  readonly memory: MemoryRow[];
   checks: Check[];
   readonly extras: Record<string, ExtraRun>;
   profile?: ProfileSummary & { readonly scenario: string; readonly rps: number };

@@ -6,7 +6,7 @@ import { stringify } from 'yaml';
 import { startBerth } from '../../test/helpers/berth.ts';
 import { freePort } from '../../test/helpers/net.ts';
 import type { BenchCert } from './certs.ts';
-import { startProcess, treeRssKb, waitForPort, type BenchProcess } from './proc.ts';
+import { processTree, startProcess, treePssKb, waitForPort, type BenchProcess } from './proc.ts';
 import { renderTemplate } from './template.ts';
 import { hasCommand } from './tools.ts';
 import type { Upstream } from './upstream.ts';
@@ -54,18 +54,28 @@ export interface RunningTarget {
   readonly httpsPort: number | undefined;
   /** Port that takes WebSocket upgrades on `/ws`. */
   readonly wsPort: number;
-  /** Root pid whose process tree is measured for RSS; undefined for direct. */
+  /** Root pid whose process tree is measured for memory; undefined for direct. */
   readonly pid: number | undefined;
-  /** RSS of the tree one second after it answered its first request (KiB). */
-  readonly idleRssKb: number | undefined;
+  /** PSS of the tree, idle, `IDLE_AFTER_START_MS` after start (at least 1 s after its first answer), KiB. */
+  readonly idlePssKb: number | undefined;
+  /** From spawning the process to the first 200 for the last routed host (ms). */
+  readonly readyMs: number | undefined;
+  /** Processes in its tree when idle (berth: the primary and its worker processes; threads not counted). */
+  readonly processes: number;
   stop(): Promise<void>;
 }
+
+/**
+ * When idle memory is read, counted from the start of the process: start-up garbage (parsed and
+ * compiled configuration) is what an idle process still holds then, as a user would see it.
+ */
+export const IDLE_AFTER_START_MS = 12_000;
 
 /** Starts one target with `routers` host routers and waits until it proxies a request. */
 export async function startTarget(name: TargetName, env: TargetEnv, routers: number): Promise<RunningTarget> {
   const up = env.upstream;
   if (name === 'direct') {
-    return { name, routers, httpPort: up.httpPort, httpsPort: up.httpsPort, wsPort: up.wsPort, pid: undefined, idleRssKb: undefined, stop: async () => undefined };
+    return { name, routers, httpPort: up.httpPort, httpsPort: up.httpsPort, wsPort: up.wsPort, pid: undefined, idlePssKb: undefined, readyMs: undefined, processes: 0, stop: async () => undefined };
   }
   const dir = join(env.dir, `${name}-${routers}`);
   mkdirSync(dir, { recursive: true, mode: 0o755 });
@@ -76,6 +86,8 @@ export async function startTarget(name: TargetName, env: TargetEnv, routers: num
   let stop: () => Promise<void>;
   let pid: number;
   let proc: BenchProcess | undefined;
+  // Set right before the spawn, after the config is written: the clock covers the target's own start-up.
+  let spawnedAt = performance.now();
   const vars = {
     DIR: dir, HTTP_PORT: httpPort, HTTPS_PORT: httpsPort, UPSTREAM_PORT: up.httpPort, WS_PORT: up.wsPort,
     CERT: env.cert.certFile, KEY: env.cert.keyFile, PEM: env.cert.pemFile,
@@ -83,9 +95,11 @@ export async function startTarget(name: TargetName, env: TargetEnv, routers: num
   const hosts = routers > 1 ? Array.from({ length: routers }, (_, i) => `h${i}.bench.test`) : [];
   switch (name) {
     case 'berth': {
+      writeBerthDynamicConfig(dir, env, hosts);
+      spawnedAt = performance.now();
       const b = await startBerth({
         dir,
-        config: berthStaticConfig(dir, httpPort, httpsPort, env, hosts),
+        config: berthStaticConfig(dir, httpPort, httpsPort),
         ...(env.cpuProfDir ? { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${env.cpuProfDir}` } } : {}),
         timeoutMs: 60_000,
       });
@@ -98,6 +112,7 @@ export async function startTarget(name: TargetName, env: TargetEnv, routers: num
       wsPort = await freePort();
       tlsPort = undefined;
       const script = join(import.meta.dirname, 'relay-server.ts');
+      spawnedAt = performance.now();
       proc = startProcess(name, process.execPath, [script, String(availableParallelism()), `${httpPort}:${up.httpPort}`, `${wsPort}:${up.wsPort}`]);
       pid = proc.pid;
       const p = proc;
@@ -109,6 +124,7 @@ export async function startTarget(name: TargetName, env: TargetEnv, routers: num
       const routes = hosts.map((h) => renderTemplate('nginx-route.tmpl', { ...vars, HOST: h })).join('');
       const conf = join(dir, 'nginx.conf');
       writeFileSync(conf, renderTemplate('nginx.conf.tmpl', { ...vars, WORKERS: name === 'nginx-1w' ? '1' : 'auto', ROUTES: routes }));
+      spawnedAt = performance.now();
       proc = startProcess(name, 'nginx', ['-p', dir, '-c', conf, '-e', join(dir, 'error.log')]);
       pid = proc.pid;
       const p = proc;
@@ -124,6 +140,7 @@ export async function startTarget(name: TargetName, env: TargetEnv, routers: num
       }
       const conf = join(dir, 'haproxy.cfg');
       writeFileSync(conf, renderTemplate('haproxy.cfg.tmpl', { ...vars, THREADS: '', ROUTES: routes }));
+      spawnedAt = performance.now();
       proc = startProcess(name, 'haproxy', ['-db', '-f', conf]);
       pid = proc.pid;
       const p = proc;
@@ -134,6 +151,7 @@ export async function startTarget(name: TargetName, env: TargetEnv, routers: num
       const routes = hosts.map((h) => renderTemplate('caddy-route.tmpl', { ...vars, HOST: h })).join('');
       const conf = join(dir, 'Caddyfile');
       writeFileSync(conf, renderTemplate('Caddyfile.tmpl', { ...vars, ROUTES: routes }));
+      spawnedAt = performance.now();
       proc = startProcess(name, 'caddy', ['run', '--config', conf, '--adapter', 'caddyfile'], {
         env: { ...process.env, HOME: dir, XDG_DATA_HOME: join(dir, 'data'), XDG_CONFIG_HOME: join(dir, 'config') },
       });
@@ -143,22 +161,23 @@ export async function startTarget(name: TargetName, env: TargetEnv, routers: num
       break;
     }
   }
+  const t0 = spawnedAt;
+  let readyMs: number;
   try {
     if (proc) await waitForPort(httpPort, proc, 120_000);
     await waitForStatus200(httpPort, routedHost(routers), 120_000, name);
+    readyMs = performance.now() - t0;
   } catch (err) {
     await stop();
     throw err;
   }
-  await new Promise((r) => setTimeout(r, 1000));
-  return { name, routers, httpPort, httpsPort: tlsPort, wsPort, pid, idleRssKb: treeRssKb(pid), stop };
+  const idleAt = Math.max(t0 + IDLE_AFTER_START_MS, performance.now() + 1000);
+  await new Promise((r) => setTimeout(r, idleAt - performance.now()));
+  return { name, routers, httpPort, httpsPort: tlsPort, wsPort, pid, idlePssKb: treePssKb(pid), readyMs, processes: processTree(pid).length, stop };
 }
 
-/**
- * berth's static config: web + websecure on loopback, the file provider, errors-only logging (the
- * peers run without access logs too), an upstream pool as large as the largest scenario.
- */
-function berthStaticConfig(dir: string, httpPort: number, httpsPort: number, env: TargetEnv, hosts: readonly string[]): Record<string, unknown> {
+/** berth's dynamic config (routers, services, the bench certificate) for the file provider. */
+function writeBerthDynamicConfig(dir: string, env: TargetEnv, hosts: readonly string[]): void {
   const up = env.upstream;
   const dynamicFile = join(dir, 'dynamic.yaml');
   const routers: Record<string, unknown> = {
@@ -183,12 +202,21 @@ function berthStaticConfig(dir: string, httpPort: number, httpsPort: number, env
       stores: { default: { defaultCertificate: { certFile: env.cert.certFile, keyFile: env.cert.keyFile } } },
     },
   }));
+}
+
+/**
+ * berth's static config: web + websecure on loopback, the file provider, errors-only logging (the
+ * peers run without access logs too), an upstream pool as large as the largest scenario.
+ */
+function berthStaticConfig(dir: string, httpPort: number, httpsPort: number): Record<string, unknown> {
+  const dynamicFile = join(dir, 'dynamic.yaml');
   return {
     entryPoints: { web: { address: `127.0.0.1:${httpPort}` }, websecure: { address: `127.0.0.1:${httpsPort}` } },
     providers: { file: { filename: dynamicFile, watch: false } },
     serversTransport: { maxIdleConnsPerHost: 1024 },
     log: { level: 'error' },
-    // Explicitly: the test helper that starts berth defaults to one process.
+    // As users run it (one data-plane worker per core). Explicitly: the test helper that starts
+    // berth defaults to one process, and runs before 2026-12-07 measured that by mistake.
     workers: 'auto',
   };
 }

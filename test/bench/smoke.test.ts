@@ -33,7 +33,7 @@ test('bench harness: one tiny scenario, berth vs direct, produces a table and JS
       assert.ok(r.rps > 0, `${r.label} measured requests`);
       assert.equal(r.non2xx, 0, `${r.label} answered 2xx`);
     }
-    assert.ok((res.rss.find((r) => r.target === 'berth')?.idleKb ?? 0) > 0, 'berth idle RSS read from /proc');
+    assert.ok((res.memory.find((r) => r.target === 'berth')?.idleKb ?? 0) > 0, 'berth idle PSS read from /proc');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -64,6 +64,7 @@ test('bench arguments', () => {
   const cases = [
     { desc: 'defaults are quick with everything', argv: [], want: { mode: 'quick', durationMs: 1000, profile: false, extras: false, rounds: 1 } },
     { desc: 'full profiles, runs the extras, three rounds', argv: ['--full'], want: { mode: 'full', durationMs: 1000, profile: true, extras: true, rounds: 3 } },
+    { desc: 'idle connections by count', argv: ['--idle-connections', '500'], want: { mode: 'quick', durationMs: 1000, profile: false, extras: false, rounds: 1 } },
     { desc: 'explicit duration and no profile', argv: ['--full', '--duration', '500', '--no-profile', '--rounds', '2'], want: { mode: 'full', durationMs: 500, profile: false, extras: true, rounds: 2 } },
   ];
   for (const c of cases) {
@@ -77,19 +78,42 @@ test('bench arguments', () => {
     { desc: 'bad duration', argv: ['--duration', 'x'], err: /--duration/ },
     { desc: 'missing value', argv: ['--json'], err: /--json needs a path/ },
     { desc: 'bad rounds', argv: ['--rounds', '0'], err: /--rounds/ },
+    { desc: 'bad idle connections', argv: ['--idle-connections', '-1'], err: /--idle-connections/ },
   ];
   for (const c of bad) assert.throws(() => parseArgs(c.argv), c.err, c.desc);
+  assert.ok(!parseArgs([]).scenarios.includes('access-log'), 'quick leaves the minutes-long access-log run out');
+  assert.ok(parseArgs(['--full']).scenarios.includes('access-log'), 'full runs it');
+  assert.deepEqual(parseArgs(['--only', 'idle-connections,access-log']).scenarios, ['idle-connections', 'access-log'], 'both can be asked for by name');
+  assert.equal(parseArgs(['--idle-connections', '500']).idleConnections, 500);
 });
 
 test('report: ratios are per generator, checks say what was not measured', () => {
-  const row = (target: 'direct' | 'berth' | 'caddy', generator: 'wrk' | 'autocannon', rps: number) => ({ target, label: target, routers: 1, generator, connections: 50, durationS: 1, rps, p50Ms: 1, p99Ms: 2, mibps: undefined, errors: 0, non2xx: 0, rssMaxKb: 1024 });
+  const row = (target: 'direct' | 'berth' | 'caddy', generator: 'wrk' | 'autocannon', rps: number) => ({ target, label: target, routers: 1, generator, connections: 50, durationS: 1, rps, p50Ms: 1, p99Ms: 2, mibps: undefined, errors: 0, non2xx: 0, pssMaxKb: 1024 });
   const s: ScenarioResult = { id: 'http-keepalive', title: 't', unit: 'req/s', rows: [row('direct', 'autocannon', 1000), row('berth', 'autocannon', 500), row('caddy', 'autocannon', 250), row('direct', 'wrk', 4000), row('berth', 'wrk', 3000), row('caddy', 'wrk', 1000)] };
   const table = scenarioTable(s);
   assert.match(table, /\| berth \| autocannon \| 50 \| 500 \| 1\.00 \| 2\.00 \| 1 \| 0\.50× \| 1\.00× \| 2\.00× \| client-bound \|/);
   assert.match(table, /\| berth \| wrk \| 50 \| 3,000 \| 1\.00 \| 2\.00 \| 1 \| 0\.75× \| 1\.00× \| 3\.00× \|  \|/);
-  const res = { scenarios: [s], rss: [], extras: {}, checks: [] } as unknown as BenchResults;
+  const res = { scenarios: [s], memory: [], extras: {}, checks: [] } as unknown as BenchResults;
   const checks = computeChecks(res);
   assert.deepEqual(checks.find((c) => c.goal.includes('3× Caddy') && c.goal.startsWith('HTTP ')), { goal: 'HTTP keep-alive ≥ 3× Caddy', measured: '3.00× (3,000 vs 1,000 req/s, wrk)', met: true });
   assert.equal(checks.find((c) => c.goal.includes('nginx'))?.met, undefined, 'nginx missing: not measured');
-  assert.equal(checks.find((c) => c.goal.startsWith('RSS'))?.measured, 'not measured');
+  assert.equal(checks.find((c) => c.goal.startsWith('Idle PSS'))?.measured, 'not measured');
+  assert.equal(checks.find((c) => c.goal.startsWith('Access log'))?.measured, 'not measured (--full runs it)');
+});
+
+test('report: memory goals and the access-log interval', () => {
+  const conns = (perConnectionKb: number) => ({ wanted: 10_000, held: 10_000, beforeKb: 0, afterKb: perConnectionKb * 10_000, perConnectionKb });
+  const res = {
+    scenarios: [], checks: [],
+    memory: [
+      { target: 'berth', idleKb: 80 * 1024, manyRoutersIdleKb: 200 * 1024, manyRoutersReadyMs: 2500, loadMaxKb: undefined, idleConnections: conns(4) },
+      { target: 'nginx-1w', idleKb: 16 * 1024, manyRoutersIdleKb: undefined, manyRoutersReadyMs: undefined, loadMaxKb: undefined, idleConnections: conns(2) },
+    ],
+    extras: { 'access-log': { command: 'node bench/access-log.ts', ok: true, output: 'CPU-bound throughput, % slower per run (negative: faster): 2.0, 6.0, 4.0; mean 4.0 %, 95 % interval -1.0 to 9.0 % → undecided' } },
+  } as unknown as BenchResults;
+  const checks = computeChecks(res);
+  const get = (prefix: string) => checks.find((c) => c.goal.startsWith(prefix));
+  assert.deepEqual([get('Idle PSS')?.met, get('PSS ≤ 150')?.met, get('Last of')?.met], [true, false, true]);
+  assert.equal(get('Memory per idle')?.measured, '4.0 KiB vs 2.0 KiB (2.0×)');
+  assert.deepEqual(get('Access log'), { goal: 'Access log: CPU per request grows ≤ 5 % (95 % interval over runs)', measured: 'mean 4.0 %, interval -1 to 9 % (runs: 2.0, 6.0, 4.0 %)', met: undefined });
 });
