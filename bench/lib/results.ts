@@ -57,6 +57,8 @@ export interface Check {
   readonly measured: string;
   /** undefined when the run could not measure it (peer missing, scenario not run). */
   readonly met: boolean | undefined;
+  /** Shown instead of yes/no when the rounds (or runs) fall on both sides of the goal. */
+  readonly verdict?: string;
 }
 
 /** Output of an auxiliary bench script run as a subprocess. */
