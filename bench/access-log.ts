@@ -132,7 +132,8 @@ interface Round { rps: number; requests: number }
 /** Runs wrk for `seconds`. */
 function wrk(port: number, seconds: number): Promise<Round> {
   return new Promise((resolve, reject) => {
-    const child = spawn(WRK, ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '-H', 'Host: bench.test', '-H', 'User-Agent: wrk', `http://127.0.0.1:${port}/`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // wrk's default 2 s timeout fails whole runs when other work starves the machine; bench/run.ts uses 10 s too.
+    const child = spawn(WRK, ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--timeout', '10s', '-H', 'Host: bench.test', '-H', 'User-Agent: wrk', `http://127.0.0.1:${port}/`], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let out = '';
     child.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
