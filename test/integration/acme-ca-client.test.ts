@@ -71,7 +71,7 @@ describe('ACME CA client options', { timeout: 120_000 }, () => {
       acme: { email: 'ops@example.com', storage: join(dir, 'acme.json'), dnsChallenge: { provider: 'cloudflare', resolvers: [pebble!.dnsServer] }, ...acme },
     }]));
     const berth = await startBerth({
-      dir, env: { CF_DNS_API_TOKEN: cf!.token, CLOUDFLARE_BASE_URL: cf!.url, ...env },
+      dir, env: { CF_DNS_API_TOKEN: cf!.token, CLOUDFLARE_BASE_URL: cf!.url, ...env }, timeoutMs: 60_000,
       // An entrypoint of its own on loopback: without one berth would open the default :80 and :443.
       config: { entryPoints: { websecure: { address: `127.0.0.1:${await freePort()}` } }, providers: { file: { filename: dyn, watch: false } }, certificatesResolvers },
     });

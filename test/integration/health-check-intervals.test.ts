@@ -61,7 +61,7 @@ describe('healthCheck.unhealthyInterval', { timeout: 60_000 }, () => {
       },
     }));
     web = await freePort();
-    berth = await startBerth({ dir, config: { entryPoints: { web: { address: `127.0.0.1:${web}` } }, providers: { file: { filename: dyn, watch: false } } } });
+    berth = await startBerth({ dir, config: { entryPoints: { web: { address: `127.0.0.1:${web}` } }, providers: { file: { filename: dyn, watch: false } } }, timeoutMs: 60_000 });
   });
 
   after(async () => {

@@ -78,7 +78,7 @@ describe('tcp.routers.*.tls.options', { timeout: 60_000 }, () => {
       },
     }));
     port = await freePort();
-    berth = await startBerth({ dir, config: { entryPoints: { tcp: { address: `127.0.0.1:${port}` } }, providers: { file: { filename: dyn, watch: false } } } });
+    berth = await startBerth({ dir, config: { entryPoints: { tcp: { address: `127.0.0.1:${port}` } }, providers: { file: { filename: dyn, watch: false } } }, timeoutMs: 60_000 });
     await waitUntil(async () => (await exchange(port, { servername: 'legacy.example.com', ca })).answer === 'up:hi', 'the TCP routers to be served');
   });
 

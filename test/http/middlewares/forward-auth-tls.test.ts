@@ -38,13 +38,13 @@ after(() => new Promise<void>((r) => (auth ? auth.close(() => r()) : r())));
 
 describe('forwardAuth.tls against an HTTPS authentication server that requires client certificates', () => {
   const cases: { desc: string; tls: (p: TestPki) => Record<string, unknown> | undefined; status: number; client?: string }[] = [
-    { desc: 'ca + cert + key: the server is trusted and berth presents its certificate', tls: (p) => ({ ca: p.ca, ...files(p.issue('berth-client', 'DNS:berth-client')) }), status: 200, client: 'berth-client' },
+    { desc: 'ca + cert + key: the server is trusted and berth presents its certificate', tls: (p) => ({ ca: p.ca, ...p.issue('berth-client', 'DNS:berth-client') }), status: 200, client: 'berth-client' },
     { desc: 'ca and cert as inline PEM are taken as well', tls: (p) => ({ ca: readFileSync(p.ca, 'utf8'), ...inline(p.issue('inline-client', 'DNS:inline-client')) }), status: 200, client: 'inline-client' },
-    { desc: 'insecureSkipVerify + cert + key, no ca: the unknown server certificate is accepted', tls: (p) => ({ insecureSkipVerify: true, ...files(p.issue('skip-client', 'DNS:skip-client')) }), status: 200, client: 'skip-client' },
-    { desc: 'cert + key without ca: the server certificate is not trusted (500, the service is not reached)', tls: (p) => files(p.issue('untrusting-client', 'DNS:untrusting-client')), status: 500 },
+    { desc: 'insecureSkipVerify + cert + key, no ca: the unknown server certificate is accepted', tls: (p) => ({ insecureSkipVerify: true, ...p.issue('skip-client', 'DNS:skip-client') }), status: 200, client: 'skip-client' },
+    { desc: 'cert + key without ca: the server certificate is not trusted (500, the service is not reached)', tls: (p) => ({ ...p.issue('untrusting-client', 'DNS:untrusting-client') }), status: 500 },
     { desc: 'no tls block: the server certificate is not trusted (500)', tls: () => undefined, status: 500 },
     { desc: 'ca without cert/key: the server refuses the client without a certificate (500)', tls: (p) => ({ ca: p.ca }), status: 500 },
-    { desc: 'a client certificate from another CA is refused by the server (500)', tls: (p) => ({ ca: p.ca, ...files(createPki('other CA').issue('stranger', 'DNS:stranger')) }), status: 500 },
+    { desc: 'a client certificate from another CA is refused by the server (500)', tls: (p) => ({ ca: p.ca, ...createPki('other CA').issue('stranger', 'DNS:stranger') }), status: 500 },
   ];
   for (const c of cases) {
     test(c.desc, async (t) => {
@@ -67,10 +67,6 @@ describe('forwardAuth.tls against an HTTPS authentication server that requires c
     });
   }
 });
-
-function files(f: { cert: string; key: string }): { cert: string; key: string } {
-  return { cert: f.cert, key: f.key };
-}
 
 function inline(f: { cert: string; key: string }): { cert: string; key: string } {
   return { cert: readFileSync(f.cert, 'utf8'), key: readFileSync(f.key, 'utf8') };
