@@ -1,5 +1,5 @@
 import { Agent } from 'node:https';
-import { checkServerIdentity, rootCertificates, type PeerCertificate } from 'node:tls';
+import { checkServerIdentity, getCACertificates, type PeerCertificate } from 'node:tls';
 import * as acme from 'acme-client';
 import { BerthError, ErrorCodes } from '../lib/errors.ts';
 
@@ -23,7 +23,7 @@ const origins = new Map<string, { agent: Agent | undefined; timeoutMs: number | 
 let installed = false;
 
 interface AxiosLikeError {
-  config?: { url?: string };
+  config?: { url?: string; timeout?: number };
   response?: { status: number; headers: Record<string, unknown>; config?: { url?: string } };
   code?: string;
   message?: string;
@@ -49,7 +49,11 @@ export function installAcmeHttp(): void {
       return Promise.reject(error);
     }
     const url = error.config?.url ?? 'the ACME server';
-    return Promise.reject(new BerthError(ErrorCodes.ACME_ORDER, `cannot reach ${url}: ${error.code ?? error.message ?? 'connection failed'}`, { cause: error }));
+    // axios reports its own timeout as ECONNABORTED "timeout of N ms exceeded".
+    const timedOut = error.code === 'ETIMEDOUT' || (error.code === 'ECONNABORTED' && /timeout/i.test(error.message ?? ''));
+    const limit = error.config?.timeout;
+    const reason = timedOut ? `no answer within ${limit ? `${limit} ms` : 'the timeout'} (acme.clientTimeout)` : error.code ?? error.message ?? 'connection failed';
+    return Promise.reject(new BerthError(ErrorCodes.ACME_ORDER, `cannot reach ${url}: ${reason}`, { cause: error }));
   };
   const handler = { fulfilled: null, rejected: onError, synchronous: false, runWhen: null };
   // acme-client's own error interceptor must see our typed error, so ours goes first.
@@ -102,7 +106,7 @@ export function caPause(directoryUrl: string, since: number): { until: number; r
 export interface CaConnection {
   /** PEM contents of `caCertificates`: the only roots trusted for the CA, unless `caSystemCertPool`. */
   readonly caCertificates?: readonly string[];
-  /** Trust the system roots as well as `caCertificates`. */
+  /** Trust the system roots (see {@link systemRoots}) as well as `caCertificates`. */
   readonly caSystemCertPool?: boolean;
   /** The name the CA's certificate is checked against and sent as SNI (`caServerName`). */
   readonly caServerName?: string;
@@ -123,7 +127,7 @@ export function configureCa(directoryUrl: string, conn: CaConnection): void {
   const name = conn.caServerName;
   let agent: Agent | undefined;
   if (custom || name) {
-    const ca = custom ? [...(conn.caSystemCertPool ? rootCertificates : []), ...conn.caCertificates!] : [...rootCertificates];
+    const ca = custom ? [...(conn.caSystemCertPool ? systemRoots() : []), ...conn.caCertificates!] : getCACertificates('default');
     agent = new Agent({
       ca, keepAlive: true,
       ...(name ? { servername: name, checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(name, cert) } : {}),
@@ -131,4 +135,13 @@ export function configureCa(directoryUrl: string, conn: CaConnection): void {
   }
   origins.get(origin)?.agent?.destroy();
   origins.set(origin, { agent, timeoutMs: conn.timeoutMs });
+}
+
+/**
+ * The roots `caSystemCertPool` adds, Go's system pool as Traefik uses it: the operating system's
+ * store as OpenSSL finds it (SSL_CERT_FILE and SSL_CERT_DIR honoured), plus what Node trusts by
+ * default (its bundled roots and NODE_EXTRA_CA_CERTS).
+ */
+function systemRoots(): string[] {
+  return [...new Set([...getCACertificates('system'), ...getCACertificates('default')])];
 }

@@ -6,6 +6,8 @@ import type { ElementStatus } from '../pipeline/snapshot.ts';
 import { buildSniIndex } from '../rules/sni-index.ts';
 import { compareRouters } from '../rules/router-order.ts';
 import { defaultTcpPriority, parseTcpRule } from '../rules/tcp-rule.ts';
+import { compileTlsOptions, type CompiledTlsOptions } from '../tls/options.ts';
+import { routerOptionsName } from '../tls/policy.ts';
 import type { TlsContextSource } from '../tls/types.ts';
 import { providerOf } from './address.ts';
 import { attachEntrypoints } from './entrypoint-attach.ts';
@@ -38,7 +40,7 @@ export interface L4BuildResult<R> {
 /**
  * Builds TCP routing for every TCP entrypoint from the merged, qualified configuration. Each
  * broken router (bad rule, unknown or broken service or middleware, SNI on a non-TLS router,
- * termination without a certificate store, no usable entrypoint) is dropped alone with a
+ * termination without a certificate store or with TLS options that do not exist, no usable entrypoint) is dropped alone with a
  * diagnostic and a disabled status; every service gets a status too, and every broken middleware
  * a diagnostic.
  */
@@ -60,13 +62,14 @@ export function buildTcpRouting(
     if (!res.ok) diagnostics.push(diagError(`provider ${providerOf(name)}`, `tcp.middlewares.${name}`, res.error));
   }
 
+  const tlsPolicies = tlsPolicyLookup(config.tls?.options ?? {});
   const perEntrypoint = new Map<string, CompiledTcpRouter[]>();
   for (const [name, def] of Object.entries(config.tcp?.routers ?? {})) {
     const source = `provider ${providerOf(name)}`;
     const element = `tcp.routers.${name}`;
     const errors: string[] = [];
     const warnings: string[] = [];
-    const compiled = compileRouter(name, def, services, middlewares, env, errors);
+    const compiled = compileRouter(name, def, services, middlewares, tlsPolicies, env, errors);
     let eps: string[] = [];
     if (compiled) {
       const att = attachEntrypoints(name, def.entryPoints, 'tcp', entrypoints, env.allocator, extraEntrypoints);
@@ -112,6 +115,7 @@ function compileRouter(
   def: NonNullable<NonNullable<DynamicConfig['tcp']>['routers']>[string],
   services: ReturnType<typeof buildTcpServices>,
   middlewares: ReadonlyMap<string, TcpMiddlewareResult>,
+  tlsPolicies: (name: string) => CompiledTlsOptions | undefined,
   env: L4BuildEnv,
   errors: string[],
 ): { router: CompiledTcpRouter } | undefined {
@@ -129,6 +133,11 @@ function compileRouter(
     errors.push('HostSNI with a host name needs TLS (tls.passthrough or tls termination); plain TCP routers can only use HostSNI(`*`)');
   }
   if (tls === 'terminate' && !env.tls) errors.push('TLS termination needs the certificate store, which is not available');
+  // As Traefik: terminating routers handshake with their TLS options (`default` unless named);
+  // options that do not exist disable the router rather than weaken its handshake.
+  const optionsName = tls === 'terminate' ? routerOptionsName(name, def.tls?.options) : undefined;
+  const tlsPolicy = optionsName !== undefined ? tlsPolicies(optionsName) : undefined;
+  if (optionsName !== undefined && tlsPolicy === undefined) errors.push(`unknown TLS options "${def.tls?.options}" (tls.options.${optionsName} does not exist)`);
   const svc = services.get(def.service);
   if (!svc) errors.push(`unknown service "${def.service}"`);
   else if (!svc.ok) errors.push(`service "${def.service}" is broken: ${svc.error}`);
@@ -141,7 +150,7 @@ function compileRouter(
     priority: typeof def.priority === 'number' && def.priority !== 0 ? def.priority : defaultTcpPriority(def.rule),
     service: def.service,
     tls,
-    ...(tls === 'terminate' && def.tls?.options ? { tlsOptions: def.tls.options } : {}),
+    ...(optionsName !== undefined && tlsPolicy !== undefined ? { tlsOptions: optionsName, tlsPolicy } : {}),
     match: parsed.rule.match,
     catchAll: parsed.rule.catchAll,
     compiled: parsed.rule,
@@ -149,4 +158,17 @@ function compileRouter(
     middlewares: chain.chain,
   };
   return { router };
+}
+
+/** Compiles each TLS options definition once per build; `default` exists even when not defined. */
+function tlsPolicyLookup(defs: NonNullable<NonNullable<DynamicConfig['tls']>['options']>): (name: string) => CompiledTlsOptions | undefined {
+  const compiled = new Map<string, CompiledTlsOptions>();
+  return (name) => {
+    let c = compiled.get(name);
+    if (c === undefined && (name === 'default' || defs[name] !== undefined)) {
+      c = compileTlsOptions(defs[name], `tls.options.${name}`);
+      compiled.set(name, c);
+    }
+    return c;
+  };
 }

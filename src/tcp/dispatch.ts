@@ -1,9 +1,10 @@
 import type { Socket } from 'node:net';
-import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
+import { TLSSocket } from 'node:tls';
 import type { Logger } from '../lib/logger.ts';
 import type { BerthError } from '../lib/errors.ts';
 import { normalizeIp } from '../lib/ip.ts';
 import type { TcpConnectionView } from '../rules/types.ts';
+import { clientCertificateAccepted } from '../tls/options.ts';
 import type { TlsContextSource } from '../tls/types.ts';
 import { admitConnection } from './admission.ts';
 import { ClientHelloReader, type ClientHello } from './client-hello.ts';
@@ -133,7 +134,7 @@ function routeTls(socket: Socket, r: TcpEntrypointRouting, handoff: HttpHandoff,
     return;
   }
   if (!admitted(socket, r, router)) return;
-  if (router.tls === 'terminate') terminate(socket, r.tlsSource, router, limits);
+  if (router.tls === 'terminate') terminate(socket, r.tlsSource, router, limits, hello.sni);
   else forward(socket, socket, router, limits);
 }
 
@@ -175,42 +176,53 @@ function forward(client: Socket | TLSSocket, peer: Socket, router: CompiledTcpRo
 
 const NO_IDLE: RelayOptions = { idleTimeoutMs: 0 };
 
-/** Terminates TLS with the certificate store, then forwards the plaintext. */
-function terminate(socket: Socket, source: TlsContextSource | undefined, router: CompiledTcpRouter, limits: DispatchLimits): void {
+/**
+ * Terminates TLS with the certificate store under the router's TLS options (versions, ciphers,
+ * curves, client authentication, sniStrict), then forwards the plaintext. The ClientHello was
+ * read to choose the router, so the context for its SNI is the socket's only one: no SNI switch
+ * during the handshake, which in node:tls adds the new certificate beside the first one instead
+ * of replacing it (a TLS 1.2 client could then be served the default RSA certificate for a name
+ * whose certificate is ECDSA), and the version bounds OpenSSL fixes per connection are the router's.
+ */
+function terminate(socket: Socket, source: TlsContextSource | undefined, router: CompiledTcpRouter, limits: DispatchLimits, sni: string): void {
   if (source === undefined) {
     socket.destroy();
     return;
   }
-  const tlsSocket = new TLSSocket(socket, {
-    isServer: true,
-    secureContext: defaultContext(source),
-    SNICallback: (name, cb) => source.sniCallback(name, cb),
+  const policy = router.tlsPolicy;
+  const clientAuth = policy?.clientAuthType ?? 'NoClientCert';
+  source.contextFor(sni, policy?.context ?? {}, policy?.key ?? '', policy?.sniStrict === true, (err, secureContext) => {
+    if (err !== null || secureContext === undefined) {
+      socket.destroy();
+      return;
+    }
+    const tlsSocket = new TLSSocket(socket, {
+      isServer: true,
+      secureContext,
+      requestCert: clientAuth !== 'NoClientCert',
+      rejectUnauthorized: clientAuth === 'RequireAndVerifyClientCert',
+    });
+    const timer = setTimeout(() => tlsSocket.destroy(), limits.peekTimeoutMs);
+    const onError = (): void => {
+      clearTimeout(timer);
+      tlsSocket.destroy();
+      socket.destroy();
+    };
+    tlsSocket.once('error', onError);
+    tlsSocket.once('close', onError);
+    // A client that leaves before the handshake completes only shows as 'end' here (no error, no
+    // close): without this the accepted socket would wait for the timer in CLOSE-WAIT.
+    tlsSocket.once('end', onError);
+    tlsSocket.once('secure', () => {
+      clearTimeout(timer);
+      if (!clientCertificateAccepted(tlsSocket, clientAuth)) {
+        onError();
+        return;
+      }
+      tlsSocket.removeListener('error', onError);
+      tlsSocket.removeListener('close', onError);
+      tlsSocket.removeListener('end', onError);
+      forward(tlsSocket, socket, router, limits);
+    });
   });
-  const timer = setTimeout(() => tlsSocket.destroy(), limits.peekTimeoutMs);
-  const onError = (): void => {
-    clearTimeout(timer);
-    tlsSocket.destroy();
-    socket.destroy();
-  };
-  tlsSocket.once('error', onError);
-  tlsSocket.once('close', onError);
-  // A client that leaves before the handshake completes only shows as 'end' here (no error, no
-  // close): without this the accepted socket would wait for the timer in CLOSE-WAIT.
-  tlsSocket.once('end', onError);
-  tlsSocket.once('secure', () => {
-    clearTimeout(timer);
-    tlsSocket.removeListener('error', onError);
-    tlsSocket.removeListener('close', onError);
-    tlsSocket.removeListener('end', onError);
-    forward(tlsSocket, socket, router, limits);
-  });
-}
-
-let lastDefault: { cert: string | Buffer; ctx: SecureContext } | undefined;
-
-/** The store's default certificate as a secure context, rebuilt only when the store swaps it. */
-function defaultContext(source: TlsContextSource): SecureContext {
-  const def = source.defaultCertificate();
-  if (lastDefault?.cert !== def.cert) lastDefault = { cert: def.cert, ctx: createSecureContext({ key: def.key, cert: def.cert }) };
-  return lastDefault.ctx;
 }

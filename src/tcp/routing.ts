@@ -1,6 +1,7 @@
 import type { HostIndex } from '../rules/host-index.ts';
 import type { TcpConnectionView, TcpRule } from '../rules/types.ts';
 import type { Logger } from '../lib/logger.ts';
+import type { CompiledTlsOptions } from '../tls/options.ts';
 import type { TlsContextSource } from '../tls/types.ts';
 import type { TcpMiddleware } from './middlewares.ts';
 
@@ -52,8 +53,10 @@ export interface CompiledTcpRouter {
   /** Qualified service name. */
   readonly service: string;
   readonly tls: TcpTlsMode;
-  /** TLS options name for `terminate` (qualified), when set. */
+  /** TLS options name for `terminate` (qualified; `default` when the router names none). */
   readonly tlsOptions?: string;
+  /** Those options compiled: the handshake of a terminated connection follows them. */
+  readonly tlsPolicy?: CompiledTlsOptions;
   readonly match: (conn: TcpConnectionView) => boolean;
   /** The compiled rule (SNI index). */
   readonly compiled: TcpRule;

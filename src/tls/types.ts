@@ -1,4 +1,4 @@
-import type { SecureContext } from 'node:tls';
+import type { SecureContext, SecureContextOptions } from 'node:tls';
 
 /**
  * The certificate store as the TLS listeners see it: SNI → secure context. Implementations swap
@@ -7,6 +7,11 @@ import type { SecureContext } from 'node:tls';
 export interface TlsContextSource {
   /** `SNICallback` for node:tls / node:http2 servers: exact name → one-label wildcard → default. */
   sniCallback(servername: string, cb: (err: Error | null, ctx?: SecureContext) => void): void;
+  /**
+   * Like `sniCallback`, with a context built from `options` (cached under `optionsKey`); with
+   * `strict`, a name no certificate covers fails the handshake (sniStrict).
+   */
+  contextFor(servername: string, options: SecureContextOptions, optionsKey: string, strict: boolean, cb: (err: Error | null, ctx?: SecureContext) => void): void;
   /** Key and certificate used when the client sends no SNI. */
   defaultCertificate(): { key: string | Buffer; cert: string | Buffer };
 }

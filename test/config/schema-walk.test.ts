@@ -6,7 +6,7 @@ import type { Schema } from '../../src/config/schema/kit.ts';
 import { dynamicConfigSchema } from '../../src/config/dynamic/schema.ts';
 import { staticConfigSchema } from '../../src/config/static/schema.ts';
 import { WARNED_DYNAMIC, WARNED_STATIC, type Warned } from '../../src/config/warned.ts';
-import { COVERED_DYNAMIC, COVERED_STATIC, REFUSED_DYNAMIC, UNTESTED } from './covered-keys.ts';
+import { COVERED_DYNAMIC, COVERED_STATIC, REFUSED_DYNAMIC } from './covered-keys.ts';
 
 const texts = new Map<string, string>();
 function mentions(file: string, key: string): boolean {
@@ -59,14 +59,10 @@ describe('every key of the configuration takes effect or is warned', () => {
     const keys = keyPaths(schema);
     const paths = new Set(keys.map((k) => k.path));
 
-    test(`${name}: each key is warned, or mentioned by a test of its part of the configuration`, (t) => {
+    test(`${name}: each key is warned, or mentioned by a test of its part of the configuration`, () => {
       const uncovered: string[] = [];
       for (const k of keys) {
         if (!k.leaf || warned(warnedTable, k.path) || refused(refusedTable, k.path)) continue;
-        if (UNTESTED[k.path] !== undefined) {
-          t.diagnostic(`untested: ${k.path}: ${UNTESTED[k.path]}`);
-          continue;
-        }
         const files = longest(covered, k.path) ?? [];
         const leaf = k.path.slice(k.path.lastIndexOf('.') + 1);
         if (!files.some((f) => mentions(f, leaf))) uncovered.push(`${k.path} (looked in: ${files.join(', ') || 'no test listed'})`);
@@ -76,15 +72,6 @@ describe('every key of the configuration takes effect or is warned', () => {
 
     test(`${name}: every warned key exists (a stale line would hide nothing)`, () => {
       assert.deepEqual(Object.keys(warnedTable).filter((p) => !paths.has(p)), []);
-    });
-
-    test(`${name}: a key listed as untested is neither warned nor covered by now`, () => {
-      const settled = Object.keys(UNTESTED).filter((p) => paths.has(p)).filter((p) => {
-        if (warned(warnedTable, p)) return true;
-        const leaf = p.slice(p.lastIndexOf('.') + 1);
-        return (longest(covered, p) ?? []).some((f) => mentions(f, leaf));
-      });
-      assert.deepEqual(settled, [], 'remove these lines from UNTESTED in test/config/covered-keys.ts');
     });
 
     test(`${name}: every listed test file exists`, () => {

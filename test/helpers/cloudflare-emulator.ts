@@ -37,10 +37,21 @@ export interface CloudflareEmulator {
   readonly created: EmulatedRecord[];
   /** Every request line seen, e.g. `POST /zones/z1/dns_records`. */
   readonly log: string[];
+  /** Every answer sent, in order, with `performance.now()` at its end and the name of the record a POST created. */
+  readonly answered: AnsweredRequest[];
   /** The next `count` requests fail with `status` (and `Retry-After` seconds when given). */
   failNext(count: number, status: number, retryAfterSeconds?: number): void;
   resetCounters(): void;
   close(): Promise<void>;
+}
+
+/** One answered request of {@link CloudflareEmulator.answered}. */
+export interface AnsweredRequest {
+  readonly line: string;
+  status: number;
+  at: number;
+  /** Name of the record the request created (POST …/dns_records). */
+  created?: string;
 }
 
 interface Zone {
@@ -84,7 +95,8 @@ export async function startCloudflareEmulator(opts: { token?: string; challtests
     }
   };
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  const answered: AnsweredRequest[] = [];
+  const handle = async (req: IncomingMessage, res: ServerResponse, answer: AnsweredRequest): Promise<void> => {
     const method = req.method ?? 'GET';
     const url = new URL(req.url ?? '/', 'http://x');
     const path = url.pathname.replace(/^\/client\/v4/, '').replace(/\/$/, '');
@@ -130,6 +142,7 @@ export async function startCloudflareEmulator(opts: { token?: string; challtests
       const r: EmulatedRecord = { id: randomBytes(16).toString('hex'), zone_id: zone.id, zone_name: zone.name, type: String(body['type']), name: String(body['name']), content: String(body['content']), ttl: Number(body['ttl'] ?? 1), proxied: body['proxied'] === true, created_on: now, modified_on: now };
       records.set(r.id, r);
       created.push(r);
+      answer.created = r.name;
       if (r.type === 'TXT') await publishTxt(r.name);
       ok(res, r);
       return;
@@ -158,7 +171,13 @@ export async function startCloudflareEmulator(opts: { token?: string; challtests
   };
 
   const server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => fail(res, 500, 10001, String(err)));
+    const answer: AnsweredRequest = { line: `${req.method ?? 'GET'} ${req.url ?? '/'}`, status: 0, at: NaN };
+    res.once('finish', () => {
+      answer.status = res.statusCode;
+      answer.at = performance.now();
+      answered.push(answer);
+    });
+    handle(req, res, answer).catch((err: unknown) => fail(res, 500, 10001, String(err)));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
@@ -170,6 +189,7 @@ export async function startCloudflareEmulator(opts: { token?: string; challtests
     counters,
     created,
     log,
+    answered,
     addZone(name) {
       const id = `zone${++zoneSeq}${randomBytes(4).toString('hex')}`;
       zones.set(id, { id, name });

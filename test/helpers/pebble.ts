@@ -33,6 +33,8 @@ export interface Pebble {
   finalizations(): number;
   /** newAccount requests that reached pebble (= accounts registered). */
   accounts(): number;
+  /** Every request that reached pebble, in order, with monotonic times: the order of ACME steps. */
+  requests(): readonly PebbleRequest[];
   /** The next `count` requests whose path matches `path` fail with `status` (+ Retry-After). */
   inject(opts: { count: number; status: number; retryAfterSeconds?: number; path?: RegExp }): void;
   /** Requests rejected by an injected failure so far. */
@@ -40,6 +42,15 @@ export interface Pebble {
   /** Simulates pebble being down (connections reset) until set back to false. */
   setDown(down: boolean): void;
   stop(): Promise<void>;
+}
+
+/** One request that reached pebble; `at` and `done` are `performance.now()` of its arrival and of the end of its answer (NaN until then). */
+export interface PebbleRequest {
+  readonly method: string;
+  /** `/order-plz`, `/authZ/…`, `/chalZ/…`, `/finalize-order/…` */
+  readonly path: string;
+  readonly at: number;
+  done: number;
 }
 
 export interface PebbleOptions {
@@ -103,6 +114,7 @@ export async function startPebble(opts: PebbleOptions = {}): Promise<Pebble> {
   let finalizations = 0;
   let accounts = 0;
   let injectedCount = 0;
+  const requests: PebbleRequest[] = [];
   let down = false;
   let injection: { count: number; status: number; retryAfterSeconds?: number; path?: RegExp } = { count: 0, status: 500 };
   const sockets = new Set<Socket>();
@@ -120,6 +132,9 @@ export async function startPebble(opts: PebbleOptions = {}): Promise<Pebble> {
       res.end(body);
       return;
     }
+    const seen: PebbleRequest = { method: req.method ?? 'GET', path, at: performance.now(), done: NaN };
+    requests.push(seen);
+    res.once('finish', () => { seen.done = performance.now(); });
     if (req.method === 'POST' && path === '/order-plz') orders++;
     if (req.method === 'POST' && path.startsWith('/finalize-order/')) finalizations++;
     if (req.method === 'POST' && path === '/sign-me-up') accounts++;
@@ -183,6 +198,7 @@ export async function startPebble(opts: PebbleOptions = {}): Promise<Pebble> {
     orders: () => orders,
     finalizations: () => finalizations,
     accounts: () => accounts,
+    requests: () => requests,
     inject(o) {
       injection = { ...o };
     },

@@ -33,6 +33,11 @@ export function fakeTlsSource(pairs: Record<string, { key: string; cert: string 
   const defCtx = createSecureContext(def);
   return {
     sniCallback(name, cb) { cb(null, ctx.get(name.toLowerCase()) ?? defCtx); },
+    contextFor(name, options, _key, strict, cb) {
+      const pair = pairs[name.toLowerCase()];
+      if (!pair && strict) cb(new Error(`no certificate for ${name}`));
+      else cb(null, createSecureContext({ ...options, ...(pair ?? def) }));
+    },
     defaultCertificate() { return def; },
   };
 }
