@@ -1,8 +1,16 @@
 import type { RoutingSnapshot } from '../pipeline/snapshot.ts';
-import type { ApiSources } from './api-server.ts';
+import type { ProviderState } from '../providers/provider.ts';
+
+/** What the Traefik API reads besides the snapshot (the API server's sources fit). */
+export interface TraefikApiSources {
+  readonly providers: () => ReadonlyMap<string, ProviderState>;
+  readonly version: string;
+  readonly startedAt: number;
+  readonly entrypoints: () => readonly { name: string; address: string; protocol: string }[];
+}
 
 /** Traefik's API subset (`/api/rawdata`, `/api/overview`, `/api/http/routers`, …) from the snapshot. */
-export function traefikApi(path: string, snap: RoutingSnapshot, src: ApiSources): unknown {
+export function traefikApi(path: string, snap: RoutingSnapshot, src: TraefikApiSources): unknown {
   const withStatus = <T extends object>(items: Record<string, T> | undefined, kind: string): (T & { name: string; status: string; provider: string })[] =>
     Object.entries(items ?? {}).map(([name, v]) => {
       const e = snap.elements.get(name);

@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import { emptyAnswer, refusal } from './answers.ts';
 import type { BodyReader, ReceivedBody } from './body.ts';
 import type { H1Input } from './h1-input.ts';
-import type { H1Server } from './h1-server.ts';
+import type { H1ConnectionHost } from './h1-options.ts';
 import type { H1Writer, H1WriterOwner } from './h1-writer.ts';
 import { ClientBodyError, type ProxyRequest, type TunnelOrigin } from './message.ts';
 import type { ProxyResponse } from './response.ts';
@@ -35,7 +35,7 @@ const EMPTY = Buffer.alloc(0);
  */
 export abstract class H1ConnectionBase implements H1WriterOwner, BodyReader, TunnelOrigin {
   readonly socket: Socket;
-  protected readonly server: H1Server;
+  protected readonly server: H1ConnectionHost<H1ConnectionBase>;
   protected abstract readonly input: H1Input;
   protected abstract readonly writer: H1Writer;
   protected state = IDLE;
@@ -61,7 +61,7 @@ export abstract class H1ConnectionBase implements H1WriterOwner, BodyReader, Tun
   protected readonly onEndFn = (): void => this.onEnd();
   protected readonly onDrainFn = (): void => { this.res?.sinkDrained(); };
 
-  constructor(socket: Socket, server: H1Server) {
+  constructor(socket: Socket, server: H1ConnectionHost<H1ConnectionBase>) {
     this.socket = socket;
     this.server = server;
   }

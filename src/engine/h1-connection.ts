@@ -4,7 +4,7 @@ import { ReceivedBody } from './body.ts';
 import { BODY, CLOSING, H1ConnectionBase, HEAD, IDLE, TUNNEL, WAIT } from './h1-connection-base.ts';
 import { requestFraming, type RequestFraming } from './h1-head.ts';
 import { H1Input, type H1InputOwner } from './h1-input.ts';
-import type { H1Server } from './h1-server.ts';
+import type { H1ConnectionHost } from './h1-options.ts';
 import { H1Writer } from './h1-writer.ts';
 import { HeaderList, hasToken } from './header-list.ts';
 import { METHODS, PAUSED, type ParseError } from './llhttp.ts';
@@ -53,7 +53,7 @@ export class H1Connection extends H1ConnectionBase implements H1InputOwner {
   private owedRefusal = 0;
   private expectFailed = false;
 
-  constructor(socket: Socket, server: H1Server) {
+  constructor(socket: Socket, server: H1ConnectionHost<H1ConnectionBase>) {
     super(socket, server);
     // The client as the listener saw it: a trusted PROXY protocol header's, else the peer.
     this.remoteIp = normalizeIp(clientAddressOf(socket));

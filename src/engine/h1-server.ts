@@ -1,21 +1,8 @@
 import type { Socket } from 'node:net';
 import { H1Connection } from './h1-connection.ts';
 import type { H1ConnectionBase } from './h1-connection-base.ts';
-import type { RequestHandler } from './message.ts';
-
-/** Limits and timeouts of the HTTP/1.1 connections of one entrypoint. */
-export interface H1Options {
-  /** Largest request head in bytes (request line included) → 431. */
-  readonly maxHeaderBytes: number;
-  /** Most header lines in a request → 431. */
-  readonly maxHeaderCount: number;
-  /** Time from a request's first byte to the end of its head (slowloris) → 408. */
-  readonly headersTimeoutMs: number;
-  /** Time from a request's first byte to the end of its body (`readTimeout`); 0 = none. */
-  readonly requestTimeoutMs: number;
-  /** Time a keep-alive connection may sit idle between requests (`idleTimeout`); 0 = none. */
-  readonly idleTimeoutMs: number;
-}
+import type { H1ConnectionHost, H1Options } from './h1-options.ts';
+import type { RequestHandler } from './request-handler.ts';
 
 /** How often the drain looks for connections that went quiet (ms). */
 const DRAIN_SWEEP_MS = 50;
@@ -25,7 +12,7 @@ const DRAIN_SWEEP_MS = 50;
  * handshake), runs an `H1Connection` on each, and enforces the timeouts with one sweep timer for
  * all connections instead of timers per request.
  */
-export class H1Server {
+export class H1Server implements H1ConnectionHost<H1ConnectionBase> {
   readonly options: H1Options;
   readonly handler: RequestHandler;
   readonly connections = new Set<H1ConnectionBase>();

@@ -1,6 +1,5 @@
 import type { Socket } from 'node:net';
 import { HeaderList } from './header-list.ts';
-import type { ProxyResponse } from './response.ts';
 
 /**
  * Per-request state shared by the entrypoint, middlewares, the forwarder and the access log.
@@ -124,12 +123,4 @@ export class ClientBodyError extends Error {
     this.name = 'ClientBodyError';
     this.status = status;
   }
-}
-
-/** What an entrypoint's engine (HTTP/1.1 connection or HTTP/2 stream) calls for each request. */
-export interface RequestHandler {
-  /** A request head arrived; its body (if any) follows in `req.body`. Must not throw. */
-  request(req: ProxyRequest, res: ProxyResponse): void;
-  /** The response is over, completed or aborted (access log, metrics). */
-  done(req: ProxyRequest, res: ProxyResponse): void;
 }

@@ -4,7 +4,7 @@ import { parseLength } from './h1-head.ts';
 import { sameName } from './header-list.ts';
 import { consumableHandle, createParser, destroyParser, ON_BODY, ON_EXECUTE, ON_HEADERS, ON_HEADERS_COMPLETE, ON_MESSAGE_COMPLETE, PAUSED, reinitialize, type LlhttpParser, type ParseError } from './llhttp.ts';
 import { SocketOutput } from './socket-output.ts';
-import type { OriginPool, UpstreamPool } from './upstream-pool.ts';
+import type { ConnectionPool, OriginConnections } from './transport-options.ts';
 import type { UpstreamTarget } from './upstream-target.ts';
 
 /** Largest upstream response head accepted (bytes); a bigger one is a bad response (502). */
@@ -79,9 +79,9 @@ export class UpstreamFailure extends Error {
  */
 export class UpstreamConnection {
   readonly socket: Socket;
-  readonly origin: OriginPool;
+  readonly origin: OriginConnections<UpstreamConnection>;
   readonly out: SocketOutput;
-  private readonly pool: UpstreamPool;
+  private readonly pool: ConnectionPool<UpstreamConnection>;
   private parser: LlhttpParser | undefined;
   exchange: UpstreamExchange | undefined = undefined;
   connected = false;
@@ -112,7 +112,7 @@ export class UpstreamConnection {
   private rawRemaining = -1;
   private readingPaused = false;
 
-  constructor(pool: UpstreamPool, origin: OriginPool, target: UpstreamTarget) {
+  constructor(pool: ConnectionPool<UpstreamConnection>, origin: OriginConnections<UpstreamConnection>, target: UpstreamTarget) {
     this.pool = pool;
     this.origin = origin;
     const o = pool.options;

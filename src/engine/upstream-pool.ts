@@ -1,25 +1,14 @@
 import { UpstreamConnection } from './upstream-connection.ts';
+import type { ConnectionPool, OriginConnections, TransportOptions } from './transport-options.ts';
 import type { UpstreamTarget } from './upstream-target.ts';
 
-/** Timeouts, pooling and TLS of one upstream transport (Traefik's serversTransport). */
-export interface TransportOptions {
-  readonly dialTimeoutMs: number;
-  /** Time from the request's head being sent to the response's head; 0 = no limit (Traefik's default). */
-  readonly responseHeaderTimeoutMs: number;
-  /** How long a kept-alive connection may sit idle in the pool. */
-  readonly idleConnTimeoutMs: number;
-  /** Idle connections kept per server: 0 means Go's default (2), a negative number keeps none. */
-  readonly maxIdleConnsPerHost: number;
-  readonly insecureSkipVerify: boolean;
-  readonly rootCAs?: readonly (string | Buffer)[];
-  readonly serverName?: string;
-}
+export type { TransportOptions } from './transport-options.ts';
 
 /** Go's `http.DefaultMaxIdleConnsPerHost`, used when `maxIdleConnsPerHost` is 0. */
 const GO_DEFAULT_IDLE = 2;
 
 /** The connections of one server (scheme, host, port). */
-export class OriginPool {
+export class OriginPool implements OriginConnections<UpstreamConnection> {
   readonly key: string;
   /** Idle kept-alive connections, most recently used last (LIFO: warm sockets first). */
   readonly idle: UpstreamConnection[] = [];
@@ -37,7 +26,7 @@ export class OriginPool {
  * one sweep timer closes those idle past `idleConnTimeoutMs`. A connection is only returned here
  * after a complete, well-framed exchange; anything else closes it.
  */
-export class UpstreamPool {
+export class UpstreamPool implements ConnectionPool<UpstreamConnection> {
   readonly options: TransportOptions;
   private readonly origins = new Map<string, OriginPool>();
   private readonly maxIdle: number;

@@ -1,6 +1,7 @@
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import type { EntryPointConfig } from '../config/static/types.ts';
-import { H1Server, type H1Options } from '../engine/h1-server.ts';
+import type { H1Options } from '../engine/h1-options.ts';
+import { H1Server } from '../engine/h1-server.ts';
 import { durationOr } from '../lib/duration.ts';
 import { BerthError, ErrorCodes } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';

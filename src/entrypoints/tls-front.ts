@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { serveStream } from '../engine/h2-adapter.ts';
 import type { H1Server } from '../engine/h1-server.ts';
-import type { RequestHandler } from '../engine/message.ts';
+import type { RequestHandler } from '../engine/request-handler.ts';
 import { ACME_TLS_ALPN, type TlsServerOptions } from '../tls/options.ts';
 
 /** What the TLS side of an entrypoint needs. */

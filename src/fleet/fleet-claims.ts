@@ -1,4 +1,5 @@
-import { describeClaim, type ClaimOwner } from '../config/labels/claims.ts';
+import type { ClaimOwner } from '../config/labels/claim-outcome.ts';
+import { describeClaim } from '../config/labels/claims.ts';
 import { diagWarning, type Diagnostic } from '../lib/diagnostics.ts';
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';

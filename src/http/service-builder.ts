@@ -9,8 +9,6 @@ import { HealthChecker } from './health-check.ts';
 import { WeightedRoundRobin, shortHash, type BalancedServer } from './load-balancer.ts';
 import { sendStatus } from './responses.ts';
 
-export { mirroringHandler } from './mirroring.ts';
-
 /** Live state of a built load-balancer service, for the API (`/routes.json`, explain, dashboard). */
 export interface ServiceInfo {
   readonly name: string;

@@ -4,7 +4,7 @@ import type { StorageStatus } from '../acme/certificate-manager.ts';
 import type { EntryPointConfig, PrometheusConfig } from '../config/static/types.ts';
 import type { ProxyRequest, RequestContext } from '../engine/message.ts';
 import type { ProxyResponse } from '../engine/response.ts';
-import type { RoutingSnapshot } from '../pipeline/snapshot.ts';
+import type { ServiceInfo } from '../http/service-builder.ts';
 import type { ProviderState } from '../providers/provider.ts';
 import { L4Counters, l4Counters, type L4CounterState } from '../tcp/l4-counters.ts';
 import { Exposition, LABEL_NAME, METRIC_NAME, labelString } from './prometheus-text.ts';
@@ -22,7 +22,8 @@ export interface CertificateInfo {
 
 /** The live state `render` reads besides the request counters. */
 export interface MetricsSources {
-  readonly snapshot: RoutingSnapshot;
+  /** What the gauges read of the snapshot in force (a `RoutingSnapshot` fits). */
+  readonly snapshot: { readonly version: number; readonly createdAt: number; readonly serviceInfo: ReadonlyMap<string, ServiceInfo> };
   readonly providers: ReadonlyMap<string, ProviderState>;
   readonly certificates: readonly CertificateInfo[];
   /** Open connections per entrypoint (`TCP` / `UDP`, as Traefik labels them). */

@@ -4,28 +4,32 @@ import { diagError, type Diagnostic } from '../lib/diagnostics.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Handler, RequestContext } from '../http/handler.ts';
 import type { BuiltMiddleware, MiddlewareFactory } from '../http/middlewares/types.ts';
-import { failoverHandler, loadBalancerHandler, mirroringHandler, weightedHandler, type ServiceInfo, type ServicePool } from '../http/service-builder.ts';
+import { mirroringHandler } from '../http/mirroring.ts';
+import { failoverHandler, loadBalancerHandler, weightedHandler, type ServiceInfo, type ServicePool } from '../http/service-builder.ts';
 import { parseHttpRule, defaultPriority } from '../rules/http-rule.ts';
 import { buildRouterIndex } from '../rules/router-index.ts';
 import type { HttpRule } from '../rules/types.ts';
-import type { CompiledHttpRouter, ElementStatus, HttpRouterTable, RoutingSnapshot } from './snapshot.ts';
+import type { ElementStatus } from '../model/element-status.ts';
+import type { L4BuildResult } from '../tcp/build.ts';
+import type { TcpEntrypointRouting } from '../tcp/routing.ts';
+import { buildTlsPolicy } from '../tls/policy.ts';
+import type { UdpEntrypointRouting } from '../udp/routing.ts';
+import type { CompiledHttpRouter, HttpRouterTable, RoutingSnapshot } from './snapshot.ts';
 import { edgeEntryPoint } from '../config/static/generated-entrypoints.ts';
 import { redirectRouter } from './entrypoint-redirect.ts';
 import { resolveOnDemand } from './on-demand.ts';
-import { providerOf, qualify } from './merge.ts';
+import { providerOf, qualify } from '../model/qualified-name.ts';
 
-/** L4 builders plug in here (src/tcp, src/udp), keeping the compiler free of socket code. */
+/** One L4 builder (`buildTcpRouting`, `buildUdpRouting`) with its environment (certificate store, port allocator) bound. */
+export type L4Builder<R> = (config: DynamicConfig, entrypoints: Record<string, EntryPointConfig>) => L4BuildResult<R>;
+
+/**
+ * The L4 builders the compiler calls (src/tcp, src/udp), bound by the process that owns their
+ * environment; without one, the snapshot has no routing of that kind.
+ */
 export interface L4Builders {
-  tcp?(config: DynamicConfig, entrypoints: Record<string, EntryPointConfig>): L4Built;
-  udp?(config: DynamicConfig, entrypoints: Record<string, EntryPointConfig>): L4Built;
-}
-
-/** What an L4 builder returns; `extraEntrypoints` are dynamic-port listeners to open. */
-export interface L4Built {
-  readonly routing: Map<string, unknown>;
-  readonly diagnostics: Diagnostic[];
-  readonly elements: ElementStatus[];
-  readonly extraEntrypoints?: Record<string, EntryPointConfig>;
+  tcp?: L4Builder<TcpEntrypointRouting>;
+  udp?: L4Builder<UdpEntrypointRouting>;
 }
 
 /** What the compiler needs besides the configuration. */
@@ -153,7 +157,7 @@ export function compileSnapshot(config: DynamicConfig, version: number, provider
       if (!t) { diagnostics.push({ level: 'warning', source: `provider ${providerOf(name)}`, element: name, message: `entrypoint "${epName}" does not exist` }); continue; }
       const tls = r.tls || allEps[epName]?.http?.tls !== undefined;
       // Entrypoint-level middlewares run before the router's own, as in Traefik.
-      const epMw = (allEps[epName]?.http?.middlewares ?? []).map((m) => (m.includes('@') ? m : qualify(m, 'file')));
+      const epMw = (allEps[epName]?.http?.middlewares ?? []).map((m) => qualify(m, 'file'));
       let handler = r.handler;
       if (epMw.length > 0) {
         const chain: BuiltMiddleware[] = [];
@@ -178,23 +182,30 @@ export function compileSnapshot(config: DynamicConfig, version: number, provider
   }
   for (const [epName, t] of tables) http.set(epName, { plain: makeTable(t.plain), tls: makeTable(t.tls) });
 
+  // ---- TLS options per SNI and per HTTPS router
+  const tlsRouters = [...http.values()].flatMap((t) => t.tls.routers.map((r) => ({ name: r.name, hosts: r.hosts, options: config.http?.routers?.[r.name]?.tls?.options })));
+  const tlsPolicy = buildTlsPolicy(tlsRouters, config.tls?.options ?? {});
+  diagnostics.push(...tlsPolicy.diagnostics);
+
   // ---- L4
-  const tcp = new Map<string, unknown>();
-  const udp = new Map<string, unknown>();
   const extraEntrypoints: Record<string, EntryPointConfig> = { ...onDemand.extra };
-  for (const [which, builder, into] of [['tcp', env.l4?.tcp, tcp], ['udp', env.l4?.udp, udp]] as const) {
-    if (!builder) continue;
+  const l4 = <R>(which: 'tcp' | 'udp', builder: L4Builder<R> | undefined): Map<string, R> => {
+    const routing = new Map<string, R>();
+    if (!builder) return routing;
     try {
       const r = builder(routed, allEps);
-      for (const [k, v] of r.routing) into.set(k, v);
+      for (const [k, v] of r.routing) routing.set(k, v);
       diagnostics.push(...r.diagnostics);
       for (const e of r.elements) elements.set(e.name, e);
       // Dynamic ports listen where the generated entrypoints do, shaped like them.
-      for (const [n, e] of Object.entries(r.extraEntrypoints ?? {})) extraEntrypoints[n] ??= edgeEntryPoint(env.staticConfig.edge, e.port, e.protocol);
+      for (const [n, e] of Object.entries(r.extraEntrypoints)) extraEntrypoints[n] ??= edgeEntryPoint(env.staticConfig.edge, e.port, e.protocol);
     } catch (err) {
       diagnostics.push(diagError('compiler', which, `cannot build ${which} routing: ${(err as Error).message}`));
     }
-  }
+    return routing;
+  };
+  const tcp = l4('tcp', env.l4?.tcp);
+  const udp = l4('udp', env.l4?.udp);
 
   const services = new Map<string, Handler>();
   for (const [n, s] of built) services.set(n, s.handler);
@@ -205,7 +216,7 @@ export function compileSnapshot(config: DynamicConfig, version: number, provider
       try { m.close?.(); } catch { /* a middleware's cleanup must not break the pipeline */ }
     }
   };
-  return { version, createdAt: Date.now(), config, diagnostics, elements, http, tcp, udp, services, serviceInfo, extraEntrypoints, close };
+  return { version, createdAt: Date.now(), config, diagnostics, elements, http, tcp, udp, tlsPolicy: tlsPolicy.policy, services, serviceInfo, extraEntrypoints, close };
 }
 
 function wrapAll(chain: readonly BuiltMiddleware[], last: Handler): Handler {

@@ -4,6 +4,10 @@ import type { Diagnostic } from '../lib/diagnostics.ts';
 import type { HttpRequestView } from '../rules/types.ts';
 import type { Handler } from '../http/handler.ts';
 import type { ServiceInfo } from '../http/service-builder.ts';
+import type { ElementStatus } from '../model/element-status.ts';
+import type { TcpEntrypointRouting } from '../tcp/routing.ts';
+import type { TlsPolicy } from '../tls/policy.ts';
+import type { UdpEntrypointRouting } from '../udp/routing.ts';
 
 /** A compiled HTTP router, ready to serve. */
 export interface CompiledHttpRouter {
@@ -31,14 +35,6 @@ export interface HttpRouterTable {
   readonly routers: readonly CompiledHttpRouter[];
 }
 
-/** The status of one element of the merged configuration, for `/routes.json` and the dashboard. */
-export interface ElementStatus {
-  readonly name: string;
-  readonly kind: 'http-router' | 'tcp-router' | 'udp-router' | 'http-service' | 'tcp-service' | 'udp-service' | 'middleware';
-  readonly status: 'enabled' | 'disabled' | 'warning';
-  readonly errors: readonly string[];
-}
-
 /**
  * Everything the data plane needs, built completely and then published by one assignment.
  * Never mutated; requests in flight keep the snapshot they started with.
@@ -53,9 +49,11 @@ export interface RoutingSnapshot {
   /** Per entrypoint: routers for plain HTTP and for TLS-terminated HTTP. */
   readonly http: ReadonlyMap<string, { readonly plain: HttpRouterTable; readonly tls: HttpRouterTable }>;
   /** Per entrypoint: TCP routing (built by src/tcp). Absent when the entrypoint has no TCP routers. */
-  readonly tcp: ReadonlyMap<string, unknown>;
+  readonly tcp: ReadonlyMap<string, TcpEntrypointRouting>;
   /** Per UDP entrypoint: UDP routing (built by src/udp). */
-  readonly udp: ReadonlyMap<string, unknown>;
+  readonly udp: ReadonlyMap<string, UdpEntrypointRouting>;
+  /** TLS options per SNI and per HTTPS router, compiled once here rather than at each handshake. */
+  readonly tlsPolicy: TlsPolicy;
   /** Service handlers by qualified name. */
   readonly services: ReadonlyMap<string, Handler>;
   /** Dynamic-port entrypoints (`tcp-10003`) that L4 routers need beyond the static ones. */

@@ -56,11 +56,10 @@ const NO_ALPN: readonly string[] = [];
  * TCP router's middlewares run before its upstream is dialled or TLS is terminated; rules and
  * middlewares see the connection's client address (`clientAddressOf`: PROXY protocol aware).
  *
- * `routing` is the entrypoint's `TcpEntrypointRouting` (from `buildTcpRouting`) or undefined when
+ * `r` is the entrypoint's `TcpEntrypointRouting` (from `buildTcpRouting`) or undefined when
  * it has no TCP routers. The listener should be created with `allowHalfOpen: true`.
  */
-export function dispatchConnection(socket: Socket, routing: unknown, handoff: HttpHandoff, limits: DispatchLimits): void {
-  const r = routing as TcpEntrypointRouting | undefined;
+export function dispatchConnection(socket: Socket, r: TcpEntrypointRouting | undefined, handoff: HttpHandoff, limits: DispatchLimits): void {
   if (r !== undefined && r.plain.length > 0 && !r.hasTlsRouters && limits.httpsRouters !== true) {
     const router = findPlainRouter(r, { sni: '', alpn: NO_ALPN, clientIp: clientIpOf(socket), tls: false });
     if (router) {

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import type { TcpMiddleware } from './middlewares.ts';
+import type { TcpMiddleware } from './routing.ts';
 
 /**
  * Open connections per middleware and client IP. Kept outside the built middleware so a reload

@@ -1,7 +1,7 @@
-import type { Socket } from 'node:net';
 import type { Middleware } from '../config/dynamic/types.ts';
 import { buildIpMatcher } from '../lib/ip.ts';
 import { inFlightConn } from './in-flight-conn.ts';
+import type { TcpMiddleware } from './routing.ts';
 
 /**
  * Traefik's TCP middlewares: `ipAllowList` (and the deprecated `ipWhiteList`) with `sourceRange`
@@ -10,14 +10,6 @@ import { inFlightConn } from './in-flight-conn.ts';
  * after the router is chosen and before the upstream is dialled or any byte is forwarded (TLS
  * terminated or passed through); a refused connection is closed at once.
  */
-
-/** A built TCP middleware. */
-export interface TcpMiddleware {
-  /** Qualified name, `limit@file`. */
-  readonly name: string;
-  /** Whether the connection from `clientIp` may go on; may hold a slot released when `socket` closes. */
-  admit(clientIp: string, socket: Socket): boolean;
-}
 
 /** A middleware that could be built, or why not. */
 export type TcpMiddlewareResult = { readonly ok: true; readonly middleware: TcpMiddleware } | { readonly ok: false; readonly error: string };

@@ -1,14 +1,22 @@
+import type { Socket } from 'node:net';
 import type { HostIndex } from '../rules/host-index.ts';
 import type { TcpConnectionView, TcpRule } from '../rules/types.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { CompiledTlsOptions } from '../tls/options.ts';
 import type { TlsContextSource } from '../tls/types.ts';
-import type { TcpMiddleware } from './middlewares.ts';
 
 /**
  * The compiled, immutable TCP routing of one entrypoint (`RoutingSnapshot.tcp`), and the lookup
  * the dispatcher runs once per connection.
  */
+
+/** A built TCP middleware. */
+export interface TcpMiddleware {
+  /** Qualified name, `limit@file`. */
+  readonly name: string;
+  /** Whether the connection from `clientIp` may go on; may hold a slot released when `socket` closes. */
+  admit(clientIp: string, socket: Socket): boolean;
+}
 
 /** How a TCP service reaches its upstream. */
 export interface TcpUpstreamOptions {

@@ -4,7 +4,8 @@ import type { TcpConfiguration, TcpService, TcpServersTransport } from '../confi
 import { parseDuration } from '../lib/duration.ts';
 import { errorMessage } from '../lib/errors.ts';
 import { WeightedRoundRobin } from './balancer.ts';
-import { parseHostPort, providerOf } from './address.ts';
+import { providerOf, qualify } from '../model/qualified-name.ts';
+import { parseHostPort } from './address.ts';
 import type { TcpServerTarget, TcpServiceHandler, TcpUpstreamOptions } from './routing.ts';
 
 /** Traefik's default dial timeout for TCP servers. */
@@ -48,7 +49,7 @@ function buildOne(
   if (def.weighted) {
     const items: { item: TcpServiceHandler; weight: number }[] = [];
     for (const ref of def.weighted.services ?? []) {
-      const qualified = ref.name.includes('@') ? ref.name : `${ref.name}@${providerOf(name)}`;
+      const qualified = qualify(ref.name, providerOf(name));
       const c = child(qualified);
       if (!c.ok) return { ok: false, error: `weighted child "${qualified}": ${c.error}` };
       items.push({ item: c.service, weight: ref.weight ?? 1 });
@@ -89,7 +90,7 @@ function upstreamOptions(name: string, lb: NonNullable<TcpService['loadBalancer'
   }
   let transport: TcpServersTransport | undefined;
   if (lb.serversTransport) {
-    const ref = lb.serversTransport.includes('@') ? lb.serversTransport : `${lb.serversTransport}@${providerOf(name)}`;
+    const ref = qualify(lb.serversTransport, providerOf(name));
     transport = transports[ref] ?? transports[lb.serversTransport];
     if (!transport) return `unknown serversTransport "${lb.serversTransport}"`;
   }

@@ -1,8 +1,9 @@
 import type { DynamicConfig, UdpService } from '../config/dynamic/types.ts';
 import type { EntryPointConfig } from '../config/static/types.ts';
 import { diagError, diagWarning, type Diagnostic } from '../lib/diagnostics.ts';
-import type { ElementStatus } from '../pipeline/snapshot.ts';
-import { parseHostPort, providerOf } from '../tcp/address.ts';
+import type { ElementStatus } from '../model/element-status.ts';
+import { providerOf, qualify } from '../model/qualified-name.ts';
+import { parseHostPort } from '../tcp/address.ts';
 import { WeightedRoundRobin } from '../tcp/balancer.ts';
 import type { L4BuildEnv, L4BuildResult } from '../tcp/build.ts';
 import { attachEntrypoints } from '../tcp/entrypoint-attach.ts';
@@ -76,7 +77,7 @@ function buildService(name: string, def: UdpService, child: (name: string) => Bu
   if (def.weighted) {
     const items: { item: BuiltUdpService; weight: number }[] = [];
     for (const ref of def.weighted.services ?? []) {
-      const q = ref.name.includes('@') ? ref.name : `${ref.name}@${providerOf(name)}`;
+      const q = qualify(ref.name, providerOf(name));
       const c = child(q);
       if (typeof c === 'string') return `weighted child "${q}": ${c}`;
       items.push({ item: c, weight: ref.weight ?? 1 });

@@ -1,5 +1,6 @@
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { H1Server, type H1Options } from '../../src/engine/h1-server.ts';
+import type { H1Options } from '../../src/engine/h1-options.ts';
+import { H1Server } from '../../src/engine/h1-server.ts';
 import type { ProxyRequest, RequestContext } from '../../src/engine/message.ts';
 import { ProxyExchange, type ForwardFailure } from '../../src/engine/proxy-exchange.ts';
 import type { ProxyResponse } from '../../src/engine/response.ts';

@@ -94,6 +94,18 @@ describe('compileSnapshot', () => {
     assert.equal(snap2.http.get('admin')?.plain.find(view('a.test', '/api/x'))?.name, 'long@file');
     assert.equal(snap2.http.get('admin')?.plain.find(view('A.TEST'.toLowerCase(), '/other'))?.name, 'short@file');
   });
+
+  test('the TLS options per SNI are compiled into the snapshot, with their problems', () => {
+    const snap = compile({ file: {
+      http: { routers: { app: { rule: 'Host(`a.test`)', service: 's', tls: { options: 'modern' } }, plain: { rule: 'Host(`p.test`)', service: 's', entryPoints: ['admin'] } }, services: { s: svc } },
+      tls: { options: { modern: { minVersion: 'VersionTLS13', cipherSuites: ['TLS_NOPE'] } } },
+    } });
+    assert.equal(snap.tlsPolicy.byHost.get('a.test')?.name, 'modern@file');
+    assert.equal(snap.tlsPolicy.byHost.get('a.test')?.options.minVersion, 'TLSv1.3');
+    assert.equal(snap.tlsPolicy.byHost.has('p.test'), false, 'a plain router names no TLS options');
+    assert.equal(snap.tlsPolicy.wanted.get('app@file'), 'modern@file');
+    assert.ok(snap.diagnostics.some((d) => d.element === 'tls.options.modern@file.cipherSuites'));
+  });
 });
 
 describe('the generated web redirects only what a router asked to serve over TLS', () => {

@@ -89,7 +89,7 @@ describe('compiled snapshot with on-demand entrypoints', () => {
     assert.equal(snap.http.get('tcp-8088')?.plain.find({ host: 'web2.test', path: '/', method: 'GET', headers: {}, query: '', clientIp: '127.0.0.1' })?.name, 'web2@docker');
   });
   test('TCP routes on theirs; a router without entrypoints does not attach to them', () => {
-    const on = (ep: string): string[] => ((snap.tcp.get(ep) as { routers?: { name: string }[] } | undefined)?.routers ?? []).map((r) => r.name);
+    const on = (ep: string): string[] => (snap.tcp.get(ep)?.routers ?? []).map((r) => r.name);
     assert.deepEqual(on('tcp-6667'), ['irc@docker']);
     assert.deepEqual(on('tcp-8088'), []);
     assert.ok(on('tcp-5432').includes('all@docker'));

@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { X509Certificate } from 'node:crypto';
 import { CertificateStore } from '../../src/tls/certificate-store.ts';
 import { buildCertificate } from '../../src/tls/x509-builder.ts';
-import { compileTlsOptions, tlsServerOptions } from '../../src/tls/options.ts';
+import { compileTlsOptions } from '../../src/tls/compile-tls-options.ts';
+import { tlsServerOptions } from '../../src/tls/options.ts';
 import type { TlsOptions } from '../../src/config/dynamic/types.ts';
 
 const ca = buildCertificate({ commonName: 'Options CA', isCA: true });

@@ -13,7 +13,8 @@
  */
 import { diagError, diagWarning, type Diagnostic } from '../../lib/diagnostics.ts';
 import type { DynamicConfig } from '../dynamic/types.ts';
-import { claimOwnerOf, describeClaim, describeOwner, nameClaim, trafficClaimsOf, type ClaimContext, type ClaimOutcome, type ClaimOwner, type RefusedClaim } from './claims.ts';
+import type { ClaimOutcome, ClaimOwner, RefusedClaim } from './claim-outcome.ts';
+import { claimOwnerOf, describeClaim, describeOwner, nameClaim, trafficClaimsOf, type ClaimContext } from './claims.ts';
 import { sectionNoun, type Element, type Section } from './element.ts';
 import type { ContainerView } from './types.ts';
 import { hostileReason } from './values.ts';

@@ -1,6 +1,6 @@
 import type { DynamicConfig } from '../dynamic/types.ts';
 import type { Diagnostic } from '../../lib/diagnostics.ts';
-import type { ClaimOutcome } from './claims.ts';
+import type { ClaimOutcome } from './claim-outcome.ts';
 
 /**
  * A container as the label decoder sees it: what the Docker provider gathers from `inspect`,

@@ -4,7 +4,8 @@
  * the ledger settles what the merge granted, and when it releases keys the decoder runs again so
  * that the next claimant gets them in the same publish.
  */
-import { claimOwnerOf, ruleHosts, type ClaimOwner } from '../../config/labels/claims.ts';
+import type { ClaimOwner } from '../../config/labels/claim-outcome.ts';
+import { claimOwnerOf, ruleHosts } from '../../config/labels/claims.ts';
 import type { DynamicConfig } from '../../config/dynamic/types.ts';
 import { allowsNonRunning } from '../../config/labels/parse.ts';
 import type { ContainerView, DecodeResult, LabelDecodeOptions } from '../../config/labels/types.ts';

@@ -14,7 +14,8 @@
  * daemon is gone for good (a unix socket missing that long, which is also what a stopped dockerd
  * looks like from outside).
  */
-import { claimOwnerOf, type ClaimOwner } from '../../config/labels/claims.ts';
+import type { ClaimOwner } from '../../config/labels/claim-outcome.ts';
+import { claimOwnerOf } from '../../config/labels/claims.ts';
 import type { ContainerView } from '../../config/labels/types.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';

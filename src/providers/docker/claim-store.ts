@@ -3,7 +3,7 @@
  * replaces it with a shared store (Redis) behind the same two calls.
  */
 import { readFile, rename } from 'node:fs/promises';
-import type { ClaimOwner } from '../../config/labels/claims.ts';
+import type { ClaimOwner } from '../../config/labels/claim-outcome.ts';
 import type { RouterTlsConfig } from '../../config/dynamic/types.ts';
 import { writeFileAtomic } from '../../lib/atomic-file.ts';
 import type { Diagnostic } from '../../lib/diagnostics.ts';

@@ -5,7 +5,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeContainers } from '../../../src/config/labels/decode.ts';
-import { describeClaim, type ClaimOwner } from '../../../src/config/labels/claims.ts';
+import type { ClaimOwner } from '../../../src/config/labels/claim-outcome.ts';
+import { describeClaim } from '../../../src/config/labels/claims.ts';
 import type { ContainerView } from '../../../src/config/labels/types.ts';
 import { container, options } from './fixtures.ts';
 

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import type { ClaimOwner } from '../../../src/config/labels/claims.ts';
+import type { ClaimOwner } from '../../../src/config/labels/claim-outcome.ts';
 import type { ContainerView } from '../../../src/config/labels/types.ts';
 import { ClaimLedger, type OwnerDaemon } from '../../../src/providers/docker/claim-ledger.ts';
 import { FileClaimStore, parseLedger, type ClaimRecord } from '../../../src/providers/docker/claim-store.ts';
