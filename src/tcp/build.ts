@@ -6,7 +6,7 @@ import type { ElementStatus } from '../model/element-status.ts';
 import { buildSniIndex } from '../rules/sni-index.ts';
 import { compareRouters } from '../rules/router-order.ts';
 import { defaultTcpPriority, parseTcpRule } from '../rules/tcp-rule.ts';
-import { compileTlsOptions, type CompiledTlsOptions } from '../tls/options.ts';
+import { compileTlsOptions, type CompiledTlsOptions } from '../tls/compile-tls-options.ts';
 import { routerOptionsName } from '../tls/policy.ts';
 import type { TlsContextSource } from '../tls/types.ts';
 import { providerOf } from '../model/qualified-name.ts';

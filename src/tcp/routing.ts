@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import type { HostIndex } from '../rules/host-index.ts';
 import type { TcpConnectionView, TcpRule } from '../rules/types.ts';
 import type { Logger } from '../lib/logger.ts';
-import type { CompiledTlsOptions } from '../tls/options.ts';
+import type { CompiledTlsOptions } from '../tls/compile-tls-options.ts';
 import type { TlsContextSource } from '../tls/types.ts';
 
 /**

@@ -16,16 +16,25 @@ test('idle GC: one collection after a busy period, once the loop stayed quiet fo
 });
 
 test('idle GC: the timer collects through the real memory-reducing GC without exposing gc globally', async () => {
+  // Waits on the collector's own calls, never on a wall-clock window (a loaded machine delays timers).
   const elus = [0.9, 0, 0];
   let collected = 0;
-  const stop = startIdleGc({ everyMs: 5, utilization: () => elus.shift() ?? 0, collect: () => { collected++; } });
-  await new Promise((r) => setTimeout(r, 60));
+  let checks = 0;
+  const { promise: fourChecks, resolve } = Promise.withResolvers<void>();
+  const stop = startIdleGc({
+    everyMs: 5,
+    utilization: () => { if (++checks === 5) resolve(); return elus.shift() ?? 0; },
+    collect: () => { collected++; },
+  });
+  await fourChecks;
   stop();
   assert.equal(collected, 1);
-  // The real collector: runs once and leaves no global gc behind.
+  // The real collector: the decision on the third check runs it synchronously; the fourth proves it returned.
   const elus2 = [0.9, 0, 0];
-  const stop2 = startIdleGc({ everyMs: 5, utilization: () => elus2.shift() ?? 0 });
-  await new Promise((r) => setTimeout(r, 60));
+  let checks2 = 0;
+  const { promise: done, resolve: resolve2 } = Promise.withResolvers<void>();
+  const stop2 = startIdleGc({ everyMs: 5, utilization: () => { if (++checks2 === 4) resolve2(); return elus2.shift() ?? 0; } });
+  await done;
   stop2();
   assert.equal((globalThis as { gc?: unknown }).gc, undefined);
 });
