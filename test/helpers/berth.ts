@@ -66,7 +66,7 @@ export async function startBerth(opts: { config: string | Record<string, unknown
       if (dead) throw new Error('exited');
       const res = await fetch(`${apiUrl}/ping`);
       return res.ok;
-    }, 'berth to answer /ping', opts.timeoutMs ?? 20_000);
+    }, 'berth to answer /ping', opts.timeoutMs ?? 90_000); // a safety net only: an exit fails at once
   } catch (err) {
     child.kill('SIGKILL');
     throw new Error(`berth did not start: ${(err as Error).message}\n${logs.join('\n')}`);
