@@ -4,7 +4,7 @@ import type { Diagnostic } from '../lib/diagnostics.ts';
 import { formatStaticDiagnostics } from '../config/static/format.ts';
 import { formatDiagnostic } from '../lib/diagnostics.ts';
 import { errorMessage } from '../lib/errors.ts';
-import { createLogger, reopenLogFiles, setRootLogger, type Logger } from '../lib/logger.ts';
+import { createLogger, setRootLogger, type Logger } from '../lib/logger.ts';
 import { Berth } from '../app.ts';
 import { startIdleGc } from '../lib/idle-gc.ts';
 import { defaultParts } from '../parts.ts';
@@ -105,11 +105,6 @@ class Operations {
 
   /** SIGUSR1: opens `log.filePath` and `accessLog.filePath` again (after logrotate moved them). */
   reopenLogs(): void {
-    try {
-      reopenLogFiles();
-    } catch (err) {
-      this.log.error({ err }, `SIGUSR1: cannot reopen log.filePath: ${errorMessage(err)}`);
-    }
     this.berth.reopenLogs();
     this.log.info('SIGUSR1: log files reopened');
   }
@@ -164,12 +159,13 @@ class Operations {
       return;
     }
     this.state = 'handing-over';
-    const api = apiListener(this.berth);
-    const udp = [...this.berth.udpEntrypoints.values()];
+    // The API is not on the data path: only it is briefly unavailable during the hand-over.
+    const api = this.berth.api;
+    let udp: Awaited<ReturnType<Berth['plane']['releaseUdp']>> = [];
     try {
       // The API port and UDP sockets are bound anew by the successor, so they are released first.
       await api?.stop();
-      await Promise.all(udp.map((u) => u.stop()));
+      udp = await this.berth.plane.releaseUdp();
       const listeners = this.berth.listeningSockets();
       const argv = process.argv.slice(1);
       const next = await handOver({ command: [process.execPath, ...process.execArgv, ...argv], listeners, timeoutMs: 30_000 });
@@ -186,13 +182,3 @@ class Operations {
   }
 }
 
-/**
- * The API listener of a running berth. Berth does not expose it (nor lets the API adopt an
- * inherited socket), so a hand-over closes it before starting the successor and re-opens it if the
- * successor fails. The API is not on the data path: only it is briefly unavailable.
- */
-function apiListener(berth: Berth): { stop(): Promise<void>; start(): Promise<unknown> } | undefined {
-  const api = (berth as unknown as { api?: { stop?: unknown; start?: unknown } }).api;
-  if (!api || typeof api.stop !== 'function' || typeof api.start !== 'function') return undefined;
-  return api as { stop(): Promise<void>; start(): Promise<unknown> };
-}
