@@ -8,6 +8,7 @@
  * - nginx, HAProxy and Caddy idle with the same single route (`--peers`), when installed.
  *
  * Usage: node bench/memory.ts [--routers 10000] [--workers auto] [--peers] [--runs 1]
+ * (BERTH_ROOT=/path/to/checkout measures another version of berth)
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,7 +19,8 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 
-const ROOT = resolve(import.meta.dirname, '..');
+/** The berth checkout to measure (another one's `src/main.ts` compares two versions). */
+const ROOT = resolve(process.env.BERTH_ROOT ?? resolve(import.meta.dirname, '..'));
 
 /** PSS of `pid` and every descendant, in KiB (0 for a process that is gone). */
 export function treePssKb(pid: number): number {

@@ -150,19 +150,30 @@ export class Berth {
     // Providers first: a process that takes over inherited sockets (restart, upgrade) must not
     // answer queued connections with an empty configuration. Each provider gets up to 10 s to
     // publish or to report that it cannot.
-    await this.startProviders(10_000);
     const inherited = new Map([...opts.inherited ?? []].map(([name, s]) => [name, socketFds(s)]));
+    const multi = this.workerCount > 1;
+    // Worker threads load their modules while the providers are read.
+    const workers = multi ? await this.spawnWorkers(inherited) : undefined;
+    try {
+      await this.serve(workers, inherited);
+    } catch (err) {
+      await workers?.drain(0);
+      throw err;
+    }
+  }
+
+  private async serve(workers: WorkerGroup | undefined, inherited: ReadonlyMap<string, readonly number[]>): Promise<void> {
+    await this.startProviders(10_000);
     await this.plane.start(inherited);
     for (const a of this.plane.addresses()) this.log.info({ entrypoint: a.name, address: `${fmtAddr(a.address, a.port)}${a.protocol === 'udp' ? '/udp' : ''}` }, `entrypoint ${a.name} listening on ${fmtAddr(a.address, a.port)}${a.protocol === 'udp' ? '/udp' : ''}`);
-    // The API says "up" only once the data plane serves: with workers, it opens after them (the
-    // workers forward API requests to it, so its address must be known; port 0 goes first).
+    // The API says "up" only once the data plane serves: with workers, it opens after them (they
+    // forward API requests to it, so its address must be known: port 0 opens first).
     const listen = parseListen(this.config.api.listen);
-    const multi = this.workerCount > 1;
-    if (multi && listen.port !== 0) await this.startWorkers(`http://${fmtAddr(listen.host, listen.port)}`, inherited);
+    if (workers && listen.port !== 0) await this.startWorkers(workers, `http://${fmtAddr(listen.host, listen.port)}`, inherited);
     this.api = new ApiServer(this.config.api.listen, this.apiSources(), this.log.child({ component: 'api' }));
     const a = this.apiAddress = await this.api.start();
     this.log.info({ api: `${a.host}:${a.port}` }, `api listening on http://${fmtAddr(a.host, a.port)}`);
-    if (multi && !this.workers) await this.startWorkers(this.apiUrl(), inherited);
+    if (workers && !this.workers) await this.startWorkers(workers, this.apiUrl(), inherited);
   }
 
   /** Starts every provider; resolves when each has published or failed, or after `capMs`. */
@@ -184,17 +195,22 @@ export class Berth {
     this.watcher.rebuildNow();
   }
 
-  private async startWorkers(apiUrl: string, inherited: ReadonlyMap<string, readonly number[]>): Promise<void> {
-    this.workers = await WorkerGroup.start({
-      config: this.config, apiUrl, inherited, snapshot: () => this.holder.current(),
+  private spawnWorkers(inherited: ReadonlyMap<string, readonly number[]>): Promise<WorkerGroup> {
+    return WorkerGroup.spawn({
+      config: this.config, inherited, snapshot: () => this.holder.current(),
       ports: () => this.ports.list().map((p) => ({ key: p.key, port: p.port, protocol: p.protocol })),
       certificates: this.certificates, pool: this.plane.pool, http01: this.acme?.http01Responder,
       metrics: this.plane.metrics, logger: this.log.child({ component: 'workers' }),
     }, this.workerCount);
-    for (const [name, ep] of this.workers.entrypoints) {
+  }
+
+  private async startWorkers(workers: WorkerGroup, apiUrl: string, inherited: ReadonlyMap<string, readonly number[]>): Promise<void> {
+    this.workers = workers;
+    await workers.start(apiUrl);
+    for (const [name, ep] of workers.entrypoints) {
       const fds = inherited.get(name);
       const where = fds ? `inherited fd ${fds.join(', ')}` : fmtAddr(ep.host || '0.0.0.0', ep.port);
-      this.log.info({ entrypoint: name, address: where, workers: this.workers.ids() }, `entrypoint ${name} listening on ${where} (${this.workerCount} workers)`);
+      this.log.info({ entrypoint: name, address: where, workers: workers.ids() }, `entrypoint ${name} listening on ${where} (${this.workerCount} workers)`);
     }
   }
 

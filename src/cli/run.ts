@@ -6,7 +6,7 @@ import { formatDiagnostic } from '../lib/diagnostics.ts';
 import { errorMessage } from '../lib/errors.ts';
 import { createLogger, setRootLogger, type Logger } from '../lib/logger.ts';
 import { Berth } from '../app.ts';
-import { startIdleGc } from '../lib/idle-gc.ts';
+import { reduceMemoryNow, startIdleGc } from '../lib/idle-gc.ts';
 import { defaultParts } from '../parts.ts';
 import type { StaticConfig } from '../config/static/types.ts';
 import { claimSockets, closeFds, socketFds, takeInheritedSockets } from '../ops/systemd.ts';
@@ -49,7 +49,9 @@ export async function runCommand(from: StaticSource, notes: readonly Diagnostic[
   let berth: Berth;
   try {
     berth = await Berth.start(config, { logger: log, parts: await defaultParts(config, log), inherited: claimed });
-    // Memory grown under load goes back once the process is quiet again (the workers do the same).
+    // What start-up allocated goes back now; memory grown under load once the process is quiet
+    // again (the workers do the same).
+    reduceMemoryNow();
     startIdleGc();
   } catch (err) {
     log.fatal({ err }, (err as Error).message);

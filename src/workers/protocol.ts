@@ -13,7 +13,9 @@ export interface AssignedPort { readonly key: string; readonly port: number; rea
  * compiles it into handlers.
  */
 export type ToWorker =
-  | { readonly type: 'init'; readonly config: StaticConfig; readonly apiUrl: string; readonly fds: readonly (readonly [string, readonly number[]])[] }
+  | { readonly type: 'init'; readonly config: StaticConfig; readonly fds: readonly (readonly [string, readonly number[]])[] }
+  /** Where the control plane's API listens: `api@internal` and its kin are forwarded there. */
+  | { readonly type: 'api'; readonly url: string }
   | { readonly type: 'config'; readonly version: number; readonly config: DynamicConfig; readonly diagnostics: readonly Diagnostic[]; readonly ports: readonly AssignedPort[] }
   | { readonly type: 'certs'; readonly state: ReplicatedCertificates }
   | { readonly type: 'http01'; readonly tokens: readonly [string, string][] }

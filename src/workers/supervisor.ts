@@ -28,22 +28,23 @@ export class WorkerSupervisor {
   /** Told the last counters of a worker that ended (the control plane absorbs them). */
   onWorkerCounters: ((state: MetricsState) => void) | undefined;
   private readonly config: StaticConfig;
-  private readonly apiUrl: string;
   /** The inherited sockets each worker (by slot) accepts on, by entrypoint. */
   private readonly inherited: readonly ReadonlyMap<string, readonly number[]>[];
   private readonly log: Logger;
 
-  constructor(count: number, config: StaticConfig, apiUrl: string, inherited: readonly ReadonlyMap<string, readonly number[]>[], log: Logger) {
+  constructor(count: number, config: StaticConfig, inherited: readonly ReadonlyMap<string, readonly number[]>[], log: Logger) {
     this.slots = Array.from({ length: count }, () => ({ worker: undefined, restarts: 0, fds: new Map() }));
     this.config = config;
-    this.apiUrl = apiUrl;
     this.inherited = inherited;
     this.log = log;
   }
 
-  /** Starts every worker and resolves when all of them listen (rejects if one cannot). */
-  async start(): Promise<void> {
-    await Promise.all(this.slots.map((slot, i) => this.spawn(slot, i)));
+  /**
+   * Starts every worker; resolves when all of them listen (rejects if one cannot). A worker loads
+   * its modules at once and listens when the first configuration is published.
+   */
+  start(): Promise<void> {
+    return Promise.all(this.slots.map((slot, i) => this.spawn(slot, i))).then(() => undefined);
   }
 
   /** Sends a message to every worker and remembers it for workers started later. */
@@ -110,8 +111,8 @@ export class WorkerSupervisor {
       // connection waiting in an inherited socket's queue (a restart) is never answered with an
       // empty routing table. Certificates, tokens and health come first, the configuration last.
       const mine = this.inherited[index] ?? new Map<string, readonly number[]>();
-      worker.postMessage({ type: 'init', config: this.config, apiUrl: this.apiUrl, fds: [...mine] } satisfies ToWorker);
-      for (const m of ['certs', 'http01', 'tickets', 'health', 'config'] as const) { const l = this.latest.get(m); if (l) worker.postMessage(l); }
+      worker.postMessage({ type: 'init', config: this.config, fds: [...mine] } satisfies ToWorker);
+      for (const m of ['api', 'certs', 'http01', 'tickets', 'health', 'config'] as const) { const l = this.latest.get(m); if (l) worker.postMessage(l); }
     });
   }
 

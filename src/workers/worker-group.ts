@@ -15,7 +15,6 @@ const TICKET_ROTATION_MS = 12 * 3600_000;
 /** What the control plane shares with its workers. */
 export interface WorkerSources {
   readonly config: StaticConfig;
-  readonly apiUrl: string;
   /** Inherited listening sockets (systemd, a previous berth), by entrypoint. */
   readonly inherited: ReadonlyMap<string, readonly number[]>;
   readonly snapshot: () => RoutingSnapshot;
@@ -41,24 +40,38 @@ export class WorkerGroup {
   private readonly src: WorkerSources;
   private ticketTimer: NodeJS.Timeout | undefined;
   private pending = new Set<'certs' | 'health'>();
+  private readonly listening: Promise<void>;
 
   private constructor(src: WorkerSources, count: number, entryPoints: Record<string, EntryPointConfig>) {
     this.src = src;
     const inherited: Map<string, number[]>[] = Array.from({ length: count }, () => new Map());
     for (const [name, fds] of src.inherited) assignSockets(fds, count).forEach((list, i) => inherited[i]!.set(name, list));
-    this.supervisor = new WorkerSupervisor(count, { ...src.config, entryPoints }, src.apiUrl, inherited, src.logger);
+    this.supervisor = new WorkerSupervisor(count, { ...src.config, entryPoints }, inherited, src.logger);
     this.supervisor.onWorkerCounters = (state) => src.metrics?.absorb(state);
+    for (const [name, ep] of Object.entries(entryPoints)) if (ep.protocol === 'tcp') this.entrypoints.set(name, ep);
+    this.listening = this.supervisor.start();
+    // Awaited in `start`; a worker that cannot start must not go unnoticed meanwhile.
+    this.listening.catch(() => undefined);
   }
 
-  /** Starts `count` workers with everything they need; resolves once every one listens. */
-  static async start(src: WorkerSources, count: number): Promise<WorkerGroup> {
+  /**
+   * Starts `count` worker threads at once: they load their modules while the control plane
+   * reads its providers, and listen once `start` gives them their first configuration.
+   */
+  static async spawn(src: WorkerSources, count: number): Promise<WorkerGroup> {
     const entryPoints: Record<string, EntryPointConfig> = {};
     for (const [name, ep] of Object.entries(src.config.entryPoints)) {
       // Port 0 would give every worker its own random port: pick one for all of them.
       entryPoints[name] = ep.protocol === 'tcp' && ep.port === 0 && !src.inherited.has(name) ? { ...ep, port: await freePort(ep.host) } : ep;
     }
-    const g = new WorkerGroup(src, count, entryPoints);
-    for (const [name, ep] of Object.entries(entryPoints)) if (ep.protocol === 'tcp') g.entrypoints.set(name, ep);
+    return new WorkerGroup(src, count, entryPoints);
+  }
+
+  /** Feeds the workers (the API's address, then what they serve); resolves once every one listens. */
+  async start(apiUrl: string): Promise<void> {
+    const g = this;
+    const src = this.src;
+    g.supervisor.publish({ type: 'api', url: apiUrl });
     g.publishConfig(src.snapshot());
     g.publish('certs');
     g.publish('health');
@@ -76,8 +89,7 @@ export class WorkerGroup {
       responder.onChange(tokens);
       tokens();
     }
-    await g.supervisor.start();
-    return g;
+    await this.listening;
   }
 
   /** A new snapshot: its merged configuration and the current health go to every worker. */

@@ -1,6 +1,6 @@
 import { parentPort, threadId } from 'node:worker_threads';
 import { createLogger, type Logger } from '../lib/logger.ts';
-import { startIdleGc } from '../lib/idle-gc.ts';
+import { reduceMemoryNow, startIdleGc } from '../lib/idle-gc.ts';
 import type { Handler } from '../http/handler.ts';
 import { loadBalancerHandler } from '../http/service-builder.ts';
 import { createTransport, upstreamTarget, type Transport } from '../http/forwarder.ts';
@@ -24,6 +24,7 @@ class Worker {
   private readonly plane: DataPlane;
   private readonly http01 = new Http01Responder();
   private readonly apiTransport: Transport;
+  private toApi: Handler | undefined;
   private ports = new Map<string, number>();
   private readonly log: Logger;
 
@@ -32,9 +33,10 @@ class Worker {
     this.log = createLogger({ level: config.log.level, ...(config.log.filePath ? { filePath: config.log.filePath } : {}) }).child({ worker: threadId });
     // Internal services that need the control plane are forwarded to its API listener.
     this.apiTransport = createTransport({ dialTimeoutMs: 30_000, responseHeaderTimeoutMs: 0, idleConnTimeoutMs: 90_000, maxIdleConnsPerHost: 16, insecureSkipVerify: false });
-    const api = new URL(init.apiUrl);
-    const lb = new WeightedRoundRobin([{ value: upstreamTarget(init.apiUrl, api), weight: 1, id: 'api', healthy: true, current: 0 }], undefined, 'api@internal');
-    const toApi = loadBalancerHandler('api@internal', lb, this.apiTransport, true).handler;
+    const toApi: Handler = (req, res, ctx) => {
+      if (this.toApi) this.toApi(req, res, ctx);
+      else { res.statusCode = 503; res.end(); }
+    };
     const certificates = new CertificateStore();
     const allocator = { assign: (key: string, protocol: 'tcp' | 'udp') => {
       const port = this.ports.get(`${protocol}|${key}`);
@@ -53,6 +55,7 @@ class Worker {
   /** Opens the entrypoints; the control plane learns where they listen. */
   async start(fds: ReadonlyMap<string, readonly number[]>): Promise<void> {
     await this.plane.start(fds);
+    reduceMemoryNow();
     send({ type: 'listening', entrypoints: [...this.plane.tcp.keys()], fds: [...this.plane.listenerFds()] });
   }
 
@@ -65,6 +68,7 @@ class Worker {
       case 'health': this.plane.pool.applyHealth(msg.states); return;
       case 'reopen-logs': this.plane.reopenLogs(); return;
       case 'drain': void this.drain(msg.graceMs); return;
+      case 'api': this.toApi = apiForwarder(msg.url, this.apiTransport); return;
       case 'init': return;
     }
   }
@@ -94,6 +98,12 @@ class Worker {
     if (this.plane.metrics) send({ type: 'metrics', state: this.plane.metrics.exportState() });
     process.exit(0);
   }
+}
+
+/** Forwards requests for the control plane's internal services to its API listener. */
+function apiForwarder(url: string, transport: Transport): Handler {
+  const lb = new WeightedRoundRobin([{ value: upstreamTarget(url, new URL(url)), weight: 1, id: 'api', healthy: true, current: 0 }], undefined, 'api@internal');
+  return loadBalancerHandler('api@internal', lb, transport, true).handler;
 }
 
 /** `crash@internal` (test hook): fails the worker as an uncaught bug would. */
