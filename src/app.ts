@@ -51,6 +51,11 @@ export interface BerthOptions {
   /** Listening sockets inherited from systemd or a previous process, by entrypoint name. */
   readonly inherited?: ReadonlyMap<string, InheritedSocket>;
   readonly parts?: BerthParts;
+  /**
+   * A failure berth cannot repair in place (a worker ended on a listening socket it shared): the
+   * caller restarts berth. Default: logged only.
+   */
+  readonly onFatal?: (message: string) => void;
 }
 
 /**
@@ -78,12 +83,14 @@ export class Berth {
   private readonly startedAt = Date.now();
   private readonly workerCount: number;
   private apiAddress: { host: string; port: number } | undefined;
+  private readonly onFatal: ((message: string) => void) | undefined;
 
   private constructor(config: StaticConfig, opts: BerthOptions) {
     this.config = config;
     this.log = opts.logger ?? rootLogger();
     this.workerCount = opts.workers ?? resolveWorkers(config.workers);
     this.ports = opts.parts?.ports ?? new PortAllocator(config.edge.stateDir, config.edge.dynamicPorts);
+    this.onFatal = opts.onFatal;
     this.providers = opts.parts?.providers ?? [];
     this.background = opts.parts?.background ?? [];
     const l4Env = { tls: this.certificates, logger: this.log.child({ component: 'l4' }), allocator: this.ports };
@@ -201,6 +208,7 @@ export class Berth {
       ports: () => this.ports.list().map((p) => ({ key: p.key, port: p.port, protocol: p.protocol })),
       certificates: this.certificates, pool: this.plane.pool, http01: this.acme?.http01Responder,
       metrics: this.plane.metrics, logger: this.log.child({ component: 'workers' }),
+      onFatal: (message) => { this.log.fatal(message); this.onFatal?.(message); },
     }, this.workerCount);
   }
 

@@ -47,8 +47,12 @@ export async function runCommand(from: StaticSource, notes: readonly Diagnostic[
     log.info({ origin: inherited.origin, sockets: Object.fromEntries([...claimed].map(([n, s]) => [n, socketFds(s)])) }, `adopting ${claimed.size} inherited listening socket(s) from ${inherited.origin === 'systemd' ? 'systemd' : 'the previous process'}: ${[...claimed.keys()].join(', ')}`);
   }
   let berth: Berth;
+  let fatal: ((message: string) => void) | undefined;
   try {
-    berth = await Berth.start(config, { logger: log, parts: await defaultParts(config, log), inherited: claimed });
+    // A worker lost with a shared inherited socket: drain and exit non-zero, so the service manager
+    // restarts berth on its socket (connections wait in the socket's queue meanwhile).
+    const onFatal = (message: string): void => fatal?.(message);
+    berth = await Berth.start(config, { logger: log, parts: await defaultParts(config, log), inherited: claimed, onFatal });
     // What start-up allocated goes back now; memory grown under load once the process is quiet
     // again (the workers do the same).
     reduceMemoryNow();
@@ -63,6 +67,7 @@ export async function runCommand(from: StaticSource, notes: readonly Diagnostic[
   if (signalReady()) log.info('told the previous process that this one serves');
   return new Promise<number>((resolve) => {
     const ops = new Operations(berth, config, path, log, resolve);
+    fatal = (message) => ops.drain(message, 1);
     process.on('SIGTERM', () => ops.drain('SIGTERM'));
     process.on('SIGINT', () => ops.drain('SIGINT'));
     process.on('SIGHUP', () => void ops.reload());
@@ -89,8 +94,8 @@ class Operations {
     this.done = done;
   }
 
-  /** Stops accepting and drains; exit code 0 once every connection is finished or cut at the deadline. */
-  drain(signal: string): void {
+  /** Stops accepting and drains; exit code `code` (0) once every connection is finished or cut at the deadline. */
+  drain(signal: string, code = 0): void {
     if (this.state === 'draining') return;
     this.state = 'draining';
     const grace = graceMs(this.config);
@@ -98,7 +103,7 @@ class Operations {
     this.log.info({ signal, graceMs: grace, acceptGraceMs: acceptMs }, `${signal}: draining (grace ${grace} ms)`);
     const stop = (): void => {
       this.berth.stop(grace).then(
-        () => { this.log.info('stopped'); this.log.flush?.(); this.done(0); },
+        () => { this.log.info('stopped'); this.log.flush?.(); this.done(code); },
         (err: unknown) => { this.log.error({ err }, 'stop failed'); this.log.flush?.(); this.done(1); },
       );
     };

@@ -25,6 +25,12 @@ export class WorkerSupervisor {
   private readonly latest = new Map<ToWorker['type'], ToWorker>();
   private stopping = false;
   private readonly counters = new Map<number, MetricsState>();
+  /**
+   * Told when a worker ends unexpectedly while accepting on an inherited socket it shared with
+   * other workers (systemd's one socket): its end closed that descriptor for the whole process,
+   * so no replacement can adopt it and berth must restart (the socket's owner keeps the queue).
+   */
+  onSharedSocketLost: ((message: string) => void) | undefined;
   /** Told the last counters of a worker that ended (the control plane absorbs them). */
   onWorkerCounters: ((state: MetricsState) => void) | undefined;
   private readonly config: StaticConfig;
@@ -80,6 +86,7 @@ export class WorkerSupervisor {
     const id = worker.threadId;
     slot.worker = worker;
     slot.fds = new Map();
+    const mine = this.inherited[index] ?? new Map<string, readonly number[]>();
     return new Promise<void>((resolve, reject) => {
       let listening = false;
       worker.on('message', (msg: FromWorker) => {
@@ -102,6 +109,11 @@ export class WorkerSupervisor {
         if (last) { this.counters.delete(id); this.onWorkerCounters?.(last); }
         if (!listening) { reject(new Error(`worker ${index} ended before listening (code ${code})`)); return; }
         if (this.stopping) return;
+        const shared = [...mine].filter(([name, fds]) => this.inherited.some((other, i) => i !== index && fds.some((fd) => other.get(name)?.includes(fd))));
+        if (shared.length > 0) {
+          this.onSharedSocketLost?.(`worker ${index} ended while sharing the inherited socket of ${shared.map(([n]) => n).join(', ')}`);
+          return;
+        }
         slot.restarts++;
         const delay = Math.min(100 * 2 ** Math.min(slot.restarts, 6), 5000);
         this.log.error({ worker: id, index, code, restartInMs: delay }, 'worker ended; restarting');
@@ -110,7 +122,6 @@ export class WorkerSupervisor {
       // `init` says what to listen on; the worker listens once the configuration has arrived, so a
       // connection waiting in an inherited socket's queue (a restart) is never answered with an
       // empty routing table. Certificates, tokens and health come first, the configuration last.
-      const mine = this.inherited[index] ?? new Map<string, readonly number[]>();
       worker.postMessage({ type: 'init', config: this.config, fds: [...mine] } satisfies ToWorker);
       for (const m of ['api', 'certs', 'http01', 'tickets', 'health', 'config'] as const) { const l = this.latest.get(m); if (l) worker.postMessage(l); }
     });

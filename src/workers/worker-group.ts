@@ -25,6 +25,8 @@ export interface WorkerSources {
   readonly http01: Http01Responder | undefined;
   readonly metrics: Metrics | undefined;
   readonly logger: Logger;
+  /** A worker failure berth cannot recover from in place (see WorkerSupervisor.onSharedSocketLost). */
+  readonly onFatal: (message: string) => void;
 }
 
 /**
@@ -48,6 +50,7 @@ export class WorkerGroup {
     for (const [name, fds] of src.inherited) assignSockets(fds, count).forEach((list, i) => inherited[i]!.set(name, list));
     this.supervisor = new WorkerSupervisor(count, { ...src.config, entryPoints }, inherited, src.logger);
     this.supervisor.onWorkerCounters = (state) => src.metrics?.absorb(state);
+    this.supervisor.onSharedSocketLost = src.onFatal;
     for (const [name, ep] of Object.entries(entryPoints)) if (ep.protocol === 'tcp') this.entrypoints.set(name, ep);
     this.listening = this.supervisor.start();
     // Awaited in `start`; a worker that cannot start must not go unnoticed meanwhile.
