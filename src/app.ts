@@ -224,8 +224,8 @@ export class Berth {
 
   /**
    * The TCP listening sockets to pass to a successor (SIGUSR2), by entrypoint: those of this
-   * thread's entrypoints, and those the workers accept on. Dynamic-port entrypoints that workers
-   * open themselves are passed too; the successor binds any it does not adopt anew.
+   * thread's entrypoints, and those the workers opened at start. Dynamic-port entrypoints that
+   * workers open later are not passed: the successor binds them anew.
    */
   listeningSockets(): Map<string, number[]> {
     return new Map([...this.workers?.listeningSockets() ?? [], ...this.plane.listenerFds()]);

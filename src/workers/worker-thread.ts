@@ -55,8 +55,9 @@ class Worker {
   /** Opens the entrypoints; the control plane learns where they listen. */
   async start(fds: ReadonlyMap<string, readonly number[]>): Promise<void> {
     await this.plane.start(fds);
-    reduceMemoryNow();
     send({ type: 'listening', entrypoints: [...this.plane.tcp.keys()], fds: [...this.plane.listenerFds()] });
+    // What compiling the first configuration allocated goes back once this worker serves.
+    setImmediate(reduceMemoryNow);
   }
 
   apply(msg: ToWorker): void {
