@@ -72,26 +72,26 @@ export class WorkerGroup {
 
   /** Feeds the workers (the API's address, then what they serve); resolves once every one listens. */
   async start(apiUrl: string): Promise<void> {
-    const g = this;
     const src = this.src;
-    g.supervisor.publish({ type: 'api', url: apiUrl });
-    g.publishConfig(src.snapshot());
-    g.publish('certs');
-    g.publish('health');
-    src.certificates.onChange(() => g.soon('certs'));
-    src.pool.onHealthChange(() => g.soon('health'));
+    // Workers listen on their first configuration: everything else they serve with goes first.
+    this.supervisor.publish({ type: 'api', url: apiUrl });
+    this.publish('certs');
+    src.certificates.onChange(() => this.soon('certs'));
+    src.pool.onHealthChange(() => this.soon('health'));
     // One set of session ticket keys for every worker (a client resumes whichever worker accepts
     // it), replaced every 12 hours so a stolen key never opens old sessions for long.
-    const tickets = (): void => g.supervisor.publish({ type: 'tickets', keys: randomBytes(48).toString('base64') });
+    const tickets = (): void => this.supervisor.publish({ type: 'tickets', keys: randomBytes(48).toString('base64') });
     tickets();
-    g.ticketTimer = setInterval(tickets, TICKET_ROTATION_MS);
-    g.ticketTimer.unref();
+    this.ticketTimer = setInterval(tickets, TICKET_ROTATION_MS);
+    this.ticketTimer.unref();
     const responder = src.http01;
     if (responder) {
-      const tokens = (): void => g.supervisor.publish({ type: 'http01', tokens: responder.entries() });
+      const tokens = (): void => this.supervisor.publish({ type: 'http01', tokens: responder.entries() });
       responder.onChange(tokens);
       tokens();
     }
+    this.publish('health');
+    this.publishConfig(src.snapshot());
     await this.listening;
   }
 
