@@ -10,7 +10,7 @@
  *                            observability, ops: each builds or runs one part, never the pipeline
  *   pipeline                 watcher → merge → compile → snapshot: calls the builders
  *   entrypoints, api         read the compiled snapshot
- *   composition              app.ts, parts.ts, workers/, cli/, main.ts, worker-main.ts
+ *   composition              app.ts, parts.ts, data-plane/, workers/, cli/, main.ts, worker-main.ts
  *
  * Among the building blocks any direction is allowed as long as no cycle forms. There are no
  * exceptions: an import that needs one wants a new interface or a value passed down instead.
@@ -22,7 +22,7 @@ const CONFIG = '^src/config/';
 const BLOCKS = '^src/(engine|rules|http|tcp|udp|tls|providers|acme|dns|fleet|observability|ops)/';
 const PIPELINE = '^src/pipeline/';
 const READERS = '^src/(entrypoints|api)/';
-const TOP = '^src/(app|parts|worker-main|main|compile-cache|version)[.]ts$|^src/(workers|cli)/';
+const TOP = '^src/(app|parts|worker-main|main|compile-cache|version)[.]ts$|^src/(data-plane|workers|cli)/';
 
 /** A rule forbidding `from` to import anything in src/ outside `allowed`. */
 function layer(name, comment, from, allowed) {

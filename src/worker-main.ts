@@ -1,13 +1,9 @@
 import { useCompileCache } from './compile-cache.ts';
 
 /**
- * Entry point of a data-plane worker process. The worker's module graph loads after the compile
- * cache is on; messages the primary sends meanwhile are kept and handed over in order.
+ * Entry point of a data-plane worker thread. Its module graph (data-plane modules only) loads
+ * after the compile cache is on; messages the control plane sends meanwhile wait in the port.
  */
 useCompileCache();
-const early: unknown[] = [];
-const keep = (m: unknown): void => { early.push(m); };
-process.on('message', keep);
-const { startWorker } = await import('./workers/worker-process.ts');
-process.off('message', keep);
-startWorker(early);
+const { startWorker } = await import('./workers/worker-thread.ts');
+startWorker();

@@ -4,9 +4,9 @@ import type { Diagnostic } from '../lib/diagnostics.ts';
 import { formatStaticDiagnostics } from '../config/static/format.ts';
 import { formatDiagnostic } from '../lib/diagnostics.ts';
 import { errorMessage } from '../lib/errors.ts';
-import { createLogger, reopenLogFiles, setRootLogger, type Logger } from '../lib/logger.ts';
+import { createLogger, setRootLogger, type Logger } from '../lib/logger.ts';
 import { Berth } from '../app.ts';
-import { startIdleGc } from '../lib/idle-gc.ts';
+import { reduceMemoryNow, startIdleGc } from '../lib/idle-gc.ts';
 import { defaultParts } from '../parts.ts';
 import type { StaticConfig } from '../config/static/types.ts';
 import { claimSockets, closeFds, socketFds, takeInheritedSockets } from '../ops/systemd.ts';
@@ -47,9 +47,15 @@ export async function runCommand(from: StaticSource, notes: readonly Diagnostic[
     log.info({ origin: inherited.origin, sockets: Object.fromEntries([...claimed].map(([n, s]) => [n, socketFds(s)])) }, `adopting ${claimed.size} inherited listening socket(s) from ${inherited.origin === 'systemd' ? 'systemd' : 'the previous process'}: ${[...claimed.keys()].join(', ')}`);
   }
   let berth: Berth;
+  let fatal: ((message: string) => void) | undefined;
   try {
-    berth = await Berth.start(config, { logger: log, parts: await defaultParts(config, log), inherited: claimed });
-    // Memory grown under load goes back once the process is quiet again (the workers do the same).
+    // A worker lost with a shared inherited socket: drain and exit non-zero, so the service manager
+    // restarts berth on its socket (connections wait in the socket's queue meanwhile).
+    const onFatal = (message: string): void => fatal?.(message);
+    berth = await Berth.start(config, { logger: log, parts: await defaultParts(config, log), inherited: claimed, onFatal });
+    // What start-up allocated goes back now; memory grown under load once the process is quiet
+    // again (the workers do the same).
+    reduceMemoryNow();
     startIdleGc();
   } catch (err) {
     log.fatal({ err }, (err as Error).message);
@@ -61,6 +67,7 @@ export async function runCommand(from: StaticSource, notes: readonly Diagnostic[
   if (signalReady()) log.info('told the previous process that this one serves');
   return new Promise<number>((resolve) => {
     const ops = new Operations(berth, config, path, log, resolve);
+    fatal = (message) => ops.drain(message, 1);
     process.on('SIGTERM', () => ops.drain('SIGTERM'));
     process.on('SIGINT', () => ops.drain('SIGINT'));
     process.on('SIGHUP', () => void ops.reload());
@@ -87,8 +94,8 @@ class Operations {
     this.done = done;
   }
 
-  /** Stops accepting and drains; exit code 0 once every connection is finished or cut at the deadline. */
-  drain(signal: string): void {
+  /** Stops accepting and drains; exit code `code` (0) once every connection is finished or cut at the deadline. */
+  drain(signal: string, code = 0): void {
     if (this.state === 'draining') return;
     this.state = 'draining';
     const grace = graceMs(this.config);
@@ -96,7 +103,7 @@ class Operations {
     this.log.info({ signal, graceMs: grace, acceptGraceMs: acceptMs }, `${signal}: draining (grace ${grace} ms)`);
     const stop = (): void => {
       this.berth.stop(grace).then(
-        () => { this.log.info('stopped'); this.log.flush?.(); this.done(0); },
+        () => { this.log.info('stopped'); this.log.flush?.(); this.done(code); },
         (err: unknown) => { this.log.error({ err }, 'stop failed'); this.log.flush?.(); this.done(1); },
       );
     };
@@ -105,11 +112,6 @@ class Operations {
 
   /** SIGUSR1: opens `log.filePath` and `accessLog.filePath` again (after logrotate moved them). */
   reopenLogs(): void {
-    try {
-      reopenLogFiles();
-    } catch (err) {
-      this.log.error({ err }, `SIGUSR1: cannot reopen log.filePath: ${errorMessage(err)}`);
-    }
     this.berth.reopenLogs();
     this.log.info('SIGUSR1: log files reopened');
   }
@@ -164,12 +166,13 @@ class Operations {
       return;
     }
     this.state = 'handing-over';
-    const api = apiListener(this.berth);
-    const udp = [...this.berth.udpEntrypoints.values()];
+    // The API is not on the data path: only it is briefly unavailable during the hand-over.
+    const api = this.berth.api;
+    let udp: Awaited<ReturnType<Berth['plane']['releaseUdp']>> = [];
     try {
       // The API port and UDP sockets are bound anew by the successor, so they are released first.
       await api?.stop();
-      await Promise.all(udp.map((u) => u.stop()));
+      udp = await this.berth.plane.releaseUdp();
       const listeners = this.berth.listeningSockets();
       const argv = process.argv.slice(1);
       const next = await handOver({ command: [process.execPath, ...process.execArgv, ...argv], listeners, timeoutMs: 30_000 });
@@ -186,13 +189,3 @@ class Operations {
   }
 }
 
-/**
- * The API listener of a running berth. Berth does not expose it (nor lets the API adopt an
- * inherited socket), so a hand-over closes it before starting the successor and re-opens it if the
- * successor fails. The API is not on the data path: only it is briefly unavailable.
- */
-function apiListener(berth: Berth): { stop(): Promise<void>; start(): Promise<unknown> } | undefined {
-  const api = (berth as unknown as { api?: { stop?: unknown; start?: unknown } }).api;
-  if (!api || typeof api.stop !== 'function' || typeof api.start !== 'function') return undefined;
-  return api as { stop(): Promise<void>; start(): Promise<unknown> };
-}

@@ -33,9 +33,45 @@ export class ServicePool {
   private entries = new Map<string, PoolEntry>();
   private transports = new Map<string, Transport>();
   private readonly staticTransport: StaticServersTransport;
+  private readonly probes: boolean;
+  /** Health reported by the process that probes (`applyHealth`), by service then server URL. */
+  private reported = new Map<string, ReadonlyMap<string, boolean>>();
+  private healthListener: (() => void) | undefined;
 
-  constructor(staticTransport: StaticServersTransport) {
+  /**
+   * `probes: false` for a data-plane worker: health checks run once, in the control plane, and
+   * their results arrive through `applyHealth`.
+   */
+  constructor(staticTransport: StaticServersTransport, opts: { readonly probes?: boolean } = {}) {
     this.staticTransport = staticTransport;
+    this.probes = opts.probes ?? true;
+  }
+
+  /** Calls `fn` whenever a health checker of this pool flips a server (to replicate the state). */
+  onHealthChange(fn: () => void): void {
+    this.healthListener = fn;
+  }
+
+  /** The health of every server of every health-checked service: [service, server URL, healthy]. */
+  healthStates(): [string, string, boolean][] {
+    const out: [string, string, boolean][] = [];
+    for (const [name, e] of this.entries) if (e.checker) for (const s of e.lb.servers) out.push([name, s.value.url, s.healthy]);
+    return out;
+  }
+
+  /** Replaces the health of health-checked servers with what the probing process reported. */
+  applyHealth(states: readonly (readonly [string, string, boolean])[]): void {
+    const next = new Map<string, Map<string, boolean>>();
+    for (const [service, url, healthy] of states) {
+      let m = next.get(service);
+      if (!m) next.set(service, m = new Map());
+      m.set(url, healthy);
+    }
+    this.reported = next;
+    for (const [name, e] of this.entries) {
+      const m = next.get(name);
+      if (m) for (const s of e.lb.servers) s.healthy = m.get(s.value.url) ?? s.healthy;
+    }
   }
 
   /** The pooled transport for a serversTransport definition, or why it cannot be built (an unreadable CA). */
@@ -83,12 +119,12 @@ export class ServicePool {
       }
       if (target.protocol === 'h2c:') target = new URL(`http://${target.host}${target.pathname}`);
       const value = upstreamTarget(s.url, target);
-      servers.push({ value, weight: s.weight ?? 1, id: shortHash(s.url), healthy: true, current: 0 });
+      servers.push({ value, weight: s.weight ?? 1, id: shortHash(s.url), healthy: this.reported.get(name)?.get(value.url) ?? true, current: 0 });
     }
     const lb = new WeightedRoundRobin(servers, lbDef.sticky?.cookie ?? (lbDef.sticky ? {} : undefined), name);
     let checker: HealthChecker | undefined;
-    if (lbDef.healthCheck && servers.length > 0) {
-      checker = new HealthChecker(servers, lbDef.healthCheck, onHealth);
+    if (lbDef.healthCheck && servers.length > 0 && this.probes) {
+      checker = new HealthChecker(servers, lbDef.healthCheck, (server, healthy) => { onHealth?.(server, healthy); this.healthListener?.(); });
       checker.start();
     }
     existing?.checker?.stop();

@@ -40,6 +40,22 @@ function memoryReducingGc(): () => void {
   return () => gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
 }
 
+let reducer: (() => void) | undefined;
+
+/**
+ * One memory-reducing collection now, for a known end of a burst: start-up leaves the parsed
+ * configuration's intermediates and a grown young generation behind, which the idle check would
+ * only give back after its quiet checks.
+ */
+export function reduceMemoryNow(): void {
+  try {
+    reducer ??= memoryReducingGc();
+    reducer();
+  } catch {
+    /* a runtime without the flag: nothing to give back */
+  }
+}
+
 /** Starts the idle check (an unref'd timer); returns its stop function. */
 export function startIdleGc(opts: IdleGcOptions = {}): () => void {
   const decide = idleGcDecider(opts.busyAbove ?? 0.05, opts.quietChecks ?? 2);

@@ -1,57 +1,67 @@
-import { fork, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import type { StaticConfig } from '../config/static/types.ts';
 import type { Logger } from '../lib/logger.ts';
-import { INHERITED_ENV, type FromWorker, type ToWorker } from './protocol.ts';
+import type { FromWorker, ToWorker } from './protocol.ts';
 import type { MetricsState } from '../observability/metrics.ts';
 
-const ENTRY = fileURLToPath(new URL('../worker-main.ts', import.meta.url));
+const ENTRY = new URL('../worker-main.ts', import.meta.url);
 
 interface Slot {
-  child: ChildProcess | undefined;
+  worker: Worker | undefined;
   restarts: number;
+  /** The worker's listening sockets by entrypoint, once it listens. */
+  fds: ReadonlyMap<string, readonly number[]>;
 }
 
 /**
- * Runs the data-plane workers: forks them, hands them their listening sockets, replays the
- * latest configuration, certificates and ACME tokens to each (also after a crash and respawn),
- * and drains them on stop. The primary keeps the single source of truth.
+ * Runs the data-plane worker threads: starts them, tells each which inherited sockets it accepts
+ * on, replays the latest configuration, certificates, health and ACME tokens to each (also to a
+ * replacement after a crash), and drains them on stop. The control plane keeps the single source
+ * of truth. A thread that fails (an uncaught error, its heap limit) ends alone: the others keep
+ * serving and a replacement starts.
  */
 export class WorkerSupervisor {
   private readonly slots: Slot[];
   private readonly latest = new Map<ToWorker['type'], ToWorker>();
   private stopping = false;
   private readonly counters = new Map<number, MetricsState>();
-  /** Told the last counters of a worker that exited (the primary absorbs them). */
+  /**
+   * Told when a worker ends unexpectedly while accepting on an inherited socket it shared with
+   * other workers (systemd's one socket): its end closed that descriptor for the whole process,
+   * so no replacement can adopt it and berth must restart (the socket's owner keeps the queue).
+   */
+  onSharedSocketLost: ((message: string) => void) | undefined;
+  /** Told the last counters of a worker that ended (the control plane absorbs them). */
   onWorkerCounters: ((state: MetricsState) => void) | undefined;
   private readonly config: StaticConfig;
-  private readonly apiUrl: string;
-  /** The listening sockets of each worker (by slot), by entrypoint. */
-  private readonly sockets: readonly ReadonlyMap<string, readonly number[]>[];
+  /** The inherited sockets each worker (by slot) accepts on, by entrypoint. */
+  private readonly inherited: readonly ReadonlyMap<string, readonly number[]>[];
   private readonly log: Logger;
 
-  constructor(count: number, config: StaticConfig, apiUrl: string, sockets: readonly ReadonlyMap<string, readonly number[]>[], log: Logger) {
-    this.slots = Array.from({ length: count }, () => ({ child: undefined, restarts: 0 }));
+  constructor(count: number, config: StaticConfig, inherited: readonly ReadonlyMap<string, readonly number[]>[], log: Logger) {
+    this.slots = Array.from({ length: count }, () => ({ worker: undefined, restarts: 0, fds: new Map() }));
     this.config = config;
-    this.apiUrl = apiUrl;
-    this.sockets = sockets;
+    this.inherited = inherited;
     this.log = log;
   }
 
-  /** Forks every worker and resolves when all of them listen (rejects if one cannot). */
-  async start(): Promise<void> {
-    await Promise.all(this.slots.map((slot, i) => this.spawn(slot, i)));
+  /**
+   * Starts every worker; resolves when all of them listen (rejects if one cannot). A worker loads
+   * its modules at once and listens when the first configuration is published.
+   */
+  start(): Promise<void> {
+    return Promise.all(this.slots.map((slot, i) => this.spawn(slot, i))).then(() => undefined);
   }
 
   /** Sends a message to every worker and remembers it for workers started later. */
   publish(msg: ToWorker): void {
     this.latest.set(msg.type, msg);
-    for (const s of this.slots) this.sendTo(s.child, msg);
+    for (const s of this.slots) s.worker?.postMessage(msg);
   }
 
   /** Tells every running worker once (not replayed to workers started later). */
   broadcast(msg: ToWorker): void {
-    for (const s of this.slots) this.sendTo(s.child, msg);
+    for (const s of this.slots) s.worker?.postMessage(msg);
   }
 
   /** The latest request counters of each running worker, for `/metrics`. */
@@ -59,77 +69,73 @@ export class WorkerSupervisor {
     return [...this.counters.values()];
   }
 
-  /** Process ids of the running workers. */
-  pids(): number[] {
-    return this.slots.flatMap((s) => (s.child?.pid ? [s.child.pid] : []));
+  /** Thread ids of the running workers. */
+  ids(): number[] {
+    return this.slots.flatMap((s) => (s.worker ? [s.worker.threadId] : []));
   }
 
-  private sendTo(child: ChildProcess | undefined, msg: ToWorker): void {
-    if (!child || !child.connected) return;
-    try {
-      child.send(msg);
-    } catch (err) {
-      this.log.warn({ err, worker: child.pid }, 'could not reach a worker');
-    }
+  /** The listening sockets of every running worker, by entrypoint (for a hand-over). */
+  listeningSockets(): Map<string, number[]> {
+    const out = new Map<string, number[]>();
+    for (const s of this.slots) for (const [name, fds] of s.fds) out.set(name, [...new Set([...(out.get(name) ?? []), ...fds])]);
+    return out;
   }
 
   private spawn(slot: Slot, index: number): Promise<void> {
-    // Listening sockets keep their fd numbers in the worker; the IPC channel comes after them.
-    const mine = this.sockets[index] ?? new Map<string, readonly number[]>();
-    const fds = [...mine.values()].flat();
-    const maxFd = fds.length > 0 ? Math.max(...fds) : 2;
-    const stdio: StdioOptions = ['inherit', 'inherit', 'inherit'];
-    for (let fd = 3; fd <= maxFd; fd++) stdio.push(fds.includes(fd) ? fd : 'ignore');
-    stdio.push('ipc');
-    const child = fork(ENTRY, [], {
-      stdio,
-      serialization: 'advanced',
-      env: { ...process.env, [INHERITED_ENV]: [...mine].flatMap(([n, list]) => list.map((fd) => `${n}:${fd}`)).join(',') },
-    });
-    slot.child = child;
+    const worker = new Worker(ENTRY, { workerData: { index } });
+    const id = worker.threadId;
+    slot.worker = worker;
+    slot.fds = new Map();
+    const mine = this.inherited[index] ?? new Map<string, readonly number[]>();
     return new Promise<void>((resolve, reject) => {
       let listening = false;
-      child.on('message', (raw: unknown) => {
-        const msg = raw as FromWorker;
+      worker.on('message', (msg: FromWorker) => {
         if (msg.type === 'listening') {
           listening = true;
-          this.log.info({ worker: child.pid, index, entrypoints: msg.entrypoints }, 'worker listening');
+          slot.fds = new Map(msg.fds);
+          this.log.info({ worker: id, index, entrypoints: msg.entrypoints }, 'worker listening');
           resolve();
         } else if (msg.type === 'metrics') {
-          if (child.pid !== undefined) this.counters.set(child.pid, msg.state);
+          this.counters.set(id, msg.state);
         } else if (msg.type === 'fatal') {
-          this.log.error({ worker: child.pid, index }, `worker failed: ${msg.message}`);
+          this.log.error({ worker: id, index }, `worker failed: ${msg.message}`);
           if (!listening) reject(new Error(`worker ${index} could not start: ${msg.message}`));
         }
       });
-      child.once('exit', (code, signal) => {
-        slot.child = undefined;
-        const last = child.pid !== undefined ? this.counters.get(child.pid) : undefined;
-        if (last) { this.counters.delete(child.pid!); this.onWorkerCounters?.(last); }
-        if (!listening) { reject(new Error(`worker ${index} exited before listening (code ${code}, signal ${signal})`)); return; }
+      worker.on('error', (err) => this.log.error({ err, worker: id, index }, `worker failed: ${err.message}`));
+      worker.once('exit', (code) => {
+        if (slot.worker === worker) { slot.worker = undefined; slot.fds = new Map(); }
+        const last = this.counters.get(id);
+        if (last) { this.counters.delete(id); this.onWorkerCounters?.(last); }
+        if (!listening) { reject(new Error(`worker ${index} ended before listening (code ${code})`)); return; }
         if (this.stopping) return;
+        const shared = [...mine].filter(([name, fds]) => this.inherited.some((other, i) => i !== index && fds.some((fd) => other.get(name)?.includes(fd))));
+        if (shared.length > 0) {
+          this.onSharedSocketLost?.(`worker ${index} ended while sharing the inherited socket of ${shared.map(([n]) => n).join(', ')}`);
+          return;
+        }
         slot.restarts++;
         const delay = Math.min(100 * 2 ** Math.min(slot.restarts, 6), 5000);
-        this.log.error({ worker: child.pid, index, code, signal, restartInMs: delay }, 'worker exited; restarting');
+        this.log.error({ worker: id, index, code, restartInMs: delay }, 'worker ended; restarting');
         setTimeout(() => { if (!this.stopping) this.spawn(slot, index).catch((err: unknown) => this.log.error({ err }, 'worker restart failed')); }, delay).unref();
       });
       // `init` says what to listen on; the worker listens once the configuration has arrived, so a
       // connection waiting in an inherited socket's queue (a restart) is never answered with an
-      // empty routing table. Certificates and tokens come first, the configuration last.
-      child.send({ type: 'init', config: this.config, apiUrl: this.apiUrl, inheritedNames: [...mine.keys()] } satisfies ToWorker);
-      for (const m of ['certs', 'http01', 'tickets', 'config'] as const) { const l = this.latest.get(m); if (l) this.sendTo(child, l); }
+      // empty routing table. Certificates, tokens and health come first, the configuration last.
+      worker.postMessage({ type: 'init', config: this.config, fds: [...mine] } satisfies ToWorker);
+      for (const m of ['api', 'certs', 'http01', 'tickets', 'health', 'config'] as const) { const l = this.latest.get(m); if (l) worker.postMessage(l); }
     });
   }
 
-  /** Asks every worker to drain within `graceMs`; kills those still running a little after. */
+  /** Asks every worker to drain within `graceMs`; terminates those still running a little after. */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
     await Promise.all(this.slots.map(async (s) => {
-      const child = s.child;
-      if (!child || child.exitCode !== null) return;
-      const exited = new Promise<void>((r) => child.once('exit', () => r()));
-      this.sendTo(child, { type: 'drain', graceMs });
-      const kill = setTimeout(() => child.kill('SIGKILL'), graceMs + 2000);
+      const worker = s.worker;
+      if (!worker) return;
+      const exited = new Promise<void>((r) => worker.once('exit', () => r()));
+      worker.postMessage({ type: 'drain', graceMs } satisfies ToWorker);
+      const kill = setTimeout(() => void worker.terminate(), graceMs + 2000);
       await exited;
       clearTimeout(kill);
     }));

@@ -110,11 +110,12 @@ export interface ActivatedBerth {
  * service; the sockets stay open in the loop shell between passes, like systemd holds them across
  * `systemctl restart`. Resolves once berth answers on its API.
  */
-export async function startActivated(opts: { sockets: Record<string, number>; configPath: string; dir: string; apiPort: number }): Promise<ActivatedBerth> {
+export async function startActivated(opts: { sockets: Record<string, number>; configPath: string; dir: string; apiPort: number; env?: Record<string, string> }): Promise<ActivatedBerth> {
   const stopFile = join(opts.dir, 'leave-loop');
   const args: string[] = [];
   for (const port of Object.values(opts.sockets)) args.push('-l', `127.0.0.1:${port}`);
   args.push(`--fdname=${Object.keys(opts.sockets).join(':')}`);
+  for (const [k, v] of Object.entries(opts.env ?? {})) args.push('-E', `${k}=${v}`);
   const loop = `while :; do sh -c 'LISTEN_PID=$$ exec "$0" "$1" run -c "$2"' "${NODE}" "${MAIN}" "${opts.configPath}"; [ -e "${stopFile}" ] && exit 0; sleep 0.05; done`;
   const holder = spawn('systemd-socket-activate', [...args, 'sh', '-c', loop], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: string[] = [];

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Agent, request } from 'undici';
+import type { Agent } from 'undici';
 import { BufferBody, readWholeBody } from '../../engine/body.ts';
 import type { Handler, ProxyRequest, RequestContext } from '../handler.ts';
 import type { BuiltMiddleware, MiddlewareFactory } from './types.ts';
@@ -9,6 +9,10 @@ import { checkKeys, guard, nested, optBool, optNumber, optObject, optString, opt
 import { beforeHead, reply, statusText } from './respond.ts';
 
 const HOP = new Set(['connection', 'keep-alive', 'te', 'trailer', 'trailers', 'transfer-encoding', 'upgrade', 'proxy-connection', 'host', 'content-length']);
+
+/** undici is loaded on first use: it is large, and most configurations have no forwardAuth. */
+let undici: Promise<typeof import('undici')> | undefined;
+const loadUndici = (): Promise<typeof import('undici')> => (undici ??= import('undici'));
 
 /**
  * Traefik's `forwardAuth`: asks `address` (GET, or the request's method with
@@ -46,10 +50,12 @@ export const forwardAuthFactory: MiddlewareFactory = (options, env) => guard(() 
   const preserveMethod = optBool(options, 'preserveRequestMethod') ?? false;
   const tlsOpts = optObject(options, 'tls');
   const connect = tlsOpts ? nested('tls', () => readTls(tlsOpts)) : {};
-  const dispatcher = new Agent({ connect, headersTimeout: 30_000, bodyTimeout: 30_000 });
+  let dispatcher: Agent | undefined;
 
   const authorize = async (req: ProxyRequest, ctx: RequestContext, body: Buffer | undefined): Promise<AuthAnswer> => {
     const headers = authRequestHeaders(req, ctx, trust, requestHeaders);
+    const { Agent, request } = await loadUndici();
+    dispatcher ??= new Agent({ connect, headersTimeout: 30_000, bodyTimeout: 30_000 });
     const answer = await request(target, {
       method: (preserveMethod ? req.method : 'GET') as 'GET',
       headers, body: body ?? null, dispatcher,
@@ -126,7 +132,7 @@ export const forwardAuthFactory: MiddlewareFactory = (options, env) => guard(() 
       reply(res, 500, statusText(500));
     });
   };
-  return { wrap, close: () => void dispatcher.close().catch(() => undefined) } satisfies BuiltMiddleware;
+  return { wrap, close: () => void dispatcher?.close().catch(() => undefined) } satisfies BuiltMiddleware;
 });
 
 interface AuthAnswer {
