@@ -18,7 +18,7 @@ const OTHER_PROVIDER = 'berth reads only the docker, file and http providers; th
 const ROTATION = 'berth does not rotate its log file: rotate it with logrotate, then send SIGUSR1';
 
 const ACME_DEFAULT = 'berth orders with its defaults (acme-client)';
-const NO_H2_PING = 'connections to servers are HTTP/1.1, which has no pings; idle connections close after idleConnTimeout';
+const NO_H2_PING = 'no HTTP/2 pings are sent to servers; idle connections (and h2c sessions) close after idleConnTimeout';
 
 /** Static configuration keys without effect. */
 export const WARNED_STATIC: Readonly<Record<string, Warned>> = {
@@ -113,10 +113,6 @@ export const WARNED_DYNAMIC: Readonly<Record<string, Warned>> = {
   'http.services.*.loadBalancer.passiveHealthCheck': 'servers are taken out of rotation by the active healthCheck only',
   'http.services.*.loadBalancer.responseForwarding.flushInterval': 'response bodies are forwarded as they arrive',
   'http.services.*.loadBalancer.sticky.cookie.domain': 'the sticky cookie is set without a Domain attribute (host-only)',
-  'http.services.*.loadBalancer.servers.url': {
-    when: (url) => typeof url === 'string' && /^h2c:/i.test(url),
-    instead: 'h2c (HTTP/2 without TLS) to servers is not implemented; requests are forwarded over HTTP/1.1',
-  },
   'http.services.*.weighted.sticky': 'each request picks a service by weight; there is no sticky cookie across services',
   'http.services.*.weighted.healthCheck': 'the weighted service keeps choosing among all its services; their own health checks decide within each',
   'http.services.*.mirroring.healthCheck': "the mirroring service follows its main service's servers only",
@@ -139,7 +135,7 @@ export const WARNED_DYNAMIC: Readonly<Record<string, Warned>> = {
   'http.serversTransports.*.forwardingTimeouts.pingTimeout': NO_H2_PING,
   'http.serversTransports.*.rootCAs': 'upstream certificates are checked against the system roots only (or not at all with insecureSkipVerify)',
   'http.serversTransports.*.certificates': 'no client certificate is presented to servers',
-  'http.serversTransports.*.disableHTTP2': { when: (v) => v === false, instead: 'connections to servers are always HTTP/1.1' },
+  'http.serversTransports.*.disableHTTP2': { when: (v) => v === false, instead: 'connections to http:// and https:// servers are HTTP/1.1 (h2c:// servers get HTTP/2)' },
   'http.serversTransports.*.peerCertURI': 'the server certificate is checked against rootCAs and serverName only',
   'http.serversTransports.*.spiffe': 'SPIFFE is not implemented; upstream certificates are checked against rootCAs and the system roots',
   'tcp.routers.*.ruleSyntax': 'rules are always parsed with the v3 syntax',

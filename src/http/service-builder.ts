@@ -83,7 +83,6 @@ export class ServicePool {
         errors.push(`unsupported scheme in server URL "${s.url}"`);
         continue;
       }
-      if (target.protocol === 'h2c:') target = new URL(`http://${target.host}${target.pathname}`);
       const value = upstreamTarget(s.url, target);
       servers.push({ value, weight: s.weight ?? 1, id: shortHash(s.url), healthy: true, current: 0 });
     }
