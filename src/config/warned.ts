@@ -23,8 +23,6 @@ const NO_H2_PING = 'no HTTP/2 pings are sent to servers; idle connections (and h
 /** Static configuration keys without effect. */
 export const WARNED_STATIC: Readonly<Record<string, Warned>> = {
   'entryPoints.*.allowACMEByPass': { when: (v) => v === true, instead: 'berth answers ACME HTTP-01 challenges itself on every entrypoint, before any router' },
-  'entryPoints.*.http.sanitizePath': { when: (v) => v === false, instead: 'paths are always sanitized (dot segments resolved, slashes collapsed) before routing' },
-  'entryPoints.*.http.encodedCharacters': 'encoded "/", "\\" and NUL in paths are always refused (400); other encoded characters are decoded for routing',
   'entryPoints.*.http.encodeQuerySemicolons': 'query strings are forwarded as received',
   'entryPoints.*.http2.maxDecoderHeaderTableSize': "Node's HTTP/2 header table size (4096 bytes) is used",
   'entryPoints.*.http2.maxEncoderHeaderTableSize': "Node's HTTP/2 header table size (4096 bytes) is used",
