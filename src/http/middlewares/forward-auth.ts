@@ -3,9 +3,8 @@ import { Agent, request } from 'undici';
 import { BufferBody, readWholeBody } from '../../engine/body.ts';
 import type { Handler, ProxyRequest, RequestContext } from '../handler.ts';
 import type { BuiltMiddleware, MiddlewareFactory } from './types.ts';
-import { compileGoRegexp } from './go-regexp.ts';
 import { hasBody, setReplayableBody } from './body.ts';
-import { checkKeys, guard, nested, optBool, optNumber, optObject, optString, optStringList, OptionError } from './options.ts';
+import { checkKeys, goRegexpOption, guard, nested, optBool, optNumber, optObject, optString, optStringList, OptionError } from './options.ts';
 import { beforeHead, reply, statusText } from './respond.ts';
 
 const HOP = new Set(['connection', 'keep-alive', 'te', 'trailer', 'trailers', 'transfer-encoding', 'upgrade', 'proxy-connection', 'host', 'content-length']);
@@ -35,7 +34,7 @@ export const forwardAuthFactory: MiddlewareFactory = (options, env) => guard(() 
   const responseHeaders = (optStringList(options, 'authResponseHeaders') ?? []).map((h) => h.toLowerCase());
   const regexSrc = optString(options, 'authResponseHeadersRegex');
   // Go matches canonical header names (X-Auth-User); Node's are lower case, so match case-insensitively.
-  const regex = regexSrc ? compileGoRegexp('authResponseHeadersRegex', regexSrc) : undefined;
+  const regex = regexSrc ? goRegexpOption('authResponseHeadersRegex', regexSrc) : undefined;
   const regexCi = regex ? new RegExp(regex.source, regex.flags.includes('i') ? regex.flags : `${regex.flags}i`) : undefined;
   const requestHeaders = (optStringList(options, 'authRequestHeaders') ?? []).map((h) => h.toLowerCase());
   const cookieNames = new Set(optStringList(options, 'addAuthCookiesToResponse') ?? []);

@@ -1,7 +1,6 @@
 import type { Handler, ProxyRequest, ProxyResponse, RequestContext } from '../handler.ts';
 import type { BuiltMiddleware, MiddlewareFactory } from './types.ts';
-import { compileGoRegexp } from './go-regexp.ts';
-import { checkKeys, guard, optBool, optNumber, optString, optStringList, optStringMap } from './options.ts';
+import { checkKeys, goRegexpOption, guard, optBool, optNumber, optString, optStringList, optStringMap } from './options.ts';
 import { beforeHead, reply } from './respond.ts';
 
 const KNOWN = [
@@ -148,7 +147,7 @@ function buildCors(options: Record<string, unknown>): Cors | undefined {
   const allowMethods = optStringList(options, 'accessControlAllowMethods') ?? [];
   const originList = optStringList(options, 'accessControlAllowOriginList') ?? [];
   const originRegex = (optStringList(options, 'accessControlAllowOriginListRegex') ?? [])
-    .map((r, i) => compileGoRegexp(`accessControlAllowOriginListRegex[${i}]`, r));
+    .map((r, i) => goRegexpOption(`accessControlAllowOriginListRegex[${i}]`, r));
   const exposeHeaders = optStringList(options, 'accessControlExposeHeaders') ?? [];
   const maxAge = optNumber(options, 'accessControlMaxAge', { integer: true });
   const addVary = optBool(options, 'addVaryHeader') ?? false;

@@ -32,6 +32,8 @@ const cases: Case[] = [
   { desc: 'replacePathRegex with a capture', factory: replacePathRegexFactory, options: { regex: '^/foo/(.*)', replacement: '/bar/$1' }, path: '/foo/baz?q=1', url: '/bar/baz?q=1', headers: { 'x-replaced-path': '/foo/baz' } },
   { desc: 'replacePathRegex with ${1} and no match', factory: replacePathRegexFactory, options: { regex: '^/nope/(.*)', replacement: '/x/${1}' }, path: '/foo', url: '/foo', headers: { 'x-replaced-path': undefined } },
   { desc: 'replacePathRegex cannot inject a query', factory: replacePathRegexFactory, options: { regex: '^/(.*)', replacement: '/a?admin=1' }, path: '/z', url: '/a%3Fadmin=1' },
+  { desc: 'replacePathRegex: Go template, $1x is the (empty) group named 1x', factory: replacePathRegexFactory, options: { regex: '^/(a)', replacement: '/$1x/${1}x' }, path: '/a', url: '//ax' },
+  { desc: 'replacePathRegex: Go syntax (?P<name>) and \\z', factory: replacePathRegexFactory, options: { regex: '^/(?P<first>[^/]+)/rest\\z', replacement: '/${first}' }, path: '/one/rest', url: '/one' },
 ];
 
 describe('path middlewares', () => {
@@ -56,6 +58,8 @@ describe('path middlewares', () => {
     { desc: 'addPrefix empty', factory: addPrefixFactory, options: { prefix: '' }, error: 'prefix: cannot be empty' },
     { desc: 'replacePath missing path', factory: replacePathFactory, options: {}, error: 'path: required' },
     { desc: 'replacePathRegex missing regex', factory: replacePathRegexFactory, options: { replacement: '/x' }, error: 'regex: required' },
+    { desc: 'replacePathRegex with a Unicode class Go knows and berth refuses', factory: replacePathRegexFactory, options: { regex: '^/\\pL+', replacement: '/x' }, error: /^regex: invalid regular expression/ },
+    { desc: 'stripPrefixRegex with a lookahead (not RE2)', factory: stripPrefixRegexFactory, options: { regex: ['/(?=a)'] }, error: /^regex\[0\]: invalid regular expression/ },
   ];
   for (const c of invalid) {
     test(`invalid: ${c.desc}`, () => {
