@@ -6,7 +6,8 @@ import { errorMessage } from '../lib/errors.ts';
 import type { Handler } from './handler.ts';
 import { createTransport, forward, upstreamTarget, type Transport, type TransportOptions, type UpstreamTarget } from './forwarder.ts';
 import { HealthChecker } from './health-check.ts';
-import { WeightedRoundRobin, shortHash, type BalancedServer } from './load-balancer.ts';
+import { LoadBalancer, shortHash, type BalancedServer } from './load-balancer.ts';
+import { WeightedRoundRobin } from '../lib/weighted-round-robin.ts';
 import { sendStatus } from './responses.ts';
 
 export { mirroringHandler } from './mirroring.ts';
@@ -22,7 +23,7 @@ export interface ServiceInfo {
 
 interface PoolEntry {
   readonly key: string;
-  readonly lb: WeightedRoundRobin<UpstreamTarget>;
+  readonly lb: LoadBalancer<UpstreamTarget>;
   readonly checker: HealthChecker | undefined;
 }
 
@@ -64,7 +65,7 @@ export class ServicePool {
   }
 
   /** Returns the pooled balancer for a service definition, creating it when new or changed. */
-  balancer(name: string, svc: HttpService, onHealth?: (server: string, healthy: boolean) => void): { lb: WeightedRoundRobin<UpstreamTarget>; errors: string[] } {
+  balancer(name: string, svc: HttpService, onHealth?: (server: string, healthy: boolean) => void): { lb: LoadBalancer<UpstreamTarget>; errors: string[] } {
     const lbDef = svc.loadBalancer ?? {};
     const key = `${name}|${JSON.stringify(lbDef)}`;
     const existing = this.entries.get(name);
@@ -84,9 +85,9 @@ export class ServicePool {
         continue;
       }
       const value = upstreamTarget(s.url, target);
-      servers.push({ value, weight: s.weight ?? 1, id: shortHash(s.url), healthy: true, current: 0 });
+      servers.push({ value, weight: s.weight ?? 1, id: shortHash(s.url), healthy: true });
     }
-    const lb = new WeightedRoundRobin(servers, lbDef.sticky?.cookie ?? (lbDef.sticky ? {} : undefined), name);
+    const lb = new LoadBalancer(servers, lbDef.sticky?.cookie ?? (lbDef.sticky ? {} : undefined), name);
     let checker: HealthChecker | undefined;
     if (lbDef.healthCheck && servers.length > 0) {
       checker = new HealthChecker(servers, lbDef.healthCheck, onHealth);
@@ -116,7 +117,7 @@ export class ServicePool {
 }
 
 /** Builds the handler of a load-balancer service. */
-export function loadBalancerHandler(name: string, lb: WeightedRoundRobin<UpstreamTarget>, transport: Transport, passHostHeader: boolean): { handler: Handler; info: ServiceInfo } {
+export function loadBalancerHandler(name: string, lb: LoadBalancer<UpstreamTarget>, transport: Transport, passHostHeader: boolean): { handler: Handler; info: ServiceInfo } {
   const handler: Handler = (req, res, ctx): void => {
     const server = lb.pick(req);
     if (!server) {
@@ -137,26 +138,18 @@ export function loadBalancerHandler(name: string, lb: WeightedRoundRobin<Upstrea
 
 /** Builds a weighted service over child services (resolved lazily: children may be built later). */
 export function weightedHandler(name: string, children: { name: string; weight: number }[], resolve: (n: string) => { handler: Handler; info: ServiceInfo } | undefined): { handler: Handler; info: ServiceInfo } {
-  const state = children.map((c) => ({ ...c, current: 0 }));
+  const wrr = new WeightedRoundRobin(children.map((c) => ({ item: c.name, weight: c.weight })));
+  const available = (n: string): boolean => resolve(n)?.info.available() === true;
   const handler: Handler = (req, res, ctx) => {
-    let best: (typeof state)[number] | undefined;
-    let total = 0;
-    for (const c of state) {
-      const child = resolve(c.name);
-      if (!child || !child.info.available() || c.weight <= 0) continue;
-      c.current += c.weight;
-      total += c.weight;
-      if (!best || c.current > best.current) best = c;
-    }
-    if (!best) { sendStatus(res, 503, 'no available server\n'); return; }
-    best.current -= total;
+    const best = wrr.next(available);
+    if (best === undefined) { sendStatus(res, 503, 'no available server\n'); return; }
     ctx.service ??= name;
-    resolve(best.name)!.handler(req, res, ctx);
+    resolve(best)!.handler(req, res, ctx);
   };
   const info: ServiceInfo = {
     name, type: 'weighted',
-    servers: () => state.flatMap((c) => resolve(c.name)?.info.servers() ?? []),
-    available: () => state.some((c) => resolve(c.name)?.info.available() ?? false),
+    servers: () => children.flatMap((c) => resolve(c.name)?.info.servers() ?? []),
+    available: () => children.some((c) => available(c.name)),
   };
   return { handler, info };
 }

@@ -9,7 +9,7 @@ import type { Diagnostic } from '../lib/diagnostics.ts';
 import type { Handler, ProxyRequest, ProxyResponse, RequestContext } from '../http/handler.ts';
 import { ServicePool, loadBalancerHandler } from '../http/service-builder.ts';
 import { createTransport, upstreamTarget, type Transport } from '../http/forwarder.ts';
-import { WeightedRoundRobin } from '../http/load-balancer.ts';
+import { LoadBalancer } from '../http/load-balancer.ts';
 import { middlewareFactories } from '../http/middlewares/registry.ts';
 import { compileSnapshot, type CompileEnv } from '../pipeline/compile.ts';
 import { SnapshotHolder } from '../pipeline/snapshot-holder.ts';
@@ -78,7 +78,7 @@ export class WorkerDataPlane {
 
   private apiForwarder(apiUrl: string): Handler {
     const url = new URL(apiUrl);
-    const lb = new WeightedRoundRobin([{ value: upstreamTarget(apiUrl, url), weight: 1, id: 'api', healthy: true, current: 0 }], undefined, 'api@internal');
+    const lb = new LoadBalancer([{ value: upstreamTarget(apiUrl, url), weight: 1, id: 'api', healthy: true }], undefined, 'api@internal');
     return loadBalancerHandler('api@internal', lb, this.apiTransport, true).handler;
   }
 
