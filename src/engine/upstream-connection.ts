@@ -92,6 +92,7 @@ export class UpstreamConnection {
       const sni = o.serverName ?? (isIP(target.hostname) === 0 ? target.hostname : undefined);
       if (sni !== undefined) opts.servername = sni;
       if (o.rootCAs !== undefined) opts.ca = [...o.rootCAs];
+      if (o.certificates !== undefined) { opts.cert = o.certificates.map((c) => c.cert); opts.key = o.certificates.map((c) => c.key); }
       if (origin.tlsSession !== undefined) opts.session = origin.tlsSession;
       socket = tlsConnect(opts);
       socket.once('secureConnect', () => this.onConnect());

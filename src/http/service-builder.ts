@@ -46,6 +46,8 @@ export class ServicePool {
     const base = this.staticTransport;
     const cas = readRootCAs(def?.rootCAs ?? base.rootCAs);
     if ('error' in cas) return cas;
+    const certificates = readClientCertificates(def?.certificates);
+    if ('error' in certificates) return certificates;
     const options: TransportOptions = {
       dialTimeoutMs: durationOr(def?.forwardingTimeouts?.dialTimeout ?? base.forwardingTimeouts?.dialTimeout, 30_000),
       responseHeaderTimeoutMs: durationOr(def?.forwardingTimeouts?.responseHeaderTimeout ?? base.forwardingTimeouts?.responseHeaderTimeout, 0),
@@ -53,6 +55,7 @@ export class ServicePool {
       maxIdleConnsPerHost: def?.maxIdleConnsPerHost ?? base.maxIdleConnsPerHost ?? 200,
       insecureSkipVerify: def?.insecureSkipVerify ?? base.insecureSkipVerify ?? false,
       ...(cas.ca.length > 0 ? { rootCAs: cas.ca } : {}),
+      ...(certificates.pairs.length > 0 ? { certificates: certificates.pairs } : {}),
       ...(def?.serverName ? { serverName: def.serverName } : {}),
     };
     const key = `${name ?? 'default'}|${JSON.stringify(options)}`;
@@ -172,6 +175,21 @@ export function failoverHandler(name: string, main: string, fallback: string, re
 }
 
 /** The CA certificates of `rootCAs`: file paths, or PEM text written inline. */
+/** A serversTransport's client certificates: files, or PEM content in place of a path (as Traefik's FileOrContent). */
+function readClientCertificates(list: readonly { certFile: string; keyFile: string }[] | undefined): { pairs: { cert: string; key: string }[] } | { error: string } {
+  const pairs: { cert: string; key: string }[] = [];
+  for (const c of list ?? []) {
+    try {
+      const cert = c.certFile.includes('-----BEGIN') ? c.certFile : readFileSync(c.certFile, 'utf8');
+      const key = c.keyFile.includes('-----BEGIN') ? c.keyFile : readFileSync(c.keyFile, 'utf8');
+      pairs.push({ cert, key });
+    } catch (err) {
+      return { error: `serversTransport certificates ${c.certFile}: ${errorMessage(err)}` };
+    }
+  }
+  return { pairs };
+}
+
 function readRootCAs(list: readonly string[] | undefined): { ca: string[] } | { error: string } {
   const ca: string[] = [];
   for (const c of list ?? []) {

@@ -70,10 +70,10 @@ describe('berth\'s own options', () => {
   });
 
   test('check reads a Traefik command line as run would', async () => {
-    const r = await berth(['check', '--entrypoints.web.address=127.0.0.1:0', '--providers.docker.exposedbydefault=false', '--entrypoints.web.http.encodedcharacters.allowencodedslash=true']);
+    const r = await berth(['check', '--entrypoints.web.address=127.0.0.1:0', '--providers.docker.exposedbydefault=false', '--entrypoints.web.http.encodequerysemicolons=true']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^command line: ok \(entrypoints: web=127\.0\.0\.1:0\)/);
-    assert.match(r.stderr, /warning: command line: --entrypoints\.web\.http\.encodedcharacters\.allowencodedslash: encodedCharacters has no effect in berth/);
+    assert.match(r.stderr, /warning: command line: --entrypoints\.web\.http\.encodequerysemicolons: encodeQuerySemicolons has no effect in berth/);
   });
 
   test('check reports a flag it does not know', async () => {
