@@ -115,7 +115,6 @@ export const WARNED_DYNAMIC: Readonly<Record<string, Warned>> = {
   'http.services.*.mirroring.healthCheck': "the mirroring service follows its main service's servers only",
   'http.services.*.failover.healthCheck': 'the failover service switches on its main service having healthy servers',
   'http.middlewares.*.forwardAuth.tls.caOptional': { when: (v) => v === true, instead: "the authentication server's certificate is always checked" },
-  'http.middlewares.*.forwardAuth.maxResponseBodySize': "the authentication server's response body is read whole",
   'http.middlewares.*.headers.sslRedirect': REDIRECT,
   'http.middlewares.*.headers.sslTemporaryRedirect': REDIRECT,
   'http.middlewares.*.headers.sslHost': REDIRECT,
