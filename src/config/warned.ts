@@ -90,7 +90,6 @@ export const WARNED_STATIC: Readonly<Record<string, Warned>> = {
 };
 
 const REDIRECT = 'the headers middleware does not redirect: use a redirectScheme middleware or the entrypoint\'s redirections';
-const RETRY = 'retry re-sends a request only when the server could not be reached (502/504 before any response), up to attempts';
 
 /** Dynamic configuration keys (files, HTTP provider, labels) without effect. */
 export const WARNED_DYNAMIC: Readonly<Record<string, Warned>> = {
@@ -122,11 +121,6 @@ export const WARNED_DYNAMIC: Readonly<Record<string, Warned>> = {
   'http.middlewares.*.headers.featurePolicy': 'no Feature-Policy header is sent; use permissionsPolicy',
   'http.middlewares.*.rateLimit.redis': 'rate limits are counted by each berth process on its own',
   'http.middlewares.*.stripPrefix.forceSlash': { when: (v) => v === false, instead: 'the stripped path always keeps a leading "/" (the key is deprecated in Traefik too)' },
-  'http.middlewares.*.retry.timeout': RETRY,
-  'http.middlewares.*.retry.status': RETRY,
-  'http.middlewares.*.retry.disableRetryOnNetworkError': { when: (v) => v === true, instead: RETRY },
-  'http.middlewares.*.retry.maxRequestBodyBytes': RETRY,
-  'http.middlewares.*.retry.retryNonIdempotentMethod': { when: (v) => v === true, instead: RETRY },
   'http.serversTransports.*.forwardingTimeouts.readIdleTimeout': NO_H2_PING,
   'http.serversTransports.*.forwardingTimeouts.pingTimeout': NO_H2_PING,
   'http.serversTransports.*.disableHTTP2': { when: (v) => v === false, instead: 'connections to http:// and https:// servers are HTTP/1.1 (h2c:// servers get HTTP/2)' },

@@ -125,3 +125,13 @@ export function goRegexpOption(key: string, source: string, opts?: GoRegexpOptio
   if (!r.ok) throw new OptionError(`${key}: invalid regular expression: ${r.error}`);
   return r.re;
 }
+
+/** A status code or range of Traefik's (`"404"`, `"500-599"`) as `[low, high]`. */
+export function parseStatusRange(key: string, spec: string): [number, number] {
+  const m = /^\s*(\d{3})\s*(?:-\s*(\d{3})\s*)?$/.exec(spec);
+  if (!m) throw new OptionError(`${key}: invalid status or range ${JSON.stringify(spec)}`);
+  const lo = Number(m[1]);
+  const hi = m[2] === undefined ? lo : Number(m[2]);
+  if (hi < lo) throw new OptionError(`${key}: invalid range ${JSON.stringify(spec)}`);
+  return [lo, hi];
+}
