@@ -24,6 +24,8 @@ const cases: Case[] = [
   { desc: 'stripPrefix uses the first matching prefix', factory: stripPrefixFactory, options: { prefixes: '/foo,/foo/bar' }, path: '/foo/bar/baz', url: '/bar/baz', headers: { 'x-forwarded-prefix': '/foo' } },
   { desc: 'stripPrefix without a match changes nothing', factory: stripPrefixFactory, options: { prefixes: ['/api'] }, path: '/web/x', url: '/web/x', headers: { 'x-forwarded-prefix': undefined } },
   { desc: 'stripPrefix appends to an existing X-Forwarded-Prefix', factory: stripPrefixFactory, options: { prefixes: ['/b'] }, path: '/b/c', url: '/c', headers: { 'x-forwarded-prefix': '/a, /b' } },
+  { desc: 'stripPrefix matches the decoded path (an encoded slash too, as Traefik) and keeps the rest as written', factory: stripPrefixFactory, options: { prefixes: ['/a/b'] }, path: '/a%2Fb/c%3Bd', url: '/c%3Bd', headers: { 'x-forwarded-prefix': '/a/b' } },
+  { desc: 'stripPrefix with a prefix written with a space and non-ASCII', factory: stripPrefixFactory, options: { prefixes: ['/caf\u00e9 menu'] }, path: '/caf%C3%A9%20menu/x', url: '/x', headers: { 'x-forwarded-prefix': '/caf\u00e9 menu' } },
   { desc: 'stripPrefixRegex strips the matched prefix', factory: stripPrefixRegexFactory, options: { regex: ['/foo/[a-z0-9]+/[0-9]+/'] }, path: '/foo/abc/12/bar', url: '/bar', headers: { 'x-forwarded-prefix': '/foo/abc/12/' } },
   { desc: 'stripPrefixRegex ignores matches not at the start', factory: stripPrefixRegexFactory, options: { regex: ['/bar'] }, path: '/foo/bar', url: '/foo/bar', headers: { 'x-forwarded-prefix': undefined } },
   { desc: 'addPrefix prepends', factory: addPrefixFactory, options: { prefix: '/foo' }, path: '/bar?x=y', url: '/foo/bar?x=y', ctxPath: '/foo/bar' },
