@@ -9,7 +9,7 @@ import { NO_WARNINGS, type Warnings } from './schema/issues.ts';
 /**
  * What berth does instead of what a key asks for: always, when the key is given at all (the key is
  * then left out of the decoded configuration), or only for the values that ask for something else
- * (`when`; the value is kept: `sanitizePath: true` is what berth does anyway).
+ * (`when`; the value is kept: `disableSessionTickets: false` is what berth does anyway).
  */
 export type Warned = string | { readonly when: (value: unknown) => boolean; readonly instead: string };
 
