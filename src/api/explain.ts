@@ -37,7 +37,7 @@ export function explain(snap: RoutingSnapshot, rawUrl: string, method = 'GET', c
   const host = normalizeHost(m[2]!);
   const { path: rawPath, query } = splitTarget(m[3] || '/');
   const path = canonicalPath(rawPath || '/');
-  if (path === null) return { error: `path ${rawPath} is refused by berth (400): encoded slash, backslash or NUL` };
+  if (path === null) return { error: `path ${rawPath} is refused by berth (400): a malformed escape, a backslash, a # or a parameter on a dot segment` };
   const view: HttpRequestView = { host, path, method: method.toUpperCase(), headers: { host }, query, clientIp: '127.0.0.1' };
   const out: Explanation['entrypoints'][number][] = [];
   const problems: string[] = [];

@@ -9,7 +9,7 @@ import { NO_WARNINGS, type Warnings } from './schema/issues.ts';
 /**
  * What berth does instead of what a key asks for: always, when the key is given at all (the key is
  * then left out of the decoded configuration), or only for the values that ask for something else
- * (`when`; the value is kept: `sanitizePath: true` is what berth does anyway).
+ * (`when`; the value is kept: `disableSessionTickets: false` is what berth does anyway).
  */
 export type Warned = string | { readonly when: (value: unknown) => boolean; readonly instead: string };
 
@@ -18,13 +18,11 @@ const OTHER_PROVIDER = 'berth reads only the docker, file and http providers; th
 const ROTATION = 'berth does not rotate its log file: rotate it with logrotate, then send SIGUSR1';
 
 const ACME_DEFAULT = 'berth orders with its defaults (acme-client)';
-const NO_H2_PING = 'connections to servers are HTTP/1.1, which has no pings; idle connections close after idleConnTimeout';
+const NO_H2_PING = 'no HTTP/2 pings are sent to servers; idle connections (and h2c sessions) close after idleConnTimeout';
 
 /** Static configuration keys without effect. */
 export const WARNED_STATIC: Readonly<Record<string, Warned>> = {
   'entryPoints.*.allowACMEByPass': { when: (v) => v === true, instead: 'berth answers ACME HTTP-01 challenges itself on every entrypoint, before any router' },
-  'entryPoints.*.http.sanitizePath': { when: (v) => v === false, instead: 'paths are always sanitized (dot segments resolved, slashes collapsed) before routing' },
-  'entryPoints.*.http.encodedCharacters': 'encoded "/", "\\" and NUL in paths are always refused (400); other encoded characters are decoded for routing',
   'entryPoints.*.http.encodeQuerySemicolons': 'query strings are forwarded as received',
   'entryPoints.*.http2.maxDecoderHeaderTableSize': "Node's HTTP/2 header table size (4096 bytes) is used",
   'entryPoints.*.http2.maxEncoderHeaderTableSize': "Node's HTTP/2 header table size (4096 bytes) is used",
@@ -77,7 +75,6 @@ export const WARNED_STATIC: Readonly<Record<string, Warned>> = {
   'ping.terminatingStatusCode': '/ping answers 200 until the process has stopped serving',
   'serversTransport.forwardingTimeouts.readIdleTimeout': NO_H2_PING,
   'serversTransport.forwardingTimeouts.pingTimeout': NO_H2_PING,
-  'serversTransport.rootCAs': 'upstream certificates are checked against the system roots only (or not at all with insecureSkipVerify)',
   'serversTransport.spiffe': 'SPIFFE is not implemented; upstream certificates are checked against rootCAs and the system roots',
   'global.checkNewVersion': { when: (v) => v === true, instead: 'berth never checks for new versions' },
   'global.sendAnonymousUsage': { when: (v) => v === true, instead: 'berth never sends usage data' },
@@ -93,7 +90,6 @@ export const WARNED_STATIC: Readonly<Record<string, Warned>> = {
 };
 
 const REDIRECT = 'the headers middleware does not redirect: use a redirectScheme middleware or the entrypoint\'s redirections';
-const RETRY = 'retry re-sends a request only when the server could not be reached (502/504 before any response), up to attempts';
 
 /** Dynamic configuration keys (files, HTTP provider, labels) without effect. */
 export const WARNED_DYNAMIC: Readonly<Record<string, Warned>> = {
@@ -113,16 +109,11 @@ export const WARNED_DYNAMIC: Readonly<Record<string, Warned>> = {
   'http.services.*.loadBalancer.passiveHealthCheck': 'servers are taken out of rotation by the active healthCheck only',
   'http.services.*.loadBalancer.responseForwarding.flushInterval': 'response bodies are forwarded as they arrive',
   'http.services.*.loadBalancer.sticky.cookie.domain': 'the sticky cookie is set without a Domain attribute (host-only)',
-  'http.services.*.loadBalancer.servers.url': {
-    when: (url) => typeof url === 'string' && /^h2c:/i.test(url),
-    instead: 'h2c (HTTP/2 without TLS) to servers is not implemented; requests are forwarded over HTTP/1.1',
-  },
   'http.services.*.weighted.sticky': 'each request picks a service by weight; there is no sticky cookie across services',
   'http.services.*.weighted.healthCheck': 'the weighted service keeps choosing among all its services; their own health checks decide within each',
   'http.services.*.mirroring.healthCheck': "the mirroring service follows its main service's servers only",
   'http.services.*.failover.healthCheck': 'the failover service switches on its main service having healthy servers',
   'http.middlewares.*.forwardAuth.tls.caOptional': { when: (v) => v === true, instead: "the authentication server's certificate is always checked" },
-  'http.middlewares.*.forwardAuth.maxResponseBodySize': "the authentication server's response body is read whole",
   'http.middlewares.*.headers.sslRedirect': REDIRECT,
   'http.middlewares.*.headers.sslTemporaryRedirect': REDIRECT,
   'http.middlewares.*.headers.sslHost': REDIRECT,
@@ -130,16 +121,9 @@ export const WARNED_DYNAMIC: Readonly<Record<string, Warned>> = {
   'http.middlewares.*.headers.featurePolicy': 'no Feature-Policy header is sent; use permissionsPolicy',
   'http.middlewares.*.rateLimit.redis': 'rate limits are counted by each berth process on its own',
   'http.middlewares.*.stripPrefix.forceSlash': { when: (v) => v === false, instead: 'the stripped path always keeps a leading "/" (the key is deprecated in Traefik too)' },
-  'http.middlewares.*.retry.timeout': RETRY,
-  'http.middlewares.*.retry.status': RETRY,
-  'http.middlewares.*.retry.disableRetryOnNetworkError': { when: (v) => v === true, instead: RETRY },
-  'http.middlewares.*.retry.maxRequestBodyBytes': RETRY,
-  'http.middlewares.*.retry.retryNonIdempotentMethod': { when: (v) => v === true, instead: RETRY },
   'http.serversTransports.*.forwardingTimeouts.readIdleTimeout': NO_H2_PING,
   'http.serversTransports.*.forwardingTimeouts.pingTimeout': NO_H2_PING,
-  'http.serversTransports.*.rootCAs': 'upstream certificates are checked against the system roots only (or not at all with insecureSkipVerify)',
-  'http.serversTransports.*.certificates': 'no client certificate is presented to servers',
-  'http.serversTransports.*.disableHTTP2': { when: (v) => v === false, instead: 'connections to servers are always HTTP/1.1' },
+  'http.serversTransports.*.disableHTTP2': { when: (v) => v === false, instead: 'connections to http:// and https:// servers are HTTP/1.1 (h2c:// servers get HTTP/2)' },
   'http.serversTransports.*.peerCertURI': 'the server certificate is checked against rootCAs and serverName only',
   'http.serversTransports.*.spiffe': 'SPIFFE is not implemented; upstream certificates are checked against rootCAs and the system roots',
   'tcp.routers.*.ruleSyntax': 'rules are always parsed with the v3 syntax',

@@ -25,6 +25,8 @@ const CANCELLED = 3;
 export class ReceivedBody implements BodySource {
   readonly length: number;
   started = false;
+  /** Set by an HTTP/2 stream's trailing HEADERS, before `end`. */
+  trailers: readonly string[] | undefined = undefined;
   private consumer: BodyConsumer | undefined = undefined;
   private queue: Buffer[] = [];
   private queued = 0;

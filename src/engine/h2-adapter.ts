@@ -1,6 +1,7 @@
 import { constants, type IncomingHttpHeaders as H2Headers, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import { ReceivedBody, type BodyReader } from './body.ts';
+import { fieldsOf } from './h2-fields.ts';
 import { parseLength } from './h1-head.ts';
 import { HeaderList, sameName } from './header-list.ts';
 import { ClientBodyError, ProxyRequest } from './message.ts';
@@ -46,6 +47,7 @@ export function serveStream(stream: ServerHttp2Stream, headers: H2Headers, rawHe
     body = b;
     sink.body = b;
     stream.on('data', (chunk: Buffer) => b.push(chunk));
+    stream.once('trailers', (t: H2Headers) => { b.trailers = fieldsOf(t); });
     stream.once('end', () => b.end());
     // As node:http2's compatibility layer: the client may wait for this before sending the body.
     if (headers.expect === '100-continue') stream.additionalHeaders({ ':status': 100 });
@@ -88,6 +90,7 @@ class H2Sink implements ResponseSink, BodyReader {
     this.handler = handler;
     const s = this.stream;
     s.on('drain', () => res.sinkDrained());
+    s.on('wantTrailers', () => this.sendTrailers());
     s.on('error', () => { /* 'close' follows */ });
     s.once('close', () => this.finish(true));
     s.once('aborted', () => { this.body?.fail(new ClientBodyError(0, 'the client reset the stream')); });
@@ -114,8 +117,11 @@ class H2Sink implements ResponseSink, BodyReader {
     const h = this.pending;
     if (h === undefined || this.stream.headersSent || this.stream.destroyed) return;
     this.pending = undefined;
+    const res = this.res!;
+    // Trailers go in a HEADERS frame after the last DATA frame, which node:http2 only allows when asked at `respond`.
+    const waitForTrailers = !endStream && !this.noBody && (res.trailersExpected || res.trailers !== undefined);
     try {
-      this.stream.respond(h, { endStream });
+      this.stream.respond(h, { endStream, waitForTrailers });
     } catch {
       this.stream.close(constants.NGHTTP2_INTERNAL_ERROR);
     }
@@ -130,7 +136,10 @@ class H2Sink implements ResponseSink, BodyReader {
 
   end(res: ProxyResponse, last: Buffer | undefined): void {
     const s = this.stream;
-    if (this.pending !== undefined && (this.noBody || (last === undefined && isEmptyLength(res)))) this.respond(true);
+    // Without a body (or trailers), the HEADERS frame ends the stream: a gRPC "trailers-only"
+    // answer must arrive that way, its status in the head.
+    const empty = last === undefined && (res.bodyBytes === 0 || isEmptyLength(res)) && !res.trailersExpected && res.trailers === undefined;
+    if (this.pending !== undefined && (this.noBody || empty)) this.respond(true);
     else {
       this.respond(false);
       if (!s.destroyed && !s.writableEnded) { if (last !== undefined && !this.noBody) s.end(last); else s.end(); }
@@ -141,6 +150,24 @@ class H2Sink implements ResponseSink, BodyReader {
 
   flush(): void {
     this.respond(false);
+  }
+
+  private sendTrailers(): void {
+    const out: OutgoingHttpHeaders = {};
+    const raw = this.res!.trailers?.raw;
+    if (raw !== undefined) {
+      for (let i = 0; i < raw.length; i += 2) {
+        const n = raw[i]!.toLowerCase();
+        if (CONNECTION_SPECIFIC.has(n) || n.charCodeAt(0) === 58) continue;
+        const prior = out[n];
+        out[n] = prior === undefined ? raw[i + 1]! : `${String(prior)}, ${raw[i + 1]!}`;
+      }
+    }
+    try {
+      this.stream.sendTrailers(out);
+    } catch {
+      this.stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+    }
   }
 
   abort(): void {

@@ -52,6 +52,8 @@ export interface BodySource {
   readonly started: boolean;
   /** Why the body can no longer complete, once that is known (nothing worth forwarding then). */
   readonly failure?: Error | undefined;
+  /** Trailers that followed the body (an HTTP/2 client's trailing HEADERS), once it ended. */
+  readonly trailers?: readonly string[] | undefined;
   /** Attaches the consumer; chunks already received are delivered at once. */
   start(consumer: BodyConsumer): void;
   /** Delivers again after `onBodyData` returned false. */

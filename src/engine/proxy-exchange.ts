@@ -1,10 +1,12 @@
 import { sendStatus } from './answers.ts';
-import { HeaderList } from './header-list.ts';
+import { HeaderList, sameName } from './header-list.ts';
 import { PAUSED } from './llhttp.ts';
 import { ClientBodyError, type BodyConsumer, type ProxyRequest, type RequestContext } from './message.ts';
 import type { ProxyResponse, ResponseProducer } from './response.ts';
 import { relay } from './tunnel.ts';
-import { UpstreamFailure, type UpstreamConnection, type UpstreamExchange } from './upstream-connection.ts';
+import type { UpstreamConnection } from './upstream-connection.ts';
+import type { UpstreamExchange } from './upstream-exchange.ts';
+import { UpstreamFailure } from './upstream-failure.ts';
 import { mergeUpstreamHeaders, requestHead, responseTrailers, stripResponseHopByHop, switchingHead } from './upstream-heads.ts';
 import type { UpstreamPool } from './upstream-pool.ts';
 import type { UpstreamTarget } from './upstream-target.ts';
@@ -178,6 +180,8 @@ export class ProxyExchange implements UpstreamExchange, BodyConsumer, ResponsePr
     // An upgrade the upstream refused: its answer is relayed and the connection closes, never a tunnel.
     if (this.req.upgrade) res.closeConnection = true;
     res.statusMessage = reason;
+    // An announced trailer section: an HTTP/2 client's stream is kept open for it.
+    for (let i = 0; i < headers.length; i += 2) if (headers[i]!.length === 7 && sameName(headers[i]!, 'trailer')) { res.trailersExpected = true; break; }
     mergeUpstreamHeaders(res.headers, stripResponseHopByHop(headers));
     res.writeHead(status);
     return this.req.method === 'HEAD' ? 1 : 0;

@@ -69,8 +69,13 @@ export class ProxyResponse {
   statusCode = 200;
   statusMessage = '';
   headers: HeaderList = new HeaderList();
-  /** Trailers to send after a chunked body (HTTP/1.1). */
+  /** Trailers to send after the body (HTTP/1.1 chunked, HTTP/2 trailing HEADERS). */
   trailers: HeaderList | undefined = undefined;
+  /**
+   * Trailers may follow the body (an HTTP/2 upstream's response that did not end with its head,
+   * an HTTP/1.1 one announcing `Trailer`): an HTTP/2 client's stream must be opened for them.
+   */
+  trailersExpected = false;
   /** The head reached the sink. */
   headersSent = false;
   /** The end reached the sink. */

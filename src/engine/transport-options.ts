@@ -9,6 +9,8 @@ export interface TransportOptions {
   readonly maxIdleConnsPerHost: number;
   readonly insecureSkipVerify: boolean;
   readonly rootCAs?: readonly (string | Buffer)[];
+  /** Client certificates (PEM) presented to servers that ask for one (mutual TLS). */
+  readonly certificates?: readonly { readonly cert: string; readonly key: string }[];
   readonly serverName?: string;
 }
 

@@ -5,6 +5,8 @@ import { sameName } from './header-list.ts';
 import { consumableHandle, createParser, destroyParser, ON_BODY, ON_EXECUTE, ON_HEADERS, ON_HEADERS_COMPLETE, ON_MESSAGE_COMPLETE, PAUSED, reinitialize, type LlhttpParser, type ParseError } from './llhttp.ts';
 import { SocketOutput } from './socket-output.ts';
 import type { ConnectionPool, OriginConnections } from './transport-options.ts';
+import type { UpstreamExchange } from './upstream-exchange.ts';
+import { UpstreamFailure } from './upstream-failure.ts';
 import type { UpstreamTarget } from './upstream-target.ts';
 
 /** Largest upstream response head accepted (bytes); a bigger one is a bad response (502). */
@@ -14,28 +16,6 @@ const MAX_RESPONSE_HEAD = 256 * 1024;
  * every read into a new buffer: the reads are passed on as they are, as a byte relay would.
  */
 const RAW_BODY_MIN = 64 * 1024;
-
-/** What an upstream connection reports to the request it carries. */
-export interface UpstreamExchange {
-  /** The connection is ready for the request. */
-  onConnected(): void;
-  /** The response head; returns 1 when the response has no body (a request for HEAD), else 0. */
-  onResponseHead(status: number, reason: string, headers: string[]): number;
-  onResponseBody(chunk: Buffer): void;
-  /** The response is complete (trailers, if any, as a flat list). */
-  onResponseEnd(trailers: string[] | undefined): void;
-  /** The connection failed before the response completed (refused, reset, timed out, bad framing). */
-  onUpstreamFailure(err: Error): void;
-  /** A `101` was parsed: the rest of the read (and everything after) belongs to the tunnel. */
-  onUpgraded(rest: Buffer): void;
-  /** The upstream can take more request body. */
-  onUpstreamDrain(): void;
-  /** Around each read: output to the client is gathered into one write. */
-  beforeRead(): void;
-  afterRead(): void;
-  /** Whether the whole request (head and body) was written. */
-  readonly requestDone: boolean;
-}
 
 interface OwnedParser extends LlhttpParser {
   owner: UpstreamConnection;
@@ -59,16 +39,6 @@ function onMessageComplete(this: OwnedParser): void {
 
 function onExecute(this: OwnedParser, result: number | ParseError): void {
   this.owner.consumedRead(result);
-}
-
-/** Why a connection failed, beside the socket's own error code. */
-export class UpstreamFailure extends Error {
-  readonly code: 'BAD_RESPONSE' | 'DIAL_TIMEOUT' | 'CLOSED';
-  constructor(code: UpstreamFailure['code'], message: string) {
-    super(message);
-    this.name = 'UpstreamFailure';
-    this.code = code;
-  }
 }
 
 /**
@@ -122,6 +92,7 @@ export class UpstreamConnection {
       const sni = o.serverName ?? (isIP(target.hostname) === 0 ? target.hostname : undefined);
       if (sni !== undefined) opts.servername = sni;
       if (o.rootCAs !== undefined) opts.ca = [...o.rootCAs];
+      if (o.certificates !== undefined) { opts.cert = o.certificates.map((c) => c.cert); opts.key = o.certificates.map((c) => c.key); }
       if (origin.tlsSession !== undefined) opts.session = origin.tlsSession;
       socket = tlsConnect(opts);
       socket.once('secureConnect', () => this.onConnect());

@@ -1,3 +1,4 @@
+import { H2SessionPool } from './h2-sessions.ts';
 import { UpstreamConnection } from './upstream-connection.ts';
 import type { ConnectionPool, OriginConnections, TransportOptions } from './transport-options.ts';
 import type { UpstreamTarget } from './upstream-target.ts';
@@ -32,6 +33,7 @@ export class UpstreamPool implements ConnectionPool<UpstreamConnection> {
   private readonly maxIdle: number;
   private closed = false;
   private sweeper: NodeJS.Timeout | undefined;
+  private h2: H2SessionPool | undefined = undefined;
 
   constructor(options: TransportOptions) {
     this.options = options;
@@ -54,6 +56,15 @@ export class UpstreamPool implements ConnectionPool<UpstreamConnection> {
       }
     }
     return new UpstreamConnection(this, origin, target);
+  }
+
+  /** The HTTP/2 sessions of this transport's `h2c://` servers (made when the first one is used). */
+  h2Sessions(): H2SessionPool {
+    if (this.h2 === undefined) {
+      this.h2 = new H2SessionPool(this.options);
+      if (this.closed) this.h2.close();
+    }
+    return this.h2;
   }
 
   /** A connection finished an exchange cleanly: kept idle, or closed when the pool is full or closed. */
@@ -84,6 +95,7 @@ export class UpstreamPool implements ConnectionPool<UpstreamConnection> {
    */
   close(): void {
     this.closed = true;
+    this.h2?.close();
     if (this.sweeper !== undefined) clearInterval(this.sweeper);
     this.sweeper = undefined;
     for (const o of this.origins.values()) {

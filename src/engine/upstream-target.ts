@@ -4,6 +4,8 @@ export interface UpstreamTarget {
   readonly url: string;
   readonly target: URL;
   readonly https: boolean;
+  /** `h2c:`: HTTP/2 without TLS, over one kept session per server (gRPC). */
+  readonly h2c: boolean;
   /** Host to connect to (no IPv6 brackets). */
   readonly hostname: string;
   readonly port: number;
@@ -17,16 +19,18 @@ export interface UpstreamTarget {
   readonly baseSearch: string;
 }
 
-/** Describes a server URL (`http:`/`https:`; `h2c:` is served over HTTP/1.1 as `http:`). */
+/** Describes a server URL (`http:`, `https:` or `h2c:`). */
 export function upstreamTarget(url: string, parsed: URL): UpstreamTarget {
   const https = parsed.protocol === 'https:';
+  const h2c = parsed.protocol === 'h2c:';
   const hostname = parsed.hostname.startsWith('[') ? parsed.hostname.slice(1, -1) : parsed.hostname;
   const port = parsed.port !== '' ? Number(parsed.port) : https ? 443 : 80;
-  const path = parsed.pathname === '/' ? '' : parsed.pathname;
+  // `h2c:` is not a special scheme for WHATWG URLs: its empty path is `''`, its host keeps its case.
+  const path = parsed.pathname === '/' || parsed.pathname === '' ? '' : parsed.pathname;
+  const authority = h2c ? parsed.host.toLowerCase() : parsed.host;
   return {
-    url, target: parsed, https, hostname, port,
-    authority: parsed.host,
-    origin: `${https ? 'https' : 'http'}://${parsed.host}`,
+    url, target: parsed, https, h2c, hostname, port, authority,
+    origin: `${https ? 'https' : h2c ? 'h2c' : 'http'}://${authority}`,
     basePath: path,
     baseSearch: parsed.search,
   };

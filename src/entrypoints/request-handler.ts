@@ -6,7 +6,7 @@ import type { ProxyRequest, RequestContext } from '../engine/message.ts';
 import type { RequestHandler } from '../engine/request-handler.ts';
 import type { ProxyResponse } from '../engine/response.ts';
 import { forwardedClientIp, setForwardedHeaders, stripUntrustedForwarded } from '../http/forwarded-headers.ts';
-import { canonicalPath, splitTarget, validHostHeader } from '../http/request-target.ts';
+import { canonicalPath, deniedEncodedCharacters, encodedIn, routingPathOf, splitTarget, validHostHeader } from '../http/request-target.ts';
 import { sendStatus } from '../http/responses.ts';
 import { stripHopByHop } from '../http/hop-by-hop.ts';
 import { buildIpMatcher, type IpMatcher } from '../lib/ip.ts';
@@ -30,6 +30,8 @@ export interface RequestLimits {
 }
 
 const ACME_PREFIX = '/.well-known/acme-challenge/';
+/** An absolute-form target (any scheme, as Go's `url.ParseRequestURI`): authority and the rest. */
+const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#]*)(.*)$/;
 
 /** What rules look at; Node-style headers only built when a rule asks for them (Header, HeaderRegexp). */
 class RouteView implements HttpRequestView {
@@ -66,6 +68,8 @@ export function createRequestHandler(name: string, ep: EntryPointConfig, scheme:
   const port = String(ep.port);
   const onResponse = hooks.onResponse;
   const http01 = scheme === 'http' ? hooks.http01 : undefined;
+  const sanitize = ep.http?.sanitizePath !== false;
+  const denied = deniedEncodedCharacters(ep.http?.encodedCharacters);
 
   const request = (req: ProxyRequest, res: ProxyResponse): void => {
     const snap: RoutingSnapshot = holder.current();
@@ -92,22 +96,29 @@ export function createRequestHandler(name: string, ep: EntryPointConfig, scheme:
 
     const original = req.url;
     let url = original;
+    // As Go's server: HTTP/1.1 needs a valid Host header even when an absolute-form target names one.
+    if (!validHostHeader(hostHeader) && !(hostHeader === '' && !h2 && req.httpVersionMinor === 0)) { refuse(res, 400, h2); return; }
     if (url.charCodeAt(0) !== 47 /* / */) {
-      // Absolute-form: the target's authority replaces Host; berth only forwards to its own routes.
-      const m = /^https?:\/\/([^/?#]*)(.*)$/i.exec(url);
+      // Absolute-form: as Go's net/http, the target's authority (when it has one) is the request's
+      // host and the Host header is ignored; berth only forwards to its own routes.
+      const m = ABSOLUTE_FORM.exec(url);
       if (!m) { refuse(res, 400, h2); return; }
-      hostHeader = m[1]!;
+      const authority = m[1]!;
+      if (authority !== '') {
+        if (!validHostHeader(authority)) { refuse(res, 400, h2); return; }
+        hostHeader = authority;
+        headers.set('host', authority);
+      }
       url = m[2] || '/';
       if (url.charCodeAt(0) !== 47) url = '/' + url;
-      headers.set('host', hostHeader);
     }
-    if (!validHostHeader(hostHeader) && !(hostHeader === '' && !h2 && req.httpVersionMinor === 0)) { refuse(res, 400, h2); return; }
     const { path: rawPath, query } = splitTarget(url);
-    const path = canonicalPath(rawPath);
+    const path = canonicalPath(rawPath, sanitize);
     if (path === null) { refuse(res, 400, h2); return; }
     // Rewritten when canonicalised, taken from an absolute form, or carrying a fragment (which never
     // goes upstream: it is the client's own).
     if (path !== rawPath || url !== original || url.length !== rawPath.length + (query ? query.length + 1 : 0)) req.url = query ? `${path}?${query}` : path;
+    const routing = routingPathOf(path);
 
     const trustedPeer = insecure || (trusted !== undefined && trusted.has(remoteIp));
     if (!trustedPeer) stripUntrustedForwarded(headers);
@@ -115,7 +126,7 @@ export function createRequestHandler(name: string, ep: EntryPointConfig, scheme:
     const ctx: RequestContext = {
       entrypoint: name, scheme, remoteIp,
       clientIp: trustedPeer ? forwardedClientIp(headers, remoteIp) : remoteIp,
-      trustedPeer, host, path, start: performance.now(),
+      trustedPeer, host, path: routing, start: performance.now(),
     };
     req.ctx = ctx;
     if (req.tunnel !== undefined) {
@@ -124,12 +135,14 @@ export function createRequestHandler(name: string, ep: EntryPointConfig, scheme:
       if (token !== undefined && hasToken(token, 'websocket')) req.upgrade = true;
       else headers.delete('upgrade');
     }
-    if (http01 !== undefined && path.startsWith(ACME_PREFIX) && http01(req, res)) return;
+    if (http01 !== undefined && routing.startsWith(ACME_PREFIX) && http01(req, res)) return;
 
     const tables = snap.http.get(name);
     const table = tables ? (scheme === 'https' ? tables.tls : tables.plain) : undefined;
-    const router = table?.find(new RouteView(host, path, req.method, headers, query, ctx.clientIp));
+    const router = table?.find(new RouteView(host, routing, req.method, headers, query, remoteIp));
     if (!router) { sendStatus(res, 404); return; }
+    // Traefik refuses the encoded characters its entrypoint does not allow once a root router matched.
+    if (denied !== 0 && (encodedIn(path) & denied) !== 0) { refuse(res, 400, h2); return; }
     if (scheme === 'https' && misdirected(req, router, snap)) { sendStatus(res, 421); return; }
     const upgrade = req.upgrade;
     stripHopByHop(headers, upgrade);

@@ -1,4 +1,5 @@
 import type { StickyCookie } from '../config/dynamic/types.ts';
+import { WeightedRoundRobin } from '../lib/weighted-round-robin.ts';
 import type { ProxyRequest, ProxyResponse } from './handler.ts';
 
 /** A server inside a load balancer, with its live health. */
@@ -8,21 +9,23 @@ export interface BalancedServer<T> {
   /** Stable id used for sticky cookies (hash of the URL). */
   readonly id: string;
   healthy: boolean;
-  /** Smooth-WRR state. */
-  current: number;
 }
 
+const isHealthy = (s: BalancedServer<unknown>): boolean => s.healthy;
+
 /**
- * Smooth weighted round robin (nginx's algorithm: even spread, no bursts) over healthy servers,
- * with Traefik's sticky cookie. O(n) per pick over a service's servers, which are few.
+ * The servers of a load-balancer service: smooth weighted round robin over the healthy ones, with
+ * Traefik's sticky cookie. O(n) per pick over a service's servers, which are few.
  */
-export class WeightedRoundRobin<T> {
+export class LoadBalancer<T> {
   readonly servers: BalancedServer<T>[];
   readonly sticky: StickyCookie | undefined;
   readonly cookieName: string;
+  private readonly wrr: WeightedRoundRobin<BalancedServer<T>>;
 
   constructor(servers: BalancedServer<T>[], sticky: StickyCookie | undefined, serviceName: string) {
     this.servers = servers;
+    this.wrr = new WeightedRoundRobin(servers.map((s) => ({ item: s, weight: s.weight })));
     this.sticky = sticky;
     this.cookieName = sticky?.name ?? `_${shortHash(serviceName)}`;
   }
@@ -39,16 +42,7 @@ export class WeightedRoundRobin<T> {
       const wanted = readCookie(req.headers.get('cookie'), this.cookieName);
       if (wanted) for (const s of this.servers) if (s.id === wanted && s.healthy) return s;
     }
-    let best: BalancedServer<T> | undefined;
-    let total = 0;
-    for (const s of this.servers) {
-      if (!s.healthy || s.weight <= 0) continue;
-      s.current += s.weight;
-      total += s.weight;
-      if (!best || s.current > best.current) best = s;
-    }
-    if (best) best.current -= total;
-    return best;
+    return this.wrr.next(isHealthy);
   }
 
   /** Sets the sticky cookie on the response when stickiness is on and the client lacks it. */

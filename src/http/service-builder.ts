@@ -6,7 +6,8 @@ import { errorMessage } from '../lib/errors.ts';
 import type { Handler } from './handler.ts';
 import { createTransport, forward, upstreamTarget, type Transport, type TransportOptions, type UpstreamTarget } from './forwarder.ts';
 import { HealthChecker } from './health-check.ts';
-import { WeightedRoundRobin, shortHash, type BalancedServer } from './load-balancer.ts';
+import { LoadBalancer, shortHash, type BalancedServer } from './load-balancer.ts';
+import { WeightedRoundRobin } from '../lib/weighted-round-robin.ts';
 import { sendStatus } from './responses.ts';
 
 /** Live state of a built load-balancer service, for the API (`/routes.json`, explain, dashboard). */
@@ -20,7 +21,7 @@ export interface ServiceInfo {
 
 interface PoolEntry {
   readonly key: string;
-  readonly lb: WeightedRoundRobin<UpstreamTarget>;
+  readonly lb: LoadBalancer<UpstreamTarget>;
   readonly checker: HealthChecker | undefined;
 }
 
@@ -79,6 +80,8 @@ export class ServicePool {
     const base = this.staticTransport;
     const cas = readRootCAs(def?.rootCAs ?? base.rootCAs);
     if ('error' in cas) return cas;
+    const certificates = readClientCertificates(def?.certificates);
+    if ('error' in certificates) return certificates;
     const options: TransportOptions = {
       dialTimeoutMs: durationOr(def?.forwardingTimeouts?.dialTimeout ?? base.forwardingTimeouts?.dialTimeout, 30_000),
       responseHeaderTimeoutMs: durationOr(def?.forwardingTimeouts?.responseHeaderTimeout ?? base.forwardingTimeouts?.responseHeaderTimeout, 0),
@@ -86,6 +89,7 @@ export class ServicePool {
       maxIdleConnsPerHost: def?.maxIdleConnsPerHost ?? base.maxIdleConnsPerHost ?? 200,
       insecureSkipVerify: def?.insecureSkipVerify ?? base.insecureSkipVerify ?? false,
       ...(cas.ca.length > 0 ? { rootCAs: cas.ca } : {}),
+      ...(certificates.pairs.length > 0 ? { certificates: certificates.pairs } : {}),
       ...(def?.serverName ? { serverName: def.serverName } : {}),
     };
     const key = `${name ?? 'default'}|${JSON.stringify(options)}`;
@@ -98,7 +102,7 @@ export class ServicePool {
   }
 
   /** Returns the pooled balancer for a service definition, creating it when new or changed. */
-  balancer(name: string, svc: HttpService, onHealth?: (server: string, healthy: boolean) => void): { lb: WeightedRoundRobin<UpstreamTarget>; errors: string[] } {
+  balancer(name: string, svc: HttpService, onHealth?: (server: string, healthy: boolean) => void): { lb: LoadBalancer<UpstreamTarget>; errors: string[] } {
     const lbDef = svc.loadBalancer ?? {};
     const key = `${name}|${JSON.stringify(lbDef)}`;
     const existing = this.entries.get(name);
@@ -117,11 +121,10 @@ export class ServicePool {
         errors.push(`unsupported scheme in server URL "${s.url}"`);
         continue;
       }
-      if (target.protocol === 'h2c:') target = new URL(`http://${target.host}${target.pathname}`);
       const value = upstreamTarget(s.url, target);
-      servers.push({ value, weight: s.weight ?? 1, id: shortHash(s.url), healthy: this.reported.get(name)?.get(value.url) ?? true, current: 0 });
+      servers.push({ value, weight: s.weight ?? 1, id: shortHash(s.url), healthy: this.reported.get(name)?.get(value.url) ?? true });
     }
-    const lb = new WeightedRoundRobin(servers, lbDef.sticky?.cookie ?? (lbDef.sticky ? {} : undefined), name);
+    const lb = new LoadBalancer(servers, lbDef.sticky?.cookie ?? (lbDef.sticky ? {} : undefined), name);
     let checker: HealthChecker | undefined;
     if (lbDef.healthCheck && servers.length > 0 && this.probes) {
       checker = new HealthChecker(servers, lbDef.healthCheck, (server, healthy) => { onHealth?.(server, healthy); this.healthListener?.(); });
@@ -151,7 +154,7 @@ export class ServicePool {
 }
 
 /** Builds the handler of a load-balancer service. */
-export function loadBalancerHandler(name: string, lb: WeightedRoundRobin<UpstreamTarget>, transport: Transport, passHostHeader: boolean): { handler: Handler; info: ServiceInfo } {
+export function loadBalancerHandler(name: string, lb: LoadBalancer<UpstreamTarget>, transport: Transport, passHostHeader: boolean): { handler: Handler; info: ServiceInfo } {
   const handler: Handler = (req, res, ctx): void => {
     const server = lb.pick(req);
     if (!server) {
@@ -172,26 +175,18 @@ export function loadBalancerHandler(name: string, lb: WeightedRoundRobin<Upstrea
 
 /** Builds a weighted service over child services (resolved lazily: children may be built later). */
 export function weightedHandler(name: string, children: { name: string; weight: number }[], resolve: (n: string) => { handler: Handler; info: ServiceInfo } | undefined): { handler: Handler; info: ServiceInfo } {
-  const state = children.map((c) => ({ ...c, current: 0 }));
+  const wrr = new WeightedRoundRobin(children.map((c) => ({ item: c.name, weight: c.weight })));
+  const available = (n: string): boolean => resolve(n)?.info.available() === true;
   const handler: Handler = (req, res, ctx) => {
-    let best: (typeof state)[number] | undefined;
-    let total = 0;
-    for (const c of state) {
-      const child = resolve(c.name);
-      if (!child || !child.info.available() || c.weight <= 0) continue;
-      c.current += c.weight;
-      total += c.weight;
-      if (!best || c.current > best.current) best = c;
-    }
-    if (!best) { sendStatus(res, 503, 'no available server\n'); return; }
-    best.current -= total;
+    const best = wrr.next(available);
+    if (best === undefined) { sendStatus(res, 503, 'no available server\n'); return; }
     ctx.service ??= name;
-    resolve(best.name)!.handler(req, res, ctx);
+    resolve(best)!.handler(req, res, ctx);
   };
   const info: ServiceInfo = {
     name, type: 'weighted',
-    servers: () => state.flatMap((c) => resolve(c.name)?.info.servers() ?? []),
-    available: () => state.some((c) => resolve(c.name)?.info.available() ?? false),
+    servers: () => children.flatMap((c) => resolve(c.name)?.info.servers() ?? []),
+    available: () => children.some((c) => available(c.name)),
   };
   return { handler, info };
 }
@@ -214,6 +209,21 @@ export function failoverHandler(name: string, main: string, fallback: string, re
 }
 
 /** The CA certificates of `rootCAs`: file paths, or PEM text written inline. */
+/** A serversTransport's client certificates: files, or PEM content in place of a path (as Traefik's FileOrContent). */
+function readClientCertificates(list: readonly { certFile: string; keyFile: string }[] | undefined): { pairs: { cert: string; key: string }[] } | { error: string } {
+  const pairs: { cert: string; key: string }[] = [];
+  for (const c of list ?? []) {
+    try {
+      const cert = c.certFile.includes('-----BEGIN') ? c.certFile : readFileSync(c.certFile, 'utf8');
+      const key = c.keyFile.includes('-----BEGIN') ? c.keyFile : readFileSync(c.keyFile, 'utf8');
+      pairs.push({ cert, key });
+    } catch (err) {
+      return { error: `serversTransport certificates ${c.certFile}: ${errorMessage(err)}` };
+    }
+  }
+  return { pairs };
+}
+
 function readRootCAs(list: readonly string[] | undefined): { ca: string[] } | { error: string } {
   const ca: string[] = [];
   for (const c of list ?? []) {

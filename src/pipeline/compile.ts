@@ -273,7 +273,8 @@ function compileRouter(
     ctx.service = serviceName;
     inner(req, res, ctx);
   };
-  const priority = router.priority && router.priority > 0 ? router.priority : defaultPriority(router.rule);
+  // As Traefik: 0 (or unset) means the rule's own priority; any other value, negative included, is kept.
+  const priority = router.priority !== undefined && router.priority !== 0 ? router.priority : defaultPriority(router.rule);
   const warnings: string[] = [];
   return {
     router: { name, rule: router.rule, priority, service: serviceName, middlewares: router.middlewares ?? [], match: parsed.rule.match, hosts: parsed.rule.hosts },

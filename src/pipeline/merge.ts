@@ -1,6 +1,7 @@
 import type { DynamicConfig, HttpConfiguration, TcpConfiguration, UdpConfiguration, TlsConfiguration } from '../config/dynamic/types.ts';
 import { qualify } from '../model/qualified-name.ts';
 
+
 function qualifyMap<T>(src: Record<string, T> | undefined, provider: string, each: (v: T) => T, into: Record<string, T>): void {
   if (!src) return;
   for (const [name, value] of Object.entries(src)) into[qualify(name, provider)] = each(value);

@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import type { TcpConfiguration, TcpService, TcpServersTransport } from '../config/dynamic/types.ts';
 import { parseDuration } from '../lib/duration.ts';
 import { errorMessage } from '../lib/errors.ts';
-import { WeightedRoundRobin } from './balancer.ts';
+import { WeightedRoundRobin } from '../lib/weighted-round-robin.ts';
 import { providerOf, qualify } from '../model/qualified-name.ts';
 import { parseHostPort } from './address.ts';
 import type { TcpServerTarget, TcpServiceHandler, TcpUpstreamOptions } from './routing.ts';

@@ -4,7 +4,7 @@ import { diagError, diagWarning, type Diagnostic } from '../lib/diagnostics.ts';
 import type { ElementStatus } from '../model/element-status.ts';
 import { providerOf, qualify } from '../model/qualified-name.ts';
 import { parseHostPort } from '../tcp/address.ts';
-import { WeightedRoundRobin } from '../tcp/balancer.ts';
+import { WeightedRoundRobin } from '../lib/weighted-round-robin.ts';
 import type { L4BuildEnv, L4BuildResult } from '../tcp/build.ts';
 import { attachEntrypoints } from '../tcp/entrypoint-attach.ts';
 import type { UdpEntrypointRouting, UdpServerTarget } from './routing.ts';

@@ -4,7 +4,7 @@ import { reduceMemoryNow, startIdleGc } from '../lib/idle-gc.ts';
 import type { Handler } from '../http/handler.ts';
 import { loadBalancerHandler } from '../http/service-builder.ts';
 import { createTransport, upstreamTarget, type Transport } from '../http/forwarder.ts';
-import { WeightedRoundRobin } from '../http/load-balancer.ts';
+import { LoadBalancer } from '../http/load-balancer.ts';
 import { middlewareFactories } from '../http/middlewares/registry.ts';
 import { Http01Responder } from '../acme/http01-responder.ts';
 import { buildTcpRouting } from '../tcp/build.ts';
@@ -103,7 +103,7 @@ class Worker {
 
 /** Forwards requests for the control plane's internal services to its API listener. */
 function apiForwarder(url: string, transport: Transport): Handler {
-  const lb = new WeightedRoundRobin([{ value: upstreamTarget(url, new URL(url)), weight: 1, id: 'api', healthy: true, current: 0 }], undefined, 'api@internal');
+  const lb = new LoadBalancer([{ value: upstreamTarget(url, new URL(url)), weight: 1, id: 'api', healthy: true }], undefined, 'api@internal');
   return loadBalancerHandler('api@internal', lb, transport, true).handler;
 }
 

@@ -23,18 +23,18 @@ export function berth(args: readonly string[], opts: { cwd?: string; env?: Recor
 describe('berth check: keys accepted without effect are warnings', () => {
   test('static and dynamic (TOML) keys are named with what happens instead; exit 0', async () => {
     const dir = tempDir('berth-check-');
-    await writeFile(join(dir, 'dyn.toml'), '[http.routers.app]\nrule = "Host(`app.test`)"\nservice = "app"\nruleSyntax = "v2"\n\n[[http.services.app.loadBalancer.servers]]\nurl = "h2c://127.0.0.1:9"\n');
+    await writeFile(join(dir, 'dyn.toml'), '[http.routers.app]\nrule = "Host(`app.test`)"\nservice = "app"\nruleSyntax = "v2"\n\n[[http.services.app.loadBalancer.servers]]\nurl = "http://127.0.0.1:9"\n\n[http.middlewares.m.headers]\nfeaturePolicy = "camera \'none\'"\n');
     await writeFile(join(dir, 'berth.yaml'), [
-      'entryPoints:', '  web:', '    address: "127.0.0.1:0"', '    http:', '      sanitizePath: false',
+      'entryPoints:', '  web:', '    address: "127.0.0.1:0"', '    http:', '      encodeQuerySemicolons: true',
       'certificatesResolvers:', '  le:', '    acme:', '      certificateTimeout: 30s', '      tlsChallenge: {}',
       'providers:', '  file:', `    filename: ${join(dir, 'dyn.toml')}`, '',
     ].join('\n'));
     const r = await berth(['check', '-c', join(dir, 'berth.yaml')]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /warning: .*certificatesResolvers\.le\.acme\.certificateTimeout: certificateTimeout has no effect in berth: berth orders with its defaults/);
-    assert.match(r.stderr, /warning: .*entryPoints\.web\.http\.sanitizePath: sanitizePath is false, which berth does not do: paths are always sanitized/);
+    assert.match(r.stderr, /warning: .*entryPoints\.web\.http\.encodeQuerySemicolons: encodeQuerySemicolons has no effect in berth/);
     assert.match(r.stderr, /warning: .*http\.routers\.app\.ruleSyntax: ruleSyntax has no effect in berth: rules are always parsed with the v3 syntax/);
-    assert.match(r.stderr, /warning: .*servers\[0\]\.url: url is "h2c:\/\/127\.0\.0\.1:9", which berth does not do: .*HTTP\/1\.1/);
+    assert.match(r.stderr, /warning: .*http\.middlewares\.m\.headers\.featurePolicy: featurePolicy has no effect in berth/);
     assert.match(r.stdout, /dyn\.toml: ok \(1 router\(s\), 0 error\(s\), 2 warning\(s\)\)/);
   });
 
@@ -70,10 +70,10 @@ describe('berth\'s own options', () => {
   });
 
   test('check reads a Traefik command line as run would', async () => {
-    const r = await berth(['check', '--entrypoints.web.address=127.0.0.1:0', '--providers.docker.exposedbydefault=false', '--entrypoints.web.http.encodedcharacters.allowencodedslash=true']);
+    const r = await berth(['check', '--entrypoints.web.address=127.0.0.1:0', '--providers.docker.exposedbydefault=false', '--entrypoints.web.http.encodequerysemicolons=true']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^command line: ok \(entrypoints: web=127\.0\.0\.1:0\)/);
-    assert.match(r.stderr, /warning: command line: --entrypoints\.web\.http\.encodedcharacters\.allowencodedslash: encodedCharacters has no effect in berth/);
+    assert.match(r.stderr, /warning: command line: --entrypoints\.web\.http\.encodequerysemicolons: encodeQuerySemicolons has no effect in berth/);
   });
 
   test('check reports a flag it does not know', async () => {

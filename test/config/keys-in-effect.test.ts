@@ -10,7 +10,7 @@ import { decodeDynamicConfig } from '../../src/config/dynamic/decode.ts';
 import type { DynamicConfig } from '../../src/config/dynamic/types.ts';
 import { HealthChecker } from '../../src/http/health-check.ts';
 import { upstreamTarget } from '../../src/engine/upstream-target.ts';
-import { WeightedRoundRobin, type BalancedServer } from '../../src/http/load-balancer.ts';
+import { LoadBalancer, type BalancedServer } from '../../src/http/load-balancer.ts';
 import { contentTypeFactory } from '../../src/http/middlewares/content-type.ts';
 import { forwardAuthFactory } from '../../src/http/middlewares/forward-auth.ts';
 import { headersFactory } from '../../src/http/middlewares/headers.ts';
@@ -92,8 +92,8 @@ describe('sticky.cookie attributes and server weights', () => {
       sticky: { cookie: { name: 'lb', httpOnly: true, sameSite: 'strict', maxAge: 60 } },
     } } } } });
     const lbDef = cfg.http!.services!['s']!.loadBalancer!;
-    const servers: BalancedServer<string>[] = lbDef.servers!.map((s, i) => ({ value: s.url, weight: s.weight ?? 1, id: `s${i}`, healthy: true, current: 0 }));
-    const lb = new WeightedRoundRobin(servers, lbDef.sticky?.cookie, 's');
+    const servers: BalancedServer<string>[] = lbDef.servers!.map((s, i) => ({ value: s.url, weight: s.weight ?? 1, id: `s${i}`, healthy: true }));
+    const lb = new LoadBalancer(servers, lbDef.sticky?.cookie, 's');
     const final: Handler = (req, res) => {
       const s = lb.pick(req)!;
       lb.stick(req, res, s);
@@ -164,7 +164,7 @@ describe('healthCheck.hostname is the Host of the check request', () => {
     const hc = decode({ http: { services: { s: { loadBalancer: { servers: [{ url: `http://127.0.0.1:${port}` }], healthCheck: { path: '/health', hostname: 'app.internal', interval: '1h' } } } } } })
       .http!.services!['s']!.loadBalancer!.healthCheck!;
     const url = `http://127.0.0.1:${port}`;
-    const checker = new HealthChecker([{ value: upstreamTarget(url, new URL(url)), weight: 1, id: 'x', healthy: true, current: 0 }], hc);
+    const checker = new HealthChecker([{ value: upstreamTarget(url, new URL(url)), weight: 1, id: 'x', healthy: true }], hc);
     checker.start();
     try {
       await arrived;

@@ -106,6 +106,27 @@ describe('compileSnapshot', () => {
     assert.equal(snap.tlsPolicy.wanted.get('app@file'), 'modern@file');
     assert.ok(snap.diagnostics.some((d) => d.element === 'tls.options.modern@file.cipherSuites'));
   });
+
+  test('priority: a negative priority is kept (Traefik), below every router with a computed one', () => {
+    const snap = compile({ file: { http: {
+      routers: {
+        fallback: { rule: 'Host(`a.test`) && PathPrefix(`/`)', service: 's', entryPoints: ['admin'], priority: -1 },
+        lower: { rule: 'Host(`a.test`) && PathPrefix(`/`)', service: 's', entryPoints: ['admin'], priority: -5 },
+        short: { rule: 'Host(`a.test`)', service: 's', entryPoints: ['admin'] },
+      },
+      services: { s: svc },
+    } } });
+    assert.equal(snap.elements.get('fallback@file')?.status, 'enabled');
+    assert.equal(snap.http.get('admin')?.plain.find(view('a.test', '/x'))?.name, 'short@file', 'the default priority (rule length) beats -1');
+    const snap2 = compile({ file: { http: {
+      routers: {
+        fallback: { rule: 'PathPrefix(`/`)', service: 's', entryPoints: ['admin'], priority: -1 },
+        lower: { rule: 'PathPrefix(`/`)', service: 's', entryPoints: ['admin'], priority: -5 },
+      },
+      services: { s: svc },
+    } } });
+    assert.equal(snap2.http.get('admin')?.plain.find(view('b.test', '/x'))?.name, 'fallback@file', '-1 before -5');
+  });
 });
 
 describe('the generated web redirects only what a router asked to serve over TLS', () => {

@@ -27,8 +27,6 @@ export type HttpServer = NonNullable<ServersLoadBalancer['servers']>[number];
 export type StickyCookie = NonNullable<NonNullable<ServersLoadBalancer['sticky']>['cookie']>;
 /** An active health check. */
 export type ServerHealthCheck = NonNullable<ServersLoadBalancer['healthCheck']>;
-/** `weighted` service. */
-export type WeightedRoundRobin = NonNullable<HttpService['weighted']>;
 /** `mirroring` service. */
 export type Mirroring = NonNullable<HttpService['mirroring']>;
 /** `failover` service. */

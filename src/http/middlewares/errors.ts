@@ -1,7 +1,7 @@
 import type { Handler } from '../handler.ts';
 import type { BuiltMiddleware, MiddlewareFactory } from './types.ts';
 import { setEmptyBody } from './body.ts';
-import { checkKeys, guard, optString, optStringList, optStringMap, OptionError } from './options.ts';
+import { checkKeys, guard, optString, optStringList, optStringMap, OptionError, parseStatusRange } from './options.ts';
 import { decodePath } from './path.ts';
 import { clearHeaders, tapResponse } from './respond.ts';
 
@@ -86,10 +86,5 @@ export const errorsFactory: MiddlewareFactory = (options, env) => guard(() => {
 });
 
 function parseRange(spec: string): [number, number] {
-  const m = /^\s*(\d{3})\s*(?:-\s*(\d{3})\s*)?$/.exec(spec);
-  if (!m) throw new OptionError(`status: invalid status or range ${JSON.stringify(spec)}`);
-  const lo = Number(m[1]);
-  const hi = m[2] === undefined ? lo : Number(m[2]);
-  if (hi < lo) throw new OptionError(`status: invalid range ${JSON.stringify(spec)}`);
-  return [lo, hi];
+  return parseStatusRange('status', spec);
 }

@@ -3,9 +3,8 @@ import type { Agent } from 'undici';
 import { BufferBody, readWholeBody } from '../../engine/body.ts';
 import type { Handler, ProxyRequest, RequestContext } from '../handler.ts';
 import type { BuiltMiddleware, MiddlewareFactory } from './types.ts';
-import { compileGoRegexp } from './go-regexp.ts';
 import { hasBody, setReplayableBody } from './body.ts';
-import { checkKeys, guard, nested, optBool, optNumber, optObject, optString, optStringList, OptionError } from './options.ts';
+import { checkKeys, goRegexpOption, guard, nested, optBool, optNumber, optObject, optString, optStringList, OptionError } from './options.ts';
 import { beforeHead, reply, statusText } from './respond.ts';
 
 const HOP = new Set(['connection', 'keep-alive', 'te', 'trailer', 'trailers', 'transfer-encoding', 'upgrade', 'proxy-connection', 'host', 'content-length']);
@@ -24,7 +23,7 @@ const loadUndici = (): Promise<typeof import('undici')> => (undici ??= import('u
  */
 export const forwardAuthFactory: MiddlewareFactory = (options, env) => guard(() => {
   checkKeys(options, ['address', 'tls', 'trustForwardHeader', 'authResponseHeaders', 'authResponseHeadersRegex',
-    'authRequestHeaders', 'addAuthCookiesToResponse', 'headerField', 'forwardBody', 'maxBodySize',
+    'authRequestHeaders', 'addAuthCookiesToResponse', 'headerField', 'forwardBody', 'maxBodySize', 'maxResponseBodySize',
     'preserveLocationHeader', 'preserveRequestMethod']);
   const address = optString(options, 'address');
   if (!address) throw new OptionError('address: required');
@@ -39,13 +38,14 @@ export const forwardAuthFactory: MiddlewareFactory = (options, env) => guard(() 
   const responseHeaders = (optStringList(options, 'authResponseHeaders') ?? []).map((h) => h.toLowerCase());
   const regexSrc = optString(options, 'authResponseHeadersRegex');
   // Go matches canonical header names (X-Auth-User); Node's are lower case, so match case-insensitively.
-  const regex = regexSrc ? compileGoRegexp('authResponseHeadersRegex', regexSrc) : undefined;
-  const regexCi = regex ? new RegExp(regex.source, regex.flags.includes('i') ? regex.flags : `${regex.flags}i`) : undefined;
+  const regexCi = regexSrc ? goRegexpOption('authResponseHeadersRegex', regexSrc, { ignoreCase: true }) : undefined;
   const requestHeaders = (optStringList(options, 'authRequestHeaders') ?? []).map((h) => h.toLowerCase());
   const cookieNames = new Set(optStringList(options, 'addAuthCookiesToResponse') ?? []);
   const headerField = optString(options, 'headerField');
   const forwardBody = optBool(options, 'forwardBody') ?? false;
   const maxBodySize = optNumber(options, 'maxBodySize', { integer: true }) ?? -1;
+  // A negative limit (Traefik's default, -1) reads the authentication server's answer whole.
+  const maxResponseBodySize = optNumber(options, 'maxResponseBodySize', { integer: true }) ?? -1;
   const preserveLocation = optBool(options, 'preserveLocationHeader') ?? false;
   const preserveMethod = optBool(options, 'preserveRequestMethod') ?? false;
   const tlsOpts = optObject(options, 'tls');
@@ -60,8 +60,15 @@ export const forwardAuthFactory: MiddlewareFactory = (options, env) => guard(() 
       method: (preserveMethod ? req.method : 'GET') as 'GET',
       headers, body: body ?? null, dispatcher,
     });
-    const authBody = Buffer.from(await answer.body.arrayBuffer());
-    return { status: answer.statusCode, headers: answer.headers, body: authBody };
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of answer.body) {
+      size += (chunk as Buffer).length;
+      // Past maxResponseBodySize the rest is not read: the request gets a 401, as Traefik answers.
+      if (maxResponseBodySize >= 0 && size > maxResponseBodySize) { answer.body.destroy(); return TOO_LARGE; }
+      chunks.push(chunk as Buffer);
+    }
+    return { status: answer.statusCode, headers: answer.headers, body: Buffer.concat(chunks, size) };
   };
 
   const wrap = (next: Handler): Handler => (req, res, ctx) => {
@@ -89,6 +96,10 @@ export const forwardAuthFactory: MiddlewareFactory = (options, env) => guard(() 
         return;
       }
       if (res.destroyed) return;
+      if (answer === TOO_LARGE) {
+        reply(res, 401, statusText(401));
+        return;
+      }
       if (headerField) {
         const v = answer.headers[headerField.toLowerCase()];
         const user = Array.isArray(v) ? v[0] : v;
@@ -140,6 +151,9 @@ interface AuthAnswer {
   headers: Record<string, string | string[] | undefined>;
   body: Buffer;
 }
+
+/** The authentication server's answer was longer than maxResponseBodySize. */
+const TOO_LARGE: AuthAnswer = { status: 401, headers: {}, body: Buffer.alloc(0) };
 
 function authRequestHeaders(req: ProxyRequest, ctx: RequestContext, trust: boolean, allowed: string[]): Record<string, string> {
   const out: Record<string, string> = {};

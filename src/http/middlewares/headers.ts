@@ -1,7 +1,6 @@
 import type { Handler, ProxyRequest, ProxyResponse, RequestContext } from '../handler.ts';
 import type { BuiltMiddleware, MiddlewareFactory } from './types.ts';
-import { compileGoRegexp } from './go-regexp.ts';
-import { checkKeys, guard, optBool, optNumber, optString, optStringList, optStringMap } from './options.ts';
+import { checkKeys, goRegexpOption, guard, optBool, optNumber, optString, optStringList, optStringMap } from './options.ts';
 import { beforeHead, reply } from './respond.ts';
 
 const KNOWN = [
@@ -148,20 +147,27 @@ function buildCors(options: Record<string, unknown>): Cors | undefined {
   const allowMethods = optStringList(options, 'accessControlAllowMethods') ?? [];
   const originList = optStringList(options, 'accessControlAllowOriginList') ?? [];
   const originRegex = (optStringList(options, 'accessControlAllowOriginListRegex') ?? [])
-    .map((r, i) => compileGoRegexp(`accessControlAllowOriginListRegex[${i}]`, r));
+    .map((r, i) => goRegexpOption(`accessControlAllowOriginListRegex[${i}]`, r));
   const exposeHeaders = optStringList(options, 'accessControlExposeHeaders') ?? [];
   const maxAge = optNumber(options, 'accessControlMaxAge', { integer: true });
   const addVary = optBool(options, 'addVaryHeader') ?? false;
   if (!allowCredentials && allowHeaders.length === 0 && allowMethods.length === 0 && originList.length === 0 &&
     originRegex.length === 0 && exposeHeaders.length === 0 && maxAge === undefined && !addVary) return undefined;
+  // Traefik v3.7: with credentials, a wildcard is never sent (browsers refuse it); the request's
+  // own origin, method or headers are echoed instead, and a wildcard expose list is left out.
   const match = (origin: string): string | undefined => {
-    for (const item of originList) if (item === '*' || item === origin) return item;
+    for (const item of originList) {
+      if (item === origin) return item;
+      if (item === '*') return allowCredentials ? origin : item;
+    }
     for (const re of originRegex) if (origin !== '' && re.test(origin)) return origin;
     return undefined;
   };
   const allowHeadersValue = allowHeaders.join(',');
   const allowMethodsValue = allowMethods.join(',');
-  const exposeValue = exposeHeaders.join(',');
+  const echoHeaders = allowCredentials && allowHeaders.includes('*');
+  const echoMethod = allowCredentials && allowMethods.includes('*');
+  const exposeValue = allowCredentials && exposeHeaders.includes('*') ? '' : exposeHeaders.join(',');
   const vary = (res: ProxyResponse): void => {
     if (!addVary) return;
     const cur = res.getHeader('vary');
@@ -175,11 +181,17 @@ function buildCors(options: Record<string, unknown>): Cors | undefined {
       const origin = req.headers.first('origin');
       if (req.method !== 'OPTIONS' || !origin || !req.headers.get('access-control-request-method')) return false;
       if (allowCredentials) res.setHeader('access-control-allow-credentials', 'true');
-      if (allowHeadersValue !== '') res.setHeader('access-control-allow-headers', allowHeadersValue);
-      if (allowMethodsValue !== '') res.setHeader('access-control-allow-methods', allowMethodsValue);
+      if (echoHeaders) {
+        const requested = req.headers.get('access-control-request-headers');
+        if (requested) res.setHeader('access-control-allow-headers', requested);
+      } else if (allowHeadersValue !== '') res.setHeader('access-control-allow-headers', allowHeadersValue);
+      if (echoMethod) res.setHeader('access-control-allow-methods', req.headers.get('access-control-request-method')!);
+      else if (allowMethodsValue !== '') res.setHeader('access-control-allow-methods', allowMethodsValue);
       const allowed = match(origin);
-      if (allowed !== undefined) res.setHeader('access-control-allow-origin', allowed);
-      res.setHeader('access-control-max-age', String(maxAge ?? 0));
+      if (allowed) res.setHeader('access-control-allow-origin', allowed);
+      // No Access-Control-Max-Age unless configured: the browser's own default applies.
+      if (maxAge !== undefined) res.setHeader('access-control-max-age', String(maxAge));
+      if (exposeValue !== '') res.setHeader('access-control-expose-headers', exposeValue);
       vary(res);
       res.setHeader('content-length', '0');
       res.writeHead(200);
@@ -188,7 +200,7 @@ function buildCors(options: Record<string, unknown>): Cors | undefined {
     },
     response(res, origin) {
       const allowed = match(origin);
-      if (allowed !== undefined) res.setHeader('access-control-allow-origin', allowed);
+      if (allowed) res.setHeader('access-control-allow-origin', allowed);
       if (allowCredentials) res.setHeader('access-control-allow-credentials', 'true');
       if (exposeValue !== '') res.setHeader('access-control-expose-headers', exposeValue);
       vary(res);

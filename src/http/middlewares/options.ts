@@ -4,6 +4,7 @@
  * the value, `undefined` when absent, or throws `OptionError`, which the factory turns into
  * `{ error }` — the only place a throw is used, and it never leaves the factory.
  */
+import { compileGoRegexp, type GoRegexpOptions } from '../../lib/go-regexp.ts';
 
 /** A bad option value; the message names the key, e.g. `stsSeconds: expected a number`. */
 export class OptionError extends Error {
@@ -113,4 +114,24 @@ export function nested<T>(key: string, read: () => T): T {
     if (err instanceof OptionError) throw new OptionError(`${key}.${err.message}`);
     throw err;
   }
+}
+
+/**
+ * A Go regular expression from a middleware option, compiled by berth's one translator
+ * (`src/lib/go-regexp.ts`: Go's meaning, the backtracking guard); refused with the option's name.
+ */
+export function goRegexpOption(key: string, source: string, opts?: GoRegexpOptions): RegExp {
+  const r = compileGoRegexp(source, opts);
+  if (!r.ok) throw new OptionError(`${key}: invalid regular expression: ${r.error}`);
+  return r.re;
+}
+
+/** A status code or range of Traefik's (`"404"`, `"500-599"`) as `[low, high]`. */
+export function parseStatusRange(key: string, spec: string): [number, number] {
+  const m = /^\s*(\d{3})\s*(?:-\s*(\d{3})\s*)?$/.exec(spec);
+  if (!m) throw new OptionError(`${key}: invalid status or range ${JSON.stringify(spec)}`);
+  const lo = Number(m[1]);
+  const hi = m[2] === undefined ? lo : Number(m[2]);
+  if (hi < lo) throw new OptionError(`${key}: invalid range ${JSON.stringify(spec)}`);
+  return [lo, hi];
 }

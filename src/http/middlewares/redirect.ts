@@ -1,7 +1,7 @@
 import type { Handler, ProxyRequest, ProxyResponse, RequestContext } from '../handler.ts';
 import type { BuiltMiddleware, MiddlewareFactory } from './types.ts';
-import { compileGoRegexp, goReplacement } from './go-regexp.ts';
-import { checkKeys, guard, optBool, optString, OptionError } from './options.ts';
+import { goReplaceAll, parseGoTemplate } from '../../lib/go-replace.ts';
+import { checkKeys, goRegexpOption, guard, optBool, optString, OptionError } from './options.ts';
 import { reply, statusText } from './respond.ts';
 
 /**
@@ -76,10 +76,9 @@ export const redirectRegexFactory: MiddlewareFactory = (options) => guard(() => 
   checkKeys(options, ['regex', 'replacement', 'permanent']);
   const source = optString(options, 'regex');
   if (source === undefined) throw new OptionError('regex: required');
-  const re = compileGoRegexp('regex', source);
-  const replacement = goReplacement(optString(options, 'replacement') ?? '');
+  const re = goRegexpOption('regex', source);
+  const replacement = parseGoTemplate(optString(options, 'replacement') ?? '');
   const permanent = optBool(options, 'permanent') ?? false;
-  const global = new RegExp(re.source, re.flags.includes('g') ? re.flags : `${re.flags}g`);
 
   const wrap = (next: Handler): Handler => (req, res, ctx) => {
     const oldUrl = `${ctx.scheme}://${rawHost(req, ctx)}${req.url ?? '/'}`;
@@ -87,7 +86,7 @@ export const redirectRegexFactory: MiddlewareFactory = (options) => guard(() => 
       next(req, res, ctx);
       return;
     }
-    const newUrl = oldUrl.replace(global, replacement);
+    const newUrl = goReplaceAll(re, oldUrl, replacement);
     if (newUrl === oldUrl) {
       next(req, res, ctx);
       return;

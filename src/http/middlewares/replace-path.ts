@@ -1,7 +1,7 @@
 import type { Handler } from '../handler.ts';
 import type { BuiltMiddleware, MiddlewareFactory } from './types.ts';
-import { compileGoRegexp, goReplacement } from './go-regexp.ts';
-import { checkKeys, guard, optString, OptionError } from './options.ts';
+import { goReplaceAll, parseGoTemplate } from '../../lib/go-replace.ts';
+import { checkKeys, goRegexpOption, guard, optString, OptionError } from './options.ts';
 import { setRawPath, splitUrl } from './path.ts';
 
 /** Traefik's `replacePath`: replaces the whole path (query kept); the old one goes to `X-Replaced-Path`. */
@@ -21,20 +21,19 @@ export const replacePathFactory: MiddlewareFactory = (options) => guard(() => {
 
 /**
  * Traefik's `replacePathRegex`: when `regex` matches the path, the path becomes
- * `path.replace(regex, replacement)` (`$1`, `${name}`); the old one goes to `X-Replaced-Path`.
+ * Go's `ReplaceAllString(path, replacement)` (`$1`, `${name}`); the old one goes to `X-Replaced-Path`.
  */
 export const replacePathRegexFactory: MiddlewareFactory = (options) => guard(() => {
   checkKeys(options, ['regex', 'replacement']);
   const source = optString(options, 'regex');
   if (source === undefined) throw new OptionError('regex: required');
-  const re = compileGoRegexp('regex', source);
-  const global = new RegExp(re.source, `${re.flags}g`);
-  const replacement = goReplacement(optString(options, 'replacement') ?? '');
+  const re = goRegexpOption('regex', source);
+  const replacement = parseGoTemplate(optString(options, 'replacement') ?? '');
   const wrap = (next: Handler): Handler => (req, res, ctx) => {
     const { rawPath, query } = splitUrl(req.url);
     if (re.test(rawPath)) {
       req.headers.set('x-replaced-path', rawPath);
-      let replaced = rawPath.replace(global, replacement);
+      let replaced = goReplaceAll(re, rawPath, replacement);
       if (!replaced.startsWith('/')) replaced = `/${replaced}`;
       // A replacement must not smuggle a query or a second request line.
       replaced = replaced.replace(/[\s#?]/g, (c) => encodeURIComponent(c));

@@ -1,7 +1,6 @@
 import type { Handler } from '../handler.ts';
 import type { BuiltMiddleware, MiddlewareFactory } from './types.ts';
-import { compileGoRegexp } from './go-regexp.ts';
-import { checkKeys, guard, optStringList, OptionError } from './options.ts';
+import { checkKeys, goRegexpOption, guard, optStringList, OptionError } from './options.ts';
 import { addRequestHeader, ensureLeadingSlash, setRawPath, splitUrl } from './path.ts';
 
 /**
@@ -12,7 +11,7 @@ export const stripPrefixRegexFactory: MiddlewareFactory = (options) => guard(() 
   checkKeys(options, ['regex']);
   const sources = optStringList(options, 'regex');
   if (!sources || sources.length === 0) throw new OptionError('regex: at least one expression is required');
-  const expressions = sources.map((s, i) => compileGoRegexp(`regex[${i}]`, s));
+  const expressions = sources.map((s, i) => goRegexpOption(`regex[${i}]`, s));
   const wrap = (next: Handler): Handler => (req, res, ctx) => {
     const { rawPath, query } = splitUrl(req.url);
     for (const re of expressions) {

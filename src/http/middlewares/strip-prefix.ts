@@ -1,7 +1,7 @@
 import type { Handler } from '../handler.ts';
 import type { BuiltMiddleware, MiddlewareFactory } from './types.ts';
 import { checkKeys, guard, optBool, optStringList, OptionError } from './options.ts';
-import { addRequestHeader, encodePath, ensureLeadingSlash, setRawPath, splitUrl } from './path.ts';
+import { addRequestHeader, ensureLeadingSlash, setRawPath, splitUrl } from './path.ts';
 
 /**
  * Traefik's `stripPrefix`: removes the first matching prefix of `prefixes` from the path and records
@@ -15,13 +15,13 @@ export const stripPrefixFactory: MiddlewareFactory = (options) => guard(() => {
   optBool(options, 'forceSlash');
   const wrap = (next: Handler): Handler => (req, res, ctx) => {
     const { rawPath, query } = splitUrl(req.url);
+    // As Traefik: the prefix is matched on the decoded path (Go's URL.Path, `%2F` decoded too)
+    // and the same bytes are cut from the path as written, so the rest keeps its escapes.
+    const decoded = rawPath.indexOf('%') < 0 ? rawPath : unescapeAll(rawPath);
     for (const prefix of prefixes) {
-      if (rawPath.startsWith(prefix)) {
-        setRawPath(req, ctx, ensureLeadingSlash(rawPath.slice(prefix.length)), query);
-      } else if (ctx.path.startsWith(prefix)) {
-        // Same prefix, written with escapes in the request line: strip on the canonical form.
-        setRawPath(req, ctx, ensureLeadingSlash(encodePath(ctx.path.slice(prefix.length))), query);
-      } else continue;
+      if (!decoded.startsWith(prefix)) continue;
+      const cut = decoded === rawPath ? prefix.length : encodedPrefixLength(rawPath, prefix);
+      setRawPath(req, ctx, ensureLeadingSlash(rawPath.slice(cut)), query);
       addRequestHeader(req, 'x-forwarded-prefix', prefix);
       break;
     }
@@ -29,3 +29,21 @@ export const stripPrefixFactory: MiddlewareFactory = (options) => guard(() => {
   };
   return { wrap } satisfies BuiltMiddleware;
 });
+
+/** Every escape decoded, `%2F` included (Go's `PathUnescape`); bytes that are not UTF-8 stay as replacement characters. */
+function unescapeAll(raw: string): string {
+  return raw.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => Buffer.from(run.replace(/%/g, ''), 'hex').toString('utf8'));
+}
+
+/** How much of `raw` spells the decoded `prefix`: one byte per `%XX`, as Traefik's encodedPrefixLen counts. */
+function encodedPrefixLength(raw: string, prefix: string): number {
+  let bytes = Buffer.byteLength(prefix);
+  let i = 0;
+  while (i < raw.length && bytes > 0) {
+    if (raw.charCodeAt(i) === 37 /* % */ && i + 2 < raw.length) { i += 3; bytes--; continue; }
+    const c = raw.codePointAt(i)!;
+    bytes -= Buffer.byteLength(String.fromCodePoint(c));
+    i += c > 0xffff ? 2 : 1;
+  }
+  return i;
+}

@@ -220,10 +220,10 @@ describe('decodeDynamicConfig: bad elements are dropped alone', () => {
       problems: ['error http.middlewares.h.headers.stsSecond: unknown key, did you mean "stsSeconds"?'],
     },
     {
-      desc: 'an h2c:// server URL is kept with a warning on the value',
+      desc: 'an h2c:// server URL is kept without a warning (served over HTTP/2)',
       raw: { http: { services: { s: { loadBalancer: { servers: [{ url: 'h2c://127.0.0.1:9' }] } } } } },
       want: { http: { services: { s: { loadBalancer: { servers: [{ url: 'h2c://127.0.0.1:9' }] } } } } },
-      problems: ['warning http.services.s.loadBalancer.servers[0].url: url is "h2c://127.0.0.1:9", which berth does not do: h2c (HTTP/2 without TLS) to servers is not implemented; requests are forwarded over HTTP/1.1'],
+      problems: [],
     },
     {
       desc: 'a document that is not an object',

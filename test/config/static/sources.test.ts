@@ -64,12 +64,12 @@ describe('documentFromFlags: Traefik\'s CLI flags', () => {
   });
 
   test('decoded like a file: defaults, checks, warnings', async () => {
-    const r = await loadStaticSource({ kind: 'flags', flags: ['--entrypoints.web.address=127.0.0.1:0', '--providers.docker.exposedbydefault=false', '--entrypoints.web.http.sanitizepath=false'] });
+    const r = await loadStaticSource({ kind: 'flags', flags: ['--entrypoints.web.address=127.0.0.1:0', '--providers.docker.exposedbydefault=false', '--entrypoints.web.http.encodequerysemicolons=true'] });
     assert.ok(r.config, JSON.stringify(r.diagnostics));
     assert.equal(r.source, 'command line');
     assert.equal(r.config.providers.docker?.exposedByDefault, false);
     assert.equal(r.config.entryPoints['web']?.transport?.respondingTimeouts?.readTimeout, '60s');
-    assert.deepEqual(r.diagnostics.map((d) => d.element), ['entryPoints.web.http.sanitizePath']);
+    assert.deepEqual(r.diagnostics.map((d) => d.element), ['--entrypoints.web.http.encodequerysemicolons']);
   });
 
   test('a bad value fails the load with the key\'s path', async () => {

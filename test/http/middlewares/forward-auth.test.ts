@@ -83,6 +83,27 @@ describe('forwardAuth', () => {
     });
   }
 
+  const sizes = [
+    { desc: 'maxResponseBodySize: an answer longer than the limit is a 401, and the service is not reached', limit: 5, status: 401, reached: false },
+    { desc: 'maxResponseBodySize: an answer within the limit is passed on', limit: 14, status: 403, reached: false },
+    { desc: 'maxResponseBodySize -1 (the default) reads the answer whole', limit: -1, status: 403, reached: false },
+  ];
+  for (const c of sizes) {
+    test(c.desc, async () => {
+      let reached = false;
+      const h = await startHarness(forwardAuthFactory, { address: authUrl, maxResponseBodySize: c.limit }, { final: (req, res, ctx) => { reached = true; fixedHandler(200, {}, 'app')(req, res, ctx); } });
+      try {
+        // The deny answer's body is 'denied by auth' (14 bytes).
+        const r = await send(h.port, { headers: { 'x-want': 'deny' } });
+        assert.equal(r.status, c.status);
+        if (c.status === 403) assert.equal(r.text, 'denied by auth');
+        assert.equal(reached, c.reached);
+      } finally {
+        await h.close();
+      }
+    });
+  }
+
   test('authResponseHeadersRegex copies matching headers and drops forged ones', async () => {
     const h = await startHarness(forwardAuthFactory, { address: authUrl, authResponseHeadersRegex: '^X-Auth-' });
     try {

@@ -100,6 +100,20 @@ describe('headers: CORS', () => {
       headers: { origin: 'https://x.example' }, status: 200, want: { 'access-control-allow-origin': '*' }, reached: true },
     { desc: 'OPTIONS without Access-Control-Request-Method is not a preflight', options: base, method: 'OPTIONS',
       headers: { origin: 'https://app.example' }, status: 200, want: {}, reached: true },
+    { desc: 'preflight without accessControlMaxAge sends no Access-Control-Max-Age (v3.7)', options: { accessControlAllowOriginList: ['https://app.example'] }, method: 'OPTIONS',
+      headers: { origin: 'https://app.example', 'access-control-request-method': 'GET' }, status: 200,
+      want: { 'access-control-allow-origin': 'https://app.example', 'access-control-max-age': undefined }, reached: false },
+    { desc: 'wildcard origin with credentials echoes the Origin', options: { accessControlAllowOriginList: ['*'], accessControlAllowCredentials: true }, method: 'GET',
+      headers: { origin: 'https://x.example' }, status: 200, want: { 'access-control-allow-origin': 'https://x.example', 'access-control-allow-credentials': 'true' }, reached: true },
+    { desc: 'preflight with credentials echoes the requested method and headers for wildcards; expose headers in the preflight too',
+      options: { accessControlAllowOriginList: ['*'], accessControlAllowCredentials: true, accessControlAllowMethods: ['*'], accessControlAllowHeaders: ['*'], accessControlExposeHeaders: ['X-A'] }, method: 'OPTIONS',
+      headers: { origin: 'https://x.example', 'access-control-request-method': 'PATCH', 'access-control-request-headers': 'x-token,content-type' }, status: 200,
+      want: { 'access-control-allow-origin': 'https://x.example', 'access-control-allow-methods': 'PATCH', 'access-control-allow-headers': 'x-token,content-type', 'access-control-expose-headers': 'X-A' }, reached: false },
+    { desc: 'a wildcard expose list is left out with credentials', options: { accessControlAllowOriginList: ['https://app.example'], accessControlAllowCredentials: true, accessControlExposeHeaders: ['*'] }, method: 'GET',
+      headers: { origin: 'https://app.example' }, status: 200, want: { 'access-control-expose-headers': undefined, 'access-control-allow-credentials': 'true' }, reached: true },
+    { desc: 'wildcard methods without credentials stay a wildcard', options: { accessControlAllowOriginList: ['*'], accessControlAllowMethods: ['*'] }, method: 'OPTIONS',
+      headers: { origin: 'https://x.example', 'access-control-request-method': 'PATCH' }, status: 200,
+      want: { 'access-control-allow-origin': '*', 'access-control-allow-methods': '*' }, reached: false },
   ] as const;
   for (const c of cases) {
     test(c.desc, async () => {

@@ -24,6 +24,8 @@ const cases: Case[] = [
   { desc: 'stripPrefix uses the first matching prefix', factory: stripPrefixFactory, options: { prefixes: '/foo,/foo/bar' }, path: '/foo/bar/baz', url: '/bar/baz', headers: { 'x-forwarded-prefix': '/foo' } },
   { desc: 'stripPrefix without a match changes nothing', factory: stripPrefixFactory, options: { prefixes: ['/api'] }, path: '/web/x', url: '/web/x', headers: { 'x-forwarded-prefix': undefined } },
   { desc: 'stripPrefix appends to an existing X-Forwarded-Prefix', factory: stripPrefixFactory, options: { prefixes: ['/b'] }, path: '/b/c', url: '/c', headers: { 'x-forwarded-prefix': '/a, /b' } },
+  { desc: 'stripPrefix matches the decoded path (an encoded slash too, as Traefik) and keeps the rest as written', factory: stripPrefixFactory, options: { prefixes: ['/a/b'] }, path: '/a%2Fb/c%3Bd', url: '/c%3Bd', headers: { 'x-forwarded-prefix': '/a/b' } },
+  { desc: 'stripPrefix with a prefix written with a space and non-ASCII', factory: stripPrefixFactory, options: { prefixes: ['/caf\u00e9 menu'] }, path: '/caf%C3%A9%20menu/x', url: '/x', headers: { 'x-forwarded-prefix': '/caf\u00e9 menu' } },
   { desc: 'stripPrefixRegex strips the matched prefix', factory: stripPrefixRegexFactory, options: { regex: ['/foo/[a-z0-9]+/[0-9]+/'] }, path: '/foo/abc/12/bar', url: '/bar', headers: { 'x-forwarded-prefix': '/foo/abc/12/' } },
   { desc: 'stripPrefixRegex ignores matches not at the start', factory: stripPrefixRegexFactory, options: { regex: ['/bar'] }, path: '/foo/bar', url: '/foo/bar', headers: { 'x-forwarded-prefix': undefined } },
   { desc: 'addPrefix prepends', factory: addPrefixFactory, options: { prefix: '/foo' }, path: '/bar?x=y', url: '/foo/bar?x=y', ctxPath: '/foo/bar' },
@@ -32,6 +34,8 @@ const cases: Case[] = [
   { desc: 'replacePathRegex with a capture', factory: replacePathRegexFactory, options: { regex: '^/foo/(.*)', replacement: '/bar/$1' }, path: '/foo/baz?q=1', url: '/bar/baz?q=1', headers: { 'x-replaced-path': '/foo/baz' } },
   { desc: 'replacePathRegex with ${1} and no match', factory: replacePathRegexFactory, options: { regex: '^/nope/(.*)', replacement: '/x/${1}' }, path: '/foo', url: '/foo', headers: { 'x-replaced-path': undefined } },
   { desc: 'replacePathRegex cannot inject a query', factory: replacePathRegexFactory, options: { regex: '^/(.*)', replacement: '/a?admin=1' }, path: '/z', url: '/a%3Fadmin=1' },
+  { desc: 'replacePathRegex: Go template, $1x is the (empty) group named 1x', factory: replacePathRegexFactory, options: { regex: '^/(a)', replacement: '/$1x/${1}x' }, path: '/a', url: '//ax' },
+  { desc: 'replacePathRegex: Go syntax (?P<name>) and \\z', factory: replacePathRegexFactory, options: { regex: '^/(?P<first>[^/]+)/rest\\z', replacement: '/${first}' }, path: '/one/rest', url: '/one' },
 ];
 
 describe('path middlewares', () => {
@@ -56,6 +60,8 @@ describe('path middlewares', () => {
     { desc: 'addPrefix empty', factory: addPrefixFactory, options: { prefix: '' }, error: 'prefix: cannot be empty' },
     { desc: 'replacePath missing path', factory: replacePathFactory, options: {}, error: 'path: required' },
     { desc: 'replacePathRegex missing regex', factory: replacePathRegexFactory, options: { replacement: '/x' }, error: 'regex: required' },
+    { desc: 'replacePathRegex with a Unicode class Go knows and berth refuses', factory: replacePathRegexFactory, options: { regex: '^/\\pL+', replacement: '/x' }, error: /^regex: invalid regular expression/ },
+    { desc: 'stripPrefixRegex with a lookahead (not RE2)', factory: stripPrefixRegexFactory, options: { regex: ['/(?=a)'] }, error: /^regex\[0\]: invalid regular expression/ },
   ];
   for (const c of invalid) {
     test(`invalid: ${c.desc}`, () => {

@@ -115,9 +115,57 @@ describe('retry', () => {
       await h.close();
     }
   });
+  // Traefik v3.7's options: status ranges, non-idempotent methods, the body kept to replay, the
+  // network-error switch and the overall timeout.
+  const v37 = [
+    { desc: 'status: an upstream answer in the ranges is retried', options: { attempts: 3, status: ['500-599'] }, method: 'GET', failStatus: 503, started: true, status: 200, calls: 2 },
+    { desc: 'status from labels (comma-separated)', options: { attempts: 3, status: '429,500-599' }, method: 'GET', failStatus: 429, started: true, status: 200, calls: 2 },
+    { desc: 'status outside the ranges passes through', options: { attempts: 3, status: ['500-599'] }, method: 'GET', failStatus: 404, started: true, status: 404, calls: 1 },
+    { desc: 'POST is not retried on a status without retryNonIdempotentMethod', options: { attempts: 3, status: ['500'] }, method: 'POST', body: 'payload', failStatus: 500, started: true, status: 500, calls: 1 },
+    { desc: 'retryNonIdempotentMethod: POST retried, its body sent again', options: { attempts: 3, status: ['500'], retryNonIdempotentMethod: true }, method: 'POST', body: 'payload', failStatus: 500, started: true, status: 200, calls: 2, echoed: 'payload' },
+    { desc: 'a body over maxRequestBodyBytes turns status retries off', options: { attempts: 3, status: ['500'], maxRequestBodyBytes: 3 }, method: 'PUT', body: 'payload', failStatus: 500, started: true, status: 500, calls: 1 },
+    { desc: 'disableRetryOnNetworkError: berth\'s own 502 is passed on', options: { attempts: 3, status: ['500'], disableRetryOnNetworkError: true }, method: 'GET', failStatus: 502, started: false, status: 502, calls: 1 },
+    { desc: 'past timeout nothing is retried', options: { attempts: 3, status: ['500'], timeout: '1ms' }, method: 'GET', failStatus: 500, started: true, status: 500, calls: 1, slow: true },
+  ];
+  for (const c of v37) {
+    test(c.desc, async () => {
+      let calls = 0;
+      const bodies: string[] = [];
+      const final: Handler = (req, res, ctx) => {
+        calls++;
+        const chunks: Buffer[] = [];
+        const answer = (): void => {
+          bodies.push(Buffer.concat(chunks).toString());
+          if (calls === 1) {
+            ctx.responseStarted = c.started;
+            res.writeHead(c.failStatus);
+            res.end('failed');
+            return;
+          }
+          res.writeHead(200);
+          res.end(bodies.at(-1));
+        };
+        const s = requestBody(req);
+        s.on('data', (d: Buffer) => chunks.push(d));
+        // The slow case answers after the 1 ms timeout has certainly passed (a timer never fires early).
+        s.on('end', () => (c.slow ? setTimeout(answer, 20) : answer()));
+      };
+      const h = await startHarness(retryFactory, c.options, { final });
+      try {
+        const r = await send(h.port, { method: c.method, ...(c.body !== undefined ? { body: c.body } : {}) });
+        assert.equal(r.status, c.status);
+        assert.equal(calls, c.calls);
+        if (c.echoed !== undefined) assert.deepEqual(bodies, [c.echoed, c.echoed]);
+      } finally {
+        await h.close();
+      }
+    });
+  }
   const invalid = [
     { desc: 'attempts missing', options: {}, error: 'attempts: must be a positive integer' },
     { desc: 'bad interval', options: { attempts: 2, initialInterval: 'later' }, error: 'initialInterval: expected a duration such as 100ms' },
+    { desc: 'nothing left to retry', options: { attempts: 2, disableRetryOnNetworkError: true }, error: 'status: required when disableRetryOnNetworkError is true (nothing would be retried)' },
+    { desc: 'bad status range', options: { attempts: 2, status: ['5xx'] }, error: 'status: invalid status or range "5xx"' },
   ];
   for (const c of invalid) test(`invalid: ${c.desc}`, () => assert.deepEqual(retryFactory(c.options, env), { error: c.error }));
 });
