@@ -138,7 +138,8 @@ export async function startPebble(opts: PebbleOptions = {}): Promise<Pebble> {
     if (req.method === 'POST' && path === '/order-plz') orders++;
     if (req.method === 'POST' && path.startsWith('/finalize-order/')) finalizations++;
     if (req.method === 'POST' && path === '/sign-me-up') accounts++;
-    const up = httpsRequest({ host: '127.0.0.1', port: listen, method: req.method, path, headers: req.headers, ca: cert, servername: 'localhost' }, (upRes) => {
+    // A connection per request: a kept-alive one that pebble closes while idle resets the next request.
+    const up = httpsRequest({ host: '127.0.0.1', port: listen, method: req.method, path, headers: req.headers, ca: cert, servername: 'localhost', agent: false }, (upRes) => {
       res.writeHead(upRes.statusCode ?? 502, upRes.headers);
       upRes.pipe(res);
     });
@@ -150,6 +151,9 @@ export async function startPebble(opts: PebbleOptions = {}): Promise<Pebble> {
     s.once('close', () => sockets.delete(s));
     if (down) s.destroy();
   });
+  // Clients keep their connections for a long time: one closed by the proxy while idle would reset
+  // the client's next request on a machine too loaded to notice the close first.
+  proxy.keepAliveTimeout = 120_000;
   await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
   const proxyPort = (proxy.address() as AddressInfo).port;
 
