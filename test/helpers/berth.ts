@@ -62,11 +62,15 @@ export async function startBerth(opts: { config: string | Record<string, unknown
   let dead = false;
   void exited.then(() => { dead = true; });
   try {
-    await waitUntil(async () => {
-      if (dead) throw new Error('exited');
-      const res = await fetch(`${apiUrl}/ping`);
-      return res.ok;
-    }, 'berth to answer /ping', opts.timeoutMs ?? 90_000); // a safety net only: an exit fails at once
+    // A process that exits (a bad configuration, a port taken) fails the start at once; the
+    // deadline is only a safety net for one that hangs.
+    const deadline = Date.now() + (opts.timeoutMs ?? 90_000);
+    for (;;) {
+      if (dead) throw new Error(`exited with code ${child.exitCode ?? child.signalCode} before answering /ping`);
+      if (await fetch(`${apiUrl}/ping`).then((r) => r.ok, () => false)) break;
+      if (Date.now() > deadline) throw new Error('timed out waiting for berth to answer /ping');
+      await new Promise((r) => setTimeout(r, 50));
+    }
   } catch (err) {
     child.kill('SIGKILL');
     throw new Error(`berth did not start: ${(err as Error).message}\n${logs.join('\n')}`);

@@ -1,5 +1,5 @@
 import { createSocket } from 'node:dgram';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 
 /** A free TCP port on the given loopback address (bind to 0, read, close). */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
@@ -17,14 +17,18 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
 
 const given = new Set<number>();
 
+/**
+ * A TCP port free right now, drawn below the kernel's ephemeral range (32768–60999 by default):
+ * a port the kernel handed out could be taken again by any process's next outgoing connection
+ * before the test's listener binds it, which on a busy machine running the suite in parallel
+ * happens (EADDRINUSE). Below the range only another listener can take it.
+ */
 function probePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
+  const port = 10_000 + Math.floor(Math.random() * 22_000);
+  return new Promise((resolve) => {
     const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, host, () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
+    srv.once('error', () => resolve(probePort(host)));
+    srv.listen(port, host, () => srv.close(() => resolve(port)));
   });
 }
 

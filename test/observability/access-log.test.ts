@@ -318,19 +318,26 @@ describe('access log: output', () => {
   });
 
   test('bufferingSize batches lines; the flush timer writes a partial batch', async () => {
+    // Each half has its own log, so neither depends on how long requests take: a batch of three
+    // with a timer that never fires in the test, then one line that only the timer can write.
     const sink = memorySink();
-    const log = createAccessLog({ format: 'json', bufferingSize: 3 }, { sink, flushMs: 50 })!;
+    const log = createAccessLog({ format: 'json', bufferingSize: 3 }, { sink, flushMs: 3_600_000 })!;
     const srv = await serve(proxied, (req, res, ctx) => log.onResponse(req, res, ctx));
+    const timedSink = memorySink();
+    const timed = createAccessLog({ format: 'json', bufferingSize: 3 }, { sink: timedSink, flushMs: 50 })!;
+    const timedSrv = await serve(proxied, (req, res, ctx) => timed.onResponse(req, res, ctx));
     try {
       for (let i = 0; i < 3; i++) await send(srv.port);
       await waitUntil(() => sink.lines.length === 3, 'the first batch');
       assert.equal(sink.writes, 1);
-      await send(srv.port);
-      await waitUntil(() => sink.lines.length === 4, 'the timer flush');
-      assert.equal(sink.writes, 2);
+      await send(timedSrv.port);
+      await waitUntil(() => timedSink.lines.length === 1, 'the timer flush');
+      assert.equal(timedSink.writes, 1);
     } finally {
       await srv.close();
+      await timedSrv.close();
       await log.close();
+      await timed.close();
     }
   });
 
