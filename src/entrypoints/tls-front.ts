@@ -2,6 +2,7 @@ import { createServer as createHttp2Server, type Http2Server, type Http2Session,
 import type { Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { serveStream } from '../engine/h2-adapter.ts';
+import { ClientHelloReader } from '../tcp/client-hello.ts';
 import type { H1Server } from '../engine/h1-server.ts';
 import type { RequestHandler } from '../engine/request-handler.ts';
 import { ACME_TLS_ALPN, type TlsServerOptions } from '../tls/options.ts';
@@ -25,9 +26,16 @@ export interface TlsFrontOptions {
  * connection on by ALPN: `h2` to node:http2 (whose streams reach berth's handler through the
  * HTTP/2 adapter), `http/1.1` or nothing to berth's HTTP/1.1 engine. Neither server listens: the
  * entrypoint's listener passes connections in.
+ *
+ * A ClientHello with SNI goes to a TLS server whose own context holds no certificate: node:tls
+ * adds the SNI context's certificate beside the listener's instead of replacing it, and a TLS 1.2
+ * client could then be served the default RSA certificate for a name whose certificate is ECDSA.
+ * Only hellos without SNI (or that cannot be read) go to the server holding the default one.
  */
 export class TlsFront {
   private readonly tls: TlsServer;
+  /** The server for hellos with SNI (the same as `tls` under sniStrict, where neither has a certificate). */
+  private readonly named: TlsServer;
   private h2: Http2Server | undefined;
   private readonly opts: TlsFrontOptions;
   /** The TLS socket of each HTTP/2 session (the session's own `socket` is a guarded proxy). */
@@ -36,7 +44,15 @@ export class TlsFront {
 
   constructor(opts: TlsFrontOptions) {
     this.opts = opts;
-    const server = createTlsServer({ ...opts.tls, handshakeTimeout: opts.handshakeTimeoutMs });
+    this.tls = this.server(opts.tls);
+    const { key: _key, cert, ...withoutCertificate } = opts.tls;
+    this.named = cert === undefined ? this.tls : this.server(withoutCertificate);
+    // One set of ticket keys: a session begun on either server resumes on the other.
+    if (this.named !== this.tls && opts.tls.ticketKeys === undefined) this.named.setTicketKeys(this.tls.getTicketKeys());
+  }
+
+  private server(options: TlsFrontOptions['tls']): TlsServer {
+    const server = createTlsServer({ ...options, handshakeTimeout: this.opts.handshakeTimeoutMs });
     server.on('secureConnection', (s: TLSSocket) => this.secure(s));
     // Handshake failures (including the handshake timeout) are the client's problem, but the raw
     // connection must go with them: a TLSSocket over a socket with peeked bytes runs on a stream
@@ -45,16 +61,20 @@ export class TlsFront {
       tlsSocket.destroy();
       (tlsSocket as TLSSocket & { _parent?: Socket | null })._parent?.destroy();
     });
-    this.tls = server;
+    return server;
   }
 
   /** Starts TLS on an accepted connection (its ClientHello may already be buffered on it). */
   accept(socket: Socket): void {
-    this.tls.emit('connection', socket);
+    if (this.named === this.tls) { this.tls.emit('connection', socket); return; }
+    readServerName(socket, this.opts.handshakeTimeoutMs, (sni) => {
+      (sni ? this.named : this.tls).emit('connection', socket);
+    });
   }
 
   setTicketKeys(keys: Buffer): void {
     this.tls.setTicketKeys(keys);
+    if (this.named !== this.tls) this.named.setTicketKeys(keys);
   }
 
   /** Sends GOAWAY to every HTTP/2 session (their streams in flight finish). */
@@ -98,4 +118,37 @@ export class TlsFront {
     this.h2 = server;
     return server;
   }
+}
+
+/**
+ * Reads the ClientHello buffered on (or arriving at) `socket`, puts its bytes back and calls `done`
+ * with its SNI ('' when absent or when the bytes are not a ClientHello: the TLS server judges them).
+ * A client that leaves or stays silent past `timeoutMs` is closed.
+ */
+function readServerName(socket: Socket, timeoutMs: number, done: (sni: string) => void): void {
+  const reader = new ClientHelloReader();
+  const chunks: Buffer[] = [];
+  const cleanup = (): void => {
+    clearTimeout(timer);
+    socket.removeListener('readable', onReadable);
+    socket.removeListener('error', onGone);
+    socket.removeListener('end', onGone);
+  };
+  const onGone = (): void => { cleanup(); socket.destroy(); };
+  const onReadable = (): void => {
+    let chunk: Buffer | null;
+    while ((chunk = socket.read() as Buffer | null) !== null) {
+      chunks.push(chunk);
+      const res = reader.push(chunk);
+      if (res.status === 'need-more') continue;
+      cleanup();
+      socket.unshift(Buffer.concat(chunks));
+      done(res.status === 'done' ? res.hello.sni : '');
+      return;
+    }
+  };
+  const timer = timeoutMs > 0 ? setTimeout(onGone, timeoutMs) : undefined;
+  socket.on('readable', onReadable);
+  socket.on('error', onGone);
+  socket.on('end', onGone);
 }
