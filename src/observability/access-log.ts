@@ -112,7 +112,7 @@ export function createAccessLog(cfg: AccessLogConfig | undefined, opts: AccessLo
       if (typeof r === 'number') retries = r;
     }
     // Duration in ns as the line shows it (rounded), so the filter and the line agree.
-    if (filtering && !((ranges !== undefined && ranges.has(status)) || (retryFilter && retries > 0) || (minDurationNs > 0 && Math.round((end - ctx.start) * 1e6) > minDurationNs))) return;
+    if (filtering && !(ranges?.has(status) || (retryFilter && retries > 0) || (minDurationNs > 0 && Math.round((end - ctx.start) * 1e6) > minDurationNs))) return;
 
     // Numbers and references to strings the request already holds; formatted with its batch.
     const c = writer.slot();

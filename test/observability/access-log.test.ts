@@ -100,7 +100,7 @@ describe('access log: JSON format', () => {
   });
 
   test('hostile strings stay inside their JSON values', async () => {
-    const route: TestRoute = (req, res, ctx) => { ctx.router = 'r"},"evil":"1\n@docker'; res.end('x'); };
+    const route: TestRoute = (_req, res, ctx) => { ctx.router = 'r"},"evil":"1\n@docker'; res.end('x'); };
     const lines = await withLog({ format: 'json' }, route, async (port) => { await send(port, { path: '/p%22q' }); });
     assert.equal(lines.length, 1);
     const rec = JSON.parse(lines[0]!) as Record<string, unknown>;
