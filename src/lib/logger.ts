@@ -25,7 +25,10 @@ function stdoutDestination(sync: boolean): DestinationStream {
   return { write: (line: string) => void process.stdout.write(pretty(line)) };
 }
 
-let root: Logger = pino({ level: process.env.BERTH_LOG_LEVEL ?? 'info', base: { name: 'berth' } }, stdoutDestination(true));
+let root: Logger = pino(
+  { level: process.env.BERTH_LOG_LEVEL ?? 'info', base: { name: 'berth' } },
+  stdoutDestination(true),
+);
 
 /** Replaces the root logger (static config `log.level`, `log.filePath`, tests). */
 export function setRootLogger(logger: Logger): void {

@@ -54,7 +54,9 @@ describe('log format: human-readable on a terminal, JSON otherwise', () => {
     const command = `'${process.execPath}' '${join(ROOT, 'src/main.ts')}' run -c '${configPath}'`;
     const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+    });
     const exited = once(child, 'exit');
     try {
       await waitUntil(() => /api listening on/.test(out), 'the api line on the terminal', 20_000);
