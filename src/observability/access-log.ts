@@ -5,12 +5,11 @@ import type { ProxyRequest, RequestContext } from '../engine/message.ts';
 import type { ProxyResponse } from '../engine/response.ts';
 import { parseDuration } from '../lib/duration.ts';
 import { CORE_FIELDS, type CoreField, type FieldMode } from './access-log-format.ts';
-import { Capture, captureHeaderList, compileFormatter } from './access-log-lines.ts';
+import { compileFormatter } from './access-log-lines.ts';
+import { Capture, captureHeaderList } from './capture.ts';
 import { fileSink, LineWriter, stdoutSink, type LineSink } from './line-writer.ts';
 import { responseBytes } from './response-bytes.ts';
 import { parseStatusRanges, type StatusRanges } from './status-ranges.ts';
-
-export { canonicalHeader } from './access-log-lines.ts';
 
 /** The access log: one line per finished (or aborted) request. */
 export interface AccessLog {
