@@ -12,7 +12,7 @@ import type { CompiledHttpRouter, ElementStatus, HttpRouterTable, RoutingSnapsho
 import { edgeEntryPoint } from '../config/static/generated-entrypoints.ts';
 import { redirectRouter } from './entrypoint-redirect.ts';
 import { resolveOnDemand } from './on-demand.ts';
-import { providerOf, qualify } from './merge.ts';
+import { providerOf, qualify } from '../lib/qualified-name.ts';
 
 /** L4 builders plug in here (src/tcp, src/udp), keeping the compiler free of socket code. */
 export interface L4Builders {

@@ -1,15 +1,5 @@
 import type { DynamicConfig, HttpConfiguration, TcpConfiguration, UdpConfiguration, TlsConfiguration } from '../config/dynamic/types.ts';
-
-/** Qualifies `name` with `provider` unless it already names one (`x@file`). */
-export function qualify(name: string, provider: string): string {
-  return name.includes('@') ? name : `${name}@${provider}`;
-}
-
-/** The provider part of a qualified name (`web@docker` → `docker`). */
-export function providerOf(qualified: string): string {
-  const at = qualified.lastIndexOf('@');
-  return at < 0 ? '' : qualified.slice(at + 1);
-}
+import { qualify } from '../lib/qualified-name.ts';
 
 function qualifyMap<T>(src: Record<string, T> | undefined, provider: string, each: (v: T) => T, into: Record<string, T>): void {
   if (!src) return;

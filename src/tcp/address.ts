@@ -26,9 +26,3 @@ export function parseHostPort(address: string): { host: string; port: number } |
   if (port < 1 || port > 65535) return undefined;
   return { host, port };
 }
-
-/** The provider part of a qualified name (`db@docker` → `docker`), '' when unqualified. */
-export function providerOf(qualified: string): string {
-  const at = qualified.lastIndexOf('@');
-  return at < 0 ? '' : qualified.slice(at + 1);
-}

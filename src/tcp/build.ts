@@ -7,7 +7,7 @@ import { buildSniIndex } from '../rules/sni-index.ts';
 import { compareRouters } from '../rules/router-order.ts';
 import { defaultTcpPriority, parseTcpRule } from '../rules/tcp-rule.ts';
 import type { TlsContextSource } from '../tls/types.ts';
-import { providerOf } from './address.ts';
+import { providerOf } from '../lib/qualified-name.ts';
 import { attachEntrypoints } from './entrypoint-attach.ts';
 import { buildTcpMiddlewares, resolveTcpMiddlewares, type TcpMiddlewareResult } from './middlewares.ts';
 import type { PortAllocator } from './port-allocator.ts';

@@ -4,7 +4,8 @@ import type { TcpConfiguration, TcpService, TcpServersTransport } from '../confi
 import { parseDuration } from '../lib/duration.ts';
 import { errorMessage } from '../lib/errors.ts';
 import { WeightedRoundRobin } from './balancer.ts';
-import { parseHostPort, providerOf } from './address.ts';
+import { providerOf } from '../lib/qualified-name.ts';
+import { parseHostPort } from './address.ts';
 import type { TcpServerTarget, TcpServiceHandler, TcpUpstreamOptions } from './routing.ts';
 
 /** Traefik's default dial timeout for TCP servers. */

@@ -1,6 +1,6 @@
 import type { TLSSocket } from 'node:tls';
 import type { RoutingSnapshot } from '../pipeline/snapshot.ts';
-import { providerOf, qualify } from '../pipeline/merge.ts';
+import { providerOf, qualify } from '../lib/qualified-name.ts';
 import { normalizeHost } from '../rules/host.ts';
 import { compileTlsOptions, type CompiledTlsOptions } from './options.ts';
 
