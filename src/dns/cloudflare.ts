@@ -36,7 +36,7 @@ export interface CloudflareDnsOptions {
 /** Reads the API token: `CF_DNS_API_TOKEN`, else the file named by `CF_DNS_API_TOKEN_FILE`. */
 export function cloudflareToken(env: NodeJS.ProcessEnv): string {
   const direct = env['CF_DNS_API_TOKEN'];
-  if (direct && direct.trim()) return direct.trim();
+  if (direct?.trim()) return direct.trim();
   const file = env['CF_DNS_API_TOKEN_FILE'];
   if (file) {
     try {

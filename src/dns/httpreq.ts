@@ -1,4 +1,4 @@
-import { request } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import type { Dns01Challenge, Dns01Provider, Dns01Timing } from './dns01-provider.ts';
 import { ProviderEnv } from './env.ts';
 
@@ -67,7 +67,7 @@ export class HttpReqProvider implements Dns01Provider {
     if (this.opts.username !== undefined && this.opts.password !== undefined) {
       headers['authorization'] = `Basic ${Buffer.from(`${this.opts.username}:${this.opts.password}`).toString('base64')}`;
     }
-    let res;
+    let res: Dispatcher.ResponseData;
     try {
       res = await request(url, { method: 'POST', headers, body: JSON.stringify(body), headersTimeout: this.opts.httpTimeoutMs, bodyTimeout: this.opts.httpTimeoutMs });
     } catch (err) {

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { creationKey } from '../providers/docker/claim-order.ts';
-import { parseClaimRoute, type ClaimRoute } from '../providers/docker/claim-store.ts';
+import { claimString, parseStoredClaim, type ClaimRoute } from '../providers/docker/claim-store.ts';
 
 /** One host's claim on a key (`host app.example.com`), as the fleet keeps it. */
 export interface FleetClaim {
@@ -203,25 +203,10 @@ export function parseFleetClaim(key: string, text: string): FleetClaim | undefin
   }
   if (typeof raw !== 'object' || raw === null) return undefined;
   const o = raw as Record<string, unknown>;
-  const str = (k: string): string | undefined => (typeof o[k] === 'string' && o[k] !== '' ? o[k] : undefined);
-  const num = (k: string): number | undefined => (typeof o[k] === 'number' && Number.isFinite(o[k]) ? o[k] : undefined);
-  const node = str('node');
-  const daemon = str('daemon');
-  const container = str('container');
-  const containerId = str('containerId');
-  const since = num('since');
-  if (node === undefined || daemon === undefined || container === undefined || containerId === undefined || since === undefined) return undefined;
-  const repository = str('repository');
-  const created = str('created');
-  const stoppedAt = num('stoppedAt');
-  const route = parseClaimRoute(o['route']);
-  return {
-    key, node, daemon, container, containerId, since,
-    ...(repository !== undefined ? { repository } : {}),
-    ...(created !== undefined ? { created } : {}),
-    ...(stoppedAt !== undefined ? { stoppedAt } : {}),
-    ...(route !== undefined ? { route } : {}),
-  };
+  const claim = parseStoredClaim(o);
+  const node = claimString(o, 'node');
+  if (claim === undefined || node === undefined) return undefined;
+  return { key, node, ...claim };
 }
 
 function parseRefusals(text: string): FleetRefusal[] {

@@ -1,4 +1,4 @@
-import { open, rename, unlink } from 'node:fs/promises';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { BerthError, ErrorCodes, errorMessage } from './errors.ts';
@@ -36,7 +36,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
 
 /** fsync of a directory makes a rename durable; some filesystems refuse it, which is harmless. */
 async function syncDirectory(dir: string): Promise<void> {
-  let fh;
+  let fh: FileHandle | undefined;
   try {
     fh = await open(dir, 'r');
     await fh.sync();

@@ -55,6 +55,13 @@ export const CORE_FIELDS: readonly CoreField[] = ([
 /** How a field or header is written. */
 export type FieldMode = 'keep' | 'drop' | 'redact';
 
+/** A `FieldMode` as a small integer, for the formatters' per-line comparisons. */
+export const DROP = 0;
+export const KEEP = 1;
+export const REDACT = 2;
+/** The integer code of a `FieldMode`. */
+export const modeCode = (m: FieldMode): number => (m === 'drop' ? DROP : m === 'redact' ? REDACT : KEEP);
+
 /** A header to write: `prefix_Canonical-Name` and its value (already redacted when asked). */
 export interface HeaderField {
   readonly key: string;

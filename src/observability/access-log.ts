@@ -5,12 +5,11 @@ import type { ProxyRequest, RequestContext } from '../engine/message.ts';
 import type { ProxyResponse } from '../engine/response.ts';
 import { parseDuration } from '../lib/duration.ts';
 import { CORE_FIELDS, type CoreField, type FieldMode } from './access-log-format.ts';
-import { Capture, captureHeaderList, compileFormatter } from './access-log-lines.ts';
+import { compileFormatter } from './access-log-lines.ts';
+import { Capture, captureHeaderList } from './capture.ts';
 import { fileSink, LineWriter, stdoutSink, type LineSink } from './line-writer.ts';
 import { responseBytes } from './response-bytes.ts';
 import { parseStatusRanges, type StatusRanges } from './status-ranges.ts';
-
-export { canonicalHeader } from './access-log-lines.ts';
 
 /** The access log: one line per finished (or aborted) request. */
 export interface AccessLog {
@@ -112,7 +111,7 @@ export function createAccessLog(cfg: AccessLogConfig | undefined, opts: AccessLo
       if (typeof r === 'number') retries = r;
     }
     // Duration in ns as the line shows it (rounded), so the filter and the line agree.
-    if (filtering && !((ranges !== undefined && ranges.has(status)) || (retryFilter && retries > 0) || (minDurationNs > 0 && Math.round((end - ctx.start) * 1e6) > minDurationNs))) return;
+    if (filtering && !(ranges?.has(status) || (retryFilter && retries > 0) || (minDurationNs > 0 && Math.round((end - ctx.start) * 1e6) > minDurationNs))) return;
 
     // Numbers and references to strings the request already holds; formatted with its batch.
     const c = writer.slot();

@@ -224,5 +224,8 @@ function six(buf: Buffer, pos: number, v: number): void {
   }
 }
 
+/** No bytes: the value of a prepared fragment before its first use. */
+export const EMPTY = Buffer.alloc(0);
+
 /** `s` as UTF-8 bytes, for fragments prepared once. */
 export const utf8 = (s: string): Buffer => Buffer.from(s, 'utf8');

@@ -80,7 +80,7 @@ const methodLabel = (m: string | undefined): string => (m !== undefined && KNOWN
 function protocolLabel(req: ProxyRequest): string {
   if (req.upgrade) return 'websocket';
   const accept = req.headers.get('accept');
-  if (accept !== undefined && accept.includes('text/event-stream')) return 'sse';
+  if (accept?.includes('text/event-stream')) return 'sse';
   return 'http';
 }
 

@@ -9,6 +9,7 @@ import type { TlsContextSource } from '../tls/types.ts';
 import { admitConnection } from './admission.ts';
 import { ClientHelloReader, type ClientHello } from './client-hello.ts';
 import { clientAddressOf } from './client-address.ts';
+import { readPrefix } from './read-prefix.ts';
 import { forwardToService, type RelayOptions } from './relay.ts';
 import { findPlainRouter, findTlsRouter, type CompiledTcpRouter, type TcpEntrypointRouting } from './routing.ts';
 
@@ -72,49 +73,36 @@ export function dispatchConnection(socket: Socket, r: TcpEntrypointRouting | und
 
 function peek(socket: Socket, r: TcpEntrypointRouting | undefined, handoff: HttpHandoff, limits: DispatchLimits): void {
   let reader: ClientHelloReader | undefined;
-  const cleanup = (): void => {
-    clearTimeout(timer);
-    socket.removeListener('readable', onReadable);
-    socket.removeListener('error', onGone);
-    socket.removeListener('end', onGone);
-  };
-  const onGone = (): void => { cleanup(); socket.destroy(); };
-  const onReadable = (): void => {
-    let chunk: Buffer | null;
-    while ((chunk = socket.read() as Buffer | null) !== null) {
-      if (reader === undefined) {
-        if (chunk[0] !== 0x16) {
-          cleanup();
+  readPrefix(socket, limits.peekTimeoutMs, (chunk) => {
+    if (reader === undefined) {
+      if (chunk[0] !== 0x16) {
+        return () => {
           socket.unshift(chunk);
           routePlain(socket, r, handoff, limits);
-          return;
-        }
-        if (r === undefined || !r.hasTlsRouters) {
-          // No TLS TCP router to choose between: the HTTPS server reads the hello itself.
-          cleanup();
+        };
+      }
+      if (r === undefined || !r.hasTlsRouters) {
+        // No TLS TCP router to choose between: the HTTPS server reads the hello itself.
+        return () => {
           socket.unshift(chunk);
           routeUnmatchedTls(socket, r, handoff, limits, '');
-          return;
-        }
-        reader = new ClientHelloReader(limits.maxHelloBytes);
+        };
       }
-      const res = reader.push(chunk);
-      if (res.status === 'need-more') continue;
-      cleanup();
-      if (res.status === 'error') {
+      reader = new ClientHelloReader(limits.maxHelloBytes);
+    }
+    const res = reader.push(chunk);
+    if (res.status === 'need-more') return undefined;
+    if (res.status === 'error') {
+      return () => {
         limits.logger?.debug({ client: socket.remoteAddress, reason: res.reason }, 'invalid TLS ClientHello, connection closed');
         socket.destroy();
-        return;
-      }
+      };
+    }
+    return () => {
       socket.unshift(res.hello.helloBytes);
       if (r !== undefined) routeTls(socket, r, handoff, limits, res.hello);
-      return;
-    }
-  };
-  const timer = setTimeout(onGone, limits.peekTimeoutMs);
-  socket.on('readable', onReadable);
-  socket.on('error', onGone);
-  socket.on('end', onGone);
+    };
+  });
 }
 
 function routePlain(socket: Socket, r: TcpEntrypointRouting | undefined, handoff: HttpHandoff, limits: DispatchLimits): void {

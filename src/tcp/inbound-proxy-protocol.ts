@@ -4,6 +4,7 @@ import { buildIpMatcher, normalizeIp, type IpMatcher } from '../lib/ip.ts';
 import type { Logger } from '../lib/logger.ts';
 import { setDeclaredEndpoints } from './client-address.ts';
 import { parseProxyHeader } from './proxy-header-parser.ts';
+import { readPrefix } from './read-prefix.ts';
 
 /**
  * PROXY protocol on the accepting side (`entryPoints.<name>.proxyProtocol`): a load balancer in
@@ -53,37 +54,25 @@ export function inboundProxyProtocol(cfg: EntryPointConfig['proxyProtocol'], opt
 
 function readHeader(socket: Socket, opts: InboundProxyOptions, next: (socket: Socket) => void): void {
   let received: Buffer | undefined;
-  const cleanup = (): void => {
-    clearTimeout(timer);
-    socket.removeListener('readable', onReadable);
-    socket.removeListener('error', onGone);
-    socket.removeListener('end', onGone);
-  };
-  const onGone = (): void => { cleanup(); socket.destroy(); };
-  const onReadable = (): void => {
-    let chunk: Buffer | null;
-    while ((chunk = socket.read() as Buffer | null) !== null) {
-      received = received === undefined ? chunk : Buffer.concat([received, chunk]);
-      const res = parseProxyHeader(received);
-      if (res.status === 'need-more') continue;
-      cleanup();
-      if (res.status === 'error') {
+  readPrefix(socket, opts.timeoutMs, (chunk) => {
+    const all = received === undefined ? chunk : Buffer.concat([received, chunk]);
+    received = all;
+    const res = parseProxyHeader(all);
+    if (res.status === 'need-more') return undefined;
+    if (res.status === 'error') {
+      return () => {
         opts.logger?.debug({ client: socket.remoteAddress, reason: res.reason }, 'invalid PROXY protocol header, connection closed');
         socket.destroy();
-        return;
-      }
-      let rest = received;
+      };
+    }
+    return () => {
+      let rest = all;
       if (res.status === 'ok') {
         if (res.endpoints !== undefined) setDeclaredEndpoints(socket, res.endpoints);
-        rest = received.subarray(res.length);
+        rest = all.subarray(res.length);
       }
       if (rest.length > 0) socket.unshift(rest);
       next(socket);
-      return;
-    }
-  };
-  const timer = setTimeout(onGone, opts.timeoutMs);
-  socket.on('readable', onReadable);
-  socket.on('error', onGone);
-  socket.on('end', onGone);
+    };
+  });
 }

@@ -1,7 +1,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
-import { Capture, captureHeaders, compileFormatter, formatToString, jsonString, serviceAddr, splitHostPort } from '../../src/observability/access-log-lines.ts';
+import { compileFormatter, formatToString } from '../../src/observability/access-log-lines.ts';
+import { Capture, captureHeaders } from '../../src/observability/capture.ts';
+import { jsonString, serviceAddr, splitHostPort } from '../../src/observability/line-values.ts';
 import { ByteWriter } from '../../src/observability/byte-writer.ts';
 import { CORE_FIELDS, compileJson, formatCommon, type AccessRecord, type CoreField, type FieldMode, type HeaderField } from '../../src/observability/access-log-format.ts';
 import { LineWriter, skipBytes, type LineSink, type LineWriterOptions } from '../../src/observability/line-writer.ts';

@@ -5,7 +5,8 @@ import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AccessLogConfig } from '../../src/config/static/types.ts';
-import { canonicalHeader, createAccessLog } from '../../src/observability/access-log.ts';
+import { createAccessLog } from '../../src/observability/access-log.ts';
+import { canonicalHeader } from '../../src/observability/line-values.ts';
 import { clfTime, compileJson, rfc3339Local, rfc3339Utc, type AccessRecord } from '../../src/observability/access-log-format.ts';
 import { BerthError } from '../../src/lib/errors.ts';
 import { memorySink, send, serve, type TestRoute } from './serve.ts';
@@ -100,7 +101,7 @@ describe('access log: JSON format', () => {
   });
 
   test('hostile strings stay inside their JSON values', async () => {
-    const route: TestRoute = (req, res, ctx) => { ctx.router = 'r"},"evil":"1\n@docker'; res.end('x'); };
+    const route: TestRoute = (_req, res, ctx) => { ctx.router = 'r"},"evil":"1\n@docker'; res.end('x'); };
     const lines = await withLog({ format: 'json' }, route, async (port) => { await send(port, { path: '/p%22q' }); });
     assert.equal(lines.length, 1);
     const rec = JSON.parse(lines[0]!) as Record<string, unknown>;

@@ -24,7 +24,7 @@ describe('parseSystemdFds', () => {
       const r = parseSystemdFds(c.env, PID);
       assert.deepEqual(Object.fromEntries([...r.sockets].map(([n, s]) => [n, s.fd])), c.sockets);
       assert.equal(r.diagnostics.length, c.warnings.length, r.diagnostics.map((d) => d.message).join('\n'));
-      c.warnings.forEach((re, i) => assert.match(`${r.diagnostics[i]!.element} ${r.diagnostics[i]!.message}`, re));
+      for (const [i, re] of c.warnings.entries()) assert.match(`${r.diagnostics[i]!.element} ${r.diagnostics[i]!.message}`, re);
       for (const d of r.diagnostics) assert.equal(d.level, 'warning');
     });
   }

@@ -38,11 +38,11 @@ async function burst(port: number, n: number, deadlineMs: number): Promise<Set<n
     await new Promise<void>((resolve) => {
       // Only an overall deadline, far above the time a burst takes: a lost answer never arrives.
       const timer = setTimeout(resolve, deadlineMs);
-      clients.forEach((c, i) => c.once('message', (m: Buffer) => {
+      for (const [i, c] of clients.entries()) c.once('message', (m: Buffer) => {
         if (m.readUInt16BE(0) === i) answered.add(i);
         if (answered.size === n) { clearTimeout(timer); resolve(); }
-      }));
-      clients.forEach((c, i) => c.send(query(i), port, '127.0.0.1'));
+      });
+      for (const [i, c] of clients.entries()) c.send(query(i), port, '127.0.0.1');
     });
   } finally {
     for (const c of clients) c.close();

@@ -90,7 +90,7 @@ export function buildTraefikContainer(c: ContainerView, parsed: ParsedLabels, op
     lb['servers'] = [entry];
   };
 
-  const take = (proto: Proto, map: Map<string, ParsedElement>): Map<string, Record<string, unknown>> => {
+  const take = (_proto: Proto, map: Map<string, ParsedElement>): Map<string, Record<string, unknown>> => {
     const out = new Map<string, Record<string, unknown>>();
     for (const [name, p] of map) out.set(name, structuredClone(p.value));
     return out;

@@ -145,21 +145,46 @@ export function parseLedger(text: string): { records: ClaimRecord[]; skipped: nu
 function toRecord(item: unknown): ClaimRecord | undefined {
   if (typeof item !== 'object' || item === null) return undefined;
   const o = item as Record<string, unknown>;
-  const str = (k: string): string | undefined => (typeof o[k] === 'string' && o[k] !== '' ? o[k] : undefined);
-  const num = (k: string): number | undefined => (typeof o[k] === 'number' && Number.isFinite(o[k]) ? o[k] : undefined);
-  const key = str('key');
-  const daemon = str('daemon');
-  const container = str('container');
-  const containerId = str('containerId');
-  const endpoint = str('endpoint');
+  const claim = parseStoredClaim(o);
+  const key = claimString(o, 'key');
+  const endpoint = claimString(o, 'endpoint');
+  if (claim === undefined || key === undefined || endpoint === undefined) return undefined;
+  return { key, endpoint, ...claim };
+}
+
+/** What every stored claim holds, in the ledger's file and in a fleet's Redis alike. */
+export type StoredClaim = Omit<ClaimOwner, 'since'> & {
+  readonly since: number;
+  readonly stoppedAt?: number;
+  readonly route?: ClaimRoute;
+};
+
+/** A non-empty string field of a claim read back from JSON, else undefined. */
+export function claimString(o: Readonly<Record<string, unknown>>, k: string): string | undefined {
+  const v = o[k];
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+/**
+ * The {@link StoredClaim} fields of a claim read back from JSON (a file, Redis); undefined when a
+ * required one is missing or malformed. Optional fields that are not well-formed are left out.
+ */
+export function parseStoredClaim(o: Readonly<Record<string, unknown>>): StoredClaim | undefined {
+  const num = (k: string): number | undefined => {
+    const v = o[k];
+    return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+  };
+  const daemon = claimString(o, 'daemon');
+  const container = claimString(o, 'container');
+  const containerId = claimString(o, 'containerId');
   const since = num('since');
-  if (key === undefined || daemon === undefined || container === undefined || containerId === undefined || endpoint === undefined || since === undefined) return undefined;
-  const repository = str('repository');
-  const created = str('created');
+  if (daemon === undefined || container === undefined || containerId === undefined || since === undefined) return undefined;
+  const repository = claimString(o, 'repository');
+  const created = claimString(o, 'created');
   const stoppedAt = num('stoppedAt');
   const route = parseClaimRoute(o['route']);
   return {
-    key, daemon, container, containerId, endpoint, since,
+    daemon, container, containerId, since,
     ...(repository !== undefined ? { repository } : {}),
     ...(created !== undefined ? { created } : {}),
     ...(stoppedAt !== undefined ? { stoppedAt } : {}),

@@ -1,6 +1,4 @@
-import { watch, type FSWatcher } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { ContainerView, PortOwner } from '../../config/labels/types.ts';
 import { decodeContainers } from '../../config/labels/decode.ts';
 import type { DockerProviderConfig, EdgeConfig } from '../../config/static/types.ts';
@@ -10,15 +8,13 @@ import { durationOr } from '../../lib/duration.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import { logger as rootLogger, type Logger } from '../../lib/logger.ts';
 import type { Provider, ProviderSink, ProviderState } from '../provider.ts';
-import { Backoff } from '../../lib/backoff.ts';
 import { ClaimKeeper, refusedByDaemon, type DecodeFn } from './claim-keeper.ts';
 import { ClaimLedger, type OwnerDaemon } from './claim-ledger.ts';
-import type { EndpointRank } from './claim-order.ts';
 import { FileClaimStore, type ClaimStore } from './claim-store.ts';
-import { createDockerClient, readTlsMaterial, type DockerClient, type DockerTarget } from './docker-client.ts';
-import { decodeOptions, providerState, type Daemon } from './daemon-state.ts';
-import { DaemonWatcher, type DaemonStatus } from './daemon-watcher.ts';
-import { DEFAULT_ENDPOINTS, daemonIdForSocket, expandSocketGlob, parseEndpoints, type EndpointProblem, type EndpointSpec } from './endpoints.ts';
+import type { DockerClient, DockerTarget } from './docker-client.ts';
+import { decodeOptions, providerState } from './daemon-state.ts';
+import { DaemonSet } from './daemon-set.ts';
+import type { DaemonStatus, DaemonWatcherListener } from './daemon-watcher.ts';
 import { detectOwnContainerIds, ownNetworksByDaemon } from './own-container.ts';
 
 export type { DecodeFn };
@@ -62,28 +58,19 @@ export class DockerProvider implements Provider {
   private readonly cfg: DockerProviderConfig;
   private readonly opts: DockerProviderOptions;
   private readonly log: Logger;
-  private readonly specs: EndpointSpec[];
-  private readonly problems: EndpointProblem[];
-  private readonly daemons = new Map<string, Daemon>(); // key: socket path or tcp endpoint
+  private readonly daemons: DaemonSet;
   /** Every known container, serving or not; key `daemon\0containerId`. */
   private readonly containers = new Map<string, ContainerView>();
   private readonly ledger: ClaimLedger;
   private readonly keeper: ClaimKeeper;
   private ownIds: readonly string[] = [];
   private startedAt = Date.now();
-  /** When each daemon whose socket disappeared for good was dropped: its claims last a grace period more. */
-  private readonly droppedAt = new Map<string, number>();
   private expiryTimer: NodeJS.Timeout | undefined;
   private refused: Record<string, number> = {};
   /** Who stands behind each router on a dynamic port, from the last decode (for `/ports`). */
   private portOwners: readonly PortOwner[] = [];
   private sink: ProviderSink | undefined;
   private publishTimer: NodeJS.Timeout | undefined;
-  private rescanTimer: NodeJS.Timeout | undefined;
-  private rescanning: Promise<void> | undefined;
-  private rescanAgain = false;
-  /** Directory watchers of globs: a new socket is noticed at once, the periodic rescan is the fallback. */
-  private readonly dirWatchers = new Map<string, FSWatcher>();
   private stopped = false;
   private lastRepositories: readonly string[] = [];
   private lastUpdate: number | undefined;
@@ -98,10 +85,17 @@ export class DockerProvider implements Provider {
     this.keeper = new ClaimKeeper(this.ledger, opts.decode ?? decodeContainers);
     // In a fleet, another host's claim (or its end) changes what this host may grant.
     store.shared?.onChange(() => this.schedulePublish());
-    const raws = [...(cfg.endpoints ?? []), ...(cfg.endpoint ? [cfg.endpoint] : [])];
-    const parsed = parseEndpoints(raws.length > 0 ? raws : DEFAULT_ENDPOINTS, cfg.tls !== undefined);
-    this.specs = parsed.specs;
-    this.problems = parsed.problems;
+    this.daemons = new DaemonSet(cfg, {
+      log: this.log,
+      listener: this.listener,
+      onDropped: (d) => {
+        this.dropDaemonContainers(d.id);
+        this.schedulePublish();
+      },
+      goneGraceMs: opts.goneGraceMs,
+      clientFactory: opts.clientFactory,
+      backoffMs: opts.backoffMs,
+    });
   }
 
   async start(sink: ProviderSink): Promise<void> {
@@ -109,29 +103,20 @@ export class DockerProvider implements Provider {
     this.startedAt = Date.now();
     await this.ledger.load();
     this.ownIds = this.opts.ownContainerIds ?? (await detectOwnContainerIds());
-    for (const p of this.problems) this.log.error({ endpoint: p.raw }, `docker endpoint ignored: ${p.message}`);
-    for (const spec of this.specs) if (spec.kind === 'tcp') this.addTcp(spec);
-    await this.rescan();
+    await this.daemons.start();
     // Give every daemon a moment to answer so the first published config is complete.
     const deadline = Date.now() + 3_000;
     while (!this.stopped && Date.now() < deadline && [...this.daemons.values()].some((d) => d.status === 'starting')) {
       await new Promise((r) => setTimeout(r, 20));
     }
-    const every = this.cfg.rescanIntervalMs ?? 2_000;
-    this.rescanTimer = setInterval(() => void this.rescan(), every);
-    this.rescanTimer.unref();
     this.publishNow();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    clearInterval(this.rescanTimer);
     clearTimeout(this.publishTimer);
     clearTimeout(this.expiryTimer);
-    for (const w of this.dirWatchers.values()) w.close();
-    this.dirWatchers.clear();
-    await this.rescanning;
-    await Promise.all([...this.daemons.values()].map((d) => d.watcher.stop()));
+    await this.daemons.stop();
     await this.ledger.flushed();
   }
 
@@ -146,130 +131,18 @@ export class DockerProvider implements Provider {
     return this.portOwners.length > 0 ? { ...state, ports: this.portOwners } : state;
   }
 
-  // ── endpoints ─────────────────────────────────────────────────────────────
-
-  /** Resolves unix endpoints and globs; starts watchers for new sockets, drops vanished ones after the grace time. */
-  private rescan(): Promise<void> {
-    if (this.rescanning) {
-      // A change arrived during a scan: scan once more afterwards so it is not missed.
-      this.rescanAgain = true;
-      return this.rescanning;
-    }
-    this.rescanning = this.doRescan().finally(() => {
-      this.rescanning = undefined;
-      if (this.rescanAgain && !this.stopped) {
-        this.rescanAgain = false;
-        void this.rescan();
-      }
-    });
-    return this.rescanning;
-  }
-
-  private watchDir(dir: string): void {
-    if (this.dirWatchers.has(dir) || this.stopped) return;
-    try {
-      const w = watch(dir, { persistent: false }, () => void this.rescan());
-      w.on('error', () => {
-        w.close();
-        this.dirWatchers.delete(dir);
-      });
-      this.dirWatchers.set(dir, w);
-    } catch {
-      // Directory missing (yet) or not watchable: the periodic rescan covers it.
-    }
-  }
-
-  private async doRescan(): Promise<void> {
-    const present = new Map<string, { fromGlob: boolean; index: number }>(); // path → found through a glob only, first spec
-    for (const [index, spec] of this.specs.entries()) {
-      if (spec.kind === 'unix') present.set(spec.path, { fromGlob: false, index: present.get(spec.path)?.index ?? index });
-      else if (spec.kind === 'glob') {
-        const dir = dirname(spec.pattern);
-        if (!/[*?[]/.test(dir)) this.watchDir(dir);
-        for (const p of await expandSocketGlob(spec.pattern)) if (!present.has(p)) present.set(p, { fromGlob: true, index });
-      }
-    }
-    if (this.stopped) return;
-    for (const [path, { fromGlob, index }] of present) {
-      const d = this.daemons.get(path);
-      if (!d) this.addUnix(path, fromGlob, index);
-      else {
-        d.goneSince = undefined;
-        // The socket is (back) there: retry at once instead of waiting out the backoff.
-        if (d.status === 'down' && (await socketExists(path))) d.watcher.wake();
-      }
-    }
-    const grace = this.opts.goneGraceMs ?? 30_000;
-    for (const [key, d] of this.daemons) {
-      if (!d.fromGlob || present.has(key)) continue;
-      if (d.goneSince === undefined) {
-        d.goneSince = Date.now();
-        // Decide at the end of the grace time even if nothing else triggers a scan by then.
-        setTimeout(() => void this.rescan(), grace + 10).unref();
-      }
-      if (Date.now() - d.goneSince >= grace) {
-        this.daemons.delete(key);
-        this.droppedAt.set(d.id, Date.now());
-        void d.watcher.stop();
-        this.log.warn({ daemon: d.id, endpoint: d.endpoint }, 'docker daemon socket gone: its containers are dropped');
-        this.dropDaemonContainers(d.id);
-        this.schedulePublish();
-      }
-    }
-  }
-
-  private uniqueId(base: string): string {
-    const used = new Set([...this.daemons.values()].map((d) => d.id));
-    if (!used.has(base)) return base;
-    for (let i = 2; ; i++) if (!used.has(`${base}-${i}`)) return `${base}-${i}`;
-  }
-
-  private addUnix(path: string, fromGlob: boolean, index: number): void {
-    const id = this.uniqueId(daemonIdForSocket(path));
-    const endpoint = `unix://${path}`;
-    this.addDaemon(path, { id, endpoint, fromGlob, socketPath: path, rank: { index, endpoint } }, { socketPath: path });
-  }
-
-  private addTcp(spec: Extract<EndpointSpec, { kind: 'tcp' }>): void {
-    const id = this.uniqueId(`${spec.host}:${spec.port}`);
-    const read = spec.tls ? readTlsMaterial(this.cfg.tls ?? {}) : undefined;
-    if (read && 'error' in read) {
-      this.problems.push({ raw: spec.raw, message: read.error });
-      this.log.error({ endpoint: spec.raw }, `docker endpoint ignored: ${read.error}`);
-      return;
-    }
-    const tls = read?.tls;
-    const rank = { index: this.specs.indexOf(spec), endpoint: spec.raw };
-    this.addDaemon(spec.raw, { id, endpoint: spec.raw, fromGlob: false, rank }, { host: spec.host, port: spec.port, ...(tls ? { tls } : {}) });
-  }
-
-  private addDaemon(key: string, base: { id: string; endpoint: string; fromGlob: boolean; socketPath?: string; rank: EndpointRank }, target: DockerTarget): void {
-    const client = (this.opts.clientFactory ?? createDockerClient)(target);
-    const b = this.opts.backoffMs;
-    const watcher = new DaemonWatcher(base.id, client, this.listener, b ? { backoff: new Backoff(b.min, b.max) } : {});
-    const d: Daemon = { ...base, watcher, status: 'starting', since: Date.now() };
-    this.daemons.set(key, d);
-    this.droppedAt.delete(base.id);
-    watcher.start();
-  }
-
-  private daemonById(id: string): Daemon | undefined {
-    for (const d of this.daemons.values()) if (d.id === id) return d;
-    return undefined;
-  }
-
   // ── containers ────────────────────────────────────────────────────────────
 
-  private readonly listener = {
+  private readonly listener: DaemonWatcherListener = {
     sync: (daemon: string, views: readonly ContainerView[]): void => {
-      if (!this.daemonById(daemon)) return;
+      if (!this.daemons.byId(daemon)) return;
       const fresh = new Map(views.map((v) => [key(daemon, v.id), v]));
       for (const k of [...this.containers.keys()]) if (k.startsWith(`${daemon}\0`) && !fresh.has(k)) this.containers.delete(k);
       for (const [k, v] of fresh) this.containers.set(k, v);
       this.schedulePublish();
     },
     upsert: (daemon: string, view: ContainerView): void => {
-      if (!this.daemonById(daemon)) return;
+      if (!this.daemons.byId(daemon)) return;
       this.containers.set(key(daemon, view.id), view);
       this.schedulePublish();
     },
@@ -279,7 +152,7 @@ export class DockerProvider implements Provider {
       if (this.containers.delete(k)) this.schedulePublish();
     },
     state: (daemon: string, status: DaemonStatus, error?: string): void => {
-      const d = this.daemonById(daemon);
+      const d = this.daemons.byId(daemon);
       if (!d) return;
       const was = d.status;
       d.status = status;
@@ -314,14 +187,14 @@ export class DockerProvider implements Provider {
     if (this.stopped || !this.sink) return;
     clearTimeout(this.publishTimer);
     this.publishTimer = undefined;
-    const diagnostics: Diagnostic[] = this.problems.map((p) => diagError('providers.docker', `endpoint ${p.raw}`, p.message));
+    const diagnostics: Diagnostic[] = this.daemons.problems.map((p) => diagError('providers.docker', `endpoint ${p.raw}`, p.message));
     let config: DynamicConfig | undefined;
     let repositories: readonly string[] = this.lastRepositories;
     try {
       const now = Date.now();
       const result = this.keeper.decode([...this.containers.values()], decodeOptions(this.cfg, this.opts.edge, ownNetworksByDaemon(this.containers.values(), this.ownIds)), {
         now,
-        rank: (id) => this.daemonById(id)?.rank ?? { index: Number.MAX_SAFE_INTEGER, endpoint: id },
+        rank: (id) => this.daemons.byId(id)?.rank ?? { index: Number.MAX_SAFE_INTEGER, endpoint: id },
         daemon: (id) => this.ownerDaemon(id, now),
         waitingFor: [...this.daemons.values()].filter((d) => d.status === 'starting').map((d) => d.id).sort(),
       });
@@ -352,7 +225,7 @@ export class DockerProvider implements Provider {
 
   /** How the claim ledger sees a daemon: reachable, not (yet) reachable, or gone for good (since when). */
   private ownerDaemon(id: string, now: number): OwnerDaemon {
-    const d = this.daemonById(id);
+    const d = this.daemons.byId(id);
     if (d) return d.status === 'ok' ? { state: 'ok', endpoint: d.endpoint } : { state: 'unreachable' };
     const since = this.goneSince(id);
     return since !== undefined && since <= now ? { state: 'gone', since } : { state: 'unreachable' };
@@ -363,8 +236,8 @@ export class DockerProvider implements Provider {
    * for one not found since start, after the same grace as a socket that disappears.
    */
   private goneSince(id: string): number | undefined {
-    if (this.daemonById(id)) return undefined;
-    return this.droppedAt.get(id) ?? this.startedAt + (this.opts.goneGraceMs ?? 30_000);
+    if (this.daemons.byId(id)) return undefined;
+    return this.daemons.droppedAt(id) ?? this.startedAt + (this.opts.goneGraceMs ?? 30_000);
   }
 
   /** Publishes again when the next grace period ends (a stopped owner's, a gone daemon's), or when a missing daemon becomes gone. */
@@ -393,12 +266,4 @@ export class DockerProvider implements Provider {
 
 function key(daemon: string, id: string): string {
   return `${daemon}\0${id}`;
-}
-
-async function socketExists(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isSocket();
-  } catch {
-    return false;
-  }
 }

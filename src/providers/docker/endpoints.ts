@@ -43,7 +43,7 @@ export function parseEndpoints(raws: readonly string[], tlsConfigured: boolean):
     if (scheme === 'tcp' || scheme === 'http' || scheme === 'https') {
       const hp = /^(\[[0-9a-f:.]+\]|[^:/[\]]+):(\d{1,5})\/?$/i.exec(rest);
       const port = Number(hp?.[2]);
-      if (!hp || !hp[1] || !(port > 0 && port < 65536)) {
+      if (!hp?.[1] || !(port > 0 && port < 65536)) {
         problems.push({ raw, message: 'expected tcp://host:port' });
         continue;
       }

@@ -9,7 +9,7 @@ import { extname, join, relative } from 'node:path';
 import type { DynamicConfig } from '../../config/dynamic/types.ts';
 import { parseDynamicText } from '../../config/dynamic/decode.ts';
 import type { TextFormat } from '../../config/dynamic/parse-text.ts';
-import { diagError, type Diagnostic } from '../../lib/diagnostics.ts';
+import type { Diagnostic } from '../../lib/diagnostics.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import { mergeFileConfigs, type FileConfig } from './merge-configs.ts';
 
