@@ -31,7 +31,19 @@
  *       [--parallel | --same-process | --interleaved [--phase-ms 250]] [--pin] [--log-to /dev/null]`
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -92,17 +104,30 @@ const PIN = process.argv.includes('--pin');
 
 // Every process this bench starts dies with it, whatever way it ends.
 const children: ChildProcess[] = [];
-process.on('exit', () => { for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL'); });
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
 process.on('SIGINT', () => process.exit(130));
 process.on('SIGTERM', () => process.exit(143));
 
 /** The part of autocannon's API used here (it ships no types). */
-type Autocannon = (opts: { url: string; headers?: Record<string, string>; connections: number; duration: number }) => Promise<{ requests: { average: number }; non2xx: number; errors: number }>;
+type Autocannon = (opts: {
+  url: string;
+  headers?: Record<string, string>;
+  connections: number;
+  duration: number;
+}) => Promise<{ requests: { average: number }; non2xx: number; errors: number }>;
 
 /** GET through berth with a Host header (fetch cannot set Host). */
 function get(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/', headers: { host: 'bench.test' }, agent: false }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)); });
+    const req = request(
+      { host: '127.0.0.1', port, path: '/', headers: { host: 'bench.test' }, agent: false },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -111,10 +136,17 @@ function get(port: number): Promise<number> {
 /** A small upstream in its own process, so it does not share the load generator's event loop. */
 async function startUpstream(): Promise<{ port: number; child: ChildProcess }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['-e', `
+  const child = spawn(
+    process.execPath,
+    [
+      '-e',
+      `
     require('node:http').createServer((req, res) => { res.setHeader('content-type', 'text/plain'); res.end('hello from the upstream\\n'); })
       .listen(${port}, '127.0.0.1');
-  `], { stdio: 'ignore' });
+  `,
+    ],
+    { stdio: 'ignore' },
+  );
   children.push(child);
   await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}/`)).ok, 'the upstream', 30_000);
   return { port, child };
@@ -127,25 +159,53 @@ function pin(pid: number, cpu: string): void {
 }
 
 /** One load round: req/s, and the requests completed (for CPU per request). */
-interface Round { rps: number; requests: number }
+interface Round {
+  rps: number;
+  requests: number;
+}
 
 /** Runs wrk for `seconds`. */
 function wrk(port: number, seconds: number): Promise<Round> {
   return new Promise((resolve, reject) => {
     // wrk's default 2 s timeout fails whole runs when other work starves the machine; bench/run.ts uses 10 s too.
-    const child = spawn(WRK, ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--timeout', '10s', '-H', 'Host: bench.test', '-H', 'User-Agent: wrk', `http://127.0.0.1:${port}/`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      WRK,
+      [
+        '-t1',
+        `-c${CONNECTIONS}`,
+        `-d${seconds}s`,
+        '--timeout',
+        '10s',
+        '-H',
+        'Host: bench.test',
+        '-H',
+        'User-Agent: wrk',
+        `http://127.0.0.1:${port}/`,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     children.push(child);
     let out = '';
-    child.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
-    child.stderr!.on('data', (b: Buffer) => { out += b.toString(); });
+    child.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+    });
+    child.stderr!.on('data', (b: Buffer) => {
+      out += b.toString();
+    });
     child.on('error', reject);
     child.on('exit', () => {
       const rps = /Requests\/sec:\s*([\d.]+)/.exec(out);
       const total = /(\d+) requests in/.exec(out);
       const bad = /Non-2xx or 3xx responses:\s*(\d+)/.exec(out);
       const sock = /Socket errors:.*/.exec(out);
-      if (!rps) { reject(new Error(`wrk gave no rate:\n${out}`)); return; }
-      if (bad || sock) { reject(new Error(`bad run: ${bad?.[0] ?? ''} ${sock?.[0] ?? ''}`)); return; }
+      if (!rps) {
+        reject(new Error(`wrk gave no rate:\n${out}`));
+        return;
+      }
+      if (bad || sock) {
+        reject(new Error(`bad run: ${bad?.[0] ?? ''} ${sock?.[0] ?? ''}`));
+        return;
+      }
       resolve({ rps: Number(rps[1]), requests: Number(total?.[1] ?? 0) });
     });
   });
@@ -155,8 +215,14 @@ let autocannon: Autocannon | undefined;
 async function load(port: number, seconds = DURATION): Promise<Round> {
   if (GENERATOR === 'wrk') return wrk(port, seconds);
   autocannon ??= createRequire(import.meta.url)('autocannon') as Autocannon;
-  const result = await autocannon({ url: `http://127.0.0.1:${port}/`, headers: { host: 'bench.test', 'user-agent': 'autocannon' }, connections: CONNECTIONS, duration: seconds });
-  if (result.non2xx > 0 || result.errors > 0) throw new Error(`bad run: ${result.non2xx} non-2xx, ${result.errors} errors`);
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}/`,
+    headers: { host: 'bench.test', 'user-agent': 'autocannon' },
+    connections: CONNECTIONS,
+    duration: seconds,
+  });
+  if (result.non2xx > 0 || result.errors > 0)
+    throw new Error(`bad run: ${result.non2xx} non-2xx, ${result.errors} errors`);
   return { rps: result.requests.average, requests: result.requests.average * seconds };
 }
 
@@ -187,15 +253,20 @@ function cpuNs(root: number): number {
       const st = readFileSync(`/proc/${name}/stat`, 'utf8');
       // The field after the command (which may hold spaces and parentheses) and the state: ppid.
       parent.set(Number(name), Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   let total = 0;
   const todo = [root];
   while (todo.length > 0) {
     const pid = todo.pop()!;
     try {
-      for (const tid of readdirSync(`/proc/${pid}/task`)) total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-    } catch { /* gone */ }
+      for (const tid of readdirSync(`/proc/${pid}/task`))
+        total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      /* gone */
+    }
     for (const [child, ppid] of parent) if (ppid === pid) todo.push(child);
   }
   return total;
@@ -224,14 +295,20 @@ class ClosedLoop {
 
   static async open(port: number, n: number): Promise<ClosedLoop> {
     const l = new ClosedLoop();
-    await Promise.all(Array.from({ length: n }, () => new Promise<void>((resolve, reject) => {
-      const sock = connect({ host: '127.0.0.1', port }, () => resolve());
-      sock.setNoDelay(true);
-      const c = { sock, buf: Buffer.alloc(0), busy: false };
-      l.conns.push(c);
-      sock.on('error', reject);
-      sock.on('data', (d: Buffer) => l.onData(c, d));
-    })));
+    await Promise.all(
+      Array.from(
+        { length: n },
+        () =>
+          new Promise<void>((resolve, reject) => {
+            const sock = connect({ host: '127.0.0.1', port }, () => resolve());
+            sock.setNoDelay(true);
+            const c = { sock, buf: Buffer.alloc(0), busy: false };
+            l.conns.push(c);
+            sock.on('error', reject);
+            sock.on('data', (d: Buffer) => l.onData(c, d));
+          }),
+      ),
+    );
     return l;
   }
 
@@ -239,7 +316,8 @@ class ClosedLoop {
     c.buf = c.buf.length === 0 ? d : Buffer.concat([c.buf, d]);
     const head = c.buf.indexOf('\r\n\r\n');
     if (head < 0) return;
-    if (!c.buf.subarray(0, 12).equals(Buffer.from('HTTP/1.1 200'))) throw new Error(`bad answer: ${c.buf.subarray(0, 40).toString()}`);
+    if (!c.buf.subarray(0, 12).equals(Buffer.from('HTTP/1.1 200')))
+      throw new Error(`bad answer: ${c.buf.subarray(0, 40).toString()}`);
     const m = /content-length: *(\d+)/i.exec(c.buf.subarray(0, head).toString('latin1'));
     const total = head + 4 + Number(m?.[1] ?? 0);
     if (c.buf.length < total) return;
@@ -266,7 +344,12 @@ class ClosedLoop {
   stop(): Promise<void> {
     this.active = false;
     if (this.inFlight === 0) return Promise.resolve();
-    return new Promise((r) => { this.idle = () => { this.idle = undefined; r(); }; });
+    return new Promise((r) => {
+      this.idle = () => {
+        this.idle = undefined;
+        r();
+      };
+    });
   }
 
   close(): void {
@@ -284,11 +367,19 @@ async function phase(pid: number, loop: ClosedLoop): Promise<Sample> {
   await new Promise((r) => setTimeout(r, PHASE_MS));
   await loop.stop();
   const n = loop.completed - n0;
-  return { rps: (n * 1000) / (performance.now() - t0), cpuUs: (cpuNs(pid) - c0) / 1000 / n, mainUs: (mainThreadNs(pid) - m0) / 1000 / n };
+  return {
+    rps: (n * 1000) / (performance.now() - t0),
+    cpuUs: (cpuNs(pid) - c0) / 1000 / n,
+    mainUs: (mainThreadNs(pid) - m0) / 1000 / n,
+  };
 }
 
 /** One round's req/s, CPU µs per request of berth's threads and processes, and of its main thread. */
-interface Sample { rps: number; cpuUs: number; mainUs: number }
+interface Sample {
+  rps: number;
+  cpuUs: number;
+  mainUs: number;
+}
 
 /** A round against one berth: req/s and berth's CPU µs per request. */
 async function measure(v: { berth: BerthProcess; port: number }): Promise<Sample> {
@@ -297,13 +388,24 @@ async function measure(v: { berth: BerthProcess; port: number }): Promise<Sample
   const r = await load(v.port);
   const cpu = (cpuNs(v.berth.pid) - c0) / 1e9;
   const main = (mainThreadNs(v.berth.pid) - m0) / 1e9;
-  return { rps: r.rps, cpuUs: r.requests > 0 ? (cpu * 1e6) / r.requests : NaN, mainUs: r.requests > 0 ? (main * 1e6) / r.requests : NaN };
+  return {
+    rps: r.rps,
+    cpuUs: r.requests > 0 ? (cpu * 1e6) / r.requests : NaN,
+    mainUs: r.requests > 0 ? (main * 1e6) / r.requests : NaN,
+  };
 }
 
-async function variant(withLog: boolean, dir: string, upstreamPort: number): Promise<{ berth: BerthProcess; port: number; logPath: string }> {
+async function variant(
+  withLog: boolean,
+  dir: string,
+  upstreamPort: number,
+): Promise<{ berth: BerthProcess; port: number; logPath: string }> {
   const port = await freePort();
   const dynPath = join(dir, 'dynamic.yaml');
-  writeFileSync(dynPath, `http:\n  routers:\n    bench: { rule: "Host(\`bench.test\`)", service: bench }\n  services:\n    bench: { loadBalancer: { servers: [{ url: "http://127.0.0.1:${upstreamPort}" }] } }\n`);
+  writeFileSync(
+    dynPath,
+    `http:\n  routers:\n    bench: { rule: "Host(\`bench.test\`)", service: bench }\n  services:\n    bench: { loadBalancer: { servers: [{ url: "http://127.0.0.1:${upstreamPort}" }] } }\n`,
+  );
   const logPath = LOG_TO ?? join(dir, `access-${withLog ? 'on' : 'off'}.log`);
   const own = join(dir, withLog ? 'on' : 'off');
   mkdirSync(own, { recursive: true });
@@ -314,7 +416,9 @@ async function variant(withLog: boolean, dir: string, upstreamPort: number): Pro
       workers: WORKERS === 'auto' ? 'auto' : Number(WORKERS),
       entryPoints: { web: { address: `127.0.0.1:${port}` } },
       providers: { file: { filename: dynPath } },
-      ...(withLog ? { accessLog: { filePath: logPath, format: FORMAT, ...(BUFFER > 0 ? { bufferingSize: BUFFER } : {}) } } : {}),
+      ...(withLog
+        ? { accessLog: { filePath: logPath, format: FORMAT, ...(BUFFER > 0 ? { bufferingSize: BUFFER } : {}) } }
+        : {}),
     },
   });
   children.push(berth.child);
@@ -329,28 +433,74 @@ async function variant(withLog: boolean, dir: string, upstreamPort: number): Pro
  */
 async function micro(format: 'json' | 'common'): Promise<{ total: number; hook: number }> {
   // No write delay: each turn of this loop is one write, as a busy berth's 20 ms are.
-  const log = createAccessLog({ format }, { writeDelayMs: 0, sink: { write: (_chunks, done) => { setImmediate(() => done(null)); }, close() {} } })!;
-  const req = new ProxyRequest('GET', '/some/path?x=1', new HeaderList(['Host', 'bench.test', 'User-Agent', 'wrk']), null, 1, 1, undefined, '127.0.0.1', 40000);
+  const log = createAccessLog(
+    { format },
+    {
+      writeDelayMs: 0,
+      sink: {
+        write: (_chunks, done) => {
+          setImmediate(() => done(null));
+        },
+        close() {},
+      },
+    },
+  )!;
+  const req = new ProxyRequest(
+    'GET',
+    '/some/path?x=1',
+    new HeaderList(['Host', 'bench.test', 'User-Agent', 'wrk']),
+    null,
+    1,
+    1,
+    undefined,
+    '127.0.0.1',
+    40000,
+  );
   const res = new ProxyResponse(req, DISCARD_SINK);
   const N = 100_000;
   // Requests finish a few per event-loop turn, as under load.
   const PER_TURN = 16;
-  const ctxs = Array.from({ length: PER_TURN }, (): RequestContext => ({ entrypoint: 'web', scheme: 'http', remoteIp: '127.0.0.1', clientIp: '127.0.0.1', trustedPeer: false, host: 'bench.test', path: '/some/path', start: 0, router: 'bench@file', service: 'bench@file', upstream: 'http://127.0.0.1:8080' }));
+  const ctxs = Array.from(
+    { length: PER_TURN },
+    (): RequestContext => ({
+      entrypoint: 'web',
+      scheme: 'http',
+      remoteIp: '127.0.0.1',
+      clientIp: '127.0.0.1',
+      trustedPeer: false,
+      host: 'bench.test',
+      path: '/some/path',
+      start: 0,
+      router: 'bench@file',
+      service: 'bench@file',
+      upstream: 'http://127.0.0.1:8080',
+    }),
+  );
   const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
-  const cpu = (): number => { const u = process.cpuUsage(); return (u.user + u.system) * 1000; };
+  const cpu = (): number => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) * 1000;
+  };
   let best = Infinity;
   let bestHook = Infinity;
   let bestLoop = Infinity;
   for (let round = 0; round < 7; round++) {
     // The same loop without the access log, to subtract.
     let c0 = cpu();
-    for (let i = 0; i < N; i += PER_TURN) { const now = performance.now(); for (const c of ctxs) (c as { start: number }).start = now; await turn(); }
+    for (let i = 0; i < N; i += PER_TURN) {
+      const now = performance.now();
+      for (const c of ctxs) (c as { start: number }).start = now;
+      await turn();
+    }
     bestLoop = Math.min(bestLoop, (cpu() - c0) / N);
     let hook = 0;
     c0 = cpu();
     for (let i = 0; i < N; i += PER_TURN) {
       const now = performance.now();
-      for (const c of ctxs) { (c as { start: number }).start = now - 0.2; log.onResponse(req, res, c); }
+      for (const c of ctxs) {
+        (c as { start: number }).start = now - 0.2;
+        log.onResponse(req, res, c);
+      }
       hook += performance.now() - now;
       await turn();
     }
@@ -370,13 +520,22 @@ function quantile(xs: readonly number[], q: number): number {
   const hi = Math.ceil(pos);
   return s[lo]! + (s[hi]! - s[lo]!) * (pos - lo);
 }
-const pct = (ratio: number): string => { const d = (1 - ratio) * 100; return d >= 0 ? `${d.toFixed(1)} % slower` : `${(-d).toFixed(1)} % faster`; };
+const pct = (ratio: number): string => {
+  const d = (1 - ratio) * 100;
+  return d >= 0 ? `${d.toFixed(1)} % slower` : `${(-d).toFixed(1)} % faster`;
+};
 
 /** One berth with a logged entrypoint (`on`) and an unlogged one (`off`), see `--same-process`. */
-async function sharedVariants(dir: string, upstreamPort: number): Promise<{ off: Awaited<ReturnType<typeof variant>>; on: Awaited<ReturnType<typeof variant>> }> {
+async function sharedVariants(
+  dir: string,
+  upstreamPort: number,
+): Promise<{ off: Awaited<ReturnType<typeof variant>>; on: Awaited<ReturnType<typeof variant>> }> {
   const [webPort, quietPort] = [await freePort(), await freePort()];
   const dynPath = join(dir, 'dynamic.yaml');
-  writeFileSync(dynPath, `http:\n  routers:\n    bench: { rule: "Host(\`bench.test\`)", service: bench, entryPoints: [web, quiet] }\n  services:\n    bench: { loadBalancer: { servers: [{ url: "http://127.0.0.1:${upstreamPort}" }] } }\n`);
+  writeFileSync(
+    dynPath,
+    `http:\n  routers:\n    bench: { rule: "Host(\`bench.test\`)", service: bench, entryPoints: [web, quiet] }\n  services:\n    bench: { loadBalancer: { servers: [{ url: "http://127.0.0.1:${upstreamPort}" }] } }\n`,
+  );
   const logPath = LOG_TO ?? join(dir, 'access-on.log');
   const berth = await startBerth({
     dir,
@@ -384,23 +543,33 @@ async function sharedVariants(dir: string, upstreamPort: number): Promise<{ off:
       log: { level: 'warn' },
       workers: WORKERS === 'auto' ? 'auto' : Number(WORKERS),
       // A/A: neither entrypoint logs.
-      entryPoints: { web: { address: `127.0.0.1:${webPort}`, ...(AA ? { observability: { accessLogs: false } } : {}) }, quiet: { address: `127.0.0.1:${quietPort}`, observability: { accessLogs: false } } },
+      entryPoints: {
+        web: { address: `127.0.0.1:${webPort}`, ...(AA ? { observability: { accessLogs: false } } : {}) },
+        quiet: { address: `127.0.0.1:${quietPort}`, observability: { accessLogs: false } },
+      },
       providers: { file: { filename: dynPath } },
       accessLog: { filePath: logPath, format: FORMAT, ...(BUFFER > 0 ? { bufferingSize: BUFFER } : {}) },
     },
   });
   children.push(berth.child);
-  await waitUntil(async () => (await get(webPort)) === 200 && (await get(quietPort)) === 200, 'the bench route', 30_000);
+  await waitUntil(
+    async () => (await get(webPort)) === 200 && (await get(quietPort)) === 200,
+    'the bench route',
+    30_000,
+  );
   return { off: { berth, port: quietPort, logPath }, on: { berth, port: webPort, logPath } };
 }
 
 async function main(): Promise<void> {
   for (const f of ['json', 'common'] as const) {
     const m = await micro(f);
-    console.log(`in process, ${f}: ${(m.total / 1000).toFixed(2)} µs CPU per logged request (formatting and copying into write buffers included), ${(m.hook / 1000).toFixed(2)} µs of it in onResponse`);
+    console.log(
+      `in process, ${f}: ${(m.total / 1000).toFixed(2)} µs CPU per logged request (formatting and copying into write buffers included), ${(m.hook / 1000).toFixed(2)} µs of it in onResponse`,
+    );
   }
   if (MICRO_ONLY) return;
-  if (GENERATOR === 'wrk' && spawnSync(WRK, ['--version']).error) throw new Error(`${WRK} is not runnable; use --generator autocannon`);
+  if (GENERATOR === 'wrk' && spawnSync(WRK, ['--version']).error)
+    throw new Error(`${WRK} is not runnable; use --generator autocannon`);
   const runs: RunResult[] = [];
   for (let r = 0; r < RUNS; r++) {
     if (RUNS > 1) console.log(`\nrun ${r + 1} of ${RUNS}`);
@@ -410,7 +579,10 @@ async function main(): Promise<void> {
 }
 
 /** What one run concludes: the medians of its pair ratios (on/off req/s; off/on CPU per request). */
-interface RunResult { rps: number; cpu: number }
+interface RunResult {
+  rps: number;
+  cpu: number;
+}
 
 /**
  * Across runs (each with fresh processes): the mean slowdown and a 95 % interval for it. A run's
@@ -423,7 +595,7 @@ function summarise(runs: readonly RunResult[]): void {
     const mean = xs.reduce((a, b) => a + b, 0) / n;
     const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
     // Student's t, two-sided 95 %, for n − 1 degrees of freedom (1.96 beyond the table).
-    const t = [12.71, 4.30, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23, 2.20, 2.18, 2.16, 2.14, 2.13][n - 2] ?? 1.96;
+    const t = [12.71, 4.3, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23, 2.2, 2.18, 2.16, 2.14, 2.13][n - 2] ?? 1.96;
     return { mean, half: (t * sd) / Math.sqrt(n) };
   };
   const line = (name: string, slow: readonly number[]): string => {
@@ -431,8 +603,18 @@ function summarise(runs: readonly RunResult[]): void {
     return `${name}, % slower per run (negative: faster): ${slow.map((x) => x.toFixed(1)).join(', ')}; mean ${mean.toFixed(1)} %, 95 % interval ${(mean - half).toFixed(1)} to ${(mean + half).toFixed(1)} % → ${mean + half <= 5 ? 'met' : mean - half > 5 ? 'NOT met' : 'undecided (the interval contains 5 %)'}`;
   };
   console.log(`\n${runs.length} runs, target ≤ 5 % slower`);
-  console.log(line('req/s', runs.map((r) => (1 - r.rps) * 100)));
-  console.log(line('CPU-bound throughput', runs.map((r) => (1 - r.cpu) * 100)));
+  console.log(
+    line(
+      'req/s',
+      runs.map((r) => (1 - r.rps) * 100),
+    ),
+  );
+  console.log(
+    line(
+      'CPU-bound throughput',
+      runs.map((r) => (1 - r.cpu) * 100),
+    ),
+  );
 }
 
 /** One run: fresh upstream and berth processes, warm-up, then the pairs; prints its own report. */
@@ -458,7 +640,9 @@ async function measureRun(): Promise<RunResult> {
     // Warm both (JIT, keep-alive pools) before measuring.
     await load(off.port, 2);
     await load(on.port, 2);
-    const loops = INTERLEAVED ? { off: await ClosedLoop.open(off.port, CONNECTIONS), on: await ClosedLoop.open(on.port, CONNECTIONS) } : undefined;
+    const loops = INTERLEAVED
+      ? { off: await ClosedLoop.open(off.port, CONNECTIONS), on: await ClosedLoop.open(on.port, CONNECTIONS) }
+      : undefined;
     const ratios: number[] = [];
     const cpuRatios: number[] = [];
     const offRuns: number[] = [];
@@ -472,9 +656,21 @@ async function measureRun(): Promise<RunResult> {
       let a: Sample;
       let b: Sample;
       if (loops) {
-        if (p % 2 === 0) { a = await phase(off.berth.pid, loops.off); b = await phase(on.berth.pid, loops.on); } else { b = await phase(on.berth.pid, loops.on); a = await phase(off.berth.pid, loops.off); }
+        if (p % 2 === 0) {
+          a = await phase(off.berth.pid, loops.off);
+          b = await phase(on.berth.pid, loops.on);
+        } else {
+          b = await phase(on.berth.pid, loops.on);
+          a = await phase(off.berth.pid, loops.off);
+        }
       } else if (PARALLEL) [a, b] = await Promise.all([measure(off), measure(on)]);
-      else if (p % 2 === 0) { a = await measure(off); b = await measure(on); } else { b = await measure(on); a = await measure(off); }
+      else if (p % 2 === 0) {
+        a = await measure(off);
+        b = await measure(on);
+      } else {
+        b = await measure(on);
+        a = await measure(off);
+      }
       offRuns.push(a.rps);
       onRuns.push(b.rps);
       offCpu.push(a.cpuUs);
@@ -483,20 +679,38 @@ async function measureRun(): Promise<RunResult> {
       onMain.push(b.mainUs);
       ratios.push(b.rps / a.rps);
       cpuRatios.push(a.cpuUs / b.cpuUs);
-      console.log(`pair ${String(p + 1).padStart(2)} (${PARALLEL ? 'together' : p % 2 === 0 ? 'off→on' : 'on→off'}): off ${a.rps.toFixed(0)} req/s ${a.cpuUs.toFixed(0)} µs CPU/req, on ${b.rps.toFixed(0)} req/s ${b.cpuUs.toFixed(0)} µs CPU/req; req/s ratio ${(b.rps / a.rps).toFixed(3)}, CPU ratio ${(a.cpuUs / b.cpuUs).toFixed(3)}`);
+      console.log(
+        `pair ${String(p + 1).padStart(2)} (${PARALLEL ? 'together' : p % 2 === 0 ? 'off→on' : 'on→off'}): off ${a.rps.toFixed(0)} req/s ${a.cpuUs.toFixed(0)} µs CPU/req, on ${b.rps.toFixed(0)} req/s ${b.cpuUs.toFixed(0)} µs CPU/req; req/s ratio ${(b.rps / a.rps).toFixed(3)}, CPU ratio ${(a.cpuUs / b.cpuUs).toFixed(3)}`,
+      );
     }
     const lines = AA || LOG_TO !== undefined || !existsSync(on.logPath) ? 0 : countLines(on.logPath);
     const med = median(ratios);
     const cpuMed = median(cpuRatios);
-    console.log(`\n${AA ? 'A/A CALIBRATION (no access log on either side); ' : ''}access log: ${FORMAT} to a file${BUFFER > 0 ? `, bufferingSize ${BUFFER}` : ''}; ${INTERLEAVED ? 'closed-loop client in the bench' : GENERATOR}, ${CONNECTIONS} connections, workers ${WORKERS}, ${PAIRS} pairs × ${INTERLEAVED ? `${PHASE_MS} ms` : `${DURATION} s`} (${PARALLEL ? 'both sides loaded together' : 'ABBA'}${SAME ? ', one process: logged vs unlogged entrypoint' : ''})`);
-    console.log(`load average at start ${load0.map((x) => x.toFixed(1)).join(' / ')}, at end ${loadavg().map((x) => x.toFixed(1)).join(' / ')}`);
-    console.log(`without access log: median ${median(offRuns).toFixed(0)} req/s (range ${Math.min(...offRuns).toFixed(0)}–${Math.max(...offRuns).toFixed(0)}), ${median(offCpu).toFixed(1)} µs berth CPU per request (${median(offMain).toFixed(1)} µs in its main thread)`);
-    console.log(`with access log:    median ${median(onRuns).toFixed(0)} req/s (range ${Math.min(...onRuns).toFixed(0)}–${Math.max(...onRuns).toFixed(0)}), ${median(onCpu).toFixed(1)} µs berth CPU per request (${median(onMain).toFixed(1)} µs in its main thread); ${lines} lines, ${AA || LOG_TO !== undefined || !existsSync(on.logPath) ? 0 : (statSync(on.logPath).size / 1024 / 1024).toFixed(1)} MiB written`);
-    console.log(`req/s ratio on/off, per pair: median ${med.toFixed(3)} (${pct(med)}), quartiles ${quantile(ratios, 0.25).toFixed(3)}–${quantile(ratios, 0.75).toFixed(3)}, range ${Math.min(...ratios).toFixed(3)}–${Math.max(...ratios).toFixed(3)}`);
+    console.log(
+      `\n${AA ? 'A/A CALIBRATION (no access log on either side); ' : ''}access log: ${FORMAT} to a file${BUFFER > 0 ? `, bufferingSize ${BUFFER}` : ''}; ${INTERLEAVED ? 'closed-loop client in the bench' : GENERATOR}, ${CONNECTIONS} connections, workers ${WORKERS}, ${PAIRS} pairs × ${INTERLEAVED ? `${PHASE_MS} ms` : `${DURATION} s`} (${PARALLEL ? 'both sides loaded together' : 'ABBA'}${SAME ? ', one process: logged vs unlogged entrypoint' : ''})`,
+    );
+    console.log(
+      `load average at start ${load0.map((x) => x.toFixed(1)).join(' / ')}, at end ${loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' / ')}`,
+    );
+    console.log(
+      `without access log: median ${median(offRuns).toFixed(0)} req/s (range ${Math.min(...offRuns).toFixed(0)}–${Math.max(...offRuns).toFixed(0)}), ${median(offCpu).toFixed(1)} µs berth CPU per request (${median(offMain).toFixed(1)} µs in its main thread)`,
+    );
+    console.log(
+      `with access log:    median ${median(onRuns).toFixed(0)} req/s (range ${Math.min(...onRuns).toFixed(0)}–${Math.max(...onRuns).toFixed(0)}), ${median(onCpu).toFixed(1)} µs berth CPU per request (${median(onMain).toFixed(1)} µs in its main thread); ${lines} lines, ${AA || LOG_TO !== undefined || !existsSync(on.logPath) ? 0 : (statSync(on.logPath).size / 1024 / 1024).toFixed(1)} MiB written`,
+    );
+    console.log(
+      `req/s ratio on/off, per pair: median ${med.toFixed(3)} (${pct(med)}), quartiles ${quantile(ratios, 0.25).toFixed(3)}–${quantile(ratios, 0.75).toFixed(3)}, range ${Math.min(...ratios).toFixed(3)}–${Math.max(...ratios).toFixed(3)}`,
+    );
     // Throughput when berth is the bottleneck is inversely proportional to its CPU per request; this
     // ratio is far less sensitive to other work on the machine than req/s.
-    console.log(`CPU-bound throughput ratio (CPU per request off/on), per pair: median ${cpuMed.toFixed(3)} (${pct(cpuMed)}), quartiles ${quantile(cpuRatios, 0.25).toFixed(3)}–${quantile(cpuRatios, 0.75).toFixed(3)}, range ${Math.min(...cpuRatios).toFixed(3)}–${Math.max(...cpuRatios).toFixed(3)}`);
-    console.log(`target ≤ 5 % slower: req/s ${med >= 0.95 ? 'met' : 'NOT met'}, CPU per request ${cpuMed >= 0.95 ? 'met' : 'NOT met'}`);
+    console.log(
+      `CPU-bound throughput ratio (CPU per request off/on), per pair: median ${cpuMed.toFixed(3)} (${pct(cpuMed)}), quartiles ${quantile(cpuRatios, 0.25).toFixed(3)}–${quantile(cpuRatios, 0.75).toFixed(3)}, range ${Math.min(...cpuRatios).toFixed(3)}–${Math.max(...cpuRatios).toFixed(3)}`,
+    );
+    console.log(
+      `target ≤ 5 % slower: req/s ${med >= 0.95 ? 'met' : 'NOT met'}, CPU per request ${cpuMed >= 0.95 ? 'met' : 'NOT met'}`,
+    );
     return { rps: med, cpu: cpuMed };
   } finally {
     await Promise.all([off?.berth.stop(), on?.berth !== off?.berth ? on?.berth.stop() : undefined]);

@@ -41,7 +41,17 @@ import { startBerth } from '../test/helpers/berth.ts';
 import { freePort, waitUntil } from '../test/helpers/net.ts';
 import { hasTool } from '../test/helpers/tools.ts';
 import { buildCertificate } from '../src/tls/x509-builder.ts';
-import { BoundedCounter, Histogram, LogWatch, childPids, fdKinds, inspectorCall, inspectorMemory, readTree, type TreeReading } from './lib/chaos-stats.ts';
+import {
+  BoundedCounter,
+  Histogram,
+  LogWatch,
+  childPids,
+  fdKinds,
+  inspectorCall,
+  inspectorMemory,
+  readTree,
+  type TreeReading,
+} from './lib/chaos-stats.ts';
 
 const argValue = (flag: string): string | undefined => {
   const i = process.argv.indexOf(flag);
@@ -67,11 +77,13 @@ const GC_PROBE = process.argv.includes('--gc-probe');
 const MEM_PROBE = GC_PROBE || process.argv.includes('--mem-probe');
 // `--berth-env KEY=VALUE` (repeatable): extra environment for berth and its workers, e.g.
 // NODE_OPTIONS=--max-semi-space-size=8 or MALLOC_ARENA_MAX=2 to test where memory goes.
-const BERTH_ENV: Record<string, string> = Object.fromEntries(process.argv.flatMap((a, i) => {
-  const v = a === '--berth-env' ? process.argv[i + 1] : undefined;
-  const eq = v?.indexOf('=') ?? -1;
-  return v !== undefined && eq > 0 ? [[v.slice(0, eq), v.slice(eq + 1)]] : [];
-}));
+const BERTH_ENV: Record<string, string> = Object.fromEntries(
+  process.argv.flatMap((a, i) => {
+    const v = a === '--berth-env' ? process.argv[i + 1] : undefined;
+    const eq = v?.indexOf('=') ?? -1;
+    return v !== undefined && eq > 0 ? [[v.slice(0, eq), v.slice(eq + 1)]] : [];
+  }),
+);
 
 type Kind = 'http' | 'https' | 'ws' | 'tcp' | 'udp' | 'docker';
 const KINDS: readonly Kind[] = ['http', 'https', 'ws', 'tcp', 'udp', 'docker'];
@@ -97,8 +109,12 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 // ---- upstreams -------------------------------------------------------------------------------
 function wsAccept(req: IncomingMessage, socket: Socket): void {
   const key = String(req.headers['sec-websocket-key'] ?? '');
-  const accept = createHash('sha1').update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64');
-  socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+  const accept = createHash('sha1')
+    .update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11')
+    .digest('base64');
+  socket.write(
+    `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+  );
   socket.on('data', (d: Buffer) => {
     if (d.length < 6) return;
     const len = d[1]! & 0x7f;
@@ -118,7 +134,10 @@ const httpUp = createHttpServer((req: IncomingMessage, res: ServerResponse) => {
 httpUp.on('upgrade', (req, socket) => wsAccept(req, socket as Socket));
 await new Promise<void>((r) => httpUp.listen(0, '127.0.0.1', r));
 const httpUpPort = (httpUp.address() as AddressInfo).port;
-const tcpUp = createNetServer((s) => { s.on('data', (d) => s.write(d)); s.on('error', () => s.destroy()); });
+const tcpUp = createNetServer((s) => {
+  s.on('data', (d) => s.write(d));
+  s.on('error', () => s.destroy());
+});
 await new Promise<void>((r) => tcpUp.listen(0, '127.0.0.1', r));
 const udpUp = createSocket('udp4');
 udpUp.on('message', (m, r) => udpUp.send(m, r.port, r.address));
@@ -126,36 +145,71 @@ await new Promise<void>((r) => udpUp.bind(0, '127.0.0.1', r));
 
 // The HTTP provider's endpoint: good config or garbage, switched by the fault loop.
 let providerGarbage = false;
-const providerDoc = JSON.stringify({ http: { routers: { fromhttp: { rule: 'Host(`httpprov.test`)', service: 'fromhttp' } }, services: { fromhttp: { loadBalancer: { servers: [{ url: `http://127.0.0.1:${httpUpPort}` }] } } } } });
+const providerDoc = JSON.stringify({
+  http: {
+    routers: { fromhttp: { rule: 'Host(`httpprov.test`)', service: 'fromhttp' } },
+    services: { fromhttp: { loadBalancer: { servers: [{ url: `http://127.0.0.1:${httpUpPort}` }] } } },
+  },
+});
 const providerSrv = createHttpServer((_req, res) => {
-  if (providerGarbage) { res.writeHead(200, { 'content-type': 'application/json' }); res.end('{"http": {"routers": [garbage'); return; }
+  if (providerGarbage) {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end('{"http": {"routers": [garbage');
+    return;
+  }
   res.writeHead(200, { 'content-type': 'application/json' });
   res.end(providerDoc);
 });
 await new Promise<void>((r) => providerSrv.listen(0, '127.0.0.1', r));
 
 // ---- optional real peers -----------------------------------------------------------------------
-const dockerOk = hasTool('dockerd') && hasTool('docker') && process.getuid?.() === 0 && process.env.CHAOS_NO_DOCKER !== '1';
+const dockerOk =
+  hasTool('dockerd') && hasTool('docker') && process.getuid?.() === 0 && process.env.CHAOS_NO_DOCKER !== '1';
 let fleet: Awaited<ReturnType<typeof import('../test/helpers/dockerd.ts')['startDockerds']>> | undefined;
 let dockerIp = '';
 if (dockerOk) {
   const { startDockerds, randomLoopback } = await import('../test/helpers/dockerd.ts');
   fleet = await startDockerds(2);
   dockerIp = randomLoopback();
-  const labels = { 'traefik.enable': 'true', 'traefik.http.routers.flap.rule': 'Host(`flap.test`)', 'traefik.http.routers.flap.service': 'flap', 'traefik.http.services.flap.loadbalancer.server.port': '8080', 'rediacc.service_ip': dockerIp };
+  const labels = {
+    'traefik.enable': 'true',
+    'traefik.http.routers.flap.rule': 'Host(`flap.test`)',
+    'traefik.http.routers.flap.service': 'flap',
+    'traefik.http.services.flap.loadbalancer.server.port': '8080',
+    'rediacc.service_ip': dockerIp,
+  };
   await fleet.daemons[0]!.runHttpd({ name: 'flap', ip: dockerIp, port: 8080, labels });
   const ip2 = randomLoopback();
-  await fleet.daemons[1]!.runHttpd({ name: 'steady', ip: ip2, port: 8080, labels: { 'traefik.enable': 'true', 'traefik.http.routers.steady.rule': 'Host(`steady.test`)', 'traefik.http.routers.steady.service': 'steady', 'traefik.http.services.steady.loadbalancer.server.port': '8080', 'rediacc.service_ip': ip2 } });
+  await fleet.daemons[1]!.runHttpd({
+    name: 'steady',
+    ip: ip2,
+    port: 8080,
+    labels: {
+      'traefik.enable': 'true',
+      'traefik.http.routers.steady.rule': 'Host(`steady.test`)',
+      'traefik.http.routers.steady.service': 'steady',
+      'traefik.http.services.steady.loadbalancer.server.port': '8080',
+      'rediacc.service_ip': ip2,
+    },
+  });
 }
 let pebble: Awaited<ReturnType<typeof import('../test/helpers/pebble.ts')['startPebble']>> | undefined;
 if (hasTool('pebble')) {
-  try { pebble = await (await import('../test/helpers/pebble.ts')).startPebble(); } catch (err) { console.error(`pebble not started: ${(err as Error).message}`); }
+  try {
+    pebble = await (await import('../test/helpers/pebble.ts')).startPebble();
+  } catch (err) {
+    console.error(`pebble not started: ${(err as Error).message}`);
+  }
 }
 
 // ---- berth -------------------------------------------------------------------------------------
 const dir = mkdtempSync(join(tmpdir(), 'berth-chaos-'));
 const ca = buildCertificate({ commonName: 'chaos CA', isCA: true });
-const leaf = buildCertificate({ commonName: 'secure.test', dnsNames: ['secure.test'], issuer: { commonName: 'chaos CA', key: ca.key } });
+const leaf = buildCertificate({
+  commonName: 'secure.test',
+  dnsNames: ['secure.test'],
+  issuer: { commonName: 'chaos CA', key: ca.key },
+});
 const dynPath = join(dir, 'dynamic.yaml');
 const dynamic = {
   http: {
@@ -165,15 +219,28 @@ const dynamic = {
     },
     services: { up: { loadBalancer: { servers: [{ url: `http://127.0.0.1:${httpUpPort}` }] } } },
   },
-  tcp: { routers: { t: { entryPoints: ['tcp'], rule: 'HostSNI(`*`)', service: 't' } }, services: { t: { loadBalancer: { servers: [{ address: `127.0.0.1:${(tcpUp.address() as AddressInfo).port}` }] } } } },
-  udp: { routers: { u: { entryPoints: ['udp'], service: 'u' } }, services: { u: { loadBalancer: { servers: [{ address: `127.0.0.1:${(udpUp.address() as AddressInfo).port}` }] } } } },
+  tcp: {
+    routers: { t: { entryPoints: ['tcp'], rule: 'HostSNI(`*`)', service: 't' } },
+    services: { t: { loadBalancer: { servers: [{ address: `127.0.0.1:${(tcpUp.address() as AddressInfo).port}` }] } } },
+  },
+  udp: {
+    routers: { u: { entryPoints: ['udp'], service: 'u' } },
+    services: { u: { loadBalancer: { servers: [{ address: `127.0.0.1:${(udpUp.address() as AddressInfo).port}` }] } } },
+  },
   tls: { certificates: [{ certFile: leaf.cert, keyFile: leaf.key }] },
 };
-const writeDyn = (text: string): void => { writeFileSync(`${dynPath}.tmp`, text); renameSync(`${dynPath}.tmp`, dynPath); };
+const writeDyn = (text: string): void => {
+  writeFileSync(`${dynPath}.tmp`, text);
+  renameSync(`${dynPath}.tmp`, dynPath);
+};
 writeDyn(stringify(dynamic));
 const ports = { web: await freePort(), tcp: await freePort(), udp: await freePort() };
 const staticCfg: Record<string, unknown> = {
-  entryPoints: { web: { address: `127.0.0.1:${ports.web}` }, tcp: { address: `127.0.0.1:${ports.tcp}` }, udp: { address: `127.0.0.1:${ports.udp}/udp` } },
+  entryPoints: {
+    web: { address: `127.0.0.1:${ports.web}` },
+    tcp: { address: `127.0.0.1:${ports.tcp}` },
+    udp: { address: `127.0.0.1:${ports.udp}/udp` },
+  },
   providers: {
     file: { filename: dynPath, watch: true },
     http: { endpoint: `http://127.0.0.1:${(providerSrv.address() as AddressInfo).port}/`, pollInterval: '1s' },
@@ -181,12 +248,35 @@ const staticCfg: Record<string, unknown> = {
   },
   log: { level: 'warn' },
   workers: WORKERS,
-  ...(pebble ? { certificatesResolvers: { le: { acme: { email: 'chaos@example.test', storage: join(dir, 'acme.json'), caServer: pebble.directoryUrl, httpChallenge: { entryPoint: 'web' } } } } } : {}),
+  ...(pebble
+    ? {
+        certificatesResolvers: {
+          le: {
+            acme: {
+              email: 'chaos@example.test',
+              storage: join(dir, 'acme.json'),
+              caServer: pebble.directoryUrl,
+              httpChallenge: { entryPoint: 'web' },
+            },
+          },
+        },
+      }
+    : {}),
 };
 const berthEnv: Record<string, string> = {
   ...(pebble ? { NODE_EXTRA_CA_CERTS: pebble.caCertPath } : {}),
   ...BERTH_ENV,
-  ...(HEAP_DIR || MEM_PROBE ? { NODE_OPTIONS: [BERTH_ENV.NODE_OPTIONS ?? process.env.NODE_OPTIONS ?? '', HEAP_DIR ? `--heapsnapshot-signal=${HEAP_SIGNAL} --diagnostic-dir=${HEAP_DIR}` : '', MEM_PROBE ? '--inspect=127.0.0.1:0' : ''].join(' ').trim() } : {}),
+  ...(HEAP_DIR || MEM_PROBE
+    ? {
+        NODE_OPTIONS: [
+          BERTH_ENV.NODE_OPTIONS ?? process.env.NODE_OPTIONS ?? '',
+          HEAP_DIR ? `--heapsnapshot-signal=${HEAP_SIGNAL} --diagnostic-dir=${HEAP_DIR}` : '',
+          MEM_PROBE ? '--inspect=127.0.0.1:0' : '',
+        ]
+          .join(' ')
+          .trim(),
+      }
+    : {}),
 };
 const berth = await startBerth({ dir, config: staticCfg, env: berthEnv });
 // An interrupted run still stops berth, the Docker daemons (and their containers) and pebble.
@@ -199,13 +289,27 @@ async function teardown(): Promise<void> {
   await pebble?.stop().catch(() => undefined);
   rmSync(dir, { recursive: true, force: true });
 }
-for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => { running = false; void teardown().finally(() => process.exit(130)); });
-process.once('uncaughtException', (err) => { console.error(err); running = false; void teardown().finally(() => process.exit(1)); });
+for (const sig of ['SIGINT', 'SIGTERM'] as const)
+  process.once(sig, () => {
+    running = false;
+    void teardown().finally(() => process.exit(130));
+  });
+process.once('uncaughtException', (err) => {
+  console.error(err);
+  running = false;
+  void teardown().finally(() => process.exit(1));
+});
 let crashes = 0;
 let running = true;
-void berth.exited.then((code) => { if (running) { crashes++; console.error(`berth exited with ${code}`); } });
+void berth.exited.then((code) => {
+  if (running) {
+    crashes++;
+    console.error(`berth exited with ${code}`);
+  }
+});
 // Error-level lines about the injected provider garbage are expected; anything else is not.
-const isUnhandled = (l: string): boolean => /uncaught|unhandled|"level":60/i.test(l) || (/"level":50/.test(l) && !/keeping the last good configuration/.test(l));
+const isUnhandled = (l: string): boolean =>
+  /uncaught|unhandled|"level":60/i.test(l) || (/"level":50/.test(l) && !/keeping the last good configuration/.test(l));
 const logWatch = new LogWatch(berth.logs as string[], isUnhandled);
 
 /** Signals berth and its workers to write heap snapshots; resolves once the files are complete. */
@@ -216,14 +320,23 @@ async function heapSnapshots(label: string): Promise<void> {
   for (const p of pids) process.kill(p, HEAP_SIGNAL);
   // Written in place: complete once every file is there and their sizes stop changing.
   let last = '';
-  await waitUntil(async () => {
-    const files = readdirSync(HEAP_DIR).filter((f) => !before.has(f) && f.endsWith('.heapsnapshot'));
-    const sizes = files.map((f) => statSync(join(HEAP_DIR, f)).size).join(',');
-    const done = files.length >= pids.length && sizes === last;
-    last = sizes;
-    return done;
-  }, 'heap snapshots', 180_000, 2000);
-  console.error(`heap snapshots (${label}): ${readdirSync(HEAP_DIR).filter((f) => !before.has(f)).join(', ')}`);
+  await waitUntil(
+    async () => {
+      const files = readdirSync(HEAP_DIR).filter((f) => !before.has(f) && f.endsWith('.heapsnapshot'));
+      const sizes = files.map((f) => statSync(join(HEAP_DIR, f)).size).join(',');
+      const done = files.length >= pids.length && sizes === last;
+      last = sizes;
+      return done;
+    },
+    'heap snapshots',
+    180_000,
+    2000,
+  );
+  console.error(
+    `heap snapshots (${label}): ${readdirSync(HEAP_DIR)
+      .filter((f) => !before.has(f))
+      .join(', ')}`,
+  );
 }
 
 /** process.memoryUsage() and V8 space sizes of berth and every worker (`--mem-probe`), keyed by pid. */
@@ -242,7 +355,8 @@ async function memProbe(): Promise<Record<string, Record<string, number>> | unde
 async function forceGc(): Promise<number> {
   logWatch.drain();
   let done = 0;
-  for (const url of logWatch.inspectorUrls) if ((await inspectorCall(url, 'HeapProfiler.collectGarbage')) !== undefined) done++;
+  for (const url of logWatch.inspectorUrls)
+    if ((await inspectorCall(url, 'HeapProfiler.collectGarbage')) !== undefined) done++;
   return done;
 }
 
@@ -250,21 +364,33 @@ async function forceGc(): Promise<number> {
 const mb = (kb: number): number => Number((kb / 1024).toFixed(1));
 function summary(r: TreeReading): Record<string, unknown> {
   return {
-    totalPssMb: mb(r.pssKb), totalRssMb: mb(r.rssKb), totalFds: r.fds,
-    perProcess: Object.fromEntries(Object.entries(r.procs).map(([k, p]) => [k, { pid: p.pid, pssMb: mb(p.pssKb), rssMb: mb(p.rssKb), anonMb: mb(p.anonKb), fileMb: mb(p.fileKb), fds: p.fds }])),
+    totalPssMb: mb(r.pssKb),
+    totalRssMb: mb(r.rssKb),
+    totalFds: r.fds,
+    perProcess: Object.fromEntries(
+      Object.entries(r.procs).map(([k, p]) => [
+        k,
+        { pid: p.pid, pssMb: mb(p.pssKb), rssMb: mb(p.rssKb), anonMb: mb(p.anonKb), fileMb: mb(p.fileKb), fds: p.fds },
+      ]),
+    ),
   };
 }
 
 // ---- traffic -----------------------------------------------------------------------------------
 function httpFetch(host: string, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port: ports.web, path, headers: { host }, agent: false, timeout: 10_000 }, (r) => {
-      let body = '';
-      r.setEncoding('utf8');
-      r.on('data', (d: string) => { if (body.length < 256) body += d; });
-      r.on('end', () => resolve({ status: r.statusCode ?? 0, body }));
-      r.on('error', () => resolve({ status: -1, body: '' }));
-    });
+    const req = request(
+      { host: '127.0.0.1', port: ports.web, path, headers: { host }, agent: false, timeout: 10_000 },
+      (r) => {
+        let body = '';
+        r.setEncoding('utf8');
+        r.on('data', (d: string) => {
+          if (body.length < 256) body += d;
+        });
+        r.on('end', () => resolve({ status: r.statusCode ?? 0, body }));
+        r.on('error', () => resolve({ status: -1, body: '' }));
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', () => resolve({ status: -1, body: '' }));
     req.end();
@@ -280,15 +406,23 @@ async function dockerProbe(host: string, name: string): Promise<string> {
   const r = await httpFetch(host, '/');
   if (r.status === 200 && r.body.trim() === name) return 'ok';
   if (r.status === -1) return `${host} connection error`;
-  const from = r.body.startsWith('404 page not found') ? 'berth' : r.status === 200 ? 'wrong body' : 'upstream or berth';
+  const from = r.body.startsWith('404 page not found')
+    ? 'berth'
+    : r.status === 200
+      ? 'wrong body'
+      : 'upstream or berth';
   return `${host} status ${r.status} (${from})`;
 }
 function httpsGet(): Promise<string> {
   return new Promise((resolve) => {
-    const s = tlsConnect({ host: '127.0.0.1', port: ports.web, servername: 'secure.test', ca: ca.cert }, () => s.write('GET /s HTTP/1.1\r\nHost: secure.test\r\nConnection: close\r\n\r\n'));
+    const s = tlsConnect({ host: '127.0.0.1', port: ports.web, servername: 'secure.test', ca: ca.cert }, () =>
+      s.write('GET /s HTTP/1.1\r\nHost: secure.test\r\nConnection: close\r\n\r\n'),
+    );
     let out = '';
     s.setTimeout(10_000, () => s.destroy(new Error('timeout')));
-    s.on('data', (d) => { out += d.toString(); });
+    s.on('data', (d) => {
+      out += d.toString();
+    });
     s.on('close', () => resolve(out.startsWith('HTTP/1.1 200') ? 'ok' : out ? out.split('\r\n')[0]! : 'closed'));
     s.on('error', (e) => resolve(e.message));
   });
@@ -296,24 +430,49 @@ function httpsGet(): Promise<string> {
 function wsEcho(): Promise<string> {
   return new Promise((resolveOnce) => {
     let settled = false;
-    const resolve = (r: string): void => { if (!settled) { settled = true; resolveOnce(r); } };
-    const s = connect(ports.web, '127.0.0.1', () => s.write('GET /ws HTTP/1.1\r\nHost: plain.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n'));
+    const resolve = (r: string): void => {
+      if (!settled) {
+        settled = true;
+        resolveOnce(r);
+      }
+    };
+    const s = connect(ports.web, '127.0.0.1', () =>
+      s.write(
+        'GET /ws HTTP/1.1\r\nHost: plain.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+      ),
+    );
     let buf = Buffer.alloc(0);
     let up = false;
-    s.setTimeout(10_000, () => { s.destroy(); resolve('timeout'); });
+    s.setTimeout(10_000, () => {
+      s.destroy();
+      resolve('timeout');
+    });
     s.on('data', (d: Buffer) => {
       buf = Buffer.concat([buf, d]);
       if (!up) {
         const end = buf.indexOf('\r\n\r\n');
         if (end < 0) return;
-        if (!buf.subarray(0, 12).toString().includes('101')) { s.destroy(); resolve('status ' + buf.subarray(9, 12).toString()); return; }
+        if (!buf.subarray(0, 12).toString().includes('101')) {
+          s.destroy();
+          resolve('status ' + buf.subarray(9, 12).toString());
+          return;
+        }
         up = true;
         buf = buf.subarray(end + 4);
         const payload = Buffer.from('chaos');
         const mask = Buffer.from([1, 2, 3, 4]);
-        s.write(Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, Buffer.from(payload.map((b, i) => b ^ mask[i % 4]!))]));
+        s.write(
+          Buffer.concat([
+            Buffer.from([0x81, 0x80 | payload.length]),
+            mask,
+            Buffer.from(payload.map((b, i) => b ^ mask[i % 4]!)),
+          ]),
+        );
       }
-      if (up && buf.length >= 7) { s.destroy(); resolve(buf.subarray(2, 7).toString() === 'chaos' ? 'ok' : 'bad echo'); }
+      if (up && buf.length >= 7) {
+        s.destroy();
+        resolve(buf.subarray(2, 7).toString() === 'chaos' ? 'ok' : 'bad echo');
+      }
     });
     s.on('error', (e) => resolve(e.message));
     s.on('close', () => resolve(up ? 'closed after upgrade' : 'closed before upgrade'));
@@ -322,10 +481,21 @@ function wsEcho(): Promise<string> {
 function tcpEcho(): Promise<string> {
   return new Promise((resolveOnce) => {
     let settled = false;
-    const resolve = (r: string): void => { if (!settled) { settled = true; resolveOnce(r); } };
+    const resolve = (r: string): void => {
+      if (!settled) {
+        settled = true;
+        resolveOnce(r);
+      }
+    };
     const s = connect(ports.tcp, '127.0.0.1', () => s.write('ping-chaos'));
-    s.setTimeout(10_000, () => { s.destroy(); resolve('timeout'); });
-    s.on('data', (d) => { s.destroy(); resolve(d.toString() === 'ping-chaos' ? 'ok' : 'bad echo'); });
+    s.setTimeout(10_000, () => {
+      s.destroy();
+      resolve('timeout');
+    });
+    s.on('data', (d) => {
+      s.destroy();
+      resolve(d.toString() === 'ping-chaos' ? 'ok' : 'bad echo');
+    });
     s.on('error', (e) => resolve(e.message));
     s.on('close', () => resolve('closed without echo'));
   });
@@ -333,9 +503,24 @@ function tcpEcho(): Promise<string> {
 function udpEcho(): Promise<string> {
   return new Promise((resolve) => {
     const c = createSocket('udp4');
-    const t = setTimeout(() => { c.close(); resolve('no reply'); }, 2000);
-    c.on('error', (e) => { clearTimeout(t); try { c.close(); } catch { /* never bound */ } resolve(e.message); });
-    c.on('message', (m) => { clearTimeout(t); c.close(); resolve(m.toString() === 'chaos' ? 'ok' : 'bad echo'); });
+    const t = setTimeout(() => {
+      c.close();
+      resolve('no reply');
+    }, 2000);
+    c.on('error', (e) => {
+      clearTimeout(t);
+      try {
+        c.close();
+      } catch {
+        /* never bound */
+      }
+      resolve(e.message);
+    });
+    c.on('message', (m) => {
+      clearTimeout(t);
+      c.close();
+      resolve(m.toString() === 'chaos' ? 'ok' : 'bad echo');
+    });
     c.send('chaos', ports.udp, '127.0.0.1');
   });
 }
@@ -355,7 +540,11 @@ async function loop(kind: Kind, fn: () => Promise<string>, explain: () => boolea
     st.attempts[kind]++;
     const t = performance.now();
     let r: string;
-    try { r = await fn(); } catch (err) { r = `threw ${(err as Error).message}`; }
+    try {
+      r = await fn();
+    } catch (err) {
+      r = `threw ${(err as Error).message}`;
+    }
     st.latency[kind].record(performance.now() - t);
     if (r !== 'ok') {
       (explain() ? st.explained : st.failures).add(`${kind}: ${r}`);
@@ -365,12 +554,32 @@ async function loop(kind: Kind, fn: () => Promise<string>, explain: () => boolea
     }
   }
 }
-const status = (p: Promise<number>): Promise<string> => p.then((s) => (s === 200 ? 'ok' : s === -1 ? 'connection error' : `status ${s}`));
+const status = (p: Promise<number>): Promise<string> =>
+  p.then((s) => (s === 200 ? 'ok' : s === -1 ? 'connection error' : `status ${s}`));
 
-await waitUntil(async () => (await httpGet('plain.test', '/')) === 200 && (await httpGet('httpprov.test', '/')) === 200, 'routes', 30_000);
-if (fleet) await waitUntil(async () => (await dockerProbe('flap.test', 'flap')) === 'ok' && (await dockerProbe('steady.test', 'steady')) === 'ok', 'docker routes', 60_000);
+await waitUntil(
+  async () => (await httpGet('plain.test', '/')) === 200 && (await httpGet('httpprov.test', '/')) === 200,
+  'routes',
+  30_000,
+);
+if (fleet)
+  await waitUntil(
+    async () =>
+      (await dockerProbe('flap.test', 'flap')) === 'ok' && (await dockerProbe('steady.test', 'steady')) === 'ok',
+    'docker routes',
+    60_000,
+  );
 await waitUntil(async () => (await udpEcho()) === 'ok' && (await tcpEcho()) === 'ok', 'L4 routes', 30_000);
-console.error(JSON.stringify({ pid: berth.pid, workers: childPids(berth.pid), httpUp: httpUpPort, tcpUp: (tcpUp.address() as AddressInfo).port, provider: (providerSrv.address() as AddressInfo).port, ports }));
+console.error(
+  JSON.stringify({
+    pid: berth.pid,
+    workers: childPids(berth.pid),
+    httpUp: httpUpPort,
+    tcpUp: (tcpUp.address() as AddressInfo).port,
+    provider: (providerSrv.address() as AddressInfo).port,
+    ports,
+  }),
+);
 let flapDown = false;
 let flapSince = 0;
 
@@ -385,19 +594,33 @@ function startTraffic(): Promise<void[]> {
     loop('ws', wsEcho),
     loop('tcp', tcpEcho),
     loop('udp', udpEcho),
-    ...(fleet ? [
-      // A stopped container's route answers 404/503 until it runs again: explained by the flap
-      // (plus a short settling window after it comes back).
-      loop('docker', () => dockerProbe('flap.test', 'flap'), () => flapDown || Date.now() - flapSince < 5000),
-      // The steady container keeps running through its daemon's restart (live-restore): never explained.
-      loop('docker', () => dockerProbe('steady.test', 'steady')),
-    ] : []),
+    ...(fleet
+      ? [
+          // A stopped container's route answers 404/503 until it runs again: explained by the flap
+          // (plus a short settling window after it comes back).
+          loop(
+            'docker',
+            () => dockerProbe('flap.test', 'flap'),
+            () => flapDown || Date.now() - flapSince < 5000,
+          ),
+          // The steady container keeps running through its daemon's restart (live-restore): never explained.
+          loop('docker', () => dockerProbe('steady.test', 'steady')),
+        ]
+      : []),
   ]);
 }
 const progressLine = (label: string, t0: number, r: TreeReading): void => {
   const m = process.memoryUsage();
   const n = KINDS.reduce((a, k) => a + stats.attempts[k], 0);
-  console.error(`[${label} ${Math.round((Date.now() - t0) / 1000)}s] attempts ${n}, unexplained ${stats.failures.total}, explained ${stats.explained.total}; berth PSS ${Object.entries(r.procs).map(([k, p]) => `${k} ${mb(p.pssKb)}`).join(' / ')} = ${mb(r.pssKb)} MB, fds ${r.fds}; driver heap ${(m.heapUsed / 1048576).toFixed(0)} MB, fds ${readdirSync('/proc/self/fd').length}, log lines ${logWatch.lines}`);
+  console.error(
+    `[${label} ${Math.round((Date.now() - t0) / 1000)}s] attempts ${n}, unexplained ${stats.failures.total}, explained ${stats.explained.total}; berth PSS ${Object.entries(
+      r.procs,
+    )
+      .map(([k, p]) => `${k} ${mb(p.pssKb)}`)
+      .join(
+        ' / ',
+      )} = ${mb(r.pssKb)} MB, fds ${r.fds}; driver heap ${(m.heapUsed / 1048576).toFixed(0)} MB, fds ${readdirSync('/proc/self/fd').length}, log lines ${logWatch.lines}`,
+  );
 };
 /** Idles for SETTLE_MS, reading berth every 10 s; returns the readings (the last one is the settled value). */
 async function idle(label: string): Promise<TreeReading[]> {
@@ -427,30 +650,66 @@ const baseFdKinds = fdKinds(berth.pid);
 
 // ---- faults ------------------------------------------------------------------------------------
 const faultList: { name: string; run: () => Promise<void> }[] = [
-  { name: 'file-garbage', run: async () => { writeDyn('http: [ not : yaml'); await sleep(3000); writeDyn(stringify(dynamic)); } },
-  { name: 'http-provider-garbage', run: async () => { providerGarbage = true; await sleep(4000); providerGarbage = false; } },
-  { name: 'sighup', run: async () => { berth.child.kill('SIGHUP'); await sleep(1000); } },
+  {
+    name: 'file-garbage',
+    run: async () => {
+      writeDyn('http: [ not : yaml');
+      await sleep(3000);
+      writeDyn(stringify(dynamic));
+    },
+  },
+  {
+    name: 'http-provider-garbage',
+    run: async () => {
+      providerGarbage = true;
+      await sleep(4000);
+      providerGarbage = false;
+    },
+  },
+  {
+    name: 'sighup',
+    run: async () => {
+      berth.child.kill('SIGHUP');
+      await sleep(1000);
+    },
+  },
 ];
 if (fleet) {
   const d0 = fleet.daemons[0]!;
-  faultList.push({ name: 'container-flap', run: async () => {
-    flapDown = true;
-    await d0.stopContainer('flap');
-    await sleep(1500);
-    await d0.startContainer('flap');
-    flapSince = Date.now();
-    flapDown = false;
-    await sleep(1500);
-  } });
-  faultList.push({ name: 'daemon-restart', run: async () => {
-    await fleet!.daemons[1]!.kill();
-    await sleep(2000);
-    await fleet!.daemons[1]!.restart();
-    await sleep(2000);
-  } });
+  faultList.push({
+    name: 'container-flap',
+    run: async () => {
+      flapDown = true;
+      await d0.stopContainer('flap');
+      await sleep(1500);
+      await d0.startContainer('flap');
+      flapSince = Date.now();
+      flapDown = false;
+      await sleep(1500);
+    },
+  });
+  faultList.push({
+    name: 'daemon-restart',
+    run: async () => {
+      await fleet!.daemons[1]!.kill();
+      await sleep(2000);
+      await fleet!.daemons[1]!.restart();
+      await sleep(2000);
+    },
+  });
 }
 let pebbleGone = false;
-if (pebble) faultList.push({ name: 'pebble-away', run: async () => { if (!pebbleGone) { pebbleGone = true; await pebble!.stop(); } await sleep(3000); } });
+if (pebble)
+  faultList.push({
+    name: 'pebble-away',
+    run: async () => {
+      if (!pebbleGone) {
+        pebbleGone = true;
+        await pebble!.stop();
+      }
+      await sleep(3000);
+    },
+  });
 
 // ---- load with faults --------------------------------------------------------------------------
 stats = loadStats;
@@ -464,13 +723,20 @@ const sampleLoad = (): TreeReading => {
   return r;
 };
 let samples = 0;
-const sampler = setInterval(() => { const r = sampleLoad(); if (++samples % 6 === 0) progressLine('load', t0, r); }, 5000);
+const sampler = setInterval(() => {
+  const r = sampleLoad();
+  if (++samples % 6 === 0) progressLine('load', t0, r);
+}, 5000);
 const traffic = startTraffic();
 let fi = 0;
 while (Date.now() - t0 < DURATION_MS && crashes === 0) {
   const f = faultList[fi++ % faultList.length]!;
   faults[f.name] = (faults[f.name] ?? 0) + 1;
-  try { await f.run(); } catch (err) { console.error(`fault ${f.name}: ${(err as Error).message}`); }
+  try {
+    await f.run();
+  } catch (err) {
+    console.error(`fault ${f.name}: ${(err as Error).message}`);
+  }
   await sleep(1000);
 }
 const loadMem = await memProbe();
@@ -499,7 +765,10 @@ logWatch.stop();
 tornDown = true;
 await fleet?.stop();
 if (!pebbleGone) await pebble?.stop();
-httpUp.close(); tcpUp.close(); udpUp.close(); providerSrv.close();
+httpUp.close();
+tcpUp.close();
+udpUp.close();
+providerSrv.close();
 rmSync(dir, { recursive: true, force: true });
 
 const drift = (a: number, b: number): number => Number((((b - a) / a) * 100).toFixed(1));
@@ -507,7 +776,13 @@ const perProcessPss: Record<string, unknown> = {};
 for (const k of Object.keys(base.procs)) {
   const b = base.procs[k]!;
   const s = settled.procs[k];
-  perProcessPss[k] = { baselineMb: mb(b.pssKb), peakMb: mb(peakPerProc[k] ?? 0), settledMb: s ? mb(s.pssKb) : null, driftPct: s ? drift(b.pssKb, s.pssKb) : null, ...(s && s.pid !== b.pid ? { note: `pid changed ${b.pid} → ${s.pid}` } : {}) };
+  perProcessPss[k] = {
+    baselineMb: mb(b.pssKb),
+    peakMb: mb(peakPerProc[k] ?? 0),
+    settledMb: s ? mb(s.pssKb) : null,
+    driftPct: s ? drift(b.pssKb, s.pssKb) : null,
+    ...(s && s.pid !== b.pid ? { note: `pid changed ${b.pid} → ${s.pid}` } : {}),
+  };
 }
 const phaseReport = (st: PhaseStats): Record<string, unknown> => ({
   attempts: st.attempts,
@@ -520,23 +795,48 @@ const phaseReport = (st: PhaseStats): Record<string, unknown> => ({
 });
 const unexplained = warmupStats.failures.total + loadStats.failures.total;
 const report = {
-  minutes: MINUTES, loadSeconds: Math.round(loadSeconds), warmupSeconds: WARMUP_MS / 1000, settleSeconds: SETTLE_MS / 1000,
+  minutes: MINUTES,
+  loadSeconds: Math.round(loadSeconds),
+  warmupSeconds: WARMUP_MS / 1000,
+  settleSeconds: SETTLE_MS / 1000,
   workers: WORKERS,
   ...(Object.keys(BERTH_ENV).length ? { berthEnv: BERTH_ENV } : {}),
-  peers: { docker: fleet ? 'real dockerd ×2' : 'unavailable (skipped)', pebble: pebble ? 'pebble' : 'unavailable (skipped)' },
-  load: { ...phaseReport(loadStats), requestsPerSecond: Math.round(KINDS.reduce((a, k) => a + loadStats.attempts[k], 0) / loadSeconds) },
+  peers: {
+    docker: fleet ? 'real dockerd ×2' : 'unavailable (skipped)',
+    pebble: pebble ? 'pebble' : 'unavailable (skipped)',
+  },
+  load: {
+    ...phaseReport(loadStats),
+    requestsPerSecond: Math.round(KINDS.reduce((a, k) => a + loadStats.attempts[k], 0) / loadSeconds),
+  },
   warmup: phaseReport(warmupStats),
   faultsInjected: faults,
-  crashes, exitCode: code,
-  log: { lines: logWatch.lines, byLevel: logWatch.levels.toJSON(), unhandled: logWatch.unhandled, byMessage: logWatch.messages.toJSON() },
+  crashes,
+  exitCode: code,
+  log: {
+    lines: logWatch.lines,
+    byLevel: logWatch.levels.toJSON(),
+    unhandled: logWatch.unhandled,
+    byMessage: logWatch.messages.toJSON(),
+  },
   // PSS summed over the primary and its workers: pages they share are counted once.
   pss: {
-    baselineMb: mb(base.pssKb), peakMb: mb(peak.pssKb), settledMb: mb(settled.pssKb), driftPct: drift(base.pssKb, settled.pssKb),
+    baselineMb: mb(base.pssKb),
+    peakMb: mb(peak.pssKb),
+    settledMb: mb(settled.pssKb),
+    driftPct: drift(base.pssKb, settled.pssKb),
     perProcess: perProcessPss,
     settleCurveMb: curve.map((r) => mb(r.pssKb)),
     ...(afterGc ? { afterForcedGcMb: mb(afterGc.reading.pssKb), gcProcesses: afterGc.processes } : {}),
   },
-  fds: { baseline: base.fds, peak: peak.fds, underLoadAtEnd: loaded.fds, settled: settled.fds, baselineByKind: baseFdKinds, settledByKind: settledFdKinds },
+  fds: {
+    baseline: base.fds,
+    peak: peak.fds,
+    underLoadAtEnd: loaded.fds,
+    settled: settled.fds,
+    baselineByKind: baseFdKinds,
+    settledByKind: settledFdKinds,
+  },
   readings: { baseline: summary(base), peak: summary(peak), settled: summary(settled) },
   ...(MEM_PROBE ? { memoryUsageMb: { baseline: baseMem, endOfLoad: loadMem, settled: settledMem } } : {}),
 };

@@ -12,7 +12,12 @@ import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { stringify } from 'yaml';
 
-const { values } = parseArgs({ options: { routers: { type: 'string', default: '10000' }, src: { type: 'string', default: resolve(import.meta.dirname, '../src') } } });
+const { values } = parseArgs({
+  options: {
+    routers: { type: 'string', default: '10000' },
+    src: { type: 'string', default: resolve(import.meta.dirname, '../src') },
+  },
+});
 const n = Number(values.routers);
 
 function mem(): { heapMB: number; rssMB: number } {
@@ -22,14 +27,23 @@ function mem(): { heapMB: number; rssMB: number } {
 }
 
 const before = mem();
-const mod = await import(pathToFileURL(resolve(values.src, 'config/dynamic/decode.ts')).href) as typeof import('../src/config/dynamic/decode.ts');
+const mod = (await import(
+  pathToFileURL(resolve(values.src, 'config/dynamic/decode.ts')).href
+)) as typeof import('../src/config/dynamic/decode.ts');
 const loaded = mem();
 
 const routers: Record<string, unknown> = {};
 const services: Record<string, unknown> = {};
 for (let i = 0; i < n; i++) {
-  routers[`r${i}`] = { rule: `Host(\`app${i}.example.com\`)`, service: `s${i}`, entryPoints: ['websecure'], tls: { certResolver: 'le' } };
-  services[`s${i}`] = { loadBalancer: { servers: [{ url: `http://10.0.${i >> 8}.${i & 255}:80` }], passHostHeader: true } };
+  routers[`r${i}`] = {
+    rule: `Host(\`app${i}.example.com\`)`,
+    service: `s${i}`,
+    entryPoints: ['websecure'],
+    tls: { certResolver: 'le' },
+  };
+  services[`s${i}`] = {
+    loadBalancer: { servers: [{ url: `http://10.0.${i >> 8}.${i & 255}:80` }], passHostHeader: true },
+  };
 }
 const doc = { http: { routers, services } };
 const json = JSON.stringify(doc);
@@ -46,7 +60,9 @@ function time(label: string, run: () => unknown): void {
   process.stdout.write(`${label.padEnd(28)} median ${ms[2]!.toFixed(1)} ms (min ${ms[0]!.toFixed(1)})\n`);
 }
 
-process.stdout.write(`${n} routers + services; modules loaded: heap +${(loaded.heapMB - before.heapMB).toFixed(1)} MB, rss +${(loaded.rssMB - before.rssMB).toFixed(1)} MB\n`);
+process.stdout.write(
+  `${n} routers + services; modules loaded: heap +${(loaded.heapMB - before.heapMB).toFixed(1)} MB, rss +${(loaded.rssMB - before.rssMB).toFixed(1)} MB\n`,
+);
 time('decodeDynamicConfig (data)', () => mod.decodeDynamicConfig(structuredClone(doc), 'bench'));
 time('parseDynamicText (JSON)', () => mod.parseDynamicText(json, 'bench', 'json'));
 time('parseDynamicText (YAML)', () => mod.parseDynamicText(yaml, 'bench', 'yaml'));

@@ -78,7 +78,9 @@ try {
   process.stderr.write('\n');
   const s = [...samples].sort((x, y) => x - y);
   const f = (n: number): string => `${n.toFixed(1)} ms`;
-  console.log(`discovery latency over ${s.length} docker start (from the command returning to the first 200 through berth; ${settleMs} ms quiet before each start)`);
+  console.log(
+    `discovery latency over ${s.length} docker start (from the command returning to the first 200 through berth; ${settleMs} ms quiet before each start)`,
+  );
   console.log(`min ${f(s[0]!)}  p50 ${f(pct(s, 50))}  p95 ${f(pct(s, 95))}  max ${f(s[s.length - 1]!)}`);
 } finally {
   await berth.stop();

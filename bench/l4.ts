@@ -31,7 +31,10 @@ async function tcpRun(port: number, sinkDone: () => Promise<void>): Promise<numb
     const pump = (): void => {
       while (sent < TCP_BYTES) {
         sent += chunk.length;
-        if (!s.write(chunk)) { s.once('drain', pump); return; }
+        if (!s.write(chunk)) {
+          s.once('drain', pump);
+          return;
+        }
       }
       resolve();
     };
@@ -45,24 +48,46 @@ async function tcpRun(port: number, sinkDone: () => Promise<void>): Promise<numb
 async function tcpBench(): Promise<{ direct: number; berth: number }> {
   let received = 0;
   let waiter: (() => void) | undefined;
-  const sink = createServer((s) => s.on('data', (d: Buffer) => {
-    received += d.length;
-    if (received >= TCP_BYTES) waiter?.();
-  }).on('error', () => undefined));
+  const sink = createServer((s) =>
+    s
+      .on('data', (d: Buffer) => {
+        received += d.length;
+        if (received >= TCP_BYTES) waiter?.();
+      })
+      .on('error', () => undefined),
+  );
   const sinkPort = await listen(sink);
-  const done = (): Promise<void> => new Promise((r) => { if (received >= TCP_BYTES) r(); else waiter = r; });
-  const built = buildTcpRouting({ tcp: {
-    routers: { 'bench@file': { rule: 'HostSNI(`*`)', service: 'sink@file' } },
-    services: { 'sink@file': { loadBalancer: { servers: [{ address: `127.0.0.1:${sinkPort}` }] } } },
-  } }, { bench: { address: '127.0.0.1:0', host: '127.0.0.1', port: 0, protocol: 'tcp' } }, { logger });
+  const done = (): Promise<void> =>
+    new Promise((r) => {
+      if (received >= TCP_BYTES) r();
+      else waiter = r;
+    });
+  const built = buildTcpRouting(
+    {
+      tcp: {
+        routers: { 'bench@file': { rule: 'HostSNI(`*`)', service: 'sink@file' } },
+        services: { 'sink@file': { loadBalancer: { servers: [{ address: `127.0.0.1:${sinkPort}` }] } } },
+      },
+    },
+    { bench: { address: '127.0.0.1:0', host: '127.0.0.1', port: 0, protocol: 'tcp' } },
+    { logger },
+  );
   const routing = built.routing.get('bench');
-  const ep = createServer({ allowHalfOpen: true }, (s) => dispatchConnection(s, routing, { http: (x) => x.destroy(), https: (x) => x.destroy() }, { peekTimeoutMs: 10_000, maxHelloBytes: 16384 }));
+  const ep = createServer({ allowHalfOpen: true }, (s) =>
+    dispatchConnection(
+      s,
+      routing,
+      { http: (x) => x.destroy(), https: (x) => x.destroy() },
+      { peekTimeoutMs: 10_000, maxHelloBytes: 16384 },
+    ),
+  );
   const epPort = await listen(ep);
   received = 0;
   const direct = await tcpRun(sinkPort, done);
   received = 0;
   const berth = await tcpRun(epPort, done);
-  ep.close(); sink.close();
+  ep.close();
+  sink.close();
   return { direct, berth };
 }
 
@@ -79,15 +104,30 @@ async function udpRun(port: number): Promise<number> {
     const kick = (): void => {
       clearTimeout(idle);
       // Lost packets must not stall the run: refill the window after a short silence.
-      idle = setTimeout(() => { inFlight = 0; fill(); }, 50);
+      idle = setTimeout(() => {
+        inFlight = 0;
+        fill();
+      }, 50);
     };
     let inFlight = 0;
     const fill = (): void => {
-      while (inFlight < 64 && sent < UDP_PACKETS) { c.send(payload, port, '127.0.0.1'); sent++; inFlight++; }
-      if (sent >= UDP_PACKETS && inFlight === 0) { clearTimeout(idle); resolve(); return; }
+      while (inFlight < 64 && sent < UDP_PACKETS) {
+        c.send(payload, port, '127.0.0.1');
+        sent++;
+        inFlight++;
+      }
+      if (sent >= UDP_PACKETS && inFlight === 0) {
+        clearTimeout(idle);
+        resolve();
+        return;
+      }
       kick();
     };
-    c.on('message', () => { got++; inFlight = Math.max(0, inFlight - 1); fill(); });
+    c.on('message', () => {
+      got++;
+      inFlight = Math.max(0, inFlight - 1);
+      fill();
+    });
     fill();
   });
   c.close();
@@ -100,10 +140,16 @@ async function udpBench(): Promise<{ direct: number; berth: number }> {
   await new Promise<void>((r) => echo.bind(0, '127.0.0.1', r));
   const echoPort = echo.address().port;
   const cfg = { address: '127.0.0.1:0/udp', host: '127.0.0.1', port: 0, protocol: 'udp' as const };
-  const built = buildUdpRouting({ udp: {
-    routers: { 'bench@file': { entryPoints: ['u'], service: 'echo@file' } },
-    services: { 'echo@file': { loadBalancer: { servers: [{ address: `127.0.0.1:${echoPort}` }] } } },
-  } }, { u: cfg }, { logger });
+  const built = buildUdpRouting(
+    {
+      udp: {
+        routers: { 'bench@file': { entryPoints: ['u'], service: 'echo@file' } },
+        services: { 'echo@file': { loadBalancer: { servers: [{ address: `127.0.0.1:${echoPort}` }] } } },
+      },
+    },
+    { u: cfg },
+    { logger },
+  );
   const routing = built.routing.get('u');
   const ep = new UdpEntrypoint('u', cfg, () => routing, { logger });
   await ep.start();

@@ -31,7 +31,9 @@ export function treePssKb(pid: number): number {
       const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
       children.set(ppid, [...(children.get(ppid) ?? []), Number(e)]);
-    } catch { /* gone meanwhile */ }
+    } catch {
+      /* gone meanwhile */
+    }
   }
   let total = 0;
   const stack = [pid];
@@ -40,7 +42,9 @@ export function treePssKb(pid: number): number {
     try {
       const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${p}/smaps_rollup`, 'utf8'));
       total += Number(m?.[1] ?? 0);
-    } catch { /* gone meanwhile */ }
+    } catch {
+      /* gone meanwhile */
+    }
     stack.push(...(children.get(p) ?? []));
   }
   return total;
@@ -50,14 +54,20 @@ function freePort(): Promise<number> {
   return new Promise((res, rej) => {
     const s = createNetServer();
     s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address() as AddressInfo; s.close(() => res(port)); });
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => res(port));
+    });
   });
 }
 
 /** One GET; the status, or 0 when the connection failed. */
 function get(port: number, host: string): Promise<number> {
   return new Promise((res) => {
-    const req = request({ host: '127.0.0.1', port, path: '/', headers: { host }, agent: false }, (r) => { r.resume(); r.on('end', () => res(r.statusCode ?? 0)); });
+    const req = request({ host: '127.0.0.1', port, path: '/', headers: { host }, agent: false }, (r) => {
+      r.resume();
+      r.on('end', () => res(r.statusCode ?? 0));
+    });
     req.on('error', () => res(0));
     req.setTimeout(2000, () => req.destroy());
     req.end();
@@ -75,7 +85,12 @@ async function until(fn: () => Promise<boolean>, timeoutMs: number, what: string
   throw new Error(`timed out waiting for ${what}`);
 }
 
-interface Started { readonly child: ChildProcess; readonly startedAt: number; readonly output: string[]; stop(): Promise<void> }
+interface Started {
+  readonly child: ChildProcess;
+  readonly startedAt: number;
+  readonly output: string[];
+  stop(): Promise<void>;
+}
 
 function start(cmd: string, args: readonly string[], env: Record<string, string> = {}): Started {
   const startedAt = performance.now();
@@ -85,7 +100,9 @@ function start(cmd: string, args: readonly string[], env: Record<string, string>
   child.stderr!.on('data', (b: Buffer) => output.push(b.toString()));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   return {
-    child, startedAt, output,
+    child,
+    startedAt,
+    output,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
@@ -96,27 +113,45 @@ function start(cmd: string, args: readonly string[], env: Record<string, string>
 }
 
 /** Starts berth with `routers` Host routers (plus a base one) and the given worker count. */
-async function startBerth(dir: string, upstream: number, routers: number, workers: string): Promise<Started & { port: number }> {
+async function startBerth(
+  dir: string,
+  upstream: number,
+  routers: number,
+  workers: string,
+): Promise<Started & { port: number }> {
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
   const api = await freePort();
   const dyn = join(dir, 'dynamic.yaml');
   const r: Record<string, unknown> = { base: { rule: 'Host(`bench.test`)', service: 'up' } };
   for (let i = 0; i < routers; i++) r[`h${i}`] = { rule: `Host(\`h${i}.bench.test\`)`, service: 'up' };
-  writeFileSync(dyn, stringify({ http: { routers: r, services: { up: { loadBalancer: { servers: [{ url: `http://127.0.0.1:${upstream}` }] } } } } }));
+  writeFileSync(
+    dyn,
+    stringify({
+      http: { routers: r, services: { up: { loadBalancer: { servers: [{ url: `http://127.0.0.1:${upstream}` }] } } } },
+    }),
+  );
   const cfg = join(dir, 'berth.yaml');
-  writeFileSync(cfg, stringify({
-    workers: workers === 'auto' ? 'auto' : Number(workers),
-    entryPoints: { web: { address: `127.0.0.1:${port}` } },
-    providers: { file: { filename: dyn, watch: false } },
-    api: { listen: `127.0.0.1:${api}` },
-    edge: { stateDir: join(dir, 'state') },
-    log: { level: 'error' },
-  }));
+  writeFileSync(
+    cfg,
+    stringify({
+      workers: workers === 'auto' ? 'auto' : Number(workers),
+      entryPoints: { web: { address: `127.0.0.1:${port}` } },
+      providers: { file: { filename: dyn, watch: false } },
+      api: { listen: `127.0.0.1:${api}` },
+      edge: { stateDir: join(dir, 'state') },
+      log: { level: 'error' },
+    }),
+  );
   return { ...start(process.execPath, [join(ROOT, 'src/main.ts'), 'run', '-c', cfg]), port };
 }
 
-interface Row { readonly what: string; readonly pssMb: number; readonly lastHostMs?: number; readonly settledMb?: number }
+interface Row {
+  readonly what: string;
+  readonly pssMb: number;
+  readonly lastHostMs?: number;
+  readonly settledMb?: number;
+}
 
 async function measureIdle(dir: string, upstream: number, workers: string): Promise<Row> {
   const b = await startBerth(dir, upstream, 0, workers);
@@ -141,7 +176,12 @@ async function measureRouters(dir: string, upstream: number, routers: number, wo
     // On a busy machine start-up may outlast 12 s: also measured 5 s after the last host was served.
     const settle = lastHostMs + 5000 - (performance.now() - b.startedAt);
     if (settle > 0) await sleep(settle);
-    return { what: `berth ${routers} routers at 12 s (workers ${workers})`, pssMb: at12, lastHostMs, settledMb: treePssKb(b.child.pid!) / 1024 };
+    return {
+      what: `berth ${routers} routers at 12 s (workers ${workers})`,
+      pssMb: at12,
+      lastHostMs,
+      settledMb: treePssKb(b.child.pid!) / 1024,
+    };
   } finally {
     await b.stop();
   }
@@ -156,18 +196,27 @@ async function measurePeers(dir: string, upstream: number): Promise<Row[]> {
   const rows: Row[] = [];
   const peers: Record<string, (port: number, d: string) => [string, string[]]> = {
     nginx: (port, d) => {
-      writeFileSync(join(d, 'nginx.conf'), `worker_processes auto; pid ${d}/nginx.pid; daemon off; error_log ${d}/error.log error;
+      writeFileSync(
+        join(d, 'nginx.conf'),
+        `worker_processes auto; pid ${d}/nginx.pid; daemon off; error_log ${d}/error.log error;
 events { worker_connections 1024; }
 http { access_log off; client_body_temp_path ${d}; proxy_temp_path ${d}; fastcgi_temp_path ${d}; uwsgi_temp_path ${d}; scgi_temp_path ${d};
-  server { listen 127.0.0.1:${port}; location / { proxy_pass http://127.0.0.1:${upstream}; } } }\n`);
+  server { listen 127.0.0.1:${port}; location / { proxy_pass http://127.0.0.1:${upstream}; } } }\n`,
+      );
       return ['nginx', ['-p', d, '-c', join(d, 'nginx.conf'), '-e', join(d, 'error.log')]];
     },
     haproxy: (port, d) => {
-      writeFileSync(join(d, 'haproxy.cfg'), `global\n  log stdout format raw local0 err\ndefaults\n  mode http\n  timeout connect 5s\n  timeout client 30s\n  timeout server 30s\nfrontend web\n  bind 127.0.0.1:${port}\n  default_backend up\nbackend up\n  server s1 127.0.0.1:${upstream}\n`);
+      writeFileSync(
+        join(d, 'haproxy.cfg'),
+        `global\n  log stdout format raw local0 err\ndefaults\n  mode http\n  timeout connect 5s\n  timeout client 30s\n  timeout server 30s\nfrontend web\n  bind 127.0.0.1:${port}\n  default_backend up\nbackend up\n  server s1 127.0.0.1:${upstream}\n`,
+      );
       return ['haproxy', ['-db', '-f', join(d, 'haproxy.cfg')]];
     },
     caddy: (port, d) => {
-      writeFileSync(join(d, 'Caddyfile'), `{\n  admin off\n  auto_https off\n}\nhttp://:${port} {\n  bind 127.0.0.1\n  reverse_proxy 127.0.0.1:${upstream}\n}\n`);
+      writeFileSync(
+        join(d, 'Caddyfile'),
+        `{\n  admin off\n  auto_https off\n}\nhttp://:${port} {\n  bind 127.0.0.1\n  reverse_proxy 127.0.0.1:${upstream}\n}\n`,
+      );
       return ['caddy', ['run', '--config', join(d, 'Caddyfile'), '--adapter', 'caddyfile']];
     },
   };
@@ -179,7 +228,11 @@ http { access_log off; client_body_temp_path ${d}; proxy_temp_path ${d}; fastcgi
     const [cmd, args] = conf(port, d);
     const p = start(cmd, args, { HOME: d, XDG_DATA_HOME: d, XDG_CONFIG_HOME: d });
     try {
-      await until(async () => (await get(port, 'bench.test')) === 200, 30_000, `${name} to serve\n${p.output.join('')}`);
+      await until(
+        async () => (await get(port, 'bench.test')) === 200,
+        30_000,
+        `${name} to serve\n${p.output.join('')}`,
+      );
       await sleep(2000);
       rows.push({ what: `${name} idle`, pssMb: treePssKb(p.child.pid!) / 1024 });
     } finally {
@@ -190,13 +243,19 @@ http { access_log off; client_body_temp_path ${d}; proxy_temp_path ${d}; fastcgi
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: {
-    routers: { type: 'string', default: '10000' }, workers: { type: 'string', default: 'auto' },
-    peers: { type: 'boolean', default: false }, runs: { type: 'string', default: '1' },
-  } });
+  const { values } = parseArgs({
+    options: {
+      routers: { type: 'string', default: '10000' },
+      workers: { type: 'string', default: 'auto' },
+      peers: { type: 'boolean', default: false },
+      runs: { type: 'string', default: '1' },
+    },
+  });
   const routers = Number(values.routers);
   const dir = mkdtempSync(join(tmpdir(), 'berth-memory-'));
-  const upstream: Server = createServer((_req, res) => { res.end('ok'); });
+  const upstream: Server = createServer((_req, res) => {
+    res.end('ok');
+  });
   await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', () => r()));
   const upPort = (upstream.address() as AddressInfo).port;
   const rows: Row[] = [];
@@ -205,13 +264,18 @@ async function main(): Promise<void> {
       rows.push(await measureIdle(join(dir, `idle-${i}`), upPort, values.workers));
       if (routers > 0) rows.push(await measureRouters(join(dir, `routers-${i}`), upPort, routers, values.workers));
     }
-    if (values.peers) rows.push(...await measurePeers(dir, upPort));
+    if (values.peers) rows.push(...(await measurePeers(dir, upPort)));
   } finally {
     upstream.close();
     rmSync(dir, { recursive: true, force: true });
   }
-  process.stdout.write('| what | PSS (MB) | last host served after start | PSS 5 s after the last host (MB) |\n|---|---:|---:|---:|\n');
-  for (const r of rows) process.stdout.write(`| ${r.what} | ${r.pssMb.toFixed(1)} | ${r.lastHostMs === undefined ? '' : `${(r.lastHostMs / 1000).toFixed(2)} s`} | ${r.settledMb?.toFixed(1) ?? ''} |\n`);
+  process.stdout.write(
+    '| what | PSS (MB) | last host served after start | PSS 5 s after the last host (MB) |\n|---|---:|---:|---:|\n',
+  );
+  for (const r of rows)
+    process.stdout.write(
+      `| ${r.what} | ${r.pssMb.toFixed(1)} | ${r.lastHostMs === undefined ? '' : `${(r.lastHostMs / 1000).toFixed(2)} s`} | ${r.settledMb?.toFixed(1) ?? ''} |\n`,
+    );
 }
 
 await main();

@@ -23,9 +23,26 @@ import { createRequire } from 'node:module';
 import { freePort, waitUntil } from '../test/helpers/net.ts';
 import { needTools } from '../test/helpers/tools.ts';
 import { startUpstream, type Upstream } from '../test/helpers/upstreams.ts';
-import { alive, MAIN, NODE, ROOT, startActivated, waitForApi, waitGone, writeOpsConfig, type ActivatedBerth } from '../test/ops/fixtures.ts';
+import {
+  alive,
+  MAIN,
+  NODE,
+  ROOT,
+  startActivated,
+  waitForApi,
+  waitGone,
+  writeOpsConfig,
+  type ActivatedBerth,
+} from '../test/ops/fixtures.ts';
 
-interface LoadResult { requests: { total: number }; latency: { p99: number; max: number }; errors: number; timeouts: number; non2xx: number; '2xx': number }
+interface LoadResult {
+  requests: { total: number };
+  latency: { p99: number; max: number };
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  '2xx': number;
+}
 interface Tracker {
   once(ev: 'done', f: (r: LoadResult) => void): void;
   once(ev: 'error', f: (e: Error) => void): void;
@@ -49,23 +66,47 @@ interface Target {
 async function startDirect(configPath: string, apiPort: number): Promise<Target & { readonly child: ChildProcess }> {
   const child = spawn(NODE, [MAIN, 'run', '-c', configPath], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: string[] = [];
-  const collect = (buf: Buffer): void => { for (const l of buf.toString().split('\n')) if (l) logs.push(l); };
+  const collect = (buf: Buffer): void => {
+    for (const l of buf.toString().split('\n')) if (l) logs.push(l);
+  };
   child.stdout!.on('data', collect);
   child.stderr!.on('data', collect);
   await waitForApi(apiPort);
-  return { child, logs, current: () => child.pid, stop: async () => { try { child.kill('SIGTERM'); } catch { /* gone */ } await waitGone(child.pid!); } };
+  return {
+    child,
+    logs,
+    current: () => child.pid,
+    stop: async () => {
+      try {
+        child.kill('SIGTERM');
+      } catch {
+        /* gone */
+      }
+      await waitGone(child.pid!);
+    },
+  };
 }
 
 const scenarios = [
   { name: 'workers: 1, socket activation restart and two hand-overs', workers: 1, activated: true },
   { name: 'workers: 2, socket activation restart and two hand-overs', workers: 2, activated: true },
-  { name: 'workers: 2 without systemd (one SO_REUSEPORT socket per worker), three hand-overs', workers: 2, activated: false },
+  {
+    name: 'workers: 2 without systemd (one SO_REUSEPORT socket per worker), three hand-overs',
+    workers: 2,
+    activated: false,
+  },
 ] as const;
 
 describe('restarts under load', () => {
   let upstream: Upstream;
-  before(async () => { upstream = await startUpstream((_req, res) => { res.end('ok'); }); });
-  after(async () => { await upstream.close(); });
+  before(async () => {
+    upstream = await startUpstream((_req, res) => {
+      res.end('ok');
+    });
+  });
+  after(async () => {
+    await upstream.close();
+  });
 
   for (const sc of scenarios) {
     test(`${DURATION_S} s at ${RATE} req/s, ${sc.name}: zero failures`, async (t) => {
@@ -76,22 +117,49 @@ describe('restarts under load', () => {
       let target: Target | undefined;
       t.after(async () => {
         await target?.stop();
-        for (const pid of handedOver) { try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ } }
+        for (const pid of handedOver) {
+          try {
+            process.kill(pid, 'SIGTERM');
+          } catch {
+            /* gone */
+          }
+        }
         await Promise.all(handedOver.map((p) => waitGone(p)));
         rmSync(cfg.dir, { recursive: true, force: true });
       });
-      const sa: ActivatedBerth | undefined = sc.activated ? await startActivated({ sockets: { web: port }, configPath: cfg.configPath, dir: cfg.dir, apiPort: cfg.apiPort }) : undefined;
-      target = sa ?? await startDirect(cfg.configPath, cfg.apiPort);
+      const sa: ActivatedBerth | undefined = sc.activated
+        ? await startActivated({
+            sockets: { web: port },
+            configPath: cfg.configPath,
+            dir: cfg.dir,
+            apiPort: cfg.apiPort,
+          })
+        : undefined;
+      target = sa ?? (await startDirect(cfg.configPath, cfg.apiPort));
       const logs = target.logs;
 
-      const load = autocannon({ url: `http://127.0.0.1:${port}/`, connections: 16, duration: DURATION_S, overallRate: RATE, timeout: 30, headers: { host: 'ops.test' } });
-      const resultP = new Promise<LoadResult>((resolve, reject) => { load.once('done', resolve); load.once('error', reject); });
+      const load = autocannon({
+        url: `http://127.0.0.1:${port}/`,
+        connections: 16,
+        duration: DURATION_S,
+        overallRate: RATE,
+        timeout: 30,
+        headers: { host: 'ops.test' },
+      });
+      const resultP = new Promise<LoadResult>((resolve, reject) => {
+        load.once('done', resolve);
+        load.once('error', reject);
+      });
       // A timeline of what went wrong, to tell which restart caused it.
       const t0 = Date.now();
       const at = (): string => `${((Date.now() - t0) / 1000).toFixed(2)} s`;
       const timeline: string[] = [];
-      load.on('reqError', (e) => { timeline.push(`${at()} error ${e.code ?? e.message}`); });
-      load.on('response', (_c, status, _b, ms) => { if (ms > 500 || status >= 300) timeline.push(`${at()} ${status} after ${Math.round(ms)} ms`); });
+      load.on('reqError', (e) => {
+        timeline.push(`${at()} error ${e.code ?? e.message}`);
+      });
+      load.on('response', (_c, status, _b, ms) => {
+        if (ms > 500 || status >= 300) timeline.push(`${at()} ${status} after ${Math.round(ms)} ms`);
+      });
       const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
       const steps: string[] = [];
       const handOver = async (pid: number): Promise<number> => {
@@ -99,10 +167,18 @@ describe('restarts under load', () => {
         const seen = logs.length;
         process.kill(pid, 'SIGUSR2');
         let next = 0;
-        await waitUntil(() => {
-          for (const l of logs.slice(seen)) { const m = /berth handed over to pid (\d+)/.exec(l); if (m) next = Number(m[1]); }
-          return next > 0;
-        }, `pid ${pid} to hand over`, 30_000, 20);
+        await waitUntil(
+          () => {
+            for (const l of logs.slice(seen)) {
+              const m = /berth handed over to pid (\d+)/.exec(l);
+              if (m) next = Number(m[1]);
+            }
+            return next > 0;
+          },
+          `pid ${pid} to hand over`,
+          30_000,
+          20,
+        );
         handedOver.push(next);
         await waitUntil(() => !alive(pid), `pid ${pid} to drain and exit`, 20_000, 20);
         steps.push('hand-over');
@@ -118,7 +194,15 @@ describe('restarts under load', () => {
         timeline.push(`${at()} SIGTERM to the socket-activated berth`);
         process.kill(first, 'SIGTERM');
         await waitUntil(() => !alive(first), 'the first berth to drain and exit', 20_000, 20);
-        await waitUntil(() => { const c = sa.current(); return c !== undefined && c !== first; }, 'the restarted berth', 20_000, 20);
+        await waitUntil(
+          () => {
+            const c = sa.current();
+            return c !== undefined && c !== first;
+          },
+          'the restarted berth',
+          20_000,
+          20,
+        );
         await waitForApi(cfg.apiPort);
         steps.push('socket activation restart');
         timeline.push(`${at()} socket activation restart done`);
@@ -136,9 +220,15 @@ describe('restarts under load', () => {
       last = await handOver(last);
 
       const result = await resultP;
-      if (process.env.RESTART_BENCH_LOG) writeFileSync(`${process.env.RESTART_BENCH_LOG}.${sc.workers}${sc.activated ? '-activated' : ''}`, `t0 ${t0}\n${logs.join('\n')}\n`);
+      if (process.env.RESTART_BENCH_LOG)
+        writeFileSync(
+          `${process.env.RESTART_BENCH_LOG}.${sc.workers}${sc.activated ? '-activated' : ''}`,
+          `t0 ${t0}\n${logs.join('\n')}\n`,
+        );
       const rate = Math.round(result.requests.total / DURATION_S);
-      t.diagnostic(`${steps.join(', ')}; ${result.requests.total} requests (${rate} req/s), errors ${result.errors}, timeouts ${result.timeouts}, non-2xx ${result.non2xx}, p99 ${result.latency.p99} ms, max ${result.latency.max} ms`);
+      t.diagnostic(
+        `${steps.join(', ')}; ${result.requests.total} requests (${rate} req/s), errors ${result.errors}, timeouts ${result.timeouts}, non-2xx ${result.non2xx}, p99 ${result.latency.p99} ms, max ${result.latency.max} ms`,
+      );
       if (timeline.length > 0) t.diagnostic(`timeline:\n${compact(timeline).join('\n')}`);
       assert.ok(alive(last), 'the last berth serves');
       assert.equal(result.errors, 0, 'connection errors');
@@ -146,7 +236,10 @@ describe('restarts under load', () => {
       assert.equal(result.non2xx, 0, 'failed requests');
       assert.equal(result['2xx'], result.requests.total);
       // The offered load is RATE (≥ 1,000 req/s); what a shared machine achieves is reported, not asserted.
-      if (rate < 1000) t.diagnostic(`achieved ${rate} req/s, below the offered ${RATE}: the machine is busy (the restart gaps count too)`);
+      if (rate < 1000)
+        t.diagnostic(
+          `achieved ${rate} req/s, below the offered ${RATE}: the machine is busy (the restart gaps count too)`,
+        );
       const all = logs.join('\n');
       if (sa) assert.match(all, /adopting 1 inherited listening socket\(s\) from systemd/);
       assert.match(all, /adopting 1 inherited listening socket\(s\) from the previous process/);
@@ -161,7 +254,10 @@ function compact(lines: readonly string[]): string[] {
   let n = 0;
   for (const l of lines) {
     const key = l.replace(/^[\d.]+ s /, '').replace(/after \d+ ms/, 'after … ms');
-    if (key === last) { n++; continue; }
+    if (key === last) {
+      n++;
+      continue;
+    }
     if (n > 1) out.push(`  … ×${n}`);
     out.push(l);
     last = key;

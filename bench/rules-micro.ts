@@ -49,7 +49,12 @@ const N = 1_000_000;
 for (const n of [1, 10_000]) {
   const index = buildRouterIndex(httpRouters(n));
   const reqs: HttpRequestView[] = Array.from({ length: 1024 }, (_, i) => ({
-    host: `svc${i % n}.repo.example.com`, path: '/index.html', method: 'GET', headers: {}, query: '', clientIp: '127.0.0.1',
+    host: `svc${i % n}.repo.example.com`,
+    path: '/index.html',
+    method: 'GET',
+    headers: {},
+    query: '',
+    clientIp: '127.0.0.1',
   }));
   time(`http find, ${n} routers`, N, (i) => index.find(reqs[i & 1023] as HttpRequestView));
   const miss: HttpRequestView = { ...(reqs[0] as HttpRequestView), host: 'unknown.example.com' };
@@ -57,7 +62,10 @@ for (const n of [1, 10_000]) {
 
   const sni = buildSniIndex(tcpRouters(n));
   const conns: TcpConnectionView[] = Array.from({ length: 1024 }, (_, i) => ({
-    sni: `db${i % n}.example.com`, alpn: [], clientIp: '127.0.0.1', tls: true,
+    sni: `db${i % n}.example.com`,
+    alpn: [],
+    clientIp: '127.0.0.1',
+    tls: true,
   }));
   time(`sni find, ${n} routers`, N, (i) => sni.find(conns[i & 1023] as TcpConnectionView));
 }

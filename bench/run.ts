@@ -24,12 +24,22 @@ import { writeResultsIntoReadme } from './lib/readme.ts';
 import { computeChecks, renderMarkdown } from './lib/report.ts';
 import type { BenchResults, ExtraRun, MemoryRow, Row, ScenarioResult } from './lib/results.ts';
 import { SCENARIOS, type Scenario } from './lib/scenarios.ts';
-import { BASE_HOST, routedHost, startTarget, targetAvailable, type RunningTarget, type TargetEnv, type TargetName } from './lib/targets.ts';
+import {
+  BASE_HOST,
+  routedHost,
+  startTarget,
+  targetAvailable,
+  type RunningTarget,
+  type TargetEnv,
+  type TargetName,
+} from './lib/targets.ts';
 import { hasCommand, installMissing, toolVersion } from './lib/tools.ts';
 import { startUpstream } from './lib/upstream.ts';
 
 const BENCH_DIR = import.meta.dirname;
-const log = (s: string): void => { process.stderr.write(`[bench] ${s}\n`); };
+const log = (s: string): void => {
+  process.stderr.write(`[bench] ${s}\n`);
+};
 
 /** Whether a generator's executable is there (the Node ones always are). */
 function generatorAvailable(g: Generator): boolean {
@@ -40,11 +50,16 @@ function generatorAvailable(g: Generator): boolean {
 
 function runGenerator(g: Generator, spec: LoadSpec): Promise<LoadResult> {
   switch (g) {
-    case 'autocannon': return runAutocannon(spec);
-    case 'wrk': return runWrk(spec);
-    case 'node-tls': return runTlsHandshakes(spec);
-    case 'openssl-s_time': return runSTime(spec);
-    case 'node-ws': return runWebSocket(spec);
+    case 'autocannon':
+      return runAutocannon(spec);
+    case 'wrk':
+      return runWrk(spec);
+    case 'node-tls':
+      return runTlsHandshakes(spec);
+    case 'openssl-s_time':
+      return runSTime(spec);
+    case 'node-ws':
+      return runWebSocket(spec);
   }
 }
 
@@ -52,7 +67,9 @@ function runGenerator(g: Generator, spec: LoadSpec): Promise<LoadResult> {
 class TargetPool {
   private readonly started = new Map<string, Promise<RunningTarget>>();
   private readonly env: TargetEnv;
-  constructor(env: TargetEnv) { this.env = env; }
+  constructor(env: TargetEnv) {
+    this.env = env;
+  }
 
   get(name: TargetName, routers: number): Promise<RunningTarget> {
     const key = `${name}:${routers}`;
@@ -70,18 +87,28 @@ class TargetPool {
     for (const [key, p] of this.started) {
       if (!key.endsWith(`:${routers}`)) continue;
       this.started.delete(key);
-      await p.then((t) => t.stop(), () => undefined);
+      await p.then(
+        (t) => t.stop(),
+        () => undefined,
+      );
     }
   }
 
   async stopAll(): Promise<void> {
-    for (const p of this.started.values()) await p.then((t) => t.stop(), () => undefined);
+    for (const p of this.started.values())
+      await p.then(
+        (t) => t.stop(),
+        () => undefined,
+      );
     this.started.clear();
   }
 }
 
 /** The (target, label, routers) rows of a scenario, in table order. */
-function scenarioTargets(s: Scenario, targets: readonly TargetName[]): { target: TargetName; label: string; routers: number }[] {
+function scenarioTargets(
+  s: Scenario,
+  targets: readonly TargetName[],
+): { target: TargetName; label: string; routers: number }[] {
   const out: { target: TargetName; label: string; routers: number }[] = [];
   for (const t of targets) {
     if (t === 'berth' && s.oneRouterReference) out.push({ target: t, label: 'berth (1 router)', routers: 1 });
@@ -91,7 +118,12 @@ function scenarioTargets(s: Scenario, targets: readonly TargetName[]): { target:
   return out;
 }
 
-async function runScenario(s: Scenario, args: BenchArgs, pool: TargetPool, targets: readonly TargetName[]): Promise<ScenarioResult> {
+async function runScenario(
+  s: Scenario,
+  args: BenchArgs,
+  pool: TargetPool,
+  targets: readonly TargetName[],
+): Promise<ScenarioResult> {
   const result: ScenarioResult = { id: s.id, title: s.title, unit: s.unit, rows: [] };
   const generators = s.generators.filter((g) => generatorAvailable(g) && (args.generators?.includes(g) ?? true));
   const warmed = new Set<string>();
@@ -114,7 +146,14 @@ async function runScenario(s: Scenario, args: BenchArgs, pool: TargetPool, targe
         const port = s.tls ? t.httpsPort : s.websocket ? t.wsPort : t.httpPort;
         if (port === undefined) continue;
         const host = label === 'berth (1 router)' ? BASE_HOST : routedHost(t.routers);
-        const spec: LoadSpec = { port, tls: s.tls, host, path: s.path, connections: g === 'openssl-s_time' ? Math.min(4, s.connections) : s.connections, durationMs: args.durationMs };
+        const spec: LoadSpec = {
+          port,
+          tls: s.tls,
+          host,
+          path: s.path,
+          connections: g === 'openssl-s_time' ? Math.min(4, s.connections) : s.connections,
+          durationMs: args.durationMs,
+        };
         try {
           if (!warmed.has(label)) {
             warmed.add(label);
@@ -123,7 +162,9 @@ async function runScenario(s: Scenario, args: BenchArgs, pool: TargetPool, targe
           const pss = t.pid === undefined ? undefined : samplePss(t.pid);
           const r = await runGenerator(g, spec);
           slot.ok.push({ ...r, target, label, routers: t.routers, pssMaxKb: pss?.stop() });
-          log(`${s.id} ${label} ${g} #${round + 1}: ${Math.round(r.rps)} ${s.unit}, p99 ${r.p99Ms?.toFixed(2) ?? '–'} ms${r.non2xx ? `, ${r.non2xx} non-2xx` : ''}${r.errors ? `, ${r.errors} errors` : ''}`);
+          log(
+            `${s.id} ${label} ${g} #${round + 1}: ${Math.round(r.rps)} ${s.unit}, p99 ${r.p99Ms?.toFixed(2) ?? '–'} ms${r.non2xx ? `, ${r.non2xx} non-2xx` : ''}${r.errors ? `, ${r.errors} errors` : ''}`,
+          );
         } catch (err) {
           slot.failed ??= failedRow(target, label, t.routers, g, s, err);
           log(`${s.id} ${label} ${g}: failed: ${(err as Error).message.split('\n')[0]}`);
@@ -133,10 +174,15 @@ async function runScenario(s: Scenario, args: BenchArgs, pool: TargetPool, targe
     for (const { label } of plan) {
       const slot = rounds.get(label);
       if (!slot) continue;
-      if (slot.ok.length === 0) { if (slot.failed) result.rows.push(slot.failed); continue; }
+      if (slot.ok.length === 0) {
+        if (slot.failed) result.rows.push(slot.failed);
+        continue;
+      }
       const sorted = [...slot.ok].sort((a, b) => a.rps - b.rps);
       const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
-      const pssMaxKb = slot.ok.some((r) => r.pssMaxKb !== undefined) ? Math.max(...slot.ok.map((r) => r.pssMaxKb ?? 0)) : undefined;
+      const pssMaxKb = slot.ok.some((r) => r.pssMaxKb !== undefined)
+        ? Math.max(...slot.ok.map((r) => r.pssMaxKb ?? 0))
+        : undefined;
       result.rows.push({ ...median, pssMaxKb, roundsRps: slot.ok.map((r) => r.rps) });
     }
   }
@@ -144,15 +190,56 @@ async function runScenario(s: Scenario, args: BenchArgs, pool: TargetPool, targe
 }
 
 function failedRow(target: TargetName, label: string, routers: number, g: Generator, s: Scenario, err: unknown): Row {
-  return { target, label, routers, generator: g, connections: s.connections, durationS: 0, rps: 0, p50Ms: undefined, p99Ms: undefined, mibps: undefined, errors: 0, non2xx: 0, pssMaxKb: undefined, failed: (err as Error).message };
+  return {
+    target,
+    label,
+    routers,
+    generator: g,
+    connections: s.connections,
+    durationS: 0,
+    rps: 0,
+    p50Ms: undefined,
+    p99Ms: undefined,
+    mibps: undefined,
+    errors: 0,
+    non2xx: 0,
+    pssMaxKb: undefined,
+    failed: (err as Error).message,
+  };
 }
 
 /** Runs an auxiliary bench script (L4, discovery) with a time limit and keeps its stdout. */
-function runExtra(script: string, scriptArgs: readonly string[], env: Record<string, string>, timeoutMs: number): Promise<ExtraRun> {
+function runExtra(
+  script: string,
+  scriptArgs: readonly string[],
+  env: Record<string, string>,
+  timeoutMs: number,
+): Promise<ExtraRun> {
   const command = `node bench/${script} ${scriptArgs.join(' ')}`.trim();
   return new Promise((resolve) => {
-    execFile(process.execPath, [join(BENCH_DIR, script), ...scriptArgs], { cwd: dirname(BENCH_DIR), env: { ...process.env, ...env }, timeout: timeoutMs, killSignal: 'SIGTERM', encoding: 'utf8' },
-      (err, stdout, stderr) => resolve({ command, ok: !err, output: err ? `${stdout}\n${stderr.split('\n').filter((l) => l.replace(/\.+/, '')).slice(-8).join('\n')}\n${err.message.split('\n')[0]}` : stdout }));
+    execFile(
+      process.execPath,
+      [join(BENCH_DIR, script), ...scriptArgs],
+      {
+        cwd: dirname(BENCH_DIR),
+        env: { ...process.env, ...env },
+        timeout: timeoutMs,
+        killSignal: 'SIGTERM',
+        encoding: 'utf8',
+      },
+      (err, stdout, stderr) =>
+        resolve({
+          command,
+          ok: !err,
+          output: err
+            ? `${stdout}\n${stderr
+                .split('\n')
+                .filter((l) => l.replace(/\.+/, ''))
+                .slice(-8)
+                .join('\n')}\n${err.message.split('\n')[0]}`
+            : stdout,
+        }),
+    );
   });
 }
 
@@ -161,7 +248,14 @@ async function profileBerth(env: TargetEnv, args: BenchArgs): Promise<NonNullabl
   const profDir = join(env.dir, 'cpu-profile');
   mkdirSync(profDir, { recursive: true });
   const t = await startTarget('berth', { ...env, cpuProfDir: profDir }, 1);
-  const spec: LoadSpec = { port: t.httpPort, tls: false, host: BASE_HOST, path: '/', connections: 50, durationMs: Math.max(5000, args.durationMs * args.rounds) };
+  const spec: LoadSpec = {
+    port: t.httpPort,
+    tls: false,
+    host: BASE_HOST,
+    path: '/',
+    connections: 50,
+    durationMs: Math.max(5000, args.durationMs * args.rounds),
+  };
   const g: Generator = hasCommand('wrk') ? 'wrk' : 'autocannon';
   await runGenerator(g, { ...spec, durationMs: args.warmupMs });
   const fromNs = process.hrtime.bigint();
@@ -176,7 +270,11 @@ async function profileBerth(env: TargetEnv, args: BenchArgs): Promise<NonNullabl
   // carrying its share of the load, the others look alike or idle.
   const summaries = files.map((f) => summarizeProfile(join(profDir, f), { window }));
   const busiest = summaries.reduce((a, b) => (b.totalMs > a.totalMs ? b : a));
-  return { ...busiest, scenario: `http-keepalive via ${g}, ${spec.connections} connections, the busiest of ${files.length} berth processes`, rps: r.rps };
+  return {
+    ...busiest,
+    scenario: `http-keepalive via ${g}, ${spec.connections} connections, the busiest of ${files.length} berth processes`,
+    rps: r.rps,
+  };
 }
 
 async function main(): Promise<void> {
@@ -190,7 +288,8 @@ async function main(): Promise<void> {
   }
   // 10,000 idle connections need as many descriptors in this process and in each target (which inherit the limit).
   const fileLimit = raiseFileLimit(65_536);
-  if (fileLimit < args.idleConnections + 1000) log(`descriptor limit ${fileLimit}: fewer than ${args.idleConnections} idle connections may be held`);
+  if (fileLimit < args.idleConnections + 1000)
+    log(`descriptor limit ${fileLimit}: fewer than ${args.idleConnections} idle connections may be held`);
   const peersWanted = args.targets.filter((t) => t !== 'direct' && t !== 'berth');
   const tools = [...new Set(['openssl', 'wrk', ...peersWanted.map((t) => (t.startsWith('nginx') ? 'nginx' : t))])];
   installMissing(tools, args.install, log);
@@ -201,9 +300,18 @@ async function main(): Promise<void> {
   });
   const dir = mkdtempSync(join(tmpdir(), 'berth-bench-'));
   chmodSync(dir, 0o755); // nginx workers run as nobody and read the 1 MiB body from here
-  const cleanup = (): void => { killAll(); rmSync(dir, { recursive: true, force: true }); };
-  process.once('SIGINT', () => { cleanup(); process.exit(130); });
-  process.once('SIGTERM', () => { cleanup(); process.exit(143); });
+  const cleanup = (): void => {
+    killAll();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('SIGINT', () => {
+    cleanup();
+    process.exit(130);
+  });
+  process.once('SIGTERM', () => {
+    cleanup();
+    process.exit(143);
+  });
 
   const cert = makeBenchCert(dir);
   const upstream = await startUpstream(dir, cert, args.nodeUpstream);
@@ -220,12 +328,18 @@ async function main(): Promise<void> {
       cpus: cpus().length,
       cpuModel: cpus()[0]?.model ?? 'unknown',
       kernel: release(),
-      upstream: upstream.kind === 'nginx'
-        ? 'nginx, 1 worker (small body from memory, 1 KiB / 1 MiB from the page cache); WebSocket echo in Node'
-        : 'Node http server (nginx not installed), WebSocket echo in the same process',
+      upstream:
+        upstream.kind === 'nginx'
+          ? 'nginx, 1 worker (small body from memory, 1 KiB / 1 MiB from the page cache); WebSocket echo in Node'
+          : 'Node http server (nginx not installed), WebSocket echo in the same process',
       versions: {
-        nginx: targets.some((t) => t.startsWith('nginx')) || upstream.kind === 'nginx' ? toolVersion('nginx -v')?.replace(/^nginx version: /, '') : undefined,
-        haproxy: targets.includes('haproxy') ? toolVersion('haproxy -v')?.replace(/^HAProxy version (\S+).*/, '$1') : undefined,
+        nginx:
+          targets.some((t) => t.startsWith('nginx')) || upstream.kind === 'nginx'
+            ? toolVersion('nginx -v')?.replace(/^nginx version: /, '')
+            : undefined,
+        haproxy: targets.includes('haproxy')
+          ? toolVersion('haproxy -v')?.replace(/^HAProxy version (\S+).*/, '$1')
+          : undefined,
         caddy: targets.includes('caddy') ? toolVersion('caddy version')?.split(' ')[0] : undefined,
         wrk: hasCommand('wrk') ? toolVersion('wrk -v')?.replace(/^wrk (\S+).*/, '$1') : undefined,
         autocannon: '9',
@@ -259,12 +373,25 @@ async function main(): Promise<void> {
       // The relay opens an upstream connection per client connection: not comparable, left out.
       for (const t of targets) {
         if (t === 'direct' || t === 'relay') continue;
-        const running = await pool.get(t, 1).catch((err: unknown) => { log(`idle-connections ${t}: ${(err as Error).message.split('\n')[0]}`); return undefined; });
+        const running = await pool.get(t, 1).catch((err: unknown) => {
+          log(`idle-connections ${t}: ${(err as Error).message.split('\n')[0]}`);
+          return undefined;
+        });
         if (running?.pid === undefined) continue;
         log(`idle-connections ${t}: opening ${args.idleConnections}`);
-        const r = await measureIdleConnections(running.pid, running.httpPort, BASE_HOST, args.idleConnections)
-          .catch((err: unknown) => ({ wanted: args.idleConnections, held: 0, beforeKb: 0, afterKb: 0, perConnectionKb: 0, failed: (err as Error).message }));
-        log(`idle-connections ${t}: ${r.held} held, ${r.perConnectionKb.toFixed(1)} KiB each${r.failed ? ` (${r.failed})` : ''}`);
+        const r = await measureIdleConnections(running.pid, running.httpPort, BASE_HOST, args.idleConnections).catch(
+          (err: unknown) => ({
+            wanted: args.idleConnections,
+            held: 0,
+            beforeKb: 0,
+            afterKb: 0,
+            perConnectionKb: 0,
+            failed: (err as Error).message,
+          }),
+        );
+        log(
+          `idle-connections ${t}: ${r.held} held, ${r.perConnectionKb.toFixed(1)} KiB each${r.failed ? ` (${r.failed})` : ''}`,
+        );
         memoryRow(results.memory, t).idleConnections = r;
       }
     }
@@ -277,7 +404,9 @@ async function main(): Promise<void> {
       if (t === 'berth' && running) {
         results.meta.berthWorkers = `auto (${availableParallelism()} cores; ${running.processes} process(es) in its tree: the primary and its data-plane worker processes; worker threads run inside them)`;
       }
-      const loads = results.scenarios.flatMap((s) => s.rows).filter((r) => r.target === t && r.routers === 1 && r.pssMaxKb !== undefined);
+      const loads = results.scenarios
+        .flatMap((s) => s.rows)
+        .filter((r) => r.target === t && r.routers === 1 && r.pssMaxKb !== undefined);
       row.loadMaxKb = loads.length ? Math.max(...loads.map((r) => r.pssMaxKb!)) : undefined;
     }
     await pool.stopAll();
@@ -285,7 +414,12 @@ async function main(): Promise<void> {
       // bench/access-log.ts's own method (one berth process, a logged and an unlogged entrypoint,
       // pinned, several runs with fresh processes): the issue's number is its CPU-bound slowdown.
       log('access-log: bench/access-log.ts');
-      results.extras['access-log'] = await runExtra('access-log.ts', ['--same-process', '--pin', '--runs', '5', '--pairs', '6'], {}, 600_000);
+      results.extras['access-log'] = await runExtra(
+        'access-log.ts',
+        ['--same-process', '--pin', '--runs', '5', '--pairs', '6'],
+        {},
+        600_000,
+      );
     }
     if (args.extras) {
       log('extras: bench/l4.ts');
@@ -327,7 +461,14 @@ async function main(): Promise<void> {
 function memoryRow(rows: MemoryRow[], target: TargetName): MemoryRow {
   let r = rows.find((x) => x.target === target);
   if (!r) {
-    r = { target, idleKb: undefined, manyRoutersIdleKb: undefined, manyRoutersReadyMs: undefined, loadMaxKb: undefined, idleConnections: undefined };
+    r = {
+      target,
+      idleKb: undefined,
+      manyRoutersIdleKb: undefined,
+      manyRoutersReadyMs: undefined,
+      loadMaxKb: undefined,
+      idleConnections: undefined,
+    };
     rows.push(r);
   }
   return r;

@@ -97,14 +97,24 @@ export class Berth {
     // The API's sources read the plane: the handler is made on first use.
     let apiHandler: ReturnType<typeof createApiHandler> | undefined;
     this.plane = new DataPlane({
-      config, logger: this.log, certificates: this.certificates,
-      internalServices: internalServices((req, res) => (apiHandler ??= createApiHandler(this.apiSources(), this.log.child({ component: 'api' })))(req, res)),
+      config,
+      logger: this.log,
+      certificates: this.certificates,
+      internalServices: internalServices((req, res) =>
+        (apiHandler ??= createApiHandler(this.apiSources(), this.log.child({ component: 'api' })))(req, res),
+      ),
       middlewares: opts.parts?.middlewares ?? {},
-      l4: opts.parts?.l4 ?? { tcp: (c, e) => buildTcpRouting(c, e, l4Env), udp: (c, e) => buildUdpRouting(c, e, l4Env) },
+      l4: opts.parts?.l4 ?? {
+        tcp: (c, e) => buildTcpRouting(c, e, l4Env),
+        udp: (c, e) => buildUdpRouting(c, e, l4Env),
+      },
       // With workers, TCP entrypoints live in the workers; UDP (one session table) stays here.
       protocols: new Set(this.workerCount > 1 ? ['udp'] : ['tcp', 'udp']),
       probes: true,
-      http01: () => { const r = this.acme?.http01Responder; return r ? (req, res) => r.handle(req, res) : undefined; },
+      http01: () => {
+        const r = this.acme?.http01Responder;
+        return r ? (req, res) => r.handle(req, res) : undefined;
+      },
     });
     this.watcher = new ConfigWatcher({
       throttleMs: Math.min(durationOr(config.providers.providersThrottleDuration, 2000), 500),
@@ -112,7 +122,8 @@ export class Berth {
       holder: this.plane.holder,
       logger: this.log.child({ component: 'pipeline' }),
       onBuilt: (snap) => {
-        for (const d of this.certificates.syncFromConfig(snap.config.tls)) this.log.warn({ element: d.element }, d.message);
+        for (const d of this.certificates.syncFromConfig(snap.config.tls))
+          this.log.warn({ element: d.element }, d.message);
         this.acme?.update(snap.config, this.config.entryPoints);
         this.plane.follow(snap);
         this.workers?.publishConfig(snap);
@@ -137,17 +148,22 @@ export class Berth {
     try {
       mkdirSync(this.config.edge.stateDir, { recursive: true });
     } catch (err) {
-      this.log.warn({ err, stateDir: this.config.edge.stateDir }, 'state directory is not writable; port allocations and certificates may not persist');
+      this.log.warn(
+        { err, stateDir: this.config.edge.stateDir },
+        'state directory is not writable; port allocations and certificates may not persist',
+      );
     }
     if (this.config.fleet) {
       const { Fleet } = await import('./fleet/fleet.ts');
-      this.fleet = opts.parts?.fleet ?? await Fleet.start(this.config.fleet, this.log.child({ component: 'fleet' }));
+      this.fleet = opts.parts?.fleet ?? (await Fleet.start(this.config.fleet, this.log.child({ component: 'fleet' })));
     }
     if (Object.keys(this.config.certificatesResolvers ?? {}).length > 0) {
       const { CertificateManager } = await import('./acme/certificate-manager.ts');
       const fleet = this.fleet;
       this.acme = new CertificateManager({
-        resolvers: this.config.certificatesResolvers, store: this.certificates, logger: this.log.child({ component: 'acme' }),
+        resolvers: this.config.certificatesResolvers,
+        store: this.certificates,
+        logger: this.log.child({ component: 'acme' }),
         ...(fleet ? { storageFactory: (path: string) => fleet.acmeStorage(path), relay: fleet.relay } : {}),
       });
       fleet?.attach(this.acme.http01Responder, this.certificates);
@@ -157,7 +173,7 @@ export class Berth {
     // Providers first: a process that takes over inherited sockets (restart, upgrade) must not
     // answer queued connections with an empty configuration. Each provider gets up to 10 s to
     // publish or to report that it cannot.
-    const inherited = new Map([...opts.inherited ?? []].map(([name, s]) => [name, socketFds(s)]));
+    const inherited = new Map([...(opts.inherited ?? [])].map(([name, s]) => [name, socketFds(s)]));
     const multi = this.workerCount > 1;
     // Worker threads load their modules while the providers are read.
     const workers = multi ? await this.spawnWorkers(inherited) : undefined;
@@ -169,56 +185,96 @@ export class Berth {
     }
   }
 
-  private async serve(workers: WorkerGroup | undefined, inherited: ReadonlyMap<string, readonly number[]>): Promise<void> {
+  private async serve(
+    workers: WorkerGroup | undefined,
+    inherited: ReadonlyMap<string, readonly number[]>,
+  ): Promise<void> {
     await this.startProviders(10_000);
     await this.plane.start(inherited);
-    for (const a of this.plane.addresses()) this.log.info({ entrypoint: a.name, address: `${fmtAddr(a.address, a.port)}${a.protocol === 'udp' ? '/udp' : ''}` }, `entrypoint ${a.name} listening on ${fmtAddr(a.address, a.port)}${a.protocol === 'udp' ? '/udp' : ''}`);
+    for (const a of this.plane.addresses())
+      this.log.info(
+        { entrypoint: a.name, address: `${fmtAddr(a.address, a.port)}${a.protocol === 'udp' ? '/udp' : ''}` },
+        `entrypoint ${a.name} listening on ${fmtAddr(a.address, a.port)}${a.protocol === 'udp' ? '/udp' : ''}`,
+      );
     // The API says "up" only once the data plane serves: with workers, it opens after them (they
     // forward API requests to it, so its address must be known: port 0 opens first).
     const listen = parseListen(this.config.api.listen);
-    if (workers && listen.port !== 0) await this.startWorkers(workers, `http://${fmtAddr(listen.host, listen.port)}`, inherited);
+    if (workers && listen.port !== 0)
+      await this.startWorkers(workers, `http://${fmtAddr(listen.host, listen.port)}`, inherited);
     this.api = new ApiServer(this.config.api.listen, this.apiSources(), this.log.child({ component: 'api' }));
-    const a = this.apiAddress = await this.api.start();
+    const a = (this.apiAddress = await this.api.start());
     this.log.info({ api: `${a.host}:${a.port}` }, `api listening on http://${fmtAddr(a.host, a.port)}`);
     if (workers && !this.workers) await this.startWorkers(workers, this.apiUrl(), inherited);
   }
 
   /** Starts every provider; resolves when each has published or failed, or after `capMs`. */
   private async startProviders(capMs: number): Promise<void> {
-    const firsts = this.providers.map((p) => new Promise<void>((resolve) => {
-      const sink = this.watcher.sinkFor(p.name);
-      p.start({
-        publish: (config, diagnostics) => { sink.publish(config, diagnostics); resolve(); },
-        status: (state) => { sink.status(state); if (state.status === 'down' || state.status === 'degraded') resolve(); },
-      }).catch((err: unknown) => {
-        this.log.error({ err, provider: p.name }, 'provider failed to start');
-        sink.status({ status: 'down', error: (err as Error).message });
-        resolve();
-      });
-    }));
+    const firsts = this.providers.map(
+      (p) =>
+        new Promise<void>((resolve) => {
+          const sink = this.watcher.sinkFor(p.name);
+          p.start({
+            publish: (config, diagnostics) => {
+              sink.publish(config, diagnostics);
+              resolve();
+            },
+            status: (state) => {
+              sink.status(state);
+              if (state.status === 'down' || state.status === 'degraded') resolve();
+            },
+          }).catch((err: unknown) => {
+            this.log.error({ err, provider: p.name }, 'provider failed to start');
+            sink.status({ status: 'down', error: (err as Error).message });
+            resolve();
+          });
+        }),
+    );
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all(firsts), new Promise<void>((r) => { timer = setTimeout(r, capMs); })]);
+    await Promise.race([
+      Promise.all(firsts),
+      new Promise<void>((r) => {
+        timer = setTimeout(r, capMs);
+      }),
+    ]);
     clearTimeout(timer);
     this.watcher.rebuildNow();
   }
 
   private spawnWorkers(inherited: ReadonlyMap<string, readonly number[]>): Promise<WorkerGroup> {
-    return WorkerGroup.spawn({
-      config: this.config, inherited, snapshot: () => this.holder.current(),
-      ports: () => this.ports.list().map((p) => ({ key: p.key, port: p.port, protocol: p.protocol })),
-      certificates: this.certificates, pool: this.plane.pool, http01: this.acme?.http01Responder,
-      metrics: this.plane.metrics, logger: this.log.child({ component: 'workers' }),
-      onFatal: (message) => { this.log.fatal(message); this.onFatal?.(message); },
-    }, this.workerCount);
+    return WorkerGroup.spawn(
+      {
+        config: this.config,
+        inherited,
+        snapshot: () => this.holder.current(),
+        ports: () => this.ports.list().map((p) => ({ key: p.key, port: p.port, protocol: p.protocol })),
+        certificates: this.certificates,
+        pool: this.plane.pool,
+        http01: this.acme?.http01Responder,
+        metrics: this.plane.metrics,
+        logger: this.log.child({ component: 'workers' }),
+        onFatal: (message) => {
+          this.log.fatal(message);
+          this.onFatal?.(message);
+        },
+      },
+      this.workerCount,
+    );
   }
 
-  private async startWorkers(workers: WorkerGroup, apiUrl: string, inherited: ReadonlyMap<string, readonly number[]>): Promise<void> {
+  private async startWorkers(
+    workers: WorkerGroup,
+    apiUrl: string,
+    inherited: ReadonlyMap<string, readonly number[]>,
+  ): Promise<void> {
     this.workers = workers;
     await workers.start(apiUrl);
     for (const [name, ep] of workers.entrypoints) {
       const fds = inherited.get(name);
       const where = fds ? `inherited fd ${fds.join(', ')}` : fmtAddr(ep.host || '0.0.0.0', ep.port);
-      this.log.info({ entrypoint: name, address: where, workers: workers.ids() }, `entrypoint ${name} listening on ${where} (${this.workerCount} workers)`);
+      this.log.info(
+        { entrypoint: name, address: where, workers: workers.ids() },
+        `entrypoint ${name} listening on ${where} (${this.workerCount} workers)`,
+      );
     }
   }
 
@@ -228,26 +284,48 @@ export class Berth {
    * workers open later are not passed: the successor binds them anew.
    */
   listeningSockets(): Map<string, number[]> {
-    return new Map([...this.workers?.listeningSockets() ?? [], ...this.plane.listenerFds()]);
+    return new Map([...(this.workers?.listeningSockets() ?? []), ...this.plane.listenerFds()]);
   }
 
   private apiSources(): ApiSources {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this;
     const sources: ApiSources = {
-      get holder() { return self.plane.holder; },
+      get holder() {
+        return self.plane.holder;
+      },
       providers: () => self.watcher.providerStates(),
       version: VERSION,
       startedAt: self.startedAt,
-      certificates: () => self.acme ? { managed: self.acme.status(), store: self.certificates.list() } : self.certificates.list(),
+      certificates: () =>
+        self.acme ? { managed: self.acme.status(), store: self.certificates.list() } : self.certificates.list(),
       certificateFor: (sni: string) => self.certificates.select(sni),
       ...(self.fleet ? { fleet: () => self.fleet!.status() } : {}),
       ports: () => ({ allocations: self.ports.list(), range: self.config.edge.dynamicPorts }),
       entrypoints: () => [
-        ...[...self.workers?.entrypoints ?? []].map(([name, e]) => ({ name, address: fmtAddr(e.host || '0.0.0.0', e.port), protocol: 'tcp', workers: self.workers?.ids() ?? [] })),
-        ...self.plane.addresses().map((a) => ({ name: a.name, address: fmtAddr(a.address, a.port), protocol: a.protocol })),
+        ...[...(self.workers?.entrypoints ?? [])].map(([name, e]) => ({
+          name,
+          address: fmtAddr(e.host || '0.0.0.0', e.port),
+          protocol: 'tcp',
+          workers: self.workers?.ids() ?? [],
+        })),
+        ...self.plane
+          .addresses()
+          .map((a) => ({ name: a.name, address: fmtAddr(a.address, a.port), protocol: a.protocol })),
       ],
-      ...(self.plane.metrics ? { metrics: () => self.plane.metrics!.render({ snapshot: self.holder.current(), providers: self.watcher.providerStates(), certificates: self.certificates.list(), workers: self.workers?.metricStates() ?? [], ...(self.acme ? { acmeStorage: self.acme.storageStatus() } : {}), ...(self.fleet ? { fleet: self.fleet.status() } : {}) }) } : {}),
+      ...(self.plane.metrics
+        ? {
+            metrics: () =>
+              self.plane.metrics!.render({
+                snapshot: self.holder.current(),
+                providers: self.watcher.providerStates(),
+                certificates: self.certificates.list(),
+                workers: self.workers?.metricStates() ?? [],
+                ...(self.acme ? { acmeStorage: self.acme.storageStatus() } : {}),
+                ...(self.fleet ? { fleet: self.fleet.status() } : {}),
+              }),
+          }
+        : {}),
       dashboard: (req, res) => page(req, res),
       parts: () => self.background,
     };

@@ -27,9 +27,18 @@ else TRAEFIK_* environment variables, else berth's embedded default (loopback on
 
 async function main(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv);
-  if ('error' in args) { process.stderr.write(`berth: ${args.error}\n\n${USAGE}`); return 2; }
+  if ('error' in args) {
+    process.stderr.write(`berth: ${args.error}\n\n${USAGE}`);
+    return 2;
+  }
   const configFile = configPath(args);
-  const chosen = () => chooseStaticSource({ ...(configFile !== undefined ? { configFile } : {}), traefikFlags: args.traefikFlags, env: process.env, cwd: process.cwd() });
+  const chosen = () =>
+    chooseStaticSource({
+      ...(configFile !== undefined ? { configFile } : {}),
+      traefikFlags: args.traefikFlags,
+      env: process.env,
+      cwd: process.cwd(),
+    });
   const api = typeof args.flags.get('api') === 'string' ? (args.flags.get('api') as string) : undefined;
   const help = args.flags.get('help') === true;
   const command = help ? 'help' : args.flags.get('version') === true ? 'version' : args.command;
@@ -50,20 +59,38 @@ async function main(argv: readonly string[]): Promise<number> {
       return (await import('./cli/check.ts')).checkCommand(source, diagnostics);
     }
     case 'routes': {
-      const r = await getJson(await apiBase(api, chosen().source), '/routes.json') as { http: { name: string; rule: string; service: string; status: string; errors: string[] }[]; tcp: { name: string; rule: string; service: string; status: string }[]; udp: { name: string; service: string; status: string }[] };
-      for (const x of r.http) process.stdout.write(`http  ${x.status.padEnd(8)} ${x.name}  ${x.rule}  → ${x.service}${x.errors.length ? `  (${x.errors.join('; ')})` : ''}\n`);
+      const r = (await getJson(await apiBase(api, chosen().source), '/routes.json')) as {
+        http: { name: string; rule: string; service: string; status: string; errors: string[] }[];
+        tcp: { name: string; rule: string; service: string; status: string }[];
+        udp: { name: string; service: string; status: string }[];
+      };
+      for (const x of r.http)
+        process.stdout.write(
+          `http  ${x.status.padEnd(8)} ${x.name}  ${x.rule}  → ${x.service}${x.errors.length ? `  (${x.errors.join('; ')})` : ''}\n`,
+        );
       for (const x of r.tcp) process.stdout.write(`tcp   ${x.status.padEnd(8)} ${x.name}  ${x.rule}  → ${x.service}\n`);
       for (const x of r.udp) process.stdout.write(`udp   ${x.status.padEnd(8)} ${x.name}  → ${x.service}\n`);
       return 0;
     }
     case 'certs': {
-      process.stdout.write(JSON.stringify(await getJson(await apiBase(api, chosen().source), '/certs'), null, 2) + '\n');
+      process.stdout.write(
+        JSON.stringify(await getJson(await apiBase(api, chosen().source), '/certs'), null, 2) + '\n',
+      );
       return 0;
     }
     case 'explain': {
       const url = args.positional[0];
-      if (!url) { process.stderr.write('berth explain: give a URL, e.g. berth explain https://app.example.com/path\n'); return 2; }
-      process.stdout.write(JSON.stringify(await getJson(await apiBase(api, chosen().source), `/explain?url=${encodeURIComponent(url)}`), null, 2) + '\n');
+      if (!url) {
+        process.stderr.write('berth explain: give a URL, e.g. berth explain https://app.example.com/path\n');
+        return 2;
+      }
+      process.stdout.write(
+        JSON.stringify(
+          await getJson(await apiBase(api, chosen().source), `/explain?url=${encodeURIComponent(url)}`),
+          null,
+          2,
+        ) + '\n',
+      );
       return 0;
     }
     case 'version':
@@ -81,6 +108,13 @@ async function main(argv: readonly string[]): Promise<number> {
 // Before the command's modules load (they are imported on demand below).
 useCompileCache();
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; if (code !== 0 || process.argv[2] !== 'run') setImmediate(() => process.exit(code)); else process.exit(0); },
-  (err: unknown) => { process.stderr.write(`berth: ${(err as Error).message}\n`); process.exit(1); },
+  (code) => {
+    process.exitCode = code;
+    if (code !== 0 || process.argv[2] !== 'run') setImmediate(() => process.exit(code));
+    else process.exit(0);
+  },
+  (err: unknown) => {
+    process.stderr.write(`berth: ${(err as Error).message}\n`);
+    process.exit(1);
+  },
 );

@@ -14,7 +14,13 @@ import { PortAllocator } from './tcp/port-allocator.ts';
 /** The host's identity for DNS records, from `edge`; undefined when DNS automation does not apply. */
 function dnsIdentity(config: StaticConfig): HostIdentity | undefined {
   const edge = config.edge;
-  if (edge.dns?.provider !== 'cloudflare' || !edge.baseDomain || !edge.machineName || (!edge.publicIPv4 && !edge.publicIPv6)) return undefined;
+  if (
+    edge.dns?.provider !== 'cloudflare' ||
+    !edge.baseDomain ||
+    !edge.machineName ||
+    (!edge.publicIPv4 && !edge.publicIPv6)
+  )
+    return undefined;
   return {
     machineName: edge.machineName,
     baseDomain: edge.baseDomain,
@@ -28,15 +34,21 @@ function dnsIdentity(config: StaticConfig): HostIdentity | undefined {
  * container appears, retried with backoff until they are in place, updated when the public address
  * changes (SIGHUP). Routing never waits on DNS.
  */
-async function dnsAutomation(config: StaticConfig, log: Logger): Promise<BackgroundPart & { setRepositories(repos: readonly string[]): void } | undefined> {
+async function dnsAutomation(
+  config: StaticConfig,
+  log: Logger,
+): Promise<(BackgroundPart & { setRepositories(repos: readonly string[]): void }) | undefined> {
   const identity = dnsIdentity(config);
   const dns = config.edge.dns;
   if (identity === undefined || dns === undefined) return undefined;
   const { CloudflareDns } = await import('./dns/cloudflare.ts');
   const { DnsAutomation } = await import('./dns/dns-automation.ts');
   const automation = new DnsAutomation({
-    provider: () => new CloudflareDns(), identity, logger: log,
-    ...(dns.ttl !== undefined ? { ttl: dns.ttl } : {}), ...(dns.proxied !== undefined ? { proxied: dns.proxied } : {}),
+    provider: () => new CloudflareDns(),
+    identity,
+    logger: log,
+    ...(dns.ttl !== undefined ? { ttl: dns.ttl } : {}),
+    ...(dns.proxied !== undefined ? { proxied: dns.proxied } : {}),
   });
   automation.start();
   return {
@@ -81,14 +93,25 @@ export async function defaultParts(config: StaticConfig, log: Logger): Promise<B
     if (dns) background.push(dns);
     const dockerLog = child('docker');
     const claimStore = fleet?.claimStore(new FileClaimStore(join(edge.stateDir, 'claims.json'), dockerLog), {
-      cachePath: join(edge.stateDir, 'fleet-claims.json'), goneMs: durationOr(edge.claimGracePeriod, 600_000), log: dockerLog,
+      cachePath: join(edge.stateDir, 'fleet-claims.json'),
+      goneMs: durationOr(edge.claimGracePeriod, 600_000),
+      log: dockerLog,
     });
-    providers.push(new DockerProvider(config.providers.docker, {
-      edge, logger: dockerLog,
-      ...(claimStore ? { claimStore } : {}),
-      ...(dns ? { onRepositories: (repos: readonly string[]) => dns.setRepositories(repos) } : {}),
-    }));
+    providers.push(
+      new DockerProvider(config.providers.docker, {
+        edge,
+        logger: dockerLog,
+        ...(claimStore ? { claimStore } : {}),
+        ...(dns ? { onRepositories: (repos: readonly string[]) => dns.setRepositories(repos) } : {}),
+      }),
+    );
   }
   if (fleet) providers.push(fleet.provider());
-  return { providers, middlewares: middlewareFactories, background, ...(fleet ? { fleet } : {}), ...(ports ? { ports } : {}) };
+  return {
+    providers,
+    middlewares: middlewareFactories,
+    background,
+    ...(fleet ? { fleet } : {}),
+    ...(ports ? { ports } : {}),
+  };
 }

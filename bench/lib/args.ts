@@ -58,17 +58,26 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
   let generators: Generator[] | undefined;
   const list = (v: string | undefined, flag: string): string[] => {
     if (!v) throw new Error(`${flag} needs a value`);
-    return v.split(',').map((x) => x.trim()).filter(Boolean);
+    return v
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     switch (a) {
-      case '--quick': mode = 'quick'; break;
-      case '--full': mode = 'full'; break;
+      case '--quick':
+        mode = 'quick';
+        break;
+      case '--full':
+        mode = 'full';
+        break;
       case '--only': {
         only = true;
         scenarios = list(argv[++i], a).filter((s) => s !== 'rss' && s !== 'memory');
-        const bad = scenarios.filter((s) => !SCENARIOS.some((x) => x.id === s) && !(PHASES as readonly string[]).includes(s));
+        const bad = scenarios.filter(
+          (s) => !SCENARIOS.some((x) => x.id === s) && !(PHASES as readonly string[]).includes(s),
+        );
         if (bad.length) throw new Error(`unknown scenario: ${bad.join(', ')}`);
         break;
       }
@@ -98,27 +107,59 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
       }
       case '--idle-connections': {
         idleConnections = Number(argv[++i]);
-        if (!Number.isInteger(idleConnections) || idleConnections < 1) throw new Error('--idle-connections needs an integer ≥ 1');
+        if (!Number.isInteger(idleConnections) || idleConnections < 1)
+          throw new Error('--idle-connections needs an integer ≥ 1');
         break;
       }
-      case '--json': jsonPath = argv[++i]; if (!jsonPath) throw new Error('--json needs a path'); break;
-      case '--write-readme': writeReadme = true; break;
-      case '--no-install': install = false; break;
-      case '--profile': profile = true; break;
-      case '--no-profile': profile = false; break;
-      case '--extras': extras = true; break;
-      case '--no-extras': extras = false; break;
-      case '--node-upstream': nodeUpstream = true; break;
-      case '-h': case '--help': throw new Error(USAGE);
-      default: throw new Error(`unknown flag ${a}\n${USAGE}`);
+      case '--json':
+        jsonPath = argv[++i];
+        if (!jsonPath) throw new Error('--json needs a path');
+        break;
+      case '--write-readme':
+        writeReadme = true;
+        break;
+      case '--no-install':
+        install = false;
+        break;
+      case '--profile':
+        profile = true;
+        break;
+      case '--no-profile':
+        profile = false;
+        break;
+      case '--extras':
+        extras = true;
+        break;
+      case '--no-extras':
+        extras = false;
+        break;
+      case '--node-upstream':
+        nodeUpstream = true;
+        break;
+      case '-h':
+      case '--help':
+        throw new Error(USAGE);
+      default:
+        throw new Error(`unknown flag ${a}\n${USAGE}`);
     }
   }
   const d = durationMs ?? 1000;
   // The access-log measurement takes minutes: part of --full, or when asked for by name.
   if (!only && mode !== 'full') scenarios = scenarios.filter((s) => s !== 'access-log');
   return {
-    mode, durationMs: d, rounds: rounds ?? (mode === 'full' ? 3 : 1), warmupMs: mode === 'full' ? 1000 : Math.min(500, d),
-    scenarios, targets, jsonPath, writeReadme, install,
-    profile: profile ?? mode === 'full', extras: extras ?? mode === 'full', nodeUpstream, generators, idleConnections,
+    mode,
+    durationMs: d,
+    rounds: rounds ?? (mode === 'full' ? 3 : 1),
+    warmupMs: mode === 'full' ? 1000 : Math.min(500, d),
+    scenarios,
+    targets,
+    jsonPath,
+    writeReadme,
+    install,
+    profile: profile ?? mode === 'full',
+    extras: extras ?? mode === 'full',
+    nodeUpstream,
+    generators,
+    idleConnections,
   };
 }

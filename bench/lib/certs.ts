@@ -19,11 +19,29 @@ export function makeBenchCert(dir: string): BenchCert {
   const certFile = join(dir, 'bench.crt');
   const keyFile = join(dir, 'bench.key');
   const pemFile = join(dir, 'bench.pem');
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', keyFile, '-out', certFile, '-days', '30', '-subj', '/CN=bench.test',
-    '-addext', 'subjectAltName=DNS:bench.test,DNS:*.bench.test,DNS:localhost,IP:127.0.0.1',
-  ], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+      '-days',
+      '30',
+      '-subj',
+      '/CN=bench.test',
+      '-addext',
+      'subjectAltName=DNS:bench.test,DNS:*.bench.test,DNS:localhost,IP:127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  );
   writeFileSync(pemFile, readFileSync(certFile, 'utf8') + readFileSync(keyFile, 'utf8'));
   return { certFile, keyFile, pemFile };
 }

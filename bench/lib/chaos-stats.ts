@@ -10,7 +10,9 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 export class BoundedCounter {
   readonly #counts = new Map<string, number>();
   readonly #maxKeys: number;
-  constructor(maxKeys = 64) { this.#maxKeys = maxKeys; }
+  constructor(maxKeys = 64) {
+    this.#maxKeys = maxKeys;
+  }
   add(key: string, n = 1): void {
     const k = key.length > 160 ? `${key.slice(0, 157)}...` : key;
     if (!this.#counts.has(k) && this.#counts.size >= this.#maxKeys) {
@@ -19,7 +21,11 @@ export class BoundedCounter {
     }
     this.#counts.set(k, (this.#counts.get(k) ?? 0) + n);
   }
-  get total(): number { let t = 0; for (const v of this.#counts.values()) t += v; return t; }
+  get total(): number {
+    let t = 0;
+    for (const v of this.#counts.values()) t += v;
+    return t;
+  }
   toJSON(): Record<string, number> {
     return Object.fromEntries([...this.#counts].sort((a, b) => b[1] - a[1]));
   }
@@ -37,13 +43,18 @@ export class Histogram {
   #sum = 0;
   #max = 0;
   record(ms: number): void {
-    const i = ms <= Histogram.#BASE_MS ? 0 : Math.min(this.#buckets.length - 1, Math.ceil(Math.log(ms / Histogram.#BASE_MS) / Math.log(Histogram.#STEP)));
+    const i =
+      ms <= Histogram.#BASE_MS
+        ? 0
+        : Math.min(this.#buckets.length - 1, Math.ceil(Math.log(ms / Histogram.#BASE_MS) / Math.log(Histogram.#STEP)));
     this.#buckets[i]! += 1;
     this.#count++;
     this.#sum += ms;
     if (ms > this.#max) this.#max = ms;
   }
-  get count(): number { return this.#count; }
+  get count(): number {
+    return this.#count;
+  }
   quantile(q: number): number {
     if (this.#count === 0) return 0;
     const want = q * this.#count;
@@ -56,7 +67,14 @@ export class Histogram {
   }
   toJSON(): { count: number; meanMs: number; p50Ms: number; p99Ms: number; p999Ms: number; maxMs: number } {
     const r = (n: number): number => Number(n.toFixed(n < 10 ? 2 : 0));
-    return { count: this.#count, meanMs: r(this.#count ? this.#sum / this.#count : 0), p50Ms: r(this.quantile(0.5)), p99Ms: r(this.quantile(0.99)), p999Ms: r(this.quantile(0.999)), maxMs: r(this.#max) };
+    return {
+      count: this.#count,
+      meanMs: r(this.#count ? this.#sum / this.#count : 0),
+      p50Ms: r(this.quantile(0.5)),
+      p99Ms: r(this.quantile(0.99)),
+      p999Ms: r(this.quantile(0.999)),
+      maxMs: r(this.#max),
+    };
   }
 }
 
@@ -93,7 +111,9 @@ export class LogWatch {
         const j = JSON.parse(line) as { level?: number; msg?: string };
         if (typeof j.level === 'number') level = String(j.level);
         if (typeof j.msg === 'string') msg = j.msg;
-      } catch { /* plain text */ }
+      } catch {
+        /* plain text */
+      }
       this.levels.add(level);
       this.messages.add(`[${level}] ${msg.replace(/\d+/g, 'N')}`);
       if (this.#isUnhandled(line)) {
@@ -102,7 +122,10 @@ export class LogWatch {
       }
     }
   }
-  stop(): void { this.drain(); clearInterval(this.#timer); }
+  stop(): void {
+    this.drain();
+    clearInterval(this.#timer);
+  }
 }
 
 /** One process's reading. */
@@ -131,7 +154,14 @@ export function readProc(pid: number): ProcReading | undefined {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (field: string): number => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
     const pss = Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
-    return { pid, pssKb: pss, rssKb: kb('VmRSS'), anonKb: kb('RssAnon'), fileKb: kb('RssFile') + kb('RssShmem'), fds: readdirSync(`/proc/${pid}/fd`).length };
+    return {
+      pid,
+      pssKb: pss,
+      rssKb: kb('VmRSS'),
+      anonKb: kb('RssAnon'),
+      fileKb: kb('RssFile') + kb('RssShmem'),
+      fds: readdirSync(`/proc/${pid}/fd`).length,
+    };
   } catch {
     return undefined;
   }
@@ -152,14 +182,20 @@ export function readTree(primary: number): TreeReading {
   const procs: Record<string, ProcReading> = {};
   const p = readProc(primary);
   if (p) procs.primary = p;
-  childPids(primary).sort((a, b) => a - b).forEach((c, i) => {
-    const r = readProc(c);
-    if (r) procs[`worker${i + 1}`] = r;
-  });
+  childPids(primary)
+    .sort((a, b) => a - b)
+    .forEach((c, i) => {
+      const r = readProc(c);
+      if (r) procs[`worker${i + 1}`] = r;
+    });
   let pssKb = 0;
   let rssKb = 0;
   let fds = 0;
-  for (const r of Object.values(procs)) { pssKb += r.pssKb; rssKb += r.rssKb; fds += r.fds; }
+  for (const r of Object.values(procs)) {
+    pssKb += r.pssKb;
+    rssKb += r.rssKb;
+    fds += r.fds;
+  }
   return { at: Date.now(), procs, pssKb, rssKb, fds };
 }
 
@@ -169,24 +205,47 @@ export function fdKinds(pid: number): Record<string, number> {
   try {
     for (const fd of readdirSync(`/proc/${pid}/fd`)) {
       let target = '?';
-      try { target = readlinkSync(`/proc/${pid}/fd/${fd}`).replace(/\[\d+\]|\d+$/g, '').replace(/^\/tmp\/.*/, '/tmp/…'); } catch { /* gone */ }
+      try {
+        target = readlinkSync(`/proc/${pid}/fd/${fd}`)
+          .replace(/\[\d+\]|\d+$/g, '')
+          .replace(/^\/tmp\/.*/, '/tmp/…');
+      } catch {
+        /* gone */
+      }
       kinds[target] = (kinds[target] ?? 0) + 1;
     }
-  } catch { /* exited */ }
+  } catch {
+    /* exited */
+  }
   return kinds;
 }
 
 /** Sends one inspector command over the DevTools WebSocket at `url`; resolves with its result (undefined on failure). */
-export function inspectorCall(url: string, method: string, params: Record<string, unknown> = {}, timeoutMs = 60_000): Promise<unknown> {
+export function inspectorCall(
+  url: string,
+  method: string,
+  params: Record<string, unknown> = {},
+  timeoutMs = 60_000,
+): Promise<unknown> {
   return new Promise((resolve) => {
     const ws = new WebSocket(url);
-    const timer = setTimeout(() => { ws.close(); resolve(undefined); }, timeoutMs);
+    const timer = setTimeout(() => {
+      ws.close();
+      resolve(undefined);
+    }, timeoutMs);
     ws.onopen = () => ws.send(JSON.stringify({ id: 1, method, params }));
     ws.onmessage = (m) => {
       const msg = JSON.parse(String(m.data)) as { id?: number; result?: unknown };
-      if (msg.id === 1) { clearTimeout(timer); ws.close(); resolve(msg.result); }
+      if (msg.id === 1) {
+        clearTimeout(timer);
+        ws.close();
+        resolve(msg.result);
+      }
     };
-    ws.onerror = () => { clearTimeout(timer); resolve(undefined); };
+    ws.onerror = () => {
+      clearTimeout(timer);
+      resolve(undefined);
+    };
   });
 }
 
@@ -199,7 +258,9 @@ export async function inspectorMemory(url: string): Promise<Record<string, numbe
     for (const s of process.getBuiltinModule('v8').getHeapSpaceStatistics()) out[s.space_name] = mb(s.space_size);
     return JSON.stringify(out);
   })()`;
-  const r = (await inspectorCall(url, 'Runtime.evaluate', { expression, returnByValue: true })) as { result?: { value?: string } } | undefined;
+  const r = (await inspectorCall(url, 'Runtime.evaluate', { expression, returnByValue: true })) as
+    | { result?: { value?: string } }
+    | undefined;
   try {
     return r?.result?.value ? JSON.parse(r.result.value) : undefined;
   } catch {

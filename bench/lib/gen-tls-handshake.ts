@@ -13,26 +13,49 @@ export async function runTlsHandshakes(spec: LoadSpec): Promise<LoadResult> {
   let errors = 0;
   let non2xx = 0;
   const request = Buffer.from(`GET ${spec.path} HTTP/1.1\r\nHost: ${spec.host}\r\nConnection: close\r\n\r\n`);
-  const once = (): Promise<void> => new Promise((resolve) => {
-    const t0 = performance.now();
-    let head = '';
-    const s = connect({ host: '127.0.0.1', port: spec.port, servername: 'bench.test', rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] }, () => s.write(request));
-    s.on('data', (d: Buffer) => { if (head.length < 12) head += d.toString('latin1', 0, 16); });
-    s.once('end', () => s.end());
-    s.once('close', (hadError) => {
-      if (hadError || head.length < 12) errors++;
-      else if (head[9] !== '2') non2xx++;
-      else rec.add(performance.now() - t0);
-      resolve();
+  const once = (): Promise<void> =>
+    new Promise((resolve) => {
+      const t0 = performance.now();
+      let head = '';
+      const s = connect(
+        {
+          host: '127.0.0.1',
+          port: spec.port,
+          servername: 'bench.test',
+          rejectUnauthorized: false,
+          ALPNProtocols: ['http/1.1'],
+        },
+        () => s.write(request),
+      );
+      s.on('data', (d: Buffer) => {
+        if (head.length < 12) head += d.toString('latin1', 0, 16);
+      });
+      s.once('end', () => s.end());
+      s.once('close', (hadError) => {
+        if (hadError || head.length < 12) errors++;
+        else if (head[9] !== '2') non2xx++;
+        else rec.add(performance.now() - t0);
+        resolve();
+      });
+      s.on('error', () => undefined);
     });
-    s.on('error', () => undefined);
-  });
   const start = performance.now();
-  await Promise.all(Array.from({ length: spec.connections }, async () => {
-    while (performance.now() < deadline) await once();
-  }));
+  await Promise.all(
+    Array.from({ length: spec.connections }, async () => {
+      while (performance.now() < deadline) await once();
+    }),
+  );
   const seconds = (performance.now() - start) / 1000;
-  return { generator: 'node-tls', connections: spec.connections, durationS: seconds, rps: rec.count / seconds, ...rec.summary(), mibps: undefined, errors, non2xx };
+  return {
+    generator: 'node-tls',
+    connections: spec.connections,
+    durationS: seconds,
+    rps: rec.count / seconds,
+    ...rec.summary(),
+    mibps: undefined,
+    errors,
+    non2xx,
+  };
 }
 
 /**
@@ -44,17 +67,32 @@ export async function runTlsHandshakes(spec: LoadSpec): Promise<LoadResult> {
 export async function runSTime(spec: LoadSpec): Promise<LoadResult> {
   const seconds = Math.max(1, Math.round(spec.durationMs / 1000));
   const t0 = performance.now();
-  const one = (): Promise<number> => new Promise((resolve, reject) => {
-    execFile('openssl', ['s_time', '-connect', `127.0.0.1:${spec.port}`, '-new', '-time', String(seconds), '-www', spec.path],
-      { encoding: 'utf8', timeout: spec.durationMs + 30_000 }, (err, stdout, stderr) => {
-        const m = /(\d+) connections in [\d.]+s/.exec(stdout);
-        if (m) resolve(Number(m[1]));
-        else reject(new Error(`openssl s_time failed: ${err?.message ?? ''}\n${stdout}\n${stderr}`));
-      });
-  });
+  const one = (): Promise<number> =>
+    new Promise((resolve, reject) => {
+      execFile(
+        'openssl',
+        ['s_time', '-connect', `127.0.0.1:${spec.port}`, '-new', '-time', String(seconds), '-www', spec.path],
+        { encoding: 'utf8', timeout: spec.durationMs + 30_000 },
+        (err, stdout, stderr) => {
+          const m = /(\d+) connections in [\d.]+s/.exec(stdout);
+          if (m) resolve(Number(m[1]));
+          else reject(new Error(`openssl s_time failed: ${err?.message ?? ''}\n${stdout}\n${stderr}`));
+        },
+      );
+    });
   const counts = await Promise.all(Array.from({ length: spec.connections }, one));
   const wall = (performance.now() - t0) / 1000;
   const n = counts.reduce((a, b) => a + b, 0);
   const mean = n > 0 ? (wall * 1000 * spec.connections) / n : undefined;
-  return { generator: 'openssl-s_time', connections: spec.connections, durationS: wall, rps: n / wall, p50Ms: mean, p99Ms: undefined, mibps: undefined, errors: 0, non2xx: 0 };
+  return {
+    generator: 'openssl-s_time',
+    connections: spec.connections,
+    durationS: wall,
+    rps: n / wall,
+    p50Ms: mean,
+    p99Ms: undefined,
+    mibps: undefined,
+    errors: 0,
+    non2xx: 0,
+  };
 }

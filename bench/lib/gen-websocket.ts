@@ -7,8 +7,10 @@ function openWebSocket(spec: LoadSpec): Promise<{ socket: Socket; rest: Buffer }
   return new Promise((resolve, reject) => {
     const socket = connect(spec.port, '127.0.0.1', () => {
       socket.setNoDelay(true);
-      socket.write(`GET ${spec.path} HTTP/1.1\r\nHost: ${spec.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+      socket.write(
+        `GET ${spec.path} HTTP/1.1\r\nHost: ${spec.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+      );
     });
     let buf = Buffer.alloc(0);
     const onData = (d: Buffer): void => {
@@ -17,7 +19,11 @@ function openWebSocket(spec: LoadSpec): Promise<{ socket: Socket; rest: Buffer }
       if (end < 0) return;
       socket.off('data', onData);
       const status = buf.toString('latin1', 0, 12);
-      if (!status.startsWith('HTTP/1.1 101')) { socket.destroy(); reject(new Error(`no upgrade: ${status}`)); return; }
+      if (!status.startsWith('HTTP/1.1 101')) {
+        socket.destroy();
+        reject(new Error(`no upgrade: ${status}`));
+        return;
+      }
       resolve({ socket, rest: buf.subarray(end + 4) });
     };
     socket.on('data', onData);
@@ -36,23 +42,45 @@ export async function runWebSocket(spec: LoadSpec): Promise<LoadResult> {
   const sockets = await Promise.all(Array.from({ length: spec.connections }, () => openWebSocket(spec)));
   const start = performance.now();
   const deadline = start + spec.durationMs;
-  await Promise.all(sockets.map(({ socket }) => new Promise<void>((resolve) => {
-    const reader = new WsFrameReader();
-    let sentAt = performance.now();
-    socket.on('data', (d: Buffer) => {
-      for (const f of reader.push(d)) {
-        if (f.opcode !== 0x1) continue;
-        const now = performance.now();
-        rec.add(now - sentAt);
-        if (now >= deadline) { socket.end(encodeFrame(0x8, Buffer.alloc(0), true)); socket.destroy(); resolve(); return; }
-        sentAt = now;
-        socket.write(frame);
-      }
-    });
-    socket.once('error', () => { errors++; resolve(); });
-    socket.once('close', () => resolve());
-    socket.write(frame);
-  })));
+  await Promise.all(
+    sockets.map(
+      ({ socket }) =>
+        new Promise<void>((resolve) => {
+          const reader = new WsFrameReader();
+          let sentAt = performance.now();
+          socket.on('data', (d: Buffer) => {
+            for (const f of reader.push(d)) {
+              if (f.opcode !== 0x1) continue;
+              const now = performance.now();
+              rec.add(now - sentAt);
+              if (now >= deadline) {
+                socket.end(encodeFrame(0x8, Buffer.alloc(0), true));
+                socket.destroy();
+                resolve();
+                return;
+              }
+              sentAt = now;
+              socket.write(frame);
+            }
+          });
+          socket.once('error', () => {
+            errors++;
+            resolve();
+          });
+          socket.once('close', () => resolve());
+          socket.write(frame);
+        }),
+    ),
+  );
   const seconds = (performance.now() - start) / 1000;
-  return { generator: 'node-ws', connections: spec.connections, durationS: seconds, rps: rec.count / seconds, ...rec.summary(), mibps: undefined, errors, non2xx: 0 };
+  return {
+    generator: 'node-ws',
+    connections: spec.connections,
+    durationS: seconds,
+    rps: rec.count / seconds,
+    ...rec.summary(),
+    mibps: undefined,
+    errors,
+    non2xx: 0,
+  };
 }

@@ -39,8 +39,20 @@ export function parseWrk(text: string, connections: number): LoadResult | undefi
  */
 export function runWrk(spec: LoadSpec, threads = 1): Promise<LoadResult> {
   const url = `${spec.tls ? 'https' : 'http'}://127.0.0.1:${spec.port}${spec.path}`;
-  const args = ['-t', String(threads), '-c', String(Math.max(threads, spec.connections)), '-d', `${Math.max(1, Math.round(spec.durationMs / 1000))}s`,
-    '--timeout', '10s', '--latency', '-H', `Host: ${spec.host}`, url];
+  const args = [
+    '-t',
+    String(threads),
+    '-c',
+    String(Math.max(threads, spec.connections)),
+    '-d',
+    `${Math.max(1, Math.round(spec.durationMs / 1000))}s`,
+    '--timeout',
+    '10s',
+    '--latency',
+    '-H',
+    `Host: ${spec.host}`,
+    url,
+  ];
   return new Promise((resolve, reject) => {
     execFile('wrk', args, { encoding: 'utf8', timeout: spec.durationMs + 30_000 }, (err, stdout, stderr) => {
       const r = parseWrk(stdout, spec.connections);

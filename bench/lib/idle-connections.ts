@@ -17,7 +17,11 @@ const SOURCES = Array.from({ length: 32 }, (_, i) => `127.0.0.${i + 2}`);
 function openOne(port: number, host: string, localAddress: string, timeoutMs: number): Promise<Socket | undefined> {
   return new Promise((resolve) => {
     const s = connect({ port, host: '127.0.0.1', localAddress });
-    const fail = (): void => { clearTimeout(t); s.destroy(); resolve(undefined); };
+    const fail = (): void => {
+      clearTimeout(t);
+      s.destroy();
+      resolve(undefined);
+    };
     const t = setTimeout(fail, timeoutMs);
     s.once('error', fail);
     s.once('connect', () => s.write(`GET / HTTP/1.1\r\nHost: ${host}\r\n\r\n`));
@@ -25,7 +29,11 @@ function openOne(port: number, host: string, localAddress: string, timeoutMs: nu
       clearTimeout(t);
       s.removeListener('error', fail);
       s.on('error', () => undefined);
-      if (!b.toString('latin1', 0, 12).startsWith('HTTP/1.1 200')) { s.destroy(); resolve(undefined); return; }
+      if (!b.toString('latin1', 0, 12).startsWith('HTTP/1.1 200')) {
+        s.destroy();
+        resolve(undefined);
+        return;
+      }
       resolve(s);
     });
   });
@@ -36,7 +44,13 @@ function openOne(port: number, host: string, localAddress: string, timeoutMs: nu
  * `count` connections open and idle (each answered one request, so the target holds whatever it
  * keeps per kept-alive connection: buffers, parser, timers), read after `settleMs`.
  */
-export async function measureIdleConnections(pid: number, port: number, host: string, count: number, settleMs = 2000): Promise<IdleConnectionsResult> {
+export async function measureIdleConnections(
+  pid: number,
+  port: number,
+  host: string,
+  count: number,
+  settleMs = 2000,
+): Promise<IdleConnectionsResult> {
   const beforeKb = treePssKb(pid);
   const sockets: Socket[] = [];
   let failures = 0;
@@ -46,7 +60,8 @@ export async function measureIdleConnections(pid: number, port: number, host: st
       while (next < count) {
         const i = next++;
         const s = await openOne(port, host, SOURCES[i % SOURCES.length]!, 10_000);
-        if (s) sockets.push(s); else failures++;
+        if (s) sockets.push(s);
+        else failures++;
         // Many failures in a row: the target (or a descriptor limit) refuses; stop early.
         if (failures > count / 10) return;
       }
@@ -56,7 +71,10 @@ export async function measureIdleConnections(pid: number, port: number, host: st
     const alive = sockets.filter((s) => !s.destroyed).length;
     const afterKb = treePssKb(pid);
     return {
-      wanted: count, held: alive, beforeKb, afterKb,
+      wanted: count,
+      held: alive,
+      beforeKb,
+      afterKb,
       perConnectionKb: alive > 0 ? (afterKb - beforeKb) / alive : 0,
       ...(alive < count ? { failed: `${count - alive} of ${count} connections failed or were closed` } : {}),
     };

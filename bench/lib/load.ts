@@ -49,7 +49,9 @@ export class LatencyRecorder {
     this.data[this.n++] = ms;
   }
 
-  get count(): number { return this.n; }
+  get count(): number {
+    return this.n;
+  }
 
   /** p50 and p99 of everything recorded. */
   summary(): { p50Ms: number | undefined; p99Ms: number | undefined } {

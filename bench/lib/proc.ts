@@ -16,7 +16,12 @@ export interface BenchProcess {
 const running = new Set<BenchProcess>();
 
 /** Starts a process whose stdout/stderr are collected (last 200 lines). */
-export function startProcess(name: string, cmd: string, args: readonly string[], opts: SpawnOptions = {}): BenchProcess {
+export function startProcess(
+  name: string,
+  cmd: string,
+  args: readonly string[],
+  opts: SpawnOptions = {},
+): BenchProcess {
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
   const output: string[] = [];
   const collect = (b: Buffer): void => {
@@ -27,11 +32,22 @@ export function startProcess(name: string, cmd: string, args: readonly string[],
   child.stderr?.on('data', collect);
   let dead = false;
   const exited = new Promise<number | null>((r) => {
-    child.once('exit', (code) => { dead = true; r(code); });
-    child.once('error', (err) => { dead = true; output.push(String(err)); r(null); });
+    child.once('exit', (code) => {
+      dead = true;
+      r(code);
+    });
+    child.once('error', (err) => {
+      dead = true;
+      output.push(String(err));
+      r(null);
+    });
   });
   const proc: BenchProcess = {
-    name, pid: child.pid ?? -1, child, output, exited,
+    name,
+    pid: child.pid ?? -1,
+    child,
+    output,
+    exited,
     async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 10_000): Promise<void> {
       running.delete(proc);
       if (dead) return;
@@ -55,16 +71,23 @@ export function killAll(): void {
 export async function waitForPort(port: number, proc: BenchProcess | undefined, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let exited = false;
-  void proc?.exited.then(() => { exited = true; });
+  void proc?.exited.then(() => {
+    exited = true;
+  });
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
       const s = connect(port, '127.0.0.1');
-      s.once('connect', () => { s.destroy(); resolve(true); });
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
       s.once('error', () => resolve(false));
     });
     if (ok) return;
     if (exited || Date.now() > deadline) {
-      throw new Error(`${proc?.name ?? 'process'} did not listen on ${port}${exited ? ' (exited)' : ''}\n${proc?.output.slice(-20).join('\n') ?? ''}`);
+      throw new Error(
+        `${proc?.name ?? 'process'} did not listen on ${port}${exited ? ' (exited)' : ''}\n${proc?.output.slice(-20).join('\n') ?? ''}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -87,7 +110,10 @@ export function processTree(root: number): number[] {
     }
   }
   const out: number[] = [];
-  const walk = (pid: number): void => { out.push(pid); for (const c of children.get(pid) ?? []) walk(c); };
+  const walk = (pid: number): void => {
+    out.push(pid);
+    for (const c of children.get(pid) ?? []) walk(c);
+  };
   walk(root);
   return out;
 }
@@ -118,8 +144,16 @@ export function treePssKb(root: number): number {
 /** Samples the tree's PSS every `everyMs` until stopped; returns the maximum seen (KiB). */
 export function samplePss(root: number, everyMs = 200): { stop(): number } {
   let max = treePssKb(root);
-  const t = setInterval(() => { max = Math.max(max, treePssKb(root)); }, everyMs);
-  return { stop(): number { clearInterval(t); max = Math.max(max, treePssKb(root)); return max; } };
+  const t = setInterval(() => {
+    max = Math.max(max, treePssKb(root));
+  }, everyMs);
+  return {
+    stop(): number {
+      clearInterval(t);
+      max = Math.max(max, treePssKb(root));
+      return max;
+    },
+  };
 }
 
 /**

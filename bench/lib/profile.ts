@@ -54,12 +54,19 @@ function areaOf(fn: string, url: string): string {
  * between two readings of `process.hrtime.bigint()` taken in any process on the machine (V8's
  * sample times and libuv's clock are both CLOCK_MONOTONIC), leaving out the shutdown too.
  */
-export function summarizeProfile(file: string, opts: { topN?: number; lastMs?: number; window?: { fromNs: bigint; toNs: bigint } } = {}): ProfileSummary {
+export function summarizeProfile(
+  file: string,
+  opts: { topN?: number; lastMs?: number; window?: { fromNs: bigint; toNs: bigint } } = {},
+): ProfileSummary {
   const topN = opts.topN ?? 25;
   const p = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
-  const from = opts.window ? Number(opts.window.fromNs / 1000n) : opts.lastMs === undefined ? -Infinity : p.endTime - opts.lastMs * 1000;
+  const from = opts.window
+    ? Number(opts.window.fromNs / 1000n)
+    : opts.lastMs === undefined
+      ? -Infinity
+      : p.endTime - opts.lastMs * 1000;
   const to = opts.window ? Number(opts.window.toNs / 1000n) : Infinity;
   let ts = p.startTime;
   for (let i = 0; i < p.samples.length; i++) {
@@ -89,7 +96,10 @@ export function summarizeProfile(file: string, opts: { topN?: number; lastMs?: n
   const pct = (us: number): number => (total > 0 ? (100 * us) / total : 0);
   return {
     totalMs: total / 1000,
-    top: [...fns.values()].sort((a, b) => b.us - a.us).slice(0, topN).map((e) => ({ fn: e.fn, where: e.where, selfMs: e.us / 1000, selfPct: pct(e.us) })),
+    top: [...fns.values()]
+      .sort((a, b) => b.us - a.us)
+      .slice(0, topN)
+      .map((e) => ({ fn: e.fn, where: e.where, selfMs: e.us / 1000, selfPct: pct(e.us) })),
     byArea: [...areas].sort((a, b) => b[1] - a[1]).map(([area, us]) => ({ area, selfMs: us / 1000, selfPct: pct(us) })),
   };
 }

@@ -21,11 +21,18 @@ function relay(listenPort: number, upstreamPort: number): Promise<void> {
     client.on('close', () => up.destroy());
     up.on('close', () => client.destroy());
   });
-  return new Promise((resolve) => server.listen({ host: '127.0.0.1', port: listenPort, reusePort: true, backlog: 4096 }, resolve));
+  return new Promise((resolve) =>
+    server.listen({ host: '127.0.0.1', port: listenPort, reusePort: true, backlog: 4096 }, resolve),
+  );
 }
 
 if (first === 'worker') {
-  await Promise.all(pairs.map((p) => { const [l, u] = p.split(':').map(Number); return relay(l!, u!); }));
+  await Promise.all(
+    pairs.map((p) => {
+      const [l, u] = p.split(':').map(Number);
+      return relay(l!, u!);
+    }),
+  );
   // A normal exit, so `--cpu-prof` gets to write its profile.
   process.on('SIGTERM', () => process.exit(0));
   process.on('SIGINT', () => process.exit(0));
@@ -34,12 +41,17 @@ if (first === 'worker') {
   const workers = Math.max(1, Number(first) || 1);
   const children: ChildProcess[] = [];
   for (let i = 0; i < workers; i++) {
-    const child = spawn(process.execPath, [import.meta.filename, 'worker', ...pairs], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [import.meta.filename, 'worker', ...pairs], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     children.push(child);
     await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
   }
   process.stdout.write(`ready ${children.length} workers\n`);
-  const stop = (): void => { for (const c of children) c.kill('SIGTERM'); process.exit(0); };
+  const stop = (): void => {
+    for (const c of children) c.kill('SIGTERM');
+    process.exit(0);
+  };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 }

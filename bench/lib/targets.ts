@@ -20,7 +20,13 @@ export type TargetName = (typeof ALL_TARGETS)[number];
 
 /** The executable a target needs (undefined: always available). */
 const NEEDS: Record<TargetName, string | undefined> = {
-  direct: undefined, berth: undefined, relay: undefined, 'nginx-1w': 'nginx', 'nginx-auto': 'nginx', haproxy: 'haproxy', caddy: 'caddy',
+  direct: undefined,
+  berth: undefined,
+  relay: undefined,
+  'nginx-1w': 'nginx',
+  'nginx-auto': 'nginx',
+  haproxy: 'haproxy',
+  caddy: 'caddy',
 };
 
 /** Whether the target's executable is installed. */
@@ -75,7 +81,18 @@ export const IDLE_AFTER_START_MS = 12_000;
 export async function startTarget(name: TargetName, env: TargetEnv, routers: number): Promise<RunningTarget> {
   const up = env.upstream;
   if (name === 'direct') {
-    return { name, routers, httpPort: up.httpPort, httpsPort: up.httpsPort, wsPort: up.wsPort, pid: undefined, idlePssKb: undefined, readyMs: undefined, processes: 0, stop: async () => undefined };
+    return {
+      name,
+      routers,
+      httpPort: up.httpPort,
+      httpsPort: up.httpsPort,
+      wsPort: up.wsPort,
+      pid: undefined,
+      idlePssKb: undefined,
+      readyMs: undefined,
+      processes: 0,
+      stop: async () => undefined,
+    };
   }
   const dir = join(env.dir, `${name}-${routers}`);
   mkdirSync(dir, { recursive: true, mode: 0o755 });
@@ -89,8 +106,14 @@ export async function startTarget(name: TargetName, env: TargetEnv, routers: num
   // Set right before the spawn, after the config is written: the clock covers the target's own start-up.
   let spawnedAt = performance.now();
   const vars = {
-    DIR: dir, HTTP_PORT: httpPort, HTTPS_PORT: httpsPort, UPSTREAM_PORT: up.httpPort, WS_PORT: up.wsPort,
-    CERT: env.cert.certFile, KEY: env.cert.keyFile, PEM: env.cert.pemFile,
+    DIR: dir,
+    HTTP_PORT: httpPort,
+    HTTPS_PORT: httpsPort,
+    UPSTREAM_PORT: up.httpPort,
+    WS_PORT: up.wsPort,
+    CERT: env.cert.certFile,
+    KEY: env.cert.keyFile,
+    PEM: env.cert.pemFile,
   };
   const hosts = routers > 1 ? Array.from({ length: routers }, (_, i) => `h${i}.bench.test`) : [];
   switch (name) {
@@ -104,7 +127,9 @@ export async function startTarget(name: TargetName, env: TargetEnv, routers: num
         timeoutMs: 60_000,
       });
       pid = b.pid;
-      stop = async () => { await b.stop(); };
+      stop = async () => {
+        await b.stop();
+      };
       break;
     }
     case 'relay': {
@@ -113,7 +138,12 @@ export async function startTarget(name: TargetName, env: TargetEnv, routers: num
       tlsPort = undefined;
       const script = join(import.meta.dirname, 'relay-server.ts');
       spawnedAt = performance.now();
-      proc = startProcess(name, process.execPath, [script, String(availableParallelism()), `${httpPort}:${up.httpPort}`, `${wsPort}:${up.wsPort}`]);
+      proc = startProcess(name, process.execPath, [
+        script,
+        String(availableParallelism()),
+        `${httpPort}:${up.httpPort}`,
+        `${wsPort}:${up.wsPort}`,
+      ]);
       pid = proc.pid;
       const p = proc;
       stop = () => p.stop();
@@ -123,7 +153,10 @@ export async function startTarget(name: TargetName, env: TargetEnv, routers: num
     case 'nginx-auto': {
       const routes = hosts.map((h) => renderTemplate('nginx-route.tmpl', { ...vars, HOST: h })).join('');
       const conf = join(dir, 'nginx.conf');
-      writeFileSync(conf, renderTemplate('nginx.conf.tmpl', { ...vars, WORKERS: name === 'nginx-1w' ? '1' : 'auto', ROUTES: routes }));
+      writeFileSync(
+        conf,
+        renderTemplate('nginx.conf.tmpl', { ...vars, WORKERS: name === 'nginx-1w' ? '1' : 'auto', ROUTES: routes }),
+      );
       spawnedAt = performance.now();
       proc = startProcess(name, 'nginx', ['-p', dir, '-c', conf, '-e', join(dir, 'error.log')]);
       pid = proc.pid;
@@ -173,7 +206,18 @@ export async function startTarget(name: TargetName, env: TargetEnv, routers: num
   }
   const idleAt = Math.max(t0 + IDLE_AFTER_START_MS, performance.now() + 1000);
   await new Promise((r) => setTimeout(r, idleAt - performance.now()));
-  return { name, routers, httpPort, httpsPort: tlsPort, wsPort, pid, idlePssKb: treePssKb(pid), readyMs, processes: processTree(pid).length, stop };
+  return {
+    name,
+    routers,
+    httpPort,
+    httpsPort: tlsPort,
+    wsPort,
+    pid,
+    idlePssKb: treePssKb(pid),
+    readyMs,
+    processes: processTree(pid).length,
+    stop,
+  };
 }
 
 /** berth's dynamic config (routers, services, the bench certificate) for the file provider. */
@@ -188,20 +232,25 @@ function writeBerthDynamicConfig(dir: string, env: TargetEnv, hosts: readonly st
     'fallback-tls': { rule: 'PathPrefix(`/`)', priority: 1, service: 'up', entryPoints: ['websecure'], tls: {} },
     ws: { rule: 'PathPrefix(`/ws`)', priority: 1000, service: 'ws', entryPoints: ['web'] },
   };
-  hosts.forEach((h, i) => { routers[`h${i}`] = { rule: `Host(\`${h}\`)`, service: 'up', entryPoints: ['web'] }; });
-  writeFileSync(dynamicFile, stringify({
-    http: {
-      routers,
-      services: {
-        up: { loadBalancer: { servers: [{ url: `http://127.0.0.1:${up.httpPort}` }] } },
-        ws: { loadBalancer: { servers: [{ url: `http://127.0.0.1:${up.wsPort}` }] } },
+  hosts.forEach((h, i) => {
+    routers[`h${i}`] = { rule: `Host(\`${h}\`)`, service: 'up', entryPoints: ['web'] };
+  });
+  writeFileSync(
+    dynamicFile,
+    stringify({
+      http: {
+        routers,
+        services: {
+          up: { loadBalancer: { servers: [{ url: `http://127.0.0.1:${up.httpPort}` }] } },
+          ws: { loadBalancer: { servers: [{ url: `http://127.0.0.1:${up.wsPort}` }] } },
+        },
       },
-    },
-    tls: {
-      certificates: [{ certFile: env.cert.certFile, keyFile: env.cert.keyFile }],
-      stores: { default: { defaultCertificate: { certFile: env.cert.certFile, keyFile: env.cert.keyFile } } },
-    },
-  }));
+      tls: {
+        certificates: [{ certFile: env.cert.certFile, keyFile: env.cert.keyFile }],
+        stores: { default: { defaultCertificate: { certFile: env.cert.certFile, keyFile: env.cert.keyFile } } },
+      },
+    }),
+  );
 }
 
 /**

@@ -20,7 +20,10 @@ export function hasCommand(name: string): boolean {
 /** First line of a tool's version output (stdout or stderr), or undefined when it is missing. */
 export function toolVersion(command: string): string | undefined {
   try {
-    const out = execFileSync('sh', ['-c', `${command} 2>&1`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const out = execFileSync('sh', ['-c', `${command} 2>&1`], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     return out.split('\n')[0]?.trim() || undefined;
   } catch {
     return undefined;
@@ -32,7 +35,13 @@ export function toolVersion(command: string): string | undefined {
  * when `install` is set and we are root; otherwise the missing peers are simply left out.
  */
 export function installMissing(names: readonly string[], install: boolean, log: (s: string) => void): void {
-  const pkgs: Record<string, string> = { nginx: 'nginx-light', haproxy: 'haproxy', caddy: 'caddy', wrk: 'wrk', openssl: 'openssl' };
+  const pkgs: Record<string, string> = {
+    nginx: 'nginx-light',
+    haproxy: 'haproxy',
+    caddy: 'caddy',
+    wrk: 'wrk',
+    openssl: 'openssl',
+  };
   const missing = names.filter((n) => !hasCommand(n));
   if (missing.length === 0) return;
   if (!install || process.getuid?.() !== 0) {
@@ -41,7 +50,10 @@ export function installMissing(names: readonly string[], install: boolean, log: 
   }
   log(`installing ${missing.join(', ')} with apt-get`);
   try {
-    execFileSync('apt-get', ['install', '-y', '--no-install-recommends', ...missing.map((m) => pkgs[m] ?? m)], { stdio: 'ignore', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    execFileSync('apt-get', ['install', '-y', '--no-install-recommends', ...missing.map((m) => pkgs[m] ?? m)], {
+      stdio: 'ignore',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
   } catch (err) {
     log(`apt-get install failed: ${(err as Error).message}`);
   }

@@ -31,12 +31,17 @@ server.on('upgrade', (req, socket: Socket) => {
     return;
   }
   const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
-  socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+  socket.write(
+    `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+  );
   socket.setNoDelay(true);
   const reader = new WsFrameReader();
   socket.on('data', (chunk: Buffer) => {
     for (const frame of reader.push(chunk)) {
-      if (frame.opcode === 0x8) { socket.end(encodeFrame(0x8, Buffer.alloc(0), false)); return; }
+      if (frame.opcode === 0x8) {
+        socket.end(encodeFrame(0x8, Buffer.alloc(0), false));
+        return;
+      }
       if (frame.opcode === 0x1 || frame.opcode === 0x2) socket.write(encodeFrame(frame.opcode, frame.payload, false));
     }
   });
@@ -46,4 +51,8 @@ server.on('upgrade', (req, socket: Socket) => {
 server.listen(0, '127.0.0.1', 4096, () => {
   process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
 });
-process.on('SIGTERM', () => { server.close(); server.closeAllConnections(); process.exit(0); });
+process.on('SIGTERM', () => {
+  server.close();
+  server.closeAllConnections();
+  process.exit(0);
+});

@@ -30,7 +30,15 @@ export interface Upstream {
 export async function startUpstream(dir: string, cert: BenchCert, preferNode = false): Promise<Upstream> {
   const ws = await startNodeUpstream();
   if (preferNode || !hasCommand('nginx')) {
-    return { kind: 'node', httpPort: ws.port, httpsPort: undefined, wsPort: ws.port, httpPid: ws.proc.pid, wsPid: ws.proc.pid, stop: () => ws.proc.stop() };
+    return {
+      kind: 'node',
+      httpPort: ws.port,
+      httpsPort: undefined,
+      wsPort: ws.port,
+      httpPid: ws.proc.pid,
+      wsPid: ws.proc.pid,
+      stop: () => ws.proc.stop(),
+    };
   }
   const root = join(dir, 'upstream-root');
   mkdirSync(root, { recursive: true, mode: 0o755 });
@@ -41,12 +49,29 @@ export async function startUpstream(dir: string, cert: BenchCert, preferNode = f
   const ndir = join(dir, 'upstream-nginx');
   mkdirSync(ndir, { recursive: true, mode: 0o755 });
   const conf = join(ndir, 'nginx.conf');
-  writeFileSync(conf, renderTemplate('upstream-nginx.conf.tmpl', { DIR: ndir, PORT: port, HTTPS_PORT: httpsPort, ROOT: root, CERT: cert.certFile, KEY: cert.keyFile }));
+  writeFileSync(
+    conf,
+    renderTemplate('upstream-nginx.conf.tmpl', {
+      DIR: ndir,
+      PORT: port,
+      HTTPS_PORT: httpsPort,
+      ROOT: root,
+      CERT: cert.certFile,
+      KEY: cert.keyFile,
+    }),
+  );
   const proc = startProcess('upstream-nginx', 'nginx', ['-p', ndir, '-c', conf, '-e', join(ndir, 'error.log')]);
   await waitForPort(port, proc);
   return {
-    kind: 'nginx', httpPort: port, httpsPort, wsPort: ws.port, httpPid: proc.pid, wsPid: ws.proc.pid,
-    async stop() { await Promise.all([proc.stop(), ws.proc.stop()]); },
+    kind: 'nginx',
+    httpPort: port,
+    httpsPort,
+    wsPort: ws.port,
+    httpPid: proc.pid,
+    wsPid: ws.proc.pid,
+    async stop() {
+      await Promise.all([proc.stop(), ws.proc.stop()]);
+    },
   };
 }
 
@@ -57,7 +82,10 @@ async function startNodeUpstream(): Promise<{ proc: BenchProcess; port: number }
     const onData = (b: Buffer): void => {
       buf += b.toString();
       const m = /\{"port":(\d+)\}/.exec(buf);
-      if (m) { proc.child.stdout?.off('data', onData); resolve(Number(m[1])); }
+      if (m) {
+        proc.child.stdout?.off('data', onData);
+        resolve(Number(m[1]));
+      }
     };
     proc.child.stdout?.on('data', onData);
     void proc.exited.then(() => reject(new Error(`node upstream exited\n${proc.output.join('\n')}`)));

@@ -32,8 +32,15 @@ export class WsFrameReader {
       const masked = (b[1]! & 0x80) !== 0;
       let len = b[1]! & 0x7f;
       let off = 2;
-      if (len === 126) { if (b.length < 4) break; len = b.readUInt16BE(2); off = 4; }
-      else if (len === 127) { if (b.length < 10) break; len = Number(b.readBigUInt64BE(2)); off = 10; }
+      if (len === 126) {
+        if (b.length < 4) break;
+        len = b.readUInt16BE(2);
+        off = 4;
+      } else if (len === 127) {
+        if (b.length < 10) break;
+        len = Number(b.readBigUInt64BE(2));
+        off = 10;
+      }
       const keyOff = off;
       if (masked) off += 4;
       if (b.length < off + len) break;

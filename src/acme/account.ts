@@ -6,7 +6,13 @@ import type { AcmeAccountRecord } from './storage.ts';
 const generateKeyPairAsync = promisify(generateKeyPair);
 
 /** Traefik's certcrypto.KeyType strings for a resolver's `keyType`. */
-const KEY_TYPES: Record<string, string> = { EC256: 'P256', EC384: 'P384', RSA2048: '2048', RSA4096: '4096', RSA8192: '8192' };
+const KEY_TYPES: Record<string, string> = {
+  EC256: 'P256',
+  EC384: 'P384',
+  RSA2048: '2048',
+  RSA4096: '4096',
+  RSA8192: '8192',
+};
 
 /** Traefik's stored `KeyType` for a configured keyType (EC256 by default). */
 export function storedKeyType(keyType: string | undefined): string {
@@ -46,7 +52,9 @@ export function accountKeyPem(account: AcmeAccountRecord): string {
   const der = Buffer.from(account.PrivateKey, 'base64');
   for (const type of ['pkcs1', 'pkcs8', 'sec1'] as const) {
     try {
-      return createPrivateKey({ key: der, format: 'der', type }).export({ type: type === 'sec1' ? 'sec1' : 'pkcs8', format: 'pem' }).toString();
+      return createPrivateKey({ key: der, format: 'der', type })
+        .export({ type: type === 'sec1' ? 'sec1' : 'pkcs8', format: 'pem' })
+        .toString();
     } catch {
       // try the next encoding
     }

@@ -41,8 +41,13 @@ export async function openAccount(ctx: AccountContext): Promise<acme.Client> {
       }
     }
     // Registration elsewhere, or no shared storage: a new account of our own would split the fleet.
-    if ('unavailable' in r) throw new BerthError(ErrorCodes.STORAGE, `no ACME account yet and the fleet storage is unreachable: ${r.unavailable}`);
-    if (waited > 120) throw new BerthError(ErrorCodes.ACME_ORDER, `the account is still being registered by ${r.heldBy}`);
+    if ('unavailable' in r)
+      throw new BerthError(
+        ErrorCodes.STORAGE,
+        `no ACME account yet and the fleet storage is unreachable: ${r.unavailable}`,
+      );
+    if (waited > 120)
+      throw new BerthError(ErrorCodes.ACME_ORDER, `the account is still being registered by ${r.heldBy}`);
     await sleep(Math.min(Math.max(r.retryInMs, 50), 500), ctx.signal);
     await ctx.refresh();
   }
@@ -50,8 +55,17 @@ export async function openAccount(ctx: AccountContext): Promise<acme.Client> {
 
 async function stored(ctx: AccountContext): Promise<acme.Client | undefined> {
   const account = (await ctx.keeper.section(ctx.storage, ctx.resolver)).Account;
-  if (!account?.PrivateKey || !account.Registration?.uri || !sameOrigin(account.Registration.uri, new URL(ctx.directoryUrl).origin)) return undefined;
-  return new acme.Client({ directoryUrl: ctx.directoryUrl, accountKey: accountKeyPem(account), accountUrl: account.Registration.uri });
+  if (
+    !account?.PrivateKey ||
+    !account.Registration?.uri ||
+    !sameOrigin(account.Registration.uri, new URL(ctx.directoryUrl).origin)
+  )
+    return undefined;
+  return new acme.Client({
+    directoryUrl: ctx.directoryUrl,
+    accountKey: accountKeyPem(account),
+    accountUrl: account.Registration.uri,
+  });
 }
 
 async function register(ctx: AccountContext): Promise<acme.Client> {
@@ -65,16 +79,34 @@ async function register(ctx: AccountContext): Promise<acme.Client> {
   });
   let body: unknown;
   try {
-    body = await client.createAccount({ termsOfServiceAgreed: true, ...(config.email ? { contact: [`mailto:${config.email}`] } : {}) });
+    body = await client.createAccount({
+      termsOfServiceAgreed: true,
+      ...(config.email ? { contact: [`mailto:${config.email}`] } : {}),
+    });
   } catch (err) {
     if (err instanceof BerthError) throw err;
-    const hint = /externalAccount|external account/i.test(errorMessage(err)) && !eab ? ' (this CA requires External Account Binding: set acme.eab.kid and acme.eab.hmacEncoded)' : '';
-    throw new BerthError(ErrorCodes.ACME_ORDER, `account registration at ${ctx.directoryUrl} failed: ${errorMessage(err)}${hint}`, { cause: err });
+    const hint =
+      /externalAccount|external account/i.test(errorMessage(err)) && !eab
+        ? ' (this CA requires External Account Binding: set acme.eab.kid and acme.eab.hmacEncoded)'
+        : '';
+    throw new BerthError(
+      ErrorCodes.ACME_ORDER,
+      `account registration at ${ctx.directoryUrl} failed: ${errorMessage(err)}${hint}`,
+      { cause: err },
+    );
   }
-  ctx.log.info({ resolver: ctx.resolver, eab: eab !== undefined, account: client.getAccountUrl() }, 'ACME account registered');
+  ctx.log.info(
+    { resolver: ctx.resolver, eab: eab !== undefined, account: client.getAccountUrl() },
+    'ACME account registered',
+  );
   // The account works whether or not it could be stored: registering another one on every
   // retry would be worse than keeping this one in memory until the write succeeds.
-  await ctx.keeper.putAccount(ctx.storage, ctx.resolver, { Email: config.email ?? '', Registration: { body, uri: client.getAccountUrl() }, PrivateKey: key.stored, KeyType: storedKeyType(config.keyType) });
+  await ctx.keeper.putAccount(ctx.storage, ctx.resolver, {
+    Email: config.email ?? '',
+    Registration: { body, uri: client.getAccountUrl() },
+    PrivateKey: key.stored,
+    KeyType: storedKeyType(config.keyType),
+  });
   return client;
 }
 

@@ -50,9 +50,12 @@ export function installAcmeHttp(): void {
     }
     const url = error.config?.url ?? 'the ACME server';
     // axios reports its own timeout as ECONNABORTED "timeout of N ms exceeded".
-    const timedOut = error.code === 'ETIMEDOUT' || (error.code === 'ECONNABORTED' && /timeout/i.test(error.message ?? ''));
+    const timedOut =
+      error.code === 'ETIMEDOUT' || (error.code === 'ECONNABORTED' && /timeout/i.test(error.message ?? ''));
     const limit = error.config?.timeout;
-    const reason = timedOut ? `no answer within ${limit ? `${limit} ms` : 'the timeout'} (acme.clientTimeout)` : error.code ?? error.message ?? 'connection failed';
+    const reason = timedOut
+      ? `no answer within ${limit ? `${limit} ms` : 'the timeout'} (acme.clientTimeout)`
+      : (error.code ?? error.message ?? 'connection failed');
     return Promise.reject(new BerthError(ErrorCodes.ACME_ORDER, `cannot reach ${url}: ${reason}`, { cause: error }));
   };
   const handler = { fulfilled: null, rejected: onError, synchronous: false, runWhen: null };
@@ -127,10 +130,18 @@ export function configureCa(directoryUrl: string, conn: CaConnection): void {
   const name = conn.caServerName;
   let agent: Agent | undefined;
   if (custom || name) {
-    const ca = custom ? [...(conn.caSystemCertPool ? systemRoots() : []), ...conn.caCertificates!] : getCACertificates('default');
+    const ca = custom
+      ? [...(conn.caSystemCertPool ? systemRoots() : []), ...conn.caCertificates!]
+      : getCACertificates('default');
     agent = new Agent({
-      ca, keepAlive: true,
-      ...(name ? { servername: name, checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(name, cert) } : {}),
+      ca,
+      keepAlive: true,
+      ...(name
+        ? {
+            servername: name,
+            checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(name, cert),
+          }
+        : {}),
     });
   }
   origins.get(origin)?.agent?.destroy();

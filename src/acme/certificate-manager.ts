@@ -18,7 +18,14 @@ import { buildRuntimes, checkProfile, type Runtime } from './resolver-runtime.ts
 import { dueForRenewal, renewDurations } from './renewal.ts';
 import { buildSolver } from './solvers.ts';
 import { StorageKeeper } from './storage-keeper.ts';
-import { jobKey, statusRows, type CertificateStatus, type Job, type Managed, type StorageStatus } from './certificate-status.ts';
+import {
+  jobKey,
+  statusRows,
+  type CertificateStatus,
+  type Job,
+  type Managed,
+  type StorageStatus,
+} from './certificate-status.ts';
 import { wantedCertificates, type WantedCertificate } from './wanted.ts';
 
 export type { CertificateState, CertificateStatus, StorageStatus } from './certificate-status.ts';
@@ -99,7 +106,8 @@ export class CertificateManager {
     for (const rt of this.runtimes.values()) {
       const doc = await this.keeper.doc(rt.storage);
       for (const rec of doc[rt.name]?.Certificates ?? []) this.installRecord(rt.name, rec);
-      if (rt.storage.onChange && !seen.has(rt.storage)) this.unsubscribe.push(rt.storage.onChange(() => void this.refreshAll()));
+      if (rt.storage.onChange && !seen.has(rt.storage))
+        this.unsubscribe.push(rt.storage.onChange(() => void this.refreshAll()));
       seen.add(rt.storage);
       if (rt.config.profile) void checkProfile(rt, this.log);
     }
@@ -118,7 +126,11 @@ export class CertificateManager {
    */
   update(config: DynamicConfig, entryPoints: StaticConfig['entryPoints'] | Record<string, EntryPointConfig>): void {
     this.wanted = wantedCertificates(config, entryPoints, this.opts.resolvers ?? {});
-    const unknown = new Set(Object.values(config.http?.routers ?? {}).map((r) => r.tls?.certResolver).filter((n): n is string => !!n && !this.runtimes.has(n)));
+    const unknown = new Set(
+      Object.values(config.http?.routers ?? {})
+        .map((r) => r.tls?.certResolver)
+        .filter((n): n is string => !!n && !this.runtimes.has(n)),
+    );
     for (const r of unknown) this.log.warn({ resolver: r }, 'routers name an unknown certificate resolver');
     this.reconcile();
   }
@@ -130,7 +142,12 @@ export class CertificateManager {
 
   /** Per resolver: whether its storage holds everything it issued, and how many writes failed (metrics). */
   storageStatus(): StorageStatus[] {
-    return [...this.runtimes.values()].map((rt) => ({ resolver: rt.name, storage: rt.storage.location, stored: this.keeper.unstored(rt.name) === undefined, failedWrites: this.keeper.failedWrites(rt.name) }));
+    return [...this.runtimes.values()].map((rt) => ({
+      resolver: rt.name,
+      storage: rt.storage.location,
+      stored: this.keeper.unstored(rt.name) === undefined,
+      failedWrites: this.keeper.failedWrites(rt.name),
+    }));
   }
 
   /** The HTTP-01 responder, so worker processes (and fleet hosts) can be kept in step with its tokens. */
@@ -174,7 +191,8 @@ export class CertificateManager {
     }
     for (const [key, m] of this.managed) {
       const rt = this.runtimes.get(m.resolver);
-      if (rt && dueForRenewal(m, now, rt.config.certificatesDuration)) this.schedule(`renew|${key}`, m.resolver, m.main, m.sans, true);
+      if (rt && dueForRenewal(m, now, rt.config.certificatesDuration))
+        this.schedule(`renew|${key}`, m.resolver, m.main, m.sans, true);
     }
   }
 
@@ -182,14 +200,18 @@ export class CertificateManager {
   private covered(names: string[], now: number): boolean {
     const patterns: string[] = [];
     for (const m of this.managed.values()) if (m.notAfter > now) patterns.push(...m.names);
-    for (const c of this.store.list()) if (c.source !== 'generated' && c.source !== 'acme' && c.notAfter.getTime() > now) patterns.push(...c.names);
+    for (const c of this.store.list())
+      if (c.source !== 'generated' && c.source !== 'acme' && c.notAfter.getTime() > now) patterns.push(...c.names);
     return names.every((n) => patterns.some((p) => nameMatches(p, n)));
   }
 
   /** Whether a job's want is gone or satisfied (covered, or renewed out of its window). */
   private satisfied(job: Job): boolean {
     const now = this.now();
-    if (!job.renewal) return !this.wanted.some((w) => jobKey(w.resolver, w.main, w.sans) === job.key && !this.covered(w.mustCover, now));
+    if (!job.renewal)
+      return !this.wanted.some(
+        (w) => jobKey(w.resolver, w.main, w.sans) === job.key && !this.covered(w.mustCover, now),
+      );
     const m = this.managed.get(job.key.slice('renew|'.length));
     const rt = this.runtimes.get(job.resolver);
     return !m || !rt || !dueForRenewal(m, now, rt.config.certificatesDuration);
@@ -246,7 +268,10 @@ export class CertificateManager {
           this.later(job, this.backoff(++job.attempts));
           return;
         }
-        this.log.warn({ resolver: job.resolver, domain: job.main, expiresInDays: Math.round((m.notAfter - this.now()) / DAY) }, 'fleet storage unreachable and the certificate expires soon: renewing it locally, without a fleet lease');
+        this.log.warn(
+          { resolver: job.resolver, domain: job.main, expiresInDays: Math.round((m.notAfter - this.now()) / DAY) },
+          'fleet storage unreachable and the certificate expires soon: renewing it locally, without a fleet lease',
+        );
       } else {
         lease = r.lease;
         // Another host may have finished while this one waited for the lease.
@@ -267,7 +292,10 @@ export class CertificateManager {
     } catch (err) {
       if (this.stopped) return;
       if (err instanceof StaleLeaseError) {
-        this.log.warn({ resolver: job.resolver, domain: job.main, err: err.message }, 'order lease lost to another host; its certificate is used instead');
+        this.log.warn(
+          { resolver: job.resolver, domain: job.main, err: err.message },
+          'order lease lost to another host; its certificate is used instead',
+        );
         this.later(job, 0);
         return;
       }
@@ -279,7 +307,18 @@ export class CertificateManager {
       if (dnsWait !== undefined) delay = Math.max(delay, dnsWait);
       job.state = 'failed';
       job.lastError = errorMessage(err);
-      this.log.error({ resolver: job.resolver, domain: job.main, sans: job.sans, attempt: job.attempts, retryInMs: delay, rateLimited, err: job.lastError }, 'certificate order failed; the current certificate (if any) keeps serving');
+      this.log.error(
+        {
+          resolver: job.resolver,
+          domain: job.main,
+          sans: job.sans,
+          attempt: job.attempts,
+          retryInMs: delay,
+          rateLimited,
+          err: job.lastError,
+        },
+        'certificate order failed; the current certificate (if any) keeps serving',
+      );
       this.later(job, delay);
     } finally {
       await lease?.release().catch(() => undefined);
@@ -293,18 +332,39 @@ export class CertificateManager {
     const solver = await this.solver(rt);
     const names = [job.main, ...job.sans.filter((s) => s !== job.main)];
     const key = (await createCertificateKey(rt.config.keyType)).toString();
-    const csr = await createCsr(key, { names, ...(rt.config.emailAddresses?.length ? { emailAddresses: rt.config.emailAddresses } : {}), disableCommonName: rt.config.disableCommonName === true });
-    this.log.info({ resolver: rt.name, names, challenge: solver.type, ...(rt.config.profile ? { profile: rt.config.profile } : {}) }, 'ordering certificate');
+    const csr = await createCsr(key, {
+      names,
+      ...(rt.config.emailAddresses?.length ? { emailAddresses: rt.config.emailAddresses } : {}),
+      disableCommonName: rt.config.disableCommonName === true,
+    });
+    this.log.info(
+      {
+        resolver: rt.name,
+        names,
+        challenge: solver.type,
+        ...(rt.config.profile ? { profile: rt.config.profile } : {}),
+      },
+      'ordering certificate',
+    );
     const signal = lease ? AbortSignal.any([this.abort.signal, lease.signal]) : this.abort.signal;
     const cert = await orderCertificate(client, {
-      names, csr, solver, signal, log: this.log,
+      names,
+      csr,
+      solver,
+      signal,
+      log: this.log,
       ...(rt.config.profile ? { profile: rt.config.profile } : {}),
       ...(rt.config.preferredChain ? { preferredChain: rt.config.preferredChain } : {}),
     });
     // Stored before it is served: a crash right after the first handshake must not cost a new
     // order (CA rate limits). A certificate that cannot be stored is served all the same, and the
     // write is retried until it lands; the order itself succeeded and is not repeated.
-    const rec = { domain: { main: job.main, ...(job.sans.length ? { sans: job.sans } : {}) }, certificate: Buffer.from(cert).toString('base64'), key: Buffer.from(key).toString('base64'), Store: 'default' };
+    const rec = {
+      domain: { main: job.main, ...(job.sans.length ? { sans: job.sans } : {}) },
+      certificate: Buffer.from(cert).toString('base64'),
+      key: Buffer.from(key).toString('base64'),
+      Store: 'default',
+    };
     await this.keeper.putCertificate(rt.storage, rt.name, rec, lease);
     this.install(rt.name, job.main, job.sans, key, cert);
     this.log.info({ resolver: rt.name, names }, 'certificate issued');
@@ -317,7 +377,10 @@ export class CertificateManager {
     return Math.min(max, initial * 2 ** Math.min(Math.max(attempts, 1) - 1, 20));
   }
 
-  private installRecord(resolver: string, rec: { domain: { main: string; sans?: string[] | null }; certificate: string; key: string }): void {
+  private installRecord(
+    resolver: string,
+    rec: { domain: { main: string; sans?: string[] | null }; certificate: string; key: string },
+  ): void {
     try {
       const cert = Buffer.from(rec.certificate, 'base64').toString('utf8');
       const key = Buffer.from(rec.key, 'base64').toString('utf8');
@@ -330,13 +393,21 @@ export class CertificateManager {
   private install(resolver: string, main: string, sans: string[], key: string, cert: string): void {
     this.store.put(`acme:${resolver}:${main}`, { key, cert, source: 'acme' });
     const info = readCertificateInfo(cert);
-    this.managed.set(`${resolver}|${main}`, { resolver, main, sans, names: info.names, notBefore: info.notBefore.getTime(), notAfter: info.notAfter.getTime() });
+    this.managed.set(`${resolver}|${main}`, {
+      resolver,
+      main,
+      sans,
+      names: info.names,
+      notBefore: info.notBefore.getTime(),
+      notAfter: info.notAfter.getTime(),
+    });
   }
 
   /** Merges what the resolver's storage holds now (another host's work) and serves what is new. */
   private async refresh(rt: Runtime): Promise<void> {
     const merged = mergeStores(await this.keeper.doc(rt.storage), await rt.storage.read());
-    for (const { resolver, record } of merged.certificates) if (this.runtimes.has(resolver)) this.installRecord(resolver, record);
+    for (const { resolver, record } of merged.certificates)
+      if (this.runtimes.has(resolver)) this.installRecord(resolver, record);
   }
 
   /** After the shared storage reported news: take it in, drop what it satisfied, retry what waited. */
@@ -346,7 +417,9 @@ export class CertificateManager {
     for (const rt of this.runtimes.values()) {
       if (seen.has(rt.storage)) continue;
       seen.add(rt.storage);
-      await this.refresh(rt).catch((err: unknown) => this.log.debug({ storage: rt.storage.location, err: errorMessage(err) }, 'shared storage not read'));
+      await this.refresh(rt).catch((err: unknown) =>
+        this.log.debug({ storage: rt.storage.location, err: errorMessage(err) }, 'shared storage not read'),
+      );
     }
     for (const job of [...this.jobs.values()]) {
       if (job.running) continue;
@@ -364,7 +437,16 @@ export class CertificateManager {
 
   private client(rt: Runtime): Promise<acme.Client> {
     if (!rt.client) {
-      rt.client = openAccount({ resolver: rt.name, config: rt.config, directoryUrl: rt.directoryUrl, storage: rt.storage, keeper: this.keeper, log: this.log, signal: this.abort.signal, refresh: () => this.refresh(rt) });
+      rt.client = openAccount({
+        resolver: rt.name,
+        config: rt.config,
+        directoryUrl: rt.directoryUrl,
+        storage: rt.storage,
+        keeper: this.keeper,
+        log: this.log,
+        signal: this.abort.signal,
+        refresh: () => this.refresh(rt),
+      });
       rt.client.catch(() => delete rt.client);
     }
     return rt.client;
@@ -373,7 +455,11 @@ export class CertificateManager {
   private solver(rt: Runtime): Promise<ChallengeSolver> {
     if (!rt.solver) {
       rt.solver = buildSolver(rt.name, rt.config, {
-        responder: this.responder, store: this.store, env: this.env, log: this.log, signal: this.abort.signal,
+        responder: this.responder,
+        store: this.store,
+        env: this.env,
+        log: this.log,
+        signal: this.abort.signal,
         ...(this.opts.relay ? { relay: this.opts.relay } : {}),
         propagationTimeoutMs: this.opts.propagationTimeoutMs ?? 120_000,
         propagationIntervalMs: this.opts.propagationIntervalMs ?? 2000,

@@ -60,12 +60,28 @@ export function jobKey(resolver: string, main: string, sans: string[]): string {
 }
 
 /** Rows for `/health` and `berth certs`: certificates in hand (with their renewal), then orders without one. */
-export function statusRows(managed: ReadonlyMap<string, Managed>, jobs: ReadonlyMap<string, Job>, wanted: readonly WantedCertificate[], now: number, unstored: (resolver: string) => string | undefined): CertificateStatus[] {
+export function statusRows(
+  managed: ReadonlyMap<string, Managed>,
+  jobs: ReadonlyMap<string, Job>,
+  wanted: readonly WantedCertificate[],
+  now: number,
+  unstored: (resolver: string) => string | undefined,
+): CertificateStatus[] {
   const rows: CertificateStatus[] = [];
   for (const [key, m] of managed) {
     const job = jobs.get(`renew|${key}`);
-    const routers = wanted.filter((w) => w.mustCover.every((n) => m.names.some((p) => nameMatches(p, n)))).flatMap((w) => w.routers);
-    const row: CertificateStatus = { resolver: m.resolver, main: m.main, sans: m.sans, names: m.names, notAfter: new Date(m.notAfter).toISOString(), state: m.notAfter <= now ? 'expired' : 'valid', routers };
+    const routers = wanted
+      .filter((w) => w.mustCover.every((n) => m.names.some((p) => nameMatches(p, n))))
+      .flatMap((w) => w.routers);
+    const row: CertificateStatus = {
+      resolver: m.resolver,
+      main: m.main,
+      sans: m.sans,
+      names: m.names,
+      notAfter: new Date(m.notAfter).toISOString(),
+      state: m.notAfter <= now ? 'expired' : 'valid',
+      routers,
+    };
     const storeError = unstored(m.resolver);
     if (storeError !== undefined) row.lastError = storeError;
     if (job && job.state !== 'valid') {
@@ -78,7 +94,14 @@ export function statusRows(managed: ReadonlyMap<string, Managed>, jobs: Readonly
   for (const job of jobs.values()) {
     if (job.renewal || job.state === 'valid') continue;
     const w = wanted.find((x) => jobKey(x.resolver, x.main, x.sans) === job.key);
-    const row: CertificateStatus = { resolver: job.resolver, main: job.main, sans: job.sans, names: [], state: job.state, routers: w?.routers ?? [] };
+    const row: CertificateStatus = {
+      resolver: job.resolver,
+      main: job.main,
+      sans: job.sans,
+      names: [],
+      state: job.state,
+      routers: w?.routers ?? [],
+    };
     if (job.lastError) row.lastError = job.lastError;
     if (job.nextAttempt) row.nextAttempt = new Date(job.nextAttempt).toISOString();
     rows.push(row);

@@ -110,12 +110,15 @@ export function dns01Solver(provider: Dns01Provider, opts: Dns01SolverOptions, l
       });
     },
     cleanup: async (authz, c, value) => {
-      const ch = last.get(c.token) ?? await info(authz, c, value, undefined);
+      const ch = last.get(c.token) ?? (await info(authz, c, value, undefined));
       last.delete(c.token);
       try {
         await provider.cleanup(ch);
       } catch (err) {
-        log?.warn({ fqdn: ch.effectiveFqdn, provider: provider.name, err: String(err) }, 'dns-01 TXT record could not be removed');
+        log?.warn(
+          { fqdn: ch.effectiveFqdn, provider: provider.name, err: String(err) },
+          'dns-01 TXT record could not be removed',
+        );
         throw err;
       }
     },

@@ -21,15 +21,32 @@ x509.cryptoProvider.set(webcrypto);
 export async function createCsr(keyPem: string, opts: CsrOptions): Promise<Buffer> {
   const key = createPrivateKey(keyPem);
   const curve = key.asymmetricKeyDetails?.namedCurve;
-  const algorithm = key.asymmetricKeyType === 'ec'
-    ? { name: 'ECDSA', namedCurve: curve === 'secp384r1' ? 'P-384' : 'P-256', hash: curve === 'secp384r1' ? 'SHA-384' : 'SHA-256' }
-    : { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
-  const privateKey = await webcrypto.subtle.importKey('pkcs8', key.export({ type: 'pkcs8', format: 'der' }), algorithm, true, ['sign']);
-  const publicKey = await webcrypto.subtle.importKey('spki', createPublicKey(key).export({ type: 'spki', format: 'der' }), algorithm, true, ['verify']);
+  const algorithm =
+    key.asymmetricKeyType === 'ec'
+      ? {
+          name: 'ECDSA',
+          namedCurve: curve === 'secp384r1' ? 'P-384' : 'P-256',
+          hash: curve === 'secp384r1' ? 'SHA-384' : 'SHA-256',
+        }
+      : { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
+  const privateKey = await webcrypto.subtle.importKey(
+    'pkcs8',
+    key.export({ type: 'pkcs8', format: 'der' }),
+    algorithm,
+    true,
+    ['sign'],
+  );
+  const publicKey = await webcrypto.subtle.importKey(
+    'spki',
+    createPublicKey(key).export({ type: 'spki', format: 'der' }),
+    algorithm,
+    true,
+    ['verify'],
+  );
   const first = opts.names[0];
   const cn = !opts.disableCommonName && first !== undefined && first.length <= 64 ? first : undefined;
   const san = [
-    ...opts.names.map((value) => ({ type: isIP(value) ? 'ip' as const : 'dns' as const, value })),
+    ...opts.names.map((value) => ({ type: isIP(value) ? ('ip' as const) : ('dns' as const), value })),
     ...(opts.emailAddresses ?? []).map((value) => ({ type: 'email' as const, value })),
   ];
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({

@@ -43,7 +43,10 @@ async function solve(client: acme.Client, authz: acme.Authorization, req: OrderR
   if (authz.status === 'valid') return;
   const challenge = authz.challenges.find((c) => c.type === req.solver.type);
   const name = authz.identifier.value;
-  if (!challenge) throw new Error(`the CA offers no ${req.solver.type} challenge for ${name} (offered: ${authz.challenges.map((c) => c.type).join(', ')})`);
+  if (!challenge)
+    throw new Error(
+      `the CA offers no ${req.solver.type} challenge for ${name} (offered: ${authz.challenges.map((c) => c.type).join(', ')})`,
+    );
   const keyAuthorization = await client.getChallengeKeyAuthorization(challenge);
   let completed = false;
   try {

@@ -29,6 +29,10 @@ export function renewBefore(cert: { notBefore: number; notAfter: number }, certi
 }
 
 /** Whether a certificate is due for renewal at `now`. */
-export function dueForRenewal(cert: { notBefore: number; notAfter: number }, now: number, certificatesDurationHours = 2160): boolean {
+export function dueForRenewal(
+  cert: { notBefore: number; notAfter: number },
+  now: number,
+  certificatesDurationHours = 2160,
+): boolean {
   return now >= cert.notAfter - renewBefore(cert, certificatesDurationHours);
 }

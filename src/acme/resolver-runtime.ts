@@ -27,7 +27,11 @@ export interface Runtime {
  * document, one writer); each CA's connection settings (`caCertificates`, `caSystemCertPool`,
  * `caServerName`, `clientTimeout`) are installed for its origin.
  */
-export function buildRuntimes(resolvers: Record<string, CertResolverConfig>, log: Logger, storageFactory?: (path: string) => AcmeStorage): Runtime[] {
+export function buildRuntimes(
+  resolvers: Record<string, CertResolverConfig>,
+  log: Logger,
+  storageFactory?: (path: string) => AcmeStorage,
+): Runtime[] {
   const storages = new Map<string, AcmeStorage>();
   const out: Runtime[] = [];
   for (const [name, r] of Object.entries(resolvers)) {
@@ -49,8 +53,10 @@ export function buildRuntimes(resolvers: Record<string, CertResolverConfig>, log
     }
     const timeoutMs = parseDuration(r.acme.clientTimeout);
     configureCa(directoryUrl, {
-      caCertificates: roots, caSystemCertPool: r.acme.caSystemCertPool === true,
-      ...(r.acme.caServerName ? { caServerName: r.acme.caServerName } : {}), ...(timeoutMs ? { timeoutMs } : {}),
+      caCertificates: roots,
+      caSystemCertPool: r.acme.caSystemCertPool === true,
+      ...(r.acme.caServerName ? { caServerName: r.acme.caServerName } : {}),
+      ...(timeoutMs ? { timeoutMs } : {}),
     });
   }
   return out;
@@ -60,8 +66,16 @@ export function buildRuntimes(resolvers: Record<string, CertResolverConfig>, log
 export async function checkProfile(rt: Runtime, log: Logger): Promise<void> {
   try {
     const profiles = await advertisedProfiles(rt.directoryUrl);
-    if (profiles === undefined) log.warn({ resolver: rt.name, profile: rt.config.profile }, 'the CA advertises no certificate profiles; the profile is sent with each order but may be ignored');
-    else if (!profiles.includes(rt.config.profile!)) log.warn({ resolver: rt.name, profile: rt.config.profile, offered: profiles }, 'the CA does not offer this certificate profile; its orders will be refused');
+    if (profiles === undefined)
+      log.warn(
+        { resolver: rt.name, profile: rt.config.profile },
+        'the CA advertises no certificate profiles; the profile is sent with each order but may be ignored',
+      );
+    else if (!profiles.includes(rt.config.profile!))
+      log.warn(
+        { resolver: rt.name, profile: rt.config.profile, offered: profiles },
+        'the CA does not offer this certificate profile; its orders will be refused',
+      );
   } catch (err) {
     log.debug({ resolver: rt.name, err: errorMessage(err) }, 'profiles of the CA not checked');
   }

@@ -28,28 +28,39 @@ export interface SolverDeps {
  * `delayBeforeCheck` / `disablePropagationCheck`), `httpChallenge.delay`, `tlsChallenge.delay`.
  * Throws for a provider that cannot be set up, so only this resolver's orders fail.
  */
-export async function buildSolver(name: string, acme: CertResolverConfig['acme'], deps: SolverDeps): Promise<ChallengeSolver> {
+export async function buildSolver(
+  name: string,
+  acme: CertResolverConfig['acme'],
+  deps: SolverDeps,
+): Promise<ChallengeSolver> {
   const type = challengeOf({ acme });
   const local = { signal: deps.signal, ...(deps.relay ? { relay: deps.relay } : {}) };
   if (type === 'http-01') return http01Solver(deps.responder, { ...local, ...delay(acme.httpChallenge?.delay) });
   if (type === 'tls-alpn-01') return tlsAlpn01Solver(deps.store, { ...local, ...delay(acme.tlsChallenge?.delay) });
   if (type !== 'dns-01' || !acme.dnsChallenge) {
-    throw new BerthError(ErrorCodes.ACME_ORDER, `resolver ${name} has no challenge configured (dnsChallenge, httpChallenge or tlsChallenge)`);
+    throw new BerthError(
+      ErrorCodes.ACME_ORDER,
+      `resolver ${name} has no challenge configured (dnsChallenge, httpChallenge or tlsChallenge)`,
+    );
   }
   const dc = acme.dnsChallenge;
   const provider = await loadDns01Provider(dc.provider, deps.env, deps.log);
   const delayMs = parseDuration(dc.propagation?.delayBeforeChecks ?? dc.delayBeforeCheck);
-  return dns01Solver(provider, {
-    env: deps.env,
-    resolvers: dc.resolvers ?? [],
-    disableChecks: dc.propagation?.disableChecks === true || dc.disablePropagationCheck === true,
-    requireAllRNS: dc.propagation?.requireAllRNS === true,
-    disableANSChecks: dc.propagation?.disableANSChecks === true,
-    timeoutMs: deps.propagationTimeoutMs,
-    intervalMs: deps.propagationIntervalMs,
-    signal: deps.signal,
-    ...(delayMs ? { delayMs } : {}),
-  }, deps.log);
+  return dns01Solver(
+    provider,
+    {
+      env: deps.env,
+      resolvers: dc.resolvers ?? [],
+      disableChecks: dc.propagation?.disableChecks === true || dc.disablePropagationCheck === true,
+      requireAllRNS: dc.propagation?.requireAllRNS === true,
+      disableANSChecks: dc.propagation?.disableANSChecks === true,
+      timeoutMs: deps.propagationTimeoutMs,
+      intervalMs: deps.propagationIntervalMs,
+      signal: deps.signal,
+      ...(delayMs ? { delayMs } : {}),
+    },
+    deps.log,
+  );
 }
 
 function delay(value: string | undefined): { delayMs?: number } {

@@ -1,6 +1,14 @@
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
-import { StaleLeaseError, type AcmeAccountRecord, type AcmeCertificateRecord, type AcmeResolverData, type AcmeStorage, type AcmeStore, type StorageLease } from './storage.ts';
+import {
+  StaleLeaseError,
+  type AcmeAccountRecord,
+  type AcmeCertificateRecord,
+  type AcmeResolverData,
+  type AcmeStorage,
+  type AcmeStore,
+  type StorageLease,
+} from './storage.ts';
 
 /**
  * Keeps each storage's document in memory and writes it, per resolver: a failed write leaves what
@@ -10,7 +18,10 @@ import { StaleLeaseError, type AcmeAccountRecord, type AcmeCertificateRecord, ty
 export class StorageKeeper {
   private readonly docs = new Map<AcmeStorage, Promise<AcmeStore>>();
   /** Pending rewrites of a resolver's storage after a failed write. */
-  private readonly retries = new Map<string, { attempts: number; timer: NodeJS.Timeout; message: string; storage: AcmeStorage }>();
+  private readonly retries = new Map<
+    string,
+    { attempts: number; timer: NodeJS.Timeout; message: string; storage: AcmeStorage }
+  >();
   /** Failed writes of a resolver's storage since start (metrics). */
   private readonly failures = new Map<string, number>();
   private readonly log: Logger;
@@ -53,7 +64,12 @@ export class StorageKeeper {
    * Stores a certificate (replacing the one with the same main name). A stale lease throws
    * {@link StaleLeaseError} and leaves the document as it was; any other failure is retried later.
    */
-  async putCertificate(storage: AcmeStorage, resolver: string, rec: AcmeCertificateRecord, lease?: StorageLease): Promise<void> {
+  async putCertificate(
+    storage: AcmeStorage,
+    resolver: string,
+    rec: AcmeCertificateRecord,
+    lease?: StorageLease,
+  ): Promise<void> {
     const list = ((await this.section(storage, resolver)).Certificates ??= []);
     const i = list.findIndex((c) => c.domain.main === rec.domain.main);
     const previous = i >= 0 ? list[i] : undefined;
@@ -87,17 +103,27 @@ export class StorageKeeper {
     this.stopped = true;
     const pending = [...this.retries.entries()];
     for (const [, r] of pending) clearTimeout(r.timer);
-    await Promise.all(pending.map(async ([resolver, r]) => {
-      try {
-        await this.write(r.storage, resolver);
-      } catch (err) {
-        this.log.error({ resolver, storage: r.storage.location, err: errorMessage(err) }, 'ACME storage still cannot be written at shutdown; certificates issued since the last write will be ordered again');
-      }
-    }));
+    await Promise.all(
+      pending.map(async ([resolver, r]) => {
+        try {
+          await this.write(r.storage, resolver);
+        } catch (err) {
+          this.log.error(
+            { resolver, storage: r.storage.location, err: errorMessage(err) },
+            'ACME storage still cannot be written at shutdown; certificates issued since the last write will be ordered again',
+          );
+        }
+      }),
+    );
   }
 
   /** Writes the document; a success settles every pending retry of resolvers on that storage. */
-  private async write(storage: AcmeStorage, resolver: string, change?: Parameters<AcmeStorage['write']>[1], lease?: StorageLease): Promise<void> {
+  private async write(
+    storage: AcmeStorage,
+    resolver: string,
+    change?: Parameters<AcmeStorage['write']>[1],
+    lease?: StorageLease,
+  ): Promise<void> {
     await storage.write(await this.doc(storage), change, lease);
     for (const [name, r] of [...this.retries]) {
       if (r.storage !== storage && name !== resolver) continue;
@@ -112,7 +138,10 @@ export class StorageKeeper {
     const delay = this.backoff(attempts);
     const message = `not stored in ${storage.location}: ${errorMessage(err)}`;
     this.failures.set(resolver, (this.failures.get(resolver) ?? 0) + 1);
-    this.log.error({ resolver, storage: storage.location, attempt: attempts, retryInMs: delay, err: errorMessage(err) }, 'ACME storage could not be written; what it holds is kept in memory and the write is retried');
+    this.log.error(
+      { resolver, storage: storage.location, attempt: attempts, retryInMs: delay, err: errorMessage(err) },
+      'ACME storage could not be written; what it holds is kept in memory and the write is retried',
+    );
     const previous = this.retries.get(resolver);
     if (previous) clearTimeout(previous.timer);
     const timer = setTimeout(() => {

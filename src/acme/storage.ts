@@ -124,9 +124,16 @@ export class FileAcmeStorage implements AcmeStorage {
       try {
         await rename(path, aside);
       } catch (renameErr) {
-        throw new BerthError(ErrorCodes.STORAGE, `${path} is corrupt and cannot be moved aside: ${errorMessage(renameErr)}`, { cause: renameErr });
+        throw new BerthError(
+          ErrorCodes.STORAGE,
+          `${path} is corrupt and cannot be moved aside: ${errorMessage(renameErr)}`,
+          { cause: renameErr },
+        );
       }
-      this.log?.error({ path, quarantined: aside, err: errorMessage(err) }, 'acme storage is corrupt: moved aside, starting with an empty store');
+      this.log?.error(
+        { path, quarantined: aside, err: errorMessage(err) },
+        'acme storage is corrupt: moved aside, starting with an empty store',
+      );
       return {};
     }
   }
@@ -147,7 +154,10 @@ export class FileAcmeStorage implements AcmeStorage {
       const st = await stat(this.location);
       if ((st.mode & 0o077) !== 0) {
         await chmod(this.location, 0o600);
-        this.log?.warn({ path: this.location, mode: (st.mode & 0o777).toString(8) }, 'acme storage was readable by others: mode set to 0600');
+        this.log?.warn(
+          { path: this.location, mode: (st.mode & 0o777).toString(8) },
+          'acme storage was readable by others: mode set to 0600',
+        );
       }
     } catch {
       // best effort
@@ -180,8 +190,10 @@ export function decodeStore(raw: unknown): AcmeStore {
     const s = section as Record<string, unknown>;
     const account = s['Account'];
     const certs = s['Certificates'];
-    if (account !== undefined && account !== null && typeof account !== 'object') throw new Error(`resolver "${name}": Account is not an object`);
-    if (certs !== undefined && certs !== null && !Array.isArray(certs)) throw new Error(`resolver "${name}": Certificates is not a list`);
+    if (account !== undefined && account !== null && typeof account !== 'object')
+      throw new Error(`resolver "${name}": Account is not an object`);
+    if (certs !== undefined && certs !== null && !Array.isArray(certs))
+      throw new Error(`resolver "${name}": Certificates is not a list`);
     out[name] = {
       Account: (account as AcmeAccountRecord | undefined) ?? null,
       Certificates: ((certs as unknown[] | undefined | null) ?? []).filter(isCertificateRecord),
@@ -195,7 +207,14 @@ function isCertificateRecord(v: unknown): v is AcmeCertificateRecord {
   const r = v as Record<string, unknown>;
   const d = r['domain'] as Record<string, unknown> | undefined;
   // Traefik drops entries without certificate or key too.
-  return typeof r['certificate'] === 'string' && r['certificate'] !== '' && typeof r['key'] === 'string' && r['key'] !== '' && !!d && typeof d['main'] === 'string';
+  return (
+    typeof r['certificate'] === 'string' &&
+    r['certificate'] !== '' &&
+    typeof r['key'] === 'string' &&
+    r['key'] !== '' &&
+    !!d &&
+    typeof d['main'] === 'string'
+  );
 }
 
 /** `notAfter` (epoch ms) of a stored certificate's leaf, 0 when it cannot be read. */
@@ -211,7 +230,10 @@ export function recordNotAfter(rec: AcmeCertificateRecord): number {
  * Merges `from` into `into`: per resolver, a certificate (by `domain.main`) is taken when `into`
  * has none or an older one, an account when `into` has none. Returns what was taken.
  */
-export function mergeStores(into: AcmeStore, from: AcmeStore): { certificates: { resolver: string; record: AcmeCertificateRecord }[]; accounts: string[] } {
+export function mergeStores(
+  into: AcmeStore,
+  from: AcmeStore,
+): { certificates: { resolver: string; record: AcmeCertificateRecord }[]; accounts: string[] } {
   const out = { certificates: [] as { resolver: string; record: AcmeCertificateRecord }[], accounts: [] as string[] };
   for (const [resolver, section] of Object.entries(from)) {
     const mine = (into[resolver] ??= { Account: null, Certificates: [] });

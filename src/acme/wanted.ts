@@ -46,7 +46,11 @@ export function hostsFromRule(rule: string): string[] {
  * TLS-ALPN-01. The entrypoint's `http.tls` applies to routers on it without their own `tls`, and
  * its `domains` are wanted too. Unknown resolvers are skipped (the caller reports them).
  */
-export function wantedCertificates(config: DynamicConfig, entryPoints: Record<string, EntryPointConfig>, resolvers: Record<string, CertResolverConfig>): WantedCertificate[] {
+export function wantedCertificates(
+  config: DynamicConfig,
+  entryPoints: Record<string, EntryPointConfig>,
+  resolvers: Record<string, CertResolverConfig>,
+): WantedCertificate[] {
   const byKey = new Map<string, WantedCertificate>();
   const add = (resolver: string, main: string, sans: string[], mustCover: string[], router: string) => {
     const names = [main, ...sans.filter((s) => s !== main)];
@@ -65,7 +69,12 @@ export function wantedCertificates(config: DynamicConfig, entryPoints: Record<st
       if (main) add(resolver, main, sans, [main, ...sans], router);
     }
   };
-  const consider = (name: string, rule: string, routerEps: string[] | undefined, tls: { certResolver?: string; domains?: TlsDomain[] } | undefined) => {
+  const consider = (
+    name: string,
+    rule: string,
+    routerEps: string[] | undefined,
+    tls: { certResolver?: string; domains?: TlsDomain[] } | undefined,
+  ) => {
     let effective = tls;
     if (!effective) {
       const eps = routerEps ?? Object.keys(entryPoints);
@@ -87,7 +96,8 @@ export function wantedCertificates(config: DynamicConfig, entryPoints: Record<st
         continue;
       }
       const parent = host.slice(host.indexOf('.') + 1);
-      if (challenge === 'dns-01' && host.includes('.') && parent.includes('.')) add(resolverName, host, [`*.${parent}`], [host], name);
+      if (challenge === 'dns-01' && host.includes('.') && parent.includes('.'))
+        add(resolverName, host, [`*.${parent}`], [host], name);
       else add(resolverName, host, [], [host], name);
     }
   };
@@ -98,7 +108,8 @@ export function wantedCertificates(config: DynamicConfig, entryPoints: Record<st
   }
   for (const [epName, ep] of Object.entries(entryPoints)) {
     const t = ep.http?.tls;
-    if (t?.certResolver && t.domains?.length && resolvers[t.certResolver]) fromDomains(t.certResolver, t.domains, `entryPoint ${epName}`);
+    if (t?.certResolver && t.domains?.length && resolvers[t.certResolver])
+      fromDomains(t.certResolver, t.domains, `entryPoint ${epName}`);
   }
   return [...byKey.values()];
 }

@@ -58,12 +58,20 @@ export interface ApiSources {
 
 function json(res: ApiResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body, null, 2);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+  });
   res.end(text);
 }
 
 function text(res: ApiResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
-  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.writeHead(status, {
+    'content-type': type,
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+  });
   res.end(body);
 }
 
@@ -84,9 +92,17 @@ export function healthReport(src: ApiSources): Record<string, unknown> {
     providers[name] = state;
     if (st.status !== 'ok') degraded = true;
   }
-  const routers = Object.keys(snap.config.http?.routers ?? {}).length + Object.keys(snap.config.tcp?.routers ?? {}).length + Object.keys(snap.config.udp?.routers ?? {}).length;
-  const services = Object.keys(snap.config.http?.services ?? {}).length + Object.keys(snap.config.tcp?.services ?? {}).length + Object.keys(snap.config.udp?.services ?? {}).length;
-  const autoRoutes = Object.keys(snap.config.http?.routers ?? {}).filter((n) => n.includes('-auto@') || n.endsWith('-auto')).length;
+  const routers =
+    Object.keys(snap.config.http?.routers ?? {}).length +
+    Object.keys(snap.config.tcp?.routers ?? {}).length +
+    Object.keys(snap.config.udp?.routers ?? {}).length;
+  const services =
+    Object.keys(snap.config.http?.services ?? {}).length +
+    Object.keys(snap.config.tcp?.services ?? {}).length +
+    Object.keys(snap.config.udp?.services ?? {}).length;
+  const autoRoutes = Object.keys(snap.config.http?.routers ?? {}).filter(
+    (n) => n.includes('-auto@') || n.endsWith('-auto'),
+  ).length;
   const errors = snap.diagnostics.filter((d) => d.level === 'error').length;
   const fleet = src.fleet?.();
   if (fleet && !fleet.connected) degraded = true;
@@ -101,7 +117,9 @@ export function healthReport(src: ApiSources): Record<string, unknown> {
     version: src.version,
     uptimeSeconds: Math.round((Date.now() - src.startedAt) / 1000),
     configVersion: snap.version,
-    routers, services, autoRoutes,
+    routers,
+    services,
+    autoRoutes,
     errors,
     memory: memorySummary(),
     providers,
@@ -122,19 +140,45 @@ export function createApiHandler(src: ApiSources, log: Logger): (req: ApiRequest
       const url = new URL(req.url ?? '/', 'http://api');
       const p = url.pathname.replace(/\/+$/, '') || '/';
       const snap = src.holder.current();
-      if (req.method !== 'GET' && req.method !== 'HEAD') { text(res, 405, 'method not allowed\n'); return; }
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        text(res, 405, 'method not allowed\n');
+        return;
+      }
       switch (p) {
-        case '/ping': text(res, 200, 'OK'); return;
-        case '/health': json(res, 200, healthReport(src)); return;
-        case '/routes.json': json(res, 200, routesReport(snap, partDiagnostics(src))); return;
-        case '/ports': json(res, 200, src.ports ? portsReport(src.ports(), snap, src.providers()) : { allocations: [], unassigned: [] }); return;
-        case '/config.json': json(res, 200, snap.config); return;
-        case '/config.yaml': text(res, 200, toYaml(snap.config), 'application/yaml; charset=utf-8'); return;
-        case '/certs': json(res, 200, src.certificates ? src.certificates() : []); return;
-        case '/diagnostics': json(res, 200, [...snap.diagnostics, ...partDiagnostics(src)]); return;
+        case '/ping':
+          text(res, 200, 'OK');
+          return;
+        case '/health':
+          json(res, 200, healthReport(src));
+          return;
+        case '/routes.json':
+          json(res, 200, routesReport(snap, partDiagnostics(src)));
+          return;
+        case '/ports':
+          json(
+            res,
+            200,
+            src.ports ? portsReport(src.ports(), snap, src.providers()) : { allocations: [], unassigned: [] },
+          );
+          return;
+        case '/config.json':
+          json(res, 200, snap.config);
+          return;
+        case '/config.yaml':
+          text(res, 200, toYaml(snap.config), 'application/yaml; charset=utf-8');
+          return;
+        case '/certs':
+          json(res, 200, src.certificates ? src.certificates() : []);
+          return;
+        case '/diagnostics':
+          json(res, 200, [...snap.diagnostics, ...partDiagnostics(src)]);
+          return;
         case '/explain': {
           const target = url.searchParams.get('url');
-          if (!target) { json(res, 400, { error: 'give the URL to explain: /explain?url=https://host/path' }); return; }
+          if (!target) {
+            json(res, 400, { error: 'give the URL to explain: /explain?url=https://host/path' });
+            return;
+          }
           const r = explain(snap, target, url.searchParams.get('method') ?? 'GET', src.certificateFor);
           json(res, 'error' in r ? 400 : 200, r);
           return;
@@ -146,12 +190,32 @@ export function createApiHandler(src: ApiSources, log: Logger): (req: ApiRequest
         default:
           if (p.startsWith('/api/')) {
             const r = traefikApi(p, snap, src);
-            if (r !== undefined) { json(res, 200, r); return; }
+            if (r !== undefined) {
+              json(res, 200, r);
+              return;
+            }
             json(res, 404, { message: 'not found' });
             return;
           }
-          if ((p === '/' || p === '/dashboard') && src.dashboard) { src.dashboard(req, res); return; }
-          json(res, 404, { error: `unknown path ${p}`, paths: ['/health', '/routes.json', '/ports', '/config.json', '/config.yaml', '/explain?url=', '/certs', '/ping', '/metrics', '/api/rawdata'] });
+          if ((p === '/' || p === '/dashboard') && src.dashboard) {
+            src.dashboard(req, res);
+            return;
+          }
+          json(res, 404, {
+            error: `unknown path ${p}`,
+            paths: [
+              '/health',
+              '/routes.json',
+              '/ports',
+              '/config.json',
+              '/config.yaml',
+              '/explain?url=',
+              '/certs',
+              '/ping',
+              '/metrics',
+              '/api/rawdata',
+            ],
+          });
       }
     } catch (err) {
       log.error({ err }, 'api request failed');
@@ -174,7 +238,11 @@ export class ApiServer {
   async start(): Promise<{ host: string; port: number }> {
     const { host, port } = parseListen(this.listen);
     await new Promise<void>((resolve, reject) => {
-      this.server.once('error', (err) => reject(new BerthError(ErrorCodes.LISTEN, `api: cannot listen on ${this.listen}: ${err.message}`, { cause: err })));
+      this.server.once('error', (err) =>
+        reject(
+          new BerthError(ErrorCodes.LISTEN, `api: cannot listen on ${this.listen}: ${err.message}`, { cause: err }),
+        ),
+      );
       this.server.listen(port, host, () => resolve());
     });
     const a = this.server.address();

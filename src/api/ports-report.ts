@@ -37,14 +37,25 @@ export interface UnassignedPort {
  * (service, repository, daemon, containers — as the provider reports them), and the routers left
  * without a port.
  */
-export function portsReport(ports: PortAllocations, snap: RoutingSnapshot, providers: ReadonlyMap<string, ProviderState>): { range: PortAllocations['range']; allocations: PortEntry[]; unassigned: UnassignedPort[] } {
+export function portsReport(
+  ports: PortAllocations,
+  snap: RoutingSnapshot,
+  providers: ReadonlyMap<string, ProviderState>,
+): { range: PortAllocations['range']; allocations: PortEntry[]; unassigned: UnassignedPort[] } {
   const owners = new Map<string, PortOwner>();
-  for (const [provider, state] of providers) for (const o of state.ports ?? []) owners.set(`${o.protocol} ${o.router}@${provider}`, o);
-  const ownerFields = (o: PortOwner | undefined): Pick<PortEntry, 'service' | 'repository' | 'daemon' | 'containers'> => (o === undefined ? {} : {
-    ...(o.service !== undefined ? { service: o.service } : {}),
-    ...(o.repository !== undefined ? { repository: o.repository } : {}),
-    daemon: o.daemon, containers: o.containers,
-  });
+  for (const [provider, state] of providers)
+    for (const o of state.ports ?? []) owners.set(`${o.protocol} ${o.router}@${provider}`, o);
+  const ownerFields = (
+    o: PortOwner | undefined,
+  ): Pick<PortEntry, 'service' | 'repository' | 'daemon' | 'containers'> =>
+    o === undefined
+      ? {}
+      : {
+          ...(o.service !== undefined ? { service: o.service } : {}),
+          ...(o.repository !== undefined ? { repository: o.repository } : {}),
+          daemon: o.daemon,
+          containers: o.containers,
+        };
   const allocations = ports.allocations.map((a): PortEntry => {
     const router = snap.config[a.protocol]?.routers?.[a.key];
     const service = router ? snap.config[a.protocol]?.services?.[router.service] : undefined;
@@ -57,7 +68,12 @@ export function portsReport(ports: PortAllocations, snap: RoutingSnapshot, provi
   for (const [key, o] of owners) {
     if (assigned.has(key)) continue;
     const name = key.slice(key.indexOf(' ') + 1);
-    unassigned.push({ key: name, protocol: o.protocol, ...ownerFields(o), errors: snap.elements.get(name)?.errors ?? [] });
+    unassigned.push({
+      key: name,
+      protocol: o.protocol,
+      ...ownerFields(o),
+      errors: snap.elements.get(name)?.errors ?? [],
+    });
   }
   return { range: ports.range, allocations, unassigned };
 }

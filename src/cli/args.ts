@@ -41,16 +41,27 @@ export function parseArgs(argv: readonly string[]): CliArgs | { error: string } 
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     // `--api URL` (or `--api=http://…`) is berth's option of the remote commands; Traefik's `--api` switches the API on.
-    const berthApi = (a === '--api' && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('-')) || /^--api=\w+:\/\//.test(a);
+    const berthApi =
+      (a === '--api' && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('-')) || /^--api=\w+:\/\//.test(a);
     if (!berthApi && isTraefikFlag(a)) traefikFlags.push(a);
     // Traefik's flags are case-insensitive; `node:util` reads `-c=x` as the value "=x".
-    else own.push(a.replace(/^--configfile(?==|$)/i, '--configFile').replace(/^-c=/, '--config=').replace(/^-o=/, '--output='));
+    else
+      own.push(
+        a
+          .replace(/^--configfile(?==|$)/i, '--configFile')
+          .replace(/^-c=/, '--config=')
+          .replace(/^-o=/, '--output='),
+      );
   }
-  let parsed: ReturnType<typeof parseNodeArgs<{ args: string[]; options: typeof OPTIONS; allowPositionals: true; strict: true }>>;
+  let parsed: ReturnType<
+    typeof parseNodeArgs<{ args: string[]; options: typeof OPTIONS; allowPositionals: true; strict: true }>
+  >;
   try {
     parsed = parseNodeArgs({ args: own, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (err) {
-    return { error: (err as Error).message.replace(/^Option '(-\w), (--\w+) <value>' argument missing$/, "$1 needs a value") };
+    return {
+      error: (err as Error).message.replace(/^Option '(-\w), (--\w+) <value>' argument missing$/, '$1 needs a value'),
+    };
   }
   const flags = new Map<string, string | true>();
   for (const [k, v] of Object.entries(parsed.values)) if (v !== undefined && v !== false) flags.set(k, v);

@@ -10,7 +10,11 @@ import { formatDiagnostic } from '../lib/diagnostics.ts';
  * with the same decoder the Docker provider uses; prints diagnostics and, on request, the dynamic
  * configuration they decode to. Exit 2 when any label is in error.
  */
-export async function checkLabelsCommand(file: string, from: StaticSource, output: string | undefined): Promise<number> {
+export async function checkLabelsCommand(
+  file: string,
+  from: StaticSource,
+  output: string | undefined,
+): Promise<number> {
   if (output !== undefined && output !== 'json' && output !== 'yaml') {
     process.stderr.write(`berth check: --output must be json or yaml, got "${output}"\n`);
     return 2;
@@ -38,11 +42,17 @@ export async function checkLabelsCommand(file: string, from: StaticSource, outpu
     },
   });
   for (const d of r.diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');
-  if (output === 'json') process.stdout.write(JSON.stringify({ config: r.config, diagnostics: r.diagnostics }, null, 2) + '\n');
+  if (output === 'json')
+    process.stdout.write(JSON.stringify({ config: r.config, diagnostics: r.diagnostics }, null, 2) + '\n');
   else if (output === 'yaml') process.stdout.write(toYaml({ config: r.config, diagnostics: r.diagnostics }));
   else {
-    const routers = Object.keys(r.config.http?.routers ?? {}).length + Object.keys(r.config.tcp?.routers ?? {}).length + Object.keys(r.config.udp?.routers ?? {}).length;
-    process.stdout.write(`${file}: ${routers} router(s), ${r.diagnostics.filter((d) => d.level === 'error').length} error(s), ${r.diagnostics.filter((d) => d.level === 'warning').length} warning(s)\n`);
+    const routers =
+      Object.keys(r.config.http?.routers ?? {}).length +
+      Object.keys(r.config.tcp?.routers ?? {}).length +
+      Object.keys(r.config.udp?.routers ?? {}).length;
+    process.stdout.write(
+      `${file}: ${routers} router(s), ${r.diagnostics.filter((d) => d.level === 'error').length} error(s), ${r.diagnostics.filter((d) => d.level === 'warning').length} warning(s)\n`,
+    );
   }
   return r.diagnostics.some((d) => d.level === 'error') ? 2 : 0;
 }

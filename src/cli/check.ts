@@ -15,7 +15,9 @@ export async function checkCommand(from: StaticSource, notes: readonly Diagnosti
   const diagnostics = [...notes, ...loaded.diagnostics];
   if (diagnostics.length > 0) process.stderr.write(formatStaticDiagnostics(diagnostics) + '\n');
   if (!loaded.config) return 2;
-  const eps = Object.entries(loaded.config.entryPoints).map(([n, e]) => `${n}=${e.address}`).join(', ');
+  const eps = Object.entries(loaded.config.entryPoints)
+    .map(([n, e]) => `${n}=${e.address}`)
+    .join(', ');
   process.stdout.write(`${loaded.source}: ok (entrypoints: ${eps || 'none'})\n`);
   const file = loaded.config.providers.file;
   const where = file?.directory ?? file?.filename;
@@ -30,6 +32,8 @@ export async function checkCommand(from: StaticSource, notes: readonly Diagnosti
   const errors = r.diagnostics.filter((d) => d.level === 'error').length;
   const routers = ['http', 'tcp', 'udp'] as const;
   const count = routers.reduce((n, p) => n + Object.keys(r.config[p]?.routers ?? {}).length, 0);
-  process.stdout.write(`${where}: ${errors === 0 ? 'ok' : 'invalid'} (${count} router(s), ${errors} error(s), ${r.diagnostics.length - errors} warning(s))\n`);
+  process.stdout.write(
+    `${where}: ${errors === 0 ? 'ok' : 'invalid'} (${count} router(s), ${errors} error(s), ${r.diagnostics.length - errors} warning(s))\n`,
+  );
   return errors === 0 ? 0 : 2;
 }

@@ -6,7 +6,9 @@ export async function apiBase(flagApi: string | undefined, from: StaticSource | 
   if (flagApi) return flagApi.replace(/\/$/, '');
   const loaded = await loadStaticSource(from ?? { kind: 'embedded' });
   const listen = loaded.config?.api.listen ?? '127.0.0.1:7111';
-  const host = listen.startsWith(':') ? `127.0.0.1${listen}` : listen.replace(/^0\.0\.0\.0:/, '127.0.0.1:').replace(/^\[::\]:/, '[::1]:');
+  const host = listen.startsWith(':')
+    ? `127.0.0.1${listen}`
+    : listen.replace(/^0\.0\.0\.0:/, '127.0.0.1:').replace(/^\[::\]:/, '[::1]:');
   return `http://${host}`;
 }
 
@@ -16,9 +18,11 @@ export async function getJson(base: string, path: string): Promise<unknown> {
   try {
     res = await fetch(base + path, { signal: AbortSignal.timeout(5000) });
   } catch (err) {
-    throw new Error(`cannot reach berth's API at ${base} (${(err as Error).message}); is berth running? (--api URL to point elsewhere)`);
+    throw new Error(
+      `cannot reach berth's API at ${base} (${(err as Error).message}); is berth running? (--api URL to point elsewhere)`,
+    );
   }
-  const body = await res.json() as unknown;
+  const body = (await res.json()) as unknown;
   if (!res.ok) throw new Error(`${path}: HTTP ${res.status}: ${JSON.stringify(body)}`);
   return body;
 }

@@ -35,16 +35,23 @@ export async function runCommand(from: StaticSource, notes: readonly Diagnostic[
   }
   const path = from.kind === 'file' ? from.path : undefined;
   const config = loaded.config;
-  const log = createLogger({ level: config.log.level, ...(config.log.filePath ? { filePath: config.log.filePath } : {}) });
+  const log = createLogger({
+    level: config.log.level,
+    ...(config.log.filePath ? { filePath: config.log.filePath } : {}),
+  });
   setRootLogger(log);
   for (const d of [...notes, ...loaded.diagnostics]) log.warn({ source: d.source, element: d.element }, d.message);
-  const where = from.kind === 'file' && from.found === 'default location' ? ` (found in Traefik's default location)` : '';
+  const where =
+    from.kind === 'file' && from.found === 'default location' ? ` (found in Traefik's default location)` : '';
   log.info({ config: loaded.source, pid: process.pid }, `berth starting with ${loaded.source}${where}`);
   const { claimed, unclaimedFds, diagnostics: unclaimed } = claimSockets(inherited, config.entryPoints);
   for (const d of [...inherited.diagnostics, ...unclaimed]) log.warn({ element: d.element }, formatDiagnostic(d));
   for (const f of closeFds(unclaimedFds)) log.warn({ fd: f.fd }, `cannot close inherited fd ${f.fd}: ${f.error}`);
   if (claimed.size > 0) {
-    log.info({ origin: inherited.origin, sockets: Object.fromEntries([...claimed].map(([n, s]) => [n, socketFds(s)])) }, `adopting ${claimed.size} inherited listening socket(s) from ${inherited.origin === 'systemd' ? 'systemd' : 'the previous process'}: ${[...claimed.keys()].join(', ')}`);
+    log.info(
+      { origin: inherited.origin, sockets: Object.fromEntries([...claimed].map(([n, s]) => [n, socketFds(s)])) },
+      `adopting ${claimed.size} inherited listening socket(s) from ${inherited.origin === 'systemd' ? 'systemd' : 'the previous process'}: ${[...claimed.keys()].join(', ')}`,
+    );
   }
   let berth: Berth;
   let fatal: ((message: string) => void) | undefined;
@@ -52,7 +59,12 @@ export async function runCommand(from: StaticSource, notes: readonly Diagnostic[
     // A worker lost with a shared inherited socket: drain and exit non-zero, so the service manager
     // restarts berth on its socket (connections wait in the socket's queue meanwhile).
     const onFatal = (message: string): void => fatal?.(message);
-    berth = await Berth.start(config, { logger: log, parts: await defaultParts(config, log), inherited: claimed, onFatal });
+    berth = await Berth.start(config, {
+      logger: log,
+      parts: await defaultParts(config, log),
+      inherited: claimed,
+      onFatal,
+    });
     // What start-up allocated goes back now; memory grown under load once the process is quiet
     // again (the workers do the same).
     reduceMemoryNow();
@@ -103,11 +115,20 @@ class Operations {
     this.log.info({ signal, graceMs: grace, acceptGraceMs: acceptMs }, `${signal}: draining (grace ${grace} ms)`);
     const stop = (): void => {
       this.berth.stop(grace).then(
-        () => { this.log.info('stopped'); this.log.flush?.(); this.done(code); },
-        (err: unknown) => { this.log.error({ err }, 'stop failed'); this.log.flush?.(); this.done(1); },
+        () => {
+          this.log.info('stopped');
+          this.log.flush?.();
+          this.done(code);
+        },
+        (err: unknown) => {
+          this.log.error({ err }, 'stop failed');
+          this.log.flush?.();
+          this.done(1);
+        },
       );
     };
-    if (acceptMs > 0) setTimeout(stop, acceptMs); else stop();
+    if (acceptMs > 0) setTimeout(stop, acceptMs);
+    else stop();
   }
 
   /** SIGUSR1: opens `log.filePath` and `accessLog.filePath` again (after logrotate moved them). */
@@ -118,8 +139,14 @@ class Operations {
 
   /** SIGHUP: re-reads the static file; applies the log level live and names what needs a restart. */
   async reload(): Promise<void> {
-    if (this.state !== 'running') { this.log.warn({ state: this.state }, `SIGHUP ignored while ${this.state}`); return; }
-    if (this.path === undefined) { this.log.info('SIGHUP: the static configuration does not come from a file; nothing to re-read'); return; }
+    if (this.state !== 'running') {
+      this.log.warn({ state: this.state }, `SIGHUP ignored while ${this.state}`);
+      return;
+    }
+    if (this.path === undefined) {
+      this.log.info('SIGHUP: the static configuration does not come from a file; nothing to re-read');
+      return;
+    }
     this.state = 'reloading';
     try {
       const loaded = await loadStaticConfig(this.path);
@@ -129,17 +156,34 @@ class Operations {
         return;
       }
       const diff = diffStaticConfig(this.config, loaded.config);
-      if (diff.changed.length === 0) { this.log.info(`SIGHUP: ${loaded.source} unchanged`); return; }
+      if (diff.changed.length === 0) {
+        this.log.info(`SIGHUP: ${loaded.source} unchanged`);
+        return;
+      }
       if (diff.live.includes('log.level')) this.log.level = loaded.config.log.level.toLowerCase();
       this.berth.reconfigure(loaded.config);
-      const restart = diff.restartRequired.length > 0 ? `; restart required for: ${diff.restartRequired.join(', ')} (SIGUSR2 or systemctl restart berth: no connection is dropped)` : '';
-      this.log.info({ changed: diff.changed, applied: diff.live, restartRequired: diff.restartRequired }, `SIGHUP: changed ${diff.changed.join(', ')}${diff.live.length ? `; applied: ${diff.live.join(', ')}` : ''}${restart}`);
+      const restart =
+        diff.restartRequired.length > 0
+          ? `; restart required for: ${diff.restartRequired.join(', ')} (SIGUSR2 or systemctl restart berth: no connection is dropped)`
+          : '';
+      this.log.info(
+        { changed: diff.changed, applied: diff.live, restartRequired: diff.restartRequired },
+        `SIGHUP: changed ${diff.changed.join(', ')}${diff.live.length ? `; applied: ${diff.live.join(', ')}` : ''}${restart}`,
+      );
       // Remember only what was applied, so a later SIGHUP reports the pending changes again.
-      if (diff.live.includes('log.level')) this.config = { ...this.config, log: { ...this.config.log, level: loaded.config.log.level } };
+      if (diff.live.includes('log.level'))
+        this.config = { ...this.config, log: { ...this.config.log, level: loaded.config.log.level } };
       if (diff.live.some((k) => k.startsWith('edge.'))) {
         const { publicIPv4: _v4, publicIPv6: _v6, ...edge } = this.config.edge;
         const next = loaded.config.edge;
-        this.config = { ...this.config, edge: { ...edge, ...(next.publicIPv4 !== undefined ? { publicIPv4: next.publicIPv4 } : {}), ...(next.publicIPv6 !== undefined ? { publicIPv6: next.publicIPv6 } : {}) } };
+        this.config = {
+          ...this.config,
+          edge: {
+            ...edge,
+            ...(next.publicIPv4 !== undefined ? { publicIPv4: next.publicIPv4 } : {}),
+            ...(next.publicIPv6 !== undefined ? { publicIPv6: next.publicIPv6 } : {}),
+          },
+        };
       }
     } catch (err) {
       this.log.error({ err }, `SIGHUP failed: ${errorMessage(err)}`);
@@ -154,10 +198,15 @@ class Operations {
    * process fails to start, this one keeps serving.
    */
   async restart(): Promise<void> {
-    if (this.state !== 'running') { this.log.warn({ state: this.state }, `SIGUSR2 ignored while ${this.state}`); return; }
+    if (this.state !== 'running') {
+      this.log.warn({ state: this.state }, `SIGUSR2 ignored while ${this.state}`);
+      return;
+    }
     if (process.env.INVOCATION_ID !== undefined && process.env.BERTH_HANDOVER_UNDER_SYSTEMD !== '1') {
       // systemd would see its main process exit and stop the unit, successor included.
-      this.log.warn('SIGUSR2: running under systemd; use `systemctl restart berth` (berth.socket keeps the listening sockets open)');
+      this.log.warn(
+        'SIGUSR2: running under systemd; use `systemctl restart berth` (berth.socket keeps the listening sockets open)',
+      );
       return;
     }
     if (process.pid === 1) {
@@ -175,17 +224,25 @@ class Operations {
       udp = await this.berth.plane.releaseUdp();
       const listeners = this.berth.listeningSockets();
       const argv = process.argv.slice(1);
-      const next = await handOver({ command: [process.execPath, ...process.execArgv, ...argv], listeners, timeoutMs: 30_000 });
-      this.log.info({ pid: next.pid, sockets: next.passed }, `SIGUSR2: handed ${next.passed.length} listening socket(s) over to pid ${next.pid}`);
+      const next = await handOver({
+        command: [process.execPath, ...process.execArgv, ...argv],
+        listeners,
+        timeoutMs: 30_000,
+      });
+      this.log.info(
+        { pid: next.pid, sockets: next.passed },
+        `SIGUSR2: handed ${next.passed.length} listening socket(s) over to pid ${next.pid}`,
+      );
       process.stdout.write(`berth handed over to pid ${next.pid}\n`);
       this.state = 'running';
       this.drain('SIGUSR2');
     } catch (err) {
       this.log.error({ err }, `SIGUSR2: ${errorMessage(err)}; this process keeps serving`);
-      await api?.start().catch((e: unknown) => this.log.error({ err: e }, `api: cannot listen again: ${errorMessage(e)}`));
+      await api
+        ?.start()
+        .catch((e: unknown) => this.log.error({ err: e }, `api: cannot listen again: ${errorMessage(e)}`));
       for (const u of udp) await u.start().catch((e: unknown) => this.log.error({ err: e }, errorMessage(e)));
       this.state = 'running';
     }
   }
 }
-

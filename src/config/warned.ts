@@ -18,27 +18,45 @@ const OTHER_PROVIDER = 'berth reads only the docker, file and http providers; th
 const ROTATION = 'berth does not rotate its log file: rotate it with logrotate, then send SIGUSR1';
 
 const ACME_DEFAULT = 'berth orders with its defaults (acme-client)';
-const NO_H2_PING = 'no HTTP/2 pings are sent to servers; idle connections (and h2c sessions) close after idleConnTimeout';
+const NO_H2_PING =
+  'no HTTP/2 pings are sent to servers; idle connections (and h2c sessions) close after idleConnTimeout';
 
 /** Static configuration keys without effect. */
 export const WARNED_STATIC: Readonly<Record<string, Warned>> = {
-  'entryPoints.*.allowACMEByPass': { when: (v) => v === true, instead: 'berth answers ACME HTTP-01 challenges itself on every entrypoint, before any router' },
+  'entryPoints.*.allowACMEByPass': {
+    when: (v) => v === true,
+    instead: 'berth answers ACME HTTP-01 challenges itself on every entrypoint, before any router',
+  },
   'entryPoints.*.http.encodeQuerySemicolons': 'query strings are forwarded as received',
   'entryPoints.*.http2.maxDecoderHeaderTableSize': "Node's HTTP/2 header table size (4096 bytes) is used",
   'entryPoints.*.http2.maxEncoderHeaderTableSize': "Node's HTTP/2 header table size (4096 bytes) is used",
   'entryPoints.*.http3': 'HTTP/3 is not implemented; the entrypoint serves HTTP/1.1 and HTTP/2 only',
-  'entryPoints.*.forwardedHeaders.notAppendXForwardedFor': { when: (v) => v === true, instead: 'the client address is always appended to X-Forwarded-For' },
-  'entryPoints.*.transport.respondingTimeouts.writeTimeout': 'responses have no write deadline; idleTimeout and the client closing end a stalled response',
+  'entryPoints.*.forwardedHeaders.notAppendXForwardedFor': {
+    when: (v) => v === true,
+    instead: 'the client address is always appended to X-Forwarded-For',
+  },
+  'entryPoints.*.transport.respondingTimeouts.writeTimeout':
+    'responses have no write deadline; idleTimeout and the client closing end a stalled response',
   'entryPoints.*.transport.keepAliveMaxRequests': 'keep-alive connections serve requests until idleTimeout',
   'entryPoints.*.transport.keepAliveMaxTime': 'keep-alive connections serve requests until idleTimeout',
   'entryPoints.*.observability.tracing': { when: (v) => v === true, instead: TRACING },
   'entryPoints.*.observability.traceVerbosity': TRACING,
   'providers.docker.username': 'the Docker API is reached without HTTP basic authentication',
   'providers.docker.password': 'the Docker API is reached without HTTP basic authentication',
-  'providers.docker.httpClientTimeout': 'requests to the Docker API use their own timeouts; the event stream reconnects with backoff',
-  'providers.docker.tls.caOptional': { when: (v) => v === true, instead: 'the Docker daemon certificate is always checked against tls.ca' },
-  'providers.file.debugLogGeneratedTemplate': { when: (v) => v === true, instead: 'files are read as plain YAML, TOML or JSON, without Go templates' },
-  'providers.http.tls.caOptional': { when: (v) => v === true, instead: 'the endpoint certificate is always checked against tls.ca' },
+  'providers.docker.httpClientTimeout':
+    'requests to the Docker API use their own timeouts; the event stream reconnects with backoff',
+  'providers.docker.tls.caOptional': {
+    when: (v) => v === true,
+    instead: 'the Docker daemon certificate is always checked against tls.ca',
+  },
+  'providers.file.debugLogGeneratedTemplate': {
+    when: (v) => v === true,
+    instead: 'files are read as plain YAML, TOML or JSON, without Go templates',
+  },
+  'providers.http.tls.caOptional': {
+    when: (v) => v === true,
+    instead: 'the endpoint certificate is always checked against tls.ca',
+  },
   'providers.swarm': OTHER_PROVIDER,
   'providers.kubernetesCRD': OTHER_PROVIDER,
   'providers.kubernetesIngress': OTHER_PROVIDER,
@@ -56,8 +74,9 @@ export const WARNED_STATIC: Readonly<Record<string, Warned>> = {
   'providers.plugin': OTHER_PROVIDER,
   'certificatesResolvers.*.acme.certificateTimeout': ACME_DEFAULT,
   'certificatesResolvers.*.acme.clientResponseHeaderTimeout': ACME_DEFAULT,
-  'certificatesResolvers.*.tailscale': 'only ACME resolvers are implemented; routers naming this resolver get no certificate from it',
-  'api.basePath': "the API and dashboard are served at the root of api.listen",
+  'certificatesResolvers.*.tailscale':
+    'only ACME resolvers are implemented; routers naming this resolver get no certificate from it',
+  'api.basePath': 'the API and dashboard are served at the root of api.listen',
   'api.dashboardName': 'the dashboard shows no custom name',
   'api.disableDashboardAd': { when: (v) => v === false, instead: 'the dashboard shows no advertisement anyway' },
   'log.noColor': { when: (v) => v === false, instead: "berth's log lines are never coloured" },
@@ -75,21 +94,26 @@ export const WARNED_STATIC: Readonly<Record<string, Warned>> = {
   'ping.terminatingStatusCode': '/ping answers 200 until the process has stopped serving',
   'serversTransport.forwardingTimeouts.readIdleTimeout': NO_H2_PING,
   'serversTransport.forwardingTimeouts.pingTimeout': NO_H2_PING,
-  'serversTransport.spiffe': 'SPIFFE is not implemented; upstream certificates are checked against rootCAs and the system roots',
+  'serversTransport.spiffe':
+    'SPIFFE is not implemented; upstream certificates are checked against rootCAs and the system roots',
   'global.checkNewVersion': { when: (v) => v === true, instead: 'berth never checks for new versions' },
   'global.sendAnonymousUsage': { when: (v) => v === true, instead: 'berth never sends usage data' },
-  'global.notAppendXForwardedFor': { when: (v) => v === true, instead: 'the client address is always appended to X-Forwarded-For' },
-  'edge.dns.zoneId': "the zone is looked up by edge.baseDomain through the Cloudflare API",
-  'tracing': TRACING,
-  'experimental': 'experimental features (plugins, fastProxy, …) are not implemented',
-  'hostResolver': 'host names are resolved by the system resolver',
-  'core': 'berth always uses the v3 rule syntax',
-  'ocsp': 'OCSP stapling is not implemented; certificates are served without a stapled response',
-  'spiffe': 'SPIFFE is not implemented',
-  'tcpServersTransport': 'TCP servers transports take their defaults; set them per service in the dynamic configuration',
+  'global.notAppendXForwardedFor': {
+    when: (v) => v === true,
+    instead: 'the client address is always appended to X-Forwarded-For',
+  },
+  'edge.dns.zoneId': 'the zone is looked up by edge.baseDomain through the Cloudflare API',
+  tracing: TRACING,
+  experimental: 'experimental features (plugins, fastProxy, …) are not implemented',
+  hostResolver: 'host names are resolved by the system resolver',
+  core: 'berth always uses the v3 rule syntax',
+  ocsp: 'OCSP stapling is not implemented; certificates are served without a stapled response',
+  spiffe: 'SPIFFE is not implemented',
+  tcpServersTransport: 'TCP servers transports take their defaults; set them per service in the dynamic configuration',
 };
 
-const REDIRECT = 'the headers middleware does not redirect: use a redirectScheme middleware or the entrypoint\'s redirections';
+const REDIRECT =
+  "the headers middleware does not redirect: use a redirectScheme middleware or the entrypoint's redirections";
 
 /** Dynamic configuration keys (files, HTTP provider, labels) without effect. */
 export const WARNED_DYNAMIC: Readonly<Record<string, Warned>> = {
@@ -105,37 +129,59 @@ export const WARNED_DYNAMIC: Readonly<Record<string, Warned>> = {
     when: (preserve) => preserve === false,
     instead: "the path of the server URL is always kept: it prefixes the request's path",
   },
-  'http.services.*.loadBalancer.healthCheck.followRedirects': { when: (v) => v === true, instead: 'a redirect answer is judged by its own status code' },
+  'http.services.*.loadBalancer.healthCheck.followRedirects': {
+    when: (v) => v === true,
+    instead: 'a redirect answer is judged by its own status code',
+  },
   'http.services.*.loadBalancer.passiveHealthCheck': 'servers are taken out of rotation by the active healthCheck only',
   'http.services.*.loadBalancer.responseForwarding.flushInterval': 'response bodies are forwarded as they arrive',
-  'http.services.*.loadBalancer.sticky.cookie.domain': 'the sticky cookie is set without a Domain attribute (host-only)',
-  'http.services.*.weighted.sticky': 'each request picks a service by weight; there is no sticky cookie across services',
-  'http.services.*.weighted.healthCheck': 'the weighted service keeps choosing among all its services; their own health checks decide within each',
+  'http.services.*.loadBalancer.sticky.cookie.domain':
+    'the sticky cookie is set without a Domain attribute (host-only)',
+  'http.services.*.weighted.sticky':
+    'each request picks a service by weight; there is no sticky cookie across services',
+  'http.services.*.weighted.healthCheck':
+    'the weighted service keeps choosing among all its services; their own health checks decide within each',
   'http.services.*.mirroring.healthCheck': "the mirroring service follows its main service's servers only",
   'http.services.*.failover.healthCheck': 'the failover service switches on its main service having healthy servers',
-  'http.middlewares.*.forwardAuth.tls.caOptional': { when: (v) => v === true, instead: "the authentication server's certificate is always checked" },
+  'http.middlewares.*.forwardAuth.tls.caOptional': {
+    when: (v) => v === true,
+    instead: "the authentication server's certificate is always checked",
+  },
   'http.middlewares.*.headers.sslRedirect': REDIRECT,
   'http.middlewares.*.headers.sslTemporaryRedirect': REDIRECT,
   'http.middlewares.*.headers.sslHost': REDIRECT,
   'http.middlewares.*.headers.sslForceHost': REDIRECT,
   'http.middlewares.*.headers.featurePolicy': 'no Feature-Policy header is sent; use permissionsPolicy',
   'http.middlewares.*.rateLimit.redis': 'rate limits are counted by each berth process on its own',
-  'http.middlewares.*.stripPrefix.forceSlash': { when: (v) => v === false, instead: 'the stripped path always keeps a leading "/" (the key is deprecated in Traefik too)' },
+  'http.middlewares.*.stripPrefix.forceSlash': {
+    when: (v) => v === false,
+    instead: 'the stripped path always keeps a leading "/" (the key is deprecated in Traefik too)',
+  },
   'http.serversTransports.*.forwardingTimeouts.readIdleTimeout': NO_H2_PING,
   'http.serversTransports.*.forwardingTimeouts.pingTimeout': NO_H2_PING,
-  'http.serversTransports.*.disableHTTP2': { when: (v) => v === false, instead: 'connections to http:// and https:// servers are HTTP/1.1 (h2c:// servers get HTTP/2)' },
+  'http.serversTransports.*.disableHTTP2': {
+    when: (v) => v === false,
+    instead: 'connections to http:// and https:// servers are HTTP/1.1 (h2c:// servers get HTTP/2)',
+  },
   'http.serversTransports.*.peerCertURI': 'the server certificate is checked against rootCAs and serverName only',
-  'http.serversTransports.*.spiffe': 'SPIFFE is not implemented; upstream certificates are checked against rootCAs and the system roots',
+  'http.serversTransports.*.spiffe':
+    'SPIFFE is not implemented; upstream certificates are checked against rootCAs and the system roots',
   'tcp.routers.*.ruleSyntax': 'rules are always parsed with the v3 syntax',
-  'tcp.services.*.loadBalancer.healthCheck': 'TCP servers are not health-checked; a server that refuses connections fails those connections',
+  'tcp.services.*.loadBalancer.healthCheck':
+    'TCP servers are not health-checked; a server that refuses connections fails those connections',
   'tcp.services.*.weighted.healthCheck': 'the weighted service keeps choosing among all its services',
   'tcp.serversTransports.*.dialKeepAlive': "connections to servers use the system's keep-alive settings",
-  'tcp.serversTransports.*.proxyProtocol': 'no PROXY protocol header is sent by this transport; set loadBalancer.proxyProtocol on the service',
+  'tcp.serversTransports.*.proxyProtocol':
+    'no PROXY protocol header is sent by this transport; set loadBalancer.proxyProtocol on the service',
   'tcp.serversTransports.*.tls.certificates': 'no client certificate is presented to TCP servers',
   'tcp.serversTransports.*.tls.peerCertURI': 'the server certificate is checked against rootCAs and serverName only',
-  'tcp.serversTransports.*.tls.spiffe': 'SPIFFE is not implemented; the server certificate is checked against rootCAs and serverName',
+  'tcp.serversTransports.*.tls.spiffe':
+    'SPIFFE is not implemented; the server certificate is checked against rootCAs and serverName',
   'tls.options.*.disableSessionTickets': { when: (v) => v === true, instead: 'TLS session tickets stay enabled' },
-  'tls.options.*.preferServerCipherSuites': { when: (v) => v === false, instead: "the server's cipher suite order is always preferred (as Go, and so Traefik, does since TLS 1.3)" },
+  'tls.options.*.preferServerCipherSuites': {
+    when: (v) => v === false,
+    instead: "the server's cipher suite order is always preferred (as Go, and so Traefik, does since TLS 1.3)",
+  },
 };
 
 /** The decoders' view of a table: a warning for each key (or value) listed. */

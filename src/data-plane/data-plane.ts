@@ -69,8 +69,16 @@ export class DataPlane {
     this.log = log;
     this.certificates = opts.certificates;
     this.pool = new ServicePool(config.serversTransport, { probes: opts.probes });
-    this.accessLog = createAccessLog(config.accessLog, { entryPoints: config.entryPoints, onError: (err) => log.error({ err }, 'access log: write failed') });
-    this.metrics = config.metrics?.prometheus ? new Metrics(config.metrics.prometheus, { entryPoints: config.entryPoints, addInternals: config.metrics.addInternals === true }) : undefined;
+    this.accessLog = createAccessLog(config.accessLog, {
+      entryPoints: config.entryPoints,
+      onError: (err) => log.error({ err }, 'access log: write failed'),
+    });
+    this.metrics = config.metrics?.prometheus
+      ? new Metrics(config.metrics.prometheus, {
+          entryPoints: config.entryPoints,
+          addInternals: config.metrics.addInternals === true,
+        })
+      : undefined;
     const tmpDir = join(tmpdir(), 'berth');
     try {
       mkdirSync(tmpDir, { recursive: true });
@@ -78,8 +86,13 @@ export class DataPlane {
       log.warn({ err, tmpDir }, 'cannot create the temporary directory; request buffering to disk will fail');
     }
     this.env = {
-      staticConfig: config, pool: this.pool, middlewares: opts.middlewares, internalServices: opts.internalServices,
-      l4: opts.l4, logger: log.child({ component: 'compiler' }), tmpDir,
+      staticConfig: config,
+      pool: this.pool,
+      middlewares: opts.middlewares,
+      internalServices: opts.internalServices,
+      l4: opts.l4,
+      logger: log.child({ component: 'compiler' }),
+      tmpDir,
     };
     this.holder = new SnapshotHolder(compileSnapshot({}, 0, [], this.env));
   }
@@ -102,7 +115,11 @@ export class DataPlane {
 
   /** Opens listeners for the snapshot's dynamic-port and on-demand entrypoints; drains unused ones. */
   follow(snap: RoutingSnapshot): void {
-    this.extra.sync(Object.fromEntries(Object.entries(snap.extraEntrypoints).filter(([, ep]) => this.opts.protocols.has(ep.protocol))));
+    this.extra.sync(
+      Object.fromEntries(
+        Object.entries(snap.extraEntrypoints).filter(([, ep]) => this.opts.protocols.has(ep.protocol)),
+      ),
+    );
   }
 
   /** Opens the static entrypoints this plane serves, on inherited sockets where given (by name). */
@@ -115,18 +132,32 @@ export class DataPlane {
   private async open(name: string, ep: EntryPointConfig, fds: readonly number[]): Promise<void> {
     const log = this.log.child({ component: 'entrypoint', entrypoint: name });
     if (ep.protocol === 'udp') {
-      const u = new UdpEntrypoint(name, ep, () => this.holder.current().udp.get(name) as UdpEntrypointRouting | undefined, { logger: log, maxSessions: this.opts.config.limits.udpMaxSessions });
+      const u = new UdpEntrypoint(
+        name,
+        ep,
+        () => this.holder.current().udp.get(name) as UdpEntrypointRouting | undefined,
+        { logger: log, maxSessions: this.opts.config.limits.udpMaxSessions },
+      );
       await u.start();
       this.udp.set(name, u);
       return;
     }
-    const onResponse = this.accessLog || this.metrics
-      ? (req: ProxyRequest, res: ProxyResponse, ctx: RequestContext): void => { this.accessLog?.onResponse(req, res, ctx); this.metrics?.onResponse(req, res, ctx); }
-      : undefined;
+    const onResponse =
+      this.accessLog || this.metrics
+        ? (req: ProxyRequest, res: ProxyResponse, ctx: RequestContext): void => {
+            this.accessLog?.onResponse(req, res, ctx);
+            this.metrics?.onResponse(req, res, ctx);
+          }
+        : undefined;
     const http01 = this.opts.http01?.();
     const e = new TcpEntrypoint(name, this.opts.reusePort ? { ...ep, reusePort: true } : ep, {
       holder: this.holder,
-      tlsOptions: () => ({ ...tlsServerOptions(this.certificates, this.holder.current().config.tls?.options?.default, () => this.holder.current()), ...(this.ticketKeys ? { ticketKeys: this.ticketKeys } : {}) }),
+      tlsOptions: () => ({
+        ...tlsServerOptions(this.certificates, this.holder.current().config.tls?.options?.default, () =>
+          this.holder.current(),
+        ),
+        ...(this.ticketKeys ? { ticketKeys: this.ticketKeys } : {}),
+      }),
       hooks: { ...(http01 ? { http01 } : {}), ...(onResponse ? { onResponse } : {}) },
       limits: entrypointLimits(this.opts.config),
       logger: log,
@@ -136,17 +167,20 @@ export class DataPlane {
     this.tcp.set(name, e);
   }
 
-  private readonly extra = new KeyedResources<EntryPointConfig>(async (name, ep) => {
-    await this.open(name, ep, []);
-    return async () => {
-      const tcp = this.tcp.get(name);
-      const udp = this.udp.get(name);
-      this.tcp.delete(name);
-      this.udp.delete(name);
-      this.log.info({ entrypoint: name }, `entrypoint ${name} closed: no router needs it any more`);
-      await Promise.all([tcp?.close(durationOr(tcp.config.transport?.lifeCycle?.graceTimeOut, 10_000)), udp?.stop()]);
-    };
-  }, (name, err) => this.log.error({ err, entrypoint: name }, (err as Error).message));
+  private readonly extra = new KeyedResources<EntryPointConfig>(
+    async (name, ep) => {
+      await this.open(name, ep, []);
+      return async () => {
+        const tcp = this.tcp.get(name);
+        const udp = this.udp.get(name);
+        this.tcp.delete(name);
+        this.udp.delete(name);
+        this.log.info({ entrypoint: name }, `entrypoint ${name} closed: no router needs it any more`);
+        await Promise.all([tcp?.close(durationOr(tcp.config.transport?.lifeCycle?.graceTimeOut, 10_000)), udp?.stop()]);
+      };
+    },
+    (name, err) => this.log.error({ err, entrypoint: name }, (err as Error).message),
+  );
 
   /** Where each entrypoint of this plane listens, for the API and the start-up log. */
   addresses(): { name: string; address: string; port: number; protocol: 'tcp' | 'udp' }[] {

@@ -9,9 +9,28 @@ export function internalServices(api: Handler, extra: Readonly<Record<string, Ha
   return new Map<string, Handler>([
     ['api@internal', api],
     ['dashboard@internal', api],
-    ['prometheus@internal', (req, res, ctx) => { req.url = '/metrics'; api(req, res, ctx); }],
-    ['ping@internal', (_req, res) => { res.statusCode = 200; res.setHeader('content-type', 'text/plain'); res.end('OK'); }],
-    ['noop@internal', (_req, res) => { res.statusCode = 418; res.end(); }],
+    [
+      'prometheus@internal',
+      (req, res, ctx) => {
+        req.url = '/metrics';
+        api(req, res, ctx);
+      },
+    ],
+    [
+      'ping@internal',
+      (_req, res) => {
+        res.statusCode = 200;
+        res.setHeader('content-type', 'text/plain');
+        res.end('OK');
+      },
+    ],
+    [
+      'noop@internal',
+      (_req, res) => {
+        res.statusCode = 418;
+        res.end();
+      },
+    ],
     ...Object.entries(extra),
   ]);
 }

@@ -68,11 +68,23 @@ export class AcmeDnsProvider implements Dns01Provider {
     if (!account) {
       const created = await this.register();
       await this.save(c.domain, created);
-      this.log?.warn({ domain: c.domain, cname: `${c.fqdn} CNAME ${created.fulldomain}.` }, 'acme-dns account registered; the CNAME must be created before the challenge can succeed');
-      throw new Error(`acme-dns: new account created for ${c.domain}; create the DNS record "${c.fqdn} CNAME ${created.fulldomain}." and the next attempt will succeed`);
+      this.log?.warn(
+        { domain: c.domain, cname: `${c.fqdn} CNAME ${created.fulldomain}.` },
+        'acme-dns account registered; the CNAME must be created before the challenge can succeed',
+      );
+      throw new Error(
+        `acme-dns: new account created for ${c.domain}; create the DNS record "${c.fqdn} CNAME ${created.fulldomain}." and the next attempt will succeed`,
+      );
     }
-    const res = await this.call('/update', { subdomain: account.subdomain, txt: c.value }, { 'x-api-user': account.username, 'x-api-key': account.password });
-    if (res.status !== 200) throw new Error(`acme-dns: update for ${c.domain} answered ${res.status}${res.status === 401 ? ' (the stored credentials are not accepted)' : ''}: ${res.text}`);
+    const res = await this.call(
+      '/update',
+      { subdomain: account.subdomain, txt: c.value },
+      { 'x-api-user': account.username, 'x-api-key': account.password },
+    );
+    if (res.status !== 200)
+      throw new Error(
+        `acme-dns: update for ${c.domain} answered ${res.status}${res.status === 401 ? ' (the stored credentials are not accepted)' : ''}: ${res.text}`,
+      );
   }
 
   async cleanup(): Promise<void> {
@@ -81,22 +93,41 @@ export class AcmeDnsProvider implements Dns01Provider {
 
   private async register(): Promise<AcmeDnsAccount> {
     const res = await this.call('/register', {}, {});
-    if (res.status !== 201 && res.status !== 200) throw new Error(`acme-dns: registration answered ${res.status}: ${res.text}`);
+    if (res.status !== 201 && res.status !== 200)
+      throw new Error(`acme-dns: registration answered ${res.status}: ${res.text}`);
     let a: Partial<AcmeDnsAccount>;
     try {
       a = JSON.parse(res.text) as Partial<AcmeDnsAccount>;
     } catch {
       throw new Error('acme-dns: registration answer is not JSON');
     }
-    if (!a.fulldomain || !a.subdomain || !a.username || !a.password) throw new Error('acme-dns: registration answer lacks fulldomain, subdomain, username or password');
-    return { fulldomain: a.fulldomain, subdomain: a.subdomain, username: a.username, password: a.password, server_url: this.opts.apiBase.href.replace(/\/$/, ''), allowfrom: a.allowfrom ?? [] };
+    if (!a.fulldomain || !a.subdomain || !a.username || !a.password)
+      throw new Error('acme-dns: registration answer lacks fulldomain, subdomain, username or password');
+    return {
+      fulldomain: a.fulldomain,
+      subdomain: a.subdomain,
+      username: a.username,
+      password: a.password,
+      server_url: this.opts.apiBase.href.replace(/\/$/, ''),
+      allowfrom: a.allowfrom ?? [],
+    };
   }
 
-  private async call(path: string, body: unknown, headers: Record<string, string>): Promise<{ status: number; text: string }> {
+  private async call(
+    path: string,
+    body: unknown,
+    headers: Record<string, string>,
+  ): Promise<{ status: number; text: string }> {
     const url = new URL(this.opts.apiBase);
     url.pathname = url.pathname.replace(/\/?$/, path);
     try {
-      const res = await request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body), headersTimeout: 30_000, bodyTimeout: 30_000 });
+      const res = await request(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+        headersTimeout: 30_000,
+        bodyTimeout: 30_000,
+      });
       return { status: res.statusCode, text: (await res.body.text()).slice(0, 2000) };
     } catch (err) {
       throw new Error(`acme-dns: POST ${url.origin}${url.pathname} failed: ${errorMessage(err)}`, { cause: err });
@@ -114,7 +145,8 @@ export class AcmeDnsProvider implements Dns01Provider {
     if (text.trim() === '') return {};
     try {
       const parsed = JSON.parse(text) as unknown;
-      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object of accounts by domain');
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+        throw new Error('not an object of accounts by domain');
       return parsed as Record<string, AcmeDnsAccount>;
     } catch (err) {
       throw new Error(`acme-dns: ${this.opts.storagePath} is not valid: ${errorMessage(err)}`, { cause: err });

@@ -42,5 +42,8 @@ export class CloudflareDns01 implements Dns01Provider {
  */
 export function createCloudflareDns01(env: NodeJS.ProcessEnv): CloudflareDns01 {
   const e = new ProviderEnv('cloudflare', env);
-  return new CloudflareDns01(new CloudflareDns({ env }), { ttl: e.integer('CLOUDFLARE_TTL', 120), timing: e.timing('CLOUDFLARE') });
+  return new CloudflareDns01(new CloudflareDns({ env }), {
+    ttl: e.integer('CLOUDFLARE_TTL', 120),
+    timing: e.timing('CLOUDFLARE'),
+  });
 }

@@ -43,11 +43,18 @@ export function cloudflareToken(env: NodeJS.ProcessEnv): string {
       const t = readFileSync(file, 'utf8').trim();
       if (t) return t;
     } catch (err) {
-      throw new BerthError(ErrorCodes.DNS_PROVIDER, `cloudflare: cannot read CF_DNS_API_TOKEN_FILE ${file}: ${errorMessage(err)}`, { cause: err });
+      throw new BerthError(
+        ErrorCodes.DNS_PROVIDER,
+        `cloudflare: cannot read CF_DNS_API_TOKEN_FILE ${file}: ${errorMessage(err)}`,
+        { cause: err },
+      );
     }
     throw new BerthError(ErrorCodes.DNS_PROVIDER, `cloudflare: CF_DNS_API_TOKEN_FILE ${file} is empty`);
   }
-  throw new BerthError(ErrorCodes.DNS_PROVIDER, 'cloudflare: no API token: set CF_DNS_API_TOKEN or CF_DNS_API_TOKEN_FILE (a token with Zone:Read and DNS:Edit)');
+  throw new BerthError(
+    ErrorCodes.DNS_PROVIDER,
+    'cloudflare: no API token: set CF_DNS_API_TOKEN or CF_DNS_API_TOKEN_FILE (a token with Zone:Read and DNS:Edit)',
+  );
 }
 
 /**
@@ -110,13 +117,29 @@ export class CloudflareDns implements DnsProvider {
 
   async createRecord(zoneId: string, record: Omit<DnsRecord, 'id'>): Promise<DnsRecord> {
     const r = await this.call(`create ${record.type} ${record.name}`, () =>
-      this.client.dns.records.create({ zone_id: zoneId, type: record.type as 'A', name: record.name, content: record.content, ttl: record.ttl ?? 1, ...(record.proxied !== undefined ? { proxied: record.proxied } : {}) }));
+      this.client.dns.records.create({
+        zone_id: zoneId,
+        type: record.type as 'A',
+        name: record.name,
+        content: record.content,
+        ttl: record.ttl ?? 1,
+        ...(record.proxied !== undefined ? { proxied: record.proxied } : {}),
+      }),
+    );
     return toRecord(r);
   }
 
   async updateRecord(zoneId: string, id: string, record: Omit<DnsRecord, 'id'>): Promise<DnsRecord> {
     const r = await this.call(`update ${record.type} ${record.name}`, () =>
-      this.client.dns.records.edit(id, { zone_id: zoneId, type: record.type as 'A', name: record.name, content: record.content, ttl: record.ttl ?? 1, ...(record.proxied !== undefined ? { proxied: record.proxied } : {}) }));
+      this.client.dns.records.edit(id, {
+        zone_id: zoneId,
+        type: record.type as 'A',
+        name: record.name,
+        content: record.content,
+        ttl: record.ttl ?? 1,
+        ...(record.proxied !== undefined ? { proxied: record.proxied } : {}),
+      }),
+    );
     return toRecord(r);
   }
 
@@ -129,15 +152,25 @@ export class CloudflareDns implements DnsProvider {
       return await fn();
     } catch (err) {
       const status = err instanceof Cloudflare.APIError ? err.status : undefined;
-      const hint = status === 403 || status === 401 ? ' (token rejected: it needs Zone:Read and DNS:Edit on this zone)' : '';
-      throw new BerthError(ErrorCodes.DNS_PROVIDER, `cloudflare: ${what} failed${status ? ` with HTTP ${status}` : ''}: ${errorMessage(err)}${hint}`, { cause: err });
+      const hint =
+        status === 403 || status === 401 ? ' (token rejected: it needs Zone:Read and DNS:Edit on this zone)' : '';
+      throw new BerthError(
+        ErrorCodes.DNS_PROVIDER,
+        `cloudflare: ${what} failed${status ? ` with HTTP ${status}` : ''}: ${errorMessage(err)}${hint}`,
+        { cause: err },
+      );
     }
   }
 }
 
 function toRecord(r: unknown): DnsRecord {
   const o = r as Record<string, unknown>;
-  const rec: DnsRecord = { id: String(o['id']), type: String(o['type']), name: String(o['name']), content: String(o['content']) };
+  const rec: DnsRecord = {
+    id: String(o['id']),
+    type: String(o['type']),
+    name: String(o['name']),
+    content: String(o['content']),
+  };
   if (typeof o['ttl'] === 'number') rec.ttl = o['ttl'];
   if (typeof o['proxied'] === 'boolean') rec.proxied = o['proxied'];
   return rec;
@@ -157,7 +190,8 @@ export function retryAfterMs(err: unknown): number | undefined {
       const at = Date.parse(v);
       if (Number.isFinite(at)) return Math.max(0, at - Date.now());
     }
-    if (typeof (e as { retryAfterMs?: unknown }).retryAfterMs === 'number') return (e as { retryAfterMs: number }).retryAfterMs;
+    if (typeof (e as { retryAfterMs?: unknown }).retryAfterMs === 'number')
+      return (e as { retryAfterMs: number }).retryAfterMs;
   }
   return undefined;
 }

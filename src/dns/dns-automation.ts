@@ -76,7 +76,10 @@ export class DnsAutomation {
     let added = false;
     for (const r of repos) {
       const k = r.toLowerCase();
-      if (!this.#repositories.has(k)) { this.#repositories.add(k); added = true; }
+      if (!this.#repositories.has(k)) {
+        this.#repositories.add(k);
+        added = true;
+      }
     }
     if (added) this.#kick();
   }
@@ -84,10 +87,19 @@ export class DnsAutomation {
   /** A new identity (the static file re-read): every record is due again when the addresses changed. */
   setIdentity(id: HostIdentity): void {
     const a = this.#identity;
-    if (a.machineName === id.machineName && a.baseDomain === id.baseDomain && a.publicIPv4 === id.publicIPv4 && a.publicIPv6 === id.publicIPv6) return;
+    if (
+      a.machineName === id.machineName &&
+      a.baseDomain === id.baseDomain &&
+      a.publicIPv4 === id.publicIPv4 &&
+      a.publicIPv6 === id.publicIPv6
+    )
+      return;
     this.#identity = id;
     this.#done.clear();
-    this.#opts.logger.info({ publicIPv4: id.publicIPv4, publicIPv6: id.publicIPv6 }, 'DNS records follow the new public address');
+    this.#opts.logger.info(
+      { publicIPv4: id.publicIPv4, publicIPv6: id.publicIPv6 },
+      'DNS records follow the new public address',
+    );
     this.#backoff.reset();
     clearTimeout(this.#timer);
     this.#timer = undefined;
@@ -117,7 +129,13 @@ export class DnsAutomation {
   diagnostics(): Diagnostic[] {
     const s = this.state();
     if (s.status !== 'failing') return [];
-    return [diagError('edge.dns', s.pending.join(', '), `DNS records not in place after ${s.failures} attempt(s): ${s.error}; retrying${s.nextAttemptAt ? ` at ${s.nextAttemptAt}` : ''}`)];
+    return [
+      diagError(
+        'edge.dns',
+        s.pending.join(', '),
+        `DNS records not in place after ${s.failures} attempt(s): ${s.error}; retrying${s.nextAttemptAt ? ` at ${s.nextAttemptAt}` : ''}`,
+      ),
+    ];
   }
 
   /** Resolves once every wanted record is in place (tests, and a clean stop). */
@@ -140,7 +158,10 @@ export class DnsAutomation {
 
   #kick(): void {
     if (this.#stopped || this.#timer !== undefined) return;
-    if (this.#running) { this.#again = true; return; }
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
     this.#running = this.#run().finally(() => {
       this.#running = undefined;
       if (this.state().status === 'ok') for (const r of this.#idle.splice(0)) r();
@@ -152,7 +173,12 @@ export class DnsAutomation {
       this.#again = false;
       const id = this.#identity;
       try {
-        this.#manager ??= new DnsRecordsManager({ provider: this.#opts.provider(), logger: this.#opts.logger, ...(this.#opts.ttl !== undefined ? { ttl: this.#opts.ttl } : {}), ...(this.#opts.proxied !== undefined ? { proxied: this.#opts.proxied } : {}) });
+        this.#manager ??= new DnsRecordsManager({
+          provider: this.#opts.provider(),
+          logger: this.#opts.logger,
+          ...(this.#opts.ttl !== undefined ? { ttl: this.#opts.ttl } : {}),
+          ...(this.#opts.proxied !== undefined ? { proxied: this.#opts.proxied } : {}),
+        });
         const host = `${id.machineName}.${id.baseDomain}`.toLowerCase();
         if (!this.#done.has(host) || !this.#done.has(`*.${host}`)) {
           await this.#manager.ensureHostRecords(id);
@@ -166,7 +192,10 @@ export class DnsAutomation {
           if (id !== this.#identity) break;
           this.#done.add(name);
         }
-        if (id !== this.#identity) { this.#again = true; continue; }
+        if (id !== this.#identity) {
+          this.#again = true;
+          continue;
+        }
         if (this.#failures > 0) this.#opts.logger.info({ attempts: this.#failures + 1 }, 'DNS records in place');
         this.#failures = 0;
         this.#error = undefined;
@@ -179,10 +208,14 @@ export class DnsAutomation {
         const message = errorMessage(err);
         const delay = Math.max(this.#backoff.next(), retryAfterMs(err) ?? 0);
         // Once per state change: the first failure and each new error, not every retry.
-        if (message !== this.#error) this.#opts.logger.error({ err: message, retryInMs: delay }, `DNS records: ${message}; retrying with backoff`);
+        if (message !== this.#error)
+          this.#opts.logger.error({ err: message, retryInMs: delay }, `DNS records: ${message}; retrying with backoff`);
         this.#error = message;
         this.#nextAttemptAt = Date.now() + delay;
-        this.#timer = setTimeout(() => { this.#timer = undefined; this.#kick(); }, delay);
+        this.#timer = setTimeout(() => {
+          this.#timer = undefined;
+          this.#kick();
+        }, delay);
         this.#timer.unref();
         return;
       }

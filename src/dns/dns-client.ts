@@ -59,10 +59,25 @@ function exchangeUdp(server: DnsServer, message: Buffer, opts: ExchangeOptions):
       else resolve(buf!);
     };
     const onAbort = () => done(opts.signal?.reason instanceof Error ? opts.signal.reason : new Error('aborted'));
-    const timer = setTimeout(() => done(new BerthError(ErrorCodes.DNS_PROVIDER, `no answer from ${formatServer(server)} within ${opts.timeoutMs ?? 5000} ms`)), opts.timeoutMs ?? 5000);
+    const timer = setTimeout(
+      () =>
+        done(
+          new BerthError(
+            ErrorCodes.DNS_PROVIDER,
+            `no answer from ${formatServer(server)} within ${opts.timeoutMs ?? 5000} ms`,
+          ),
+        ),
+      opts.timeoutMs ?? 5000,
+    );
     if (opts.signal?.aborted) return onAbort();
     opts.signal?.addEventListener('abort', onAbort, { once: true });
-    sock.on('error', (err) => done(new BerthError(ErrorCodes.DNS_PROVIDER, `DNS server ${formatServer(server)}: ${errorMessage(err)}`, { cause: err })));
+    sock.on('error', (err) =>
+      done(
+        new BerthError(ErrorCodes.DNS_PROVIDER, `DNS server ${formatServer(server)}: ${errorMessage(err)}`, {
+          cause: err,
+        }),
+      ),
+    );
     sock.on('message', (buf, rinfo) => {
       // Only the server asked, and only the answer to this ID (anything else is spoofed or late).
       if (rinfo.port !== server.port || buf.length < 12 || buf.readUInt16BE(0) !== id) return;
@@ -82,8 +97,23 @@ function exchangeTcp(server: DnsServer, message: Buffer, opts: ExchangeOptions):
       if (err) reject(err);
       else resolve(out!);
     };
-    const timer = setTimeout(() => done(new BerthError(ErrorCodes.DNS_PROVIDER, `no answer from ${formatServer(server)} (TCP) within ${opts.timeoutMs ?? 5000} ms`)), opts.timeoutMs ?? 5000);
-    sock.on('error', (err) => done(new BerthError(ErrorCodes.DNS_PROVIDER, `DNS server ${formatServer(server)} (TCP): ${errorMessage(err)}`, { cause: err })));
+    const timer = setTimeout(
+      () =>
+        done(
+          new BerthError(
+            ErrorCodes.DNS_PROVIDER,
+            `no answer from ${formatServer(server)} (TCP) within ${opts.timeoutMs ?? 5000} ms`,
+          ),
+        ),
+      opts.timeoutMs ?? 5000,
+    );
+    sock.on('error', (err) =>
+      done(
+        new BerthError(ErrorCodes.DNS_PROVIDER, `DNS server ${formatServer(server)} (TCP): ${errorMessage(err)}`, {
+          cause: err,
+        }),
+      ),
+    );
     sock.on('connect', () => {
       const len = Buffer.alloc(2);
       len.writeUInt16BE(message.length);
@@ -91,7 +121,8 @@ function exchangeTcp(server: DnsServer, message: Buffer, opts: ExchangeOptions):
     });
     sock.on('data', (chunk: Buffer) => {
       buf = Buffer.concat([buf, chunk]);
-      if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) done(undefined, buf.subarray(2, 2 + buf.readUInt16BE(0)));
+      if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0))
+        done(undefined, buf.subarray(2, 2 + buf.readUInt16BE(0)));
     });
   });
 }
@@ -102,7 +133,12 @@ export function newId(): number {
 }
 
 /** Asks `server` one question; `recursion` sets RD (false for authoritative servers). */
-export async function query(server: DnsServer, name: string, type: packet.RecordType, opts: ExchangeOptions & { recursion?: boolean } = {}): Promise<packet.DecodedPacket> {
+export async function query(
+  server: DnsServer,
+  name: string,
+  type: packet.RecordType,
+  opts: ExchangeOptions & { recursion?: boolean } = {},
+): Promise<packet.DecodedPacket> {
   const msg = packet.encode({
     type: 'query',
     id: newId(),
@@ -113,11 +149,27 @@ export async function query(server: DnsServer, name: string, type: packet.Record
   try {
     return packet.decode(raw);
   } catch (err) {
-    throw new BerthError(ErrorCodes.DNS_PROVIDER, `unreadable answer from ${formatServer(server)} for ${name} ${type}: ${errorMessage(err)}`, { cause: err });
+    throw new BerthError(
+      ErrorCodes.DNS_PROVIDER,
+      `unreadable answer from ${formatServer(server)} for ${name} ${type}: ${errorMessage(err)}`,
+      { cause: err },
+    );
   }
 }
 
-const RCODE_NAMES: readonly string[] = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'YXRRSET', 'NXRRSET', 'NOTAUTH', 'NOTZONE'];
+const RCODE_NAMES: readonly string[] = [
+  'NOERROR',
+  'FORMERR',
+  'SERVFAIL',
+  'NXDOMAIN',
+  'NOTIMP',
+  'REFUSED',
+  'YXDOMAIN',
+  'YXRRSET',
+  'NXRRSET',
+  'NOTAUTH',
+  'NOTZONE',
+];
 
 /** The response code of a decoded answer (`NOERROR`, `NXDOMAIN`, …). */
 export function rcodeOf(answer: packet.DecodedPacket): string {
@@ -152,7 +204,11 @@ export function txtValues(answer: packet.DecodedPacket, name: string): string[] 
  * The zone that holds `fqdn`, by asking `servers` for SOA records from `fqdn` upwards (lego's
  * FindZoneByFqdn): the first name whose answer carries its own SOA is the zone apex.
  */
-export async function findZone(fqdn: string, servers: readonly DnsServer[], opts: ExchangeOptions = {}): Promise<string | undefined> {
+export async function findZone(
+  fqdn: string,
+  servers: readonly DnsServer[],
+  opts: ExchangeOptions = {},
+): Promise<string | undefined> {
   const labels = trimDot(fqdn).split('.');
   for (let i = 0; i < labels.length; i++) {
     const name = labels.slice(i).join('.');

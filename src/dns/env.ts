@@ -68,6 +68,10 @@ export class ProviderEnv {
 
   /** A typed configuration error that names the provider. */
   error(message: string, cause?: unknown): BerthError {
-    return new BerthError(ErrorCodes.DNS_PROVIDER, `${this.provider}: ${message}`, cause === undefined ? undefined : { cause });
+    return new BerthError(
+      ErrorCodes.DNS_PROVIDER,
+      `${this.provider}: ${message}`,
+      cause === undefined ? undefined : { cause },
+    );
   }
 }

@@ -57,13 +57,27 @@ export class ExecProvider implements Dns01Provider {
   private run(action: 'present' | 'cleanup', c: Dns01Challenge): Promise<void> {
     const args = this.opts.raw ? [action, c.domain, c.token, c.keyAuthorization] : [action, c.effectiveFqdn, c.value];
     return new Promise((resolve, reject) => {
-      execFile(this.opts.path, args, { env: this.env, timeout: this.opts.runTimeoutMs, killSignal: 'SIGKILL', maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
-        const output = `${stdout}${stderr}`.trim();
-        if (output) this.log?.debug({ program: this.opts.path, action, output: output.slice(-2000) }, 'dns-01 exec output');
-        if (!err) return resolve();
-        const how = err.killed ? `was killed after ${this.opts.runTimeoutMs} ms` : typeof err.code === 'number' ? `exited with status ${err.code}` : err.message;
-        reject(new Error(`exec: ${this.opts.path} ${action} ${args[1]} ${how}${output ? `: ${output.slice(-500)}` : ''}`, { cause: err }));
-      });
+      execFile(
+        this.opts.path,
+        args,
+        { env: this.env, timeout: this.opts.runTimeoutMs, killSignal: 'SIGKILL', maxBuffer: 1 << 20 },
+        (err, stdout, stderr) => {
+          const output = `${stdout}${stderr}`.trim();
+          if (output)
+            this.log?.debug({ program: this.opts.path, action, output: output.slice(-2000) }, 'dns-01 exec output');
+          if (!err) return resolve();
+          const how = err.killed
+            ? `was killed after ${this.opts.runTimeoutMs} ms`
+            : typeof err.code === 'number'
+              ? `exited with status ${err.code}`
+              : err.message;
+          reject(
+            new Error(`exec: ${this.opts.path} ${action} ${args[1]} ${how}${output ? `: ${output.slice(-500)}` : ''}`, {
+              cause: err,
+            }),
+          );
+        },
+      );
     });
   }
 }

@@ -21,12 +21,14 @@ export function httpReqOptions(env: ProviderEnv): HttpReqOptions {
   } catch {
     throw env.error(`HTTPREQ_ENDPOINT "${raw}" is not a URL`);
   }
-  if (endpoint.protocol !== 'http:' && endpoint.protocol !== 'https:') throw env.error(`HTTPREQ_ENDPOINT must be http:// or https://, got ${endpoint.protocol}`);
+  if (endpoint.protocol !== 'http:' && endpoint.protocol !== 'https:')
+    throw env.error(`HTTPREQ_ENDPOINT must be http:// or https://, got ${endpoint.protocol}`);
   const mode = (env.get('HTTPREQ_MODE') ?? '').toUpperCase();
   if (mode !== '' && mode !== 'RAW') throw env.error(`HTTPREQ_MODE "${mode}" is not known (RAW, or unset)`);
   const username = env.get('HTTPREQ_USERNAME');
   const password = env.get('HTTPREQ_PASSWORD');
-  if ((username === undefined) !== (password === undefined)) throw env.error('HTTPREQ_USERNAME and HTTPREQ_PASSWORD go together');
+  if ((username === undefined) !== (password === undefined))
+    throw env.error('HTTPREQ_USERNAME and HTTPREQ_PASSWORD go together');
   return {
     endpoint,
     raw: mode === 'RAW',
@@ -62,21 +64,33 @@ export class HttpReqProvider implements Dns01Provider {
   private async send(action: 'present' | 'cleanup', c: Dns01Challenge): Promise<void> {
     const url = new URL(this.opts.endpoint);
     url.pathname = url.pathname.replace(/\/?$/, `/${action}`);
-    const body = this.opts.raw ? { domain: c.domain, token: c.token, keyAuth: c.keyAuthorization } : { fqdn: c.effectiveFqdn, value: c.value };
+    const body = this.opts.raw
+      ? { domain: c.domain, token: c.token, keyAuth: c.keyAuthorization }
+      : { fqdn: c.effectiveFqdn, value: c.value };
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
     if (this.opts.username !== undefined && this.opts.password !== undefined) {
-      headers['authorization'] = `Basic ${Buffer.from(`${this.opts.username}:${this.opts.password}`).toString('base64')}`;
+      headers['authorization'] =
+        `Basic ${Buffer.from(`${this.opts.username}:${this.opts.password}`).toString('base64')}`;
     }
     let res: Dispatcher.ResponseData;
     try {
-      res = await request(url, { method: 'POST', headers, body: JSON.stringify(body), headersTimeout: this.opts.httpTimeoutMs, bodyTimeout: this.opts.httpTimeoutMs });
+      res = await request(url, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(body),
+        headersTimeout: this.opts.httpTimeoutMs,
+        bodyTimeout: this.opts.httpTimeoutMs,
+      });
     } catch (err) {
       throw new Error(`httpreq: POST ${url.origin}${url.pathname} failed: ${(err as Error).message}`, { cause: err });
     }
     const text = (await res.body.text()).slice(0, 500);
     if (res.statusCode < 200 || res.statusCode > 299) {
-      const hint = res.statusCode === 401 || res.statusCode === 403 ? ' (check HTTPREQ_USERNAME / HTTPREQ_PASSWORD)' : '';
-      throw new Error(`httpreq: POST ${url.origin}${url.pathname} answered ${res.statusCode}${hint}${text ? `: ${text}` : ''}`);
+      const hint =
+        res.statusCode === 401 || res.statusCode === 403 ? ' (check HTTPREQ_USERNAME / HTTPREQ_PASSWORD)' : '';
+      throw new Error(
+        `httpreq: POST ${url.origin}${url.pathname} answered ${res.statusCode}${hint}${text ? `: ${text}` : ''}`,
+      );
     }
   }
 }

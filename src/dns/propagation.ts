@@ -37,7 +37,12 @@ export function recursiveServers(resolvers: readonly string[] | undefined): DnsS
  * Where `_acme-challenge.<domain>` really lives: the end of its CNAME chain (delegated
  * validation, acme-dns), unless `LEGO_DISABLE_CNAME_SUPPORT` is true, as lego does.
  */
-export async function effectiveChallengeFqdn(fqdn: string, resolvers: readonly string[] | undefined, env: NodeJS.ProcessEnv, timeoutMs = 2000): Promise<string> {
+export async function effectiveChallengeFqdn(
+  fqdn: string,
+  resolvers: readonly string[] | undefined,
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 2000,
+): Promise<string> {
   let name = toFqdn(fqdn);
   if (/^(1|t|true)$/i.test(env['LEGO_DISABLE_CNAME_SUPPORT'] ?? '')) return name;
   const servers = recursiveServers(resolvers);
@@ -61,7 +66,12 @@ export async function effectiveChallengeFqdn(fqdn: string, resolvers: readonly s
 }
 
 /** One check; returns why it is not there yet, or undefined when it is. */
-async function check(fqdn: string, value: string, opts: PropagationOptions, servers: DnsServer[]): Promise<string | undefined> {
+async function check(
+  fqdn: string,
+  value: string,
+  opts: PropagationOptions,
+  servers: DnsServer[],
+): Promise<string | undefined> {
   const timeoutMs = opts.queryTimeoutMs ?? 2000;
   const has = async (s: DnsServer, recursion: boolean): Promise<boolean | undefined> => {
     try {
@@ -81,10 +91,12 @@ async function check(fqdn: string, value: string, opts: PropagationOptions, serv
     // the record must then be on every resolver, which is where the CA is pointed in such setups.
     return rns.every((r) => r === true) ? undefined : 'not on every resolver yet (no authoritative server found)';
   }
-  const ans = await Promise.all(authoritative.map(async (group) => {
-    for (const s of group) if ((await has(s, false)) === true) return true;
-    return false;
-  }));
+  const ans = await Promise.all(
+    authoritative.map(async (group) => {
+      for (const s of group) if ((await has(s, false)) === true) return true;
+      return false;
+    }),
+  );
   return ans.every(Boolean) ? undefined : 'not on every authoritative server yet';
 }
 
@@ -109,7 +121,8 @@ async function authoritativeServers(fqdn: string, servers: DnsServer[], timeoutM
       for (const s of servers) {
         try {
           const a = await query(s, n, type, { timeoutMs });
-          for (const r of a.answers ?? []) if (r.type === 'A' || r.type === 'AAAA') addrs.push({ host: r.data, port: 53 });
+          for (const r of a.answers ?? [])
+            if (r.type === 'A' || r.type === 'AAAA') addrs.push({ host: r.data, port: 53 });
           break;
         } catch {
           // next server
@@ -138,7 +151,10 @@ export async function waitForTxt(fqdn: string, value: string, opts: PropagationO
     const missing = await check(fqdn, value, opts, servers);
     if (missing === undefined) return;
     if (Date.now() > deadline) {
-      throw new BerthError(ErrorCodes.DNS_PROVIDER, `TXT ${fqdn} not visible after ${Math.round(timeoutMs / 1000)} s: ${missing} (resolvers ${servers.map((s) => `${s.host}:${s.port}`).join(', ')})`);
+      throw new BerthError(
+        ErrorCodes.DNS_PROVIDER,
+        `TXT ${fqdn} not visible after ${Math.round(timeoutMs / 1000)} s: ${missing} (resolvers ${servers.map((s) => `${s.host}:${s.port}`).join(', ')})`,
+      );
     }
     await sleep(intervalMs, opts.signal);
   }

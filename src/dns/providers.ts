@@ -28,6 +28,10 @@ export const DNS01_PROVIDERS: readonly string[] = [...Object.keys(LOADERS), ...O
 export async function loadDns01Provider(name: string, env: NodeJS.ProcessEnv, log?: Logger): Promise<Dns01Provider> {
   const key = name.trim().toLowerCase();
   const loader = LOADERS[ALIASES[key] ?? key];
-  if (!loader) throw new BerthError(ErrorCodes.DNS_PROVIDER, `DNS provider "${name}" is not supported (supported: ${Object.keys(LOADERS).join(', ')})`);
+  if (!loader)
+    throw new BerthError(
+      ErrorCodes.DNS_PROVIDER,
+      `DNS provider "${name}" is not supported (supported: ${Object.keys(LOADERS).join(', ')})`,
+    );
   return loader(env, log);
 }

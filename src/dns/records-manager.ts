@@ -72,7 +72,13 @@ export class DnsRecordsManager {
       const zone = await this.provider.findZone(name);
       for (const w of wanted) {
         const existing = await this.provider.listRecords(zone.id, { type: w.type, name });
-        const record = { type: w.type, name, content: w.content, ttl: this.ttl, ...(this.proxied !== undefined ? { proxied: this.proxied } : {}) };
+        const record = {
+          type: w.type,
+          name,
+          content: w.content,
+          ttl: this.ttl,
+          ...(this.proxied !== undefined ? { proxied: this.proxied } : {}),
+        };
         if (existing.some((r) => r.content === w.content)) {
           changes.push({ name, type: w.type, action: 'unchanged', content: w.content });
         } else if (existing[0]) {
@@ -91,5 +97,11 @@ export class DnsRecordsManager {
 }
 
 function sameIdentity(a: HostIdentity | undefined, b: HostIdentity): boolean {
-  return a !== undefined && a.machineName === b.machineName && a.baseDomain === b.baseDomain && a.publicIPv4 === b.publicIPv4 && a.publicIPv6 === b.publicIPv6;
+  return (
+    a !== undefined &&
+    a.machineName === b.machineName &&
+    a.baseDomain === b.baseDomain &&
+    a.publicIPv4 === b.publicIPv4 &&
+    a.publicIPv6 === b.publicIPv6
+  );
 }

@@ -27,7 +27,9 @@ export interface Rfc2136Options {
  * `RFC2136_POLLING_INTERVAL`; each also as `*_FILE`.
  */
 export function rfc2136Options(env: ProviderEnv): Rfc2136Options {
-  const nameserver = parseServer(env.require('RFC2136_NAMESERVER', 'the authoritative server that accepts updates, host[:port]'));
+  const nameserver = parseServer(
+    env.require('RFC2136_NAMESERVER', 'the authoritative server that accepts updates, host[:port]'),
+  );
   let keyName = env.get('RFC2136_TSIG_KEY');
   let secret = env.get('RFC2136_TSIG_SECRET');
   let algorithm = env.get('RFC2136_TSIG_ALGORITHM') ?? 'hmac-sha1.';
@@ -40,9 +42,13 @@ export function rfc2136Options(env: ProviderEnv): Rfc2136Options {
   }
   let tsig: TsigKey | undefined;
   if (keyName !== undefined || secret !== undefined) {
-    if (keyName === undefined || secret === undefined) throw env.error('RFC2136_TSIG_KEY and RFC2136_TSIG_SECRET go together: set both (or RFC2136_TSIG_FILE), or neither for unsigned updates');
+    if (keyName === undefined || secret === undefined)
+      throw env.error(
+        'RFC2136_TSIG_KEY and RFC2136_TSIG_SECRET go together: set both (or RFC2136_TSIG_FILE), or neither for unsigned updates',
+      );
     const alg = tsigAlgorithm(algorithm);
-    if (alg === undefined) throw env.error(`RFC2136_TSIG_ALGORITHM "${algorithm}" is not supported (one of ${TSIG_ALGORITHMS.join(', ')})`);
+    if (alg === undefined)
+      throw env.error(`RFC2136_TSIG_ALGORITHM "${algorithm}" is not supported (one of ${TSIG_ALGORITHMS.join(', ')})`);
     if (!/^[A-Za-z0-9+/]+={0,2}$/.test(secret)) throw env.error('RFC2136_TSIG_SECRET is not valid base64');
     tsig = { name: keyName, algorithm: alg, secret: Buffer.from(secret, 'base64') };
   }
@@ -66,7 +72,8 @@ function parseBindKeyFile(path: string, env: ProviderEnv): { name: string; algor
   const m = /key\s+"?([^"\s{]+)"?\s*\{([^}]*)\}/i.exec(text);
   const alg = m ? /algorithm\s+"?([\w.-]+)"?\s*;/i.exec(m[2]!) : null;
   const secret = m ? /secret\s+"([^"]+)"\s*;/i.exec(m[2]!) : null;
-  if (!m || !alg || !secret) throw env.error(`RFC2136_TSIG_FILE ${path} is not a key file (key "name" { algorithm …; secret "…"; };)`);
+  if (!m || !alg || !secret)
+    throw env.error(`RFC2136_TSIG_FILE ${path} is not a key file (key "name" { algorithm …; secret "…"; };)`);
   return { name: m[1]!, algorithm: alg[1]!, secret: secret[1]! };
 }
 
@@ -98,7 +105,8 @@ export class Rfc2136Provider implements Dns01Provider {
     const server = this.opts.nameserver;
     const where = formatServer(server);
     const zone = await findZone(c.effectiveFqdn, [server], { timeoutMs: this.opts.timeoutMs });
-    if (zone === undefined) throw new Error(`rfc2136: ${where} is not authoritative for any zone above ${c.effectiveFqdn} (no SOA found)`);
+    if (zone === undefined)
+      throw new Error(`rfc2136: ${where} is not authoritative for any zone above ${c.effectiveFqdn} (no SOA found)`);
     let msg = packet.encode({
       type: 'query',
       id: newId(),
@@ -121,18 +129,34 @@ export class Rfc2136Provider implements Dns01Provider {
         verifyResponse(raw, this.opts.tsig, mac);
       } catch (err) {
         // A refusal is often unsigned (the server does not know the key): report the refusal.
-        if (rcode === 0) throw new Error(`rfc2136: ${action} of TXT ${c.effectiveFqdn} at ${where}: ${errorMessage(err)}`, { cause: err });
-        if (!/not signed/.test(errorMessage(err))) throw new Error(`rfc2136: ${action} of TXT ${c.effectiveFqdn} at ${where} refused: ${errorMessage(err)}`, { cause: err });
+        if (rcode === 0)
+          throw new Error(`rfc2136: ${action} of TXT ${c.effectiveFqdn} at ${where}: ${errorMessage(err)}`, {
+            cause: err,
+          });
+        if (!/not signed/.test(errorMessage(err)))
+          throw new Error(`rfc2136: ${action} of TXT ${c.effectiveFqdn} at ${where} refused: ${errorMessage(err)}`, {
+            cause: err,
+          });
       }
     }
-    if (rcode !== 0) throw new Error(`rfc2136: ${action} of TXT ${c.effectiveFqdn} in zone ${zone} at ${where} failed: ${RCODES[rcode] ?? `rcode ${rcode}`}`);
+    if (rcode !== 0)
+      throw new Error(
+        `rfc2136: ${action} of TXT ${c.effectiveFqdn} in zone ${zone} at ${where} failed: ${RCODES[rcode] ?? `rcode ${rcode}`}`,
+      );
   }
 }
 
 const RCODES: Readonly<Record<number, string>> = {
-  1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP (the server does not accept dynamic updates)',
-  5: 'REFUSED (updates from this address or key are not allowed for the zone)', 6: 'YXDOMAIN', 7: 'YXRRSET', 8: 'NXRRSET',
-  9: 'NOTAUTH (the server is not authoritative for the zone, or the TSIG key is not accepted)', 10: 'NOTZONE',
+  1: 'FORMERR',
+  2: 'SERVFAIL',
+  3: 'NXDOMAIN',
+  4: 'NOTIMP (the server does not accept dynamic updates)',
+  5: 'REFUSED (updates from this address or key are not allowed for the zone)',
+  6: 'YXDOMAIN',
+  7: 'YXRRSET',
+  8: 'NXRRSET',
+  9: 'NOTAUTH (the server is not authoritative for the zone, or the TSIG key is not accepted)',
+  10: 'NOTZONE',
 };
 
 /** Builds the provider from the environment (credentials as lego reads them). */

@@ -41,7 +41,14 @@ export function tsigAlgorithm(name: string): string | undefined {
 }
 
 /** Names of the supported algorithms, for messages. */
-export const TSIG_ALGORITHMS: readonly string[] = ['hmac-md5', 'hmac-sha1', 'hmac-sha224', 'hmac-sha256', 'hmac-sha384', 'hmac-sha512'];
+export const TSIG_ALGORITHMS: readonly string[] = [
+  'hmac-md5',
+  'hmac-sha1',
+  'hmac-sha224',
+  'hmac-sha256',
+  'hmac-sha384',
+  'hmac-sha512',
+];
 
 function u48(seconds: number): Buffer {
   const b = Buffer.alloc(6);
@@ -72,17 +79,25 @@ function hmac(key: TsigKey, ...parts: Buffer[]): Buffer {
  * Appends a TSIG record to `message` (a complete, unsigned DNS message) and bumps ARCOUNT.
  * Returns the signed message and its MAC (needed to verify the answer).
  */
-export function signMessage(message: Buffer, key: TsigKey, nowSeconds = Math.floor(Date.now() / 1000)): { signed: Buffer; mac: Buffer } {
+export function signMessage(
+  message: Buffer,
+  key: TsigKey,
+  nowSeconds = Math.floor(Date.now() / 1000),
+): { signed: Buffer; mac: Buffer } {
   const mac = hmac(key, message, variables(key, nowSeconds, FUDGE_SECONDS, 0, Buffer.alloc(0)));
   const alg = encodeName(key.algorithm);
   const rdata = Buffer.alloc(alg.length + 6 + 2 + 2 + mac.length + 2 + 2 + 2);
   let o = alg.copy(rdata, 0);
   o += u48(nowSeconds).copy(rdata, o);
-  rdata.writeUInt16BE(FUDGE_SECONDS, o); o += 2;
-  rdata.writeUInt16BE(mac.length, o); o += 2;
+  rdata.writeUInt16BE(FUDGE_SECONDS, o);
+  o += 2;
+  rdata.writeUInt16BE(mac.length, o);
+  o += 2;
   o += mac.copy(rdata, o);
-  rdata.writeUInt16BE(message.readUInt16BE(0), o); o += 2; // original ID
-  rdata.writeUInt16BE(0, o); o += 2; // error
+  rdata.writeUInt16BE(message.readUInt16BE(0), o);
+  o += 2; // original ID
+  rdata.writeUInt16BE(0, o);
+  o += 2; // error
   rdata.writeUInt16BE(0, o); // other length
   const head = Buffer.alloc(10);
   head.writeUInt16BE(TSIG_TYPE, 0);
@@ -99,27 +114,47 @@ export function signMessage(message: Buffer, key: TsigKey, nowSeconds = Math.flo
  * that says what is wrong (missing signature, BADKEY/BADSIG/BADTIME from the server, a MAC that
  * does not verify, a clock too far off).
  */
-export function verifyResponse(response: Buffer, key: TsigKey, requestMac: Buffer, nowSeconds = Math.floor(Date.now() / 1000)): void {
+export function verifyResponse(
+  response: Buffer,
+  key: TsigKey,
+  requestMac: Buffer,
+  nowSeconds = Math.floor(Date.now() / 1000),
+): void {
   const c = counts(response);
   const at = c.ar > 0 ? lastRecordOffset(response) : undefined;
-  if (at === undefined) throw new Error('the server\'s answer is not signed (no TSIG record)');
+  if (at === undefined) throw new Error("the server's answer is not signed (no TSIG record)");
   const afterName = skipName(response, at);
-  if (response.readUInt16BE(afterName) !== TSIG_TYPE) throw new Error('the server\'s answer is not signed (no TSIG record)');
+  if (response.readUInt16BE(afterName) !== TSIG_TYPE)
+    throw new Error("the server's answer is not signed (no TSIG record)");
   const keyName = readName(response, at);
   let o = afterName + 10;
   const algorithm = readName(response, o);
   o = skipName(response, o);
-  const timeSigned = response.readUInt16BE(o) * 2 ** 32 + response.readUInt32BE(o + 2); o += 6;
-  const fudge = response.readUInt16BE(o); o += 2;
-  const macLen = response.readUInt16BE(o); o += 2;
-  const mac = response.subarray(o, o + macLen); o += macLen;
-  const originalId = response.readUInt16BE(o); o += 2;
-  const error = response.readUInt16BE(o); o += 2;
-  const otherLen = response.readUInt16BE(o); o += 2;
+  const timeSigned = response.readUInt16BE(o) * 2 ** 32 + response.readUInt32BE(o + 2);
+  o += 6;
+  const fudge = response.readUInt16BE(o);
+  o += 2;
+  const macLen = response.readUInt16BE(o);
+  o += 2;
+  const mac = response.subarray(o, o + macLen);
+  o += macLen;
+  const originalId = response.readUInt16BE(o);
+  o += 2;
+  const error = response.readUInt16BE(o);
+  o += 2;
+  const otherLen = response.readUInt16BE(o);
+  o += 2;
   const other = response.subarray(o, o + otherLen);
   if (error !== 0) {
     const name = TSIG_ERRORS[error] ?? `error ${error}`;
-    const hint = error === 17 ? ' (the server does not know this key name/algorithm)' : error === 16 ? ' (wrong secret)' : error === 18 ? ' (clocks differ by more than the fudge)' : '';
+    const hint =
+      error === 17
+        ? ' (the server does not know this key name/algorithm)'
+        : error === 16
+          ? ' (wrong secret)'
+          : error === 18
+            ? ' (clocks differ by more than the fudge)'
+            : '';
     throw new Error(`the server rejected the TSIG signature: ${name}${hint}`);
   }
   if (keyName !== key.name.replace(/\.$/, '').toLowerCase() || algorithm !== key.algorithm) {
@@ -134,6 +169,10 @@ export function verifyResponse(response: Buffer, key: TsigKey, requestMac: Buffe
   prior.writeUInt16BE(requestMac.length);
   const fresh = { ...key, name: keyName };
   const expected = hmac(fresh, prior, requestMac, unsigned, variables(fresh, timeSigned, fudge, error, other));
-  if (mac.length !== expected.length || !timingSafeEqual(mac, expected)) throw new Error('the TSIG signature of the server\'s answer does not verify');
-  if (Math.abs(nowSeconds - timeSigned) > fudge) throw new Error(`the server's answer was signed ${nowSeconds - timeSigned} s off this host's clock (fudge ${fudge} s)`);
+  if (mac.length !== expected.length || !timingSafeEqual(mac, expected))
+    throw new Error("the TSIG signature of the server's answer does not verify");
+  if (Math.abs(nowSeconds - timeSigned) > fudge)
+    throw new Error(
+      `the server's answer was signed ${nowSeconds - timeSigned} s off this host's clock (fudge ${fudge} s)`,
+    );
 }

@@ -2,9 +2,20 @@ import type { ProxyResponse } from './response.ts';
 
 /** Reason phrases for berth's own answers, kept short and stable for clients and tests. */
 const TEXT: Readonly<Record<number, string>> = {
-  400: 'Bad Request', 404: 'Not Found', 405: 'Method Not Allowed', 408: 'Request Timeout', 413: 'Payload Too Large',
-  417: 'Expectation Failed', 421: 'Misdirected Request', 431: 'Request Header Fields Too Large', 500: 'Internal Server Error',
-  501: 'Not Implemented', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout', 505: 'HTTP Version Not Supported',
+  400: 'Bad Request',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  408: 'Request Timeout',
+  413: 'Payload Too Large',
+  417: 'Expectation Failed',
+  421: 'Misdirected Request',
+  431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+  505: 'HTTP Version Not Supported',
 };
 
 /**
@@ -12,7 +23,12 @@ const TEXT: Readonly<Record<number, string>> = {
  * Safe to call on an already-answered response: it then aborts it, so the client sees an
  * incomplete response, never a fake complete one.
  */
-export function sendStatus(res: ProxyResponse, status: number, body?: string, extraHeaders?: Readonly<Record<string, string>>): void {
+export function sendStatus(
+  res: ProxyResponse,
+  status: number,
+  body?: string,
+  extraHeaders?: Readonly<Record<string, string>>,
+): void {
   if (res.headersSent) {
     if (!res.writableEnded) res.destroy();
     return;

@@ -56,7 +56,10 @@ export class ReceivedBody implements BodySource {
     if (this.state !== OPEN) return;
     const c = this.consumer;
     if (c !== undefined && !this.waiting && this.queued === 0 && !this.delivering) {
-      if (!c.onBodyData(chunk)) { this.waiting = true; this.pauseReader(); }
+      if (!c.onBodyData(chunk)) {
+        this.waiting = true;
+        this.pauseReader();
+      }
       return;
     }
     this.queue.push(chunk);
@@ -85,7 +88,11 @@ export class ReceivedBody implements BodySource {
     this.started = true;
     if (this.state === CANCELLED) return;
     this.consumer = consumer;
-    if (this.state === FAILED) { this.consumer = undefined; consumer.onBodyError(this.error!); return; }
+    if (this.state === FAILED) {
+      this.consumer = undefined;
+      consumer.onBodyError(this.error!);
+      return;
+    }
     this.deliver();
   }
 
@@ -119,10 +126,20 @@ export class ReceivedBody implements BodySource {
     }
     this.delivering = false;
     if (this.consumer !== c) return;
-    if (this.waiting) { this.pauseReader(); return; }
+    if (this.waiting) {
+      this.pauseReader();
+      return;
+    }
     if (this.queue.length > 0) return;
-    if (this.state === ENDED) { this.consumer = undefined; c.onBodyEnd(); return; }
-    if (this.readerPaused) { this.readerPaused = false; this.reader.resumeBody(); }
+    if (this.state === ENDED) {
+      this.consumer = undefined;
+      c.onBodyEnd();
+      return;
+    }
+    if (this.readerPaused) {
+      this.readerPaused = false;
+      this.reader.resumeBody();
+    }
   }
 
   private pauseReader(): void {
@@ -187,8 +204,16 @@ export class StreamBody implements BodySource {
       if (this.consumer === undefined) return;
       if (!this.consumer.onBodyData(chunk)) s.pause();
     });
-    s.once('end', () => { const c = this.consumer; this.consumer = undefined; c?.onBodyEnd(); });
-    s.once('error', (err: Error) => { const c = this.consumer; this.consumer = undefined; c?.onBodyError(err); });
+    s.once('end', () => {
+      const c = this.consumer;
+      this.consumer = undefined;
+      c?.onBodyEnd();
+    });
+    s.once('error', (err: Error) => {
+      const c = this.consumer;
+      this.consumer = undefined;
+      c?.onBodyError(err);
+    });
   }
 
   resume(): void {
@@ -204,12 +229,25 @@ export class StreamBody implements BodySource {
 /** The body as a Node stream, for code that wants one (tests' echo handlers, middlewares). */
 export function bodyReadable(body: BodySource | null): Readable {
   if (body === null) return Readable.from([]);
-  const r = new Readable({ read() { body.resume(); }, destroy(err, cb) { body.cancel(); cb(err); } });
+  const r = new Readable({
+    read() {
+      body.resume();
+    },
+    destroy(err, cb) {
+      body.cancel();
+      cb(err);
+    },
+  });
   body.start({
     onBodyData: (chunk) => r.push(chunk),
-    onBodyEnd: () => { r.push(null); },
+    onBodyEnd: () => {
+      r.push(null);
+    },
     // As Node's IncomingMessage: an error nobody listens for must not become an uncaught one.
-    onBodyError: (err) => { if (r.listenerCount('error') > 0) r.destroy(err); else r.destroy(); },
+    onBodyError: (err) => {
+      if (r.listenerCount('error') > 0) r.destroy(err);
+      else r.destroy();
+    },
   });
   return r;
 }
@@ -226,12 +264,20 @@ export function readWholeBody(body: BodySource | null, max: number): Promise<Buf
     body.start({
       onBodyData(chunk) {
         size += chunk.length;
-        if (max >= 0 && size > max) { body.cancel(); resolve(undefined); return false; }
+        if (max >= 0 && size > max) {
+          body.cancel();
+          resolve(undefined);
+          return false;
+        }
         chunks.push(chunk);
         return true;
       },
-      onBodyEnd() { resolve(Buffer.concat(chunks, size)); },
-      onBodyError(err) { reject(err); },
+      onBodyEnd() {
+        resolve(Buffer.concat(chunks, size));
+      },
+      onBodyError(err) {
+        reject(err);
+      },
     });
   });
 }

@@ -59,7 +59,9 @@ export abstract class H1ConnectionBase implements H1WriterOwner, BodyReader, Tun
   private lingerTimer: NodeJS.Timeout | undefined = undefined;
   protected readonly onDataFn = (chunk: Buffer): void => this.onData(chunk);
   protected readonly onEndFn = (): void => this.onEnd();
-  protected readonly onDrainFn = (): void => { this.res?.sinkDrained(); };
+  protected readonly onDrainFn = (): void => {
+    this.res?.sinkDrained();
+  };
 
   constructor(socket: Socket, server: H1ConnectionHost<H1ConnectionBase>) {
     this.socket = socket;
@@ -75,7 +77,10 @@ export abstract class H1ConnectionBase implements H1WriterOwner, BodyReader, Tun
   protected answerUnlessAnswered(status: number): void {
     const res = this.res;
     if (res === undefined) this.closeGracefully();
-    else if (!res.headersSent && !res.closed) { res.closeConnection = true; emptyAnswer(res, status); }
+    else if (!res.headersSent && !res.closed) {
+      res.closeConnection = true;
+      emptyAnswer(res, status);
+    }
   }
 
   /** Answers a request berth will not read (bad head, slowloris) and closes. */
@@ -91,7 +96,10 @@ export abstract class H1ConnectionBase implements H1WriterOwner, BodyReader, Tun
   }
 
   protected onEnd(): void {
-    if (this.state >= CLOSING) { this.socket.destroy(); return; }
+    if (this.state >= CLOSING) {
+      this.socket.destroy();
+      return;
+    }
     if (this.state === TUNNEL) return;
     if (this.state === BODY) {
       const b = this.body;
@@ -108,7 +116,11 @@ export abstract class H1ConnectionBase implements H1WriterOwner, BodyReader, Tun
     const o = this.server.options;
     switch (this.state) {
       case HEAD:
-        if (now - this.headStart > o.headersTimeoutMs || (o.requestTimeoutMs > 0 && now - this.headStart > o.requestTimeoutMs)) this.refuse(408);
+        if (
+          now - this.headStart > o.headersTimeoutMs ||
+          (o.requestTimeoutMs > 0 && now - this.headStart > o.requestTimeoutMs)
+        )
+          this.refuse(408);
         return;
       case BODY: {
         if (o.requestTimeoutMs <= 0 || now - this.headStart <= o.requestTimeoutMs || this.broken) return;
@@ -123,8 +135,9 @@ export abstract class H1ConnectionBase implements H1WriterOwner, BodyReader, Tun
       }
       case IDLE: {
         const s = this.server;
-        if (s.draining) { if (now - Math.max(this.idleSince, s.drainStartedAt) >= s.settleMs) this.closeGracefully(); }
-        else if (o.idleTimeoutMs > 0 && now - this.idleSince > o.idleTimeoutMs) this.closeGracefully();
+        if (s.draining) {
+          if (now - Math.max(this.idleSince, s.drainStartedAt) >= s.settleMs) this.closeGracefully();
+        } else if (o.idleTimeoutMs > 0 && now - this.idleSince > o.idleTimeoutMs) this.closeGracefully();
         return;
       }
     }
@@ -148,7 +161,10 @@ export abstract class H1ConnectionBase implements H1WriterOwner, BodyReader, Tun
     this.state = CLOSING;
     this.writer.out.flush();
     const s = this.socket;
-    if (!s.writable) { s.destroy(); return; }
+    if (!s.writable) {
+      s.destroy();
+      return;
+    }
     s.end();
     this.lingerTimer = setTimeout(() => s.destroy(), LINGER_MS);
     this.lingerTimer.unref();
@@ -221,5 +237,4 @@ export abstract class H1ConnectionBase implements H1WriterOwner, BodyReader, Tun
   abortConnection(): void {
     this.destroy();
   }
-
 }

@@ -65,11 +65,15 @@ export class H1Connection extends H1ConnectionBase implements H1InputOwner {
     socket.on('end', this.onEndFn);
     socket.on('drain', this.onDrainFn);
     socket.on('close', () => this.teardown());
-    socket.on('error', () => { /* 'close' follows */ });
+    socket.on('error', () => {
+      /* 'close' follows */
+    });
     server.track(this);
     // Bytes the dispatcher already read and put back go through 'data' first (read() emits them);
     // then the parser reads the socket's native stream itself, unless HTTP already paused or ended.
-    while (socket.readableLength > 0 && socket.read() !== null) { /* emitted as 'data' */ }
+    while (socket.readableLength > 0 && socket.read() !== null) {
+      /* emitted as 'data' */
+    }
     if (this.state < TUNNEL && !this.upgrading && !this.broken && this.held === undefined) this.input.consume();
   }
 
@@ -77,13 +81,19 @@ export class H1Connection extends H1ConnectionBase implements H1InputOwner {
 
   protected onData(chunk: Buffer): void {
     if (this.state >= TUNNEL || this.broken) return;
-    if (this.upgrading && this.reqComplete) { this.holdTunnelBytes(chunk); return; }
+    if (this.upgrading && this.reqComplete) {
+      this.holdTunnelBytes(chunk);
+      return;
+    }
     if (this.rest !== undefined || this.held !== undefined || this.owedRefusal !== 0) {
       this.rest = this.rest === undefined ? chunk : Buffer.concat([this.rest, chunk]);
       this.input.pauseHeld();
       return;
     }
-    if (this.state === IDLE) { this.state = HEAD; this.headStart = Date.now(); }
+    if (this.state === IDLE) {
+      this.state = HEAD;
+      this.headStart = Date.now();
+    }
     this.parsed(this.input.execute(chunk), chunk);
     this.afterRead();
   }
@@ -91,7 +101,10 @@ export class H1Connection extends H1ConnectionBase implements H1InputOwner {
   consumed(r: number | ParseError): void {
     if (this.state >= TUNNEL) return;
     // A head that did not complete in this read: the slowloris clock starts.
-    if (this.state === IDLE) { this.state = HEAD; this.headStart = Date.now(); }
+    if (this.state === IDLE) {
+      this.state = HEAD;
+      this.headStart = Date.now();
+    }
     this.parsed(r, undefined);
     this.afterRead();
   }
@@ -108,7 +121,10 @@ export class H1Connection extends H1ConnectionBase implements H1InputOwner {
       return;
     }
     if (r.code === 'HPE_PAUSED') {
-      if (this.owedRefusal !== 0 && this.req === undefined) { this.refuse(this.owedRefusal); return; }
+      if (this.owedRefusal !== 0 && this.req === undefined) {
+        this.refuse(this.owedRefusal);
+        return;
+      }
       // A pipelined head waits for the answer before it: the rest is held, read through 'data' from now on.
       const buf = this.input.bytes(chunk);
       this.input.stopConsuming();
@@ -121,7 +137,10 @@ export class H1Connection extends H1ConnectionBase implements H1InputOwner {
   }
 
   private afterRead(): void {
-    if (this.ready) { this.ready = false; this.dispatch(); }
+    if (this.ready) {
+      this.ready = false;
+      this.dispatch();
+    }
     this.advance();
   }
 
@@ -130,7 +149,15 @@ export class H1Connection extends H1ConnectionBase implements H1InputOwner {
     this.owedRefusal = 431;
   }
 
-  head(major: number, minor: number, headers: string[], method: number, url: string, upgrade: boolean, keepAlive: boolean): number {
+  head(
+    major: number,
+    minor: number,
+    headers: string[],
+    method: number,
+    url: string,
+    upgrade: boolean,
+    keepAlive: boolean,
+  ): number {
     if (this.req !== undefined || this.owedRefusal !== 0) {
       this.held = { major, minor, headers, method, url, upgrade, keepAlive };
       return PAUSED;
@@ -139,10 +166,28 @@ export class H1Connection extends H1ConnectionBase implements H1InputOwner {
     return 0;
   }
 
-  private begin(major: number, minor: number, headers: string[], method: number, url: string, upgrade: boolean, keepAlive: boolean): void {
+  private begin(
+    major: number,
+    minor: number,
+    headers: string[],
+    method: number,
+    url: string,
+    upgrade: boolean,
+    keepAlive: boolean,
+  ): void {
     const f = requestFraming(headers, this.framing);
     const body = f.length !== 0 ? new ReceivedBody(f.length, this) : null;
-    const req = new ProxyRequest(METHODS[method] ?? 'GET', url, new HeaderList(headers), body, major, minor, this.socket, this.remoteIp, this.remotePort);
+    const req = new ProxyRequest(
+      METHODS[method] ?? 'GET',
+      url,
+      new HeaderList(headers),
+      body,
+      major,
+      minor,
+      this.socket,
+      this.remoteIp,
+      this.remotePort,
+    );
     if (this.state === IDLE) this.headStart = Date.now();
     const res = new ProxyResponse(req, this.writer);
     this.req = req;
@@ -190,18 +235,32 @@ export class H1Connection extends H1ConnectionBase implements H1InputOwner {
     const req = this.req;
     const res = this.res;
     if (req === undefined || res === undefined || this.state >= CLOSING) return;
-    if (req.method === 'CONNECT') { res.closeConnection = true; emptyAnswer(res, 405); return; }
-    if (this.expectFailed) { this.expectFailed = false; emptyAnswer(res, 417); return; }
+    if (req.method === 'CONNECT') {
+      res.closeConnection = true;
+      emptyAnswer(res, 405);
+      return;
+    }
+    if (this.expectFailed) {
+      this.expectFailed = false;
+      emptyAnswer(res, 417);
+      return;
+    }
     try {
       this.server.handler.request(req, res);
     } catch {
-      if (!res.headersSent) { res.closeConnection = true; emptyAnswer(res, 500); } else res.destroy();
+      if (!res.headersSent) {
+        res.closeConnection = true;
+        emptyAnswer(res, 500);
+      } else res.destroy();
     }
   }
 
   /** Moves to the next request once the current one is read and answered. */
   private advance(): void {
-    if (this.advancing) { this.again = true; return; }
+    if (this.advancing) {
+      this.again = true;
+      return;
+    }
     this.advancing = true;
     try {
       do {
@@ -215,8 +274,14 @@ export class H1Connection extends H1ConnectionBase implements H1InputOwner {
 
   private step(): void {
     if (this.input.executing || this.res !== undefined || this.state !== WAIT) return;
-    if (this.closeAfter) { this.closeGracefully(); return; }
-    if (this.owedRefusal !== 0) { this.refuse(this.owedRefusal); return; }
+    if (this.closeAfter) {
+      this.closeGracefully();
+      return;
+    }
+    if (this.owedRefusal !== 0) {
+      this.refuse(this.owedRefusal);
+      return;
+    }
     const h = this.held;
     const rest = this.rest;
     this.held = undefined;
@@ -236,13 +301,19 @@ export class H1Connection extends H1ConnectionBase implements H1InputOwner {
     }
     if (rest !== undefined) this.parsed(this.input.execute(rest), rest);
     if (this.held === undefined && this.owedRefusal === 0) this.input.unpauseHeld();
-    if (this.ready) { this.ready = false; this.dispatch(); }
+    if (this.ready) {
+      this.ready = false;
+      this.dispatch();
+    }
     this.again = true;
   }
 
   private parseFailed(status: number): void {
     this.broken = true;
-    if (this.req === undefined) { this.refuse(status); return; }
+    if (this.req === undefined) {
+      this.refuse(status);
+      return;
+    }
     if (!this.reqComplete) {
       // The error is in the body of the request being answered: it can never complete. A head
       // parsed in this same read is still handed over first, so its own refusals (an unknown
@@ -252,7 +323,10 @@ export class H1Connection extends H1ConnectionBase implements H1InputOwner {
       const b = this.body;
       this.body = undefined;
       b?.fail(new ClientBodyError(status, 'invalid request body framing'));
-      if (this.ready) { this.ready = false; this.dispatch(); }
+      if (this.ready) {
+        this.ready = false;
+        this.dispatch();
+      }
       this.answerUnlessAnswered(status);
       return;
     }
@@ -275,7 +349,10 @@ export class H1Connection extends H1ConnectionBase implements H1InputOwner {
     this.server.handler.done(req, res);
     if (aborted || this.state >= TUNNEL) return;
     if (!this.writer.keepAlive || this.upgrading) this.closeAfter = true;
-    if (this.closeAfter) { this.closeGracefully(); return; }
+    if (this.closeAfter) {
+      this.closeGracefully();
+      return;
+    }
     // The handler did not read the whole body: read and drop the rest to keep the connection.
     if (!this.reqComplete && this.body !== undefined) this.body.cancel();
     else if (!this.reqComplete) this.bodyCancelled();

@@ -53,7 +53,15 @@ export function httpDate(): string {
  * they are dropped (a `Connection: close` a middleware set still closes); `Date` is added when
  * missing, as Node and Go do. A second, different `Content-Length` is dropped: one length, never two.
  */
-export function planResponseHead(out: HeadPlan, status: number, reason: string, raw: readonly string[], noBody: boolean, http11: boolean, keepAlive: boolean): void {
+export function planResponseHead(
+  out: HeadPlan,
+  status: number,
+  reason: string,
+  raw: readonly string[],
+  noBody: boolean,
+  http11: boolean,
+  keepAlive: boolean,
+): void {
   let s = statusLine(status, reason);
   let length = -1;
   let date = false;
@@ -65,7 +73,10 @@ export function planResponseHead(out: HeadPlan, status: number, reason: string, 
         if (!date && sameName(n, 'date')) date = true;
         break;
       case 10:
-        if (sameName(n, 'connection')) { if (hasToken(v, 'close')) keepAlive = false; continue; }
+        if (sameName(n, 'connection')) {
+          if (hasToken(v, 'close')) keepAlive = false;
+          continue;
+        }
         if (sameName(n, 'keep-alive')) continue;
         break;
       case 14:
@@ -85,8 +96,13 @@ export function planResponseHead(out: HeadPlan, status: number, reason: string, 
   let framing: number;
   if (noBody) framing = FRAME_NONE;
   else if (length >= 0) framing = FRAME_LENGTH;
-  else if (http11) { framing = FRAME_CHUNKED; s += 'transfer-encoding: chunked\r\n'; }
-  else { framing = FRAME_CLOSE; keepAlive = false; }
+  else if (http11) {
+    framing = FRAME_CHUNKED;
+    s += 'transfer-encoding: chunked\r\n';
+  } else {
+    framing = FRAME_CLOSE;
+    keepAlive = false;
+  }
   if (!keepAlive) s += 'connection: close\r\n';
   else if (!http11) s += 'connection: keep-alive\r\n';
   if (!date) s += `date: ${httpDate()}\r\n`;
@@ -132,7 +148,11 @@ export function requestFraming(headers: readonly string[], out: RequestFraming):
   for (let i = 0; i < headers.length; i += 2) {
     const n = headers[i]!;
     if (n.length === 14) {
-      if (sameName(n, 'content-length')) { const v = headers[i + 1]!; const l = parseLength(v); out.length = l >= 0 ? l : Number(v); }
+      if (sameName(n, 'content-length')) {
+        const v = headers[i + 1]!;
+        const l = parseLength(v);
+        out.length = l >= 0 ? l : Number(v);
+      }
     } else if (n.length === 17) {
       if (sameName(n, 'transfer-encoding')) out.length = -1;
     } else if (n.length === 6 && sameName(n, 'expect')) out.expect = headers[i + 1];

@@ -1,10 +1,30 @@
 import type { Socket } from 'node:net';
-import { consumableHandle, createParser, destroyParser, ON_BODY, ON_EXECUTE, ON_HEADERS, ON_HEADERS_COMPLETE, ON_MESSAGE_COMPLETE, PAUSED, type LlhttpParser, type ParseError } from './llhttp.ts';
+import {
+  consumableHandle,
+  createParser,
+  destroyParser,
+  ON_BODY,
+  ON_EXECUTE,
+  ON_HEADERS,
+  ON_HEADERS_COMPLETE,
+  ON_MESSAGE_COMPLETE,
+  PAUSED,
+  type LlhttpParser,
+  type ParseError,
+} from './llhttp.ts';
 
 /** What the input reports to its connection. */
 export interface H1InputOwner {
   /** A complete head within the header-count limit; return 0 to go on, or `PAUSED` after holding it. */
-  head(major: number, minor: number, headers: string[], method: number, url: string, upgrade: boolean, keepAlive: boolean): number;
+  head(
+    major: number,
+    minor: number,
+    headers: string[],
+    method: number,
+    url: string,
+    upgrade: boolean,
+    keepAlive: boolean,
+  ): number;
   /** More header lines than the limit: the parser stops right after the head. */
   tooManyHeaders(): void;
   bodyBytes(chunk: Buffer): void;
@@ -21,7 +41,18 @@ function onHeaders(this: OwnedParser, headers: string[], url: string): void {
   this.owner.partHead(headers, url);
 }
 
-function onHeadersComplete(this: OwnedParser, major: number, minor: number, headers: string[] | undefined, method: number, url: string | undefined, _status: unknown, _reason: unknown, upgrade: boolean, keepAlive: boolean): number {
+function onHeadersComplete(
+  this: OwnedParser,
+  major: number,
+  minor: number,
+  headers: string[] | undefined,
+  method: number,
+  url: string | undefined,
+  _status: unknown,
+  _reason: unknown,
+  upgrade: boolean,
+  keepAlive: boolean,
+): number {
   return this.owner.headComplete(major, minor, headers, method, url, upgrade, keepAlive);
 }
 
@@ -105,7 +136,10 @@ export class H1Input {
     if (h === undefined) return;
     this.handle = undefined;
     this.parser?.unconsume();
-    if (this.paused) { h.readStart(); this.socket.pause(); }
+    if (this.paused) {
+      h.readStart();
+      this.socket.pause();
+    }
   }
 
   /** The bytes of the read just parsed: `chunk`, or a copy of the consumed read. */
@@ -121,7 +155,10 @@ export class H1Input {
   /** Releases the parser (the connection is gone or handed over to a tunnel). */
   destroy(): void {
     this.handle = undefined;
-    if (this.parser !== undefined) { destroyParser(this.parser); this.parser = undefined; }
+    if (this.parser !== undefined) {
+      destroyParser(this.parser);
+      this.parser = undefined;
+    }
   }
 
   partHead(headers: string[], url: string): void {
@@ -133,7 +170,15 @@ export class H1Input {
     this.partialUrl += url;
   }
 
-  headComplete(major: number, minor: number, headers: string[] | undefined, method: number, url: string | undefined, upgrade: boolean, keepAlive: boolean): number {
+  headComplete(
+    major: number,
+    minor: number,
+    headers: string[] | undefined,
+    method: number,
+    url: string | undefined,
+    upgrade: boolean,
+    keepAlive: boolean,
+  ): number {
     const lines = headers === undefined ? this.partialCount : headers.length;
     const list = headers ?? this.partial ?? [];
     const target = url ?? this.partialUrl;
@@ -141,7 +186,10 @@ export class H1Input {
     this.partialUrl = '';
     this.partialCount = 0;
     // HARDENING: thousands of filler headers must never push a Content-Length out of sight.
-    if (lines > this.maxHeaderCount * 2) { this.owner.tooManyHeaders(); return PAUSED; }
+    if (lines > this.maxHeaderCount * 2) {
+      this.owner.tooManyHeaders();
+      return PAUSED;
+    }
     return this.owner.head(major, minor, list, method, target, upgrade, keepAlive);
   }
 

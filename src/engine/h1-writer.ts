@@ -48,7 +48,15 @@ export class H1Writer implements ResponseSink {
     const req = res.req;
     const status = res.statusCode;
     const noBody = req.method === 'HEAD' || status === 204 || status === 304 || status < 200;
-    planResponseHead(this.plan, status, res.statusMessage, res.headers.raw, noBody, req.httpVersionMajor === 1 && req.httpVersionMinor === 1, this.owner.keepAliveFor(res));
+    planResponseHead(
+      this.plan,
+      status,
+      res.statusMessage,
+      res.headers.raw,
+      noBody,
+      req.httpVersionMajor === 1 && req.httpVersionMinor === 1,
+      this.owner.keepAliveFor(res),
+    );
     this.pendingHead = this.plan.head;
   }
 

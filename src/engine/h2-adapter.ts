@@ -1,4 +1,9 @@
-import { constants, type IncomingHttpHeaders as H2Headers, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import {
+  constants,
+  type IncomingHttpHeaders as H2Headers,
+  type OutgoingHttpHeaders,
+  type ServerHttp2Stream,
+} from 'node:http2';
 import type { Socket } from 'node:net';
 import { ReceivedBody, type BodyReader } from './body.ts';
 import { fieldsOf } from './h2-fields.ts';
@@ -11,9 +16,45 @@ import { normalizeIp } from '../lib/ip.ts';
 import { clientAddressOf, clientPortOf } from '../tcp/client-address.ts';
 
 /** Response headers HTTP/2 forbids (RFC 9113 §8.2.2): connection-specific, berth's to drop. */
-const CONNECTION_SPECIFIC = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'http2-settings']);
+const CONNECTION_SPECIFIC = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+]);
 /** Headers node:http2 only takes once: duplicates keep the first line. */
-const SINGLE = new Set(['content-type', 'content-length', 'location', 'etag', 'last-modified', 'server', 'date', 'expires', 'age', 'retry-after', 'content-encoding', 'content-language', 'content-location', 'content-md5', 'content-range', 'access-control-allow-origin', 'access-control-max-age', 'authorization', 'from', 'host', 'if-modified-since', 'if-unmodified-since', 'max-forwards', 'proxy-authorization', 'range', 'referer', 'user-agent', 'access-control-allow-credentials']);
+const SINGLE = new Set([
+  'content-type',
+  'content-length',
+  'location',
+  'etag',
+  'last-modified',
+  'server',
+  'date',
+  'expires',
+  'age',
+  'retry-after',
+  'content-encoding',
+  'content-language',
+  'content-location',
+  'content-md5',
+  'content-range',
+  'access-control-allow-origin',
+  'access-control-max-age',
+  'authorization',
+  'from',
+  'host',
+  'if-modified-since',
+  'if-unmodified-since',
+  'max-forwards',
+  'proxy-authorization',
+  'range',
+  'referer',
+  'user-agent',
+  'access-control-allow-credentials',
+]);
 
 /**
  * Serves one HTTP/2 stream with the same handler as HTTP/1.1: the request's pseudo-headers become
@@ -21,7 +62,13 @@ const SINGLE = new Set(['content-type', 'content-length', 'location', 'etag', 'l
  * into one (an HTTP/1.1 upstream must get a single Cookie line), and the body is received with
  * backpressure through the stream's own flow control.
  */
-export function serveStream(stream: ServerHttp2Stream, headers: H2Headers, rawHeaders: readonly string[], socket: Socket, handler: RequestHandler): void {
+export function serveStream(
+  stream: ServerHttp2Stream,
+  headers: H2Headers,
+  rawHeaders: readonly string[],
+  socket: Socket,
+  handler: RequestHandler,
+): void {
   const method = String(headers[':method'] ?? 'GET');
   const path = String(headers[':path'] ?? '/');
   const authority = headers[':authority'];
@@ -33,7 +80,10 @@ export function serveStream(stream: ServerHttp2Stream, headers: H2Headers, rawHe
     const n = rawHeaders[i]!;
     if (n.charCodeAt(0) === 58 /* : */) continue;
     const v = rawHeaders[i + 1]!;
-    if (n === 'cookie') { cookie = cookie === undefined ? v : `${cookie}; ${v}`; continue; }
+    if (n === 'cookie') {
+      cookie = cookie === undefined ? v : `${cookie}; ${v}`;
+      continue;
+    }
     if (n === 'host') host = true;
     else if (n === 'content-length') length = parseLength(v);
     list.push(n, v);
@@ -47,12 +97,24 @@ export function serveStream(stream: ServerHttp2Stream, headers: H2Headers, rawHe
     body = b;
     sink.body = b;
     stream.on('data', (chunk: Buffer) => b.push(chunk));
-    stream.once('trailers', (t: H2Headers) => { b.trailers = fieldsOf(t); });
+    stream.once('trailers', (t: H2Headers) => {
+      b.trailers = fieldsOf(t);
+    });
     stream.once('end', () => b.end());
     // As node:http2's compatibility layer: the client may wait for this before sending the body.
     if (headers.expect === '100-continue') stream.additionalHeaders({ ':status': 100 });
   }
-  const req = new ProxyRequest(method, path, new HeaderList(list), body, 2, 0, socket, normalizeIp(clientAddressOf(socket)), clientPortOf(socket) ?? 0);
+  const req = new ProxyRequest(
+    method,
+    path,
+    new HeaderList(list),
+    body,
+    2,
+    0,
+    socket,
+    normalizeIp(clientAddressOf(socket)),
+    clientPortOf(socket) ?? 0,
+  );
   req.http2 = true;
   const res = new ProxyResponse(req, sink);
   sink.bind(res, handler);
@@ -66,7 +128,11 @@ export function serveStream(stream: ServerHttp2Stream, headers: H2Headers, rawHe
   try {
     handler.request(req, res);
   } catch {
-    if (!res.headersSent) { res.setHeader('content-length', '0'); res.writeHead(500); res.end(); } else res.destroy();
+    if (!res.headersSent) {
+      res.setHeader('content-length', '0');
+      res.writeHead(500);
+      res.end();
+    } else res.destroy();
   }
 }
 
@@ -91,9 +157,13 @@ class H2Sink implements ResponseSink, BodyReader {
     const s = this.stream;
     s.on('drain', () => res.sinkDrained());
     s.on('wantTrailers', () => this.sendTrailers());
-    s.on('error', () => { /* 'close' follows */ });
+    s.on('error', () => {
+      /* 'close' follows */
+    });
     s.once('close', () => this.finish(true));
-    s.once('aborted', () => { this.body?.fail(new ClientBodyError(0, 'the client reset the stream')); });
+    s.once('aborted', () => {
+      this.body?.fail(new ClientBodyError(0, 'the client reset the stream'));
+    });
   }
 
   head(res: ProxyResponse): void {
@@ -138,11 +208,18 @@ class H2Sink implements ResponseSink, BodyReader {
     const s = this.stream;
     // Without a body (or trailers), the HEADERS frame ends the stream: a gRPC "trailers-only"
     // answer must arrive that way, its status in the head.
-    const empty = last === undefined && (res.bodyBytes === 0 || isEmptyLength(res)) && !res.trailersExpected && res.trailers === undefined;
+    const empty =
+      last === undefined &&
+      (res.bodyBytes === 0 || isEmptyLength(res)) &&
+      !res.trailersExpected &&
+      res.trailers === undefined;
     if (this.pending !== undefined && (this.noBody || empty)) this.respond(true);
     else {
       this.respond(false);
-      if (!s.destroyed && !s.writableEnded) { if (last !== undefined && !this.noBody) s.end(last); else s.end(); }
+      if (!s.destroyed && !s.writableEnded) {
+        if (last !== undefined && !this.noBody) s.end(last);
+        else s.end();
+      }
     }
     res.sinkFinished();
     this.finish(false);
@@ -200,6 +277,7 @@ class H2Sink implements ResponseSink, BodyReader {
 /** A response whose head says there is no body (Content-Length: 0) can end with its HEADERS frame. */
 function isEmptyLength(res: ProxyResponse): boolean {
   const raw = res.headers.raw;
-  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 14 && sameName(raw[i]!, 'content-length')) return raw[i + 1] === '0';
+  for (let i = 0; i < raw.length; i += 2)
+    if (raw[i]!.length === 14 && sameName(raw[i]!, 'content-length')) return raw[i + 1] === '0';
   return false;
 }

@@ -9,7 +9,12 @@ import type { ProxyResponse, ResponseProducer } from './response.ts';
 import { mergeUpstreamHeaders, responseTrailers, stripResponseHopByHop } from './upstream-heads.ts';
 import type { UpstreamTarget } from './upstream-target.ts';
 
-const STATUS: Readonly<Record<ForwardFailure, number>> = { refused: 502, reset: 502, timeout: 504, 'dial-timeout': 504 };
+const STATUS: Readonly<Record<ForwardFailure, number>> = {
+  refused: 502,
+  reset: 502,
+  timeout: 504,
+  'dial-timeout': 504,
+};
 
 function onHeaderTimeout(x: H2Exchange): void {
   x.headerTimedOut();
@@ -41,7 +46,16 @@ export class H2Exchange implements BodyConsumer, ResponseProducer {
   private timedOut = false;
   private timer: NodeJS.Timeout | undefined = undefined;
 
-  constructor(req: ProxyRequest, res: ProxyResponse, ctx: RequestContext, target: UpstreamTarget, sessions: H2SessionPool, headerTimeoutMs: number, passHostHeader: boolean, onFailure: ((kind: ForwardFailure) => void) | undefined) {
+  constructor(
+    req: ProxyRequest,
+    res: ProxyResponse,
+    ctx: RequestContext,
+    target: UpstreamTarget,
+    sessions: H2SessionPool,
+    headerTimeoutMs: number,
+    passHostHeader: boolean,
+    onFailure: ((kind: ForwardFailure) => void) | undefined,
+  ) {
     this.req = req;
     this.res = res;
     this.target = target;
@@ -55,14 +69,20 @@ export class H2Exchange implements BodyConsumer, ResponseProducer {
   start(): void {
     const body = this.req.body;
     const failure = body?.failure;
-    if (failure !== undefined) { this.onBodyError(failure); return; }
+    if (failure !== undefined) {
+      this.onBodyError(failure);
+      return;
+    }
     this.res.producer = this;
     const h = this.sessions.acquire(this.target);
     this.session = h;
     let stream: ClientHttp2Stream;
     try {
       // Trailers of an HTTP/2 client's body are only known at its end: the stream waits for them.
-      stream = h.session.request(h2RequestHeaders(this.req, this.target, this.passHostHeader), { endStream: body === null, waitForTrailers: body !== null && this.req.http2 });
+      stream = h.session.request(h2RequestHeaders(this.req, this.target, this.passHostHeader), {
+        endStream: body === null,
+        waitForTrailers: body !== null && this.req.http2,
+      });
     } catch {
       // A head node:http2 refuses (a repeated single-value field): the server never saw it.
       this.session = undefined;
@@ -73,7 +93,9 @@ export class H2Exchange implements BodyConsumer, ResponseProducer {
     this.stream = stream;
     stream.on('response', (head: IncomingHttpHeaders, flags: number) => this.onHead(head, flags));
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
-    stream.once('trailers', (t: IncomingHttpHeaders) => { this.trailers = t; });
+    stream.once('trailers', (t: IncomingHttpHeaders) => {
+      this.trailers = t;
+    });
     stream.once('end', () => this.onEnd());
     stream.on('error', (err: NodeJS.ErrnoException) => this.onError(err));
     stream.once('close', () => this.onClose());
@@ -81,7 +103,8 @@ export class H2Exchange implements BodyConsumer, ResponseProducer {
     stream.once('wantTrailers', () => this.sendRequestTrailers());
     if (body === null) this.requestDone = true;
     else body.start(this);
-    if (this.headerTimeoutMs > 0 && !this.finished) this.timer = setTimeout(onHeaderTimeout, this.headerTimeoutMs, this);
+    if (this.headerTimeoutMs > 0 && !this.finished)
+      this.timer = setTimeout(onHeaderTimeout, this.headerTimeoutMs, this);
   }
 
   // ---- request body → upstream ----
@@ -107,7 +130,10 @@ export class H2Exchange implements BodyConsumer, ResponseProducer {
     this.stream?.close(constants.NGHTTP2_CANCEL);
     const status = err instanceof ClientBodyError ? err.status : 400;
     if (status === 0) return;
-    if (!this.res.headersSent) { this.res.closeConnection = true; sendStatus(this.res, status); } else this.res.destroy();
+    if (!this.res.headersSent) {
+      this.res.closeConnection = true;
+      sendStatus(this.res, status);
+    } else this.res.destroy();
   }
 
   private onUpstreamDrain(): void {
@@ -127,7 +153,11 @@ export class H2Exchange implements BodyConsumer, ResponseProducer {
         out[n] = out[n] === undefined ? raw[i + 1]! : `${out[n]}, ${raw[i + 1]!}`;
       }
     }
-    try { s.sendTrailers(out); } catch { s.close(constants.NGHTTP2_INTERNAL_ERROR); }
+    try {
+      s.sendTrailers(out);
+    } catch {
+      s.close(constants.NGHTTP2_INTERNAL_ERROR);
+    }
   }
 
   // ---- upstream response → client ----
@@ -182,7 +212,9 @@ export class H2Exchange implements BodyConsumer, ResponseProducer {
   private onError(err: NodeJS.ErrnoException): void {
     // A session that failed hands each stream an error whose cause is the socket's (refused, timed out).
     const cause: unknown = err.cause;
-    const kind = this.timedOut ? 'timeout' : classifyFailure(cause instanceof Error ? (cause as NodeJS.ErrnoException) : err);
+    const kind = this.timedOut
+      ? 'timeout'
+      : classifyFailure(cause instanceof Error ? (cause as NodeJS.ErrnoException) : err);
     this.fail(kind);
   }
 

@@ -6,7 +6,18 @@ import { joinPath, type UpstreamTarget } from './upstream-target.ts';
  * Request fields HTTP/2 forbids (RFC 9113 §8.2.2) or carries as pseudo-headers; node:http2 refuses
  * a request naming them. `te` is allowed with the value `trailers` only.
  */
-const NOT_FORWARDED = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'http2-settings', 'host', 'expect', 'content-length', 'te']);
+const NOT_FORWARDED = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+  'host',
+  'expect',
+  'content-length',
+  'te',
+]);
 
 /**
  * The head of a request forwarded to an `h2c://` server: pseudo-headers from the method, the
@@ -26,7 +37,14 @@ export function h2RequestHeaders(req: ProxyRequest, t: UpstreamTarget, passHostH
     const n = raw[i]!.toLowerCase();
     const v = raw[i + 1]!;
     if (NOT_FORWARDED.has(n)) {
-      if (n === 'te' && v.toLowerCase().split(',').some((t) => t.trim() === 'trailers')) out.te = 'trailers';
+      if (
+        n === 'te' &&
+        v
+          .toLowerCase()
+          .split(',')
+          .some((t) => t.trim() === 'trailers')
+      )
+        out.te = 'trailers';
       continue;
     }
     const prior = out[n];

@@ -52,7 +52,10 @@ export class H2SessionPool {
     let h = this.sessions.get(target.origin);
     if (h === undefined || !h.open) h = this.dial(target);
     h.active++;
-    if (h.idleTimer !== undefined) { clearTimeout(h.idleTimer); h.idleTimer = undefined; }
+    if (h.idleTimer !== undefined) {
+      clearTimeout(h.idleTimer);
+      h.idleTimer = undefined;
+    }
     return h;
   }
 
@@ -60,7 +63,10 @@ export class H2SessionPool {
   release(h: H2Session): void {
     if (--h.active > 0 || !h.open) return;
     const ms = this.options.idleConnTimeoutMs;
-    if (this.closed || this.options.maxIdleConnsPerHost < 0 || this.sessions.get(h.key) !== h) { h.session.close(); return; }
+    if (this.closed || this.options.maxIdleConnsPerHost < 0 || this.sessions.get(h.key) !== h) {
+      h.session.close();
+      return;
+    }
     if (ms > 0) {
       h.idleTimer = setTimeout(closeIdle, ms, h);
       h.idleTimer.unref();
@@ -90,7 +96,10 @@ export class H2SessionPool {
     const h = new H2Session(key, session);
     const forget = (): void => {
       if (this.sessions.get(key) === h) this.sessions.delete(key);
-      if (h.idleTimer !== undefined) { clearTimeout(h.idleTimer); h.idleTimer = undefined; }
+      if (h.idleTimer !== undefined) {
+        clearTimeout(h.idleTimer);
+        h.idleTimer = undefined;
+      }
     };
     // Errors reach the streams (each turns into its request's 502 or abort); the session is only forgotten.
     session.on('error', forget);

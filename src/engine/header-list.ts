@@ -57,7 +57,10 @@ export class HeaderList {
   /** Replaces every line named `name` with `value` (one line per array element), where the first was. */
   set(name: string, value: string | readonly string[]): void {
     const values = typeof value === 'string' ? [value] : value;
-    if (values.length === 0) { this.delete(name); return; }
+    if (values.length === 0) {
+      this.delete(name);
+      return;
+    }
     const raw = this.raw;
     const at = this.indexOf(name);
     if (at < 0) {
@@ -65,7 +68,10 @@ export class HeaderList {
       return;
     }
     this.remove(name, at + 2);
-    if (values.length === 1) { raw[at + 1] = values[0]!; return; }
+    if (values.length === 1) {
+      raw[at + 1] = values[0]!;
+      return;
+    }
     const lines: string[] = [];
     for (const v of values) lines.push(raw[at]!, v);
     raw.splice(at, 2, ...lines);
@@ -86,7 +92,10 @@ export class HeaderList {
     let w = from;
     for (let r = from; r < raw.length; r += 2) {
       if (sameName(raw[r]!, name)) continue;
-      if (w !== r) { raw[w] = raw[r]!; raw[w + 1] = raw[r + 1]!; }
+      if (w !== r) {
+        raw[w] = raw[r]!;
+        raw[w + 1] = raw[r + 1]!;
+      }
       w += 2;
     }
     const removed = w !== raw.length;
@@ -132,8 +141,26 @@ export class HeaderList {
 }
 
 /** Headers Node keeps only once (the first line wins), as `IncomingMessage` does. */
-const SINGLE = new Set(['age', 'authorization', 'content-length', 'content-type', 'etag', 'expires', 'from', 'host', 'if-modified-since',
-  'if-unmodified-since', 'last-modified', 'location', 'max-forwards', 'proxy-authorization', 'referer', 'retry-after', 'server', 'user-agent']);
+const SINGLE = new Set([
+  'age',
+  'authorization',
+  'content-length',
+  'content-type',
+  'etag',
+  'expires',
+  'from',
+  'host',
+  'if-modified-since',
+  'if-unmodified-since',
+  'last-modified',
+  'location',
+  'max-forwards',
+  'proxy-authorization',
+  'referer',
+  'retry-after',
+  'server',
+  'user-agent',
+]);
 
 /** Whether header name `a` (any case) equals `lower` (lower case), without allocating. */
 export function sameName(a: string, lower: string): boolean {

@@ -80,18 +80,34 @@ const RESOURCE = Object.freeze({});
  */
 export function createParser(kind: 'request' | 'response', maxHeaderSize: number): LlhttpParser {
   const p = new binding.HTTPParser();
-  p.initialize(kind === 'request' ? binding.HTTPParser.REQUEST : binding.HTTPParser.RESPONSE, RESOURCE, maxHeaderSize, binding.HTTPParser.kLenientNone);
+  p.initialize(
+    kind === 'request' ? binding.HTTPParser.REQUEST : binding.HTTPParser.RESPONSE,
+    RESOURCE,
+    maxHeaderSize,
+    binding.HTTPParser.kLenientNone,
+  );
   return p;
 }
 
 /** Resets a parser for a new message stream (a response parser after a body berth counted itself). */
 export function reinitialize(p: LlhttpParser, kind: 'request' | 'response', maxHeaderSize: number): void {
-  p.initialize(kind === 'request' ? binding.HTTPParser.REQUEST : binding.HTTPParser.RESPONSE, RESOURCE, maxHeaderSize, binding.HTTPParser.kLenientNone);
+  p.initialize(
+    kind === 'request' ? binding.HTTPParser.REQUEST : binding.HTTPParser.RESPONSE,
+    RESOURCE,
+    maxHeaderSize,
+    binding.HTTPParser.kLenientNone,
+  );
 }
 
 /** A socket's native stream the parser can read from directly, or undefined (nothing to consume). */
-export function consumableHandle(socket: { readonly _handle?: unknown; readonly readableLength: number }): { readStart(): number; readStop(): number } | undefined {
-  const h = socket._handle as { isStreamBase?: boolean; _consumed?: boolean; readStart(): number; readStop(): number } | null | undefined;
+export function consumableHandle(socket: {
+  readonly _handle?: unknown;
+  readonly readableLength: number;
+}): { readStart(): number; readStop(): number } | undefined {
+  const h = socket._handle as
+    | { isStreamBase?: boolean; _consumed?: boolean; readStart(): number; readStop(): number }
+    | null
+    | undefined;
   // Bytes already buffered in the socket (peeked by the dispatcher) must go through 'data' first.
   if (h == null || h.isStreamBase !== true || h._consumed === true || socket.readableLength > 0) return undefined;
   h._consumed = true;

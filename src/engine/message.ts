@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { HeaderList } from './header-list.ts';
+import type { HeaderList } from './header-list.ts';
 
 /**
  * Per-request state shared by the entrypoint, middlewares, the forwarder and the access log.
@@ -99,7 +99,17 @@ export class ProxyRequest {
   /** Set by the entrypoint's request handler. */
   ctx: RequestContext | undefined = undefined;
 
-  constructor(method: string, url: string, headers: HeaderList, body: BodySource | null, major: number, minor: number, socket: Socket | undefined, remoteAddress: string, remotePort: number) {
+  constructor(
+    method: string,
+    url: string,
+    headers: HeaderList,
+    body: BodySource | null,
+    major: number,
+    minor: number,
+    socket: Socket | undefined,
+    remoteAddress: string,
+    remotePort: number,
+  ) {
     this.method = method;
     this.url = url;
     this.headers = headers;

@@ -7,14 +7,25 @@ import { relay } from './tunnel.ts';
 import type { UpstreamConnection } from './upstream-connection.ts';
 import type { UpstreamExchange } from './upstream-exchange.ts';
 import { UpstreamFailure } from './upstream-failure.ts';
-import { mergeUpstreamHeaders, requestHead, responseTrailers, stripResponseHopByHop, switchingHead } from './upstream-heads.ts';
+import {
+  mergeUpstreamHeaders,
+  requestHead,
+  responseTrailers,
+  stripResponseHopByHop,
+  switchingHead,
+} from './upstream-heads.ts';
 import type { UpstreamPool } from './upstream-pool.ts';
 import type { UpstreamTarget } from './upstream-target.ts';
 
 /** Why a forward failed, mapped to berth's own status. */
 export type ForwardFailure = 'refused' | 'timeout' | 'reset' | 'dial-timeout';
 
-const STATUS: Readonly<Record<ForwardFailure, number>> = { refused: 502, reset: 502, timeout: 504, 'dial-timeout': 504 };
+const STATUS: Readonly<Record<ForwardFailure, number>> = {
+  refused: 502,
+  reset: 502,
+  timeout: 504,
+  'dial-timeout': 504,
+};
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 
 /** Classifies a connection failure. */
@@ -75,7 +86,15 @@ export class ProxyExchange implements UpstreamExchange, BodyConsumer, ResponsePr
   private upgradeReason = '';
   private upgradeHeaders: string[] | undefined = undefined;
 
-  constructor(req: ProxyRequest, res: ProxyResponse, ctx: RequestContext, target: UpstreamTarget, pool: UpstreamPool, passHostHeader: boolean, onFailure: ((kind: ForwardFailure) => void) | undefined) {
+  constructor(
+    req: ProxyRequest,
+    res: ProxyResponse,
+    ctx: RequestContext,
+    target: UpstreamTarget,
+    pool: UpstreamPool,
+    passHostHeader: boolean,
+    onFailure: ((kind: ForwardFailure) => void) | undefined,
+  ) {
     this.req = req;
     this.res = res;
     this.ctx = ctx;
@@ -87,7 +106,10 @@ export class ProxyExchange implements UpstreamExchange, BodyConsumer, ResponsePr
 
   start(): void {
     const failure = this.req.body?.failure;
-    if (failure !== undefined) { this.onBodyError(failure); return; }
+    if (failure !== undefined) {
+      this.onBodyError(failure);
+      return;
+    }
     this.head = requestHead(this.req, this.target, this.passHostHeader);
     this.chunked = this.req.body !== null && this.req.body.length < 0;
     this.res.producer = this;
@@ -103,7 +125,10 @@ export class ProxyExchange implements UpstreamExchange, BodyConsumer, ResponsePr
   onConnected(): void {
     const c = this.conn;
     if (c === undefined) return;
-    if (this.finished) { c.destroy(); return; }
+    if (this.finished) {
+      c.destroy();
+      return;
+    }
     const out = c.out;
     out.put(this.head);
     const body = this.req.body;
@@ -152,7 +177,10 @@ export class ProxyExchange implements UpstreamExchange, BodyConsumer, ResponsePr
     c?.destroy();
     const status = err instanceof ClientBodyError ? err.status : 400;
     if (status === 0) return;
-    if (!this.res.headersSent) { this.res.closeConnection = true; sendStatus(this.res, status); } else this.res.destroy();
+    if (!this.res.headersSent) {
+      this.res.closeConnection = true;
+      sendStatus(this.res, status);
+    } else this.res.destroy();
   }
 
   onUpstreamDrain(): void {
@@ -168,7 +196,10 @@ export class ProxyExchange implements UpstreamExchange, BodyConsumer, ResponsePr
     clearTimeout(this.timer);
     if (status === 101) {
       // A 101 to a request that did not ask to upgrade is a broken upstream.
-      if (!this.req.upgrade) { this.fail('reset'); return PAUSED; }
+      if (!this.req.upgrade) {
+        this.fail('reset');
+        return PAUSED;
+      }
       this.responded = true;
       this.upgradeReason = reason;
       this.upgradeHeaders = headers;
@@ -181,7 +212,11 @@ export class ProxyExchange implements UpstreamExchange, BodyConsumer, ResponsePr
     if (this.req.upgrade) res.closeConnection = true;
     res.statusMessage = reason;
     // An announced trailer section: an HTTP/2 client's stream is kept open for it.
-    for (let i = 0; i < headers.length; i += 2) if (headers[i]!.length === 7 && sameName(headers[i]!, 'trailer')) { res.trailersExpected = true; break; }
+    for (let i = 0; i < headers.length; i += 2)
+      if (headers[i]!.length === 7 && sameName(headers[i]!, 'trailer')) {
+        res.trailersExpected = true;
+        break;
+      }
     mergeUpstreamHeaders(res.headers, stripResponseHopByHop(headers));
     res.writeHead(status);
     return this.req.method === 'HEAD' ? 1 : 0;
@@ -242,7 +277,14 @@ export class ProxyExchange implements UpstreamExchange, BodyConsumer, ResponsePr
     const kind = this.timedOut ? 'timeout' : classifyFailure(err as NodeJS.ErrnoException);
     // A kept-alive connection the upstream closed just as the request went out: the request never
     // reached it. Idempotent requests without a body go once more on a fresh connection.
-    if (!this.responded && !this.retried && reused && kind === 'reset' && this.req.body === null && IDEMPOTENT.has(this.req.method)) {
+    if (
+      !this.responded &&
+      !this.retried &&
+      reused &&
+      kind === 'reset' &&
+      this.req.body === null &&
+      IDEMPOTENT.has(this.req.method)
+    ) {
       this.retried = true;
       this.dial(true);
       return;
@@ -280,7 +322,11 @@ export class ProxyExchange implements UpstreamExchange, BodyConsumer, ResponsePr
     const up = c.socket;
     const origin = this.finished ? undefined : this.req.tunnel?.takeOver();
     this.finished = true;
-    if (origin === undefined) { up.destroy(); this.res.destroy(); return; }
+    if (origin === undefined) {
+      up.destroy();
+      this.res.destroy();
+      return;
+    }
     const res = this.res;
     res.statusCode = 101;
     res.headersSent = true;

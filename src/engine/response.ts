@@ -147,12 +147,16 @@ export class ProxyResponse {
   on(event: EventName, fn: Listener): this {
     const map = (this.listeners ??= new Map());
     const list = map.get(event);
-    if (list) list.push(fn); else map.set(event, [fn]);
+    if (list) list.push(fn);
+    else map.set(event, [fn]);
     return this;
   }
 
   once(event: EventName, fn: Listener): this {
-    const wrapped = (): void => { this.off(event, wrapped); fn(); };
+    const wrapped = (): void => {
+      this.off(event, wrapped);
+      fn();
+    };
     return this.on(event, wrapped);
   }
 
@@ -171,7 +175,11 @@ export class ProxyResponse {
 
   // ---- writing (through the taps, if any) ----
 
-  writeHead(status: number, reason?: string | Readonly<Record<string, string | number | readonly string[]>>, headers?: Readonly<Record<string, string | number | readonly string[]>>): this {
+  writeHead(
+    status: number,
+    reason?: string | Readonly<Record<string, string | number | readonly string[]>>,
+    headers?: Readonly<Record<string, string | number | readonly string[]>>,
+  ): this {
     const h = typeof reason === 'string' ? headers : reason;
     if (typeof reason === 'string') this.statusMessage = reason;
     if (h !== undefined) for (const k in h) this.setHeader(k, h[k]!);
@@ -212,11 +220,18 @@ export class ProxyResponse {
       write: (chunk) => this.writeAt(level - 1, chunk),
       end: (chunk) => this.endAt(level - 1, chunk),
       flush: () => this.flushAt(level - 1),
-      restore: () => { if (this.layers !== undefined && this.layers.length > level) this.layers.length = level; },
+      restore: () => {
+        if (this.layers !== undefined && this.layers.length > level) this.layers.length = level;
+      },
     };
     const layer: Layer = { tap: makeTap(real), headed: false };
     layers.splice(level, layers.length - level, layer);
-    return { reset: () => { layer.headed = false; this.statusCode = 200; } };
+    return {
+      reset: () => {
+        layer.headed = false;
+        this.statusCode = 200;
+      },
+    };
   }
 
   private top(): number {
@@ -225,7 +240,10 @@ export class ProxyResponse {
 
   private headAt(level: number, status: number): void {
     this.statusCode = status;
-    if (level < 0) { this.headBase(); return; }
+    if (level < 0) {
+      this.headBase();
+      return;
+    }
     const l = this.layers![level]!;
     l.headed = true;
     l.tap.head(status);
@@ -239,7 +257,10 @@ export class ProxyResponse {
   }
 
   private endAt(level: number, chunk: Buffer | undefined): void {
-    if (level < 0) { this.endBase(chunk); return; }
+    if (level < 0) {
+      this.endBase(chunk);
+      return;
+    }
     const l = this.layers![level]!;
     if (!l.headed) this.headAt(level, this.statusCode);
     if (chunk !== undefined && chunk.length > 0) l.tap.write(chunk);
@@ -319,9 +340,22 @@ function toBuffer(chunk: Buffer | Uint8Array | string, encoding: BufferEncoding 
 
 /** A sink that drops everything: a mirror's answer, which nobody reads (Traefik's black hole). */
 export const DISCARD_SINK: ResponseSink = {
-  head() { /* nobody reads it */ },
-  data() { return true; },
-  end(res) { queueMicrotask(() => { res.sinkFinished(); res.sinkClosed(false); }); },
-  flush() { /* nothing held */ },
-  abort(res) { queueMicrotask(() => res.sinkClosed(true)); },
+  head() {
+    /* nobody reads it */
+  },
+  data() {
+    return true;
+  },
+  end(res) {
+    queueMicrotask(() => {
+      res.sinkFinished();
+      res.sinkClosed(false);
+    });
+  },
+  flush() {
+    /* nothing held */
+  },
+  abort(res) {
+    queueMicrotask(() => res.sinkClosed(true));
+  },
 };

@@ -37,7 +37,11 @@ export class SocketOutput {
     const sock = this.socket;
     const n = parts.length;
     if (n === 0) return !sock.writableNeedDrain;
-    if (sock.destroyed || !sock.writable) { this.parts = []; this.bytes = 0; return false; }
+    if (sock.destroyed || !sock.writable) {
+      this.parts = [];
+      this.bytes = 0;
+      return false;
+    }
     let ok: boolean;
     if (n === 1) {
       const p = parts[0]!;

@@ -16,13 +16,22 @@ export function relay(client: Socket, upstream: Socket): void {
   let timer: NodeJS.Timeout | undefined;
   const linger = (): void => {
     if (timer !== undefined) return;
-    timer = setTimeout(() => { client.destroy(); upstream.destroy(); }, LINGER_MS);
+    timer = setTimeout(() => {
+      client.destroy();
+      upstream.destroy();
+    }, LINGER_MS);
     timer.unref();
   };
   client.on('end', linger);
   upstream.on('end', linger);
-  client.once('close', () => { clearTimeout(timer); upstream.destroy(); });
-  upstream.once('close', () => { clearTimeout(timer); client.destroy(); });
+  client.once('close', () => {
+    clearTimeout(timer);
+    upstream.destroy();
+  });
+  upstream.once('close', () => {
+    clearTimeout(timer);
+    client.destroy();
+  });
   client.on('error', () => client.destroy());
   upstream.on('error', () => upstream.destroy());
   client.resume();
@@ -30,7 +39,11 @@ export function relay(client: Socket, upstream: Socket): void {
 }
 
 function pipe(from: Socket, to: Socket): void {
-  from.on('data', (chunk: Buffer) => { if (!to.write(chunk)) from.pause(); });
+  from.on('data', (chunk: Buffer) => {
+    if (!to.write(chunk)) from.pause();
+  });
   to.on('drain', () => from.resume());
-  from.on('end', () => { if (!to.destroyed) to.end(); });
+  from.on('end', () => {
+    if (!to.destroyed) to.end();
+  });
 }

@@ -2,7 +2,20 @@ import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { parseLength } from './h1-head.ts';
 import { sameName } from './header-list.ts';
-import { consumableHandle, createParser, destroyParser, ON_BODY, ON_EXECUTE, ON_HEADERS, ON_HEADERS_COMPLETE, ON_MESSAGE_COMPLETE, PAUSED, reinitialize, type LlhttpParser, type ParseError } from './llhttp.ts';
+import {
+  consumableHandle,
+  createParser,
+  destroyParser,
+  ON_BODY,
+  ON_EXECUTE,
+  ON_HEADERS,
+  ON_HEADERS_COMPLETE,
+  ON_MESSAGE_COMPLETE,
+  PAUSED,
+  reinitialize,
+  type LlhttpParser,
+  type ParseError,
+} from './llhttp.ts';
 import { SocketOutput } from './socket-output.ts';
 import type { ConnectionPool, OriginConnections } from './transport-options.ts';
 import type { UpstreamExchange } from './upstream-exchange.ts';
@@ -25,7 +38,18 @@ function onHeaders(this: OwnedParser, headers: string[]): void {
   this.owner.partHead(headers);
 }
 
-function onHeadersComplete(this: OwnedParser, _major: number, _minor: number, headers: string[] | undefined, _method: unknown, _url: unknown, status: number, reason: string, upgrade: boolean, keepAlive: boolean): number {
+function onHeadersComplete(
+  this: OwnedParser,
+  _major: number,
+  _minor: number,
+  headers: string[] | undefined,
+  _method: unknown,
+  _url: unknown,
+  status: number,
+  reason: string,
+  upgrade: boolean,
+  keepAlive: boolean,
+): number {
   return this.owner.headComplete(headers, status, reason, upgrade, keepAlive);
 }
 
@@ -82,21 +106,35 @@ export class UpstreamConnection {
   private rawRemaining = -1;
   private readingPaused = false;
 
-  constructor(pool: ConnectionPool<UpstreamConnection>, origin: OriginConnections<UpstreamConnection>, target: UpstreamTarget) {
+  constructor(
+    pool: ConnectionPool<UpstreamConnection>,
+    origin: OriginConnections<UpstreamConnection>,
+    target: UpstreamTarget,
+  ) {
     this.pool = pool;
     this.origin = origin;
     const o = pool.options;
     let socket: Socket;
     if (target.https) {
-      const opts: ConnectionOptions = { host: target.hostname, port: target.port, rejectUnauthorized: !o.insecureSkipVerify, ALPNProtocols: ['http/1.1'] };
+      const opts: ConnectionOptions = {
+        host: target.hostname,
+        port: target.port,
+        rejectUnauthorized: !o.insecureSkipVerify,
+        ALPNProtocols: ['http/1.1'],
+      };
       const sni = o.serverName ?? (isIP(target.hostname) === 0 ? target.hostname : undefined);
       if (sni !== undefined) opts.servername = sni;
       if (o.rootCAs !== undefined) opts.ca = [...o.rootCAs];
-      if (o.certificates !== undefined) { opts.cert = o.certificates.map((c) => c.cert); opts.key = o.certificates.map((c) => c.key); }
+      if (o.certificates !== undefined) {
+        opts.cert = o.certificates.map((c) => c.cert);
+        opts.key = o.certificates.map((c) => c.key);
+      }
       if (origin.tlsSession !== undefined) opts.session = origin.tlsSession;
       socket = tlsConnect(opts);
       socket.once('secureConnect', () => this.onConnect());
-      socket.on('session', (s: Buffer) => { origin.tlsSession = s; });
+      socket.on('session', (s: Buffer) => {
+        origin.tlsSession = s;
+      });
     } else {
       socket = netConnect({ host: target.hostname, port: target.port });
       socket.once('connect', () => this.onConnect());
@@ -107,10 +145,15 @@ export class UpstreamConnection {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.onEnd());
     socket.on('drain', () => this.exchange?.onUpstreamDrain());
-    socket.on('error', (err: Error) => { this.error ??= err; });
+    socket.on('error', (err: Error) => {
+      this.error ??= err;
+    });
     socket.on('close', () => this.onClose());
     this.dialTimer = setTimeout(() => {
-      this.error = new UpstreamFailure('DIAL_TIMEOUT', `no connection to ${target.origin} within ${o.dialTimeoutMs} ms`);
+      this.error = new UpstreamFailure(
+        'DIAL_TIMEOUT',
+        `no connection to ${target.origin} within ${o.dialTimeoutMs} ms`,
+      );
       socket.destroy();
     }, o.dialTimeoutMs);
     this.dialTimer.unref();
@@ -170,14 +213,23 @@ export class UpstreamConnection {
     for (let i = 0; i < headers.length; i++) list.push(headers[i]!);
   }
 
-  headComplete(headers: string[] | undefined, status: number, reason: string, upgrade: boolean, keepAlive: boolean): number {
+  headComplete(
+    headers: string[] | undefined,
+    status: number,
+    reason: string,
+    upgrade: boolean,
+    keepAlive: boolean,
+  ): number {
     this.enterRead();
     const list = headers ?? this.partial ?? [];
     this.partial = undefined;
     const x = this.exchange;
     // A response nobody asked for: stop here; the connection is closed after this read.
     if (x === undefined || this.complete) return PAUSED;
-    if (status < 200 && status !== 101) { this.informational = true; return 0; }
+    if (status < 200 && status !== 101) {
+      this.informational = true;
+      return 0;
+    }
     this.keepAlive = keepAlive;
     if (status === 101 && upgrade) this.upgraded = true;
     // Read before the exchange hands the list to the client's response (taps may edit it).
@@ -196,7 +248,11 @@ export class UpstreamConnection {
 
   messageComplete(): void {
     this.enterRead();
-    if (this.informational) { this.informational = false; this.partial = undefined; return; }
+    if (this.informational) {
+      this.informational = false;
+      this.partial = undefined;
+      return;
+    }
     if (this.upgraded || this.complete) return;
     this.endTrailers = this.partial;
     this.partial = undefined;
@@ -215,8 +271,14 @@ export class UpstreamConnection {
 
   private onData(chunk: Buffer): void {
     const p = this.parser;
-    if (this.exchange === undefined || p === undefined) { this.destroy(); return; }
-    if (this.rawRemaining >= 0) { this.rawBody(chunk); return; }
+    if (this.exchange === undefined || p === undefined) {
+      this.destroy();
+      return;
+    }
+    if (this.rawRemaining >= 0) {
+      this.rawBody(chunk);
+      return;
+    }
     try {
       this.afterParse(p.execute(chunk), chunk);
     } finally {
@@ -237,7 +299,10 @@ export class UpstreamConnection {
   private afterParse(r: number | ParseError, chunk: Buffer | undefined): void {
     const x = this.exchange;
     if (typeof r !== 'number') {
-      if (this.rawRemaining >= 0 && r.code === 'HPE_PAUSED' && x !== undefined) { this.startRawBody(r.bytesParsed, chunk); return; }
+      if (this.rawRemaining >= 0 && r.code === 'HPE_PAUSED' && x !== undefined) {
+        this.startRawBody(r.bytesParsed, chunk);
+        return;
+      }
       this.dead = true;
       if (x !== undefined && !this.complete) {
         this.exchange = undefined;
@@ -249,14 +314,20 @@ export class UpstreamConnection {
       return;
     }
     // Bytes nobody asked for: the connection cannot be trusted any more.
-    if (x === undefined) { this.destroy(); return; }
+    if (x === undefined) {
+      this.destroy();
+      return;
+    }
     if (this.upgraded) {
       const buf = chunk ?? this.parser!.getCurrentBuffer();
       this.detach();
       x.onUpgraded(buf.subarray(r));
       return;
     }
-    if (this.complete) { this.settle(x); this.deliverEnd(x); }
+    if (this.complete) {
+      this.settle(x);
+      this.deliverEnd(x);
+    }
   }
 
   /** After a complete response: back to the pool when both sides keep the connection, else closed. */
@@ -274,7 +345,9 @@ export class UpstreamConnection {
     const p = this.parser;
     if (x !== undefined && this.rawRemaining > 0) {
       this.exchange = undefined;
-      x.onUpstreamFailure(new UpstreamFailure('BAD_RESPONSE', `response cut short: ${this.rawRemaining} body bytes missing`));
+      x.onUpstreamFailure(
+        new UpstreamFailure('BAD_RESPONSE', `response cut short: ${this.rawRemaining} body bytes missing`),
+      );
       this.destroy();
       return;
     }
@@ -282,9 +355,18 @@ export class UpstreamConnection {
       // A close-delimited body ends here; anything else was cut short.
       const r = p.finish();
       this.leaveRead();
-      if (this.complete) { this.keepAlive = false; if (this.exchange === x) this.settle(x); this.deliverEnd(x); return; }
+      if (this.complete) {
+        this.keepAlive = false;
+        if (this.exchange === x) this.settle(x);
+        this.deliverEnd(x);
+        return;
+      }
       this.exchange = undefined;
-      x.onUpstreamFailure(r !== undefined ? new UpstreamFailure('BAD_RESPONSE', `response cut short: ${r.reason}`) : this.error ?? new UpstreamFailure('CLOSED', 'the upstream closed the connection'));
+      x.onUpstreamFailure(
+        r !== undefined
+          ? new UpstreamFailure('BAD_RESPONSE', `response cut short: ${r.reason}`)
+          : (this.error ?? new UpstreamFailure('CLOSED', 'the upstream closed the connection')),
+      );
     }
     this.destroy();
   }
@@ -293,10 +375,14 @@ export class UpstreamConnection {
     clearTimeout(this.dialTimer);
     this.dead = true;
     this.pool.forget(this);
-    if (this.parser !== undefined) { destroyParser(this.parser); this.parser = undefined; }
+    if (this.parser !== undefined) {
+      destroyParser(this.parser);
+      this.parser = undefined;
+    }
     const x = this.exchange;
     this.exchange = undefined;
-    if (x !== undefined && !this.complete) x.onUpstreamFailure(this.error ?? new UpstreamFailure('CLOSED', 'the upstream closed the connection'));
+    if (x !== undefined && !this.complete)
+      x.onUpstreamFailure(this.error ?? new UpstreamFailure('CLOSED', 'the upstream closed the connection'));
   }
 
   /** Stops reading the response (the client cannot take more). */
@@ -320,21 +406,33 @@ export class UpstreamConnection {
       // Back to 'data' events, whose buffers are fresh per read and can be passed on.
       this.handle = undefined;
       this.parser!.unconsume();
-      if (this.readingPaused) { h.readStart(); this.socket.pause(); }
+      if (this.readingPaused) {
+        h.readStart();
+        this.socket.pause();
+      }
     }
     if (offset < buf.length) this.rawBody(buf.subarray(offset));
   }
 
   private rawBody(chunk: Buffer): void {
     const x = this.exchange;
-    if (x === undefined) { this.destroy(); return; }
+    if (x === undefined) {
+      this.destroy();
+      return;
+    }
     this.enterRead();
     let c = chunk;
     // Bytes past the announced length: nothing the upstream may send, so the connection goes.
-    if (c.length > this.rawRemaining) { c = c.subarray(0, this.rawRemaining); this.dead = true; }
+    if (c.length > this.rawRemaining) {
+      c = c.subarray(0, this.rawRemaining);
+      this.dead = true;
+    }
     this.rawRemaining -= c.length;
     if (c.length > 0) x.onResponseBody(c);
-    if (this.rawRemaining !== 0) { this.leaveRead(); return; }
+    if (this.rawRemaining !== 0) {
+      this.leaveRead();
+      return;
+    }
     this.rawRemaining = -1;
     this.complete = true;
     this.endOwed = true;
@@ -342,7 +440,10 @@ export class UpstreamConnection {
     // Consumed again for the next response, unless bytes wait in the socket's own buffer.
     const n = this.native;
     if (n !== undefined && !this.dead && this.socket.readableLength === 0) {
-      if (this.readingPaused || this.socket.isPaused()) { this.socket.resume(); this.readingPaused = false; }
+      if (this.readingPaused || this.socket.isPaused()) {
+        this.socket.resume();
+        this.readingPaused = false;
+      }
       this.parser!.consume(n);
       this.handle = n;
     }
@@ -359,7 +460,10 @@ export class UpstreamConnection {
     this.dead = true;
     this.exchange = undefined;
     this.pool.forget(this);
-    if (this.parser !== undefined) { destroyParser(this.parser); this.parser = undefined; }
+    if (this.parser !== undefined) {
+      destroyParser(this.parser);
+      this.parser = undefined;
+    }
     this.handle = undefined;
     this.socket.removeAllListeners('data');
     this.socket.removeAllListeners('end');

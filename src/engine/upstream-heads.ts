@@ -19,7 +19,10 @@ export function requestHead(req: ProxyRequest, t: UpstreamTarget, passHostHeader
     const n = raw[i]!;
     switch (n.length) {
       case 4:
-        if (sameName(n, 'host')) { if (host) continue; host = true; }
+        if (sameName(n, 'host')) {
+          if (host) continue;
+          host = true;
+        }
         break;
       case 6:
         if (sameName(n, 'expect')) continue;
@@ -42,13 +45,20 @@ export function requestHead(req: ProxyRequest, t: UpstreamTarget, passHostHeader
 /** RFC 9110 §7.6.1 connection-specific headers, plus the legacy ones proxies must not forward. */
 function isHopByHop(n: string): boolean {
   switch (n.length) {
-    case 2: return sameName(n, 'te');
-    case 7: return sameName(n, 'trailer') || sameName(n, 'upgrade');
-    case 10: return sameName(n, 'connection') || sameName(n, 'keep-alive');
-    case 16: return sameName(n, 'proxy-connection');
-    case 17: return sameName(n, 'transfer-encoding');
-    case 18: return sameName(n, 'proxy-authenticate');
-    default: return false;
+    case 2:
+      return sameName(n, 'te');
+    case 7:
+      return sameName(n, 'trailer') || sameName(n, 'upgrade');
+    case 10:
+      return sameName(n, 'connection') || sameName(n, 'keep-alive');
+    case 16:
+      return sameName(n, 'proxy-connection');
+    case 17:
+      return sameName(n, 'transfer-encoding');
+    case 18:
+      return sameName(n, 'proxy-authenticate');
+    default:
+      return false;
   }
 }
 
@@ -66,11 +76,15 @@ export function stripResponseHopByHop(raw: string[], keepUpgrade = false): strin
       if (isConnection) connection = connection === undefined ? raw[r + 1]! : `${connection},${raw[r + 1]!}`;
       if (!keepUpgrade || !(isConnection || (n.length === 7 && sameName(n, 'upgrade')))) continue;
     }
-    if (w !== r) { raw[w] = n; raw[w + 1] = raw[r + 1]!; }
+    if (w !== r) {
+      raw[w] = n;
+      raw[w + 1] = raw[r + 1]!;
+    }
     w += 2;
   }
   raw.length = w;
-  if (connection !== undefined && !hasOnly(connection, ['keep-alive', 'close', 'upgrade'])) dropNamed(raw, connection, keepUpgrade);
+  if (connection !== undefined && !hasOnly(connection, ['keep-alive', 'close', 'upgrade']))
+    dropNamed(raw, connection, keepUpgrade);
   return raw;
 }
 
@@ -85,7 +99,12 @@ function hasOnly(value: string, tokens: readonly string[]): boolean {
 }
 
 function dropNamed(raw: string[], connection: string, keepUpgrade: boolean): void {
-  const names = new Set(connection.split(',').map((t) => t.trim().toLowerCase()).filter((t) => t !== '' && !(keepUpgrade && t === 'upgrade')));
+  const names = new Set(
+    connection
+      .split(',')
+      .map((t) => t.trim().toLowerCase())
+      .filter((t) => t !== '' && !(keepUpgrade && t === 'upgrade')),
+  );
   let w = 0;
   for (let r = 0; r < raw.length; r += 2) {
     if (names.has(raw[r]!.toLowerCase())) continue;
@@ -100,7 +119,10 @@ function dropNamed(raw: string[], connection: string, keepUpgrade: boolean): voi
  * middleware's): the upstream's value wins, `Set-Cookie` lines are added to the earlier ones.
  */
 export function mergeUpstreamHeaders(into: HeaderList, upstream: string[]): void {
-  if (into.raw.length === 0) { into.raw = upstream; return; }
+  if (into.raw.length === 0) {
+    into.raw = upstream;
+    return;
+  }
   const names = new Set<string>();
   for (let i = 0; i < upstream.length; i += 2) {
     const n = upstream[i]!.toLowerCase();

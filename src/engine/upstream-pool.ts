@@ -70,7 +70,10 @@ export class UpstreamPool implements ConnectionPool<UpstreamConnection> {
   /** A connection finished an exchange cleanly: kept idle, or closed when the pool is full or closed. */
   release(c: UpstreamConnection): void {
     const idle = c.origin.idle;
-    if (this.closed || idle.length >= this.maxIdle || !c.usable()) { c.destroy(); return; }
+    if (this.closed || idle.length >= this.maxIdle || !c.usable()) {
+      c.destroy();
+      return;
+    }
     c.idleSince = Date.now();
     idle.push(c);
     if (this.sweeper === undefined && this.options.idleConnTimeoutMs > 0) this.startSweeper();

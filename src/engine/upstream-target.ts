@@ -29,7 +29,13 @@ export function upstreamTarget(url: string, parsed: URL): UpstreamTarget {
   const path = parsed.pathname === '/' || parsed.pathname === '' ? '' : parsed.pathname;
   const authority = h2c ? parsed.host.toLowerCase() : parsed.host;
   return {
-    url, target: parsed, https, h2c, hostname, port, authority,
+    url,
+    target: parsed,
+    https,
+    h2c,
+    hostname,
+    port,
+    authority,
     origin: `${https ? 'https' : h2c ? 'h2c' : 'http'}://${authority}`,
     basePath: path,
     baseSearch: parsed.search,

@@ -6,7 +6,14 @@ import type { ProxyRequest, RequestContext } from '../engine/message.ts';
 import type { RequestHandler } from '../engine/request-handler.ts';
 import type { ProxyResponse } from '../engine/response.ts';
 import { forwardedClientIp, setForwardedHeaders, stripUntrustedForwarded } from '../http/forwarded-headers.ts';
-import { canonicalPath, deniedEncodedCharacters, encodedIn, routingPathOf, splitTarget, validHostHeader } from '../http/request-target.ts';
+import {
+  canonicalPath,
+  deniedEncodedCharacters,
+  encodedIn,
+  routingPathOf,
+  splitTarget,
+  validHostHeader,
+} from '../http/request-target.ts';
 import { sendStatus } from '../http/responses.ts';
 import { stripHopByHop } from '../http/hop-by-hop.ts';
 import { buildIpMatcher, type IpMatcher } from '../lib/ip.ts';
@@ -62,8 +69,17 @@ class RouteView implements HttpRequestView {
  * forwarding headers, canonicalise the path, find the router in the current snapshot and run it.
  * One pass over the header list; everything here runs for every request: keep it allocation-light.
  */
-export function createRequestHandler(name: string, ep: EntryPointConfig, scheme: 'http' | 'https', holder: SnapshotHolder, hooks: RequestHooks, limits: RequestLimits): RequestHandler {
-  const trusted: IpMatcher | undefined = ep.forwardedHeaders?.insecure ? undefined : buildIpMatcher(ep.forwardedHeaders?.trustedIPs ?? []).matcher;
+export function createRequestHandler(
+  name: string,
+  ep: EntryPointConfig,
+  scheme: 'http' | 'https',
+  holder: SnapshotHolder,
+  hooks: RequestHooks,
+  limits: RequestLimits,
+): RequestHandler {
+  const trusted: IpMatcher | undefined = ep.forwardedHeaders?.insecure
+    ? undefined
+    : buildIpMatcher(ep.forwardedHeaders?.trustedIPs ?? []).matcher;
   const insecure = ep.forwardedHeaders?.insecure === true;
   const port = String(ep.port);
   const onResponse = hooks.onResponse;
@@ -77,35 +93,60 @@ export function createRequestHandler(name: string, ep: EntryPointConfig, scheme:
     const headers = req.headers;
     const raw = headers.raw;
     const h2 = req.http2;
-    if (raw.length > limits.maxHeaderCount * 2) { refuse(res, 431, h2); return; }
+    if (raw.length > limits.maxHeaderCount * 2) {
+      refuse(res, 431, h2);
+      return;
+    }
     // `HTTP/2.0` or `HTTP/0.9` on an HTTP/1 connection: llhttp accepts both request lines.
-    if (!h2 && req.httpVersionMajor !== 1) { refuse(res, 505, h2); return; }
+    if (!h2 && req.httpVersionMajor !== 1) {
+      refuse(res, 505, h2);
+      return;
+    }
     // Two Host headers, and HTTP/1.0 with Transfer-Encoding, are refused.
     let hostCount = 0;
     let hostHeader = '';
     let te: string | undefined;
     for (let i = 0; i < raw.length; i += 2) {
       const k = raw[i]!;
-      if (k.length === 4) { if (sameName(k, 'host')) { if (hostCount++ === 0) hostHeader = raw[i + 1]!; } }
-      else if (k.length === 17 && sameName(k, 'transfer-encoding')) te = te === undefined ? raw[i + 1]! : `${te}, ${raw[i + 1]!}`;
+      if (k.length === 4) {
+        if (sameName(k, 'host')) {
+          if (hostCount++ === 0) hostHeader = raw[i + 1]!;
+        }
+      } else if (k.length === 17 && sameName(k, 'transfer-encoding'))
+        te = te === undefined ? raw[i + 1]! : `${te}, ${raw[i + 1]!}`;
     }
-    if (hostCount > 1 || (te !== undefined && !h2 && req.httpVersionMinor === 0)) { refuse(res, 400, h2); return; }
+    if (hostCount > 1 || (te !== undefined && !h2 && req.httpVersionMinor === 0)) {
+      refuse(res, 400, h2);
+      return;
+    }
     // Berth re-frames every body: a coding other than plain `chunked` (`gzip, chunked`) would be
     // lost when the body is re-chunked, so it is refused as Go's server does.
-    if (te !== undefined && te.trim().toLowerCase() !== 'chunked') { refuse(res, 501, h2); return; }
+    if (te !== undefined && te.trim().toLowerCase() !== 'chunked') {
+      refuse(res, 501, h2);
+      return;
+    }
 
     const original = req.url;
     let url = original;
     // As Go's server: HTTP/1.1 needs a valid Host header even when an absolute-form target names one.
-    if (!validHostHeader(hostHeader) && !(hostHeader === '' && !h2 && req.httpVersionMinor === 0)) { refuse(res, 400, h2); return; }
+    if (!validHostHeader(hostHeader) && !(hostHeader === '' && !h2 && req.httpVersionMinor === 0)) {
+      refuse(res, 400, h2);
+      return;
+    }
     if (url.charCodeAt(0) !== 47 /* / */) {
       // Absolute-form: as Go's net/http, the target's authority (when it has one) is the request's
       // host and the Host header is ignored; berth only forwards to its own routes.
       const m = ABSOLUTE_FORM.exec(url);
-      if (!m) { refuse(res, 400, h2); return; }
+      if (!m) {
+        refuse(res, 400, h2);
+        return;
+      }
       const authority = m[1]!;
       if (authority !== '') {
-        if (!validHostHeader(authority)) { refuse(res, 400, h2); return; }
+        if (!validHostHeader(authority)) {
+          refuse(res, 400, h2);
+          return;
+        }
         hostHeader = authority;
         headers.set('host', authority);
       }
@@ -114,19 +155,28 @@ export function createRequestHandler(name: string, ep: EntryPointConfig, scheme:
     }
     const { path: rawPath, query } = splitTarget(url);
     const path = canonicalPath(rawPath, sanitize);
-    if (path === null) { refuse(res, 400, h2); return; }
+    if (path === null) {
+      refuse(res, 400, h2);
+      return;
+    }
     // Rewritten when canonicalised, taken from an absolute form, or carrying a fragment (which never
     // goes upstream: it is the client's own).
-    if (path !== rawPath || url !== original || url.length !== rawPath.length + (query ? query.length + 1 : 0)) req.url = query ? `${path}?${query}` : path;
+    if (path !== rawPath || url !== original || url.length !== rawPath.length + (query ? query.length + 1 : 0))
+      req.url = query ? `${path}?${query}` : path;
     const routing = routingPathOf(path);
 
     const trustedPeer = insecure || (trusted !== undefined && trusted.has(remoteIp));
     if (!trustedPeer) stripUntrustedForwarded(headers);
     const host = normalizeHost(hostHeader);
     const ctx: RequestContext = {
-      entrypoint: name, scheme, remoteIp,
+      entrypoint: name,
+      scheme,
+      remoteIp,
       clientIp: trustedPeer ? forwardedClientIp(headers, remoteIp) : remoteIp,
-      trustedPeer, host, path: routing, start: performance.now(),
+      trustedPeer,
+      host,
+      path: routing,
+      start: performance.now(),
     };
     req.ctx = ctx;
     if (req.tunnel !== undefined) {
@@ -140,20 +190,39 @@ export function createRequestHandler(name: string, ep: EntryPointConfig, scheme:
     const tables = snap.http.get(name);
     const table = tables ? (scheme === 'https' ? tables.tls : tables.plain) : undefined;
     const router = table?.find(new RouteView(host, routing, req.method, headers, query, remoteIp));
-    if (!router) { sendStatus(res, 404); return; }
+    if (!router) {
+      sendStatus(res, 404);
+      return;
+    }
     // Traefik refuses the encoded characters its entrypoint does not allow once a root router matched.
-    if (denied !== 0 && (encodedIn(path) & denied) !== 0) { refuse(res, 400, h2); return; }
-    if (scheme === 'https' && misdirected(req, router, snap)) { sendStatus(res, 421); return; }
+    if (denied !== 0 && (encodedIn(path) & denied) !== 0) {
+      refuse(res, 400, h2);
+      return;
+    }
+    if (scheme === 'https' && misdirected(req, router, snap)) {
+      sendStatus(res, 421);
+      return;
+    }
     const upgrade = req.upgrade;
     stripHopByHop(headers, upgrade);
-    setForwardedHeaders(headers, remoteIp, upgrade ? (scheme === 'https' ? 'wss' : 'ws') : scheme, port, hostHeader, trustedPeer);
+    setForwardedHeaders(
+      headers,
+      remoteIp,
+      upgrade ? (scheme === 'https' ? 'wss' : 'ws') : scheme,
+      port,
+      hostHeader,
+      trustedPeer,
+    );
     router.handler(req, res, ctx);
   };
 
-  const done = onResponse === undefined ? (): void => undefined : (req: ProxyRequest, res: ProxyResponse): void => {
-    const ctx = req.ctx;
-    if (ctx !== undefined) onResponse(req, res, ctx);
-  };
+  const done =
+    onResponse === undefined
+      ? (): void => undefined
+      : (req: ProxyRequest, res: ProxyResponse): void => {
+          const ctx = req.ctx;
+          if (ctx !== undefined) onResponse(req, res, ctx);
+        };
   return { request, done };
 }
 

@@ -69,7 +69,10 @@ export class TcpEntrypoint {
     this.config = config;
     this.deps = deps;
     this.limitsWithHttps = { ...deps.limits, httpsRouters: true };
-    this.inbound = inboundProxyProtocol(config.proxyProtocol, { timeoutMs: deps.limits.peekTimeoutMs, logger: deps.logger });
+    this.inbound = inboundProxyProtocol(config.proxyProtocol, {
+      timeoutMs: deps.limits.peekTimeoutMs,
+      logger: deps.logger,
+    });
     const timeouts = config.transport?.respondingTimeouts;
     const readMs = durationOr(timeouts?.readTimeout, 60_000);
     this.h1Options = {
@@ -84,11 +87,16 @@ export class TcpEntrypoint {
   }
 
   private handler(scheme: 'http' | 'https'): ReturnType<typeof createRequestHandler> {
-    return createRequestHandler(this.name, this.config, scheme, this.deps.holder, this.deps.hooks, { maxHeaderCount: this.deps.limits.maxHeaderCount });
+    return createRequestHandler(this.name, this.config, scheme, this.deps.holder, this.deps.hooks, {
+      maxHeaderCount: this.deps.limits.maxHeaderCount,
+    });
   }
 
   private createListener(): NetServer {
-    const server = createNetServer({ pauseOnConnect: false, noDelay: true, keepAlive: true, allowHalfOpen: true }, (socket) => this.onConnection(socket));
+    const server = createNetServer(
+      { pauseOnConnect: false, noDelay: true, keepAlive: true, allowHalfOpen: true },
+      (socket) => this.onConnection(socket),
+    );
     if ((this.deps.limits.maxConnections ?? 0) > 0) server.maxConnections = this.deps.limits.maxConnections!;
     server.on('error', (err) => this.deps.logger.error({ err, entrypoint: this.name }, 'listener error'));
     return server;
@@ -111,11 +119,30 @@ export class TcpEntrypoint {
 
   private listenOn(server: NetServer, handle: { fd: number } | undefined): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void => reject(new BerthError(ErrorCodes.LISTEN, `entrypoint ${this.name}: cannot listen on ${this.config.address}: ${err.message}`, { cause: err }));
+      const onError = (err: Error): void =>
+        reject(
+          new BerthError(
+            ErrorCodes.LISTEN,
+            `entrypoint ${this.name}: cannot listen on ${this.config.address}: ${err.message}`,
+            { cause: err },
+          ),
+        );
       server.once('error', onError);
-      const done = (): void => { server.off('error', onError); resolve(); };
+      const done = (): void => {
+        server.off('error', onError);
+        resolve();
+      };
       if (handle) server.listen(handle, done);
-      else server.listen({ port: this.config.port, host: this.config.host || undefined, ipv6Only: false, reusePort: this.config.reusePort === true }, done);
+      else
+        server.listen(
+          {
+            port: this.config.port,
+            host: this.config.host || undefined,
+            ipv6Only: false,
+            reusePort: this.config.reusePort === true,
+          },
+          done,
+        );
     });
   }
 
@@ -137,10 +164,15 @@ export class TcpEntrypoint {
   }
 
   private onConnection(socket: Socket): void {
-    if (this.draining) { socket.destroy(); return; }
+    if (this.draining) {
+      socket.destroy();
+      return;
+    }
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
-    socket.on('error', () => { /* reset by peer: nothing to do */ });
+    socket.on('error', () => {
+      /* reset by peer: nothing to do */
+    });
     if (this.inbound !== undefined) this.inbound.accept(socket, this.dispatch);
     else this.dispatch(socket);
   }
@@ -148,7 +180,8 @@ export class TcpEntrypoint {
   private readonly dispatch = (socket: Socket): void => {
     const snap = this.deps.holder.current();
     const tcp = snap.tcp.get(this.name);
-    const limits = tcp !== undefined && (snap.http.get(this.name)?.tls.size ?? 0) > 0 ? this.limitsWithHttps : this.deps.limits;
+    const limits =
+      tcp !== undefined && (snap.http.get(this.name)?.tls.size ?? 0) > 0 ? this.limitsWithHttps : this.deps.limits;
     dispatchConnection(socket, tcp, this.handoff, limits);
   };
 
@@ -160,7 +193,10 @@ export class TcpEntrypoint {
 
   private tls(socket: Socket): void {
     const tlsOptions = this.deps.tlsOptions;
-    if (!tlsOptions) { socket.destroy(); return; }
+    if (!tlsOptions) {
+      socket.destroy();
+      return;
+    }
     if (!this.tlsFront) {
       this.h1Tls = new H1Server(this.h1Options, this.handler('https'));
       if (this.draining) this.h1Tls.drain(0);
@@ -187,7 +223,9 @@ export class TcpEntrypoint {
   async close(graceMs: number): Promise<void> {
     this.draining = true;
     const settle = Math.min(SETTLE_MS, graceMs / 2);
-    const closed = Promise.all([this.net, ...this.more].map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    const closed = Promise.all(
+      [this.net, ...this.more].map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
+    );
     this.h1.drain(settle);
     this.h1Tls?.drain(settle);
     this.tlsFront?.drain();
@@ -198,7 +236,10 @@ export class TcpEntrypoint {
     }, graceMs);
     deadline.unref();
     const drained = new Promise<void>((resolve) => {
-      const check = (): void => { if (this.sockets.size === 0) resolve(); else setTimeout(check, 20).unref(); };
+      const check = (): void => {
+        if (this.sockets.size === 0) resolve();
+        else setTimeout(check, 20).unref();
+      };
       check();
     });
     await Promise.all([closed, drained]);
@@ -211,4 +252,3 @@ function listenerFd(server: NetServer): number | undefined {
   const fd = (server as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd;
   return typeof fd === 'number' && fd >= 0 ? fd : undefined;
 }
-

@@ -1,4 +1,10 @@
-import { createServer as createHttp2Server, type Http2Server, type Http2Session, type ServerHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import {
+  createServer as createHttp2Server,
+  type Http2Server,
+  type Http2Session,
+  type ServerHttp2Stream,
+  type IncomingHttpHeaders,
+} from 'node:http2';
 import type { Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { serveStream } from '../engine/h2-adapter.ts';
@@ -48,7 +54,8 @@ export class TlsFront {
     const { key: _key, cert, ...withoutCertificate } = opts.tls;
     this.named = cert === undefined ? this.tls : this.server(withoutCertificate);
     // One set of ticket keys: a session begun on either server resumes on the other.
-    if (this.named !== this.tls && opts.tls.ticketKeys === undefined) this.named.setTicketKeys(this.tls.getTicketKeys());
+    if (this.named !== this.tls && opts.tls.ticketKeys === undefined)
+      this.named.setTicketKeys(this.tls.getTicketKeys());
   }
 
   private server(options: TlsFrontOptions['tls']): TlsServer {
@@ -66,7 +73,10 @@ export class TlsFront {
 
   /** Starts TLS on an accepted connection (its ClientHello may already be buffered on it). */
   accept(socket: Socket): void {
-    if (this.named === this.tls) { this.tls.emit('connection', socket); return; }
+    if (this.named === this.tls) {
+      this.tls.emit('connection', socket);
+      return;
+    }
     readServerName(socket, this.opts.handshakeTimeoutMs, (sni) => {
       (sni ? this.named : this.tls).emit('connection', socket);
     });
@@ -84,7 +94,10 @@ export class TlsFront {
 
   private secure(s: TLSSocket): void {
     const verify = this.opts.tls.verifyHandshake;
-    if (verify && !verify(s)) { s.destroy(); return; }
+    if (verify && !verify(s)) {
+      s.destroy();
+      return;
+    }
     const alpn = s.alpnProtocol;
     if (alpn === 'h2') {
       this.pending = s;
@@ -93,7 +106,10 @@ export class TlsFront {
       return;
     }
     // A TLS-ALPN-01 validation is answered by the handshake itself.
-    if (alpn === ACME_TLS_ALPN) { s.end(); return; }
+    if (alpn === ACME_TLS_ALPN) {
+      s.end();
+      return;
+    }
     this.opts.h1.accept(s);
   }
 
@@ -109,12 +125,20 @@ export class TlsFront {
     server.on('session', (session: Http2Session) => {
       if (this.pending !== undefined) this.sessions.set(session, this.pending);
     });
-    server.on('sessionError', () => { /* per-session, already torn down */ });
-    server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
-      const socket = this.sessions.get(stream.session!);
-      if (socket === undefined) { stream.close(); return; }
-      serveStream(stream, headers, rawHeaders, socket, o.h2Handler);
+    server.on('sessionError', () => {
+      /* per-session, already torn down */
     });
+    server.on(
+      'stream',
+      (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
+        const socket = this.sessions.get(stream.session!);
+        if (socket === undefined) {
+          stream.close();
+          return;
+        }
+        serveStream(stream, headers, rawHeaders, socket, o.h2Handler);
+      },
+    );
     this.h2 = server;
     return server;
   }
@@ -134,7 +158,10 @@ function readServerName(socket: Socket, timeoutMs: number, done: (sni: string) =
     socket.removeListener('error', onGone);
     socket.removeListener('end', onGone);
   };
-  const onGone = (): void => { cleanup(); socket.destroy(); };
+  const onGone = (): void => {
+    cleanup();
+    socket.destroy();
+  };
   const onReadable = (): void => {
     let chunk: Buffer | null;
     while ((chunk = socket.read() as Buffer | null) !== null) {

@@ -18,7 +18,15 @@ const ANSWER_TTL_MS = 10 * 60_000;
  * bound), so no host is asked before it can answer. A host that (re)connects loads them all.
  */
 export class RedisChallengeRelay implements ChallengeRelay {
-  private readonly o: { conn: RedisConnection; bus: FleetBus; prefix: string; node: string; log: Logger; ackTimeoutMs: number; liveNodes: () => Promise<string[]> };
+  private readonly o: {
+    conn: RedisConnection;
+    bus: FleetBus;
+    prefix: string;
+    node: string;
+    log: Logger;
+    ackTimeoutMs: number;
+    liveNodes: () => Promise<string[]>;
+  };
   private responder: Http01Responder | undefined;
   private store: CertificateStore | undefined;
   private readonly waiting = new Map<string, { pending: Set<string>; done: () => void }>();
@@ -66,7 +74,10 @@ export class RedisChallengeRelay implements ChallengeRelay {
       await redis.hset(hash, a.name, JSON.stringify({ value: a.value, expires: Date.now() + ANSWER_TTL_MS }));
     } catch (err) {
       // Without Redis only this host can answer; the order goes on (it is a local order then).
-      this.o.log.warn({ challenge: a.kind, err: errorMessage(err) }, 'fleet: challenge answer not shared; only this host can answer it');
+      this.o.log.warn(
+        { challenge: a.kind, err: errorMessage(err) },
+        'fleet: challenge answer not shared; only this host can answer it',
+      );
       return;
     }
     const others = (await this.o.liveNodes().catch(() => [])).filter((n) => n !== this.o.node);
@@ -76,7 +87,10 @@ export class RedisChallengeRelay implements ChallengeRelay {
       if (w.pending.size === 0) return resolve();
       this.waiting.set(id, w);
       const t = setTimeout(() => {
-        this.o.log.debug({ challenge: a.kind, missing: [...w.pending] }, 'fleet: not every host acknowledged the challenge answer in time');
+        this.o.log.debug(
+          { challenge: a.kind, missing: [...w.pending] },
+          'fleet: not every host acknowledged the challenge answer in time',
+        );
         resolve();
       }, this.o.ackTimeoutMs);
       t.unref();
@@ -117,7 +131,10 @@ export class RedisChallengeRelay implements ChallengeRelay {
   /** Copies every live answer from Redis (after a connect: announcements may have been missed). */
   private async loadAll(): Promise<void> {
     if (!this.responder || !this.o.conn.state.connected) return;
-    for (const [kind, hash] of [['http01', `${this.o.prefix}challenge:http01`], ['alpn', `${this.o.prefix}challenge:alpn`]] as const) {
+    for (const [kind, hash] of [
+      ['http01', `${this.o.prefix}challenge:http01`],
+      ['alpn', `${this.o.prefix}challenge:alpn`],
+    ] as const) {
       try {
         for (const [name, text] of Object.entries(await this.o.conn.cmd.hgetall(hash))) {
           const { value, expires } = JSON.parse(text) as { value: string; expires: number };

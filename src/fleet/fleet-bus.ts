@@ -24,7 +24,12 @@ export class FleetBus {
     this.conn = conn;
     this.channel = `${prefix}events`;
     this.log = log;
-    const subscribe = () => conn.sub.subscribe(this.channel).catch((err: unknown) => log.debug({ err: errorMessage(err) }, 'fleet: subscribe failed; retried on reconnect'));
+    const subscribe = () =>
+      conn.sub
+        .subscribe(this.channel)
+        .catch((err: unknown) =>
+          log.debug({ err: errorMessage(err) }, 'fleet: subscribe failed; retried on reconnect'),
+        );
     conn.sub.on('ready', () => void subscribe());
     if (conn.sub.status === 'ready') void subscribe();
     conn.sub.on('message', (channel: string, text: string) => {

@@ -32,14 +32,21 @@ export class FleetClaimsCache {
     try {
       text = await readFile(this.path, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.log.warn({ path: this.path, err: errorMessage(err) }, 'fleet: claims cache unreadable; starting without it');
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+        this.log.warn(
+          { path: this.path, err: errorMessage(err) },
+          'fleet: claims cache unreadable; starting without it',
+        );
       return undefined;
     }
     let raw: unknown;
     try {
       raw = JSON.parse(text);
     } catch (err) {
-      this.log.warn({ path: this.path, err: errorMessage(err) }, 'fleet: claims cache is not JSON; starting without it');
+      this.log.warn(
+        { path: this.path, err: errorMessage(err) },
+        'fleet: claims cache is not JSON; starting without it',
+      );
       return undefined;
     }
     if (typeof raw !== 'object' || raw === null || (raw as { version?: unknown }).version !== 1) return undefined;
@@ -64,12 +71,16 @@ export class FleetClaimsCache {
 
   /** Saves `state` when it differs from what the file holds; a failed write is logged and retried next time. */
   async write(state: FleetClaimsState): Promise<void> {
-    const text = `${JSON.stringify({
-      version: 1,
-      claims: [...state.claims.values()].sort((a, b) => (a.key < b.key ? -1 : 1)),
-      refusals: Object.fromEntries(state.refusals),
-      relays: Object.fromEntries(state.relays),
-    }, null, 2)}\n`;
+    const text = `${JSON.stringify(
+      {
+        version: 1,
+        claims: [...state.claims.values()].sort((a, b) => (a.key < b.key ? -1 : 1)),
+        refusals: Object.fromEntries(state.refusals),
+        relays: Object.fromEntries(state.relays),
+      },
+      null,
+      2,
+    )}\n`;
     if (text === this.last) return;
     try {
       await writeFileAtomic(this.path, text, 0o644);
@@ -87,5 +98,10 @@ function entries(v: unknown): [string, unknown][] {
 function isRefusal(r: unknown): r is FleetRefusal {
   if (typeof r !== 'object' || r === null) return false;
   const o = r as Record<string, unknown>;
-  return typeof o['key'] === 'string' && typeof o['daemon'] === 'string' && typeof o['container'] === 'string' && typeof o['element'] === 'string';
+  return (
+    typeof o['key'] === 'string' &&
+    typeof o['daemon'] === 'string' &&
+    typeof o['container'] === 'string' &&
+    typeof o['element'] === 'string'
+  );
 }

@@ -3,7 +3,13 @@ import { describeClaim } from '../config/labels/claims.ts';
 import { diagWarning, type Diagnostic } from '../lib/diagnostics.ts';
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
-import { parseClaimRoute, type ClaimRecord, type ClaimStore, type SharedClaims, type SharedRefusal } from '../providers/docker/claim-store.ts';
+import {
+  parseClaimRoute,
+  type ClaimRecord,
+  type ClaimStore,
+  type SharedClaims,
+  type SharedRefusal,
+} from '../providers/docker/claim-store.ts';
 import { FleetClaimsCache, type FleetClaimsState } from './fleet-claims-cache.ts';
 import type { ClaimRules, FleetClaim, FleetRefusal, RedisClaimStore } from './redis-claim-store.ts';
 import { SyncQueue } from './sync-queue.ts';
@@ -65,7 +71,9 @@ export class FleetClaims implements ClaimStore, SharedClaims {
   private failed = false;
   private markLoaded: () => void = () => undefined;
   /** Resolves once the ledger has been loaded (the fleet's claims read from Redis or the cache). */
-  readonly loaded = new Promise<void>((resolve) => { this.markLoaded = resolve; });
+  readonly loaded = new Promise<void>((resolve) => {
+    this.markLoaded = resolve;
+  });
 
   constructor(o: FleetClaimsOptions) {
     this.o = o;
@@ -96,7 +104,12 @@ export class FleetClaims implements ClaimStore, SharedClaims {
     for (const c of this.state.claims.values()) {
       if (c.node !== this.o.node || have.has(c.key)) continue;
       own.push({
-        key: c.key, daemon: c.daemon, container: c.container, containerId: c.containerId, endpoint: `fleet:${c.node}`, since: c.since,
+        key: c.key,
+        daemon: c.daemon,
+        container: c.container,
+        containerId: c.containerId,
+        endpoint: `fleet:${c.node}`,
+        since: c.since,
         ...(c.repository !== undefined ? { repository: c.repository } : {}),
         ...(c.created !== undefined ? { created: c.created } : {}),
         ...(c.route !== undefined ? { route: c.route } : {}),
@@ -174,7 +187,11 @@ export class FleetClaims implements ClaimStore, SharedClaims {
       if (this.failed) this.o.log.info('fleet: claims in sync with Redis again');
       this.failed = false;
     } catch (err) {
-      if (!this.failed) this.o.log.warn({ err: errorMessage(err) }, 'fleet: claims not synchronised with Redis; retried at the next sync');
+      if (!this.failed)
+        this.o.log.warn(
+          { err: errorMessage(err) },
+          'fleet: claims not synchronised with Redis; retried at the next sync',
+        );
       this.failed = true;
     }
   }
@@ -197,7 +214,8 @@ export class FleetClaims implements ClaimStore, SharedClaims {
     // put back from another host's cache) are released; a key just taken over is the ledger's next.
     const now = Date.now();
     for (const [key, at] of this.challenged) if (now - at > this.o.rules.contestMs) this.challenged.delete(key);
-    for (const c of this.state.claims.values()) if (c.node === node && !mine.has(c.key) && !this.challenged.has(c.key)) this.toRelease.add(c.key);
+    for (const c of this.state.claims.values())
+      if (c.node === node && !mine.has(c.key) && !this.challenged.has(c.key)) this.toRelease.add(c.key);
     for (const key of [...this.toRelease]) {
       await store.release(key, node);
       this.toRelease.delete(key);
@@ -206,7 +224,10 @@ export class FleetClaims implements ClaimStore, SharedClaims {
     for (const r of this.mine) {
       const holder = await store.challenge(candidateOf(r, node), rules);
       if (holder?.node !== node) continue;
-      this.o.log.info({ key: r.key, container: r.claimant.container }, `fleet: ${r.key} taken over for container "${r.claimant.container}": its holder's node has been silent for the grace period`);
+      this.o.log.info(
+        { key: r.key, container: r.claimant.container },
+        `fleet: ${r.key} taken over for container "${r.claimant.container}": its holder's node has been silent for the grace period`,
+      );
       this.challenged.set(r.key, now);
       wrote = true;
     }
@@ -237,7 +258,12 @@ export class FleetClaims implements ClaimStore, SharedClaims {
   /** Reads the fleet's claims, refusals, heartbeats and relay URLs; keeps them in the cache file. */
   private async pull(): Promise<void> {
     const { store } = this.o;
-    const [claims, refusals, seen, relays] = await Promise.all([store.list(), store.refusals(), store.seen(), store.relays()]);
+    const [claims, refusals, seen, relays] = await Promise.all([
+      store.list(),
+      store.refusals(),
+      store.seen(),
+      store.relays(),
+    ]);
     this.state = { claims, refusals, seen, relays };
     await this.cache.write(this.state);
   }
@@ -248,7 +274,10 @@ export class FleetClaims implements ClaimStore, SharedClaims {
     for (const c of this.state.claims.values()) {
       if (c.node === this.o.node) continue;
       view.set(c.key, {
-        daemon: `${c.daemon}@${c.node}`, container: c.container, containerId: c.containerId, since: c.since,
+        daemon: `${c.daemon}@${c.node}`,
+        container: c.container,
+        containerId: c.containerId,
+        since: c.since,
         ...(c.repository !== undefined ? { repository: c.repository } : {}),
         ...(c.created !== undefined ? { created: c.created } : {}),
       });
@@ -262,13 +291,25 @@ export class FleetClaims implements ClaimStore, SharedClaims {
       for (const r of list) {
         const owner = mine.get(r.key);
         if (owner === undefined) continue;
-        diags.push(diagWarning(`container "${r.container}" on daemon ${r.daemon} of fleet node ${n}`, r.element,
-          `${describeClaim(r.key)} belongs to container "${owner.container}" (daemon ${owner.daemon}) on this host, fleet node ${this.o.node}; node ${n} refuses this claimant`));
+        diags.push(
+          diagWarning(
+            `container "${r.container}" on daemon ${r.daemon} of fleet node ${n}`,
+            r.element,
+            `${describeClaim(r.key)} belongs to container "${owner.container}" (daemon ${owner.daemon}) on this host, fleet node ${this.o.node}; node ${n} refuses this claimant`,
+          ),
+        );
       }
     }
     // Relays follow the other hosts' routes and relay URLs: a change there is a change too.
-    const routes = this.others().map((c) => [c.key, c.node, c.route ?? null]).sort(([a], [b]) => (String(a) < String(b) ? -1 : 1));
-    const key = JSON.stringify([[...view].sort(([a], [b]) => (a < b ? -1 : 1)), diags, routes, [...this.state.relays].sort()]);
+    const routes = this.others()
+      .map((c) => [c.key, c.node, c.route ?? null])
+      .sort(([a], [b]) => (String(a) < String(b) ? -1 : 1));
+    const key = JSON.stringify([
+      [...view].sort(([a], [b]) => (a < b ? -1 : 1)),
+      diags,
+      routes,
+      [...this.state.relays].sort(),
+    ]);
     this.view = view;
     this.diags = diags;
     if (key === this.viewKey) return;
@@ -284,7 +325,12 @@ function isShared(key: string): boolean {
 
 function claimOf(r: ClaimRecord, node: string): FleetClaim {
   return {
-    key: r.key, node, daemon: r.daemon, container: r.container, containerId: r.containerId, since: r.since,
+    key: r.key,
+    node,
+    daemon: r.daemon,
+    container: r.container,
+    containerId: r.containerId,
+    since: r.since,
     ...(r.repository !== undefined ? { repository: r.repository } : {}),
     ...(r.created !== undefined ? { created: r.created } : {}),
     ...(r.stoppedAt !== undefined ? { stoppedAt: r.stoppedAt } : {}),
@@ -295,7 +341,12 @@ function claimOf(r: ClaimRecord, node: string): FleetClaim {
 function candidateOf(r: SharedRefusal, node: string): FleetClaim {
   const c = r.claimant;
   return {
-    key: r.key, node, daemon: c.daemon, container: c.container, containerId: c.containerId, since: Date.now(),
+    key: r.key,
+    node,
+    daemon: c.daemon,
+    container: c.container,
+    containerId: c.containerId,
+    since: Date.now(),
     ...(c.repository !== undefined ? { repository: c.repository } : {}),
     ...(c.created !== undefined ? { created: c.created } : {}),
   };
@@ -303,7 +354,18 @@ function candidateOf(r: SharedRefusal, node: string): FleetClaim {
 
 /** A claim in a fixed field order, for comparing what Redis holds with what this host would write. */
 function claimJson(c: FleetClaim): string {
-  return JSON.stringify([c.key, c.node, c.daemon, c.container, c.containerId, c.repository, c.created, c.since, c.stoppedAt, c.route ?? null]);
+  return JSON.stringify([
+    c.key,
+    c.node,
+    c.daemon,
+    c.container,
+    c.containerId,
+    c.repository,
+    c.created,
+    c.since,
+    c.stoppedAt,
+    c.route ?? null,
+  ]);
 }
 
 function toFleetRefusal(r: SharedRefusal): FleetRefusal {

@@ -77,7 +77,11 @@ export class FleetPorts implements PortShare {
       if (this.failed) this.o.log.info('fleet: dynamic ports in sync with Redis again');
       this.failed = false;
     } catch (err) {
-      if (!this.failed) this.o.log.warn({ err: errorMessage(err) }, 'fleet: dynamic ports not synchronised with Redis; retried at the next sync');
+      if (!this.failed)
+        this.o.log.warn(
+          { err: errorMessage(err) },
+          'fleet: dynamic ports not synchronised with Redis; retried at the next sync',
+        );
       this.failed = true;
     }
   }
@@ -90,7 +94,9 @@ export class FleetPorts implements PortShare {
     if (pending.length > 1) {
       // Those whose port nobody holds in the fleet go first, so that another of them cannot take it.
       const taken = new Set((await store.list()).map((f) => `${f.protocol}:${f.port}`));
-      pending.sort((x, y) => Number(taken.has(`${x.protocol}:${x.port}`)) - Number(taken.has(`${y.protocol}:${y.port}`)));
+      pending.sort(
+        (x, y) => Number(taken.has(`${x.protocol}:${x.port}`)) - Number(taken.has(`${y.protocol}:${y.port}`)),
+      );
     }
     for (const a of pending) {
       const answer = await store.assign(a.key, a.protocol, range, a.port);
@@ -116,6 +122,9 @@ export class FleetPorts implements PortShare {
     if (wrote) this.o.notify();
     // Assignments the fleet lost (an emptied Redis) are pending again: put them back at once.
     const pushed = new Set(pending.map((a) => `${a.protocol}:${a.key}`));
-    if (allocator.pending().some((a) => !pushed.has(`${a.protocol}:${a.key}`) && !refused.has(`${a.protocol}:${a.key}`))) void this.sync();
+    if (
+      allocator.pending().some((a) => !pushed.has(`${a.protocol}:${a.key}`) && !refused.has(`${a.protocol}:${a.key}`))
+    )
+      void this.sync();
   }
 }

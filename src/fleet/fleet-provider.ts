@@ -77,7 +77,9 @@ export class FleetProvider implements Provider {
       }
       const service = `relay-${c.node}`;
       services[service] = { loadBalancer: { servers: [{ url }], passHostHeader: true } };
-      routers[`relay-${host.replace(/[^a-z0-9]+/g, '-')}-${createHash('sha256').update(host).digest('hex').slice(0, 6)}`] = {
+      routers[
+        `relay-${host.replace(/[^a-z0-9]+/g, '-')}-${createHash('sha256').update(host).digest('hex').slice(0, 6)}`
+      ] = {
         rule: `Host(\`${host}\`) && !HeaderRegexp(\`${RELAY_HEADER}\`, \`.\`)`,
         service,
         middlewares: ['relay-mark'],
@@ -86,11 +88,23 @@ export class FleetProvider implements Provider {
       };
     }
     for (const [node, n] of unrelayed) {
-      diagnostics.push(diagWarning(`fleet node ${node}`, 'fleet.relayUrl', `${n} host name${n === 1 ? '' : 's'} belong${n === 1 ? 's' : ''} to containers on fleet node ${node}, which sets no fleet.relayUrl: not served here`));
+      diagnostics.push(
+        diagWarning(
+          `fleet node ${node}`,
+          'fleet.relayUrl',
+          `${n} host name${n === 1 ? '' : 's'} belong${n === 1 ? 's' : ''} to containers on fleet node ${node}, which sets no fleet.relayUrl: not served here`,
+        ),
+      );
     }
     if (Object.keys(routers).length === 0) return { config: {}, diagnostics };
     return {
-      config: { http: { routers, services, middlewares: { 'relay-mark': { headers: { customRequestHeaders: { [RELAY_HEADER]: this.node } } } } } },
+      config: {
+        http: {
+          routers,
+          services,
+          middlewares: { 'relay-mark': { headers: { customRequestHeaders: { [RELAY_HEADER]: this.node } } } },
+        },
+      },
       diagnostics,
     };
   }

@@ -74,10 +74,22 @@ export class Fleet {
     this.syncMs = durationOr(cfg.syncInterval, 30_000);
     this.cipher = cfg.encryptionKeyFile ? KeyCipher.fromFile(cfg.encryptionKeyFile) : new KeyCipher();
     this.bus = new FleetBus(conn, PREFIX, log);
-    this.relay = new RedisChallengeRelay({ conn, bus: this.bus, prefix: PREFIX, node: this.node, log, ackTimeoutMs: 3000, liveNodes: () => this.liveNodes() });
+    this.relay = new RedisChallengeRelay({
+      conn,
+      bus: this.bus,
+      prefix: PREFIX,
+      node: this.node,
+      log,
+      ackTimeoutMs: 3000,
+      liveNodes: () => this.liveNodes(),
+    });
     // Another host changed claims or ports: read them now rather than at the next sync.
-    this.bus.on('claims', (m) => { if (m.node !== this.node) void this.claims?.sync(); });
-    this.bus.on('ports', (m) => { if (m.node !== this.node) void this.ports?.sync(); });
+    this.bus.on('claims', (m) => {
+      if (m.node !== this.node) void this.claims?.sync();
+    });
+    this.bus.on('ports', (m) => {
+      if (m.node !== this.node) void this.ports?.sync();
+    });
     // The periodic reconcile: heartbeat, then every storage compares itself with Redis. It does
     // not depend on pub/sub, so a missed notification costs at most one interval.
     this.timer = setInterval(() => this.tick(), this.syncMs);
@@ -98,7 +110,17 @@ export class Fleet {
   acmeStorage(path: string): AcmeStorage {
     let s = this.storages.get(path);
     if (!s) {
-      s = new RedisAcmeStorage({ conn: this.conn, bus: this.bus, prefix: PREFIX, node: this.node, cipher: this.cipher, cachePath: path, leaseMs: this.leaseMs, log: this.log, leases: this.leases });
+      s = new RedisAcmeStorage({
+        conn: this.conn,
+        bus: this.bus,
+        prefix: PREFIX,
+        node: this.node,
+        cipher: this.cipher,
+        cachePath: path,
+        leaseMs: this.leaseMs,
+        log: this.log,
+        leases: this.leases,
+      });
       this.storages.set(path, s);
     }
     return s;
@@ -109,9 +131,16 @@ export class Fleet {
    * claims, Redis for everyone's, `cachePath` for the fleet's as last seen. A node silent for
    * `goneMs` (the claim grace period) loses its keys to the next claimant.
    */
-  claimStore(local: ClaimStore, opts: { readonly cachePath: string; readonly goneMs: number; readonly log?: Logger }): ClaimStore {
+  claimStore(
+    local: ClaimStore,
+    opts: { readonly cachePath: string; readonly goneMs: number; readonly log?: Logger },
+  ): ClaimStore {
     this.claims ??= new FleetClaims({
-      node: this.node, store: this.redisClaims, connected: () => this.conn.state.connected, local, cachePath: opts.cachePath,
+      node: this.node,
+      store: this.redisClaims,
+      connected: () => this.conn.state.connected,
+      local,
+      cachePath: opts.cachePath,
       // Hosts that start (or reconnect, up to a second apart) together settle on creation order;
       // after that the holder keeps a key. A silent node keeps its keys for the grace period.
       rules: { contestMs: Math.max(2 * this.syncMs, 5_000), goneMs: Math.max(opts.goneMs, 3 * this.syncMs) },
@@ -126,10 +155,17 @@ export class Fleet {
    * Shares `allocator`'s dynamic ports with the fleet (the same key gets the same port on every
    * host); resolves once the fleet's table has been read, when Redis answers.
    */
-  async sharePorts(allocator: PortAllocator, range: { readonly from: number; readonly to: number }): Promise<PortAllocator> {
+  async sharePorts(
+    allocator: PortAllocator,
+    range: { readonly from: number; readonly to: number },
+  ): Promise<PortAllocator> {
     this.ports ??= new FleetPorts({
-      allocator, store: new RedisPortStore(this.conn.cmd, PREFIX), range, connected: () => this.conn.state.connected,
-      notify: () => void this.bus.publish({ type: 'ports', node: this.node }), log: this.log,
+      allocator,
+      store: new RedisPortStore(this.conn.cmd, PREFIX),
+      range,
+      connected: () => this.conn.state.connected,
+      notify: () => void this.bus.publish({ type: 'ports', node: this.node }),
+      log: this.log,
     });
     await this.ports.sync();
     return allocator;
@@ -137,7 +173,11 @@ export class Fleet {
 
   /** The `fleet` provider: relays to other hosts' containers, reports of the fleet's decisions. */
   provider(): FleetProvider {
-    return new FleetProvider(this.node, () => this.claims, () => this.ports);
+    return new FleetProvider(
+      this.node,
+      () => this.claims,
+      () => this.ports,
+    );
   }
 
   /** Lets answers published by other hosts reach this host's responder and TLS store. */
@@ -174,10 +214,16 @@ export class Fleet {
   private tick(): void {
     if (!this.conn.state.connected) return;
     void this.conn.cmd.hset(`${PREFIX}nodes`, this.node, String(Date.now())).catch(() => 0);
-    void this.liveNodes().then((n) => { this.nodes = n; }, () => undefined);
+    void this.liveNodes().then(
+      (n) => {
+        this.nodes = n;
+      },
+      () => undefined,
+    );
     for (const s of this.storages.values()) s.notify();
     // Seen first: another host decides from it whether this one's claims still stand.
-    void Promise.all([this.redisClaims.touch(this.node), this.redisClaims.advertise(this.node, this.relayUrl)]).catch(() => undefined)
+    void Promise.all([this.redisClaims.touch(this.node), this.redisClaims.advertise(this.node, this.relayUrl)])
+      .catch(() => undefined)
       .then(() => Promise.all([this.claims?.sync(), this.ports?.sync()]));
   }
 
@@ -185,6 +231,9 @@ export class Fleet {
   private async liveNodes(): Promise<string[]> {
     const all = await this.conn.cmd.hgetall(`${PREFIX}nodes`);
     const cutoff = Date.now() - 3 * this.syncMs;
-    return Object.entries(all).filter(([, at]) => Number(at) >= cutoff).map(([n]) => n).sort();
+    return Object.entries(all)
+      .filter(([, at]) => Number(at) >= cutoff)
+      .map(([n]) => n)
+      .sort();
   }
 }

@@ -22,11 +22,20 @@ export class KeyCipher {
     try {
       raw = readFileSync(path);
     } catch (err) {
-      throw new BerthError(ErrorCodes.CONFIG_INVALID, `fleet.encryptionKeyFile: cannot read ${path}: ${errorMessage(err)}`, { cause: err });
+      throw new BerthError(
+        ErrorCodes.CONFIG_INVALID,
+        `fleet.encryptionKeyFile: cannot read ${path}: ${errorMessage(err)}`,
+        { cause: err },
+      );
     }
     const text = raw.toString('utf8').trim();
-    const key = raw.length === 32 ? raw : /^[0-9a-f]{64}$/i.test(text) ? Buffer.from(text, 'hex') : Buffer.from(text, 'base64');
-    if (key.length !== 32) throw new BerthError(ErrorCodes.CONFIG_INVALID, `fleet.encryptionKeyFile ${path}: expected a 32-byte key (raw, 64 hex characters or base64), got ${key.length} bytes`);
+    const key =
+      raw.length === 32 ? raw : /^[0-9a-f]{64}$/i.test(text) ? Buffer.from(text, 'hex') : Buffer.from(text, 'base64');
+    if (key.length !== 32)
+      throw new BerthError(
+        ErrorCodes.CONFIG_INVALID,
+        `fleet.encryptionKeyFile ${path}: expected a 32-byte key (raw, 64 hex characters or base64), got ${key.length} bytes`,
+      );
     return new KeyCipher(key);
   }
 
@@ -40,14 +49,22 @@ export class KeyCipher {
 
   decrypt(value: string): string {
     if (!value.startsWith(PREFIX)) return value;
-    if (!this.key) throw new BerthError(ErrorCodes.STORAGE, 'a private key in Redis is encrypted, but fleet.encryptionKeyFile is not set');
+    if (!this.key)
+      throw new BerthError(
+        ErrorCodes.STORAGE,
+        'a private key in Redis is encrypted, but fleet.encryptionKeyFile is not set',
+      );
     const buf = Buffer.from(value.slice(PREFIX.length), 'base64');
     try {
       const d = createDecipheriv('aes-256-gcm', this.key, buf.subarray(0, 12));
       d.setAuthTag(buf.subarray(12, 28));
       return Buffer.concat([d.update(buf.subarray(28)), d.final()]).toString('utf8');
     } catch (err) {
-      throw new BerthError(ErrorCodes.STORAGE, 'a private key in Redis cannot be decrypted with fleet.encryptionKeyFile (another key?)', { cause: err });
+      throw new BerthError(
+        ErrorCodes.STORAGE,
+        'a private key in Redis cannot be decrypted with fleet.encryptionKeyFile (another key?)',
+        { cause: err },
+      );
     }
   }
 }

@@ -1,5 +1,17 @@
 import type { Redis } from 'ioredis';
-import { FileAcmeStorage, mergeStores, recordNotAfter, StaleLeaseError, type AcmeAccountRecord, type AcmeCertificateRecord, type AcmeStorage, type AcmeStore, type LockResult, type StorageChange, type StorageLease } from '../acme/storage.ts';
+import {
+  FileAcmeStorage,
+  mergeStores,
+  recordNotAfter,
+  StaleLeaseError,
+  type AcmeAccountRecord,
+  type AcmeCertificateRecord,
+  type AcmeStorage,
+  type AcmeStore,
+  type LockResult,
+  type StorageChange,
+  type StorageLease,
+} from '../acme/storage.ts';
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { FleetBus } from './fleet-bus.ts';
@@ -89,9 +101,18 @@ export class RedisAcmeStorage implements AcmeStorage {
     const doc = structuredClone(remote);
     const onlyLocal = mergeStores(doc, local);
     // Anti-entropy: what this host has and Redis lacks (written during an outage, or lost by Redis).
-    for (const { resolver, record } of onlyLocal.certificates) await this.putNewer(resolver, record).catch(() => this.dirty.set(`${resolver}|${record.domain.main}`, { resolver, certificate: record.domain.main }));
-    for (const resolver of onlyLocal.accounts) await this.putAccount(resolver, doc[resolver]!.Account!, true).catch(() => undefined);
-    if (JSON.stringify(doc) !== JSON.stringify(local)) await this.cache.write(doc).catch((err: unknown) => this.o.log.warn({ err: errorMessage(err) }, 'fleet: local acme.json cache not written'));
+    for (const { resolver, record } of onlyLocal.certificates)
+      await this.putNewer(resolver, record).catch(() =>
+        this.dirty.set(`${resolver}|${record.domain.main}`, { resolver, certificate: record.domain.main }),
+      );
+    for (const resolver of onlyLocal.accounts)
+      await this.putAccount(resolver, doc[resolver]!.Account!, true).catch(() => undefined);
+    if (JSON.stringify(doc) !== JSON.stringify(local))
+      await this.cache
+        .write(doc)
+        .catch((err: unknown) =>
+          this.o.log.warn({ err: errorMessage(err) }, 'fleet: local acme.json cache not written'),
+        );
     this.lastSync = Date.now();
     return doc;
   }
@@ -101,12 +122,28 @@ export class RedisAcmeStorage implements AcmeStorage {
       const rec = findCert(doc, change.resolver, change.certificate);
       let stored: number | undefined;
       try {
-        stored = Number(await this.redis.eval(PUT_FENCED, 3, fenceKey(this.o.prefix, lease.key), this.k(change.resolver, 'certs'), `${this.o.prefix}acme:resolvers`,
-          lease.token, change.certificate, this.encode(rec), change.resolver, this.o.bus.channel, this.event(change.resolver)));
+        stored = Number(
+          await this.redis.eval(
+            PUT_FENCED,
+            3,
+            fenceKey(this.o.prefix, lease.key),
+            this.k(change.resolver, 'certs'),
+            `${this.o.prefix}acme:resolvers`,
+            lease.token,
+            change.certificate,
+            this.encode(rec),
+            change.resolver,
+            this.o.bus.channel,
+            this.event(change.resolver),
+          ),
+        );
       } catch {
         stored = undefined; // unreachable now: stored locally, pushed later (newer wins)
       }
-      if (stored === 0) throw new StaleLeaseError(`the lease on ${lease.key} was granted to another host (token ${lease.token} is stale); certificate not stored`);
+      if (stored === 0)
+        throw new StaleLeaseError(
+          `the lease on ${lease.key} was granted to another host (token ${lease.token} is stale); certificate not stored`,
+        );
       if (stored === 1) {
         if (this.o.conn.replicated) await this.redis.wait(1, 1000).catch(() => 0);
         await this.cache.write(doc);
@@ -114,15 +151,26 @@ export class RedisAcmeStorage implements AcmeStorage {
       }
     }
     await this.cache.write(doc);
-    if (change) this.dirty.set('certificate' in change ? `${change.resolver}|${change.certificate}` : `${change.resolver}|`, change);
+    if (change)
+      this.dirty.set(
+        'certificate' in change ? `${change.resolver}|${change.certificate}` : `${change.resolver}|`,
+        change,
+      );
     await this.flush(doc);
   }
 
   lock(key: string): Promise<LockResult> {
-    if (!this.o.conn.state.connected) return Promise.resolve({ unavailable: this.o.conn.state.lastError ?? 'not connected' });
+    if (!this.o.conn.state.connected)
+      return Promise.resolve({ unavailable: this.o.conn.state.lastError ?? 'not connected' });
     return acquireLease(this.redis, {
-      prefix: this.o.prefix, key, node: this.o.node, ttlMs: this.o.leaseMs, replicated: this.o.conn.replicated, log: this.o.log,
-      onStart: (l) => this.o.leases.add(l), onEnd: (l) => this.o.leases.delete(l),
+      prefix: this.o.prefix,
+      key,
+      node: this.o.node,
+      ttlMs: this.o.leaseMs,
+      replicated: this.o.conn.replicated,
+      log: this.o.log,
+      onStart: (l) => this.o.leases.add(l),
+      onEnd: (l) => this.o.leases.delete(l),
     });
   }
 
@@ -151,7 +199,18 @@ export class RedisAcmeStorage implements AcmeStorage {
   }
 
   private async putNewer(resolver: string, rec: AcmeCertificateRecord): Promise<void> {
-    await this.redis.eval(PUT_NEWER, 2, this.k(resolver, 'certs'), `${this.o.prefix}acme:resolvers`, rec.domain.main, this.encode(rec), recordNotAfter(rec), resolver, this.o.bus.channel, this.event(resolver));
+    await this.redis.eval(
+      PUT_NEWER,
+      2,
+      this.k(resolver, 'certs'),
+      `${this.o.prefix}acme:resolvers`,
+      rec.domain.main,
+      this.encode(rec),
+      recordNotAfter(rec),
+      resolver,
+      this.o.bus.channel,
+      this.event(resolver),
+    );
   }
 
   private async putAccount(resolver: string, account: AcmeAccountRecord, onlyIfAbsent: boolean): Promise<void> {
@@ -165,7 +224,10 @@ export class RedisAcmeStorage implements AcmeStorage {
   private async fetch(): Promise<AcmeStore> {
     const out: AcmeStore = {};
     for (const resolver of await this.redis.smembers(`${this.o.prefix}acme:resolvers`)) {
-      const [account, certs] = await Promise.all([this.redis.get(this.k(resolver, 'account')), this.redis.hgetall(this.k(resolver, 'certs'))]);
+      const [account, certs] = await Promise.all([
+        this.redis.get(this.k(resolver, 'account')),
+        this.redis.hgetall(this.k(resolver, 'certs')),
+      ]);
       const section: AcmeStore[string] = { Account: null, Certificates: [] };
       if (account) {
         try {
@@ -180,7 +242,10 @@ export class RedisAcmeStorage implements AcmeStorage {
           const { record } = JSON.parse(text) as { record: AcmeCertificateRecord };
           section.Certificates!.push({ ...record, key: this.o.cipher.decrypt(record.key) });
         } catch (err) {
-          this.o.log.error({ resolver, domain: main, err: errorMessage(err) }, 'fleet: stored certificate unreadable; skipped');
+          this.o.log.error(
+            { resolver, domain: main, err: errorMessage(err) },
+            'fleet: stored certificate unreadable; skipped',
+          );
         }
       }
       out[resolver] = section;
@@ -190,7 +255,12 @@ export class RedisAcmeStorage implements AcmeStorage {
 
   private encode(rec: AcmeCertificateRecord | undefined): string {
     if (!rec) throw new Error('certificate record missing from the document');
-    return JSON.stringify({ record: { ...rec, key: this.o.cipher.encrypt(rec.key) }, notAfter: recordNotAfter(rec), node: this.o.node, at: Date.now() });
+    return JSON.stringify({
+      record: { ...rec, key: this.o.cipher.encrypt(rec.key) },
+      notAfter: recordNotAfter(rec),
+      node: this.o.node,
+      at: Date.now(),
+    });
   }
 
   private event(resolver: string): string {

@@ -103,7 +103,14 @@ export class RedisClaimStore {
 
   constructor(redis: Redis, prefix = 'berth:') {
     this.redis = redis;
-    this.keys = { claims: `${prefix}claims`, at: `${prefix}claims:at`, seen: `${prefix}seen`, refused: `${prefix}claims:refused`, relays: `${prefix}relays`, epoch: `${prefix}claims:epoch` };
+    this.keys = {
+      claims: `${prefix}claims`,
+      at: `${prefix}claims:at`,
+      seen: `${prefix}seen`,
+      refused: `${prefix}claims:refused`,
+      relays: `${prefix}relays`,
+      epoch: `${prefix}claims:epoch`,
+    };
   }
 
   /** Puts `c` to the fleet; resolves with the claim that holds the key afterwards (possibly another node's). */
@@ -123,8 +130,24 @@ export class RedisClaimStore {
   private async put(c: FleetClaim, rules: ClaimRules, mode: 'claim' | 'challenge'): Promise<FleetClaim | undefined> {
     const order = creationKey(c.created);
     const text = JSON.stringify({ ...c, order });
-    const won = String(await this.redis.eval(CLAIM, 3, this.keys.claims, this.keys.at, this.keys.seen,
-      c.key, text, c.node, c.daemon, order, `${c.node}/${c.daemon}/${c.containerId}`, rules.contestMs, rules.goneMs, mode));
+    const won = String(
+      await this.redis.eval(
+        CLAIM,
+        3,
+        this.keys.claims,
+        this.keys.at,
+        this.keys.seen,
+        c.key,
+        text,
+        c.node,
+        c.daemon,
+        order,
+        `${c.node}/${c.daemon}/${c.containerId}`,
+        rules.contestMs,
+        rules.goneMs,
+        mode,
+      ),
+    );
     return won === '' ? undefined : parseFleetClaim(c.key, won);
   }
 
@@ -177,7 +200,8 @@ export class RedisClaimStore {
   /** Every node's refused claimants. */
   async refusals(): Promise<Map<string, FleetRefusal[]>> {
     const out = new Map<string, FleetRefusal[]>();
-    for (const [node, v] of Object.entries(await this.redis.hgetall(this.keys.refused))) out.set(node, parseRefusals(v));
+    for (const [node, v] of Object.entries(await this.redis.hgetall(this.keys.refused)))
+      out.set(node, parseRefusals(v));
     return out;
   }
 
@@ -221,7 +245,12 @@ function parseRefusals(text: string): FleetRefusal[] {
   for (const r of raw as unknown[]) {
     if (typeof r !== 'object' || r === null) continue;
     const o = r as Record<string, unknown>;
-    if (typeof o['key'] === 'string' && typeof o['daemon'] === 'string' && typeof o['container'] === 'string' && typeof o['element'] === 'string') {
+    if (
+      typeof o['key'] === 'string' &&
+      typeof o['daemon'] === 'string' &&
+      typeof o['container'] === 'string' &&
+      typeof o['element'] === 'string'
+    ) {
       out.push({ key: o['key'], daemon: o['daemon'], container: o['container'], element: o['element'] });
     }
   }

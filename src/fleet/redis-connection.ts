@@ -33,7 +33,9 @@ export class RedisConnection {
     this.replicated = replicated;
     this.log = log;
     cmd.on('ready', () => this.set(true));
-    cmd.on('error', (err: Error) => { this.state.lastError = errorMessage(err); });
+    cmd.on('error', (err: Error) => {
+      this.state.lastError = errorMessage(err);
+    });
     cmd.on('close', () => this.set(false));
     cmd.on('end', () => this.set(false));
   }
@@ -54,7 +56,11 @@ export class RedisConnection {
         resolve();
       });
     });
-    if (!conn.state.connected) log.warn({ err: conn.state.lastError }, 'fleet: Redis is not reachable; serving from the local acme.json until it is');
+    if (!conn.state.connected)
+      log.warn(
+        { err: conn.state.lastError },
+        'fleet: Redis is not reachable; serving from the local acme.json until it is',
+      );
     return conn;
   }
 
@@ -74,7 +80,10 @@ export class RedisConnection {
     this.state.connected = connected;
     this.state.since = Date.now();
     if (connected) delete this.state.lastError;
-    this.log.info({ connected, err: this.state.lastError }, connected ? 'fleet: Redis connected' : 'fleet: Redis connection lost');
+    this.log.info(
+      { connected, err: this.state.lastError },
+      connected ? 'fleet: Redis connected' : 'fleet: Redis connection lost',
+    );
     for (const l of this.listeners) l(connected);
   }
 }
@@ -118,6 +127,10 @@ function passwordFromEnv(env: NodeJS.ProcessEnv): string | undefined {
   try {
     return readFileSync(file, 'utf8').trim();
   } catch (err) {
-    throw new BerthError(ErrorCodes.CONFIG_INVALID, `fleet: cannot read REDIS_PASSWORD_FILE ${file}: ${errorMessage(err)}`, { cause: err });
+    throw new BerthError(
+      ErrorCodes.CONFIG_INVALID,
+      `fleet: cannot read REDIS_PASSWORD_FILE ${file}: ${errorMessage(err)}`,
+      { cause: err },
+    );
   }
 }

@@ -41,21 +41,37 @@ export class RedisLease implements StorageLease {
   private done = false;
   private readonly onEnd: () => void;
 
-  constructor(redis: Redis, prefix: string, key: string, node: string, token: number, ttlMs: number, log: Logger, onEnd: () => void) {
+  constructor(
+    redis: Redis,
+    prefix: string,
+    key: string,
+    node: string,
+    token: number,
+    ttlMs: number,
+    log: Logger,
+    onEnd: () => void,
+  ) {
     this.redis = redis;
     this.key = key;
     this.token = token;
     this.value = `${node}|${token}`;
     this.redisKey = leaseKey(prefix, key);
     this.onEnd = onEnd;
-    this.timer = setInterval(() => {
-      this.redis.eval(RENEW, 1, this.redisKey, this.value, ttlMs).then((r) => {
-        if (Number(r) === 1) this.lastRenewed = Date.now();
-        else this.lose('the lease expired and is no longer this host\'s', log);
-      }, (err: unknown) => {
-        if (Date.now() - this.lastRenewed > ttlMs) this.lose(`not renewed for ${ttlMs} ms: ${errorMessage(err)}`, log);
-      });
-    }, Math.max(50, Math.floor(ttlMs / 3)));
+    this.timer = setInterval(
+      () => {
+        this.redis.eval(RENEW, 1, this.redisKey, this.value, ttlMs).then(
+          (r) => {
+            if (Number(r) === 1) this.lastRenewed = Date.now();
+            else this.lose("the lease expired and is no longer this host's", log);
+          },
+          (err: unknown) => {
+            if (Date.now() - this.lastRenewed > ttlMs)
+              this.lose(`not renewed for ${ttlMs} ms: ${errorMessage(err)}`, log);
+          },
+        );
+      },
+      Math.max(50, Math.floor(ttlMs / 3)),
+    );
     this.timer.unref();
   }
 
@@ -84,10 +100,29 @@ export class RedisLease implements StorageLease {
 }
 
 /** Tries to take the lease on `key` for `node`; see {@link LockResult}. */
-export async function acquireLease(redis: Redis, opts: { prefix: string; key: string; node: string; ttlMs: number; replicated: boolean; log: Logger; onStart: (l: RedisLease) => void; onEnd: (l: RedisLease) => void }): Promise<LockResult> {
+export async function acquireLease(
+  redis: Redis,
+  opts: {
+    prefix: string;
+    key: string;
+    node: string;
+    ttlMs: number;
+    replicated: boolean;
+    log: Logger;
+    onStart: (l: RedisLease) => void;
+    onEnd: (l: RedisLease) => void;
+  },
+): Promise<LockResult> {
   let r: unknown;
   try {
-    r = await redis.eval(ACQUIRE, 2, leaseKey(opts.prefix, opts.key), fenceKey(opts.prefix, opts.key), opts.node, opts.ttlMs);
+    r = await redis.eval(
+      ACQUIRE,
+      2,
+      leaseKey(opts.prefix, opts.key),
+      fenceKey(opts.prefix, opts.key),
+      opts.node,
+      opts.ttlMs,
+    );
   } catch (err) {
     return { unavailable: errorMessage(err) };
   }
@@ -98,7 +133,16 @@ export async function acquireLease(redis: Redis, opts: { prefix: string; key: st
     // host order the same certificate: wait until a replica has it.
     await redis.wait(1, Math.min(1000, opts.ttlMs)).catch(() => 0);
   }
-  const lease: RedisLease = new RedisLease(redis, opts.prefix, opts.key, opts.node, Number(a), opts.ttlMs, opts.log, () => opts.onEnd(lease));
+  const lease: RedisLease = new RedisLease(
+    redis,
+    opts.prefix,
+    opts.key,
+    opts.node,
+    Number(a),
+    opts.ttlMs,
+    opts.log,
+    () => opts.onEnd(lease),
+  );
   opts.onStart(lease);
   return { lease };
 }

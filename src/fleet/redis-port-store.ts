@@ -8,7 +8,12 @@ import type { PortAssignment } from '../tcp/port-allocator.ts';
  * gave the key (during an outage, or before the fleet answered), kept when no other key has it.
  */
 export interface PortStore {
-  assign(key: string, protocol: 'tcp' | 'udp', range: { readonly from: number; readonly to: number }, preferred?: number): Promise<{ port: number } | { error: string }>;
+  assign(
+    key: string,
+    protocol: 'tcp' | 'udp',
+    range: { readonly from: number; readonly to: number },
+    preferred?: number,
+  ): Promise<{ port: number } | { error: string }>;
   release(key: string, protocol: 'tcp' | 'udp'): Promise<void>;
   list(): Promise<PortAssignment[]>;
 }
@@ -54,9 +59,28 @@ export class RedisPortStore implements PortStore {
     return [`${this.prefix}ports:${protocol}`, `${this.prefix}ports:${protocol}:byport`];
   }
 
-  async assign(key: string, protocol: 'tcp' | 'udp', range: { readonly from: number; readonly to: number }, preferred = 0): Promise<{ port: number } | { error: string }> {
-    const port = Number(await this.redis.eval(ASSIGN, 2, ...this.keys(protocol), key, range.from, range.to, new Date().toISOString(), preferred));
-    if (port < 0) return { error: `no free ${protocol} port in edge.dynamicPorts ${range.from}-${range.to} across the fleet; widen the range` };
+  async assign(
+    key: string,
+    protocol: 'tcp' | 'udp',
+    range: { readonly from: number; readonly to: number },
+    preferred = 0,
+  ): Promise<{ port: number } | { error: string }> {
+    const port = Number(
+      await this.redis.eval(
+        ASSIGN,
+        2,
+        ...this.keys(protocol),
+        key,
+        range.from,
+        range.to,
+        new Date().toISOString(),
+        preferred,
+      ),
+    );
+    if (port < 0)
+      return {
+        error: `no free ${protocol} port in edge.dynamicPorts ${range.from}-${range.to} across the fleet; widen the range`,
+      };
     return { port };
   }
 
@@ -75,7 +99,12 @@ export class RedisPortStore implements PortStore {
           continue; // not ours to fix: the next assignment of this key replaces it
         }
         if (typeof a.port !== 'number' || !Number.isInteger(a.port)) continue;
-        out.push({ key, protocol, port: a.port, assignedAt: typeof a.assignedAt === 'string' ? a.assignedAt : new Date(0).toISOString() });
+        out.push({
+          key,
+          protocol,
+          port: a.port,
+          assignedAt: typeof a.assignedAt === 'string' ? a.assignedAt : new Date(0).toISOString(),
+        });
       }
     }
     return out.sort((a, b) => (a.protocol === b.protocol ? a.port - b.port : a.protocol < b.protocol ? -1 : 1));

@@ -1,7 +1,20 @@
 import { hostname } from 'node:os';
 import type { HeaderList } from '../engine/header-list.ts';
 
-const FORWARDED = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-forwarded-server', 'x-forwarded-prefix', 'x-forwarded-uri', 'x-forwarded-method', 'x-forwarded-tls-client-cert', 'x-forwarded-tls-client-cert-info', 'x-real-ip', 'forwarded']);
+const FORWARDED = new Set([
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'x-forwarded-server',
+  'x-forwarded-prefix',
+  'x-forwarded-uri',
+  'x-forwarded-method',
+  'x-forwarded-tls-client-cert',
+  'x-forwarded-tls-client-cert-info',
+  'x-real-ip',
+  'forwarded',
+]);
 const SERVER = hostname();
 
 /** Whether a header name is a forwarding header, in any case and with `_` for `-` (aliases some backends read). */
@@ -21,7 +34,10 @@ export function stripUntrustedForwarded(headers: HeaderList): void {
   let w = 0;
   for (let r = 0; r < raw.length; r += 2) {
     if (isForwarding(raw[r]!)) continue;
-    if (w !== r) { raw[w] = raw[r]!; raw[w + 1] = raw[r + 1]!; }
+    if (w !== r) {
+      raw[w] = raw[r]!;
+      raw[w + 1] = raw[r + 1]!;
+    }
     w += 2;
   }
   raw.length = w;
@@ -41,7 +57,14 @@ export function forwardedClientIp(headers: HeaderList, remoteIp: string): string
  * chain), -Proto, -Host, -Port, -Server and X-Real-Ip. From an untrusted peer none can be there
  * (they were stripped), so they are appended without looking.
  */
-export function setForwardedHeaders(headers: HeaderList, remoteIp: string, proto: string, port: string, host: string, trusted: boolean): void {
+export function setForwardedHeaders(
+  headers: HeaderList,
+  remoteIp: string,
+  proto: string,
+  port: string,
+  host: string,
+  trusted: boolean,
+): void {
   const raw = headers.raw;
   if (!trusted) {
     raw.push('x-forwarded-for', remoteIp, 'x-forwarded-proto', proto);

@@ -22,9 +22,29 @@ export function createTransport(options: TransportOptions): Transport {
  * prepared by the entrypoint before this is called. Failures become 502/504 answers (or an
  * aborted response once one has started); `onFailure` reports the failure kind.
  */
-export function forward(req: ProxyRequest, res: ProxyResponse, ctx: RequestContext, upstream: UpstreamTarget, transport: Transport, passHostHeader: boolean, onFailure?: (kind: ForwardFailure) => void): void {
+export function forward(
+  req: ProxyRequest,
+  res: ProxyResponse,
+  ctx: RequestContext,
+  upstream: UpstreamTarget,
+  transport: Transport,
+  passHostHeader: boolean,
+  onFailure?: (kind: ForwardFailure) => void,
+): void {
   ctx.upstream = upstream.url;
   // A WebSocket handshake to an h2c server goes over HTTP/1.1: berth offers no extended CONNECT.
-  if (upstream.h2c && !req.upgrade) { new H2Exchange(req, res, ctx, upstream, transport.h2Sessions(), transport.options.responseHeaderTimeoutMs, passHostHeader, onFailure).start(); return; }
+  if (upstream.h2c && !req.upgrade) {
+    new H2Exchange(
+      req,
+      res,
+      ctx,
+      upstream,
+      transport.h2Sessions(),
+      transport.options.responseHeaderTimeoutMs,
+      passHostHeader,
+      onFailure,
+    ).start();
+    return;
+  }
   new ProxyExchange(req, res, ctx, upstream, transport, passHostHeader, onFailure).start();
 }

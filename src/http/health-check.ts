@@ -16,7 +16,11 @@ export class HealthChecker {
   private readonly cfg: ServerHealthCheck;
   private readonly onChange: ((server: string, healthy: boolean) => void) | undefined;
 
-  constructor(servers: BalancedServer<UpstreamTarget>[], cfg: ServerHealthCheck, onChange?: (server: string, healthy: boolean) => void) {
+  constructor(
+    servers: BalancedServer<UpstreamTarget>[],
+    cfg: ServerHealthCheck,
+    onChange?: (server: string, healthy: boolean) => void,
+  ) {
     this.servers = servers;
     this.cfg = cfg;
     this.onChange = onChange;
@@ -37,20 +41,31 @@ export class HealthChecker {
     let anyDown = false;
     const done = (): void => {
       if (--pending > 0 || this.stopped) return;
-      const interval = anyDown ? durationOr(this.cfg.unhealthyInterval ?? this.cfg.interval, 30_000) : durationOr(this.cfg.interval, 30_000);
+      const interval = anyDown
+        ? durationOr(this.cfg.unhealthyInterval ?? this.cfg.interval, 30_000)
+        : durationOr(this.cfg.interval, 30_000);
       this.timer = setTimeout(() => this.round(), interval);
       this.timer.unref();
     };
-    if (pending === 0) { pending = 1; done(); return; }
+    if (pending === 0) {
+      pending = 1;
+      done();
+      return;
+    }
     for (const s of this.servers) {
-      this.probe(s.value).then((ok) => {
-        if (ok !== s.healthy) {
-          s.healthy = ok;
-          this.onChange?.(s.value.url, ok);
-        }
-        if (!ok) anyDown = true;
-        done();
-      }, () => { done(); });
+      this.probe(s.value).then(
+        (ok) => {
+          if (ok !== s.healthy) {
+            s.healthy = ok;
+            this.onChange?.(s.value.url, ok);
+          }
+          if (!ok) anyDown = true;
+          done();
+        },
+        () => {
+          done();
+        },
+      );
     }
   }
 
@@ -63,16 +78,27 @@ export class HealthChecker {
     const hostname = t.hostname.startsWith('[') ? t.hostname.slice(1, -1) : t.hostname;
     const timeout = durationOr(cfg.timeout, 5000);
     return new Promise((resolve) => {
-      const req = (https ? httpsRequest : httpRequest)({
-        hostname, port, method: cfg.method ?? 'GET', path: cfg.path ?? '/', timeout,
-        headers: { ...(cfg.headers ?? {}), ...(cfg.hostname ? { host: cfg.hostname } : {}), 'user-agent': 'berth-healthcheck' },
-        agent: false,
-        ...(https ? { rejectUnauthorized: false } : {}),
-      }, (res) => {
-        res.resume();
-        const code = res.statusCode ?? 0;
-        resolve(cfg.status ? code === cfg.status : code >= 200 && code < 400);
-      });
+      const req = (https ? httpsRequest : httpRequest)(
+        {
+          hostname,
+          port,
+          method: cfg.method ?? 'GET',
+          path: cfg.path ?? '/',
+          timeout,
+          headers: {
+            ...(cfg.headers ?? {}),
+            ...(cfg.hostname ? { host: cfg.hostname } : {}),
+            'user-agent': 'berth-healthcheck',
+          },
+          agent: false,
+          ...(https ? { rejectUnauthorized: false } : {}),
+        },
+        (res) => {
+          res.resume();
+          const code = res.statusCode ?? 0;
+          resolve(cfg.status ? code === cfg.status : code >= 200 && code < 400);
+        },
+      );
       req.on('timeout', () => req.destroy(new Error('timeout')));
       req.on('error', () => resolve(false));
       req.end();

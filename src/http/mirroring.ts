@@ -12,7 +12,17 @@ function mirrorRequest(req: ProxyRequest, body: Buffer | undefined): ProxyReques
   headers.delete('transfer-encoding');
   if (body !== undefined && body.length > 0) headers.set('content-length', String(body.length));
   else headers.delete('content-length');
-  return new ProxyRequest(req.method, req.url, headers, body !== undefined && body.length > 0 ? new BufferBody(body) : null, 1, 1, req.socket, req.remoteAddress, req.remotePort);
+  return new ProxyRequest(
+    req.method,
+    req.url,
+    headers,
+    body !== undefined && body.length > 0 ? new BufferBody(body) : null,
+    1,
+    1,
+    req.socket,
+    req.remoteAddress,
+    req.remotePort,
+  );
 }
 
 /**
@@ -35,7 +45,13 @@ class MirrorBody implements BodySource, BodyConsumer {
   private readonly over: (body: BodySource) => void;
   private readonly failed: () => void;
 
-  constructor(source: BodySource, max: number, whole: (body: Buffer) => void, over: (body: BodySource) => void, failed: () => void) {
+  constructor(
+    source: BodySource,
+    max: number,
+    whole: (body: Buffer) => void,
+    over: (body: BodySource) => void,
+    failed: () => void,
+  ) {
     this.source = source;
     this.length = source.length;
     this.max = max;
@@ -54,19 +70,28 @@ class MirrorBody implements BodySource, BodyConsumer {
       this.over(this);
       return this.consumer !== undefined && this.chunks.length === 0;
     }
-    if (this.consumer === undefined || this.chunks.length > 0) { this.chunks.push(chunk); return false; }
+    if (this.consumer === undefined || this.chunks.length > 0) {
+      this.chunks.push(chunk);
+      return false;
+    }
     return this.consumer.onBodyData(chunk);
   }
 
   onBodyEnd(): void {
     this.ended = true;
-    if (!this.relaying) { this.whole(Buffer.concat(this.chunks, this.size)); return; }
+    if (!this.relaying) {
+      this.whole(Buffer.concat(this.chunks, this.size));
+      return;
+    }
     this.flush();
   }
 
   onBodyError(err: Error): void {
     this.error = err;
-    if (!this.relaying) { this.failed(); return; }
+    if (!this.relaying) {
+      this.failed();
+      return;
+    }
     const c = this.consumer;
     this.consumer = undefined;
     c?.onBodyError(err);
@@ -75,7 +100,11 @@ class MirrorBody implements BodySource, BodyConsumer {
   start(consumer: BodyConsumer): void {
     this.started = true;
     this.consumer = consumer;
-    if (this.error !== undefined) { this.consumer = undefined; consumer.onBodyError(this.error); return; }
+    if (this.error !== undefined) {
+      this.consumer = undefined;
+      consumer.onBodyError(this.error);
+      return;
+    }
     this.flush();
   }
 
@@ -95,7 +124,11 @@ class MirrorBody implements BodySource, BodyConsumer {
     while (this.chunks.length > 0) {
       if (!c.onBodyData(this.chunks.shift()!)) return;
     }
-    if (this.ended) { this.consumer = undefined; c.onBodyEnd(); return; }
+    if (this.ended) {
+      this.consumer = undefined;
+      c.onBodyEnd();
+      return;
+    }
     this.source.resume();
   }
 }
@@ -107,14 +140,24 @@ class MirrorBody implements BodySource, BodyConsumer {
  * mirrored) and both the main service and the mirrors get it; `mirrorBody: false` mirrors
  * without the body.
  */
-export function mirroringHandler(name: string, main: string, mirrors: readonly { name: string; percent: number }[], mirrorBody: boolean, maxBodySize: number, resolve: (n: string) => { handler: Handler; info: ServiceInfo } | undefined): { handler: Handler; info: ServiceInfo } {
+export function mirroringHandler(
+  name: string,
+  main: string,
+  mirrors: readonly { name: string; percent: number }[],
+  mirrorBody: boolean,
+  maxBodySize: number,
+  resolve: (n: string) => { handler: Handler; info: ServiceInfo } | undefined,
+): { handler: Handler; info: ServiceInfo } {
   const counts = mirrors.map(() => 0);
   let total = 0;
   const pick = (): string[] => {
     total++;
     const out: string[] = [];
     mirrors.forEach((m, i) => {
-      if (counts[i]! * 100 < total * Math.max(0, Math.min(100, m.percent))) { counts[i]!++; out.push(m.name); }
+      if (counts[i]! * 100 < total * Math.max(0, Math.min(100, m.percent))) {
+        counts[i]!++;
+        out.push(m.name);
+      }
     });
     return out;
   };
@@ -123,37 +166,65 @@ export function mirroringHandler(name: string, main: string, mirrors: readonly {
       const svc = resolve(n);
       if (!svc) continue;
       const copy = mirrorRequest(req, body);
-      const mctx: RequestContext = { entrypoint: ctx.entrypoint, scheme: ctx.scheme, remoteIp: ctx.remoteIp, clientIp: ctx.clientIp, trustedPeer: ctx.trustedPeer, host: ctx.host, path: ctx.path, start: ctx.start, service: n };
+      const mctx: RequestContext = {
+        entrypoint: ctx.entrypoint,
+        scheme: ctx.scheme,
+        remoteIp: ctx.remoteIp,
+        clientIp: ctx.clientIp,
+        trustedPeer: ctx.trustedPeer,
+        host: ctx.host,
+        path: ctx.path,
+        start: ctx.start,
+        service: n,
+      };
       copy.ctx = mctx;
       svc.handler(copy, new ProxyResponse(copy, DISCARD_SINK), mctx);
     }
   };
   const handler: Handler = (req, res, ctx) => {
     const m = resolve(main);
-    if (!m) { sendStatus(res, 503, 'no available server\n'); return; }
+    if (!m) {
+      sendStatus(res, 503, 'no available server\n');
+      return;
+    }
     ctx.service ??= name;
     const active = req.upgrade ? [] : pick();
-    if (active.length === 0) { m.handler(req, res, ctx); return; }
+    if (active.length === 0) {
+      m.handler(req, res, ctx);
+      return;
+    }
     const body = req.body;
     if (body === null || !mirrorBody) {
       send(active, req, ctx, undefined);
       m.handler(req, res, ctx);
       return;
     }
-    if (maxBodySize >= 0 && body.length > maxBodySize) { m.handler(req, res, ctx); return; }
+    if (maxBodySize >= 0 && body.length > maxBodySize) {
+      m.handler(req, res, ctx);
+      return;
+    }
     // Read the body once for everyone; past maxBodySize the request goes on unmirrored.
-    new MirrorBody(body, maxBodySize, (whole) => {
-      if (res.closed) return;
-      setReplayableBody(req, whole.length, () => new BufferBody(whole));
-      send(active, req, ctx, whole);
-      m.handler(req, res, ctx);
-    }, (rest) => {
-      req.body = rest;
-      m.handler(req, res, ctx);
-    }, () => { /* the body could not complete: the engine answers */ });
+    new MirrorBody(
+      body,
+      maxBodySize,
+      (whole) => {
+        if (res.closed) return;
+        setReplayableBody(req, whole.length, () => new BufferBody(whole));
+        send(active, req, ctx, whole);
+        m.handler(req, res, ctx);
+      },
+      (rest) => {
+        req.body = rest;
+        m.handler(req, res, ctx);
+      },
+      () => {
+        /* the body could not complete: the engine answers */
+      },
+    );
   };
   const info: ServiceInfo = {
-    name, type: 'mirroring',
+    name,
+    type: 'mirroring',
     servers: () => resolve(main)?.info.servers() ?? [],
     available: () => resolve(main)?.info.available() ?? false,
   };

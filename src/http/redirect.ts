@@ -28,7 +28,10 @@ export function entrypointRedirect(scheme: string, port: number, permanent: bool
   const defaultPort = scheme === 'https' ? 443 : 80;
   const portPart = port === defaultPort ? '' : `:${port}`;
   return (req: ProxyRequest, res: ProxyResponse, ctx: RequestContext): void => {
-    if (forwarded !== undefined && ctx.trustedPeer && forwardedProto(req) === scheme) { forwarded(req, res, ctx); return; }
+    if (forwarded !== undefined && ctx.trustedPeer && forwardedProto(req) === scheme) {
+      forwarded(req, res, ctx);
+      return;
+    }
     const host = ctx.host.includes(':') ? `[${ctx.host}]` : ctx.host;
     sendRedirect(res, redirectStatus(req.method, permanent), `${scheme}://${host}${portPart}${req.url ?? '/'}`);
   };

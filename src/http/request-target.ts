@@ -16,20 +16,34 @@ const UNRESERVED = /[A-Za-z0-9\-._~]/;
 
 /** Encoded characters Traefik's `encodedCharacters` options allow one by one (bits of `encodedIn`). */
 export const ENCODED = {
-  slash: 1, backSlash: 2, nullCharacter: 4, semicolon: 8, percent: 16, questionMark: 32, hash: 64,
+  slash: 1,
+  backSlash: 2,
+  nullCharacter: 4,
+  semicolon: 8,
+  percent: 16,
+  questionMark: 32,
+  hash: 64,
 } as const;
 
 /** The bit of an upper-case escape (`2F`), or 0. */
 function encodedBit(hex: string): number {
   switch (hex) {
-    case '2F': return ENCODED.slash;
-    case '5C': return ENCODED.backSlash;
-    case '00': return ENCODED.nullCharacter;
-    case '3B': return ENCODED.semicolon;
-    case '25': return ENCODED.percent;
-    case '3F': return ENCODED.questionMark;
-    case '23': return ENCODED.hash;
-    default: return 0;
+    case '2F':
+      return ENCODED.slash;
+    case '5C':
+      return ENCODED.backSlash;
+    case '00':
+      return ENCODED.nullCharacter;
+    case '3B':
+      return ENCODED.semicolon;
+    case '25':
+      return ENCODED.percent;
+    case '3F':
+      return ENCODED.questionMark;
+    case '23':
+      return ENCODED.hash;
+    default:
+      return 0;
   }
 }
 
@@ -37,7 +51,18 @@ function encodedBit(hex: string): number {
  * The escapes an entrypoint refuses, from its `encodedCharacters` (Traefik v3.6+ refuses all seven by
  * default: each is allowed only by its own option).
  */
-export function deniedEncodedCharacters(opts: Readonly<Partial<Record<`allowEncoded${'Slash' | 'BackSlash' | 'NullCharacter' | 'Semicolon' | 'Percent' | 'QuestionMark' | 'Hash'}`, boolean>>> | undefined): number {
+export function deniedEncodedCharacters(
+  opts:
+    | Readonly<
+        Partial<
+          Record<
+            `allowEncoded${'Slash' | 'BackSlash' | 'NullCharacter' | 'Semicolon' | 'Percent' | 'QuestionMark' | 'Hash'}`,
+            boolean
+          >
+        >
+      >
+    | undefined,
+): number {
   let denied = 0;
   if (opts?.allowEncodedSlash !== true) denied |= ENCODED.slash;
   if (opts?.allowEncodedBackSlash !== true) denied |= ENCODED.backSlash;
@@ -60,14 +85,25 @@ export function encodedIn(path: string): number {
 export function canonicalPath(raw: string, sanitize = true): string | null {
   if (raw.length === 0 || raw.charCodeAt(0) !== 47 /* / */) return null;
   // Fast path: nothing to normalise.
-  if (raw.indexOf('%') < 0 && raw.indexOf('/.') < 0 && raw.indexOf('//') < 0 && raw.indexOf('\\') < 0 && raw.indexOf(';') < 0 && raw.indexOf('#') < 0) return raw;
+  if (
+    raw.indexOf('%') < 0 &&
+    raw.indexOf('/.') < 0 &&
+    raw.indexOf('//') < 0 &&
+    raw.indexOf('\\') < 0 &&
+    raw.indexOf(';') < 0 &&
+    raw.indexOf('#') < 0
+  )
+    return raw;
   if (raw.indexOf('\\') >= 0 || raw.indexOf('#') >= 0) return null;
   let s = raw;
   if (s.indexOf('%') >= 0) {
     let out = '';
     for (let i = 0; i < s.length; i++) {
       const c = s[i]!;
-      if (c !== '%') { out += c; continue; }
+      if (c !== '%') {
+        out += c;
+        continue;
+      }
       const hex = s.slice(i + 1, i + 3);
       // Go's server refuses a malformed escape before any handler runs.
       if (!/^[0-9A-Fa-f]{2}$/.test(hex)) return null;
@@ -94,7 +130,10 @@ function cleanPath(s: string, segments: readonly string[]): string {
   for (let i = 1; i < segments.length; i++) {
     const seg = segments[i]!;
     if (seg === '' || seg === '.') continue;
-    if (seg === '..') { stack.pop(); continue; }
+    if (seg === '..') {
+      stack.pop();
+      continue;
+    }
     stack.push(seg);
   }
   const path = '/' + stack.join('/');
@@ -102,7 +141,27 @@ function cleanPath(s: string, segments: readonly string[]): string {
 }
 
 /** RFC 3986 reserved characters (and `%`): their escapes stay encoded in the path routers see. */
-const RESERVED = new Set(['3A', '2F', '3F', '23', '5B', '5D', '40', '21', '24', '26', '27', '28', '29', '2A', '2B', '2C', '3B', '3D', '25']);
+const RESERVED = new Set([
+  '3A',
+  '2F',
+  '3F',
+  '23',
+  '5B',
+  '5D',
+  '40',
+  '21',
+  '24',
+  '26',
+  '27',
+  '28',
+  '29',
+  '2A',
+  '2B',
+  '2C',
+  '3B',
+  '3D',
+  '25',
+]);
 
 /**
  * The path routers match (Traefik's routing path): the canonical path with every escape decoded
@@ -116,12 +175,19 @@ export function routingPathOf(path: string): string {
     let pending = '';
     const flush = (): void => {
       if (pending === '') return;
-      try { out += decodeURIComponent(pending); } catch { out += pending; }
+      try {
+        out += decodeURIComponent(pending);
+      } catch {
+        out += pending;
+      }
       pending = '';
     };
     for (let i = 0; i < run.length; i += 3) {
       const hex = run.slice(i + 1, i + 3);
-      if (RESERVED.has(hex)) { flush(); out += run.slice(i, i + 3); } else pending += run.slice(i, i + 3);
+      if (RESERVED.has(hex)) {
+        flush();
+        out += run.slice(i, i + 3);
+      } else pending += run.slice(i, i + 3);
     }
     flush();
     return out;
@@ -152,7 +218,8 @@ export function validHostHeader(h: string): boolean {
     for (; i < h.length; i++) {
       const c = h.charCodeAt(i);
       if (c === 58 /* : */) break;
-      const ok = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 45 || c === 46 || c === 95;
+      const ok =
+        (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 45 || c === 46 || c === 95;
       if (!ok) return false;
     }
   }
@@ -161,6 +228,9 @@ export function validHostHeader(h: string): boolean {
   const port = h.slice(i + 1);
   if (port.length === 0) return true;
   if (port.length > 5) return false;
-  for (let j = 0; j < port.length; j++) { const c = port.charCodeAt(j); if (c < 48 || c > 57) return false; }
+  for (let j = 0; j < port.length; j++) {
+    const c = port.charCodeAt(j);
+    if (c < 48 || c > 57) return false;
+  }
   return Number(port) <= 65535;
 }

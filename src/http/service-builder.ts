@@ -4,7 +4,14 @@ import type { StaticServersTransport } from '../config/static/types.ts';
 import { durationOr } from '../lib/duration.ts';
 import { errorMessage } from '../lib/errors.ts';
 import type { Handler } from './handler.ts';
-import { createTransport, forward, upstreamTarget, type Transport, type TransportOptions, type UpstreamTarget } from './forwarder.ts';
+import {
+  createTransport,
+  forward,
+  upstreamTarget,
+  type Transport,
+  type TransportOptions,
+  type UpstreamTarget,
+} from './forwarder.ts';
 import { HealthChecker } from './health-check.ts';
 import { LoadBalancer, shortHash, type BalancedServer } from './load-balancer.ts';
 import { WeightedRoundRobin } from '../lib/weighted-round-robin.ts';
@@ -56,7 +63,8 @@ export class ServicePool {
   /** The health of every server of every health-checked service: [service, server URL, healthy]. */
   healthStates(): [string, string, boolean][] {
     const out: [string, string, boolean][] = [];
-    for (const [name, e] of this.entries) if (e.checker) for (const s of e.lb.servers) out.push([name, s.value.url, s.healthy]);
+    for (const [name, e] of this.entries)
+      if (e.checker) for (const s of e.lb.servers) out.push([name, s.value.url, s.healthy]);
     return out;
   }
 
@@ -65,7 +73,7 @@ export class ServicePool {
     const next = new Map<string, Map<string, boolean>>();
     for (const [service, url, healthy] of states) {
       let m = next.get(service);
-      if (!m) next.set(service, m = new Map());
+      if (!m) next.set(service, (m = new Map()));
       m.set(url, healthy);
     }
     this.reported = next;
@@ -84,8 +92,14 @@ export class ServicePool {
     if ('error' in certificates) return certificates;
     const options: TransportOptions = {
       dialTimeoutMs: durationOr(def?.forwardingTimeouts?.dialTimeout ?? base.forwardingTimeouts?.dialTimeout, 30_000),
-      responseHeaderTimeoutMs: durationOr(def?.forwardingTimeouts?.responseHeaderTimeout ?? base.forwardingTimeouts?.responseHeaderTimeout, 0),
-      idleConnTimeoutMs: durationOr(def?.forwardingTimeouts?.idleConnTimeout ?? base.forwardingTimeouts?.idleConnTimeout, 90_000),
+      responseHeaderTimeoutMs: durationOr(
+        def?.forwardingTimeouts?.responseHeaderTimeout ?? base.forwardingTimeouts?.responseHeaderTimeout,
+        0,
+      ),
+      idleConnTimeoutMs: durationOr(
+        def?.forwardingTimeouts?.idleConnTimeout ?? base.forwardingTimeouts?.idleConnTimeout,
+        90_000,
+      ),
       maxIdleConnsPerHost: def?.maxIdleConnsPerHost ?? base.maxIdleConnsPerHost ?? 200,
       insecureSkipVerify: def?.insecureSkipVerify ?? base.insecureSkipVerify ?? false,
       ...(cas.ca.length > 0 ? { rootCAs: cas.ca } : {}),
@@ -102,7 +116,11 @@ export class ServicePool {
   }
 
   /** Returns the pooled balancer for a service definition, creating it when new or changed. */
-  balancer(name: string, svc: HttpService, onHealth?: (server: string, healthy: boolean) => void): { lb: LoadBalancer<UpstreamTarget>; errors: string[] } {
+  balancer(
+    name: string,
+    svc: HttpService,
+    onHealth?: (server: string, healthy: boolean) => void,
+  ): { lb: LoadBalancer<UpstreamTarget>; errors: string[] } {
     const lbDef = svc.loadBalancer ?? {};
     const key = `${name}|${JSON.stringify(lbDef)}`;
     const existing = this.entries.get(name);
@@ -122,12 +140,20 @@ export class ServicePool {
         continue;
       }
       const value = upstreamTarget(s.url, target);
-      servers.push({ value, weight: s.weight ?? 1, id: shortHash(s.url), healthy: this.reported.get(name)?.get(value.url) ?? true });
+      servers.push({
+        value,
+        weight: s.weight ?? 1,
+        id: shortHash(s.url),
+        healthy: this.reported.get(name)?.get(value.url) ?? true,
+      });
     }
     const lb = new LoadBalancer(servers, lbDef.sticky?.cookie ?? (lbDef.sticky ? {} : undefined), name);
     let checker: HealthChecker | undefined;
     if (lbDef.healthCheck && servers.length > 0 && this.probes) {
-      checker = new HealthChecker(servers, lbDef.healthCheck, (server, healthy) => { onHealth?.(server, healthy); this.healthListener?.(); });
+      checker = new HealthChecker(servers, lbDef.healthCheck, (server, healthy) => {
+        onHealth?.(server, healthy);
+        this.healthListener?.();
+      });
       checker.start();
     }
     existing?.checker?.stop();
@@ -154,7 +180,12 @@ export class ServicePool {
 }
 
 /** Builds the handler of a load-balancer service. */
-export function loadBalancerHandler(name: string, lb: LoadBalancer<UpstreamTarget>, transport: Transport, passHostHeader: boolean): { handler: Handler; info: ServiceInfo } {
+export function loadBalancerHandler(
+  name: string,
+  lb: LoadBalancer<UpstreamTarget>,
+  transport: Transport,
+  passHostHeader: boolean,
+): { handler: Handler; info: ServiceInfo } {
   const handler: Handler = (req, res, ctx): void => {
     const server = lb.pick(req);
     if (!server) {
@@ -166,7 +197,8 @@ export function loadBalancerHandler(name: string, lb: LoadBalancer<UpstreamTarge
     forward(req, res, ctx, server.value, transport, passHostHeader);
   };
   const info: ServiceInfo = {
-    name, type: 'loadBalancer',
+    name,
+    type: 'loadBalancer',
     servers: () => lb.servers.map((s) => ({ url: s.value.url, healthy: s.healthy, weight: s.weight })),
     available: () => lb.hasHealthy(),
   };
@@ -174,17 +206,25 @@ export function loadBalancerHandler(name: string, lb: LoadBalancer<UpstreamTarge
 }
 
 /** Builds a weighted service over child services (resolved lazily: children may be built later). */
-export function weightedHandler(name: string, children: { name: string; weight: number }[], resolve: (n: string) => { handler: Handler; info: ServiceInfo } | undefined): { handler: Handler; info: ServiceInfo } {
+export function weightedHandler(
+  name: string,
+  children: { name: string; weight: number }[],
+  resolve: (n: string) => { handler: Handler; info: ServiceInfo } | undefined,
+): { handler: Handler; info: ServiceInfo } {
   const wrr = new WeightedRoundRobin(children.map((c) => ({ item: c.name, weight: c.weight })));
   const available = (n: string): boolean => resolve(n)?.info.available() === true;
   const handler: Handler = (req, res, ctx) => {
     const best = wrr.next(available);
-    if (best === undefined) { sendStatus(res, 503, 'no available server\n'); return; }
+    if (best === undefined) {
+      sendStatus(res, 503, 'no available server\n');
+      return;
+    }
     ctx.service ??= name;
     resolve(best)!.handler(req, res, ctx);
   };
   const info: ServiceInfo = {
-    name, type: 'weighted',
+    name,
+    type: 'weighted',
     servers: () => children.flatMap((c) => resolve(c.name)?.info.servers() ?? []),
     available: () => children.some((c) => available(c.name)),
   };
@@ -192,16 +232,25 @@ export function weightedHandler(name: string, children: { name: string; weight: 
 }
 
 /** Failover: the main service while it has a healthy server, else the fallback. */
-export function failoverHandler(name: string, main: string, fallback: string, resolve: (n: string) => { handler: Handler; info: ServiceInfo } | undefined): { handler: Handler; info: ServiceInfo } {
+export function failoverHandler(
+  name: string,
+  main: string,
+  fallback: string,
+  resolve: (n: string) => { handler: Handler; info: ServiceInfo } | undefined,
+): { handler: Handler; info: ServiceInfo } {
   const handler: Handler = (req, res, ctx) => {
     const m = resolve(main);
     const target = m && m.info.available() ? m : resolve(fallback);
-    if (!target) { sendStatus(res, 503, 'no available server\n'); return; }
+    if (!target) {
+      sendStatus(res, 503, 'no available server\n');
+      return;
+    }
     ctx.service ??= name;
     target.handler(req, res, ctx);
   };
   const info: ServiceInfo = {
-    name, type: 'failover',
+    name,
+    type: 'failover',
     servers: () => [...(resolve(main)?.info.servers() ?? []), ...(resolve(fallback)?.info.servers() ?? [])],
     available: () => (resolve(main)?.info.available() ?? false) || (resolve(fallback)?.info.available() ?? false),
   };
@@ -210,7 +259,9 @@ export function failoverHandler(name: string, main: string, fallback: string, re
 
 /** The CA certificates of `rootCAs`: file paths, or PEM text written inline. */
 /** A serversTransport's client certificates: files, or PEM content in place of a path (as Traefik's FileOrContent). */
-function readClientCertificates(list: readonly { certFile: string; keyFile: string }[] | undefined): { pairs: { cert: string; key: string }[] } | { error: string } {
+function readClientCertificates(
+  list: readonly { certFile: string; keyFile: string }[] | undefined,
+): { pairs: { cert: string; key: string }[] } | { error: string } {
   const pairs: { cert: string; key: string }[] = [];
   for (const c of list ?? []) {
     try {
@@ -227,7 +278,10 @@ function readClientCertificates(list: readonly { certFile: string; keyFile: stri
 function readRootCAs(list: readonly string[] | undefined): { ca: string[] } | { error: string } {
   const ca: string[] = [];
   for (const c of list ?? []) {
-    if (c.includes('-----BEGIN')) { ca.push(c); continue; }
+    if (c.includes('-----BEGIN')) {
+      ca.push(c);
+      continue;
+    }
     try {
       ca.push(readFileSync(c, 'utf8'));
     } catch (err) {

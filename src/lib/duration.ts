@@ -2,7 +2,7 @@
  * Traefik durations: Go duration strings (`100ms`, `5s`, `1m30s`, `1h`) or a bare number of seconds
  * (`30`, as Traefik accepts for most timeouts). Returns milliseconds, or undefined when unparsable.
  */
-const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const PART = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/y;
 
 export function parseDuration(value: string | number | undefined): number | undefined {

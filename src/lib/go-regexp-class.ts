@@ -16,7 +16,10 @@ export const POSIX_CLASSES: Readonly<Record<string, Ranges>> = {
   alpha: [r('A', 'Z'), r('a', 'z')],
   ascii: [[0x00, 0x7f]],
   blank: [r('\t'), r(' ')],
-  cntrl: [[0x00, 0x1f], [0x7f, 0x7f]],
+  cntrl: [
+    [0x00, 0x1f],
+    [0x7f, 0x7f],
+  ],
   digit: [r('0', '9')],
   graph: [r('!', '~')],
   lower: [r('a', 'z')],
@@ -64,8 +67,12 @@ export function complementRanges(ranges: Ranges): Ranges {
 
 /** Go's simple case folding orbits that leave ASCII: K ↔ KELVIN SIGN, S ↔ LONG S. */
 const SPECIAL_FOLDS: Readonly<Record<number, readonly number[]>> = {
-  0x4b: [0x212a], 0x6b: [0x212a], 0x212a: [0x4b, 0x6b],
-  0x53: [0x17f], 0x73: [0x17f], 0x17f: [0x53, 0x73],
+  0x4b: [0x212a],
+  0x6b: [0x212a],
+  0x212a: [0x4b, 0x6b],
+  0x53: [0x17f],
+  0x73: [0x17f],
+  0x17f: [0x53, 0x73],
 };
 
 /** The other cases of one code point (empty when it has none). */
@@ -90,7 +97,10 @@ export function foldRanges(ranges: Ranges): Ranges {
   const out: Ranges = [...ranges];
   for (const [lo, hi] of ranges) {
     // ASCII letters shift by 32 as whole ranges.
-    for (const [a, z, shift] of [[0x41, 0x5a, 32], [0x61, 0x7a, -32]] as const) {
+    for (const [a, z, shift] of [
+      [0x41, 0x5a, 32],
+      [0x61, 0x7a, -32],
+    ] as const) {
       const from = Math.max(lo, a);
       const to = Math.min(hi, z);
       if (from <= to) out.push([from + shift, to + shift]);

@@ -1,5 +1,15 @@
 import { setFlagsFromString } from 'node:v8';
-import { complementRanges, foldRanges, foldsOf, MAX_CLASS_CODE, normalizeRanges, PERL_CLASSES, POSIX_CLASSES, rangesSource, type Ranges } from './go-regexp-class.ts';
+import {
+  complementRanges,
+  foldRanges,
+  foldsOf,
+  MAX_CLASS_CODE,
+  normalizeRanges,
+  PERL_CLASSES,
+  POSIX_CLASSES,
+  rangesSource,
+  type Ranges,
+} from './go-regexp-class.ts';
 
 /**
  * Traefik's configuration carries Go (RE2) regular expressions: the *Regexp rule matchers,
@@ -44,7 +54,11 @@ function enableLinearFallback(): boolean {
 
 /** Whether the linear engine accepts the pattern (it refuses lookarounds, large counted repetitions, …). */
 function canRunLinear(pattern: string, flags: string): boolean {
-  try { return new RegExp(pattern, flags + 'l') instanceof RegExp; } catch { return false; }
+  try {
+    return new RegExp(pattern, flags + 'l') instanceof RegExp;
+  } catch {
+    return false;
+  }
 }
 
 /** Go refuses repetition counts above this (`a{1001}`: invalid repeat count). */
@@ -71,7 +85,11 @@ export function compileGoRegexp(source: string, opts: GoRegexpOptions = {}): Reg
   }
 }
 
-interface Flags { i: boolean; s: boolean; m: boolean }
+interface Flags {
+  i: boolean;
+  s: boolean;
+  m: boolean;
+}
 
 type Failure = { error: string };
 
@@ -110,20 +128,37 @@ class Translator {
   #step(ch: string): Failure | undefined {
     const f = this.#flags;
     switch (ch) {
-      case '\\': return this.#escape();
-      case '[': return this.#class();
-      case '(': return this.#open();
+      case '\\':
+        return this.#escape();
+      case '[':
+        return this.#class();
+      case '(':
+        return this.#open();
       case ')':
         if (this.#scopes.length === 1) return { error: `unexpected ): \`${this.#src}\`` };
         this.#scopes.pop();
         this.#emit(')');
         return undefined;
-      case '.': this.#emit(f.s ? '[\\s\\S]' : '[^\\n]'); return undefined;
-      case '^': this.#emit(f.m ? '(?<![^\\n])' : '^'); return undefined;
-      case '$': this.#emit(f.m ? '(?![^\\n])' : '$'); return undefined;
-      case '{': return this.#brace();
-      case '}': this.#emit('\\}'); return undefined;
-      case '|': case '*': case '+': case '?': this.#emit(ch); return undefined;
+      case '.':
+        this.#emit(f.s ? '[\\s\\S]' : '[^\\n]');
+        return undefined;
+      case '^':
+        this.#emit(f.m ? '(?<![^\\n])' : '^');
+        return undefined;
+      case '$':
+        this.#emit(f.m ? '(?![^\\n])' : '$');
+        return undefined;
+      case '{':
+        return this.#brace();
+      case '}':
+        this.#emit('\\}');
+        return undefined;
+      case '|':
+      case '*':
+      case '+':
+      case '?':
+        this.#emit(ch);
+        return undefined;
       default: {
         const cp = this.#src.codePointAt(this.#i) as number;
         this.#literal(cp, String.fromCodePoint(cp).length);
@@ -141,7 +176,10 @@ class Translator {
   #literal(cp: number, width: number): void {
     const folds = this.#flags.i ? foldsOf(cp) : [];
     if (folds.length > 0 && cp <= MAX_CLASS_CODE) {
-      this.#emit(`[${rangesSource(normalizeRanges([[cp, cp], ...folds.map((x): [number, number] => [x, x])]))}]`, width);
+      this.#emit(
+        `[${rangesSource(normalizeRanges([[cp, cp], ...folds.map((x): [number, number] => [x, x])]))}]`,
+        width,
+      );
       return;
     }
     const ch = String.fromCodePoint(cp);
@@ -151,10 +189,14 @@ class Translator {
   /** `{n}`, `{n,}`, `{n,m}` is a repetition (counts up to 1000, as Go); any other `{` is literal. */
   #brace(): Failure | undefined {
     const m = /^\{(\d+)(,(\d*))?\}/.exec(this.#src.slice(this.#i, this.#i + 24));
-    if (!m) { this.#emit('\\{'); return undefined; }
+    if (!m) {
+      this.#emit('\\{');
+      return undefined;
+    }
     const min = Number(m[1]);
     const max = m[3] === undefined || m[3] === '' ? undefined : Number(m[3]);
-    if (min > MAX_REPEAT || (max !== undefined && (max > MAX_REPEAT || max < min))) return { error: `invalid repeat count: \`${m[0]}\`` };
+    if (min > MAX_REPEAT || (max !== undefined && (max > MAX_REPEAT || max < min)))
+      return { error: `invalid repeat count: \`${m[0]}\`` };
     this.#emit(m[0], m[0].length);
     return undefined;
   }
@@ -171,7 +213,8 @@ class Translator {
     const named = /^(?:P<|<)([A-Za-z0-9_]+)>/.exec(rest);
     if (named) {
       const name = named[1] as string;
-      if (name[0]! >= '0' && name[0]! <= '9') return { error: `invalid named capture: \`(?${named[0]}\` (a name starting with a digit is not supported)` };
+      if (name[0]! >= '0' && name[0]! <= '9')
+        return { error: `invalid named capture: \`(?${named[0]}\` (a name starting with a digit is not supported)` };
       this.#scopes.push({ ...this.#flags });
       this.#emit(`(?<${name}>`, 2 + named[0].length);
       return undefined;
@@ -179,7 +222,10 @@ class Translator {
     const flags = /^([imsU]*)(?:-([imsU]*))?([:)])/.exec(rest);
     // `(?:` is a plain group; `(?)`, `(?-)` and `(?-:` name no flag (Go: missing flag).
     if (!flags || (flags[1] === '' && (flags[2] ?? '') === '' && (flags[2] !== undefined || flags[3] === ')'))) {
-      const what = rest.startsWith('=') || rest.startsWith('!') || rest.startsWith('<=') || rest.startsWith('<!') ? 'lookarounds are not supported' : 'invalid or unsupported Perl syntax';
+      const what =
+        rest.startsWith('=') || rest.startsWith('!') || rest.startsWith('<=') || rest.startsWith('<!')
+          ? 'lookarounds are not supported'
+          : 'invalid or unsupported Perl syntax';
       return { error: `${what}: \`(?${rest.slice(0, 2)}\`` };
     }
     const set = flags[1] ?? '';
@@ -206,10 +252,22 @@ class Translator {
     const next = src[this.#i + 1];
     if (next === undefined) return { error: 'trailing backslash at end of expression' };
     switch (next) {
-      case 'A': this.#emit('^', 2); return undefined;
-      case 'z': this.#emit('$', 2); return undefined;
-      case 'b': case 'B': this.#emit(`\\${next}`, 2); return undefined;
-      case 'd': case 'D': case 's': case 'S': case 'w': case 'W': {
+      case 'A':
+        this.#emit('^', 2);
+        return undefined;
+      case 'z':
+        this.#emit('$', 2);
+        return undefined;
+      case 'b':
+      case 'B':
+        this.#emit(`\\${next}`, 2);
+        return undefined;
+      case 'd':
+      case 'D':
+      case 's':
+      case 'S':
+      case 'w':
+      case 'W': {
         const ranges = this.#perl(next);
         this.#emit(`[${rangesSource(this.#flags.i ? foldRanges(ranges) : ranges)}]`, 2);
         return undefined;
@@ -222,7 +280,9 @@ class Translator {
         if (end !== -1) this.#i += 2;
         return undefined;
       }
-      case 'p': case 'P': return { error: `Unicode classes are not supported: \`\\${next}${src[this.#i + 2] ?? ''}\`` };
+      case 'p':
+      case 'P':
+        return { error: `Unicode classes are not supported: \`\\${next}${src[this.#i + 2] ?? ''}\`` };
     }
     const code = this.#escapedChar();
     if (typeof code !== 'number') return code;
@@ -245,18 +305,23 @@ class Translator {
     const start = this.#i;
     const next = src[start + 1] as string;
     const simple: Record<string, number> = { a: 7, f: 12, t: 9, n: 10, r: 13, v: 11 };
-    if (Object.hasOwn(simple, next)) { this.#i += 2; return simple[next] as number; }
+    if (Object.hasOwn(simple, next)) {
+      this.#i += 2;
+      return simple[next] as number;
+    }
     if (next === 'x') {
       if (src[start + 2] === '{') {
         const close = src.indexOf('}', start + 3);
         const digits = close === -1 ? '' : src.slice(start + 3, close);
         const n = /^[0-9A-Fa-f]{1,8}$/.test(digits) ? parseInt(digits, 16) : NaN;
-        if (!(n <= 0x10ffff)) return { error: `invalid escape sequence: \`${src.slice(start, close === -1 ? start + 3 : close + 1)}\`` };
+        if (!(n <= 0x10ffff))
+          return { error: `invalid escape sequence: \`${src.slice(start, close === -1 ? start + 3 : close + 1)}\`` };
         this.#i = close + 1;
         return n;
       }
       const digits = src.slice(start + 2, start + 4);
-      if (!/^[0-9A-Fa-f]{2}$/.test(digits)) return { error: `invalid escape sequence: \`${src.slice(start, start + 4)}\`` };
+      if (!/^[0-9A-Fa-f]{2}$/.test(digits))
+        return { error: `invalid escape sequence: \`${src.slice(start, start + 4)}\`` };
       this.#i += 4;
       return parseInt(digits, 16);
     }
@@ -304,18 +369,25 @@ class Translator {
       const lo = this.#classAtom(i);
       if ('error' in lo) return lo;
       i = lo.end;
-      if ('ranges' in lo) { ranges.push(...lo.ranges); continue; }
+      if ('ranges' in lo) {
+        ranges.push(...lo.ranges);
+        continue;
+      }
       if (src[i] === '-' && src[i + 1] !== ']' && i + 1 < src.length) {
         const hi = this.#classAtom(i + 1);
         if ('error' in hi) return hi;
-        if ('ranges' in hi || hi.cp < lo.cp) return { error: `invalid character class range: \`${src.slice(lo.start, hi.end)}\`` };
+        if ('ranges' in hi || hi.cp < lo.cp)
+          return { error: `invalid character class range: \`${src.slice(lo.start, hi.end)}\`` };
         ranges.push([lo.cp, hi.cp]);
         i = hi.end;
       } else {
         ranges.push([lo.cp, lo.cp]);
       }
     }
-    if (ranges.some(([, hi]) => hi > MAX_CLASS_CODE)) return { error: `characters beyond U+FFFF in a character class are not supported: \`${src.slice(open, i + 1)}\`` };
+    if (ranges.some(([, hi]) => hi > MAX_CLASS_CODE))
+      return {
+        error: `characters beyond U+FFFF in a character class are not supported: \`${src.slice(open, i + 1)}\``,
+      };
     const set = normalizeRanges(this.#flags.i ? foldRanges(ranges) : ranges);
     this.#out += `[${negate ? '^' : ''}${rangesSource(set)}]`;
     this.#i = i + 1;
@@ -323,7 +395,9 @@ class Translator {
   }
 
   /** One item of a class at `at`: a character, or a Perl class (`\d`) as ranges. */
-  #classAtom(at: number): { start: number; end: number; cp: number } | { start: number; end: number; ranges: Ranges } | Failure {
+  #classAtom(
+    at: number,
+  ): { start: number; end: number; cp: number } | { start: number; end: number; ranges: Ranges } | Failure {
     const src = this.#src;
     if (src[at] !== '\\') {
       const cp = src.codePointAt(at) as number;
@@ -332,8 +406,10 @@ class Translator {
     const next = src[at + 1];
     if (next === undefined) return { error: 'trailing backslash at end of expression' };
     if ('dDsSwW'.includes(next)) return { start: at, end: at + 2, ranges: this.#perl(next) };
-    if (next === 'p' || next === 'P') return { error: `Unicode classes are not supported: \`\\${next}${src[at + 2] ?? ''}\`` };
-    if (next === 'Q' || next === 'E' || next === 'b' || next === 'B' || next === 'A' || next === 'z') return { error: `invalid escape sequence in a character class: \`\\${next}\`` };
+    if (next === 'p' || next === 'P')
+      return { error: `Unicode classes are not supported: \`\\${next}${src[at + 2] ?? ''}\`` };
+    if (next === 'Q' || next === 'E' || next === 'b' || next === 'B' || next === 'A' || next === 'z')
+      return { error: `invalid escape sequence in a character class: \`\\${next}\`` };
     const saved = this.#i;
     this.#i = at;
     const code = this.#escapedChar();

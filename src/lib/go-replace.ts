@@ -19,22 +19,38 @@ export function parseGoTemplate(template: string): GoTemplate {
   let i = 0;
   while (i < template.length) {
     const dollar = template.indexOf('$', i);
-    if (dollar === -1) { text += template.slice(i); break; }
+    if (dollar === -1) {
+      text += template.slice(i);
+      break;
+    }
     text += template.slice(i, dollar);
     i = dollar + 1;
-    if (template[i] === '$') { text += '$'; i++; continue; }
+    if (template[i] === '$') {
+      text += '$';
+      i++;
+      continue;
+    }
     let name: string;
     if (template[i] === '{') {
       const close = template.indexOf('}', i + 1);
       name = close === -1 ? '' : template.slice(i + 1, close);
-      if (!/^\w+$/.test(name)) { text += '$'; continue; }
+      if (!/^\w+$/.test(name)) {
+        text += '$';
+        continue;
+      }
       i = close + 1;
     } else {
       name = /^\w*/.exec(template.slice(i))?.[0] ?? '';
-      if (name === '') { text += '$'; continue; }
+      if (name === '') {
+        text += '$';
+        continue;
+      }
       i += name.length;
     }
-    if (text !== '') { parts.push(text); text = ''; }
+    if (text !== '') {
+      parts.push(text);
+      text = '';
+    }
     // Go: an all-digit name is a group number, unless it has a leading zero or is absurdly long.
     const numeric = /^\d+$/.test(name) && !(name.length > 1 && name[0] === '0') && name.length <= 8;
     parts.push(numeric ? Number(name) : { name });

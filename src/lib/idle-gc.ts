@@ -24,7 +24,11 @@ export function idleGcDecider(busyAbove: number, quietChecks: number): (elu: num
   let wasBusy = false;
   let quiet = 0;
   return (elu) => {
-    if (elu > busyAbove) { wasBusy = true; quiet = 0; return false; }
+    if (elu > busyAbove) {
+      wasBusy = true;
+      quiet = 0;
+      return false;
+    }
     if (!wasBusy || ++quiet < quietChecks) return false;
     wasBusy = false;
     quiet = 0;
@@ -61,12 +65,14 @@ export function startIdleGc(opts: IdleGcOptions = {}): () => void {
   const decide = idleGcDecider(opts.busyAbove ?? 0.05, opts.quietChecks ?? 2);
   let collect = opts.collect;
   let last = performance.eventLoopUtilization();
-  const utilization = opts.utilization ?? ((): number => {
-    const now = performance.eventLoopUtilization();
-    const u = performance.eventLoopUtilization(now, last).utilization;
-    last = now;
-    return u;
-  });
+  const utilization =
+    opts.utilization ??
+    ((): number => {
+      const now = performance.eventLoopUtilization();
+      const u = performance.eventLoopUtilization(now, last).utilization;
+      last = now;
+      return u;
+    });
   const timer = setInterval(() => {
     if (!decide(utilization())) return;
     try {

@@ -23,11 +23,21 @@ export function buildIpMatcher(ranges: readonly string[]): { matcher: IpMatcher;
     const entry = raw.trim();
     const [addr, bits] = entry.split('/') as [string, string | undefined];
     const family = isIP(addr);
-    if (family === 0) { invalid.push(raw); continue; }
+    if (family === 0) {
+      invalid.push(raw);
+      continue;
+    }
     const type = family === 4 ? 'ipv4' : 'ipv6';
-    if (bits === undefined) { list.addAddress(addr, type); any = true; continue; }
+    if (bits === undefined) {
+      list.addAddress(addr, type);
+      any = true;
+      continue;
+    }
     const prefix = Number(bits);
-    if (!/^\d+$/.test(bits) || prefix > (family === 4 ? 32 : 128)) { invalid.push(raw); continue; }
+    if (!/^\d+$/.test(bits) || prefix > (family === 4 ? 32 : 128)) {
+      invalid.push(raw);
+      continue;
+    }
     list.addSubnet(addr, prefix, type);
     any = true;
   }

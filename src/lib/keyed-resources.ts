@@ -14,7 +14,10 @@ export class KeyedResources<V> {
   #wanted: Readonly<Record<string, V>> = {};
 
   /** `open` resolves with the function that closes what it opened; `onError` hears the first of a run of failed opens of a key. */
-  constructor(open: (key: string, value: V) => Promise<() => Promise<void>>, onError: (key: string, err: unknown) => void) {
+  constructor(
+    open: (key: string, value: V) => Promise<() => Promise<void>>,
+    onError: (key: string, err: unknown) => void,
+  ) {
     this.#open = open;
     this.#onError = onError;
   }
@@ -26,13 +29,19 @@ export class KeyedResources<V> {
     for (const [key, value] of Object.entries(wanted)) {
       if (this.#live.has(key) || this.#opening.has(key)) continue;
       this.#opening.add(key);
-      this.#open(key, value).then(
-        (close) => { this.#failed.delete(key); this.#live.set(key, close); this.#closeUnwanted(); },
-        (err: unknown) => {
-          if (!this.#failed.has(key)) this.#onError(key, err);
-          this.#failed.add(key);
-        },
-      ).finally(() => this.#opening.delete(key));
+      this.#open(key, value)
+        .then(
+          (close) => {
+            this.#failed.delete(key);
+            this.#live.set(key, close);
+            this.#closeUnwanted();
+          },
+          (err: unknown) => {
+            if (!this.#failed.has(key)) this.#onError(key, err);
+            this.#failed.add(key);
+          },
+        )
+        .finally(() => this.#opening.delete(key));
     }
     this.#closeUnwanted();
   }

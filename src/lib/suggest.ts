@@ -21,12 +21,20 @@ export function editDistance(a: string, b: string): number {
 }
 
 /** The candidate nearest to `word` by `distance`, when within `limit`; else undefined. */
-export function closest(word: string, candidates: Iterable<string>, limit: number, distance: (a: string, b: string) => number = editDistance): string | undefined {
+export function closest(
+  word: string,
+  candidates: Iterable<string>,
+  limit: number,
+  distance: (a: string, b: string) => number = editDistance,
+): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const c of candidates) {
     const d = distance(word, c);
-    if (d < bestDistance) { bestDistance = d; best = c; }
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = c;
+    }
   }
   return bestDistance <= limit ? best : undefined;
 }

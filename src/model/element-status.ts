@@ -4,7 +4,14 @@
  */
 export interface ElementStatus {
   readonly name: string;
-  readonly kind: 'http-router' | 'tcp-router' | 'udp-router' | 'http-service' | 'tcp-service' | 'udp-service' | 'middleware';
+  readonly kind:
+    | 'http-router'
+    | 'tcp-router'
+    | 'udp-router'
+    | 'http-service'
+    | 'tcp-service'
+    | 'udp-service'
+    | 'middleware';
   readonly status: 'enabled' | 'disabled' | 'warning';
   readonly errors: readonly string[];
 }

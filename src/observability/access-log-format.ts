@@ -45,12 +45,38 @@ export interface AccessRecord {
 export type CoreField = keyof AccessRecord | 'StartLocal';
 
 /** Every core field Traefik writes, in the order logrus emits them (sorted). */
-export const CORE_FIELDS: readonly CoreField[] = ([
-  'ClientAddr', 'ClientHost', 'ClientPort', 'ClientUsername', 'DownstreamContentSize', 'DownstreamStatus', 'Duration',
-  'EntryPointName', 'OriginContentSize', 'OriginDuration', 'OriginStatus', 'Overhead', 'RequestAddr', 'RequestContentSize',
-  'RequestCount', 'RequestHost', 'RequestMethod', 'RequestPath', 'RequestPort', 'RequestProtocol', 'RequestScheme',
-  'RetryAttempts', 'RouterName', 'ServiceAddr', 'ServiceName', 'ServiceURL', 'StartLocal', 'StartUTC', 'TLSCipher', 'TLSVersion',
-] as const);
+export const CORE_FIELDS: readonly CoreField[] = [
+  'ClientAddr',
+  'ClientHost',
+  'ClientPort',
+  'ClientUsername',
+  'DownstreamContentSize',
+  'DownstreamStatus',
+  'Duration',
+  'EntryPointName',
+  'OriginContentSize',
+  'OriginDuration',
+  'OriginStatus',
+  'Overhead',
+  'RequestAddr',
+  'RequestContentSize',
+  'RequestCount',
+  'RequestHost',
+  'RequestMethod',
+  'RequestPath',
+  'RequestPort',
+  'RequestProtocol',
+  'RequestScheme',
+  'RetryAttempts',
+  'RouterName',
+  'ServiceAddr',
+  'ServiceName',
+  'ServiceURL',
+  'StartLocal',
+  'StartUTC',
+  'TLSCipher',
+  'TLSVersion',
+] as const;
 
 /** How a field or header is written. */
 export type FieldMode = 'keep' | 'drop' | 'redact';
@@ -141,7 +167,8 @@ type JsonValue = (r: AccessRecord) => string | undefined;
 // Most values need no escaping; JSON.stringify is kept for those that do (quotes, controls, surrogates).
 // eslint-disable-next-line no-control-regex
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
-const str = (v: string | undefined): string | undefined => (v === undefined ? undefined : NEEDS_ESCAPE.test(v) ? JSON.stringify(v) : '"' + v + '"');
+const str = (v: string | undefined): string | undefined =>
+  v === undefined ? undefined : NEEDS_ESCAPE.test(v) ? JSON.stringify(v) : '"' + v + '"';
 const num = (v: number | undefined): string | undefined => (v === undefined ? undefined : String(v));
 
 /** Direct property reads per field: no keyed lookups on the hot path. */
@@ -209,7 +236,11 @@ export function compileJson(fields: readonly (readonly [CoreField, FieldMode])[]
 /** Escapes a CLF value: quotes, backslashes and control characters cannot break the line. */
 function clfEscape(s: string): string {
   // eslint-disable-next-line no-control-regex
-  return /["\\\x00-\x1f\x7f]/.test(s) ? s.replace(/["\\\x00-\x1f\x7f]/g, (c) => (c === '"' ? '\\"' : c === '\\' ? '\\\\' : '\\x' + c.charCodeAt(0).toString(16).padStart(2, '0'))) : s;
+  return /["\\\x00-\x1f\x7f]/.test(s)
+    ? s.replace(/["\\\x00-\x1f\x7f]/g, (c) =>
+        c === '"' ? '\\"' : c === '\\' ? '\\\\' : '\\x' + c.charCodeAt(0).toString(16).padStart(2, '0'),
+      )
+    : s;
 }
 
 function plain(v: string | undefined): string {
@@ -226,7 +257,13 @@ function quoted(v: string | undefined): string {
  * `generic` stops after the user agent (Traefik's `genericCLF`). Fields dropped by `fields.names`
  * show as `-`, redacted ones as `REDACTED`, as in Traefik.
  */
-export function formatCommon(rec: AccessRecord, modes: Readonly<Record<CoreField, FieldMode>>, referer: string | undefined, userAgent: string | undefined, generic: boolean): string {
+export function formatCommon(
+  rec: AccessRecord,
+  modes: Readonly<Record<CoreField, FieldMode>>,
+  referer: string | undefined,
+  userAgent: string | undefined,
+  generic: boolean,
+): string {
   const s = (f: keyof AccessRecord): string | undefined => {
     const m = modes[f];
     if (m === 'drop') return undefined;

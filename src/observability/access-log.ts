@@ -41,7 +41,8 @@ export interface AccessLogOptions {
 }
 
 const MODES = new Set(['keep', 'drop', 'redact']);
-const mode = (v: string | undefined, fallback: FieldMode): FieldMode => (v !== undefined && MODES.has(v.toLowerCase()) ? (v.toLowerCase() as FieldMode) : fallback);
+const mode = (v: string | undefined, fallback: FieldMode): FieldMode =>
+  v !== undefined && MODES.has(v.toLowerCase()) ? (v.toLowerCase() as FieldMode) : fallback;
 
 /**
  * Creates the access log for the static `accessLog` section, or undefined when it is absent.
@@ -55,42 +56,66 @@ export function createAccessLog(cfg: AccessLogConfig | undefined, opts: AccessLo
   const defaultMode = mode(cfg.fields?.defaultMode, 'keep');
   const names = new Map<string, FieldMode>();
   for (const [k, v] of Object.entries(cfg.fields?.names ?? {})) names.set(k.toLowerCase(), mode(v, defaultMode));
-  const modes = Object.fromEntries(CORE_FIELDS.map((f) => [f, names.get(f.toLowerCase()) ?? defaultMode])) as Record<CoreField, FieldMode>;
+  const modes = Object.fromEntries(CORE_FIELDS.map((f) => [f, names.get(f.toLowerCase()) ?? defaultMode])) as Record<
+    CoreField,
+    FieldMode
+  >;
   // TLS details are only looked up when a line shows them (CLF never does).
   const needTls = format === 'json' && (modes.TLSVersion !== 'drop' || modes.TLSCipher !== 'drop');
 
   // Headers: Traefik drops them all by default; only named ones are looked at unless the default keeps.
   const headerDefault = mode(cfg.fields?.headers?.defaultMode, 'drop');
   const headerNames = new Map<string, FieldMode>();
-  for (const [k, v] of Object.entries(cfg.fields?.headers?.names ?? {})) headerNames.set(k.toLowerCase(), mode(v, headerDefault));
+  for (const [k, v] of Object.entries(cfg.fields?.headers?.names ?? {}))
+    headerNames.set(k.toLowerCase(), mode(v, headerDefault));
   // Response headers only matter to JSON lines that log headers.
   const logsHeaders = headerDefault !== 'drop' || [...headerNames.values()].some((m) => m !== 'drop');
   const needResHeaders = format === 'json' && logsHeaders;
   // Referer and User-Agent appear in CLF lines only (in JSON, as header fields when kept).
   const clf = format !== 'json';
 
-  const writer = new LineWriter<Capture>(sink, {
-    bufferLines: cfg.bufferingSize ?? 0,
-    flushMs: opts.flushMs ?? 1000,
-    maxPendingBytes: 64 * 1024 * 1024,
-    // One write per 20 ms instead of one per event-loop turn: under load each write (a thread-pool
-    // hand-off and a wake-up) cost more than the lines in it; a reader of the file sees no difference.
-    writeDelayMs: opts.writeDelayMs ?? 20,
-    ...(opts.onError ? { onError: opts.onError } : {}),
-  }, compileFormatter({ format, modes, headerDefault, headerNames }), {
-    make: () => new Capture(),
-    // Nothing of a request stays referenced once its line is formatted: a string still held by
-    // a pooled capture when the young generation is collected is copied, and soon promoted.
-    release: (c) => { c.headers = undefined; c.resHeaders = undefined; c.url = ''; c.host = ''; c.clientIp = ''; c.contentLength = undefined; c.referer = undefined; c.userAgent = undefined; },
-  });
+  const writer = new LineWriter<Capture>(
+    sink,
+    {
+      bufferLines: cfg.bufferingSize ?? 0,
+      flushMs: opts.flushMs ?? 1000,
+      maxPendingBytes: 64 * 1024 * 1024,
+      // One write per 20 ms instead of one per event-loop turn: under load each write (a thread-pool
+      // hand-off and a wake-up) cost more than the lines in it; a reader of the file sees no difference.
+      writeDelayMs: opts.writeDelayMs ?? 20,
+      ...(opts.onError ? { onError: opts.onError } : {}),
+    },
+    compileFormatter({ format, modes, headerDefault, headerNames }),
+    {
+      make: () => new Capture(),
+      // Nothing of a request stays referenced once its line is formatted: a string still held by
+      // a pooled capture when the young generation is collected is copied, and soon promoted.
+      release: (c) => {
+        c.headers = undefined;
+        c.resHeaders = undefined;
+        c.url = '';
+        c.host = '';
+        c.clientIp = '';
+        c.contentLength = undefined;
+        c.referer = undefined;
+        c.userAgent = undefined;
+      },
+    },
+  );
 
   // Filters: a line is kept when any configured filter matches (Traefik's semantics).
-  const ranges: StatusRanges | undefined = cfg.filters?.statusCodes?.length ? parseStatusRanges(cfg.filters.statusCodes) : undefined;
+  const ranges: StatusRanges | undefined = cfg.filters?.statusCodes?.length
+    ? parseStatusRanges(cfg.filters.statusCodes)
+    : undefined;
   const minDurationNs = (parseDuration(cfg.filters?.minDuration) ?? 0) * 1e6;
   const retryFilter = cfg.filters?.retryAttempts === true;
   const filtering = ranges !== undefined || retryFilter || minDurationNs > 0;
 
-  const skipEntrypoints = new Set(Object.entries(opts.entryPoints ?? {}).filter(([, e]) => e.observability?.accessLogs === false).map(([n]) => n));
+  const skipEntrypoints = new Set(
+    Object.entries(opts.entryPoints ?? {})
+      .filter(([, e]) => e.observability?.accessLogs === false)
+      .map(([n]) => n),
+  );
   const skipping = skipEntrypoints.size > 0;
   const addInternals = cfg.addInternals === true;
   let count = 0;
@@ -111,7 +136,15 @@ export function createAccessLog(cfg: AccessLogConfig | undefined, opts: AccessLo
       if (typeof r === 'number') retries = r;
     }
     // Duration in ns as the line shows it (rounded), so the filter and the line agree.
-    if (filtering && !(ranges?.has(status) || (retryFilter && retries > 0) || (minDurationNs > 0 && Math.round((end - ctx.start) * 1e6) > minDurationNs))) return;
+    if (
+      filtering &&
+      !(
+        ranges?.has(status) ||
+        (retryFilter && retries > 0) ||
+        (minDurationNs > 0 && Math.round((end - ctx.start) * 1e6) > minDurationNs)
+      )
+    )
+      return;
 
     // Numbers and references to strings the request already holds; formatted with its batch.
     const c = writer.slot();

@@ -90,7 +90,8 @@ export class ByteWriter {
     if (this.buf.length - this.off >= n) return;
     this.seal();
     this.retired.push(this.buf);
-    this.buf = (n <= this.chunkSize ? this.spare.pop() : undefined) ?? Buffer.allocUnsafeSlow(Math.max(this.chunkSize, n));
+    this.buf =
+      (n <= this.chunkSize ? this.spare.pop() : undefined) ?? Buffer.allocUnsafeSlow(Math.max(this.chunkSize, n));
     this.off = 0;
     this.mark = 0;
   }
@@ -160,7 +161,10 @@ export class ByteWriter {
 
   /** A non-negative integer in decimal (other numbers as `String` writes them). */
   uint(v: number): void {
-    if (!(v >= 0 && v <= Number.MAX_SAFE_INTEGER && Math.floor(v) === v)) { this.text(String(v)); return; }
+    if (!(v >= 0 && v <= Number.MAX_SAFE_INTEGER && Math.floor(v) === v)) {
+      this.text(String(v));
+      return;
+    }
     this.reserve(16);
     this.digits(v);
   }
@@ -185,7 +189,26 @@ export class ByteWriter {
     if (v < 2147483648) {
       // Small integer arithmetic: most values (sizes, statuses, counts, ports) take this path.
       let x = v | 0;
-      const n = x < 10 ? 1 : x < 100 ? 2 : x < 1000 ? 3 : x < 10000 ? 4 : x < 100000 ? 5 : x < 1000000 ? 6 : x < 10000000 ? 7 : x < 100000000 ? 8 : x < 1000000000 ? 9 : 10;
+      const n =
+        x < 10
+          ? 1
+          : x < 100
+            ? 2
+            : x < 1000
+              ? 3
+              : x < 10000
+                ? 4
+                : x < 100000
+                  ? 5
+                  : x < 1000000
+                    ? 6
+                    : x < 10000000
+                      ? 7
+                      : x < 100000000
+                        ? 8
+                        : x < 1000000000
+                          ? 9
+                          : 10;
       let i = this.off + n;
       this.off = i;
       do {

@@ -25,7 +25,10 @@ export function fileSink(path: string): LineSink {
   const retiring: number[] = [];
   return {
     write(chunks, done) {
-      if (chunks.length === 0) { done(null); return; }
+      if (chunks.length === 0) {
+        done(null);
+        return;
+      }
       // One writev per batch; a short write continues with what is left, on the same descriptor.
       const target = fd;
       busy = true;
@@ -36,7 +39,10 @@ export function fileSink(path: string): LineSink {
       };
       const step = (list: readonly Uint8Array[]): void => {
         writev(target, list as Uint8Array[], null, (err, n) => {
-          if (err) { finish(err); return; }
+          if (err) {
+            finish(err);
+            return;
+          }
           const rest = skipBytes(list, n);
           if (rest.length > 0) step(rest);
           else finish(null);
@@ -47,7 +53,8 @@ export function fileSink(path: string): LineSink {
     reopen() {
       if (closed) return;
       const next = openLogFile(path);
-      if (busy) retiring.push(fd); else closeQuietly(fd);
+      if (busy) retiring.push(fd);
+      else closeQuietly(fd);
       fd = next;
     },
     close() {
@@ -59,7 +66,11 @@ export function fileSink(path: string): LineSink {
 }
 
 function closeQuietly(fd: number): void {
-  try { closeSync(fd); } catch { /* already gone */ }
+  try {
+    closeSync(fd);
+  } catch {
+    /* already gone */
+  }
 }
 
 /**
@@ -71,7 +82,11 @@ function openLogFile(path: string): number {
     mkdirSync(dirname(path), { recursive: true });
     return openSync(path, 'a', 0o664);
   } catch (err) {
-    throw new BerthError(ErrorCodes.CONFIG_INVALID, `accessLog.filePath: cannot open ${path}: ${(err as Error).message}`, { cause: err });
+    throw new BerthError(
+      ErrorCodes.CONFIG_INVALID,
+      `accessLog.filePath: cannot open ${path}: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
 }
 
@@ -79,7 +94,10 @@ function openLogFile(path: string): number {
 export function skipBytes(chunks: readonly Uint8Array[], n: number): Uint8Array[] {
   const rest: Uint8Array[] = [];
   for (const c of chunks) {
-    if (n >= c.length) { n -= c.length; continue; }
+    if (n >= c.length) {
+      n -= c.length;
+      continue;
+    }
     rest.push(n > 0 ? c.subarray(n) : c);
     n = 0;
   }
@@ -90,14 +108,19 @@ export function skipBytes(chunks: readonly Uint8Array[], n: number): Uint8Array[
 export function stdoutSink(): LineSink {
   return {
     write(chunks, done) {
-      if (chunks.length === 0) { done(null); return; }
+      if (chunks.length === 0) {
+        done(null);
+        return;
+      }
       const out = process.stdout;
       out.cork();
       for (let i = 0; i < chunks.length - 1; i++) out.write(chunks[i]!);
       out.write(chunks[chunks.length - 1]!, (err) => done(err ?? null));
       out.uncork();
     },
-    close() { /* stdout stays open */ },
+    close() {
+      /* stdout stays open */
+    },
   };
 }
 
@@ -144,7 +167,12 @@ export class DropReport {
   }
 
   drop(): void {
-    if (this.streak++ === 0) this.onError?.(new Error(`the output is more than ${Math.round(this.limit / 1024 / 1024)} MiB behind; access log lines are dropped until it catches up`));
+    if (this.streak++ === 0)
+      this.onError?.(
+        new Error(
+          `the output is more than ${Math.round(this.limit / 1024 / 1024)} MiB behind; access log lines are dropped until it catches up`,
+        ),
+      );
   }
 
   /** Call with the bytes still waiting: under half the limit ends a streak. */
@@ -191,8 +219,14 @@ export class LineWriter<T = string> {
   private immediate: NodeJS.Immediate | undefined;
   private failing = false;
   private idle: (() => void)[] = [];
-  private readonly onImmediate = (): void => { this.immediate = undefined; this.flush(); };
-  private readonly onTimer = (): void => { this.timer = undefined; this.flush(); };
+  private readonly onImmediate = (): void => {
+    this.immediate = undefined;
+    this.flush();
+  };
+  private readonly onTimer = (): void => {
+    this.timer = undefined;
+    this.flush();
+  };
   /** Lines dropped because the output could not keep up (or could not be formatted). */
   dropped = 0;
   private readonly drops: DropReport;
@@ -217,7 +251,11 @@ export class LineWriter<T = string> {
 
   /** Queues the item `slot` handed out (or drops it when the output is too far behind). */
   commit(): void {
-    if (this.pending.length > this.opts.maxPendingBytes) { this.dropped++; this.drops.drop(); return; }
+    if (this.pending.length > this.opts.maxPendingBytes) {
+      this.dropped++;
+      this.drops.drop();
+      return;
+    }
     this.queued++;
     this.pendingLines++;
     if (this.queued >= (this.opts.maxQueued ?? 4096)) this.formatQueued();
@@ -266,7 +304,11 @@ export class LineWriter<T = string> {
    * bytes. A line the formatter fails on is dropped whole and reported.
    */
   push(item: T): void {
-    if (this.pending.length > this.opts.maxPendingBytes) { this.dropped++; this.drops.drop(); return; }
+    if (this.pending.length > this.opts.maxPendingBytes) {
+      this.dropped++;
+      this.drops.drop();
+      return;
+    }
     // Lines committed before this one come first.
     this.formatQueued();
     this.pendingLines++;
@@ -291,11 +333,18 @@ export class LineWriter<T = string> {
 
   /** Starts writing what is pending (no-op while a write is in flight; it continues after). */
   flush(): void {
-    if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
     // Formatted now even while a write is in flight: the queue of items stays short.
     this.formatQueued();
     if (this.inFlight) return;
-    if (this.pending.length === 0) { this.pendingLines = 0; this.settle(); return; }
+    if (this.pending.length === 0) {
+      this.pendingLines = 0;
+      this.settle();
+      return;
+    }
     const chunks = this.pending.take();
     const retired = this.pending.takeRetired();
     this.pendingLines = 0;
@@ -309,7 +358,8 @@ export class LineWriter<T = string> {
       } else this.failing = false;
       this.drops.caughtUp(this.pending.length);
       if (this.pending.length === 0 && this.queued === 0) this.settle();
-      else if (this.idle.length === 0 && this.opts.bufferLines <= 0 && (this.opts.writeDelayMs ?? 0) > 0) this.timer ??= setTimeout(this.onTimer, this.opts.writeDelayMs);
+      else if (this.idle.length === 0 && this.opts.bufferLines <= 0 && (this.opts.writeDelayMs ?? 0) > 0)
+        this.timer ??= setTimeout(this.onTimer, this.opts.writeDelayMs);
       else this.flush();
     });
   }
@@ -339,8 +389,14 @@ export class LineWriter<T = string> {
 
   /** Writes what is left and closes the sink. */
   async close(): Promise<void> {
-    if (this.immediate) { clearImmediate(this.immediate); this.immediate = undefined; }
-    if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
+    if (this.immediate) {
+      clearImmediate(this.immediate);
+      this.immediate = undefined;
+    }
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
     await this.drain();
     this.sink.close();
   }

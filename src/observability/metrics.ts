@@ -23,7 +23,11 @@ export interface CertificateInfo {
 /** The live state `render` reads besides the request counters. */
 export interface MetricsSources {
   /** What the gauges read of the snapshot in force (a `RoutingSnapshot` fits). */
-  readonly snapshot: { readonly version: number; readonly createdAt: number; readonly serviceInfo: ReadonlyMap<string, ServiceInfo> };
+  readonly snapshot: {
+    readonly version: number;
+    readonly createdAt: number;
+    readonly serviceInfo: ReadonlyMap<string, ServiceInfo>;
+  };
   readonly providers: ReadonlyMap<string, ProviderState>;
   readonly certificates: readonly CertificateInfo[];
   /** Open connections per entrypoint (`TCP` / `UDP`, as Traefik labels them). */
@@ -33,7 +37,12 @@ export interface MetricsSources {
   /** Per ACME resolver: whether its storage holds what it issued, and its failed writes. */
   readonly acmeStorage?: readonly StorageStatus[];
   /** Fleet mode: Redis connection, leases held, last reconcile. */
-  readonly fleet?: { readonly node: string; readonly connected: boolean; readonly leases: readonly string[]; readonly lastSync?: string };
+  readonly fleet?: {
+    readonly node: string;
+    readonly connected: boolean;
+    readonly leases: readonly string[];
+    readonly lastSync?: string;
+  };
 }
 
 /** One series as plain data: key, label string, count, sum, bucket counts, request and response bytes. */
@@ -74,7 +83,8 @@ interface Series {
 
 const KNOWN_METHODS = new Set(METHODS);
 /** Unknown methods share one label value, so a client cannot grow the series without bound. */
-const methodLabel = (m: string | undefined): string => (m !== undefined && KNOWN_METHODS.has(m) ? m : 'EXTENSION_METHOD');
+const methodLabel = (m: string | undefined): string =>
+  m !== undefined && KNOWN_METHODS.has(m) ? m : 'EXTENSION_METHOD';
 
 /** Traefik's protocol label: `websocket`, `sse` or `http`. */
 function protocolLabel(req: ProxyRequest): string {
@@ -111,11 +121,19 @@ export class Metrics {
     this.routers = cfg.addRoutersLabels === true ? new Map() : undefined;
     this.services = cfg.addServicesLabels !== false ? new Map() : undefined;
     for (const [label, header] of Object.entries(cfg.headerLabels ?? {})) {
-      if (!LABEL_NAME.test(label) || ['code', 'method', 'protocol', 'entrypoint', 'router', 'service', 'le'].includes(label)) continue;
+      if (
+        !LABEL_NAME.test(label) ||
+        ['code', 'method', 'protocol', 'entrypoint', 'router', 'service', 'le'].includes(label)
+      )
+        continue;
       this.headerLabelNames.push(label);
       this.headerNames.push(header.toLowerCase());
     }
-    this.skip = new Set(Object.entries(opts.entryPoints ?? {}).filter(([, e]) => e.observability?.metrics === false).map(([n]) => n));
+    this.skip = new Set(
+      Object.entries(opts.entryPoints ?? {})
+        .filter(([, e]) => e.observability?.metrics === false)
+        .map(([n]) => n),
+    );
     this.addInternals = opts.addInternals === true;
   }
 
@@ -138,31 +156,79 @@ export class Metrics {
     }
     if (this.entrypoints) {
       const key = code + '\u0000' + method + '\u0000' + protocol + '\u0000' + ctx.entrypoint + headerKey;
-      this.observe(this.entrypoints, key, ['code', 'method', 'protocol', 'entrypoint'], [code, method, protocol, ctx.entrypoint], headerValues, seconds, inBytes, outBytes);
+      this.observe(
+        this.entrypoints,
+        key,
+        ['code', 'method', 'protocol', 'entrypoint'],
+        [code, method, protocol, ctx.entrypoint],
+        headerValues,
+        seconds,
+        inBytes,
+        outBytes,
+      );
     }
     if (this.routers && ctx.router !== undefined) {
       const svc = service ?? '';
       const key = code + '\u0000' + method + '\u0000' + protocol + '\u0000' + ctx.router + '\u0000' + svc + headerKey;
-      this.observe(this.routers, key, ['code', 'method', 'protocol', 'router', 'service'], [code, method, protocol, ctx.router, svc], headerValues, seconds, inBytes, outBytes);
+      this.observe(
+        this.routers,
+        key,
+        ['code', 'method', 'protocol', 'router', 'service'],
+        [code, method, protocol, ctx.router, svc],
+        headerValues,
+        seconds,
+        inBytes,
+        outBytes,
+      );
     }
     if (this.services && service !== undefined) {
       const key = code + '\u0000' + method + '\u0000' + protocol + '\u0000' + service + headerKey;
-      this.observe(this.services, key, ['code', 'method', 'protocol', 'service'], [code, method, protocol, service], headerValues, seconds, inBytes, outBytes);
+      this.observe(
+        this.services,
+        key,
+        ['code', 'method', 'protocol', 'service'],
+        [code, method, protocol, service],
+        headerValues,
+        seconds,
+        inBytes,
+        outBytes,
+      );
     }
   }
 
-  private observe(family: Map<string, Series>, key: string, names: string[], values: string[], headerValues: string[] | undefined, seconds: number, inBytes: number, outBytes: number): void {
+  private observe(
+    family: Map<string, Series>,
+    key: string,
+    names: string[],
+    values: string[],
+    headerValues: string[] | undefined,
+    seconds: number,
+    inBytes: number,
+    outBytes: number,
+  ): void {
     let s = family.get(key);
     if (s === undefined) {
-      const labels = headerValues ? labelString([...names, ...this.headerLabelNames], [...values, ...headerValues]) : labelString(names, values);
-      s = { labels, count: 0, sum: 0, buckets: new Float64Array(this.bounds.length), requestBytes: 0, responseBytes: 0 };
+      const labels = headerValues
+        ? labelString([...names, ...this.headerLabelNames], [...values, ...headerValues])
+        : labelString(names, values);
+      s = {
+        labels,
+        count: 0,
+        sum: 0,
+        buckets: new Float64Array(this.bounds.length),
+        requestBytes: 0,
+        responseBytes: 0,
+      };
       family.set(key, s);
     }
     s.count++;
     s.sum += seconds;
     const bounds = this.bounds;
     for (let i = 0; i < bounds.length; i++) {
-      if (seconds <= bounds[i]!) { s.buckets[i]!++; break; }
+      if (seconds <= bounds[i]!) {
+        s.buckets[i]!++;
+        break;
+      }
     }
     s.requestBytes += inBytes;
     s.responseBytes += outBytes;
@@ -171,8 +237,18 @@ export class Metrics {
   /** This process's request counters as plain data (cumulative). */
   exportState(): MetricsState {
     const dump = (m: Map<string, Series> | undefined): SeriesState[] =>
-      m ? [...m].map(([k, x]) => [k, x.labels, x.count, x.sum, [...x.buckets], x.requestBytes, x.responseBytes] as const) : [];
-    return { bounds: this.bounds, entrypoint: dump(this.entrypoints), router: dump(this.routers), service: dump(this.services), l4: l4Counters.exportState() };
+      m
+        ? [...m].map(
+            ([k, x]) => [k, x.labels, x.count, x.sum, [...x.buckets], x.requestBytes, x.responseBytes] as const,
+          )
+        : [];
+    return {
+      bounds: this.bounds,
+      entrypoint: dump(this.entrypoints),
+      router: dump(this.routers),
+      service: dump(this.services),
+      l4: l4Counters.exportState(),
+    };
   }
 
   /**
@@ -208,12 +284,21 @@ export class Metrics {
     const e = new Exposition();
     const snap = src.snapshot;
 
-    e.family(`${p}_config_reloads_total`, 'counter', 'Config reloads.').sample(`${p}_config_reloads_total`, '', snap.version);
-    e.family(`${p}_config_last_reload_success`, 'gauge', 'Last config reload success (Unix time, seconds).').sample(`${p}_config_last_reload_success`, '', Math.floor(snap.createdAt / 1000));
+    e.family(`${p}_config_reloads_total`, 'counter', 'Config reloads.').sample(
+      `${p}_config_reloads_total`,
+      '',
+      snap.version,
+    );
+    e.family(`${p}_config_last_reload_success`, 'gauge', 'Last config reload success (Unix time, seconds).').sample(
+      `${p}_config_last_reload_success`,
+      '',
+      Math.floor(snap.createdAt / 1000),
+    );
 
     if (src.openConnections && src.openConnections.length > 0) {
       e.family(`${p}_open_connections`, 'gauge', 'How many open connections exist, by entryPoint and protocol.');
-      for (const c of src.openConnections) e.sample(`${p}_open_connections`, labelString(['entrypoint', 'protocol'], [c.entrypoint, c.protocol]), c.count);
+      for (const c of src.openConnections)
+        e.sample(`${p}_open_connections`, labelString(['entrypoint', 'protocol'], [c.entrypoint, c.protocol]), c.count);
     }
 
     if (src.certificates.length > 0) {
@@ -229,20 +314,50 @@ export class Metrics {
 
     if (src.acmeStorage && src.acmeStorage.length > 0) {
       // Not Traefik's: a certificate that exists only in memory is lost with the process (and ordered again).
-      e.family('berth_acme_storage_stored', 'gauge', 'ACME storage holds every account and certificate the resolver has (1), or a write failed and is being retried (0).');
-      for (const s of src.acmeStorage) e.sample('berth_acme_storage_stored', labelString(['resolver', 'storage'], [s.resolver, s.storage]), s.stored ? 1 : 0);
+      e.family(
+        'berth_acme_storage_stored',
+        'gauge',
+        'ACME storage holds every account and certificate the resolver has (1), or a write failed and is being retried (0).',
+      );
+      for (const s of src.acmeStorage)
+        e.sample(
+          'berth_acme_storage_stored',
+          labelString(['resolver', 'storage'], [s.resolver, s.storage]),
+          s.stored ? 1 : 0,
+        );
       e.family('berth_acme_storage_write_failures_total', 'counter', 'Failed writes of the ACME storage.');
-      for (const s of src.acmeStorage) e.sample('berth_acme_storage_write_failures_total', labelString(['resolver', 'storage'], [s.resolver, s.storage]), s.failedWrites);
+      for (const s of src.acmeStorage)
+        e.sample(
+          'berth_acme_storage_write_failures_total',
+          labelString(['resolver', 'storage'], [s.resolver, s.storage]),
+          s.failedWrites,
+        );
     }
 
     if (src.fleet) {
       const node = labelString(['node'], [src.fleet.node]);
-      e.family('berth_fleet_connected', 'gauge', 'This host reaches the fleet\'s Redis (1) or serves from its local copy (0).');
+      e.family(
+        'berth_fleet_connected',
+        'gauge',
+        "This host reaches the fleet's Redis (1) or serves from its local copy (0).",
+      );
       e.sample('berth_fleet_connected', node, src.fleet.connected ? 1 : 0);
-      e.family('berth_fleet_leases_held', 'gauge', 'Order leases this host holds (certificates it is ordering for the fleet).');
+      e.family(
+        'berth_fleet_leases_held',
+        'gauge',
+        'Order leases this host holds (certificates it is ordering for the fleet).',
+      );
       e.sample('berth_fleet_leases_held', node, src.fleet.leases.length);
-      e.family('berth_fleet_last_sync_timestamp_seconds', 'gauge', 'When this host last reconciled its certificates with Redis.');
-      e.sample('berth_fleet_last_sync_timestamp_seconds', node, src.fleet.lastSync ? Math.floor(Date.parse(src.fleet.lastSync) / 1000) : 0);
+      e.family(
+        'berth_fleet_last_sync_timestamp_seconds',
+        'gauge',
+        'When this host last reconciled its certificates with Redis.',
+      );
+      e.sample(
+        'berth_fleet_last_sync_timestamp_seconds',
+        node,
+        src.fleet.lastSync ? Math.floor(Date.parse(src.fleet.lastSync) / 1000) : 0,
+      );
     }
 
     const entrypoints = this.merged('entrypoint', src.workers);
@@ -263,46 +378,89 @@ export class Metrics {
       }
     }
 
-    renderL4(e, [l4Counters.exportState(), this.exitedL4.exportState(), ...(src.workers ?? []).flatMap((w) => (w.l4 ? [w.l4] : []))]);
+    renderL4(e, [
+      l4Counters.exportState(),
+      this.exitedL4.exportState(),
+      ...(src.workers ?? []).flatMap((w) => (w.l4 ? [w.l4] : [])),
+    ]);
 
     e.family('berth_provider_up', 'gauge', 'Provider state: 1 when ok, 0 when starting, degraded or down.');
-    for (const [name, st] of src.providers) e.sample('berth_provider_up', labelString(['provider'], [name]), st.status === 'ok' ? 1 : 0);
+    for (const [name, st] of src.providers)
+      e.sample('berth_provider_up', labelString(['provider'], [name]), st.status === 'ok' ? 1 : 0);
     if ([...src.providers.values()].some((st) => st.refusedClaims !== undefined)) {
       // Not Traefik's: a repository asking for a host (entrypoint, name) that another repository owns.
-      e.family('berth_claims_refused', 'gauge', 'Claims currently refused because another repository owns the host, entrypoint or name, by provider and daemon.');
-      for (const [name, st] of src.providers) for (const [daemon, n] of Object.entries(st.refusedClaims ?? {})) e.sample('berth_claims_refused', labelString(['provider', 'daemon'], [name, daemon]), n);
+      e.family(
+        'berth_claims_refused',
+        'gauge',
+        'Claims currently refused because another repository owns the host, entrypoint or name, by provider and daemon.',
+      );
+      for (const [name, st] of src.providers)
+        for (const [daemon, n] of Object.entries(st.refusedClaims ?? {}))
+          e.sample('berth_claims_refused', labelString(['provider', 'daemon'], [name, daemon]), n);
     }
     return e.toString();
   }
 
   private renderRequests(e: Exposition, base: string, what: string, family: Map<string, Series>): void {
     if (family.size === 0) return;
-    e.family(`${base}_requests_total`, 'counter', `How many HTTP requests processed, by ${what}, code, method and protocol.`);
+    e.family(
+      `${base}_requests_total`,
+      'counter',
+      `How many HTTP requests processed, by ${what}, code, method and protocol.`,
+    );
     for (const s of family.values()) e.sample(`${base}_requests_total`, s.labels, s.count);
-    e.family(`${base}_request_duration_seconds`, 'histogram', `How long it took to process the request, by ${what}, code, method and protocol.`);
-    for (const s of family.values()) e.histogram(`${base}_request_duration_seconds`, s.labels, this.bounds, s.buckets, s.sum, s.count);
-    e.family(`${base}_requests_bytes_total`, 'counter', `The total size of requests in bytes, by ${what}, code, method and protocol.`);
+    e.family(
+      `${base}_request_duration_seconds`,
+      'histogram',
+      `How long it took to process the request, by ${what}, code, method and protocol.`,
+    );
+    for (const s of family.values())
+      e.histogram(`${base}_request_duration_seconds`, s.labels, this.bounds, s.buckets, s.sum, s.count);
+    e.family(
+      `${base}_requests_bytes_total`,
+      'counter',
+      `The total size of requests in bytes, by ${what}, code, method and protocol.`,
+    );
     for (const s of family.values()) e.sample(`${base}_requests_bytes_total`, s.labels, s.requestBytes);
-    e.family(`${base}_responses_bytes_total`, 'counter', `The total size of responses in bytes, by ${what}, code, method and protocol.`);
+    e.family(
+      `${base}_responses_bytes_total`,
+      'counter',
+      `The total size of responses in bytes, by ${what}, code, method and protocol.`,
+    );
     for (const s of family.values()) e.sample(`${base}_responses_bytes_total`, s.labels, s.responseBytes);
   }
 }
 
 /** berth's own L4 counters, summed over this process, exited workers and live workers. */
 function renderL4(e: Exposition, states: readonly L4CounterState[]): void {
-  const sum = (rows: (s: L4CounterState) => L4CounterState['tcpRefused'], names: [string, string]): Map<string, number> => {
+  const sum = (
+    rows: (s: L4CounterState) => L4CounterState['tcpRefused'],
+    names: [string, string],
+  ): Map<string, number> => {
     const out = new Map<string, number>();
-    for (const s of states) for (const [a, b, n] of rows(s)) { const l = labelString(names, [a, b]); out.set(l, (out.get(l) ?? 0) + n); }
+    for (const s of states)
+      for (const [a, b, n] of rows(s)) {
+        const l = labelString(names, [a, b]);
+        out.set(l, (out.get(l) ?? 0) + n);
+      }
     return out;
   };
   const refused = sum((s) => s.tcpRefused, ['router', 'middleware']);
   if (refused.size > 0) {
-    e.family('berth_tcp_connections_refused_total', 'counter', 'TCP connections closed by a router\'s middleware before any upstream was dialled.');
+    e.family(
+      'berth_tcp_connections_refused_total',
+      'counter',
+      "TCP connections closed by a router's middleware before any upstream was dialled.",
+    );
     for (const [l, n] of refused) e.sample('berth_tcp_connections_refused_total', l, n);
   }
   const dropped = sum((s) => s.udpDropped, ['entrypoint', 'reason']);
   if (dropped.size > 0) {
-    e.family('berth_udp_sessions_dropped_total', 'counter', 'UDP sessions lost at the session table\'s bound: evicted to make room, or refused.');
+    e.family(
+      'berth_udp_sessions_dropped_total',
+      'counter',
+      "UDP sessions lost at the session table's bound: evicted to make room, or refused.",
+    );
     for (const [l, n] of dropped) e.sample('berth_udp_sessions_dropped_total', l, n);
   }
 }

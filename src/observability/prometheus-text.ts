@@ -52,7 +52,14 @@ export class Exposition {
   }
 
   /** The samples of one histogram series: cumulative buckets, `+Inf`, sum and count. */
-  histogram(name: string, labels: string, bounds: readonly number[], counts: ArrayLike<number>, sum: number, count: number): this {
+  histogram(
+    name: string,
+    labels: string,
+    bounds: readonly number[],
+    counts: ArrayLike<number>,
+    sum: number,
+    count: number,
+  ): this {
     const sep = labels ? labels + ',' : '';
     let cumulative = 0;
     for (let i = 0; i < bounds.length; i++) {

@@ -14,10 +14,16 @@ export function parseStatusRanges(list: readonly string[]): StatusRanges {
   const invalid: string[] = [];
   for (const raw of list) {
     const m = /^\s*(\d{3})\s*(?:-\s*(\d{3})\s*)?$/.exec(String(raw));
-    if (!m) { invalid.push(String(raw)); continue; }
+    if (!m) {
+      invalid.push(String(raw));
+      continue;
+    }
     const lo = Number(m[1]);
     const hi = m[2] !== undefined ? Number(m[2]) : lo;
-    if (hi < lo) { invalid.push(String(raw)); continue; }
+    if (hi < lo) {
+      invalid.push(String(raw));
+      continue;
+    }
     ranges.push([lo, hi]);
   }
   return {

@@ -57,7 +57,8 @@ function isRecord(v: unknown): v is Record<string, unknown> {
  */
 export function graceMs(config: StaticConfig): number {
   let grace = -1;
-  for (const ep of Object.values(config.entryPoints)) grace = Math.max(grace, durationOr(ep.transport?.lifeCycle?.graceTimeOut, 10_000));
+  for (const ep of Object.values(config.entryPoints))
+    grace = Math.max(grace, durationOr(ep.transport?.lifeCycle?.graceTimeOut, 10_000));
   return grace < 0 ? 10_000 : grace;
 }
 
@@ -67,6 +68,7 @@ export function graceMs(config: StaticConfig): number {
  */
 export function acceptGraceMs(config: StaticConfig): number {
   let ms = 0;
-  for (const ep of Object.values(config.entryPoints)) ms = Math.max(ms, durationOr(ep.transport?.lifeCycle?.requestAcceptGraceTimeout, 0));
+  for (const ep of Object.values(config.entryPoints))
+    ms = Math.max(ms, durationOr(ep.transport?.lifeCycle?.requestAcceptGraceTimeout, 0));
   return ms;
 }

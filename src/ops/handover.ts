@@ -55,7 +55,9 @@ export async function handOver(opts: HandoverOptions): Promise<HandoverResult> {
   const names: string[] = [];
   let next = LISTEN_FDS_START;
   for (const [name, socket] of opts.listeners) {
-    const fds = Array.isArray(socket) ? socket as readonly number[] : [listenerFd(socket as NetServer)].filter((fd): fd is number => fd !== undefined);
+    const fds = Array.isArray(socket)
+      ? (socket as readonly number[])
+      : [listenerFd(socket as NetServer)].filter((fd): fd is number => fd !== undefined);
     if (fds.length === 0) continue;
     for (const fd of fds) {
       names.push(`${name}=${next++}`);
@@ -65,8 +67,14 @@ export async function handOver(opts: HandoverOptions): Promise<HandoverResult> {
   }
   const readyFd = stdio.length;
   stdio.push('pipe');
-  const env: NodeJS.ProcessEnv = { ...(opts.env ?? process.env), [HANDOVER_FDS_ENV]: names.join(','), [READY_FD_ENV]: String(readyFd) };
-  delete env.LISTEN_PID; delete env.LISTEN_FDS; delete env.LISTEN_FDNAMES;
+  const env: NodeJS.ProcessEnv = {
+    ...(opts.env ?? process.env),
+    [HANDOVER_FDS_ENV]: names.join(','),
+    [READY_FD_ENV]: String(readyFd),
+  };
+  delete env.LISTEN_PID;
+  delete env.LISTEN_FDS;
+  delete env.LISTEN_FDNAMES;
   const [cmd, ...args] = opts.command;
   let child: ChildProcess;
   try {
@@ -91,9 +99,27 @@ export async function handOver(opts: HandoverOptions): Promise<HandoverResult> {
 function waitReady(child: ChildProcess, pipe: Readable | null | undefined, timeoutMs: number): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     let seen = '';
-    const timer = setTimeout(() => finish(new BerthError(ErrorCodes.USAGE, `hand-over: the new process (pid ${child.pid}) was not ready within ${timeoutMs} ms`)), timeoutMs);
-    const onExit = (code: number | null, signal: string | null): void => finish(new BerthError(ErrorCodes.USAGE, `hand-over: the new process (pid ${child.pid}) exited before it was ready (${signal ?? `code ${code}`}); see its log above`));
-    const onError = (err: Error): void => finish(new BerthError(ErrorCodes.USAGE, `hand-over: cannot start the new process: ${err.message}`, { cause: err }));
+    const timer = setTimeout(
+      () =>
+        finish(
+          new BerthError(
+            ErrorCodes.USAGE,
+            `hand-over: the new process (pid ${child.pid}) was not ready within ${timeoutMs} ms`,
+          ),
+        ),
+      timeoutMs,
+    );
+    const onExit = (code: number | null, signal: string | null): void =>
+      finish(
+        new BerthError(
+          ErrorCodes.USAGE,
+          `hand-over: the new process (pid ${child.pid}) exited before it was ready (${signal ?? `code ${code}`}); see its log above`,
+        ),
+      );
+    const onError = (err: Error): void =>
+      finish(
+        new BerthError(ErrorCodes.USAGE, `hand-over: cannot start the new process: ${err.message}`, { cause: err }),
+      );
     const onData = (buf: Buffer): void => {
       seen += buf.toString('latin1');
       if (seen.includes('ready\n')) finish();
@@ -103,13 +129,19 @@ function waitReady(child: ChildProcess, pipe: Readable | null | undefined, timeo
       child.off('exit', onExit);
       child.off('error', onError);
       pipe?.off('data', onData);
-      if (err) reject(err); else resolve();
+      if (err) reject(err);
+      else resolve();
     }
     child.once('exit', onExit);
     child.once('error', onError);
-    if (!pipe) { finish(new BerthError(ErrorCodes.USAGE, 'hand-over: no readiness pipe')); return; }
+    if (!pipe) {
+      finish(new BerthError(ErrorCodes.USAGE, 'hand-over: no readiness pipe'));
+      return;
+    }
     pipe.on('data', onData);
-    pipe.on('error', () => { /* exit reports it */ });
+    pipe.on('error', () => {
+      /* exit reports it */
+    });
   });
 }
 

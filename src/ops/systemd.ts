@@ -59,12 +59,24 @@ export function parseSystemdFds(env: NodeJS.ProcessEnv, pid: number): InheritedS
   if (countText === undefined || countText === '') return { sockets, unusable, diagnostics, origin: 'none' };
   const pidText = env.LISTEN_PID ?? '';
   if (!/^\d+$/.test(pidText)) {
-    diagnostics.push(diagWarning(SOURCE, 'LISTEN_PID', `LISTEN_FDS is set but LISTEN_PID is ${pidText === '' ? 'missing' : `"${clip(pidText)}"`}; the inherited sockets are ignored`));
+    diagnostics.push(
+      diagWarning(
+        SOURCE,
+        'LISTEN_PID',
+        `LISTEN_FDS is set but LISTEN_PID is ${pidText === '' ? 'missing' : `"${clip(pidText)}"`}; the inherited sockets are ignored`,
+      ),
+    );
     return { sockets, unusable, diagnostics, origin: 'none' };
   }
   if (Number(pidText) !== pid) return { sockets, unusable, diagnostics, origin: 'none' };
   if (!/^\d+$/.test(countText) || Number(countText) > 4096) {
-    diagnostics.push(diagWarning(SOURCE, 'LISTEN_FDS', `expected a number of descriptors, got "${clip(countText)}"; the inherited sockets are ignored`));
+    diagnostics.push(
+      diagWarning(
+        SOURCE,
+        'LISTEN_FDS',
+        `expected a number of descriptors, got "${clip(countText)}"; the inherited sockets are ignored`,
+      ),
+    );
     return { sockets, unusable, diagnostics, origin: 'none' };
   }
   const count = Number(countText);
@@ -73,17 +85,31 @@ export function parseSystemdFds(env: NodeJS.ProcessEnv, pid: number): InheritedS
     const fd = LISTEN_FDS_START + i;
     const name = names[i];
     if (name === undefined || name === '' || name === 'unknown' || name.endsWith('.socket')) {
-      diagnostics.push(diagWarning(SOURCE, `fd ${fd}`, `socket without a usable name${name ? ` ("${clip(name)}")` : ''}; set FileDescriptorName= to the entrypoint's name (e.g. web, websecure); it is closed`));
+      diagnostics.push(
+        diagWarning(
+          SOURCE,
+          `fd ${fd}`,
+          `socket without a usable name${name ? ` ("${clip(name)}")` : ''}; set FileDescriptorName= to the entrypoint's name (e.g. web, websecure); it is closed`,
+        ),
+      );
       unusable.push(fd);
       continue;
     }
     if (!NAME_RE.test(name)) {
-      diagnostics.push(diagWarning(SOURCE, `fd ${fd}`, `socket name "${clip(name)}" is not a valid entrypoint name; it is closed`));
+      diagnostics.push(
+        diagWarning(SOURCE, `fd ${fd}`, `socket name "${clip(name)}" is not a valid entrypoint name; it is closed`),
+      );
       unusable.push(fd);
       continue;
     }
     if (sockets.has(name)) {
-      diagnostics.push(diagWarning(SOURCE, `fd ${fd}`, `socket name "${name}" is given twice; one socket per entrypoint, the first one is used and this one is closed`));
+      diagnostics.push(
+        diagWarning(
+          SOURCE,
+          `fd ${fd}`,
+          `socket name "${name}" is given twice; one socket per entrypoint, the first one is used and this one is closed`,
+        ),
+      );
       unusable.push(fd);
       continue;
     }
@@ -103,12 +129,15 @@ export function parseHandoverFds(text: string | undefined): InheritedSockets {
   for (const part of text.split(',')) {
     const m = /^([^=]+)=(\d{1,5})$/.exec(part.trim());
     if (!m || !NAME_RE.test(m[1]!) || Number(m[2]) < LISTEN_FDS_START) {
-      diagnostics.push(diagWarning(SOURCE, HANDOVER_FDS_ENV, `expected name=fd (fd ≥ 3), got "${clip(part)}"; this socket is ignored`));
+      diagnostics.push(
+        diagWarning(SOURCE, HANDOVER_FDS_ENV, `expected name=fd (fd ≥ 3), got "${clip(part)}"; this socket is ignored`),
+      );
       continue;
     }
     const known = sockets.get(m[1]!);
     if (known === undefined) sockets.set(m[1]!, { fd: Number(m[2]) });
-    else if (!socketFds(known).includes(Number(m[2]))) sockets.set(m[1]!, { fd: known.fd, more: [...(known.more ?? []), Number(m[2])] });
+    else if (!socketFds(known).includes(Number(m[2])))
+      sockets.set(m[1]!, { fd: known.fd, more: [...(known.more ?? []), Number(m[2])] });
   }
   return { sockets, unusable: [], diagnostics, origin: 'handover' };
 }
@@ -119,7 +148,10 @@ export function parseHandoverFds(text: string | undefined): InheritedSockets {
  * berth starts later do not mistake them for their own (as sd_listen_fds(1) does with
  * `unset_environment`).
  */
-export function takeInheritedSockets(env: NodeJS.ProcessEnv = process.env, pid: number = process.pid): InheritedSockets {
+export function takeInheritedSockets(
+  env: NodeJS.ProcessEnv = process.env,
+  pid: number = process.pid,
+): InheritedSockets {
   const handover = parseHandoverFds(env[HANDOVER_FDS_ENV]);
   const systemd = handover.origin === 'handover' ? undefined : parseSystemdFds(env, pid);
   for (const k of [HANDOVER_FDS_ENV, 'LISTEN_PID', 'LISTEN_FDS', 'LISTEN_FDNAMES']) delete env[k];
@@ -142,24 +174,36 @@ export interface ClaimedSockets {
  * config) or a UDP entrypoint's (it binds its own socket). Held open, such a socket would keep
  * accepting connections into a queue nobody reads.
  */
-export function claimSockets(inherited: InheritedSockets, entrypoints: Readonly<Record<string, Pick<EntryPointConfig, 'protocol'>>>): ClaimedSockets {
+export function claimSockets(
+  inherited: InheritedSockets,
+  entrypoints: Readonly<Record<string, Pick<EntryPointConfig, 'protocol'>>>,
+): ClaimedSockets {
   const claimed = new Map<string, InheritedSocket>();
   const unclaimedFds = [...inherited.unusable];
   const diagnostics: Diagnostic[] = [];
   const tcp = Object.keys(entrypoints).filter((n) => entrypoints[n]!.protocol === 'tcp');
   for (const [name, s] of inherited.sockets) {
     const ep = entrypoints[name];
-    if (ep?.protocol === 'tcp') { claimed.set(name, s); continue; }
+    if (ep?.protocol === 'tcp') {
+      claimed.set(name, s);
+      continue;
+    }
     const fds = socketFds(s);
     unclaimedFds.push(...fds);
-    const why = ep === undefined ? `matches no entrypoint (TCP entrypoints: ${tcp.join(', ') || 'none'})` : 'names a UDP entrypoint, which binds its own socket';
+    const why =
+      ep === undefined
+        ? `matches no entrypoint (TCP entrypoints: ${tcp.join(', ') || 'none'})`
+        : 'names a UDP entrypoint, which binds its own socket';
     diagnostics.push(diagWarning(SOURCE, `fd ${fds.join(', ')}`, `inherited socket "${name}" ${why}; it is closed`));
   }
   return { claimed, unclaimedFds, diagnostics };
 }
 
 /** Closes inherited descriptors berth does not serve; returns those that could not be closed, with why. */
-export function closeFds(fds: readonly number[], close: (fd: number) => void = closeSync): { fd: number; error: string }[] {
+export function closeFds(
+  fds: readonly number[],
+  close: (fd: number) => void = closeSync,
+): { fd: number; error: string }[] {
   const failed: { fd: number; error: string }[] = [];
   for (const fd of fds) {
     try {

@@ -5,7 +5,13 @@ import type { Logger } from '../lib/logger.ts';
 import type { Handler, RequestContext } from '../http/handler.ts';
 import type { BuiltMiddleware, MiddlewareFactory } from '../http/middlewares/types.ts';
 import { mirroringHandler } from '../http/mirroring.ts';
-import { failoverHandler, loadBalancerHandler, weightedHandler, type ServiceInfo, type ServicePool } from '../http/service-builder.ts';
+import {
+  failoverHandler,
+  loadBalancerHandler,
+  weightedHandler,
+  type ServiceInfo,
+  type ServicePool,
+} from '../http/service-builder.ts';
 import { parseHttpRule, defaultPriority } from '../rules/http-rule.ts';
 import { buildRouterIndex } from '../rules/router-index.ts';
 import type { HttpRule } from '../rules/types.ts';
@@ -45,7 +51,10 @@ export interface CompileEnv {
 }
 
 /** The entrypoints a router attaches to: its own list, else every TCP entrypoint (or the `asDefault` ones). */
-export function routerEntrypoints(router: { entryPoints?: string[] }, entrypoints: Record<string, EntryPointConfig>): string[] {
+export function routerEntrypoints(
+  router: { entryPoints?: string[] },
+  entrypoints: Record<string, EntryPointConfig>,
+): string[] {
   if (router.entryPoints && router.entryPoints.length > 0) return router.entryPoints;
   const tcp = Object.entries(entrypoints).filter(([, e]) => e.protocol === 'tcp');
   const defaults = tcp.filter(([, e]) => e.asDefault);
@@ -56,7 +65,12 @@ export function routerEntrypoints(router: { entryPoints?: string[] }, entrypoint
  * Compiles a merged configuration into an immutable snapshot. Every broken element is dropped
  * alone with a diagnostic and a disabled status; everything else is built. Never throws on input.
  */
-export function compileSnapshot(config: DynamicConfig, version: number, providerDiagnostics: readonly Diagnostic[], env: CompileEnv): RoutingSnapshot {
+export function compileSnapshot(
+  config: DynamicConfig,
+  version: number,
+  providerDiagnostics: readonly Diagnostic[],
+  env: CompileEnv,
+): RoutingSnapshot {
   const diagnostics: Diagnostic[] = [...providerDiagnostics];
   const elements = new Map<string, ElementStatus>();
   const eps = env.staticConfig.entryPoints;
@@ -76,7 +90,10 @@ export function compileSnapshot(config: DynamicConfig, version: number, provider
   for (const [name, svc] of Object.entries(svcDefs)) {
     const r = buildService(name, svc, config.http?.serversTransports ?? {}, env, resolve);
     if ('error' in r) fail('http-service', name, r.error);
-    else { built.set(name, r); ok('http-service', name); }
+    else {
+      built.set(name, r);
+      ok('http-service', name);
+    }
   }
   for (const [name, handler] of env.internalServices) {
     built.set(name, { handler, info: { name, type: 'internal', servers: () => [], available: () => true } });
@@ -84,7 +101,8 @@ export function compileSnapshot(config: DynamicConfig, version: number, provider
   env.pool.retain(new Set(Object.keys(svcDefs)));
   // Weighted/failover children must exist.
   for (const [name, svc] of Object.entries(svcDefs)) {
-    const refs = svc.weighted?.services?.map((s) => s.name) ?? (svc.failover ? [svc.failover.service, svc.failover.fallback] : []);
+    const refs =
+      svc.weighted?.services?.map((s) => s.name) ?? (svc.failover ? [svc.failover.service, svc.failover.fallback] : []);
     const missing = refs.filter((r) => !built.has(r));
     if (missing.length > 0 && built.has(name)) {
       built.delete(name);
@@ -98,13 +116,24 @@ export function compileSnapshot(config: DynamicConfig, version: number, provider
   const mwError = new Map<string, string>();
   for (const [name, def] of Object.entries(mwDefs)) {
     const types = Object.keys(def);
-    if (types.length !== 1) { mwError.set(name, `a middleware needs exactly one type, got ${types.length === 0 ? 'none' : types.join(', ')}`); continue; }
+    if (types.length !== 1) {
+      mwError.set(name, `a middleware needs exactly one type, got ${types.length === 0 ? 'none' : types.join(', ')}`);
+      continue;
+    }
     const type = types[0]!;
     if (type === 'chain') continue;
     const factory = env.middlewares[type];
-    if (!factory) { mwError.set(name, `unknown middleware type "${type}"`); continue; }
+    if (!factory) {
+      mwError.set(name, `unknown middleware type "${type}"`);
+      continue;
+    }
     try {
-      const r = factory(def[type] ?? {}, { name, logger: env.logger, service: (n) => built.get(qualify(n, providerOf(name)))?.handler, tmpDir: env.tmpDir });
+      const r = factory(def[type] ?? {}, {
+        name,
+        logger: env.logger,
+        service: (n) => built.get(qualify(n, providerOf(name)))?.handler,
+        tmpDir: env.tmpDir,
+      });
       if ('error' in r) mwError.set(name, r.error);
       else mwBuilt.set(name, r);
     } catch (err) {
@@ -132,11 +161,12 @@ export function compileSnapshot(config: DynamicConfig, version: number, provider
     const m = mwBuilt.get(name);
     return m ? [m] : `middleware "${name}" is not available`;
   };
-  for (const name of Object.keys(mwDefs)) if (!mwError.has(name)) {
-    const r = expand(name, []);
-    if (typeof r === 'string') fail('middleware', name, r);
-    else ok('middleware', name);
-  }
+  for (const name of Object.keys(mwDefs))
+    if (!mwError.has(name)) {
+      const r = expand(name, []);
+      if (typeof r === 'string') fail('middleware', name, r);
+      else ok('middleware', name);
+    }
 
   // ---- `:PORT` entrypoints (RPROXY): the entrypoint on that port, or one opened on demand
   const onDemand = resolveOnDemand(config, env.staticConfig);
@@ -146,15 +176,28 @@ export function compileSnapshot(config: DynamicConfig, version: number, provider
 
   // ---- HTTP routers
   const tables = new Map<string, { plain: CompiledHttpRouter[]; tls: CompiledHttpRouter[] }>();
-  for (const [epName, ep] of Object.entries(allEps)) if (ep.protocol === 'tcp') tables.set(epName, { plain: [], tls: [] });
+  for (const [epName, ep] of Object.entries(allEps))
+    if (ep.protocol === 'tcp') tables.set(epName, { plain: [], tls: [] });
   for (const [name, router] of Object.entries(routed.http?.routers ?? {})) {
     const r = compileRouter(name, router, built, expand, eps);
-    if ('error' in r) { fail('http-router', name, r.error); continue; }
+    if ('error' in r) {
+      fail('http-router', name, r.error);
+      continue;
+    }
     ok('http-router', name);
-    for (const w of r.warnings) diagnostics.push({ level: 'warning', source: `provider ${providerOf(name)}`, element: name, message: w });
+    for (const w of r.warnings)
+      diagnostics.push({ level: 'warning', source: `provider ${providerOf(name)}`, element: name, message: w });
     for (const epName of r.entrypoints) {
       const t = tables.get(epName);
-      if (!t) { diagnostics.push({ level: 'warning', source: `provider ${providerOf(name)}`, element: name, message: `entrypoint "${epName}" does not exist` }); continue; }
+      if (!t) {
+        diagnostics.push({
+          level: 'warning',
+          source: `provider ${providerOf(name)}`,
+          element: name,
+          message: `entrypoint "${epName}" does not exist`,
+        });
+        continue;
+      }
       const tls = r.tls || allEps[epName]?.http?.tls !== undefined;
       // Entrypoint-level middlewares run before the router's own, as in Traefik.
       const epMw = (allEps[epName]?.http?.middlewares ?? []).map((m) => qualify(m, 'file'));
@@ -164,18 +207,33 @@ export function compileSnapshot(config: DynamicConfig, version: number, provider
         let bad: string | undefined;
         for (const m of epMw) {
           const x = expand(m, []);
-          if (typeof x === 'string') { bad = x; break; }
+          if (typeof x === 'string') {
+            bad = x;
+            break;
+          }
           chain.push(...x);
         }
-        if (bad) { fail('http-router', name, `entrypoint ${epName}: ${bad}`); continue; }
+        if (bad) {
+          fail('http-router', name, `entrypoint ${epName}: ${bad}`);
+          continue;
+        }
         handler = wrapAll(chain, handler);
       }
-      (tls ? t.tls : t.plain).push({ ...r.router, middlewares: epMw.length > 0 ? [...epMw, ...r.router.middlewares] : r.router.middlewares, tls, handler });
+      (tls ? t.tls : t.plain).push({
+        ...r.router,
+        middlewares: epMw.length > 0 ? [...epMw, ...r.router.middlewares] : r.router.middlewares,
+        tls,
+        handler,
+      });
     }
   }
   // ---- entrypoint redirections (Traefik's generated `web-to-websecure@internal` routers)
   const http = new Map<string, { plain: HttpRouterTable; tls: HttpRouterTable }>();
-  const wantsTls = new Set(Object.entries(config.http?.routers ?? {}).filter(([, r]) => r.tls !== undefined).map(([n]) => n));
+  const wantsTls = new Set(
+    Object.entries(config.http?.routers ?? {})
+      .filter(([, r]) => r.tls !== undefined)
+      .map(([n]) => n),
+  );
   for (const [epName, ep] of Object.entries(eps)) {
     const redirect = tables.has(epName) ? redirectRouter(epName, ep, eps, () => http, wantsTls) : undefined;
     if (redirect) tables.get(epName)!.plain.push(redirect);
@@ -183,7 +241,9 @@ export function compileSnapshot(config: DynamicConfig, version: number, provider
   for (const [epName, t] of tables) http.set(epName, { plain: makeTable(t.plain), tls: makeTable(t.tls) });
 
   // ---- TLS options per SNI and per HTTPS router
-  const tlsRouters = [...http.values()].flatMap((t) => t.tls.routers.map((r) => ({ name: r.name, hosts: r.hosts, options: config.http?.routers?.[r.name]?.tls?.options })));
+  const tlsRouters = [...http.values()].flatMap((t) =>
+    t.tls.routers.map((r) => ({ name: r.name, hosts: r.hosts, options: config.http?.routers?.[r.name]?.tls?.options })),
+  );
   const tlsPolicy = buildTlsPolicy(tlsRouters, config.tls?.options ?? {});
   diagnostics.push(...tlsPolicy.diagnostics);
 
@@ -198,7 +258,8 @@ export function compileSnapshot(config: DynamicConfig, version: number, provider
       diagnostics.push(...r.diagnostics);
       for (const e of r.elements) elements.set(e.name, e);
       // Dynamic ports listen where the generated entrypoints do, shaped like them.
-      for (const [n, e] of Object.entries(r.extraEntrypoints)) extraEntrypoints[n] ??= edgeEntryPoint(env.staticConfig.edge, e.port, e.protocol);
+      for (const [n, e] of Object.entries(r.extraEntrypoints))
+        extraEntrypoints[n] ??= edgeEntryPoint(env.staticConfig.edge, e.port, e.protocol);
     } catch (err) {
       diagnostics.push(diagError('compiler', which, `cannot build ${which} routing: ${(err as Error).message}`));
     }
@@ -213,10 +274,28 @@ export function compileSnapshot(config: DynamicConfig, version: number, provider
   for (const [n, s] of built) serviceInfo.set(n, s.info);
   const close = (): void => {
     for (const m of mwBuilt.values()) {
-      try { m.close?.(); } catch { /* a middleware's cleanup must not break the pipeline */ }
+      try {
+        m.close?.();
+      } catch {
+        /* a middleware's cleanup must not break the pipeline */
+      }
     }
   };
-  return { version, createdAt: Date.now(), config, diagnostics, elements, http, tcp, udp, tlsPolicy: tlsPolicy.policy, services, serviceInfo, extraEntrypoints, close };
+  return {
+    version,
+    createdAt: Date.now(),
+    config,
+    diagnostics,
+    elements,
+    http,
+    tcp,
+    udp,
+    tlsPolicy: tlsPolicy.policy,
+    services,
+    serviceInfo,
+    extraEntrypoints,
+    close,
+  };
 }
 
 function wrapAll(chain: readonly BuiltMiddleware[], last: Handler): Handler {
@@ -225,26 +304,52 @@ function wrapAll(chain: readonly BuiltMiddleware[], last: Handler): Handler {
   return h;
 }
 
-function buildService(name: string, svc: HttpService, transports: Readonly<Record<string, ServersTransport>>, env: CompileEnv, resolve: (n: string) => { handler: Handler; info: ServiceInfo } | undefined): { handler: Handler; info: ServiceInfo } | { error: string } {
+function buildService(
+  name: string,
+  svc: HttpService,
+  transports: Readonly<Record<string, ServersTransport>>,
+  env: CompileEnv,
+  resolve: (n: string) => { handler: Handler; info: ServiceInfo } | undefined,
+): { handler: Handler; info: ServiceInfo } | { error: string } {
   const kinds = (['loadBalancer', 'weighted', 'mirroring', 'failover'] as const).filter((k) => svc[k] !== undefined);
-  if (kinds.length !== 1) return { error: kinds.length === 0 ? 'a service needs one of loadBalancer, weighted, mirroring, failover' : `a service can only have one type, got ${kinds.join(', ')}` };
+  if (kinds.length !== 1)
+    return {
+      error:
+        kinds.length === 0
+          ? 'a service needs one of loadBalancer, weighted, mirroring, failover'
+          : `a service can only have one type, got ${kinds.join(', ')}`,
+    };
   if (svc.loadBalancer) {
     const tName = svc.loadBalancer.serversTransport;
     const tDef = tName ? transports[tName] : undefined;
     if (tName && !tDef) return { error: `unknown serversTransport "${tName}"` };
     const transport = env.pool.transport(tName, tDef);
     if ('error' in transport) return transport;
-    const { lb, errors } = env.pool.balancer(name, svc, (server, healthy) => env.logger.info({ service: name, server, healthy }, 'health changed'));
+    const { lb, errors } = env.pool.balancer(name, svc, (server, healthy) =>
+      env.logger.info({ service: name, server, healthy }, 'health changed'),
+    );
     if (errors.length > 0 && lb.servers.length === 0) return { error: errors.join('; ') };
     if (lb.servers.length === 0 && !(env.staticConfig.providers.docker?.allowEmptyServices ?? false)) {
       // Traefik answers 503 for a service without servers; keep it, routers using it answer 503.
     }
     return loadBalancerHandler(name, lb, transport, svc.loadBalancer.passHostHeader ?? true);
   }
-  if (svc.weighted) return weightedHandler(name, (svc.weighted.services ?? []).map((s) => ({ name: s.name, weight: s.weight ?? 1 })), resolve);
+  if (svc.weighted)
+    return weightedHandler(
+      name,
+      (svc.weighted.services ?? []).map((s) => ({ name: s.name, weight: s.weight ?? 1 })),
+      resolve,
+    );
   if (svc.failover) return failoverHandler(name, svc.failover.service, svc.failover.fallback, resolve);
   const m = svc.mirroring!;
-  return mirroringHandler(name, m.service, (m.mirrors ?? []).map((x) => ({ name: x.name, percent: x.percent ?? 0 })), m.mirrorBody ?? true, m.maxBodySize ?? -1, resolve);
+  return mirroringHandler(
+    name,
+    m.service,
+    (m.mirrors ?? []).map((x) => ({ name: x.name, percent: x.percent ?? 0 })),
+    m.mirrorBody ?? true,
+    m.maxBodySize ?? -1,
+    resolve,
+  );
 }
 
 function compileRouter(
@@ -253,7 +358,15 @@ function compileRouter(
   built: ReadonlyMap<string, { handler: Handler; info: ServiceInfo }>,
   expand: (n: string, seen: string[]) => BuiltMiddleware[] | string,
   eps: Record<string, EntryPointConfig>,
-): { router: Omit<CompiledHttpRouter, 'tls' | 'handler'>; handler: Handler; tls: boolean; entrypoints: string[]; warnings: string[] } | { error: string } {
+):
+  | {
+      router: Omit<CompiledHttpRouter, 'tls' | 'handler'>;
+      handler: Handler;
+      tls: boolean;
+      entrypoints: string[];
+      warnings: string[];
+    }
+  | { error: string } {
   if (typeof router.rule !== 'string' || router.rule.trim() === '') return { error: 'router has no rule' };
   const parsed = parseHttpRule(router.rule);
   if (!parsed.ok) return { error: `invalid rule ${JSON.stringify(router.rule)}: ${parsed.error}` };
@@ -274,10 +387,19 @@ function compileRouter(
     inner(req, res, ctx);
   };
   // As Traefik: 0 (or unset) means the rule's own priority; any other value, negative included, is kept.
-  const priority = router.priority !== undefined && router.priority !== 0 ? router.priority : defaultPriority(router.rule);
+  const priority =
+    router.priority !== undefined && router.priority !== 0 ? router.priority : defaultPriority(router.rule);
   const warnings: string[] = [];
   return {
-    router: { name, rule: router.rule, priority, service: serviceName, middlewares: router.middlewares ?? [], match: parsed.rule.match, hosts: parsed.rule.hosts },
+    router: {
+      name,
+      rule: router.rule,
+      priority,
+      service: serviceName,
+      middlewares: router.middlewares ?? [],
+      match: parsed.rule.match,
+      hosts: parsed.rule.hosts,
+    },
     handler,
     tls: router.tls !== undefined,
     entrypoints: routerEntrypoints(router, eps),
@@ -286,7 +408,12 @@ function compileRouter(
 }
 
 function makeTable(routers: CompiledHttpRouter[]): HttpRouterTable {
-  const items = routers.map((r) => ({ name: r.name, priority: r.priority, rule: { match: r.match, hosts: r.hosts } as HttpRule, router: r }));
+  const items = routers.map((r) => ({
+    name: r.name,
+    priority: r.priority,
+    rule: { match: r.match, hosts: r.hosts } as HttpRule,
+    router: r,
+  }));
   const index = buildRouterIndex(items);
   return {
     find: (req) => index.find(req)?.router,

@@ -10,7 +10,11 @@ import type { SnapshotHolder } from './snapshot-holder.ts';
 const RETIRE_AFTER_MS = 60_000;
 
 /** Builds a snapshot from the merged configuration; may throw only on a bug (then the old one stays). */
-export type SnapshotCompiler = (merged: DynamicConfig, version: number, diagnostics: readonly Diagnostic[]) => RoutingSnapshot;
+export type SnapshotCompiler = (
+  merged: DynamicConfig,
+  version: number,
+  diagnostics: readonly Diagnostic[],
+) => RoutingSnapshot;
 
 /**
  * Receives every provider's whole configuration, throttles bursts (container flapping), merges,
@@ -30,7 +34,13 @@ export class ConfigWatcher {
   /** Extra configuration merged in under its own provider name (e.g. `internal`). */
   private readonly onBuilt: ((s: RoutingSnapshot) => void) | undefined;
 
-  constructor(opts: { throttleMs: number; compile: SnapshotCompiler; holder: SnapshotHolder; logger: Logger; onBuilt?: (s: RoutingSnapshot) => void }) {
+  constructor(opts: {
+    throttleMs: number;
+    compile: SnapshotCompiler;
+    holder: SnapshotHolder;
+    logger: Logger;
+    onBuilt?: (s: RoutingSnapshot) => void;
+  }) {
     this.throttleMs = opts.throttleMs;
     this.compile = opts.compile;
     this.holder = opts.holder;
@@ -51,7 +61,10 @@ export class ConfigWatcher {
       },
       status: (state) => {
         const prev = this.states.get(provider);
-        this.states.set(provider, { ...state, ...(state.lastUpdate === undefined && prev?.lastUpdate !== undefined ? { lastUpdate: prev.lastUpdate } : {}) });
+        this.states.set(provider, {
+          ...state,
+          ...(state.lastUpdate === undefined && prev?.lastUpdate !== undefined ? { lastUpdate: prev.lastUpdate } : {}),
+        });
       },
     };
   }
@@ -63,7 +76,10 @@ export class ConfigWatcher {
 
   /** Rebuilds at once (start-up, SIGHUP, tests). */
   rebuildNow(): void {
-    if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
     this.rebuild();
   }
 
@@ -76,7 +92,11 @@ export class ConfigWatcher {
   private schedule(): void {
     if (this.timer) return;
     const wait = Math.max(5, this.lastBuild + this.throttleMs - Date.now());
-    this.timer = setTimeout(() => { this.timer = undefined; this.lastBuild = Date.now(); this.rebuild(); }, wait);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.lastBuild = Date.now();
+      this.rebuild();
+    }, wait);
   }
 
   private rebuild(): void {
@@ -98,7 +118,8 @@ export class ConfigWatcher {
     for (const d of snap.diagnostics) {
       const k = formatDiagnostic(d);
       keys.add(k);
-      if (!this.lastDiagnosticKeys.has(k)) this.log[d.level === 'error' ? 'error' : 'warn']({ source: d.source, element: d.element }, d.message);
+      if (!this.lastDiagnosticKeys.has(k))
+        this.log[d.level === 'error' ? 'error' : 'warn']({ source: d.source, element: d.element }, d.message);
     }
     this.lastDiagnosticKeys = keys;
     this.onBuilt?.(snap);

@@ -27,7 +27,13 @@ export type TablesOf = () => ReadonlyMap<string, { readonly plain: HttpRouterTab
  * `wantsTls` holds the qualified names of the routers that declare `tls`. Undefined when the
  * entrypoint does not redirect or its target does not exist (already reported by the static checks).
  */
-export function redirectRouter(epName: string, ep: EntryPointConfig, eps: Readonly<Record<string, EntryPointConfig>>, tables: TablesOf, wantsTls: ReadonlySet<string>): CompiledHttpRouter | undefined {
+export function redirectRouter(
+  epName: string,
+  ep: EntryPointConfig,
+  eps: Readonly<Record<string, EntryPointConfig>>,
+  tables: TablesOf,
+  wantsTls: ReadonlySet<string>,
+): CompiledHttpRouter | undefined {
   const to = ep.http?.redirections?.entryPoint;
   if (!to) return undefined;
   const target = eps[to.to];
@@ -50,12 +56,25 @@ export function redirectRouter(epName: string, ep: EntryPointConfig, eps: Readon
     };
   }
   return {
-    name: `${epName}-to-${to.to}@internal`, rule: ANY_HOST, priority: to.priority ?? REDIRECT_PRIORITY, service: 'noop@internal',
-    middlewares: [], tls: false, match, hosts: null,
+    name: `${epName}-to-${to.to}@internal`,
+    rule: ANY_HOST,
+    priority: to.priority ?? REDIRECT_PRIORITY,
+    service: 'noop@internal',
+    middlewares: [],
+    tls: false,
+    match,
+    hosts: null,
     handler: entrypointRedirect(to.scheme ?? 'https', target.port, to.permanent ?? true, serveAsTarget),
   };
 }
 
-function requestView(url: string, method: string, headers: HttpRequestView['headers'], host: string, path: string, clientIp: string): HttpRequestView {
+function requestView(
+  url: string,
+  method: string,
+  headers: HttpRequestView['headers'],
+  host: string,
+  path: string,
+  clientIp: string,
+): HttpRequestView {
   return { host, path, method, headers, query: splitTarget(url).query, clientIp };
 }

@@ -20,7 +20,11 @@ export interface OnDemandResolution {
   /** Entrypoints to open because only these routers need them (`tcp-6667`), by name. */
   readonly extra: Record<string, EntryPointConfig>;
   /** Refused routers (qualified names) and why, by kind. */
-  readonly refused: readonly { readonly kind: 'http-router' | 'tcp-router'; readonly name: string; readonly message: string }[];
+  readonly refused: readonly {
+    readonly kind: 'http-router' | 'tcp-router';
+    readonly name: string;
+    readonly message: string;
+  }[];
 }
 
 type Kind = 'http' | 'tcp';
@@ -36,7 +40,10 @@ export function portReference(entrypoint: string): number | undefined {
 export function resolveOnDemand(config: DynamicConfig, staticConfig: StaticConfig): OnDemandResolution {
   const eps = staticConfig.entryPoints;
   const wanted = new Map<number, Record<Kind, string[]>>();
-  const scan = (kind: Kind, routers: Readonly<Record<string, { entryPoints?: string[] | undefined }>> | undefined): void => {
+  const scan = (
+    kind: Kind,
+    routers: Readonly<Record<string, { entryPoints?: string[] | undefined }>> | undefined,
+  ): void => {
     for (const [name, r] of Object.entries(routers ?? {})) {
       for (const ep of r.entryPoints ?? []) {
         const port = portReference(ep);
@@ -51,7 +58,10 @@ export function resolveOnDemand(config: DynamicConfig, staticConfig: StaticConfi
   scan('tcp', config.tcp?.routers);
   if (wanted.size === 0) return { config, extra: {}, refused: [] };
 
-  const apiPort = (() => { const a = parseListenAddress(staticConfig.api.listen); return 'error' in a ? undefined : a.port; })();
+  const apiPort = (() => {
+    const a = parseListenAddress(staticConfig.api.listen);
+    return 'error' in a ? undefined : a.port;
+  })();
   const names = new Map<string, string[]>();
   const refusedBy = new Map<string, { kind: Kind; message: string }>();
   const extra: Record<string, EntryPointConfig> = {};
@@ -62,16 +72,37 @@ export function resolveOnDemand(config: DynamicConfig, staticConfig: StaticConfi
     const onPort = Object.entries(eps).filter(([, e]) => e.protocol === 'tcp' && e.port === port);
     const own = `tcp-${port}`;
     if (onPort.length === 0 && eps[own] !== undefined) {
-      refuse('http', w.http, `port ${port}: entrypoint "${own}" is configured for ${eps[own].protocol.toUpperCase()}; rename it or choose another port`);
-      refuse('tcp', w.tcp, `port ${port}: entrypoint "${own}" is configured for ${eps[own].protocol.toUpperCase()}; rename it or choose another port`);
+      refuse(
+        'http',
+        w.http,
+        `port ${port}: entrypoint "${own}" is configured for ${eps[own].protocol.toUpperCase()}; rename it or choose another port`,
+      );
+      refuse(
+        'tcp',
+        w.tcp,
+        `port ${port}: entrypoint "${own}" is configured for ${eps[own].protocol.toUpperCase()}; rename it or choose another port`,
+      );
       continue;
     }
     if (onPort.length > 0) {
       const tls = onPort.find(([, e]) => e.http?.tls !== undefined);
-      if (tls) refuse('http', w.http, `port ${port} is entrypoint "${tls[0]}", which terminates TLS; a plain HTTP route needs a plain port`);
+      if (tls)
+        refuse(
+          'http',
+          w.http,
+          `port ${port} is entrypoint "${tls[0]}", which terminates TLS; a plain HTTP route needs a plain port`,
+        );
       const web = onPort.find(([n, e]) => servesHttp(n, e));
-      if (web) refuse('tcp', w.tcp, `port ${port} is entrypoint "${web[0]}", which serves HTTP; a TCP route there would take every connection`);
-      names.set(`:${port}`, onPort.map(([n]) => n));
+      if (web)
+        refuse(
+          'tcp',
+          w.tcp,
+          `port ${port} is entrypoint "${web[0]}", which serves HTTP; a TCP route there would take every connection`,
+        );
+      names.set(
+        `:${port}`,
+        onPort.map(([n]) => n),
+      );
       continue;
     }
     if (port === apiPort) {
@@ -80,20 +111,37 @@ export function resolveOnDemand(config: DynamicConfig, staticConfig: StaticConfi
       continue;
     }
     if (w.http.length > 0 && w.tcp.length > 0) {
-      refuse('tcp', w.tcp, `port ${port} is asked for HTTP by ${w.http.map((n) => `"${n}"`).join(', ')}; a TCP route there would take every connection`);
+      refuse(
+        'tcp',
+        w.tcp,
+        `port ${port} is asked for HTTP by ${w.http.map((n) => `"${n}"`).join(', ')}; a TCP route there would take every connection`,
+      );
     }
     extra[own] = edgeEntryPoint(staticConfig.edge, port, 'tcp');
     names.set(`:${port}`, [own]);
   }
 
-  const rewrite = <R extends { entryPoints?: string[] | undefined }>(kind: Kind, routers: Readonly<Record<string, R>> | undefined): Record<string, R> | undefined => {
+  const rewrite = <R extends { entryPoints?: string[] | undefined }>(
+    kind: Kind,
+    routers: Readonly<Record<string, R>> | undefined,
+  ): Record<string, R> | undefined => {
     if (routers === undefined) return undefined;
     const out: Record<string, R> = {};
     for (const [name, r] of Object.entries(routers)) {
       if (refusedBy.has(`${kind} ${name}`)) continue;
       const list = r.entryPoints;
-      if (list === undefined || !list.some((e) => portReference(e) !== undefined)) { out[name] = r; continue; }
-      out[name] = { ...r, entryPoints: [...new Set(list.flatMap((e) => (portReference(e) === undefined ? [e] : names.get(`:${portReference(e)}`) ?? [])))] };
+      if (list === undefined || !list.some((e) => portReference(e) !== undefined)) {
+        out[name] = r;
+        continue;
+      }
+      out[name] = {
+        ...r,
+        entryPoints: [
+          ...new Set(
+            list.flatMap((e) => (portReference(e) === undefined ? [e] : (names.get(`:${portReference(e)}`) ?? []))),
+          ),
+        ],
+      };
     }
     return out;
   };
@@ -101,7 +149,11 @@ export function resolveOnDemand(config: DynamicConfig, staticConfig: StaticConfi
   const tcpRouters = rewrite('tcp', config.tcp?.routers);
   const http = config.http && httpRouters ? { ...config.http, routers: httpRouters } : config.http;
   const tcp = config.tcp && tcpRouters ? { ...config.tcp, routers: tcpRouters } : config.tcp;
-  const refused = [...refusedBy].map(([key, v]) => ({ kind: v.kind === 'http' ? 'http-router' as const : 'tcp-router' as const, name: key.slice(key.indexOf(' ') + 1), message: v.message }));
+  const refused = [...refusedBy].map(([key, v]) => ({
+    kind: v.kind === 'http' ? ('http-router' as const) : ('tcp-router' as const),
+    name: key.slice(key.indexOf(' ') + 1),
+    message: v.message,
+  }));
   return { config: { ...config, ...(http ? { http } : {}), ...(tcp ? { tcp } : {}) }, extra, refused };
 }
 

@@ -13,15 +13,36 @@ const INTERNAL_PRIORITY = 2147483647 - 1;
 export function internalRoutes(config: StaticConfig): DynamicConfig {
   const routers: Record<string, HttpRouter> = {};
   if (config.ping && !config.ping.manualRouting) {
-    routers['ping'] = { rule: 'PathPrefix(`/ping`)', entryPoints: [config.ping.entryPoint ?? 'traefik'], service: 'ping@internal', priority: INTERNAL_PRIORITY };
+    routers['ping'] = {
+      rule: 'PathPrefix(`/ping`)',
+      entryPoints: [config.ping.entryPoint ?? 'traefik'],
+      service: 'ping@internal',
+      priority: INTERNAL_PRIORITY,
+    };
   }
   const prom = config.metrics?.prometheus;
   if (prom && !prom.manualRouting) {
-    routers['prometheus'] = { rule: 'PathPrefix(`/metrics`)', entryPoints: [prom.entryPoint ?? 'traefik'], service: 'prometheus@internal', priority: INTERNAL_PRIORITY };
+    routers['prometheus'] = {
+      rule: 'PathPrefix(`/metrics`)',
+      entryPoints: [prom.entryPoint ?? 'traefik'],
+      service: 'prometheus@internal',
+      priority: INTERNAL_PRIORITY,
+    };
   }
   if (config.api.insecure) {
-    routers['api'] = { rule: 'PathPrefix(`/api`)', entryPoints: ['traefik'], service: 'api@internal', priority: INTERNAL_PRIORITY - 1 };
-    if (config.api.dashboard) routers['dashboard'] = { rule: 'PathPrefix(`/`)', entryPoints: ['traefik'], service: 'dashboard@internal', priority: INTERNAL_PRIORITY - 2 };
+    routers['api'] = {
+      rule: 'PathPrefix(`/api`)',
+      entryPoints: ['traefik'],
+      service: 'api@internal',
+      priority: INTERNAL_PRIORITY - 1,
+    };
+    if (config.api.dashboard)
+      routers['dashboard'] = {
+        rule: 'PathPrefix(`/`)',
+        entryPoints: ['traefik'],
+        service: 'dashboard@internal',
+        priority: INTERNAL_PRIORITY - 2,
+      };
   }
   return Object.keys(routers).length > 0 ? { http: { routers } } : {};
 }

@@ -1,7 +1,9 @@
 import type { MatcherNode, RuleNode } from './syntax.ts';
 
 /** What a leaf builder produces for one matcher call: its test, or an error for the user. */
-export type LeafResult<V> = { readonly ok: true; readonly test: (view: V) => boolean } | { readonly ok: false; readonly error: string };
+export type LeafResult<V> =
+  | { readonly ok: true; readonly test: (view: V) => boolean }
+  | { readonly ok: false; readonly error: string };
 
 /**
  * Turns a syntax tree into one predicate, building each leaf once with `leaf`. `&&`/`||` short-circuit
@@ -58,7 +60,10 @@ function any<V>(fns: ((view: V) => boolean)[]): (view: V) => boolean {
  * can match other hosts too. `literal` names the hosts a single matcher requires (null: any host).
  * Exact for `||` (union) and `&&` (intersection); conservative (null) under `!`.
  */
-export function literalHosts(tree: RuleNode, literal: (node: MatcherNode) => readonly string[] | null): readonly string[] | null {
+export function literalHosts(
+  tree: RuleNode,
+  literal: (node: MatcherNode) => readonly string[] | null,
+): readonly string[] | null {
   switch (tree.kind) {
     case 'matcher':
       return literal(tree);

@@ -35,7 +35,10 @@ export function buildHostIndex<T extends { readonly name: string; readonly prior
   ordered.forEach((router, rank) => {
     const entry: Entry<T, V> = { router, rank, match: matchOf(router) };
     const hosts = hostsOf(router);
-    if (hosts === null) { anyHost.push(entry); return; }
+    if (hosts === null) {
+      anyHost.push(entry);
+      return;
+    }
     for (const host of new Set(hosts)) {
       const list = byHost.get(host);
       if (list) list.push(entry);
@@ -58,7 +61,13 @@ export function buildHostIndex<T extends { readonly name: string; readonly prior
       const a = own[i];
       const b = anyHost[j];
       let e: Entry<T, V>;
-      if (b === undefined || (a !== undefined && a.rank < b.rank)) { e = a as Entry<T, V>; i++; } else { e = b; j++; }
+      if (b === undefined || (a !== undefined && a.rank < b.rank)) {
+        e = a as Entry<T, V>;
+        i++;
+      } else {
+        e = b;
+        j++;
+      }
       if (e.match(view)) return e.router;
     }
     return undefined;

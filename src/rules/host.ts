@@ -23,7 +23,10 @@ export function normalizeHost(raw: string): string {
     for (let i = 0; i < end; i++) {
       const c = raw.charCodeAt(i);
       if (c === 0x3a /* : */) {
-        if (colon !== -1) { colon = -2; break; } // two colons: a bare IPv6 address, no port
+        if (colon !== -1) {
+          colon = -2;
+          break;
+        } // two colons: a bare IPv6 address, no port
         colon = i;
       } else if (c >= 0x41 && c <= 0x5a) {
         upper = true;

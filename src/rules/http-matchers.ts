@@ -8,14 +8,25 @@ import type { HttpRequestView } from './types.ts';
 
 /** The HTTP matchers of the v3 rule language and how many arguments each takes. */
 export const HTTP_MATCHERS: MatcherTable = {
-  Host: [1], HostRegexp: [1], Path: [1], PathPrefix: [1], PathRegexp: [1], Method: [1],
-  Header: [2], HeaderRegexp: [2], Query: [1, 2], QueryRegexp: [1, 2], ClientIP: [1],
+  Host: [1],
+  HostRegexp: [1],
+  Path: [1],
+  PathPrefix: [1],
+  PathRegexp: [1],
+  Method: [1],
+  Header: [2],
+  HeaderRegexp: [2],
+  Query: [1, 2],
+  QueryRegexp: [1, 2],
+  ClientIP: [1],
 };
 
 type Test = (req: HttpRequestView) => boolean;
 
-const fail = (node: MatcherNode, message: string): LeafResult<HttpRequestView> =>
-  ({ ok: false, error: `${node.name} at ${node.pos}: ${message}` });
+const fail = (node: MatcherNode, message: string): LeafResult<HttpRequestView> => ({
+  ok: false,
+  error: `${node.name} at ${node.pos}: ${message}`,
+});
 
 const pass = (test: Test): LeafResult<HttpRequestView> => ({ ok: true, test });
 
@@ -91,7 +102,14 @@ export function buildHttpMatcher(node: MatcherNode): LeafResult<HttpRequestView>
       return queryValue(a0, a1 ?? '');
     case 'QueryRegexp':
       if (a1 === undefined) return queryValue(a0, '');
-      return withRegexp(node, a1, (re) => (req) => parseQuery(req.query).get(a0)?.some((v) => re.test(v)) === true);
+      return withRegexp(
+        node,
+        a1,
+        (re) => (req) =>
+          parseQuery(req.query)
+            .get(a0)
+            ?.some((v) => re.test(v)) === true,
+      );
     case 'ClientIP': {
       const test = buildClientIpTest(a0);
       if (test === undefined) return fail(node, `invalid IP address or CIDR ${JSON.stringify(a0)}`);

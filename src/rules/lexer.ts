@@ -10,7 +10,9 @@ export interface Token {
 }
 
 /** Tokens, or the first lexical error (never thrown). */
-export type LexResult = { readonly ok: true; readonly tokens: Token[] } | { readonly ok: false; readonly error: string };
+export type LexResult =
+  | { readonly ok: true; readonly tokens: Token[] }
+  | { readonly ok: false; readonly error: string };
 
 /**
  * Splits a rule into tokens. Values are Go string literals, as in Traefik: raw in backticks
@@ -23,7 +25,10 @@ export function tokenize(rule: string): LexResult {
   let i = 0;
   while (i < n) {
     const c = rule.charCodeAt(i);
-    if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) { i++; continue; }
+    if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) {
+      i++;
+      continue;
+    }
     const pos = i;
     if (isIdentStart(c)) {
       while (i < n && isIdentPart(rule.charCodeAt(i))) i++;
@@ -31,11 +36,24 @@ export function tokenize(rule: string): LexResult {
       continue;
     }
     switch (c) {
-      case 0x28: tokens.push({ kind: '(', text: '(', pos }); i++; continue;
-      case 0x29: tokens.push({ kind: ')', text: ')', pos }); i++; continue;
-      case 0x2c: tokens.push({ kind: ',', text: ',', pos }); i++; continue;
-      case 0x21: tokens.push({ kind: '!', text: '!', pos }); i++; continue;
-      case 0x26: case 0x7c: {
+      case 0x28:
+        tokens.push({ kind: '(', text: '(', pos });
+        i++;
+        continue;
+      case 0x29:
+        tokens.push({ kind: ')', text: ')', pos });
+        i++;
+        continue;
+      case 0x2c:
+        tokens.push({ kind: ',', text: ',', pos });
+        i++;
+        continue;
+      case 0x21:
+        tokens.push({ kind: '!', text: '!', pos });
+        i++;
+        continue;
+      case 0x26:
+      case 0x7c: {
         if (rule.charCodeAt(i + 1) !== c) {
           const op = c === 0x26 ? '&&' : '||';
           return { ok: false, error: `unexpected character '${rule[i]}' at ${pos} (did you mean '${op}'?)` };
@@ -44,14 +62,16 @@ export function tokenize(rule: string): LexResult {
         i += 2;
         continue;
       }
-      case 0x60: { // backtick: raw string
+      case 0x60: {
+        // backtick: raw string
         const close = rule.indexOf('`', i + 1);
         if (close === -1) return { ok: false, error: `unterminated string starting at ${pos}` };
         tokens.push({ kind: 'string', text: rule.slice(i + 1, close), pos });
         i = close + 1;
         continue;
       }
-      case 0x22: { // double quote: interpreted string
+      case 0x22: {
+        // double quote: interpreted string
         const r = readQuoted(rule, i);
         if (typeof r === 'string') return { ok: false, error: r };
         tokens.push({ kind: 'string', text: r.value, pos });
@@ -77,7 +97,15 @@ function isIdentPart(c: number): boolean {
 }
 
 const SIMPLE_ESCAPES: Readonly<Record<string, string>> = {
-  a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\\': '\\', '"': '"',
+  a: '\x07',
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  v: '\v',
+  '\\': '\\',
+  '"': '"',
 };
 
 /** Reads a Go interpreted string literal starting at the opening quote; returns an error string on failure. */
@@ -89,7 +117,10 @@ function readQuoted(rule: string, start: number): { value: string; end: number }
     const ch = rule[i] as string;
     if (ch === '"') return { value: out + rule.slice(chunk, i), end: i + 1 };
     if (ch === '\n') break;
-    if (ch !== '\\') { i++; continue; }
+    if (ch !== '\\') {
+      i++;
+      continue;
+    }
     out += rule.slice(chunk, i);
     const esc = rule[i + 1];
     if (esc === undefined) break;

@@ -9,7 +9,9 @@ export const MAX_RULE_LENGTH = 64 * 1024;
 export const MAX_RULE_DEPTH = 200;
 
 /** A syntax tree, or the first error (never thrown). */
-export type ParseResult = { readonly ok: true; readonly tree: RuleNode } | { readonly ok: false; readonly error: string };
+export type ParseResult =
+  | { readonly ok: true; readonly tree: RuleNode }
+  | { readonly ok: false; readonly error: string };
 
 /**
  * Parses a rule of the Traefik v3 grammar against a table of known matchers:
@@ -69,7 +71,10 @@ class Parser {
     this.#tokens = tokens;
     this.#table = table;
     let names = aliasCache.get(table);
-    if (!names) { names = aliases(table); aliasCache.set(table, names); }
+    if (!names) {
+      names = aliases(table);
+      aliasCache.set(table, names);
+    }
     this.#names = names;
   }
 
@@ -112,7 +117,8 @@ class Parser {
   }
 
   #parseUnary(depth: number): RuleNode | string {
-    if (depth > MAX_RULE_DEPTH) return `rule is nested too deeply at ${this.peek().pos} (at most ${MAX_RULE_DEPTH} levels)`;
+    if (depth > MAX_RULE_DEPTH)
+      return `rule is nested too deeply at ${this.peek().pos} (at most ${MAX_RULE_DEPTH} levels)`;
     const t = this.#next();
     if (t.kind === '!') {
       const operand = this.#parseUnary(depth + 1);
@@ -159,7 +165,8 @@ class Parser {
     }
     // Traefik's rules.CheckRule refuses an empty value for every matcher: Host(``), Query(`q`, ``).
     const empty = args.indexOf('');
-    if (empty !== -1) return `${name} at ${nameToken.pos}: argument ${empty + 1} is empty; an empty value is not allowed`;
+    if (empty !== -1)
+      return `${name} at ${nameToken.pos}: argument ${empty + 1} is empty; an empty value is not allowed`;
     return { kind: 'matcher', name, args, pos: nameToken.pos };
   }
 }

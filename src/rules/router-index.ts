@@ -14,5 +14,10 @@ export interface IndexedHttpRouter {
  * can match that host, whatever the total number of routers.
  */
 export function buildRouterIndex<T extends IndexedHttpRouter>(routers: readonly T[]): HostIndex<T, HttpRequestView> {
-  return buildHostIndex<T, HttpRequestView>(routers, (r) => r.rule.hosts, (r) => r.rule.match, (req) => req.host);
+  return buildHostIndex<T, HttpRequestView>(
+    routers,
+    (r) => r.rule.hosts,
+    (r) => r.rule.match,
+    (req) => req.host,
+  );
 }

@@ -14,5 +14,10 @@ export interface IndexedTcpRouter {
  * The caller checks `rule.catchAll` on the result where Traefik treats catch-all matches specially.
  */
 export function buildSniIndex<T extends IndexedTcpRouter>(routers: readonly T[]): HostIndex<T, TcpConnectionView> {
-  return buildHostIndex<T, TcpConnectionView>(routers, (r) => r.rule.hosts, (r) => r.rule.match, (conn) => conn.sni);
+  return buildHostIndex<T, TcpConnectionView>(
+    routers,
+    (r) => r.rule.hosts,
+    (r) => r.rule.match,
+    (conn) => conn.sni,
+  );
 }

@@ -14,8 +14,10 @@ const ACME_TLS_ALPN = 'acme-tls/1';
 /** Go's `^[[:word:]\.\-\:]+$`, what Traefik accepts as a HostSNI name (an optional `*.` prefix aside). */
 const HOST_OR_IP = /^[0-9A-Za-z_.:-]+$/;
 
-const fail = (node: MatcherNode, message: string): LeafResult<TcpConnectionView> =>
-  ({ ok: false, error: `${node.name} at ${node.pos}: ${message}` });
+const fail = (node: MatcherNode, message: string): LeafResult<TcpConnectionView> => ({
+  ok: false,
+  error: `${node.name} at ${node.pos}: ${message}`,
+});
 
 /**
  * Validates a HostSNI value and returns its normalised form, or undefined. Non-ASCII names are

@@ -15,7 +15,11 @@ export function parseTcpRule(rule: string): RuleResult<TcpRule> {
   if (!compiled.ok) return compiled;
   return {
     ok: true,
-    rule: { match: compiled.match, hosts: literalHosts(parsed.tree, tcpLiteralHosts), catchAll: isCatchAll(parsed.tree) },
+    rule: {
+      match: compiled.match,
+      hosts: literalHosts(parsed.tree, tcpLiteralHosts),
+      catchAll: isCatchAll(parsed.tree),
+    },
   };
 }
 
@@ -34,6 +38,7 @@ function isCatchAll(tree: RuleNode): boolean {
  */
 export function defaultTcpPriority(rule: string): number {
   const parsed = parseRule(rule, TCP_MATCHERS);
-  if (parsed.ok && parsed.tree.kind === 'matcher' && parsed.tree.name === 'HostSNI' && parsed.tree.args[0] === '*') return -1;
+  if (parsed.ok && parsed.tree.kind === 'matcher' && parsed.tree.name === 'HostSNI' && parsed.tree.args[0] === '*')
+    return -1;
   return Buffer.byteLength(rule, 'utf8');
 }

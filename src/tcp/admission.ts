@@ -11,7 +11,12 @@ const refusals = new IntervalLog();
  * (`berth_tcp_connections_refused_total`) and reported in the log at most once per interval per
  * router and middleware. `clientIp` is the connection's client address (`clientAddressOf`).
  */
-export function admitConnection(socket: Socket, router: CompiledTcpRouter, clientIp: string, logger: Logger | undefined): boolean {
+export function admitConnection(
+  socket: Socket,
+  router: CompiledTcpRouter,
+  clientIp: string,
+  logger: Logger | undefined,
+): boolean {
   const chain = router.middlewares;
   for (let i = 0; i < chain.length; i++) {
     const m = chain[i]!;
@@ -20,7 +25,15 @@ export function admitConnection(socket: Socket, router: CompiledTcpRouter, clien
     l4Counters.tcpRefused(router.name, m.name);
     if (logger !== undefined) {
       refusals.note(`${router.name}\u0000${m.name}`, (skipped) => {
-        logger.info({ router: router.name, middleware: m.name, client: clientIp, ...(skipped > 0 ? { alsoRefusedSinceLastLine: skipped } : {}) }, `TCP connection from ${clientIp} refused by middleware ${m.name}`);
+        logger.info(
+          {
+            router: router.name,
+            middleware: m.name,
+            client: clientIp,
+            ...(skipped > 0 ? { alsoRefusedSinceLastLine: skipped } : {}),
+          },
+          `TCP connection from ${clientIp} refused by middleware ${m.name}`,
+        );
       });
     }
     return false;

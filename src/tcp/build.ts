@@ -55,7 +55,12 @@ export function buildTcpRouting(
   const services = buildTcpServices(config.tcp);
   for (const [name, res] of services) {
     if (!res.ok) diagnostics.push(diagError(`provider ${providerOf(name)}`, `tcp.services.${name}`, res.error));
-    elements.push({ name, kind: 'tcp-service', status: res.ok ? 'enabled' : 'disabled', errors: res.ok ? [] : [res.error] });
+    elements.push({
+      name,
+      kind: 'tcp-service',
+      status: res.ok ? 'enabled' : 'disabled',
+      errors: res.ok ? [] : [res.error],
+    });
   }
   const middlewares = buildTcpMiddlewares(config.tcp?.middlewares);
   for (const [name, res] of middlewares) {
@@ -95,7 +100,9 @@ export function buildTcpRouting(
   for (const [ep, list] of perEntrypoint) {
     const routers = list.sort(compareRouters);
     const plain = routers.filter((r) => r.tls === 'none');
-    const tlsRouters: IndexedTlsRouter[] = routers.filter((r) => r.tls !== 'none').map((r) => ({ name: r.name, priority: r.priority, rule: r.compiled, router: r }));
+    const tlsRouters: IndexedTlsRouter[] = routers
+      .filter((r) => r.tls !== 'none')
+      .map((r) => ({ name: r.name, priority: r.priority, rule: r.compiled, router: r }));
     routing.set(ep, {
       entrypoint: ep,
       routers,
@@ -130,14 +137,18 @@ function compileRouter(
   }
   const tls: TcpTlsMode = def.tls === undefined ? 'none' : def.tls.passthrough === true ? 'passthrough' : 'terminate';
   if (tls === 'none' && parsed.rule.hosts !== null) {
-    errors.push('HostSNI with a host name needs TLS (tls.passthrough or tls termination); plain TCP routers can only use HostSNI(`*`)');
+    errors.push(
+      'HostSNI with a host name needs TLS (tls.passthrough or tls termination); plain TCP routers can only use HostSNI(`*`)',
+    );
   }
-  if (tls === 'terminate' && !env.tls) errors.push('TLS termination needs the certificate store, which is not available');
+  if (tls === 'terminate' && !env.tls)
+    errors.push('TLS termination needs the certificate store, which is not available');
   // As Traefik: terminating routers handshake with their TLS options (`default` unless named);
   // options that do not exist disable the router rather than weaken its handshake.
   const optionsName = tls === 'terminate' ? routerOptionsName(name, def.tls?.options) : undefined;
   const tlsPolicy = optionsName !== undefined ? tlsPolicies(optionsName) : undefined;
-  if (optionsName !== undefined && tlsPolicy === undefined) errors.push(`unknown TLS options "${def.tls?.options}" (tls.options.${optionsName} does not exist)`);
+  if (optionsName !== undefined && tlsPolicy === undefined)
+    errors.push(`unknown TLS options "${def.tls?.options}" (tls.options.${optionsName} does not exist)`);
   const svc = services.get(def.service);
   if (!svc) errors.push(`unknown service "${def.service}"`);
   else if (!svc.ok) errors.push(`service "${def.service}" is broken: ${svc.error}`);
@@ -161,7 +172,9 @@ function compileRouter(
 }
 
 /** Compiles each TLS options definition once per build; `default` exists even when not defined. */
-function tlsPolicyLookup(defs: NonNullable<NonNullable<DynamicConfig['tls']>['options']>): (name: string) => CompiledTlsOptions | undefined {
+function tlsPolicyLookup(
+  defs: NonNullable<NonNullable<DynamicConfig['tls']>['options']>,
+): (name: string) => CompiledTlsOptions | undefined {
   const compiled = new Map<string, CompiledTlsOptions>();
   return (name) => {
     let c = compiled.get(name);

@@ -37,11 +37,15 @@ export function declaredEndpointsOf(socket: object | null | undefined): Declared
 }
 
 /** The client's address: declared by a trusted PROXY header, else the socket's remote address. */
-export function clientAddressOf(socket: { readonly remoteAddress?: string | undefined } | null | undefined): string | undefined {
+export function clientAddressOf(
+  socket: { readonly remoteAddress?: string | undefined } | null | undefined,
+): string | undefined {
   return declaredEndpointsOf(socket)?.srcIp ?? socket?.remoteAddress;
 }
 
 /** The client's port, from the same source as {@link clientAddressOf}. */
-export function clientPortOf(socket: { readonly remotePort?: number | undefined } | null | undefined): number | undefined {
+export function clientPortOf(
+  socket: { readonly remotePort?: number | undefined } | null | undefined,
+): number | undefined {
   return declaredEndpointsOf(socket)?.srcPort ?? socket?.remotePort;
 }

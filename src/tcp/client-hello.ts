@@ -75,7 +75,9 @@ export class ClientHelloReader {
       const p = this.#recPos;
       // Validate the header bytes as soon as they arrive so garbage is refused early.
       if (avail >= 1 && raw[p] !== CONTENT_HANDSHAKE) {
-        return this.#fail(p === 0 ? 'not a TLS handshake record' : 'unexpected record type before the end of the ClientHello');
+        return this.#fail(
+          p === 0 ? 'not a TLS handshake record' : 'unexpected record type before the end of the ClientHello',
+        );
       }
       if (avail >= 2 && raw[p + 1] !== 0x03) return this.#fail('unsupported record version');
       if (avail >= 3 && raw[p + 2]! > 0x04) return this.#fail('unsupported record version');

@@ -60,7 +60,12 @@ const NO_ALPN: readonly string[] = [];
  * `r` is the entrypoint's `TcpEntrypointRouting` (from `buildTcpRouting`) or undefined when
  * it has no TCP routers. The listener should be created with `allowHalfOpen: true`.
  */
-export function dispatchConnection(socket: Socket, r: TcpEntrypointRouting | undefined, handoff: HttpHandoff, limits: DispatchLimits): void {
+export function dispatchConnection(
+  socket: Socket,
+  r: TcpEntrypointRouting | undefined,
+  handoff: HttpHandoff,
+  limits: DispatchLimits,
+): void {
   if (r !== undefined && r.plain.length > 0 && !r.hasTlsRouters && limits.httpsRouters !== true) {
     const router = findPlainRouter(r, { sni: '', alpn: NO_ALPN, clientIp: clientIpOf(socket), tls: false });
     if (router) {
@@ -94,7 +99,10 @@ function peek(socket: Socket, r: TcpEntrypointRouting | undefined, handoff: Http
     if (res.status === 'need-more') return undefined;
     if (res.status === 'error') {
       return () => {
-        limits.logger?.debug({ client: socket.remoteAddress, reason: res.reason }, 'invalid TLS ClientHello, connection closed');
+        limits.logger?.debug(
+          { client: socket.remoteAddress, reason: res.reason },
+          'invalid TLS ClientHello, connection closed',
+        );
         socket.destroy();
       };
     }
@@ -105,15 +113,27 @@ function peek(socket: Socket, r: TcpEntrypointRouting | undefined, handoff: Http
   });
 }
 
-function routePlain(socket: Socket, r: TcpEntrypointRouting | undefined, handoff: HttpHandoff, limits: DispatchLimits): void {
-  const router = r && r.plain.length > 0
-    ? findPlainRouter(r, { sni: '', alpn: NO_ALPN, clientIp: clientIpOf(socket), tls: false })
-    : undefined;
+function routePlain(
+  socket: Socket,
+  r: TcpEntrypointRouting | undefined,
+  handoff: HttpHandoff,
+  limits: DispatchLimits,
+): void {
+  const router =
+    r && r.plain.length > 0
+      ? findPlainRouter(r, { sni: '', alpn: NO_ALPN, clientIp: clientIpOf(socket), tls: false })
+      : undefined;
   if (r === undefined || router === undefined) handoff.http(socket);
   else if (admitted(socket, r, router)) forward(socket, socket, router, limits);
 }
 
-function routeTls(socket: Socket, r: TcpEntrypointRouting, handoff: HttpHandoff, limits: DispatchLimits, hello: ClientHello): void {
+function routeTls(
+  socket: Socket,
+  r: TcpEntrypointRouting,
+  handoff: HttpHandoff,
+  limits: DispatchLimits,
+  hello: ClientHello,
+): void {
   const view: TcpConnectionView = { sni: hello.sni, alpn: hello.alpn, clientIp: clientIpOf(socket), tls: true };
   const router = findTlsRouter(r, view);
   if (router === undefined || (router.catchAll && handoff.hasHttpsRoute?.(hello.sni) === true)) {
@@ -126,7 +146,13 @@ function routeTls(socket: Socket, r: TcpEntrypointRouting, handoff: HttpHandoff,
 }
 
 /** TLS no TLS router took: the HTTPS server, or a plain catch-all on an entrypoint without HTTPS. */
-function routeUnmatchedTls(socket: Socket, r: TcpEntrypointRouting | undefined, handoff: HttpHandoff, limits: DispatchLimits, sni: string): void {
+function routeUnmatchedTls(
+  socket: Socket,
+  r: TcpEntrypointRouting | undefined,
+  handoff: HttpHandoff,
+  limits: DispatchLimits,
+  sni: string,
+): void {
   if (r !== undefined && r.plain.length > 0 && limits.httpsRouters !== true) {
     const router = findPlainRouter(r, { sni, alpn: NO_ALPN, clientIp: clientIpOf(socket), tls: true });
     if (router) {
@@ -156,9 +182,20 @@ function forward(client: Socket | TLSSocket, peer: Socket, router: CompiledTcpRo
   client.setNoDelay(true);
   const opts: RelayOptions = limits.idleTimeoutMs ? { idleTimeoutMs: limits.idleTimeoutMs } : NO_IDLE;
   const log = limits.logger;
-  forwardToService(client, peer, router.target, opts, log ? (err: BerthError) => {
-    log.debug({ router: router.name, client: peer.remoteAddress, code: err.code, err: err.message }, 'TCP upstream connect failed');
-  } : undefined);
+  forwardToService(
+    client,
+    peer,
+    router.target,
+    opts,
+    log
+      ? (err: BerthError) => {
+          log.debug(
+            { router: router.name, client: peer.remoteAddress, code: err.code, err: err.message },
+            'TCP upstream connect failed',
+          );
+        }
+      : undefined,
+  );
 }
 
 const NO_IDLE: RelayOptions = { idleTimeoutMs: 0 };
@@ -171,7 +208,13 @@ const NO_IDLE: RelayOptions = { idleTimeoutMs: 0 };
  * of replacing it (a TLS 1.2 client could then be served the default RSA certificate for a name
  * whose certificate is ECDSA), and the version bounds OpenSSL fixes per connection are the router's.
  */
-function terminate(socket: Socket, source: TlsContextSource | undefined, router: CompiledTcpRouter, limits: DispatchLimits, sni: string): void {
+function terminate(
+  socket: Socket,
+  source: TlsContextSource | undefined,
+  router: CompiledTcpRouter,
+  limits: DispatchLimits,
+  sni: string,
+): void {
   if (source === undefined) {
     socket.destroy();
     return;

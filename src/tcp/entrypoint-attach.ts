@@ -38,23 +38,48 @@ export function attachEntrypoints(
   const out: string[] = [];
   for (const name of names) {
     if (name === DYNAMIC_ENTRYPOINT[protocol]) {
-      if (!allocator) { warnings.push(`entryPoint "${name}" needs edge.dynamicPorts and edge.stateDir`); continue; }
+      if (!allocator) {
+        warnings.push(`entryPoint "${name}" needs edge.dynamicPorts and edge.stateDir`);
+        continue;
+      }
       const a = allocator.assign(routerName, protocol);
-      if ('error' in a) { warnings.push(a.error); continue; }
+      if ('error' in a) {
+        warnings.push(a.error);
+        continue;
+      }
       const generated = `${protocol}-${a.port}`;
       if (!entrypoints[generated] && !extra[generated]) {
-        extra[generated] = { address: `:${a.port}${protocol === 'udp' ? '/udp' : ''}`, host: '', port: a.port, protocol, generated: true };
+        extra[generated] = {
+          address: `:${a.port}${protocol === 'udp' ? '/udp' : ''}`,
+          host: '',
+          port: a.port,
+          protocol,
+          generated: true,
+        };
       }
       out.push(generated);
       continue;
     }
     const ep = entrypoints[name];
-    if (!ep) { warnings.push(`entryPoint "${name}" does not exist`); continue; }
-    if (ep.protocol !== protocol) { warnings.push(`entryPoint "${name}" is ${ep.protocol.toUpperCase()}, not ${protocol.toUpperCase()}`); continue; }
+    if (!ep) {
+      warnings.push(`entryPoint "${name}" does not exist`);
+      continue;
+    }
+    if (ep.protocol !== protocol) {
+      warnings.push(`entryPoint "${name}" is ${ep.protocol.toUpperCase()}, not ${protocol.toUpperCase()}`);
+      continue;
+    }
     out.push(name);
   }
   if (out.length === 0) {
-    return { entrypoints: out, warnings, error: names.length === 0 ? `no ${protocol.toUpperCase()} entrypoint to attach to` : `no usable entrypoint: ${warnings.join('; ')}` };
+    return {
+      entrypoints: out,
+      warnings,
+      error:
+        names.length === 0
+          ? `no ${protocol.toUpperCase()} entrypoint to attach to`
+          : `no usable entrypoint: ${warnings.join('; ')}`,
+    };
   }
   return { entrypoints: out, warnings };
 }

@@ -21,7 +21,7 @@ export function inFlightConn(name: string, amount: number): TcpMiddleware {
       let perIp = open.get(name);
       const n = perIp?.get(clientIp) ?? 0;
       if (n >= amount) return false;
-      if (perIp === undefined) open.set(name, perIp = new Map());
+      if (perIp === undefined) open.set(name, (perIp = new Map()));
       perIp.set(clientIp, n + 1);
       socket.once('close', () => release(name, clientIp));
       return true;

@@ -39,9 +39,13 @@ export interface InboundProxyOptions {
 }
 
 /** The reader for an entrypoint's `proxyProtocol` section; undefined when the section is absent. */
-export function inboundProxyProtocol(cfg: EntryPointConfig['proxyProtocol'], opts: InboundProxyOptions): InboundProxyProtocol | undefined {
+export function inboundProxyProtocol(
+  cfg: EntryPointConfig['proxyProtocol'],
+  opts: InboundProxyOptions,
+): InboundProxyProtocol | undefined {
   if (cfg === undefined) return undefined;
-  const matcher: IpMatcher | undefined = cfg.insecure === true ? undefined : buildIpMatcher(cfg.trustedIPs ?? []).matcher;
+  const matcher: IpMatcher | undefined =
+    cfg.insecure === true ? undefined : buildIpMatcher(cfg.trustedIPs ?? []).matcher;
   const trusts = (ip: string): boolean => matcher === undefined || matcher.has(ip);
   return {
     trusts,
@@ -61,7 +65,10 @@ function readHeader(socket: Socket, opts: InboundProxyOptions, next: (socket: So
     if (res.status === 'need-more') return undefined;
     if (res.status === 'error') {
       return () => {
-        opts.logger?.debug({ client: socket.remoteAddress, reason: res.reason }, 'invalid PROXY protocol header, connection closed');
+        opts.logger?.debug(
+          { client: socket.remoteAddress, reason: res.reason },
+          'invalid PROXY protocol header, connection closed',
+        );
         socket.destroy();
       };
     }

@@ -12,7 +12,9 @@ import type { TcpMiddleware } from './routing.ts';
  */
 
 /** A middleware that could be built, or why not. */
-export type TcpMiddlewareResult = { readonly ok: true; readonly middleware: TcpMiddleware } | { readonly ok: false; readonly error: string };
+export type TcpMiddlewareResult =
+  | { readonly ok: true; readonly middleware: TcpMiddleware }
+  | { readonly ok: false; readonly error: string };
 
 /** The TCP middleware types berth knows, with their options. */
 const TYPES: Readonly<Record<string, readonly string[]>> = {
@@ -22,7 +24,9 @@ const TYPES: Readonly<Record<string, readonly string[]>> = {
 };
 
 /** Builds every TCP middleware of the merged configuration; each broken one is an error of its own. */
-export function buildTcpMiddlewares(defs: Readonly<Record<string, Middleware>> | undefined): Map<string, TcpMiddlewareResult> {
+export function buildTcpMiddlewares(
+  defs: Readonly<Record<string, Middleware>> | undefined,
+): Map<string, TcpMiddlewareResult> {
   const out = new Map<string, TcpMiddlewareResult>();
   for (const [name, def] of Object.entries(defs ?? {})) out.set(name, buildOne(name, def));
   return out;
@@ -32,7 +36,10 @@ export function buildTcpMiddlewares(defs: Readonly<Record<string, Middleware>> |
  * A router's `middlewares` list (qualified names, applied in order) as built middlewares, or the
  * first problem: an unknown or broken middleware disables the router, as in Traefik.
  */
-export function resolveTcpMiddlewares(refs: readonly string[] | undefined, built: ReadonlyMap<string, TcpMiddlewareResult>): { readonly chain: TcpMiddleware[] } | { readonly error: string } {
+export function resolveTcpMiddlewares(
+  refs: readonly string[] | undefined,
+  built: ReadonlyMap<string, TcpMiddlewareResult>,
+): { readonly chain: TcpMiddleware[] } | { readonly error: string } {
   const chain: TcpMiddleware[] = [];
   for (const ref of refs ?? []) {
     const m = built.get(ref);
@@ -45,33 +52,55 @@ export function resolveTcpMiddlewares(refs: readonly string[] | undefined, built
 
 function buildOne(name: string, def: Middleware): TcpMiddlewareResult {
   const types = Object.keys(def ?? {});
-  if (types.length !== 1) return { ok: false, error: `a middleware needs exactly one type, got ${types.length === 0 ? 'none' : types.join(', ')}` };
+  if (types.length !== 1)
+    return {
+      ok: false,
+      error: `a middleware needs exactly one type, got ${types.length === 0 ? 'none' : types.join(', ')}`,
+    };
   const type = types[0]!;
   const known = TYPES[type];
-  if (known === undefined) return { ok: false, error: `unknown TCP middleware type "${type}" (TCP middlewares: ${Object.keys(TYPES).join(', ')})` };
+  if (known === undefined)
+    return {
+      ok: false,
+      error: `unknown TCP middleware type "${type}" (TCP middlewares: ${Object.keys(TYPES).join(', ')})`,
+    };
   const options = def[type] ?? {};
   for (const key of Object.keys(options)) {
     if (!known.includes(key)) {
-      const hint = key === 'ipStrategy' ? ' (Traefik\'s TCP ipAllowList has only sourceRange: a TCP connection has no forwarding headers)' : '';
+      const hint =
+        key === 'ipStrategy'
+          ? " (Traefik's TCP ipAllowList has only sourceRange: a TCP connection has no forwarding headers)"
+          : '';
       return { ok: false, error: `${type}.${key}: unknown option${hint}` };
     }
   }
   if (type === 'inFlightConn') {
     const amount = positiveInteger(options.amount);
-    if (amount === undefined) return { ok: false, error: `inFlightConn.amount: expected a whole number of connections ≥ 1, got ${JSON.stringify(options.amount ?? null)}` };
+    if (amount === undefined)
+      return {
+        ok: false,
+        error: `inFlightConn.amount: expected a whole number of connections ≥ 1, got ${JSON.stringify(options.amount ?? null)}`,
+      };
     return { ok: true, middleware: inFlightConn(name, amount) };
   }
   const ranges = stringList(options.sourceRange);
-  if (ranges === undefined || ranges.length === 0) return { ok: false, error: `${type}.sourceRange: at least one address or range is required` };
+  if (ranges === undefined || ranges.length === 0)
+    return { ok: false, error: `${type}.sourceRange: at least one address or range is required` };
   const { matcher, invalid } = buildIpMatcher(ranges);
-  if (invalid.length > 0) return { ok: false, error: `${type}.sourceRange: invalid address or range ${JSON.stringify(invalid[0])}` };
+  if (invalid.length > 0)
+    return { ok: false, error: `${type}.sourceRange: invalid address or range ${JSON.stringify(invalid[0])}` };
   return { ok: true, middleware: { name, admit: (ip) => ip !== '' && matcher.has(ip) } };
 }
 
 /** A list of strings, or a comma-separated string as Docker labels give it. */
 function stringList(v: unknown): string[] | undefined {
-  if (typeof v === 'string') return v.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v.map((s: string) => s.trim()).filter((s) => s !== '');
+  if (typeof v === 'string')
+    return v
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string'))
+    return v.map((s: string) => s.trim()).filter((s) => s !== '');
   return undefined;
 }
 

@@ -86,22 +86,36 @@ export class PortAllocator {
     const used = new Set<number>();
     for (const a of this.#byKey.values()) if (a.protocol === protocol) used.add(a.port);
     let port = -1;
-    for (let p = from; p <= to; p++) if (!used.has(p)) { port = p; break; }
+    for (let p = from; p <= to; p++)
+      if (!used.has(p)) {
+        port = p;
+        break;
+      }
     // In a fleet a port unused here may be used on another host: only the fleet could reclaim it.
     if (port === -1 && this.#share !== undefined) {
-      return { error: `no free ${protocol} port in edge.dynamicPorts ${from}-${to}: all ${to - from + 1} are assigned across the fleet; widen the range` };
+      return {
+        error: `no free ${protocol} port in edge.dynamicPorts ${from}-${to}: all ${to - from + 1} are assigned across the fleet; widen the range`,
+      };
     }
     if (port === -1) {
       const stale = [...this.#byKey.entries()]
         .filter(([k, a]) => a.protocol === protocol && !this.#live.has(k) && a.port >= from && a.port <= to)
         .sort(([, a], [, b]) => (a.assignedAt < b.assignedAt ? -1 : 1))[0];
       if (!stale) {
-        return { error: `no free ${protocol} port in edge.dynamicPorts ${from}-${to}: all ${to - from + 1} are assigned to running routers; widen the range` };
+        return {
+          error: `no free ${protocol} port in edge.dynamicPorts ${from}-${to}: all ${to - from + 1} are assigned to running routers; widen the range`,
+        };
       }
       this.#byKey.delete(stale[0]);
       port = stale[1].port;
     }
-    const assignment: PortAssignment = { key, protocol, port, assignedAt: new Date().toISOString(), ...(this.#share ? { source: 'local' as const } : {}) };
+    const assignment: PortAssignment = {
+      key,
+      protocol,
+      port,
+      assignedAt: new Date().toISOString(),
+      ...(this.#share ? { source: 'local' as const } : {}),
+    };
     this.#byKey.set(id, assignment);
     this.#live.add(id);
     const err = this.#save();
@@ -150,9 +164,17 @@ export class PortAllocator {
       dirty = true;
       if (cur !== undefined && cur.port !== f.port) {
         if (this.#live.has(id)) changed = true;
-        lost.push(`${f.protocol} port ${cur.port} of ${f.key}${cur.source === 'local' ? ' (assigned here while the fleet could not be asked)' : ''} is ${f.port} in the fleet: it moves there`);
+        lost.push(
+          `${f.protocol} port ${cur.port} of ${f.key}${cur.source === 'local' ? ' (assigned here while the fleet could not be asked)' : ''} is ${f.port} in the fleet: it moves there`,
+        );
       }
-      this.#byKey.set(id, { key: f.key, protocol: f.protocol, port: f.port, assignedAt: f.assignedAt, source: 'fleet' });
+      this.#byKey.set(id, {
+        key: f.key,
+        protocol: f.protocol,
+        port: f.port,
+        assignedAt: f.assignedAt,
+        source: 'fleet',
+      });
     }
     for (const [id, a] of [...this.#byKey]) {
       if (inFleet.has(id)) continue;
@@ -161,7 +183,9 @@ export class PortAllocator {
         this.#byKey.delete(id);
         dirty = true;
         if (this.#live.has(id)) changed = true;
-        lost.push(`${a.protocol} port ${a.port} of ${a.key} belongs to ${holder.slice(holder.indexOf(':') + 1)} in the fleet: ${a.key} gets another one`);
+        lost.push(
+          `${a.protocol} port ${a.port} of ${a.key} belongs to ${holder.slice(holder.indexOf(':') + 1)} in the fleet: ${a.key} gets another one`,
+        );
       } else if (a.source === 'fleet') {
         this.#byKey.set(id, { ...a, source: 'local' });
         dirty = true;
@@ -190,7 +214,9 @@ export class PortAllocator {
 
   /** Every assignment, by protocol and port. */
   list(): PortAssignment[] {
-    return [...this.#byKey.values()].sort((a, b) => (a.protocol === b.protocol ? a.port - b.port : a.protocol < b.protocol ? -1 : 1));
+    return [...this.#byKey.values()].sort((a, b) =>
+      a.protocol === b.protocol ? a.port - b.port : a.protocol < b.protocol ? -1 : 1,
+    );
   }
 
   #load(stateDir: string): void {
@@ -199,16 +225,28 @@ export class PortAllocator {
       text = readFileSync(this.#path, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-        this.diagnostics.push(diagWarning(`file ${this.#path}`, undefined, `cannot read port allocations: ${errorMessage(err)}`));
+        this.diagnostics.push(
+          diagWarning(`file ${this.#path}`, undefined, `cannot read port allocations: ${errorMessage(err)}`),
+        );
       }
-      try { mkdirSync(stateDir, { recursive: true }); } catch { /* reported at the first save */ }
+      try {
+        mkdirSync(stateDir, { recursive: true });
+      } catch {
+        /* reported at the first save */
+      }
       return;
     }
     const parsed = parseState(text);
     if (typeof parsed === 'string') {
       const aside = `${this.#path}.corrupt-${Date.now()}`;
-      try { renameSync(this.#path, aside); } catch { /* keep going with an empty table */ }
-      this.diagnostics.push(diagWarning(`file ${this.#path}`, undefined, `${parsed}; moved aside to ${aside}, dynamic ports start afresh`));
+      try {
+        renameSync(this.#path, aside);
+      } catch {
+        /* keep going with an empty table */
+      }
+      this.diagnostics.push(
+        diagWarning(`file ${this.#path}`, undefined, `${parsed}; moved aside to ${aside}, dynamic ports start afresh`),
+      );
       return;
     }
     for (const a of parsed.allocations) this.#byKey.set(`${a.protocol}:${a.key}`, a);
@@ -229,11 +267,21 @@ export class PortAllocator {
       renameSync(tmp, this.#path);
       try {
         const dfd = openSync(join(this.#path, '..'), 'r');
-        try { fsyncSync(dfd); } finally { closeSync(dfd); }
-      } catch { /* directory fsync unsupported: the rename is still atomic */ }
+        try {
+          fsyncSync(dfd);
+        } finally {
+          closeSync(dfd);
+        }
+      } catch {
+        /* directory fsync unsupported: the rename is still atomic */
+      }
       return undefined;
     } catch (err) {
-      try { unlinkSync(tmp); } catch { /* nothing to clean */ }
+      try {
+        unlinkSync(tmp);
+      } catch {
+        /* nothing to clean */
+      }
       return errorMessage(err);
     }
   }
@@ -252,9 +300,13 @@ function parseState(text: string): StateFile | string {
   const out: PortAssignment[] = [];
   for (const a of (raw as { allocations: unknown[] }).allocations) {
     const e = a as Partial<PortAssignment> | null;
-    if (!e || typeof e.key !== 'string' || (e.protocol !== 'tcp' && e.protocol !== 'udp') || !Number.isInteger(e.port)) continue;
+    if (!e || typeof e.key !== 'string' || (e.protocol !== 'tcp' && e.protocol !== 'udp') || !Number.isInteger(e.port))
+      continue;
     out.push({
-      key: e.key, protocol: e.protocol, port: e.port!, assignedAt: typeof e.assignedAt === 'string' ? e.assignedAt : new Date(0).toISOString(),
+      key: e.key,
+      protocol: e.protocol,
+      port: e.port!,
+      assignedAt: typeof e.assignedAt === 'string' ? e.assignedAt : new Date(0).toISOString(),
       ...(e.source === 'local' || e.source === 'fleet' ? { source: e.source } : {}),
     });
   }

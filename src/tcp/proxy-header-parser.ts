@@ -20,7 +20,12 @@ export type ProxyHeaderParse =
    * A complete header of `length` bytes. `endpoints` is undefined when the header says to keep the
    * connection's own addresses (v2 LOCAL, v1 UNKNOWN, v2 UNSPEC or UNIX families).
    */
-  | { readonly status: 'ok'; readonly length: number; readonly version: 1 | 2; readonly endpoints: DeclaredEndpoints | undefined };
+  | {
+      readonly status: 'ok';
+      readonly length: number;
+      readonly version: 1 | 2;
+      readonly endpoints: DeclaredEndpoints | undefined;
+    };
 
 /** The longest v1 header the spec allows, CRLF included. */
 export const V1_MAX_BYTES = 107;
@@ -56,18 +61,23 @@ function error(reason: string): ProxyHeaderParse {
 
 function parseV1(buf: Buffer): ProxyHeaderParse {
   const lf = buf.indexOf(0x0a);
-  if (lf < 0 || lf >= V1_MAX_BYTES) return buf.length >= V1_MAX_BYTES || lf >= V1_MAX_BYTES ? error(`v1 header without CRLF in its first ${V1_MAX_BYTES} bytes`) : NEED_MORE;
+  if (lf < 0 || lf >= V1_MAX_BYTES)
+    return buf.length >= V1_MAX_BYTES || lf >= V1_MAX_BYTES
+      ? error(`v1 header without CRLF in its first ${V1_MAX_BYTES} bytes`)
+      : NEED_MORE;
   if (buf[lf - 1] !== 0x0d) return error('v1 header line does not end with CRLF');
   const line = buf.toString('latin1', 0, lf - 1);
   const parts = line.split(' ');
   const proto = parts[1];
   // UNKNOWN: the rest of the line is ignored and the connection's own addresses are kept.
   if (proto === 'UNKNOWN') return { status: 'ok', length: lf + 1, version: 1, endpoints: undefined };
-  if (proto !== 'TCP4' && proto !== 'TCP6') return error(`v1 header with unknown protocol ${JSON.stringify(clip(proto ?? ''))}`);
+  if (proto !== 'TCP4' && proto !== 'TCP6')
+    return error(`v1 header with unknown protocol ${JSON.stringify(clip(proto ?? ''))}`);
   if (parts.length !== 6) return error('v1 header needs exactly: PROXY TCP4|TCP6 src dst srcport dstport');
   const [, , srcIp, dstIp, srcPort, dstPort] = parts as [string, string, string, string, string, string];
   const valid = proto === 'TCP4' ? isIPv4 : (ip: string): boolean => V6_TEXT_RE.test(ip) && isIPv6(ip);
-  if (!valid(srcIp) || !valid(dstIp)) return error(`v1 header with an address that is not ${proto === 'TCP4' ? 'IPv4' : 'IPv6'}`);
+  if (!valid(srcIp) || !valid(dstIp))
+    return error(`v1 header with an address that is not ${proto === 'TCP4' ? 'IPv4' : 'IPv6'}`);
   const sp = port(srcPort);
   const dp = port(dstPort);
   if (sp === undefined || dp === undefined) return error('v1 header with an invalid port');
@@ -87,23 +97,39 @@ function parseV2(buf: Buffer): ProxyHeaderParse {
   if (command > 1) return error(`v2 header with unknown command ${command}`);
   const family = buf[13]! >> 4;
   const transport = buf[13]! & 0x0f;
-  if (family > 3 || transport > 2) return error(`v2 header with unknown address family or transport 0x${buf[13]!.toString(16).padStart(2, '0')}`);
+  if (family > 3 || transport > 2)
+    return error(`v2 header with unknown address family or transport 0x${buf[13]!.toString(16).padStart(2, '0')}`);
   const length = 16 + buf.readUInt16BE(14);
   if (length > V2_MAX_BYTES) return error(`v2 header of ${length} bytes, more than the ${V2_MAX_BYTES} accepted`);
   if (buf.length < length) return NEED_MORE;
   // LOCAL (health checks of the balancer itself), UNSPEC and UNIX: keep the real peer.
-  if (command === 0 || family === 0 || family === 3 || transport === 0) return { status: 'ok', length, version: 2, endpoints: undefined };
+  if (command === 0 || family === 0 || family === 3 || transport === 0)
+    return { status: 'ok', length, version: 2, endpoints: undefined };
   if (family === 1) {
     if (length < 16 + 12) return error('v2 header with an IPv4 address block shorter than 12 bytes');
     return {
-      status: 'ok', length, version: 2,
-      endpoints: { srcIp: ipv4Text(buf, 16), dstIp: ipv4Text(buf, 20), srcPort: buf.readUInt16BE(24), dstPort: buf.readUInt16BE(26) },
+      status: 'ok',
+      length,
+      version: 2,
+      endpoints: {
+        srcIp: ipv4Text(buf, 16),
+        dstIp: ipv4Text(buf, 20),
+        srcPort: buf.readUInt16BE(24),
+        dstPort: buf.readUInt16BE(26),
+      },
     };
   }
   if (length < 16 + 36) return error('v2 header with an IPv6 address block shorter than 36 bytes');
   return {
-    status: 'ok', length, version: 2,
-    endpoints: { srcIp: ipv6Text(buf, 16), dstIp: ipv6Text(buf, 32), srcPort: buf.readUInt16BE(48), dstPort: buf.readUInt16BE(50) },
+    status: 'ok',
+    length,
+    version: 2,
+    endpoints: {
+      srcIp: ipv6Text(buf, 16),
+      dstIp: ipv6Text(buf, 32),
+      srcPort: buf.readUInt16BE(48),
+      dstPort: buf.readUInt16BE(50),
+    },
   };
 }
 
@@ -115,14 +141,21 @@ function ipv4Text(buf: Buffer, at: number): string {
 export function ipv6Text(buf: Buffer, at: number): string {
   const g: number[] = [];
   for (let i = 0; i < 8; i++) g.push(buf.readUInt16BE(at + i * 2));
-  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) return `::ffff:${ipv4Text(buf, at + 12)}`;
+  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff)
+    return `::ffff:${ipv4Text(buf, at + 12)}`;
   let bestAt = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (g[i] !== 0) { i++; continue; }
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) { bestAt = i; bestLen = j - i; }
+    if (j - i > bestLen) {
+      bestAt = i;
+      bestLen = j - i;
+    }
     i = j;
   }
   const hex = g.map((x) => x.toString(16));

@@ -22,7 +22,11 @@ export interface ProxyEndpoints {
 export function proxyProtocolHeader(version: 1 | 2, ep: ProxyEndpoints): Buffer {
   const src = normalizeIp(ep.srcIp);
   const dst = normalizeIp(ep.dstIp);
-  const known = (isIPv4(src) || isIPv6(src)) && (isIPv4(dst) || isIPv6(dst)) && ep.srcPort !== undefined && ep.dstPort !== undefined;
+  const known =
+    (isIPv4(src) || isIPv6(src)) &&
+    (isIPv4(dst) || isIPv6(dst)) &&
+    ep.srcPort !== undefined &&
+    ep.dstPort !== undefined;
   const v4 = known && isIPv4(src) && isIPv4(dst);
   if (version === 1) {
     if (!known) return Buffer.from('PROXY UNKNOWN\r\n', 'latin1');
@@ -68,13 +72,17 @@ export function ipv6Bytes(ip: string): Buffer {
   const lastColon = text.lastIndexOf(':');
   if (text.includes('.', lastColon)) {
     // A dotted IPv4 tail is two 16-bit groups.
-    const v4 = text.slice(lastColon + 1).split('.').map(Number);
-    text = `${text.slice(0, lastColon + 1)}${(((v4[0]! << 8) | v4[1]!)).toString(16)}:${(((v4[2]! << 8) | v4[3]!)).toString(16)}`;
+    const v4 = text
+      .slice(lastColon + 1)
+      .split('.')
+      .map(Number);
+    text = `${text.slice(0, lastColon + 1)}${((v4[0]! << 8) | v4[1]!).toString(16)}:${((v4[2]! << 8) | v4[3]!).toString(16)}`;
   }
   const [head, rest] = text.includes('::') ? (text.split('::') as [string, string]) : [text, undefined];
   const h = head ? head.split(':').map((x) => parseInt(x, 16)) : [];
   const r = rest ? rest.split(':').map((x) => parseInt(x, 16)) : [];
-  const groups = rest === undefined ? h : [...h, ...new Array<number>(Math.max(0, 8 - h.length - r.length)).fill(0), ...r];
+  const groups =
+    rest === undefined ? h : [...h, ...new Array<number>(Math.max(0, 8 - h.length - r.length)).fill(0), ...r];
   for (let i = 0; i < 8; i++) out.writeUInt16BE(groups[i] ?? 0, i * 2);
   return out;
 }

@@ -36,16 +36,35 @@ export function connectUpstream(server: TcpServerTarget, peer: Socket, cb: Conne
     sock.destroy();
     cb(new BerthError(code, message, { cause }));
   };
-  const timer = setTimeout(fail, opts.dialTimeoutMs, ErrorCodes.UPSTREAM_TIMEOUT, `connect to ${server.address} timed out`);
+  const timer = setTimeout(
+    fail,
+    opts.dialTimeoutMs,
+    ErrorCodes.UPSTREAM_TIMEOUT,
+    `connect to ${server.address} timed out`,
+  );
   sock.once('error', (err: NodeJS.ErrnoException) => {
-    fail(err.code === 'ECONNREFUSED' ? ErrorCodes.UPSTREAM_REFUSED : ErrorCodes.UPSTREAM_RESET, `connect to ${server.address}: ${err.message}`, err);
+    fail(
+      err.code === 'ECONNREFUSED' ? ErrorCodes.UPSTREAM_REFUSED : ErrorCodes.UPSTREAM_RESET,
+      `connect to ${server.address}: ${err.message}`,
+      err,
+    );
   });
   sock.once('connect', () => {
     if (settled) return;
     if (opts.proxyProtocol !== 0) {
       // A trusted balancer's PROXY header in front of berth declared both ends: pass them on.
       const declared = declaredEndpointsOf(peer);
-      sock.write(proxyProtocolHeader(opts.proxyProtocol, declared ?? { srcIp: peer.remoteAddress, srcPort: peer.remotePort, dstIp: peer.localAddress, dstPort: peer.localPort }));
+      sock.write(
+        proxyProtocolHeader(
+          opts.proxyProtocol,
+          declared ?? {
+            srcIp: peer.remoteAddress,
+            srcPort: peer.remotePort,
+            dstIp: peer.localAddress,
+            dstPort: peer.localPort,
+          },
+        ),
+      );
     }
     if (!server.tls) {
       settled = true;
@@ -88,7 +107,12 @@ export function relay(client: Duplex, upstream: Duplex, opts: RelayOptions, term
       if (s.destroyed) continue;
       if (reset && typeof (s as Partial<Socket>).resetAndDestroy === 'function') {
         // Only plain TCP handles can send an RST; TLS sockets refuse, and a plain close will do.
-        try { (s as Socket).resetAndDestroy(); continue; } catch { /* fall through */ }
+        try {
+          (s as Socket).resetAndDestroy();
+          continue;
+        } catch {
+          /* fall through */
+        }
       }
       s.destroy();
     }
@@ -135,7 +159,9 @@ export function forwardToService(
     return;
   }
   let upstreamRef: Socket | undefined;
-  const abort = (): void => { upstreamRef?.destroy(); };
+  const abort = (): void => {
+    upstreamRef?.destroy();
+  };
   client.once('close', abort);
   client.on('error', abort);
   upstreamRef = connectUpstream(server, peer, (err, upstream) => {
@@ -146,7 +172,10 @@ export function forwardToService(
       client.destroy();
       return;
     }
-    if (client.destroyed) { upstream.destroy(); return; }
+    if (client.destroyed) {
+      upstream.destroy();
+      return;
+    }
     relay(client, upstream, opts, server.options.terminationDelayMs);
   });
 }

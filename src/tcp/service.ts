@@ -13,7 +13,9 @@ const DEFAULT_DIAL_TIMEOUT_MS = 30_000;
 const MAX_DEPTH = 10;
 
 /** A service that could be built, or why not. */
-export type TcpServiceResult = { readonly ok: true; readonly service: TcpServiceHandler } | { readonly ok: false; readonly error: string };
+export type TcpServiceResult =
+  | { readonly ok: true; readonly service: TcpServiceHandler }
+  | { readonly ok: false; readonly error: string };
 
 /**
  * Builds every TCP service of the merged configuration: `loadBalancer` (weighted round robin over
@@ -30,7 +32,8 @@ export function buildTcpServices(tcp: TcpConfiguration | undefined): Map<string,
     const def = defs[name];
     let res: TcpServiceResult;
     if (!def) res = { ok: false, error: `unknown service "${name}"` };
-    else if (stack.includes(name) || stack.length > MAX_DEPTH) res = { ok: false, error: `service "${name}" refers to itself through ${stack.join(' → ')}` };
+    else if (stack.includes(name) || stack.length > MAX_DEPTH)
+      res = { ok: false, error: `service "${name}" refers to itself through ${stack.join(' → ')}` };
     else res = buildOne(name, def, tcp?.serversTransports ?? {}, (child) => build(child, [...stack, name]));
     out.set(name, res);
     return res;
@@ -45,7 +48,8 @@ function buildOne(
   transports: Record<string, TcpServersTransport>,
   child: (name: string) => TcpServiceResult,
 ): TcpServiceResult {
-  if (def.loadBalancer && def.weighted) return { ok: false, error: 'a service has either loadBalancer or weighted, not both' };
+  if (def.loadBalancer && def.weighted)
+    return { ok: false, error: 'a service has either loadBalancer or weighted, not both' };
   if (def.weighted) {
     const items: { item: TcpServiceHandler; weight: number }[] = [];
     for (const ref of def.weighted.services ?? []) {
@@ -67,11 +71,17 @@ function buildOne(
   const items: { item: TcpServerTarget; weight: number }[] = [];
   for (const [i, s] of (lb.servers ?? []).entries()) {
     const hp = typeof s?.address === 'string' ? parseHostPort(s.address) : undefined;
-    if (!hp) return { ok: false, error: `loadBalancer.servers[${i}].address ${JSON.stringify(s?.address)} is not host:port` };
+    if (!hp)
+      return { ok: false, error: `loadBalancer.servers[${i}].address ${JSON.stringify(s?.address)} is not host:port` };
     const target: TcpServerTarget = {
-      address: s.address, host: hp.host, port: hp.port, tls: s.tls === true,
-      options: s.tls === true && opts.tls.servername === undefined && isIP(hp.host) === 0
-        ? { ...opts, tls: { ...opts.tls, servername: hp.host } } : opts,
+      address: s.address,
+      host: hp.host,
+      port: hp.port,
+      tls: s.tls === true,
+      options:
+        s.tls === true && opts.tls.servername === undefined && isIP(hp.host) === 0
+          ? { ...opts, tls: { ...opts.tls, servername: hp.host } }
+          : opts,
     };
     servers.push(target);
     items.push({ item: target, weight: s.weight ?? 1 });
@@ -81,7 +91,11 @@ function buildOne(
   return { ok: true, service: { name, servers, pick: () => wrr.next() } };
 }
 
-function upstreamOptions(name: string, lb: NonNullable<TcpService['loadBalancer']>, transports: Record<string, TcpServersTransport>): TcpUpstreamOptions | string {
+function upstreamOptions(
+  name: string,
+  lb: NonNullable<TcpService['loadBalancer']>,
+  transports: Record<string, TcpServersTransport>,
+): TcpUpstreamOptions | string {
   let proxyProtocol: 0 | 1 | 2 = 0;
   if (lb.proxyProtocol) {
     const v = lb.proxyProtocol.version ?? 2;
@@ -95,22 +109,31 @@ function upstreamOptions(name: string, lb: NonNullable<TcpService['loadBalancer'
     if (!transport) return `unknown serversTransport "${lb.serversTransport}"`;
   }
   const dial = transport?.dialTimeout !== undefined ? parseDuration(transport.dialTimeout) : DEFAULT_DIAL_TIMEOUT_MS;
-  if (dial === undefined) return `serversTransport dialTimeout ${JSON.stringify(transport?.dialTimeout)} is not a duration`;
+  if (dial === undefined)
+    return `serversTransport dialTimeout ${JSON.stringify(transport?.dialTimeout)} is not a duration`;
   // berth waits for both directions unless a termination delay is configured: half-closed
   // protocols (a client that sends its request and FIN, then reads) keep working.
   let termination = -1;
   if (typeof lb.terminationDelay === 'number') termination = lb.terminationDelay;
   else if (transport?.terminationDelay !== undefined) {
     const t = parseDuration(transport.terminationDelay);
-    if (t === undefined) return `serversTransport terminationDelay ${JSON.stringify(transport.terminationDelay)} is not a duration`;
+    if (t === undefined)
+      return `serversTransport terminationDelay ${JSON.stringify(transport.terminationDelay)} is not a duration`;
     termination = t;
   }
   let ca: string[] | undefined;
   if (transport?.tls?.rootCAs?.length) {
     ca = [];
     for (const c of transport.tls.rootCAs) {
-      if (c.includes('-----BEGIN')) { ca.push(c); continue; }
-      try { ca.push(readFileSync(c, 'utf8')); } catch (err) { return `serversTransport rootCAs ${c}: ${errorMessage(err)}`; }
+      if (c.includes('-----BEGIN')) {
+        ca.push(c);
+        continue;
+      }
+      try {
+        ca.push(readFileSync(c, 'utf8'));
+      } catch (err) {
+        return `serversTransport rootCAs ${c}: ${errorMessage(err)}`;
+      }
     }
   }
   const tls: TcpUpstreamOptions['tls'] = {
@@ -118,5 +141,10 @@ function upstreamOptions(name: string, lb: NonNullable<TcpService['loadBalancer'
     ...(transport?.tls?.serverName ? { servername: transport.tls.serverName } : {}),
     ...(ca ? { ca } : {}),
   };
-  return { proxyProtocol, terminationDelayMs: termination < 0 ? -1 : termination, dialTimeoutMs: dial === 0 ? DEFAULT_DIAL_TIMEOUT_MS : dial, tls };
+  return {
+    proxyProtocol,
+    terminationDelayMs: termination < 0 ? -1 : termination,
+    dialTimeoutMs: dial === 0 ? DEFAULT_DIAL_TIMEOUT_MS : dial,
+    tls,
+  };
 }

@@ -48,7 +48,10 @@ export function checkCertificatePair(keyPem: string | Buffer, certPem: string | 
     throw new BerthError(ErrorCodes.TLS_CERT_INVALID, `cannot parse private key: ${errorMessage(err)}`, { cause: err });
   }
   if (!matches) {
-    throw new BerthError(ErrorCodes.TLS_CERT_INVALID, `private key does not match the certificate for ${infoOf(x509).names.join(', ') || x509.subject}`);
+    throw new BerthError(
+      ErrorCodes.TLS_CERT_INVALID,
+      `private key does not match the certificate for ${infoOf(x509).names.join(', ') || x509.subject}`,
+    );
   }
   return infoOf(x509);
 }

@@ -91,7 +91,16 @@ export class CertificateStore implements TlsContextSource {
    */
   put(id: string, pair: CertificatePair): StoredCertificate {
     const info = checkCertificatePair(pair.key, pair.cert);
-    const entry: Entry = { id, key: pair.key, cert: pair.cert, source: pair.source, names: info.names, notAfter: info.notAfter, notBefore: info.notBefore, issuer: info.issuer };
+    const entry: Entry = {
+      id,
+      key: pair.key,
+      cert: pair.cert,
+      source: pair.source,
+      names: info.names,
+      notAfter: info.notAfter,
+      notBefore: info.notBefore,
+      issuer: info.issuer,
+    };
     const next = new Map(this.entries);
     next.set(id, entry);
     this.publish(next);
@@ -136,7 +145,16 @@ export class CertificateStore implements TlsContextSource {
   setChallenge(name: string, pair: { key: string | Buffer; cert: string | Buffer }): void {
     const n = normalizeName(name);
     const next = new Map(this.challenges);
-    next.set(n, { id: `challenge:${n}`, key: pair.key, cert: pair.cert, source: 'acme', names: [n], notAfter: new Date(), notBefore: new Date(), issuer: 'self' });
+    next.set(n, {
+      id: `challenge:${n}`,
+      key: pair.key,
+      cert: pair.cert,
+      source: 'acme',
+      names: [n],
+      notAfter: new Date(),
+      notBefore: new Date(),
+      issuer: 'self',
+    });
     this.challenges = next;
     this.notify();
   }
@@ -156,8 +174,18 @@ export class CertificateStore implements TlsContextSource {
   exportState(): ReplicatedCertificates {
     const pem = (v: string | Buffer): string => (typeof v === 'string' ? v : v.toString('utf8'));
     return {
-      entries: [...this.entries.values()].map((e) => ({ id: e.id, key: pem(e.key), cert: pem(e.cert), source: e.source })),
-      default: { key: pem(this.defaultEntry.key), cert: pem(this.defaultEntry.cert), source: this.defaultEntry.source, id: this.defaultEntry.id },
+      entries: [...this.entries.values()].map((e) => ({
+        id: e.id,
+        key: pem(e.key),
+        cert: pem(e.cert),
+        source: e.source,
+      })),
+      default: {
+        key: pem(this.defaultEntry.key),
+        cert: pem(this.defaultEntry.cert),
+        source: this.defaultEntry.source,
+        id: this.defaultEntry.id,
+      },
       challenges: [...this.challenges.entries()].map(([name, e]) => ({ name, key: pem(e.key), cert: pem(e.cert) })),
     };
   }
@@ -168,19 +196,45 @@ export class CertificateStore implements TlsContextSource {
     for (const e of state.entries) {
       try {
         const info = checkCertificatePair(e.key, e.cert);
-        next.set(e.id, { id: e.id, key: e.key, cert: e.cert, source: e.source, names: info.names, notAfter: info.notAfter, notBefore: info.notBefore, issuer: info.issuer });
+        next.set(e.id, {
+          id: e.id,
+          key: e.key,
+          cert: e.cert,
+          source: e.source,
+          names: info.names,
+          notAfter: info.notAfter,
+          notBefore: info.notBefore,
+          issuer: info.issuer,
+        });
       } catch {
         // The primary validated it; a pair that does not check here is skipped, never served.
       }
     }
     try {
       const info = checkCertificatePair(state.default.key, state.default.cert);
-      this.defaultEntry = { id: state.default.id, key: state.default.key, cert: state.default.cert, source: state.default.source, ...info, names: state.default.source === 'generated' ? [] : info.names };
+      this.defaultEntry = {
+        id: state.default.id,
+        key: state.default.key,
+        cert: state.default.cert,
+        source: state.default.source,
+        ...info,
+        names: state.default.source === 'generated' ? [] : info.names,
+      };
     } catch {
       this.defaultEntry = this.generatedDefault;
     }
     const challenges = new Map<string, Entry>();
-    for (const c of state.challenges) challenges.set(c.name, { id: `challenge:${c.name}`, key: c.key, cert: c.cert, source: 'acme', names: [c.name], notAfter: new Date(), notBefore: new Date(), issuer: 'self' });
+    for (const c of state.challenges)
+      challenges.set(c.name, {
+        id: `challenge:${c.name}`,
+        key: c.key,
+        cert: c.cert,
+        source: 'acme',
+        names: [c.name],
+        notAfter: new Date(),
+        notBefore: new Date(),
+        issuer: 'self',
+      });
     this.challenges = challenges;
     this.publish(next);
   }
@@ -223,7 +277,9 @@ export class CertificateStore implements TlsContextSource {
         if (previous) {
           next.set(previous.id, previous);
           good.set(slot, previous);
-          diagnostics.push(diagError(source, element, `certificate not updated, the previous pair stays in use: ${errorMessage(err)}`));
+          diagnostics.push(
+            diagError(source, element, `certificate not updated, the previous pair stays in use: ${errorMessage(err)}`),
+          );
         } else {
           diagnostics.push(diagError(source, element, `certificate skipped: ${errorMessage(err)}`));
         }
@@ -237,7 +293,13 @@ export class CertificateStore implements TlsContextSource {
       try {
         this.setDefault({ key: readPem(def.keyFile), cert: readPem(def.certFile), source: 'default' });
       } catch (err) {
-        diagnostics.push(diagError(source, 'tls.stores.default.defaultCertificate', `default certificate not used, serving the generated one: ${errorMessage(err)}`));
+        diagnostics.push(
+          diagError(
+            source,
+            'tls.stores.default.defaultCertificate',
+            `default certificate not used, serving the generated one: ${errorMessage(err)}`,
+          ),
+        );
         this.setDefault(undefined);
       }
     } else if (this.defaultEntry !== this.generatedDefault) {
@@ -260,7 +322,13 @@ export class CertificateStore implements TlsContextSource {
    * Resolves a secure context for `servername` built with `options` (cached under `optionsKey`).
    * With `strict`, a name no certificate covers fails the handshake instead of using the default.
    */
-  contextFor(servername: string, options: SecureContextOptions, optionsKey: string, strict: boolean, cb: (err: Error | null, ctx?: SecureContext) => void): void {
+  contextFor(
+    servername: string,
+    options: SecureContextOptions,
+    optionsKey: string,
+    strict: boolean,
+    cb: (err: Error | null, ctx?: SecureContext) => void,
+  ): void {
     const { entry, match } = this.lookup(servername);
     if (strict && match === 'default') {
       cb(new BerthError(ErrorCodes.TLS_CERT_INVALID, `no certificate for SNI "${servername}" (sniStrict)`));
@@ -334,7 +402,14 @@ function better(a: Entry, b: Entry, now: number): boolean {
 }
 
 function summary(e: Entry): StoredCertificate {
-  return { id: e.id, names: [...e.names], notAfter: e.notAfter, notBefore: e.notBefore, issuer: e.issuer, source: e.source };
+  return {
+    id: e.id,
+    names: [...e.names],
+    notAfter: e.notAfter,
+    notBefore: e.notBefore,
+    issuer: e.issuer,
+    source: e.source,
+  };
 }
 
 /** Traefik's certFile/keyFile: inline PEM or a path to one. */

@@ -54,7 +54,12 @@ const CURVES: Record<string, string> = {
 };
 
 /** Traefik's clientAuthType values. */
-export type ClientAuthType = 'NoClientCert' | 'RequestClientCert' | 'RequireAnyClientCert' | 'VerifyClientCertIfGiven' | 'RequireAndVerifyClientCert';
+export type ClientAuthType =
+  | 'NoClientCert'
+  | 'RequestClientCert'
+  | 'RequireAnyClientCert'
+  | 'VerifyClientCertIfGiven'
+  | 'RequireAndVerifyClientCert';
 
 /** TLS options compiled for node:tls: context options (per certificate) and listener policy. */
 export interface CompiledTlsOptions {
@@ -70,11 +75,17 @@ export interface CompiledTlsOptions {
 }
 
 /** Turns Traefik `tls.options.<name>` into node:tls settings; unknown values become diagnostics. */
-export function compileTlsOptions(options: TlsOptions | undefined, element = 'tls.options.default', source = 'dynamic configuration'): CompiledTlsOptions {
+export function compileTlsOptions(
+  options: TlsOptions | undefined,
+  element = 'tls.options.default',
+  source = 'dynamic configuration',
+): CompiledTlsOptions {
   const diagnostics: Diagnostic[] = [];
   const context: SecureContextOptions = {};
   const minVersion = versionOf(options?.minVersion, 'VersionTLS12', `${element}.minVersion`);
-  const maxVersion = options?.maxVersion ? versionOf(options.maxVersion, 'VersionTLS13', `${element}.maxVersion`) : undefined;
+  const maxVersion = options?.maxVersion
+    ? versionOf(options.maxVersion, 'VersionTLS13', `${element}.maxVersion`)
+    : undefined;
   context.minVersion = minVersion;
   if (maxVersion) context.maxVersion = maxVersion;
   if (minVersion === 'TLSv1' || minVersion === 'TLSv1.1') {
@@ -131,11 +142,19 @@ export function compileTlsOptions(options: TlsOptions | undefined, element = 'tl
   function versionOf(v: string | undefined, fallback: string, el: string): SecureVersion {
     const mapped = VERSIONS[v ?? fallback];
     if (mapped) return mapped;
-    diagnostics.push(diagError(source, el, `unknown TLS version "${v}" (VersionTLS10 … VersionTLS13); using ${fallback}`));
+    diagnostics.push(
+      diagError(source, el, `unknown TLS version "${v}" (VersionTLS10 … VersionTLS13); using ${fallback}`),
+    );
     return VERSIONS[fallback] ?? 'TLSv1.2';
   }
 }
 
 function isClientAuthType(t: string): t is ClientAuthType {
-  return ['NoClientCert', 'RequestClientCert', 'RequireAnyClientCert', 'VerifyClientCertIfGiven', 'RequireAndVerifyClientCert'].includes(t);
+  return [
+    'NoClientCert',
+    'RequestClientCert',
+    'RequireAnyClientCert',
+    'VerifyClientCertIfGiven',
+    'RequireAndVerifyClientCert',
+  ].includes(t);
 }

@@ -39,7 +39,9 @@ function versionAllowed(protocol: string | null, o: CompiledTlsOptions): boolean
 
 /** Asks for (and optionally requires a verified) client certificate on this handshake only. */
 function setVerifyMode(socket: TLSSocket, request: boolean, reject: boolean): void {
-  (socket as unknown as { _handle?: { setVerifyMode?(request: boolean, reject: boolean): void } })._handle?.setVerifyMode?.(request, reject);
+  (
+    socket as unknown as { _handle?: { setVerifyMode?(request: boolean, reject: boolean): void } }
+  )._handle?.setVerifyMode?.(request, reject);
 }
 
 /**
@@ -48,12 +50,17 @@ function setVerifyMode(socket: TLSSocket, request: boolean, reject: boolean): vo
  * authentication and sniStrict (an unknown or missing SNI fails the handshake). `current` gives the
  * TLS policy compiled into the snapshot in force, read once per handshake.
  */
-export function tlsServerOptions(store: CertificateStore, options?: TlsOptions, current?: () => { readonly tlsPolicy: TlsPolicy }): TlsServerOptions {
+export function tlsServerOptions(
+  store: CertificateStore,
+  options?: TlsOptions,
+  current?: () => { readonly tlsPolicy: TlsPolicy },
+): TlsServerOptions {
   const c = compileTlsOptions(options);
   const strict = c.sniStrict;
   const requestCert = c.clientAuthType !== 'NoClientCert';
   const fallback: HandshakePolicy = { name: 'default', options: c };
-  const policyFor = (servername: string | undefined): HandshakePolicy => (current ? handshakePolicy(current().tlsPolicy, servername) : fallback);
+  const policyFor = (servername: string | undefined): HandshakePolicy =>
+    current ? handshakePolicy(current().tlsPolicy, servername) : fallback;
   const result: TlsServerOptions = {
     // Called on the TLSSocket: the options of the routers for this name apply to this handshake
     // (certificate context with their CAs, versions and ciphers; whether a client certificate is
@@ -62,7 +69,8 @@ export function tlsServerOptions(store: CertificateStore, options?: TlsOptions, 
       const pol = policyFor(servername);
       rememberPolicy(this, pol);
       const o = pol.options;
-      if (o.clientAuthType !== c.clientAuthType) setVerifyMode(this, o.clientAuthType !== 'NoClientCert', o.clientAuthType === 'RequireAndVerifyClientCert');
+      if (o.clientAuthType !== c.clientAuthType)
+        setVerifyMode(this, o.clientAuthType !== 'NoClientCert', o.clientAuthType === 'RequireAndVerifyClientCert');
       store.contextFor(servername, o.context, o.key, o.sniStrict, cb);
     },
     ALPNCallback: ({ servername, protocols }) => {
@@ -71,7 +79,10 @@ export function tlsServerOptions(store: CertificateStore, options?: TlsOptions, 
     },
     verifyHandshake: (socket) => {
       const pol = policyOfSocket(socket) ?? fallback;
-      return clientCertificateAccepted(socket, pol.options.clientAuthType) && versionAllowed(socket.getProtocol(), pol.options);
+      return (
+        clientCertificateAccepted(socket, pol.options.clientAuthType) &&
+        versionAllowed(socket.getProtocol(), pol.options)
+      );
     },
     minVersion: c.minVersion,
     requestCert,
@@ -101,7 +112,8 @@ export function clientCertificateAccepted(socket: TLSSocket, type: ClientAuthTyp
   if (type === 'RequireAnyClientCert') return presented;
   // node:tls judges the chain only when the listener itself asked for certificates; a name whose
   // options ask for them (SNI) is judged here from OpenSSL's own verdict.
-  const verifyError = (socket as unknown as { _handle?: { verifyError?(): Error | null } })._handle?.verifyError?.() ?? null;
+  const verifyError =
+    (socket as unknown as { _handle?: { verifyError?(): Error | null } })._handle?.verifyError?.() ?? null;
   const authorized = socket.authorized || (presented && verifyError === null);
   if (type === 'VerifyClientCertIfGiven') return !presented || authorized;
   return presented && authorized;
@@ -111,7 +123,11 @@ export function clientCertificateAccepted(socket: TLSSocket, type: ClientAuthTyp
  * Keeps a server's no-SNI certificate in step with the store's default (which a config reload or a
  * new `defaultCertificate` can change). Returns the unsubscribe function.
  */
-export function followDefaultCertificate(server: { setSecureContext(options: SecureContextOptions): void }, store: CertificateStore, options?: TlsOptions): () => void {
+export function followDefaultCertificate(
+  server: { setSecureContext(options: SecureContextOptions): void },
+  store: CertificateStore,
+  options?: TlsOptions,
+): () => void {
   const c = compileTlsOptions(options);
   if (c.sniStrict) return () => undefined;
   let last = store.defaultCertificate();

@@ -49,7 +49,10 @@ export function routerOptionsName(routerName: string, ref: string | undefined): 
  * options gets `default`; options that do not exist fall back to `default` — never to none).
  * Every defined options entry is compiled, so its problems are reported with the configuration.
  */
-export function buildTlsPolicy(routers: Iterable<TlsRouterRef>, defs: Readonly<Record<string, TlsOptions>>): { policy: TlsPolicy; diagnostics: Diagnostic[] } {
+export function buildTlsPolicy(
+  routers: Iterable<TlsRouterRef>,
+  defs: Readonly<Record<string, TlsOptions>>,
+): { policy: TlsPolicy; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
   const compiled = new Map<string, HandshakePolicy>();
   for (const name of new Set(['default', ...Object.keys(defs)])) {

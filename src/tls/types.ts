@@ -11,7 +11,13 @@ export interface TlsContextSource {
    * Like `sniCallback`, with a context built from `options` (cached under `optionsKey`); with
    * `strict`, a name no certificate covers fails the handshake (sniStrict).
    */
-  contextFor(servername: string, options: SecureContextOptions, optionsKey: string, strict: boolean, cb: (err: Error | null, ctx?: SecureContext) => void): void;
+  contextFor(
+    servername: string,
+    options: SecureContextOptions,
+    optionsKey: string,
+    strict: boolean,
+    cb: (err: Error | null, ctx?: SecureContext) => void,
+  ): void;
   /** Key and certificate used when the client sends no SNI. */
   defaultCertificate(): { key: string | Buffer; cert: string | Buffer };
 }

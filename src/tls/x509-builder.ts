@@ -34,15 +34,18 @@ export interface BuiltCertificate {
 
 /** Builds and signs a certificate (SHA-256 with the issuer's ECDSA or RSA key). */
 export function buildCertificate(spec: CertificateSpec): BuiltCertificate {
-  const subjectKey = spec.key !== undefined ? toKey(spec.key)
-    : spec.keyType === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey
-    : generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  const subjectKey =
+    spec.key !== undefined
+      ? toKey(spec.key)
+      : spec.keyType === 'rsa'
+        ? generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey
+        : generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
   const issuerKey = spec.issuer ? toKey(spec.issuer.key) : subjectKey;
   const notBefore = spec.notBefore ?? new Date(Date.now() - 60_000);
   const notAfter = spec.notAfter ?? new Date(notBefore.getTime() + 365 * 86_400_000);
   const spki = createPublicKey(subjectKey).export({ type: 'spki', format: 'der' });
   const serial = randomBytes(16);
-  serial[0] = ((serial[0] ?? 0) & 0x7f) || 0x01; // positive and minimally encoded (no leading zero byte)
+  serial[0] = (serial[0] ?? 0) & 0x7f || 0x01; // positive and minimally encoded (no leading zero byte)
 
   const extensions: Buffer[] = [];
   const names = spec.dnsNames ?? [];
@@ -56,12 +59,23 @@ export function buildCertificate(spec: CertificateSpec): BuiltCertificate {
     extensions.push(extension('2.5.29.19', true, seq()));
     // digitalSignature (+ keyEncipherment for RSA keys)
     const rsa = subjectKey.asymmetricKeyType === 'rsa';
-    extensions.push(extension('2.5.29.15', true, tlv(0x03, rsa ? Buffer.from([0x05, 0xa0]) : Buffer.from([0x07, 0x80]))));
-    extensions.push(extension('2.5.29.37', false, spec.clientAuth ? seq(oid('1.3.6.1.5.5.7.3.1'), oid('1.3.6.1.5.5.7.3.2')) : seq(oid('1.3.6.1.5.5.7.3.1'))));
+    extensions.push(
+      extension('2.5.29.15', true, tlv(0x03, rsa ? Buffer.from([0x05, 0xa0]) : Buffer.from([0x07, 0x80]))),
+    );
+    extensions.push(
+      extension(
+        '2.5.29.37',
+        false,
+        spec.clientAuth ? seq(oid('1.3.6.1.5.5.7.3.1'), oid('1.3.6.1.5.5.7.3.2')) : seq(oid('1.3.6.1.5.5.7.3.1')),
+      ),
+    );
   }
 
   // ecdsa-with-SHA256, or sha256WithRSAEncryption (with its NULL parameters) for an RSA issuer.
-  const sigAlg = issuerKey.asymmetricKeyType === 'rsa' ? seq(oid('1.2.840.113549.1.1.11'), Buffer.from([0x05, 0x00])) : seq(oid('1.2.840.10045.4.3.2'));
+  const sigAlg =
+    issuerKey.asymmetricKeyType === 'rsa'
+      ? seq(oid('1.2.840.113549.1.1.11'), Buffer.from([0x05, 0x00]))
+      : seq(oid('1.2.840.10045.4.3.2'));
   const tbs = seq(
     tagged(0xa0, tlv(0x02, Buffer.from([0x02]))),
     tlv(0x02, serial),

@@ -33,16 +33,24 @@ export function buildUdpRouting(
     const done = built.get(name);
     if (done !== undefined) return done;
     const def = defs[name];
-    const res = !def ? `unknown service "${name}"`
-      : stack.includes(name) || stack.length > 10 ? `service "${name}" refers to itself through ${stack.join(' → ')}`
-      : buildService(name, def, (c) => build(c, [...stack, name]));
+    const res = !def
+      ? `unknown service "${name}"`
+      : stack.includes(name) || stack.length > 10
+        ? `service "${name}" refers to itself through ${stack.join(' → ')}`
+        : buildService(name, def, (c) => build(c, [...stack, name]));
     built.set(name, res);
     return res;
   };
   for (const name of Object.keys(defs)) {
     const res = build(name, []);
-    if (typeof res === 'string') diagnostics.push(diagError(`provider ${providerOf(name)}`, `udp.services.${name}`, res));
-    elements.push({ name, kind: 'udp-service', status: typeof res === 'string' ? 'disabled' : 'enabled', errors: typeof res === 'string' ? [res] : [] });
+    if (typeof res === 'string')
+      diagnostics.push(diagError(`provider ${providerOf(name)}`, `udp.services.${name}`, res));
+    elements.push({
+      name,
+      kind: 'udp-service',
+      status: typeof res === 'string' ? 'disabled' : 'enabled',
+      errors: typeof res === 'string' ? [res] : [],
+    });
   }
 
   const routing = new Map<string, UdpEntrypointRouting>();
@@ -52,27 +60,48 @@ export function buildUdpRouting(
     const element = `udp.routers.${name}`;
     const errors: string[] = [];
     const warnings: string[] = [];
-    const svc = typeof def?.service === 'string' ? built.get(def.service) ?? `unknown service "${def.service}"` : 'service is missing';
-    if (typeof svc === 'string') errors.push(svc.startsWith('unknown') || svc === 'service is missing' ? svc : `service "${def.service}" is broken: ${svc}`);
+    const svc =
+      typeof def?.service === 'string'
+        ? (built.get(def.service) ?? `unknown service "${def.service}"`)
+        : 'service is missing';
+    if (typeof svc === 'string')
+      errors.push(
+        svc.startsWith('unknown') || svc === 'service is missing' ? svc : `service "${def.service}" is broken: ${svc}`,
+      );
     else {
       const att = attachEntrypoints(name, def.entryPoints, 'udp', entrypoints, env.allocator, extraEntrypoints);
       warnings.push(...att.warnings);
       if (att.error) errors.push(att.error);
       for (const ep of att.entrypoints) {
         const owner = routing.get(ep);
-        if (owner) { warnings.push(`entryPoint "${ep}" is already served by UDP router "${owner.router}"; one UDP router per entrypoint`); continue; }
+        if (owner) {
+          warnings.push(
+            `entryPoint "${ep}" is already served by UDP router "${owner.router}"; one UDP router per entrypoint`,
+          );
+          continue;
+        }
         routing.set(ep, { entrypoint: ep, router: name, service: def.service, servers: svc.servers, pick: svc.pick });
       }
-      if (!att.error && att.entrypoints.every((ep) => routing.get(ep)?.router !== name)) errors.push('every entrypoint of this router is served by another UDP router');
+      if (!att.error && att.entrypoints.every((ep) => routing.get(ep)?.router !== name))
+        errors.push('every entrypoint of this router is served by another UDP router');
     }
     for (const e of errors) diagnostics.push(diagError(source, element, e));
     if (errors.length === 0) for (const w of warnings) diagnostics.push(diagWarning(source, element, w));
-    elements.push({ name, kind: 'udp-router', status: errors.length > 0 ? 'disabled' : warnings.length > 0 ? 'warning' : 'enabled', errors: errors.length > 0 ? errors : warnings });
+    elements.push({
+      name,
+      kind: 'udp-router',
+      status: errors.length > 0 ? 'disabled' : warnings.length > 0 ? 'warning' : 'enabled',
+      errors: errors.length > 0 ? errors : warnings,
+    });
   }
   return { routing, diagnostics, elements, extraEntrypoints };
 }
 
-function buildService(name: string, def: UdpService, child: (name: string) => BuiltUdpService | string): BuiltUdpService | string {
+function buildService(
+  name: string,
+  def: UdpService,
+  child: (name: string) => BuiltUdpService | string,
+): BuiltUdpService | string {
   if (def.loadBalancer && def.weighted) return 'a service has either loadBalancer or weighted, not both';
   if (def.weighted) {
     const items: { item: BuiltUdpService; weight: number }[] = [];

@@ -65,7 +65,12 @@ export class UdpEntrypoint {
   #sweeper: NodeJS.Timeout | undefined;
   readonly #drops: IntervalLog;
 
-  constructor(name: string, cfg: EntryPointConfig, getRouting: () => UdpEntrypointRouting | undefined, opts: UdpEntrypointOptions) {
+  constructor(
+    name: string,
+    cfg: EntryPointConfig,
+    getRouting: () => UdpEntrypointRouting | undefined,
+    opts: UdpEntrypointOptions,
+  ) {
     this.name = name;
     this.#cfg = cfg;
     this.#getRouting = getRouting;
@@ -91,19 +96,41 @@ export class UdpEntrypoint {
     const host = this.#cfg.host;
     const family = host === '' ? 'udp6' : isIP(host) === 6 ? 'udp6' : 'udp4';
     const bindHost = host === '' ? '::' : host;
-    const socket = createSocket({ type: family, reuseAddr: false, recvBufferSize: UDP_RECEIVE_BUFFER_BYTES, ...(host === '' ? { ipv6Only: false } : {}) });
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void => { socket.close(); reject(new BerthError(ErrorCodes.LISTEN, `UDP entrypoint ${this.name}: cannot bind ${bindHost}:${this.#cfg.port}: ${err.message}`, { cause: err })); };
-      socket.once('error', onError);
-      socket.bind(this.#cfg.port, bindHost, () => { socket.removeListener('error', onError); resolve(); });
+    const socket = createSocket({
+      type: family,
+      reuseAddr: false,
+      recvBufferSize: UDP_RECEIVE_BUFFER_BYTES,
+      ...(host === '' ? { ipv6Only: false } : {}),
     });
-    socket.on('error', (err) => this.#log.warn({ entrypoint: this.name, err: errorMessage(err) }, 'UDP entrypoint socket error'));
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => {
+        socket.close();
+        reject(
+          new BerthError(
+            ErrorCodes.LISTEN,
+            `UDP entrypoint ${this.name}: cannot bind ${bindHost}:${this.#cfg.port}: ${err.message}`,
+            { cause: err },
+          ),
+        );
+      };
+      socket.once('error', onError);
+      socket.bind(this.#cfg.port, bindHost, () => {
+        socket.removeListener('error', onError);
+        resolve();
+      });
+    });
+    socket.on('error', (err) =>
+      this.#log.warn({ entrypoint: this.name, err: errorMessage(err) }, 'UDP entrypoint socket error'),
+    );
     socket.on('message', (msg, rinfo) => this.#onClientMessage(msg, rinfo));
     this.#socket = socket;
     // Linux reports twice the size asked (bookkeeping included); less means rmem_max capped it.
     const got = receiveBufferSize(socket);
     if (got !== undefined && got < UDP_RECEIVE_BUFFER_BYTES * 2) {
-      this.#log.info({ entrypoint: this.name, receiveBufferBytes: got, wanted: UDP_RECEIVE_BUFFER_BYTES }, `UDP entrypoint ${this.name}: receive buffer limited to ${Math.round(got / 1024)} KiB by net.core.rmem_max; a burst of new clients beyond it is dropped by the kernel (sysctl net.core.rmem_max=${UDP_RECEIVE_BUFFER_BYTES} raises it)`);
+      this.#log.info(
+        { entrypoint: this.name, receiveBufferBytes: got, wanted: UDP_RECEIVE_BUFFER_BYTES },
+        `UDP entrypoint ${this.name}: receive buffer limited to ${Math.round(got / 1024)} KiB by net.core.rmem_max; a burst of new clients beyond it is dropped by the kernel (sysctl net.core.rmem_max=${UDP_RECEIVE_BUFFER_BYTES} raises it)`,
+      );
     }
     const every = Math.max(25, Math.min(1000, Math.floor(this.#idleMs / 4)));
     this.#sweeper = setInterval(() => this.#sweep(), every);
@@ -137,7 +164,9 @@ export class UdpEntrypoint {
       if (s.pending.length < MAX_PENDING) s.pending.push(msg);
       return;
     }
-    s.upstream.send(msg, (err) => { if (err && s) this.#close(s); });
+    s.upstream.send(msg, (err) => {
+      if (err && s) this.#close(s);
+    });
   }
 
   #open(key: string, rinfo: RemoteInfo, target: UdpServerTarget): Session | undefined {
@@ -145,17 +174,31 @@ export class UdpEntrypoint {
       const oldest = this.#sessions.values().next().value;
       if (!oldest) break;
       this.#close(oldest);
-      this.#dropped('evicted', `UDP session table of ${this.name} is full (${this.#max} sessions, limits.udpMaxSessions): the least recently active session was closed`);
+      this.#dropped(
+        'evicted',
+        `UDP session table of ${this.name} is full (${this.#max} sessions, limits.udpMaxSessions): the least recently active session was closed`,
+      );
     }
     const v6 = isIP(target.host) === 6;
     let upstream: DgramSocket;
     try {
       upstream = createSocket(v6 ? 'udp6' : 'udp4');
     } catch (err) {
-      this.#dropped('refused', `cannot create a UDP upstream socket for a new client of ${this.name}: ${errorMessage(err)}`);
+      this.#dropped(
+        'refused',
+        `cannot create a UDP upstream socket for a new client of ${this.name}: ${errorMessage(err)}`,
+      );
       return undefined;
     }
-    const s: Session = { key, clientAddress: rinfo.address, clientPort: rinfo.port, upstream, lastSeen: Date.now(), pending: [], closed: false };
+    const s: Session = {
+      key,
+      clientAddress: rinfo.address,
+      clientPort: rinfo.port,
+      upstream,
+      lastSeen: Date.now(),
+      pending: [],
+      closed: false,
+    };
     this.#sessions.set(key, s);
     upstream.on('error', () => this.#close(s));
     upstream.on('message', (reply) => {
@@ -167,7 +210,10 @@ export class UdpEntrypoint {
         if (s.closed) return;
         const queued = s.pending ?? [];
         s.pending = null;
-        for (const m of queued) upstream.send(m, (err) => { if (err) this.#close(s); });
+        for (const m of queued)
+          upstream.send(m, (err) => {
+            if (err) this.#close(s);
+          });
       });
     };
     // A loopback upstream is reached from a loopback source; others from the default route.
@@ -180,7 +226,10 @@ export class UdpEntrypoint {
   #dropped(reason: UdpDropReason, message: string): void {
     l4Counters.udpDropped(this.name, reason);
     this.#drops.note(reason, (skipped) => {
-      this.#log.warn({ entrypoint: this.name, reason, ...(skipped > 0 ? { alsoDroppedSinceLastLine: skipped } : {}) }, message);
+      this.#log.warn(
+        { entrypoint: this.name, reason, ...(skipped > 0 ? { alsoDroppedSinceLastLine: skipped } : {}) },
+        message,
+      );
     });
   }
 
@@ -189,7 +238,11 @@ export class UdpEntrypoint {
     s.closed = true;
     s.pending = null;
     if (this.#sessions.get(s.key) === s) this.#sessions.delete(s.key);
-    try { s.upstream.close(); } catch { /* already closed */ }
+    try {
+      s.upstream.close();
+    } catch {
+      /* already closed */
+    }
   }
 
   #sweep(): void {

@@ -5,7 +5,11 @@ import type { ReplicatedCertificates } from '../tls/certificate-store.ts';
 import type { MetricsState } from '../observability/metrics.ts';
 
 /** A dynamic port the control plane assigned, as workers need it to route TCP to it. */
-export interface AssignedPort { readonly key: string; readonly port: number; readonly protocol: 'tcp' | 'udp' }
+export interface AssignedPort {
+  readonly key: string;
+  readonly port: number;
+  readonly protocol: 'tcp' | 'udp';
+}
 
 /**
  * Messages from the control plane (providers, ACME, API, health checks: one source of truth) to
@@ -13,10 +17,20 @@ export interface AssignedPort { readonly key: string; readonly port: number; rea
  * compiles it into handlers.
  */
 export type ToWorker =
-  | { readonly type: 'init'; readonly config: StaticConfig; readonly fds: readonly (readonly [string, readonly number[]])[] }
+  | {
+      readonly type: 'init';
+      readonly config: StaticConfig;
+      readonly fds: readonly (readonly [string, readonly number[]])[];
+    }
   /** Where the control plane's API listens: `api@internal` and its kin are forwarded there. */
   | { readonly type: 'api'; readonly url: string }
-  | { readonly type: 'config'; readonly version: number; readonly config: DynamicConfig; readonly diagnostics: readonly Diagnostic[]; readonly ports: readonly AssignedPort[] }
+  | {
+      readonly type: 'config';
+      readonly version: number;
+      readonly config: DynamicConfig;
+      readonly diagnostics: readonly Diagnostic[];
+      readonly ports: readonly AssignedPort[];
+    }
   | { readonly type: 'certs'; readonly state: ReplicatedCertificates }
   | { readonly type: 'http01'; readonly tokens: readonly [string, string][] }
   /** TLS session ticket keys (48 bytes, base64) shared by every worker, so a client resumes on any of them. */
@@ -29,7 +43,11 @@ export type ToWorker =
 
 export type FromWorker =
   /** Listening; the descriptors of its listening sockets by entrypoint (passed on by a hand-over). */
-  | { readonly type: 'listening'; readonly entrypoints: readonly string[]; readonly fds: readonly (readonly [string, readonly number[]])[] }
+  | {
+      readonly type: 'listening';
+      readonly entrypoints: readonly string[];
+      readonly fds: readonly (readonly [string, readonly number[]])[];
+    }
   | { readonly type: 'fatal'; readonly message: string }
   /** The worker's cumulative request counters (every second, and once more when it drains). */
   | { readonly type: 'metrics'; readonly state: MetricsState };

@@ -38,7 +38,12 @@ export class WorkerSupervisor {
   private readonly inherited: readonly ReadonlyMap<string, readonly number[]>[];
   private readonly log: Logger;
 
-  constructor(count: number, config: StaticConfig, inherited: readonly ReadonlyMap<string, readonly number[]>[], log: Logger) {
+  constructor(
+    count: number,
+    config: StaticConfig,
+    inherited: readonly ReadonlyMap<string, readonly number[]>[],
+    log: Logger,
+  ) {
     this.slots = Array.from({ length: count }, () => ({ worker: undefined, restarts: 0, fds: new Map() }));
     this.config = config;
     this.inherited = inherited;
@@ -77,7 +82,8 @@ export class WorkerSupervisor {
   /** The listening sockets of every running worker, by entrypoint (for a hand-over). */
   listeningSockets(): Map<string, number[]> {
     const out = new Map<string, number[]>();
-    for (const s of this.slots) for (const [name, fds] of s.fds) out.set(name, [...new Set([...(out.get(name) ?? []), ...fds])]);
+    for (const s of this.slots)
+      for (const [name, fds] of s.fds) out.set(name, [...new Set([...(out.get(name) ?? []), ...fds])]);
     return out;
   }
 
@@ -104,40 +110,61 @@ export class WorkerSupervisor {
       });
       worker.on('error', (err) => this.log.error({ err, worker: id, index }, `worker failed: ${err.message}`));
       worker.once('exit', (code) => {
-        if (slot.worker === worker) { slot.worker = undefined; slot.fds = new Map(); }
+        if (slot.worker === worker) {
+          slot.worker = undefined;
+          slot.fds = new Map();
+        }
         const last = this.counters.get(id);
-        if (last) { this.counters.delete(id); this.onWorkerCounters?.(last); }
-        if (!listening) { reject(new Error(`worker ${index} ended before listening (code ${code})`)); return; }
+        if (last) {
+          this.counters.delete(id);
+          this.onWorkerCounters?.(last);
+        }
+        if (!listening) {
+          reject(new Error(`worker ${index} ended before listening (code ${code})`));
+          return;
+        }
         if (this.stopping) return;
-        const shared = [...mine].filter(([name, fds]) => this.inherited.some((other, i) => i !== index && fds.some((fd) => other.get(name)?.includes(fd))));
+        const shared = [...mine].filter(([name, fds]) =>
+          this.inherited.some((other, i) => i !== index && fds.some((fd) => other.get(name)?.includes(fd))),
+        );
         if (shared.length > 0) {
-          this.onSharedSocketLost?.(`worker ${index} ended while sharing the inherited socket of ${shared.map(([n]) => n).join(', ')}`);
+          this.onSharedSocketLost?.(
+            `worker ${index} ended while sharing the inherited socket of ${shared.map(([n]) => n).join(', ')}`,
+          );
           return;
         }
         slot.restarts++;
         const delay = Math.min(100 * 2 ** Math.min(slot.restarts, 6), 5000);
         this.log.error({ worker: id, index, code, restartInMs: delay }, 'worker ended; restarting');
-        setTimeout(() => { if (!this.stopping) this.spawn(slot, index).catch((err: unknown) => this.log.error({ err }, 'worker restart failed')); }, delay).unref();
+        setTimeout(() => {
+          if (!this.stopping)
+            this.spawn(slot, index).catch((err: unknown) => this.log.error({ err }, 'worker restart failed'));
+        }, delay).unref();
       });
       // `init` says what to listen on; the worker listens once the configuration has arrived, so a
       // connection waiting in an inherited socket's queue (a restart) is never answered with an
       // empty routing table. Certificates, tokens and health come first, the configuration last.
       worker.postMessage({ type: 'init', config: this.config, fds: [...mine] } satisfies ToWorker);
-      for (const m of ['api', 'certs', 'http01', 'tickets', 'health', 'config'] as const) { const l = this.latest.get(m); if (l) worker.postMessage(l); }
+      for (const m of ['api', 'certs', 'http01', 'tickets', 'health', 'config'] as const) {
+        const l = this.latest.get(m);
+        if (l) worker.postMessage(l);
+      }
     });
   }
 
   /** Asks every worker to drain within `graceMs`; terminates those still running a little after. */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
-    await Promise.all(this.slots.map(async (s) => {
-      const worker = s.worker;
-      if (!worker) return;
-      const exited = new Promise<void>((r) => worker.once('exit', () => r()));
-      worker.postMessage({ type: 'drain', graceMs } satisfies ToWorker);
-      const kill = setTimeout(() => void worker.terminate(), graceMs + 2000);
-      await exited;
-      clearTimeout(kill);
-    }));
+    await Promise.all(
+      this.slots.map(async (s) => {
+        const worker = s.worker;
+        if (!worker) return;
+        const exited = new Promise<void>((r) => worker.once('exit', () => r()));
+        worker.postMessage({ type: 'drain', graceMs } satisfies ToWorker);
+        const kill = setTimeout(() => void worker.terminate(), graceMs + 2000);
+        await exited;
+        clearTimeout(kill);
+      }),
+    );
   }
 }

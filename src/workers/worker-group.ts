@@ -47,7 +47,10 @@ export class WorkerGroup {
   private constructor(src: WorkerSources, count: number, entryPoints: Record<string, EntryPointConfig>) {
     this.src = src;
     const inherited: Map<string, number[]>[] = Array.from({ length: count }, () => new Map());
-    for (const [name, fds] of src.inherited) assignSockets(fds, count).forEach((list, i) => inherited[i]!.set(name, list));
+    for (const [name, fds] of src.inherited)
+      assignSockets(fds, count).forEach((list, i) => {
+        inherited[i]!.set(name, list);
+      });
     this.supervisor = new WorkerSupervisor(count, { ...src.config, entryPoints }, inherited, src.logger);
     this.supervisor.onWorkerCounters = (state) => src.metrics?.absorb(state);
     this.supervisor.onSharedSocketLost = src.onFatal;
@@ -65,7 +68,10 @@ export class WorkerGroup {
     const entryPoints: Record<string, EntryPointConfig> = {};
     for (const [name, ep] of Object.entries(src.config.entryPoints)) {
       // Port 0 would give every worker its own random port: pick one for all of them.
-      entryPoints[name] = ep.protocol === 'tcp' && ep.port === 0 && !src.inherited.has(name) ? { ...ep, port: await freePort(ep.host) } : ep;
+      entryPoints[name] =
+        ep.protocol === 'tcp' && ep.port === 0 && !src.inherited.has(name)
+          ? { ...ep, port: await freePort(ep.host) }
+          : ep;
     }
     return new WorkerGroup(src, count, entryPoints);
   }
@@ -97,14 +103,23 @@ export class WorkerGroup {
 
   /** A new snapshot: its merged configuration and the current health go to every worker. */
   publishConfig(snap: RoutingSnapshot): void {
-    this.supervisor.publish({ type: 'config', version: snap.version, config: snap.config, diagnostics: snap.diagnostics, ports: this.src.ports() });
+    this.supervisor.publish({
+      type: 'config',
+      version: snap.version,
+      config: snap.config,
+      diagnostics: snap.diagnostics,
+      ports: this.src.ports(),
+    });
     this.publish('health');
   }
 
   private soon(what: 'certs' | 'health'): void {
     if (this.pending.has(what)) return;
     this.pending.add(what);
-    setImmediate(() => { this.pending.delete(what); this.publish(what); });
+    setImmediate(() => {
+      this.pending.delete(what);
+      this.publish(what);
+    });
   }
 
   private publish(what: 'certs' | 'health'): void {
@@ -148,7 +163,9 @@ export function assignSockets(fds: readonly number[], workers: number): number[]
   const out: number[][] = Array.from({ length: workers }, () => []);
   if (fds.length === 0) return out;
   if (fds.length === 1) return out.map(() => [fds[0]!]);
-  fds.forEach((fd, j) => out[j % workers]!.push(fd));
+  fds.forEach((fd, j) => {
+    out[j % workers]!.push(fd);
+  });
   for (let i = fds.length; i < workers; i++) out[i]!.push(fds[i % fds.length]!);
   return out;
 }

@@ -30,26 +30,48 @@ class Worker {
 
   constructor(init: Extract<ToWorker, { type: 'init' }>) {
     const config = init.config;
-    this.log = createLogger({ level: config.log.level, ...(config.log.filePath ? { filePath: config.log.filePath } : {}) }).child({ worker: threadId });
+    this.log = createLogger({
+      level: config.log.level,
+      ...(config.log.filePath ? { filePath: config.log.filePath } : {}),
+    }).child({ worker: threadId });
     // Internal services that need the control plane are forwarded to its API listener.
-    this.apiTransport = createTransport({ dialTimeoutMs: 30_000, responseHeaderTimeoutMs: 0, idleConnTimeoutMs: 90_000, maxIdleConnsPerHost: 16, insecureSkipVerify: false });
+    this.apiTransport = createTransport({
+      dialTimeoutMs: 30_000,
+      responseHeaderTimeoutMs: 0,
+      idleConnTimeoutMs: 90_000,
+      maxIdleConnsPerHost: 16,
+      insecureSkipVerify: false,
+    });
     const toApi: Handler = (req, res, ctx) => {
       if (this.toApi) this.toApi(req, res, ctx);
-      else { res.statusCode = 503; res.end(); }
+      else {
+        res.statusCode = 503;
+        res.end();
+      }
     };
     const certificates = new CertificateStore();
-    const allocator = { assign: (key: string, protocol: 'tcp' | 'udp') => {
-      const port = this.ports.get(`${protocol}|${key}`);
-      return port === undefined ? { error: `no port assigned to ${key} yet` } : { port };
-    } };
+    const allocator = {
+      assign: (key: string, protocol: 'tcp' | 'udp') => {
+        const port = this.ports.get(`${protocol}|${key}`);
+        return port === undefined ? { error: `no port assigned to ${key} yet` } : { port };
+      },
+    };
     this.plane = new DataPlane({
-      config, logger: this.log, certificates, middlewares: middlewareFactories,
+      config,
+      logger: this.log,
+      certificates,
+      middlewares: middlewareFactories,
       internalServices: internalServices(toApi, process.env[TEST_HOOKS_ENV] === '1' ? { 'crash@internal': crash } : {}),
       l4: { tcp: (c, e) => buildTcpRouting(c, e, { tls: certificates, logger: this.log, allocator }) },
-      protocols: new Set(['tcp']), probes: false, reusePort: true,
+      protocols: new Set(['tcp']),
+      probes: false,
+      reusePort: true,
       http01: () => (req, res) => this.http01.handle(req, res),
     });
-    if (this.plane.metrics) { const m = this.plane.metrics; setInterval(() => send({ type: 'metrics', state: m.exportState() }), 1000).unref(); }
+    if (this.plane.metrics) {
+      const m = this.plane.metrics;
+      setInterval(() => send({ type: 'metrics', state: m.exportState() }), 1000).unref();
+    }
   }
 
   /** Opens the entrypoints; the control plane learns where they listen. */
@@ -62,15 +84,32 @@ class Worker {
 
   apply(msg: ToWorker): void {
     switch (msg.type) {
-      case 'config': this.applyConfig(msg); return;
-      case 'certs': this.plane.certificates.importState(msg.state); return;
-      case 'http01': this.http01.replace(msg.tokens); return;
-      case 'tickets': this.plane.setTicketKeys(Buffer.from(msg.keys, 'base64')); return;
-      case 'health': this.plane.pool.applyHealth(msg.states); return;
-      case 'reopen-logs': this.plane.reopenLogs(); return;
-      case 'drain': void this.drain(msg.graceMs); return;
-      case 'api': this.toApi = apiForwarder(msg.url, this.apiTransport); return;
-      case 'init': return;
+      case 'config':
+        this.applyConfig(msg);
+        return;
+      case 'certs':
+        this.plane.certificates.importState(msg.state);
+        return;
+      case 'http01':
+        this.http01.replace(msg.tokens);
+        return;
+      case 'tickets':
+        this.plane.setTicketKeys(Buffer.from(msg.keys, 'base64'));
+        return;
+      case 'health':
+        this.plane.pool.applyHealth(msg.states);
+        return;
+      case 'reopen-logs':
+        this.plane.reopenLogs();
+        return;
+      case 'drain':
+        void this.drain(msg.graceMs);
+        return;
+      case 'api':
+        this.toApi = apiForwarder(msg.url, this.apiTransport);
+        return;
+      case 'init':
+        return;
     }
   }
 
@@ -103,13 +142,19 @@ class Worker {
 
 /** Forwards requests for the control plane's internal services to its API listener. */
 function apiForwarder(url: string, transport: Transport): Handler {
-  const lb = new LoadBalancer([{ value: upstreamTarget(url, new URL(url)), weight: 1, id: 'api', healthy: true }], undefined, 'api@internal');
+  const lb = new LoadBalancer(
+    [{ value: upstreamTarget(url, new URL(url)), weight: 1, id: 'api', healthy: true }],
+    undefined,
+    'api@internal',
+  );
   return loadBalancerHandler('api@internal', lb, transport, true).handler;
 }
 
 /** `crash@internal` (test hook): fails the worker as an uncaught bug would. */
 const crash: Handler = () => {
-  setImmediate(() => { throw new Error('crash@internal: worker failing on purpose'); });
+  setImmediate(() => {
+    throw new Error('crash@internal: worker failing on purpose');
+  });
 };
 
 function send(msg: FromWorker): void {
@@ -135,7 +180,10 @@ export function startWorker(): void {
     if (msg.type === 'config' && worker && fds) {
       const f = fds;
       fds = undefined;
-      worker.start(f).catch((err: unknown) => { send({ type: 'fatal', message: (err as Error).message }); process.exit(1); });
+      worker.start(f).catch((err: unknown) => {
+        send({ type: 'fatal', message: (err as Error).message });
+        process.exit(1);
+      });
     }
   });
 }

@@ -26,7 +26,10 @@ describe('writeFileAtomic', () => {
       // root ignores directory permissions: make the target path a directory's child that cannot exist.
       const dir = tempDir('berth-atomic-');
       writeFileSync(join(dir, 'plain'), 'x');
-      await assert.rejects(writeFileAtomic(join(dir, 'plain', 'acme.json'), 'new'), (err: unknown) => err instanceof BerthError && err.code === ErrorCodes.STORAGE);
+      await assert.rejects(
+        writeFileAtomic(join(dir, 'plain', 'acme.json'), 'new'),
+        (err: unknown) => err instanceof BerthError && err.code === ErrorCodes.STORAGE,
+      );
       assert.equal(readFileSync(join(dir, 'plain'), 'utf8'), 'x');
       return;
     }
@@ -35,7 +38,10 @@ describe('writeFileAtomic', () => {
     writeFileSync(file, 'old');
     chmodSync(dir, 0o500);
     t.after(() => chmodSync(dir, 0o700));
-    await assert.rejects(writeFileAtomic(file, 'new'), (err: unknown) => err instanceof BerthError && err.code === ErrorCodes.STORAGE);
+    await assert.rejects(
+      writeFileAtomic(file, 'new'),
+      (err: unknown) => err instanceof BerthError && err.code === ErrorCodes.STORAGE,
+    );
     assert.equal(readFileSync(file, 'utf8'), 'old');
   });
 
@@ -56,8 +62,14 @@ describe('writeFileAtomic', () => {
     let rounds = 0;
     let lastSeq = 0;
     for (; rounds < 5; rounds++) {
-      const child = spawn(node, ['--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-      await new Promise<void>((resolve) => child.on('message', (m) => { if (m === (rounds === 0 ? 'wrote' : 'ready')) resolve(); }));
+      const child = spawn(node, ['--input-type=module', '-e', script], {
+        stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      });
+      await new Promise<void>((resolve) =>
+        child.on('message', (m) => {
+          if (m === (rounds === 0 ? 'wrote' : 'ready')) resolve();
+        }),
+      );
       if (rounds > 0) await new Promise((r) => setTimeout(r, 5 + Math.random() * 60));
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));

@@ -50,10 +50,15 @@ describe('CertificateManager against pebble', () => {
       if (!httpManager.current?.http01(req, res)) res.writeHead(404).end();
     });
     await new Promise<void>((r) => httpServer.listen(httpPort, '127.0.0.1', r));
-    tlsServer = createTlsServer({
-      SNICallback(this: TLSSocket, n, cb) { tlsServerOptions(tlsStore.current).SNICallback.call(this, n, cb); },
-      ALPNCallback: (a) => tlsServerOptions(tlsStore.current).ALPNCallback(a),
-    }, (s) => s.end());
+    tlsServer = createTlsServer(
+      {
+        SNICallback(this: TLSSocket, n, cb) {
+          tlsServerOptions(tlsStore.current).SNICallback.call(this, n, cb);
+        },
+        ALPNCallback: (a) => tlsServerOptions(tlsStore.current).ALPNCallback(a),
+      },
+      (s) => s.end(),
+    );
     await new Promise<void>((r) => tlsServer.listen(tlsPort, '127.0.0.1', r));
     pebble = await startPebble({ httpPort, tlsPort });
     cf = await startCloudflareEmulator({ challtestsrv: pebble.challtestsrvUrl });
@@ -69,12 +74,35 @@ describe('CertificateManager against pebble', () => {
     tlsServer?.close();
   });
 
-  function resolver(p: Pebble, storage: string, extra: Partial<CertResolverConfig['acme']> = {}): Record<string, CertResolverConfig> {
-    return { le: { acme: { email: 'ops@example.com', storage, caServer: p.directoryUrl, caCertificates: [p.caCertPath], dnsChallenge: { provider: 'cloudflare', resolvers: [p.dnsServer] }, ...extra } } };
+  function resolver(
+    p: Pebble,
+    storage: string,
+    extra: Partial<CertResolverConfig['acme']> = {},
+  ): Record<string, CertResolverConfig> {
+    return {
+      le: {
+        acme: {
+          email: 'ops@example.com',
+          storage,
+          caServer: p.directoryUrl,
+          caCertificates: [p.caCertPath],
+          dnsChallenge: { provider: 'cloudflare', resolvers: [p.dnsServer] },
+          ...extra,
+        },
+      },
+    };
   }
 
-  function manager(opts: Partial<CertificateManagerOptions> & Pick<CertificateManagerOptions, 'resolvers' | 'store'>): CertificateManager {
-    const m = new CertificateManager({ logger: quiet, env: { CF_DNS_API_TOKEN: cf.token, CLOUDFLARE_BASE_URL: cf.url }, backoff: { initialMs: 100, maxMs: 2000 }, propagationTimeoutMs: 10_000, ...opts });
+  function manager(
+    opts: Partial<CertificateManagerOptions> & Pick<CertificateManagerOptions, 'resolvers' | 'store'>,
+  ): CertificateManager {
+    const m = new CertificateManager({
+      logger: quiet,
+      env: { CF_DNS_API_TOKEN: cf.token, CLOUDFLARE_BASE_URL: cf.url },
+      backoff: { initialMs: 100, maxMs: 2000 },
+      propagationTimeoutMs: 10_000,
+      ...opts,
+    });
     managers.push(m);
     return m;
   }
@@ -110,11 +138,10 @@ describe('CertificateManager against pebble', () => {
     });
   }
 
-
   const dir = tempDir('berth-acme-');
   const storage = join(dir, 'acme.json');
 
-  test('DNS-01 wildcard order end to end; the served certificate verifies against pebble\'s root', async (t) => {
+  test("DNS-01 wildcard order end to end; the served certificate verifies against pebble's root", async (t) => {
     if (skip) return t.skip('pebble not installed');
     const p = pebble!;
     const store = new CertificateStore();
@@ -133,7 +160,13 @@ describe('CertificateManager against pebble', () => {
     assert.match(leaf.subjectAltName ?? '', /DNS:\*\.example\.com/);
     assert.equal(cf.records('TXT').length, 0, 'challenge TXT records removed');
     assert.equal(statSync(storage).mode & 0o777, 0o600);
-    const doc = JSON.parse(readFileSync(storage, 'utf8')) as Record<string, { Account: { Email: string; Registration: { uri: string }; PrivateKey: string }; Certificates: { domain: { main: string; sans: string[] }; certificate: string; key: string; Store: string }[] }>;
+    const doc = JSON.parse(readFileSync(storage, 'utf8')) as Record<
+      string,
+      {
+        Account: { Email: string; Registration: { uri: string }; PrivateKey: string };
+        Certificates: { domain: { main: string; sans: string[] }; certificate: string; key: string; Store: string }[];
+      }
+    >;
     assert.equal(doc['le']?.Account.Email, 'ops@example.com');
     assert.match(doc['le']?.Account.Registration.uri ?? '', /^https:\/\/127\.0\.0\.1/);
     assert.equal(doc['le']?.Certificates[0]?.domain.main, 'app.example.com');
@@ -165,7 +198,10 @@ describe('CertificateManager against pebble', () => {
     if (skip) return t.skip('pebble not installed');
     const p = pebble!;
     const store = new CertificateStore();
-    const notAfter = JSON.parse(readFileSync(storage, 'utf8')) as Record<string, { Certificates: { certificate: string }[] }>;
+    const notAfter = JSON.parse(readFileSync(storage, 'utf8')) as Record<
+      string,
+      { Certificates: { certificate: string }[] }
+    >;
     const old = new X509Certificate(Buffer.from(notAfter['le']?.Certificates[0]?.certificate ?? '', 'base64'));
     const shift = new Date(old.validTo).getTime() - Date.now() - 10 * DAY; // 10 days before expiry
     const m = manager({ resolvers: resolver(p, storage), store, now: () => Date.now() + shift });
@@ -179,11 +215,19 @@ describe('CertificateManager against pebble', () => {
     assert.match(failed?.lastError ?? '', /429|rate/i);
     assert.ok(failed?.nextAttempt);
     assert.ok(new Date(failed.nextAttempt).getTime() - (Date.now() + shift) >= 900, 'retry not before Retry-After');
-    assert.equal((await served(store, 'app.example.com')).fingerprint256, old.fingerprint256, 'old certificate keeps serving');
+    assert.equal(
+      (await served(store, 'app.example.com')).fingerprint256,
+      old.fingerprint256,
+      'old certificate keeps serving',
+    );
     await waitUntil(() => m.status()[0]?.state === 'valid', 'renewal after Retry-After', 15_000);
     await m.whenIdle();
     assert.equal(p.orders() - before, 1, 'one successful order, the rate-limited one never reached pebble');
-    assert.notEqual((await served(store, 'app.example.com')).fingerprint256, old.fingerprint256, 'renewed certificate swapped in');
+    assert.notEqual(
+      (await served(store, 'app.example.com')).fingerprint256,
+      old.fingerprint256,
+      'renewed certificate swapped in',
+    );
   });
 
   test('acme.json on a full disk: account and certificate are used, nothing is registered or ordered twice, both are stored once there is room', async (t) => {
@@ -213,7 +257,10 @@ describe('CertificateManager against pebble', () => {
       assert.equal(p.orders() - orders, 1, 'the failed writes cost no second order');
       assert.equal(p.accounts() - accounts, 1, 'nor a second account');
       assert.equal(m.storageStatus()[0]?.stored, true);
-      const stored = JSON.parse(readFileSync(file, 'utf8')) as Record<string, { Account: { Registration: { uri: string } }; Certificates: { domain: { main: string } }[] }>;
+      const stored = JSON.parse(readFileSync(file, 'utf8')) as Record<
+        string,
+        { Account: { Registration: { uri: string } }; Certificates: { domain: { main: string } }[] }
+      >;
       assert.match(stored['le']?.Account.Registration.uri ?? '', /^https:/);
       assert.equal(stored['le']?.Certificates[0]?.domain.main, 'app.example.com');
       await m.stop();
@@ -234,14 +281,21 @@ describe('CertificateManager against pebble', () => {
     await onFullDisk(t, async (full) => {
       const file = join(full, 'acme.json');
       // The retry is an hour away: only the stop can store the certificate in time.
-      const m = manager({ resolvers: resolver(p, file), store: new CertificateStore(), backoff: { initialMs: 3_600_000 } });
+      const m = manager({
+        resolvers: resolver(p, file),
+        store: new CertificateStore(),
+        backoff: { initialMs: 3_600_000 },
+      });
       await m.start();
       m.update(routers('stop.example.com'), {});
       await m.whenIdle();
       assert.match(m.status()[0]?.lastError ?? '', /not stored/);
       rmSync(join(full, 'filler'));
       await m.stop();
-      const stored = JSON.parse(readFileSync(file, 'utf8')) as Record<string, { Certificates: { domain: { main: string } }[] }>;
+      const stored = JSON.parse(readFileSync(file, 'utf8')) as Record<
+        string,
+        { Certificates: { domain: { main: string } }[] }
+      >;
       assert.equal(stored['le']?.Certificates[0]?.domain.main, 'stop.example.com');
     });
   });
@@ -258,7 +312,10 @@ describe('CertificateManager against pebble', () => {
     await m.whenIdle();
     const rows = m.status();
     assert.ok(rows.length >= 1 && rows.every((r) => r.state === 'failed' && r.nextAttempt), JSON.stringify(rows));
-    assert.ok(rows.some((r) => /cannot reach/.test(r.lastError ?? '')), JSON.stringify(rows));
+    assert.ok(
+      rows.some((r) => /cannot reach/.test(r.lastError ?? '')),
+      JSON.stringify(rows),
+    );
     p.setDown(false);
     cf.addZone('example.org');
     await waitUntil(() => m.status().every((r) => r.state === 'valid'), 'orders after the faults', 20_000);
@@ -270,7 +327,13 @@ describe('CertificateManager against pebble', () => {
   test('a missing Cloudflare token fails that resolver with a clear error', async (t) => {
     if (skip) return t.skip('pebble not installed');
     const p = pebble!;
-    const m = new CertificateManager({ logger: quiet, env: {}, resolvers: resolver(p, join(dir, 'notoken.json')), store: new CertificateStore(), backoff: { initialMs: 60_000 } });
+    const m = new CertificateManager({
+      logger: quiet,
+      env: {},
+      resolvers: resolver(p, join(dir, 'notoken.json')),
+      store: new CertificateStore(),
+      backoff: { initialMs: 60_000 },
+    });
     managers.push(m);
     await m.start();
     m.update(routers('x.example.com'), {});
@@ -283,7 +346,19 @@ describe('CertificateManager against pebble', () => {
     if (skip) return t.skip('pebble not installed');
     const p = pebble!;
     const store = new CertificateStore();
-    const m = manager({ resolvers: { le: { acme: { storage: join(dir, 'http.json'), caServer: p.directoryUrl, caCertificates: [p.caCertPath], httpChallenge: { entryPoint: 'web' } } } }, store });
+    const m = manager({
+      resolvers: {
+        le: {
+          acme: {
+            storage: join(dir, 'http.json'),
+            caServer: p.directoryUrl,
+            caCertificates: [p.caCertPath],
+            httpChallenge: { entryPoint: 'web' },
+          },
+        },
+      },
+      store,
+    });
     httpManager.current = m;
     await m.start();
     m.update(routers('web.example.net'), {});
@@ -293,12 +368,24 @@ describe('CertificateManager against pebble', () => {
     assert.equal((await served(store, 'web.example.net')).subjectAltName, 'DNS:web.example.net');
   });
 
-  test('TLS-ALPN-01: validated through the store\'s acme-tls/1 certificate', async (t) => {
+  test("TLS-ALPN-01: validated through the store's acme-tls/1 certificate", async (t) => {
     if (skip) return t.skip('pebble not installed');
     const p = pebble!;
     const store = new CertificateStore();
     tlsStore.current = store;
-    const m = manager({ resolvers: { le: { acme: { storage: join(dir, 'alpn.json'), caServer: p.directoryUrl, caCertificates: [p.caCertPath], tlsChallenge: {} } } }, store });
+    const m = manager({
+      resolvers: {
+        le: {
+          acme: {
+            storage: join(dir, 'alpn.json'),
+            caServer: p.directoryUrl,
+            caCertificates: [p.caCertPath],
+            tlsChallenge: {},
+          },
+        },
+      },
+      store,
+    });
     await m.start();
     m.update(routers('alpn.example.net'), {});
     await m.whenIdle();

@@ -40,7 +40,9 @@ function routers(host: string): DynamicConfig {
 }
 
 /** A DNS forwarder to `upstream` that records each question (name without the final dot, type, time). */
-async function dnsForwarder(upstream: string): Promise<{ server: string; queries: { name: string; type: string; at: number }[]; close(): Promise<void> }> {
+async function dnsForwarder(
+  upstream: string,
+): Promise<{ server: string; queries: { name: string; type: string; at: number }[]; close(): Promise<void> }> {
   const target = parseServer(upstream);
   const queries: { name: string; type: string; at: number }[] = [];
   const sock = createSocket('udp4');
@@ -51,10 +53,17 @@ async function dnsForwarder(upstream: string): Promise<{ server: string; queries
     } catch {
       // not a DNS message: forwarded as is
     }
-    exchange(target, msg, { timeoutMs: 2000 }).then((answer) => sock.send(answer, rinfo.port, rinfo.address), () => undefined);
+    exchange(target, msg, { timeoutMs: 2000 }).then(
+      (answer) => sock.send(answer, rinfo.port, rinfo.address),
+      () => undefined,
+    );
   });
   await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
-  return { server: `127.0.0.1:${sock.address().port}`, queries, close: () => new Promise<void>((r) => sock.close(() => r())) };
+  return {
+    server: `127.0.0.1:${sock.address().port}`,
+    queries,
+    close: () => new Promise<void>((r) => sock.close(() => r())),
+  };
 }
 
 /** The first `completeChallenge` (POST /chalZ/) and the end of the authorisation fetched just before it. */
@@ -86,17 +95,23 @@ describe('challenge timing against pebble', { timeout: 120_000 }, () => {
     }
     const [httpPort, tlsPort] = [await freePort(), await freePort()];
     httpServer = createHttpServer((req, res) => {
-      if (req.url?.startsWith('/.well-known/acme-challenge/')) validations.push({ type: 'http-01', at: performance.now() });
+      if (req.url?.startsWith('/.well-known/acme-challenge/'))
+        validations.push({ type: 'http-01', at: performance.now() });
       if (!current.manager?.http01(req, res)) res.writeHead(404).end();
     });
     await new Promise<void>((r) => httpServer.listen(httpPort, '127.0.0.1', r));
-    tlsServer = createTlsServer({
-      SNICallback(this: TLSSocket, n, cb) { tlsServerOptions(current.store).SNICallback.call(this, n, cb); },
-      ALPNCallback: (a) => {
-        if (a.protocols.includes(ACME_TLS_ALPN)) validations.push({ type: 'tls-alpn-01', at: performance.now() });
-        return tlsServerOptions(current.store).ALPNCallback(a);
+    tlsServer = createTlsServer(
+      {
+        SNICallback(this: TLSSocket, n, cb) {
+          tlsServerOptions(current.store).SNICallback.call(this, n, cb);
+        },
+        ALPNCallback: (a) => {
+          if (a.protocols.includes(ACME_TLS_ALPN)) validations.push({ type: 'tls-alpn-01', at: performance.now() });
+          return tlsServerOptions(current.store).ALPNCallback(a);
+        },
       },
-    }, (s) => s.end());
+      (s) => s.end(),
+    );
     await new Promise<void>((r) => tlsServer.listen(tlsPort, '127.0.0.1', r));
     pebble = await startPebble({ httpPort, tlsPort });
     cf = await startCloudflareEmulator({ challtestsrv: pebble.challtestsrvUrl });
@@ -118,9 +133,22 @@ describe('challenge timing against pebble', { timeout: 120_000 }, () => {
   async function issue(acme: Partial<CertResolverConfig['acme']>, host: string): Promise<CertificateManager> {
     const store = new CertificateStore();
     const m = new CertificateManager({
-      logger: quiet, env: { CF_DNS_API_TOKEN: cf.token, CLOUDFLARE_BASE_URL: cf.url }, store, backoff: { initialMs: 3_600_000 },
-      propagationTimeoutMs: 10_000, propagationIntervalMs: 100,
-      resolvers: { le: { acme: { storage: join(dir, `${randomBytes(4).toString('hex')}.json`), caServer: pebble!.directoryUrl, caCertificates: [pebble!.caCertPath], ...acme } } },
+      logger: quiet,
+      env: { CF_DNS_API_TOKEN: cf.token, CLOUDFLARE_BASE_URL: cf.url },
+      store,
+      backoff: { initialMs: 3_600_000 },
+      propagationTimeoutMs: 10_000,
+      propagationIntervalMs: 100,
+      resolvers: {
+        le: {
+          acme: {
+            storage: join(dir, `${randomBytes(4).toString('hex')}.json`),
+            caServer: pebble!.directoryUrl,
+            caCertificates: [pebble!.caCertPath],
+            ...acme,
+          },
+        },
+      },
     });
     managers.push(m);
     current.manager = m;
@@ -132,13 +160,48 @@ describe('challenge timing against pebble', { timeout: 120_000 }, () => {
     return m;
   }
 
-  const dnsCases: { desc: string; dnsChallenge: Partial<NonNullable<CertResolverConfig['acme']['dnsChallenge']>>; delay: boolean; checks: boolean }[] = [
-    { desc: 'no option: the record is checked on the resolver as soon as it is created', dnsChallenge: {}, delay: false, checks: true },
-    { desc: 'propagation.delayBeforeChecks: the first check waits that long after the record is created', dnsChallenge: { propagation: { delayBeforeChecks: `${DELAY_MS}ms` } }, delay: true, checks: true },
-    { desc: 'delayBeforeCheck (deprecated spelling): the same wait', dnsChallenge: { delayBeforeCheck: `${DELAY_MS}ms` }, delay: true, checks: true },
-    { desc: 'propagation.disableChecks: no TXT query reaches the resolver, the CA is asked at once', dnsChallenge: { propagation: { disableChecks: true } }, delay: false, checks: false },
-    { desc: 'disablePropagationCheck (deprecated spelling): no TXT query either', dnsChallenge: { disablePropagationCheck: true }, delay: false, checks: false },
-    { desc: 'delayBeforeChecks with disableChecks: the CA is asked after the delay, without a check', dnsChallenge: { propagation: { delayBeforeChecks: `${DELAY_MS}ms`, disableChecks: true } }, delay: true, checks: false },
+  const dnsCases: {
+    desc: string;
+    dnsChallenge: Partial<NonNullable<CertResolverConfig['acme']['dnsChallenge']>>;
+    delay: boolean;
+    checks: boolean;
+  }[] = [
+    {
+      desc: 'no option: the record is checked on the resolver as soon as it is created',
+      dnsChallenge: {},
+      delay: false,
+      checks: true,
+    },
+    {
+      desc: 'propagation.delayBeforeChecks: the first check waits that long after the record is created',
+      dnsChallenge: { propagation: { delayBeforeChecks: `${DELAY_MS}ms` } },
+      delay: true,
+      checks: true,
+    },
+    {
+      desc: 'delayBeforeCheck (deprecated spelling): the same wait',
+      dnsChallenge: { delayBeforeCheck: `${DELAY_MS}ms` },
+      delay: true,
+      checks: true,
+    },
+    {
+      desc: 'propagation.disableChecks: no TXT query reaches the resolver, the CA is asked at once',
+      dnsChallenge: { propagation: { disableChecks: true } },
+      delay: false,
+      checks: false,
+    },
+    {
+      desc: 'disablePropagationCheck (deprecated spelling): no TXT query either',
+      dnsChallenge: { disablePropagationCheck: true },
+      delay: false,
+      checks: false,
+    },
+    {
+      desc: 'delayBeforeChecks with disableChecks: the CA is asked after the delay, without a check',
+      dnsChallenge: { propagation: { delayBeforeChecks: `${DELAY_MS}ms`, disableChecks: true } },
+      delay: true,
+      checks: false,
+    },
   ];
   for (const [i, c] of dnsCases.entries()) {
     test(`DNS-01, ${c.desc}`, async (t) => {
@@ -146,8 +209,15 @@ describe('challenge timing against pebble', { timeout: 120_000 }, () => {
       const host = `dns${i}.example.com`;
       const [fromCf, fromDns, fromCa] = [cf.answered.length, dns.queries.length, pebble!.requests().length];
       await issue({ dnsChallenge: { provider: 'cloudflare', resolvers: [dns.server], ...c.dnsChallenge } }, host);
-      const created = cf.answered.slice(fromCf).filter((a) => a.created !== undefined).map((a) => ({ name: a.created!.toLowerCase().replace(/\.$/, ''), at: a.at }));
-      assert.deepEqual(created.map((r) => r.name).sort(), [`_acme-challenge.${host}`, '_acme-challenge.example.com'].sort(), 'one TXT record per name (the host and the zone wildcard)');
+      const created = cf.answered
+        .slice(fromCf)
+        .filter((a) => a.created !== undefined)
+        .map((a) => ({ name: a.created!.toLowerCase().replace(/\.$/, ''), at: a.at }));
+      assert.deepEqual(
+        created.map((r) => r.name).sort(),
+        [`_acme-challenge.${host}`, '_acme-challenge.example.com'].sort(),
+        'one TXT record per name (the host and the zone wildcard)',
+      );
       const txtQueries = dns.queries.slice(fromDns).filter((q) => q.type === 'TXT');
       const { authzDone, challengeAt } = validationAsked(pebble!.requests().slice(fromCa));
       const firstCreated = Math.min(...created.map((r) => r.at));
@@ -156,22 +226,55 @@ describe('challenge timing against pebble', { timeout: 120_000 }, () => {
         for (const r of created) {
           const first = txtQueries.find((q) => q.name === r.name && q.at > r.at);
           assert.ok(first, `${r.name} was checked on the resolver`);
-          if (c.delay) assert.ok(first.at - r.at >= AT_LEAST_MS, `${r.name}: first check ${Math.round(first.at - r.at)} ms after the record was created`);
+          if (c.delay)
+            assert.ok(
+              first.at - r.at >= AT_LEAST_MS,
+              `${r.name}: first check ${Math.round(first.at - r.at)} ms after the record was created`,
+            );
         }
         assert.ok(Math.min(...txtQueries.map((q) => q.at)) < challengeAt, 'a check ran before the CA was asked');
       } else {
         assert.deepEqual(txtQueries, [], 'no propagation check');
       }
-      if (c.delay) assert.ok(challengeAt - firstCreated >= AT_LEAST_MS, `CA asked ${Math.round(challengeAt - firstCreated)} ms after the first record`);
+      if (c.delay)
+        assert.ok(
+          challengeAt - firstCreated >= AT_LEAST_MS,
+          `CA asked ${Math.round(challengeAt - firstCreated)} ms after the first record`,
+        );
       assert.ok(challengeAt > authzDone);
     });
   }
 
-  const localCases: { desc: string; type: 'http-01' | 'tls-alpn-01'; acme: Partial<CertResolverConfig['acme']>; delay: boolean }[] = [
-    { desc: 'HTTP-01 without delay: presented, then validated', type: 'http-01', acme: { httpChallenge: { entryPoint: 'web' } }, delay: false },
-    { desc: 'httpChallenge.delay: the CA is asked that long after the answer is presented', type: 'http-01', acme: { httpChallenge: { entryPoint: 'web', delay: `${DELAY_MS}ms` } }, delay: true },
-    { desc: 'TLS-ALPN-01 without delay: presented, then validated', type: 'tls-alpn-01', acme: { tlsChallenge: {} }, delay: false },
-    { desc: 'tlsChallenge.delay: the CA is asked that long after the challenge certificate is installed', type: 'tls-alpn-01', acme: { tlsChallenge: { delay: `${DELAY_MS}ms` } }, delay: true },
+  const localCases: {
+    desc: string;
+    type: 'http-01' | 'tls-alpn-01';
+    acme: Partial<CertResolverConfig['acme']>;
+    delay: boolean;
+  }[] = [
+    {
+      desc: 'HTTP-01 without delay: presented, then validated',
+      type: 'http-01',
+      acme: { httpChallenge: { entryPoint: 'web' } },
+      delay: false,
+    },
+    {
+      desc: 'httpChallenge.delay: the CA is asked that long after the answer is presented',
+      type: 'http-01',
+      acme: { httpChallenge: { entryPoint: 'web', delay: `${DELAY_MS}ms` } },
+      delay: true,
+    },
+    {
+      desc: 'TLS-ALPN-01 without delay: presented, then validated',
+      type: 'tls-alpn-01',
+      acme: { tlsChallenge: {} },
+      delay: false,
+    },
+    {
+      desc: 'tlsChallenge.delay: the CA is asked that long after the challenge certificate is installed',
+      type: 'tls-alpn-01',
+      acme: { tlsChallenge: { delay: `${DELAY_MS}ms` } },
+      delay: true,
+    },
   ];
   for (const [i, c] of localCases.entries()) {
     test(c.desc, async (t) => {
@@ -181,7 +284,11 @@ describe('challenge timing against pebble', { timeout: 120_000 }, () => {
       const { authzDone, challengeAt } = validationAsked(pebble!.requests().slice(fromCa));
       const seen = validations.slice(fromValidation).filter((v) => v.type === c.type);
       assert.ok(seen.length > 0 && seen.every((v) => v.at > challengeAt), 'pebble validated only after it was asked');
-      if (c.delay) assert.ok(challengeAt - authzDone >= AT_LEAST_MS, `CA asked ${Math.round(challengeAt - authzDone)} ms after the authorisation was fetched`);
+      if (c.delay)
+        assert.ok(
+          challengeAt - authzDone >= AT_LEAST_MS,
+          `CA asked ${Math.round(challengeAt - authzDone)} ms after the authorisation was fetched`,
+        );
       else assert.ok(challengeAt > authzDone);
     });
   }

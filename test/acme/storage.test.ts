@@ -22,12 +22,20 @@ function traefikFile(): { text: string; leafCert: string } {
     letsencrypt: {
       Account: {
         Email: 'ops@example.com',
-        Registration: { body: { status: 'valid', contact: ['mailto:ops@example.com'] }, uri: 'https://acme-v02.api.letsencrypt.org/acme/acct/123' },
+        Registration: {
+          body: { status: 'valid', contact: ['mailto:ops@example.com'] },
+          uri: 'https://acme-v02.api.letsencrypt.org/acme/acct/123',
+        },
         PrivateKey: privateKey.export({ type: 'pkcs1', format: 'der' }).toString('base64'),
         KeyType: '4096',
       },
       Certificates: [
-        { domain: { main: '*.example.com', sans: ['example.com'] }, certificate: b64(leaf.cert), key: b64(leaf.key), Store: 'default' },
+        {
+          domain: { main: '*.example.com', sans: ['example.com'] },
+          certificate: b64(leaf.cert),
+          key: b64(leaf.key),
+          Store: 'default',
+        },
         { domain: { main: 'empty.example.com' }, certificate: '', key: '', Store: 'default' },
       ],
     },
@@ -54,12 +62,30 @@ describe('FileAcmeStorage', () => {
     writeFileSync(path, traefikFile().text, { mode: 0o600 });
     const store = new CertificateStore();
     // caServer is unreachable on purpose: any order attempt would fail and show up in status().
-    const m = new CertificateManager({ logger: quiet, store, resolvers: { letsencrypt: { acme: { storage: path, caServer: 'https://127.0.0.1:1/dir', dnsChallenge: { provider: 'cloudflare' } } } } });
+    const m = new CertificateManager({
+      logger: quiet,
+      store,
+      resolvers: {
+        letsencrypt: {
+          acme: { storage: path, caServer: 'https://127.0.0.1:1/dir', dnsChallenge: { provider: 'cloudflare' } },
+        },
+      },
+    });
     await m.start();
-    m.update({ http: { routers: { a: { rule: 'Host(`www.example.com`)', service: 's', tls: { certResolver: 'letsencrypt' } } } } }, {});
+    m.update(
+      {
+        http: {
+          routers: { a: { rule: 'Host(`www.example.com`)', service: 's', tls: { certResolver: 'letsencrypt' } } },
+        },
+      },
+      {},
+    );
     await m.whenIdle();
     assert.equal(store.select('www.example.com').match, 'wildcard');
-    assert.deepEqual(m.status().map((s) => s.state), ['valid']);
+    assert.deepEqual(
+      m.status().map((s) => s.state),
+      ['valid'],
+    );
     await m.stop();
   });
 
@@ -98,7 +124,10 @@ describe('FileAcmeStorage', () => {
     const dir = tempDir('berth-acmejson-');
     const path = join(dir, 'sub', 'acme.json');
     const s = new FileAcmeStorage(path, quiet);
-    await Promise.all([s.write({ a: { Account: null, Certificates: [] } }), s.write({ b: { Account: null, Certificates: [] } })]);
+    await Promise.all([
+      s.write({ a: { Account: null, Certificates: [] } }),
+      s.write({ b: { Account: null, Certificates: [] } }),
+    ]);
     assert.deepEqual(Object.keys(JSON.parse(readFileSync(path, 'utf8'))), ['b'], 'writes land in call order');
     assert.equal(statSync(path).mode & 0o777, 0o600);
     chmodSync(path, 0o644);

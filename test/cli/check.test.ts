@@ -9,7 +9,10 @@ import { tempDir } from '../helpers/temp.ts';
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 
 /** Runs `berth <args>` to completion; `env` replaces the TRAEFIK_* variables of this process. */
-export function berth(args: readonly string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+export function berth(
+  args: readonly string[],
+  opts: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const env: Record<string, string | undefined> = { ...process.env, ...opts.env };
   for (const k of Object.keys(process.env)) if (/^TRAEFIK_/i.test(k) && !(k in (opts.env ?? {}))) delete env[k];
   return new Promise((resolve) => {
@@ -23,32 +26,64 @@ export function berth(args: readonly string[], opts: { cwd?: string; env?: Recor
 describe('berth check: keys accepted without effect are warnings', () => {
   test('static and dynamic (TOML) keys are named with what happens instead; exit 0', async () => {
     const dir = tempDir('berth-check-');
-    await writeFile(join(dir, 'dyn.toml'), '[http.routers.app]\nrule = "Host(`app.test`)"\nservice = "app"\nruleSyntax = "v2"\n\n[[http.services.app.loadBalancer.servers]]\nurl = "http://127.0.0.1:9"\n\n[http.middlewares.m.headers]\nfeaturePolicy = "camera \'none\'"\n');
-    await writeFile(join(dir, 'berth.yaml'), [
-      'entryPoints:', '  web:', '    address: "127.0.0.1:0"', '    http:', '      encodeQuerySemicolons: true',
-      'certificatesResolvers:', '  le:', '    acme:', '      certificateTimeout: 30s', '      tlsChallenge: {}',
-      'providers:', '  file:', `    filename: ${join(dir, 'dyn.toml')}`, '',
-    ].join('\n'));
+    await writeFile(
+      join(dir, 'dyn.toml'),
+      '[http.routers.app]\nrule = "Host(`app.test`)"\nservice = "app"\nruleSyntax = "v2"\n\n[[http.services.app.loadBalancer.servers]]\nurl = "http://127.0.0.1:9"\n\n[http.middlewares.m.headers]\nfeaturePolicy = "camera \'none\'"\n',
+    );
+    await writeFile(
+      join(dir, 'berth.yaml'),
+      [
+        'entryPoints:',
+        '  web:',
+        '    address: "127.0.0.1:0"',
+        '    http:',
+        '      encodeQuerySemicolons: true',
+        'certificatesResolvers:',
+        '  le:',
+        '    acme:',
+        '      certificateTimeout: 30s',
+        '      tlsChallenge: {}',
+        'providers:',
+        '  file:',
+        `    filename: ${join(dir, 'dyn.toml')}`,
+        '',
+      ].join('\n'),
+    );
     const r = await berth(['check', '-c', join(dir, 'berth.yaml')]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /warning: .*certificatesResolvers\.le\.acme\.certificateTimeout: certificateTimeout has no effect in berth: berth orders with its defaults/);
-    assert.match(r.stderr, /warning: .*entryPoints\.web\.http\.encodeQuerySemicolons: encodeQuerySemicolons has no effect in berth/);
-    assert.match(r.stderr, /warning: .*http\.routers\.app\.ruleSyntax: ruleSyntax has no effect in berth: rules are always parsed with the v3 syntax/);
-    assert.match(r.stderr, /warning: .*http\.middlewares\.m\.headers\.featurePolicy: featurePolicy has no effect in berth/);
+    assert.match(
+      r.stderr,
+      /warning: .*certificatesResolvers\.le\.acme\.certificateTimeout: certificateTimeout has no effect in berth: berth orders with its defaults/,
+    );
+    assert.match(
+      r.stderr,
+      /warning: .*entryPoints\.web\.http\.encodeQuerySemicolons: encodeQuerySemicolons has no effect in berth/,
+    );
+    assert.match(
+      r.stderr,
+      /warning: .*http\.routers\.app\.ruleSyntax: ruleSyntax has no effect in berth: rules are always parsed with the v3 syntax/,
+    );
+    assert.match(
+      r.stderr,
+      /warning: .*http\.middlewares\.m\.headers\.featurePolicy: featurePolicy has no effect in berth/,
+    );
     assert.match(r.stdout, /dyn\.toml: ok \(1 router\(s\), 0 error\(s\), 2 warning\(s\)\)/);
   });
 
   test('an error in a dynamic file fails the check', async () => {
     const dir = tempDir('berth-check-');
     await writeFile(join(dir, 'dyn.yml'), 'http:\n  routers:\n    app:\n      rulle: x\n      service: s\n');
-    await writeFile(join(dir, 'berth.yaml'), `entryPoints:\n  web:\n    address: "127.0.0.1:0"\nproviders:\n  file:\n    filename: ${join(dir, 'dyn.yml')}\n`);
+    await writeFile(
+      join(dir, 'berth.yaml'),
+      `entryPoints:\n  web:\n    address: "127.0.0.1:0"\nproviders:\n  file:\n    filename: ${join(dir, 'dyn.yml')}\n`,
+    );
     const r = await berth(['check', '-c', join(dir, 'berth.yaml')]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /http\.routers\.app\.rulle: unknown key, did you mean "rule"\?/);
   });
 });
 
-describe('berth\'s own options', () => {
+describe("berth's own options", () => {
   for (const args of [['--version'], ['-v'], ['version']]) {
     test(`${args.join(' ')} prints the version`, async () => {
       const r = await berth(args);
@@ -70,15 +105,26 @@ describe('berth\'s own options', () => {
   });
 
   test('check reads a Traefik command line as run would', async () => {
-    const r = await berth(['check', '--entrypoints.web.address=127.0.0.1:0', '--providers.docker.exposedbydefault=false', '--entrypoints.web.http.encodequerysemicolons=true']);
+    const r = await berth([
+      'check',
+      '--entrypoints.web.address=127.0.0.1:0',
+      '--providers.docker.exposedbydefault=false',
+      '--entrypoints.web.http.encodequerysemicolons=true',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^command line: ok \(entrypoints: web=127\.0\.0\.1:0\)/);
-    assert.match(r.stderr, /warning: command line: --entrypoints\.web\.http\.encodequerysemicolons: encodeQuerySemicolons has no effect in berth/);
+    assert.match(
+      r.stderr,
+      /warning: command line: --entrypoints\.web\.http\.encodequerysemicolons: encodeQuerySemicolons has no effect in berth/,
+    );
   });
 
   test('check reports a flag it does not know', async () => {
     const r = await berth(['check', '--entrypoints.web.adress=:80']);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /error: command line: --entrypoints\.web\.adress: unknown key "adress" \(did you mean "address"\?\)/);
+    assert.match(
+      r.stderr,
+      /error: command line: --entrypoints\.web\.adress: unknown key "adress" \(did you mean "address"\?\)/,
+    );
   });
 });

@@ -48,10 +48,20 @@ function refused(table: Readonly<Record<string, string>>, path: string): boolean
 }
 
 const SCHEMAS: {
-  name: string; schema: Schema; warnedTable: Readonly<Record<string, Warned>>; covered: Readonly<Record<string, readonly string[]>>; refusedTable: Readonly<Record<string, string>>;
+  name: string;
+  schema: Schema;
+  warnedTable: Readonly<Record<string, Warned>>;
+  covered: Readonly<Record<string, readonly string[]>>;
+  refusedTable: Readonly<Record<string, string>>;
 }[] = [
   { name: 'static', schema: staticConfigSchema, warnedTable: WARNED_STATIC, covered: COVERED_STATIC, refusedTable: {} },
-  { name: 'dynamic', schema: dynamicConfigSchema, warnedTable: WARNED_DYNAMIC, covered: COVERED_DYNAMIC, refusedTable: REFUSED_DYNAMIC },
+  {
+    name: 'dynamic',
+    schema: dynamicConfigSchema,
+    warnedTable: WARNED_DYNAMIC,
+    covered: COVERED_DYNAMIC,
+    refusedTable: REFUSED_DYNAMIC,
+  },
 ];
 
 describe('every key of the configuration takes effect or is warned', () => {
@@ -65,17 +75,22 @@ describe('every key of the configuration takes effect or is warned', () => {
         if (!k.leaf || warned(warnedTable, k.path) || refused(refusedTable, k.path)) continue;
         const files = longest(covered, k.path) ?? [];
         const leaf = k.path.slice(k.path.lastIndexOf('.') + 1);
-        if (!files.some((f) => mentions(f, leaf))) uncovered.push(`${k.path} (looked in: ${files.join(', ') || 'no test listed'})`);
+        if (!files.some((f) => mentions(f, leaf)))
+          uncovered.push(`${k.path} (looked in: ${files.join(', ') || 'no test listed'})`);
       }
       assert.deepEqual(uncovered, [], 'keys with neither a behaviour test nor a line in src/config/warned.ts');
     });
 
     test(`${name}: every warned key exists (a stale line would hide nothing)`, () => {
-      assert.deepEqual(Object.keys(warnedTable).filter((p) => !paths.has(p)), []);
+      assert.deepEqual(
+        Object.keys(warnedTable).filter((p) => !paths.has(p)),
+        [],
+      );
     });
 
     test(`${name}: every listed test file exists`, () => {
-      for (const files of Object.values(covered)) for (const f of files) assert.ok(readFileSync(new URL(`../${f}`, import.meta.url), 'utf8').length > 0, f);
+      for (const files of Object.values(covered))
+        for (const f of files) assert.ok(readFileSync(new URL(`../${f}`, import.meta.url), 'utf8').length > 0, f);
     });
   }
 });

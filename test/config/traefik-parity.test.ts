@@ -12,14 +12,19 @@ import { decodeStaticConfig } from '../../src/config/static/decode.ts';
 import { documentFromEnv, documentFromFlags } from '../../src/config/static/sources.ts';
 
 function keys(file: string): string[] {
-  return readFileSync(new URL(`../fixtures/traefik-v3.7/${file}`, import.meta.url), 'utf8').split('\n').filter((l) => l.trim() !== '');
+  return readFileSync(new URL(`../fixtures/traefik-v3.7/${file}`, import.meta.url), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '');
 }
 
 /** A document holding only `path` (names replaced by `x`, list items by one item), set to `value`. */
 export function documentOf(path: string, value: unknown): Record<string, unknown> {
   const root: Record<string, unknown> = {};
   let cur: Record<string, unknown> = root;
-  const segs = path.replace(/<name>|_name_/g, 'x').replace(/<key>/g, 'k').split('.');
+  const segs = path
+    .replace(/<name>|_name_/g, 'x')
+    .replace(/<key>/g, 'k')
+    .split('.');
   segs.forEach((seg, i) => {
     const m = /^(.+)\[0\]$/.exec(seg);
     const last = i === segs.length - 1;
@@ -53,9 +58,15 @@ describe('Traefik v3.7 keys are accepted (implemented or warned), never refused 
     for (const key of keys('static-keys.txt')) {
       const named = key.replace(/_name_/g, 'x');
       const flags = documentFromFlags([`--${named}=true`]);
-      const env = documentFromEnv([[`TRAEFIK_${named.replace(/\[0\]/g, '.0').replace(/\./g, '_').toUpperCase()}`, 'true']]);
-      const decoded = [...decodeStaticConfig(flags.value, 'flags').diagnostics, ...decodeStaticConfig(env.value, 'env').diagnostics];
-      for (const d of [...flags.diagnostics, ...env.diagnostics, ...decoded]) if (UNKNOWN.test(d.message)) refused.push(`${key}: ${d.element}: ${d.message}`);
+      const env = documentFromEnv([
+        [`TRAEFIK_${named.replace(/\[0\]/g, '.0').replace(/\./g, '_').toUpperCase()}`, 'true'],
+      ]);
+      const decoded = [
+        ...decodeStaticConfig(flags.value, 'flags').diagnostics,
+        ...decodeStaticConfig(env.value, 'env').diagnostics,
+      ];
+      for (const d of [...flags.diagnostics, ...env.diagnostics, ...decoded])
+        if (UNKNOWN.test(d.message)) refused.push(`${key}: ${d.element}: ${d.message}`);
     }
     assert.deepEqual(refused, []);
   });

@@ -22,21 +22,33 @@ describe('DnsAutomation against the Cloudflare emulator', () => {
   /** An automation with fast retries and no retries inside the SDK, so every answer is one attempt. */
   function automation(machineName: string, provider?: () => CloudflareDns): DnsAutomation {
     const a = new DnsAutomation({
-      provider: provider ?? (() => new CloudflareDns({ env: { CF_DNS_API_TOKEN: cf.token, CLOUDFLARE_BASE_URL: cf.url }, maxRetries: 0 })),
+      provider:
+        provider ??
+        (() => new CloudflareDns({ env: { CF_DNS_API_TOKEN: cf.token, CLOUDFLARE_BASE_URL: cf.url }, maxRetries: 0 })),
       identity: { machineName, baseDomain: 'example.com', publicIPv4: '203.0.113.10' },
-      logger: logger('test'), backoff: new Backoff(5, 40),
+      logger: logger('test'),
+      backoff: new Backoff(5, 40),
     });
     running.push(a);
     return a;
   }
-  const names = (machine: string): string[] => cf.records('A').filter((r) => r.name.endsWith(`${machine}.example.com`)).map((r) => `${r.name} ${r.content}`).sort();
+  const names = (machine: string): string[] =>
+    cf
+      .records('A')
+      .filter((r) => r.name.endsWith(`${machine}.example.com`))
+      .map((r) => `${r.name} ${r.content}`)
+      .sort();
 
   test('machine records, then a repository wildcard; ok once in place', async () => {
     const a = automation('m1');
     a.start();
     a.setRepositories(['Marketing']);
     await a.settled();
-    assert.deepEqual(names('m1'), ['*.m1.example.com 203.0.113.10', '*.marketing.m1.example.com 203.0.113.10', 'm1.example.com 203.0.113.10']);
+    assert.deepEqual(names('m1'), [
+      '*.m1.example.com 203.0.113.10',
+      '*.marketing.m1.example.com 203.0.113.10',
+      'm1.example.com 203.0.113.10',
+    ]);
     const s = a.state();
     assert.equal(s.status, 'ok');
     assert.deepEqual(s.pending, []);
@@ -48,7 +60,15 @@ describe('DnsAutomation against the Cloudflare emulator', () => {
     const a = automation('m2');
     const seen = new Set<string>();
     a.start();
-    await waitUntil(() => { seen.add(a.state().status); return a.state().status === 'ok'; }, 'records in place after the failures', 10_000, 2);
+    await waitUntil(
+      () => {
+        seen.add(a.state().status);
+        return a.state().status === 'ok';
+      },
+      'records in place after the failures',
+      10_000,
+      2,
+    );
     assert.ok(seen.has('failing'), `went through failing: ${[...seen].join(', ')}`);
     assert.deepEqual(names('m2'), ['*.m2.example.com 203.0.113.10', 'm2.example.com 203.0.113.10']);
     assert.equal(a.state().failures, 0, 'the count restarts after a success');
@@ -102,7 +122,11 @@ describe('DnsAutomation against the Cloudflare emulator', () => {
     assert.equal(cf.log.length, 0, 'an unchanged identity costs no request');
     a.setIdentity({ machineName: 'm6', baseDomain: 'example.com', publicIPv4: '198.51.100.4' });
     await a.settled();
-    assert.deepEqual(names('m6'), ['*.m6.example.com 198.51.100.4', '*.shop.m6.example.com 198.51.100.4', 'm6.example.com 198.51.100.4']);
+    assert.deepEqual(names('m6'), [
+      '*.m6.example.com 198.51.100.4',
+      '*.shop.m6.example.com 198.51.100.4',
+      'm6.example.com 198.51.100.4',
+    ]);
     assert.equal(cf.counters['POST'] ?? 0, 0, 'updated, not duplicated');
   });
 });

@@ -21,7 +21,14 @@ export function challenge(domain: string): Dns01Challenge {
   const token = randomBytes(16).toString('base64url');
   const keyAuthorization = `${token}.${randomBytes(32).toString('base64url')}`;
   const fqdn = `_acme-challenge.${domain}.`;
-  return { domain, fqdn, effectiveFqdn: fqdn, value: createHash('sha256').update(keyAuthorization).digest('base64url'), token, keyAuthorization };
+  return {
+    domain,
+    fqdn,
+    effectiveFqdn: fqdn,
+    value: createHash('sha256').update(keyAuthorization).digest('base64url'),
+    token,
+    keyAuthorization,
+  };
 }
 
 /**
@@ -66,7 +73,9 @@ export function dns01Contract(name: string, setup: () => Promise<ContractSubject
     const { badCredentials, zone, values } = await subject();
     if (!badCredentials) return t.skip('no credentials');
     const c = challenge(`c.${zone}`);
-    await assert.rejects(badCredentials().present(c), (err: Error) => /401|403|BADSIG|BADKEY|credentials|token|NOTAUTH|rejected/i.test(err.message));
+    await assert.rejects(badCredentials().present(c), (err: Error) =>
+      /401|403|BADSIG|BADKEY|credentials|token|NOTAUTH|rejected/i.test(err.message),
+    );
     assert.ok(!(await values(c.effectiveFqdn)).includes(c.value));
   });
 }

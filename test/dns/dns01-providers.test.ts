@@ -5,7 +5,13 @@ import { join } from 'node:path';
 import { dns01Contract, challenge } from './dns01-contract.ts';
 import { startKnot, type Knot } from '../helpers/knot.ts';
 import { startCloudflareEmulator, type CloudflareEmulator } from '../helpers/cloudflare-emulator.ts';
-import { startAcmeDnsServer, startHttpReqEndpoint, writeExecScript, type AcmeDnsServer, type HttpReqEndpoint } from '../helpers/dns01-backends.ts';
+import {
+  startAcmeDnsServer,
+  startHttpReqEndpoint,
+  writeExecScript,
+  type AcmeDnsServer,
+  type HttpReqEndpoint,
+} from '../helpers/dns01-backends.ts';
 import { needTools, requireIntegration, hasTool } from '../helpers/tools.ts';
 import { tempDir } from '../helpers/temp.ts';
 import { loadDns01Provider, DNS01_PROVIDERS } from '../../src/dns/providers.ts';
@@ -25,7 +31,13 @@ describe('rfc2136 against Knot DNS', () => {
     knot = await startKnot({ 'example.com': [] });
   });
   after(() => knot?.stop());
-  const env = (k: Knot, extra: Record<string, string> = {}) => ({ RFC2136_NAMESERVER: k.server, RFC2136_TSIG_KEY: k.keyName, RFC2136_TSIG_SECRET: k.secret, RFC2136_TSIG_ALGORITHM: 'hmac-sha256.', ...extra });
+  const env = (k: Knot, extra: Record<string, string> = {}) => ({
+    RFC2136_NAMESERVER: k.server,
+    RFC2136_TSIG_KEY: k.keyName,
+    RFC2136_TSIG_SECRET: k.secret,
+    RFC2136_TSIG_ALGORITHM: 'hmac-sha256.',
+    ...extra,
+  });
 
   dns01Contract('rfc2136', async () => {
     const k = knot!;
@@ -33,7 +45,8 @@ describe('rfc2136 against Knot DNS', () => {
       zone: 'example.com',
       provider: createRfc2136Provider(env(k)),
       values: (fqdn) => k.txt(fqdn),
-      badCredentials: () => createRfc2136Provider(env(k, { RFC2136_TSIG_SECRET: Buffer.alloc(32, 7).toString('base64') })),
+      badCredentials: () =>
+        createRfc2136Provider(env(k, { RFC2136_TSIG_SECRET: Buffer.alloc(32, 7).toString('base64') })),
     };
   });
 
@@ -65,12 +78,34 @@ describe('rfc2136 against Knot DNS', () => {
 
   const bad = [
     { desc: 'no nameserver', env: {}, error: /RFC2136_NAMESERVER is not set/ },
-    { desc: 'key without secret', env: { RFC2136_NAMESERVER: '127.0.0.1:1', RFC2136_TSIG_KEY: 'k' }, error: /go together/ },
-    { desc: 'unknown algorithm', env: { RFC2136_NAMESERVER: '127.0.0.1:1', RFC2136_TSIG_KEY: 'k', RFC2136_TSIG_SECRET: 'c2VjcmV0', RFC2136_TSIG_ALGORITHM: 'hmac-foo' }, error: /not supported/ },
-    { desc: 'secret not base64', env: { RFC2136_NAMESERVER: '127.0.0.1:1', RFC2136_TSIG_KEY: 'k', RFC2136_TSIG_SECRET: 'not base64!' }, error: /not valid base64/ },
-    { desc: 'unreadable key file', env: { RFC2136_NAMESERVER: '127.0.0.1:1', RFC2136_TSIG_FILE: '/nonexistent/key' }, error: /cannot read RFC2136_TSIG_FILE/ },
+    {
+      desc: 'key without secret',
+      env: { RFC2136_NAMESERVER: '127.0.0.1:1', RFC2136_TSIG_KEY: 'k' },
+      error: /go together/,
+    },
+    {
+      desc: 'unknown algorithm',
+      env: {
+        RFC2136_NAMESERVER: '127.0.0.1:1',
+        RFC2136_TSIG_KEY: 'k',
+        RFC2136_TSIG_SECRET: 'c2VjcmV0',
+        RFC2136_TSIG_ALGORITHM: 'hmac-foo',
+      },
+      error: /not supported/,
+    },
+    {
+      desc: 'secret not base64',
+      env: { RFC2136_NAMESERVER: '127.0.0.1:1', RFC2136_TSIG_KEY: 'k', RFC2136_TSIG_SECRET: 'not base64!' },
+      error: /not valid base64/,
+    },
+    {
+      desc: 'unreadable key file',
+      env: { RFC2136_NAMESERVER: '127.0.0.1:1', RFC2136_TSIG_FILE: '/nonexistent/key' },
+      error: /cannot read RFC2136_TSIG_FILE/,
+    },
   ];
-  for (const b of bad) test(`rfc2136 configuration: ${b.desc}`, () => assert.throws(() => createRfc2136Provider(b.env), b.error));
+  for (const b of bad)
+    test(`rfc2136 configuration: ${b.desc}`, () => assert.throws(() => createRfc2136Provider(b.env), b.error));
 });
 
 describe('exec with a hook script', () => {
@@ -80,7 +115,10 @@ describe('exec with a hook script', () => {
   dns01Contract('exec', async () => ({
     zone: 'example.com',
     provider: createExecProvider({ EXEC_PATH: script.path }),
-    values: async (fqdn) => lines().filter((l) => l.startsWith(`${fqdn} `)).map((l) => l.split(' ')[1]!),
+    values: async (fqdn) =>
+      lines()
+        .filter((l) => l.startsWith(`${fqdn} `))
+        .map((l) => l.split(' ')[1]!),
   }));
 
   test('exec RAW mode hands over domain, token and key authorisation', async () => {
@@ -95,7 +133,10 @@ describe('exec with a hook script', () => {
   test('exec: a failing program fails the challenge with its status and output', async () => {
     const failing = join(dir, 'fail.sh');
     writeFileSync(failing, '#!/bin/sh\necho "zone is locked" >&2\nexit 3\n', { mode: 0o755 });
-    await assert.rejects(createExecProvider({ EXEC_PATH: failing }).present(challenge('f.example.com')), /exited with status 3: zone is locked/);
+    await assert.rejects(
+      createExecProvider({ EXEC_PATH: failing }).present(challenge('f.example.com')),
+      /exited with status 3: zone is locked/,
+    );
   });
 
   test('exec: values reach the program as arguments, never through a shell', async () => {
@@ -125,16 +166,24 @@ describe('httpreq against an HTTP endpoint', () => {
   });
   dns01Contract('httpreq', async () => ({
     zone: 'example.com',
-    provider: createHttpReqProvider({ HTTPREQ_ENDPOINT: `${ep.url}/dns`, HTTPREQ_USERNAME: 'berth', HTTPREQ_PASSWORD: 's3cret' }),
+    provider: createHttpReqProvider({
+      HTTPREQ_ENDPOINT: `${ep.url}/dns`,
+      HTTPREQ_USERNAME: 'berth',
+      HTTPREQ_PASSWORD: 's3cret',
+    }),
     values: async (fqdn) => ep.book.values(fqdn),
-    badCredentials: () => createHttpReqProvider({ HTTPREQ_ENDPOINT: ep.url, HTTPREQ_USERNAME: 'berth', HTTPREQ_PASSWORD: 'wrong' }),
+    badCredentials: () =>
+      createHttpReqProvider({ HTTPREQ_ENDPOINT: ep.url, HTTPREQ_USERNAME: 'berth', HTTPREQ_PASSWORD: 'wrong' }),
   }));
 
-  test('httpreq posts lego\'s bodies to <endpoint>/present and /cleanup; RAW mode sends domain, token, keyAuth', async () => {
+  test("httpreq posts lego's bodies to <endpoint>/present and /cleanup; RAW mode sends domain, token, keyAuth", async () => {
     const c = challenge('raw.example.com');
     const p = createHttpReqProvider({ HTTPREQ_ENDPOINT: raw.url, HTTPREQ_MODE: 'RAW' });
     await p.present(c);
-    assert.deepEqual(raw.seen.at(-1), { path: '/present', body: { domain: 'raw.example.com', token: c.token, keyAuth: c.keyAuthorization } });
+    assert.deepEqual(raw.seen.at(-1), {
+      path: '/present',
+      body: { domain: 'raw.example.com', token: c.token, keyAuth: c.keyAuthorization },
+    });
     assert.deepEqual(raw.book.values(c.fqdn), [c.value]);
     await p.cleanup(c);
     assert.equal(raw.seen.at(-1)?.path, '/cleanup');
@@ -144,7 +193,11 @@ describe('httpreq against an HTTP endpoint', () => {
   test('httpreq: password from HTTPREQ_PASSWORD_FILE', async () => {
     const file = join(tempDir('berth-httpreq-'), 'password');
     writeFileSync(file, 's3cret\n');
-    const p = createHttpReqProvider({ HTTPREQ_ENDPOINT: ep.url, HTTPREQ_USERNAME: 'berth', HTTPREQ_PASSWORD_FILE: file });
+    const p = createHttpReqProvider({
+      HTTPREQ_ENDPOINT: ep.url,
+      HTTPREQ_USERNAME: 'berth',
+      HTTPREQ_PASSWORD_FILE: file,
+    });
     const c = challenge('file.example.com');
     await p.present(c);
     assert.deepEqual(ep.book.values(c.fqdn), [c.value]);
@@ -154,7 +207,10 @@ describe('httpreq against an HTTP endpoint', () => {
     assert.throws(() => createHttpReqProvider({}), /HTTPREQ_ENDPOINT is not set/);
     assert.throws(() => createHttpReqProvider({ HTTPREQ_ENDPOINT: 'ftp://x' }), /http:\/\/ or https:\/\//);
     assert.throws(() => createHttpReqProvider({ HTTPREQ_ENDPOINT: 'http://x', HTTPREQ_USERNAME: 'u' }), /go together/);
-    await assert.rejects(createHttpReqProvider({ HTTPREQ_ENDPOINT: 'http://127.0.0.1:1' }).present(challenge('x.example.com')), /httpreq: POST http:\/\/127\.0\.0\.1:1\/present failed/);
+    await assert.rejects(
+      createHttpReqProvider({ HTTPREQ_ENDPOINT: 'http://127.0.0.1:1' }).present(challenge('x.example.com')),
+      /httpreq: POST http:\/\/127\.0\.0\.1:1\/present failed/,
+    );
   });
 });
 
@@ -170,8 +226,14 @@ describe('acme-dns against an acme-dns server', () => {
 
   test('acme-dns: the first challenge of a domain registers an account and names the CNAME to create', async () => {
     const c = challenge('reg.example.com');
-    await assert.rejects(provider().present(c), /new account created for reg\.example\.com; create the DNS record "_acme-challenge\.reg\.example\.com\. CNAME [0-9a-f]+\.auth\.example\.org\."/);
-    const stored = JSON.parse(readFileSync(storage, 'utf8')) as Record<string, { fulldomain: string; username: string }>;
+    await assert.rejects(
+      provider().present(c),
+      /new account created for reg\.example\.com; create the DNS record "_acme-challenge\.reg\.example\.com\. CNAME [0-9a-f]+\.auth\.example\.org\."/,
+    );
+    const stored = JSON.parse(readFileSync(storage, 'utf8')) as Record<
+      string,
+      { fulldomain: string; username: string }
+    >;
     assert.match(stored['reg.example.com']?.fulldomain ?? '', /\.auth\.example\.org$/);
     // Then the CNAME exists and the next attempt updates the account's record.
     await provider().present(c);
@@ -181,13 +243,18 @@ describe('acme-dns against an acme-dns server', () => {
 
   dns01Contract('acme-dns', async () => {
     // Accounts registered beforehand, as after the first run.
-    for (const d of ['a', 'b', 'c', 'never']) await provider().present(challenge(`${d}.example.com`)).catch(() => undefined);
-    const accounts = () => JSON.parse(readFileSync(storage, 'utf8')) as Record<string, { fulldomain: string; password: string }>;
+    for (const d of ['a', 'b', 'c', 'never'])
+      await provider()
+        .present(challenge(`${d}.example.com`))
+        .catch(() => undefined);
+    const accounts = () =>
+      JSON.parse(readFileSync(storage, 'utf8')) as Record<string, { fulldomain: string; password: string }>;
     return {
       zone: 'example.com',
       provider: provider(),
       removes: false,
-      values: async (fqdn) => server.book.values(`${accounts()[fqdn.replace(/^_acme-challenge\./, '').replace(/\.$/, '')]?.fulldomain}.`),
+      values: async (fqdn) =>
+        server.book.values(`${accounts()[fqdn.replace(/^_acme-challenge\./, '').replace(/\.$/, '')]?.fulldomain}.`),
       badCredentials: () => {
         const all = accounts();
         for (const a of Object.values(all)) a.password = 'wrong';
@@ -214,7 +281,11 @@ describe('cloudflare against the emulator', () => {
   dns01Contract('cloudflare', async () => ({
     zone: 'example.com',
     provider: createCloudflareDns01({ CF_DNS_API_TOKEN: cf.token, CLOUDFLARE_BASE_URL: cf.url }),
-    values: async (fqdn) => cf.records('TXT').filter((r) => `${r.name}.` === fqdn).map((r) => r.content),
+    values: async (fqdn) =>
+      cf
+        .records('TXT')
+        .filter((r) => `${r.name}.` === fqdn)
+        .map((r) => r.content),
     badCredentials: () => createCloudflareDns01({ CF_DNS_API_TOKEN: 'wrong', CLOUDFLARE_BASE_URL: cf.url }),
   }));
 });
@@ -222,9 +293,16 @@ describe('cloudflare against the emulator', () => {
 describe('provider registry', () => {
   test('every name loads; unknown names and lego aliases', async () => {
     assert.deepEqual([...DNS01_PROVIDERS].sort(), ['acme-dns', 'acmedns', 'cloudflare', 'exec', 'httpreq', 'rfc2136']);
-    assert.equal((await loadDns01Provider('acmedns', { ACME_DNS_API_BASE: 'http://127.0.0.1:1', ACME_DNS_STORAGE_PATH: '/tmp/x' })).name, 'acme-dns');
+    assert.equal(
+      (await loadDns01Provider('acmedns', { ACME_DNS_API_BASE: 'http://127.0.0.1:1', ACME_DNS_STORAGE_PATH: '/tmp/x' }))
+        .name,
+      'acme-dns',
+    );
     assert.equal((await loadDns01Provider('RFC2136', { RFC2136_NAMESERVER: '127.0.0.1' })).name, 'rfc2136');
-    await assert.rejects(loadDns01Provider('route53', {}), /"route53" is not supported \(supported: cloudflare, rfc2136, exec, httpreq, acme-dns\)/);
+    await assert.rejects(
+      loadDns01Provider('route53', {}),
+      /"route53" is not supported \(supported: cloudflare, rfc2136, exec, httpreq, acme-dns\)/,
+    );
   });
 
   test('credentials from *_FILE; an empty or missing file is an error', async (t) => {
@@ -233,7 +311,13 @@ describe('provider registry', () => {
     writeFileSync(join(dir, 'ns'), '  127.0.0.1:53\n');
     writeFileSync(join(dir, 'empty'), '\n');
     assert.equal((await loadDns01Provider('rfc2136', { RFC2136_NAMESERVER_FILE: join(dir, 'ns') })).name, 'rfc2136');
-    await assert.rejects(loadDns01Provider('rfc2136', { RFC2136_NAMESERVER_FILE: join(dir, 'empty') }), /RFC2136_NAMESERVER_FILE .* is empty/);
-    await assert.rejects(loadDns01Provider('exec', { EXEC_PATH_FILE: join(dir, 'missing') }), /cannot read EXEC_PATH_FILE/);
+    await assert.rejects(
+      loadDns01Provider('rfc2136', { RFC2136_NAMESERVER_FILE: join(dir, 'empty') }),
+      /RFC2136_NAMESERVER_FILE .* is empty/,
+    );
+    await assert.rejects(
+      loadDns01Provider('exec', { EXEC_PATH_FILE: join(dir, 'missing') }),
+      /cannot read EXEC_PATH_FILE/,
+    );
   });
 });

@@ -11,14 +11,21 @@ import { connectionBytes, startSides, type Sides } from './differential.ts';
  */
 describe('differential: the engine parses and frames exactly as node:http', { timeout: 300_000 }, () => {
   let sides: Sides;
-  before(async () => { sides = await startSides(); });
-  after(async () => { await sides.close(); });
+  before(async () => {
+    sides = await startSides();
+  });
+  after(async () => {
+    await sides.close();
+  });
 
   test('the same bytes reach the application the same way', async () => {
-    await fc.assert(fc.asyncProperty(connectionBytes, async (bytes) => {
-      const { node, engine } = await sides.compare(bytes);
-      assert.deepEqual(engine, node, `bytes: ${JSON.stringify(bytes.toString('latin1'))}`);
-    }), { numRuns: Number(process.env.FUZZ_HTTP_RUNS ?? 150) });
+    await fc.assert(
+      fc.asyncProperty(connectionBytes, async (bytes) => {
+        const { node, engine } = await sides.compare(bytes);
+        assert.deepEqual(engine, node, `bytes: ${JSON.stringify(bytes.toString('latin1'))}`);
+      }),
+      { numRuns: Number(process.env.FUZZ_HTTP_RUNS ?? 150) },
+    );
   });
 
   test('fixed cases of the same property: smuggling shapes', async () => {

@@ -31,21 +31,34 @@ function echo(req: ProxyRequest, res: ProxyResponse): void {
 
 describe('HTTP/1.1 engine: connections, framing, pipelining', () => {
   let e: Engine;
-  before(async () => { e = await startEngine(echo); });
-  after(async () => { await e.close(); });
+  before(async () => {
+    e = await startEngine(echo);
+  });
+  after(async () => {
+    await e.close();
+  });
 
   test('keep-alive: requests on one connection are answered in order, pipelined or not, slow or not', async () => {
-    const bytes = 'GET /slow HTTP/1.1\r\nHost: a\r\n\r\nPOST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcGET /c HTTP/1.1\r\nHost: a\r\n\r\n';
+    const bytes =
+      'GET /slow HTTP/1.1\r\nHost: a\r\n\r\nPOST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcGET /c HTTP/1.1\r\nHost: a\r\n\r\n';
     const r = await raw(e.port, bytes, answers(3));
     assert.deepEqual(r.statuses, [200, 200, 200]);
     assert.equal(r.closed, false, 'the connection stays open');
-    const bodies = r.text.split('\r\n\r\n').slice(1).map((b) => b.replace(/HTTP\/1\.1.*$/s, ''));
+    const bodies = r.text
+      .split('\r\n\r\n')
+      .slice(1)
+      .map((b) => b.replace(/HTTP\/1\.1.*$/s, ''));
     assert.deepEqual(bodies, ['GET /slow ', 'POST /p abc', 'GET /c ']);
   });
 
   test('a pipelined request split anywhere is parsed the same (one byte per write)', async () => {
-    const bytes = 'POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nGET /y HTTP/1.1\r\nHost: a\r\n\r\n';
-    const r = await raw(e.port, [...bytes].map((c) => Buffer.from(c, 'latin1')), answers(2));
+    const bytes =
+      'POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nGET /y HTTP/1.1\r\nHost: a\r\n\r\n';
+    const r = await raw(
+      e.port,
+      [...bytes].map((c) => Buffer.from(c, 'latin1')),
+      answers(2),
+    );
     assert.deepEqual(r.statuses, [200, 200]);
     assert.match(r.text, /POST \/x abc/);
     assert.match(r.text, /GET \/y $/);
@@ -53,14 +66,43 @@ describe('HTTP/1.1 engine: connections, framing, pipelining', () => {
 
   test('framing of the answer follows the client: chunked for HTTP/1.1, close-delimited for HTTP/1.0, nothing for HEAD', async (t) => {
     const cases = [
-      { desc: 'HTTP/1.1, no length', req: 'GET /chunked HTTP/1.1\r\nHost: a\r\n\r\n', head: /transfer-encoding: chunked/, body: '3\r\nGET\r\na\r\n /chunked \r\n0\r\n\r\n', closed: false },
-      { desc: 'HTTP/1.0, no length', req: 'GET /chunked HTTP/1.0\r\n\r\n', head: /connection: close/, body: 'GET /chunked ', closed: true },
-      { desc: 'HTTP/1.0 keep-alive with a length', req: 'GET /k HTTP/1.0\r\nConnection: keep-alive\r\n\r\n', head: /connection: keep-alive/, body: 'GET /k ', closed: false },
-      { desc: 'HEAD: headers, no body', req: 'HEAD /h HTTP/1.1\r\nHost: a\r\n\r\n', head: /content-length: 8/, body: '', closed: false },
+      {
+        desc: 'HTTP/1.1, no length',
+        req: 'GET /chunked HTTP/1.1\r\nHost: a\r\n\r\n',
+        head: /transfer-encoding: chunked/,
+        body: '3\r\nGET\r\na\r\n /chunked \r\n0\r\n\r\n',
+        closed: false,
+      },
+      {
+        desc: 'HTTP/1.0, no length',
+        req: 'GET /chunked HTTP/1.0\r\n\r\n',
+        head: /connection: close/,
+        body: 'GET /chunked ',
+        closed: true,
+      },
+      {
+        desc: 'HTTP/1.0 keep-alive with a length',
+        req: 'GET /k HTTP/1.0\r\nConnection: keep-alive\r\n\r\n',
+        head: /connection: keep-alive/,
+        body: 'GET /k ',
+        closed: false,
+      },
+      {
+        desc: 'HEAD: headers, no body',
+        req: 'HEAD /h HTTP/1.1\r\nHost: a\r\n\r\n',
+        head: /content-length: 8/,
+        body: '',
+        closed: false,
+      },
     ];
     for (const c of cases) {
       await t.test(c.desc, async () => {
-        const r = await raw(e.port, c.req, c.closed ? undefined : (text) => text.includes('\r\n\r\n') && text.endsWith(c.body), 2000);
+        const r = await raw(
+          e.port,
+          c.req,
+          c.closed ? undefined : (text) => text.includes('\r\n\r\n') && text.endsWith(c.body),
+          2000,
+        );
         const [head, ...rest] = r.text.split('\r\n\r\n');
         assert.match(head!, c.head);
         assert.equal(rest.join('\r\n\r\n'), c.body);
@@ -70,7 +112,11 @@ describe('HTTP/1.1 engine: connections, framing, pipelining', () => {
   });
 
   test('Expect: 100-continue gets its interim answer; other expectations 417; CONNECT 405 and close', async () => {
-    const r = await raw(e.port, 'POST /e HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nhi', (t) => t.includes('POST /e hi'));
+    const r = await raw(
+      e.port,
+      'POST /e HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nhi',
+      (t) => t.includes('POST /e hi'),
+    );
     assert.deepEqual(r.statuses, [100, 200]);
     const r2 = await raw(e.port, 'GET / HTTP/1.1\r\nHost: a\r\nExpect: magic\r\n\r\n', answers(1));
     assert.deepEqual(r2.statuses, [417]);
@@ -80,7 +126,10 @@ describe('HTTP/1.1 engine: connections, framing, pipelining', () => {
   });
 
   test('a bad head is answered after the answers still owed, then the connection closes', async () => {
-    const r = await raw(e.port, 'GET /slow HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHo st: a\r\n\r\nGET /never HTTP/1.1\r\nHost: a\r\n\r\n');
+    const r = await raw(
+      e.port,
+      'GET /slow HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHo st: a\r\n\r\nGET /never HTTP/1.1\r\nHost: a\r\n\r\n',
+    );
     assert.deepEqual(r.statuses, [200, 400]);
     assert.ok(r.closed);
     assert.ok(!r.text.includes('/never'));
@@ -97,7 +146,10 @@ describe('HTTP/1.1 engine: connections, framing, pipelining', () => {
   });
 
   test('Connection: close is honoured: answered, then FIN (never a reset) even with bytes still coming', async () => {
-    const r = await raw(e.port, 'GET /c HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\nGET /late HTTP/1.1\r\nHost: a\r\n\r\n');
+    const r = await raw(
+      e.port,
+      'GET /c HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\nGET /late HTTP/1.1\r\nHost: a\r\n\r\n',
+    );
     assert.deepEqual(r.statuses, [200]);
     assert.ok(r.closed);
     assert.equal(r.reset, false);
@@ -106,9 +158,16 @@ describe('HTTP/1.1 engine: connections, framing, pipelining', () => {
 
 describe('HTTP/1.1 engine: bodies', () => {
   test('an answer that does not read a small body keeps the connection; a large unread body closes it', async () => {
-    const e = await startEngine((_req, res) => { res.setHeader('content-length', '2'); res.end('no'); });
+    const e = await startEngine((_req, res) => {
+      res.setHeader('content-length', '2');
+      res.end('no');
+    });
     try {
-      const r = await raw(e.port, `POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n0123456789GET /b HTTP/1.1\r\nHost: a\r\n\r\n`, answers(2));
+      const r = await raw(
+        e.port,
+        `POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n0123456789GET /b HTTP/1.1\r\nHost: a\r\n\r\n`,
+        answers(2),
+      );
       assert.deepEqual(r.statuses, [200, 200]);
       const big = Buffer.alloc(1024 * 1024, 120);
       const r2 = await raw(e.port, [`POST /big HTTP/1.1\r\nHost: a\r\nContent-Length: ${big.length}\r\n\r\n`, big]);
@@ -124,13 +183,24 @@ describe('HTTP/1.1 engine: bodies', () => {
       setTimeout(() => {
         let n = 0;
         const b = bodyReadable(req.body);
-        b.on('data', (c: Buffer) => { n += c.length; });
-        b.on('end', () => { const t = String(n); res.setHeader('content-length', t.length); res.end(t); });
+        b.on('data', (c: Buffer) => {
+          n += c.length;
+        });
+        b.on('end', () => {
+          const t = String(n);
+          res.setHeader('content-length', t.length);
+          res.end(t);
+        });
       }, 100);
     });
     try {
       const big = Buffer.alloc(4 * 1024 * 1024, 97);
-      const r = await raw(e.port, [`POST / HTTP/1.1\r\nHost: a\r\nContent-Length: ${big.length}\r\n\r\n`, big], answers(1), 10_000);
+      const r = await raw(
+        e.port,
+        [`POST / HTTP/1.1\r\nHost: a\r\nContent-Length: ${big.length}\r\n\r\n`, big],
+        answers(1),
+        10_000,
+      );
       assert.deepEqual(r.statuses, [200]);
       assert.ok(r.text.endsWith(`\r\n\r\n${big.length}`));
     } finally {
@@ -141,18 +211,29 @@ describe('HTTP/1.1 engine: bodies', () => {
   test('an invalid chunk size in a body being read: 400, and the reader sees the body fail', async () => {
     let failed: string | undefined;
     let reading!: () => void;
-    const started = new Promise<void>((r) => { reading = r; });
+    const started = new Promise<void>((r) => {
+      reading = r;
+    });
     const e = await startEngine((req) => {
       req.body!.start({
-        onBodyData: () => { reading(); return true; },
-        onBodyEnd: () => { failed = 'ended'; },
-        onBodyError: (err) => { failed = err.message; },
+        onBodyData: () => {
+          reading();
+          return true;
+        },
+        onBodyEnd: () => {
+          failed = 'ended';
+        },
+        onBodyError: (err) => {
+          failed = err.message;
+        },
       });
     });
     try {
       const s = connect(e.port, '127.0.0.1');
       let text = '';
-      s.on('data', (d: Buffer) => { text += d.toString(); });
+      s.on('data', (d: Buffer) => {
+        text += d.toString();
+      });
       s.write('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n');
       await started;
       s.write('zz\r\n');
@@ -175,9 +256,13 @@ describe('HTTP/1.1 engine: timeouts (one sweep, no timer per request)', () => {
     try {
       const s = connect(e.port, '127.0.0.1');
       let text = '';
-      s.on('data', (d: Buffer) => { text += d.toString(); });
+      s.on('data', (d: Buffer) => {
+        text += d.toString();
+      });
       s.write('GET / HTTP/1.1\r\nHost: a\r\n');
-      const drip = setInterval(() => { if (!s.destroyed) s.write('X-Slow: v\r\n'); }, 50);
+      const drip = setInterval(() => {
+        if (!s.destroyed) s.write('X-Slow: v\r\n');
+      }, 50);
       await new Promise<void>((r) => s.once('close', () => r()));
       clearInterval(drip);
       assert.match(text, /^HTTP\/1\.1 408 /);

@@ -1,7 +1,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { connect, constants, createServer as createH2Server, type ClientHttp2Session, type Http2Server, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import {
+  connect,
+  constants,
+  createServer as createH2Server,
+  type ClientHttp2Session,
+  type Http2Server,
+  type IncomingHttpHeaders,
+  type ServerHttp2Stream,
+} from 'node:http2';
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { serveStream } from '../../src/engine/h2-adapter.ts';
 import type { ProxyRequest, RequestContext } from '../../src/engine/message.ts';
@@ -21,25 +29,53 @@ interface Answer {
 }
 
 /** One HTTP/2 request through `session`; resolves when the stream closed, whatever happened. */
-function h2(session: ClientHttp2Session, headers: Record<string, string>, body?: Buffer | string, trailers?: Record<string, string>): Promise<Answer> {
+function h2(
+  session: ClientHttp2Session,
+  headers: Record<string, string>,
+  body?: Buffer | string,
+  trailers?: Record<string, string>,
+): Promise<Answer> {
   return new Promise((resolve) => {
     const s = session.request(headers, { endStream: body === undefined, waitForTrailers: trailers !== undefined });
     const a: Answer = { head: {}, endedWithHead: false, body: Buffer.alloc(0), trailers: undefined, error: undefined };
     const chunks: Buffer[] = [];
-    s.on('response', (h, flags) => { a.head = h; a.endedWithHead = (flags & constants.NGHTTP2_FLAG_END_STREAM) !== 0; });
+    s.on('response', (h, flags) => {
+      a.head = h;
+      a.endedWithHead = (flags & constants.NGHTTP2_FLAG_END_STREAM) !== 0;
+    });
     s.on('data', (d: Buffer) => chunks.push(d));
-    s.on('trailers', (t) => { a.trailers = t; });
-    s.on('error', (e: NodeJS.ErrnoException) => { a.error = e.code ?? e.message; });
+    s.on('trailers', (t) => {
+      a.trailers = t;
+    });
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      a.error = e.code ?? e.message;
+    });
     s.on('wantTrailers', () => s.sendTrailers(trailers ?? {}));
-    s.on('close', () => { a.body = Buffer.concat(chunks); resolve(a); });
+    s.on('close', () => {
+      a.body = Buffer.concat(chunks);
+      resolve(a);
+    });
     if (body !== undefined) s.end(body);
   });
 }
 
 /** The request handler of a router: hop-by-hop headers stripped, then forwarded to `url()`. */
-function forwarding(url: () => string, pool: UpstreamPool, failures: ForwardFailure[]): (req: ProxyRequest, res: ProxyResponse) => void {
+function forwarding(
+  url: () => string,
+  pool: UpstreamPool,
+  failures: ForwardFailure[],
+): (req: ProxyRequest, res: ProxyResponse) => void {
   return (req, res) => {
-    const ctx: RequestContext = { entrypoint: 'test', scheme: 'https', remoteIp: req.remoteAddress, clientIp: req.remoteAddress, trustedPeer: false, host: '', path: req.url, start: 0 };
+    const ctx: RequestContext = {
+      entrypoint: 'test',
+      scheme: 'https',
+      remoteIp: req.remoteAddress,
+      clientIp: req.remoteAddress,
+      trustedPeer: false,
+      host: '',
+      path: req.url,
+      start: 0,
+    };
     req.ctx = ctx;
     stripHopByHop(req.headers, false);
     const u = url();
@@ -62,31 +98,59 @@ describe('h2c upstreams: requests as streams of one kept HTTP/2 session per serv
 
   before(async () => {
     upstream = createH2Server();
-    upstream.on('session', (s) => { sessions++; s.once('close', () => closedSessions.shift()?.()); });
+    upstream.on('session', (s) => {
+      sessions++;
+      s.once('close', () => closedSessions.shift()?.());
+    });
     upstream.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
       const entry: (typeof seen)[number] = { headers, trailers: undefined };
       seen.push(entry);
       const path = String(headers[':path']).split('?')[0]!;
       const chunks: Buffer[] = [];
-      stream.on('trailers', (t) => { entry.trailers = t; });
+      stream.on('trailers', (t) => {
+        entry.trailers = t;
+      });
       stream.on('data', (d: Buffer) => chunks.push(d));
       stream.on('error', () => undefined);
       stream.on('end', () => {
         const body = Buffer.concat(chunks);
-        if (path.endsWith('/trailers-only')) { stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '5', 'grpc-message': 'not found' }, { endStream: true }); return; }
+        if (path.endsWith('/trailers-only')) {
+          stream.respond(
+            { ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '5', 'grpc-message': 'not found' },
+            { endStream: true },
+          );
+          return;
+        }
         if (path.endsWith('/silent')) return;
-        if (path.endsWith('/reset')) { stream.respond({ ':status': 200 }); stream.write('partial'); stream.close(constants.NGHTTP2_INTERNAL_ERROR); return; }
-        stream.respond({ ':status': 200, 'content-type': 'application/octet-stream', 'x-upstream': 'h2' }, { waitForTrailers: true });
-        stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0', 'x-digest': createHash('sha256').update(body).digest('hex') }));
+        if (path.endsWith('/reset')) {
+          stream.respond({ ':status': 200 });
+          stream.write('partial');
+          stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+          return;
+        }
+        stream.respond(
+          { ':status': 200, 'content-type': 'application/octet-stream', 'x-upstream': 'h2' },
+          { waitForTrailers: true },
+        );
+        stream.on('wantTrailers', () =>
+          stream.sendTrailers({ 'grpc-status': '0', 'x-digest': createHash('sha256').update(body).digest('hex') }),
+        );
         stream.end(path.endsWith('/echo') ? body : `path=${path}`);
       });
     });
     await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
     upstreamUrl = `h2c://127.0.0.1:${(upstream.address() as AddressInfo).port}/base`;
 
-    const handler: RequestHandler = { request: forwarding(() => target(), pool, failures), done() { /* nothing logged */ } };
+    const handler: RequestHandler = {
+      request: forwarding(() => target(), pool, failures),
+      done() {
+        /* nothing logged */
+      },
+    };
     front = createH2Server();
-    front.on('stream', (stream, headers, _flags, rawHeaders: string[]) => serveStream(stream, headers, rawHeaders, stream.session!.socket as Socket, handler));
+    front.on('stream', (stream, headers, _flags, rawHeaders: string[]) =>
+      serveStream(stream, headers, rawHeaders, stream.session!.socket as Socket, handler),
+    );
     await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
     session = connect(`http://127.0.0.1:${(front.address() as AddressInfo).port}`);
     h1 = await startEngine(handler.request);
@@ -105,7 +169,14 @@ describe('h2c upstreams: requests as streams of one kept HTTP/2 session per serv
     const body = Buffer.alloc(3 * 1024 * 1024, 7);
     const answers: Answer[] = [];
     for (let i = 0; i < 3; i++) {
-      answers.push(await h2(session, { ':method': 'POST', ':path': `/echo?n=${i}`, ':authority': 'grpc.test', te: 'trailers', 'x-client': 'yes' }, body, { 'x-request-trailer': `t${i}` }));
+      answers.push(
+        await h2(
+          session,
+          { ':method': 'POST', ':path': `/echo?n=${i}`, ':authority': 'grpc.test', te: 'trailers', 'x-client': 'yes' },
+          body,
+          { 'x-request-trailer': `t${i}` },
+        ),
+      );
     }
     for (const [i, a] of answers.entries()) {
       assert.equal(a.error, undefined);

@@ -3,7 +3,27 @@ import assert from 'node:assert/strict';
 import { checkHeader, hasToken, HeaderList, sameName } from '../../src/engine/header-list.ts';
 
 describe('HeaderList: the flat header list the engine routes and forwards', () => {
-  const list = (): HeaderList => new HeaderList(['Host', 'a.test', 'X-Multi', 'one', 'Cookie', 'a=1', 'x-multi', 'two', 'Set-Cookie', 's=1', 'cookie', 'b=2', 'Set-Cookie', 't=2', 'Content-Type', 'text/a', 'content-type', 'text/b']);
+  const list = (): HeaderList =>
+    new HeaderList([
+      'Host',
+      'a.test',
+      'X-Multi',
+      'one',
+      'Cookie',
+      'a=1',
+      'x-multi',
+      'two',
+      'Set-Cookie',
+      's=1',
+      'cookie',
+      'b=2',
+      'Set-Cookie',
+      't=2',
+      'Content-Type',
+      'text/a',
+      'content-type',
+      'text/b',
+    ]);
 
   test('lookups ignore the case of names; values join as Node joins them', () => {
     const h = list();
@@ -23,7 +43,11 @@ describe('HeaderList: the flat header list the engine routes and forwards', () =
 
   test('toObject gives what IncomingMessage.headers would hold', () => {
     assert.deepEqual(list().toObject(), {
-      host: 'a.test', 'x-multi': 'one, two', cookie: 'a=1; b=2', 'set-cookie': ['s=1', 't=2'], 'content-type': 'text/a',
+      host: 'a.test',
+      'x-multi': 'one, two',
+      cookie: 'a=1; b=2',
+      'set-cookie': ['s=1', 't=2'],
+      'content-type': 'text/a',
     });
   });
 
@@ -57,7 +81,14 @@ describe('HeaderList: the flat header list the engine routes and forwards', () =
     assert.equal(hasToken('keep-alive, Upgrade', 'upgrade'), true);
     assert.equal(hasToken('100-Continue', '100-continue'), true);
     assert.equal(hasToken('keep-alive', 'close'), false);
-    for (const [name, value] of [['x a', 'v'], ['x:y', 'v'], ['', 'v'], ['x', 'a\r\nb'], ['x', 'a\u0000'], ['x', '€']]) {
+    for (const [name, value] of [
+      ['x a', 'v'],
+      ['x:y', 'v'],
+      ['', 'v'],
+      ['x', 'a\r\nb'],
+      ['x', 'a\u0000'],
+      ['x', '€'],
+    ]) {
       assert.throws(() => checkHeader(name!, value!), TypeError, `${JSON.stringify(name)}: ${JSON.stringify(value)}`);
     }
     checkHeader('X-Ok', 'tab\tand latin1 é');

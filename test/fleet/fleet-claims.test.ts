@@ -19,9 +19,24 @@ import { FileClaimStore, type ClaimRecord } from '../../src/providers/docker/cla
 
 const T0 = Date.parse('2026-12-07T12:00:00Z');
 
-function rec(key: string, daemon: string, container: string, createdSecond: number, extra: Partial<ClaimRecord> = {}): ClaimRecord {
+function rec(
+  key: string,
+  daemon: string,
+  container: string,
+  createdSecond: number,
+  extra: Partial<ClaimRecord> = {},
+): ClaimRecord {
   const created = new Date(T0 + createdSecond * 1000).toISOString();
-  return { key, daemon, container, containerId: `${container}-id`, created, endpoint: `unix:///run/${daemon}.sock`, since: T0, ...extra };
+  return {
+    key,
+    daemon,
+    container,
+    containerId: `${container}-id`,
+    created,
+    endpoint: `unix:///run/${daemon}.sock`,
+    since: T0,
+    ...extra,
+  };
 }
 
 describe('the claim ledger of a fleet, on a real Redis', () => {
@@ -44,36 +59,76 @@ describe('the claim ledger of a fleet, on a real Redis', () => {
     const client = new Redis(redis!.url);
     clients.push(client);
     const lines: string[] = [];
-    const log = pino({ level: 'info' }, { write: (s: string) => { lines.push(s); } });
+    const log = pino(
+      { level: 'info' },
+      {
+        write: (s: string) => {
+          lines.push(s);
+        },
+      },
+    );
     const link = { up: true };
     const redisClaims = new RedisClaimStore(client, prefix);
     const claims = new FleetClaims({
-      node, store: redisClaims, connected: (): boolean => link.up, local: new FileClaimStore(join(dir, 'claims.json'), log),
-      cachePath: join(dir, 'fleet-claims.json'), rules: { contestMs: 5_000, goneMs: 600_000 }, liveMs: 60_000, notify: () => undefined, log,
+      node,
+      store: redisClaims,
+      connected: (): boolean => link.up,
+      local: new FileClaimStore(join(dir, 'claims.json'), log),
+      cachePath: join(dir, 'fleet-claims.json'),
+      rules: { contestMs: 5_000, goneMs: 600_000 },
+      liveMs: 60_000,
+      notify: () => undefined,
+      log,
     });
     let changes = 0;
-    claims.onChange(() => { changes++; });
+    claims.onChange(() => {
+      changes++;
+    });
     return {
-      dir, lines, claims, redisClaims, client,
-      get changes(): number { return changes; },
-      get up(): boolean { return link.up; },
-      set up(v: boolean) { link.up = v; },
+      dir,
+      lines,
+      claims,
+      redisClaims,
+      client,
+      get changes(): number {
+        return changes;
+      },
+      get up(): boolean {
+        return link.up;
+      },
+      set up(v: boolean) {
+        link.up = v;
+      },
     };
   }
 
-  test('another host\'s keys are reserved here as daemon@node, with the routes its routers take them by', async (t) => {
+  test("another host's keys are reserved here as daemon@node, with the routes its routers take them by", async (t) => {
     if (!redis) return t.skip('redis-server not installed');
     const a = host('a', 'c1:');
     await a.claims.load();
-    await a.claims.save([rec('host app.example.com', 'docker-1', 'web', 0, { route: { entryPoints: ['websecure'], tls: { certResolver: 'le' } } }), rec('name http.services.web', 'docker-1', 'web', 0)]);
+    await a.claims.save([
+      rec('host app.example.com', 'docker-1', 'web', 0, {
+        route: { entryPoints: ['websecure'], tls: { certResolver: 'le' } },
+      }),
+      rec('name http.services.web', 'docker-1', 'web', 0),
+    ]);
     await a.claims.sync();
     assert.deepEqual(a.claims.status(), { held: 1, pending: 0, others: 0 });
 
     const b = host('b', 'c1:');
     await b.claims.load();
-    assert.deepEqual(b.claims.held().get('host app.example.com'), { daemon: 'docker-1@a', container: 'web', containerId: 'web-id', since: T0, created: '2026-12-07T12:00:00.000Z' });
-    assert.equal(b.claims.held().has('name http.services.web'), false, 'element names stay each host\'s own');
-    assert.deepEqual(b.claims.others().map((c) => c.route), [{ entryPoints: ['websecure'], tls: { certResolver: 'le' } }]);
+    assert.deepEqual(b.claims.held().get('host app.example.com'), {
+      daemon: 'docker-1@a',
+      container: 'web',
+      containerId: 'web-id',
+      since: T0,
+      created: '2026-12-07T12:00:00.000Z',
+    });
+    assert.equal(b.claims.held().has('name http.services.web'), false, "element names stay each host's own");
+    assert.deepEqual(
+      b.claims.others().map((c) => c.route),
+      [{ entryPoints: ['websecure'], tls: { certResolver: 'le' } }],
+    );
     assert.deepEqual(b.claims.status(), { held: 0, pending: 0, others: 1 });
 
     // A drops the key: B hears it at its next sync.
@@ -102,7 +157,10 @@ describe('the claim ledger of a fleet, on a real Redis', () => {
     rmSync(join(a.dir, 'claims.json'));
     const a2 = host('a', 'c2:', a.dir);
     const own = await a2.claims.load();
-    assert.deepEqual(own.map((r) => `${r.key} ${r.daemon} ${r.container}`), ['host shop.example.com docker-1 shop']);
+    assert.deepEqual(
+      own.map((r) => `${r.key} ${r.daemon} ${r.container}`),
+      ['host shop.example.com docker-1 shop'],
+    );
     const ledger = new ClaimLedger(a2.claims, { graceMs: 600_000, logger: pino({ level: 'silent' }) });
     await ledger.load();
     assert.equal(ledger.reserved().get('host shop.example.com')?.daemon, 'docker-1');
@@ -118,7 +176,17 @@ describe('the claim ledger of a fleet, on a real Redis', () => {
     // Each host granted the name to its own container; B's was created first.
     await a.claims.save([rec('host dup.example.com', 'docker-1', 'dup-a', 5)]);
     await b.claims.save([rec('host dup.example.com', 'docker-2', 'dup-b', 1)]);
-    const ledgerA = new ClaimLedger(a.claims, { graceMs: 600_000, logger: pino({ level: 'info' }, { write: (s: string) => { a.lines.push(s); } }) });
+    const ledgerA = new ClaimLedger(a.claims, {
+      graceMs: 600_000,
+      logger: pino(
+        { level: 'info' },
+        {
+          write: (s: string) => {
+            a.lines.push(s);
+          },
+        },
+      ),
+    });
     await ledgerA.load();
     assert.equal(a.claims.status().pending, 1);
 
@@ -132,9 +200,20 @@ describe('the claim ledger of a fleet, on a real Redis', () => {
     assert.deepEqual(b.claims.status(), { held: 1, pending: 0, others: 0 });
 
     ledgerA.adoptShared();
-    assert.equal(ledgerA.reserved().get('host dup.example.com')?.container, 'dup-b', 'A reserves it for B\'s container now');
+    assert.equal(
+      ledgerA.reserved().get('host dup.example.com')?.container,
+      'dup-b',
+      "A reserves it for B's container now",
+    );
     assert.deepEqual(ledgerA.list(), [], 'and holds nothing itself');
-    assert.ok(a.lines.some((l) => l.includes('claim lost to the fleet: host dup.example.com belongs to container \\"dup-b\\" (daemon docker-2@b)')), a.lines.join('\n'));
+    assert.ok(
+      a.lines.some((l) =>
+        l.includes(
+          'claim lost to the fleet: host dup.example.com belongs to container \\"dup-b\\" (daemon docker-2@b)',
+        ),
+      ),
+      a.lines.join('\n'),
+    );
     await ledgerA.flushed();
     await a.claims.sync();
     assert.equal(a.claims.status().pending, 0);
@@ -156,16 +235,33 @@ describe('the claim ledger of a fleet, on a real Redis', () => {
     await c.claims.load();
     await c.claims.save([rec('host x.example.com', 'docker-3', 'older', 0)]);
     await c.claims.sync();
-    assert.equal(c.claims.held().get('host x.example.com')?.container, 'owner', 'the put-back claim is not open to a contest');
+    assert.equal(
+      c.claims.held().get('host x.example.com')?.container,
+      'owner',
+      'the put-back claim is not open to a contest',
+    );
     await a.claims.sync();
     assert.deepEqual(a.claims.status(), { held: 1, pending: 0, others: 0 });
-    b.claims.report([{ key: 'host free.example.com', claimant: { daemon: 'docker-2', container: 'w', containerId: 'w-id' }, element: 'http.routers.w' }]);
+    b.claims.report([
+      {
+        key: 'host free.example.com',
+        claimant: { daemon: 'docker-2', container: 'w', containerId: 'w-id' },
+        element: 'http.routers.w',
+      },
+    ]);
     await b.claims.sync();
-    assert.equal(b.claims.others().some((x) => x.key === 'host free.example.com'), false);
-    assert.equal((await b.redisClaims.list()).has('host free.example.com'), false, 'a refused claimant never takes a free name: its host grants it');
+    assert.equal(
+      b.claims.others().some((x) => x.key === 'host free.example.com'),
+      false,
+    );
+    assert.equal(
+      (await b.redisClaims.list()).has('host free.example.com'),
+      false,
+      'a refused claimant never takes a free name: its host grants it',
+    );
   });
 
-  test('a claimant refused on one host shows on the holder\'s host while the refusing host is alive; it takes the name once the holder\'s host is silent for the grace period', async (t) => {
+  test("a claimant refused on one host shows on the holder's host while the refusing host is alive; it takes the name once the holder's host is silent for the grace period", async (t) => {
     if (!redis) return t.skip('redis-server not installed');
     const a = host('a', 'c4:');
     const b = host('b', 'c4:');
@@ -175,20 +271,40 @@ describe('the claim ledger of a fleet, on a real Redis', () => {
     await a.claims.sync();
     await b.claims.sync();
     await b.redisClaims.touch('b');
-    b.claims.report([{ key: 'host x.example.com', claimant: { daemon: 'docker-2', container: 'squat', containerId: 'squat-id', created: new Date(T0 + 9000).toISOString() }, element: 'http.routers.squat' }]);
+    b.claims.report([
+      {
+        key: 'host x.example.com',
+        claimant: {
+          daemon: 'docker-2',
+          container: 'squat',
+          containerId: 'squat-id',
+          created: new Date(T0 + 9000).toISOString(),
+        },
+        element: 'http.routers.squat',
+      },
+    ]);
     await b.claims.sync();
-    assert.equal(b.claims.held().get('host x.example.com')?.container, 'owner', 'an established claim stays with its holder');
+    assert.equal(
+      b.claims.held().get('host x.example.com')?.container,
+      'owner',
+      'an established claim stays with its holder',
+    );
     await a.claims.sync();
-    assert.deepEqual(a.claims.diagnostics(), [{
-      level: 'warning', source: 'container "squat" on daemon docker-2 of fleet node b', element: 'http.routers.squat',
-      message: 'host x.example.com belongs to container "owner" (daemon docker-1) on this host, fleet node a; node b refuses this claimant',
-    }]);
+    assert.deepEqual(a.claims.diagnostics(), [
+      {
+        level: 'warning',
+        source: 'container "squat" on daemon docker-2 of fleet node b',
+        element: 'http.routers.squat',
+        message:
+          'host x.example.com belongs to container "owner" (daemon docker-1) on this host, fleet node a; node b refuses this claimant',
+      },
+    ]);
 
     // A's host goes silent for longer than the grace period: B's claimant gets the name at B's next sync.
     const seen = (await a.redisClaims.seen()).get('a')!;
     await a.client.hset('c4:seen', 'a', String(seen - 700_000));
     await b.claims.sync();
-    assert.equal(b.claims.held().has('host x.example.com'), false, 'the name is B\'s now');
+    assert.equal(b.claims.held().has('host x.example.com'), false, "the name is B's now");
     await a.claims.sync();
     assert.equal(a.claims.held().get('host x.example.com')?.daemon, 'docker-2@b');
   });

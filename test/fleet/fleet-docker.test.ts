@@ -58,12 +58,30 @@ function hostLabels(router: string, host: string, ip: string, port: number, repo
   };
 }
 
-interface Diag { level: string; source: string; element?: string; message: string }
-interface Routes { http: { name: string; servers: unknown }[]; diagnostics: Diag[] }
-interface PortRow { key: string; protocol: string; port: number; active: boolean; source?: string }
+interface Diag {
+  level: string;
+  source: string;
+  element?: string;
+  message: string;
+}
+interface Routes {
+  http: { name: string; servers: unknown }[];
+  diagnostics: Diag[];
+}
+interface PortRow {
+  key: string;
+  protocol: string;
+  port: number;
+  active: boolean;
+  source?: string;
+}
 interface Health {
   providers: Record<string, { status: string }>;
-  fleet?: { connected: boolean; claims?: { held: number; pending: number; others: number }; ports?: { fleet: number; pending: number } };
+  fleet?: {
+    connected: boolean;
+    claims?: { held: number; pending: number; others: number };
+    ports?: { fleet: number; pending: number };
+  };
 }
 
 /** One berth host of the test fleet. */
@@ -85,23 +103,38 @@ describe('claims and dynamic ports across a fleet of two berth hosts', { concurr
   let dockerds: DockerdFleet | undefined;
   let a: Host;
   let b: Host;
-  const range = (() => { const from = 20000 + Math.floor(Math.random() * 9000); return { from, to: from + 3 }; })();
+  const range = (() => {
+    const from = 20000 + Math.floor(Math.random() * 9000);
+    return { from, to: from + 3 };
+  })();
 
   async function boot(h: Host): Promise<BerthProcess> {
     await h.berth?.stop();
     h.berth = await startBerth({ dir: h.dir, config: h.config });
-    await waitUntil(async () => (await h.berth!.api<Health>('/health')).providers['docker']?.status === 'ok', `docker provider of ${h.node}`);
+    await waitUntil(
+      async () => (await h.berth!.api<Health>('/health')).providers['docker']?.status === 'ok',
+      `docker provider of ${h.node}`,
+    );
     return h.berth;
   }
 
   function host(node: string, daemon: Dockerd, web: number, redisUrl: string): Host {
     const bind = randomLoopback();
     return {
-      node, daemon, web, bind, dir: tempDir(`berth-fleet-docker-${node}-`),
+      node,
+      daemon,
+      web,
+      bind,
+      dir: tempDir(`berth-fleet-docker-${node}-`),
       config: {
         entryPoints: { web: { address: `127.0.0.1:${web}` } },
         providers: { docker: { endpoints: [daemon.endpoint], exposedByDefault: false } },
-        edge: { machineName: `server-${node}`, baseDomain: 'example.com', bindAddress: bind, dynamicPorts: `${range.from}-${range.to}` },
+        edge: {
+          machineName: `server-${node}`,
+          baseDomain: 'example.com',
+          bindAddress: bind,
+          dynamicPorts: `${range.from}-${range.to}`,
+        },
         // A short sync interval keeps the test fast; notifications make most changes immediate anyway.
         fleet: { redis: redisUrl, node, syncInterval: '300ms', relayUrl: `http://127.0.0.1:${web}` },
         log: { level: 'info' },
@@ -112,12 +145,16 @@ describe('claims and dynamic ports across a fleet of two berth hosts', { concurr
   /** `host`'s body through `h` once it answers 200. */
   async function served(h: Host, name: string, want: string, samples: string[] = []): Promise<void> {
     let last = '';
-    await waitUntil(async () => {
-      const r = await get(h.web, name);
-      last = `${r.status} ${r.body}`;
-      samples.push(last);
-      return r.status === 200 && r.body === want;
-    }, `${name} served by ${want} through ${h.node}`, 20_000).catch((err: Error) => {
+    await waitUntil(
+      async () => {
+        const r = await get(h.web, name);
+        last = `${r.status} ${r.body}`;
+        samples.push(last);
+        return r.status === 200 && r.body === want;
+      },
+      `${name} served by ${want} through ${h.node}`,
+      20_000,
+    ).catch((err: Error) => {
       throw new Error(`${err.message} (last answer: ${last})`);
     });
   }
@@ -137,7 +174,10 @@ describe('claims and dynamic ports across a fleet of two berth hosts', { concurr
     a = host('a', da, await freePort(), redis.url);
     b = host('b', db, await freePort(), redis.url);
     // The owner first, on A; the later claimant on B.
-    for (const [h, name, repo] of [[a, 'owner', 'alpha'], [b, 'squatter', 'beta']] as const) {
+    for (const [h, name, repo] of [
+      [a, 'owner', 'alpha'],
+      [b, 'squatter', 'beta'],
+    ] as const) {
       const ip = randomLoopback();
       const port = await freePort(ip);
       await h.daemon.runHttpd({ name, ip, port, labels: hostLabels(name, 'app.fleet.test', ip, port, repo) });
@@ -150,7 +190,8 @@ describe('claims and dynamic ports across a fleet of two berth hosts', { concurr
     await redis?.kill();
   });
 
-  const ready = (t: TestContext): boolean => needTools(t, 'dockerd', 'docker', 'busybox', 'redis-server') && dockerds !== undefined;
+  const ready = (t: TestContext): boolean =>
+    needTools(t, 'dockerd', 'docker', 'busybox', 'redis-server') && dockerds !== undefined;
 
   test('both hosts serve the container created first, and both report the refused one', async (t) => {
     if (!ready(t)) return;
@@ -159,14 +200,37 @@ describe('claims and dynamic ports across a fleet of two berth hosts', { concurr
     const samples: string[] = [];
     await served(a, 'app.fleet.test', 'owner', samples);
     await served(b, 'app.fleet.test', 'owner', samples);
-    assert.deepEqual(samples.filter((s) => s.includes('squatter')), [], 'the later claimant is never served');
+    assert.deepEqual(
+      samples.filter((s) => s.includes('squatter')),
+      [],
+      'the later claimant is never served',
+    );
 
     // B refuses its own claimant: the name belongs to A's container, on fleet node a.
-    await waitUntil(async () => (await diagnostics(b)).some((d) => d.level === 'error' && d.source.includes('"squatter"')
-      && new RegExp(`^host app\\.fleet\\.test belongs to container "owner" \\(daemon ${a.daemon.id}@a, repository alpha, claimed since `).test(d.message)), 'the refusal on B');
+    await waitUntil(
+      async () =>
+        (await diagnostics(b)).some(
+          (d) =>
+            d.level === 'error' &&
+            d.source.includes('"squatter"') &&
+            new RegExp(
+              `^host app\\.fleet\\.test belongs to container "owner" \\(daemon ${a.daemon.id}@a, repository alpha, claimed since `,
+            ).test(d.message),
+        ),
+      'the refusal on B',
+    );
     // A reports it too, though it cannot see daemon B.
-    await waitUntil(async () => (await diagnostics(a)).some((d) => d.level === 'warning' && d.source === `container "squatter" on daemon ${b.daemon.id} of fleet node b`
-      && d.element === 'http.routers.squatter' && /belongs to container "owner"/.test(d.message)), 'the refusal reported on A');
+    await waitUntil(
+      async () =>
+        (await diagnostics(a)).some(
+          (d) =>
+            d.level === 'warning' &&
+            d.source === `container "squatter" on daemon ${b.daemon.id} of fleet node b` &&
+            d.element === 'http.routers.squatter' &&
+            /belongs to container "owner"/.test(d.message),
+        ),
+      'the refusal reported on A',
+    );
     // B serves the name through a relay router of the fleet provider, to A's relay URL.
     const routes = await b.berth!.api<Routes>('/routes.json');
     const relay = routes.http.find((r) => r.name.startsWith('relay-app-fleet-test-') && r.name.endsWith('@fleet'));
@@ -185,9 +249,23 @@ describe('claims and dynamic ports across a fleet of two berth hosts', { concurr
       const samples: string[] = [];
       await served(a, 'app.fleet.test', 'owner', samples);
       await served(b, 'app.fleet.test', 'owner', samples);
-      assert.deepEqual(samples.filter((s) => s.includes('squatter')), [], `after restarting ${h.node}: the later claimant is never served`);
-      await waitUntil(async () => (await diagnostics(b)).some((d) => d.source.includes('"squatter"') && /belongs to container "owner"/.test(d.message)), `the refusal on B after restarting ${h.node}`);
-      await waitUntil(async () => (await diagnostics(a)).some((d) => d.source.includes('"squatter"') && d.source.includes('fleet node b')), `the refusal on A after restarting ${h.node}`);
+      assert.deepEqual(
+        samples.filter((s) => s.includes('squatter')),
+        [],
+        `after restarting ${h.node}: the later claimant is never served`,
+      );
+      await waitUntil(
+        async () =>
+          (await diagnostics(b)).some(
+            (d) => d.source.includes('"squatter"') && /belongs to container "owner"/.test(d.message),
+          ),
+        `the refusal on B after restarting ${h.node}`,
+      );
+      await waitUntil(
+        async () =>
+          (await diagnostics(a)).some((d) => d.source.includes('"squatter"') && d.source.includes('fleet node b')),
+        `the refusal on A after restarting ${h.node}`,
+      );
     }
   });
 
@@ -197,12 +275,42 @@ describe('claims and dynamic ports across a fleet of two berth hosts', { concurr
     const port = await freePort(ips[0]);
     // A first serves another service, which takes a port of the range; B has never seen it.
     const other = randomLoopback();
-    await a.daemon.runHttpd({ name: 'mail', ip: other, port, labels: { 'rediacc.service_name': 'mail', 'rediacc.repo_name': 'alpha', 'rediacc.service_ip': other, 'rediacc.service_port': '81', 'rediacc.tcp_ports': `81,${port}` } });
-    const rows = async (h: Host): Promise<PortRow[]> => (await h.berth!.api<{ allocations: PortRow[] }>('/ports')).allocations;
-    await waitUntil(async () => (await rows(a)).some((r) => r.key === `mail-alpha-tcp-${port}@docker` && r.active && r.source === 'fleet'), 'mail on A');
+    await a.daemon.runHttpd({
+      name: 'mail',
+      ip: other,
+      port,
+      labels: {
+        'rediacc.service_name': 'mail',
+        'rediacc.repo_name': 'alpha',
+        'rediacc.service_ip': other,
+        'rediacc.service_port': '81',
+        'rediacc.tcp_ports': `81,${port}`,
+      },
+    });
+    const rows = async (h: Host): Promise<PortRow[]> =>
+      (await h.berth!.api<{ allocations: PortRow[] }>('/ports')).allocations;
+    await waitUntil(
+      async () =>
+        (await rows(a)).some((r) => r.key === `mail-alpha-tcp-${port}@docker` && r.active && r.source === 'fleet'),
+      'mail on A',
+    );
     const key = `db-data-tcp-${port}@docker`;
-    for (const [h, ip] of [[a, ips[0]!], [b, ips[1]!]] as const) {
-      await h.daemon.runHttpd({ name: `db-${h.node}`, ip, port, labels: { 'rediacc.service_name': 'db', 'rediacc.repo_name': 'data', 'rediacc.service_ip': ip, 'rediacc.service_port': '81', 'rediacc.tcp_ports': `81,${port}` } });
+    for (const [h, ip] of [
+      [a, ips[0]!],
+      [b, ips[1]!],
+    ] as const) {
+      await h.daemon.runHttpd({
+        name: `db-${h.node}`,
+        ip,
+        port,
+        labels: {
+          'rediacc.service_name': 'db',
+          'rediacc.repo_name': 'data',
+          'rediacc.service_ip': ip,
+          'rediacc.service_port': '81',
+          'rediacc.tcp_ports': `81,${port}`,
+        },
+      });
     }
     const found: Record<string, PortRow> = {};
     for (const h of [a, b]) {
@@ -214,15 +322,23 @@ describe('claims and dynamic ports across a fleet of two berth hosts', { concurr
     }
     assert.equal(found['b']!.port, found['a']!.port, 'the same public port on both hosts');
     const mail = (await rows(b)).find((r) => r.key === `mail-alpha-tcp-${port}@docker`);
-    assert.equal(mail?.active, false, 'B knows the port of A\'s other service, and keeps it free');
+    assert.equal(mail?.active, false, "B knows the port of A's other service, and keeps it free");
     assert.notEqual(mail?.port, found['b']!.port);
-    for (const h of [a, b]) await waitUntil(async () => (await overTcp(h.bind, found[h.node]!.port).catch(() => '')) === `db-${h.node}`, `db on ${h.node} through its public port`);
+    for (const h of [a, b])
+      await waitUntil(
+        async () => (await overTcp(h.bind, found[h.node]!.port).catch(() => '')) === `db-${h.node}`,
+        `db on ${h.node} through its public port`,
+      );
   });
 
-  test('Redis killed: both keep serving; claims made meanwhile are reconciled when it is back, the fleet\'s answer winning', async (t) => {
+  test("Redis killed: both keep serving; claims made meanwhile are reconciled when it is back, the fleet's answer winning", async (t) => {
     if (!ready(t)) return;
     await redis!.kill();
-    for (const h of [a, b]) await waitUntil(async () => (await h.berth!.api<Health>('/health')).fleet?.connected === false, `${h.node} sees Redis gone`);
+    for (const h of [a, b])
+      await waitUntil(
+        async () => (await h.berth!.api<Health>('/health')).fleet?.connected === false,
+        `${h.node} sees Redis gone`,
+      );
     await served(a, 'app.fleet.test', 'owner');
     await served(b, 'app.fleet.test', 'owner');
 
@@ -239,7 +355,10 @@ describe('claims and dynamic ports across a fleet of two berth hosts', { concurr
     await served(a, 'dup.fleet.test', 'dup-a');
     await served(b, 'dup.fleet.test', 'dup-b');
     assert.equal((await get(a.web, 'late.fleet.test')).status, 404, 'A cannot know of it yet');
-    await waitUntil(async () => ((await b.berth!.api<Health>('/health')).fleet?.claims?.pending ?? 0) >= 2, 'B\'s claims pending');
+    await waitUntil(
+      async () => ((await b.berth!.api<Health>('/health')).fleet?.claims?.pending ?? 0) >= 2,
+      "B's claims pending",
+    );
 
     // Redis is back, empty: every host puts its claims again; the earliest container wins the contested name.
     await redis!.restart();
@@ -247,9 +366,21 @@ describe('claims and dynamic ports across a fleet of two berth hosts', { concurr
     await served(b, 'dup.fleet.test', 'dup-a');
     await served(a, 'dup.fleet.test', 'dup-a');
     await served(b, 'app.fleet.test', 'owner');
-    await waitUntil(async () => (await diagnostics(b)).some((d) => d.source.includes('"dup-b"') && /^host dup\.fleet\.test belongs to container "dup-a"/.test(d.message)), 'dup-b refused on B');
-    await waitUntil(async () => (await diagnostics(a)).some((d) => d.source.includes('"dup-b"') && d.source.includes('fleet node b')), 'dup-b reported on A');
-    assert.ok(b.berth!.logs.some((l) => l.includes('claim lost to the fleet: host dup.fleet.test')), 'the loser is logged');
+    await waitUntil(
+      async () =>
+        (await diagnostics(b)).some(
+          (d) => d.source.includes('"dup-b"') && /^host dup\.fleet\.test belongs to container "dup-a"/.test(d.message),
+        ),
+      'dup-b refused on B',
+    );
+    await waitUntil(
+      async () => (await diagnostics(a)).some((d) => d.source.includes('"dup-b"') && d.source.includes('fleet node b')),
+      'dup-b reported on A',
+    );
+    assert.ok(
+      b.berth!.logs.some((l) => l.includes('claim lost to the fleet: host dup.fleet.test')),
+      'the loser is logged',
+    );
     await waitUntil(async () => {
       const f = (await b.berth!.api<Health>('/health')).fleet;
       return f?.connected === true && f.claims?.pending === 0;

@@ -38,20 +38,41 @@ describe('dynamic ports shared by a fleet, on a real Redis', () => {
     const allocator = new PortAllocator(dir, range);
     const link = { up: true };
     const ports = new FleetPorts({
-      allocator, store: new RedisPortStore(client, prefix), range, connected: (): boolean => link.up, notify: () => undefined,
-      log: pino({ level: 'info' }, { write: (s: string) => { lines.push(s); } }),
+      allocator,
+      store: new RedisPortStore(client, prefix),
+      range,
+      connected: (): boolean => link.up,
+      notify: () => undefined,
+      log: pino(
+        { level: 'info' },
+        {
+          write: (s: string) => {
+            lines.push(s);
+          },
+        },
+      ),
     });
     const h = {
-      dir, lines, rebuilds: 0, allocator, ports,
-      get up(): boolean { return link.up; },
-      set up(v: boolean) { link.up = v; },
+      dir,
+      lines,
+      rebuilds: 0,
+      allocator,
+      ports,
+      get up(): boolean {
+        return link.up;
+      },
+      set up(v: boolean) {
+        link.up = v;
+      },
     };
-    allocator.onChange(() => { h.rebuilds++; });
+    allocator.onChange(() => {
+      h.rebuilds++;
+    });
     return h;
   }
   const port = (a: { port: number } | { error: string }): number => ('port' in a ? a.port : -1);
 
-  test('the same key gets the same port on every host; another host\'s keys keep their ports', async (t) => {
+  test("the same key gets the same port on every host; another host's keys keep their ports", async (t) => {
     if (!redis) return t.skip('redis-server not installed');
     const range = { from: 10000, to: 10009 };
     const a = host('p1:', range);
@@ -60,22 +81,31 @@ describe('dynamic ports shared by a fleet, on a real Redis', () => {
     await a.ports.sync();
     assert.equal(port(a.allocator.assign('y@docker', 'tcp')), 10001);
     await a.ports.sync();
-    assert.deepEqual(a.allocator.list().map((p) => p.source), ['fleet', 'fleet']);
+    assert.deepEqual(
+      a.allocator.list().map((p) => p.source),
+      ['fleet', 'fleet'],
+    );
 
     const b = host('p1:', range);
     await b.ports.sync();
     assert.equal(port(b.allocator.assign('y@docker', 'tcp')), 10001, 'y has its port on B too');
-    assert.equal(port(b.allocator.assign('z@docker', 'tcp')), 10002, 'and B keeps x\'s port free');
+    assert.equal(port(b.allocator.assign('z@docker', 'tcp')), 10002, "and B keeps x's port free");
     await b.ports.sync();
     await a.ports.sync();
-    assert.deepEqual(a.allocator.list().map((p) => `${p.key}=${p.port}/${p.source}`), ['x@docker=10000/fleet', 'y@docker=10001/fleet', 'z@docker=10002/fleet']);
+    assert.deepEqual(
+      a.allocator.list().map((p) => `${p.key}=${p.port}/${p.source}`),
+      ['x@docker=10000/fleet', 'y@docker=10001/fleet', 'z@docker=10002/fleet'],
+    );
     assert.deepEqual(b.ports.status(), { fleet: 3, pending: 0 });
 
     // Redis comes back empty: the first host to sync puts back every assignment it knows.
     for (const k of await clients[0]!.keys('p1:*')) await clients[0]!.del(k);
     await b.ports.sync();
     await b.ports.sync();
-    assert.deepEqual((await new RedisPortStore(clients[0]!, 'p1:').list()).map((p) => `${p.key}=${p.port}`), ['x@docker=10000', 'y@docker=10001', 'z@docker=10002']);
+    assert.deepEqual(
+      (await new RedisPortStore(clients[0]!, 'p1:').list()).map((p) => `${p.key}=${p.port}`),
+      ['x@docker=10000', 'y@docker=10001', 'z@docker=10002'],
+    );
     assert.deepEqual(b.ports.status(), { fleet: 3, pending: 0 });
   });
 
@@ -92,7 +122,10 @@ describe('dynamic ports shared by a fleet, on a real Redis', () => {
     // B restarts during the outage: its assignments are still pending.
     const b2 = host('p2:', range, b.dir);
     b2.up = false;
-    assert.deepEqual(b2.allocator.pending().map((p) => `${p.key}=${p.port}`), ['q@docker=11000', 'r@docker=11001']);
+    assert.deepEqual(
+      b2.allocator.pending().map((p) => `${p.key}=${p.port}`),
+      ['q@docker=11000', 'r@docker=11001'],
+    );
     assert.equal(port(b2.allocator.assign('q@docker', 'tcp')), 11000);
     assert.equal(port(b2.allocator.assign('r@docker', 'tcp')), 11001);
 
@@ -103,13 +136,25 @@ describe('dynamic ports shared by a fleet, on a real Redis', () => {
     assert.equal(b2.rebuilds, 1, 'B compiles again: q moves');
     assert.equal(port(b2.allocator.assign('q@docker', 'tcp')), 11002, 'the fleet gave 11000 to p');
     assert.equal(port(b2.allocator.assign('r@docker', 'tcp')), 11001, 'r kept its port: nobody else had it');
-    assert.ok(b2.lines.some((l) => l.includes('dynamic port moved: tcp port 11000 of q@docker (assigned here while the fleet could not be asked) is 11002 in the fleet')), b2.lines.join('\n'));
+    assert.ok(
+      b2.lines.some((l) =>
+        l.includes(
+          'dynamic port moved: tcp port 11000 of q@docker (assigned here while the fleet could not be asked) is 11002 in the fleet',
+        ),
+      ),
+      b2.lines.join('\n'),
+    );
     assert.match(b2.ports.diagnostics()[0]!.message, /q@docker/);
-    const saved = JSON.parse(readFileSync(join(b.dir, 'ports.json'), 'utf8')) as { allocations: { key: string; port: number; source: string }[] };
-    assert.deepEqual(saved.allocations.map((x) => `${x.key}=${x.port}/${x.source}`), ['p@docker=11000/fleet', 'r@docker=11001/fleet', 'q@docker=11002/fleet']);
+    const saved = JSON.parse(readFileSync(join(b.dir, 'ports.json'), 'utf8')) as {
+      allocations: { key: string; port: number; source: string }[];
+    };
+    assert.deepEqual(
+      saved.allocations.map((x) => `${x.key}=${x.port}/${x.source}`),
+      ['p@docker=11000/fleet', 'r@docker=11001/fleet', 'q@docker=11002/fleet'],
+    );
   });
 
-  test('a full range across the fleet refuses new keys instead of reclaiming another host\'s port', async (t) => {
+  test("a full range across the fleet refuses new keys instead of reclaiming another host's port", async (t) => {
     if (!redis) return t.skip('redis-server not installed');
     const range = { from: 12000, to: 12001 };
     const a = host('p3:', range);
@@ -122,9 +167,16 @@ describe('dynamic ports shared by a fleet, on a real Redis', () => {
     b.up = true;
     await b.ports.sync();
     const again = b.allocator.assign('b1', 'tcp');
-    assert.ok('error' in again && /no free tcp port .*12000-12001 across the fleet/.test(again.error), JSON.stringify(again));
+    assert.ok(
+      'error' in again && /no free tcp port .*12000-12001 across the fleet/.test(again.error),
+      JSON.stringify(again),
+    );
     assert.equal(b.rebuilds, 1);
-    assert.deepEqual(b.allocator.list().map((p) => p.key), ['a1', 'a2'], 'a1 and a2 stay with A');
+    assert.deepEqual(
+      b.allocator.list().map((p) => p.key),
+      ['a1', 'a2'],
+      'a1 and a2 stay with A',
+    );
     const c = host('p3:', range);
     await c.ports.sync();
     const full = c.allocator.assign('c1', 'udp');

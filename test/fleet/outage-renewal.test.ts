@@ -40,29 +40,56 @@ describe('fleet outage: only certificates expiring within 7 days are ordered, lo
     await cf?.close();
   });
 
-  async function manager(fleet: Fleet, shiftMs: number, logger: Logger = pino({ level: 'silent' })): Promise<CertificateManager> {
+  async function manager(
+    fleet: Fleet,
+    shiftMs: number,
+    logger: Logger = pino({ level: 'silent' }),
+  ): Promise<CertificateManager> {
     const p = pebble!;
     const m = new CertificateManager({
-      logger, env: { CF_DNS_API_TOKEN: cf.token, CLOUDFLARE_BASE_URL: cf.url }, store: new CertificateStore(), now: () => Date.now() + shiftMs,
-      resolvers: { le: { acme: { storage: cache, caServer: p.directoryUrl, caCertificates: [p.caCertPath], dnsChallenge: { provider: 'cloudflare', resolvers: [p.dnsServer] } } } },
-      storageFactory: (path) => fleet.acmeStorage(path), relay: fleet.relay, backoff: { initialMs: 3_600_000 }, propagationIntervalMs: 100,
+      logger,
+      env: { CF_DNS_API_TOKEN: cf.token, CLOUDFLARE_BASE_URL: cf.url },
+      store: new CertificateStore(),
+      now: () => Date.now() + shiftMs,
+      resolvers: {
+        le: {
+          acme: {
+            storage: cache,
+            caServer: p.directoryUrl,
+            caCertificates: [p.caCertPath],
+            dnsChallenge: { provider: 'cloudflare', resolvers: [p.dnsServer] },
+          },
+        },
+      },
+      storageFactory: (path) => fleet.acmeStorage(path),
+      relay: fleet.relay,
+      backoff: { initialMs: 3_600_000 },
+      propagationIntervalMs: 100,
     });
     stops.push(() => m.stop());
     await m.start();
-    m.update({ http: { routers: { app: { rule: 'Host(`near.example.com`)', service: 's', tls: { certResolver: 'le' } } } } }, {});
+    m.update(
+      { http: { routers: { app: { rule: 'Host(`near.example.com`)', service: 's', tls: { certResolver: 'le' } } } } },
+      {},
+    );
     await m.whenIdle();
     return m;
   }
 
   test('a certificate 20 days from expiry waits for Redis; one 5 days from expiry is renewed locally and said so', async (t) => {
     if (!needTools(t, 'pebble', 'pebble-challtestsrv', 'redis-server')) return;
-    const fleet = await Fleet.start({ redis: redis.url, node: 'edge-a', leaseDuration: '2s', syncInterval: '60s' }, pino({ level: 'silent' }));
+    const fleet = await Fleet.start(
+      { redis: redis.url, node: 'edge-a', leaseDuration: '2s', syncInterval: '60s' },
+      pino({ level: 'silent' }),
+    );
     stops.push(() => fleet.stop());
     const first = await manager(fleet, 0);
     assert.equal(first.status()[0]?.state, 'valid', first.status()[0]?.lastError);
     await first.stop();
     const doc = JSON.parse(readFileSync(cache, 'utf8')) as Record<string, { Certificates: { certificate: string }[] }>;
-    const notAfter = new Date(new X509Certificate(Buffer.from(doc['le']!.Certificates[0]!.certificate, 'base64')).validTo).getTime();
+    const notAfter = new Date(
+      new X509Certificate(Buffer.from(doc['le']!.Certificates[0]!.certificate, 'base64')).validTo,
+    ).getTime();
 
     await redis.kill();
     await waitUntil(() => !fleet.status().connected, 'the fleet to lose Redis');
@@ -74,10 +101,21 @@ describe('fleet outage: only certificates expiring within 7 days are ordered, lo
     await waiting.stop();
 
     const lines: string[] = [];
-    const urgent = await manager(fleet, notAfter - Date.now() - 5 * DAY, pino({ level: 'warn' }, { write: (s: string) => void lines.push(s) }));
+    const urgent = await manager(
+      fleet,
+      notAfter - Date.now() - 5 * DAY,
+      pino({ level: 'warn' }, { write: (s: string) => void lines.push(s) }),
+    );
     assert.equal(pebble!.orders() - orders, 1, 'renewed locally');
-    assert.ok(lines.some((l) => /renewing it locally, without a fleet lease/.test(l) && /"expiresInDays":5/.test(l)), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => /renewing it locally, without a fleet lease/.test(l) && /"expiresInDays":5/.test(l)),
+      lines.join('\n'),
+    );
     assert.equal(urgent.status()[0]?.state, 'valid');
-    assert.match(urgent.status()[0]?.lastError ?? '', /not stored in redis fleet/, 'kept locally until Redis returns, and shown');
+    assert.match(
+      urgent.status()[0]?.lastError ?? '',
+      /not stored in redis fleet/,
+      'kept locally until Redis returns, and shown',
+    );
   });
 });

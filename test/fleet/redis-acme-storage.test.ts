@@ -9,15 +9,30 @@ import { startRedis, type RedisProcess } from '../helpers/redis.ts';
 import { tempDir } from '../helpers/temp.ts';
 import { waitUntil } from '../helpers/net.ts';
 import { Fleet } from '../../src/fleet/fleet.ts';
-import { StaleLeaseError, type AcmeCertificateRecord, type AcmeStorage, type AcmeStore } from '../../src/acme/storage.ts';
+import {
+  StaleLeaseError,
+  type AcmeCertificateRecord,
+  type AcmeStorage,
+  type AcmeStore,
+} from '../../src/acme/storage.ts';
 import { buildCertificate } from '../../src/tls/x509-builder.ts';
 
 const quiet = pino({ level: 'silent' });
 const DAY = 86_400_000;
 
 function record(main: string, days = 90): AcmeCertificateRecord {
-  const c = buildCertificate({ commonName: main, dnsNames: [main], notBefore: new Date(Date.now() - DAY), notAfter: new Date(Date.now() + days * DAY) });
-  return { domain: { main }, certificate: Buffer.from(c.cert).toString('base64'), key: Buffer.from(c.key).toString('base64'), Store: 'default' };
+  const c = buildCertificate({
+    commonName: main,
+    dnsNames: [main],
+    notBefore: new Date(Date.now() - DAY),
+    notAfter: new Date(Date.now() + days * DAY),
+  });
+  return {
+    domain: { main },
+    certificate: Buffer.from(c.cert).toString('base64'),
+    key: Buffer.from(c.key).toString('base64'),
+    Store: 'default',
+  };
 }
 
 function doc(...recs: AcmeCertificateRecord[]): AcmeStore {
@@ -53,8 +68,14 @@ describe('fleet storage on a real Redis', () => {
     await redis?.kill();
   });
 
-  async function host(node: string, extra: Record<string, string> = {}): Promise<{ fleet: Fleet; storage: AcmeStorage; cache: string }> {
-    const fleet = await Fleet.start({ redis: redis!.url, node, leaseDuration: '600ms', syncInterval: '60s', encryptionKeyFile: keyFile, ...extra }, quiet);
+  async function host(
+    node: string,
+    extra: Record<string, string> = {},
+  ): Promise<{ fleet: Fleet; storage: AcmeStorage; cache: string }> {
+    const fleet = await Fleet.start(
+      { redis: redis!.url, node, leaseDuration: '600ms', syncInterval: '60s', encryptionKeyFile: keyFile, ...extra },
+      quiet,
+    );
     fleets.push(fleet);
     const cache = join(dir, `${node}-${randomBytes(3).toString('hex')}.json`);
     return { fleet, storage: fleet.acmeStorage(cache), cache };
@@ -67,7 +88,10 @@ describe('fleet storage on a real Redis', () => {
     const first = await a.storage.lock!('le|one.example.com');
     assert.ok('lease' in first);
     const second = await b.storage.lock!('le|one.example.com');
-    assert.ok('heldBy' in second && second.heldBy === 'edge-a' && second.retryInMs > 0 && second.retryInMs <= 700, JSON.stringify(second));
+    assert.ok(
+      'heldBy' in second && second.heldBy === 'edge-a' && second.retryInMs > 0 && second.retryInMs <= 700,
+      JSON.stringify(second),
+    );
     assert.deepEqual(a.fleet.status().leases, ['le|one.example.com']);
     await first.lease.release();
     const third = await b.storage.lock!('le|one.example.com');
@@ -111,8 +135,19 @@ describe('fleet storage on a real Redis', () => {
     const theirs = await b.storage.lock!('le|three.example.com');
     assert.ok('lease' in theirs);
     await lost;
-    await assert.rejects(a.storage.write(doc(record('three.example.com')), { resolver: 'le', certificate: 'three.example.com' }, mine.lease), StaleLeaseError);
-    await b.storage.write(doc(record('three.example.com')), { resolver: 'le', certificate: 'three.example.com' }, theirs.lease);
+    await assert.rejects(
+      a.storage.write(
+        doc(record('three.example.com')),
+        { resolver: 'le', certificate: 'three.example.com' },
+        mine.lease,
+      ),
+      StaleLeaseError,
+    );
+    await b.storage.write(
+      doc(record('three.example.com')),
+      { resolver: 'le', certificate: 'three.example.com' },
+      theirs.lease,
+    );
     assert.match(await redis!.command('HGET', 'berth:acme:le:certs', 'three.example.com'), /"node":"edge-b"/);
     await theirs.lease.release();
   });
@@ -130,20 +165,31 @@ describe('fleet storage on a real Redis', () => {
     await redis!.kill();
     await waitUntil(() => !a.fleet.status().connected, 'the fleet to notice');
     const local = await a.storage.read();
-    assert.ok(local['le']?.Certificates?.some((c) => c.domain.main === 'four.example.com'), 'served from the local acme.json');
+    assert.ok(
+      local['le']?.Certificates?.some((c) => c.domain.main === 'four.example.com'),
+      'served from the local acme.json',
+    );
     const lock = await a.storage.lock!('le|five.example.com');
     assert.ok('unavailable' in lock);
     const during = record('five.example.com');
     const d = structuredClone(local);
     d['le']!.Certificates!.push(during);
     await assert.rejects(a.storage.write(d, { resolver: 'le', certificate: 'five.example.com' }));
-    assert.ok((JSON.parse(readFileSync(a.cache, 'utf8')) as AcmeStore)['le']?.Certificates?.some((c) => c.domain.main === 'five.example.com'), 'stored locally meanwhile');
+    assert.ok(
+      (JSON.parse(readFileSync(a.cache, 'utf8')) as AcmeStore)['le']?.Certificates?.some(
+        (c) => c.domain.main === 'five.example.com',
+      ),
+      'stored locally meanwhile',
+    );
     await redis!.restart();
     await waitUntil(() => a.fleet.status().connected && b.fleet.status().connected, 'reconnection', 15_000);
     await a.storage.read();
     const fresh = await b.storage.read();
     const names = fresh['le']?.Certificates?.map((c) => c.domain.main) ?? [];
-    assert.ok(names.includes('four.example.com') && names.includes('five.example.com'), `pushed back: ${names.join(', ')}`);
+    assert.ok(
+      names.includes('four.example.com') && names.includes('five.example.com'),
+      `pushed back: ${names.join(', ')}`,
+    );
   });
 
   test('an older certificate never replaces a newer one during catch-up', async (t) => {

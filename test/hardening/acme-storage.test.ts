@@ -15,10 +15,17 @@ describe('hardening: acme.json on a full disk', () => {
       await writeFileAtomic(file, old);
       fillUp(dir);
       const big = JSON.stringify({ le: { Certificates: [{ certificate: 'x'.repeat(40 * 1024) }] } });
-      await assert.rejects(writeFileAtomic(file, big), (err: unknown) => err instanceof BerthError && err.code === ErrorCodes.STORAGE);
+      await assert.rejects(
+        writeFileAtomic(file, big),
+        (err: unknown) => err instanceof BerthError && err.code === ErrorCodes.STORAGE,
+      );
       assert.equal(readFileSync(file, 'utf8'), old, 'the old acme.json is intact');
       JSON.parse(readFileSync(file, 'utf8'));
-      assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.tmp')), [], 'no temp file left behind');
+      assert.deepEqual(
+        readdirSync(dir).filter((n) => n.endsWith('.tmp')),
+        [],
+        'no temp file left behind',
+      );
       rmSync(join(dir, 'filler'), { force: true });
       await writeFileAtomic(file, big);
       assert.equal(readFileSync(file, 'utf8'), big, 'writes succeed again once there is space');

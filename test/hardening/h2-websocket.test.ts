@@ -23,11 +23,24 @@ function rawH2(port: number, bytes: Buffer[]): Promise<{ closed: boolean; receiv
   return new Promise((resolve) => {
     let received = 0;
     let done = false;
-    const s = tlsConnect({ host: '127.0.0.1', port, servername: 'h2.test', ALPNProtocols: ['h2'], rejectUnauthorized: false }, () => {
-      for (const b of bytes) { if (s.destroyed) break; s.write(b); }
+    const s = tlsConnect(
+      { host: '127.0.0.1', port, servername: 'h2.test', ALPNProtocols: ['h2'], rejectUnauthorized: false },
+      () => {
+        for (const b of bytes) {
+          if (s.destroyed) break;
+          s.write(b);
+        }
+      },
+    );
+    const finish = (closed: boolean): void => {
+      if (done) return;
+      done = true;
+      s.destroy();
+      resolve({ closed, received });
+    };
+    s.on('data', (d: Buffer) => {
+      received += d.length;
     });
-    const finish = (closed: boolean): void => { if (done) return; done = true; s.destroy(); resolve({ closed, received }); };
-    s.on('data', (d: Buffer) => { received += d.length; });
     s.on('close', () => finish(true));
     s.on('error', () => finish(true));
     setTimeout(() => finish(false), 2000);
@@ -88,13 +101,29 @@ describe('hardening: HTTP/2 floods and WebSocket upgrades', { timeout: 90_000 },
   test('PING, SETTINGS and CONTINUATION floods: berth closes or absorbs them, and stays bounded', async (t) => {
     const settings = frame(0x4, 0, 0);
     const cases = [
-      { desc: 'PING flood', bytes: [PREFACE, settings, ...Array.from({ length: 5000 }, () => frame(0x6, 0, 0, Buffer.alloc(8)))] },
-      { desc: 'SETTINGS flood', bytes: [PREFACE, ...Array.from({ length: 5000 }, () => frame(0x4, 0, 0, Buffer.from([0, 3, 0, 0, 0, 100])))] },
+      {
+        desc: 'PING flood',
+        bytes: [PREFACE, settings, ...Array.from({ length: 5000 }, () => frame(0x6, 0, 0, Buffer.alloc(8)))],
+      },
+      {
+        desc: 'SETTINGS flood',
+        bytes: [PREFACE, ...Array.from({ length: 5000 }, () => frame(0x4, 0, 0, Buffer.from([0, 3, 0, 0, 0, 100])))],
+      },
       {
         desc: 'CONTINUATION flood',
-        bytes: [PREFACE, settings, frame(0x1, 0x4 & 0, 1, Buffer.from([0x82, 0x87, 0x84])), ...Array.from({ length: 5000 }, (_, i) => frame(0x9, 0, 1, Buffer.from([0x40, 0x03, 0x78, 0x2d, 0x61 + (i % 26), 0x01, 0x76])))],
+        bytes: [
+          PREFACE,
+          settings,
+          frame(0x1, 0x4 & 0, 1, Buffer.from([0x82, 0x87, 0x84])),
+          ...Array.from({ length: 5000 }, (_, i) =>
+            frame(0x9, 0, 1, Buffer.from([0x40, 0x03, 0x78, 0x2d, 0x61 + (i % 26), 0x01, 0x76])),
+          ),
+        ],
       },
-      { desc: 'empty DATA frames on a closed stream', bytes: [PREFACE, settings, ...Array.from({ length: 5000 }, () => frame(0x0, 0, 3))] },
+      {
+        desc: 'empty DATA frames on a closed stream',
+        bytes: [PREFACE, settings, ...Array.from({ length: 5000 }, () => frame(0x0, 0, 3))],
+      },
     ];
     for (const c of cases) {
       await t.test(c.desc, async () => {
@@ -108,22 +137,33 @@ describe('hardening: HTTP/2 floods and WebSocket upgrades', { timeout: 90_000 },
   test('an upgrade refused with 403 leaves no raw tunnel: later bytes are parsed as HTTP or dropped', async () => {
     up.reset();
     up.script = 'refuse-upgrade';
-    const r = await exchange(port, [
-      'GET /ws HTTP/1.1\r\nHost: h2.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
-      'GET /internal HTTP/1.1\r\nHost: internal.test\r\n\r\n',
-    ], { gapMs: 300, maxMs: 3000 });
+    const r = await exchange(
+      port,
+      [
+        'GET /ws HTTP/1.1\r\nHost: h2.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+        'GET /internal HTTP/1.1\r\nHost: internal.test\r\n\r\n',
+      ],
+      { gapMs: 300, maxMs: 3000 },
+    );
     up.script = 'valid';
     assert.equal(r.status, 403);
     await new Promise((res) => setTimeout(res, 300));
     const hosts = up.requests().map((q) => q.headers.host);
-    assert.ok(!hosts.includes('internal.test'), `bytes after a refused upgrade were tunnelled raw: ${JSON.stringify(hosts)}`);
-    for (const q of up.requests()) assert.ok(q.headers['x-forwarded-for'], 'every upstream request went through berth\'s HTTP path');
+    assert.ok(
+      !hosts.includes('internal.test'),
+      `bytes after a refused upgrade were tunnelled raw: ${JSON.stringify(hosts)}`,
+    );
+    for (const q of up.requests())
+      assert.ok(q.headers['x-forwarded-for'], "every upstream request went through berth's HTTP path");
     await assertRecovered(edge, 'refused upgrade');
   });
 
   test('Upgrade: h2c (and other non-WebSocket tokens) is never forwarded', async (t) => {
     const cases = [
-      { desc: 'h2c', head: 'Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n' },
+      {
+        desc: 'h2c',
+        head: 'Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n',
+      },
       { desc: 'other token', head: 'Connection: Upgrade\r\nUpgrade: tls/1.2\r\n' },
       { desc: 'h2c without Connection', head: 'Upgrade: h2c\r\n' },
     ];

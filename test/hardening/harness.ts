@@ -64,7 +64,13 @@ export async function startEdge(opts: {
   const berth = await startBerth({
     dir,
     // One process: the data plane runs in the pid whose descriptors, memory and limits are checked.
-    config: { entryPoints, providers: { file: { filename: dynPath, watch: true } }, log: { level: 'warn' }, workers: 1, ...opts.static },
+    config: {
+      entryPoints,
+      providers: { file: { filename: dynPath, watch: true } },
+      log: { level: 'warn' },
+      workers: 1,
+      ...opts.static,
+    },
     ...(opts.env ? { env: opts.env } : {}),
   });
   return { berth, dir, ports, writeDynamic, baseline: resources(berth.pid) };
@@ -74,7 +80,11 @@ export async function startEdge(opts: {
  * After an attack: berth is alive, `/health` answers, and fds/RSS come back near `base`
  * (slack: 16 fds, 64 MiB — garbage collection and pooled upstream sockets are not leaks).
  */
-export async function assertRecovered(edge: Edge, what: string, slack: { fds?: number; rssKb?: number } = {}): Promise<void> {
+export async function assertRecovered(
+  edge: Edge,
+  what: string,
+  slack: { fds?: number; rssKb?: number } = {},
+): Promise<void> {
   assert.equal(edge.berth.child.exitCode, null, `berth is alive after ${what}`);
   const res = await fetch(`${edge.berth.apiUrl}/health`);
   assert.equal(res.status, 200, `/health answers after ${what}`);
@@ -83,12 +93,19 @@ export async function assertRecovered(edge: Edge, what: string, slack: { fds?: n
   const rssSlack = slack.rssKb ?? 64 * 1024;
   let last = resources(edge.berth.pid);
   try {
-    await waitUntil(() => {
-      last = resources(edge.berth.pid);
-      return last.fds <= edge.baseline.fds + fdSlack && last.rssKb <= edge.baseline.rssKb + rssSlack;
-    }, 'resources to return near the baseline', 15_000, 100);
+    await waitUntil(
+      () => {
+        last = resources(edge.berth.pid);
+        return last.fds <= edge.baseline.fds + fdSlack && last.rssKb <= edge.baseline.rssKb + rssSlack;
+      },
+      'resources to return near the baseline',
+      15_000,
+      100,
+    );
   } catch {
-    assert.fail(`after ${what}: fds ${last.fds} (baseline ${edge.baseline.fds}), RSS ${last.rssKb} KiB (baseline ${edge.baseline.rssKb} KiB)`);
+    assert.fail(
+      `after ${what}: fds ${last.fds} (baseline ${edge.baseline.fds}), RSS ${last.rssKb} KiB (baseline ${edge.baseline.rssKb} KiB)`,
+    );
   }
 }
 
@@ -108,7 +125,17 @@ export interface Exchange {
  * Sends `parts` (written one by one, `gapMs` apart) on a fresh connection and collects the answer
  * until the server closes, `until(text)` holds, or `maxMs` passes (then `closed` is false).
  */
-export function exchange(port: number, parts: string | Buffer | (string | Buffer)[], opts: { tls?: ConnectionOptions; maxMs?: number; gapMs?: number; until?: (text: string) => boolean; endAfterWrite?: boolean } = {}): Promise<Exchange> {
+export function exchange(
+  port: number,
+  parts: string | Buffer | (string | Buffer)[],
+  opts: {
+    tls?: ConnectionOptions;
+    maxMs?: number;
+    gapMs?: number;
+    until?: (text: string) => boolean;
+    endAfterWrite?: boolean;
+  } = {},
+): Promise<Exchange> {
   const list = Array.isArray(parts) ? parts : [parts];
   return new Promise((resolve) => {
     let text = '';
@@ -130,7 +157,9 @@ export function exchange(port: number, parts: string | Buffer | (string | Buffer
       }
       if (opts.endAfterWrite) s.end();
     };
-    s = opts.tls ? tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...opts.tls }, () => void write()) : netConnect(port, '127.0.0.1', () => void write());
+    s = opts.tls
+      ? tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...opts.tls }, () => void write())
+      : netConnect(port, '127.0.0.1', () => void write());
     s.on('data', (d: Buffer) => {
       text += d.toString('latin1');
       if (opts.until?.(text)) finish(false);
@@ -177,16 +206,32 @@ export function bodies(text: string): string[] {
  * Proves nothing else reached the upstream: a canary request is sent through berth and awaited;
  * afterwards the upstream must hold exactly the canary beyond `before` requests.
  */
-export async function assertNothingForwarded(port: number, host: string, up: RecordingUpstream, before: number, what: string): Promise<void> {
+export async function assertNothingForwarded(
+  port: number,
+  host: string,
+  up: RecordingUpstream,
+  before: number,
+  what: string,
+): Promise<void> {
   const canary = `/canary-${Math.random().toString(36).slice(2)}`;
-  const r = await exchange(port, `GET ${canary} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`, { until: responses(1) });
+  const r = await exchange(port, `GET ${canary} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`, {
+    until: responses(1),
+  });
   assert.equal(r.status, 200, `canary after ${what}: ${r.text.slice(0, 200)}`);
   const got = up.requests().slice(before);
-  assert.deepEqual(got.map((q) => q.target), [canary], `${what}: the upstream received ${JSON.stringify(got.map((q) => `${q.method} ${q.target}`))}`);
+  assert.deepEqual(
+    got.map((q) => q.target),
+    [canary],
+    `${what}: the upstream received ${JSON.stringify(got.map((q) => `${q.method} ${q.target}`))}`,
+  );
 }
 
 /** A private CA and leaf certificates for TLS tests. */
-export function testPki(): { ca: { cert: string; key: string }; leaf(names: string[]): { cert: string; key: string }; client(name: string): { cert: string; key: string } } {
+export function testPki(): {
+  ca: { cert: string; key: string };
+  leaf(names: string[]): { cert: string; key: string };
+  client(name: string): { cert: string; key: string };
+} {
   const ca = buildCertificate({ commonName: 'berth hardening CA', isCA: true });
   const issuer = { commonName: 'berth hardening CA', key: ca.key };
   return {
@@ -202,8 +247,25 @@ export function shaUser(user: string, password: string): string {
 }
 
 /** Waits until `host` on `port` answers `status` (the file provider is applied asynchronously). */
-export async function waitForRoute(port: number, host: string, status = 200, path = '/', tls?: ConnectionOptions): Promise<void> {
-  await waitUntil(async () => (await exchange(port, `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`, { until: responses(1), ...(tls ? { tls } : {}) })).status === status, `${host}${path} to answer ${status}`, 15_000, 50);
+export async function waitForRoute(
+  port: number,
+  host: string,
+  status = 200,
+  path = '/',
+  tls?: ConnectionOptions,
+): Promise<void> {
+  await waitUntil(
+    async () =>
+      (
+        await exchange(port, `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`, {
+          until: responses(1),
+          ...(tls ? { tls } : {}),
+        })
+      ).status === status,
+    `${host}${path} to answer ${status}`,
+    15_000,
+    50,
+  );
 }
 
 export { freePort, waitUntil };
@@ -214,7 +276,14 @@ export { freePort, waitUntil };
  */
 export async function startBlackHole(): Promise<{ port: number; close(): void }> {
   const { spawn } = await import('node:child_process');
-  const child = spawn('python3', ['-c', 'import socket,sys,time\ns=socket.socket()\ns.bind(("127.0.0.1",0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(600)'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    'python3',
+    [
+      '-c',
+      'import socket,sys,time\ns=socket.socket()\ns.bind(("127.0.0.1",0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(600)',
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
     child.once('error', reject);
@@ -230,5 +299,11 @@ export async function startBlackHole(): Promise<{ port: number; close(): void }>
     });
     if (!connected) break;
   }
-  return { port, close: () => { for (const s of fillers) s.destroy(); child.kill('SIGKILL'); } };
+  return {
+    port,
+    close: () => {
+      for (const s of fillers) s.destroy();
+      child.kill('SIGKILL');
+    },
+  };
 }

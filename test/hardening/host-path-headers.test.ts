@@ -1,7 +1,17 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startRecordingUpstream, type RecordingUpstream } from '../helpers/recording-upstream.ts';
-import { assertNothingForwarded, assertRecovered, bodies, exchange, responses, shaUser, startEdge, waitForRoute, type Edge } from './harness.ts';
+import {
+  assertNothingForwarded,
+  assertRecovered,
+  bodies,
+  exchange,
+  responses,
+  shaUser,
+  startEdge,
+  waitForRoute,
+  type Edge,
+} from './harness.ts';
 
 const H = 'Host: rec.test\r\n';
 
@@ -12,12 +22,21 @@ const H = 'Host: rec.test\r\n';
  */
 function lenientPath(p: string): string {
   let s = p.split('?')[0]!;
-  try { s = decodeURIComponent(s); } catch { /* keep */ }
-  s = s.replace(/\\/g, '/').split('/').map((seg) => seg.split(';')[0]!).join('/');
+  try {
+    s = decodeURIComponent(s);
+  } catch {
+    /* keep */
+  }
+  s = s
+    .replace(/\\/g, '/')
+    .split('/')
+    .map((seg) => seg.split(';')[0]!)
+    .join('/');
   const out: string[] = [];
   for (const seg of s.split('/')) {
     if (seg === '' || seg === '.') continue;
-    if (seg === '..') out.pop(); else out.push(seg);
+    if (seg === '..') out.pop();
+    else out.push(seg);
   }
   return '/' + out.join('/');
 }
@@ -88,12 +107,20 @@ describe('hardening: Host, request target, path and forwarding headers', { timeo
 
   test('absolute-form never makes berth an open proxy', async () => {
     const before = up.requests().length;
-    const r = await exchange(web, `GET http://evil.test/steal HTTP/1.1\r\n${H}Connection: close\r\n\r\n`, { until: responses(1) });
-    assert.equal(r.status, 404, 'a foreign authority is looked up in berth\'s own routes, nothing else');
-    const r2 = await exchange(web, `GET http://127.0.0.1:${up.port}/steal HTTP/1.1\r\n${H}Connection: close\r\n\r\n`, { until: responses(1) });
-    assert.equal(r2.status, 404, 'not even the upstream\'s own address');
+    const r = await exchange(web, `GET http://evil.test/steal HTTP/1.1\r\n${H}Connection: close\r\n\r\n`, {
+      until: responses(1),
+    });
+    assert.equal(r.status, 404, "a foreign authority is looked up in berth's own routes, nothing else");
+    const r2 = await exchange(web, `GET http://127.0.0.1:${up.port}/steal HTTP/1.1\r\n${H}Connection: close\r\n\r\n`, {
+      until: responses(1),
+    });
+    assert.equal(r2.status, 404, "not even the upstream's own address");
     await assertNothingForwarded(web, 'rec.test', up, before, 'absolute-form');
-    const r3 = await exchange(web, `GET http://REC.test./x?q=1 HTTP/1.1\r\nHost: evil.test\r\nConnection: close\r\n\r\n`, { until: responses(1) });
+    const r3 = await exchange(
+      web,
+      `GET http://REC.test./x?q=1 HTTP/1.1\r\nHost: evil.test\r\nConnection: close\r\n\r\n`,
+      { until: responses(1) },
+    );
     assert.equal(r3.status, 200);
     const seen = JSON.parse(bodies(r3.text)[0]!);
     assert.equal(seen.target, '/x?q=1', 'origin-form upstream');
@@ -102,23 +129,51 @@ describe('hardening: Host, request target, path and forwarding headers', { timeo
 
   test('Host compare uses one normal form (case, trailing dot, port)', async () => {
     for (const host of ['REC.TEST', 'rec.test.', 'Rec.Test.:80', `rec.test:${web}`]) {
-      const r = await exchange(web, `GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`, { until: responses(1) });
+      const r = await exchange(web, `GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`, {
+        until: responses(1),
+      });
       assert.equal(r.status, 200, host);
-      const r2 = await exchange(web, `GET /admin HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`, { until: responses(1) });
+      const r2 = await exchange(web, `GET /admin HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`, {
+        until: responses(1),
+      });
       assert.equal(r2.status, 401, `${host}: the auth router matches the same normal form`);
     }
   });
 
   test('no path spelling reaches /admin without the basicAuth router', async (t) => {
     const paths = [
-      '/admin', '/admin/', '/admin/x', '//admin', '///admin/x', '/./admin', '/x/../admin', '/x/%2e%2e/admin', '/x/%2E%2e/admin/y',
-      '/%2e/admin', '/%61dmin', '/adm%69n/', '/x/./../admin', '/public/../../admin', '/admin;x=1', '/admin;/x', '/admin/..;x/', '/admin#frag',
-      '/public#/../admin', '/public?/../admin', '/%2fadmin', '/x/..%2fadmin', '/.%2e/admin', '/x/.%2E/admin',
+      '/admin',
+      '/admin/',
+      '/admin/x',
+      '//admin',
+      '///admin/x',
+      '/./admin',
+      '/x/../admin',
+      '/x/%2e%2e/admin',
+      '/x/%2E%2e/admin/y',
+      '/%2e/admin',
+      '/%61dmin',
+      '/adm%69n/',
+      '/x/./../admin',
+      '/public/../../admin',
+      '/admin;x=1',
+      '/admin;/x',
+      '/admin/..;x/',
+      '/admin#frag',
+      '/public#/../admin',
+      '/public?/../admin',
+      '/%2fadmin',
+      '/x/..%2fadmin',
+      '/.%2e/admin',
+      '/x/.%2E/admin',
     ];
     for (const p of paths) {
       await t.test(p, async () => {
         const before = up.requests().length;
-        const r = await exchange(web, `GET ${p} HTTP/1.1\r\n${H}Connection: close\r\n\r\n`, { until: responses(1), maxMs: 5000 });
+        const r = await exchange(web, `GET ${p} HTTP/1.1\r\n${H}Connection: close\r\n\r\n`, {
+          until: responses(1),
+          maxMs: 5000,
+        });
         assert.ok([400, 401, 404].includes(r.status) || r.status === 200, `${p}: ${r.status}`);
         const got = up.requests().slice(before);
         if (r.status === 200) {
@@ -132,14 +187,22 @@ describe('hardening: Host, request target, path and forwarding headers', { timeo
     }
     // With credentials the canonical path is what is forwarded.
     const auth = Buffer.from('alice:secret').toString('base64');
-    const ok = await exchange(web, `GET /x/%2e%2e/admin//panel HTTP/1.1\r\n${H}Authorization: Basic ${auth}\r\nConnection: close\r\n\r\n`, { until: responses(1) });
+    const ok = await exchange(
+      web,
+      `GET /x/%2e%2e/admin//panel HTTP/1.1\r\n${H}Authorization: Basic ${auth}\r\nConnection: close\r\n\r\n`,
+      { until: responses(1) },
+    );
     assert.equal(ok.status, 200);
     assert.equal(JSON.parse(bodies(ok.text)[0]!).target, '/admin/panel');
   });
 
   test('Connection tokens cannot remove the headers berth adds; token matching ignores case', async () => {
     up.reset();
-    const r = await exchange(web, `GET / HTTP/1.1\r\n${H}Connection: close, X-Forwarded-For, x-real-ip, X-FORWARDED-PROTO, X-Forwarded-Host, X-Forwarded-Port, Host, X-Custom\r\nX-Custom: gone\r\nX-Kept: yes\r\n\r\n`, { until: responses(1) });
+    const r = await exchange(
+      web,
+      `GET / HTTP/1.1\r\n${H}Connection: close, X-Forwarded-For, x-real-ip, X-FORWARDED-PROTO, X-Forwarded-Host, X-Forwarded-Port, Host, X-Custom\r\nX-Custom: gone\r\nX-Kept: yes\r\n\r\n`,
+      { until: responses(1) },
+    );
     assert.equal(r.status, 200);
     const h = up.requests()[0]!.headers;
     assert.equal(h['x-forwarded-for'], '127.0.0.1');
@@ -150,11 +213,13 @@ describe('hardening: Host, request target, path and forwarding headers', { timeo
     assert.equal(h.host, 'rec.test');
     assert.equal(h['x-custom'], undefined, 'named in Connection (different case) → removed');
     assert.equal(h['x-kept'], 'yes');
-    for (const hop of ['keep-alive', 'te', 'trailer', 'proxy-connection', 'upgrade']) assert.equal(h[hop], undefined, hop);
+    for (const hop of ['keep-alive', 'te', 'trailer', 'proxy-connection', 'upgrade'])
+      assert.equal(h[hop], undefined, hop);
   });
 
-  test('forwarding headers from an untrusted peer are stripped (aliases and Forwarded too); a trusted peer\'s chain is appended', async () => {
-    const spoof = 'X-Forwarded-For: 6.6.6.6\r\nX_Forwarded_For: 6.6.6.6\r\nx_real_ip: 6.6.6.6\r\nX-Real-Ip: 6.6.6.6\r\nForwarded: for=6.6.6.6;proto=https\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: evil.test\r\nX-Forwarded-Prefix: /evil\r\nX-Forwarded-Tls-Client-Cert: forged\r\n';
+  test("forwarding headers from an untrusted peer are stripped (aliases and Forwarded too); a trusted peer's chain is appended", async () => {
+    const spoof =
+      'X-Forwarded-For: 6.6.6.6\r\nX_Forwarded_For: 6.6.6.6\r\nx_real_ip: 6.6.6.6\r\nX-Real-Ip: 6.6.6.6\r\nForwarded: for=6.6.6.6;proto=https\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: evil.test\r\nX-Forwarded-Prefix: /evil\r\nX-Forwarded-Tls-Client-Cert: forged\r\n';
     up.reset();
     await exchange(web, `GET / HTTP/1.1\r\n${H}${spoof}Connection: close\r\n\r\n`, { until: responses(1) });
     const h = up.requests()[0]!.headers;
@@ -162,14 +227,25 @@ describe('hardening: Host, request target, path and forwarding headers', { timeo
     assert.equal(h['x-real-ip'], '127.0.0.1');
     assert.equal(h['x-forwarded-proto'], 'http');
     assert.equal(h['x-forwarded-host'], 'rec.test');
-    for (const gone of ['x_forwarded_for', 'x_real_ip', 'forwarded', 'x-forwarded-prefix', 'x-forwarded-tls-client-cert']) assert.equal(h[gone], undefined, gone);
+    for (const gone of [
+      'x_forwarded_for',
+      'x_real_ip',
+      'forwarded',
+      'x-forwarded-prefix',
+      'x-forwarded-tls-client-cert',
+    ])
+      assert.equal(h[gone], undefined, gone);
     const wire = up.connections.map((c) => c.received().toString('latin1')).join('');
     assert.ok(!wire.includes('6.6.6.6') && !wire.includes('evil'), 'no spoofed value anywhere on the wire');
 
     up.reset();
     await waitForRoute(trusted, 'rec.test');
     up.reset();
-    await exchange(trusted, `GET / HTTP/1.1\r\n${H}X-Forwarded-For: 6.6.6.6, 7.7.7.7\r\nX-Forwarded-Proto: https\r\nConnection: close\r\n\r\n`, { until: responses(1) });
+    await exchange(
+      trusted,
+      `GET / HTTP/1.1\r\n${H}X-Forwarded-For: 6.6.6.6, 7.7.7.7\r\nX-Forwarded-Proto: https\r\nConnection: close\r\n\r\n`,
+      { until: responses(1) },
+    );
     const ht = up.requests()[0]!.headers;
     assert.equal(ht['x-forwarded-for'], '6.6.6.6, 7.7.7.7, 127.0.0.1', 'trusted chain appended');
     assert.equal(ht['x-forwarded-proto'], 'https', 'trusted proto kept');
@@ -181,13 +257,18 @@ describe('hardening: Host, request target, path and forwarding headers', { timeo
       await t.test(script, async () => {
         up.reset();
         up.script = script;
-        const r = await exchange(web, `GET /bad HTTP/1.1\r\n${H}Connection: close\r\n\r\n`, { until: responses(1), maxMs: 5000 });
+        const r = await exchange(web, `GET /bad HTTP/1.1\r\n${H}Connection: close\r\n\r\n`, {
+          until: responses(1),
+          maxMs: 5000,
+        });
         assert.equal(r.status, 502, r.text.slice(0, 200));
         assert.ok(!r.text.includes('hello'), 'no byte of the broken answer reaches the client');
         const bad = up.connections.find((c) => c.requests.some((q) => q.target === '/bad'))!;
         up.script = 'valid';
         for (let i = 0; i < 3; i++) {
-          const ok = await exchange(web, `GET /after HTTP/1.1\r\n${H}Connection: close\r\n\r\n`, { until: responses(1) });
+          const ok = await exchange(web, `GET /after HTTP/1.1\r\n${H}Connection: close\r\n\r\n`, {
+            until: responses(1),
+          });
           assert.equal(ok.status, 200);
         }
         assert.equal(bad.requests.length, 1, 'the broken connection carried nothing else');

@@ -10,7 +10,16 @@ import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { startRecordingUpstream, type RecordingUpstream } from '../helpers/recording-upstream.ts';
 import { needTools } from '../helpers/tools.ts';
 import { buildCertificate } from '../../src/tls/x509-builder.ts';
-import { assertRecovered, exchange, responses, startEdge, testPki, waitForRoute, waitUntil, type Edge } from './harness.ts';
+import {
+  assertRecovered,
+  exchange,
+  responses,
+  startEdge,
+  testPki,
+  waitForRoute,
+  waitUntil,
+  type Edge,
+} from './harness.ts';
 
 const pki = testPki();
 
@@ -60,7 +69,9 @@ describe('hardening: TLS and SNI', { timeout: 90_000 }, () => {
       },
       tls: {
         certificates: [a, wild, open, secure].map((c) => ({ certFile: c.cert, keyFile: c.key })),
-        options: { mtls: { clientAuth: { clientAuthType: 'RequireAndVerifyClientCert', caFiles: [join(edge.dir, 'ca.pem')] } } },
+        options: {
+          mtls: { clientAuth: { clientAuthType: 'RequireAndVerifyClientCert', caFiles: [join(edge.dir, 'ca.pem')] } },
+        },
       },
     };
     edge.writeDynamic(dynamic);
@@ -94,27 +105,42 @@ describe('hardening: TLS and SNI', { timeout: 90_000 }, () => {
   });
 
   test('SNI vs Host mismatch across routers with different TLS options → 421, over HTTP/1 and HTTP/2', async (t) => {
-    const h1 = async (sni: string, host: string): Promise<number> => (await exchange(port, `GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`, { tls: { servername: sni }, until: responses(1) })).status;
+    const h1 = async (sni: string, host: string): Promise<number> =>
+      (
+        await exchange(port, `GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`, {
+          tls: { servername: sni },
+          until: responses(1),
+        })
+      ).status;
     const cases = [
       { desc: 'same name', sni: 'open.test', host: 'open.test', status: 200 },
       { desc: 'same name, other case and dot', sni: 'OPEN.test.', host: 'open.test', status: 200 },
       { desc: 'handshake as open.test, Host of the mTLS router', sni: 'open.test', host: 'secure.test', status: 421 },
       { desc: 'Host with port', sni: 'open.test', host: `secure.test:${port}`, status: 421 },
       { desc: 'different names, same options', sni: 'a.example.com', host: 'open.test', status: 200 },
-      { desc: 'a router naming options that do not exist has the default ones', sni: 'open.test', host: 'ghost.test', status: 200 },
+      {
+        desc: 'a router naming options that do not exist has the default ones',
+        sni: 'open.test',
+        host: 'ghost.test',
+        status: 200,
+      },
       { desc: '… and a handshake for it is a default one', sni: 'ghost.test', host: 'open.test', status: 200 },
-      { desc: '… which is not the mTLS router\'s', sni: 'ghost.test', host: 'secure.test', status: 421 },
+      { desc: "… which is not the mTLS router's", sni: 'ghost.test', host: 'secure.test', status: 421 },
     ];
     for (const c of cases) await t.test(c.desc, async () => assert.equal(await h1(c.sni, c.host), c.status));
     await t.test('HTTP/2 :authority', async () => {
       const session = h2connect(`https://127.0.0.1:${port}`, { servername: 'open.test', rejectUnauthorized: false });
       session.on('error', () => undefined);
-      const status = (authority: string): Promise<number> => new Promise((resolve, reject) => {
-        const req = session.request({ ':path': '/', ':authority': authority });
-        req.on('response', (h) => { resolve(Number(h[':status'])); req.close(); });
-        req.on('error', reject);
-        req.end();
-      });
+      const status = (authority: string): Promise<number> =>
+        new Promise((resolve, reject) => {
+          const req = session.request({ ':path': '/', ':authority': authority });
+          req.on('response', (h) => {
+            resolve(Number(h[':status']));
+            req.close();
+          });
+          req.on('error', reject);
+          req.end();
+        });
       try {
         assert.equal(await status('open.test'), 200);
         assert.equal(await status('secure.test'), 421);
@@ -125,25 +151,65 @@ describe('hardening: TLS and SNI', { timeout: 90_000 }, () => {
     assert.ok(!up.requests().some((q) => q.headers.host?.startsWith('secure.test')), 'nothing reached the mTLS router');
   });
 
-  test('a router\'s TLS options apply at its handshake: the mTLS host asks for and verifies a client certificate, the others do not', async (t) => {
+  test("a router's TLS options apply at its handshake: the mTLS host asks for and verifies a client certificate, the others do not", async (t) => {
     const client = pki.client('client.test');
     const stranger = buildCertificate({ commonName: 'stranger', clientAuth: true });
     // A certificate of the right CA that is not for clients (serverAuth only) is refused too.
     const serverOnly = pki.leaf(['client.test']);
     const h1 = async (sni: string, host: string, tls: ConnectionOptions = {}): Promise<number> =>
-      (await exchange(port, `GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`, { tls: { servername: sni, ...tls }, until: responses(1), maxMs: 5000 })).status;
+      (
+        await exchange(port, `GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`, {
+          tls: { servername: sni, ...tls },
+          until: responses(1),
+          maxMs: 5000,
+        })
+      ).status;
     const cases: { desc: string; sni: string; host: string; tls?: ConnectionOptions; status: number }[] = [
-      { desc: 'mTLS host without a client certificate: no response', sni: 'secure.test', host: 'secure.test', status: 0 },
-      { desc: 'mTLS host with a certificate of another CA: no response', sni: 'secure.test', host: 'secure.test', tls: { key: stranger.key, cert: stranger.cert }, status: 0 },
-      { desc: 'mTLS host with a server-only certificate of its CA: no response', sni: 'secure.test', host: 'secure.test', tls: { key: serverOnly.key, cert: serverOnly.cert }, status: 0 },
-      { desc: 'mTLS host with a certificate of its CA', sni: 'secure.test', host: 'secure.test', tls: { key: client.key, cert: client.cert }, status: 200 },
-      { desc: 'verified as the mTLS host, Host of an open router', sni: 'secure.test', host: 'open.test', tls: { key: client.key, cert: client.cert }, status: 421 },
+      {
+        desc: 'mTLS host without a client certificate: no response',
+        sni: 'secure.test',
+        host: 'secure.test',
+        status: 0,
+      },
+      {
+        desc: 'mTLS host with a certificate of another CA: no response',
+        sni: 'secure.test',
+        host: 'secure.test',
+        tls: { key: stranger.key, cert: stranger.cert },
+        status: 0,
+      },
+      {
+        desc: 'mTLS host with a server-only certificate of its CA: no response',
+        sni: 'secure.test',
+        host: 'secure.test',
+        tls: { key: serverOnly.key, cert: serverOnly.cert },
+        status: 0,
+      },
+      {
+        desc: 'mTLS host with a certificate of its CA',
+        sni: 'secure.test',
+        host: 'secure.test',
+        tls: { key: client.key, cert: client.cert },
+        status: 200,
+      },
+      {
+        desc: 'verified as the mTLS host, Host of an open router',
+        sni: 'secure.test',
+        host: 'open.test',
+        tls: { key: client.key, cert: client.cert },
+        status: 421,
+      },
       { desc: 'open host: no certificate asked for', sni: 'open.test', host: 'open.test', status: 200 },
     ];
     for (const c of cases) await t.test(c.desc, async () => assert.equal(await h1(c.sni, c.host, c.tls), c.status));
     await t.test('only the mTLS host sends a CertificateRequest (openssl s_client)', async (st) => {
       if (!needTools(st, 'openssl')) return;
-      const request = (sni: string): string => spawnSync('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', sni, '-tls1_2'], { input: '', encoding: 'utf8', timeout: 10_000 }).stdout;
+      const request = (sni: string): string =>
+        spawnSync('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', sni, '-tls1_2'], {
+          input: '',
+          encoding: 'utf8',
+          timeout: 10_000,
+        }).stdout;
       assert.match(request('open.test'), /No client certificate CA names sent/);
       assert.match(request('secure.test'), /Acceptable client certificate CA names/);
     });
@@ -151,10 +217,22 @@ describe('hardening: TLS and SNI', { timeout: 90_000 }, () => {
 
   test('garbage, plain HTTP, broken and oversized records on the TLS port: closed, never a TLS route', async (t) => {
     const cases = [
-      { desc: 'plain HTTP for a TLS-only host', bytes: 'GET / HTTP/1.1\r\nHost: open.test\r\nConnection: close\r\n\r\n' },
+      {
+        desc: 'plain HTTP for a TLS-only host',
+        bytes: 'GET / HTTP/1.1\r\nHost: open.test\r\nConnection: close\r\n\r\n',
+      },
       { desc: 'random bytes', bytes: Buffer.from([0x00, 0xff, 0x13, 0x37, 0x0d, 0x0a, 0x0d, 0x0a]) },
-      { desc: 'handshake record with a broken hello', bytes: Buffer.concat([Buffer.from([0x16, 0x03, 0x01, 0x00, 0x08, 0x01, 0x00, 0x00, 0x04]), Buffer.from('junk')]) },
-      { desc: 'oversized record', bytes: Buffer.concat([Buffer.from([0x16, 0x03, 0x01, 0xff, 0xff]), Buffer.alloc(65535, 1)]) },
+      {
+        desc: 'handshake record with a broken hello',
+        bytes: Buffer.concat([
+          Buffer.from([0x16, 0x03, 0x01, 0x00, 0x08, 0x01, 0x00, 0x00, 0x04]),
+          Buffer.from('junk'),
+        ]),
+      },
+      {
+        desc: 'oversized record',
+        bytes: Buffer.concat([Buffer.from([0x16, 0x03, 0x01, 0xff, 0xff]), Buffer.alloc(65535, 1)]),
+      },
       { desc: 'SSLv2-style hello', bytes: Buffer.from('802e0103010015000000100000030000060000040000ff', 'hex') },
     ];
     for (const c of cases) {
@@ -171,22 +249,38 @@ describe('hardening: TLS and SNI', { timeout: 90_000 }, () => {
 
   test('a stalled ClientHello and a stalled handshake are closed after the configured timeouts', async () => {
     // Half a ClientHello, then silence: the SNI peek gives up (limits.clientHelloTimeout).
-    const half = await exchange(port, Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]), { maxMs: 10_000 });
+    const half = await exchange(port, Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]), {
+      maxMs: 10_000,
+    });
     assert.ok(half.closed, 'partial hello closed');
     // A complete ClientHello, then nothing more from the client: limits.handshakeTimeout.
     const raw = netConnect(port, '127.0.0.1');
     await new Promise<void>((r) => raw.once('connect', () => r()));
     let forwarded = 0;
     const gate = new Duplex({
-      read() { /* fed from raw */ },
-      write(chunk: Buffer, _enc, cb) { if (forwarded++ === 0) raw.write(chunk); cb(); },
+      read() {
+        /* fed from raw */
+      },
+      write(chunk: Buffer, _enc, cb) {
+        if (forwarded++ === 0) raw.write(chunk);
+        cb();
+      },
     });
     raw.on('data', (d: Buffer) => gate.push(d));
-    const client = tlsConnect({ socket: gate as unknown as Socket, servername: 'open.test', rejectUnauthorized: false, maxVersion: 'TLSv1.2' });
+    const client = tlsConnect({
+      socket: gate as unknown as Socket,
+      servername: 'open.test',
+      rejectUnauthorized: false,
+      maxVersion: 'TLSv1.2',
+    });
     client.on('error', () => undefined);
     let closed = false;
-    raw.on('close', () => { closed = true; });
-    raw.on('error', () => { closed = true; });
+    raw.on('close', () => {
+      closed = true;
+    });
+    raw.on('error', () => {
+      closed = true;
+    });
     await waitUntil(() => closed, 'berth to close the stalled handshake', 10_000);
     client.destroy();
   });
@@ -197,7 +291,12 @@ describe('hardening: TLS and SNI', { timeout: 90_000 }, () => {
     let running = true;
     const loop = (async () => {
       while (running) {
-        try { await presented(port, 'a.example.com'); handshakes++; } catch { failures++; }
+        try {
+          await presented(port, 'a.example.com');
+          handshakes++;
+        } catch {
+          failures++;
+        }
       }
     })();
     const next = pki.leaf(['a.example.com', 'swapped.example.com']);
@@ -208,7 +307,10 @@ describe('hardening: TLS and SNI', { timeout: 90_000 }, () => {
     const stranger = pki.leaf(['stranger.test']);
     dynamic.tls.certificates[0] = { certFile: other.cert, keyFile: stranger.key };
     edge.writeDynamic(dynamic);
-    await waitUntil(async () => (await edge.berth.api<any>('/config.json'))?.tls?.certificates?.[0]?.certFile === other.cert || true, 'the bad pair to be loaded');
+    await waitUntil(
+      async () => (await edge.berth.api<any>('/config.json'))?.tls?.certificates?.[0]?.certFile === other.cert || true,
+      'the bad pair to be loaded',
+    );
     await new Promise((r) => setTimeout(r, 1500));
     running = false;
     await loop;

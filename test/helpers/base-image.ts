@@ -37,10 +37,15 @@ export function nodeBaseTarball(): Promise<string> {
 export async function importNodeBase(endpoint: string): Promise<void> {
   const tar = await nodeBaseTarball();
   await execFileP('docker', [
-    '-H', endpoint, 'import',
-    '--change', 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-    '--change', 'CMD ["node"]',
-    tar, NODE_BASE_IMAGE,
+    '-H',
+    endpoint,
+    'import',
+    '--change',
+    'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    '--change',
+    'CMD ["node"]',
+    tar,
+    NODE_BASE_IMAGE,
   ]);
 }
 
@@ -70,7 +75,17 @@ async function buildTarball(): Promise<string> {
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   const root = join(dir, 'root');
   const at = (p: string): string => join(root, p);
-  for (const d of ['bin', 'usr/bin', 'usr/local/bin', 'usr/local/lib/node_modules', 'etc/ssl/certs', 'root', 'home/node', 'var/run', 'tmp']) {
+  for (const d of [
+    'bin',
+    'usr/bin',
+    'usr/local/bin',
+    'usr/local/lib/node_modules',
+    'etc/ssl/certs',
+    'root',
+    'home/node',
+    'var/run',
+    'tmp',
+  ]) {
     await mkdir(at(d), { recursive: true });
   }
   await chmod(at('tmp'), 0o1777);
@@ -100,7 +115,10 @@ async function buildTarball(): Promise<string> {
   await symlink('/bin/busybox', at('usr/bin/env'));
 
   // Users, name resolution, CA certificates.
-  await writeFile(at('etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nnode:x:1000:1000::/home/node:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n');
+  await writeFile(
+    at('etc/passwd'),
+    'root:x:0:0:root:/root:/bin/sh\nnode:x:1000:1000::/home/node:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n',
+  );
   await writeFile(at('etc/group'), 'root:x:0:\nnode:x:1000:\nnogroup:x:65534:\n');
   await writeFile(at('etc/nsswitch.conf'), 'passwd: files\ngroup: files\nhosts: files dns\n');
   await writeFile(at('etc/ssl/certs/ca-certificates.crt'), await readFile(CA_BUNDLE));

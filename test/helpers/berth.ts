@@ -34,9 +34,17 @@ export interface BerthProcess {
  * has no `api.listen`, a free loopback port is chosen; `edge.stateDir` defaults to a temp dir.
  * Resolves once `/health` answers.
  */
-export async function startBerth(opts: { config: string | Record<string, unknown>; env?: Record<string, string>; dir?: string; timeoutMs?: number }): Promise<BerthProcess> {
+export async function startBerth(opts: {
+  config: string | Record<string, unknown>;
+  env?: Record<string, string>;
+  dir?: string;
+  timeoutMs?: number;
+}): Promise<BerthProcess> {
   const dir = opts.dir ?? tempDir('berth-test-');
-  const cfg = (typeof opts.config === 'string' ? parse(opts.config) : structuredClone(opts.config)) as Record<string, any>;
+  const cfg = (typeof opts.config === 'string' ? parse(opts.config) : structuredClone(opts.config)) as Record<
+    string,
+    any
+  >;
   cfg.api ??= {};
   cfg.api.listen ??= `127.0.0.1:${await freePort()}`;
   cfg.edge ??= {};
@@ -55,19 +63,29 @@ export async function startBerth(opts: { config: string | Record<string, unknown
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];
-  const collect = (buf: Buffer): void => { for (const l of buf.toString().split('\n')) if (l) logs.push(l); };
+  const collect = (buf: Buffer): void => {
+    for (const l of buf.toString().split('\n')) if (l) logs.push(l);
+  };
   child.stdout!.on('data', collect);
   child.stderr!.on('data', collect);
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   let dead = false;
-  void exited.then(() => { dead = true; });
+  void exited.then(() => {
+    dead = true;
+  });
   try {
     // A process that exits (a bad configuration, a port taken) fails the start at once; the
     // deadline is only a safety net for one that hangs.
     const deadline = Date.now() + (opts.timeoutMs ?? 90_000);
     for (;;) {
       if (dead) throw new Error(`exited with code ${child.exitCode ?? child.signalCode} before answering /ping`);
-      if (await fetch(`${apiUrl}/ping`).then((r) => r.ok, () => false)) break;
+      if (
+        await fetch(`${apiUrl}/ping`).then(
+          (r) => r.ok,
+          () => false,
+        )
+      )
+        break;
       if (Date.now() > deadline) throw new Error('timed out waiting for berth to answer /ping');
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -76,7 +94,13 @@ export async function startBerth(opts: { config: string | Record<string, unknown
     throw new Error(`berth did not start: ${(err as Error).message}\n${logs.join('\n')}`);
   }
   const proc: BerthProcess = {
-    apiUrl, pid: child.pid!, dir, configPath, logs, child, exited,
+    apiUrl,
+    pid: child.pid!,
+    dir,
+    configPath,
+    logs,
+    child,
+    exited,
     async api<T>(path: string): Promise<T> {
       const res = await fetch(apiUrl + path);
       return (await res.json()) as T;
@@ -88,7 +112,9 @@ export async function startBerth(opts: { config: string | Record<string, unknown
       clearTimeout(t);
       return code;
     },
-    kill(): void { child.kill('SIGKILL'); },
+    kill(): void {
+      child.kill('SIGKILL');
+    },
   };
   return proc;
 }

@@ -60,7 +60,9 @@ interface Zone {
 }
 
 /** Starts the emulator on 127.0.0.1:0. `challtestsrv` is the management URL for TXT forwarding. */
-export async function startCloudflareEmulator(opts: { token?: string; challtestsrv?: string } = {}): Promise<CloudflareEmulator> {
+export async function startCloudflareEmulator(
+  opts: { token?: string; challtestsrv?: string } = {},
+): Promise<CloudflareEmulator> {
   const token = opts.token ?? `cf-${randomBytes(8).toString('hex')}`;
   const zones = new Map<string, Zone>();
   const records = new Map<string, EmulatedRecord>();
@@ -71,18 +73,34 @@ export async function startCloudflareEmulator(opts: { token?: string; challtests
 
   const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
     const data = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), ...headers });
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(data),
+      ...headers,
+    });
     res.end(data);
   };
   const ok = (res: ServerResponse, result: unknown, resultInfo?: unknown) =>
-    send(res, 200, { success: true, errors: [], messages: [], result, ...(resultInfo ? { result_info: resultInfo } : {}) });
+    send(res, 200, {
+      success: true,
+      errors: [],
+      messages: [],
+      result,
+      ...(resultInfo ? { result_info: resultInfo } : {}),
+    });
   const fail = (res: ServerResponse, status: number, code: number, message: string, headers?: Record<string, string>) =>
     send(res, status, { success: false, errors: [{ code, message }], messages: [], result: null }, headers);
   const list = (res: ServerResponse, items: unknown[], q: URLSearchParams) => {
     const perPage = Number(q.get('per_page') ?? 100);
     const page = Number(q.get('page') ?? 1);
     const slice = items.slice((page - 1) * perPage, page * perPage);
-    ok(res, slice, { page, per_page: perPage, count: slice.length, total_count: items.length, total_pages: Math.max(1, Math.ceil(items.length / perPage)) });
+    ok(res, slice, {
+      page,
+      per_page: perPage,
+      count: slice.length,
+      total_count: items.length,
+      total_pages: Math.max(1, Math.ceil(items.length / perPage)),
+    });
   };
 
   const fqdn = (n: string) => (n.endsWith('.') ? n : `${n}.`);
@@ -91,7 +109,8 @@ export async function startCloudflareEmulator(opts: { token?: string; challtests
     const host = fqdn(name);
     await post(`${opts.challtestsrv}/clear-txt`, { host });
     for (const r of records.values()) {
-      if (r.type === 'TXT' && fqdn(r.name) === host) await post(`${opts.challtestsrv}/set-txt`, { host, value: unquote(r.content) });
+      if (r.type === 'TXT' && fqdn(r.name) === host)
+        await post(`${opts.challtestsrv}/set-txt`, { host, value: unquote(r.content) });
     }
   };
 
@@ -108,8 +127,15 @@ export async function startCloudflareEmulator(opts: { token?: string; challtests
     if (failures.count > 0) {
       failures.count--;
       counters['injected'] = (counters['injected'] ?? 0) + 1;
-      const headers: Record<string, string> = failures.retryAfter !== undefined ? { 'retry-after': String(failures.retryAfter) } : {};
-      fail(res, failures.status, failures.status === 429 ? 10000 : 10001, failures.status === 429 ? 'Rate limited' : 'Internal error', headers);
+      const headers: Record<string, string> =
+        failures.retryAfter !== undefined ? { 'retry-after': String(failures.retryAfter) } : {};
+      fail(
+        res,
+        failures.status,
+        failures.status === 429 ? 10000 : 10001,
+        failures.status === 429 ? 'Rate limited' : 'Internal error',
+        headers,
+      );
       return;
     }
     counters[method] = (counters[method] ?? 0) + 1;
@@ -118,7 +144,13 @@ export async function startCloudflareEmulator(opts: { token?: string; challtests
 
     if (method === 'GET' && path === '/zones') {
       const name = q.get('name');
-      list(res, [...zones.values()].filter((z) => !name || z.name === name).map((z) => ({ id: z.id, name: z.name, status: 'active' })), q);
+      list(
+        res,
+        [...zones.values()]
+          .filter((z) => !name || z.name === name)
+          .map((z) => ({ id: z.id, name: z.name, status: 'active' })),
+        q,
+      );
       return;
     }
     const m = /^\/zones\/([^/]+)\/dns_records(?:\/([^/]+))?$/.exec(path);
@@ -132,14 +164,35 @@ export async function startCloudflareEmulator(opts: { token?: string; challtests
       const type = q.get('type');
       const name = q.get('name.exact') ?? q.get('name');
       const content = q.get('content.exact') ?? q.get('content');
-      list(res, [...records.values()].filter((r) => r.zone_id === zone.id && (!type || r.type === type) && (!name || r.name === name) && (!content || r.content === content)), q);
+      list(
+        res,
+        [...records.values()].filter(
+          (r) =>
+            r.zone_id === zone.id &&
+            (!type || r.type === type) &&
+            (!name || r.name === name) &&
+            (!content || r.content === content),
+        ),
+        q,
+      );
       return;
     }
     if (!rid && method === 'POST') {
       const err = validate(body);
       if (err) return fail(res, 400, 9000, err);
       const now = new Date().toISOString();
-      const r: EmulatedRecord = { id: randomBytes(16).toString('hex'), zone_id: zone.id, zone_name: zone.name, type: String(body['type']), name: String(body['name']), content: String(body['content']), ttl: Number(body['ttl'] ?? 1), proxied: body['proxied'] === true, created_on: now, modified_on: now };
+      const r: EmulatedRecord = {
+        id: randomBytes(16).toString('hex'),
+        zone_id: zone.id,
+        zone_name: zone.name,
+        type: String(body['type']),
+        name: String(body['name']),
+        content: String(body['content']),
+        ttl: Number(body['ttl'] ?? 1),
+        proxied: body['proxied'] === true,
+        created_on: now,
+        modified_on: now,
+      };
       records.set(r.id, r);
       created.push(r);
       answer.created = r.name;
@@ -159,10 +212,21 @@ export async function startCloudflareEmulator(opts: { token?: string; challtests
       return ok(res, { id: rec.id });
     }
     if (method === 'PATCH' || method === 'PUT') {
-      const merged = method === 'PUT' ? { ...body } : { type: rec.type, name: rec.name, content: rec.content, ttl: rec.ttl, proxied: rec.proxied, ...body };
+      const merged =
+        method === 'PUT'
+          ? { ...body }
+          : { type: rec.type, name: rec.name, content: rec.content, ttl: rec.ttl, proxied: rec.proxied, ...body };
       const err = validate(merged);
       if (err) return fail(res, 400, 9000, err);
-      const next: EmulatedRecord = { ...rec, type: String(merged['type']), name: String(merged['name']), content: String(merged['content']), ttl: Number(merged['ttl'] ?? 1), proxied: merged['proxied'] === true, modified_on: new Date().toISOString() };
+      const next: EmulatedRecord = {
+        ...rec,
+        type: String(merged['type']),
+        name: String(merged['name']),
+        content: String(merged['content']),
+        ttl: Number(merged['ttl'] ?? 1),
+        proxied: merged['proxied'] === true,
+        modified_on: new Date().toISOString(),
+      };
       records.set(rec.id, next);
       if (next.type === 'TXT' || rec.type === 'TXT') await publishTxt(next.name);
       return ok(res, next);
@@ -203,15 +267,17 @@ export async function startCloudflareEmulator(opts: { token?: string; challtests
       for (const k of Object.keys(counters)) delete counters[k];
       log.length = 0;
     },
-    close: () => new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
 function validate(b: Record<string, unknown>): string | undefined {
-  if (typeof b['type'] !== 'string' || typeof b['name'] !== 'string' || typeof b['content'] !== 'string') return 'type, name and content are required';
+  if (typeof b['type'] !== 'string' || typeof b['name'] !== 'string' || typeof b['content'] !== 'string')
+    return 'type, name and content are required';
   if (b['type'] === 'A' && !/^\d+\.\d+\.\d+\.\d+$/.test(b['content'])) return 'content for A record is invalid';
   if (b['type'] === 'AAAA' && !b['content'].includes(':')) return 'content for AAAA record is invalid';
   return undefined;

@@ -33,7 +33,10 @@ export class TxtBook {
 
   async remove(fqdn: string, value: string): Promise<void> {
     const key = fqdn.toLowerCase();
-    this.records.set(key, (this.records.get(key) ?? []).filter((v) => v !== value));
+    this.records.set(
+      key,
+      (this.records.get(key) ?? []).filter((v) => v !== value),
+    );
     await this.publish(key);
   }
 
@@ -55,16 +58,26 @@ async function readJson(req: IncomingMessage): Promise<Record<string, string>> {
   return JSON.parse(Buffer.concat(chunks).toString() || '{}') as Record<string, string>;
 }
 
-function listen(handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>): Promise<{ url: string; close(): Promise<void> }> {
+function listen(
+  handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+): Promise<{ url: string; close(): Promise<void> }> {
   const server = createServer((req, res) => {
     handler(req, res).catch((err: unknown) => {
       res.writeHead(500).end(String(err));
     });
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
-  })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        close: () =>
+          new Promise<void>((r) => {
+            server.closeAllConnections();
+            server.close(() => r());
+          }),
+      }),
+    ),
+  );
 }
 
 /** An httpreq endpoint (lego's protocol): /present and /cleanup, default or RAW bodies, basic auth. */
@@ -76,13 +89,19 @@ export interface HttpReqEndpoint {
   close(): Promise<void>;
 }
 
-export async function startHttpReqEndpoint(opts: { challtestsrv?: string; username?: string; password?: string; raw?: boolean } = {}): Promise<HttpReqEndpoint> {
+export async function startHttpReqEndpoint(
+  opts: { challtestsrv?: string; username?: string; password?: string; raw?: boolean } = {},
+): Promise<HttpReqEndpoint> {
   const book = new TxtBook(opts.challtestsrv);
   const seen: { path: string; body: Record<string, string> }[] = [];
-  const expected = opts.username !== undefined ? `Basic ${Buffer.from(`${opts.username}:${opts.password ?? ''}`).toString('base64')}` : undefined;
+  const expected =
+    opts.username !== undefined
+      ? `Basic ${Buffer.from(`${opts.username}:${opts.password ?? ''}`).toString('base64')}`
+      : undefined;
   const srv = await listen(async (req, res) => {
     if (expected && req.headers.authorization !== expected) return void res.writeHead(401).end('bad credentials');
-    if (req.method !== 'POST' || req.headers['content-type'] !== 'application/json') return void res.writeHead(400).end('expected a JSON POST');
+    if (req.method !== 'POST' || req.headers['content-type'] !== 'application/json')
+      return void res.writeHead(400).end('expected a JSON POST');
     const body = await readJson(req);
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     seen.push({ path, body });
@@ -111,7 +130,9 @@ export interface AcmeDnsServer {
   close(): Promise<void>;
 }
 
-export async function startAcmeDnsServer(opts: { challtestsrv?: string; authZone?: string } = {}): Promise<AcmeDnsServer> {
+export async function startAcmeDnsServer(
+  opts: { challtestsrv?: string; authZone?: string } = {},
+): Promise<AcmeDnsServer> {
   const book = new TxtBook(opts.challtestsrv);
   const authZone = opts.authZone ?? 'auth.example.org';
   const accounts = new Map<string, { username: string; password: string }>();
@@ -124,12 +145,15 @@ export async function startAcmeDnsServer(opts: { challtestsrv?: string; authZone
       const subdomain = randomBytes(8).toString('hex');
       const account = { username: randomBytes(8).toString('hex'), password: randomBytes(16).toString('hex') };
       accounts.set(subdomain, account);
-      res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ ...account, fulldomain: `${subdomain}.${authZone}`, subdomain, allowfrom: [] }));
+      res
+        .writeHead(201, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ ...account, fulldomain: `${subdomain}.${authZone}`, subdomain, allowfrom: [] }));
       return;
     }
     if (req.method === 'POST' && path === '/update') {
       const account = accounts.get(body['subdomain'] ?? '');
-      if (!account || req.headers['x-api-user'] !== account.username || req.headers['x-api-key'] !== account.password) return void res.writeHead(401).end('{"error":"forbidden"}');
+      if (!account || req.headers['x-api-user'] !== account.username || req.headers['x-api-key'] !== account.password)
+        return void res.writeHead(401).end('{"error":"forbidden"}');
       if (!/^[A-Za-z0-9_-]{43}$/.test(body['txt'] ?? '')) return void res.writeHead(400).end('{"error":"bad_txt"}');
       await book.add(`${body['subdomain']}.${authZone}.`, body['txt']!, 2);
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ txt: body['txt'] }));
@@ -148,7 +172,9 @@ export function writeExecScript(dir: string): { path: string; records: string } 
   const path = join(dir, 'dns-hook.sh');
   const records = join(dir, 'records.txt');
   writeFileSync(records, '');
-  writeFileSync(path, `#!/bin/sh
+  writeFileSync(
+    path,
+    `#!/bin/sh
 set -eu
 records='${records}'
 action="$1"; shift
@@ -164,7 +190,8 @@ if [ -n "\${CHALLTESTSRV:-}" ] && [ "\${EXEC_MODE:-}" != RAW ]; then
     curl -fsS -X POST -d "{\\"host\\":\\"$host\\",\\"value\\":\\"$value\\"}" "$CHALLTESTSRV/set-txt" >/dev/null
   done
 fi
-`);
+`,
+  );
   chmodSync(path, 0o755);
   return { path, records };
 }

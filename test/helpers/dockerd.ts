@@ -176,11 +176,18 @@ class DaemonImpl implements Dockerd {
     await mkdir(this.root, { recursive: true });
     const log = await open(join(this.root, 'dockerd.log'), 'a');
     const args = [
-      '--host', this.endpoint,
-      '--data-root', join(this.root, 'data'),
-      '--exec-root', join(this.root, 'exec'),
-      '--pidfile', join(this.root, 'dockerd.pid'),
-      '--bridge=none', '--iptables=false', '--ip-masq=false', '--ip6tables=false',
+      '--host',
+      this.endpoint,
+      '--data-root',
+      join(this.root, 'data'),
+      '--exec-root',
+      join(this.root, 'exec'),
+      '--pidfile',
+      join(this.root, 'dockerd.pid'),
+      '--bridge=none',
+      '--iptables=false',
+      '--ip-masq=false',
+      '--ip6tables=false',
       '--live-restore',
     ];
     // detached → setsid: the daemon gets its own session, as in TESTING.md.
@@ -196,11 +203,16 @@ class DaemonImpl implements Dockerd {
       });
     });
     try {
-      await waitUntil(async () => {
-        if (this.proc !== proc) throw new Error('exited');
-        await this.docker(['info', '--format', '{{.ID}}']);
-        return true;
-      }, `dockerd ${this.id} to answer`, 30_000, 100);
+      await waitUntil(
+        async () => {
+          if (this.proc !== proc) throw new Error('exited');
+          await this.docker(['info', '--format', '{{.ID}}']);
+          return true;
+        },
+        `dockerd ${this.id} to answer`,
+        30_000,
+        100,
+      );
     } catch (err) {
       const tail = await readFile(join(this.root, 'dockerd.log'), 'utf8').catch(() => '');
       throw new Error(`dockerd ${this.id} did not start: ${String(err)}\n${tail.slice(-2000)}`);
@@ -224,9 +236,16 @@ class DaemonImpl implements Dockerd {
     const args = ['run', '-d', '--network', 'host', '--name', opts.name];
     for (const [k, v] of Object.entries(opts.labels ?? {})) args.push('--label', `${k}=${v}`);
     for (const [k, v] of Object.entries(opts.env ?? {})) args.push('--env', `${k}=${v}`);
-    args.push('--env', `BODY=${body}`, ...(opts.extraArgs ?? []), TEST_IMAGE, 'sh', '-c',
+    args.push(
+      '--env',
+      `BODY=${body}`,
+      ...(opts.extraArgs ?? []),
+      TEST_IMAGE,
+      'sh',
+      '-c',
       // sh as PID 1 with a TERM trap, so `docker stop` is immediate (httpd alone ignores SIGTERM as PID 1).
-      `mkdir -p /www; echo "$BODY" > /www/index.html; trap 'exit 0' TERM INT; httpd -f -p ${ip}:${port} -h /www & wait`);
+      `mkdir -p /www; echo "$BODY" > /www/index.html; trap 'exit 0' TERM INT; httpd -f -p ${ip}:${port} -h /www & wait`,
+    );
     const id = await this.docker(args);
     return { name: opts.name, id, ip, port, body };
   }

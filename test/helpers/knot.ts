@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as packet from 'dns-packet';
+import type * as packet from 'dns-packet';
 import { freeDualPort, waitUntil } from './net.ts';
 import { tempDir } from './temp.ts';
 import { query } from '../../src/dns/dns-client.ts';
@@ -37,21 +37,47 @@ export async function startKnot(zones: Record<string, string[]> = { 'example.com
   const keyName = 'berth-key';
   const zoneEntries: string[] = [];
   for (const [zone, extra] of Object.entries(zones)) {
-    writeFileSync(join(dir, `${zone}.zone`), [
-      `$ORIGIN ${zone}.`, '$TTL 60',
-      `@ IN SOA ns1.${zone}. hostmaster.${zone}. 1 60 60 600 5`,
-      `@ IN NS ns1.${zone}.`, 'ns1 IN A 127.0.0.1', ...extra, '',
-    ].join('\n'));
-    zoneEntries.push(`  - domain: ${zone}\n    storage: ${dir}\n    file: ${zone}.zone\n    acl: berth-update\n    zonefile-sync: -1\n    journal-content: none`);
+    writeFileSync(
+      join(dir, `${zone}.zone`),
+      [
+        `$ORIGIN ${zone}.`,
+        '$TTL 60',
+        `@ IN SOA ns1.${zone}. hostmaster.${zone}. 1 60 60 600 5`,
+        `@ IN NS ns1.${zone}.`,
+        'ns1 IN A 127.0.0.1',
+        ...extra,
+        '',
+      ].join('\n'),
+    );
+    zoneEntries.push(
+      `  - domain: ${zone}\n    storage: ${dir}\n    file: ${zone}.zone\n    acl: berth-update\n    zonefile-sync: -1\n    journal-content: none`,
+    );
   }
-  writeFileSync(join(dir, 'knot.conf'), [
-    'server:', `  listen: 127.0.0.1@${port}`, `  rundir: ${dir}`, '  user: root:root',
-    'log:', '  - target: stderr', '    any: warning',
-    'database:', `  storage: ${dir}/db`,
-    'key:', `  - id: ${keyName}`, '    algorithm: hmac-sha256', `    secret: ${secret}`,
-    'acl:', '  - id: berth-update', `    key: ${keyName}`, '    action: update',
-    'zone:', ...zoneEntries, '',
-  ].join('\n'));
+  writeFileSync(
+    join(dir, 'knot.conf'),
+    [
+      'server:',
+      `  listen: 127.0.0.1@${port}`,
+      `  rundir: ${dir}`,
+      '  user: root:root',
+      'log:',
+      '  - target: stderr',
+      '    any: warning',
+      'database:',
+      `  storage: ${dir}/db`,
+      'key:',
+      `  - id: ${keyName}`,
+      '    algorithm: hmac-sha256',
+      `    secret: ${secret}`,
+      'acl:',
+      '  - id: berth-update',
+      `    key: ${keyName}`,
+      '    action: update',
+      'zone:',
+      ...zoneEntries,
+      '',
+    ].join('\n'),
+  );
   const output: string[] = [];
   const p = spawn('knotd', ['-c', join(dir, 'knot.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(p);
@@ -61,24 +87,35 @@ export async function startKnot(zones: Record<string, string[]> = { 'example.com
   const server = { host: '127.0.0.1', port };
   const first = Object.keys(zones)[0]!;
   try {
-    await waitUntil(async () => {
-      if (p.exitCode !== null) throw new Error(`knotd exited: ${output.join('')}`);
-      try {
-        const a = await query(server, first, 'SOA', { timeoutMs: 300, recursion: false });
-        return (a.answers ?? []).some((r) => r.type === 'SOA');
-      } catch {
-        return false;
-      }
-    }, 'knotd to serve its zone', 10_000, 50);
+    await waitUntil(
+      async () => {
+        if (p.exitCode !== null) throw new Error(`knotd exited: ${output.join('')}`);
+        try {
+          const a = await query(server, first, 'SOA', { timeoutMs: 300, recursion: false });
+          return (a.answers ?? []).some((r) => r.type === 'SOA');
+        } catch {
+          return false;
+        }
+      },
+      'knotd to serve its zone',
+      10_000,
+      50,
+    );
   } catch (err) {
     p.kill('SIGKILL');
     throw err;
   }
   return {
-    server: `127.0.0.1:${port}`, port, keyName, algorithm: 'hmac-sha256', secret,
+    server: `127.0.0.1:${port}`,
+    port,
+    keyName,
+    algorithm: 'hmac-sha256',
+    secret,
     async txt(name: string): Promise<string[]> {
       const a = await query(server, name, 'TXT', { timeoutMs: 1000, recursion: false });
-      return (a.answers ?? []).filter((r): r is packet.TxtAnswer => r.type === 'TXT').map((r) => (Array.isArray(r.data) ? r.data : [r.data]).map((c) => c.toString()).join(''));
+      return (a.answers ?? [])
+        .filter((r): r is packet.TxtAnswer => r.type === 'TXT')
+        .map((r) => (Array.isArray(r.data) ? r.data : [r.data]).map((c) => c.toString()).join(''));
     },
     async stop(): Promise<void> {
       if (p.exitCode !== null || p.signalCode !== null) return;

@@ -61,7 +61,12 @@ export async function freeDualPort(host = '127.0.0.1'): Promise<number> {
 }
 
 /** Polls `check` until it returns true or the deadline passes (then throws with `what`). */
-export async function waitUntil(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000, everyMs = 25): Promise<void> {
+export async function waitUntil(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 10_000,
+  everyMs = 25,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

@@ -78,19 +78,56 @@ export async function startPebble(opts: PebbleOptions = {}): Promise<Pebble> {
   const dir = mkdtempSync(join(tmpdir(), 'berth-pebble-'));
   const certPath = join(dir, 'cert.pem');
   const keyPath = join(dir, 'key.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '30',
-    '-subj', '/CN=localhost', '-addext', `subjectAltName=DNS:localhost,${opts.serverName ? `DNS:${opts.serverName}` : 'IP:127.0.0.1'}`], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      keyPath,
+      '-out',
+      certPath,
+      '-days',
+      '30',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      `subjectAltName=DNS:localhost,${opts.serverName ? `DNS:${opts.serverName}` : 'IP:127.0.0.1'}`,
+    ],
+    { stdio: 'ignore' },
+  );
   const cert = readFileSync(certPath, 'utf8');
   const key = readFileSync(keyPath, 'utf8');
 
-  const [listen, mgmt, dns, ctsMgmt, httpPort, tlsPort] = [await freePort(), await freePort(), await freeDualPort(), await freePort(), opts.httpPort ?? (await freePort()), opts.tlsPort ?? (await freePort())];
-  writeFileSync(join(dir, 'pebble.json'), JSON.stringify({
-    pebble: {
-      listenAddress: `127.0.0.1:${listen}`, managementListenAddress: `127.0.0.1:${mgmt}`, certificate: certPath, privateKey: keyPath,
-      httpPort, tlsPort, ocspResponderURL: '', externalAccountBindingRequired: opts.eab !== undefined,
-      ...(opts.eab ? { externalAccountMACKeys: opts.eab } : {}),
-    },
-  }));
+  const [listen, mgmt, dns, ctsMgmt, httpPort, tlsPort] = [
+    await freePort(),
+    await freePort(),
+    await freeDualPort(),
+    await freePort(),
+    opts.httpPort ?? (await freePort()),
+    opts.tlsPort ?? (await freePort()),
+  ];
+  writeFileSync(
+    join(dir, 'pebble.json'),
+    JSON.stringify({
+      pebble: {
+        listenAddress: `127.0.0.1:${listen}`,
+        managementListenAddress: `127.0.0.1:${mgmt}`,
+        certificate: certPath,
+        privateKey: keyPath,
+        httpPort,
+        tlsPort,
+        ocspResponderURL: '',
+        externalAccountBindingRequired: opts.eab !== undefined,
+        ...(opts.eab ? { externalAccountMACKeys: opts.eab } : {}),
+      },
+    }),
+  );
 
   const procs: ChildProcess[] = [];
   const output: string[] = [];
@@ -103,9 +140,28 @@ export async function startPebble(opts: PebbleOptions = {}): Promise<Pebble> {
     procs.push(p);
     return p;
   };
-  run('pebble-challtestsrv', ['-dns01', `127.0.0.1:${dns}`, '-http01', '', '-https01', '', '-tlsalpn01', '', '-management', `127.0.0.1:${ctsMgmt}`, '-defaultIPv6', ''], {});
+  run(
+    'pebble-challtestsrv',
+    [
+      '-dns01',
+      `127.0.0.1:${dns}`,
+      '-http01',
+      '',
+      '-https01',
+      '',
+      '-tlsalpn01',
+      '',
+      '-management',
+      `127.0.0.1:${ctsMgmt}`,
+      '-defaultIPv6',
+      '',
+    ],
+    {},
+  );
   run('pebble', ['-config', join(dir, 'pebble.json'), '-dnsserver', opts.dnsServer ?? `127.0.0.1:${dns}`], {
-    PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0', PEBBLE_AUTHZREUSE: '0',
+    PEBBLE_VA_NOSLEEP: '1',
+    PEBBLE_WFE_NONCEREJECT: '0',
+    PEBBLE_AUTHZREUSE: '0',
     ...(opts.alternateRoots ? { PEBBLE_ALTERNATE_ROOTS: String(opts.alternateRoots) } : {}),
   });
 
@@ -116,7 +172,10 @@ export async function startPebble(opts: PebbleOptions = {}): Promise<Pebble> {
   let injectedCount = 0;
   const requests: PebbleRequest[] = [];
   let down = false;
-  let injection: { count: number; status: number; retryAfterSeconds?: number; path?: RegExp } = { count: 0, status: 500 };
+  let injection: { count: number; status: number; retryAfterSeconds?: number; path?: RegExp } = {
+    count: 0,
+    status: 500,
+  };
   const sockets = new Set<Socket>();
   const proxy = createHttpsServer({ key, cert }, (req, res) => {
     const path = req.url ?? '/';
@@ -127,22 +186,46 @@ export async function startPebble(opts: PebbleOptions = {}): Promise<Pebble> {
     if (injection.count > 0 && (!injection.path || injection.path.test(path))) {
       injection.count--;
       injectedCount++;
-      const body = JSON.stringify({ type: injection.status === 429 ? 'urn:ietf:params:acme:error:rateLimited' : 'urn:ietf:params:acme:error:serverInternal', detail: `injected ${injection.status}`, status: injection.status });
-      res.writeHead(injection.status, { 'content-type': 'application/problem+json', ...(injection.retryAfterSeconds !== undefined ? { 'retry-after': String(injection.retryAfterSeconds) } : {}) });
+      const body = JSON.stringify({
+        type:
+          injection.status === 429
+            ? 'urn:ietf:params:acme:error:rateLimited'
+            : 'urn:ietf:params:acme:error:serverInternal',
+        detail: `injected ${injection.status}`,
+        status: injection.status,
+      });
+      res.writeHead(injection.status, {
+        'content-type': 'application/problem+json',
+        ...(injection.retryAfterSeconds !== undefined ? { 'retry-after': String(injection.retryAfterSeconds) } : {}),
+      });
       res.end(body);
       return;
     }
     const seen: PebbleRequest = { method: req.method ?? 'GET', path, at: performance.now(), done: NaN };
     requests.push(seen);
-    res.once('finish', () => { seen.done = performance.now(); });
+    res.once('finish', () => {
+      seen.done = performance.now();
+    });
     if (req.method === 'POST' && path === '/order-plz') orders++;
     if (req.method === 'POST' && path.startsWith('/finalize-order/')) finalizations++;
     if (req.method === 'POST' && path === '/sign-me-up') accounts++;
     // A connection per request: a kept-alive one that pebble closes while idle resets the next request.
-    const up = httpsRequest({ host: '127.0.0.1', port: listen, method: req.method, path, headers: req.headers, ca: cert, servername: 'localhost', agent: false }, (upRes) => {
-      res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-      upRes.pipe(res);
-    });
+    const up = httpsRequest(
+      {
+        host: '127.0.0.1',
+        port: listen,
+        method: req.method,
+        path,
+        headers: req.headers,
+        ca: cert,
+        servername: 'localhost',
+        agent: false,
+      },
+      (upRes) => {
+        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+        upRes.pipe(res);
+      },
+    );
     up.on('error', () => res.destroy());
     req.pipe(up);
   });
@@ -157,31 +240,52 @@ export async function startPebble(opts: PebbleOptions = {}): Promise<Pebble> {
   await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
   const proxyPort = (proxy.address() as AddressInfo).port;
 
-  const get = (url: string) => new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const r = httpsRequest(url, { ca: cert, servername: 'localhost', checkServerIdentity: () => undefined }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+  const get = (url: string) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const r = httpsRequest(
+        url,
+        { ca: cert, servername: 'localhost', checkServerIdentity: () => undefined },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+        },
+      );
+      r.on('error', reject);
+      r.end();
     });
-    r.on('error', reject);
-    r.end();
-  });
 
   const stop = async () => {
     for (const s of sockets) s.destroy();
     await new Promise<void>((r) => proxy.close(() => r()));
-    await Promise.all(procs.map((p) => new Promise<void>((r) => {
-      if (p.exitCode !== null || p.signalCode !== null) return r();
-      p.once('exit', () => r());
-      p.kill('SIGTERM');
-      setTimeout(() => p.kill('SIGKILL'), 2000).unref();
-    })));
+    await Promise.all(
+      procs.map(
+        (p) =>
+          new Promise<void>((r) => {
+            if (p.exitCode !== null || p.signalCode !== null) return r();
+            p.once('exit', () => r());
+            p.kill('SIGTERM');
+            setTimeout(() => p.kill('SIGKILL'), 2000).unref();
+          }),
+      ),
+    );
     rmSync(dir, { recursive: true, force: true });
   };
 
   try {
-    await waitUntil(async () => (await get(`https://127.0.0.1:${listen}/dir`)).status === 200, 'pebble directory', 15_000, 50);
-    await waitUntil(async () => (await fetch(`http://127.0.0.1:${ctsMgmt}/clear-txt`, { method: 'POST', body: '{"host":"ready.test."}' })).ok, 'challtestsrv', 10_000, 50);
+    await waitUntil(
+      async () => (await get(`https://127.0.0.1:${listen}/dir`)).status === 200,
+      'pebble directory',
+      15_000,
+      50,
+    );
+    await waitUntil(
+      async () =>
+        (await fetch(`http://127.0.0.1:${ctsMgmt}/clear-txt`, { method: 'POST', body: '{"host":"ready.test."}' })).ok,
+      'challtestsrv',
+      10_000,
+      50,
+    );
   } catch (err) {
     await stop();
     throw new Error(`pebble did not start: ${String(err)}\n${output.join('')}`);

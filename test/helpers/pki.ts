@@ -23,15 +23,38 @@ export function createPki(cn = 'berth test CA'): TestPki {
   const ca = join(dir, 'ca.pem');
   const caKey = join(dir, 'ca.key');
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2'];
-  execFileSync('openssl', ['req', '-x509', ...ec, '-keyout', caKey, '-out', ca, '-subj', `/CN=${cn}`], { stdio: 'ignore' });
+  execFileSync('openssl', ['req', '-x509', ...ec, '-keyout', caKey, '-out', ca, '-subj', `/CN=${cn}`], {
+    stdio: 'ignore',
+  });
   return {
     dir,
     ca,
     issue(name, san) {
       const cert = join(dir, `${name}.pem`);
       const key = join(dir, `${name}.key`);
-      execFileSync('openssl', ['req', '-x509', ...ec, '-keyout', key, '-out', cert, '-subj', `/CN=${name}`, '-CA', ca, '-CAkey', caKey,
-        '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', `subjectAltName=${san}`], { stdio: 'ignore' });
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          ...ec,
+          '-keyout',
+          key,
+          '-out',
+          cert,
+          '-subj',
+          `/CN=${name}`,
+          '-CA',
+          ca,
+          '-CAkey',
+          caKey,
+          '-addext',
+          'basicConstraints=critical,CA:FALSE',
+          '-addext',
+          `subjectAltName=${san}`,
+        ],
+        { stdio: 'ignore' },
+      );
       return { cert, key };
     },
   };

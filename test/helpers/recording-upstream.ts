@@ -35,7 +35,14 @@ export interface RecordedConnection {
  * - `refuse-upgrade`: 403 with a body (even to `Upgrade` requests), then keeps the socket open;
  * - a function: full control.
  */
-export type UpstreamScript = 'valid' | 'invalid-framing' | 'bad-length' | 'reset-mid-body' | 'silent' | 'refuse-upgrade' | ((req: RecordedRequest, conn: RecordedConnection, index: number) => void);
+export type UpstreamScript =
+  | 'valid'
+  | 'invalid-framing'
+  | 'bad-length'
+  | 'reset-mid-body'
+  | 'silent'
+  | 'refuse-upgrade'
+  | ((req: RecordedRequest, conn: RecordedConnection, index: number) => void);
 
 /** A raw TCP upstream on 127.0.0.1:0 that records every byte received per connection. */
 export interface RecordingUpstream {
@@ -74,9 +81,17 @@ export async function startRecordingUpstream(script: UpstreamScript = 'valid'): 
       order.length = 0;
       const open = connections.filter((c) => !c.closed);
       connections.length = 0;
-      for (const c of open) { connections.push(c); c.requests.length = 0; resets.get(c)?.(); }
+      for (const c of open) {
+        connections.push(c);
+        c.requests.length = 0;
+        resets.get(c)?.();
+      }
     },
-    close: () => new Promise<void>((r) => { server.close(() => r()); for (const s of all) s.destroy(); }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        for (const s of all) s.destroy();
+      }),
   };
   const server = createServer({ allowHalfOpen: false }, (socket) => {
     all.add(socket);
@@ -90,7 +105,9 @@ export async function startRecordingUpstream(script: UpstreamScript = 'valid'): 
       closed: false,
     };
     connections.push(conn);
-    resets.set(conn, () => { chunks.length = 0; });
+    resets.set(conn, () => {
+      chunks.length = 0;
+    });
     socket.on('data', (d: Buffer) => {
       chunks.push(d);
       pending = Buffer.concat([pending, d]);
@@ -103,8 +120,14 @@ export async function startRecordingUpstream(script: UpstreamScript = 'valid'): 
         respond(up.script, parsed.req, conn, served++);
       }
     });
-    socket.on('error', () => { conn.closed = true; });
-    socket.on('close', () => { conn.closed = true; all.delete(socket); resets.delete(conn); });
+    socket.on('error', () => {
+      conn.closed = true;
+    });
+    socket.on('close', () => {
+      conn.closed = true;
+      all.delete(socket);
+      resets.delete(conn);
+    });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
@@ -115,22 +138,38 @@ export async function startRecordingUpstream(script: UpstreamScript = 'valid'): 
 function respond(script: UpstreamScript, req: RecordedRequest, conn: RecordedConnection, index: number): void {
   const s = conn.socket;
   if (s.destroyed) return;
-  if (typeof script === 'function') { script(req, conn, index); return; }
+  if (typeof script === 'function') {
+    script(req, conn, index);
+    return;
+  }
   switch (script) {
     case 'valid': {
-      const body = JSON.stringify({ n: index, method: req.method, target: req.target, headers: req.headers, bodyBytes: req.body.length, body: req.body.toString('latin1').slice(0, 256) });
+      const body = JSON.stringify({
+        n: index,
+        method: req.method,
+        target: req.target,
+        headers: req.headers,
+        bodyBytes: req.body.length,
+        body: req.body.toString('latin1').slice(0, 256),
+      });
       const head = req.method === 'HEAD';
-      s.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${head ? '' : body}`);
+      s.write(
+        `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${head ? '' : body}`,
+      );
       return;
     }
     case 'invalid-framing':
-      s.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\nContent-Length: 7\r\n\r\n5\r\nhello\r\n0\r\n\r\n');
+      s.write(
+        'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\nContent-Length: 7\r\n\r\n5\r\nhello\r\n0\r\n\r\n',
+      );
       return;
     case 'bad-length':
       s.write('HTTP/1.1 200 OK\r\nContent-Length: 12, 13\r\n\r\nhello world!');
       return;
     case 'reset-mid-body':
-      s.write(`HTTP/1.1 200 OK\r\ncontent-length: 100000\r\n\r\n${'x'.repeat(1000)}`, () => setTimeout(() => s.resetAndDestroy(), 50));
+      s.write(`HTTP/1.1 200 OK\r\ncontent-length: 100000\r\n\r\n${'x'.repeat(1000)}`, () =>
+        setTimeout(() => s.resetAndDestroy(), 50),
+      );
       return;
     case 'silent':
       return;
@@ -168,7 +207,10 @@ export function parseRequest(buf: Buffer): { req: RecordedRequest; consumed: num
         // Trailers (if any) end with an empty line.
         const te = buf.indexOf('\r\n', off);
         if (te < 0) return undefined;
-        if (te === off) { off += 2; break; }
+        if (te === off) {
+          off += 2;
+          break;
+        }
         const tend = buf.indexOf('\r\n\r\n', off);
         if (tend < 0) return undefined;
         off = tend + 4;
@@ -178,14 +220,35 @@ export function parseRequest(buf: Buffer): { req: RecordedRequest; consumed: num
       parts.push(buf.subarray(off, off + size));
       off += size + 2;
     }
-    return { req: { method, target, version, headers, rawHeaders, body: Buffer.concat(parts), framing: 'chunked' }, consumed: off };
+    return {
+      req: { method, target, version, headers, rawHeaders, body: Buffer.concat(parts), framing: 'chunked' },
+      consumed: off,
+    };
   }
   const cl = headers['content-length'];
   if (cl !== undefined) {
     const n = Number(cl);
-    if (!Number.isSafeInteger(n) || n < 0) return { req: { method, target, version, headers, rawHeaders, body: Buffer.alloc(0), framing: 'length' }, consumed: buf.length };
+    if (!Number.isSafeInteger(n) || n < 0)
+      return {
+        req: { method, target, version, headers, rawHeaders, body: Buffer.alloc(0), framing: 'length' },
+        consumed: buf.length,
+      };
     if (buf.length < off + n) return undefined;
-    return { req: { method, target, version, headers, rawHeaders, body: Buffer.from(buf.subarray(off, off + n)), framing: 'length' }, consumed: off + n };
+    return {
+      req: {
+        method,
+        target,
+        version,
+        headers,
+        rawHeaders,
+        body: Buffer.from(buf.subarray(off, off + n)),
+        framing: 'length',
+      },
+      consumed: off + n,
+    };
   }
-  return { req: { method, target, version, headers, rawHeaders, body: Buffer.alloc(0), framing: 'none' }, consumed: off };
+  return {
+    req: { method, target, version, headers, rawHeaders, body: Buffer.alloc(0), framing: 'none' },
+    consumed: off,
+  };
 }

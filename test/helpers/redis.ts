@@ -56,7 +56,8 @@ function complete(buf: string): boolean {
   if (n <= 0) return true;
   const lines = buf.split('\r\n');
   let count = 0;
-  for (let i = 1; i < lines.length; i++) if (lines[i]!.startsWith('$') || lines[i]!.startsWith(':') || lines[i]!.startsWith('+')) count++;
+  for (let i = 1; i < lines.length; i++)
+    if (lines[i]!.startsWith('$') || lines[i]!.startsWith(':') || lines[i]!.startsWith('+')) count++;
   return count >= n && lines.length >= 2 * n + 2;
 }
 
@@ -66,14 +67,33 @@ export async function startRedis(extra: string[] = [], fixedPort?: number): Prom
   const dir = tempDir('berth-redis-');
   let proc: ChildProcess | undefined;
   const boot = async () => {
-    proc = spawnTracked('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extra]);
-    await waitUntil(async () => (await redisCommand(port, 'PING').catch(() => '')).includes('PONG'), `redis-server on ${port}`, 10_000, 20);
+    proc = spawnTracked('redis-server', [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      ...extra,
+    ]);
+    await waitUntil(
+      async () => (await redisCommand(port, 'PING').catch(() => '')).includes('PONG'),
+      `redis-server on ${port}`,
+      10_000,
+      20,
+    );
   };
   await boot();
   return {
     port,
     url: `redis://127.0.0.1:${port}/0`,
-    get running() { return proc !== undefined && proc.exitCode === null && proc.signalCode === null; },
+    get running() {
+      return proc !== undefined && proc.exitCode === null && proc.signalCode === null;
+    },
     async kill() {
       const p = proc;
       if (!p || p.exitCode !== null || p.signalCode !== null) return;
@@ -92,27 +112,43 @@ export async function startSentinel(masterName: string, masterPort: number): Pro
   const port = await freePort();
   const dir = tempDir('berth-sentinel-');
   const conf = join(dir, 'sentinel.conf');
-  writeFileSync(conf, [
-    `port ${port}`, 'bind 127.0.0.1', `dir ${dir}`,
-    `sentinel monitor ${masterName} 127.0.0.1 ${masterPort} 1`,
-    `sentinel down-after-milliseconds ${masterName} 1000`,
-    `sentinel failover-timeout ${masterName} 5000`,
-    `sentinel parallel-syncs ${masterName} 1`, '',
-  ].join('\n'));
+  writeFileSync(
+    conf,
+    [
+      `port ${port}`,
+      'bind 127.0.0.1',
+      `dir ${dir}`,
+      `sentinel monitor ${masterName} 127.0.0.1 ${masterPort} 1`,
+      `sentinel down-after-milliseconds ${masterName} 1000`,
+      `sentinel failover-timeout ${masterName} 5000`,
+      `sentinel parallel-syncs ${masterName} 1`,
+      '',
+    ].join('\n'),
+  );
   let proc: ChildProcess | undefined;
   const boot = async () => {
     proc = spawnTracked('redis-sentinel', [conf]);
-    await waitUntil(async () => (await redisCommand(port, 'PING').catch(() => '')).includes('PONG'), `redis-sentinel on ${port}`, 10_000, 20);
+    await waitUntil(
+      async () => (await redisCommand(port, 'PING').catch(() => '')).includes('PONG'),
+      `redis-sentinel on ${port}`,
+      10_000,
+      20,
+    );
   };
   await boot();
   return {
     port,
     url: `127.0.0.1:${port}`,
-    get running() { return proc !== undefined && proc.exitCode === null; },
+    get running() {
+      return proc !== undefined && proc.exitCode === null;
+    },
     async kill() {
       const p = proc;
       if (!p || p.exitCode !== null || p.signalCode !== null) return;
-      await new Promise<void>((r) => { p.once('exit', () => r()); p.kill('SIGKILL'); });
+      await new Promise<void>((r) => {
+        p.once('exit', () => r());
+        p.kill('SIGKILL');
+      });
     },
     restart: boot,
     command: (...args: string[]) => redisCommand(port, ...args),

@@ -30,5 +30,9 @@ export async function onSmallTmpfs(t: TestContext, prefix: string, fn: (dir: str
 
 /** Fills the rest of a small filesystem with a file named `filler`; removing it makes room again. */
 export function fillUp(dir: string): void {
-  try { writeFileSync(join(dir, 'filler'), Buffer.alloc(64 * 1024, 1)); } catch { /* ENOSPC: full */ }
+  try {
+    writeFileSync(join(dir, 'filler'), Buffer.alloc(64 * 1024, 1));
+  } catch {
+    /* ENOSPC: full */
+  }
 }

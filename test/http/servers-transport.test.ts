@@ -22,30 +22,48 @@ describe('serversTransports: rootCAs and client certificates (mutual TLS to serv
 
   before(async () => {
     // The server requires a client certificate signed by the CA.
-    server = createHttpsServer({ key: serverCert.key, cert: serverCert.cert, ca: ca.cert, requestCert: true, rejectUnauthorized: true }, (req, res) => {
-      const peer = (req.socket as TLSSocket).getPeerCertificate();
-      const body = `client=${peer.subject?.CN ?? ''}`;
-      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) });
-      res.end(body);
-    });
+    server = createHttpsServer(
+      { key: serverCert.key, cert: serverCert.cert, ca: ca.cert, requestCert: true, rejectUnauthorized: true },
+      (req, res) => {
+        const peer = (req.socket as TLSSocket).getPeerCertificate();
+        const body = `client=${peer.subject?.CN ?? ''}`;
+        res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+      },
+    );
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
     writeFileSync(join(dir, 'client.crt'), clientCert.cert);
     writeFileSync(join(dir, 'client.key'), clientCert.key);
   });
 
-  after(() => { server.closeAllConnections(); server.close(); });
+  after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
 
   const cases = [
-    { desc: 'certificates from files: the server sees berth\'s client certificate', certificates: () => [{ certFile: join(dir, 'client.crt'), keyFile: join(dir, 'client.key') }], status: 200 },
-    { desc: 'certificates as PEM content', certificates: () => [{ certFile: clientCert.cert, keyFile: clientCert.key }], status: 200 },
+    {
+      desc: "certificates from files: the server sees berth's client certificate",
+      certificates: () => [{ certFile: join(dir, 'client.crt'), keyFile: join(dir, 'client.key') }],
+      status: 200,
+    },
+    {
+      desc: 'certificates as PEM content',
+      certificates: () => [{ certFile: clientCert.cert, keyFile: clientCert.key }],
+      status: 200,
+    },
     { desc: 'no certificate: the server refuses the handshake (502)', certificates: () => undefined, status: 502 },
   ];
   for (const c of cases) {
     test(c.desc, async () => {
       const pool = new ServicePool({});
       const certificates = c.certificates();
-      const t = pool.transport('mtls@file', { rootCAs: [ca.cert], serverName: 'upstream.test', ...(certificates ? { certificates } : {}) });
+      const t = pool.transport('mtls@file', {
+        rootCAs: [ca.cert],
+        serverName: 'upstream.test',
+        ...(certificates ? { certificates } : {}),
+      });
       assert.ok(!('error' in t));
       const p = await startProxy(url, t);
       try {
@@ -59,9 +77,12 @@ describe('serversTransports: rootCAs and client certificates (mutual TLS to serv
     });
   }
 
-  test('the static serversTransport rootCAs are used when the service\'s transport names none', async () => {
+  test("the static serversTransport rootCAs are used when the service's transport names none", async () => {
     const pool = new ServicePool({ rootCAs: [ca.cert] });
-    const t = pool.transport(undefined, { serverName: 'upstream.test', certificates: [{ certFile: clientCert.cert, keyFile: clientCert.key }] });
+    const t = pool.transport(undefined, {
+      serverName: 'upstream.test',
+      certificates: [{ certFile: clientCert.cert, keyFile: clientCert.key }],
+    });
     assert.ok(!('error' in t));
     const p = await startProxy(url, t);
     try {
@@ -74,7 +95,9 @@ describe('serversTransports: rootCAs and client certificates (mutual TLS to serv
 
   test('an unreadable certificate file makes the transport an error, not a crash', () => {
     const pool = new ServicePool({});
-    const t = pool.transport('bad@file', { certificates: [{ certFile: join(dir, 'missing.crt'), keyFile: join(dir, 'missing.key') }] });
+    const t = pool.transport('bad@file', {
+      certificates: [{ certFile: join(dir, 'missing.crt'), keyFile: join(dir, 'missing.key') }],
+    });
     assert.ok('error' in t);
     assert.match(t.error, /serversTransport certificates .*missing\.crt/);
     pool.close();

@@ -58,22 +58,49 @@ describe('ACME CA client options', { timeout: 120_000 }, () => {
   });
 
   /** Starts berth with one router per resolver (`<resolver>.example.com`) and the given environment. */
-  async function run(resolvers: Record<string, Record<string, unknown>>, env: Record<string, string>): Promise<BerthProcess> {
+  async function run(
+    resolvers: Record<string, Record<string, unknown>>,
+    env: Record<string, string>,
+  ): Promise<BerthProcess> {
     const dir = tempDir('berth-acme-ca-');
     const dyn = join(dir, 'dynamic.yaml');
-    writeFileSync(dyn, stringify({
-      http: {
-        routers: Object.fromEntries(Object.keys(resolvers).map((r) => [r, { rule: `Host(\`${r}.example.com\`)`, service: 'up', tls: { certResolver: r } }])),
-        services: { up: { loadBalancer: { servers: [{ url: 'http://127.0.0.1:9' }] } } },
-      },
-    }));
-    const certificatesResolvers = Object.fromEntries(Object.entries(resolvers).map(([name, acme]) => [name, {
-      acme: { email: 'ops@example.com', storage: join(dir, 'acme.json'), dnsChallenge: { provider: 'cloudflare', resolvers: [pebble!.dnsServer] }, ...acme },
-    }]));
+    writeFileSync(
+      dyn,
+      stringify({
+        http: {
+          routers: Object.fromEntries(
+            Object.keys(resolvers).map((r) => [
+              r,
+              { rule: `Host(\`${r}.example.com\`)`, service: 'up', tls: { certResolver: r } },
+            ]),
+          ),
+          services: { up: { loadBalancer: { servers: [{ url: 'http://127.0.0.1:9' }] } } },
+        },
+      }),
+    );
+    const certificatesResolvers = Object.fromEntries(
+      Object.entries(resolvers).map(([name, acme]) => [
+        name,
+        {
+          acme: {
+            email: 'ops@example.com',
+            storage: join(dir, 'acme.json'),
+            dnsChallenge: { provider: 'cloudflare', resolvers: [pebble!.dnsServer] },
+            ...acme,
+          },
+        },
+      ]),
+    );
     const berth = await startBerth({
-      dir, env: { CF_DNS_API_TOKEN: cf!.token, CLOUDFLARE_BASE_URL: cf!.url, ...env }, timeoutMs: 60_000,
+      dir,
+      env: { CF_DNS_API_TOKEN: cf!.token, CLOUDFLARE_BASE_URL: cf!.url, ...env },
+      timeoutMs: 60_000,
       // An entrypoint of its own on loopback: without one berth would open the default :80 and :443.
-      config: { entryPoints: { websecure: { address: `127.0.0.1:${await freePort()}` } }, providers: { file: { filename: dyn, watch: false } }, certificatesResolvers },
+      config: {
+        entryPoints: { websecure: { address: `127.0.0.1:${await freePort()}` } },
+        providers: { file: { filename: dyn, watch: false } },
+        certificatesResolvers,
+      },
     });
     running.push(berth);
     return berth;
@@ -82,11 +109,16 @@ describe('ACME CA client options', { timeout: 120_000 }, () => {
   /** Waits until every named certificate has left pending/ordering, and returns their rows. */
   async function settled(berth: BerthProcess, mains: string[]): Promise<Map<string, CertificateStatus>> {
     let rows = new Map<string, CertificateStatus>();
-    await waitUntil(async () => {
-      const certs = await berth.api<{ managed: CertificateStatus[] }>('/certs');
-      rows = new Map(certs.managed.map((c) => [c.main, c]));
-      return mains.every((m) => ['valid', 'failed'].includes(rows.get(m)?.state ?? ''));
-    }, `certificates ${mains.join(', ')} to be ordered or failed`, 60_000, 100);
+    await waitUntil(
+      async () => {
+        const certs = await berth.api<{ managed: CertificateStatus[] }>('/certs');
+        rows = new Map(certs.managed.map((c) => [c.main, c]));
+        return mains.every((m) => ['valid', 'failed'].includes(rows.get(m)?.state ?? ''));
+      },
+      `certificates ${mains.join(', ')} to be ordered or failed`,
+      60_000,
+      100,
+    );
     return rows;
   }
 
@@ -94,7 +126,11 @@ describe('ACME CA client options', { timeout: 120_000 }, () => {
   const otherOrigin = (p: Pebble) => p.directoryUrl.replace('127.0.0.1', 'localhost');
 
   const systemStores = [
-    { desc: 'SSL_CERT_FILE (the operating system store, as Go reads it)', env: (p: Pebble) => ({ SSL_CERT_FILE: p.caCertPath, SSL_CERT_DIR: tempDir('berth-empty-certs-') }), slow: true },
+    {
+      desc: 'SSL_CERT_FILE (the operating system store, as Go reads it)',
+      env: (p: Pebble) => ({ SSL_CERT_FILE: p.caCertPath, SSL_CERT_DIR: tempDir('berth-empty-certs-') }),
+      slow: true,
+    },
     { desc: 'NODE_EXTRA_CA_CERTS', env: (p: Pebble) => ({ NODE_EXTRA_CA_CERTS: p.caCertPath }), slow: false },
   ];
   for (const store of systemStores) {
@@ -104,14 +140,23 @@ describe('ACME CA client options', { timeout: 120_000 }, () => {
 
       before(async () => {
         if (missing) return;
-        berth = await run({
-          sys: { caServer: pebble!.directoryUrl, caCertificates: [unrelatedCa], caSystemCertPool: true },
-          nosys: { caServer: otherOrigin(pebble!), caCertificates: [unrelatedCa] },
-          ...(store.slow ? { slow: { caServer: silentUrl, clientTimeout: '500ms' } } : {}),
-        }, store.env(pebble!));
-        rows = await settled(berth, ['sys.example.com', 'nosys.example.com', ...(store.slow ? ['slow.example.com'] : [])]);
+        berth = await run(
+          {
+            sys: { caServer: pebble!.directoryUrl, caCertificates: [unrelatedCa], caSystemCertPool: true },
+            nosys: { caServer: otherOrigin(pebble!), caCertificates: [unrelatedCa] },
+            ...(store.slow ? { slow: { caServer: silentUrl, clientTimeout: '500ms' } } : {}),
+          },
+          store.env(pebble!),
+        );
+        rows = await settled(berth, [
+          'sys.example.com',
+          'nosys.example.com',
+          ...(store.slow ? ['slow.example.com'] : []),
+        ]);
       });
-      after(async () => { await berth?.stop(); });
+      after(async () => {
+        await berth?.stop();
+      });
 
       test('caSystemCertPool: trusted next to caCertificates, the certificate is issued', (t) => {
         if (missing) return t.skip(`missing tools: ${missing}`);
@@ -121,15 +166,26 @@ describe('ACME CA client options', { timeout: 120_000 }, () => {
       test('without caSystemCertPool: caCertificates alone, the CA is refused', (t) => {
         if (missing) return t.skip(`missing tools: ${missing}`);
         assert.equal(rows.get('nosys.example.com')?.state, 'failed');
-        assert.match(rows.get('nosys.example.com')?.lastError ?? '', /cannot reach https:\/\/localhost:\d+\/dir: .*(SELF_SIGNED|self-signed|UNABLE_TO_VERIFY)/i);
+        assert.match(
+          rows.get('nosys.example.com')?.lastError ?? '',
+          /cannot reach https:\/\/localhost:\d+\/dir: .*(SELF_SIGNED|self-signed|UNABLE_TO_VERIFY)/i,
+        );
       });
 
       if (store.slow) {
         test('clientTimeout: a CA that accepts and never answers fails the order with a timeout; berth keeps running', async (t) => {
           if (missing) return t.skip(`missing tools: ${missing}`);
           assert.equal(rows.get('slow.example.com')?.state, 'failed');
-          assert.match(rows.get('slow.example.com')?.lastError ?? '', new RegExp(`cannot reach ${silentUrl.replace(/[.]/g, '\\.')}: no answer within 500 ms \\(acme\\.clientTimeout\\)`));
-          assert.ok(berth!.logs.some((l) => /certificate order failed/.test(l) && /acme\.clientTimeout/.test(l)), 'the failure is logged with its reason');
+          assert.match(
+            rows.get('slow.example.com')?.lastError ?? '',
+            new RegExp(
+              `cannot reach ${silentUrl.replace(/[.]/g, '\\.')}: no answer within 500 ms \\(acme\\.clientTimeout\\)`,
+            ),
+          );
+          assert.ok(
+            berth!.logs.some((l) => /certificate order failed/.test(l) && /acme\.clientTimeout/.test(l)),
+            'the failure is logged with its reason',
+          );
           assert.equal((await fetch(`${berth!.apiUrl}/ping`)).status, 200, 'berth is still running');
           assert.equal(berth!.child.exitCode, null);
         });

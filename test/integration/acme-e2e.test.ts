@@ -45,12 +45,26 @@ describe('berth + pebble: a router with tls.certResolver gets a DNS-01 certifica
     cf = await startCloudflareEmulator({ challtestsrv: pebble.challtestsrvUrl });
     cf.addZone('example.com');
     dir = tempDir('berth-acme-e2e-');
-    writeFileSync(join(dir, 'dynamic.yaml'), stringify({
-      http: {
-        routers: { app: { rule: 'Host(`app.example.com`)', service: 'up', entryPoints: ['websecure'], tls: { certResolver: 'le' } } },
-        services: { up: { loadBalancer: { servers: [{ url: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}` }] } } },
-      },
-    }));
+    writeFileSync(
+      join(dir, 'dynamic.yaml'),
+      stringify({
+        http: {
+          routers: {
+            app: {
+              rule: 'Host(`app.example.com`)',
+              service: 'up',
+              entryPoints: ['websecure'],
+              tls: { certResolver: 'le' },
+            },
+          },
+          services: {
+            up: {
+              loadBalancer: { servers: [{ url: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}` }] },
+            },
+          },
+        },
+      }),
+    );
     websecure = await freePort();
     berth = await startBerth({
       dir,
@@ -59,7 +73,15 @@ describe('berth + pebble: a router with tls.certResolver gets a DNS-01 certifica
         entryPoints: { websecure: { address: `127.0.0.1:${websecure}` } },
         providers: { file: { filename: join(dir, 'dynamic.yaml'), watch: false } },
         certificatesResolvers: {
-          le: { acme: { email: 'ops@example.com', storage: join(dir, 'acme.json'), caServer: pebble.directoryUrl, caCertificates: [pebble.caCertPath], dnsChallenge: { provider: 'cloudflare', resolvers: [pebble.dnsServer] } } },
+          le: {
+            acme: {
+              email: 'ops@example.com',
+              storage: join(dir, 'acme.json'),
+              caServer: pebble.directoryUrl,
+              caCertificates: [pebble.caCertPath],
+              dnsChallenge: { provider: 'cloudflare', resolvers: [pebble.dnsServer] },
+            },
+          },
         },
         metrics: { prometheus: {} },
       },
@@ -73,20 +95,28 @@ describe('berth + pebble: a router with tls.certResolver gets a DNS-01 certifica
     upstream.close();
   });
 
-  test('the certificate is issued, stored and served; it verifies against pebble\'s root', async (t) => {
+  test("the certificate is issued, stored and served; it verifies against pebble's root", async (t) => {
     if (missing) return t.skip(`missing tools: ${missing}`);
     const p = pebble!;
     const { root } = await p.roots();
     let leaf = { san: '', alpn: false as string | false };
-    await waitUntil(async () => {
-      leaf = await verifiedLeaf(websecure, 'app.example.com', root);
-      return true;
-    }, 'a certificate for app.example.com that verifies against pebble\'s root', 30_000, 200);
+    await waitUntil(
+      async () => {
+        leaf = await verifiedLeaf(websecure, 'app.example.com', root);
+        return true;
+      },
+      "a certificate for app.example.com that verifies against pebble's root",
+      30_000,
+      200,
+    );
     assert.match(leaf.san, /DNS:app\.example\.com/);
     assert.match(leaf.san, /DNS:\*\.example\.com/);
     assert.equal(leaf.alpn, 'h2');
     assert.equal(p.orders(), 1);
-    const doc = JSON.parse(readFileSync(join(dir, 'acme.json'), 'utf8')) as Record<string, { Certificates: { domain: { main: string } }[] }>;
+    const doc = JSON.parse(readFileSync(join(dir, 'acme.json'), 'utf8')) as Record<
+      string,
+      { Certificates: { domain: { main: string } }[] }
+    >;
     assert.equal(doc['le']?.Certificates[0]?.domain.main, 'app.example.com');
     const fams = parsePrometheus(await (await fetch(`${berth!.apiUrl}/metrics`)).text());
     const storage = { resolver: 'le', storage: join(dir, 'acme.json') };
@@ -102,9 +132,18 @@ describe('berth + pebble: a router with tls.certResolver gets a DNS-01 certifica
     const p = pebble!;
     await berth!.stop();
     const before = p.orders();
-    berth = await startBerth({ dir, env: { CF_DNS_API_TOKEN: cf!.token, CLOUDFLARE_BASE_URL: cf!.url }, config: readFileSync(berth!.configPath, 'utf8') });
+    berth = await startBerth({
+      dir,
+      env: { CF_DNS_API_TOKEN: cf!.token, CLOUDFLARE_BASE_URL: cf!.url },
+      config: readFileSync(berth!.configPath, 'utf8'),
+    });
     const { root } = await p.roots();
-    await waitUntil(async () => /app\.example\.com/.test((await verifiedLeaf(websecure, 'app.example.com', root)).san), 'stored certificate served after restart', 15_000, 100);
+    await waitUntil(
+      async () => /app\.example\.com/.test((await verifiedLeaf(websecure, 'app.example.com', root)).san),
+      'stored certificate served after restart',
+      15_000,
+      100,
+    );
     assert.equal(p.orders(), before);
   });
 });

@@ -15,18 +15,25 @@ import { tempDir } from '../helpers/temp.ts';
 /** GET https://host/ through berth with a client that trusts only pebble's root. */
 function httpsGet(port: number, host: string, ca: string): Promise<{ status: number; body: string; san: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest({ host: '127.0.0.1', port, servername: host, headers: { host }, ca, agent: false, path: '/' }, (res) => {
-      const san = (res.socket as import('node:tls').TLSSocket).getPeerX509Certificate()?.subjectAltName ?? '';
-      let body = '';
-      res.on('data', (c: Buffer) => { body += c.toString(); });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: body.trim(), san }));
-    });
+    const req = httpsRequest(
+      { host: '127.0.0.1', port, servername: host, headers: { host }, ca, agent: false, path: '/' },
+      (res) => {
+        const san = (res.socket as import('node:tls').TLSSocket).getPeerX509Certificate()?.subjectAltName ?? '';
+        let body = '';
+        res.on('data', (c: Buffer) => {
+          body += c.toString();
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: body.trim(), san }));
+      },
+    );
     req.on('error', reject);
     req.end();
   });
 }
 
-describe('auto-routes with a per-repository wildcard over DNS-01, and HTTP-01 on the web entrypoint', { timeout: 180_000 }, () => {
+describe('auto-routes with a per-repository wildcard over DNS-01, and HTTP-01 on the web entrypoint', {
+  timeout: 180_000,
+}, () => {
   let fleet: DockerdFleet | undefined;
   let pebble: Pebble | undefined;
   let cf: CloudflareEmulator | undefined;
@@ -63,7 +70,13 @@ describe('auto-routes with a per-repository wildcard over DNS-01, and HTTP-01 on
           file: { filename: join(dir, 'dynamic.yaml'), watch: true },
         },
         certificatesResolvers: {
-          le: { acme: { ...acme, storage: join(dir, 'acme.json'), dnsChallenge: { provider: 'cloudflare', resolvers: [pebble.dnsServer] } } },
+          le: {
+            acme: {
+              ...acme,
+              storage: join(dir, 'acme.json'),
+              dnsChallenge: { provider: 'cloudflare', resolvers: [pebble.dnsServer] },
+            },
+          },
           lehttp: { acme: { ...acme, storage: join(dir, 'acme.json'), httpChallenge: { entryPoint: 'web' } } },
         },
         edge: { machineName: 'server-1', baseDomain: 'example.com', certResolver: 'le' },
@@ -80,7 +93,13 @@ describe('auto-routes with a per-repository wildcard over DNS-01, and HTTP-01 on
   const run = async (name: string, labels: Record<string, string>): Promise<void> => {
     const ip = randomLoopback();
     const port = await freePort(ip);
-    await fleet!.daemons[0]!.runHttpd({ name, ip, port, body: name, labels: { ...labels, 'rediacc.service_ip': ip, 'rediacc.service_port': String(port) } });
+    await fleet!.daemons[0]!.runHttpd({
+      name,
+      ip,
+      port,
+      body: name,
+      labels: { ...labels, 'rediacc.service_ip': ip, 'rediacc.service_port': String(port) },
+    });
   };
 
   test('a rediacc container gets https://myapp.marketing.server-1.example.com with the repository wildcard; a sibling and a fork reuse it', async (t) => {
@@ -88,21 +107,45 @@ describe('auto-routes with a per-repository wildcard over DNS-01, and HTTP-01 on
     const { root } = await pebble!.roots();
     await run('myapp', { 'rediacc.service_name': 'myapp', 'rediacc.repo_name': 'marketing' });
     let first = { status: 0, body: '', san: '' };
-    await waitUntil(async () => {
-      first = await httpsGet(websecure, 'myapp.marketing.server-1.example.com', root);
-      return first.status === 200;
-    }, 'the auto-route over a certificate pebble issued', 60_000, 200);
+    await waitUntil(
+      async () => {
+        first = await httpsGet(websecure, 'myapp.marketing.server-1.example.com', root);
+        return first.status === 200;
+      },
+      'the auto-route over a certificate pebble issued',
+      60_000,
+      200,
+    );
     assert.equal(first.body, 'myapp');
     assert.match(first.san, /DNS:\*\.marketing\.server-1\.example\.com/);
     const orders = pebble!.orders();
     assert.equal(orders, 1, 'one order for the repository wildcard');
-    assert.ok(cf!.log.some((l) => l.startsWith('POST /zones/')), 'the TXT record went through the Cloudflare API');
+    assert.ok(
+      cf!.log.some((l) => l.startsWith('POST /zones/')),
+      'the TXT record went through the Cloudflare API',
+    );
 
     await run('api', { 'rediacc.service_name': 'api', 'rediacc.repo_name': 'marketing' });
-    await run('myapp-staging', { 'rediacc.service_name': 'myapp', 'rediacc.repo_name': 'marketing:staging', 'rediacc.is_fork': 'true', 'rediacc.fork_tag': 'staging' });
-    for (const [host, body] of [['api.marketing.server-1.example.com', 'api'], ['myapp-fork-staging.marketing.server-1.example.com', 'myapp-staging']] as const) {
+    await run('myapp-staging', {
+      'rediacc.service_name': 'myapp',
+      'rediacc.repo_name': 'marketing:staging',
+      'rediacc.is_fork': 'true',
+      'rediacc.fork_tag': 'staging',
+    });
+    for (const [host, body] of [
+      ['api.marketing.server-1.example.com', 'api'],
+      ['myapp-fork-staging.marketing.server-1.example.com', 'myapp-staging'],
+    ] as const) {
       let r = { status: 0, body: '', san: '' };
-      await waitUntil(async () => { r = await httpsGet(websecure, host, root); return r.status === 200; }, host, 20_000, 100);
+      await waitUntil(
+        async () => {
+          r = await httpsGet(websecure, host, root);
+          return r.status === 200;
+        },
+        host,
+        20_000,
+        100,
+      );
       assert.equal(r.body, body);
       assert.match(r.san, /\*\.marketing\.server-1\.example\.com/);
     }
@@ -112,11 +155,31 @@ describe('auto-routes with a per-repository wildcard over DNS-01, and HTTP-01 on
   test('an HTTP-01 resolver issues an exact-name certificate, answering the challenge on the web entrypoint', async (t) => {
     if (!ready) return t.skip('integration tools missing');
     const { root } = await pebble!.roots();
-    writeFileSync(dynPath, stringify({
-      http: { routers: { shop: { rule: 'Host(`shop.customer.org`)', service: 'noop@internal', entryPoints: ['websecure'], tls: { certResolver: 'lehttp' } } } },
-    }));
+    writeFileSync(
+      dynPath,
+      stringify({
+        http: {
+          routers: {
+            shop: {
+              rule: 'Host(`shop.customer.org`)',
+              service: 'noop@internal',
+              entryPoints: ['websecure'],
+              tls: { certResolver: 'lehttp' },
+            },
+          },
+        },
+      }),
+    );
     let r = { status: 0, body: '', san: '' };
-    await waitUntil(async () => { r = await httpsGet(websecure, 'shop.customer.org', root); return r.san.includes('shop.customer.org'); }, 'an HTTP-01 certificate', 60_000, 200);
+    await waitUntil(
+      async () => {
+        r = await httpsGet(websecure, 'shop.customer.org', root);
+        return r.san.includes('shop.customer.org');
+      },
+      'an HTTP-01 certificate',
+      60_000,
+      200,
+    );
     assert.equal(r.san, 'DNS:shop.customer.org');
   });
 });

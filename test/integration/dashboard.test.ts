@@ -11,12 +11,23 @@ import { startUpstream } from '../helpers/upstreams.ts';
 import { tempDir } from '../helpers/temp.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 /** A rule carrying markup, as a hostile container label could: it must show as text, never run. */
 const HOSTILE_RULE = 'Host(`evil.test`) && Path(`/<img src=x onerror="window.__xss=1">`)';
 
-test('dashboard in headless Chromium: a new router appears, a removed one disappears, nothing from labels runs', { timeout: 120_000 }, async (t) => {
+test('dashboard in headless Chromium: a new router appears, a removed one disappears, nothing from labels runs', {
+  timeout: 120_000,
+}, async (t) => {
   if (!needTools(t, 'chromium')) return;
   const { chromium } = await import('playwright-core');
   const dir = tempDir('berth-dash-');
@@ -24,17 +35,30 @@ test('dashboard in headless Chromium: a new router appears, a removed one disapp
   const dynPath = join(dir, 'dynamic.yaml');
   const up = await startUpstream((_req, res) => res.end('ok'));
   const writeDyn = (routers: Record<string, unknown>): void => {
-    writeFileSync(`${dynPath}.tmp`, stringify({ http: { routers, services: { app: { loadBalancer: { servers: [{ url: up.url }] } } } } }));
+    writeFileSync(
+      `${dynPath}.tmp`,
+      stringify({ http: { routers, services: { app: { loadBalancer: { servers: [{ url: up.url }] } } } } }),
+    );
     renameSync(`${dynPath}.tmp`, dynPath);
   };
-  const base = { stable: { rule: 'Host(`stable.test`)', service: 'app' }, evil: { rule: HOSTILE_RULE, service: 'app' } };
+  const base = {
+    stable: { rule: 'Host(`stable.test`)', service: 'app' },
+    evil: { rule: HOSTILE_RULE, service: 'app' },
+  };
   writeDyn(base);
   const berth = await startBerth({
     dir,
-    config: { entryPoints: { web: { address: `127.0.0.1:${await freePort()}` } }, providers: { file: { filename: dynPath, watch: true } } },
+    config: {
+      entryPoints: { web: { address: `127.0.0.1:${await freePort()}` } },
+      providers: { file: { filename: dynPath, watch: true } },
+    },
   });
   const profile = tempDir('berth-chromium-');
-  const browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  const browser = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+  });
   t.after(async () => {
     await browser.close().catch(() => undefined);
     await berth.stop();
@@ -45,7 +69,9 @@ test('dashboard in headless Chromium: a new router appears, a removed one disapp
 
   const page = await browser.newPage();
   const consoleErrors: string[] = [];
-  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push(m.text());
+  });
   page.on('pageerror', (e) => consoleErrors.push(e.message));
   const res = await page.goto(`${berth.apiUrl}/`);
   assert.equal(res?.status(), 200);
@@ -86,17 +112,26 @@ test('dashboard in headless Chromium: a new router appears, a removed one disapp
   assert.deepEqual(consoleErrors, []);
 });
 
-test('dashboard in headless Chromium: a container\'s router appears when it starts and goes when it stops', { timeout: 150_000 }, async (t) => {
+test("dashboard in headless Chromium: a container's router appears when it starts and goes when it stops", {
+  timeout: 150_000,
+}, async (t) => {
   if (!needTools(t, 'chromium', 'dockerd', 'busybox')) return;
   const { chromium } = await import('playwright-core');
   const { startDockerds } = await import('../helpers/dockerd.ts');
   const fleet = await startDockerds(1);
   const berth = await startBerth({
-    config: { entryPoints: { web: { address: `127.0.0.1:${await freePort()}` } }, providers: { docker: { endpoints: [fleet.glob], exposedByDefault: false } } },
+    config: {
+      entryPoints: { web: { address: `127.0.0.1:${await freePort()}` } },
+      providers: { docker: { endpoints: [fleet.glob], exposedByDefault: false } },
+    },
   });
   const profile = tempDir('berth-chromium-');
   const shots = mkdtempSync(join(tmpdir(), 'berth-dash-shots-'));
-  const browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  const browser = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+  });
   t.after(async () => {
     await browser.close().catch(() => undefined);
     await berth.stop();
@@ -106,7 +141,15 @@ test('dashboard in headless Chromium: a container\'s router appears when it star
   const page = await browser.newPage();
   assert.equal((await page.goto(`${berth.apiUrl}/`))?.status(), 200);
   const d = fleet.daemons[0]!;
-  const c = await d.runHttpd({ name: 'shop', port: 8080, labels: { 'traefik.enable': 'true', 'traefik.http.routers.shop.rule': 'Host(`shop.test`)', 'traefik.http.services.shop.loadbalancer.server.port': '8080' } });
+  const c = await d.runHttpd({
+    name: 'shop',
+    port: 8080,
+    labels: {
+      'traefik.enable': 'true',
+      'traefik.http.routers.shop.rule': 'Host(`shop.test`)',
+      'traefik.http.services.shop.loadbalancer.server.port': '8080',
+    },
+  });
   void c;
   const row = page.locator('[data-router="shop@docker"]');
   await row.waitFor({ timeout: 20_000 });

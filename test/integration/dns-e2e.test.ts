@@ -17,9 +17,15 @@ import { tempDir } from '../helpers/temp.ts';
 
 const available = hasTool('dockerd') && hasTool('docker') && hasTool('busybox');
 
-interface Health { status: string; dns?: { status: string; records: string[]; pending: string[]; failures: number } }
+interface Health {
+  status: string;
+  dns?: { status: string; records: string[]; pending: string[]; failures: number };
+}
 
-describe('DNS automation through berth, a real dockerd and the Cloudflare emulator', { concurrency: false, timeout: 180_000 }, () => {
+describe('DNS automation through berth, a real dockerd and the Cloudflare emulator', {
+  concurrency: false,
+  timeout: 180_000,
+}, () => {
   const ip = randomLoopback();
   const dir = tempDir('berth-dns-e2e-');
   let fleet: DockerdFleet | undefined;
@@ -29,7 +35,11 @@ describe('DNS automation through berth, a real dockerd and the Cloudflare emulat
   let env: Record<string, string>;
 
   /** `name content ttl proxied` of every A record. */
-  const records = (): string[] => cf.records('A').map((r) => `${r.name} ${r.content} ${r.ttl} ${r.proxied}`).sort();
+  const records = (): string[] =>
+    cf
+      .records('A')
+      .map((r) => `${r.name} ${r.content} ${r.ttl} ${r.proxied}`)
+      .sort();
   const writes = (): number => ['POST', 'PATCH', 'PUT', 'DELETE'].reduce((n, m) => n + (cf.counters[m] ?? 0), 0);
   const dnsOk = async (): Promise<boolean> => (await berth!.api<Health>('/health')).dns?.status === 'ok';
 
@@ -42,8 +52,13 @@ describe('DNS automation through berth, a real dockerd and the Cloudflare emulat
     config = {
       providers: { docker: { endpoints: [fleet.glob], exposedByDefault: false } },
       edge: {
-        machineName: 'server-1', baseDomain: 'example.com', publicIPv4: ip, webPort: await freePort(ip), websecurePort: await freePort(ip),
-        dynamicPorts: `${port}-${port}`, dns: { provider: 'cloudflare', ttl: 120, proxied: false },
+        machineName: 'server-1',
+        baseDomain: 'example.com',
+        publicIPv4: ip,
+        webPort: await freePort(ip),
+        websecurePort: await freePort(ip),
+        dynamicPorts: `${port}-${port}`,
+        dns: { provider: 'cloudflare', ttl: 120, proxied: false },
       },
       log: { level: 'warn' },
     };
@@ -73,8 +88,21 @@ describe('DNS automation through berth, a real dockerd and the Cloudflare emulat
   test('a repository wildcard when its first container starts', async (t) => {
     if (!ready(t)) return;
     const box = randomLoopback();
-    await fleet!.daemons[0]!.runHttpd({ name: 'myapp', ip: box, port: 8080, labels: { 'rediacc.service_name': 'myapp', 'rediacc.repo_name': 'marketing', 'rediacc.service_ip': box, 'rediacc.service_port': '8080' } });
-    await waitUntil(() => records().includes(`*.marketing.server-1.example.com ${ip} 120 false`), 'the repository wildcard');
+    await fleet!.daemons[0]!.runHttpd({
+      name: 'myapp',
+      ip: box,
+      port: 8080,
+      labels: {
+        'rediacc.service_name': 'myapp',
+        'rediacc.repo_name': 'marketing',
+        'rediacc.service_ip': box,
+        'rediacc.service_port': '8080',
+      },
+    });
+    await waitUntil(
+      () => records().includes(`*.marketing.server-1.example.com ${ip} 120 false`),
+      'the repository wildcard',
+    );
     await waitUntil(dnsOk, 'DNS automation ok again');
     assert.equal(records().length, 3);
   });
@@ -84,7 +112,12 @@ describe('DNS automation through berth, a real dockerd and the Cloudflare emulat
     await berth!.stop();
     cf.resetCounters();
     berth = await startBerth({ dir, config, env });
-    await waitUntil(async () => (await berth!.api<Health>('/health')).dns?.records.includes('*.marketing.server-1.example.com') === true && await dnsOk(), 'every record checked after the restart');
+    await waitUntil(
+      async () =>
+        (await berth!.api<Health>('/health')).dns?.records.includes('*.marketing.server-1.example.com') === true &&
+        (await dnsOk()),
+      'every record checked after the restart',
+    );
     assert.equal(writes(), 0, `no record written: ${cf.log.join(', ')}`);
     assert.ok((cf.counters['GET'] ?? 0) > 0, 'they were checked');
     assert.equal(records().length, 3);
@@ -99,7 +132,11 @@ describe('DNS automation through berth, a real dockerd and the Cloudflare emulat
     cf.resetCounters();
     berth!.child.kill('SIGHUP');
     await waitUntil(() => records().every((r) => r.includes(` ${moved} `)), 'every record on the new address');
-    assert.deepEqual(records(), [`*.marketing.server-1.example.com ${moved} 120 false`, `*.server-1.example.com ${moved} 120 false`, `server-1.example.com ${moved} 120 false`]);
+    assert.deepEqual(records(), [
+      `*.marketing.server-1.example.com ${moved} 120 false`,
+      `*.server-1.example.com ${moved} 120 false`,
+      `server-1.example.com ${moved} 120 false`,
+    ]);
     assert.equal(cf.counters['POST'] ?? 0, 0, 'updated, not duplicated');
     await waitUntil(dnsOk, 'DNS automation ok');
   });

@@ -84,7 +84,10 @@ describe('host claims between repositories through a berth process', { concurren
         log: { level: 'warn' },
       },
     });
-    await waitUntil(async () => healthy.includes((await berth!.api<Health>('/health')).providers.docker?.status ?? ''), 'docker provider in /health');
+    await waitUntil(
+      async () => healthy.includes((await berth!.api<Health>('/health')).providers.docker?.status ?? ''),
+      'docker provider in /health',
+    );
     return berth;
   }
 
@@ -102,12 +105,16 @@ describe('host claims between repositories through a berth process', { concurren
   /** Waits until `host` answers 200 and returns the first 200 body; every sample is kept. */
   async function served(host: string, samples: string[] = []): Promise<string> {
     let body = '';
-    await waitUntil(async () => {
-      const r = await get(web, host);
-      samples.push(`${r.status} ${r.body}`);
-      if (r.status === 200) body = r.body;
-      return r.status === 200;
-    }, `${host} served`, 20_000);
+    await waitUntil(
+      async () => {
+        const r = await get(web, host);
+        samples.push(`${r.status} ${r.body}`);
+        if (r.status === 200) body = r.body;
+        return r.status === 200;
+      },
+      `${host} served`,
+      20_000,
+    );
     return body;
   }
 
@@ -128,17 +135,25 @@ describe('host claims between repositories through a berth process', { concurren
       done = true;
       await sampler;
     }
-    await waitUntil(async () => {
-      const r = await get(web, pair.host);
-      samples.push(`${r.status} ${r.body}`);
-      return r.body === pair.owner;
-    }, `${pair.owner} serving ${pair.host} again`, 20_000);
+    await waitUntil(
+      async () => {
+        const r = await get(web, pair.host);
+        samples.push(`${r.status} ${r.body}`);
+        return r.body === pair.owner;
+      },
+      `${pair.owner} serving ${pair.host} again`,
+      20_000,
+    );
     return samples;
   }
 
   function neverOther(pair: Pair, samples: readonly string[]): void {
     assert.ok(samples.length > 0);
-    assert.deepEqual(samples.filter((s) => s.includes(pair.other)), [], `${pair.other} was never served`);
+    assert.deepEqual(
+      samples.filter((s) => s.includes(pair.other)),
+      [],
+      `${pair.other} was never served`,
+    );
   }
 
   before(async () => {
@@ -148,7 +163,10 @@ describe('host claims between repositories through a berth process', { concurren
     web = await freePort();
     apiPort = await freePort();
     // Owners first, on daemon A; then the other claimants, on daemon B.
-    for (const [daemon, role, repo] of [[a, 'owner', 'alpha'], [b, 'other', 'beta']] as const) {
+    for (const [daemon, role, repo] of [
+      [a, 'owner', 'alpha'],
+      [b, 'other', 'beta'],
+    ] as const) {
       for (const p of Object.values(PAIRS)) {
         const ip = randomLoopback();
         const port = await freePort(ip);
@@ -156,10 +174,23 @@ describe('host claims between repositories through a berth process', { concurren
       }
     }
     // A fork written `repo:tag` only (no is_fork/fork_tag) on daemon B, its parent on daemon A.
-    for (const [daemon, name, repo] of [[a, 'shop-web', 'shop'], [b, 'shop-web-preview', 'shop:preview']] as const) {
+    for (const [daemon, name, repo] of [
+      [a, 'shop-web', 'shop'],
+      [b, 'shop-web-preview', 'shop:preview'],
+    ] as const) {
       const ip = randomLoopback();
       const port = await freePort(ip);
-      await daemon.runHttpd({ name, ip, port, labels: { 'rediacc.service_name': 'web', 'rediacc.repo_name': repo, 'rediacc.service_ip': ip, 'rediacc.service_port': String(port) } });
+      await daemon.runHttpd({
+        name,
+        ip,
+        port,
+        labels: {
+          'rediacc.service_name': 'web',
+          'rediacc.repo_name': repo,
+          'rediacc.service_ip': ip,
+          'rediacc.service_port': String(port),
+        },
+      });
     }
   });
 
@@ -185,50 +216,85 @@ describe('host claims between repositories through a berth process', { concurren
       if (i === 6) writeFileSync(ledger, '{"version":1,"claims":[{"key":"host app.cl');
       await boot();
       if (i === 6) {
-        assert.ok(berth!.logs.some((l) => l.includes('claim ledger is corrupt: moved aside')), 'the corrupt ledger is reported');
-        assert.equal(readdirSync(join(dir, 'state')).filter((f) => f.startsWith('claims.json.corrupt-')).length, 1, 'and kept aside');
+        assert.ok(
+          berth!.logs.some((l) => l.includes('claim ledger is corrupt: moved aside')),
+          'the corrupt ledger is reported',
+        );
+        assert.equal(
+          readdirSync(join(dir, 'state')).filter((f) => f.startsWith('claims.json.corrupt-')).length,
+          1,
+          'and kept aside',
+        );
       }
       const samples: string[] = [];
       firstBodies.push(await served(PAIRS.app.host, samples));
       neverOther(PAIRS.app, samples);
       const d = await refusal(PAIRS.app);
       assert.equal(d.level, 'error');
-      assert.match(d.message, new RegExp(`^host app\\.claims\\.test belongs to container "owner" \\(daemon ${a.id}, repository alpha, claimed since \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\); one repository cannot take another's traffic`));
+      assert.match(
+        d.message,
+        new RegExp(
+          `^host app\\.claims\\.test belongs to container "owner" \\(daemon ${a.id}, repository alpha, claimed since \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\); one repository cannot take another's traffic`,
+        ),
+      );
       assert.match(d.source, new RegExp(`container "squatter" on daemon ${b.id}`));
     }
     assert.deepEqual(firstBodies, Array(8).fill('owner'));
     const routes = await berth!.api<Routes>('/routes.json');
-    assert.ok(!routes.http.some((r) => r.name.startsWith('squatter')), 'the refused router is not in the routing table');
+    assert.ok(
+      !routes.http.some((r) => r.name.startsWith('squatter')),
+      'the refused router is not in the routing table',
+    );
   });
 
   test('the refusal shows in /explain and in the berth_claims_refused gauge', async (t) => {
     if (!ready(t) || !berth) return;
     const ex = await berth.api<{ problems: string[] }>(`/explain?url=${encodeURIComponent('http://app.claims.test/')}`);
-    assert.ok(ex.problems.some((p) => /belongs to container "owner"/.test(p)), ex.problems.join('\n'));
+    assert.ok(
+      ex.problems.some((p) => /belongs to container "owner"/.test(p)),
+      ex.problems.join('\n'),
+    );
     const metrics = await (await fetch(`${berth.apiUrl}/metrics`)).text();
-    assert.match(metrics, new RegExp(`^berth_claims_refused\\{provider="docker",daemon="${b.id}"\\} 3$`, 'm'), 'three hosts refused to daemon B');
+    assert.match(
+      metrics,
+      new RegExp(`^berth_claims_refused\\{provider="docker",daemon="${b.id}"\\} 3$`, 'm'),
+      'three hosts refused to daemon B',
+    );
     assert.match(metrics, new RegExp(`^berth_claims_refused\\{provider="docker",daemon="${a.id}"\\} 0$`, 'm'));
     const health = await berth.api<Health>('/health');
     assert.equal(health.providers.docker?.refusedClaims?.[b.id], 3);
   });
 
-  test('a fork named repo:tag is served under its parent\'s wildcard, beside the parent', async (t) => {
+  test("a fork named repo:tag is served under its parent's wildcard, beside the parent", async (t) => {
     if (!ready(t) || !berth) return;
     assert.equal(await served('web.shop.server-1.example.com'), 'shop-web');
     assert.equal(await served('web-fork-preview.shop.server-1.example.com'), 'shop-web-preview');
     const routes = await berth.api<Routes>('/routes.json');
-    assert.deepEqual(routes.diagnostics.filter((d) => /shop-web/.test(d.source)), [], 'no collision between fork and parent');
+    assert.deepEqual(
+      routes.diagnostics.filter((d) => /shop-web/.test(d.source)),
+      [],
+      'no collision between fork and parent',
+    );
   });
 
   test('the owner container restarts (docker restart, stop + start, and a berth restart while it is stopped): the host never moves', async (t) => {
     if (!ready(t)) return;
-    neverOther(PAIRS.app, await sampleThrough(PAIRS.app, () => a.docker(['restart', '-t', '5', 'owner']).then(() => undefined)));
-    neverOther(PAIRS.app, await sampleThrough(PAIRS.app, async () => {
-      await a.stopContainer('owner');
-      await waitUntil(async () => (await get(web, PAIRS.app.host)).status === 404, 'the stopped owner no longer served');
-      assert.match((await refusal(PAIRS.app)).message, /belongs to container "owner"/);
-      await a.startContainer('owner');
-    }));
+    neverOther(
+      PAIRS.app,
+      await sampleThrough(PAIRS.app, () => a.docker(['restart', '-t', '5', 'owner']).then(() => undefined)),
+    );
+    neverOther(
+      PAIRS.app,
+      await sampleThrough(PAIRS.app, async () => {
+        await a.stopContainer('owner');
+        await waitUntil(
+          async () => (await get(web, PAIRS.app.host)).status === 404,
+          'the stopped owner no longer served',
+        );
+        assert.match((await refusal(PAIRS.app)).message, /belongs to container "owner"/);
+        await a.startContainer('owner');
+      }),
+    );
     await a.stopContainer('owner');
     await waitUntil(async () => (await get(web, PAIRS.app.host)).status === 404, 'the stopped owner no longer served');
     await boot();
@@ -238,20 +304,35 @@ describe('host claims between repositories through a berth process', { concurren
     neverOther(PAIRS.app, await sampleThrough(PAIRS.app, () => a.startContainer('owner')));
   });
 
-  test('daemon restarts (the owner\'s, the other\'s, and a berth start while the owner\'s daemon is down): the host never moves', async (t) => {
+  test("daemon restarts (the owner's, the other's, and a berth start while the owner's daemon is down): the host never moves", async (t) => {
     if (!ready(t)) return;
-    neverOther(PAIRS.app, await sampleThrough(PAIRS.app, async () => {
-      await a.kill();
-      await waitUntil(async () => (await berth!.api<Health>('/health')).providers.docker?.status === 'degraded', 'daemon A down');
-      assert.equal((await get(web, PAIRS.app.host)).body, 'owner', 'a down daemon keeps its routes');
-      await a.restart();
-      await waitUntil(async () => (await berth!.api<Health>('/health')).providers.docker?.status === 'ok', 'daemon A back');
-    }));
-    neverOther(PAIRS.app, await sampleThrough(PAIRS.app, async () => {
-      await b.kill();
-      await b.restart();
-      await waitUntil(async () => (await berth!.api<Health>('/health')).providers.docker?.status === 'ok', 'daemon B back');
-    }));
+    neverOther(
+      PAIRS.app,
+      await sampleThrough(PAIRS.app, async () => {
+        await a.kill();
+        await waitUntil(
+          async () => (await berth!.api<Health>('/health')).providers.docker?.status === 'degraded',
+          'daemon A down',
+        );
+        assert.equal((await get(web, PAIRS.app.host)).body, 'owner', 'a down daemon keeps its routes');
+        await a.restart();
+        await waitUntil(
+          async () => (await berth!.api<Health>('/health')).providers.docker?.status === 'ok',
+          'daemon A back',
+        );
+      }),
+    );
+    neverOther(
+      PAIRS.app,
+      await sampleThrough(PAIRS.app, async () => {
+        await b.kill();
+        await b.restart();
+        await waitUntil(
+          async () => (await berth!.api<Health>('/health')).providers.docker?.status === 'ok',
+          'daemon B back',
+        );
+      }),
+    );
     await refusal(PAIRS.app);
     // berth starts while the owner's daemon is down (its socket is gone): the owner is unknown, its claim is not.
     await a.kill();
@@ -274,11 +355,16 @@ describe('host claims between repositories through a berth process', { concurren
     await boot('1s');
     assert.equal(await served(PAIRS.grace.host), 'owner-3');
     await a.stopContainer('owner-3');
-    await waitUntil(async () => (await get(web, PAIRS.grace.host)).body === 'squatter-3', 'squatter-3 to get the host after the grace period');
+    await waitUntil(
+      async () => (await get(web, PAIRS.grace.host)).body === 'squatter-3',
+      'squatter-3 to get the host after the grace period',
+    );
     await a.startContainer('owner-3');
     await waitUntil(async () => {
       const routes = await berth!.api<Routes>('/routes.json');
-      return routes.diagnostics.some((d) => d.source.includes('"owner-3"') && /belongs to container "squatter-3"/.test(d.message));
+      return routes.diagnostics.some(
+        (d) => d.source.includes('"owner-3"') && /belongs to container "squatter-3"/.test(d.message),
+      );
     }, 'owner-3 refused now');
     assert.equal((await get(web, PAIRS.grace.host)).body, 'squatter-3');
   });

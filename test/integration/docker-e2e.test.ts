@@ -63,10 +63,19 @@ describe('berth with real Docker daemons', { concurrency: false }, () => {
         log: { level: 'warn' },
       },
     });
-    await waitUntil(async () => (await berth!.api<Health>('/health')).providers.docker !== undefined, 'docker provider in /health', 5_000).catch(() => {
-      throw new Error('berth does not run the Docker provider for providers.docker (src/parts.ts must construct DockerProvider)');
+    await waitUntil(
+      async () => (await berth!.api<Health>('/health')).providers.docker !== undefined,
+      'docker provider in /health',
+      5_000,
+    ).catch(() => {
+      throw new Error(
+        'berth does not run the Docker provider for providers.docker (src/parts.ts must construct DockerProvider)',
+      );
     });
-    await waitUntil(async () => (await berth!.api<Health>('/health')).providers.docker?.status === 'ok', 'docker provider ok in /health');
+    await waitUntil(
+      async () => (await berth!.api<Health>('/health')).providers.docker?.status === 'ok',
+      'docker provider ok in /health',
+    );
   });
 
   after(async () => {
@@ -85,8 +94,18 @@ describe('berth with real Docker daemons', { concurrency: false }, () => {
     if (!ready(t)) return;
     const ipA = randomLoopback();
     const ipB = randomLoopback();
-    await a.runHttpd({ name: 'site-a', ip: ipA, port: 8080, labels: routeLabels('site-a', 'a.example.test', ipA, 8080) });
-    await b.runHttpd({ name: 'site-b', ip: ipB, port: 8080, labels: routeLabels('site-b', 'b.example.test', ipB, 8080) });
+    await a.runHttpd({
+      name: 'site-a',
+      ip: ipA,
+      port: 8080,
+      labels: routeLabels('site-a', 'a.example.test', ipA, 8080),
+    });
+    await b.runHttpd({
+      name: 'site-b',
+      ip: ipB,
+      port: 8080,
+      labels: routeLabels('site-b', 'b.example.test', ipB, 8080),
+    });
     await waitUntil(async () => (await get(web, 'a.example.test')).status === 200, 'a.example.test routable');
     await waitUntil(async () => (await get(web, 'b.example.test')).status === 200, 'b.example.test routable');
     assert.equal((await get(web, 'a.example.test')).body, 'site-a');
@@ -109,7 +128,12 @@ describe('berth with real Docker daemons', { concurrency: false }, () => {
     if (!ready(t)) return;
     for (const n of [1, 2]) {
       const ip = randomLoopback();
-      await a.runHttpd({ name: `replica-${n}`, ip, port: 8080, labels: routeLabels('replicas', 'replicas.example.test', ip, 8080) });
+      await a.runHttpd({
+        name: `replica-${n}`,
+        ip,
+        port: 8080,
+        labels: routeLabels('replicas', 'replicas.example.test', ip, 8080),
+      });
     }
     const seen = new Set<string>();
     await waitUntil(async () => {
@@ -124,9 +148,22 @@ describe('berth with real Docker daemons', { concurrency: false }, () => {
     if (!ready(t)) return;
     const ip1 = randomLoopback();
     const ip2 = randomLoopback();
-    await a.runHttpd({ name: 'clash-1', ip: ip1, port: 8080, labels: { ...routeLabels('clash', 'clash-one.example.test', ip1, 8080) } });
-    await a.runHttpd({ name: 'clash-2', ip: ip2, port: 8080, labels: { ...routeLabels('clash', 'clash-two.example.test', ip2, 8080) } });
-    let routes: { http: { name: string }[]; diagnostics: { message: string; element?: string; source: string }[] } = { http: [], diagnostics: [] };
+    await a.runHttpd({
+      name: 'clash-1',
+      ip: ip1,
+      port: 8080,
+      labels: { ...routeLabels('clash', 'clash-one.example.test', ip1, 8080) },
+    });
+    await a.runHttpd({
+      name: 'clash-2',
+      ip: ip2,
+      port: 8080,
+      labels: { ...routeLabels('clash', 'clash-two.example.test', ip2, 8080) },
+    });
+    let routes: { http: { name: string }[]; diagnostics: { message: string; element?: string; source: string }[] } = {
+      http: [],
+      diagnostics: [],
+    };
     await waitUntil(async () => {
       routes = await berth!.api('/routes.json');
       return routes.diagnostics.some((d) => /clash/.test(`${d.element ?? ''} ${d.message}`));
@@ -143,9 +180,17 @@ describe('berth with real Docker daemons', { concurrency: false }, () => {
       name: 'marketing-myapp',
       ip,
       port: 8080,
-      labels: { 'rediacc.service_name': 'myapp', 'rediacc.repo_name': 'marketing', 'rediacc.service_ip': ip, 'rediacc.service_port': '8080' },
+      labels: {
+        'rediacc.service_name': 'myapp',
+        'rediacc.repo_name': 'marketing',
+        'rediacc.service_ip': ip,
+        'rediacc.service_port': '8080',
+      },
     });
-    await waitUntil(async () => (await get(web, 'myapp.marketing.server-1.example.com')).status === 200, 'auto-route routable');
+    await waitUntil(
+      async () => (await get(web, 'myapp.marketing.server-1.example.com')).status === 200,
+      'auto-route routable',
+    );
     assert.equal((await get(web, 'myapp.marketing.server-1.example.com')).body, 'marketing-myapp');
   });
 
@@ -161,7 +206,10 @@ describe('berth with real Docker daemons', { concurrency: false }, () => {
     assert.equal(r.status, 200);
     assert.equal(r.body, 'site-a');
     await a.restart();
-    await waitUntil(async () => (await berth!.api<Health>('/health')).providers.docker?.status === 'ok', 'docker provider ok again');
+    await waitUntil(
+      async () => (await berth!.api<Health>('/health')).providers.docker?.status === 'ok',
+      'docker provider ok again',
+    );
     assert.equal((await get(web, 'a.example.test')).status, 200);
   });
 });

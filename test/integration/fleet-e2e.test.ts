@@ -5,7 +5,18 @@ import { freePort, waitUntil } from '../helpers/net.ts';
 import { startPebble, type Pebble } from '../helpers/pebble.ts';
 import { startCloudflareEmulator, type CloudflareEmulator } from '../helpers/cloudflare-emulator.ts';
 import { startRedis, type RedisProcess } from '../helpers/redis.ts';
-import { ConfigServer, fleetHealth, get, restartHost, routersFor, servedLeaf, startHost, startUpstream, validNames, type FleetHost } from './fleet-harness.ts';
+import {
+  ConfigServer,
+  fleetHealth,
+  get,
+  restartHost,
+  routersFor,
+  servedLeaf,
+  startHost,
+  startUpstream,
+  validNames,
+  type FleetHost,
+} from './fleet-harness.ts';
 
 /**
  * Three berth hosts sharing one Redis (SPEC §13), with real pebble and the Cloudflare emulator:
@@ -78,11 +89,15 @@ describe('fleet of three hosts on one Redis', () => {
     await waitUntil(() => servesAll(SIX.map((s) => s.name)), 'all three hosts to serve the six names', 60_000, 200);
     assert.equal(pebble.orders() - orders, 6, 'one order per name at the CA');
     assert.equal(pebble.finalizations() - issued, 6);
-    const txt = cf.created.filter((r) => r.type === 'TXT').map((r) => r.name).sort();
+    const txt = cf.created
+      .filter((r) => r.type === 'TXT')
+      .map((r) => r.name)
+      .sort();
     const expected = SIX.flatMap((s) => [`_acme-challenge.${s.name}`, `_acme-challenge.${s.name.slice(4)}`]).sort();
     assert.deepEqual(txt, expected, 'one challenge record per name at the DNS API');
     for (const h of hosts) {
-      for (const { name } of SIX) assert.match((await servedLeaf(h.websecure, name, root)).san, new RegExp(`DNS:${name.replace(/\./g, '\\.')}`));
+      for (const { name } of SIX)
+        assert.match((await servedLeaf(h.websecure, name, root)).san, new RegExp(`DNS:${name.replace(/\./g, '\\.')}`));
       assert.equal(await get(h.websecure, SIX[0]!.name, root), 200);
       const health = await fleetHealth(h);
       assert.equal(health.connected, true);
@@ -103,25 +118,38 @@ describe('fleet of three hosts on one Redis', () => {
     assert.match((await servedLeaf(a.websecure, 'http01.example.net', root)).san, /DNS:http01\.example\.net/);
     assert.equal(b.web, pebble.httpPort);
     assert.ok(a.proc.logs.some((l) => /ordering certificate/.test(l) && /http01\.example\.net/.test(l)));
-    assert.ok(!b.proc.logs.some((l) => /ordering certificate/.test(l) && /http01\.example\.net/.test(l)), 'edge-b never ordered it');
+    assert.ok(
+      !b.proc.logs.some((l) => /ordering certificate/.test(l) && /http01\.example\.net/.test(l)),
+      'edge-b never ordered it',
+    );
   });
 
-  test('the host holding an order\'s lease is SIGKILLed mid-order: another completes it within lease + 10 s, stored once', async (t) => {
+  test("the host holding an order's lease is SIGKILLed mid-order: another completes it within lease + 10 s, stored once", async (t) => {
     if (missing) return t.skip(`missing tools: ${missing}`);
     const [orders, issued] = [pebble.orders(), pebble.finalizations()];
     shared.push({ name: 'app.s7.example.com', resolver: 'slow' });
     publish();
     let holder: FleetHost | undefined;
-    await waitUntil(async () => {
-      for (const h of hosts) if ((await fleetHealth(h)).leases.some((l) => l.includes('s7.example.com'))) holder = h;
-      return holder !== undefined;
-    }, 'a host to take the lease', 20_000, 50);
+    await waitUntil(
+      async () => {
+        for (const h of hosts) if ((await fleetHealth(h)).leases.some((l) => l.includes('s7.example.com'))) holder = h;
+        return holder !== undefined;
+      },
+      'a host to take the lease',
+      20_000,
+      50,
+    );
     holder!.proc.kill();
     const killedAt = Date.now();
     await holder!.proc.exited;
     const others = hosts.filter((h) => h !== holder);
     try {
-      await waitUntil(() => servesAll(['app.s7.example.com'], others), 'another host to complete the order', LEASE_MS + 10_000, 100);
+      await waitUntil(
+        () => servesAll(['app.s7.example.com'], others),
+        'another host to complete the order',
+        LEASE_MS + 10_000,
+        100,
+      );
       t.diagnostic(`taken over and completed ${Date.now() - killedAt} ms after the kill`);
       assert.equal(pebble.finalizations() - issued, 1, 'one certificate issued');
       assert.ok(pebble.orders() - orders <= 2, 'the abandoned order and the one that completed');
@@ -130,10 +158,15 @@ describe('fleet of three hosts on one Redis', () => {
     } finally {
       await restartHost(holder!);
     }
-    await waitUntil(() => servesAll(SIX.map((s) => s.name).concat('app.s7.example.com'), [holder!]), 'the restarted host to serve everything', 20_000, 100);
+    await waitUntil(
+      () => servesAll(SIX.map((s) => s.name).concat('app.s7.example.com'), [holder!]),
+      'the restarted host to serve everything',
+      20_000,
+      100,
+    );
   });
 
-  test('Redis killed for 30 s under load: no request fails; afterwards a new router\'s certificate is ordered once', async (t) => {
+  test("Redis killed for 30 s under load: no request fails; afterwards a new router's certificate is ordered once", async (t) => {
     if (missing) return t.skip(`missing tools: ${missing}`);
     let stop = false;
     const counts = { ok: 0, failed: 0, errors: [] as string[] };
@@ -157,27 +190,55 @@ describe('fleet of three hosts on one Redis', () => {
       const orders = pebble.orders();
       await redis.kill();
       const down = Date.now();
-      await waitUntil(async () => (await Promise.all(hosts.map(fleetHealth))).every((f) => !f.connected), 'every host to see Redis gone', 10_000, 100);
+      await waitUntil(
+        async () => (await Promise.all(hosts.map(fleetHealth))).every((f) => !f.connected),
+        'every host to see Redis gone',
+        10_000,
+        100,
+      );
       shared.push({ name: 'app.s8.example.com', resolver: 'le' });
       publish();
       let seen: unknown;
-      await waitUntil(async () => {
-        const all = await Promise.all(hosts.map((h) => h.proc.api<{ certificates: { managed: { main: string; state: string; lastError?: string }[] } }>('/health')));
-        seen = all.map((hh) => hh.certificates.managed.filter((m) => /s8/.test(m.main)));
-        return all.every((hh) => hh.certificates.managed.some((m) => m.main === 'app.s8.example.com'));
-      }, 'every host to want the new certificate', 10_000, 100).catch((err: Error) => { throw new Error(`${err.message}: ${JSON.stringify(seen)}`); });
+      await waitUntil(
+        async () => {
+          const all = await Promise.all(
+            hosts.map((h) =>
+              h.proc.api<{ certificates: { managed: { main: string; state: string; lastError?: string }[] } }>(
+                '/health',
+              ),
+            ),
+          );
+          seen = all.map((hh) => hh.certificates.managed.filter((m) => /s8/.test(m.main)));
+          return all.every((hh) => hh.certificates.managed.some((m) => m.main === 'app.s8.example.com'));
+        },
+        'every host to want the new certificate',
+        10_000,
+        100,
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}: ${JSON.stringify(seen)}`);
+      });
       // The outage lasts 30 s (the duration under test, not a wait for something to happen).
       await new Promise((r) => setTimeout(r, Math.max(0, 30_000 - (Date.now() - down))));
       assert.equal(pebble.orders(), orders, 'nothing ordered while Redis is down');
       await redis.restart();
-      await waitUntil(() => servesAll(['app.s8.example.com']), 'the new certificate on every host after Redis returns', 30_000, 200);
+      await waitUntil(
+        () => servesAll(['app.s8.example.com']),
+        'the new certificate on every host after Redis returns',
+        30_000,
+        200,
+      );
       stop = true;
       await Promise.all(loops);
       assert.equal(counts.failed, 0, counts.errors.slice(0, 5).join('; '));
       assert.ok(counts.ok > 30, `requests served during the outage: ${counts.ok}`);
       assert.equal(pebble.orders() - orders, 1, 'ordered once, after Redis returned');
       // What Redis lost (no persistence) was pushed back by the hosts.
-      await waitUntil(async () => (await redis.command('HLEN', 'berth:acme:le:certs')).includes(':7'), 'the hosts to restore the six + one certificates in Redis', 20_000, 200);
+      await waitUntil(
+        async () => (await redis.command('HLEN', 'berth:acme:le:certs')).includes(':7'),
+        'the hosts to restore the six + one certificates in Redis',
+        20_000,
+        200,
+      );
     } finally {
       stop = true;
       await Promise.all(loops);

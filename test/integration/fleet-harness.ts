@@ -21,9 +21,18 @@ export interface FleetHost {
 }
 
 /** Routers `Host(name)` on websecure with `resolver`, all to one upstream. */
-export function routersFor(names: readonly { name: string; resolver: string }[], upstream: string): Record<string, unknown> {
+export function routersFor(
+  names: readonly { name: string; resolver: string }[],
+  upstream: string,
+): Record<string, unknown> {
   const routers: Record<string, unknown> = {};
-  for (const { name, resolver } of names) routers[name.replace(/[^a-z0-9]/g, '-')] = { rule: `Host(\`${name}\`)`, entryPoints: ['websecure'], service: 'up', tls: { certResolver: resolver } };
+  for (const { name, resolver } of names)
+    routers[name.replace(/[^a-z0-9]/g, '-')] = {
+      rule: `Host(\`${name}\`)`,
+      entryPoints: ['websecure'],
+      service: 'up',
+      tls: { certResolver: resolver },
+    };
   return { http: { routers, services: { up: { loadBalancer: { servers: [{ url: upstream }] } } } } };
 }
 
@@ -40,7 +49,9 @@ export class ConfigServer {
   async start(): Promise<void> {
     this.server = createServer((req, res) => {
       const node = (req.url ?? '/').slice(1);
-      const merged: { http: { routers: Record<string, unknown>; services: Record<string, unknown> } } = { http: { routers: {}, services: {} } };
+      const merged: { http: { routers: Record<string, unknown>; services: Record<string, unknown> } } = {
+        http: { routers: {}, services: {} },
+      };
       for (const part of this.parts.get(node)?.values() ?? []) {
         const h = (part as { http?: { routers?: Record<string, unknown>; services?: Record<string, unknown> } }).http;
         Object.assign(merged.http.routers, h?.routers ?? {});
@@ -80,18 +91,35 @@ export function resolvers(pebble: Pebble, dir: string): Record<string, unknown> 
   return {
     le: { acme: { ...base, storage: join(dir, 'acme.json'), dnsChallenge: dns } },
     // Orders that take a while (3 s before the propagation check): room to kill a host mid-order.
-    slow: { acme: { ...base, storage: join(dir, 'acme.json'), dnsChallenge: { ...dns, propagation: { delayBeforeChecks: '3s' } } } },
+    slow: {
+      acme: {
+        ...base,
+        storage: join(dir, 'acme.json'),
+        dnsChallenge: { ...dns, propagation: { delayBeforeChecks: '3s' } },
+      },
+    },
     web: { acme: { ...base, storage: join(dir, 'acme.json'), httpChallenge: { entryPoint: 'web' } } },
   };
 }
 
 /** Starts a berth host in the fleet. */
-export async function startHost(opts: { node: string; pebble: Pebble; cf: CloudflareEmulator; fleet: Record<string, unknown>; configs: ConfigServer; web?: number }): Promise<FleetHost> {
+export async function startHost(opts: {
+  node: string;
+  pebble: Pebble;
+  cf: CloudflareEmulator;
+  fleet: Record<string, unknown>;
+  configs: ConfigServer;
+  web?: number;
+}): Promise<FleetHost> {
   const dir = tempDir(`berth-fleet-${opts.node}-`);
   const web = opts.web ?? (await freePort());
   const websecure = await freePort();
   const config = {
-    entryPoints: { web: { address: `127.0.0.1:${web}` }, websecure: { address: `127.0.0.1:${websecure}` }, traefik: { address: `127.0.0.1:${await freePort()}` } },
+    entryPoints: {
+      web: { address: `127.0.0.1:${web}` },
+      websecure: { address: `127.0.0.1:${websecure}` },
+      traefik: { address: `127.0.0.1:${await freePort()}` },
+    },
     providers: { http: { endpoint: `${opts.configs.url}/${opts.node}`, pollInterval: '200ms' } },
     certificatesResolvers: resolvers(opts.pebble, dir),
     fleet: { node: opts.node, ...opts.fleet },
@@ -114,7 +142,9 @@ export async function validNames(h: FleetHost): Promise<Set<string>> {
 }
 
 /** The fleet section of a host's /health. */
-export async function fleetHealth(h: FleetHost): Promise<{ connected: boolean; leases: string[]; lastSync?: string; node: string }> {
+export async function fleetHealth(
+  h: FleetHost,
+): Promise<{ connected: boolean; leases: string[]; lastSync?: string; node: string }> {
   return (await h.proc.api<{ fleet: { connected: boolean; leases: string[]; node: string } }>('/health')).fleet;
 }
 
@@ -134,10 +164,22 @@ export function servedLeaf(port: number, sni: string, root: string): Promise<{ s
 /** One HTTPS GET through a host for `name`, verified against `root`; resolves with the status. */
 export function get(port: number, name: string, root: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest({ host: '127.0.0.1', port, servername: name, headers: { host: name }, path: '/', ca: root, agent: false, timeout: 5000 }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
+    const req = httpsRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        servername: name,
+        headers: { host: name },
+        path: '/',
+        ca: root,
+        agent: false,
+        timeout: 5000,
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
     req.end();

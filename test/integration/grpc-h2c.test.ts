@@ -10,13 +10,22 @@ import { freePort, waitUntil } from '../helpers/net.ts';
 import { tempDir } from '../helpers/temp.ts';
 
 const ca = buildCertificate({ commonName: 'berth grpc CA', isCA: true });
-const leaf = buildCertificate({ commonName: 'grpc.test', dnsNames: ['grpc.test'], issuer: { commonName: 'berth grpc CA', key: ca.key } });
+const leaf = buildCertificate({
+  commonName: 'grpc.test',
+  dnsNames: ['grpc.test'],
+  issuer: { commonName: 'berth grpc CA', key: ca.key },
+});
 
 const toBuffer = (s: string): Buffer => Buffer.from(s);
 const fromBuffer = (b: Buffer): string => b.toString();
 const method = (name: string, requestStream: boolean, responseStream: boolean) => ({
-  path: `/berth.test.Echo/${name}`, requestStream, responseStream,
-  requestSerialize: toBuffer, requestDeserialize: fromBuffer, responseSerialize: toBuffer, responseDeserialize: fromBuffer,
+  path: `/berth.test.Echo/${name}`,
+  requestStream,
+  responseStream,
+  requestSerialize: toBuffer,
+  requestDeserialize: fromBuffer,
+  responseSerialize: toBuffer,
+  responseDeserialize: fromBuffer,
 });
 
 /** A gRPC service without .proto files: messages are UTF-8 strings. */
@@ -62,30 +71,41 @@ describe('gRPC through berth: HTTP/2 over TLS from the client, h2c to the server
       },
     });
     const grpcPort = await new Promise<number>((resolve, reject) => {
-      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
+      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) =>
+        err ? reject(err) : resolve(port),
+      );
     });
 
     const dir = tempDir('berth-grpc-');
     writeFileSync(join(dir, 'grpc.crt'), leaf.cert);
     writeFileSync(join(dir, 'grpc.key'), leaf.key);
-    writeFileSync(join(dir, 'dynamic.yaml'), stringify({
-      http: {
-        routers: { grpc: { rule: 'Host(`grpc.test`)', service: 'echo', entryPoints: ['websecure'], tls: {} } },
-        services: { echo: { loadBalancer: { servers: [{ url: `h2c://127.0.0.1:${grpcPort}` }] } } },
-      },
-      tls: { certificates: [{ certFile: join(dir, 'grpc.crt'), keyFile: join(dir, 'grpc.key') }] },
-    }));
+    writeFileSync(
+      join(dir, 'dynamic.yaml'),
+      stringify({
+        http: {
+          routers: { grpc: { rule: 'Host(`grpc.test`)', service: 'echo', entryPoints: ['websecure'], tls: {} } },
+          services: { echo: { loadBalancer: { servers: [{ url: `h2c://127.0.0.1:${grpcPort}` }] } } },
+        },
+        tls: { certificates: [{ certFile: join(dir, 'grpc.crt'), keyFile: join(dir, 'grpc.key') }] },
+      }),
+    );
     const websecure = await freePort();
     berth = await startBerth({
       dir,
-      config: { entryPoints: { websecure: { address: `127.0.0.1:${websecure}` } }, providers: { file: { filename: join(dir, 'dynamic.yaml'), watch: false } } },
+      config: {
+        entryPoints: { websecure: { address: `127.0.0.1:${websecure}` } },
+        providers: { file: { filename: join(dir, 'dynamic.yaml'), watch: false } },
+      },
     });
     client = new grpc.Client(`127.0.0.1:${websecure}`, grpc.credentials.createSsl(Buffer.from(ca.cert)), {
       'grpc.ssl_target_name_override': 'grpc.test',
       'grpc.default_authority': 'grpc.test',
     });
     // The file provider applies asynchronously: wait until the router answers.
-    await waitUntil(async () => (await unary('say', 'ready')).status.code === grpc.status.OK, 'the gRPC route to be served');
+    await waitUntil(
+      async () => (await unary('say', 'ready')).status.code === grpc.status.OK,
+      'the gRPC route to be served',
+    );
   });
 
   after(async () => {
@@ -96,12 +116,21 @@ describe('gRPC through berth: HTTP/2 over TLS from the client, h2c to the server
 
   function unary(name: 'say' | 'fail', request: string, metadata = new grpc.Metadata()): Promise<Done> {
     return new Promise((resolve) => {
-      const done: Done = { status: { code: grpc.status.UNKNOWN, details: '', metadata: new grpc.Metadata() }, messages: [], headers: undefined };
+      const done: Done = {
+        status: { code: grpc.status.UNKNOWN, details: '', metadata: new grpc.Metadata() },
+        messages: [],
+        headers: undefined,
+      };
       const call = client.makeUnaryRequest(ECHO[name].path, toBuffer, fromBuffer, request, metadata, (_err, value) => {
         if (value !== undefined) done.messages.push(value);
       });
-      call.on('metadata', (m) => { done.headers = m; });
-      call.on('status', (s) => { done.status = s; resolve(done); });
+      call.on('metadata', (m) => {
+        done.headers = m;
+      });
+      call.on('status', (s) => {
+        done.status = s;
+        resolve(done);
+      });
     });
   }
 

@@ -48,20 +48,40 @@ describe('healthCheck.unhealthyInterval', { timeout: 60_000 }, () => {
     });
     const dir = tempDir('berth-health-intervals-');
     const dyn = join(dir, 'dynamic.yaml');
-    writeFileSync(dyn, stringify({
-      http: {
-        routers: {
-          fast: { rule: 'Host(`fast.test`)', service: 'fast' },
-          slow: { rule: 'Host(`slow.test`)', service: 'slow' },
+    writeFileSync(
+      dyn,
+      stringify({
+        http: {
+          routers: {
+            fast: { rule: 'Host(`fast.test`)', service: 'fast' },
+            slow: { rule: 'Host(`slow.test`)', service: 'slow' },
+          },
+          services: {
+            fast: {
+              loadBalancer: {
+                servers: [{ url: upstream.url }],
+                healthCheck: { path: '/fast', interval: '1h', unhealthyInterval: '100ms', timeout: '5s' },
+              },
+            },
+            slow: {
+              loadBalancer: {
+                servers: [{ url: upstream.url }],
+                healthCheck: { path: '/slow', interval: '1h', timeout: '5s' },
+              },
+            },
+          },
         },
-        services: {
-          fast: { loadBalancer: { servers: [{ url: upstream.url }], healthCheck: { path: '/fast', interval: '1h', unhealthyInterval: '100ms', timeout: '5s' } } },
-          slow: { loadBalancer: { servers: [{ url: upstream.url }], healthCheck: { path: '/slow', interval: '1h', timeout: '5s' } } },
-        },
-      },
-    }));
+      }),
+    );
     web = await freePort();
-    berth = await startBerth({ dir, config: { entryPoints: { web: { address: `127.0.0.1:${web}` } }, providers: { file: { filename: dyn, watch: false } } }, timeoutMs: 60_000 });
+    berth = await startBerth({
+      dir,
+      config: {
+        entryPoints: { web: { address: `127.0.0.1:${web}` } },
+        providers: { file: { filename: dyn, watch: false } },
+      },
+      timeoutMs: 60_000,
+    });
   });
 
   after(async () => {
@@ -70,7 +90,11 @@ describe('healthCheck.unhealthyInterval', { timeout: 60_000 }, () => {
   });
 
   test('a down server is probed again and again at unhealthyInterval; without it, only once in the same window', async () => {
-    await waitUntil(() => (probes['/fast'] ?? 0) >= 5 && (probes['/slow'] ?? 0) >= 1, 'five probes of the down server by the service with unhealthyInterval', 30_000);
+    await waitUntil(
+      () => (probes['/fast'] ?? 0) >= 5 && (probes['/slow'] ?? 0) >= 1,
+      'five probes of the down server by the service with unhealthyInterval',
+      30_000,
+    );
     assert.equal(probes['/slow'], 1, 'interval (1h) alone: the first probe only');
     assert.equal((await get(web, 'fast.test')).status, 503, 'no healthy server');
   });
@@ -78,7 +102,11 @@ describe('healthCheck.unhealthyInterval', { timeout: 60_000 }, () => {
   test('back up: the next unhealthyInterval probe finds it, the service without it keeps it down', async () => {
     const before = probes['/fast'] ?? 0;
     healthy = true;
-    await waitUntil(async () => (await get(web, 'fast.test')).status === 200, 'the recovered server to be used again', 30_000);
+    await waitUntil(
+      async () => (await get(web, 'fast.test')).status === 200,
+      'the recovered server to be used again',
+      30_000,
+    );
     assert.ok((probes['/fast'] ?? 0) > before, 'recovery was seen by a probe');
     assert.equal((await get(web, 'slow.test')).status, 503, 'the other service has not probed since');
     assert.equal(probes['/slow'], 1);

@@ -15,7 +15,10 @@ import { startUpstream, type Upstream } from '../helpers/upstreams.ts';
 import { StubControlPlane } from '../providers/http/stub-control-plane.ts';
 
 const SEED = JSON.parse(readFileSync(join(import.meta.dirname, '../fixtures/dynamic/seed-004.json'), 'utf8')) as {
-  http: { routers: Record<string, { rule: string; service: string }>; services: Record<string, { loadBalancer: { servers: { url: string }[] } }> };
+  http: {
+    routers: Record<string, { rule: string; service: string }>;
+    services: Record<string, { loadBalancer: { servers: { url: string }[] } }>;
+  };
 };
 const APP = '83a643d8-1f0c-4f6e-9a57-2b1d7c3e9a10';
 const SHOP = '5c0e2b7a-9d41-4b8e-8f23-6a1e0d4c7b55';
@@ -24,12 +27,17 @@ const HOSTS = ['my-app.route.example.test', 'custom.domain.test', 'shop.route.ex
 /** An HTTPS request to berth with SNI and Host set to `host`; resolves status and body. */
 function get(port: number, host: string, path = '/'): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest({ host: '127.0.0.1', port, servername: host, path, headers: { host }, rejectUnauthorized: false, agent: false }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => { body += c.toString(); });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      res.on('error', reject);
-    });
+    const req = httpsRequest(
+      { host: '127.0.0.1', port, servername: host, path, headers: { host }, rejectUnauthorized: false, agent: false },
+      (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => {
+          body += c.toString();
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -37,7 +45,13 @@ function get(port: number, host: string, path = '/'): Promise<{ status: number; 
 
 /** An upstream on `host` (the seed's worker addresses are 127.0.0.2-4) that answers with its name. */
 async function named(name: string, host: string): Promise<Upstream> {
-  return startUpstream((_req, res) => { res.writeHead(200, { 'content-type': 'text/plain' }); res.end(name); }, { host });
+  return startUpstream(
+    (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(name);
+    },
+    { host },
+  );
 }
 
 interface Health {
@@ -73,11 +87,14 @@ describe('seed 004: HTTP provider polling a control plane behind a Bearer token'
   /** Waits until /health reports the http provider degraded with an error matching `error`. */
   const waitDegraded = async (error: RegExp): Promise<Health> => {
     let last: Health | undefined;
-    await waitUntil(async () => {
-      last = await berth.api<Health>('/health');
-      const st = last.providers['http'];
-      return last.status === 'degraded' && st?.status === 'degraded' && error.test(st.error ?? '');
-    }, `/health to report the http provider degraded with ${error} (last: ${JSON.stringify(last?.providers)})`);
+    await waitUntil(
+      async () => {
+        last = await berth.api<Health>('/health');
+        const st = last.providers['http'];
+        return last.status === 'degraded' && st?.status === 'degraded' && error.test(st.error ?? '');
+      },
+      `/health to report the http provider degraded with ${error} (last: ${JSON.stringify(last?.providers)})`,
+    );
     return last!;
   };
 
@@ -93,10 +110,17 @@ describe('seed 004: HTTP provider polling a control plane behind a Bearer token'
     berth = await startBerth({
       config: {
         entryPoints: { websecure: { address: `127.0.0.1:${port}`, http: { tls: {} } } },
-        providers: { http: { endpoint: stub.url, pollInterval: '200ms', pollTimeout: '1s', headers: { Authorization: `Bearer ${token}` } } },
+        providers: {
+          http: {
+            endpoint: stub.url,
+            pollInterval: '200ms',
+            pollTimeout: '1s',
+            headers: { Authorization: `Bearer ${token}` },
+          },
+        },
       },
     });
-    await waitUntil(async () => (await get(port, HOSTS[0])).status === 200, 'the control plane\'s routes to be served');
+    await waitUntil(async () => (await get(port, HOSTS[0])).status === 200, "the control plane's routes to be served");
   });
 
   after(async () => {
@@ -123,47 +147,86 @@ describe('seed 004: HTTP provider polling a control plane behind a Bearer token'
       {
         desc: 'down (connection refused)',
         // Right after a poll was answered, so no poll is cut in the middle (that would be a second kind of error).
-        apply: async () => { const n = stub.requests.length; await stub.until(() => stub.requests.length > n, 'a poll'); await new Promise((r) => setTimeout(r, 20)); await stub.close(); },
+        apply: async () => {
+          const n = stub.requests.length;
+          await stub.until(() => stub.requests.length > n, 'a poll');
+          await new Promise((r) => setTimeout(r, 20));
+          await stub.close();
+        },
         error: /ECONNREFUSED/,
       },
-      { desc: 'HTTP 500', apply: async () => { await stub.listen(); stub.mode = { kind: 'status', status: 500 }; }, error: /500/ },
-      { desc: 'garbage body', apply: async () => { stub.mode = { kind: 'raw', body: '<html>upstream gateway error{{{', contentType: 'application/json' }; }, error: /JSON syntax error/ },
+      {
+        desc: 'HTTP 500',
+        apply: async () => {
+          await stub.listen();
+          stub.mode = { kind: 'status', status: 500 };
+        },
+        error: /500/,
+      },
+      {
+        desc: 'garbage body',
+        apply: async () => {
+          stub.mode = { kind: 'raw', body: '<html>upstream gateway error{{{', contentType: 'application/json' };
+        },
+        error: /JSON syntax error/,
+      },
     ];
     for (const c of cases) {
       // Back to a healthy state first, so each failure is a fresh change of state.
       if (stub.listening) {
         stub.mode = { kind: 'config', body: seedBody };
-        await waitUntil(async () => (await berth.api<Health>('/health')).providers['http']?.status === 'ok', `recovery before "${c.desc}"`);
+        await waitUntil(
+          async () => (await berth.api<Health>('/health')).providers['http']?.status === 'ok',
+          `recovery before "${c.desc}"`,
+        );
       }
       await c.apply();
       const health = await waitDegraded(c.error);
       const requestsAtFailure = stub.requests.length;
       await assertAllServe(`keeps serving while the control plane is ${c.desc}`);
       assert.equal(health.providers['http']?.status, 'degraded', c.desc);
-      if (stub.listening) await stub.until(() => stub.requests.length >= requestsAtFailure + 2, 'two more polls during the failure');
+      if (stub.listening)
+        await stub.until(() => stub.requests.length >= requestsAtFailure + 2, 'two more polls during the failure');
       else await new Promise((r) => setTimeout(r, 500));
       await assertAllServe(`still serves after more failed polls (${c.desc})`);
     }
     // Logged once per change of state, not once per failed poll.
-    const failures = berth.logs.filter((l) => l.includes('"provider":"http"') && l.includes('keeping the last good configuration'));
+    const failures = berth.logs.filter(
+      (l) => l.includes('"provider":"http"') && l.includes('keeping the last good configuration'),
+    );
     assert.equal(failures.length, cases.length, failures.join('\n'));
   });
 
   test('recovery with a changed table applies on the next poll', async () => {
     const changed = seedConfig();
     // A new app appears, and my-app moves to another worker.
-    changed.http.routers['9f1e2d3c-new'] = { rule: 'Host(`new.route.example.test`) || Host(`new.custom.test`)', service: '9f1e2d3c-new' };
+    changed.http.routers['9f1e2d3c-new'] = {
+      rule: 'Host(`new.route.example.test`) || Host(`new.custom.test`)',
+      service: '9f1e2d3c-new',
+    };
     changed.http.services['9f1e2d3c-new'] = { loadBalancer: { servers: [{ url: next.url }] } };
     changed.http.services[APP]!.loadBalancer.servers = [{ url: next.url }];
     stub.mode = { kind: 'config', body: JSON.stringify(changed) };
     await waitUntil(async () => (await get(port, 'new.custom.test')).status === 200, 'the new app to be served');
-    for (const host of ['new.route.example.test', 'new.custom.test', 'my-app.route.example.test', 'custom.domain.test']) {
+    for (const host of [
+      'new.route.example.test',
+      'new.custom.test',
+      'my-app.route.example.test',
+      'custom.domain.test',
+    ]) {
       assert.equal((await get(port, host)).body, 'next', host);
     }
     assert.match((await get(port, 'shop.route.example.test')).body, /^shop[12]$/);
-    await waitUntil(async () => (await berth.api<Health>('/health')).providers['http']?.status === 'ok', '/health to show the provider ok again');
+    await waitUntil(
+      async () => (await berth.api<Health>('/health')).providers['http']?.status === 'ok',
+      '/health to show the provider ok again',
+    );
     const health = await berth.api<Health>('/health');
     assert.equal(health.status, 'ok');
-    assert.equal(health.providers['http']?.error, undefined, 'the error is cleared once the control plane answers again');
+    assert.equal(
+      health.providers['http']?.error,
+      undefined,
+      'the error is cleared once the control plane answers again',
+    );
   });
 });

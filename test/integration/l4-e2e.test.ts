@@ -11,7 +11,12 @@ import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_pro
 import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { connect as netConnect, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import {
+  connect as netConnect,
+  createServer as createNetServer,
+  type Server as NetServer,
+  type Socket,
+} from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect, createServer as createTlsServer, type PeerCertificate, type TLSSocket } from 'node:tls';
@@ -37,13 +42,37 @@ function randomLoopback(): string {
 function selfSigned(dir: string, name: string): { cert: string; key: string; certPath: string; keyPath: string } {
   const certPath = join(dir, `${name}.crt`);
   const keyPath = join(dir, `${name}.key`);
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyPath, '-out', certPath,
-    '-days', '2', '-subj', `/CN=${name}`, '-addext', `subjectAltName=DNS:${name}`], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      keyPath,
+      '-out',
+      certPath,
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${name}`,
+      '-addext',
+      `subjectAltName=DNS:${name}`,
+    ],
+    { stdio: 'ignore' },
+  );
   return { cert: readFileSync(certPath, 'utf8'), key: readFileSync(keyPath, 'utf8'), certPath, keyPath };
 }
 
 /** A TCP (or TLS) server that answers every chunk with `prefix` + the chunk. */
-async function startEchoServer(prefix: string, tls?: { cert: string; key: string }): Promise<{ port: number; server: NetServer; close(): Promise<void> }> {
+async function startEchoServer(
+  prefix: string,
+  tls?: { cert: string; key: string },
+): Promise<{ port: number; server: NetServer; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
   const onConn = (s: Socket): void => {
     sockets.add(s);
@@ -55,7 +84,15 @@ async function startEchoServer(prefix: string, tls?: { cert: string; key: string
   const server = tls ? createTlsServer({ cert: tls.cert, key: tls.key }, onConn) : createNetServer(onConn);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as { port: number }).port;
-  return { port, server, close: () => new Promise<void>((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }) };
+  return {
+    port,
+    server,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  };
 }
 
 /** Sends `line` over a fresh connection and resolves with the first answer. */
@@ -68,9 +105,17 @@ function exchange(socket: Socket | TLSSocket, line: string): Promise<string> {
 }
 
 /** Opens a TLS connection to berth with the given SNI; resolves with the socket and the peer certificate. */
-function tlsTo(host: string, port: number, servername: string, alpn?: string[]): Promise<{ socket: TLSSocket; cert: PeerCertificate }> {
+function tlsTo(
+  host: string,
+  port: number,
+  servername: string,
+  alpn?: string[],
+): Promise<{ socket: TLSSocket; cert: PeerCertificate }> {
   return new Promise((resolve, reject) => {
-    const socket = tlsConnect({ host, port, servername, rejectUnauthorized: false, ...(alpn ? { ALPNProtocols: alpn } : {}) }, () => resolve({ socket, cert: socket.getPeerCertificate() }));
+    const socket = tlsConnect(
+      { host, port, servername, rejectUnauthorized: false, ...(alpn ? { ALPNProtocols: alpn } : {}) },
+      () => resolve({ socket, cert: socket.getPeerCertificate() }),
+    );
     socket.once('error', reject);
   });
 }
@@ -78,15 +123,28 @@ function tlsTo(host: string, port: number, servername: string, alpn?: string[]):
 /** A plain TCP round trip: connect, send, first answer, close. */
 async function tcpRoundTrip(host: string, port: number, line: string): Promise<string> {
   const socket = netConnect(port, host);
-  await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); });
-  try { return await exchange(socket, line); } finally { socket.destroy(); }
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  try {
+    return await exchange(socket, line);
+  } finally {
+    socket.destroy();
+  }
 }
 
 /** Sockets on `ip:port` (the local side) in CLOSE-WAIT: the peer is gone and berth never closed its end. */
 function closeWaitOn(ip: string, port: number): number {
-  const hexIp = ip.split('.').map((o) => Number(o).toString(16).padStart(2, '0').toUpperCase()).reverse().join('');
+  const hexIp = ip
+    .split('.')
+    .map((o) => Number(o).toString(16).padStart(2, '0').toUpperCase())
+    .reverse()
+    .join('');
   const local = `${hexIp}:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  return readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)
+  return readFileSync('/proc/net/tcp', 'utf8')
+    .split('\n')
+    .slice(1)
     .map((l) => l.trim().split(/\s+/))
     .filter((f) => f[1] === local && f[3] === '08').length;
 }
@@ -95,8 +153,42 @@ function closeWaitOn(ip: string, port: number): number {
 async function startChalltestsrvDns(): Promise<{ port: number; stop(): Promise<void> }> {
   const port = await freeDualPort();
   const mgmt = await freePort();
-  const proc: ChildProcess = spawn('pebble-challtestsrv', ['-dns01', `127.0.0.1:${port}`, '-http01', '', '-https01', '', '-tlsalpn01', '', '-management', `127.0.0.1:${mgmt}`, '-defaultIPv6', ''], { stdio: 'ignore' });
-  await waitUntil(async () => (await execFileP('dig', ['+short', '+time=1', '+tries=1', '@127.0.0.1', '-p', String(port), 'probe.example.com', 'A'])).stdout.trim() === '127.0.0.1', 'challtestsrv DNS', 10_000, 100);
+  const proc: ChildProcess = spawn(
+    'pebble-challtestsrv',
+    [
+      '-dns01',
+      `127.0.0.1:${port}`,
+      '-http01',
+      '',
+      '-https01',
+      '',
+      '-tlsalpn01',
+      '',
+      '-management',
+      `127.0.0.1:${mgmt}`,
+      '-defaultIPv6',
+      '',
+    ],
+    { stdio: 'ignore' },
+  );
+  await waitUntil(
+    async () =>
+      (
+        await execFileP('dig', [
+          '+short',
+          '+time=1',
+          '+tries=1',
+          '@127.0.0.1',
+          '-p',
+          String(port),
+          'probe.example.com',
+          'A',
+        ])
+      ).stdout.trim() === '127.0.0.1',
+    'challtestsrv DNS',
+    10_000,
+    100,
+  );
   return {
     port,
     stop: async () => {
@@ -158,11 +250,19 @@ describe('L4 end to end through a berth process on generated entrypoints', { tim
     dbCert = selfSigned(dir, 'db.example.com');
     termCert = selfSigned(dir, 'term.example.com');
     const [redis, pg, dns] = await Promise.all([startRedis(), startPostgres(), startChalltestsrvDns()]);
-    stops.push(() => redis.stop(), () => pg.stop(), () => dns.stop());
+    stops.push(
+      () => redis.stop(),
+      () => pg.stop(),
+      () => dns.stop(),
+    );
     dbBackend = await startEchoServer('db:', dbCert);
     plainBackend = await startEchoServer('plain:');
     app = await startUpstream(echoHandler('app'));
-    stops.push(() => dbBackend.close(), () => plainBackend.close(), () => app.close());
+    stops.push(
+      () => dbBackend.close(),
+      () => plainBackend.close(),
+      () => app.close(),
+    );
     dyn = {
       http: {
         routers: { app: { rule: 'Host(`app.example.com`)', entryPoints: ['websecure'], service: 'app' } },
@@ -172,7 +272,12 @@ describe('L4 end to end through a berth process on generated entrypoints', { tim
         routers: {
           redis: { rule: 'HostSNI(`*`)', entryPoints: ['tcp-6379'], service: 'redis' },
           pg: { rule: 'HostSNI(`*`)', entryPoints: ['tcp-5432'], service: 'pg' },
-          db: { rule: 'HostSNI(`db.example.com`)', entryPoints: ['websecure'], service: 'db', tls: { passthrough: true } },
+          db: {
+            rule: 'HostSNI(`db.example.com`)',
+            entryPoints: ['websecure'],
+            service: 'db',
+            tls: { passthrough: true },
+          },
           term: { rule: 'HostSNI(`term.example.com`)', entryPoints: ['websecure'], service: 'plain', tls: {} },
           dynA: { rule: 'HostSNI(`*`)', entryPoints: ['tcp-dynamic'], service: 'plain' },
           dynB: { rule: 'HostSNI(`*`)', entryPoints: ['tcp-dynamic'], service: 'plain' },
@@ -210,8 +315,13 @@ describe('L4 end to end through a berth process on generated entrypoints', { tim
     // Only the fields that say where it listens (with data-plane workers, entries also list the workers).
     const byName = new Map(eps.map((e) => [e.name, { name: e.name, address: e.address, protocol: e.protocol }]));
     const expected: [string, number, string][] = [
-      ['web', webPort, 'tcp'], ['websecure', websecurePort, 'tcp'],
-      ...[3306, 5432, 6379, 27017, 11211, 5672, 9092, 10000, 10001, 10002, 10003].map((p): [string, number, string] => [`tcp-${p}`, p, 'tcp']),
+      ['web', webPort, 'tcp'],
+      ['websecure', websecurePort, 'tcp'],
+      ...[3306, 5432, 6379, 27017, 11211, 5672, 9092, 10000, 10001, 10002, 10003].map((p): [string, number, string] => [
+        `tcp-${p}`,
+        p,
+        'tcp',
+      ]),
       ['udp-53', 53, 'udp'],
     ];
     for (const [name, port, protocol] of expected) {
@@ -221,10 +331,13 @@ describe('L4 end to end through a berth process on generated entrypoints', { tim
     // Without a certificate resolver the generated `web` serves plain HTTP: no redirect to a
     // self-signed certificate; app.example.com has a router on websecure only.
     const res = await new Promise<{ status: number; location: string | undefined }>((resolve, reject) => {
-      const req = httpRequest({ host: ip, port: webPort, path: '/x?y=1', headers: { host: 'app.example.com' }, agent: false }, (r) => {
-        r.resume();
-        resolve({ status: r.statusCode ?? 0, location: r.headers.location });
-      });
+      const req = httpRequest(
+        { host: ip, port: webPort, path: '/x?y=1', headers: { host: 'app.example.com' }, agent: false },
+        (r) => {
+          r.resume();
+          resolve({ status: r.statusCode ?? 0, location: r.headers.location });
+        },
+      );
       req.on('error', reject);
       req.end();
     });
@@ -233,7 +346,8 @@ describe('L4 end to end through a berth process on generated entrypoints', { tim
 
   test('redis-cli through tcp-6379 (HostSNI(`*`)) to a real redis-server', async (t) => {
     if (!ready(t)) return;
-    const cli = async (...args: string[]): Promise<string> => (await execFileP('redis-cli', ['-h', ip, '-p', '6379', ...args])).stdout.trim();
+    const cli = async (...args: string[]): Promise<string> =>
+      (await execFileP('redis-cli', ['-h', ip, '-p', '6379', ...args])).stdout.trim();
     assert.equal(await cli('PING'), 'PONG');
     assert.equal(await cli('SET', 'berth:l4', 'through-berth'), 'OK');
     assert.equal(await cli('GET', 'berth:l4'), 'through-berth');
@@ -241,7 +355,11 @@ describe('L4 end to end through a berth process on generated entrypoints', { tim
 
   test('psql through tcp-5432 to a real PostgreSQL (server-first protocol after the startup message)', async (t) => {
     if (!ready(t)) return;
-    const { stdout } = await execFileP('psql', ['-h', ip, '-p', '5432', '-U', 'postgres', '-tAc', 'select 41 + 1, current_user'], { env: { ...process.env, PGCONNECT_TIMEOUT: '10' } });
+    const { stdout } = await execFileP(
+      'psql',
+      ['-h', ip, '-p', '5432', '-U', 'postgres', '-tAc', 'select 41 + 1, current_user'],
+      { env: { ...process.env, PGCONNECT_TIMEOUT: '10' } },
+    );
     assert.equal(stdout.trim(), '42|postgres');
   });
 
@@ -249,20 +367,40 @@ describe('L4 end to end through a berth process on generated entrypoints', { tim
     if (!ready(t)) return;
     const db = await tlsTo(ip, websecurePort, 'db.example.com');
     try {
-      assert.equal(db.cert.subject.CN, 'db.example.com', 'the client sees the backend\'s own certificate');
-      assert.equal(db.cert.fingerprint256, new (await import('node:crypto')).X509Certificate(dbCert.cert).fingerprint256);
-      assert.equal(await exchange(db.socket, 'hello'), 'db:hello', 'the bytes reach the TLS backend, which decrypts them itself');
+      assert.equal(db.cert.subject.CN, 'db.example.com', "the client sees the backend's own certificate");
+      assert.equal(
+        db.cert.fingerprint256,
+        new (await import('node:crypto')).X509Certificate(dbCert.cert).fingerprint256,
+      );
+      assert.equal(
+        await exchange(db.socket, 'hello'),
+        'db:hello',
+        'the bytes reach the TLS backend, which decrypts them itself',
+      );
     } finally {
       db.socket.destroy();
     }
 
     const http = await new Promise<{ status: number; body: string; cert: PeerCertificate }>((resolve, reject) => {
-      const req = httpsRequest({ host: ip, port: websecurePort, servername: 'app.example.com', path: '/hello', headers: { host: 'app.example.com' }, rejectUnauthorized: false, agent: false }, (res) => {
-        const cert = (res.socket as TLSSocket).getPeerCertificate();
-        let body = '';
-        res.on('data', (c: Buffer) => { body += c.toString(); });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, cert }));
-      });
+      const req = httpsRequest(
+        {
+          host: ip,
+          port: websecurePort,
+          servername: 'app.example.com',
+          path: '/hello',
+          headers: { host: 'app.example.com' },
+          rejectUnauthorized: false,
+          agent: false,
+        },
+        (res) => {
+          const cert = (res.socket as TLSSocket).getPeerCertificate();
+          let body = '';
+          res.on('data', (c: Buffer) => {
+            body += c.toString();
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body, cert }));
+        },
+      );
       req.on('error', reject);
       req.end();
     });
@@ -272,14 +410,22 @@ describe('L4 end to end through a berth process on generated entrypoints', { tim
     assert.equal(seen.url, '/hello');
     assert.equal(seen.headers['x-forwarded-proto'], 'https', 'TLS was terminated by berth');
     assert.notEqual(http.cert.fingerprint256, db.cert.fingerprint256, 'berth terminates with its own certificate');
-    assert.equal(http.cert.issuer.CN, 'TRAEFIK DEFAULT CERT', 'no certificate matches app.example.com: the generated default serves');
+    assert.equal(
+      http.cert.issuer.CN,
+      'TRAEFIK DEFAULT CERT',
+      'no certificate matches app.example.com: the generated default serves',
+    );
   });
 
-  test('a TLS-terminating TCP router serves the store\'s certificate and forwards plaintext', async (t) => {
+  test("a TLS-terminating TCP router serves the store's certificate and forwards plaintext", async (t) => {
     if (!ready(t)) return;
     const term = await tlsTo(ip, websecurePort, 'term.example.com');
     try {
-      assert.equal(term.cert.fingerprint256, new (await import('node:crypto')).X509Certificate(termCert.cert).fingerprint256, 'the file provider\'s certificate for term.example.com');
+      assert.equal(
+        term.cert.fingerprint256,
+        new (await import('node:crypto')).X509Certificate(termCert.cert).fingerprint256,
+        "the file provider's certificate for term.example.com",
+      );
       assert.equal(await exchange(term.socket, 'ping'), 'plain:ping', 'the plaintext backend got the decrypted bytes');
     } finally {
       term.socket.destroy();
@@ -294,24 +440,51 @@ describe('L4 end to end through a berth process on generated entrypoints', { tim
       c.socket.destroy();
     }
     // The handshake timeout (10 s) would end them eventually; they must go at once.
-    await waitUntil(() => closeWaitOn(ip, websecurePort) === 0, `no CLOSE-WAIT socket on ${ip}:${websecurePort} (now ${closeWaitOn(ip, websecurePort)})`, 3_000, 50);
+    await waitUntil(
+      () => closeWaitOn(ip, websecurePort) === 0,
+      `no CLOSE-WAIT socket on ${ip}:${websecurePort} (now ${closeWaitOn(ip, websecurePort)})`,
+      3_000,
+      50,
+    );
   });
 
   test('dig through udp-53 to a real DNS server (pebble-challtestsrv)', async (t) => {
     if (!ready(t)) return;
-    const { stdout } = await execFileP('dig', ['+short', '+time=2', '+tries=2', `@${ip}`, '-p', '53', 'anything.example.com', 'A']);
+    const { stdout } = await execFileP('dig', [
+      '+short',
+      '+time=2',
+      '+tries=2',
+      `@${ip}`,
+      '-p',
+      '53',
+      'anything.example.com',
+      'A',
+    ]);
     assert.equal(stdout.trim(), '127.0.0.1');
     // A second query from a new client port gets its own session and an answer too.
-    const again = await execFileP('dig', ['+short', '+time=2', '+tries=2', `@${ip}`, '-p', '53', 'other.example.net', 'A']);
+    const again = await execFileP('dig', [
+      '+short',
+      '+time=2',
+      '+tries=2',
+      `@${ip}`,
+      '-p',
+      '53',
+      'other.example.net',
+      'A',
+    ]);
     assert.equal(again.stdout.trim(), '127.0.0.1');
   });
 
   test('tcp-dynamic routers get ports from edge.dynamicPorts, listed in /ports, served, and unchanged after a restart', async (t) => {
     if (!ready(t)) return;
-    interface Ports { allocations: { key: string; protocol: string; port: number }[]; range: { from: number; to: number } }
+    interface Ports {
+      allocations: { key: string; protocol: string; port: number }[];
+      range: { from: number; to: number };
+    }
     const ports = await berth!.api<Ports>('/ports');
     assert.deepEqual(ports.range, { from: 10000, to: 10003 });
-    const portOf = (p: Ports, key: string): number | undefined => p.allocations.find((a) => a.key === key && a.protocol === 'tcp')?.port;
+    const portOf = (p: Ports, key: string): number | undefined =>
+      p.allocations.find((a) => a.key === key && a.protocol === 'tcp')?.port;
     const a = portOf(ports, 'dynA@file');
     const b = portOf(ports, 'dynB@file');
     assert.ok(a !== undefined && b !== undefined, JSON.stringify(ports));
@@ -327,11 +500,20 @@ describe('L4 end to end through a berth process on generated entrypoints', { tim
     delete dyn.tcp.routers.dynA;
     writeDyn();
     berth = await startBerth({ dir, config: berthConfig() });
-    await waitUntil(async () => portOf(await berth!.api<Ports>('/ports'), 'dynB@file') !== undefined, 'dynB to get its port again');
+    await waitUntil(
+      async () => portOf(await berth!.api<Ports>('/ports'), 'dynB@file') !== undefined,
+      'dynB to get its port again',
+    );
     const after = await berth.api<Ports>('/ports');
     assert.equal(portOf(after, 'dynB@file'), b, 'the same port after the restart');
-    await waitUntil(async () => (await tcpRoundTrip(ip, b, 'again')) === 'plain:again', 'dynB to be served on its port');
+    await waitUntil(
+      async () => (await tcpRoundTrip(ip, b, 'again')) === 'plain:again',
+      'dynB to be served on its port',
+    );
     // The restarted berth serves the rest as before.
-    assert.equal((await execFileP('redis-cli', ['-h', ip, '-p', '6379', 'GET', 'berth:l4'])).stdout.trim(), 'through-berth');
+    assert.equal(
+      (await execFileP('redis-cli', ['-h', ip, '-p', '6379', 'GET', 'berth:l4'])).stdout.trim(),
+      'through-berth',
+    );
   });
 });

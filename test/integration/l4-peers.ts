@@ -8,17 +8,37 @@ import { hasTool } from '../helpers/tools.ts';
 /** A throwaway redis-server on loopback (no persistence). */
 export async function startRedis(): Promise<{ port: number; stop(): Promise<void> }> {
   const port = await freePort();
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  await waitUntil(() => {
-    try { return execFileSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() === 'PONG'; } catch { return false; }
-  }, 'redis-server', 10_000, 50);
+  const proc = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  );
+  await waitUntil(
+    () => {
+      try {
+        return (
+          execFileSync('redis-cli', ['-p', String(port), 'ping'], {
+            encoding: 'utf8',
+            stdio: ['ignore', 'pipe', 'ignore'],
+          }).trim() === 'PONG'
+        );
+      } catch {
+        return false;
+      }
+    },
+    'redis-server',
+    10_000,
+    50,
+  );
   return { port, stop: () => stopProcess(proc) };
 }
 
 /** The PostgreSQL server binaries directory (`/usr/lib/postgresql/<v>/bin`), if installed. */
 export function postgresBin(): string | undefined {
   try {
-    const out = execFileSync('sh', ['-c', 'ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1'], { encoding: 'utf8' }).trim();
+    const out = execFileSync('sh', ['-c', 'ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1'], {
+      encoding: 'utf8',
+    }).trim();
     return out || undefined;
   } catch {
     return undefined;
@@ -28,7 +48,12 @@ export function postgresBin(): string | undefined {
 /** Whether a throwaway PostgreSQL cluster can be started here (binaries, psql, a `postgres` user). */
 export function canRunPostgres(): boolean {
   if (!postgresBin() || !hasTool('psql')) return false;
-  try { execFileSync('id', ['postgres'], { stdio: 'ignore' }); return true; } catch { return false; }
+  try {
+    execFileSync('id', ['postgres'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function asPostgres(cmd: string[]): string[] {
@@ -46,14 +71,48 @@ export async function startPostgres(): Promise<{ port: number; stop(): Promise<v
     const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
     chownSync(dir, uid, gid);
   }
-  const [c0, ...cargs] = asPostgres([join(bin, 'initdb'), '-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '--no-instructions']);
+  const [c0, ...cargs] = asPostgres([
+    join(bin, 'initdb'),
+    '-D',
+    data,
+    '-A',
+    'trust',
+    '-U',
+    'postgres',
+    '--no-sync',
+    '--no-instructions',
+  ]);
   execFileSync(c0!, cargs, { stdio: 'ignore' });
   const port = await freePort();
-  const [p0, ...pargs] = asPostgres([join(bin, 'postgres'), '-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${dir}`, '-c', 'fsync=off']);
+  const [p0, ...pargs] = asPostgres([
+    join(bin, 'postgres'),
+    '-D',
+    data,
+    '-p',
+    String(port),
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    `unix_socket_directories=${dir}`,
+    '-c',
+    'fsync=off',
+  ]);
   const proc = spawn(p0!, pargs, { stdio: 'ignore' });
-  await waitUntil(() => {
-    try { execFileSync('psql', ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-tAc', 'select 1'], { stdio: 'ignore' }); return true; } catch { return false; }
-  }, 'postgres', 30_000, 100);
+  await waitUntil(
+    () => {
+      try {
+        execFileSync('psql', ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-tAc', 'select 1'], {
+          stdio: 'ignore',
+        });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    'postgres',
+    30_000,
+    100,
+  );
   return {
     port,
     stop: async () => {

@@ -9,10 +9,12 @@ import { canRunPostgres, startPostgres, startRedis } from './l4-peers.ts';
 const execFileP = promisify(execFile);
 
 function relayConfig(port: number) {
-  return { tcp: {
-    routers: { 'db@file': { rule: 'HostSNI(`*`)', service: 'db@file' } },
-    services: { 'db@file': { loadBalancer: { servers: [{ address: `127.0.0.1:${port}` }] } } },
-  } };
+  return {
+    tcp: {
+      routers: { 'db@file': { rule: 'HostSNI(`*`)', service: 'db@file' } },
+      services: { 'db@file': { loadBalancer: { servers: [{ address: `127.0.0.1:${port}` }] } } },
+    },
+  };
 }
 
 describe('HostSNI(`*`) relay to real servers', () => {
@@ -22,7 +24,8 @@ describe('HostSNI(`*`) relay to real servers', () => {
     const handoff = recordingHandoff(selfSigned('web.example.com'));
     const ep = await startEntrypoint(relayConfig(redis.port), { handoff });
     try {
-      const cli = (...args: string[]): Promise<string> => execFileP('redis-cli', ['-h', '127.0.0.1', '-p', String(ep.port), ...args]).then((r) => r.stdout.trim());
+      const cli = (...args: string[]): Promise<string> =>
+        execFileP('redis-cli', ['-h', '127.0.0.1', '-p', String(ep.port), ...args]).then((r) => r.stdout.trim());
       assert.equal(await cli('ping'), 'PONG');
       assert.equal(await cli('set', 'berth', 'l4'), 'OK');
       assert.equal(await cli('get', 'berth'), 'l4');
@@ -32,7 +35,9 @@ describe('HostSNI(`*`) relay to real servers', () => {
       setBig.child.stdin?.end(big);
       assert.equal((await setBig).stdout.trim(), 'OK');
       assert.equal(await cli('strlen', 'big'), String(big.length));
-      const got = await execFileP('redis-cli', ['-h', '127.0.0.1', '-p', String(ep.port), 'get', 'big'], { maxBuffer: 8 * 1024 * 1024 });
+      const got = await execFileP('redis-cli', ['-h', '127.0.0.1', '-p', String(ep.port), 'get', 'big'], {
+        maxBuffer: 8 * 1024 * 1024,
+      });
       assert.equal(got.stdout.trim().length, big.length);
       assert.deepEqual(handoff.calls, []);
     } finally {
@@ -52,7 +57,11 @@ describe('HostSNI(`*`) relay to real servers', () => {
     const handoff = recordingHandoff(selfSigned('web.example.com'));
     const ep = await startEntrypoint(relayConfig(pg.port), { handoff });
     try {
-      const { stdout } = await execFileP('psql', ['-h', '127.0.0.1', '-p', String(ep.port), '-U', 'postgres', '-tAc', "select 'through-berth', 6*7"], { env: { ...process.env, PGSSLMODE: 'prefer', PGCONNECT_TIMEOUT: '10' } });
+      const { stdout } = await execFileP(
+        'psql',
+        ['-h', '127.0.0.1', '-p', String(ep.port), '-U', 'postgres', '-tAc', "select 'through-berth', 6*7"],
+        { env: { ...process.env, PGSSLMODE: 'prefer', PGCONNECT_TIMEOUT: '10' } },
+      );
       assert.equal(stdout.trim(), 'through-berth|42');
     } finally {
       handoff.close();

@@ -9,15 +9,22 @@ import { startBerth, type BerthProcess } from '../helpers/berth.ts';
 import { freePort, waitUntil } from '../helpers/net.ts';
 import { startUpstream, type Upstream } from '../helpers/upstreams.ts';
 
-interface Seen { method: string; url: string; body: string }
+interface Seen {
+  method: string;
+  url: string;
+  body: string;
+}
 
 function send(port: number, host: string, path: string, body?: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: body === undefined ? 'GET' : 'POST', headers: { host }, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-    });
+    const req = request(
+      { host: '127.0.0.1', port, path, method: body === undefined ? 'GET' : 'POST', headers: { host }, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -28,7 +35,9 @@ async function recording(name: string, seen: Seen[], delayMs = 0): Promise<Upstr
   return startUpstream((req, res) => {
     let body = '';
     req.setEncoding('utf8');
-    req.on('data', (c: string) => { body += c; });
+    req.on('data', (c: string) => {
+      body += c;
+    });
     req.on('end', () => {
       seen.push({ method: req.method ?? '', url: req.url ?? '', body });
       setTimeout(() => res.end(name), delayMs);
@@ -54,25 +63,42 @@ describe('mirroring services: the main service answers, mirrors get their share 
     slowMirror = await recording('slow', bigSeen, 3000);
     dir = mkdtempSync(join(tmpdir(), 'berth-mirror-'));
     const dyn = join(dir, 'dynamic.yaml');
-    writeFileSync(dyn, stringify({
-      http: {
-        routers: {
-          half: { rule: 'Host(`half.test`)', service: 'half' },
-          small: { rule: 'Host(`small.test`)', service: 'small' },
-          nobody: { rule: 'Host(`nobody.test`)', service: 'nobody' },
+    writeFileSync(
+      dyn,
+      stringify({
+        http: {
+          routers: {
+            half: { rule: 'Host(`half.test`)', service: 'half' },
+            small: { rule: 'Host(`small.test`)', service: 'small' },
+            nobody: { rule: 'Host(`nobody.test`)', service: 'nobody' },
+          },
+          services: {
+            main: { loadBalancer: { servers: [{ url: main.url }] } },
+            mirror: { loadBalancer: { servers: [{ url: mirror.url }] } },
+            slow: { loadBalancer: { servers: [{ url: slowMirror.url }] } },
+            half: {
+              mirroring: {
+                service: 'main',
+                mirrors: [
+                  { name: 'mirror', percent: 50 },
+                  { name: 'slow', percent: 100 },
+                ],
+              },
+            },
+            small: { mirroring: { service: 'main', maxBodySize: 8, mirrors: [{ name: 'mirror', percent: 100 }] } },
+            nobody: { mirroring: { service: 'main', mirrorBody: false, mirrors: [{ name: 'mirror', percent: 100 }] } },
+          },
         },
-        services: {
-          main: { loadBalancer: { servers: [{ url: main.url }] } },
-          mirror: { loadBalancer: { servers: [{ url: mirror.url }] } },
-          slow: { loadBalancer: { servers: [{ url: slowMirror.url }] } },
-          half: { mirroring: { service: 'main', mirrors: [{ name: 'mirror', percent: 50 }, { name: 'slow', percent: 100 }] } },
-          small: { mirroring: { service: 'main', maxBodySize: 8, mirrors: [{ name: 'mirror', percent: 100 }] } },
-          nobody: { mirroring: { service: 'main', mirrorBody: false, mirrors: [{ name: 'mirror', percent: 100 }] } },
-        },
-      },
-    }));
+      }),
+    );
     port = await freePort();
-    berth = await startBerth({ config: { workers: 1, entryPoints: { web: { address: `127.0.0.1:${port}` } }, providers: { file: { filename: dyn } } } });
+    berth = await startBerth({
+      config: {
+        workers: 1,
+        entryPoints: { web: { address: `127.0.0.1:${port}` } },
+        providers: { file: { filename: dyn } },
+      },
+    });
     await waitUntil(async () => (await send(port, 'half.test', '/probe')).status === 200, 'the mirroring route');
   });
 
@@ -83,7 +109,9 @@ describe('mirroring services: the main service answers, mirrors get their share 
   });
 
   test('percent: every second request is copied to a 50 % mirror; the answer is always the main one, at once', async () => {
-    mainSeen.length = 0; mirrorSeen.length = 0; bigSeen.length = 0;
+    mainSeen.length = 0;
+    mirrorSeen.length = 0;
+    bigSeen.length = 0;
     for (let i = 0; i < 10; i++) {
       const r = await send(port, 'half.test', `/r${i}`);
       assert.deepEqual(r, { status: 200, body: 'main' });
@@ -95,27 +123,44 @@ describe('mirroring services: the main service answers, mirrors get their share 
   });
 
   test('a body reaches the main service and the mirrors alike', async () => {
-    mainSeen.length = 0; mirrorSeen.length = 0;
+    mainSeen.length = 0;
+    mirrorSeen.length = 0;
     assert.deepEqual(await send(port, 'half.test', '/post', 'hello mirror'), { status: 200, body: 'main' });
     assert.deepEqual(await send(port, 'half.test', '/post2', 'second body'), { status: 200, body: 'main' });
     await waitUntil(() => mirrorSeen.length >= 1, 'the mirrored POST');
-    assert.deepEqual(mainSeen.map((s) => s.body), ['hello mirror', 'second body']);
+    assert.deepEqual(
+      mainSeen.map((s) => s.body),
+      ['hello mirror', 'second body'],
+    );
     assert.equal(mirrorSeen.length, 1);
     assert.ok(['hello mirror', 'second body'].includes(mirrorSeen[0]!.body));
     assert.equal(mirrorSeen[0]!.method, 'POST');
   });
 
   test('maxBodySize: a larger body is served but not mirrored; mirrorBody false sends copies without the body', async () => {
-    mainSeen.length = 0; mirrorSeen.length = 0;
+    mainSeen.length = 0;
+    mirrorSeen.length = 0;
     assert.deepEqual(await send(port, 'small.test', '/big', 'more than eight bytes'), { status: 200, body: 'main' });
     assert.deepEqual(await send(port, 'small.test', '/tiny', 'eight b!'), { status: 200, body: 'main' });
     await waitUntil(() => mirrorSeen.length >= 1, 'the small body mirrored');
-    assert.deepEqual(mainSeen.map((s) => [s.url, s.body]), [['/big', 'more than eight bytes'], ['/tiny', 'eight b!']]);
-    assert.deepEqual(mirrorSeen.map((s) => [s.url, s.body]), [['/tiny', 'eight b!']]);
+    assert.deepEqual(
+      mainSeen.map((s) => [s.url, s.body]),
+      [
+        ['/big', 'more than eight bytes'],
+        ['/tiny', 'eight b!'],
+      ],
+    );
+    assert.deepEqual(
+      mirrorSeen.map((s) => [s.url, s.body]),
+      [['/tiny', 'eight b!']],
+    );
 
     mirrorSeen.length = 0;
     assert.deepEqual(await send(port, 'nobody.test', '/nb', 'secret body'), { status: 200, body: 'main' });
     await waitUntil(() => mirrorSeen.length >= 1, 'the bodiless copy');
-    assert.deepEqual(mirrorSeen.map((s) => [s.method, s.url, s.body]), [['POST', '/nb', '']]);
+    assert.deepEqual(
+      mirrorSeen.map((s) => [s.method, s.url, s.body]),
+      [['POST', '/nb', '']],
+    );
   });
 });

@@ -11,7 +11,12 @@ import { startUpstream, type Upstream } from '../helpers/upstreams.ts';
 import { parsePrometheus, sampleValue } from '../observability/prom-parse.ts';
 
 /** One request through berth with an explicit Host. */
-function get(port: number, host: string, path = '/', headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+function get(
+  port: number,
+  host: string,
+  path = '/',
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, headers: { host, ...headers }, agent: false }, (res) => {
       const chunks: Buffer[] = [];
@@ -39,12 +44,15 @@ describe('observability through a berth process: access log and /metrics', { tim
     });
     dir = mkdtempSync(join(tmpdir(), 'berth-obs-'));
     const dynPath = join(dir, 'dynamic.yaml');
-    writeFileSync(dynPath, stringify({
-      http: {
-        routers: { app: { rule: 'Host(`app.test`)', service: 'app' } },
-        services: { app: { loadBalancer: { servers: [{ url: up.url }] } } },
-      },
-    }));
+    writeFileSync(
+      dynPath,
+      stringify({
+        http: {
+          routers: { app: { rule: 'Host(`app.test`)', service: 'app' } },
+          services: { app: { loadBalancer: { servers: [{ url: up.url }] } } },
+        },
+      }),
+    );
     logPath = join(dir, 'logs', 'access.json');
     [jsonPort, clfPort] = [await freePort(), await freePort()];
     [jsonBerth, clfBerth] = await Promise.all([
@@ -67,7 +75,10 @@ describe('observability through a berth process: access log and /metrics', { tim
         },
       }),
     ]);
-    await waitUntil(async () => (await get(jsonPort, 'app.test')).status === 200 && (await get(clfPort, 'app.test')).status === 200, 'the file routes');
+    await waitUntil(
+      async () => (await get(jsonPort, 'app.test')).status === 200 && (await get(clfPort, 'app.test')).status === 200,
+      'the file routes',
+    );
   });
 
   after(async () => {
@@ -77,7 +88,12 @@ describe('observability through a berth process: access log and /metrics', { tim
   });
 
   const logLines = (): Record<string, unknown>[] =>
-    existsSync(logPath) ? readFileSync(logPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) : [];
+    existsSync(logPath)
+      ? readFileSync(logPath, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as Record<string, unknown>)
+      : [];
 
   test('JSON access-log lines carry router, service, status, duration and sizes', async () => {
     assert.equal((await get(jsonPort, 'app.test', '/big?x=1', { 'user-agent': 'obs-test' })).status, 200);
@@ -120,7 +136,9 @@ describe('observability through a berth process: access log and /metrics', { tim
     for (;;) {
       await new Promise((r) => setTimeout(r, 1200));
       const again = await scrape();
-      const same = sampleValue(again, 'traefik_entrypoint_requests_total', sel) === sampleValue(before, 'traefik_entrypoint_requests_total', sel);
+      const same =
+        sampleValue(again, 'traefik_entrypoint_requests_total', sel) ===
+        sampleValue(before, 'traefik_entrypoint_requests_total', sel);
       before = again;
       if (same) break;
     }
@@ -128,16 +146,28 @@ describe('observability through a berth process: access log and /metrics', { tim
     const bytes0 = sampleValue(before, 'traefik_entrypoint_responses_bytes_total', sel) ?? 0;
     for (let i = 0; i < 10; i++) assert.equal((await get(jsonPort, 'app.test')).status, 200);
     // onResponse runs when the response closes, just after the client read it.
-    await waitUntil(async () => sampleValue(await scrape(), 'traefik_entrypoint_requests_total', sel) === n0 + 10, 'the entrypoint counter to move by 10');
+    await waitUntil(
+      async () => sampleValue(await scrape(), 'traefik_entrypoint_requests_total', sel) === n0 + 10,
+      'the entrypoint counter to move by 10',
+    );
     const fams = await scrape();
     assert.equal(sampleValue(fams, 'traefik_entrypoint_responses_bytes_total', sel), bytes0 + 110);
-    assert.ok((sampleValue(fams, 'traefik_router_requests_total', { code: '200', router: 'app@file', service: 'app@file' }) ?? 0) >= 10);
+    assert.ok(
+      (sampleValue(fams, 'traefik_router_requests_total', { code: '200', router: 'app@file', service: 'app@file' }) ??
+        0) >= 10,
+    );
     assert.ok((sampleValue(fams, 'traefik_service_requests_total', { code: '200', service: 'app@file' }) ?? 0) >= 10);
-    assert.ok((sampleValue(fams, 'traefik_service_request_duration_seconds_count', { code: '200', service: 'app@file' }) ?? 0) >= 10);
+    assert.ok(
+      (sampleValue(fams, 'traefik_service_request_duration_seconds_count', { code: '200', service: 'app@file' }) ??
+        0) >= 10,
+    );
     assert.equal(sampleValue(fams, 'traefik_service_server_up', { service: 'app@file', url: up.url }), 1);
     assert.equal(sampleValue(fams, 'berth_provider_up', { provider: 'file' }), 1);
     assert.ok((sampleValue(fams, 'traefik_config_reloads_total') ?? 0) >= 1);
-    assert.ok((sampleValue(fams, 'traefik_tls_certs_not_after') ?? 0) > Date.now() / 1000, 'the default certificate is listed');
+    assert.ok(
+      (sampleValue(fams, 'traefik_tls_certs_not_after') ?? 0) > Date.now() / 1000,
+      'the default certificate is listed',
+    );
   });
 
   test('metrics are off unless configured: /metrics answers 404', async () => {
@@ -148,7 +178,8 @@ describe('observability through a berth process: access log and /metrics', { tim
 
   test('common log format on stdout, with router, service URL and duration', async () => {
     assert.equal((await get(clfPort, 'app.test', '/clf', { 'user-agent': 'clf-agent' })).status, 200);
-    const re = /^127\.0\.0\.1 - - \[[^\]]+\] "GET \/clf HTTP\/1\.1" 200 11 "-" "clf-agent" \d+ "app@file" "([^"]+)" \d+ms$/;
+    const re =
+      /^127\.0\.0\.1 - - \[[^\]]+\] "GET \/clf HTTP\/1\.1" 200 11 "-" "clf-agent" \d+ "app@file" "([^"]+)" \d+ms$/;
     await waitUntil(() => clfBerth.logs.some((l) => re.test(l)), 'the CLF line on stdout');
     const line = clfBerth.logs.find((l) => re.test(l))!;
     assert.equal(re.exec(line)![1], up.url);

@@ -11,26 +11,37 @@ import { startUpstream, type Upstream } from '../helpers/upstreams.ts';
 import { get } from '../ops/fixtures.ts';
 
 /** Opens a WebSocket through berth with a raw socket; resolves once the 101 arrived. */
-function openWebSocket(port: number): Promise<{ socket: Socket; received: Buffer[]; ended: Promise<{ error?: string }> }> {
+function openWebSocket(
+  port: number,
+): Promise<{ socket: Socket; received: Buffer[]; ended: Promise<{ error?: string }> }> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');
     const received: Buffer[] = [];
     let upgraded = false;
     const ended = new Promise<{ error?: string }>((r) => {
       let error: string | undefined;
-      socket.on('error', (e: NodeJS.ErrnoException) => { error = e.code ?? e.message; });
+      socket.on('error', (e: NodeJS.ErrnoException) => {
+        error = e.code ?? e.message;
+      });
       socket.on('close', () => r(error === undefined ? {} : { error }));
     });
     socket.on('data', (b: Buffer) => {
       if (!upgraded) {
-        if (!b.toString('latin1').startsWith('HTTP/1.1 101')) { reject(new Error(`no upgrade: ${b.toString('latin1').slice(0, 80)}`)); return; }
+        if (!b.toString('latin1').startsWith('HTTP/1.1 101')) {
+          reject(new Error(`no upgrade: ${b.toString('latin1').slice(0, 80)}`));
+          return;
+        }
         upgraded = true;
         resolve({ socket, received, ended });
         return;
       }
       received.push(b);
     });
-    socket.once('connect', () => socket.write('GET /ws HTTP/1.1\r\nHost: ops.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n'));
+    socket.once('connect', () =>
+      socket.write(
+        'GET /ws HTTP/1.1\r\nHost: ops.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+      ),
+    );
     socket.once('error', reject);
   });
 }
@@ -41,10 +52,17 @@ describe('graceful drain on SIGTERM', () => {
   const dir = mkdtempSync(join(tmpdir(), 'berth-drain-'));
   let slowSeen = 0;
   before(async () => {
-    upstream = await startUpstream((req, res) => {
-      if (req.url === '/slow') { slowSeen++; setTimeout(() => res.end('slow done'), 1500); return; }
-      res.end('fast');
-    }, { wsEcho: true });
+    upstream = await startUpstream(
+      (req, res) => {
+        if (req.url === '/slow') {
+          slowSeen++;
+          setTimeout(() => res.end('slow done'), 1500);
+          return;
+        }
+        res.end('fast');
+      },
+      { wsEcho: true },
+    );
   });
   after(async () => {
     berth?.kill();
@@ -54,14 +72,22 @@ describe('graceful drain on SIGTERM', () => {
 
   test('in-flight requests complete, new connections are refused, WebSockets close at the grace deadline, exit code 0', async () => {
     const web = await freePort();
-    writeFileSync(join(dir, 'dynamic.yaml'), stringify({ http: {
-      routers: { all: { rule: 'PathPrefix(`/`)', entryPoints: ['web'], service: 'up' } },
-      services: { up: { loadBalancer: { servers: [{ url: upstream.url }] } } },
-    } }));
-    berth = await startBerth({ dir, config: {
-      entryPoints: { web: { address: `127.0.0.1:${web}`, transport: { lifeCycle: { graceTimeOut: '3s' } } } },
-      providers: { file: { filename: join(dir, 'dynamic.yaml'), watch: false } },
-    } });
+    writeFileSync(
+      join(dir, 'dynamic.yaml'),
+      stringify({
+        http: {
+          routers: { all: { rule: 'PathPrefix(`/`)', entryPoints: ['web'], service: 'up' } },
+          services: { up: { loadBalancer: { servers: [{ url: upstream.url }] } } },
+        },
+      }),
+    );
+    berth = await startBerth({
+      dir,
+      config: {
+        entryPoints: { web: { address: `127.0.0.1:${web}`, transport: { lifeCycle: { graceTimeOut: '3s' } } } },
+        providers: { file: { filename: join(dir, 'dynamic.yaml'), watch: false } },
+      },
+    });
     await waitUntil(async () => (await get(web)).status === 200, 'the route', 10_000);
 
     const ws = await openWebSocket(web);
@@ -80,7 +106,11 @@ describe('graceful drain on SIGTERM', () => {
 
     const results = await Promise.all(slow);
     assert.deepEqual(results, Array(3).fill({ status: 200, body: 'slow done' }), 'in-flight requests complete');
-    await assert.rejects(get(web), (e: NodeJS.ErrnoException) => e.code === 'ECONNREFUSED', 'no new connection is accepted while draining');
+    await assert.rejects(
+      get(web),
+      (e: NodeJS.ErrnoException) => e.code === 'ECONNREFUSED',
+      'no new connection is accepted while draining',
+    );
     const idleAt = await idleClosed;
     const wsEnd = await ws.ended;
     const wsAt = Date.now();
@@ -89,7 +119,10 @@ describe('graceful drain on SIGTERM', () => {
     const frames = Buffer.concat(ws.received);
     const closeFrame = frames.length >= 2 && frames[0] === 0x88;
     assert.ok(idleAt - signalled < wsAt - signalled, 'the idle keep-alive connection closes before the WebSocket');
-    assert.ok(results.length === 3 && idleAt <= wsAt, 'the WebSocket stays open past the in-flight requests, until the deadline');
+    assert.ok(
+      results.length === 3 && idleAt <= wsAt,
+      'the WebSocket stays open past the in-flight requests, until the deadline',
+    );
     // Informational: whether berth sent a WebSocket close frame (1001 going away) before closing.
     process.stdout.write(`# websocket closed after ${wsAt - signalled} ms (grace 3 s), close frame: ${closeFrame}\n`);
   });

@@ -87,10 +87,24 @@ describe('container image (docker/Dockerfile)', { concurrency: false }, () => {
     }
     const t0 = Date.now();
     try {
-      await execFileP('docker', [
-        '-H', a.endpoint, 'build', '--network', 'host', '--force-rm',
-        ...forwardedBuildArgs(), '-f', 'docker/Dockerfile', '-t', IMAGE, context,
-      ], { env: { ...process.env, DOCKER_BUILDKIT: '0' }, maxBuffer: 64 << 20, timeout: 600_000 });
+      await execFileP(
+        'docker',
+        [
+          '-H',
+          a.endpoint,
+          'build',
+          '--network',
+          'host',
+          '--force-rm',
+          ...forwardedBuildArgs(),
+          '-f',
+          'docker/Dockerfile',
+          '-t',
+          IMAGE,
+          context,
+        ],
+        { env: { ...process.env, DOCKER_BUILDKIT: '0' }, maxBuffer: 64 << 20, timeout: 600_000 },
+      );
     } catch (err) {
       const e = err as { stdout?: string; stderr?: string };
       throw new Error(`docker build failed:\n${(e.stdout ?? '').slice(-4000)}\n${(e.stderr ?? '').slice(-4000)}`);
@@ -103,28 +117,51 @@ describe('container image (docker/Dockerfile)', { concurrency: false }, () => {
     webPort = await freePort(webIp);
     apiPort = await freePort();
     const config = join(work, 'berth.yaml');
-    await writeFile(config, stringify({
-      entryPoints: { web: { address: `${webIp}:${webPort}` } },
-      api: { listen: `127.0.0.1:${apiPort}` },
-      providers: { docker: { endpoints: [`unix://${SOCKET_IN_CONTAINER}`], exposedByDefault: false } },
-      edge: { stateDir: '/var/lib/berth' },
-      workers: 1,
-      log: { level: 'info' },
-    }));
+    await writeFile(
+      config,
+      stringify({
+        entryPoints: { web: { address: `${webIp}:${webPort}` } },
+        api: { listen: `127.0.0.1:${apiPort}` },
+        providers: { docker: { endpoints: [`unix://${SOCKET_IN_CONTAINER}`], exposedByDefault: false } },
+        edge: { stateDir: '/var/lib/berth' },
+        workers: 1,
+        log: { level: 'info' },
+      }),
+    );
     await chmod(config, 0o644);
     // As on a host: the socket belongs to a group (root:<gid>, 0660) that the container joins.
     await chown(b.socket, 0, SOCKET_GID);
     await chmod(b.socket, 0o660);
     await a.docker([
-      'run', '-d', '--name', CONTAINER, '--network', 'host',
+      'run',
+      '-d',
+      '--name',
+      CONTAINER,
+      '--network',
+      'host',
       // docker/compose.example.yaml's hardening.
-      '--read-only', '--tmpfs', '/tmp', '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges:true',
-      '--group-add', String(SOCKET_GID), '--stop-timeout', '30',
+      '--read-only',
+      '--tmpfs',
+      '/tmp',
+      '--cap-drop',
+      'ALL',
+      '--security-opt',
+      'no-new-privileges:true',
+      '--group-add',
+      String(SOCKET_GID),
+      '--stop-timeout',
+      '30',
       // The image's HEALTHCHECK, probed every second here instead of every 10 s.
-      '--health-interval', '1s', '--health-start-period', '60s',
-      '--env', `BERTH_HEALTHCHECK_URL=http://127.0.0.1:${apiPort}/ping`,
-      '--volume', `${config}:/etc/berth/berth.yaml:ro`,
-      '--volume', `${b.socket}:${SOCKET_IN_CONTAINER}:ro`,
+      '--health-interval',
+      '1s',
+      '--health-start-period',
+      '60s',
+      '--env',
+      `BERTH_HEALTHCHECK_URL=http://127.0.0.1:${apiPort}/ping`,
+      '--volume',
+      `${config}:/etc/berth/berth.yaml:ro`,
+      '--volume',
+      `${b.socket}:${SOCKET_IN_CONTAINER}:ro`,
       IMAGE,
     ]);
     running = true;
@@ -146,7 +183,9 @@ describe('container image (docker/Dockerfile)', { concurrency: false }, () => {
   }
 
   async function logs(): Promise<string> {
-    const { stdout, stderr } = await execFileP('docker', ['-H', a.endpoint, 'logs', '--tail', '50', CONTAINER]).catch(() => ({ stdout: '', stderr: '' }));
+    const { stdout, stderr } = await execFileP('docker', ['-H', a.endpoint, 'logs', '--tail', '50', CONTAINER]).catch(
+      () => ({ stdout: '', stderr: '' }),
+    );
     return `${stdout}${stderr}`;
   }
 
@@ -154,18 +193,51 @@ describe('container image (docker/Dockerfile)', { concurrency: false }, () => {
     if (!ready(t)) return;
     const size = Number(await a.docker(['image', 'inspect', '-f', '{{.Size}}', IMAGE]));
     const base = Number(await a.docker(['image', 'inspect', '-f', '{{.Size}}', NODE_BASE_IMAGE]));
-    t.diagnostic(`image ${IMAGE}: ${(size / 1e6).toFixed(1)} MB (base stand-in ${(base / 1e6).toFixed(1)} MB, berth layers ${((size - base) / 1e6).toFixed(1)} MB), built in ${(buildMs / 1000).toFixed(1)} s`);
+    t.diagnostic(
+      `image ${IMAGE}: ${(size / 1e6).toFixed(1)} MB (base stand-in ${(base / 1e6).toFixed(1)} MB, berth layers ${((size - base) / 1e6).toFixed(1)} MB), built in ${(buildMs / 1000).toFixed(1)} s`,
+    );
     assert.ok(size > base, 'berth adds layers on top of the base image');
     // Production dependencies only: no devDependency made it in.
-    const modules = await a.docker(['run', '--rm', '--network', 'host', '--entrypoint', 'ls', IMAGE, '/opt/berth/node_modules']);
+    const modules = await a.docker([
+      'run',
+      '--rm',
+      '--network',
+      'host',
+      '--entrypoint',
+      'ls',
+      IMAGE,
+      '/opt/berth/node_modules',
+    ]);
     for (const dev of ['typescript', 'fast-check', 'autocannon', 'node']) {
       assert.ok(!modules.split('\n').includes(dev), `devDependency ${dev} is not in the image`);
     }
     assert.ok(modules.split('\n').includes('dockerode'), 'production dependencies are in the image');
     // Every runtime dependency still loads after the image dropped declarations and source maps.
-    const deps = ['acme-client', 'bcryptjs', 'cloudflare', 'dockerode', 'pino', 'undici', 'yaml', 'valibot', 'smol-toml'];
-    const loaded = await a.docker(['run', '--rm', '--network', 'host', '--workdir', '/opt/berth', '--entrypoint', 'node', IMAGE, '--input-type=module', '-e',
-      `const names = ${JSON.stringify(deps)}; for (const n of names) await import(n); console.log(names.length);`]);
+    const deps = [
+      'acme-client',
+      'bcryptjs',
+      'cloudflare',
+      'dockerode',
+      'pino',
+      'undici',
+      'yaml',
+      'valibot',
+      'smol-toml',
+    ];
+    const loaded = await a.docker([
+      'run',
+      '--rm',
+      '--network',
+      'host',
+      '--workdir',
+      '/opt/berth',
+      '--entrypoint',
+      'node',
+      IMAGE,
+      '--input-type=module',
+      '-e',
+      `const names = ${JSON.stringify(deps)}; for (const n of names) await import(n); console.log(names.length);`,
+    ]);
     assert.equal(loaded, String(deps.length));
   });
 
@@ -173,10 +245,16 @@ describe('container image (docker/Dockerfile)', { concurrency: false }, () => {
     if (!ready(t)) return;
     const user = await a.docker(['image', 'inspect', '-f', '{{.Config.User}}', IMAGE]);
     assert.equal(user, '10001:10001');
-    await waitUntil(async () => (await a.docker(['inspect', '-f', '{{.State.Running}}', CONTAINER])) === 'true', 'berth container running');
+    await waitUntil(
+      async () => (await a.docker(['inspect', '-f', '{{.State.Running}}', CONTAINER])) === 'true',
+      'berth container running',
+    );
     assert.equal(await a.docker(['exec', CONTAINER, 'id', '-u']), '10001');
     assert.equal(await a.docker(['exec', CONTAINER, 'id', '-g']), '10001');
-    assert.ok((await a.docker(['exec', CONTAINER, 'id', '-G'])).split(' ').includes(String(SOCKET_GID)), 'in the socket group');
+    assert.ok(
+      (await a.docker(['exec', CONTAINER, 'id', '-G'])).split(' ').includes(String(SOCKET_GID)),
+      'in the socket group',
+    );
     // No capabilities at all, in any set.
     const status = await a.docker(['exec', CONTAINER, 'cat', '/proc/1/status']);
     for (const set of ['CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb']) {
@@ -192,9 +270,16 @@ describe('container image (docker/Dockerfile)', { concurrency: false }, () => {
     const healthcheck = await a.docker(['image', 'inspect', '-f', '{{json .Config.Healthcheck.Test}}', IMAGE]);
     assert.match(healthcheck, /\/ping/);
     try {
-      await waitUntil(async () => (await a.docker(['inspect', '-f', '{{.State.Health.Status}}', CONTAINER])) === 'healthy', 'container healthy', 60_000, 250);
+      await waitUntil(
+        async () => (await a.docker(['inspect', '-f', '{{.State.Health.Status}}', CONTAINER])) === 'healthy',
+        'container healthy',
+        60_000,
+        250,
+      );
     } catch (err) {
-      throw new Error(`${(err as Error).message}\n${await a.docker(['inspect', '-f', '{{json .State.Health}}', CONTAINER]).catch(() => '')}\n${await logs()}`);
+      throw new Error(
+        `${(err as Error).message}\n${await a.docker(['inspect', '-f', '{{json .State.Health}}', CONTAINER]).catch(() => '')}\n${await logs()}`,
+      );
     }
   });
 
@@ -215,7 +300,12 @@ describe('container image (docker/Dockerfile)', { concurrency: false }, () => {
       },
     });
     try {
-      await waitUntil(async () => (await get(webIp, webPort, 'app.example.test')).status === 200, 'app.example.test routable through the container', 30_000, 100);
+      await waitUntil(
+        async () => (await get(webIp, webPort, 'app.example.test')).status === 200,
+        'app.example.test routable through the container',
+        30_000,
+        100,
+      );
     } catch (err) {
       throw new Error(`${(err as Error).message}\n${await logs()}`);
     }
@@ -229,7 +319,11 @@ describe('container image (docker/Dockerfile)', { concurrency: false }, () => {
     const t0 = Date.now();
     await a.docker(['stop', CONTAINER]); // --stop-timeout 30, as stop_grace_period: 30s
     t.diagnostic(`docker stop took ${Date.now() - t0} ms`);
-    const state = JSON.parse(await a.docker(['inspect', '-f', '{{json .State}}', CONTAINER])) as { ExitCode: number; OOMKilled: boolean; Running: boolean };
+    const state = JSON.parse(await a.docker(['inspect', '-f', '{{json .State}}', CONTAINER])) as {
+      ExitCode: number;
+      OOMKilled: boolean;
+      Running: boolean;
+    };
     assert.equal(state.Running, false);
     // 137 would mean Docker had to SIGKILL it after the stop timeout.
     assert.equal(state.ExitCode, 0, await logs());

@@ -12,14 +12,24 @@ import { echoHandler, startUpstream, type Upstream } from '../helpers/upstreams.
 import { tempDir } from '../helpers/temp.ts';
 
 /** One request through berth with an explicit Host; resolves status, headers and body. */
-function get(port: number, host: string, path = '/', opts: { method?: string; headers?: Record<string, string>; body?: Buffer | Readable } = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+function get(
+  port: number,
+  host: string,
+  path = '/',
+  opts: { method?: string; headers?: Record<string, string>; body?: Buffer | Readable } = {},
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: opts.method ?? 'GET', headers: { host, ...opts.headers }, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
-      res.on('error', reject);
-    });
+    const req = request(
+      { host: '127.0.0.1', port, path, method: opts.method ?? 'GET', headers: { host, ...opts.headers }, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     if (opts.body instanceof Readable) opts.body.pipe(req);
     else req.end(opts.body);
@@ -31,7 +41,9 @@ function raw(port: number, bytes: string): Promise<string> {
   return new Promise((resolve) => {
     const s = connect(port, '127.0.0.1');
     let out = '';
-    s.on('data', (d) => { out += d.toString(); });
+    s.on('data', (d) => {
+      out += d.toString();
+    });
     s.on('close', () => resolve(out.split('\r\n')[0] ?? ''));
     s.on('error', () => resolve(out.split('\r\n')[0] ?? ''));
     s.write(bytes);
@@ -69,16 +81,23 @@ describe('berth core: HTTP proxying against real upstreams', { timeout: 120_000 
       // The stream stays open: the client must see the first event before the upstream ends.
       setTimeout(() => res.end('data: last\n\n'), 3000).unref();
     });
-    silent = await startUpstream(() => { /* never answers */ });
+    silent = await startUpstream(() => {
+      /* never answers */
+    });
     big = await startUpstream((req, res) => {
       if (req.method === 'POST') {
         let n = 0;
         if (req.url?.includes('stall')) {
           // Stall reading for a second, then sample berth's memory before draining the body.
           req.pause();
-          setTimeout(() => { stalledPeakKb = rssKb(berth.pid); req.resume(); }, 1000);
+          setTimeout(() => {
+            stalledPeakKb = rssKb(berth.pid);
+            req.resume();
+          }, 1000);
         }
-        req.on('data', (c: Buffer) => { n += c.length; });
+        req.on('data', (c: Buffer) => {
+          n += c.length;
+        });
         req.on('end', () => res.end(String(n)));
         return;
       }
@@ -88,13 +107,19 @@ describe('berth core: HTTP proxying against real upstreams', { timeout: 120_000 
       const pump = (): void => {
         while (left > 0) {
           left -= chunk.length;
-          if (!res.write(chunk)) { res.once('drain', pump); return; }
+          if (!res.write(chunk)) {
+            res.once('drain', pump);
+            return;
+          }
         }
         res.end();
       };
       pump();
     });
-    sick = await startUpstream((req, res) => { res.statusCode = req.url === '/health' ? 500 : 200; res.end('sick'); });
+    sick = await startUpstream((req, res) => {
+      res.statusCode = req.url === '/health' ? 500 : 200;
+      res.end('sick');
+    });
     ups.push(echo, ws, sse, silent, big, sick);
     refusedPort = await freePort();
     web = await freePort();
@@ -119,7 +144,12 @@ describe('berth core: HTTP proxying against real upstreams', { timeout: 120_000 
           silent: { loadBalancer: { servers: [{ url: silent.url }], serversTransport: 'quick' } },
           refused: { loadBalancer: { servers: [{ url: `http://127.0.0.1:${refusedPort}` }] } },
           big: { loadBalancer: { servers: [{ url: big.url }] } },
-          sick: { loadBalancer: { servers: [{ url: sick.url }], healthCheck: { path: '/health', interval: '100ms', timeout: '1s' } } },
+          sick: {
+            loadBalancer: {
+              servers: [{ url: sick.url }],
+              healthCheck: { path: '/health', interval: '100ms', timeout: '1s' },
+            },
+          },
         },
         serversTransports: { quick: { forwardingTimeouts: { responseHeaderTimeout: '500ms' } } },
       },
@@ -127,7 +157,10 @@ describe('berth core: HTTP proxying against real upstreams', { timeout: 120_000 
     writeFileSync(dynPath, stringify(dyn));
     berth = await startBerth({
       dir: berthDir,
-      config: { entryPoints: { web: { address: `127.0.0.1:${web}` } }, providers: { file: { filename: dynPath, watch: true } } },
+      config: {
+        entryPoints: { web: { address: `127.0.0.1:${web}` } },
+        providers: { file: { filename: dynPath, watch: true } },
+      },
     });
     await waitUntil(async () => (await get(web, 'echo.test')).status === 200, 'the file config to be served');
   });
@@ -153,11 +186,23 @@ describe('berth core: HTTP proxying against real upstreams', { timeout: 120_000 
   });
 
   test('hop-by-hop headers and those named in Connection are removed; berth headers survive', async () => {
-    const r = await get(web, 'echo.test', '/', { headers: { connection: 'keep-alive, X-Secret, X-Forwarded-For', 'x-secret': 's', 'keep-alive': '5', te: 'gzip, trailers', 'x-forwarded-for': '6.6.6.6' } });
+    const r = await get(web, 'echo.test', '/', {
+      headers: {
+        connection: 'keep-alive, X-Secret, X-Forwarded-For',
+        'x-secret': 's',
+        'keep-alive': '5',
+        te: 'gzip, trailers',
+        'x-forwarded-for': '6.6.6.6',
+      },
+    });
     const h = JSON.parse(r.body).headers;
     assert.equal(h['x-secret'], undefined);
     assert.equal(h['keep-alive'], undefined);
-    assert.equal(h.te, 'trailers', 'TE is reduced to "trailers", as Go\'s reverse proxy does (gRPC servers require it)');
+    assert.equal(
+      h.te,
+      'trailers',
+      'TE is reduced to "trailers", as Go\'s reverse proxy does (gRPC servers require it)',
+    );
     assert.equal(h['x-forwarded-for'], '127.0.0.1', 'untrusted X-Forwarded-For replaced, not appended');
   });
 
@@ -171,7 +216,10 @@ describe('berth core: HTTP proxying against real upstreams', { timeout: 120_000 
       await t.test(c.desc, async () => assert.equal((await get(web, c.host)).status, c.status));
     }
     await t.test('no healthy server → 503', async () => {
-      await waitUntil(async () => (await get(web, 'sick.test')).status === 503, 'the health check to mark the server down');
+      await waitUntil(
+        async () => (await get(web, 'sick.test')).status === 503,
+        'the health check to mark the server down',
+      );
     });
     await t.test('malformed request → 400', async () => {
       assert.match(await raw(web, 'GARBAGE\r\n\r\n'), /^HTTP\/1\.1 400/);
@@ -179,12 +227,18 @@ describe('berth core: HTTP proxying against real upstreams', { timeout: 120_000 
       assert.match(await raw(web, 'GET / HTTP/1.1\r\nHost: echo.test\r\nHost: other.test\r\n\r\n'), /^HTTP\/1\.1 400/);
     });
     await t.test('oversized headers → 431', async () => {
-      assert.match(await raw(web, `GET / HTTP/1.1\r\nHost: echo.test\r\nX-Big: ${'a'.repeat(64 * 1024)}\r\n\r\n`), /^HTTP\/1\.1 431/);
+      assert.match(
+        await raw(web, `GET / HTTP/1.1\r\nHost: echo.test\r\nX-Big: ${'a'.repeat(64 * 1024)}\r\n\r\n`),
+        /^HTTP\/1\.1 431/,
+      );
       const many = Array.from({ length: 500 }, (_, i) => `X-H${i}: v\r\n`).join('');
       assert.match(await raw(web, `GET / HTTP/1.1\r\nHost: echo.test\r\n${many}\r\n`), /^HTTP\/1\.1 431/);
     });
     await t.test('CONNECT → 405 and absolute-form for an unknown host → 404 (never an open proxy)', async () => {
-      assert.match(await raw(web, 'CONNECT example.org:443 HTTP/1.1\r\nHost: example.org:443\r\n\r\n'), /^HTTP\/1\.1 405/);
+      assert.match(
+        await raw(web, 'CONNECT example.org:443 HTTP/1.1\r\nHost: example.org:443\r\n\r\n'),
+        /^HTTP\/1\.1 405/,
+      );
       assert.match(await raw(web, 'GET http://example.org/ HTTP/1.1\r\nHost: echo.test\r\n\r\n'), /^HTTP\/1\.1 404/);
     });
     const health = await berth.api<{ status: string }>('/health');
@@ -195,7 +249,9 @@ describe('berth core: HTTP proxying against real upstreams', { timeout: 120_000 
     const wsPort = web;
     const got = await new Promise<string>((resolve, reject) => {
       const s = connect(wsPort, '127.0.0.1', () => {
-        s.write('GET /chat HTTP/1.1\r\nHost: ws.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+        s.write(
+          'GET /chat HTTP/1.1\r\nHost: ws.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+        );
       });
       let buf = Buffer.alloc(0);
       let upgraded = false;
@@ -205,7 +261,10 @@ describe('berth core: HTTP proxying against real upstreams', { timeout: 120_000 
           const end = buf.indexOf('\r\n\r\n');
           if (end < 0) return;
           const head = buf.subarray(0, end).toString();
-          if (!head.startsWith('HTTP/1.1 101')) { reject(new Error(head)); return; }
+          if (!head.startsWith('HTTP/1.1 101')) {
+            reject(new Error(head));
+            return;
+          }
           upgraded = true;
           buf = buf.subarray(end + 4);
           const payload = Buffer.from('hello berth');
@@ -215,7 +274,10 @@ describe('berth core: HTTP proxying against real upstreams', { timeout: 120_000 
         }
         if (upgraded && buf.length >= 2) {
           const len = buf[1]! & 0x7f;
-          if (buf.length >= 2 + len) { resolve(buf.subarray(2, 2 + len).toString()); s.destroy(); }
+          if (buf.length >= 2 + len) {
+            resolve(buf.subarray(2, 2 + len).toString());
+            s.destroy();
+          }
         }
       });
       s.on('error', reject);
@@ -226,9 +288,14 @@ describe('berth core: HTTP proxying against real upstreams', { timeout: 120_000 
   test('SSE events are flushed at once', async () => {
     const first = await new Promise<string>((resolve, reject) => {
       const req = request({ host: '127.0.0.1', port: web, path: '/events', headers: { host: 'sse.test' } }, (res) => {
-        res.once('data', (d: Buffer) => { resolve(d.toString()); req.destroy(); });
+        res.once('data', (d: Buffer) => {
+          resolve(d.toString());
+          req.destroy();
+        });
       });
-      req.on('error', (e) => { if (!String(e).includes('aborted')) reject(e); });
+      req.on('error', (e) => {
+        if (!String(e).includes('aborted')) reject(e);
+      });
       req.end();
     });
     assert.match(first, /data: first/);
@@ -239,7 +306,12 @@ describe('berth core: HTTP proxying against real upstreams', { timeout: 120_000 
     const base = rssKb(berth.pid);
     const up = await get(web, 'big.test', '/upload?stall=1', {
       method: 'POST',
-      body: Readable.from((function* () { const c = Buffer.alloc(64 * 1024, 98); for (let i = 0; i < 800; i++) yield c; })()),
+      body: Readable.from(
+        (function* () {
+          const c = Buffer.alloc(64 * 1024, 98);
+          for (let i = 0; i < 800; i++) yield c;
+        })(),
+      ),
       headers: { 'content-type': 'application/octet-stream' },
     });
     assert.equal(up.status, 200);
@@ -252,9 +324,14 @@ describe('berth core: HTTP proxying against real upstreams', { timeout: 120_000 
         let measured = 0;
         res.once('data', () => {
           res.pause();
-          setTimeout(() => { measured = rssKb(berth.pid); res.resume(); }, 1000);
+          setTimeout(() => {
+            measured = rssKb(berth.pid);
+            res.resume();
+          }, 1000);
         });
-        res.on('data', (c: Buffer) => { n += c.length; });
+        res.on('data', (c: Buffer) => {
+          n += c.length;
+        });
         res.on('end', () => resolve({ bytes: n, stalledRss: measured }));
       });
       req.on('error', reject);
@@ -294,13 +371,16 @@ describe('berth core: HTTP proxying against real upstreams', { timeout: 120_000 
     await waitUntil(async () => (await get(web, 'fresh.test')).status === 200, 'the new router');
     t.diagnostic(`file change live after ${Date.now() - started} ms`);
     writeDyn('http: [ this is : not yaml');
-    await waitUntil(async () => ((await berth.api<any>('/health')).providers.file.status !== 'ok'), 'the file provider to report the broken file');
+    await waitUntil(
+      async () => (await berth.api<any>('/health')).providers.file.status !== 'ok',
+      'the file provider to report the broken file',
+    );
     const health = await berth.api<any>('/health');
     assert.equal(health.status, 'degraded');
     assert.ok(health.providers.file.error, 'health says why');
     assert.equal((await get(web, 'fresh.test')).status, 200, 'last good config kept');
     writeDyn(dyn);
-    await waitUntil(async () => ((await berth.api<any>('/health')).providers.file.status === 'ok'), 'recovery');
+    await waitUntil(async () => (await berth.api<any>('/health')).providers.file.status === 'ok', 'recovery');
     running = false;
     await loop;
     assert.ok(sent > 10);
@@ -311,7 +391,10 @@ describe('berth core: HTTP proxying against real upstreams', { timeout: 120_000 
     dyn.http.routers.bad = { rule: 'Host(`bad.test`', service: 'echo' };
     dyn.http.routers.ghost = { rule: 'Host(`ghost.test`)', service: 'missing' };
     writeDyn(dyn);
-    await waitUntil(async () => ((await berth.api<any>('/routes.json')).http.some((r: any) => r.name === 'ghost@file')), 'the new config');
+    await waitUntil(
+      async () => (await berth.api<any>('/routes.json')).http.some((r: any) => r.name === 'ghost@file'),
+      'the new config',
+    );
     const routes = await berth.api<any>('/routes.json');
     const bad = routes.http.find((r: any) => r.name === 'bad@file');
     const ghost = routes.http.find((r: any) => r.name === 'ghost@file');

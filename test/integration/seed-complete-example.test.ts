@@ -17,19 +17,37 @@ import { startCloudflareEmulator, type CloudflareEmulator } from '../helpers/clo
 import { randomLoopback, startDockerds, type DockerdFleet } from '../helpers/dockerd.ts';
 import { tempDir } from '../helpers/temp.ts';
 
-function httpsGet(ip: string, port: number, host: string, ca: string): Promise<{ status: number; body: string; hsts: string | undefined }> {
+function httpsGet(
+  ip: string,
+  port: number,
+  host: string,
+  ca: string,
+): Promise<{ status: number; body: string; hsts: string | undefined }> {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest({ host: ip, port, servername: host, headers: { host }, ca, agent: false, path: '/' }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => { body += c.toString(); });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: body.trim(), hsts: res.headers['strict-transport-security'] as string | undefined }));
-    });
+    const req = httpsRequest(
+      { host: ip, port, servername: host, headers: { host }, ca, agent: false, path: '/' },
+      (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => {
+          body += c.toString();
+        });
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: body.trim(),
+            hsts: res.headers['strict-transport-security'] as string | undefined,
+          }),
+        );
+      },
+    );
     req.on('error', reject);
     req.end();
   });
 }
 
-describe('seed 000 complete example: web application with an HSTS chain, PostgreSQL internal only', { timeout: 180_000 }, () => {
+describe('seed 000 complete example: web application with an HSTS chain, PostgreSQL internal only', {
+  timeout: 180_000,
+}, () => {
   let fleet: DockerdFleet | undefined;
   let pebble: Pebble | undefined;
   let cf: CloudflareEmulator | undefined;
@@ -55,9 +73,14 @@ describe('seed 000 complete example: web application with an HSTS chain, Postgre
     const appIp = randomLoopback();
     // What `renet compose up` starts: the labels of the guide, plus the service IP renet injects.
     await d.runHttpd({
-      name: 'webapp', ip: appIp, port: 3000, body: 'webapp',
+      name: 'webapp',
+      ip: appIp,
+      port: 3000,
+      body: 'webapp',
       labels: {
-        'rediacc.service_name': 'webapp', 'rediacc.repo_name': 'shop', 'rediacc.service_ip': appIp,
+        'rediacc.service_name': 'webapp',
+        'rediacc.repo_name': 'shop',
+        'rediacc.service_ip': appIp,
         'traefik.enable': 'true',
         'traefik.http.routers.webapp.rule': 'Host(`app.example.com`)',
         'traefik.http.routers.webapp.entrypoints': 'websecure,websecure-v6',
@@ -77,9 +100,24 @@ describe('seed 000 complete example: web application with an HSTS chain, Postgre
       config: {
         providers: { docker: { endpoints: [fleet.glob], exposedByDefault: false } },
         certificatesResolvers: {
-          letsencrypt: { acme: { email: 'ops@example.com', storage: join(dir, 'acme.json'), caServer: pebble.directoryUrl, caCertificates: [pebble.caCertPath], dnsChallenge: { provider: 'cloudflare', resolvers: [pebble.dnsServer] } } },
+          letsencrypt: {
+            acme: {
+              email: 'ops@example.com',
+              storage: join(dir, 'acme.json'),
+              caServer: pebble.directoryUrl,
+              caCertificates: [pebble.caCertPath],
+              dnsChallenge: { provider: 'cloudflare', resolvers: [pebble.dnsServer] },
+            },
+          },
         },
-        edge: { machineName: 'server-1', baseDomain: 'example.com', publicIPv4: ip, webPort: web, websecurePort: websecure, autoRoutes: false },
+        edge: {
+          machineName: 'server-1',
+          baseDomain: 'example.com',
+          publicIPv4: ip,
+          webPort: web,
+          websecurePort: websecure,
+          autoRoutes: false,
+        },
       },
     });
     ready = true;
@@ -94,7 +132,15 @@ describe('seed 000 complete example: web application with an HSTS chain, Postgre
     if (!ready) return t.skip('integration tools missing');
     const { root } = await pebble!.roots();
     let r = { status: 0, body: '', hsts: undefined as string | undefined };
-    await waitUntil(async () => { r = await httpsGet(ip, websecure, 'app.example.com', root); return r.status === 200; }, 'app.example.com over a verified certificate', 60_000, 200);
+    await waitUntil(
+      async () => {
+        r = await httpsGet(ip, websecure, 'app.example.com', root);
+        return r.status === 200;
+      },
+      'app.example.com over a verified certificate',
+      60_000,
+      200,
+    );
     assert.equal(r.body, 'webapp');
     assert.equal(r.hsts, 'max-age=15768000; includeSubDomains');
   });
@@ -102,7 +148,13 @@ describe('seed 000 complete example: web application with an HSTS chain, Postgre
   test('plain HTTP on the generated web entrypoint redirects to HTTPS', async (t) => {
     if (!ready) return t.skip('integration tools missing');
     const res = await new Promise<{ status: number; location: string | undefined }>((resolve, reject) => {
-      const req = httpRequest({ host: ip, port: web, path: '/login', headers: { host: 'app.example.com' }, agent: false }, (x) => { x.resume(); resolve({ status: x.statusCode ?? 0, location: x.headers.location }); });
+      const req = httpRequest(
+        { host: ip, port: web, path: '/login', headers: { host: 'app.example.com' }, agent: false },
+        (x) => {
+          x.resume();
+          resolve({ status: x.statusCode ?? 0, location: x.headers.location });
+        },
+      );
       req.on('error', reject);
       req.end();
     });
@@ -112,9 +164,15 @@ describe('seed 000 complete example: web application with an HSTS chain, Postgre
 
   test('the database container gets no route; the missing websecure-v6 entrypoint is a warning, not an outage', async (t) => {
     if (!ready) return t.skip('integration tools missing');
-    const routes = await berth!.api<{ http: { name: string; status: string }[]; diagnostics: { level: string; message: string }[] }>('/routes.json');
+    const routes = await berth!.api<{
+      http: { name: string; status: string }[];
+      diagnostics: { level: string; message: string }[];
+    }>('/routes.json');
     const names = routes.http.map((r) => r.name).filter((n) => !n.endsWith('@internal'));
     assert.deepEqual(names, ['webapp@docker']);
-    assert.ok(routes.diagnostics.some((d) => d.level === 'warning' && d.message.includes('websecure-v6')), JSON.stringify(routes.diagnostics));
+    assert.ok(
+      routes.diagnostics.some((d) => d.level === 'warning' && d.message.includes('websecure-v6')),
+      JSON.stringify(routes.diagnostics),
+    );
   });
 });

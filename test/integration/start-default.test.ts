@@ -18,15 +18,23 @@ import { connect as tlsConnect } from 'node:tls';
 import { waitUntil } from '../helpers/net.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const DEFAULT_PORTS = [['web', 8080], ['websecure', 8443], ['api', 7111]] as const;
+const DEFAULT_PORTS = [
+  ['web', 8080],
+  ['websecure', 8443],
+  ['api', 7111],
+] as const;
 
 /** Resolves when `port` on 127.0.0.1 can be bound (then releases it); rejects with who needs it otherwise. */
 function assertFree(name: string, port: number): Promise<void> {
   return new Promise((res, rej) => {
     const srv = createServer();
-    srv.once('error', (err: NodeJS.ErrnoException) => rej(new Error(
-      `127.0.0.1:${port} is not free (${err.code}): the embedded default configuration binds ${name} there. Stop whatever listens on it (ss -ltnp 'sport = :${port}') and run the test again.`,
-    )));
+    srv.once('error', (err: NodeJS.ErrnoException) =>
+      rej(
+        new Error(
+          `127.0.0.1:${port} is not free (${err.code}): the embedded default configuration binds ${name} there. Stop whatever listens on it (ss -ltnp 'sport = :${port}') and run the test again.`,
+        ),
+      ),
+    );
     srv.listen(port, '127.0.0.1', () => srv.close(() => res()));
   });
 }
@@ -35,7 +43,9 @@ function get(port: number, path: string, host = '127.0.0.1'): Promise<{ status: 
   return new Promise((res, rej) => {
     const req = httpRequest({ host: '127.0.0.1', port, path, headers: { host }, agent: false }, (r) => {
       let body = '';
-      r.on('data', (c: Buffer) => { body += c.toString(); });
+      r.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
       r.on('end', () => res({ status: r.statusCode ?? 0, body }));
     });
     req.on('error', rej);
@@ -55,15 +65,26 @@ describe('npm start: berth run with the embedded default configuration', { timeo
     cwd = mkdtempSync(join(tmpdir(), 'berth-npm-start-'));
     // What `npm start` runs (package.json scripts.start), from a directory of its own so the state lands there.
     child = spawn(process.execPath, [join(ROOT, 'src/main.ts'), 'run'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stdout!.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     exited = new Promise((r) => child!.once('exit', (code) => r(code)));
     let dead = false;
-    void exited.then(() => { dead = true; });
-    await waitUntil(() => {
-      if (dead) throw new Error('exited');
-      return stdout.includes('berth ready');
-    }, 'berth to be ready', 30_000, 50).catch((err: Error) => {
+    void exited.then(() => {
+      dead = true;
+    });
+    await waitUntil(
+      () => {
+        if (dead) throw new Error('exited');
+        return stdout.includes('berth ready');
+      },
+      'berth to be ready',
+      30_000,
+      50,
+    ).catch((err: Error) => {
       child?.kill('SIGKILL');
       throw new Error(`${err.message}\nstdout:\n${stdout}\nstderr:\n${stderr}`);
     });
@@ -86,14 +107,31 @@ describe('npm start: berth run with the embedded default configuration', { timeo
     assert.match(stdout, /berth ready: api http:\/\/127\.0\.0\.1:7111/);
     // The JSON log lines are written asynchronously: they may follow the "ready" line. Each
     // entrypoint logs its address, whether it is served in this process or by data-plane workers.
-    const expected = [/entrypoint web listening on 127\.0\.0\.1:8080/, /entrypoint websecure listening on 127\.0\.0\.1:8443/, /api listening on http:\/\/127\.0\.0\.1:7111/];
-    await waitUntil(() => expected.every((re) => re.test(stdout)), `the listening addresses in the output:\n${stdout}`, 10_000, 50);
+    const expected = [
+      /entrypoint web listening on 127\.0\.0\.1:8080/,
+      /entrypoint websecure listening on 127\.0\.0\.1:8443/,
+      /api listening on http:\/\/127\.0\.0\.1:7111/,
+    ];
+    await waitUntil(
+      () => expected.every((re) => re.test(stdout)),
+      `the listening addresses in the output:\n${stdout}`,
+      10_000,
+      50,
+    );
     const eps = await new Promise<string>((res, rej) => {
-      const req = httpRequest({ host: '127.0.0.1', port: 7111, path: '/api/entrypoints', agent: false }, (r) => { let b = ''; r.on('data', (c: Buffer) => { b += c.toString(); }); r.on('end', () => res(b)); });
+      const req = httpRequest({ host: '127.0.0.1', port: 7111, path: '/api/entrypoints', agent: false }, (r) => {
+        let b = '';
+        r.on('data', (c: Buffer) => {
+          b += c.toString();
+        });
+        r.on('end', () => res(b));
+      });
       req.on('error', rej);
       req.end();
     });
-    const byName = Object.fromEntries((JSON.parse(eps) as { name: string; address: string }[]).map((e) => [e.name, e.address]));
+    const byName = Object.fromEntries(
+      (JSON.parse(eps) as { name: string; address: string }[]).map((e) => [e.name, e.address]),
+    );
     assert.deepEqual(byName, { web: '127.0.0.1:8080', websecure: '127.0.0.1:8443' });
   });
 
@@ -106,10 +144,13 @@ describe('npm start: berth run with the embedded default configuration', { timeo
     assert.equal((await get(7111, '/ping')).body.trim(), 'OK');
     assert.equal((await get(8080, '/', 'nothing.localhost')).status, 404, 'web answers (no router yet)');
     const issuer = await new Promise<unknown>((res, rej) => {
-      const s = tlsConnect({ host: '127.0.0.1', port: 8443, servername: 'app.localhost', rejectUnauthorized: false }, () => {
-        res(s.getPeerCertificate().issuer?.CN);
-        s.destroy();
-      });
+      const s = tlsConnect(
+        { host: '127.0.0.1', port: 8443, servername: 'app.localhost', rejectUnauthorized: false },
+        () => {
+          res(s.getPeerCertificate().issuer?.CN);
+          s.destroy();
+        },
+      );
       s.once('error', rej);
     });
     assert.equal(issuer, 'TRAEFIK DEFAULT CERT', 'websecure serves the generated default certificate');

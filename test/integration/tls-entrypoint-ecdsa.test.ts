@@ -53,17 +53,23 @@ describe('berth TLS entrypoint: an ECDSA certificate beside the default RSA one'
     const dir = tempDir('berth-tls-ecdsa-');
     const ecdsa = createPki().issue('ecdsa.test', 'DNS:ecdsa.test');
     ecdsaFingerprint = new X509Certificate(readFileSync(ecdsa.cert)).fingerprint256;
-    writeFileSync(join(dir, 'dynamic.yaml'), stringify({
-      http: {
-        routers: { ecdsa: { rule: 'Host(`ecdsa.test`)', service: 'up', entryPoints: ['websecure'], tls: {} } },
-        services: { up: { loadBalancer: { servers: [{ url: `http://127.0.0.1:${upstreamPort}` }] } } },
-      },
-      tls: { certificates: [{ certFile: ecdsa.cert, keyFile: ecdsa.key }] },
-    }));
+    writeFileSync(
+      join(dir, 'dynamic.yaml'),
+      stringify({
+        http: {
+          routers: { ecdsa: { rule: 'Host(`ecdsa.test`)', service: 'up', entryPoints: ['websecure'], tls: {} } },
+          services: { up: { loadBalancer: { servers: [{ url: `http://127.0.0.1:${upstreamPort}` }] } } },
+        },
+        tls: { certificates: [{ certFile: ecdsa.cert, keyFile: ecdsa.key }] },
+      }),
+    );
     port = await freePort();
     berth = await startBerth({
       dir,
-      config: { entryPoints: { websecure: { address: `127.0.0.1:${port}` } }, providers: { file: { filename: join(dir, 'dynamic.yaml'), watch: false } } },
+      config: {
+        entryPoints: { websecure: { address: `127.0.0.1:${port}` } },
+        providers: { file: { filename: join(dir, 'dynamic.yaml'), watch: false } },
+      },
     });
     // The file provider applies asynchronously: wait until the name's certificate is served.
     while ((await presented(port, { servername: 'ecdsa.test' })).fingerprint256 !== ecdsaFingerprint) {
@@ -87,7 +93,9 @@ describe('berth TLS entrypoint: an ECDSA certificate beside the default RSA one'
   });
 
   test('a TLS 1.2 client offering only RSA suites is refused rather than served the default certificate', async () => {
-    await assert.rejects(presented(port, { servername: 'ecdsa.test', maxVersion: 'TLSv1.2', ciphers: 'ECDHE-RSA-AES128-GCM-SHA256' }));
+    await assert.rejects(
+      presented(port, { servername: 'ecdsa.test', maxVersion: 'TLSv1.2', ciphers: 'ECDHE-RSA-AES128-GCM-SHA256' }),
+    );
   });
 
   test('a client without SNI gets the default RSA certificate', async () => {
@@ -100,13 +108,24 @@ describe('berth TLS entrypoint: an ECDSA certificate beside the default RSA one'
   });
 
   test('a TLS 1.2 session with the name resumes from its ticket', async () => {
-    const connectOnce = (session?: Buffer): Promise<{ reused: boolean; session: Buffer | undefined }> => new Promise((resolve, reject) => {
-      const s = tlsConnect({ host: '127.0.0.1', port, servername: 'ecdsa.test', maxVersion: 'TLSv1.2', rejectUnauthorized: false, ...(session ? { session } : {}) }, () => {
-        resolve({ reused: s.isSessionReused(), session: s.getSession() });
-        s.destroy();
+    const connectOnce = (session?: Buffer): Promise<{ reused: boolean; session: Buffer | undefined }> =>
+      new Promise((resolve, reject) => {
+        const s = tlsConnect(
+          {
+            host: '127.0.0.1',
+            port,
+            servername: 'ecdsa.test',
+            maxVersion: 'TLSv1.2',
+            rejectUnauthorized: false,
+            ...(session ? { session } : {}),
+          },
+          () => {
+            resolve({ reused: s.isSessionReused(), session: s.getSession() });
+            s.destroy();
+          },
+        );
+        s.on('error', reject);
       });
-      s.on('error', reject);
-    });
     const first = await connectOnce();
     assert.ok(first.session);
     assert.equal((await connectOnce(first.session)).reused, true);
@@ -115,17 +134,25 @@ describe('berth TLS entrypoint: an ECDSA certificate beside the default RSA one'
   test('HTTP/1.1 and h2 over TLS 1.2 reach the router with the ECDSA certificate', async () => {
     const h1 = await presented(port, { servername: 'ecdsa.test', maxVersion: 'TLSv1.2', ALPNProtocols: ['http/1.1'] });
     assert.equal(h1.alpn, 'http/1.1');
-    const session = h2Connect(`https://127.0.0.1:${port}`, { servername: 'ecdsa.test', maxVersion: 'TLSv1.2', rejectUnauthorized: false });
+    const session = h2Connect(`https://127.0.0.1:${port}`, {
+      servername: 'ecdsa.test',
+      maxVersion: 'TLSv1.2',
+      rejectUnauthorized: false,
+    });
     try {
       const cert = await new Promise<X509Certificate | undefined>((resolve, reject) => {
-        session.once('connect', (_s, socket) => resolve((socket as import('node:tls').TLSSocket).getPeerX509Certificate()));
+        session.once('connect', (_s, socket) =>
+          resolve((socket as import('node:tls').TLSSocket).getPeerX509Certificate()),
+        );
         session.once('error', reject);
       });
       assert.equal(cert?.fingerprint256, ecdsaFingerprint);
       const body = await new Promise<string>((resolve, reject) => {
         const req = session.request({ ':path': '/', ':authority': 'ecdsa.test' });
         let out = '';
-        req.on('data', (c: Buffer) => { out += c.toString(); });
+        req.on('data', (c: Buffer) => {
+          out += c.toString();
+        });
         req.on('end', () => resolve(out));
         req.on('error', reject);
         req.end();

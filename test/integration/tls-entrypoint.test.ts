@@ -13,7 +13,12 @@ import { buildCertificate } from '../../src/tls/x509-builder.ts';
 import { tempDir } from '../helpers/temp.ts';
 
 const ca = buildCertificate({ commonName: 'berth e2e CA', isCA: true });
-const leaf = (names: string[]) => buildCertificate({ commonName: names[0] ?? 'x', dnsNames: names, issuer: { commonName: 'berth e2e CA', key: ca.key } });
+const leaf = (names: string[]) =>
+  buildCertificate({
+    commonName: names[0] ?? 'x',
+    dnsNames: names,
+    issuer: { commonName: 'berth e2e CA', key: ca.key },
+  });
 
 interface Hello {
   san: string;
@@ -26,7 +31,12 @@ function hello(port: number, opts: ConnectionOptions): Promise<Hello> {
   return new Promise((resolve, reject) => {
     const s = tlsConnect({ host: '127.0.0.1', port, ca: ca.cert, rejectUnauthorized: false, ...opts }, () => {
       const peer = s.getPeerX509Certificate();
-      resolve({ san: peer?.subjectAltName ?? peer?.subject ?? '', alpn: s.alpnProtocol ?? false, version: s.getProtocol(), authorized: s.authorized });
+      resolve({
+        san: peer?.subjectAltName ?? peer?.subject ?? '',
+        alpn: s.alpnProtocol ?? false,
+        version: s.getProtocol(),
+        authorized: s.authorized,
+      });
       s.destroy();
     });
     s.on('error', reject);
@@ -47,17 +57,35 @@ describe('berth TLS entrypoint: SNI selection, ALPN and protocol versions', { ti
     const wild = leaf(['*.example.com']);
     writeFileSync(join(dir, 'app.crt'), exact.cert);
     writeFileSync(join(dir, 'app.key'), exact.key);
-    writeFileSync(join(dir, 'dynamic.yaml'), stringify({
-      http: {
-        routers: { app: { rule: 'Host(`app.example.com`) || Host(`other.example.com`)', service: 'up', entryPoints: ['websecure'], tls: {} } },
-        services: { up: { loadBalancer: { servers: [{ url: `http://127.0.0.1:${upstreamPort}` }] } } },
-      },
-      tls: { certificates: [{ certFile: join(dir, 'app.crt'), keyFile: join(dir, 'app.key') }, { certFile: wild.cert, keyFile: wild.key }] },
-    }));
+    writeFileSync(
+      join(dir, 'dynamic.yaml'),
+      stringify({
+        http: {
+          routers: {
+            app: {
+              rule: 'Host(`app.example.com`) || Host(`other.example.com`)',
+              service: 'up',
+              entryPoints: ['websecure'],
+              tls: {},
+            },
+          },
+          services: { up: { loadBalancer: { servers: [{ url: `http://127.0.0.1:${upstreamPort}` }] } } },
+        },
+        tls: {
+          certificates: [
+            { certFile: join(dir, 'app.crt'), keyFile: join(dir, 'app.key') },
+            { certFile: wild.cert, keyFile: wild.key },
+          ],
+        },
+      }),
+    );
     websecure = await freePort();
     berth = await startBerth({
       dir,
-      config: { entryPoints: { websecure: { address: `127.0.0.1:${websecure}` } }, providers: { file: { filename: join(dir, 'dynamic.yaml'), watch: false } } },
+      config: {
+        entryPoints: { websecure: { address: `127.0.0.1:${websecure}` } },
+        providers: { file: { filename: join(dir, 'dynamic.yaml'), watch: false } },
+      },
     });
   });
 
@@ -82,14 +110,26 @@ describe('berth TLS entrypoint: SNI selection, ALPN and protocol versions', { ti
   });
 
   test('ALPN: h2 preferred, http/1.1 on request; both carry requests', async () => {
-    assert.equal((await hello(websecure, { servername: 'app.example.com', ALPNProtocols: ['http/1.1', 'h2'] })).alpn, 'h2');
-    assert.equal((await hello(websecure, { servername: 'app.example.com', ALPNProtocols: ['http/1.1'] })).alpn, 'http/1.1');
-    const session = h2Connect(`https://127.0.0.1:${websecure}`, { servername: 'app.example.com', ca: ca.cert, checkServerIdentity: () => undefined });
+    assert.equal(
+      (await hello(websecure, { servername: 'app.example.com', ALPNProtocols: ['http/1.1', 'h2'] })).alpn,
+      'h2',
+    );
+    assert.equal(
+      (await hello(websecure, { servername: 'app.example.com', ALPNProtocols: ['http/1.1'] })).alpn,
+      'http/1.1',
+    );
+    const session = h2Connect(`https://127.0.0.1:${websecure}`, {
+      servername: 'app.example.com',
+      ca: ca.cert,
+      checkServerIdentity: () => undefined,
+    });
     try {
       const body = await new Promise<string>((resolve, reject) => {
         const req = session.request({ ':path': '/', ':authority': 'app.example.com' });
         let out = '';
-        req.on('data', (c: Buffer) => { out += c.toString(); });
+        req.on('data', (c: Buffer) => {
+          out += c.toString();
+        });
         req.on('end', () => resolve(out));
         req.on('error', reject);
         req.end();
@@ -101,8 +141,22 @@ describe('berth TLS entrypoint: SNI selection, ALPN and protocol versions', { ti
   });
 
   test('TLS 1.0 and 1.1 are refused; 1.2 and 1.3 accepted', async () => {
-    await assert.rejects(hello(websecure, { servername: 'app.example.com', minVersion: 'TLSv1', maxVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0' }));
-    await assert.rejects(hello(websecure, { servername: 'app.example.com', minVersion: 'TLSv1.1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT:@SECLEVEL=0' }));
+    await assert.rejects(
+      hello(websecure, {
+        servername: 'app.example.com',
+        minVersion: 'TLSv1',
+        maxVersion: 'TLSv1',
+        ciphers: 'DEFAULT:@SECLEVEL=0',
+      }),
+    );
+    await assert.rejects(
+      hello(websecure, {
+        servername: 'app.example.com',
+        minVersion: 'TLSv1.1',
+        maxVersion: 'TLSv1.1',
+        ciphers: 'DEFAULT:@SECLEVEL=0',
+      }),
+    );
     assert.equal((await hello(websecure, { servername: 'app.example.com', maxVersion: 'TLSv1.2' })).version, 'TLSv1.2');
     assert.equal((await hello(websecure, { servername: 'app.example.com' })).version, 'TLSv1.3');
   });

@@ -13,7 +13,10 @@ import { tempDir } from '../helpers/temp.ts';
 
 function get(port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/', headers: { host }, agent: false }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)); });
+    const req = request({ host: '127.0.0.1', port, path: '/', headers: { host }, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
     req.on('error', reject);
     req.end();
   });
@@ -22,13 +25,30 @@ function get(port: number, host: string): Promise<number> {
 /** One TLS connection: whether it resumed `session`, and the session ticket it was given. */
 function tlsSession(port: number, servername: string, session?: Buffer): Promise<{ reused: boolean; ticket: Buffer }> {
   return new Promise((resolve, reject) => {
-    const s = tlsConnect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false, ...(session ? { session } : {}) });
+    const s = tlsConnect({
+      host: '127.0.0.1',
+      port,
+      servername,
+      rejectUnauthorized: false,
+      ...(session ? { session } : {}),
+    });
     // A first connection waits for its ticket (TLS 1.3 sends it after the handshake); a resumed one
     // only needs the handshake.
-    if (session) s.once('secureConnect', () => { resolve({ reused: s.isSessionReused(), ticket: session }); s.destroy(); });
-    else s.once('session', (ticket: Buffer) => { resolve({ reused: s.isSessionReused(), ticket }); s.destroy(); });
+    if (session)
+      s.once('secureConnect', () => {
+        resolve({ reused: s.isSessionReused(), ticket: session });
+        s.destroy();
+      });
+    else
+      s.once('session', (ticket: Buffer) => {
+        resolve({ reused: s.isSessionReused(), ticket });
+        s.destroy();
+      });
     s.on('error', reject);
-    s.setTimeout(5000, () => { reject(new Error('no TLS session within 5 s')); s.destroy(); });
+    s.setTimeout(5000, () => {
+      reject(new Error('no TLS session within 5 s'));
+      s.destroy();
+    });
   });
 }
 
@@ -48,7 +68,10 @@ describe('workers: the data plane on every core, fed by one control plane', { ti
   let web = 0;
   let websecure = 0;
   let dyn = '';
-  const write = (cfg: unknown): void => { writeFileSync(`${dyn}.tmp`, stringify(cfg)); renameSync(`${dyn}.tmp`, dyn); };
+  const write = (cfg: unknown): void => {
+    writeFileSync(`${dyn}.tmp`, stringify(cfg));
+    renameSync(`${dyn}.tmp`, dyn);
+  };
 
   before(async () => {
     up = await startUpstream(echoHandler('up'));
@@ -61,7 +84,10 @@ describe('workers: the data plane on every core, fed by one control plane', { ti
     writeFileSync(join(dir, 'files.crt'), cert.cert);
     write({
       http: {
-        routers: { app: { rule: 'Host(`app.test`)', service: 'up' }, secure: { rule: 'Host(`files.test`)', service: 'up', tls: {} } },
+        routers: {
+          app: { rule: 'Host(`app.test`)', service: 'up' },
+          secure: { rule: 'Host(`files.test`)', service: 'up', tls: {} },
+        },
         services: { up: { loadBalancer: { servers: [{ url: up.url }] } } },
       },
       tls: { certificates: [{ certFile: join(dir, 'files.crt'), keyFile: join(dir, 'files.key') }] },
@@ -89,7 +115,7 @@ describe('workers: the data plane on every core, fed by one control plane', { ti
     return eps.find((e) => e.name === 'web')?.workers ?? [];
   };
 
-  test('two worker threads serve the entrypoints with the control plane\'s configuration', async () => {
+  test("two worker threads serve the entrypoints with the control plane's configuration", async () => {
     const ids = await workers();
     assert.equal(ids.length, 2);
     await waitUntil(async () => (await get(web, 'app.test')) === 200, 'the configuration to reach the workers');
@@ -98,35 +124,55 @@ describe('workers: the data plane on every core, fed by one control plane', { ti
   });
 
   test('configuration changes reach every worker', async () => {
-    write({ http: { routers: { fresh: { rule: 'Host(`fresh.test`)', service: 'up' } }, services: { up: { loadBalancer: { servers: [{ url: up.url }] } } } } });
+    write({
+      http: {
+        routers: { fresh: { rule: 'Host(`fresh.test`)', service: 'up' } },
+        services: { up: { loadBalancer: { servers: [{ url: up.url }] } } },
+      },
+    });
     await waitUntil(async () => (await get(web, 'fresh.test')) === 200, 'the new router');
     const statuses = await Promise.all(Array.from({ length: 40 }, () => get(web, 'fresh.test')));
     assert.deepEqual(new Set(statuses), new Set([200]), 'every worker has the new router');
   });
 
-  test('certificates from the primary\'s store are served by the workers', async () => {
+  test("certificates from the primary's store are served by the workers", async () => {
     write({
-      http: { routers: { secure: { rule: 'Host(`files.test`)', service: 'up', tls: {} } }, services: { up: { loadBalancer: { servers: [{ url: up.url }] } } } },
+      http: {
+        routers: { secure: { rule: 'Host(`files.test`)', service: 'up', tls: {} } },
+        services: { up: { loadBalancer: { servers: [{ url: up.url }] } } },
+      },
       tls: { certificates: [{ certFile: join(berth.dir, 'files.crt'), keyFile: join(berth.dir, 'files.key') }] },
     });
-    await waitUntil(async () => (await peerCertCN(websecure, 'files.test')) === 'files.test', 'the file certificate in the workers');
+    await waitUntil(
+      async () => (await peerCertCN(websecure, 'files.test')) === 'files.test',
+      'the file certificate in the workers',
+    );
     const cns = await Promise.all(Array.from({ length: 20 }, () => peerCertCN(websecure, 'files.test')));
     assert.deepEqual(new Set(cns), new Set(['files.test']));
   });
 
   test('TLS sessions resume on whichever worker accepts the next connection (shared ticket keys)', async () => {
-    await waitUntil(async () => (await peerCertCN(websecure, 'files.test')) === 'files.test', 'the file certificate in the workers');
+    await waitUntil(
+      async () => (await peerCertCN(websecure, 'files.test')) === 'files.test',
+      'the file certificate in the workers',
+    );
     const first = await tlsSession(websecure, 'files.test');
     // SO_REUSEPORT spreads these over both workers; each must accept the other's ticket.
     const again = [];
     for (let i = 0; i < 16; i++) again.push(await tlsSession(websecure, 'files.test', first.ticket));
-    assert.deepEqual(again.map((r) => r.reused), again.map(() => true));
+    assert.deepEqual(
+      again.map((r) => r.reused),
+      again.map(() => true),
+    );
   });
 
   test('a worker that fails is replaced; the other keeps serving meanwhile', async () => {
     write({
       http: {
-        routers: { fresh: { rule: 'Host(`fresh.test`)', service: 'up' }, crash: { rule: 'Host(`crash.test`)', service: 'crash@internal' } },
+        routers: {
+          fresh: { rule: 'Host(`fresh.test`)', service: 'up' },
+          crash: { rule: 'Host(`crash.test`)', service: 'crash@internal' },
+        },
         services: { up: { loadBalancer: { servers: [{ url: up.url }] } } },
       },
     });
@@ -135,16 +181,29 @@ describe('workers: the data plane on every core, fed by one control plane', { ti
     assert.equal(before.length, 2);
     // The worker that accepts this request fails as an uncaught bug would; its connection dies with it.
     await get(web, 'crash.test').catch(() => 0);
-    await waitUntil(async () => { const now = await workers(); return now.length < 2 || now.some((id) => !before.includes(id)); }, 'the failed worker to be gone');
+    await waitUntil(async () => {
+      const now = await workers();
+      return now.length < 2 || now.some((id) => !before.includes(id));
+    }, 'the failed worker to be gone');
     const statuses = await Promise.all(Array.from({ length: 20 }, () => get(web, 'fresh.test').catch(() => 0)));
     assert.deepEqual(new Set(statuses), new Set([200]), `statuses while one worker was down: ${statuses.join(',')}`);
-    await waitUntil(async () => { const now = await workers(); return now.length === 2 && now.filter((id) => before.includes(id)).length === 1; }, 'a replacement worker', 30_000, 100);
+    await waitUntil(
+      async () => {
+        const now = await workers();
+        return now.length === 2 && now.filter((id) => before.includes(id)).length === 1;
+      },
+      'a replacement worker',
+      30_000,
+      100,
+    );
     const after = await Promise.all(Array.from({ length: 40 }, () => get(web, 'fresh.test')));
     assert.deepEqual(new Set(after), new Set([200]), 'service after the restart');
   });
 });
 
-describe('workers: health checks run once, in the control plane, and their verdict reaches every worker', { timeout: 120_000 }, () => {
+describe('workers: health checks run once, in the control plane, and their verdict reaches every worker', {
+  timeout: 120_000,
+}, () => {
   let berth: BerthProcess;
   let up: Upstream;
   let web = 0;
@@ -153,19 +212,41 @@ describe('workers: health checks run once, in the control plane, and their verdi
 
   before(async () => {
     up = await startUpstream((req, res) => {
-      if (req.url === '/health') { probes++; res.statusCode = healthy ? 200 : 503; res.end(); return; }
+      if (req.url === '/health') {
+        probes++;
+        res.statusCode = healthy ? 200 : 503;
+        res.end();
+        return;
+      }
       res.end('up');
     });
     web = await freePort();
     const dir = tempDir('berth-workers-health-');
     const dyn = join(dir, 'dynamic.yaml');
-    writeFileSync(dyn, stringify({
-      http: {
-        routers: { hc: { rule: 'Host(`hc.test`)', service: 'hc' } },
-        services: { hc: { loadBalancer: { servers: [{ url: up.url }], healthCheck: { path: '/health', interval: '1h', unhealthyInterval: '100ms' } } } },
+    writeFileSync(
+      dyn,
+      stringify({
+        http: {
+          routers: { hc: { rule: 'Host(`hc.test`)', service: 'hc' } },
+          services: {
+            hc: {
+              loadBalancer: {
+                servers: [{ url: up.url }],
+                healthCheck: { path: '/health', interval: '1h', unhealthyInterval: '100ms' },
+              },
+            },
+          },
+        },
+      }),
+    );
+    berth = await startBerth({
+      dir,
+      config: {
+        workers: 2,
+        entryPoints: { web: { address: `127.0.0.1:${web}` } },
+        providers: { file: { filename: dyn, watch: true } },
       },
-    }));
-    berth = await startBerth({ dir, config: { workers: 2, entryPoints: { web: { address: `127.0.0.1:${web}` } }, providers: { file: { filename: dyn, watch: true } } } });
+    });
   });
 
   after(async () => {
@@ -185,12 +266,22 @@ describe('workers: health checks run once, in the control plane, and their verdi
   test('a server marked down is down in every worker, and back up in every worker', async () => {
     healthy = false;
     // A shorter interval is a new definition: the control plane's checker starts again with it.
-    writeFileSync(join(berth.dir, 'dynamic.yaml'), stringify({
-      http: {
-        routers: { hc: { rule: 'Host(`hc.test`)', service: 'hc' } },
-        services: { hc: { loadBalancer: { servers: [{ url: up.url }], healthCheck: { path: '/health', interval: '100ms', unhealthyInterval: '100ms' } } } },
-      },
-    }));
+    writeFileSync(
+      join(berth.dir, 'dynamic.yaml'),
+      stringify({
+        http: {
+          routers: { hc: { rule: 'Host(`hc.test`)', service: 'hc' } },
+          services: {
+            hc: {
+              loadBalancer: {
+                servers: [{ url: up.url }],
+                healthCheck: { path: '/health', interval: '100ms', unhealthyInterval: '100ms' },
+              },
+            },
+          },
+        },
+      }),
+    );
     await waitUntil(async () => (await get(web, 'hc.test')) === 503, 'the server to be marked down');
     const down = await Promise.all(Array.from({ length: 40 }, () => get(web, 'hc.test')));
     assert.deepEqual(new Set(down), new Set([503]), 'down in every worker');

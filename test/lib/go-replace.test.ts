@@ -45,7 +45,12 @@ const goReplaceTests: { pattern: string; replacement: string; input: string; out
   { pattern: 'hello, (.+)', replacement: 'goodbye, ${1}', input: 'hello, world', output: 'goodbye, world' },
   { pattern: 'hello, (.+)', replacement: 'goodbye, $1x', input: 'hello, world', output: 'goodbye, ' },
   { pattern: 'hello, (.+)', replacement: 'goodbye, ${1}x', input: 'hello, world', output: 'goodbye, worldx' },
-  { pattern: 'hello, (.+)', replacement: '<$0><$1><$2><$3>', input: 'hello, world', output: '<hello, world><world><><>' },
+  {
+    pattern: 'hello, (.+)',
+    replacement: '<$0><$1><$2><$3>',
+    input: 'hello, world',
+    output: '<hello, world><world><><>',
+  },
   { pattern: 'hello, (?P<noun>.+)', replacement: 'goodbye, $noun!', input: 'hello, world', output: 'goodbye, world!' },
   { pattern: 'hello, (?P<noun>.+)', replacement: 'goodbye, ${noun}', input: 'hello, world', output: 'goodbye, world' },
   { pattern: 'a+', replacement: '${oops', input: 'aaa', output: '${oops' },
@@ -55,11 +60,21 @@ const goReplaceTests: { pattern: string; replacement: string; input: string; out
   { pattern: 'abc', replacement: '$1', input: '123', output: '123' },
   { pattern: '(a)(b){0}(c)', replacement: '.$1|$3.', input: 'xacxacx', output: 'x.a|c.x.a|c.x' },
   { pattern: '(a)(b){0}(c)', replacement: '.$2|$3.', input: 'xacxacx', output: 'x.|c.x.|c.x' },
-  { pattern: '((a(b){0}){3}){5}(h)', replacement: 'y caramb$2', input: `say ${'a'.repeat(16)}h`, output: 'say ay caramba' },
-  { pattern: '((a(b){0}){3}){5}h', replacement: 'y caramb$2', input: `say ${'a'.repeat(16)}h`, output: 'say ay caramba' },
+  {
+    pattern: '((a(b){0}){3}){5}(h)',
+    replacement: 'y caramb$2',
+    input: `say ${'a'.repeat(16)}h`,
+    output: 'say ay caramba',
+  },
+  {
+    pattern: '((a(b){0}){3}){5}h',
+    replacement: 'y caramb$2',
+    input: `say ${'a'.repeat(16)}h`,
+    output: 'say ay caramba',
+  },
 ];
 
-describe('Go ReplaceAllString (Go\'s replaceTests)', () => {
+describe("Go ReplaceAllString (Go's replaceTests)", () => {
   for (const c of goReplaceTests) {
     test(`${JSON.stringify(c.pattern)} / ${JSON.stringify(c.replacement)} on ${JSON.stringify(c.input)}`, () => {
       const r = compileGoRegexp(c.pattern);
@@ -69,7 +84,7 @@ describe('Go ReplaceAllString (Go\'s replaceTests)', () => {
   }
 });
 
-describe('Go templates where JavaScript\'s replace differs', () => {
+describe("Go templates where JavaScript's replace differs", () => {
   const cases = [
     { desc: '$& is literal', pattern: 'b', replacement: '[$&]', input: 'abc', output: 'a[$&]c' },
     { desc: '$` is literal', pattern: 'b', replacement: '[$`]', input: 'abc', output: 'a[$`]c' },
@@ -77,8 +92,14 @@ describe('Go templates where JavaScript\'s replace differs', () => {
     { desc: '$10 is group 10, not group 1 then 0', pattern: '(a)', replacement: '$10', input: 'a', output: '' },
     { desc: '$01 is a name, not group 1', pattern: '(a)', replacement: '$01', input: 'a', output: '' },
     { desc: 'unknown name is empty', pattern: '(?P<x>a)', replacement: '<$y>', input: 'a', output: '<>' },
-    { desc: 'redirectRegex-style URL rewrite', pattern: '^https?://localhost/(.*)', replacement: 'https://example.com/${1}', input: 'http://localhost/a/b', output: 'https://example.com/a/b' },
-    { desc: 'a caller\'s lastIndex is left alone', pattern: 'a', replacement: 'b', input: 'aa', output: 'bb' },
+    {
+      desc: 'redirectRegex-style URL rewrite',
+      pattern: '^https?://localhost/(.*)',
+      replacement: 'https://example.com/${1}',
+      input: 'http://localhost/a/b',
+      output: 'https://example.com/a/b',
+    },
+    { desc: "a caller's lastIndex is left alone", pattern: 'a', replacement: 'b', input: 'aa', output: 'bb' },
   ];
   for (const c of cases) {
     test(c.desc, () => {

@@ -6,12 +6,30 @@ import { KeyedResources } from '../../src/lib/keyed-resources.ts';
 function harness() {
   const log: string[] = [];
   const pending = new Map<string, { resolve: () => void; reject: (e: Error) => void }>();
-  const r = new KeyedResources<number>((key, value) => new Promise((resolve, reject) => {
-    log.push(`open ${key}=${value}`);
-    pending.set(key, { resolve: () => resolve(async () => { log.push(`close ${key}`); }), reject });
-  }), (key, err) => log.push(`failed ${key}: ${(err as Error).message}`));
-  const finish = async (key: string): Promise<void> => { pending.get(key)!.resolve(); pending.delete(key); await new Promise((x) => setImmediate(x)); };
-  const fail = async (key: string): Promise<void> => { pending.get(key)!.reject(new Error('EADDRINUSE')); pending.delete(key); await new Promise((x) => setImmediate(x)); };
+  const r = new KeyedResources<number>(
+    (key, value) =>
+      new Promise((resolve, reject) => {
+        log.push(`open ${key}=${value}`);
+        pending.set(key, {
+          resolve: () =>
+            resolve(async () => {
+              log.push(`close ${key}`);
+            }),
+          reject,
+        });
+      }),
+    (key, err) => log.push(`failed ${key}: ${(err as Error).message}`),
+  );
+  const finish = async (key: string): Promise<void> => {
+    pending.get(key)!.resolve();
+    pending.delete(key);
+    await new Promise((x) => setImmediate(x));
+  };
+  const fail = async (key: string): Promise<void> => {
+    pending.get(key)!.reject(new Error('EADDRINUSE'));
+    pending.delete(key);
+    await new Promise((x) => setImmediate(x));
+  };
   return { r, log, finish, fail };
 }
 

@@ -5,7 +5,15 @@ import { compileFormatter, formatToString } from '../../src/observability/access
 import { Capture, captureHeaders } from '../../src/observability/capture.ts';
 import { jsonString, serviceAddr, splitHostPort } from '../../src/observability/line-values.ts';
 import { ByteWriter } from '../../src/observability/byte-writer.ts';
-import { CORE_FIELDS, compileJson, formatCommon, type AccessRecord, type CoreField, type FieldMode, type HeaderField } from '../../src/observability/access-log-format.ts';
+import {
+  CORE_FIELDS,
+  compileJson,
+  formatCommon,
+  type AccessRecord,
+  type CoreField,
+  type FieldMode,
+  type HeaderField,
+} from '../../src/observability/access-log-format.ts';
 import { LineWriter, skipBytes, type LineSink, type LineWriterOptions } from '../../src/observability/line-writer.ts';
 import { waitUntil } from '../helpers/net.ts';
 
@@ -13,10 +21,25 @@ import { waitUntil } from '../helpers/net.ts';
 function capture(over: Partial<Capture> = {}): Capture {
   const c = new Capture();
   const base: Partial<Capture> = {
-    start: 1000.25, end: 1000.25 + 1.234567, entrypoint: 'web', clientIp: '127.0.0.1', remote: '127.0.0.1', remotePort: 40000,
-    username: '-', method: 'GET', url: '/a?b=1', httpVersion: '1.1', scheme: 'http',
+    start: 1000.25,
+    end: 1000.25 + 1.234567,
+    entrypoint: 'web',
+    clientIp: '127.0.0.1',
+    remote: '127.0.0.1',
+    remotePort: 40000,
+    username: '-',
+    method: 'GET',
+    url: '/a?b=1',
+    httpVersion: '1.1',
+    scheme: 'http',
     headers: { host: 'app.example.com:8000', 'user-agent': 'ua/1', referer: 'http://r/', 'content-length': '3' },
-    status: 200, bytes: 11, count: 1, retries: 0, router: 'web@docker', service: 'web-svc@docker', upstream: 'http://127.0.0.9:8080',
+    status: 200,
+    bytes: 11,
+    count: 1,
+    retries: 0,
+    router: 'web@docker',
+    service: 'web-svc@docker',
+    upstream: 'http://127.0.0.9:8080',
   };
   Object.assign(c, base, over);
   captureHeaders(c, c.headers!, true);
@@ -31,13 +54,35 @@ function record(c: Capture): AccessRecord {
   const [host, hostPort] = splitHostPort(hostHeader);
   const cl = Number(c.headers!['content-length'] ?? 0);
   const rec: AccessRecord = {
-    StartUTC: performance.timeOrigin + c.start, Duration: durationNs, EntryPointName: c.entrypoint,
-    ClientAddr: c.remote.includes(':') ? `[${c.remote}]:${port}` : `${c.remote}:${port}`, ClientHost: c.clientIp, ClientPort: port,
-    ClientUsername: c.username, RequestAddr: hostHeader, RequestHost: host, RequestPort: hostPort, RequestMethod: c.method,
-    RequestPath: c.url, RequestProtocol: `HTTP/${c.httpVersion}`, RequestScheme: c.scheme, RequestContentSize: Number.isFinite(cl) && cl > 0 ? cl : 0,
-    OriginStatus: undefined, OriginContentSize: undefined, OriginDuration: undefined, DownstreamStatus: c.status, DownstreamContentSize: c.bytes,
-    Overhead: durationNs, RequestCount: c.count, RetryAttempts: c.retries, RouterName: c.router, ServiceName: c.service, ServiceURL: c.upstream,
-    ServiceAddr: undefined, TLSVersion: c.tlsVersion, TLSCipher: c.tlsCipher,
+    StartUTC: performance.timeOrigin + c.start,
+    Duration: durationNs,
+    EntryPointName: c.entrypoint,
+    ClientAddr: c.remote.includes(':') ? `[${c.remote}]:${port}` : `${c.remote}:${port}`,
+    ClientHost: c.clientIp,
+    ClientPort: port,
+    ClientUsername: c.username,
+    RequestAddr: hostHeader,
+    RequestHost: host,
+    RequestPort: hostPort,
+    RequestMethod: c.method,
+    RequestPath: c.url,
+    RequestProtocol: `HTTP/${c.httpVersion}`,
+    RequestScheme: c.scheme,
+    RequestContentSize: Number.isFinite(cl) && cl > 0 ? cl : 0,
+    OriginStatus: undefined,
+    OriginContentSize: undefined,
+    OriginDuration: undefined,
+    DownstreamStatus: c.status,
+    DownstreamContentSize: c.bytes,
+    Overhead: durationNs,
+    RequestCount: c.count,
+    RetryAttempts: c.retries,
+    RouterName: c.router,
+    ServiceName: c.service,
+    ServiceURL: c.upstream,
+    ServiceAddr: undefined,
+    TLSVersion: c.tlsVersion,
+    TLSCipher: c.tlsCipher,
   };
   if (c.upstream !== undefined) {
     rec.ServiceAddr = serviceAddr(c.upstream);
@@ -61,9 +106,31 @@ const batch = (): Capture[] => [
   capture(),
   capture({ count: 2, url: '/b', end: 1000.25 + 0.5 }),
   capture({ count: 3, status: 404, bytes: 19, router: undefined, service: undefined, upstream: undefined }),
-  capture({ count: 4, remote: '::1', clientIp: '::1', remotePort: 51000, headers: { host: '[::1]:8443' }, httpVersion: '2.0', scheme: 'https', tlsVersion: '1.3', tlsCipher: 'TLS_AES_128_GCM_SHA256' }),
-  capture({ count: 5, originNs: 400_000, retries: 2, username: 'alice', method: 'POST', headers: { host: 'bare.test', 'content-length': '12' } }),
-  capture({ count: 6, router: 'r"},"evil":"1\n@docker', url: '/p"q\\\u0001café-日本-🚀\ud800', headers: { host: 'app.example.com:8000', 'user-agent': 'curl/8 "q"' } }),
+  capture({
+    count: 4,
+    remote: '::1',
+    clientIp: '::1',
+    remotePort: 51000,
+    headers: { host: '[::1]:8443' },
+    httpVersion: '2.0',
+    scheme: 'https',
+    tlsVersion: '1.3',
+    tlsCipher: 'TLS_AES_128_GCM_SHA256',
+  }),
+  capture({
+    count: 5,
+    originNs: 400_000,
+    retries: 2,
+    username: 'alice',
+    method: 'POST',
+    headers: { host: 'bare.test', 'content-length': '12' },
+  }),
+  capture({
+    count: 6,
+    router: 'r"},"evil":"1\n@docker',
+    url: '/p"q\\\u0001café-日本-🚀\ud800',
+    headers: { host: 'app.example.com:8000', 'user-agent': 'curl/8 "q"' },
+  }),
   capture({ count: 7, remotePort: undefined, start: 2000.999, end: 3001.5 }),
   capture({ count: 8 }),
 ];
@@ -71,20 +138,50 @@ const batch = (): Capture[] => [
 describe('access log: batch formatting matches the per-line formatter', () => {
   const headerCases: { desc: string; def: FieldMode; names: [string, FieldMode][] }[] = [
     { desc: 'no headers', def: 'drop', names: [] },
-    { desc: 'named headers', def: 'drop', names: [['user-agent', 'keep'], ['content-length', 'redact']] },
-    { desc: 'all headers, some dropped', def: 'keep', names: [['referer', 'drop'], ['user-agent', 'redact']] },
+    {
+      desc: 'named headers',
+      def: 'drop',
+      names: [
+        ['user-agent', 'keep'],
+        ['content-length', 'redact'],
+      ],
+    },
+    {
+      desc: 'all headers, some dropped',
+      def: 'keep',
+      names: [
+        ['referer', 'drop'],
+        ['user-agent', 'redact'],
+      ],
+    },
   ];
   const fieldCases: { desc: string; modes: Record<CoreField, FieldMode> }[] = [
     { desc: 'every field', modes: modesOf({}) },
-    { desc: 'some dropped and redacted', modes: modesOf({ ClientHost: 'redact', Duration: 'drop', RouterName: 'redact', StartLocal: 'drop', RequestHost: 'drop', RetryAttempts: 'redact', OriginDuration: 'redact' }) },
-    { desc: 'only a few kept', modes: modesOf({ DownstreamStatus: 'keep', RequestPath: 'keep', StartUTC: 'redact' }, 'drop') },
+    {
+      desc: 'some dropped and redacted',
+      modes: modesOf({
+        ClientHost: 'redact',
+        Duration: 'drop',
+        RouterName: 'redact',
+        StartLocal: 'drop',
+        RequestHost: 'drop',
+        RetryAttempts: 'redact',
+        OriginDuration: 'redact',
+      }),
+    },
+    {
+      desc: 'only a few kept',
+      modes: modesOf({ DownstreamStatus: 'keep', RequestPath: 'keep', StartUTC: 'redact' }, 'drop'),
+    },
   ];
   for (const fc of fieldCases) {
     for (const hc of headerCases) {
       test(`JSON: ${fc.desc}, ${hc.desc}`, () => {
         const headerNames = new Map(hc.names);
         const format = compileFormatter({ format: 'json', modes: fc.modes, headerDefault: hc.def, headerNames });
-        const old = compileJson(CORE_FIELDS.filter((f) => fc.modes[f] !== 'drop').map((f) => [f, fc.modes[f]] as const));
+        const old = compileJson(
+          CORE_FIELDS.filter((f) => fc.modes[f] !== 'drop').map((f) => [f, fc.modes[f]] as const),
+        );
         const caps = batch();
         const resHeaders = { 'content-type': 'text/plain', 'x-b': ['1', '2'] };
         for (const c of caps) c.resHeaders = resHeaders;
@@ -95,10 +192,16 @@ describe('access log: batch formatting matches the per-line formatter', () => {
               const m = headerNames.get(k) ?? hc.def;
               if (m === 'drop' || h[k] === undefined) continue;
               const v = h[k];
-              hs.push({ key: prefix + k.replace(/(^|-)([a-z])/g, (_m, d: string, ch: string) => d + ch.toUpperCase()), value: m === 'redact' ? 'REDACTED' : Array.isArray(v) ? v.join(',') : String(v) });
+              hs.push({
+                key: prefix + k.replace(/(^|-)([a-z])/g, (_m, d: string, ch: string) => d + ch.toUpperCase()),
+                value: m === 'redact' ? 'REDACTED' : Array.isArray(v) ? v.join(',') : String(v),
+              });
             }
           };
-          if (hc.def !== 'drop' || hc.names.some(([, m]) => m !== 'drop')) { add('request_', c.headers!); add('downstream_', resHeaders); }
+          if (hc.def !== 'drop' || hc.names.some(([, m]) => m !== 'drop')) {
+            add('request_', c.headers!);
+            add('downstream_', resHeaders);
+          }
           return old(record(c), hs, performance.timeOrigin + c.end);
         });
         // Formatted in one batch and in two (memos carry over between batches).
@@ -112,14 +215,40 @@ describe('access log: batch formatting matches the per-line formatter', () => {
 
   for (const generic of [false, true]) {
     for (const fc of fieldCases) {
-      for (const hc of [headerCases[0]!, { desc: 'referer and agent kept', def: 'drop' as FieldMode, names: [['referer', 'keep'], ['user-agent', 'redact']] as [string, FieldMode][] }]) {
+      for (const hc of [
+        headerCases[0]!,
+        {
+          desc: 'referer and agent kept',
+          def: 'drop' as FieldMode,
+          names: [
+            ['referer', 'keep'],
+            ['user-agent', 'redact'],
+          ] as [string, FieldMode][],
+        },
+      ]) {
         test(`${generic ? 'genericCLF' : 'CLF'}: ${fc.desc}, ${hc.desc}`, () => {
           const headerNames = new Map(hc.names);
-          const format = compileFormatter({ format: generic ? 'generic' : 'common', modes: fc.modes, headerDefault: hc.def, headerNames });
+          const format = compileFormatter({
+            format: generic ? 'generic' : 'common',
+            modes: fc.modes,
+            headerDefault: hc.def,
+            headerNames,
+          });
           const hm = (n: string): FieldMode => headerNames.get(n) ?? hc.def;
-          const pick = (n: string, v: unknown): string | undefined => (hm(n) === 'drop' ? undefined : hm(n) === 'redact' ? 'REDACTED' : (v as string | undefined));
+          const pick = (n: string, v: unknown): string | undefined =>
+            hm(n) === 'drop' ? undefined : hm(n) === 'redact' ? 'REDACTED' : (v as string | undefined);
           const caps = batch();
-          const expected = caps.map((c) => formatCommon(record(c), fc.modes, pick('referer', c.headers!.referer), pick('user-agent', c.headers!['user-agent']), generic)).join('');
+          const expected = caps
+            .map((c) =>
+              formatCommon(
+                record(c),
+                fc.modes,
+                pick('referer', c.headers!.referer),
+                pick('user-agent', c.headers!['user-agent']),
+                generic,
+              ),
+            )
+            .join('');
           // The file holds UTF-8: a lone surrogate (invalid) is written as U+FFFD.
           assert.equal(formatToString(format, caps), Buffer.from(expected, 'utf8').toString('utf8'));
         });
@@ -128,7 +257,8 @@ describe('access log: batch formatting matches the per-line formatter', () => {
   }
 
   test('JSON strings: plain ones are quoted as they are, others as JSON.stringify does', () => {
-    for (const v of ['web@docker', '', 'a"b', 'a\\b', 'x\u0000y', 'tab\t', 'café', 'x\ud800y', '🚀']) assert.equal(jsonString(v), JSON.stringify(v));
+    for (const v of ['web@docker', '', 'a"b', 'a\\b', 'x\u0000y', 'tab\t', 'café', 'x\ud800y', '🚀'])
+      assert.equal(jsonString(v), JSON.stringify(v));
   });
 });
 
@@ -138,16 +268,29 @@ describe('access log: line writer batches', () => {
     let pending: (() => void)[] = [];
     const s = {
       texts: [] as string[],
-      write(chunks: readonly Uint8Array[], done: (err: Error | null) => void) { s.texts.push(text(chunks)); pending.push(() => done(null)); },
+      write(chunks: readonly Uint8Array[], done: (err: Error | null) => void) {
+        s.texts.push(text(chunks));
+        pending.push(() => done(null));
+      },
       close() {},
-      release() { const p = pending; pending = []; for (const f of p) f(); },
+      release() {
+        const p = pending;
+        pending = [];
+        for (const f of p) f();
+      },
     };
     return s;
   }
 
   test('lines are written in order, one write at a time: what arrives during a write goes out in the next', async () => {
     const sink = heldSink();
-    const w = new LineWriter<number>(sink, { bufferLines: 0, flushMs: 1000, maxPendingBytes: 1 << 20 }, (items, out) => { for (const i of items) out.text(`${i}\n`); });
+    const w = new LineWriter<number>(
+      sink,
+      { bufferLines: 0, flushMs: 1000, maxPendingBytes: 1 << 20 },
+      (items, out) => {
+        for (const i of items) out.text(`${i}\n`);
+      },
+    );
     for (let i = 0; i < 3; i++) w.push(i);
     await new Promise((r) => setImmediate(r));
     assert.deepEqual(sink.texts, ['0\n1\n2\n']);
@@ -162,8 +305,16 @@ describe('access log: line writer batches', () => {
 
   test('with a write delay, lines of many turns go out in one write; drain does not wait for the delay', async () => {
     const sink = heldSink();
-    const w = new LineWriter<string>(sink, { bufferLines: 0, flushMs: 1000, maxPendingBytes: 1 << 20, writeDelayMs: 60_000 });
-    for (let i = 0; i < 5; i++) { w.push(`${i}\n`); await new Promise((r) => setImmediate(r)); }
+    const w = new LineWriter<string>(sink, {
+      bufferLines: 0,
+      flushMs: 1000,
+      maxPendingBytes: 1 << 20,
+      writeDelayMs: 60_000,
+    });
+    for (let i = 0; i < 5; i++) {
+      w.push(`${i}\n`);
+      await new Promise((r) => setImmediate(r));
+    }
     assert.deepEqual(sink.texts, [], 'nothing written within the delay');
     const drained = w.drain();
     sink.release();
@@ -180,7 +331,12 @@ describe('access log: line writer batches', () => {
   test('unwritten bytes are bounded by maxPendingBytes (then lines are dropped, counted and reported)', async () => {
     const sink = heldSink();
     const errors: string[] = [];
-    const w = new LineWriter<string>(sink, { bufferLines: 0, flushMs: 1000, maxPendingBytes: 100, onError: (e) => errors.push(e.message) });
+    const w = new LineWriter<string>(sink, {
+      bufferLines: 0,
+      flushMs: 1000,
+      maxPendingBytes: 100,
+      onError: (e) => errors.push(e.message),
+    });
     w.push('first\n');
     await new Promise((r) => setImmediate(r));
     assert.equal(sink.texts.length, 1, 'a write is in flight');
@@ -201,14 +357,18 @@ describe('access log: line writer batches', () => {
   test('a line the formatter fails on leaves nothing behind; it is counted and reported, and the caller may reuse its item', async () => {
     const sink = heldSink();
     const errors: Error[] = [];
-    const w = new LineWriter<{ v: string }>(sink, { bufferLines: 0, flushMs: 1000, maxPendingBytes: 1 << 20, onError: (e) => errors.push(e) }, (items, out) => {
-      for (const i of items) {
-        // Part of the line is written before the failure: none of it may reach the file.
-        out.text(`${i.v}-start `);
-        if (i.v === 'bad') throw new Error('bad item');
-        out.text(`${i.v}-end\n`);
-      }
-    });
+    const w = new LineWriter<{ v: string }>(
+      sink,
+      { bufferLines: 0, flushMs: 1000, maxPendingBytes: 1 << 20, onError: (e) => errors.push(e) },
+      (items, out) => {
+        for (const i of items) {
+          // Part of the line is written before the failure: none of it may reach the file.
+          out.text(`${i.v}-start `);
+          if (i.v === 'bad') throw new Error('bad item');
+          out.text(`${i.v}-end\n`);
+        }
+      },
+    );
     const scratch = { v: 'a' };
     w.push(scratch);
     scratch.v = 'bad';
@@ -228,22 +388,38 @@ describe('access log: line writer batches', () => {
     const batches: string[][] = [];
     const released: string[] = [];
     const errors: Error[] = [];
-    const w = new LineWriter<{ v: string }>(sink, { bufferLines: 0, flushMs: 1000, maxPendingBytes: 1 << 20, onError: (e) => errors.push(e), ...opts }, (items, out) => {
-      batches.push(items.map((i) => i.v));
-      for (const i of items) {
-        out.text(`${i.v}-start `);
-        if (i.v.startsWith('bad')) throw new Error(`cannot format ${i.v}`);
-        out.text(`${i.v}-end\n`);
-      }
-    }, { make: () => ({ v: '' }), release: (i) => { released.push(i.v); i.v = 'released'; } });
-    const log = (v: string): void => { w.slot().v = v; w.commit(); };
+    const w = new LineWriter<{ v: string }>(
+      sink,
+      { bufferLines: 0, flushMs: 1000, maxPendingBytes: 1 << 20, onError: (e) => errors.push(e), ...opts },
+      (items, out) => {
+        batches.push(items.map((i) => i.v));
+        for (const i of items) {
+          out.text(`${i.v}-start `);
+          if (i.v.startsWith('bad')) throw new Error(`cannot format ${i.v}`);
+          out.text(`${i.v}-end\n`);
+        }
+      },
+      {
+        make: () => ({ v: '' }),
+        release: (i) => {
+          released.push(i.v);
+          i.v = 'released';
+        },
+      },
+    );
+    const log = (v: string): void => {
+      w.slot().v = v;
+      w.commit();
+    };
     return { w, log, batches, released, errors };
   }
 
   test('committed items are formatted together just before their write, in order with pushed ones, and released', async () => {
     const sink = heldSink();
     const { w, log, batches, released } = pooled(sink, { writeDelayMs: 60_000 });
-    log('a'); log('b'); log('c');
+    log('a');
+    log('b');
+    log('c');
     assert.deepEqual(batches, [], 'nothing formatted when committed');
     w.push({ v: 'p' });
     log('d');
@@ -251,7 +427,11 @@ describe('access log: line writer batches', () => {
     sink.release();
     await drained;
     assert.deepEqual(sink.texts, ['a-start a-end\nb-start b-end\nc-start c-end\np-start p-end\nd-start d-end\n']);
-    assert.deepEqual(batches, [['a', 'b', 'c'], ['p'], ['d']], 'one formatter call for the items committed before the push');
+    assert.deepEqual(
+      batches,
+      [['a', 'b', 'c'], ['p'], ['d']],
+      'one formatter call for the items committed before the push',
+    );
     assert.deepEqual(released, ['a', 'b', 'c', 'd']);
     // The pool hands out the same items again.
     const first = w.slot();
@@ -275,24 +455,31 @@ describe('access log: line writer batches', () => {
   test('a committed item the formatter fails on drops only its own line, reported; its batch keeps the others', async () => {
     const sink = heldSink();
     const { w, log, errors } = pooled(sink);
-    log('a'); log('bad1'); log('b');
+    log('a');
+    log('bad1');
+    log('b');
     const closed = w.close();
     sink.release();
     await closed;
     assert.equal(sink.texts.join(''), 'a-start a-end\nb-start b-end\n');
     assert.equal(w.dropped, 1);
-    assert.deepEqual(errors.map((e) => e.message), ['cannot format bad1']);
+    assert.deepEqual(
+      errors.map((e) => e.message),
+      ['cannot format bad1'],
+    );
   });
 
   test('committed items are formatted at once when maxQueued are waiting, and dropped when the output is maxPendingBytes behind', async () => {
     const sink = heldSink();
     const { w, log, batches } = pooled(sink, { writeDelayMs: 60_000, maxQueued: 3, maxPendingBytes: 40 });
-    log('a'); log('b');
+    log('a');
+    log('b');
     assert.equal(batches.length, 0);
     log('c');
     assert.deepEqual(batches, [['a', 'b', 'c']], 'formatted when the queue is full');
     // 42 bytes pending (over 40): the next lines are dropped until the output catches up.
-    log('d'); log('e');
+    log('d');
+    log('e');
     assert.equal(w.dropped, 2);
     const closed = w.close();
     sink.release();
@@ -326,15 +513,29 @@ describe('access log: byte writer', () => {
     const vals = ['web@docker', '', 'a"b', 'a\\b', 'x\u0000y', 'tab\t', 'café', 'x\ud800y', '🚀', '/p?q=1&r=%20'];
     const nums = [0, 7, 10, 99, 100, 1234567, 2 ** 53 - 1, -5, 1.5, NaN];
     for (const v of vals) w.json(v);
-    for (const n of nums) { w.uint(n); w.byte(44); }
-    assert.equal(Buffer.concat(w.take()).toString('utf8'), vals.map((v) => JSON.stringify(v)).join('') + nums.map((n) => String(n) + ',').join(''));
+    for (const n of nums) {
+      w.uint(n);
+      w.byte(44);
+    }
+    assert.equal(
+      Buffer.concat(w.take()).toString('utf8'),
+      vals.map((v) => JSON.stringify(v)).join('') + nums.map((n) => String(n) + ',').join(''),
+    );
   });
 
   test('a fraction of a second is written over the zeros of prepared bytes, zero-padded', () => {
     const w = new ByteWriter(16);
     w.text('x');
-    for (const [v, a, b] of [[42, 3, 14], [999_999, 3, -1], [0, -1, 14]] as const) w.bytesWithFraction(Buffer.from('"a.000000","b.000000"'), a, b, v);
-    assert.equal(Buffer.concat(w.take()).toString(), 'x"a.000042","b.000042""a.999999","b.000000""a.000000","b.000000"');
+    for (const [v, a, b] of [
+      [42, 3, 14],
+      [999_999, 3, -1],
+      [0, -1, 14],
+    ] as const)
+      w.bytesWithFraction(Buffer.from('"a.000000","b.000000"'), a, b, v);
+    assert.equal(
+      Buffer.concat(w.take()).toString(),
+      'x"a.000042","b.000042""a.999999","b.000000""a.000000","b.000000"',
+    );
   });
 
   test('restoring forgets what was written after save, even across chunks', () => {

@@ -25,10 +25,17 @@ describe('access log rotation (reopen)', () => {
       log.reopen();
       for (let i = 400; i < 700; i++) log.onResponse(...fakeRequest(i));
       await log.flush();
-      const paths = (p: string): string[] => readFileSync(p, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { RequestPath: string }).RequestPath);
+      const paths = (p: string): string[] =>
+        readFileSync(p, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => (JSON.parse(l) as { RequestPath: string }).RequestPath);
       const before = paths(rotated);
       const after = paths(file);
-      assert.deepEqual([...before, ...after], Array.from({ length: 700 }, (_, i) => `/r/${i}`));
+      assert.deepEqual(
+        [...before, ...after],
+        Array.from({ length: 700 }, (_, i) => `/r/${i}`),
+      );
       assert.ok(after.length >= 300, `${after.length} lines in the new file`);
       assert.deepEqual(errors, []);
     } finally {
@@ -45,7 +52,10 @@ describe('access log rotation (reopen)', () => {
       log.onResponse(...fakeRequest(0));
       renameSync(file, join(dir, 'old.log'));
       mkdirSync(file);
-      assert.throws(() => log.reopen(), (err: unknown) => err instanceof BerthError && /cannot open/.test(err.message));
+      assert.throws(
+        () => log.reopen(),
+        (err: unknown) => err instanceof BerthError && /cannot open/.test(err.message),
+      );
       log.onResponse(...fakeRequest(1));
       await log.flush();
       assert.equal(readFileSync(join(dir, 'old.log'), 'utf8').trim().split('\n').length, 2);
@@ -58,8 +68,30 @@ describe('access log rotation (reopen)', () => {
 
 /** The arguments of `onResponse` for a plain proxied GET of `/r/i`. */
 function fakeRequest(i: number): Parameters<AccessLog['onResponse']> {
-  const req = new ProxyRequest('GET', `/r/${i}`, new HeaderList(['host', 'a.test']), null, 1, 1, undefined, '127.0.0.1', 4000);
+  const req = new ProxyRequest(
+    'GET',
+    `/r/${i}`,
+    new HeaderList(['host', 'a.test']),
+    null,
+    1,
+    1,
+    undefined,
+    '127.0.0.1',
+    4000,
+  );
   const res = new ProxyResponse(req, DISCARD_SINK);
-  const ctx: RequestContext = { entrypoint: 'web', scheme: 'http', remoteIp: '127.0.0.1', clientIp: '127.0.0.1', trustedPeer: false, host: 'a.test', path: `/r/${i}`, start: performance.now(), router: 'r@file', service: 's@file', upstream: 'http://127.0.0.9:1' };
+  const ctx: RequestContext = {
+    entrypoint: 'web',
+    scheme: 'http',
+    remoteIp: '127.0.0.1',
+    clientIp: '127.0.0.1',
+    trustedPeer: false,
+    host: 'a.test',
+    path: `/r/${i}`,
+    start: performance.now(),
+    router: 'r@file',
+    service: 's@file',
+    upstream: 'http://127.0.0.9:1',
+  };
   return [req, res, ctx];
 }

@@ -7,7 +7,13 @@ import { join } from 'node:path';
 import type { AccessLogConfig } from '../../src/config/static/types.ts';
 import { createAccessLog } from '../../src/observability/access-log.ts';
 import { canonicalHeader } from '../../src/observability/line-values.ts';
-import { clfTime, compileJson, rfc3339Local, rfc3339Utc, type AccessRecord } from '../../src/observability/access-log-format.ts';
+import {
+  clfTime,
+  compileJson,
+  rfc3339Local,
+  rfc3339Utc,
+  type AccessRecord,
+} from '../../src/observability/access-log-format.ts';
 import { BerthError } from '../../src/lib/errors.ts';
 import { memorySink, send, serve, type TestRoute } from './serve.ts';
 import { waitUntil } from '../helpers/net.ts';
@@ -16,8 +22,15 @@ const proxied: TestRoute = (req, res, ctx) => {
   ctx.router = 'web@docker';
   ctx.service = 'web-svc@docker';
   ctx.upstream = 'http://127.0.0.9:8080';
-  if (req.url === '/missing') { res.statusCode = 404; res.end('nope'); return; }
-  if (req.url === '/slow') { setTimeout(() => res.end('late'), 60); return; }
+  if (req.url === '/missing') {
+    res.statusCode = 404;
+    res.end('nope');
+    return;
+  }
+  if (req.url === '/slow') {
+    setTimeout(() => res.end('late'), 60);
+    return;
+  }
   res.setHeader('content-type', 'text/plain');
   res.setHeader('x-secret', 'hush');
   res.write('hello ');
@@ -45,7 +58,12 @@ async function withLog(cfg: AccessLogConfig, route: TestRoute, fn: (port: number
 describe('access log: JSON format', () => {
   test('a proxied request carries router, service, status, duration and sizes', async () => {
     const lines = await withLog({ format: 'json' }, proxied, async (port) => {
-      await send(port, { path: '/a?b=1', headers: { host: 'app.example.com:8000', 'user-agent': 'ua/1' }, method: 'POST', body: 'xyz' });
+      await send(port, {
+        path: '/a?b=1',
+        headers: { host: 'app.example.com:8000', 'user-agent': 'ua/1' },
+        method: 'POST',
+        body: 'xyz',
+      });
     });
     assert.equal(lines.length, 1);
     const rec = JSON.parse(lines[0]!) as Record<string, unknown>;
@@ -84,9 +102,16 @@ describe('access log: JSON format', () => {
   });
 
   test('an answer of berth itself (no upstream) has no origin fields and Overhead = Duration', async () => {
-    const lines = await withLog({ format: 'json' }, (_req, res) => { res.statusCode = 404; res.end('404 page not found\n'); }, async (port) => {
-      await send(port, { headers: { host: 'nobody.test' } });
-    });
+    const lines = await withLog(
+      { format: 'json' },
+      (_req, res) => {
+        res.statusCode = 404;
+        res.end('404 page not found\n');
+      },
+      async (port) => {
+        await send(port, { headers: { host: 'nobody.test' } });
+      },
+    );
     const rec = JSON.parse(lines[0]!) as Record<string, unknown>;
     assert.equal(rec.DownstreamStatus, 404);
     assert.equal(rec.DownstreamContentSize, 19);
@@ -96,13 +121,20 @@ describe('access log: JSON format', () => {
   });
 
   test('HEAD responses count no body bytes', async () => {
-    const lines = await withLog({ format: 'json' }, proxied, async (port) => { await send(port, { method: 'HEAD' }); });
+    const lines = await withLog({ format: 'json' }, proxied, async (port) => {
+      await send(port, { method: 'HEAD' });
+    });
     assert.equal((JSON.parse(lines[0]!) as Record<string, unknown>).DownstreamContentSize, 0);
   });
 
   test('hostile strings stay inside their JSON values', async () => {
-    const route: TestRoute = (_req, res, ctx) => { ctx.router = 'r"},"evil":"1\n@docker'; res.end('x'); };
-    const lines = await withLog({ format: 'json' }, route, async (port) => { await send(port, { path: '/p%22q' }); });
+    const route: TestRoute = (_req, res, ctx) => {
+      ctx.router = 'r"},"evil":"1\n@docker';
+      res.end('x');
+    };
+    const lines = await withLog({ format: 'json' }, route, async (port) => {
+      await send(port, { path: '/p%22q' });
+    });
     assert.equal(lines.length, 1);
     const rec = JSON.parse(lines[0]!) as Record<string, unknown>;
     assert.equal(rec.RouterName, 'r"},"evil":"1\n@docker');
@@ -112,11 +144,35 @@ describe('access log: JSON format', () => {
 
 describe('access log: JSON escaping', () => {
   const base: AccessRecord = {
-    StartUTC: Date.UTC(2024, 0, 2), Duration: 1, EntryPointName: 'web', ClientAddr: '127.0.0.1:1', ClientHost: '127.0.0.1', ClientPort: '1',
-    ClientUsername: '-', RequestAddr: 'h', RequestHost: 'h', RequestPort: '-', RequestMethod: 'GET', RequestPath: '/', RequestProtocol: 'HTTP/1.1',
-    RequestScheme: 'http', RequestContentSize: 0, OriginStatus: undefined, OriginContentSize: undefined, OriginDuration: undefined,
-    DownstreamStatus: 200, DownstreamContentSize: 0, Overhead: 1, RequestCount: 1, RetryAttempts: 0, RouterName: undefined,
-    ServiceName: undefined, ServiceURL: undefined, ServiceAddr: undefined, TLSVersion: undefined, TLSCipher: undefined,
+    StartUTC: Date.UTC(2024, 0, 2),
+    Duration: 1,
+    EntryPointName: 'web',
+    ClientAddr: '127.0.0.1:1',
+    ClientHost: '127.0.0.1',
+    ClientPort: '1',
+    ClientUsername: '-',
+    RequestAddr: 'h',
+    RequestHost: 'h',
+    RequestPort: '-',
+    RequestMethod: 'GET',
+    RequestPath: '/',
+    RequestProtocol: 'HTTP/1.1',
+    RequestScheme: 'http',
+    RequestContentSize: 0,
+    OriginStatus: undefined,
+    OriginContentSize: undefined,
+    OriginDuration: undefined,
+    DownstreamStatus: 200,
+    DownstreamContentSize: 0,
+    Overhead: 1,
+    RequestCount: 1,
+    RetryAttempts: 0,
+    RouterName: undefined,
+    ServiceName: undefined,
+    ServiceURL: undefined,
+    ServiceAddr: undefined,
+    TLSVersion: undefined,
+    TLSCipher: undefined,
   };
   const values = [
     { desc: 'plain ASCII', v: 'web@docker' },
@@ -126,10 +182,18 @@ describe('access log: JSON escaping', () => {
     { desc: 'a lone surrogate', v: 'x\ud800y' },
     { desc: 'U+2028 and U+2029', v: 'a\u2028b\u2029c' },
   ];
-  const format = compileJson([['RouterName', 'keep'], ['RequestPath', 'keep'], ['ClientHost', 'redact']]);
+  const format = compileJson([
+    ['RouterName', 'keep'],
+    ['RequestPath', 'keep'],
+    ['ClientHost', 'redact'],
+  ]);
   for (const c of values) {
     test(c.desc, () => {
-      const line = format({ ...base, RouterName: c.v, RequestPath: '/' + c.v }, [{ key: 'request_X-' + c.v, value: c.v }], Date.now());
+      const line = format(
+        { ...base, RouterName: c.v, RequestPath: '/' + c.v },
+        [{ key: 'request_X-' + c.v, value: c.v }],
+        Date.now(),
+      );
       assert.ok(line.endsWith('}\n'));
       assert.equal(line.indexOf('\n'), line.length - 1, 'one line');
       const rec = JSON.parse(line) as Record<string, unknown>;
@@ -143,18 +207,35 @@ describe('access log: JSON escaping', () => {
 
 describe('access log: fields', () => {
   const cases: { desc: string; cfg: AccessLogConfig['fields']; expect: Record<string, unknown>; absent: string[] }[] = [
-    { desc: 'names drop a field, case-insensitively', cfg: { names: { clienthost: 'drop', RouterName: 'drop' } }, expect: { DownstreamStatus: 200 }, absent: ['ClientHost', 'RouterName'] },
-    { desc: 'redact replaces the value', cfg: { names: { ClientHost: 'redact' } }, expect: { ClientHost: 'REDACTED' }, absent: [] },
-    { desc: 'defaultMode drop keeps only named fields', cfg: { defaultMode: 'drop', names: { DownstreamStatus: 'keep' } }, expect: { DownstreamStatus: 200, level: 'info' }, absent: ['RouterName', 'Duration', 'StartUTC'] },
+    {
+      desc: 'names drop a field, case-insensitively',
+      cfg: { names: { clienthost: 'drop', RouterName: 'drop' } },
+      expect: { DownstreamStatus: 200 },
+      absent: ['ClientHost', 'RouterName'],
+    },
+    {
+      desc: 'redact replaces the value',
+      cfg: { names: { ClientHost: 'redact' } },
+      expect: { ClientHost: 'REDACTED' },
+      absent: [],
+    },
+    {
+      desc: 'defaultMode drop keeps only named fields',
+      cfg: { defaultMode: 'drop', names: { DownstreamStatus: 'keep' } },
+      expect: { DownstreamStatus: 200, level: 'info' },
+      absent: ['RouterName', 'Duration', 'StartUTC'],
+    },
     {
       desc: 'headers: named ones kept or redacted, the rest dropped',
       cfg: { headers: { defaultMode: 'drop', names: { 'User-Agent': 'keep', authorization: 'redact' } } },
-      expect: { 'request_User-Agent': 'ua/1', request_Authorization: 'REDACTED' }, absent: ['request_X-Other', 'downstream_Content-Type'],
+      expect: { 'request_User-Agent': 'ua/1', request_Authorization: 'REDACTED' },
+      absent: ['request_X-Other', 'downstream_Content-Type'],
     },
     {
       desc: 'headers: defaultMode keep writes request and downstream headers, names still drop',
       cfg: { headers: { defaultMode: 'keep', names: { 'x-secret': 'drop', 'X-Other': 'redact' } } },
-      expect: { 'request_User-Agent': 'ua/1', 'request_X-Other': 'REDACTED', 'downstream_Content-Type': 'text/plain' }, absent: ['downstream_X-Secret'],
+      expect: { 'request_User-Agent': 'ua/1', 'request_X-Other': 'REDACTED', 'downstream_Content-Type': 'text/plain' },
+      absent: ['downstream_X-Secret'],
     },
   ];
   for (const c of cases) {
@@ -169,7 +250,12 @@ describe('access log: fields', () => {
   }
 
   test('canonical header names follow Go', () => {
-    for (const [a, b] of [['user-agent', 'User-Agent'], ['X-FORWARDED-FOR', 'X-Forwarded-For'], ['referer', 'Referer']]) assert.equal(canonicalHeader(a!), b);
+    for (const [a, b] of [
+      ['user-agent', 'User-Agent'],
+      ['X-FORWARDED-FOR', 'X-Forwarded-For'],
+      ['referer', 'Referer'],
+    ])
+      assert.equal(canonicalHeader(a!), b);
   });
 });
 
@@ -177,23 +263,53 @@ describe('access log: filters', () => {
   const cases: { desc: string; filters: AccessLogConfig['filters']; paths: string[]; expect: string[] }[] = [
     { desc: 'no filters: everything', filters: undefined, paths: ['/', '/missing'], expect: ['/', '/missing'] },
     { desc: 'empty filters: everything', filters: {}, paths: ['/', '/missing'], expect: ['/', '/missing'] },
-    { desc: 'statusCodes range keeps 4xx only', filters: { statusCodes: ['400-499'] }, paths: ['/', '/missing'], expect: ['/missing'] },
+    {
+      desc: 'statusCodes range keeps 4xx only',
+      filters: { statusCodes: ['400-499'] },
+      paths: ['/', '/missing'],
+      expect: ['/missing'],
+    },
     { desc: 'statusCodes single code', filters: { statusCodes: ['200'] }, paths: ['/', '/missing'], expect: ['/'] },
-    { desc: 'minDuration keeps slow requests', filters: { minDuration: '30ms' }, paths: ['/', '/slow'], expect: ['/slow'] },
-    { desc: 'filters are alternatives: code OR duration', filters: { statusCodes: ['404'], minDuration: '30ms' }, paths: ['/', '/slow', '/missing'], expect: ['/slow', '/missing'] },
-    { desc: 'retryAttempts alone keeps nothing without retries', filters: { retryAttempts: true }, paths: ['/', '/missing'], expect: [] },
+    {
+      desc: 'minDuration keeps slow requests',
+      filters: { minDuration: '30ms' },
+      paths: ['/', '/slow'],
+      expect: ['/slow'],
+    },
+    {
+      desc: 'filters are alternatives: code OR duration',
+      filters: { statusCodes: ['404'], minDuration: '30ms' },
+      paths: ['/', '/slow', '/missing'],
+      expect: ['/slow', '/missing'],
+    },
+    {
+      desc: 'retryAttempts alone keeps nothing without retries',
+      filters: { retryAttempts: true },
+      paths: ['/', '/missing'],
+      expect: [],
+    },
   ];
   for (const c of cases) {
     test(c.desc, async () => {
-      const lines = await withLog({ format: 'json', ...(c.filters ? { filters: c.filters } : {}) }, proxied, async (port) => {
-        for (const p of c.paths) await send(port, { path: p });
-      });
-      assert.deepEqual(lines.map((l) => (JSON.parse(l) as { RequestPath: string }).RequestPath), c.expect);
+      const lines = await withLog(
+        { format: 'json', ...(c.filters ? { filters: c.filters } : {}) },
+        proxied,
+        async (port) => {
+          for (const p of c.paths) await send(port, { path: p });
+        },
+      );
+      assert.deepEqual(
+        lines.map((l) => (JSON.parse(l) as { RequestPath: string }).RequestPath),
+        c.expect,
+      );
     });
   }
 
   test('retryAttempts keeps a request that was retried', async () => {
-    const route: TestRoute = (req, res, ctx) => { if (req.url === '/retried') ctx.extra = { retryAttempts: 2 }; res.end(); };
+    const route: TestRoute = (req, res, ctx) => {
+      if (req.url === '/retried') ctx.extra = { retryAttempts: 2 };
+      res.end();
+    };
     const lines = await withLog({ format: 'json', filters: { retryAttempts: true } }, route, async (port) => {
       await send(port, { path: '/' });
       await send(port, { path: '/retried' });
@@ -203,14 +319,34 @@ describe('access log: filters', () => {
   });
 
   test('internal services are left out unless addInternals', async () => {
-    const route: TestRoute = (_req, res, ctx) => { ctx.service = 'ping@internal'; res.end('OK'); };
-    assert.equal((await withLog({ format: 'json' }, route, async (p) => { await send(p); })).length, 0);
-    assert.equal((await withLog({ format: 'json', addInternals: true }, route, async (p) => { await send(p); })).length, 1);
+    const route: TestRoute = (_req, res, ctx) => {
+      ctx.service = 'ping@internal';
+      res.end('OK');
+    };
+    assert.equal(
+      (
+        await withLog({ format: 'json' }, route, async (p) => {
+          await send(p);
+        })
+      ).length,
+      0,
+    );
+    assert.equal(
+      (
+        await withLog({ format: 'json', addInternals: true }, route, async (p) => {
+          await send(p);
+        })
+      ).length,
+      1,
+    );
   });
 
   test('entrypoints with observability.accessLogs false are left out', async () => {
     const sink = memorySink();
-    const log = createAccessLog({ format: 'json' }, { sink, entryPoints: { web: { observability: { accessLogs: false } } as never } })!;
+    const log = createAccessLog(
+      { format: 'json' },
+      { sink, entryPoints: { web: { observability: { accessLogs: false } } as never } },
+    )!;
     const srv = await serve(proxied, (req, res, ctx) => log.onResponse(req, res, ctx));
     await send(srv.port);
     await new Promise((r) => setTimeout(r, 20));
@@ -225,18 +361,34 @@ describe('access log: common log format', () => {
     const lines = await withLog({}, proxied, async (port) => {
       await send(port, { path: '/x', headers: { 'user-agent': 'ua/1', referer: 'http://r/' } });
     });
-    assert.match(lines[0]!, /^127\.0\.0\.1 - - \[\d\d\/[A-Z][a-z]{2}\/\d{4}:\d\d:\d\d:\d\d \+0000\] "GET \/x HTTP\/1\.1" 200 11 "-" "-" 1 "web@docker" "http:\/\/127\.0\.0\.9:8080" \d+ms$/);
+    assert.match(
+      lines[0]!,
+      /^127\.0\.0\.1 - - \[\d\d\/[A-Z][a-z]{2}\/\d{4}:\d\d:\d\d:\d\d \+0000\] "GET \/x HTTP\/1\.1" 200 11 "-" "-" 1 "web@docker" "http:\/\/127\.0\.0\.9:8080" \d+ms$/,
+    );
   });
 
   test('referer and user agent appear when their headers are kept', async () => {
-    const lines = await withLog({ format: 'common', fields: { headers: { names: { 'User-Agent': 'keep', Referer: 'keep' } } } }, proxied, async (port) => {
-      await send(port, { headers: { 'user-agent': 'curl/8 "quoted"', referer: 'http://r/' } });
-    });
+    const lines = await withLog(
+      { format: 'common', fields: { headers: { names: { 'User-Agent': 'keep', Referer: 'keep' } } } },
+      proxied,
+      async (port) => {
+        await send(port, { headers: { 'user-agent': 'curl/8 "quoted"', referer: 'http://r/' } });
+      },
+    );
     assert.match(lines[0]!, / 200 11 "http:\/\/r\/" "curl\/8 \\"quoted\\"" 1 /);
   });
 
   test('genericCLF stops after the user agent; no-router answers show "-"', async () => {
-    const lines = await withLog({ format: 'genericCLF' }, (_req, res) => { res.statusCode = 404; res.end('x'); }, async (port) => { await send(port); });
+    const lines = await withLog(
+      { format: 'genericCLF' },
+      (_req, res) => {
+        res.statusCode = 404;
+        res.end('x');
+      },
+      async (port) => {
+        await send(port);
+      },
+    );
     assert.match(lines[0]!, /^127\.0\.0\.1 - - \[[^\]]+\] "GET \/ HTTP\/1\.1" 404 1 "-" "-"$/);
   });
 
@@ -273,12 +425,18 @@ describe('access log: output', () => {
     }
   });
 
-  test('a full disk (/dev/full) behind filePath: the log thread reports the write error once, nothing throws', { skip: !existsSync('/dev/full') && 'no /dev/full' }, async () => {
+  test('a full disk (/dev/full) behind filePath: the log thread reports the write error once, nothing throws', {
+    skip: !existsSync('/dev/full') && 'no /dev/full',
+  }, async () => {
     const errors: Error[] = [];
     const log = createAccessLog({ filePath: '/dev/full', format: 'json' }, { onError: (e) => errors.push(e) })!;
     const srv = await serve(proxied, (req, res, ctx) => log.onResponse(req, res, ctx));
     try {
-      for (let i = 0; i < 3; i++) { await send(srv.port); await new Promise((r) => setTimeout(r, 30)); await log.flush(); }
+      for (let i = 0; i < 3; i++) {
+        await send(srv.port);
+        await new Promise((r) => setTimeout(r, 30));
+        await log.flush();
+      }
       assert.equal(errors.length, 1, errors.map((e) => e.message).join('\n'));
       assert.match(errors[0]!.message, /ENOSPC/);
     } finally {
@@ -304,15 +462,27 @@ describe('access log: output', () => {
     `;
     const out = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
     assert.equal(out.status, 0, out.stderr);
-    const lines = out.stdout.trim().split('\n').map((l) => JSON.parse(l) as { RequestPath: string; RequestCount: number });
+    const lines = out.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { RequestPath: string; RequestCount: number });
     assert.equal(lines.length, 500);
-    lines.forEach((l, i) => { assert.equal(l.RequestPath, `/café/${i}`); assert.equal(l.RequestCount, i + 1); });
+    lines.forEach((l, i) => {
+      assert.equal(l.RequestPath, `/café/${i}`);
+      assert.equal(l.RequestCount, i + 1);
+    });
   });
 
   test('a file that cannot be opened is a typed error at creation', () => {
     const dir = mkdtempSync(join(tmpdir(), 'berth-al-'));
     try {
-      assert.throws(() => createAccessLog({ filePath: dir }), (err: unknown) => err instanceof BerthError && err.code === 'BERTH_ERR_CONFIG_INVALID' && /accessLog\.filePath/.test(err.message));
+      assert.throws(
+        () => createAccessLog({ filePath: dir }),
+        (err: unknown) =>
+          err instanceof BerthError &&
+          err.code === 'BERTH_ERR_CONFIG_INVALID' &&
+          /accessLog\.filePath/.test(err.message),
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -344,11 +514,18 @@ describe('access log: output', () => {
 
   test('write errors are reported once and never thrown', async () => {
     const errors: Error[] = [];
-    const sink = { write: (_t: readonly Uint8Array[], done: (e: Error | null) => void) => setImmediate(() => done(new Error('disk full'))), close() {} };
+    const sink = {
+      write: (_t: readonly Uint8Array[], done: (e: Error | null) => void) =>
+        setImmediate(() => done(new Error('disk full'))),
+      close() {},
+    };
     const log = createAccessLog({ format: 'json' }, { sink, onError: (e) => errors.push(e) })!;
     const srv = await serve(proxied, (req, res, ctx) => log.onResponse(req, res, ctx));
     try {
-      for (let i = 0; i < 3; i++) { await send(srv.port); await new Promise((r) => setTimeout(r, 10)); }
+      for (let i = 0; i < 3; i++) {
+        await send(srv.port);
+        await new Promise((r) => setTimeout(r, 10));
+      }
       await log.flush();
       assert.equal(errors.length, 1);
       assert.equal(errors[0]!.message, 'disk full');

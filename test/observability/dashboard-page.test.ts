@@ -23,7 +23,11 @@ describe('dashboard page', () => {
     assert.match(DASHBOARD_CSP, /default-src 'none'/);
     assert.match(DASHBOARD_CSP, /connect-src 'self'/);
     assert.doesNotMatch(DASHBOARD_CSP, /unsafe-inline|unsafe-eval/);
-    assert.doesNotMatch(DASHBOARD_HTML, /\sstyle=|\son[a-z]+=/i, 'no inline style or handler attributes (the CSP would block them)');
+    assert.doesNotMatch(
+      DASHBOARD_HTML,
+      /\sstyle=|\son[a-z]+=/i,
+      'no inline style or handler attributes (the CSP would block them)',
+    );
   });
 
   test('data reaches the page only through textContent, never as HTML', () => {

@@ -56,11 +56,17 @@ export function parsePrometheus(text: string): Map<string, PromFamily> {
       const [, kind, name, rest] = m as unknown as [string, string, string, string];
       if (!METRIC.test(name)) throw new Error(`${where}: bad metric name ${name}`);
       if (kind === 'TYPE') {
-        if (!['counter', 'gauge', 'histogram', 'summary', 'untyped'].includes(rest)) throw new Error(`${where}: bad type ${rest}`);
+        if (!['counter', 'gauge', 'histogram', 'summary', 'untyped'].includes(rest))
+          throw new Error(`${where}: bad type ${rest}`);
         const existing = families.get(name);
         if (existing && existing.samples.length > 0) throw new Error(`${where}: TYPE after samples of ${name}`);
         if (existing && existing.type !== 'untyped') throw new Error(`${where}: second TYPE for ${name}`);
-        const f: PromFamily = { name, type: rest as PromFamily['type'], samples: [], ...(existing?.help !== undefined ? { help: existing.help } : {}) };
+        const f: PromFamily = {
+          name,
+          type: rest as PromFamily['type'],
+          samples: [],
+          ...(existing?.help !== undefined ? { help: existing.help } : {}),
+        };
         families.set(name, f);
       } else {
         if (/\\[^\\n]/.test(rest.replace(/\\\\/g, ''))) throw new Error(`${where}: bad escape in HELP`);
@@ -90,7 +96,10 @@ export function parsePrometheus(text: string): Map<string, PromFamily> {
         for (;;) {
           const c = line[pos];
           if (c === undefined) throw new Error(`${where}: unterminated label value`);
-          if (c === '"') { pos++; break; }
+          if (c === '"') {
+            pos++;
+            break;
+          }
           if (c === '\\') {
             const n = line[pos + 1];
             if (n === '\\') value += '\\';
@@ -125,7 +134,8 @@ export function parsePrometheus(text: string): Map<string, PromFamily> {
     }
     if (fam.type === 'counter' && value < 0) throw new Error(`${where}: negative counter`);
     if (fam.type === 'histogram' && name === fam.name) throw new Error(`${where}: bare histogram sample ${name}`);
-    if (name.endsWith('_bucket') && fam.type === 'histogram' && labels.le === undefined) throw new Error(`${where}: bucket without le`);
+    if (name.endsWith('_bucket') && fam.type === 'histogram' && labels.le === undefined)
+      throw new Error(`${where}: bucket without le`);
     const key = name + JSON.stringify(Object.entries(labels).sort());
     if (seriesSeen.has(key)) throw new Error(`${where}: duplicate series ${key}`);
     seriesSeen.add(key);
@@ -153,12 +163,17 @@ function checkHistogram(f: PromFamily): void {
     if (!inf) throw new Error(`${f.name}${key}: no +Inf bucket`);
     if (inf[1] !== g.count) throw new Error(`${f.name}${key}: +Inf bucket ${inf[1]} != count ${g.count}`);
     const sorted = [...g.buckets].sort((a, b) => a[0] - b[0]);
-    for (let i = 1; i < sorted.length; i++) if (sorted[i]![1] < sorted[i - 1]![1]) throw new Error(`${f.name}${key}: buckets not cumulative`);
+    for (let i = 1; i < sorted.length; i++)
+      if (sorted[i]![1] < sorted[i - 1]![1]) throw new Error(`${f.name}${key}: buckets not cumulative`);
   }
 }
 
 /** The value of the one sample of `name` whose labels include `match`; undefined when none. */
-export function sampleValue(families: Map<string, PromFamily>, name: string, match: Record<string, string> = {}): number | undefined {
+export function sampleValue(
+  families: Map<string, PromFamily>,
+  name: string,
+  match: Record<string, string> = {},
+): number | undefined {
   for (const f of families.values()) {
     for (const s of f.samples) {
       if (s.name !== name) continue;

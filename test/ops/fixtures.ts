@@ -16,27 +16,38 @@ export const NODE = process.execPath;
 export const MAIN = join(ROOT, 'src/main.ts');
 
 /** Writes berth.yaml + dynamic.yaml: each named entrypoint routes `PathPrefix(/)` to its upstream URL. */
-export async function writeOpsConfig(opts: { entrypoints: Record<string, { port: number; upstream: string }>; graceTimeOut?: string; dir?: string; workers?: number }): Promise<{ dir: string; configPath: string; apiPort: number }> {
+export async function writeOpsConfig(opts: {
+  entrypoints: Record<string, { port: number; upstream: string }>;
+  graceTimeOut?: string;
+  dir?: string;
+  workers?: number;
+}): Promise<{ dir: string; configPath: string; apiPort: number }> {
   const dir = opts.dir ?? tempDir('berth-ops-');
   const apiPort = await freePort();
   const entryPoints: Record<string, unknown> = {};
   const routers: Record<string, unknown> = {};
   const services: Record<string, unknown> = {};
   for (const [name, ep] of Object.entries(opts.entrypoints)) {
-    entryPoints[name] = { address: `127.0.0.1:${ep.port}`, ...(opts.graceTimeOut ? { transport: { lifeCycle: { graceTimeOut: opts.graceTimeOut } } } : {}) };
+    entryPoints[name] = {
+      address: `127.0.0.1:${ep.port}`,
+      ...(opts.graceTimeOut ? { transport: { lifeCycle: { graceTimeOut: opts.graceTimeOut } } } : {}),
+    };
     routers[`r-${name}`] = { rule: 'PathPrefix(`/`)', entryPoints: [name], service: `s-${name}` };
     services[`s-${name}`] = { loadBalancer: { servers: [{ url: ep.upstream }] } };
   }
   writeFileSync(join(dir, 'dynamic.yaml'), stringify({ http: { routers, services } }));
   const configPath = join(dir, 'berth.yaml');
-  writeFileSync(configPath, stringify({
-    entryPoints,
-    providers: { file: { filename: join(dir, 'dynamic.yaml'), watch: false } },
-    api: { listen: `127.0.0.1:${apiPort}` },
-    edge: { stateDir: join(dir, 'state') },
-    log: { level: 'info' },
-    ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
-  }));
+  writeFileSync(
+    configPath,
+    stringify({
+      entryPoints,
+      providers: { file: { filename: join(dir, 'dynamic.yaml'), watch: false } },
+      api: { listen: `127.0.0.1:${apiPort}` },
+      edge: { stateDir: join(dir, 'state') },
+      log: { level: 'info' },
+      ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
+    }),
+  );
   return { dir, configPath, apiPort };
 }
 
@@ -46,7 +57,9 @@ export function get(port: number, path = '/'): Promise<{ status: number; body: s
     const req = request({ host: '127.0.0.1', port, path, agent: false, headers: { host: 'ops.test' } }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
+      res.on('data', (c: string) => {
+        body += c;
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on('error', reject);
@@ -56,7 +69,12 @@ export function get(port: number, path = '/'): Promise<{ status: number; body: s
 
 /** Waits until the API of a berth on `apiPort` answers /ping. */
 export function waitForApi(apiPort: number, timeoutMs = 30_000): Promise<void> {
-  return waitUntil(async () => (await fetch(`http://127.0.0.1:${apiPort}/ping`)).ok, `berth's API on :${apiPort}`, timeoutMs, 100);
+  return waitUntil(
+    async () => (await fetch(`http://127.0.0.1:${apiPort}/ping`)).ok,
+    `berth's API on :${apiPort}`,
+    timeoutMs,
+    100,
+  );
 }
 
 /** Direct children of a process (Linux /proc). */
@@ -82,13 +100,19 @@ export async function waitGone(pid: number, timeoutMs = 20_000): Promise<void> {
   try {
     await waitUntil(() => !alive(pid), `pid ${pid} to exit`, timeoutMs, 50);
   } catch {
-    try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
   }
 }
 
 /** systemd-socket-activate ended before it listened (a port taken by someone else, usually). */
 export class ExitedBeforeListening extends Error {
-  constructor(output: string) { super(`systemd-socket-activate exited before listening: ${output}`); }
+  constructor(output: string) {
+    super(`systemd-socket-activate exited before listening: ${output}`);
+  }
 }
 
 /** A berth under systemd-socket-activate, restarted by a shell loop whenever it exits. */
@@ -110,23 +134,36 @@ export interface ActivatedBerth {
  * service; the sockets stay open in the loop shell between passes, like systemd holds them across
  * `systemctl restart`. Resolves once berth answers on its API.
  */
-export async function startActivated(opts: { sockets: Record<string, number>; configPath: string; dir: string; apiPort: number; env?: Record<string, string> }): Promise<ActivatedBerth> {
+export async function startActivated(opts: {
+  sockets: Record<string, number>;
+  configPath: string;
+  dir: string;
+  apiPort: number;
+  env?: Record<string, string>;
+}): Promise<ActivatedBerth> {
   const stopFile = join(opts.dir, 'leave-loop');
   const args: string[] = [];
   for (const port of Object.values(opts.sockets)) args.push('-l', `127.0.0.1:${port}`);
   args.push(`--fdname=${Object.keys(opts.sockets).join(':')}`);
   for (const [k, v] of Object.entries(opts.env ?? {})) args.push('-E', `${k}=${v}`);
   const loop = `while :; do sh -c 'LISTEN_PID=$$ exec "$0" "$1" run -c "$2"' "${NODE}" "${MAIN}" "${opts.configPath}"; [ -e "${stopFile}" ] && exit 0; sleep 0.05; done`;
-  const holder = spawn('systemd-socket-activate', [...args, 'sh', '-c', loop], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const holder = spawn('systemd-socket-activate', [...args, 'sh', '-c', loop], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const logs: string[] = [];
-  const collect = (buf: Buffer): void => { for (const l of buf.toString().split('\n')) if (l) logs.push(l); };
+  const collect = (buf: Buffer): void => {
+    for (const l of buf.toString().split('\n')) if (l) logs.push(l);
+  };
   holder.stdout!.on('data', collect);
   holder.stderr!.on('data', collect);
   // systemd-socket-activate execs the service on the first connection, as systemd does.
   const firstPort = Object.values(opts.sockets)[0]!;
   // It exits at once when a port was taken since it was picked: say so, with its output.
   let exited = false;
-  holder.once('exit', () => { exited = true; });
+  holder.once('exit', () => {
+    exited = true;
+  });
   const deadline = Date.now() + 10_000;
   while (!logs.some((l) => l.includes('Listening on'))) {
     if (exited) throw new ExitedBeforeListening(logs.join('\n'));
@@ -147,12 +184,20 @@ export async function startActivated(opts: { sockets: Record<string, number>; co
   };
   current();
   return {
-    holder, logs, current,
+    holder,
+    logs,
+    current,
     leaveLoop: () => writeFileSync(stopFile, ''),
     async stop(): Promise<void> {
       current();
       holder.kill('SIGKILL');
-      for (const pid of started) { try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ } }
+      for (const pid of started) {
+        try {
+          process.kill(pid, 'SIGTERM');
+        } catch {
+          /* gone */
+        }
+      }
       await Promise.all([...started].map((p) => waitGone(p)));
     },
   };

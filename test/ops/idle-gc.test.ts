@@ -5,13 +5,29 @@ import { idleGcDecider, startIdleGc } from '../../src/lib/idle-gc.ts';
 test('idle GC: one collection after a busy period, once the loop stayed quiet for the given checks', () => {
   const cases = [
     { desc: 'never busy: never', elus: [0, 0, 0, 0], want: [false, false, false, false] },
-    { desc: 'busy then two quiet checks', elus: [0.5, 0.01, 0.01, 0.01, 0.01], want: [false, false, true, false, false] },
-    { desc: 'busy again in between restarts the count', elus: [0.5, 0.01, 0.6, 0.01, 0.01], want: [false, false, false, false, true] },
-    { desc: 'a second burst gets its own collection', elus: [0.9, 0, 0, 0.9, 0, 0], want: [false, false, true, false, false, true] },
+    {
+      desc: 'busy then two quiet checks',
+      elus: [0.5, 0.01, 0.01, 0.01, 0.01],
+      want: [false, false, true, false, false],
+    },
+    {
+      desc: 'busy again in between restarts the count',
+      elus: [0.5, 0.01, 0.6, 0.01, 0.01],
+      want: [false, false, false, false, true],
+    },
+    {
+      desc: 'a second burst gets its own collection',
+      elus: [0.9, 0, 0, 0.9, 0, 0],
+      want: [false, false, true, false, false, true],
+    },
   ];
   for (const c of cases) {
     const decide = idleGcDecider(0.05, 2);
-    assert.deepEqual(c.elus.map((e) => decide(e)), c.want, c.desc);
+    assert.deepEqual(
+      c.elus.map((e) => decide(e)),
+      c.want,
+      c.desc,
+    );
   }
 });
 
@@ -23,8 +39,13 @@ test('idle GC: the timer collects through the real memory-reducing GC without ex
   const { promise: fourChecks, resolve } = Promise.withResolvers<void>();
   const stop = startIdleGc({
     everyMs: 5,
-    utilization: () => { if (++checks === 5) resolve(); return elus.shift() ?? 0; },
-    collect: () => { collected++; },
+    utilization: () => {
+      if (++checks === 5) resolve();
+      return elus.shift() ?? 0;
+    },
+    collect: () => {
+      collected++;
+    },
   });
   await fourChecks;
   stop();
@@ -33,7 +54,13 @@ test('idle GC: the timer collects through the real memory-reducing GC without ex
   const elus2 = [0.9, 0, 0];
   let checks2 = 0;
   const { promise: done, resolve: resolve2 } = Promise.withResolvers<void>();
-  const stop2 = startIdleGc({ everyMs: 5, utilization: () => { if (++checks2 === 4) resolve2(); return elus2.shift() ?? 0; } });
+  const stop2 = startIdleGc({
+    everyMs: 5,
+    utilization: () => {
+      if (++checks2 === 4) resolve2();
+      return elus2.shift() ?? 0;
+    },
+  });
   await done;
   stop2();
   assert.equal((globalThis as { gc?: unknown }).gc, undefined);

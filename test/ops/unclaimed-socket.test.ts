@@ -14,7 +14,11 @@ import { ExitedBeforeListening, get, startActivated, writeOpsConfig, type Activa
 function descriptors(pid: number): Map<number, string> {
   const out = new Map<number, string>();
   for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try { out.set(Number(fd), readlinkSync(`/proc/${pid}/fd/${fd}`)); } catch { /* closed meanwhile */ }
+    try {
+      out.set(Number(fd), readlinkSync(`/proc/${pid}/fd/${fd}`));
+    } catch {
+      /* closed meanwhile */
+    }
   }
   return out;
 }
@@ -31,7 +35,9 @@ describe('inherited sockets that match no entrypoint', () => {
 
   test('are logged with their name and fd, and closed; the matching one is served', async (t) => {
     if (!needTools(t, 'systemd-socket-activate')) return;
-    upstream = await startUpstream((_req, res) => { res.end('via web'); });
+    upstream = await startUpstream((_req, res) => {
+      res.end('via web');
+    });
     const cfg = await writeOpsConfig({ entrypoints: { web: { port: await freePort(), upstream: upstream.url } } });
     dir = cfg.dir;
     // fd 3 is "web" (served), fd 4 "wbesecure" (a typo), fd 5 "websecure-old" (a removed entrypoint).
@@ -49,7 +55,10 @@ describe('inherited sockets that match no entrypoint', () => {
     assert.deepEqual(await get(sockets.web!), { status: 200, body: 'via web' });
 
     const logs = activated.logs.join('\n');
-    assert.match(logs, /fd 4.*inherited socket \\"wbesecure\\" matches no entrypoint \(TCP entrypoints: web\); it is closed/);
+    assert.match(
+      logs,
+      /fd 4.*inherited socket \\"wbesecure\\" matches no entrypoint \(TCP entrypoints: web\); it is closed/,
+    );
     assert.match(logs, /fd 5.*inherited socket \\"websecure-old\\" matches no entrypoint/);
 
     // The sockets stay open in the holder (as systemd keeps them); berth no longer has them.

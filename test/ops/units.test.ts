@@ -21,15 +21,20 @@ test('systemd-analyze verify accepts the units without a single warning', async 
   const dir = mkdtempSync(join(tmpdir(), 'berth-units-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   for (const [from, to] of UNITS) copyFileSync(join(DOCKER_DIR, from), join(dir, to));
-  const { stdout, stderr } = await execFileP('systemd-analyze', ['verify', ...UNITS.map(([, to]) => join(dir, to))], { cwd: dir });
+  const { stdout, stderr } = await execFileP('systemd-analyze', ['verify', ...UNITS.map(([, to]) => join(dir, to))], {
+    cwd: dir,
+  });
   // Only a missing Node at /usr/bin/node (a machine without a system-wide Node 24) is tolerated.
-  const problems = (stdout + stderr).split('\n').filter((l) => l.trim() !== '' && !/Command \/usr\/bin\/node is not executable/.test(l));
+  const problems = (stdout + stderr)
+    .split('\n')
+    .filter((l) => l.trim() !== '' && !/Command \/usr\/bin\/node is not executable/.test(l));
   assert.deepEqual(problems, []);
 });
 
 test('the service keeps its promises: unprivileged, port capability, docker group, state dir, stop timeout above the drain grace', () => {
   const unit = readFileSync(join(DOCKER_DIR, 'berth.service'), 'utf8');
-  const value = (key: string): string[] => [...unit.matchAll(new RegExp(`^${key}=(.*)$`, 'gm'))].map((m) => m[1]!.trim());
+  const value = (key: string): string[] =>
+    [...unit.matchAll(new RegExp(`^${key}=(.*)$`, 'gm'))].map((m) => m[1]!.trim());
   const cases: { desc: string; key: string; expect: string }[] = [
     { desc: 'runs as berth', key: 'User', expect: 'berth' },
     { desc: 'binds :80/:443 without root', key: 'AmbientCapabilities', expect: 'CAP_NET_BIND_SERVICE' },
@@ -42,9 +47,15 @@ test('the service keeps its promises: unprivileged, port capability, docker grou
     { desc: 'read-only system', key: 'ProtectSystem', expect: 'strict' },
     { desc: 'receives the named sockets', key: 'Sockets', expect: 'berth.socket berth-websecure.socket' },
   ];
-  for (const c of cases) assert.ok(value(c.key).includes(c.expect), `${c.desc}: ${c.key}=${c.expect} (found ${value(c.key).join(', ') || 'nothing'})`);
+  for (const c of cases)
+    assert.ok(
+      value(c.key).includes(c.expect),
+      `${c.desc}: ${c.key}=${c.expect} (found ${value(c.key).join(', ') || 'nothing'})`,
+    );
   const stop = /^(\d+)s$/.exec(value('TimeoutStopSec')[0] ?? '');
   assert.ok(stop && Number(stop[1]) > 10, 'TimeoutStopSec above the default 10 s graceTimeOut');
-  const names = ['berth.socket', 'berth-websecure.socket'].map((f) => /^FileDescriptorName=(.*)$/m.exec(readFileSync(join(DOCKER_DIR, f), 'utf8'))?.[1]);
+  const names = ['berth.socket', 'berth-websecure.socket'].map(
+    (f) => /^FileDescriptorName=(.*)$/m.exec(readFileSync(join(DOCKER_DIR, f), 'utf8'))?.[1],
+  );
   assert.deepEqual(names, ['web', 'websecure']);
 });

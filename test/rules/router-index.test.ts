@@ -8,8 +8,16 @@ import { parseTcpRule } from '../../src/rules/tcp-rule.ts';
 import type { HttpRule, TcpRule } from '../../src/rules/types.ts';
 import { httpReq, tcpConn } from './helpers.ts';
 
-interface R { name: string; priority: number; rule: HttpRule }
-interface T { name: string; priority: number; rule: TcpRule }
+interface R {
+  name: string;
+  priority: number;
+  rule: HttpRule;
+}
+interface T {
+  name: string;
+  priority: number;
+  rule: TcpRule;
+}
 
 function http(name: string, rule: string, priority = rule.length): R {
   const r = parseHttpRule(rule);
@@ -27,7 +35,12 @@ describe('router order', () => {
   const cases = [
     { desc: 'higher priority first', a: { name: 'b', priority: 10 }, b: { name: 'a', priority: 5 }, want: -1 },
     { desc: 'lower priority last', a: { name: 'a', priority: 1 }, b: { name: 'b', priority: 2 }, want: 1 },
-    { desc: 'negative priorities rank below zero', a: { name: 'a', priority: -1 }, b: { name: 'b', priority: 0 }, want: 1 },
+    {
+      desc: 'negative priorities rank below zero',
+      a: { name: 'a', priority: -1 },
+      b: { name: 'b', priority: 0 },
+      want: 1,
+    },
     { desc: 'ties by name', a: { name: 'a@file', priority: 3 }, b: { name: 'b@docker', priority: 3 }, want: -1 },
     { desc: 'same router', a: { name: 'a', priority: 3 }, b: { name: 'a', priority: 3 }, want: 0 },
   ];
@@ -58,7 +71,10 @@ describe('HTTP router index', () => {
     test(c.desc, () => assert.equal(index.find(httpReq({ host: c.host, path: c.path }))?.name, c.want));
   }
   test('ordered lists every router, best first', () => {
-    assert.deepEqual(index.ordered.map((r) => r.name), [...routers].sort(compareRouters).map((r) => r.name));
+    assert.deepEqual(
+      index.ordered.map((r) => r.name),
+      [...routers].sort(compareRouters).map((r) => r.name),
+    );
     assert.equal(index.ordered[0]?.name, 'admin@file');
   });
   test('no router matches: undefined', () => {
@@ -71,7 +87,16 @@ describe('HTTP router index', () => {
   test('a router listing one host twice is tried once', () => {
     let calls = 0;
     const r = http('dup', 'Host(`a.com`) || Host(`A.com`)');
-    const counted = { ...r, rule: { hosts: r.rule.hosts, match: () => { calls++; return false; } } };
+    const counted = {
+      ...r,
+      rule: {
+        hosts: r.rule.hosts,
+        match: () => {
+          calls++;
+          return false;
+        },
+      },
+    };
     buildRouterIndex([counted]).find(httpReq({ host: 'a.com' }));
     assert.equal(calls, 1);
   });
@@ -90,7 +115,11 @@ describe('SNI index', () => {
     { desc: 'named SNI with ALPN is longer', conn: tcpConn({ sni: 'db.example.com', alpn: ['h2'] }), want: 'db-h2' },
     { desc: 'unknown SNI to the fallback', conn: tcpConn({ sni: 'x.org' }), want: 'fallback' },
     { desc: 'non-TLS to the fallback', conn: tcpConn({ sni: '', tls: false }), want: 'fallback' },
-    { desc: 'non-TLS from the LAN: a rule without HostSNI', conn: tcpConn({ sni: '', tls: false, clientIp: '10.1.1.1' }), want: 'lan' },
+    {
+      desc: 'non-TLS from the LAN: a rule without HostSNI',
+      conn: tcpConn({ sni: '', tls: false, clientIp: '10.1.1.1' }),
+      want: 'lan',
+    },
   ];
   for (const c of cases) test(c.desc, () => assert.equal(index.find(c.conn)?.name, c.want));
   test('non-TLS connections never reach a named HostSNI router', () => {
@@ -118,11 +147,17 @@ describe('index agrees with a brute-force scan on random router sets', () => {
   const hosts = ['a.com', 'b.com', 'c.com', 'd.com', 'x.a.com'];
   const paths = ['/', '/api', '/api/v1', '/x'];
   const terms = [
-    () => `Host(\`${pick(hosts)}\`)`, () => `PathPrefix(\`${pick(paths)}\`)`, () => `Path(\`${pick(paths)}\`)`,
-    () => `HostRegexp(\`^${pick(['a', 'b', 'x'])}\`)`, () => 'Method(`GET`)', () => `Host(\`*.a.com\`)`,
+    () => `Host(\`${pick(hosts)}\`)`,
+    () => `PathPrefix(\`${pick(paths)}\`)`,
+    () => `Path(\`${pick(paths)}\`)`,
+    () => `HostRegexp(\`^${pick(['a', 'b', 'x'])}\`)`,
+    () => 'Method(`GET`)',
+    () => `Host(\`*.a.com\`)`,
   ];
   let rand = rng(1);
-  function pick<X>(xs: readonly X[]): X { return xs[Math.floor(rand() * xs.length)] as X; }
+  function pick<X>(xs: readonly X[]): X {
+    return xs[Math.floor(rand() * xs.length)] as X;
+  }
   function randomRule(depth = 0): string {
     const r = rand();
     if (depth > 2 || r < 0.4) return (terms[Math.floor(rand() * terms.length)] as () => string)();

@@ -4,39 +4,73 @@ import { connect, createServer, type Socket } from 'node:net';
 import { connect as tlsConnect, createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { DynamicConfig } from '../../src/config/dynamic/types.ts';
 import {
-  closeAll, defaultLimits, echoServer, exchange, fakeTlsSource, fragmentingProxy, listen, readUntil,
-  recordingHandoff, selfSigned, startEntrypoint, track,
+  closeAll,
+  defaultLimits,
+  echoServer,
+  exchange,
+  fakeTlsSource,
+  fragmentingProxy,
+  listen,
+  readUntil,
+  recordingHandoff,
+  selfSigned,
+  startEntrypoint,
+  track,
 } from './harness.ts';
 
 const webPair = selfSigned('web.example.com');
 const dbPair = selfSigned('db.example.com');
 const termPair = selfSigned('term.example.com');
 
-function tcpConfig(routers: NonNullable<DynamicConfig['tcp']>['routers'], servers: Record<string, number[] | { ports: number[]; proxy?: number }>): DynamicConfig {
+function tcpConfig(
+  routers: NonNullable<DynamicConfig['tcp']>['routers'],
+  servers: Record<string, number[] | { ports: number[]; proxy?: number }>,
+): DynamicConfig {
   const services: NonNullable<NonNullable<DynamicConfig['tcp']>['services']> = {};
   for (const [name, s] of Object.entries(servers)) {
     const ports = Array.isArray(s) ? s : s.ports;
-    services[name] = { loadBalancer: { servers: ports.map((p) => ({ address: `127.0.0.1:${p}` })), ...(!Array.isArray(s) && s.proxy ? { proxyProtocol: { version: s.proxy } } : {}) } };
+    services[name] = {
+      loadBalancer: {
+        servers: ports.map((p) => ({ address: `127.0.0.1:${p}` })),
+        ...(!Array.isArray(s) && s.proxy ? { proxyProtocol: { version: s.proxy } } : {}),
+      },
+    };
   }
   return { tcp: { routers: routers ?? {}, services } };
 }
 
 /** A TLS backend that answers with its name; its certificate is its own. */
-async function tlsBackend(pair: { key: string; cert: string }, answer: string): Promise<{ server: ReturnType<typeof createTlsServer>; port: number }> {
-  const server = createTlsServer(pair, (s: TLSSocket) => { s.on('error', () => undefined); s.end(answer); });
+async function tlsBackend(
+  pair: { key: string; cert: string },
+  answer: string,
+): Promise<{ server: ReturnType<typeof createTlsServer>; port: number }> {
+  const server = createTlsServer(pair, (s: TLSSocket) => {
+    s.on('error', () => undefined);
+    s.end(answer);
+  });
   track(server);
   return { server, port: await listen(server) };
 }
 
-function tlsGet(port: number, servername: string, ca?: string): Promise<{ text: string; subject: string | undefined; error?: string }> {
+function tlsGet(
+  port: number,
+  servername: string,
+  ca?: string,
+): Promise<{ text: string; subject: string | undefined; error?: string }> {
   return new Promise((resolve) => {
     const s = tlsConnect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false, ...(ca ? { ca } : {}) });
     let text = '';
     let subject: string | undefined;
     let error: string | undefined;
-    s.on('secureConnect', () => { subject = String(s.getPeerCertificate().subject?.CN); });
-    s.on('data', (d: Buffer) => { text += d.toString(); });
-    s.on('error', (e: NodeJS.ErrnoException) => { error = e.code ?? e.message; });
+    s.on('secureConnect', () => {
+      subject = String(s.getPeerCertificate().subject?.CN);
+    });
+    s.on('data', (d: Buffer) => {
+      text += d.toString();
+    });
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      error = e.code ?? e.message;
+    });
     s.on('close', () => resolve({ text, subject, ...(error ? { error } : {}) }));
   });
 }
@@ -46,10 +80,16 @@ describe('dispatch: plain TCP', () => {
   after(() => handoff.close());
 
   test('server-first protocol: greeting arrives without the client sending anything', async () => {
-    const greeter = createServer((s) => { s.on('error', () => undefined); s.end('220 hello\r\n'); });
+    const greeter = createServer((s) => {
+      s.on('error', () => undefined);
+      s.end('220 hello\r\n');
+    });
     track(greeter);
     const gport = await listen(greeter);
-    const ep = await startEntrypoint(tcpConfig({ 'db@file': { rule: 'HostSNI(`*`)', service: 'db@file' } }, { 'db@file': [gport] }), { handoff });
+    const ep = await startEntrypoint(
+      tcpConfig({ 'db@file': { rule: 'HostSNI(`*`)', service: 'db@file' } }, { 'db@file': [gport] }),
+      { handoff },
+    );
     const res = await exchange(ep.port, undefined, { end: false });
     assert.equal(res.data, '220 hello\r\n');
     await closeAll(ep.server, greeter);
@@ -59,13 +99,18 @@ describe('dispatch: plain TCP', () => {
     // A backend that answers only after the client has finished sending.
     const backend = createServer({ allowHalfOpen: true }, (s) => {
       let got = '';
-      s.on('data', (d: Buffer) => { got += d.toString(); });
+      s.on('data', (d: Buffer) => {
+        got += d.toString();
+      });
       s.on('end', () => setTimeout(() => s.end(`got:${got}`), 30));
       s.on('error', () => undefined);
     });
     track(backend);
     const bport = await listen(backend);
-    const ep = await startEntrypoint(tcpConfig({ 'r@file': { rule: 'HostSNI(`*`)', service: 's@file' } }, { 's@file': [bport] }), { handoff });
+    const ep = await startEntrypoint(
+      tcpConfig({ 'r@file': { rule: 'HostSNI(`*`)', service: 's@file' } }, { 's@file': [bport] }),
+      { handoff },
+    );
     const res = await exchange(ep.port, 'ping');
     assert.equal(res.data, 'got:ping');
     await closeAll(ep.server, backend);
@@ -79,9 +124,18 @@ describe('dispatch: plain TCP', () => {
     });
     track(backend);
     const bport = await listen(backend);
-    const ep = await startEntrypoint(tcpConfig({ 'r@file': { rule: 'HostSNI(`*`)', service: 's@file' } }, { 's@file': [bport] }), { handoff });
+    const ep = await startEntrypoint(
+      tcpConfig({ 'r@file': { rule: 'HostSNI(`*`)', service: 's@file' } }, { 's@file': [bport] }),
+      { handoff },
+    );
     const s = connect({ host: '127.0.0.1', port: ep.port, allowHalfOpen: true });
-    const ended = new Promise<string>((r) => { let t = ''; s.on('data', (d: Buffer) => { t += d; }); s.on('end', () => r(t)); });
+    const ended = new Promise<string>((r) => {
+      let t = '';
+      s.on('data', (d: Buffer) => {
+        t += d;
+      });
+      s.on('end', () => r(t));
+    });
     assert.equal(await ended, 'bye-first ');
     assert.ok(s.writable, 'client can still write after the server half-closed');
     s.end('late');
@@ -90,10 +144,16 @@ describe('dispatch: plain TCP', () => {
   });
 
   test('a backend reset resets the client', async () => {
-    const backend = createServer((s) => { s.on('data', () => s.resetAndDestroy()); s.on('error', () => undefined); });
+    const backend = createServer((s) => {
+      s.on('data', () => s.resetAndDestroy());
+      s.on('error', () => undefined);
+    });
     track(backend);
     const bport = await listen(backend);
-    const ep = await startEntrypoint(tcpConfig({ 'r@file': { rule: 'HostSNI(`*`)', service: 's@file' } }, { 's@file': [bport] }), { handoff });
+    const ep = await startEntrypoint(
+      tcpConfig({ 'r@file': { rule: 'HostSNI(`*`)', service: 's@file' } }, { 's@file': [bport] }),
+      { handoff },
+    );
     const res = await exchange(ep.port, 'x', { end: false });
     assert.equal(res.error, 'ECONNRESET');
     await closeAll(ep.server, backend);
@@ -101,11 +161,20 @@ describe('dispatch: plain TCP', () => {
 
   test('a client that vanishes closes the upstream side', async () => {
     let upstreamClosed!: () => void;
-    const closed = new Promise<void>((r) => { upstreamClosed = r; });
-    const backend = createServer({ allowHalfOpen: true }, (s) => { s.on('error', () => undefined); s.on('close', () => upstreamClosed()); s.write('hi'); });
+    const closed = new Promise<void>((r) => {
+      upstreamClosed = r;
+    });
+    const backend = createServer({ allowHalfOpen: true }, (s) => {
+      s.on('error', () => undefined);
+      s.on('close', () => upstreamClosed());
+      s.write('hi');
+    });
     track(backend);
     const bport = await listen(backend);
-    const ep = await startEntrypoint(tcpConfig({ 'r@file': { rule: 'HostSNI(`*`)', service: 's@file' } }, { 's@file': [bport] }), { handoff });
+    const ep = await startEntrypoint(
+      tcpConfig({ 'r@file': { rule: 'HostSNI(`*`)', service: 's@file' } }, { 's@file': [bport] }),
+      { handoff },
+    );
     const s = connect({ host: '127.0.0.1', port: ep.port });
     await readUntil(s, (t) => t === 'hi');
     s.resetAndDestroy();
@@ -117,7 +186,10 @@ describe('dispatch: plain TCP', () => {
     const dead = createServer();
     const deadPort = await listen(dead);
     await closeAll(dead);
-    const ep = await startEntrypoint(tcpConfig({ 'r@file': { rule: 'HostSNI(`*`)', service: 's@file' } }, { 's@file': [deadPort] }), { handoff });
+    const ep = await startEntrypoint(
+      tcpConfig({ 'r@file': { rule: 'HostSNI(`*`)', service: 's@file' } }, { 's@file': [deadPort] }),
+      { handoff },
+    );
     const res = await exchange(ep.port, 'x', { end: false });
     assert.equal(res.data, '');
     await closeAll(ep.server);
@@ -125,7 +197,10 @@ describe('dispatch: plain TCP', () => {
 
   test('idle timeout closes a silent relayed connection', async () => {
     const echo = await echoServer();
-    const ep = await startEntrypoint(tcpConfig({ 'r@file': { rule: 'HostSNI(`*`)', service: 's@file' } }, { 's@file': [echo.port] }), { handoff, limits: { ...defaultLimits, idleTimeoutMs: 150 } });
+    const ep = await startEntrypoint(
+      tcpConfig({ 'r@file': { rule: 'HostSNI(`*`)', service: 's@file' } }, { 's@file': [echo.port] }),
+      { handoff, limits: { ...defaultLimits, idleTimeoutMs: 150 } },
+    );
     const res = await exchange(ep.port, 'abc', { end: false });
     assert.equal(res.data, 'abc');
     await closeAll(ep.server, echo.server);
@@ -134,10 +209,21 @@ describe('dispatch: plain TCP', () => {
   test('weighted round robin across servers', async () => {
     const a = await echoServer('A');
     const b = await echoServer('B');
-    const config: DynamicConfig = { tcp: {
-      routers: { 'r@file': { rule: 'HostSNI(`*`)', service: 's@file' } },
-      services: { 's@file': { loadBalancer: { servers: [{ address: `127.0.0.1:${a.port}`, weight: 1 }, { address: `127.0.0.1:${b.port}`, weight: 3 }] } } },
-    } };
+    const config: DynamicConfig = {
+      tcp: {
+        routers: { 'r@file': { rule: 'HostSNI(`*`)', service: 's@file' } },
+        services: {
+          's@file': {
+            loadBalancer: {
+              servers: [
+                { address: `127.0.0.1:${a.port}`, weight: 1 },
+                { address: `127.0.0.1:${b.port}`, weight: 3 },
+              ],
+            },
+          },
+        },
+      },
+    };
     const ep = await startEntrypoint(config, { handoff });
     const seen: string[] = [];
     for (let i = 0; i < 8; i++) seen.push((await exchange(ep.port, '')).data);
@@ -149,14 +235,36 @@ describe('dispatch: plain TCP', () => {
   for (const version of [1, 2] as const) {
     test(`PROXY protocol v${version} header goes first to the upstream`, async () => {
       let first!: (b: Buffer) => void;
-      const got = new Promise<Buffer>((r) => { first = r; });
-      const backend = createServer((s) => { s.on('error', () => undefined); let buf = Buffer.alloc(0); s.on('data', (d: Buffer) => { buf = Buffer.concat([buf, d]); if (buf.includes('payload')) { first(buf); s.end(); } }); });
+      const got = new Promise<Buffer>((r) => {
+        first = r;
+      });
+      const backend = createServer((s) => {
+        s.on('error', () => undefined);
+        let buf = Buffer.alloc(0);
+        s.on('data', (d: Buffer) => {
+          buf = Buffer.concat([buf, d]);
+          if (buf.includes('payload')) {
+            first(buf);
+            s.end();
+          }
+        });
+      });
       track(backend);
       const bport = await listen(backend);
-      const ep = await startEntrypoint(tcpConfig({ 'r@file': { rule: 'HostSNI(`*`)', service: 's@file' } }, { 's@file': { ports: [bport], proxy: version } }), { handoff });
+      const ep = await startEntrypoint(
+        tcpConfig(
+          { 'r@file': { rule: 'HostSNI(`*`)', service: 's@file' } },
+          { 's@file': { ports: [bport], proxy: version } },
+        ),
+        { handoff },
+      );
       await exchange(ep.port, 'payload');
       const buf = await got;
-      if (version === 1) assert.match(buf.toString(), new RegExp(`^PROXY TCP4 127\\.0\\.0\\.1 127\\.0\\.0\\.1 \\d+ ${ep.port}\\r\\npayload$`));
+      if (version === 1)
+        assert.match(
+          buf.toString(),
+          new RegExp(`^PROXY TCP4 127\\.0\\.0\\.1 127\\.0\\.0\\.1 \\d+ ${ep.port}\\r\\npayload$`),
+        );
       else {
         assert.equal(buf.subarray(0, 12).toString('hex'), '0d0a0d0a000d0a515549540a');
         assert.equal(buf[13], 0x11);
@@ -169,7 +277,13 @@ describe('dispatch: plain TCP', () => {
 
   test('non-TLS bytes without a plain router go to the HTTP handoff', async () => {
     const tlsB = await tlsBackend(dbPair, 'db');
-    const ep = await startEntrypoint(tcpConfig({ 'db@file': { rule: 'HostSNI(`db.example.com`)', service: 's@file', tls: { passthrough: true } } }, { 's@file': [tlsB.port] }), { handoff });
+    const ep = await startEntrypoint(
+      tcpConfig(
+        { 'db@file': { rule: 'HostSNI(`db.example.com`)', service: 's@file', tls: { passthrough: true } } },
+        { 's@file': [tlsB.port] },
+      ),
+      { handoff },
+    );
     const res = await exchange(ep.port, 'GET / HTTP/1.1\r\n\r\n', { end: false });
     assert.equal(res.data, 'http-handoff');
     await closeAll(ep.server, tlsB.server);
@@ -184,19 +298,28 @@ describe('dispatch: TLS by SNI', () => {
   before(async () => {
     db = await tlsBackend(dbPair, 'from-db-backend');
     plainEcho = await echoServer();
-    const config: DynamicConfig = { tcp: {
-      routers: {
-        'db@file': { rule: 'HostSNI(`db.example.com`)', service: 'db@file', tls: { passthrough: true } },
-        'term@file': { rule: 'HostSNI(`term.example.com`)', service: 'echo@file', tls: {} },
+    const config: DynamicConfig = {
+      tcp: {
+        routers: {
+          'db@file': { rule: 'HostSNI(`db.example.com`)', service: 'db@file', tls: { passthrough: true } },
+          'term@file': { rule: 'HostSNI(`term.example.com`)', service: 'echo@file', tls: {} },
+        },
+        services: {
+          'db@file': { loadBalancer: { servers: [{ address: `127.0.0.1:${db.port}` }] } },
+          'echo@file': { loadBalancer: { servers: [{ address: `127.0.0.1:${plainEcho.port}` }] } },
+        },
       },
-      services: {
-        'db@file': { loadBalancer: { servers: [{ address: `127.0.0.1:${db.port}` }] } },
-        'echo@file': { loadBalancer: { servers: [{ address: `127.0.0.1:${plainEcho.port}` }] } },
-      },
-    } };
-    ep = await startEntrypoint(config, { handoff, tls: fakeTlsSource({ 'term.example.com': termPair }, webPair), limits: { ...defaultLimits, peekTimeoutMs: 300, maxHelloBytes: 4096 } });
+    };
+    ep = await startEntrypoint(config, {
+      handoff,
+      tls: fakeTlsSource({ 'term.example.com': termPair }, webPair),
+      limits: { ...defaultLimits, peekTimeoutMs: 300, maxHelloBytes: 4096 },
+    });
   });
-  after(async () => { handoff.close(); await closeAll(ep.server, db.server, plainEcho.server); });
+  after(async () => {
+    handoff.close();
+    await closeAll(ep.server, db.server, plainEcho.server);
+  });
 
   test('passthrough: the client sees the backend certificate', async () => {
     const res = await tlsGet(ep.port, 'db.example.com');
@@ -217,7 +340,10 @@ describe('dispatch: TLS by SNI', () => {
 
   test('termination: the store certificate, plaintext to the backend', async () => {
     const s = tlsConnect({ host: '127.0.0.1', port: ep.port, servername: 'term.example.com', ca: termPair.cert });
-    await new Promise<void>((r, j) => { s.once('secureConnect', r); s.once('error', j); });
+    await new Promise<void>((r, j) => {
+      s.once('secureConnect', r);
+      s.once('error', j);
+    });
     assert.equal(s.getPeerCertificate().subject?.CN, 'term.example.com');
     s.write('plain please');
     assert.equal(await readUntil(s, (t) => t === 'plain please'), 'plain please');
@@ -231,8 +357,22 @@ describe('dispatch: TLS by SNI', () => {
   ];
   for (const f of fragmentations) {
     test(`${f.desc}: routed by SNI, bytes replayed unchanged`, async () => {
-      const proxyOpts = { segment: f.segment, pauseMs: f.pauseMs, ...(f.recordSizes ? { recordSizes: f.recordSizes } : {}) };
-      const slowEp = await startEntrypoint({ tcp: { routers: { 'db@file': { rule: 'HostSNI(`db.example.com`)', service: 'db@file', tls: { passthrough: true } } }, services: { 'db@file': { loadBalancer: { servers: [{ address: `127.0.0.1:${db.port}` }] } } } } }, { handoff, limits: { ...defaultLimits, peekTimeoutMs: 10_000 } });
+      const proxyOpts = {
+        segment: f.segment,
+        pauseMs: f.pauseMs,
+        ...(f.recordSizes ? { recordSizes: f.recordSizes } : {}),
+      };
+      const slowEp = await startEntrypoint(
+        {
+          tcp: {
+            routers: {
+              'db@file': { rule: 'HostSNI(`db.example.com`)', service: 'db@file', tls: { passthrough: true } },
+            },
+            services: { 'db@file': { loadBalancer: { servers: [{ address: `127.0.0.1:${db.port}` }] } } },
+          },
+        },
+        { handoff, limits: { ...defaultLimits, peekTimeoutMs: 10_000 } },
+      );
       const proxy = await fragmentingProxy(slowEp.port, proxyOpts);
       const res = await tlsGet(proxy.port, 'db.example.com');
       assert.equal(res.subject, 'db.example.com');
@@ -244,7 +384,10 @@ describe('dispatch: TLS by SNI', () => {
   const bad: { desc: string; bytes: Buffer }[] = [
     { desc: 'garbage after a handshake byte', bytes: Buffer.from([0x16, 0x03, 0x01, 0x00, 0x05, 0x09, 9, 9, 9, 9]) },
     { desc: 'SSLv2-style record version', bytes: Buffer.from([0x16, 0x02, 0x00, 0x00, 0x04, 1, 2, 3, 4]) },
-    { desc: 'hello larger than the cap', bytes: Buffer.concat([Buffer.from([0x16, 0x03, 0x01, 0x40, 0x00, 0x01, 0x00, 0x3f, 0xfc]), Buffer.alloc(5000)]) },
+    {
+      desc: 'hello larger than the cap',
+      bytes: Buffer.concat([Buffer.from([0x16, 0x03, 0x01, 0x40, 0x00, 0x01, 0x00, 0x3f, 0xfc]), Buffer.alloc(5000)]),
+    },
   ];
   for (const b of bad) {
     test(`${b.desc}: closed, never routed`, async () => {

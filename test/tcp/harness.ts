@@ -18,9 +18,29 @@ export const silentLogger = pino({ level: 'silent' });
 export function selfSigned(name: string): { key: string; cert: string } {
   const dir = mkdtempSync(join(tmpdir(), 'berth-cert-'));
   try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem'), '-days', '2', '-subj', `/CN=${name}`,
-      '-addext', `subjectAltName=DNS:${name}`], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        join(dir, 'k.pem'),
+        '-out',
+        join(dir, 'c.pem'),
+        '-days',
+        '2',
+        '-subj',
+        `/CN=${name}`,
+        '-addext',
+        `subjectAltName=DNS:${name}`,
+      ],
+      { stdio: 'ignore' },
+    );
     return { key: readFileSync(join(dir, 'k.pem'), 'utf8'), cert: readFileSync(join(dir, 'c.pem'), 'utf8') };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -28,17 +48,24 @@ export function selfSigned(name: string): { key: string; cert: string } {
 }
 
 /** A certificate store stand-in: exact names, else the default pair. */
-export function fakeTlsSource(pairs: Record<string, { key: string; cert: string }>, def: { key: string; cert: string }): TlsContextSource {
+export function fakeTlsSource(
+  pairs: Record<string, { key: string; cert: string }>,
+  def: { key: string; cert: string },
+): TlsContextSource {
   const ctx = new Map<string, SecureContext>(Object.entries(pairs).map(([n, p]) => [n, createSecureContext(p)]));
   const defCtx = createSecureContext(def);
   return {
-    sniCallback(name, cb) { cb(null, ctx.get(name.toLowerCase()) ?? defCtx); },
+    sniCallback(name, cb) {
+      cb(null, ctx.get(name.toLowerCase()) ?? defCtx);
+    },
     contextFor(name, options, _key, strict, cb) {
       const pair = pairs[name.toLowerCase()];
       if (!pair && strict) cb(new Error(`no certificate for ${name}`));
       else cb(null, createSecureContext({ ...options, ...(pair ?? def) }));
     },
-    defaultCertificate() { return def; },
+    defaultCertificate() {
+      return def;
+    },
   };
 }
 
@@ -49,15 +76,30 @@ export async function listen(server: Server, host = '127.0.0.1'): Promise<number
 
 /** Closes servers and every socket they still hold. */
 export async function closeAll(...servers: (Server | undefined)[]): Promise<void> {
-  await Promise.all(servers.map((s) => s && new Promise<void>((r) => { s.close(() => r()); (s as Server & { closeAllConnections?: () => void }).closeAllConnections?.(); })));
+  await Promise.all(
+    servers.map(
+      (s) =>
+        s &&
+        new Promise<void>((r) => {
+          s.close(() => r());
+          (s as Server & { closeAllConnections?: () => void }).closeAllConnections?.();
+        }),
+    ),
+  );
 }
 
 /** Tracks sockets of a server so the test can destroy them at the end. */
 export function track(server: Server): Set<Socket> {
   const set = new Set<Socket>();
-  server.on('connection', (s: Socket) => { set.add(s); s.on('close', () => set.delete(s)); });
+  server.on('connection', (s: Socket) => {
+    set.add(s);
+    s.on('close', () => set.delete(s));
+  });
   const close = server.close.bind(server);
-  server.close = ((cb?: (err?: Error) => void) => { for (const s of set) s.destroy(); return close(cb); }) as typeof server.close;
+  server.close = ((cb?: (err?: Error) => void) => {
+    for (const s of set) s.destroy();
+    return close(cb);
+  }) as typeof server.close;
   return set;
 }
 
@@ -73,15 +115,32 @@ export async function echoServer(prefix = ''): Promise<{ server: Server; port: n
 }
 
 /** Records which handoff got the socket; `https` ends TLS with its own certificate and answers "https". */
-export function recordingHandoff(httpsPair: { key: string; cert: string }): HttpHandoff & { calls: string[]; close(): void } {
+export function recordingHandoff(httpsPair: {
+  key: string;
+  cert: string;
+}): HttpHandoff & { calls: string[]; close(): void } {
   const calls: string[] = [];
-  const tlsServer = createTlsServer({ ...httpsPair }, (s: TLSSocket) => { s.on('error', () => undefined); s.end('https-handoff'); });
+  const tlsServer = createTlsServer({ ...httpsPair }, (s: TLSSocket) => {
+    s.on('error', () => undefined);
+    s.end('https-handoff');
+  });
   const sockets = new Set<Socket>();
   return {
     calls,
-    http(socket) { calls.push('http'); sockets.add(socket); socket.on('error', () => undefined); socket.end('http-handoff'); },
-    https(socket) { calls.push('https'); sockets.add(socket); tlsServer.emit('connection', socket); },
-    close() { for (const s of sockets) s.destroy(); },
+    http(socket) {
+      calls.push('http');
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.end('http-handoff');
+    },
+    https(socket) {
+      calls.push('https');
+      sockets.add(socket);
+      tlsServer.emit('connection', socket);
+    },
+    close() {
+      for (const s of sockets) s.destroy();
+    },
   };
 }
 
@@ -93,7 +152,9 @@ export async function startEntrypoint(
   opts: { handoff: HttpHandoff; limits?: DispatchLimits; tls?: TlsContextSource; name?: string },
 ): Promise<{ server: Server; port: number; routing: TcpEntrypointRouting | undefined; diagnostics: unknown[] }> {
   const name = opts.name ?? 'ep';
-  const eps: Record<string, EntryPointConfig> = { [name]: { address: '127.0.0.1:0', host: '127.0.0.1', port: 0, protocol: 'tcp' } };
+  const eps: Record<string, EntryPointConfig> = {
+    [name]: { address: '127.0.0.1:0', host: '127.0.0.1', port: 0, protocol: 'tcp' },
+  };
   const built = buildTcpRouting(config, eps, { logger: silentLogger, ...(opts.tls ? { tls: opts.tls } : {}) });
   const routing = built.routing.get(name);
   const limits = opts.limits ?? defaultLimits;
@@ -103,14 +164,20 @@ export async function startEntrypoint(
 }
 
 /** Connects, optionally writes, ends, and collects everything until the server closes. */
-export async function exchange(port: number, data?: string | Buffer, opts: { end?: boolean } = {}): Promise<{ data: string; error?: string }> {
+export async function exchange(
+  port: number,
+  data?: string | Buffer,
+  opts: { end?: boolean } = {},
+): Promise<{ data: string; error?: string }> {
   return new Promise((resolve) => {
     const s = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
     const chunks: Buffer[] = [];
     let error: string | undefined;
     s.on('data', (d: Buffer) => chunks.push(d));
     s.on('end', () => s.end());
-    s.on('error', (e: NodeJS.ErrnoException) => { error = e.code ?? e.message; });
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      error = e.code ?? e.message;
+    });
     s.on('close', () => resolve({ data: Buffer.concat(chunks).toString(), ...(error ? { error } : {}) }));
     s.on('connect', () => {
       if (data !== undefined) s.write(data);
@@ -123,7 +190,13 @@ export async function exchange(port: number, data?: string | Buffer, opts: { end
 export function readUntil(s: Socket | TLSSocket, predicate: (text: string) => boolean): Promise<string> {
   return new Promise((resolve, reject) => {
     let text = '';
-    const onData = (d: Buffer): void => { text += d.toString(); if (predicate(text)) { s.off('data', onData); resolve(text); } };
+    const onData = (d: Buffer): void => {
+      text += d.toString();
+      if (predicate(text)) {
+        s.off('data', onData);
+        resolve(text);
+      }
+    };
     s.on('data', onData);
     s.once('close', () => reject(new Error(`closed before expected data; got ${JSON.stringify(text)}`)));
   });
@@ -134,7 +207,10 @@ export function readUntil(s: Socket | TLSSocket, predicate: (text: string) => bo
  * (the ClientHello) into records of `recordSizes` and sends it in `segment`-byte writes with a
  * pause between them (Nagle off), then relays everything else unchanged.
  */
-export async function fragmentingProxy(targetPort: number, opts: { recordSizes?: number[]; segment: number; pauseMs: number }): Promise<{ server: Server; port: number }> {
+export async function fragmentingProxy(
+  targetPort: number,
+  opts: { recordSizes?: number[]; segment: number; pauseMs: number },
+): Promise<{ server: Server; port: number }> {
   const { resplitRecords } = await import('./hello-fixtures.ts');
   const server = createServer((client) => {
     const up = connect({ host: '127.0.0.1', port: targetPort });
@@ -149,7 +225,9 @@ export async function fragmentingProxy(targetPort: number, opts: { recordSizes?:
       client.off('data', onData);
       client.pause();
       const recLen = 5 + buf.readUInt16BE(3);
-      const hello = opts.recordSizes ? resplitRecords(buf.subarray(0, recLen), opts.recordSizes) : buf.subarray(0, recLen);
+      const hello = opts.recordSizes
+        ? resplitRecords(buf.subarray(0, recLen), opts.recordSizes)
+        : buf.subarray(0, recLen);
       for (let i = 0; i < hello.length; i += opts.segment) {
         if (up.destroyed) return;
         up.write(hello.subarray(i, i + opts.segment));

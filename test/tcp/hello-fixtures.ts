@@ -17,14 +17,18 @@ export async function captureClientHello(opts: { servername?: string; alpn?: str
           buf = Buffer.concat([buf, d]);
           if (buf.length >= 5) {
             const len = buf.readUInt16BE(3);
-            if (buf.length >= 5 + len) { sock.destroy(); resolve(buf.subarray(0, 5 + len)); }
+            if (buf.length >= 5 + len) {
+              sock.destroy();
+              resolve(buf.subarray(0, 5 + len));
+            }
           }
         });
         sock.on('error', reject);
       });
     });
     const client = tlsConnect({
-      host: '127.0.0.1', port,
+      host: '127.0.0.1',
+      port,
       ...(opts.servername !== undefined ? { servername: opts.servername } : {}),
       ...(opts.alpn ? { ALPNProtocols: opts.alpn } : {}),
       rejectUnauthorized: false,
@@ -59,7 +63,10 @@ export function splitAt(bytes: Buffer, cuts: readonly number[]): Buffer[] {
   const points = [...new Set(cuts.map((c) => Math.max(0, Math.min(bytes.length, c))))].sort((a, b) => a - b);
   const out: Buffer[] = [];
   let prev = 0;
-  for (const c of points) { out.push(bytes.subarray(prev, c)); prev = c; }
+  for (const c of points) {
+    out.push(bytes.subarray(prev, c));
+    prev = c;
+  }
   out.push(bytes.subarray(prev));
   return out;
 }

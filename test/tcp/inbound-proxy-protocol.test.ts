@@ -19,21 +19,35 @@ interface Seen {
  * that follows (until the client ends) and answers "ok". `closedEarly` settles when a connection
  * closes without having passed the stage.
  */
-async function stage(cfg: { trustedIPs?: string[]; insecure?: boolean }, timeoutMs = 5000): Promise<{ server: Server; port: number; seen: Seen[]; closedEarly: Promise<void> }> {
+async function stage(
+  cfg: { trustedIPs?: string[]; insecure?: boolean },
+  timeoutMs = 5000,
+): Promise<{ server: Server; port: number; seen: Seen[]; closedEarly: Promise<void> }> {
   const inbound = inboundProxyProtocol(cfg, { timeoutMs })!;
   const seen: Seen[] = [];
   let closedEarly!: () => void;
-  const early = new Promise<void>((r) => { closedEarly = r; });
+  const early = new Promise<void>((r) => {
+    closedEarly = r;
+  });
   const server = createServer({ allowHalfOpen: true }, (socket) => {
     socket.on('error', () => undefined);
     let passed = false;
-    socket.once('close', () => { if (!passed) closedEarly(); });
+    socket.once('close', () => {
+      if (!passed) closedEarly();
+    });
     inbound.accept(socket, (s: Socket) => {
       passed = true;
       let data = '';
-      s.on('data', (d: Buffer) => { data += d.toString('latin1'); });
+      s.on('data', (d: Buffer) => {
+        data += d.toString('latin1');
+      });
       s.on('end', () => {
-        seen.push({ address: clientAddressOf(s), port: clientPortOf(s), declared: declaredEndpointsOf(s) !== undefined, data });
+        seen.push({
+          address: clientAddressOf(s),
+          port: clientPortOf(s),
+          declared: declaredEndpointsOf(s) !== undefined,
+          data,
+        });
         s.end('ok');
       });
     });
@@ -43,11 +57,17 @@ async function stage(cfg: { trustedIPs?: string[]; insecure?: boolean }, timeout
 }
 
 /** Connects from `localAddress`, writes `chunks` one by one (each after the previous was flushed), ends, resolves with the answer. */
-function send(port: number, chunks: (string | Buffer)[], localAddress = '127.0.0.1'): Promise<{ answer: string; closed: boolean }> {
+function send(
+  port: number,
+  chunks: (string | Buffer)[],
+  localAddress = '127.0.0.1',
+): Promise<{ answer: string; closed: boolean }> {
   return new Promise((resolve) => {
     const s = connect({ host: '127.0.0.1', port, localAddress, allowHalfOpen: true, noDelay: true });
     let answer = '';
-    s.on('data', (d: Buffer) => { answer += d.toString(); });
+    s.on('data', (d: Buffer) => {
+      answer += d.toString();
+    });
     s.on('error', () => undefined);
     s.on('close', () => resolve({ answer, closed: answer === '' }));
     s.on('connect', async () => {
@@ -66,12 +86,39 @@ describe('inbound PROXY protocol on real sockets', () => {
   after(() => closeAll(...servers));
 
   const cases: { desc: string; chunks: (string | Buffer)[]; address: string; port?: number; data: string }[] = [
-    { desc: 'v1 TCP4', chunks: [Buffer.concat([V1, Buffer.from('GET / HTTP/1.1\r\n\r\n')])], address: '203.0.113.7', port: 51000, data: 'GET / HTTP/1.1\r\n\r\n' },
+    {
+      desc: 'v1 TCP4',
+      chunks: [Buffer.concat([V1, Buffer.from('GET / HTTP/1.1\r\n\r\n')])],
+      address: '203.0.113.7',
+      port: 51000,
+      data: 'GET / HTTP/1.1\r\n\r\n',
+    },
     { desc: 'v2 TCP4', chunks: [V2, 'hello'], address: '203.0.113.7', port: 51000, data: 'hello' },
     { desc: 'v2 TCP6', chunks: [V2_SIX, 'hello'], address: '2001:db8::7', port: 51000, data: 'hello' },
-    { desc: 'v2 header in one-byte segments, data in the same segment as its last byte', chunks: [...[...V2.subarray(0, V2.length - 1)].map((b) => Buffer.from([b])), Buffer.concat([V2.subarray(V2.length - 1), Buffer.from('hello')])], address: '203.0.113.7', data: 'hello' },
-    { desc: 'v2 LOCAL keeps the peer', chunks: [proxyProtocolHeader(2, { srcIp: undefined, srcPort: undefined, dstIp: undefined, dstPort: undefined }), 'hello'], address: '127.0.0.1', data: 'hello' },
-    { desc: 'no header from a trusted peer: bytes unchanged', chunks: ['PUT / HTTP/1.1\r\n\r\n'], address: '127.0.0.1', data: 'PUT / HTTP/1.1\r\n\r\n' },
+    {
+      desc: 'v2 header in one-byte segments, data in the same segment as its last byte',
+      chunks: [
+        ...[...V2.subarray(0, V2.length - 1)].map((b) => Buffer.from([b])),
+        Buffer.concat([V2.subarray(V2.length - 1), Buffer.from('hello')]),
+      ],
+      address: '203.0.113.7',
+      data: 'hello',
+    },
+    {
+      desc: 'v2 LOCAL keeps the peer',
+      chunks: [
+        proxyProtocolHeader(2, { srcIp: undefined, srcPort: undefined, dstIp: undefined, dstPort: undefined }),
+        'hello',
+      ],
+      address: '127.0.0.1',
+      data: 'hello',
+    },
+    {
+      desc: 'no header from a trusted peer: bytes unchanged',
+      chunks: ['PUT / HTTP/1.1\r\n\r\n'],
+      address: '127.0.0.1',
+      data: 'PUT / HTTP/1.1\r\n\r\n',
+    },
   ];
   for (const c of cases) {
     test(`trusted peer, ${c.desc}`, async () => {
@@ -93,7 +140,7 @@ describe('inbound PROXY protocol on real sockets', () => {
     assert.equal(st.seen[0]!.address, '203.0.113.7');
   });
 
-  test('an untrusted peer\'s header is data: never read, never an address', async () => {
+  test("an untrusted peer's header is data: never read, never an address", async () => {
     const st = await stage({ trustedIPs: ['127.0.0.1'] });
     servers.push(st.server);
     const res = await send(st.port, [V1, 'x'], '127.0.0.2');
@@ -112,10 +159,16 @@ describe('inbound PROXY protocol on real sockets', () => {
 
   const broken: { desc: string; chunks: (string | Buffer)[] }[] = [
     { desc: 'garbage after the v1 signature', chunks: ['PROXY GARBAGE\r\nGET / HTTP/1.1\r\n\r\n'] },
-    { desc: 'garbage after the v2 signature', chunks: [Buffer.concat([V2.subarray(0, 12), Buffer.from('garbage-garbage-garbage')])] },
-    { desc: 'a v1 header truncated by the client\'s end', chunks: [V1.subarray(0, 20)] },
-    { desc: 'a v2 header truncated by the client\'s end', chunks: [V2.subarray(0, V2.length - 3)] },
-    { desc: 'a v2 header with an unknown command', chunks: [Buffer.concat([V2.subarray(0, 12), Buffer.from([0x2f]), V2.subarray(13)])] },
+    {
+      desc: 'garbage after the v2 signature',
+      chunks: [Buffer.concat([V2.subarray(0, 12), Buffer.from('garbage-garbage-garbage')])],
+    },
+    { desc: "a v1 header truncated by the client's end", chunks: [V1.subarray(0, 20)] },
+    { desc: "a v2 header truncated by the client's end", chunks: [V2.subarray(0, V2.length - 3)] },
+    {
+      desc: 'a v2 header with an unknown command',
+      chunks: [Buffer.concat([V2.subarray(0, 12), Buffer.from([0x2f]), V2.subarray(13)])],
+    },
   ];
   for (const b of broken) {
     test(`trusted peer, ${b.desc}: that connection is closed, the next one is served`, async () => {

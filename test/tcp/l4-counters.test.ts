@@ -8,7 +8,10 @@ describe('IntervalLog', () => {
     const emitted: [string, number][] = [];
     for (let i = 0; i < 5; i++) log.note('a', (skipped) => emitted.push(['a', skipped]));
     log.note('b', (skipped) => emitted.push(['b', skipped]));
-    assert.deepEqual(emitted, [['a', 0], ['b', 0]]);
+    assert.deepEqual(emitted, [
+      ['a', 0],
+      ['b', 0],
+    ]);
   });
   test('after the interval the next event is logged with the count of those that were not', () => {
     const log = new IntervalLog(0);
@@ -25,7 +28,7 @@ describe('IntervalLog', () => {
   });
 });
 
-test('L4Counters adds up its own events and another process\'s state', () => {
+test("L4Counters adds up its own events and another process's state", () => {
   const c = new L4Counters();
   c.tcpRefused('db@file', 'lan@file');
   c.tcpRefused('db@file', 'lan@file');
@@ -35,7 +38,10 @@ test('L4Counters adds up its own events and another process\'s state', () => {
   other.tcpRefused('web@file', 'one@file');
   c.add(other.exportState());
   assert.deepEqual(c.exportState(), {
-    tcpRefused: [['db@file', 'lan@file', 3], ['web@file', 'one@file', 1]],
+    tcpRefused: [
+      ['db@file', 'lan@file', 3],
+      ['web@file', 'one@file', 1],
+    ],
     udpDropped: [['udp-53', 'evicted', 1]],
   });
 });

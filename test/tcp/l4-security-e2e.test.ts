@@ -40,7 +40,10 @@ async function rawUpstream(): Promise<{ server: Server; port: number; connection
 /** Connects (from `localAddress`), writes `head` first, and resolves once connected. */
 function dial(port: number, head: Buffer | undefined, localAddress = '127.0.0.1'): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const s = connect({ host: '127.0.0.1', port, localAddress }, () => { if (head) s.write(head); resolve(s); });
+    const s = connect({ host: '127.0.0.1', port, localAddress }, () => {
+      if (head) s.write(head);
+      resolve(s);
+    });
     s.once('error', reject);
   });
 }
@@ -49,7 +52,9 @@ function dial(port: number, head: Buffer | undefined, localAddress = '127.0.0.1'
 function http1(socket: Socket | TLSSocket, host: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     let text = '';
-    socket.on('data', (d: Buffer) => { text += d.toString(); });
+    socket.on('data', (d: Buffer) => {
+      text += d.toString();
+    });
     socket.on('error', reject);
     socket.on('end', () => {
       const m = /^HTTP\/1\.1 (\d{3})/.exec(text);
@@ -63,7 +68,9 @@ function http1(socket: Socket | TLSSocket, host: string): Promise<{ status: numb
 function answerOf(socket: Socket, data?: string): Promise<string> {
   return new Promise((resolve) => {
     let text = '';
-    socket.on('data', (d: Buffer) => { text += d.toString(); });
+    socket.on('data', (d: Buffer) => {
+      text += d.toString();
+    });
     socket.on('error', () => undefined);
     socket.once('close', () => resolve(text));
     if (data !== undefined) socket.write(data);
@@ -97,46 +104,67 @@ describe('L4 security through a berth process', () => {
     for (const n of ['deny', 'limit', 'lb', 'lbtcp']) port[n] = await freePort();
     const dir = tempDir('berth-l4sec-');
     logPath = join(dir, 'access.json');
-    const tcpService = (p: number, proxy?: number) => ({ loadBalancer: { servers: [{ address: `127.0.0.1:${p}` }], ...(proxy ? { proxyProtocol: { version: proxy } } : {}) } });
-    writeFileSync(join(dir, 'dynamic.yaml'), stringify({
-      http: {
-        routers: {
-          app: { rule: 'Host(`app.test`)', entryPoints: ['lb'], service: 'app' },
-          'app-tls': { rule: 'Host(`app.test`)', entryPoints: ['lb'], service: 'app', tls: {} },
-          vip: { rule: 'Host(`vip.test`) && ClientIP(`203.0.113.0/24`)', entryPoints: ['lb'], service: 'vip' },
-        },
-        services: { app: { loadBalancer: { servers: [{ url: app.url }] } }, vip: { loadBalancer: { servers: [{ url: vip.url }] } } },
+    const tcpService = (p: number, proxy?: number) => ({
+      loadBalancer: {
+        servers: [{ address: `127.0.0.1:${p}` }],
+        ...(proxy ? { proxyProtocol: { version: proxy } } : {}),
       },
-      tcp: {
-        routers: {
-          deny: { rule: 'HostSNI(`*`)', entryPoints: ['deny'], service: 'denied', middlewares: ['only99'] },
-          limit: { rule: 'HostSNI(`*`)', entryPoints: ['limit'], service: 'limited', middlewares: ['one'] },
-          lbtcp: { rule: 'HostSNI(`*`)', entryPoints: ['lbtcp'], service: 'proxied', middlewares: ['from203'] },
+    });
+    writeFileSync(
+      join(dir, 'dynamic.yaml'),
+      stringify({
+        http: {
+          routers: {
+            app: { rule: 'Host(`app.test`)', entryPoints: ['lb'], service: 'app' },
+            'app-tls': { rule: 'Host(`app.test`)', entryPoints: ['lb'], service: 'app', tls: {} },
+            vip: { rule: 'Host(`vip.test`) && ClientIP(`203.0.113.0/24`)', entryPoints: ['lb'], service: 'vip' },
+          },
+          services: {
+            app: { loadBalancer: { servers: [{ url: app.url }] } },
+            vip: { loadBalancer: { servers: [{ url: vip.url }] } },
+          },
         },
-        services: { denied: tcpService(denied.port), limited: tcpService(limited.port), proxied: tcpService(proxied.port, 2) },
-        middlewares: {
-          only99: { ipAllowList: { sourceRange: ['127.0.0.99/32'] } },
-          one: { inFlightConn: { amount: 1 } },
-          from203: { ipAllowList: { sourceRange: ['203.0.113.7/32', '2001:db8::7'] } },
+        tcp: {
+          routers: {
+            deny: { rule: 'HostSNI(`*`)', entryPoints: ['deny'], service: 'denied', middlewares: ['only99'] },
+            limit: { rule: 'HostSNI(`*`)', entryPoints: ['limit'], service: 'limited', middlewares: ['one'] },
+            lbtcp: { rule: 'HostSNI(`*`)', entryPoints: ['lbtcp'], service: 'proxied', middlewares: ['from203'] },
+          },
+          services: {
+            denied: tcpService(denied.port),
+            limited: tcpService(limited.port),
+            proxied: tcpService(proxied.port, 2),
+          },
+          middlewares: {
+            only99: { ipAllowList: { sourceRange: ['127.0.0.99/32'] } },
+            one: { inFlightConn: { amount: 1 } },
+            from203: { ipAllowList: { sourceRange: ['203.0.113.7/32', '2001:db8::7'] } },
+          },
         },
-      },
-    }));
+      }),
+    );
     const pp = { proxyProtocol: { trustedIPs: ['127.0.0.1/32'] } };
-    berth = await startBerth({ dir, config: {
-      // inFlightConn counts per process: one process makes "the second connection" deterministic.
-      workers: 1,
-      entryPoints: {
-        deny: { address: `127.0.0.1:${port.deny}` },
-        limit: { address: `127.0.0.1:${port.limit}` },
-        lb: { address: `127.0.0.1:${port.lb}`, ...pp },
-        lbtcp: { address: `127.0.0.1:${port.lbtcp}`, ...pp },
+    berth = await startBerth({
+      dir,
+      config: {
+        // inFlightConn counts per process: one process makes "the second connection" deterministic.
+        workers: 1,
+        entryPoints: {
+          deny: { address: `127.0.0.1:${port.deny}` },
+          limit: { address: `127.0.0.1:${port.limit}` },
+          lb: { address: `127.0.0.1:${port.lb}`, ...pp },
+          lbtcp: { address: `127.0.0.1:${port.lbtcp}`, ...pp },
+        },
+        providers: { file: { filename: join(dir, 'dynamic.yaml') } },
+        accessLog: { filePath: logPath, format: 'json' },
+        // Served by the API; no `traefik` entrypoint on :8080.
+        metrics: { prometheus: { manualRouting: true } },
       },
-      providers: { file: { filename: join(dir, 'dynamic.yaml') } },
-      accessLog: { filePath: logPath, format: 'json' },
-      // Served by the API; no `traefik` entrypoint on :8080.
-      metrics: { prometheus: { manualRouting: true } },
-    } });
-    await waitUntil(async () => (await http1(await dial(port.lb!, undefined), 'app.test')).status === 200, 'the file routes');
+    });
+    await waitUntil(
+      async () => (await http1(await dial(port.lb!, undefined), 'app.test')).status === 200,
+      'the file routes',
+    );
   });
   after(async () => {
     await berth?.stop();
@@ -150,8 +178,14 @@ describe('L4 security through a berth process', () => {
       await new Promise((r) => s.once('close', r));
       assert.equal(denied.connections.length, 0);
       const refused = /^berth_tcp_connections_refused_total\{router="deny@file",middleware="only99@file"\} [1-9]/m;
-      await waitUntil(async () => refused.test(await (await fetch(`${berth.apiUrl}/metrics`)).text()), 'the refusal in /metrics');
-      await waitUntil(() => berth.logs.some((l) => l.includes('refused by middleware only99@file')), 'the refusal in the log');
+      await waitUntil(
+        async () => refused.test(await (await fetch(`${berth.apiUrl}/metrics`)).text()),
+        'the refusal in /metrics',
+      );
+      await waitUntil(
+        () => berth.logs.some((l) => l.includes('refused by middleware only99@file')),
+        'the refusal in the log',
+      );
     });
 
     test('inFlightConn 1: the second concurrent connection is closed, a third after the first closed is relayed', async () => {
@@ -166,7 +200,10 @@ describe('L4 security through a berth process', () => {
       let answer = '';
       for (let i = 0; answer !== 'up' && i < 100; i++) {
         const third = await dial(port.limit!, Buffer.from('three'));
-        answer = await new Promise<string>((r) => { third.once('data', (d: Buffer) => r(d.toString())); third.once('close', () => r('')); });
+        answer = await new Promise<string>((r) => {
+          third.once('data', (d: Buffer) => r(d.toString()));
+          third.once('close', () => r(''));
+        });
         third.destroy();
       }
       assert.equal(answer, 'up');
@@ -199,7 +236,9 @@ describe('L4 security through a berth process', () => {
         const body = await new Promise<string>((resolve, reject) => {
           const req = session.request({ ':path': '/who' });
           let text = '';
-          req.on('data', (d: Buffer) => { text += d.toString(); });
+          req.on('data', (d: Buffer) => {
+            text += d.toString();
+          });
           req.on('end', () => resolve(text));
           req.on('error', reject);
         });
@@ -223,20 +262,36 @@ describe('L4 security through a berth process', () => {
 
     test('ClientIP() rules match the declared address', async () => {
       assert.equal((await http1(await dial(port.lb!, proxyProtocolHeader(1, FOUR)), 'vip.test')).status, 200);
-      assert.equal((await http1(await dial(port.lb!, proxyProtocolHeader(1, { ...FOUR, srcIp: '198.51.100.1' })), 'vip.test')).status, 404);
+      assert.equal(
+        (await http1(await dial(port.lb!, proxyProtocolHeader(1, { ...FOUR, srcIp: '198.51.100.1' })), 'vip.test'))
+          .status,
+        404,
+      );
       assert.equal((await http1(await dial(port.lb!, undefined), 'vip.test')).status, 404);
     });
 
     test('TCP ipAllowList refuses a declared address outside sourceRange before dialling', async () => {
       const before = proxied.connections.length;
-      const s = await dial(port.lbtcp!, Buffer.concat([proxyProtocolHeader(2, { ...FOUR, srcIp: '198.51.100.1' }), Buffer.from('payload')]));
+      const s = await dial(
+        port.lbtcp!,
+        Buffer.concat([proxyProtocolHeader(2, { ...FOUR, srcIp: '198.51.100.1' }), Buffer.from('payload')]),
+      );
       await new Promise((r) => s.once('close', r));
       assert.equal(proxied.connections.length, before);
     });
 
     test('the access log shows the declared client', async () => {
-      assert.equal((await http1(await dial(port.lb!, proxyProtocolHeader(2, { ...FOUR, srcPort: 40404 })), 'app.test')).status, 200);
-      const lines = (): Record<string, unknown>[] => existsSync(logPath) ? readFileSync(logPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) : [];
+      assert.equal(
+        (await http1(await dial(port.lb!, proxyProtocolHeader(2, { ...FOUR, srcPort: 40404 })), 'app.test')).status,
+        200,
+      );
+      const lines = (): Record<string, unknown>[] =>
+        existsSync(logPath)
+          ? readFileSync(logPath, 'utf8')
+              .split('\n')
+              .filter(Boolean)
+              .map((l) => JSON.parse(l) as Record<string, unknown>)
+          : [];
       await waitUntil(() => lines().some((l) => l.ClientPort === '40404'), 'the access-log line');
       const line = lines().find((l) => l.ClientPort === '40404')!;
       assert.equal(line.ClientHost, FOUR.srcIp);
@@ -245,7 +300,10 @@ describe('L4 security through a berth process', () => {
 
     const broken = [
       { desc: 'garbage after the v1 signature', bytes: Buffer.from('PROXY GARBAGE\r\n') },
-      { desc: 'garbage after the v2 signature', bytes: Buffer.concat([proxyProtocolHeader(2, FOUR).subarray(0, 12), Buffer.from('garbage!')]) },
+      {
+        desc: 'garbage after the v2 signature',
+        bytes: Buffer.concat([proxyProtocolHeader(2, FOUR).subarray(0, 12), Buffer.from('garbage!')]),
+      },
     ];
     for (const b of broken) {
       test(`${b.desc}: the connection is closed without an answer`, async () => {
@@ -260,7 +318,7 @@ describe('L4 security through a berth process', () => {
     });
   });
 
-  test('an untrusted peer\'s PROXY header is data: HTTP answers 400, no address is taken', async () => {
+  test("an untrusted peer's PROXY header is data: HTTP answers 400, no address is taken", async () => {
     const res = await http1(await dial(port.lb!, proxyProtocolHeader(1, FOUR), '127.0.0.2'), 'app.test');
     assert.equal(res.status, 400);
     const plain = await http1(await dial(port.lb!, undefined, '127.0.0.2'), 'app.test');

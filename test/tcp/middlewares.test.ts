@@ -14,19 +14,50 @@ describe('TCP middleware options', () => {
   // Raw options as a label or file may carry them, before the schema has had its say.
   const cases: { desc: string; def: Record<string, unknown>; error?: RegExp }[] = [
     { desc: 'ipAllowList with a list', def: { ipAllowList: { sourceRange: ['127.0.0.1/32', '::1'] } } },
-    { desc: 'ipAllowList from a label (comma-separated)', def: { ipAllowList: { sourceRange: '10.0.0.0/8, 192.168.1.7' } } },
+    {
+      desc: 'ipAllowList from a label (comma-separated)',
+      def: { ipAllowList: { sourceRange: '10.0.0.0/8, 192.168.1.7' } },
+    },
     { desc: 'the deprecated ipWhiteList', def: { ipWhiteList: { sourceRange: ['10.0.0.0/8'] } } },
     { desc: 'inFlightConn', def: { inFlightConn: { amount: 3 } } },
     { desc: 'inFlightConn from a label', def: { inFlightConn: { amount: '3' } } },
     { desc: 'ipAllowList without sourceRange', def: { ipAllowList: {} }, error: /sourceRange: at least one/ },
-    { desc: 'ipAllowList with an empty sourceRange', def: { ipAllowList: { sourceRange: [] } }, error: /sourceRange: at least one/ },
-    { desc: 'ipAllowList with an invalid range', def: { ipAllowList: { sourceRange: ['10.0.0.0/33'] } }, error: /invalid address or range "10.0.0.0\/33"/ },
-    { desc: 'ipAllowList with ipStrategy (HTTP only)', def: { ipAllowList: { sourceRange: ['10.0.0.0/8'], ipStrategy: { depth: 1 } } }, error: /ipStrategy: unknown option \(Traefik's TCP ipAllowList has only sourceRange/ },
+    {
+      desc: 'ipAllowList with an empty sourceRange',
+      def: { ipAllowList: { sourceRange: [] } },
+      error: /sourceRange: at least one/,
+    },
+    {
+      desc: 'ipAllowList with an invalid range',
+      def: { ipAllowList: { sourceRange: ['10.0.0.0/33'] } },
+      error: /invalid address or range "10.0.0.0\/33"/,
+    },
+    {
+      desc: 'ipAllowList with ipStrategy (HTTP only)',
+      def: { ipAllowList: { sourceRange: ['10.0.0.0/8'], ipStrategy: { depth: 1 } } },
+      error: /ipStrategy: unknown option \(Traefik's TCP ipAllowList has only sourceRange/,
+    },
     { desc: 'inFlightConn without amount', def: { inFlightConn: {} }, error: /amount: expected a whole number/ },
-    { desc: 'inFlightConn with amount 0', def: { inFlightConn: { amount: 0 } }, error: /amount: expected a whole number/ },
-    { desc: 'inFlightConn with a fraction', def: { inFlightConn: { amount: 1.5 } }, error: /amount: expected a whole number/ },
-    { desc: 'an HTTP middleware type', def: { rateLimit: { average: 1 } }, error: /unknown TCP middleware type "rateLimit" \(TCP middlewares: ipAllowList, ipWhiteList, inFlightConn\)/ },
-    { desc: 'two types', def: { ipAllowList: { sourceRange: ['::1'] }, inFlightConn: { amount: 1 } }, error: /exactly one type/ },
+    {
+      desc: 'inFlightConn with amount 0',
+      def: { inFlightConn: { amount: 0 } },
+      error: /amount: expected a whole number/,
+    },
+    {
+      desc: 'inFlightConn with a fraction',
+      def: { inFlightConn: { amount: 1.5 } },
+      error: /amount: expected a whole number/,
+    },
+    {
+      desc: 'an HTTP middleware type',
+      def: { rateLimit: { average: 1 } },
+      error: /unknown TCP middleware type "rateLimit" \(TCP middlewares: ipAllowList, ipWhiteList, inFlightConn\)/,
+    },
+    {
+      desc: 'two types',
+      def: { ipAllowList: { sourceRange: ['::1'] }, inFlightConn: { amount: 1 } },
+      error: /exactly one type/,
+    },
   ];
   for (const c of cases) {
     test(c.desc, () => {
@@ -38,22 +69,60 @@ describe('TCP middleware options', () => {
 });
 
 describe('TCP routers and their middlewares', () => {
-  const eps: Record<string, EntryPointConfig> = { ep: { address: '127.0.0.1:0', host: '127.0.0.1', port: 0, protocol: 'tcp' } };
-  const build = (middlewares: Record<string, Middleware>, refs: string[]) => buildTcpRouting({ tcp: {
-    routers: { 'db@file': { rule: 'HostSNI(`*`)', service: 'db@file', middlewares: refs } },
-    services: { 'db@file': { loadBalancer: { servers: [{ address: '127.0.0.1:1' }] } } },
-    middlewares,
-  } }, eps, { logger: silentLogger });
+  const eps: Record<string, EntryPointConfig> = {
+    ep: { address: '127.0.0.1:0', host: '127.0.0.1', port: 0, protocol: 'tcp' },
+  };
+  const build = (middlewares: Record<string, Middleware>, refs: string[]) =>
+    buildTcpRouting(
+      {
+        tcp: {
+          routers: { 'db@file': { rule: 'HostSNI(`*`)', service: 'db@file', middlewares: refs } },
+          services: { 'db@file': { loadBalancer: { servers: [{ address: '127.0.0.1:1' }] } } },
+          middlewares,
+        },
+      },
+      eps,
+      { logger: silentLogger },
+    );
 
   test('a chain across providers applies in order', () => {
-    const r = build({ 'a@file': { ipAllowList: { sourceRange: ['127.0.0.1'] } }, 'b@docker': { inFlightConn: { amount: 2 } } }, ['a@file', 'b@docker']);
+    const r = build(
+      { 'a@file': { ipAllowList: { sourceRange: ['127.0.0.1'] } }, 'b@docker': { inFlightConn: { amount: 2 } } },
+      ['a@file', 'b@docker'],
+    );
     assert.deepEqual(r.diagnostics, []);
-    assert.deepEqual(r.routing.get('ep')!.routers[0]!.middlewares.map((m) => m.name), ['a@file', 'b@docker']);
+    assert.deepEqual(
+      r.routing.get('ep')!.routers[0]!.middlewares.map((m) => m.name),
+      ['a@file', 'b@docker'],
+    );
   });
-  const broken: { desc: string; middlewares: Record<string, Middleware>; refs: string[]; router: RegExp; middleware?: RegExp }[] = [
-    { desc: 'an unknown middleware', middlewares: {}, refs: ['nope@file'], router: /unknown TCP middleware "nope@file"/ },
-    { desc: 'an unknown middleware type', middlewares: { 'x@file': { chain: { middlewares: ['a'] } } }, refs: ['x@file'], router: /TCP middleware "x@file" is invalid: unknown TCP middleware type "chain"/, middleware: /unknown TCP middleware type "chain"/ },
-    { desc: 'a broken middleware', middlewares: { 'x@file': { inFlightConn: { amount: -1 } } }, refs: ['x@file'], router: /TCP middleware "x@file" is invalid: inFlightConn.amount/, middleware: /inFlightConn.amount/ },
+  const broken: {
+    desc: string;
+    middlewares: Record<string, Middleware>;
+    refs: string[];
+    router: RegExp;
+    middleware?: RegExp;
+  }[] = [
+    {
+      desc: 'an unknown middleware',
+      middlewares: {},
+      refs: ['nope@file'],
+      router: /unknown TCP middleware "nope@file"/,
+    },
+    {
+      desc: 'an unknown middleware type',
+      middlewares: { 'x@file': { chain: { middlewares: ['a'] } } },
+      refs: ['x@file'],
+      router: /TCP middleware "x@file" is invalid: unknown TCP middleware type "chain"/,
+      middleware: /unknown TCP middleware type "chain"/,
+    },
+    {
+      desc: 'a broken middleware',
+      middlewares: { 'x@file': { inFlightConn: { amount: -1 } } },
+      refs: ['x@file'],
+      router: /TCP middleware "x@file" is invalid: inFlightConn.amount/,
+      middleware: /inFlightConn.amount/,
+    },
   ];
   for (const b of broken) {
     test(`${b.desc} disables the router with a diagnostic`, () => {
@@ -101,14 +170,30 @@ describe('TCP middlewares on real connections', () => {
   const pair = selfSigned('db.example.com');
   const handoff = recordingHandoff(pair);
   const servers: Server[] = [];
-  after(async () => { handoff.close(); await closeAll(...servers); });
+  after(async () => {
+    handoff.close();
+    await closeAll(...servers);
+  });
 
-  async function entrypoint(middlewares: Record<string, Middleware>, upstreamPort: number, opts: { passthrough?: boolean } = {}) {
-    const config: DynamicConfig = { tcp: {
-      routers: { 'db@file': { rule: opts.passthrough ? 'HostSNI(`db.example.com`)' : 'HostSNI(`*`)', service: 'db@file', middlewares: Object.keys(middlewares), ...(opts.passthrough ? { tls: { passthrough: true } } : {}) } },
-      services: { 'db@file': { loadBalancer: { servers: [{ address: `127.0.0.1:${upstreamPort}` }] } } },
-      middlewares,
-    } };
+  async function entrypoint(
+    middlewares: Record<string, Middleware>,
+    upstreamPort: number,
+    opts: { passthrough?: boolean } = {},
+  ) {
+    const config: DynamicConfig = {
+      tcp: {
+        routers: {
+          'db@file': {
+            rule: opts.passthrough ? 'HostSNI(`db.example.com`)' : 'HostSNI(`*`)',
+            service: 'db@file',
+            middlewares: Object.keys(middlewares),
+            ...(opts.passthrough ? { tls: { passthrough: true } } : {}),
+          },
+        },
+        services: { 'db@file': { loadBalancer: { servers: [{ address: `127.0.0.1:${upstreamPort}` }] } } },
+        middlewares,
+      },
+    };
     const ep = await startEntrypoint(config, { handoff });
     servers.push(ep.server);
     assert.deepEqual(ep.diagnostics, []);
@@ -138,9 +223,16 @@ describe('TCP middlewares on real connections', () => {
   test('ipAllowList on a TLS passthrough router: refused after the ClientHello, nothing forwarded', async () => {
     const up = await countingUpstream();
     servers.push(up.server);
-    const ep = await entrypoint({ 'only99@file': { ipAllowList: { sourceRange: ['127.0.0.99'] } } }, up.port, { passthrough: true });
+    const ep = await entrypoint({ 'only99@file': { ipAllowList: { sourceRange: ['127.0.0.99'] } } }, up.port, {
+      passthrough: true,
+    });
     const closed = await new Promise<string>((resolve) => {
-      const s = tlsConnect({ host: '127.0.0.1', port: ep.port, servername: 'db.example.com', rejectUnauthorized: false });
+      const s = tlsConnect({
+        host: '127.0.0.1',
+        port: ep.port,
+        servername: 'db.example.com',
+        rejectUnauthorized: false,
+      });
       s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
       s.on('secureConnect', () => resolve('handshake completed'));
     });

@@ -58,28 +58,46 @@ describe('tcp.routers.*.tls.options', { timeout: 60_000 }, () => {
     const server = pki.issue('tcp-server', 'DNS:*.example.com');
     const dir = tempDir('berth-tcp-options-');
     const dyn = join(dir, 'dynamic.yaml');
-    const router = (host: string, options?: string) => ({ rule: `HostSNI(\`${host}\`)`, entryPoints: ['tcp'], service: 'up', tls: options ? { options } : {} });
-    writeFileSync(dyn, stringify({
-      tcp: {
-        routers: {
-          modern: router('modern.example.com', 'modern'),
-          legacy: router('legacy.example.com'),
-          mtls: router('mtls.example.com', 'mtls'),
-          typo: router('typo.example.com', 'modren'),
+    const router = (host: string, options?: string) => ({
+      rule: `HostSNI(\`${host}\`)`,
+      entryPoints: ['tcp'],
+      service: 'up',
+      tls: options ? { options } : {},
+    });
+    writeFileSync(
+      dyn,
+      stringify({
+        tcp: {
+          routers: {
+            modern: router('modern.example.com', 'modern'),
+            legacy: router('legacy.example.com'),
+            mtls: router('mtls.example.com', 'mtls'),
+            typo: router('typo.example.com', 'modren'),
+          },
+          services: { up: { loadBalancer: { servers: [{ address: `127.0.0.1:${up}` }] } } },
         },
-        services: { up: { loadBalancer: { servers: [{ address: `127.0.0.1:${up}` }] } } },
-      },
-      tls: {
-        certificates: [{ certFile: server.cert, keyFile: server.key }],
-        options: {
-          modern: { minVersion: 'VersionTLS13' },
-          mtls: { clientAuth: { caFiles: [pki.ca], clientAuthType: 'RequireAndVerifyClientCert' } },
+        tls: {
+          certificates: [{ certFile: server.cert, keyFile: server.key }],
+          options: {
+            modern: { minVersion: 'VersionTLS13' },
+            mtls: { clientAuth: { caFiles: [pki.ca], clientAuthType: 'RequireAndVerifyClientCert' } },
+          },
         },
-      },
-    }));
+      }),
+    );
     port = await freePort();
-    berth = await startBerth({ dir, config: { entryPoints: { tcp: { address: `127.0.0.1:${port}` } }, providers: { file: { filename: dyn, watch: false } } }, timeoutMs: 60_000 });
-    await waitUntil(async () => (await exchange(port, { servername: 'legacy.example.com', ca })).answer === 'up:hi', 'the TCP routers to be served');
+    berth = await startBerth({
+      dir,
+      config: {
+        entryPoints: { tcp: { address: `127.0.0.1:${port}` } },
+        providers: { file: { filename: dyn, watch: false } },
+      },
+      timeoutMs: 60_000,
+    });
+    await waitUntil(
+      async () => (await exchange(port, { servername: 'legacy.example.com', ca })).answer === 'up:hi',
+      'the TCP routers to be served',
+    );
   });
 
   after(async () => {
@@ -89,22 +107,48 @@ describe('tcp.routers.*.tls.options', { timeout: 60_000 }, () => {
 
   test('minVersion TLS 1.3: a TLS 1.2 client is refused, a TLS 1.3 client reaches the upstream', async (t) => {
     if (skip) return t.skip(skip);
-    await assert.rejects(exchange(port, { servername: 'modern.example.com', ca, maxVersion: 'TLSv1.2' }), /protocol version|alert|closed|ECONNRESET/);
-    assert.deepEqual(await exchange(port, { servername: 'modern.example.com', ca }), { answer: 'up:hi', protocol: 'TLSv1.3' });
+    await assert.rejects(
+      exchange(port, { servername: 'modern.example.com', ca, maxVersion: 'TLSv1.2' }),
+      /protocol version|alert|closed|ECONNRESET/,
+    );
+    assert.deepEqual(await exchange(port, { servername: 'modern.example.com', ca }), {
+      answer: 'up:hi',
+      protocol: 'TLSv1.3',
+    });
   });
 
   test('a router naming no options handshakes with the default ones: TLS 1.2 accepted, with the ECDSA certificate of its name (not the RSA default)', async (t) => {
     if (skip) return t.skip(skip);
-    assert.deepEqual(await exchange(port, { servername: 'legacy.example.com', ca, maxVersion: 'TLSv1.2' }), { answer: 'up:hi', protocol: 'TLSv1.2' });
+    assert.deepEqual(await exchange(port, { servername: 'legacy.example.com', ca, maxVersion: 'TLSv1.2' }), {
+      answer: 'up:hi',
+      protocol: 'TLSv1.2',
+    });
   });
 
   test('clientAuth RequireAndVerifyClientCert: no certificate or one from another CA is refused; one from caFiles is let through', async (t) => {
     if (skip) return t.skip(skip);
     await assert.rejects(exchange(port, { servername: 'mtls.example.com', ca }));
     const stranger = createPki('stranger CA').issue('stranger', 'DNS:stranger');
-    await assert.rejects(exchange(port, { servername: 'mtls.example.com', ca, cert: readFileSync(stranger.cert), key: readFileSync(stranger.key) }));
+    await assert.rejects(
+      exchange(port, {
+        servername: 'mtls.example.com',
+        ca,
+        cert: readFileSync(stranger.cert),
+        key: readFileSync(stranger.key),
+      }),
+    );
     const client = pki.issue('tcp-client', 'DNS:tcp-client');
-    assert.equal((await exchange(port, { servername: 'mtls.example.com', ca, cert: readFileSync(client.cert), key: readFileSync(client.key) })).answer, 'up:hi');
+    assert.equal(
+      (
+        await exchange(port, {
+          servername: 'mtls.example.com',
+          ca,
+          cert: readFileSync(client.cert),
+          key: readFileSync(client.key),
+        })
+      ).answer,
+      'up:hi',
+    );
   });
 
   test('options that do not exist disable the router with the reason; its connections are not forwarded', async (t) => {

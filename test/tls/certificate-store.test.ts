@@ -9,7 +9,12 @@ import { tempDir } from '../helpers/temp.ts';
 
 const ca = buildCertificate({ commonName: 'Test CA', isCA: true });
 const leaf = (names: string[], notAfter?: Date) =>
-  buildCertificate({ commonName: names[0] ?? 'x', dnsNames: names, issuer: { commonName: 'Test CA', key: ca.key }, ...(notAfter ? { notAfter } : {}) });
+  buildCertificate({
+    commonName: names[0] ?? 'x',
+    dnsNames: names,
+    issuer: { commonName: 'Test CA', key: ca.key },
+    ...(notAfter ? { notAfter } : {}),
+  });
 
 function storeWith(): CertificateStore {
   const store = new CertificateStore();
@@ -120,7 +125,10 @@ describe('CertificateStore.syncFromConfig', () => {
       stores: { default: { defaultCertificate: { certFile: def.cert, keyFile: def.key } } },
     });
     assert.equal(diags.length, 2);
-    assert.deepEqual(diags.map((d) => d.element), ['tls.certificates[2]', 'tls.certificates[3]']);
+    assert.deepEqual(
+      diags.map((d) => d.element),
+      ['tls.certificates[2]', 'tls.certificates[3]'],
+    );
     assert.ok(diags.every((d) => d.level === 'error'));
     assert.equal(store.select('file.example.com').match, 'exact');
     assert.equal(store.select('inline.example.com').match, 'exact');
@@ -135,7 +143,9 @@ describe('CertificateStore.syncFromConfig', () => {
 
   test('a bad default certificate is a diagnostic and the generated one serves', () => {
     const store = new CertificateStore();
-    const diags = store.syncFromConfig({ stores: { default: { defaultCertificate: { certFile: def.cert, keyFile: mismatched.key } } } });
+    const diags = store.syncFromConfig({
+      stores: { default: { defaultCertificate: { certFile: def.cert, keyFile: mismatched.key } } },
+    });
     assert.equal(diags.length, 1);
     assert.equal(diags[0]?.element, 'tls.stores.default.defaultCertificate');
     assert.equal(store.select(undefined).id, 'default@generated');

@@ -10,39 +10,75 @@ import { tlsServerOptions } from '../../src/tls/options.ts';
 import type { TlsOptions } from '../../src/config/dynamic/types.ts';
 
 const ca = buildCertificate({ commonName: 'Options CA', isCA: true });
-const leaf = (names: string[]) => buildCertificate({ commonName: names[0] ?? 'x', dnsNames: names, issuer: { commonName: 'Options CA', key: ca.key } });
+const leaf = (names: string[]) =>
+  buildCertificate({ commonName: names[0] ?? 'x', dnsNames: names, issuer: { commonName: 'Options CA', key: ca.key } });
 
 describe('compileTlsOptions', () => {
-  const cases: { desc: string; input: TlsOptions | undefined; check: (c: ReturnType<typeof compileTlsOptions>) => void }[] = [
-    { desc: 'defaults: TLS 1.2+, h2 and http/1.1', input: undefined, check: (c) => {
-      assert.equal(c.minVersion, 'TLSv1.2');
-      assert.deepEqual(c.alpnProtocols, ['h2', 'http/1.1']);
-      assert.equal(c.sniStrict, false);
-      assert.deepEqual(c.diagnostics, []);
-    } },
-    { desc: 'Go cipher names map to OpenSSL names and TLS 1.3 stays on', input: { cipherSuites: ['TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256', 'TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305'] }, check: (c) => {
-      assert.equal(c.context.ciphers, 'ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305:TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256');
-    } },
-    { desc: 'unknown cipher is a warning', input: { cipherSuites: ['TLS_NOPE'] }, check: (c) => {
-      assert.equal(c.diagnostics.length, 1);
-      assert.equal(c.diagnostics[0]?.level, 'warning');
-    } },
-    { desc: 'versions and curves', input: { minVersion: 'VersionTLS13', maxVersion: 'VersionTLS13', curvePreferences: ['CurveP521', 'X25519'] }, check: (c) => {
-      assert.equal(c.minVersion, 'TLSv1.3');
-      assert.equal(c.maxVersion, 'TLSv1.3');
-      assert.equal(c.context.ecdhCurve, 'P-521:X25519');
-    } },
-    { desc: 'unknown version is an error diagnostic and the default applies', input: { minVersion: 'TLS9' }, check: (c) => {
-      assert.equal(c.minVersion, 'TLSv1.2');
-      assert.equal(c.diagnostics[0]?.level, 'error');
-    } },
-    { desc: 'client auth with an inline CA defaults to RequireAndVerifyClientCert', input: { clientAuth: { caFiles: [ca.cert] } }, check: (c) => {
-      assert.equal(c.clientAuthType, 'RequireAndVerifyClientCert');
-      assert.deepEqual(c.context.ca, [ca.cert]);
-    } },
-    { desc: 'unreadable CA file and unknown clientAuthType are diagnostics', input: { clientAuth: { caFiles: ['/nonexistent/ca.pem'], clientAuthType: 'Maybe' } }, check: (c) => {
-      assert.equal(c.diagnostics.length, 2);
-    } },
+  const cases: {
+    desc: string;
+    input: TlsOptions | undefined;
+    check: (c: ReturnType<typeof compileTlsOptions>) => void;
+  }[] = [
+    {
+      desc: 'defaults: TLS 1.2+, h2 and http/1.1',
+      input: undefined,
+      check: (c) => {
+        assert.equal(c.minVersion, 'TLSv1.2');
+        assert.deepEqual(c.alpnProtocols, ['h2', 'http/1.1']);
+        assert.equal(c.sniStrict, false);
+        assert.deepEqual(c.diagnostics, []);
+      },
+    },
+    {
+      desc: 'Go cipher names map to OpenSSL names and TLS 1.3 stays on',
+      input: { cipherSuites: ['TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256', 'TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305'] },
+      check: (c) => {
+        assert.equal(
+          c.context.ciphers,
+          'ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305:TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256',
+        );
+      },
+    },
+    {
+      desc: 'unknown cipher is a warning',
+      input: { cipherSuites: ['TLS_NOPE'] },
+      check: (c) => {
+        assert.equal(c.diagnostics.length, 1);
+        assert.equal(c.diagnostics[0]?.level, 'warning');
+      },
+    },
+    {
+      desc: 'versions and curves',
+      input: { minVersion: 'VersionTLS13', maxVersion: 'VersionTLS13', curvePreferences: ['CurveP521', 'X25519'] },
+      check: (c) => {
+        assert.equal(c.minVersion, 'TLSv1.3');
+        assert.equal(c.maxVersion, 'TLSv1.3');
+        assert.equal(c.context.ecdhCurve, 'P-521:X25519');
+      },
+    },
+    {
+      desc: 'unknown version is an error diagnostic and the default applies',
+      input: { minVersion: 'TLS9' },
+      check: (c) => {
+        assert.equal(c.minVersion, 'TLSv1.2');
+        assert.equal(c.diagnostics[0]?.level, 'error');
+      },
+    },
+    {
+      desc: 'client auth with an inline CA defaults to RequireAndVerifyClientCert',
+      input: { clientAuth: { caFiles: [ca.cert] } },
+      check: (c) => {
+        assert.equal(c.clientAuthType, 'RequireAndVerifyClientCert');
+        assert.deepEqual(c.context.ca, [ca.cert]);
+      },
+    },
+    {
+      desc: 'unreadable CA file and unknown clientAuthType are diagnostics',
+      input: { clientAuth: { caFiles: ['/nonexistent/ca.pem'], clientAuthType: 'Maybe' } },
+      check: (c) => {
+        assert.equal(c.diagnostics.length, 2);
+      },
+    },
   ];
   for (const c of cases) test(c.desc, () => c.check(compileTlsOptions(c.input)));
 });
@@ -60,11 +96,18 @@ describe('tlsServerOptions over real handshakes', () => {
     return (server.address() as AddressInfo).port;
   }
 
-  function hello(port: number, opts: ConnectionOptions): Promise<{ subject: string; alpn: string | false; version: string | null }> {
+  function hello(
+    port: number,
+    opts: ConnectionOptions,
+  ): Promise<{ subject: string; alpn: string | false; version: string | null }> {
     return new Promise((resolve, reject) => {
       const s: TLSSocket = connect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...opts }, () => {
         const raw = s.getPeerX509Certificate();
-        resolve({ subject: raw ? (new X509Certificate(raw.raw).subjectAltName ?? raw.subject) : '', alpn: s.alpnProtocol ?? false, version: s.getProtocol() });
+        resolve({
+          subject: raw ? (new X509Certificate(raw.raw).subjectAltName ?? raw.subject) : '',
+          alpn: s.alpnProtocol ?? false,
+          version: s.getProtocol(),
+        });
         s.destroy();
       });
       s.on('error', reject);
@@ -100,8 +143,22 @@ describe('tlsServerOptions over real handshakes', () => {
 
   test('TLS 1.0 and 1.1 are refused by default, 1.2 and 1.3 accepted', async () => {
     const port = await serve(store);
-    await assert.rejects(hello(port, { servername: 'a.example.com', minVersion: 'TLSv1', maxVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0' }));
-    await assert.rejects(hello(port, { servername: 'a.example.com', minVersion: 'TLSv1.1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT:@SECLEVEL=0' }));
+    await assert.rejects(
+      hello(port, {
+        servername: 'a.example.com',
+        minVersion: 'TLSv1',
+        maxVersion: 'TLSv1',
+        ciphers: 'DEFAULT:@SECLEVEL=0',
+      }),
+    );
+    await assert.rejects(
+      hello(port, {
+        servername: 'a.example.com',
+        minVersion: 'TLSv1.1',
+        maxVersion: 'TLSv1.1',
+        ciphers: 'DEFAULT:@SECLEVEL=0',
+      }),
+    );
     assert.equal((await hello(port, { servername: 'a.example.com', maxVersion: 'TLSv1.2' })).version, 'TLSv1.2');
     assert.equal((await hello(port, { servername: 'a.example.com' })).version, 'TLSv1.3');
   });
@@ -125,10 +182,17 @@ describe('tlsServerOptions over real handshakes', () => {
     await assert.rejects(hello(port, { servername: 'challenge.example.com', ALPNProtocols: ['acme-tls/1'] }));
   });
 
-  test('TLS 1.3: an ECDSA leaf under an RSA issuer (as Let\'s Encrypt issues) is served, not the default', async () => {
+  test("TLS 1.3: an ECDSA leaf under an RSA issuer (as Let's Encrypt issues) is served, not the default", async () => {
     const rsaCa = buildCertificate({ commonName: 'RSA CA', isCA: true, keyType: 'rsa' });
     const s = new CertificateStore();
-    s.put('le', { ...buildCertificate({ commonName: 'le.example.com', dnsNames: ['le.example.com'], issuer: { commonName: 'RSA CA', key: rsaCa.key } }), source: 'acme' });
+    s.put('le', {
+      ...buildCertificate({
+        commonName: 'le.example.com',
+        dnsNames: ['le.example.com'],
+        issuer: { commonName: 'RSA CA', key: rsaCa.key },
+      }),
+      source: 'acme',
+    });
     const port = await serve(s);
     const r = await hello(port, { servername: 'le.example.com', ALPNProtocols: ['h2', 'http/1.1'] });
     assert.equal(r.version, 'TLSv1.3');

@@ -38,10 +38,14 @@ async function burst(port: number, n: number, deadlineMs: number): Promise<Set<n
     await new Promise<void>((resolve) => {
       // Only an overall deadline, far above the time a burst takes: a lost answer never arrives.
       const timer = setTimeout(resolve, deadlineMs);
-      for (const [i, c] of clients.entries()) c.once('message', (m: Buffer) => {
-        if (m.readUInt16BE(0) === i) answered.add(i);
-        if (answered.size === n) { clearTimeout(timer); resolve(); }
-      });
+      for (const [i, c] of clients.entries())
+        c.once('message', (m: Buffer) => {
+          if (m.readUInt16BE(0) === i) answered.add(i);
+          if (answered.size === n) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
       for (const [i, c] of clients.entries()) c.send(query(i), port, '127.0.0.1');
     });
   } finally {
@@ -66,14 +70,22 @@ describe('UDP burst through berth', () => {
     await new Promise<void>((r) => upstream!.bind(0, '127.0.0.1', r));
     const dir = tempDir('berth-udp-burst-');
     port = await freeUdpPort();
-    writeFileSync(join(dir, 'dynamic.yaml'), stringify({ udp: {
-      routers: { dns: { entryPoints: ['dns'], service: 'dns' } },
-      services: { dns: { loadBalancer: { servers: [{ address: `127.0.0.1:${upstream.address().port}` }] } } },
-    } }));
-    berth = await startBerth({ dir, config: {
-      entryPoints: { dns: { address: `127.0.0.1:${port}/udp` } },
-      providers: { file: { filename: join(dir, 'dynamic.yaml') } },
-    } });
+    writeFileSync(
+      join(dir, 'dynamic.yaml'),
+      stringify({
+        udp: {
+          routers: { dns: { entryPoints: ['dns'], service: 'dns' } },
+          services: { dns: { loadBalancer: { servers: [{ address: `127.0.0.1:${upstream.address().port}` }] } } },
+        },
+      }),
+    );
+    berth = await startBerth({
+      dir,
+      config: {
+        entryPoints: { dns: { address: `127.0.0.1:${port}/udp` } },
+        providers: { file: { filename: join(dir, 'dynamic.yaml') } },
+      },
+    });
     // The router is in place once one query is answered.
     for (let i = 0; (await burst(port, 1, 1000)).size === 0; i++) assert.ok(i < 30, 'the UDP router never answered');
   });

@@ -49,8 +49,11 @@ describe('UdpEntrypoint', () => {
       assert.equal(r1b?.toString(), 'A:again', 'a session keeps its server');
       assert.equal(ep.sessionCount, 2);
     } finally {
-      c1.close(); c2.close();
-      await ep.stop(); await a.close(); await b.close();
+      c1.close();
+      c2.close();
+      await ep.stop();
+      await a.close();
+      await b.close();
     }
   });
 
@@ -60,11 +63,13 @@ describe('UdpEntrypoint', () => {
     try {
       let max = 0;
       for (let batch = 0; batch < 10; batch++) {
-        const clients = await Promise.all(Array.from({ length: 100 }, async () => {
-          const c = createSocket('udp4');
-          await new Promise<void>((r) => c.bind(0, '127.0.0.1', r));
-          return c;
-        }));
+        const clients = await Promise.all(
+          Array.from({ length: 100 }, async () => {
+            const c = createSocket('udp4');
+            await new Promise<void>((r) => c.bind(0, '127.0.0.1', r));
+            return c;
+          }),
+        );
         await Promise.all(clients.map((c) => ask(port, Buffer.from('x'), 2000, c)));
         max = Math.max(max, ep.sessionCount);
         for (const c of clients) c.close();
@@ -75,22 +80,38 @@ describe('UdpEntrypoint', () => {
       // Still serving afterwards.
       assert.equal((await ask(port, Buffer.from('after')))?.toString(), 'after');
     } finally {
-      await ep.stop(); await echo.close();
+      await ep.stop();
+      await echo.close();
     }
   });
 
   test('sessions evicted at the bound are counted, and logged once per interval', async () => {
     const echo = await udpServer((m) => m);
     const lines: { level: number; msg: string; reason?: string }[] = [];
-    const logger = pino({ level: 'info' }, { write: (l: string) => { lines.push(JSON.parse(l)); } });
-    const { ep, port } = await startUdp([echo.port], { maxSessions: 10, idleTimeoutMs: 3_600_000, logger, dropLogIntervalMs: 3_600_000 });
-    const evicted = (): number => l4Counters.exportState().udpDropped.find(([e, r]) => e === 'udp-ep' && r === 'evicted')?.[2] ?? 0;
+    const logger = pino(
+      { level: 'info' },
+      {
+        write: (l: string) => {
+          lines.push(JSON.parse(l));
+        },
+      },
+    );
+    const { ep, port } = await startUdp([echo.port], {
+      maxSessions: 10,
+      idleTimeoutMs: 3_600_000,
+      logger,
+      dropLogIntervalMs: 3_600_000,
+    });
+    const evicted = (): number =>
+      l4Counters.exportState().udpDropped.find(([e, r]) => e === 'udp-ep' && r === 'evicted')?.[2] ?? 0;
     const before = evicted();
-    const clients = await Promise.all(Array.from({ length: 25 }, async () => {
-      const c = createSocket('udp4');
-      await new Promise<void>((r) => c.bind(0, '127.0.0.1', r));
-      return c;
-    }));
+    const clients = await Promise.all(
+      Array.from({ length: 25 }, async () => {
+        const c = createSocket('udp4');
+        await new Promise<void>((r) => c.bind(0, '127.0.0.1', r));
+        return c;
+      }),
+    );
     try {
       // One after the other: each new client past the tenth evicts exactly one session.
       for (const c of clients) assert.equal((await ask(port, Buffer.from('q'), 5000, c))?.toString(), 'q');
@@ -101,7 +122,8 @@ describe('UdpEntrypoint', () => {
       assert.match(drops[0]!.msg, /session table of udp-ep is full \(10 sessions, limits.udpMaxSessions\)/);
     } finally {
       for (const c of clients) c.close();
-      await ep.stop(); await echo.close();
+      await ep.stop();
+      await echo.close();
     }
   });
 
@@ -130,7 +152,12 @@ describe('UdpEntrypoint', () => {
   test('without routing, datagrams are dropped', async () => {
     const { UdpEntrypoint } = await import('../../src/udp/entrypoint.ts');
     const { silentLogger } = await import('./udp-harness.ts');
-    const ep = new UdpEntrypoint('u', { address: '127.0.0.1:0/udp', host: '127.0.0.1', port: 0, protocol: 'udp' }, () => undefined, { logger: silentLogger });
+    const ep = new UdpEntrypoint(
+      'u',
+      { address: '127.0.0.1:0/udp', host: '127.0.0.1', port: 0, protocol: 'udp' },
+      () => undefined,
+      { logger: silentLogger },
+    );
     await ep.start();
     try {
       assert.equal(await ask(ep.address().port, Buffer.from('x'), 150), undefined);
@@ -144,15 +171,44 @@ describe('UdpEntrypoint', () => {
     if (!needTools(t, 'dig', 'pebble-challtestsrv')) return;
     const dnsPort = await freeDualPort();
     const mgmtPort = await freePort();
-    const srv = spawn('pebble-challtestsrv', ['-dns01', `127.0.0.1:${dnsPort}`, '-http01', '', '-https01', '', '-tlsalpn01', '', '-management', `127.0.0.1:${mgmtPort}`], { stdio: 'ignore' });
+    const srv = spawn(
+      'pebble-challtestsrv',
+      [
+        '-dns01',
+        `127.0.0.1:${dnsPort}`,
+        '-http01',
+        '',
+        '-https01',
+        '',
+        '-tlsalpn01',
+        '',
+        '-management',
+        `127.0.0.1:${mgmtPort}`,
+      ],
+      { stdio: 'ignore' },
+    );
     try {
-      await waitUntil(async () => {
-        const r = await ask(dnsPort, dnsQuery('probe.example.com'), 200);
-        return r !== undefined;
-      }, 'challtestsrv DNS', 10_000, 100);
+      await waitUntil(
+        async () => {
+          const r = await ask(dnsPort, dnsQuery('probe.example.com'), 200);
+          return r !== undefined;
+        },
+        'challtestsrv DNS',
+        10_000,
+        100,
+      );
       const { ep, port } = await startUdp([dnsPort]);
       try {
-        const { stdout } = await execFileP('dig', ['@127.0.0.1', '-p', String(port), '+short', '+tries=1', '+time=2', 'db.example.com', 'A']);
+        const { stdout } = await execFileP('dig', [
+          '@127.0.0.1',
+          '-p',
+          String(port),
+          '+short',
+          '+tries=1',
+          '+time=2',
+          'db.example.com',
+          'A',
+        ]);
         assert.equal(stdout.trim(), '127.0.0.1');
       } finally {
         await ep.stop();
@@ -167,5 +223,9 @@ describe('UdpEntrypoint', () => {
 /** A minimal DNS A query. */
 function dnsQuery(name: string): Buffer {
   const labels = name.split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)]));
-  return Buffer.concat([Buffer.from([0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]), ...labels, Buffer.from([0, 0, 1, 0, 1])]);
+  return Buffer.concat([
+    Buffer.from([0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]),
+    ...labels,
+    Buffer.from([0, 0, 1, 0, 1]),
+  ]);
 }

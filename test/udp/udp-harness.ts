@@ -9,20 +9,41 @@ import type { EntryPointConfig } from '../../src/config/static/types.ts';
 export const silentLogger = pino({ level: 'silent' });
 
 /** A UDP server on loopback answering every datagram through `reply` (undefined = no answer). */
-export async function udpServer(reply: (msg: Buffer) => Buffer | undefined, port = 0): Promise<{ socket: DgramSocket; port: number; close(): Promise<void> }> {
+export async function udpServer(
+  reply: (msg: Buffer) => Buffer | undefined,
+  port = 0,
+): Promise<{ socket: DgramSocket; port: number; close(): Promise<void> }> {
   const socket = createSocket('udp4');
-  socket.on('message', (msg, r) => { const out = reply(msg); if (out) socket.send(out, r.port, r.address); });
+  socket.on('message', (msg, r) => {
+    const out = reply(msg);
+    if (out) socket.send(out, r.port, r.address);
+  });
   await new Promise<void>((r) => socket.bind(port, '127.0.0.1', r));
-  return { socket, port: (socket.address() as AddressInfo).port, close: () => new Promise<void>((r) => socket.close(() => r())) };
+  return {
+    socket,
+    port: (socket.address() as AddressInfo).port,
+    close: () => new Promise<void>((r) => socket.close(() => r())),
+  };
 }
 
 /** A UDP entrypoint on 127.0.0.1:0 routing to the given servers. */
-export async function startUdp(servers: (number | string)[], opts: Partial<UdpEntrypointOptions> = {}): Promise<{ ep: UdpEntrypoint; port: number }> {
-  const config: DynamicConfig = { udp: {
-    routers: { 'dns@file': { entryPoints: ['udp-ep'], service: 'dns@file' } },
-    services: { 'dns@file': { loadBalancer: { servers: servers.map((s) => ({ address: typeof s === 'number' ? `127.0.0.1:${s}` : s })) } } },
-  } };
-  const eps: Record<string, EntryPointConfig> = { 'udp-ep': { address: '127.0.0.1:0/udp', host: '127.0.0.1', port: 0, protocol: 'udp' } };
+export async function startUdp(
+  servers: (number | string)[],
+  opts: Partial<UdpEntrypointOptions> = {},
+): Promise<{ ep: UdpEntrypoint; port: number }> {
+  const config: DynamicConfig = {
+    udp: {
+      routers: { 'dns@file': { entryPoints: ['udp-ep'], service: 'dns@file' } },
+      services: {
+        'dns@file': {
+          loadBalancer: { servers: servers.map((s) => ({ address: typeof s === 'number' ? `127.0.0.1:${s}` : s })) },
+        },
+      },
+    },
+  };
+  const eps: Record<string, EntryPointConfig> = {
+    'udp-ep': { address: '127.0.0.1:0/udp', host: '127.0.0.1', port: 0, protocol: 'udp' },
+  };
   const built = buildUdpRouting(config, eps, { logger: silentLogger });
   const routing = built.routing.get('udp-ep');
   const ep = new UdpEntrypoint('udp-ep', eps['udp-ep']!, () => routing, { logger: silentLogger, ...opts });
@@ -36,8 +57,15 @@ export async function ask(port: number, msg: Buffer, waitMs = 2000, client?: Dgr
   if (!client) await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
   try {
     return await new Promise<Buffer | undefined>((resolve) => {
-      const timer = setTimeout(() => { s.off('message', onMsg); resolve(undefined); }, waitMs);
-      const onMsg = (m: Buffer): void => { clearTimeout(timer); s.off('message', onMsg); resolve(m); };
+      const timer = setTimeout(() => {
+        s.off('message', onMsg);
+        resolve(undefined);
+      }, waitMs);
+      const onMsg = (m: Buffer): void => {
+        clearTimeout(timer);
+        s.off('message', onMsg);
+        resolve(m);
+      };
       s.on('message', onMsg);
       s.send(msg, port, '127.0.0.1');
     });

@@ -13,7 +13,9 @@ import { ask, silentLogger, udpServer } from './udp-harness.ts';
  * rounds the counts per server are exact.
  */
 
-const EPS: Record<string, EntryPointConfig> = { 'udp-ep': { address: '127.0.0.1:0/udp', host: '127.0.0.1', port: 0, protocol: 'udp' } };
+const EPS: Record<string, EntryPointConfig> = {
+  'udp-ep': { address: '127.0.0.1:0/udp', host: '127.0.0.1', port: 0, protocol: 'udp' },
+};
 
 /** Runs `sessions` sessions (one client socket each, all kept open so no port is reused) and counts who answered. */
 async function distribute(udp: NonNullable<DynamicConfig['udp']>, sessions: number): Promise<Record<string, number>> {
@@ -46,7 +48,9 @@ async function named(...names: string[]): Promise<{ ports: Record<string, number
   const servers = await Promise.all(names.map((n) => udpServer(() => Buffer.from(n))));
   return {
     ports: Object.fromEntries(names.map((n, i) => [n, servers[i]!.port])),
-    close: async () => { await Promise.all(servers.map((s) => s.close())); },
+    close: async () => {
+      await Promise.all(servers.map((s) => s.close()));
+    },
   };
 }
 
@@ -54,14 +58,23 @@ describe('UDP weights', () => {
   test('loadBalancer.servers.weight: 3:1 gives 6 and 2 sessions out of 8; weight 0 gets none', async () => {
     const up = await named('heavy', 'light', 'off');
     try {
-      const counts = await distribute({
-        routers: { 'r@file': { entryPoints: ['udp-ep'], service: 's@file' } },
-        services: { 's@file': { loadBalancer: { servers: [
-          { address: `127.0.0.1:${up.ports['heavy']}`, weight: 3 },
-          { address: `127.0.0.1:${up.ports['light']}`, weight: 1 },
-          { address: `127.0.0.1:${up.ports['off']}`, weight: 0 },
-        ] } } },
-      }, 8);
+      const counts = await distribute(
+        {
+          routers: { 'r@file': { entryPoints: ['udp-ep'], service: 's@file' } },
+          services: {
+            's@file': {
+              loadBalancer: {
+                servers: [
+                  { address: `127.0.0.1:${up.ports['heavy']}`, weight: 3 },
+                  { address: `127.0.0.1:${up.ports['light']}`, weight: 1 },
+                  { address: `127.0.0.1:${up.ports['off']}`, weight: 0 },
+                ],
+              },
+            },
+          },
+        },
+        8,
+      );
       assert.deepEqual(counts, { heavy: 6, light: 2 });
     } finally {
       await up.close();
@@ -71,14 +84,24 @@ describe('UDP weights', () => {
   test('weighted.services.weight: 1:2 between two services gives 3 and 6 sessions out of 9', async () => {
     const up = await named('blue', 'green');
     try {
-      const counts = await distribute({
-        routers: { 'r@file': { entryPoints: ['udp-ep'], service: 'canary@file' } },
-        services: {
-          'canary@file': { weighted: { services: [{ name: 'blue', weight: 1 }, { name: 'green', weight: 2 }] } },
-          'blue@file': { loadBalancer: { servers: [{ address: `127.0.0.1:${up.ports['blue']}` }] } },
-          'green@file': { loadBalancer: { servers: [{ address: `127.0.0.1:${up.ports['green']}` }] } },
+      const counts = await distribute(
+        {
+          routers: { 'r@file': { entryPoints: ['udp-ep'], service: 'canary@file' } },
+          services: {
+            'canary@file': {
+              weighted: {
+                services: [
+                  { name: 'blue', weight: 1 },
+                  { name: 'green', weight: 2 },
+                ],
+              },
+            },
+            'blue@file': { loadBalancer: { servers: [{ address: `127.0.0.1:${up.ports['blue']}` }] } },
+            'green@file': { loadBalancer: { servers: [{ address: `127.0.0.1:${up.ports['green']}` }] } },
+          },
         },
-      }, 9);
+        9,
+      );
       assert.deepEqual(counts, { blue: 3, green: 6 });
     } finally {
       await up.close();

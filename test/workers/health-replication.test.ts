@@ -12,7 +12,9 @@ describe('health checks run in one pool and replicate to the others', () => {
       res.statusCode = req.url === '/health' ? 503 : 200;
       res.end();
     });
-    const svc: HttpService = { loadBalancer: { servers: [{ url: up.url }], healthCheck: { path: '/health', interval: '1h' } } };
+    const svc: HttpService = {
+      loadBalancer: { servers: [{ url: up.url }], healthCheck: { path: '/health', interval: '1h' } },
+    };
     const worker = new ServicePool({}, { probes: false });
     const control = new ServicePool({});
     try {

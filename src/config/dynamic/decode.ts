@@ -13,7 +13,6 @@ import { DYNAMIC_WARNINGS } from '../warned.ts';
 import { dynamicConfigSchema } from './schema.ts';
 import { parseDocumentText, type TextFormat } from './parse-text.ts';
 
-
 /** What a decoder returns: whatever could be kept, and the problems found. */
 export interface DecodeResult {
   readonly config: DynamicConfig;
@@ -27,11 +26,18 @@ export interface DecodeResult {
 export function decodeDynamicConfig(raw: unknown, source: string): DecodeResult {
   if (raw === null || raw === undefined) return { config: {}, diagnostics: [] };
   if (!isPlainObject(raw)) {
-    return { config: {}, diagnostics: [diagError(source, undefined, 'expected an object with http, tcp, udp or tls sections')] };
+    return {
+      config: {},
+      diagnostics: [diagError(source, undefined, 'expected an object with http, tcp, udp or tls sections')],
+    };
   }
   const issues: Issue[] = [];
   const config = decodeDocument(dynamicConfigSchema, raw, { issues, warnings: DYNAMIC_WARNINGS });
-  const diagnostics = issues.map((i) => (i.level === 'error' ? diagError(source, i.path || undefined, i.message) : diagWarning(source, i.path || undefined, i.message)));
+  const diagnostics = issues.map((i) =>
+    i.level === 'error'
+      ? diagError(source, i.path || undefined, i.message)
+      : diagWarning(source, i.path || undefined, i.message),
+  );
   // The root schema is a lenient section, so it always succeeds; the fallback only satisfies the types.
   return { config: config ?? {}, diagnostics };
 }
@@ -53,7 +59,9 @@ export function parseDynamicText(text: string, source: string, format?: TextForm
   if (!parsed.ok) return { diagnostics: [diagError(source, undefined, parsed.error)] };
   if (!isPlainObject(parsed.value)) {
     const got = parsed.value === null ? 'null' : Array.isArray(parsed.value) ? 'a list' : `a ${typeof parsed.value}`;
-    return { diagnostics: [diagError(source, undefined, `expected an object with http, tcp, udp or tls sections, got ${got}`)] };
+    return {
+      diagnostics: [diagError(source, undefined, `expected an object with http, tcp, udp or tls sections, got ${got}`)],
+    };
   }
   return decodeDynamicConfig(parsed.value, source);
 }

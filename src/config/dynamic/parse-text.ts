@@ -8,7 +8,9 @@ import { errorMessage } from '../../lib/errors.ts';
 import { locateJsonError } from './json-error.ts';
 
 /** Parsed data, or why the text is unusable. */
-export type ParsedText = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: string };
+export type ParsedText =
+  | { readonly ok: true; readonly value: unknown }
+  | { readonly ok: false; readonly error: string };
 
 /** The syntaxes configuration files are written in, as Traefik reads them (chosen by extension). */
 export type TextFormat = 'yaml' | 'json' | 'toml';
@@ -53,8 +55,11 @@ function parseToml(text: string): ParsedText {
     return { ok: true, value: toml.parse(text) };
   } catch (err) {
     const e = err as { line?: unknown; column?: unknown };
-    const detail = errorMessage(err).split('\n')[0]!.replace(/^Invalid TOML document: /, '');
-    const at = typeof e.line === 'number' && typeof e.column === 'number' ? ` at line ${e.line}, column ${e.column}` : '';
+    const detail = errorMessage(err)
+      .split('\n')[0]!
+      .replace(/^Invalid TOML document: /, '');
+    const at =
+      typeof e.line === 'number' && typeof e.column === 'number' ? ` at line ${e.line}, column ${e.column}` : '';
     return { ok: false, error: `TOML syntax error${at}: ${detail}` };
   }
 }
@@ -65,7 +70,9 @@ function parseJson(text: string): ParsedText {
   } catch (err) {
     const offset = locateJsonError(text);
     // V8 appends its own position on some messages; ours is computed the same way for all of them.
-    const detail = errorMessage(err).replace(/ in JSON at position \d+.*$/, '').replace(/, ".*" is not valid JSON$/s, '');
+    const detail = errorMessage(err)
+      .replace(/ in JSON at position \d+.*$/, '')
+      .replace(/, ".*" is not valid JSON$/s, '');
     if (offset < 0) return { ok: false, error: `JSON syntax error: ${detail}` };
     const { line, col } = lineCol(text, offset);
     return { ok: false, error: `JSON syntax error at line ${line}, column ${col}: ${detail}` };
@@ -81,7 +88,12 @@ function parseYaml(text: string): ParsedText {
     if (first) {
       const pos = first.linePos?.[0];
       const detail = first.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-      return { ok: false, error: pos ? `YAML syntax error at line ${pos.line}, column ${pos.col}: ${detail}` : `YAML syntax error: ${detail}` };
+      return {
+        ok: false,
+        error: pos
+          ? `YAML syntax error at line ${pos.line}, column ${pos.col}: ${detail}`
+          : `YAML syntax error: ${detail}`,
+      };
     }
     const dup = duplicateKey(doc);
     if (dup >= 0) {

@@ -5,7 +5,16 @@
  * reads labels with it (`labels/parse.ts`). Sections are lenient; elements are dropped alone.
  */
 import { bool, dur, elements, int, list, obj, port, req, str, toggle, v } from '../schema/kit.ts';
-import { certPair, exactlyOneKind, httpRouters, httpServices, names, serversTransports, spiffe, tlsDomain } from './http-schema.ts';
+import {
+  certPair,
+  exactlyOneKind,
+  httpRouters,
+  httpServices,
+  names,
+  serversTransports,
+  spiffe,
+  tlsDomain,
+} from './http-schema.ts';
 import { httpMiddlewares, tcpMiddlewares } from './middleware-schema.ts';
 
 /** `tcp.routers.<name>`. */
@@ -26,22 +35,44 @@ const weightedServices = list(obj({ name: req(str()), weight: int({ min: 0 }) })
 export const labelTcpServer = obj({ ...tcpServerFields, port: port() });
 
 /** `tcp.services.<name>`: exactly one of loadBalancer, weighted. */
-export const tcpServiceSchema = v.pipe(obj({
-  loadBalancer: toggle({
-    servers: v.pipe(list(obj({ ...tcpServerFields, address: req(str()) })), v.metadata({ label: { name: 'server', schema: labelTcpServer } })),
-    proxyProtocol: toggle({ version: int({ min: 1, max: 2 }) }),
-    serversTransport: str(),
-    terminationDelay: int(),
-    healthCheck: toggle({ port: port(), send: str(), expect: str(), interval: dur(), unhealthyInterval: dur(), timeout: dur() }),
+export const tcpServiceSchema = v.pipe(
+  obj({
+    loadBalancer: toggle({
+      servers: v.pipe(
+        list(obj({ ...tcpServerFields, address: req(str()) })),
+        v.metadata({ label: { name: 'server', schema: labelTcpServer } }),
+      ),
+      proxyProtocol: toggle({ version: int({ min: 1, max: 2 }) }),
+      serversTransport: str(),
+      terminationDelay: int(),
+      healthCheck: toggle({
+        port: port(),
+        send: str(),
+        expect: str(),
+        interval: dur(),
+        unhealthyInterval: dur(),
+        timeout: dur(),
+      }),
+    }),
+    weighted: obj({ services: weightedServices, healthCheck: toggle({}) }),
   }),
-  weighted: obj({ services: weightedServices, healthCheck: toggle({}) }),
-}), exactlyOneKind(['loadBalancer', 'weighted']));
+  exactlyOneKind(['loadBalancer', 'weighted']),
+);
 
 /** `tcp.serversTransports.<name>`. */
 export const tcpServersTransportSchema = obj({
-  dialTimeout: dur(), dialKeepAlive: dur(), terminationDelay: dur(),
+  dialTimeout: dur(),
+  dialKeepAlive: dur(),
+  terminationDelay: dur(),
   proxyProtocol: toggle({ version: int({ min: 1, max: 2 }) }),
-  tls: toggle({ serverName: str(), insecureSkipVerify: bool(), rootCAs: names, certificates: list(certPair), peerCertURI: str(), spiffe }),
+  tls: toggle({
+    serverName: str(),
+    insecureSkipVerify: bool(),
+    rootCAs: names,
+    certificates: list(certPair),
+    peerCertURI: str(),
+    spiffe,
+  }),
 });
 
 /** `udp.routers.<name>`. */
@@ -51,18 +82,30 @@ export const udpRouterSchema = obj({ entryPoints: names, service: req(str()) });
 export const labelUdpServer = obj({ address: str(), weight: int({ min: 0 }), port: port() });
 
 /** `udp.services.<name>`: exactly one of loadBalancer, weighted. */
-export const udpServiceSchema = v.pipe(obj({
-  loadBalancer: toggle({
-    servers: v.pipe(list(obj({ address: req(str()), weight: int({ min: 0 }) })), v.metadata({ label: { name: 'server', schema: labelUdpServer } })),
+export const udpServiceSchema = v.pipe(
+  obj({
+    loadBalancer: toggle({
+      servers: v.pipe(
+        list(obj({ address: req(str()), weight: int({ min: 0 }) })),
+        v.metadata({ label: { name: 'server', schema: labelUdpServer } }),
+      ),
+    }),
+    weighted: obj({ services: weightedServices }),
   }),
-  weighted: obj({ services: weightedServices }),
-}), exactlyOneKind(['loadBalancer', 'weighted']));
+  exactlyOneKind(['loadBalancer', 'weighted']),
+);
 
 /** `tls.options.<name>`. */
 export const tlsOptionsSchema = obj({
-  minVersion: str(), maxVersion: str(), cipherSuites: names, curvePreferences: names,
+  minVersion: str(),
+  maxVersion: str(),
+  cipherSuites: names,
+  curvePreferences: names,
   clientAuth: obj({ caFiles: names, clientAuthType: str() }),
-  sniStrict: bool(), alpnProtocols: names, disableSessionTickets: bool(), preferServerCipherSuites: bool(),
+  sniStrict: bool(),
+  alpnProtocols: names,
+  disableSessionTickets: bool(),
+  preferServerCipherSuites: bool(),
 });
 
 /** `tls.stores.<name>`. */
@@ -72,16 +115,30 @@ export const tlsStoreSchema = obj({
 });
 
 /** The whole dynamic configuration. */
-export const dynamicConfigSchema = obj({
-  http: obj({ routers: httpRouters, services: httpServices, middlewares: httpMiddlewares, serversTransports }, { section: true }),
-  tcp: obj({
-    routers: elements(tcpRouterSchema), services: elements(tcpServiceSchema), middlewares: tcpMiddlewares,
-    serversTransports: elements(tcpServersTransportSchema),
-  }, { section: true }),
-  udp: obj({ routers: elements(udpRouterSchema), services: elements(udpServiceSchema) }, { section: true }),
-  tls: obj({
-    certificates: list(obj({ certFile: req(str()), keyFile: req(str()), stores: names }), { elements: true }),
-    options: elements(tlsOptionsSchema),
-    stores: elements(tlsStoreSchema),
-  }, { section: true }),
-}, { section: true });
+export const dynamicConfigSchema = obj(
+  {
+    http: obj(
+      { routers: httpRouters, services: httpServices, middlewares: httpMiddlewares, serversTransports },
+      { section: true },
+    ),
+    tcp: obj(
+      {
+        routers: elements(tcpRouterSchema),
+        services: elements(tcpServiceSchema),
+        middlewares: tcpMiddlewares,
+        serversTransports: elements(tcpServersTransportSchema),
+      },
+      { section: true },
+    ),
+    udp: obj({ routers: elements(udpRouterSchema), services: elements(udpServiceSchema) }, { section: true }),
+    tls: obj(
+      {
+        certificates: list(obj({ certFile: req(str()), keyFile: req(str()), stores: names }), { elements: true }),
+        options: elements(tlsOptionsSchema),
+        stores: elements(tlsStoreSchema),
+      },
+      { section: true },
+    ),
+  },
+  { section: true },
+);

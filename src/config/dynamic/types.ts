@@ -35,7 +35,8 @@ export type Failover = NonNullable<HttpService['failover']>;
  * A middleware: exactly one key, the Traefik type name (`headers`, `buffering`, …), whose value
  * holds that type's options. The index signature lets the compiler look a type up by name.
  */
-export type Middleware = NonNullable<HttpConfiguration['middlewares']>[string] & Readonly<Record<string, Record<string, unknown>>>;
+export type Middleware = NonNullable<HttpConfiguration['middlewares']>[string] &
+  Readonly<Record<string, Record<string, unknown>>>;
 /** `http.serversTransports.<name>`. */
 export type ServersTransport = NonNullable<HttpConfiguration['serversTransports']>[string];
 

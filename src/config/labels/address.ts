@@ -10,7 +10,12 @@ import type { ContainerView } from './types.ts';
 const MAX_SHARED_DEPTH = 4;
 
 /** The container's address, or undefined when it has none berth can reach. */
-export function containerAddress(c: ContainerView, network: string | undefined, ownNetworks: readonly string[] = [], depth = 0): string | undefined {
+export function containerAddress(
+  c: ContainerView,
+  network: string | undefined,
+  ownNetworks: readonly string[] = [],
+  depth = 0,
+): string | undefined {
   const serviceIp = c.labels['rediacc.service_ip']?.trim();
   if (serviceIp) return serviceIp;
   if (network !== undefined && network !== '') {
@@ -54,7 +59,10 @@ export function dockerNetworkLabel(c: ContainerView): string | undefined {
  * The container another one names in `network_mode: container:<ref>`, among the containers of the
  * same daemon: by id, unique id prefix, or name, as the Docker API resolves it.
  */
-export function findSharedNetworkContainer(c: ContainerView, sameDaemon: readonly ContainerView[]): ContainerView | undefined {
+export function findSharedNetworkContainer(
+  c: ContainerView,
+  sameDaemon: readonly ContainerView[],
+): ContainerView | undefined {
   if (!c.networkMode.startsWith('container:')) return undefined;
   const ref = c.networkMode.slice('container:'.length).replace(/^\//, '');
   if (ref === '') return undefined;

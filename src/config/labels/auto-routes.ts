@@ -28,7 +28,10 @@ export function repositoryOf(c: ContainerView): string | undefined {
 
 /** Lower-case, and anything that cannot be in a DNS label becomes `-`. */
 function dnsLabel(s: string): string {
-  return s.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
+  return s
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '');
 }
 
 /**
@@ -39,17 +42,29 @@ export function autoRoutePort(c: ContainerView): { port: number } | { error: str
   const sp = c.labels['rediacc.service_port'];
   if (sp !== undefined && sp.trim() !== '') {
     const n = parseInteger(sp);
-    if (n === undefined || n < 1 || n > 65535) return { label: 'rediacc.service_port', error: `invalid value "${sp.slice(0, 60)}": expected a port from 1 to 65535` };
+    if (n === undefined || n < 1 || n > 65535)
+      return {
+        label: 'rediacc.service_port',
+        error: `invalid value "${sp.slice(0, 60)}": expected a port from 1 to 65535`,
+      };
     return { port: n };
   }
   const tcp = labelPorts(c, 'rediacc.tcp_ports', '');
   if (tcp.length === 1) return { port: tcp[0]! };
-  if (tcp.length > 1) return { label: 'rediacc.tcp_ports', error: `cannot tell which of the ports ${tcp.join(', ')} serves HTTP: set rediacc.service_port` };
+  if (tcp.length > 1)
+    return {
+      label: 'rediacc.tcp_ports',
+      error: `cannot tell which of the ports ${tcp.join(', ')} serves HTTP: set rediacc.service_port`,
+    };
   return { port: 80 };
 }
 
 /** Builds the auto-routes of one rediacc container that has no `traefik.enable=true`. */
-export function buildAutoRoutes(c: ContainerView, opts: LabelDecodeOptions, source: string): { elements: Element[]; diagnostics: Diagnostic[] } {
+export function buildAutoRoutes(
+  c: ContainerView,
+  opts: LabelDecodeOptions,
+  source: string,
+): { elements: Element[]; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
   const none = { elements: [], diagnostics };
   const base = opts.edge.baseDomain?.toLowerCase().replace(/\.$/, '');
@@ -67,7 +82,13 @@ export function buildAutoRoutes(c: ContainerView, opts: LabelDecodeOptions, sour
   const repoRaw = (c.labels['rediacc.repo_name'] ?? '').trim();
   const repo = dnsLabel(repositoryOf(c) ?? '');
   if (service === '' || repo === '') {
-    diagnostics.push(diagWarning(source, 'label rediacc.repo_name', 'no auto-route: the container has rediacc.service_name but no usable rediacc.repo_name'));
+    diagnostics.push(
+      diagWarning(
+        source,
+        'label rediacc.repo_name',
+        'no auto-route: the container has rediacc.service_name but no usable rediacc.repo_name',
+      ),
+    );
     return none;
   }
   let prefix = service;
@@ -78,7 +99,13 @@ export function buildAutoRoutes(c: ContainerView, opts: LabelDecodeOptions, sour
   if (isFork) {
     const tag = dnsLabel((c.labels['rediacc.fork_tag'] ?? '').trim() || repoTag);
     if (tag === '') {
-      diagnostics.push(diagWarning(source, 'label rediacc.fork_tag', 'no auto-route: a fork needs rediacc.fork_tag (or rediacc.repo_name=parent:tag)'));
+      diagnostics.push(
+        diagWarning(
+          source,
+          'label rediacc.fork_tag',
+          'no auto-route: a fork needs rediacc.fork_tag (or rediacc.repo_name=parent:tag)',
+        ),
+      );
       return none;
     }
     prefix = `${service}-fork-${tag}`;
@@ -86,10 +113,23 @@ export function buildAutoRoutes(c: ContainerView, opts: LabelDecodeOptions, sour
   const portR = autoRoutePort(c);
   const ip = containerAddress(c, opts.network, opts.ownNetworks?.[c.daemon]);
   if (ip === undefined) {
-    diagnostics.push(diagError(source, undefined, 'no auto-route: unable to find the IP address of the container (set rediacc.service_ip or attach it to a network)'));
+    diagnostics.push(
+      diagError(
+        source,
+        undefined,
+        'no auto-route: unable to find the IP address of the container (set rediacc.service_ip or attach it to a network)',
+      ),
+    );
     return none;
   }
-  const elements = buildAutoPorts(c, `${prefix}-${repo}`, ip, 'port' in portR ? portR.port : undefined, source, diagnostics);
+  const elements = buildAutoPorts(
+    c,
+    `${prefix}-${repo}`,
+    ip,
+    'port' in portR ? portR.port : undefined,
+    source,
+    diagnostics,
+  );
   if ('error' in portR) {
     diagnostics.push(diagError(source, `label ${portR.label}`, `${portR.error}; no HTTP auto-route`));
     return { elements, diagnostics };
@@ -98,7 +138,8 @@ export function buildAutoRoutes(c: ContainerView, opts: LabelDecodeOptions, sour
   const zone = machine ? `${repo}.${machine}.${base}` : `${repo}.${base}`;
   const name = `${prefix}-${repo}-auto`;
   elements.push({
-    section: 'http.services', name,
+    section: 'http.services',
+    name,
     value: { loadBalancer: { servers: [{ url: `http://${joinHostPort(ip, portR.port)}` }], passHostHeader: true } },
   });
   const route = (routerName: string, host: string, wildcard: string): void => {
@@ -111,7 +152,13 @@ export function buildAutoRoutes(c: ContainerView, opts: LabelDecodeOptions, sour
   const domain = (c.labels['rediacc.domain'] ?? '').trim().toLowerCase().replace(/\.$/, '');
   if (domain !== '' && !isFork) {
     if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(domain)) {
-      diagnostics.push(diagError(source, 'label rediacc.domain', `invalid domain "${domain.slice(0, 80)}"; custom domain route not created`));
+      diagnostics.push(
+        diagError(
+          source,
+          'label rediacc.domain',
+          `invalid domain "${domain.slice(0, 80)}"; custom domain route not created`,
+        ),
+      );
     } else {
       const full = domain.includes('.') ? domain : `${domain}.${base}`;
       const sub = full.endsWith(`.${base}`) ? full.slice(0, -(base.length + 1)) : undefined;

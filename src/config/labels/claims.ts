@@ -13,7 +13,9 @@ import type { ContainerView } from './types.ts';
 export function claimOwnerOf(c: ContainerView, since?: number): ClaimOwner {
   const repository = repositoryOf(c);
   return {
-    daemon: c.daemon, container: c.name, containerId: c.id,
+    daemon: c.daemon,
+    container: c.name,
+    containerId: c.id,
     ...(repository !== undefined ? { repository } : {}),
     ...(c.created !== undefined ? { created: c.created } : {}),
     ...(since !== undefined && !Number.isNaN(since) ? { since } : {}),
@@ -55,7 +57,11 @@ const OWN_PORT = new Set(['tcp-dynamic', 'udp-dynamic']);
 export function trafficClaimsOf(e: Element): string[] {
   const v = e.value;
   // `:6667` (RPROXY) is the entrypoint on that port, `tcp-6667` by convention: one key for both.
-  const eps = Array.isArray(v['entryPoints']) ? (v['entryPoints'] as string[]).filter((ep) => !OWN_PORT.has(ep)).map((ep) => (/^:\d+$/.test(ep) ? `tcp-${ep.slice(1)}` : ep)) : ['(all entrypoints)'];
+  const eps = Array.isArray(v['entryPoints'])
+    ? (v['entryPoints'] as string[])
+        .filter((ep) => !OWN_PORT.has(ep))
+        .map((ep) => (/^:\d+$/.test(ep) ? `tcp-${ep.slice(1)}` : ep))
+    : ['(all entrypoints)'];
   if (e.section === 'http.routers') return ruleHosts(String(v['rule'] ?? ''), 'Host').map((h) => `host ${h}`);
   if (e.section === 'tcp.routers') {
     const hosts = ruleHosts(String(v['rule'] ?? ''), 'HostSNI');

@@ -22,7 +22,7 @@ function scalarString(v: unknown): string {
 }
 
 /** Compose `labels` / `environment`: a map, or a list of `KEY=value`. */
-function keyValues(v: unknown, listSep: '=' , keepBare: boolean): Record<string, string> {
+function keyValues(v: unknown, listSep: '=', keepBare: boolean): Record<string, string> {
   const out: Record<string, string> = {};
   if (Array.isArray(v)) {
     for (const item of v) {
@@ -59,10 +59,16 @@ function composePorts(ports: unknown, expose: unknown, problems: string[]): Port
   for (const p of Array.isArray(ports) ? ports : []) {
     if (isRecord(p)) {
       const target = Number(p['target']);
-      if (!Number.isInteger(target) || target < 1 || target > 65535) { problems.push(`ports: invalid target ${scalarString(p['target'])}`); continue; }
+      if (!Number.isInteger(target) || target < 1 || target > 65535) {
+        problems.push(`ports: invalid target ${scalarString(p['target'])}`);
+        continue;
+      }
       const protocol = p['protocol'] === 'udp' ? 'udp' : 'tcp';
       const published = Number(p['published']);
-      const entry: { port: number; protocol: 'tcp' | 'udp'; hostIp?: string; hostPort?: number } = { port: target, protocol };
+      const entry: { port: number; protocol: 'tcp' | 'udp'; hostIp?: string; hostPort?: number } = {
+        port: target,
+        protocol,
+      };
       if (typeof p['host_ip'] === 'string') entry.hostIp = p['host_ip'];
       if (Number.isInteger(published) && published > 0) entry.hostPort = published;
       out.push(entry);
@@ -73,13 +79,24 @@ function composePorts(ports: unknown, expose: unknown, problems: string[]): Port
     // host_ip:published:target, published:target or target; an IPv6 host IP is bracketed.
     const m = /^(?:(\[[^\]]+\]|[^:]*):)?(?:([\d-]*):)?([\d-]+)$/.exec(spec);
     const targets = m ? portRange(m[3] ?? '') : [];
-    if (!m || targets.length === 0) { problems.push(`ports: invalid entry "${s}"`); continue; }
+    if (!m || targets.length === 0) {
+      problems.push(`ports: invalid entry "${s}"`);
+      continue;
+    }
     let hostIp: string | undefined;
     let published: string | undefined;
-    if (m[2] !== undefined) { hostIp = m[1]; published = m[2]; } else { published = m[1]; }
+    if (m[2] !== undefined) {
+      hostIp = m[1];
+      published = m[2];
+    } else {
+      published = m[1];
+    }
     const pubs = published ? portRange(published) : [];
     targets.forEach((port, i) => {
-      const entry: { port: number; protocol: 'tcp' | 'udp'; hostIp?: string; hostPort?: number } = { port, protocol: proto === 'udp' ? 'udp' : 'tcp' };
+      const entry: { port: number; protocol: 'tcp' | 'udp'; hostIp?: string; hostPort?: number } = {
+        port,
+        protocol: proto === 'udp' ? 'udp' : 'tcp',
+      };
       if (hostIp) entry.hostIp = hostIp.replace(/^\[|\]$/g, '');
       const hp = pubs[i];
       if (hp !== undefined) entry.hostPort = hp;
@@ -89,7 +106,10 @@ function composePorts(ports: unknown, expose: unknown, problems: string[]): Port
   for (const e of Array.isArray(expose) ? expose : []) {
     const [spec = '', proto = 'tcp'] = scalarString(e).split('/');
     const ports = portRange(spec);
-    if (ports.length === 0) { problems.push(`expose: invalid entry "${scalarString(e)}"`); continue; }
+    if (ports.length === 0) {
+      problems.push(`expose: invalid entry "${scalarString(e)}"`);
+      continue;
+    }
     for (const port of ports) out.push({ port, protocol: proto === 'udp' ? 'udp' : 'tcp' });
   }
   return out;
@@ -105,7 +125,14 @@ export function lintCompose(yamlText: string, source: string, opts: LabelDecodeO
   let doc: unknown;
   try {
     const parsed = parseDocument(yamlText, { merge: true, prettyErrors: true, uniqueKeys: false });
-    for (const e of parsed.errors) diagnostics.push(diagError(source, e.linePos ? `line ${e.linePos[0].line}` : undefined, `YAML: ${e.message.split('\n')[0] ?? e.message}`));
+    for (const e of parsed.errors)
+      diagnostics.push(
+        diagError(
+          source,
+          e.linePos ? `line ${e.linePos[0].line}` : undefined,
+          `YAML: ${e.message.split('\n')[0] ?? e.message}`,
+        ),
+      );
     if (parsed.errors.length > 0) return empty();
     doc = parsed.toJS({ maxAliasCount: 1000 });
   } catch (err) {
@@ -130,7 +157,11 @@ export function lintCompose(yamlText: string, source: string, opts: LabelDecodeO
     const networkMode = typeof def['network_mode'] === 'string' ? def['network_mode'] : 'bridge';
     const networks: Record<string, string> = {};
     if (networkMode !== 'host' && networkMode !== 'none') {
-      const nets = Array.isArray(def['networks']) ? def['networks'].map(scalarString) : isRecord(def['networks']) ? Object.keys(def['networks']) : ['default'];
+      const nets = Array.isArray(def['networks'])
+        ? def['networks'].map(scalarString)
+        : isRecord(def['networks'])
+          ? Object.keys(def['networks'])
+          : ['default'];
       for (const n of nets) networks[`${project}_${n}`] = service;
     }
     const ports = composePorts(def['ports'], def['expose'], problems);
@@ -153,5 +184,9 @@ export function lintCompose(yamlText: string, source: string, opts: LabelDecodeO
     });
   }
   const result = decodeContainers(containers, opts);
-  return { config: result.config, diagnostics: [...diagnostics, ...result.diagnostics], repositories: result.repositories };
+  return {
+    config: result.config,
+    diagnostics: [...diagnostics, ...result.diagnostics],
+    repositories: result.repositories,
+  };
 }

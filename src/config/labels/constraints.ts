@@ -13,15 +13,30 @@ function lex(src: string): Token[] | string {
   let i = 0;
   while (i < src.length) {
     const c = src[i] ?? '';
-    if (/\s/.test(c)) { i++; continue; }
+    if (/\s/.test(c)) {
+      i++;
+      continue;
+    }
     const two = src.slice(i, i + 2);
-    if (two === '&&' || two === '||') { out.push({ t: 'op', v: two }); i += 2; continue; }
-    if (c === '!' || c === '(' || c === ')' || c === ',') { out.push({ t: 'op', v: c }); i++; continue; }
+    if (two === '&&' || two === '||') {
+      out.push({ t: 'op', v: two });
+      i += 2;
+      continue;
+    }
+    if (c === '!' || c === '(' || c === ')' || c === ',') {
+      out.push({ t: 'op', v: c });
+      i++;
+      continue;
+    }
     if (c === '`' || c === '"') {
       let j = i + 1;
       let s = '';
       while (j < src.length && src[j] !== c) {
-        if (c === '"' && src[j] === '\\' && j + 1 < src.length) { s += src[j + 1]; j += 2; continue; }
+        if (c === '"' && src[j] === '\\' && j + 1 < src.length) {
+          s += src[j + 1];
+          j += 2;
+          continue;
+        }
         s += src[j];
         j++;
       }
@@ -44,7 +59,10 @@ export function compileConstraints(expr: string): { match: ConstraintMatcher } |
   if (typeof tokens === 'string') return { error: tokens };
   let pos = 0;
   const peek = (): Token | undefined => tokens[pos];
-  const isOp = (v: string): boolean => { const t = peek(); return t?.t === 'op' && t.v === v; };
+  const isOp = (v: string): boolean => {
+    const t = peek();
+    return t?.t === 'op' && t.v === v;
+  };
 
   function parseOr(): ConstraintMatcher | string {
     let left = parseAnd();

@@ -34,13 +34,23 @@ export function containerSource(c: ContainerView): string {
  * with Traefik's conflict rules and berth's cross-daemon claims (`claims`: the keys the claim
  * ledger already holds, which stay with their owner whatever the order).
  */
-export function decodeContainers(containers: readonly ContainerView[], opts: LabelDecodeOptions, claims?: ClaimContext): DecodeResult {
+export function decodeContainers(
+  containers: readonly ContainerView[],
+  opts: LabelDecodeOptions,
+  claims?: ClaimContext,
+): DecodeResult {
   const diagnostics: Diagnostic[] = [];
   let constraint: ConstraintMatcher = () => true;
   if (opts.constraints !== undefined && opts.constraints.trim() !== '') {
     const compiled = compileConstraints(opts.constraints);
     if ('error' in compiled) {
-      diagnostics.push(diagError('providers.docker.constraints', undefined, `invalid constraints expression: ${compiled.error}; no container passes until it is fixed`));
+      diagnostics.push(
+        diagError(
+          'providers.docker.constraints',
+          undefined,
+          `invalid constraints expression: ${compiled.error}; no container passes until it is fixed`,
+        ),
+      );
       constraint = () => false;
     } else {
       constraint = compiled.match;
@@ -78,14 +88,22 @@ export function decodeContainers(containers: readonly ContainerView[], opts: Lab
       contributions.push({ container: c, source, elements });
     } catch (err) {
       // A bug must cost one container, not the whole provider.
-      diagnostics.push(diagError(source, undefined, `internal error while decoding this container: ${errorMessage(err)}`));
+      diagnostics.push(
+        diagError(source, undefined, `internal error while decoding this container: ${errorMessage(err)}`),
+      );
     }
   }
 
   const { config, claims: outcome } = mergeContributions(contributions, diagnostics, claims);
   const store = firstTlsStore(containers, opts, diagnostics);
   if (store !== undefined) (config as Record<string, unknown>)['tls'] = { stores: { default: sortKeys(store) } };
-  return { config, diagnostics, repositories: [...repositories].sort(), claims: outcome, ports: dynamicPortOwners(contributions, config) };
+  return {
+    config,
+    diagnostics,
+    repositories: [...repositories].sort(),
+    claims: outcome,
+    ports: dynamicPortOwners(contributions, config),
+  };
 }
 
 /**
@@ -107,16 +125,28 @@ function withSharedNetworks(containers: readonly ContainerView[]): readonly Cont
 }
 
 /** `traefik.tls.stores.default.*` from the first enabled container that sets it. */
-function firstTlsStore(containers: readonly ContainerView[], opts: LabelDecodeOptions, diagnostics: Diagnostic[]): Record<string, unknown> | undefined {
+function firstTlsStore(
+  containers: readonly ContainerView[],
+  opts: LabelDecodeOptions,
+  diagnostics: Diagnostic[],
+): Record<string, unknown> | undefined {
   let found: { store: Record<string, unknown>; source: string; json: string } | undefined;
   for (const c of containers) {
-    if (!c.running || !Object.keys(c.labels).some((k) => k.toLowerCase().startsWith('traefik.tls.stores.default.'))) continue;
+    if (!c.running || !Object.keys(c.labels).some((k) => k.toLowerCase().startsWith('traefik.tls.stores.default.')))
+      continue;
     const parsed = parseTraefikLabels(c.labels, containerSource(c));
     const enabled = parsed.enable ?? (!isRediaccContainer(c) && opts.exposedByDefault);
     if (parsed.tlsDefaultStore === undefined || !enabled) continue;
     const json = JSON.stringify(sortKeys(parsed.tlsDefaultStore));
     if (found === undefined) found = { store: parsed.tlsDefaultStore, source: containerSource(c), json };
-    else if (found.json !== json) diagnostics.push(diagError(containerSource(c), 'tls.stores.default', `the default TLS store is already configured differently by ${found.source}; ignored`));
+    else if (found.json !== json)
+      diagnostics.push(
+        diagError(
+          containerSource(c),
+          'tls.stores.default',
+          `the default TLS store is already configured differently by ${found.source}; ignored`,
+        ),
+      );
   }
   return found?.store;
 }

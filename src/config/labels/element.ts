@@ -3,9 +3,16 @@ import type { Diagnostic } from '../../lib/diagnostics.ts';
 
 /** Where an element goes in the dynamic configuration. */
 export type Section =
-  | 'http.routers' | 'http.services' | 'http.middlewares' | 'http.serversTransports'
-  | 'tcp.routers' | 'tcp.services' | 'tcp.middlewares' | 'tcp.serversTransports'
-  | 'udp.routers' | 'udp.services';
+  | 'http.routers'
+  | 'http.services'
+  | 'http.middlewares'
+  | 'http.serversTransports'
+  | 'tcp.routers'
+  | 'tcp.services'
+  | 'tcp.middlewares'
+  | 'tcp.serversTransports'
+  | 'udp.routers'
+  | 'udp.services';
 
 /** One element a container defines, before merging with the other containers. */
 export interface Element {

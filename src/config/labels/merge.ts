@@ -88,7 +88,11 @@ const NO_CLAIMS: ClaimContext = { reserved: new Map(), now: Number.NaN };
  * Keys in `ctx.reserved` belong to their owner's daemon whatever the order; the others go to the
  * first daemon (in contribution order) that claims them.
  */
-export function mergeContributions(contributions: readonly SourcedContribution[], diagnostics: Diagnostic[], ctx: ClaimContext = NO_CLAIMS): MergeResult {
+export function mergeContributions(
+  contributions: readonly SourcedContribution[],
+  diagnostics: Diagnostic[],
+  ctx: ClaimContext = NO_CLAIMS,
+): MergeResult {
   const reserved = ctx.reserved;
   const waiting = ctx.waitingFor ?? [];
   const owners = new Map<string, ClaimOwner>(reserved);
@@ -105,7 +109,14 @@ export function mergeContributions(contributions: readonly SourcedContribution[]
     } else if (held.containerId === c.id) granted.set(k, held);
     else if (!granted.has(k)) granted.set(k, claimOwnerOf(c, held.since));
   };
-  const refuse = (c: ContainerView, source: string, element: string, k: string, owner: ClaimOwner, message: string): void => {
+  const refuse = (
+    c: ContainerView,
+    source: string,
+    element: string,
+    k: string,
+    owner: ClaimOwner,
+    message: string,
+  ): void => {
     diagnostics.push(diagError(source, element, message));
     refused.push({ key: k, daemon: c.daemon, containerId: c.id, element, owner });
   };
@@ -124,19 +135,41 @@ export function mergeContributions(contributions: readonly SourcedContribution[]
       const keys = trafficClaimsOf(e);
       const nk = nameClaim(e.section, e.name);
       asks.push(...keys, nk);
-      const taken = keys.map((k) => ({ k, owner: owners.get(k) })).find((x) => x.owner !== undefined && x.owner.daemon !== c.daemon);
+      const taken = keys
+        .map((k) => ({ k, owner: owners.get(k) }))
+        .find((x) => x.owner !== undefined && x.owner.daemon !== c.daemon);
       if (taken?.owner) {
-        refuse(c, source, element, taken.k, taken.owner, `${describeClaim(taken.k)} belongs to ${describeOwner(taken.owner)}; one repository cannot take another's traffic, so this ${sectionNoun(e.section)} is dropped`);
+        refuse(
+          c,
+          source,
+          element,
+          taken.k,
+          taken.owner,
+          `${describeClaim(taken.k)} belongs to ${describeOwner(taken.owner)}; one repository cannot take another's traffic, so this ${sectionNoun(e.section)} is dropped`,
+        );
         continue;
       }
       const heldName = reserved.get(nk);
       if (heldName !== undefined && heldName.daemon !== c.daemon) {
-        refuse(c, source, element, nk, heldName, `${describeClaim(nk)} belongs to ${describeOwner(heldName)}; names belong to the repository that defined them first, rename this one`);
+        refuse(
+          c,
+          source,
+          element,
+          nk,
+          heldName,
+          `${describeClaim(nk)} belongs to ${describeOwner(heldName)}; names belong to the repository that defined them first, rename this one`,
+        );
         continue;
       }
       const unheld = waiting.length > 0 ? keys.find((k) => !reserved.has(k)) : undefined;
       if (unheld !== undefined) {
-        diagnostics.push(diagWarning(source, element, `${describeClaim(unheld)} is not served until daemon ${waiting.join(', ')} has answered: a container there may have claimed it first`));
+        diagnostics.push(
+          diagWarning(
+            source,
+            element,
+            `${describeClaim(unheld)} is not served until daemon ${waiting.join(', ')} has answered: a container there may have claimed it first`,
+          ),
+        );
         continue;
       }
       for (const k of keys) {
@@ -147,14 +180,35 @@ export function mergeContributions(contributions: readonly SourcedContribution[]
       const key = `${e.section}\u0000${e.name}`;
       const slot = slots.get(key);
       if (slot === undefined) {
-        const owner = heldName !== undefined ? (heldName.containerId === c.id ? heldName : claimOwnerOf(c, heldName.since)) : claimOwnerOf(c, ctx.now);
-        slots.set(key, { value: structuredClone(e.value), daemon: c.daemon, owner, containers: [c.name], source, compare: withoutServers(e.section, e.value), conflict: false, contested: heldName !== undefined });
+        const owner =
+          heldName !== undefined
+            ? heldName.containerId === c.id
+              ? heldName
+              : claimOwnerOf(c, heldName.since)
+            : claimOwnerOf(c, ctx.now);
+        slots.set(key, {
+          value: structuredClone(e.value),
+          daemon: c.daemon,
+          owner,
+          containers: [c.name],
+          source,
+          compare: withoutServers(e.section, e.value),
+          conflict: false,
+          contested: heldName !== undefined,
+        });
         order.push(key);
         continue;
       }
       if (slot.daemon !== c.daemon) {
         slot.contested = true;
-        refuse(c, source, element, nk, slot.owner, `${describeClaim(nk)} belongs to ${describeOwner(slot.owner)}; names belong to the repository that defined them first, rename this one`);
+        refuse(
+          c,
+          source,
+          element,
+          nk,
+          slot.owner,
+          `${describeClaim(nk)} belongs to ${describeOwner(slot.owner)}; names belong to the repository that defined them first, rename this one`,
+        );
         continue;
       }
       if (!slot.containers.includes(c.name)) slot.containers.push(c.name);
@@ -173,12 +227,24 @@ export function mergeContributions(contributions: readonly SourcedContribution[]
     const [section, name] = key.split('\u0000') as [Section, string];
     if (slot.contested) granted.set(nameClaim(section, name), slot.owner);
     if (slot.conflict) {
-      diagnostics.push(diagError(slot.source, `${section}.${name}`, `${sectionNoun(section)} defined multiple times with different configurations by containers ${slot.containers.map((n) => `"${n}"`).join(', ')} on daemon ${slot.daemon}; all definitions dropped`));
+      diagnostics.push(
+        diagError(
+          slot.source,
+          `${section}.${name}`,
+          `${sectionNoun(section)} defined multiple times with different configurations by containers ${slot.containers.map((n) => `"${n}"`).join(', ')} on daemon ${slot.daemon}; all definitions dropped`,
+        ),
+      );
       continue;
     }
     const foreign = section.endsWith('.routers') ? foreignService(section, slot, slots) : undefined;
     if (foreign !== undefined) {
-      diagnostics.push(diagError(slot.source, `${section}.${name}`, `service "${foreign.name}" belongs to container "${foreign.container}" on daemon ${foreign.daemon}; a router cannot send one repository's traffic to another's service, so it is dropped`));
+      diagnostics.push(
+        diagError(
+          slot.source,
+          `${section}.${name}`,
+          `service "${foreign.name}" belongs to container "${foreign.container}" on daemon ${foreign.daemon}; a router cannot send one repository's traffic to another's service, so it is dropped`,
+        ),
+      );
       continue;
     }
     const [proto, kind] = section.split('.') as [string, string];
@@ -190,7 +256,11 @@ export function mergeContributions(contributions: readonly SourcedContribution[]
 }
 
 /** The service a router names, when it is defined by another daemon's container. */
-function foreignService(section: Section, router: Slot, slots: Map<string, Slot>): { name: string; container: string; daemon: string } | undefined {
+function foreignService(
+  section: Section,
+  router: Slot,
+  slots: Map<string, Slot>,
+): { name: string; container: string; daemon: string } | undefined {
   const raw = router.value['service'];
   if (typeof raw !== 'string') return undefined;
   const at = raw.lastIndexOf('@');

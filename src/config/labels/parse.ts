@@ -52,7 +52,10 @@ type Protocol = 'http' | 'tcp' | 'udp';
 const PROTOCOLS: readonly Protocol[] = ['http', 'tcp', 'udp'];
 const ROOTS = ['enable', 'http', 'tcp', 'udp', 'tls', 'docker'];
 const SECTION_KEYS: Record<string, keyof ParsedProtocol> = {
-  routers: 'routers', services: 'services', middlewares: 'middlewares', serverstransports: 'serversTransports',
+  routers: 'routers',
+  services: 'services',
+  middlewares: 'middlewares',
+  serverstransports: 'serversTransports',
 };
 
 function emptyProtocol(): ParsedProtocol {
@@ -61,7 +64,13 @@ function emptyProtocol(): ParsedProtocol {
 
 /** Decodes the `traefik.*` labels of one container. Never throws. */
 export function parseTraefikLabels(labels: Readonly<Record<string, string>>, source: string): ParsedLabels {
-  const out: ParsedLabels = { http: emptyProtocol(), tcp: emptyProtocol(), udp: emptyProtocol(), diagnostics: [], containerError: false };
+  const out: ParsedLabels = {
+    http: emptyProtocol(),
+    tcp: emptyProtocol(),
+    udp: emptyProtocol(),
+    diagnostics: [],
+    containerError: false,
+  };
   // Sorted so that decoding does not depend on the daemon's label order.
   for (const key of Object.keys(labels).sort()) {
     const value = labels[key] ?? '';
@@ -79,7 +88,15 @@ export function parseTraefikLabels(labels: Readonly<Record<string, string>>, sou
       const b = problem === undefined ? parseBool(value) : undefined;
       if (b === undefined) {
         out.containerError = true;
-        out.diagnostics.push(diagError(source, element, problem !== undefined ? `value ${problem}` : `invalid value "${value.slice(0, 60)}": expected true or false; the container is not exposed`));
+        out.diagnostics.push(
+          diagError(
+            source,
+            element,
+            problem !== undefined
+              ? `value ${problem}`
+              : `invalid value "${value.slice(0, 60)}": expected true or false; the container is not exposed`,
+          ),
+        );
       } else {
         out.enable = b;
       }
@@ -103,7 +120,13 @@ export function parseTraefikLabels(labels: Readonly<Record<string, string>>, sou
     const schema = schemas[sectionSeg];
     const sectionKey = SECTION_KEYS[sectionSeg];
     if (schema === undefined || sectionKey === undefined) {
-      out.diagnostics.push(diagWarning(source, element, `unknown section "${segs[2] ?? ''}" for ${protocol}, label ignored${didYouMean(segs[2] ?? '', Object.keys(schemas))}`));
+      out.diagnostics.push(
+        diagWarning(
+          source,
+          element,
+          `unknown section "${segs[2] ?? ''}" for ${protocol}, label ignored${didYouMean(segs[2] ?? '', Object.keys(schemas))}`,
+        ),
+      );
       continue;
     }
     const name = segs[3] ?? '';
@@ -123,7 +146,9 @@ export function parseTraefikLabels(labels: Readonly<Record<string, string>>, sou
       map.set(name, parsed);
     }
     if (problem !== undefined) {
-      parsed.errors.push(diagError(source, element, `value ${problem}; ${sectionSeg.replace(/s$/, '')} "${name}" rejected`));
+      parsed.errors.push(
+        diagError(source, element, `value ${problem}; ${sectionSeg.replace(/s$/, '')} "${name}" rejected`),
+      );
       continue;
     }
     const rest = segs.slice(4);
@@ -138,7 +163,13 @@ export function parseTraefikLabels(labels: Readonly<Record<string, string>>, sou
     const typeSeg = (rest[0] ?? '').replace(/\[.*$/, '');
     const known = Object.keys(entriesOf(schema));
     if (sectionSeg === 'middlewares' && !known.some((k) => k.toLowerCase() === typeSeg.toLowerCase())) {
-      parsed.errors.push(diagError(source, element, `unknown middleware type "${typeSeg}"${didYouMean(typeSeg, known)}; middleware "${name}" rejected`));
+      parsed.errors.push(
+        diagError(
+          source,
+          element,
+          `unknown middleware type "${typeSeg}"${didYouMean(typeSeg, known)}; middleware "${name}" rejected`,
+        ),
+      );
       continue;
     }
     const r = setLabel(parsed.value, schema, rest, value, `${protocol}.${sectionKey}.*`);
@@ -160,7 +191,14 @@ export function allowsNonRunning(labels: Readonly<Record<string, string>>): bool
   return false;
 }
 
-function parseDockerLabel(out: ParsedLabels, rest: string[], value: string, problem: string | undefined, source: string, element: string): void {
+function parseDockerLabel(
+  out: ParsedLabels,
+  rest: string[],
+  value: string,
+  problem: string | undefined,
+  source: string,
+  element: string,
+): void {
   const field = rest.join('.').toLowerCase();
   if (problem !== undefined) {
     out.containerError = true;
@@ -178,13 +216,32 @@ function parseDockerLabel(out: ParsedLabels, rest: string[], value: string, prob
       out.allowNonRunning = b;
     }
   } else {
-    out.diagnostics.push(diagWarning(source, element, `unknown label, ignored${didYouMean(rest.join('.'), ['network', 'allowNonRunning'])}`));
+    out.diagnostics.push(
+      diagWarning(
+        source,
+        element,
+        `unknown label, ignored${didYouMean(rest.join('.'), ['network', 'allowNonRunning'])}`,
+      ),
+    );
   }
 }
 
-function parseTlsLabel(out: ParsedLabels, rest: string[], value: string, problem: string | undefined, source: string, element: string): void {
+function parseTlsLabel(
+  out: ParsedLabels,
+  rest: string[],
+  value: string,
+  problem: string | undefined,
+  source: string,
+  element: string,
+): void {
   if (rest[0]?.toLowerCase() !== 'stores' || rest[1]?.toLowerCase() !== 'default' || rest.length < 3) {
-    out.diagnostics.push(diagWarning(source, element, 'ignored: labels can only configure the default TLS store (traefik.tls.stores.default.*); put TLS options and certificates in the file provider'));
+    out.diagnostics.push(
+      diagWarning(
+        source,
+        element,
+        'ignored: labels can only configure the default TLS store (traefik.tls.stores.default.*); put TLS options and certificates in the file provider',
+      ),
+    );
     return;
   }
   if (problem !== undefined) {
@@ -192,9 +249,12 @@ function parseTlsLabel(out: ParsedLabels, rest: string[], value: string, problem
     return;
   }
   const store = out.tlsDefaultStore ?? {};
-  const r = rest[2]?.toLowerCase() === 'defaultgeneratedcert'
-    ? setLabel(store, TLS_DEFAULT_STORE, rest.slice(2), value, 'tls.stores.*')
-    : { error: `unknown key "${rest[2] ?? ''}"${didYouMean(rest[2] ?? '', ['defaultGeneratedCert'])}; labels set only the default store's defaultGeneratedCert` };
+  const r =
+    rest[2]?.toLowerCase() === 'defaultgeneratedcert'
+      ? setLabel(store, TLS_DEFAULT_STORE, rest.slice(2), value, 'tls.stores.*')
+      : {
+          error: `unknown key "${rest[2] ?? ''}"${didYouMean(rest[2] ?? '', ['defaultGeneratedCert'])}; labels set only the default store's defaultGeneratedCert`,
+        };
   if (r !== undefined && 'error' in r) out.diagnostics.push(diagError(source, element, `${r.error}; ignored`));
   else if (r !== undefined) out.diagnostics.push(diagWarning(source, element, r.warning));
   else out.tlsDefaultStore = store;
@@ -209,6 +269,12 @@ const LABELS: FlatOptions = { convert: convertLabel, warnings: DYNAMIC_WARNINGS 
 const UNSET_WHEN_EMPTY = /^loadbalancer\.server\.(?:port|scheme|url)$/i;
 
 /** Sets one label's value into `target` following the declaration; problems come back, never thrown. */
-export function setLabel(target: Record<string, unknown>, schema: Schema, segs: readonly string[], value: string, spath: string): ReturnType<typeof setFlat> {
+export function setLabel(
+  target: Record<string, unknown>,
+  schema: Schema,
+  segs: readonly string[],
+  value: string,
+  spath: string,
+): ReturnType<typeof setFlat> {
   return setFlat(target, schema, segs, value, spath, LABELS);
 }

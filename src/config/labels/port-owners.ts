@@ -23,7 +23,14 @@ export function dynamicPortOwners(contributions: readonly SourcedContribution[],
       }
       const repository = repositoryOf(c);
       const service = (c.labels['rediacc.service_name'] ?? '').trim();
-      owners.set(key, { router: e.name, protocol, daemon: c.daemon, containers: [c.name], ...(repository !== undefined ? { repository } : {}), ...(service !== '' ? { service } : {}) });
+      owners.set(key, {
+        router: e.name,
+        protocol,
+        daemon: c.daemon,
+        containers: [c.name],
+        ...(repository !== undefined ? { repository } : {}),
+        ...(service !== '' ? { service } : {}),
+      });
     }
   }
   return [...owners.values()];

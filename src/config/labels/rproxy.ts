@@ -34,8 +34,12 @@ export const MAX_RPROXY_ENTRIES = 32;
 export function parseRproxy(value: string): { entries: RproxyEntry[]; errors: string[] } {
   const entries: RproxyEntry[] = [];
   const errors: string[] = [];
-  const raws = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (raws.length > MAX_RPROXY_ENTRIES) errors.push(`${raws.length} entries: only the first ${MAX_RPROXY_ENTRIES} are used`);
+  const raws = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  if (raws.length > MAX_RPROXY_ENTRIES)
+    errors.push(`${raws.length} entries: only the first ${MAX_RPROXY_ENTRIES} are used`);
   for (const raw of raws.slice(0, MAX_RPROXY_ENTRIES)) {
     const m = ENTRY.exec(raw);
     if (!m) {
@@ -69,7 +73,11 @@ function escapeRegex(s: string): string {
 }
 
 /** Builds the RProxy routes of one container (empty when it has no RPROXY variable). */
-export function buildRproxy(c: ContainerView, opts: LabelDecodeOptions, source: string): { elements: Element[]; diagnostics: Diagnostic[] } {
+export function buildRproxy(
+  c: ContainerView,
+  opts: LabelDecodeOptions,
+  source: string,
+): { elements: Element[]; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
   const env = c.env.find((e) => e.startsWith('RPROXY='));
   if (env === undefined) return { elements: [], diagnostics };
@@ -92,15 +100,31 @@ export function buildRproxy(c: ContainerView, opts: LabelDecodeOptions, source: 
   for (const e of entries) {
     if (e.scheme === 'tcp') {
       const name = `rproxy-tcp-${e.port}`;
-      elements.push({ section: 'tcp.routers', name, value: { entryPoints: [rproxyEntryPoint('tcp', e.port)], rule: 'HostSNI(`*`)', service: name } });
-      elements.push({ section: 'tcp.services', name, value: { loadBalancer: { servers: [{ address: joinHostPort(ip, e.port) }] } } });
+      elements.push({
+        section: 'tcp.routers',
+        name,
+        value: { entryPoints: [rproxyEntryPoint('tcp', e.port)], rule: 'HostSNI(`*`)', service: name },
+      });
+      elements.push({
+        section: 'tcp.services',
+        name,
+        value: { loadBalancer: { servers: [{ address: joinHostPort(ip, e.port) }] } },
+      });
       continue;
     }
     const name = `rproxy-${normalizeName(e.host)}-${e.port}${e.path ? `-${normalizeName(e.path)}` : ''}`;
     let rule = `Host(\`${e.host}\`) || HostRegexp(\`^.+\\.${escapeRegex(e.host)}$\`)`;
     if (e.path) rule = `(${rule}) && PathPrefix(\`${e.path}\`)`;
-    elements.push({ section: 'http.routers', name, value: { entryPoints: [rproxyEntryPoint('http', e.port)], rule, service: name } });
-    elements.push({ section: 'http.services', name, value: { loadBalancer: { servers: [{ url: `http://${joinHostPort(ip, e.port)}` }], passHostHeader: true } } });
+    elements.push({
+      section: 'http.routers',
+      name,
+      value: { entryPoints: [rproxyEntryPoint('http', e.port)], rule, service: name },
+    });
+    elements.push({
+      section: 'http.services',
+      name,
+      value: { loadBalancer: { servers: [{ url: `http://${joinHostPort(ip, e.port)}` }], passHostHeader: true } },
+    });
   }
   return { elements, diagnostics };
 }

@@ -13,7 +13,8 @@ type Protocol = 'http' | 'tcp' | 'udp';
 
 function sectionsOf(protocol: Protocol): Readonly<Record<string, Schema>> {
   const out: Record<string, Schema> = {};
-  for (const [name, section] of Object.entries(entriesOf(entriesOf(dynamicConfigSchema)[protocol]!))) out[name.toLowerCase()] = itemOf(section);
+  for (const [name, section] of Object.entries(entriesOf(entriesOf(dynamicConfigSchema)[protocol]!)))
+    out[name.toLowerCase()] = itemOf(section);
   return out;
 }
 
@@ -33,13 +34,22 @@ export function scalarTypeOf(leaf: Schema): ScalarType {
     case 'number': {
       const b = boundsOf(leaf);
       if (!b.integer) return { kind: 'float' };
-      return { kind: 'int', ...(b.min !== undefined ? { min: b.min } : {}), ...(b.max !== undefined ? { max: b.max } : {}) };
+      return {
+        kind: 'int',
+        ...(b.min !== undefined ? { min: b.min } : {}),
+        ...(b.max !== undefined ? { max: b.max } : {}),
+      };
     }
-    case 'boolean': return { kind: 'bool' };
-    case 'duration': return { kind: 'duration' };
-    case 'list': return { kind: 'list' };
-    case 'enum': return { kind: 'enum', values: optionsOf(leaf) };
-    default: return { kind: 'string' };
+    case 'boolean':
+      return { kind: 'bool' };
+    case 'duration':
+      return { kind: 'duration' };
+    case 'list':
+      return { kind: 'list' };
+    case 'enum':
+      return { kind: 'enum', values: optionsOf(leaf) };
+    default:
+      return { kind: 'string' };
   }
 }
 

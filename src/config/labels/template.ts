@@ -15,7 +15,10 @@ export interface RuleModel {
 
 /** Traefik's `provider.Normalize`: every run of non-letters/digits becomes one `-`, trimmed. */
 export function normalizeName(name: string): string {
-  return name.split(/[^\p{L}\p{N}]+/u).filter((s) => s !== '').join('-');
+  return name
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter((s) => s !== '')
+    .join('-');
 }
 
 /** Renders the template, or returns `{ error }`. */
@@ -64,13 +67,24 @@ function tokenize(s: string): string[] | { error: string } {
   let i = 0;
   while (i < s.length) {
     const c = s[i] ?? '';
-    if (/\s/.test(c)) { i++; continue; }
-    if (c === '|' || c === '(' || c === ')') { tokens.push(c); i++; continue; }
+    if (/\s/.test(c)) {
+      i++;
+      continue;
+    }
+    if (c === '|' || c === '(' || c === ')') {
+      tokens.push(c);
+      i++;
+      continue;
+    }
     if (c === '"') {
       let j = i + 1;
       let lit = '';
       while (j < s.length && s[j] !== '"') {
-        if (s[j] === '\\' && j + 1 < s.length) { lit += s[j + 1]; j += 2; continue; }
+        if (s[j] === '\\' && j + 1 < s.length) {
+          lit += s[j + 1];
+          j += 2;
+          continue;
+        }
         lit += s[j];
         j++;
       }
@@ -103,10 +117,18 @@ const FUNCS: Record<string, (args: unknown[]) => Val> = {
   lower: (a) => (a.length === 1 ? { value: str(a[0]).toLowerCase() } : { error: 'lower takes one argument' }),
   upper: (a) => (a.length === 1 ? { value: str(a[0]).toUpperCase() } : { error: 'upper takes one argument' }),
   trim: (a) => (a.length === 1 ? { value: str(a[0]).trim() } : { error: 'trim takes one argument' }),
-  trimPrefix: (a) => (a.length === 2 ? { value: str(a[1]).startsWith(str(a[0])) ? str(a[1]).slice(str(a[0]).length) : str(a[1]) } : { error: 'trimPrefix takes two arguments' }),
-  trimSuffix: (a) => (a.length === 2 ? { value: str(a[0]) !== '' && str(a[1]).endsWith(str(a[0])) ? str(a[1]).slice(0, -str(a[0]).length) : str(a[1]) } : { error: 'trimSuffix takes two arguments' }),
-  replace: (a) => (a.length === 3 ? { value: str(a[2]).split(str(a[0])).join(str(a[1])) } : { error: 'replace takes three arguments' }),
-  default: (a) => (a.length === 2 ? { value: str(a[1]) === '' ? a[0] : a[1] } : { error: 'default takes two arguments' }),
+  trimPrefix: (a) =>
+    a.length === 2
+      ? { value: str(a[1]).startsWith(str(a[0])) ? str(a[1]).slice(str(a[0]).length) : str(a[1]) }
+      : { error: 'trimPrefix takes two arguments' },
+  trimSuffix: (a) =>
+    a.length === 2
+      ? { value: str(a[0]) !== '' && str(a[1]).endsWith(str(a[0])) ? str(a[1]).slice(0, -str(a[0]).length) : str(a[1]) }
+      : { error: 'trimSuffix takes two arguments' },
+  replace: (a) =>
+    a.length === 3 ? { value: str(a[2]).split(str(a[0])).join(str(a[1])) } : { error: 'replace takes three arguments' },
+  default: (a) =>
+    a.length === 2 ? { value: str(a[1]) === '' ? a[0] : a[1] } : { error: 'default takes two arguments' },
   index: (a) => {
     if (a.length !== 2) return { error: 'index takes two arguments' };
     const m = a[0];
@@ -122,7 +144,8 @@ function operand(tok: string, model: RuleModel): Val {
     let cur: unknown = model;
     for (const part of tok.slice(1).split('.')) {
       if (typeof cur !== 'object' || cur === null) return { error: `can't evaluate field ${part}` };
-      if (cur === model && !['Name', 'ContainerName', 'Labels'].includes(part)) return { error: `can't evaluate field ${part}: the model has Name, ContainerName and Labels` };
+      if (cur === model && !['Name', 'ContainerName', 'Labels'].includes(part))
+        return { error: `can't evaluate field ${part}: the model has Name, ContainerName and Labels` };
       cur = Object.hasOwn(cur, part) ? (cur as Record<string, unknown>)[part] : cur === model ? undefined : NO_VALUE;
     }
     return { value: cur };
@@ -148,7 +171,10 @@ function evalCommand(tokens: string[], piped: unknown[], model: RuleModel): Val 
   const all = [...args, ...piped];
   if (all.includes(NO_VALUE)) {
     // sprig's `default` takes interface{} arguments, which receive a missing key as nil; the others take strings.
-    if (head !== 'default') return { error: `${head}: invalid value; expected string (for a label that may be missing, use index .Labels "key")` };
+    if (head !== 'default')
+      return {
+        error: `${head}: invalid value; expected string (for a label that may be missing, use index .Labels "key")`,
+      };
     return fn(all.map((a) => (a === NO_VALUE ? '' : a)));
   }
   return fn(all);

@@ -30,11 +30,19 @@ class ServiceError extends Error {}
  * Builds the elements of one container that is enabled and passed the constraints. A problem that
  * Traefik treats as fatal for the container (no port, no address) yields no elements at all.
  */
-export function buildTraefikContainer(c: ContainerView, parsed: ParsedLabels, opts: LabelDecodeOptions, source: string): { elements: Element[]; diagnostics: Diagnostic[] } {
+export function buildTraefikContainer(
+  c: ContainerView,
+  parsed: ParsedLabels,
+  opts: LabelDecodeOptions,
+  source: string,
+): { elements: Element[]; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
   const healthy = c.health === 'none' || c.health === 'healthy';
   if (!healthy && !opts.allowEmptyServices) {
-    if (c.health === 'unhealthy') diagnostics.push(diagWarning(source, undefined, 'container is unhealthy: its routes are withdrawn until its healthcheck passes'));
+    if (c.health === 'unhealthy')
+      diagnostics.push(
+        diagWarning(source, undefined, 'container is unhealthy: its routes are withdrawn until its healthcheck passes'),
+      );
     return { elements: [], diagnostics };
   }
   if (!c.running && !parsed.allowNonRunning) return { elements: [], diagnostics };
@@ -51,7 +59,9 @@ export function buildTraefikContainer(c: ContainerView, parsed: ParsedLabels, op
     if (proto === 'http' && typeof server['url'] === 'string') {
       // Traefik v3.7 lets a label name the server's whole URL (v3.0 refused it); port and scheme then do not apply.
       if (server['port'] !== undefined || server['scheme'] !== undefined) {
-        throw new ServiceError(`loadbalancer.server.url cannot be combined with loadbalancer.server.port or .scheme; remove one of them`);
+        throw new ServiceError(
+          `loadbalancer.server.url cannot be combined with loadbalancer.server.port or .scheme; remove one of them`,
+        );
       }
       const entry: Record<string, unknown> = { url: server['url'] };
       if (server['preservePath'] !== undefined) entry['preservePath'] = server['preservePath'];
@@ -61,7 +71,9 @@ export function buildTraefikContainer(c: ContainerView, parsed: ParsedLabels, op
     }
     const port = (server['port'] as number | undefined) ?? defaultPort(c);
     if (port === undefined) {
-      throw new ContainerError(`service "${name}": port is missing; set traefik.${proto}.services.${name}.loadbalancer.server.port or expose a port`);
+      throw new ContainerError(
+        `service "${name}": port is missing; set traefik.${proto}.services.${name}.loadbalancer.server.port or expose a port`,
+      );
     }
     let host: string | undefined;
     let usePort = port;
@@ -74,10 +86,19 @@ export function buildTraefikContainer(c: ContainerView, parsed: ParsedLabels, op
     }
     if (host === undefined && !warnedNetwork && missingNetwork(c, network)) {
       warnedNetwork = true;
-      diagnostics.push(diagWarning(source, undefined, `the container is not on network "${network}" (traefik.docker.network or providers.docker.network); another of its networks is used. Is the compose project prefix missing (<project>_${network})?`));
+      diagnostics.push(
+        diagWarning(
+          source,
+          undefined,
+          `the container is not on network "${network}" (traefik.docker.network or providers.docker.network); another of its networks is used. Is the compose project prefix missing (<project>_${network})?`,
+        ),
+      );
     }
     host ??= containerAddress(c, network, opts.ownNetworks?.[c.daemon]);
-    if (host === undefined) throw new ContainerError(`unable to find the IP address of the container: attach it to a network or set traefik.docker.network`);
+    if (host === undefined)
+      throw new ContainerError(
+        `unable to find the IP address of the container: attach it to a network or set traefik.docker.network`,
+      );
     const entry: Record<string, unknown> = {};
     if (proto === 'http') {
       entry['url'] = `${(server['scheme'] as string | undefined) ?? 'http'}://${joinHostPort(host, usePort)}`;
@@ -122,7 +143,10 @@ export function buildTraefikContainer(c: ContainerView, parsed: ParsedLabels, op
       try {
         if (lb === undefined) {
           // Services of other kinds (weighted, failover, mirroring) are kept; an empty one is Traefik's error.
-          if (Object.keys(svc).length === 0) throw new ServiceError('the service has no load balancer; set traefik.<protocol>.services.<name>.loadbalancer.server.port (or another loadbalancer key)');
+          if (Object.keys(svc).length === 0)
+            throw new ServiceError(
+              'the service has no load balancer; set traefik.<protocol>.services.<name>.loadbalancer.server.port (or another loadbalancer key)',
+            );
           continue;
         }
         if (proto === 'http') lb['passHostHeader'] ??= true;
@@ -136,10 +160,21 @@ export function buildTraefikContainer(c: ContainerView, parsed: ParsedLabels, op
     return services;
   };
 
-  const assignService = (proto: Proto, routerName: string, router: Record<string, unknown>, services: Map<string, unknown>): boolean => {
+  const assignService = (
+    proto: Proto,
+    routerName: string,
+    router: Record<string, unknown>,
+    services: Map<string, unknown>,
+  ): boolean => {
     if (router['service'] === undefined || router['service'] === '') {
       if (services.size > 1) {
-        diagnostics.push(diagError(source, `${proto}.routers.${routerName}`, `could not define the service name for the router: the container defines several services (${[...services.keys()].join(', ')}); set traefik.${proto}.routers.${routerName}.service`));
+        diagnostics.push(
+          diagError(
+            source,
+            `${proto}.routers.${routerName}`,
+            `could not define the service name for the router: the container defines several services (${[...services.keys()].join(', ')}); set traefik.${proto}.routers.${routerName}.service`,
+          ),
+        );
         return false;
       }
       router['service'] = [...services.keys()][0];
@@ -147,7 +182,13 @@ export function buildTraefikContainer(c: ContainerView, parsed: ParsedLabels, op
     // A service of this container that could not be built takes its routers with it, as Traefik
     // drops the whole container then.
     if (typeof router['service'] === 'string' && dropped.has(`${proto}.services:${router['service']}`)) {
-      diagnostics.push(diagError(source, `${proto}.routers.${routerName}`, `its service "${router['service']}" was dropped (see above); router dropped`));
+      diagnostics.push(
+        diagError(
+          source,
+          `${proto}.routers.${routerName}`,
+          `its service "${router['service']}" was dropped (see above); router dropped`,
+        ),
+      );
       return false;
     }
     return true;
@@ -170,7 +211,13 @@ export function buildTraefikContainer(c: ContainerView, parsed: ParsedLabels, op
       for (const [name, r] of routers) {
         if (dropped.has(`tcp.routers:${name}`)) continue;
         if (typeof r['rule'] !== 'string' || r['rule'] === '') {
-          diagnostics.push(diagError(source, `tcp.routers.${name}`, `empty rule: set traefik.tcp.routers.${name}.rule, e.g. HostSNI(\`*\`)`));
+          diagnostics.push(
+            diagError(
+              source,
+              `tcp.routers.${name}`,
+              `empty rule: set traefik.tcp.routers.${name}.rule, e.g. HostSNI(\`*\`)`,
+            ),
+          );
           dropped.add(`tcp.routers:${name}`);
           continue;
         }
@@ -203,7 +250,13 @@ export function buildTraefikContainer(c: ContainerView, parsed: ParsedLabels, op
       const routers = take('http', http.routers);
       if (routers.size === 0) {
         if (services.size > 1) {
-          diagnostics.push(diagWarning(source, undefined, `no default router created: the container defines several services (${[...services.keys()].join(', ')}); define routers with traefik.http.routers.<name>.service`));
+          diagnostics.push(
+            diagWarning(
+              source,
+              undefined,
+              `no default router created: the container defines several services (${[...services.keys()].join(', ')}); define routers with traefik.http.routers.<name>.service`,
+            ),
+          );
         } else {
           routers.set(serviceName, {});
         }
@@ -211,9 +264,21 @@ export function buildTraefikContainer(c: ContainerView, parsed: ParsedLabels, op
       for (const [name, r] of routers) {
         if (dropped.has(`http.routers:${name}`)) continue;
         if (typeof r['rule'] !== 'string' || r['rule'] === '') {
-          const rendered = renderRuleTemplate(opts.defaultRule, { Name: serviceName, ContainerName: c.name, Labels: c.labels });
+          const rendered = renderRuleTemplate(opts.defaultRule, {
+            Name: serviceName,
+            ContainerName: c.name,
+            Labels: c.labels,
+          });
           if ('error' in rendered || rendered.value === '') {
-            diagnostics.push(diagError(source, `http.routers.${name}`, 'error' in rendered ? `default rule template: ${rendered.error}` : 'undefined rule: the default rule template rendered nothing'));
+            diagnostics.push(
+              diagError(
+                source,
+                `http.routers.${name}`,
+                'error' in rendered
+                  ? `default rule template: ${rendered.error}`
+                  : 'undefined rule: the default rule template rendered nothing',
+              ),
+            );
             dropped.add(`http.routers:${name}`);
             continue;
           }
@@ -241,7 +306,15 @@ function validateMiddlewares(elements: Element[], source: string, diagnostics: D
     if (e.section !== 'http.middlewares' && e.section !== 'tcp.middlewares') return true;
     const types = Object.keys(e.value);
     if (types.length === 1) return true;
-    diagnostics.push(diagError(source, `${e.section}.${e.name}`, types.length === 0 ? 'middleware has no type' : `middleware defines several types (${types.join(', ')}); use one middleware per type`));
+    diagnostics.push(
+      diagError(
+        source,
+        `${e.section}.${e.name}`,
+        types.length === 0
+          ? 'middleware has no type'
+          : `middleware defines several types (${types.join(', ')}); use one middleware per type`,
+      ),
+    );
     return false;
   });
 }

@@ -28,7 +28,12 @@ export interface ContainerView {
   /** `host`, `bridge`, `container:<id>`, a network name… */
   readonly networkMode: string;
   /** Exposed container ports (from the image and `--expose`) and their host bindings. */
-  readonly ports: readonly { readonly port: number; readonly protocol: 'tcp' | 'udp'; readonly hostIp?: string; readonly hostPort?: number }[];
+  readonly ports: readonly {
+    readonly port: number;
+    readonly protocol: 'tcp' | 'udp';
+    readonly hostIp?: string;
+    readonly hostPort?: number;
+  }[];
   /** Compose project/service, when started by compose (labels com.docker.compose.*). */
   readonly composeProject?: string;
   readonly composeService?: string;

@@ -48,7 +48,10 @@ export function parseInteger(value: string): number | undefined {
 
 /** Comma-separated list, items trimmed, empty items dropped. */
 export function splitList(value: string): string[] {
-  return value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 }
 
 /** Result of converting one scalar value. */
@@ -64,27 +67,39 @@ export function convertScalar(type: ScalarType, raw: string): Converted {
       const n = parseInteger(raw);
       if (n === undefined) return { ok: false, message: `invalid value "${shown}": expected an integer` };
       if ((type.min !== undefined && n < type.min) || (type.max !== undefined && n > type.max)) {
-        return { ok: false, message: `invalid value "${shown}": expected an integer from ${type.min ?? '-∞'} to ${type.max ?? '∞'}` };
+        return {
+          ok: false,
+          message: `invalid value "${shown}": expected an integer from ${type.min ?? '-∞'} to ${type.max ?? '∞'}`,
+        };
       }
       return { ok: true, value: n };
     }
     case 'float': {
       const n = raw.trim() === '' ? NaN : Number(raw.trim());
-      return Number.isFinite(n) ? { ok: true, value: n } : { ok: false, message: `invalid value "${shown}": expected a number` };
+      return Number.isFinite(n)
+        ? { ok: true, value: n }
+        : { ok: false, message: `invalid value "${shown}": expected a number` };
     }
     case 'bool': {
       const b = parseBool(raw);
-      return b === undefined ? { ok: false, message: `invalid value "${shown}": expected true or false` } : { ok: true, value: b };
+      return b === undefined
+        ? { ok: false, message: `invalid value "${shown}": expected true or false` }
+        : { ok: true, value: b };
     }
     case 'duration':
       return parseDuration(raw) === undefined
-        ? { ok: false, message: `invalid value "${shown}": expected a duration such as 10s, 500ms or a number of seconds` }
+        ? {
+            ok: false,
+            message: `invalid value "${shown}": expected a duration such as 10s, 500ms or a number of seconds`,
+          }
         : { ok: true, value: raw.trim() };
     case 'list':
       return { ok: true, value: splitList(raw) };
     case 'enum': {
       const hit = type.values.find((x) => x.toLowerCase() === raw.trim().toLowerCase());
-      return hit === undefined ? { ok: false, message: `invalid value "${shown}": expected one of ${type.values.join(', ')}` } : { ok: true, value: hit };
+      return hit === undefined
+        ? { ok: false, message: `invalid value "${shown}": expected one of ${type.values.join(', ')}` }
+        : { ok: true, value: hit };
     }
   }
 }

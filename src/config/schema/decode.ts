@@ -32,7 +32,11 @@ export interface DecodeContext {
 }
 
 /** Decodes `raw` against `schema`; `undefined` when it is unusable (the issues say why). */
-export function decodeDocument<S extends Schema>(schema: S, raw: unknown, ctx: DecodeContext): InferOutput<S> | undefined {
+export function decodeDocument<S extends Schema>(
+  schema: S,
+  raw: unknown,
+  ctx: DecodeContext,
+): InferOutput<S> | undefined {
   const r = walk(schema, raw, '', '', ctx);
   // The walk builds exactly the declared shape: every value it returns passed the schema's own checks.
   return r === FAIL || r === OFF ? undefined : (r as InferOutput<S>);
@@ -43,7 +47,13 @@ function fail(ctx: DecodeContext, path: string, message: string): typeof FAIL {
   return FAIL;
 }
 
-function walk(schema: Schema, raw: unknown, path: string, spath: string, ctx: DecodeContext): Out | typeof FAIL | typeof OFF {
+function walk(
+  schema: Schema,
+  raw: unknown,
+  path: string,
+  spath: string,
+  ctx: DecodeContext,
+): Out | typeof FAIL | typeof OFF {
   const s = unwrap(schema).schema;
   const meta = metaOf(s);
   switch (kindOf(s)) {
@@ -64,7 +74,11 @@ function walk(schema: Schema, raw: unknown, path: string, spath: string, ctx: De
       if (typeof raw === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(raw)) n = Number(raw);
       if (typeof n !== 'number' || !Number.isFinite(n)) {
         const r = runChecks(s, NaN);
-        return fail(ctx, path, r.ok ? `expected a number, got ${describe(raw)}` : r.message.replace(/got NaN$/, `got ${describe(raw)}`));
+        return fail(
+          ctx,
+          path,
+          r.ok ? `expected a number, got ${describe(raw)}` : r.message.replace(/got NaN$/, `got ${describe(raw)}`),
+        );
       }
       return checked(s, n, path, spath, ctx);
     }
@@ -81,10 +95,14 @@ function walk(schema: Schema, raw: unknown, path: string, spath: string, ctx: De
       }
       return fail(ctx, path, `expected one of ${values.join(', ')}, got ${describe(raw)}`);
     }
-    case 'list': return walkList(s, raw, path, spath, ctx);
-    case 'record': return walkRecord(s, raw, path, spath, ctx);
-    case 'object': return walkObject(s, raw, path, spath, ctx);
-    case 'free': return raw;
+    case 'list':
+      return walkList(s, raw, path, spath, ctx);
+    case 'record':
+      return walkRecord(s, raw, path, spath, ctx);
+    case 'object':
+      return walkObject(s, raw, path, spath, ctx);
+    case 'free':
+      return raw;
     case 'custom': {
       const r = runChecks(s, raw);
       return r.ok ? r.value : fail(ctx, path, r.message);
@@ -104,7 +122,11 @@ function walkList(s: Schema, raw: unknown, path: string, spath: string, ctx: Dec
   const item = itemOf(s);
   let items: unknown[];
   if (Array.isArray(raw)) items = raw;
-  else if (typeof raw === 'string' && SCALARS.has(kindOf(item))) items = raw.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  else if (typeof raw === 'string' && SCALARS.has(kindOf(item)))
+    items = raw
+      .split(',')
+      .map((x) => x.trim())
+      .filter((x) => x !== '');
   else if (typeof raw === 'number' && SCALARS.has(kindOf(item))) items = [raw];
   else return fail(ctx, path, `expected a list, got ${describe(raw)}`);
   const dropAlone = metaOf(s).elements === true || ctx.keepGoing === true;
@@ -122,7 +144,8 @@ function walkList(s: Schema, raw: unknown, path: string, spath: string, ctx: Dec
 function walkRecord(s: Schema, raw: unknown, path: string, spath: string, ctx: DecodeContext): Out | typeof FAIL {
   if (raw === null) return {};
   const dropAlone = metaOf(s).elements === true;
-  if (!isPlainObject(raw)) return fail(ctx, path, `expected an object (name → ${dropAlone ? 'definition' : 'value'}), got ${describe(raw)}`);
+  if (!isPlainObject(raw))
+    return fail(ctx, path, `expected an object (name → ${dropAlone ? 'definition' : 'value'}), got ${describe(raw)}`);
   const item = itemOf(s);
   const out: Record<string, unknown> = {};
   let good = true;
@@ -160,20 +183,35 @@ export function suggestName(word: string, known: Iterable<string>): string | und
 function unknownKey(key: string, known: readonly string[], noun: string, hint: string | undefined): string {
   if (hint !== undefined) return `unknown ${noun} (${hint})`;
   const guess = suggestName(key, known);
-  return guess !== undefined ? `unknown ${noun}, did you mean "${guess}"?` : `unknown ${noun} (expected one of: ${known.join(', ')})`;
+  return guess !== undefined
+    ? `unknown ${noun}, did you mean "${guess}"?`
+    : `unknown ${noun} (expected one of: ${known.join(', ')})`;
 }
 
-function walkObject(s: Schema, raw: unknown, path: string, spath: string, ctx: DecodeContext): Out | typeof FAIL | typeof OFF {
+function walkObject(
+  s: Schema,
+  raw: unknown,
+  path: string,
+  spath: string,
+  ctx: DecodeContext,
+): Out | typeof FAIL | typeof OFF {
   const meta = metaOf(s);
   const lenient = meta.section === true || ctx.keepGoing === true;
   if (meta.allowEmpty && typeof raw === 'boolean') return raw ? walkObject(s, {}, path, spath, ctx) : OFF;
   if (raw === null) raw = {};
-  if (!isPlainObject(raw)) return fail(ctx, path, `expected an object${meta.allowEmpty ? ' or true/false' : ''}, got ${describe(raw)}`);
+  if (!isPlainObject(raw))
+    return fail(ctx, path, `expected an object${meta.allowEmpty ? ' or true/false' : ''}, got ${describe(raw)}`);
   const entries = entriesOf(s);
   const index = keyIndex(entries);
   const keys = Object.keys(raw);
   if (meta.exactlyOne !== undefined && keys.length !== 1) {
-    return fail(ctx, path, keys.length === 0 ? `no ${meta.exactlyOne} given` : `exactly one ${meta.exactlyOne} expected, got ${keys.length} (${keys.join(', ')})`);
+    return fail(
+      ctx,
+      path,
+      keys.length === 0
+        ? `no ${meta.exactlyOne} given`
+        : `exactly one ${meta.exactlyOne} expected, got ${keys.length} (${keys.join(', ')})`,
+    );
   }
   const out: Record<string, unknown> = {};
   const seen = new Map<string, string>();
@@ -198,9 +236,11 @@ function walkObject(s: Schema, raw: unknown, path: string, spath: string, ctx: D
     const field = entries[name]!;
     const keySpath = join(spath, name);
     const fieldMeta = metaOf(unwrap(field).schema);
-    if (fieldMeta.deprecated !== undefined) ctx.issues.push({ level: 'warning', path: join(path, name), message: `deprecated: ${fieldMeta.deprecated}` });
+    if (fieldMeta.deprecated !== undefined)
+      ctx.issues.push({ level: 'warning', path: join(path, name), message: `deprecated: ${fieldMeta.deprecated}` });
     // `false`, and `{}` for a section berth does not implement, switch nothing on: nothing to warn about.
-    const switchesNothing = value === false || (kindOf(field) === 'free' && isPlainObject(value) && Object.keys(value).length === 0);
+    const switchesNothing =
+      value === false || (kindOf(field) === 'free' && isPlainObject(value) && Object.keys(value).length === 0);
     const warned = switchesNothing ? undefined : ctx.warnings.key(keySpath, value);
     if (warned !== undefined) {
       ctx.issues.push({ level: 'warning', path: join(path, name), message: warned });

@@ -43,7 +43,8 @@ function findKey(schema: Schema, seg: string): { name: string; field: Schema; la
   for (const [name, field] of Object.entries(entriesOf(schema))) {
     if (name.toLowerCase() === lower) return { name, field, label: false };
     const alt = metaOf(unwrap(field).schema).label;
-    if (alt !== undefined && alt.name.toLowerCase() === lower) return { name: alt.name, field: alt.schema, label: true };
+    if (alt !== undefined && alt.name.toLowerCase() === lower)
+      return { name: alt.name, field: alt.schema, label: true };
   }
   return undefined;
 }
@@ -53,7 +54,14 @@ function knownKeys(schema: Schema): string[] {
 }
 
 /** Sets `value` at `segs` (below `spath`, the schema path of `schema`) into `target`. */
-export function setFlat(target: Node, schema: Schema, segs: readonly string[], value: string, spath: string, opts: FlatOptions): FlatResult {
+export function setFlat(
+  target: Node,
+  schema: Schema,
+  segs: readonly string[],
+  value: string,
+  spath: string,
+  opts: FlatOptions,
+): FlatResult {
   let cur = target;
   let s = schema;
   let sp = spath;
@@ -66,7 +74,9 @@ export function setFlat(target: Node, schema: Schema, segs: readonly string[], v
     const hit = findKey(s, word);
     if (hit === undefined) {
       const known = knownKeys(s);
-      return { error: `unknown key "${word}"${didYouMean(word, known)}${known.length > 0 && known.length <= 12 ? `; known keys: ${known.join(', ')}` : ''}` };
+      return {
+        error: `unknown key "${word}"${didYouMean(word, known)}${known.length > 0 && known.length <= 12 ? `; known keys: ${known.join(', ')}` : ''}`,
+      };
     }
     const keyName = hit.label ? canonicalOf(s, hit.name) : hit.name;
     const fieldPath = sp === '' ? keyName : `${sp}.${keyName}`;
@@ -81,7 +91,8 @@ export function setFlat(target: Node, schema: Schema, segs: readonly string[], v
     }
     const atEnd = i === segs.length - 1;
     if (index !== undefined) {
-      if (kind !== 'list' || kindOf(itemOf(f)) !== 'object') return { error: `"${word}" is not a list; remove the index` };
+      if (kind !== 'list' || kindOf(itemOf(f)) !== 'object')
+        return { error: `"${word}" is not a list; remove the index` };
       const item = itemOf(f);
       if (atEnd) return { error: `"${seg}" needs a field, e.g. ${seg}.${Object.keys(entriesOf(item))[0] ?? 'name'}` };
       const list = (cur[hit.name] ??= []) as Node[];
@@ -93,9 +104,13 @@ export function setFlat(target: Node, schema: Schema, segs: readonly string[], v
     switch (kind) {
       case 'object': {
         if (last) {
-          if (!metaOf(f).allowEmpty && !opts.anyObjectAlone) return { error: `"${word}" needs a field, e.g. ${word}.${knownKeys(f)[0] ?? '…'}` };
+          if (!metaOf(f).allowEmpty && !opts.anyObjectAlone)
+            return { error: `"${word}" needs a field, e.g. ${word}.${knownKeys(f)[0] ?? '…'}` };
           const b = parseToggle(value);
-          if (b === undefined) return { error: `invalid value "${value.slice(0, 60)}": expected true or false (enables "${hit.name}" with defaults)` };
+          if (b === undefined)
+            return {
+              error: `invalid value "${value.slice(0, 60)}": expected true or false (enables "${hit.name}" with defaults)`,
+            };
           if (b) cur[hit.name] ??= {};
           return undefined;
         }
@@ -105,10 +120,14 @@ export function setFlat(target: Node, schema: Schema, segs: readonly string[], v
         continue;
       }
       case 'list':
-        if (kindOf(itemOf(f)) === 'object') return { error: `"${word}" is a list: address its items by index, e.g. ${word}[0]` };
+        if (kindOf(itemOf(f)) === 'object')
+          return { error: `"${word}" is a list: address its items by index, e.g. ${word}[0]` };
         return setLeaf(cur, hit.name, f, value, last, segs.slice(i + 1), fieldPath, opts);
       case 'record': {
-        if (last) return { error: `"${word}" expects a name, e.g. ${word}.${kindOf(itemOf(f)) === 'object' ? 'name' : 'X-Example'}` };
+        if (last)
+          return {
+            error: `"${word}" expects a name, e.g. ${word}.${kindOf(itemOf(f)) === 'object' ? 'name' : 'X-Example'}`,
+          };
         const map = (cur[hit.name] ??= {}) as Node;
         const item = itemOf(f);
         if (kindOf(item) === 'object') {
@@ -117,7 +136,8 @@ export function setFlat(target: Node, schema: Schema, segs: readonly string[], v
           if (name === '__proto__') return { error: 'reserved name; choose another' };
           if (i + 1 === segs.length - 1) {
             const b = parseToggle(value);
-            if (b === undefined) return { error: `"${name}" needs a field, e.g. ${word}.${name}.${knownKeys(item)[0] ?? '…'}` };
+            if (b === undefined)
+              return { error: `"${name}" needs a field, e.g. ${word}.${name}.${knownKeys(item)[0] ?? '…'}` };
             if (b) map[name] ??= {};
             return undefined;
           }
@@ -145,11 +165,21 @@ export function setFlat(target: Node, schema: Schema, segs: readonly string[], v
 
 /** The declared key a label alternate stands for (`server` → `servers`). */
 function canonicalOf(schema: Schema, alt: string): string {
-  for (const [name, field] of Object.entries(entriesOf(schema))) if (metaOf(unwrap(field).schema).label?.name === alt) return name;
+  for (const [name, field] of Object.entries(entriesOf(schema)))
+    if (metaOf(unwrap(field).schema).label?.name === alt) return name;
   return alt;
 }
 
-function setLeaf(cur: Node, key: string, leaf: Schema, value: string, last: boolean, rest: readonly string[], spath: string, opts: FlatOptions): FlatResult {
+function setLeaf(
+  cur: Node,
+  key: string,
+  leaf: Schema,
+  value: string,
+  last: boolean,
+  rest: readonly string[],
+  spath: string,
+  opts: FlatOptions,
+): FlatResult {
   if (!last) return { error: `unknown key "${rest.join('.')}": "${key}" has no sub-keys` };
   const r = convertLeaf(leaf, value, opts);
   if ('message' in r) return { error: r.message };
@@ -158,7 +188,11 @@ function setLeaf(cur: Node, key: string, leaf: Schema, value: string, last: bool
   return w === undefined ? undefined : { warning: w };
 }
 
-function convertLeaf(leaf: Schema, value: string, opts: FlatOptions): { ok: true; value: unknown } | { ok: false; message: string } {
+function convertLeaf(
+  leaf: Schema,
+  value: string,
+  opts: FlatOptions,
+): { ok: true; value: unknown } | { ok: false; message: string } {
   return opts.convert === undefined ? { ok: true, value } : opts.convert(leaf, value);
 }
 
@@ -175,7 +209,8 @@ function setFree(node: Node, segs: readonly string[], value: string): FlatResult
 
 /** Assigns without ever touching a prototype (`__proto__` as a key is plain data here). */
 function defineKey(target: Node, key: string, value: unknown): void {
-  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === '__proto__')
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
   else target[key] = value;
 }
 

@@ -6,7 +6,17 @@
 import { isRequired, metaOf, pipeOf, type Schema } from './kit.ts';
 
 /** What a decoder does with a schema. */
-export type Kind = 'string' | 'number' | 'boolean' | 'duration' | 'enum' | 'list' | 'record' | 'object' | 'free' | 'custom';
+export type Kind =
+  | 'string'
+  | 'number'
+  | 'boolean'
+  | 'duration'
+  | 'enum'
+  | 'list'
+  | 'record'
+  | 'object'
+  | 'free'
+  | 'custom';
 
 interface Raw {
   readonly type: string;
@@ -38,14 +48,23 @@ export function kindOf(schema: Schema): Kind {
   const s = unwrap(schema).schema;
   const meta = metaOf(s);
   switch (raw(s).type) {
-    case 'string': return meta.duration ? 'duration' : 'string';
-    case 'number': return 'number';
-    case 'boolean': return 'boolean';
-    case 'picklist': return 'enum';
-    case 'array': return 'list';
-    case 'record': return 'record';
-    case 'strict_object': case 'object': return 'object';
-    default: return meta.freeForm ? 'free' : 'custom';
+    case 'string':
+      return meta.duration ? 'duration' : 'string';
+    case 'number':
+      return 'number';
+    case 'boolean':
+      return 'boolean';
+    case 'picklist':
+      return 'enum';
+    case 'array':
+      return 'list';
+    case 'record':
+      return 'record';
+    case 'strict_object':
+    case 'object':
+      return 'object';
+    default:
+      return meta.freeForm ? 'free' : 'custom';
   }
 }
 
@@ -81,7 +100,10 @@ const CONFIG = {};
  * Runs a schema's valibot checks and transforms on an already-coerced value: the value after
  * transforms, or the first problem's message.
  */
-export function runChecks(schema: Schema, value: unknown): { ok: true; value: unknown } | { ok: false; message: string } {
+export function runChecks(
+  schema: Schema,
+  value: unknown,
+): { ok: true; value: unknown } | { ok: false; message: string } {
   const pipe = pipeOf(unwrap(schema).schema);
   if (pipe.length === 0) return { ok: true, value };
   let dataset: { typed: boolean; value: unknown; issues?: { message: string }[] } = { typed: true, value };

@@ -23,7 +23,10 @@ export function keyPaths(schema: Schema, prefix = '', labelOnly = false): KeyPat
         const path = prefix === '' ? name : `${prefix}.${name}`;
         const f = unwrap(field).schema;
         const k = kindOf(f);
-        const container = k === 'object' || (k === 'list' && kindOf(itemOf(f)) === 'object') || (k === 'record' && kindOf(itemOf(f)) === 'object');
+        const container =
+          k === 'object' ||
+          (k === 'list' && kindOf(itemOf(f)) === 'object') ||
+          (k === 'record' && kindOf(itemOf(f)) === 'object');
         out.push({ path, leaf: !container, labelOnly });
         if (container) out.push(...keyPaths(f, path, labelOnly));
         const alt = metaOf(f).label;
@@ -35,8 +38,11 @@ export function keyPaths(schema: Schema, prefix = '', labelOnly = false): KeyPat
         }
       }
       return out;
-    case 'record': return kindOf(itemOf(s)) === 'object' ? keyPaths(itemOf(s), `${prefix}.*`, labelOnly) : out;
-    case 'list': return kindOf(itemOf(s)) === 'object' ? keyPaths(itemOf(s), prefix, labelOnly) : out;
-    default: return out;
+    case 'record':
+      return kindOf(itemOf(s)) === 'object' ? keyPaths(itemOf(s), `${prefix}.*`, labelOnly) : out;
+    case 'list':
+      return kindOf(itemOf(s)) === 'object' ? keyPaths(itemOf(s), prefix, labelOnly) : out;
+    default:
+      return out;
   }
 }

@@ -71,7 +71,10 @@ export interface PipeItem {
   readonly type: string;
   readonly requirement?: unknown;
   readonly metadata?: Meta;
-  '~run'(dataset: { typed: boolean; value: unknown; issues?: { message: string }[] }, config: object): { typed: boolean; value: unknown; issues?: { message: string }[] };
+  '~run'(
+    dataset: { typed: boolean; value: unknown; issues?: { message: string }[] },
+    config: object,
+  ): { typed: boolean; value: unknown; issues?: { message: string }[] };
 }
 
 /** The metadata of a schema (merged over its pipe), `{}` when it has none. */
@@ -86,7 +89,10 @@ export function metaOf(schema: Schema): Meta {
 }
 
 /** Adds metadata to a schema, keeping its inferred type. */
-export function withMeta<S extends Schema>(schema: S, meta: Meta): v.SchemaWithPipe<readonly [S, v.MetadataAction<v.InferOutput<S>, Meta>]> {
+export function withMeta<S extends Schema>(
+  schema: S,
+  meta: Meta,
+): v.SchemaWithPipe<readonly [S, v.MetadataAction<v.InferOutput<S>, Meta>]> {
   return v.pipe(schema, v.metadata(meta));
 }
 
@@ -103,8 +109,10 @@ export function isRequired(schema: Schema): boolean {
 
 type Entries = Record<string, Schema>;
 type OptionalEntries<E extends Entries> = {
-  [K in keyof E]: E[K] extends Required ? E[K]
-    : E[K] extends v.ExactOptionalSchema<Schema, unknown> ? E[K]
+  [K in keyof E]: E[K] extends Required
+    ? E[K]
+    : E[K] extends v.ExactOptionalSchema<Schema, unknown>
+      ? E[K]
       : v.ExactOptionalSchema<E[K], undefined>;
 };
 
@@ -129,7 +137,10 @@ export function dflt<S extends Schema>(schema: S, value: v.InferInput<S>): v.Exa
  * keeps the key optional: for values the code reads with its own fallback, and for shapes built by
  * hand elsewhere (tests, generated entrypoints) that need not spell every default.
  */
-export function fill<S extends Schema>(schema: S, value: v.InferInput<S>): v.ExactOptionalSchema<ReturnType<typeof withMeta<S>>, undefined> {
+export function fill<S extends Schema>(
+  schema: S,
+  value: v.InferInput<S>,
+): v.ExactOptionalSchema<ReturnType<typeof withMeta<S>>, undefined> {
   return v.exactOptional(withMeta(schema, { default: value }));
 }
 
@@ -145,11 +156,14 @@ export function str(o: { check?: Check; fromNumber?: boolean } = {}): v.GenericS
   let s: v.GenericSchema<string> = v.string();
   if (o.check !== undefined) {
     const check = o.check;
-    s = v.pipe(v.string(), v.rawCheck(({ dataset, addIssue }) => {
-      if (!dataset.typed) return;
-      const problem = check(dataset.value);
-      if (problem !== undefined) addIssue({ message: problem });
-    }));
+    s = v.pipe(
+      v.string(),
+      v.rawCheck(({ dataset, addIssue }) => {
+        if (!dataset.typed) return;
+        const problem = check(dataset.value);
+        if (problem !== undefined) addIssue({ message: problem });
+      }),
+    );
   }
   return o.fromNumber ? withMeta(s, { fromNumber: true }) : s;
 }
@@ -158,12 +172,31 @@ export function str(o: { check?: Check; fromNumber?: boolean } = {}): v.GenericS
 export function num(o: { integer?: boolean; min?: number; max?: number } = {}): v.GenericSchema<number> {
   if (!o.integer && o.min === undefined && o.max === undefined) return v.number();
   const what = o.integer ? 'an integer' : 'a number';
-  const range = o.min !== undefined && o.max !== undefined ? ` between ${o.min} and ${o.max}` : o.min !== undefined ? ` >= ${o.min}` : o.max !== undefined ? ` <= ${o.max}` : '';
-  const checked = v.pipe(v.number(), v.check(
-    (n: number) => !(o.integer && !Number.isInteger(n)) && !(o.min !== undefined && n < o.min) && !(o.max !== undefined && n > o.max),
-    (issue) => `expected ${what}${range}, got ${String(issue.input)}`,
-  ));
-  return withMeta(checked, { bounds: { integer: o.integer === true, ...(o.min !== undefined ? { min: o.min } : {}), ...(o.max !== undefined ? { max: o.max } : {}) } });
+  const range =
+    o.min !== undefined && o.max !== undefined
+      ? ` between ${o.min} and ${o.max}`
+      : o.min !== undefined
+        ? ` >= ${o.min}`
+        : o.max !== undefined
+          ? ` <= ${o.max}`
+          : '';
+  const checked = v.pipe(
+    v.number(),
+    v.check(
+      (n: number) =>
+        !(o.integer && !Number.isInteger(n)) &&
+        !(o.min !== undefined && n < o.min) &&
+        !(o.max !== undefined && n > o.max),
+      (issue) => `expected ${what}${range}, got ${String(issue.input)}`,
+    ),
+  );
+  return withMeta(checked, {
+    bounds: {
+      integer: o.integer === true,
+      ...(o.min !== undefined ? { min: o.min } : {}),
+      ...(o.max !== undefined ? { max: o.max } : {}),
+    },
+  });
 }
 
 /** An integer, optionally bounded. */
@@ -181,7 +214,13 @@ export function bool(): v.GenericSchema<boolean> {
   return v.boolean();
 }
 
-const DURATION = withMeta(v.pipe(v.string(), v.check((s) => parseDuration(s) !== undefined)), { duration: true });
+const DURATION = withMeta(
+  v.pipe(
+    v.string(),
+    v.check((s) => parseDuration(s) !== undefined),
+  ),
+  { duration: true },
+);
 
 /** A Go duration string (`10s`); a bare number of seconds is accepted and decoded to `"<n>s"`. */
 export function dur(): v.GenericSchema<string> {
@@ -189,7 +228,10 @@ export function dur(): v.GenericSchema<string> {
 }
 
 /** One of a fixed set of strings, matched case-insensitively, decoded to the spelling given here. */
-export function oneOf<const T extends readonly [string, ...string[]]>(values: T, aliases?: Readonly<Record<string, T[number]>>): v.PicklistSchema<T, undefined> {
+export function oneOf<const T extends readonly [string, ...string[]]>(
+  values: T,
+  aliases?: Readonly<Record<string, T[number]>>,
+): v.PicklistSchema<T, undefined> {
   const s = v.picklist(values);
   return aliases === undefined ? s : withMeta(s, { aliases });
 }
@@ -217,14 +259,20 @@ export function free(): v.GenericSchema<unknown> {
 }
 
 /** A value with its own syntax (`10000-10010`): `decode` returns the value or the problem. */
-export function custom<T>(expected: string, decode: (raw: unknown) => { value: T } | { error: string }): v.GenericSchema<unknown, T> {
-  const s = v.pipe(v.unknown(), v.rawTransform(({ dataset, addIssue, NEVER }) => {
-    const r = decode(dataset.value);
-    if ('error' in r) {
-      addIssue({ message: r.error });
-      return NEVER;
-    }
-    return r.value;
-  }));
+export function custom<T>(
+  expected: string,
+  decode: (raw: unknown) => { value: T } | { error: string },
+): v.GenericSchema<unknown, T> {
+  const s = v.pipe(
+    v.unknown(),
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      const r = decode(dataset.value);
+      if ('error' in r) {
+        addIssue({ message: r.error });
+        return NEVER;
+      }
+      return r.value;
+    }),
+  );
   return withMeta(s, { expected });
 }

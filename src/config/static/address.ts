@@ -20,7 +20,8 @@ export function parseListenAddress(address: string): ListenAddress | { error: st
   const slash = rest.lastIndexOf('/');
   if (slash !== -1) {
     const proto = rest.slice(slash + 1).toLowerCase();
-    if (proto !== 'tcp' && proto !== 'udp') return { error: `unknown protocol "${rest.slice(slash + 1)}" in "${address}" (use /tcp or /udp)` };
+    if (proto !== 'tcp' && proto !== 'udp')
+      return { error: `unknown protocol "${rest.slice(slash + 1)}" in "${address}" (use /tcp or /udp)` };
     protocol = proto;
     rest = rest.slice(0, slash);
   }
@@ -37,8 +38,10 @@ export function parseListenAddress(address: string): ListenAddress | { error: st
     if (colon === -1) return { error: `invalid address "${address}": missing port (e.g. ":80" or "127.0.0.1:8080")` };
     host = rest.slice(0, colon);
     portText = rest.slice(colon + 1);
-    if (host.includes(':')) return { error: `invalid address "${address}": put an IPv6 address in brackets, e.g. "[::1]:443"` };
-    if (host !== '' && !isIPv4(host) && !HOSTNAME.test(host)) return { error: `invalid address "${address}": "${host}" is not an IP address or host name` };
+    if (host.includes(':'))
+      return { error: `invalid address "${address}": put an IPv6 address in brackets, e.g. "[::1]:443"` };
+    if (host !== '' && !isIPv4(host) && !HOSTNAME.test(host))
+      return { error: `invalid address "${address}": "${host}" is not an IP address or host name` };
   }
   if (!/^\d{1,5}$/.test(portText)) return { error: `invalid address "${address}": port "${portText}" is not a number` };
   const port = Number(portText);

@@ -24,7 +24,8 @@ export function isLocalAddress(ip: string, interfaces: InterfaceList = networkIn
       if (a.address === ip) return true;
       if (!a.internal || a.cidr === null) continue;
       const [net, bits] = a.cidr.split('/');
-      if (net !== undefined && bits !== undefined) loopback.addSubnet(net, Number(bits), a.family === 'IPv4' ? 'ipv4' : 'ipv6');
+      if (net !== undefined && bits !== undefined)
+        loopback.addSubnet(net, Number(bits), a.family === 'IPv4' ? 'ipv4' : 'ipv6');
     }
   }
   return loopback.check(ip, family === 4 ? 'ipv4' : 'ipv6');
@@ -34,11 +35,22 @@ export function isLocalAddress(ip: string, interfaces: InterfaceList = networkIn
  * `edge` with `bindAddress` filled in: as given, else `publicIPv4` when this host has it, else
  * `0.0.0.0` — with a warning naming the address that is not local, so the operator knows why.
  */
-export function withBindAddress(edge: EdgeConfig, source: string, diagnostics: Diagnostic[], interfaces?: InterfaceList): EdgeConfig {
+export function withBindAddress(
+  edge: EdgeConfig,
+  source: string,
+  diagnostics: Diagnostic[],
+  interfaces?: InterfaceList,
+): EdgeConfig {
   if (edge.bindAddress !== undefined) return edge;
   const ip = edge.publicIPv4;
   if (ip === undefined || isLocalAddress(ip, interfaces)) return { ...edge, bindAddress: ip ?? '0.0.0.0' };
-  diagnostics.push(diagWarning(source, 'edge.bindAddress', `edge.publicIPv4 ${ip} is not an address of this host (NAT): the generated entrypoints listen on 0.0.0.0; set edge.bindAddress to choose the address`));
+  diagnostics.push(
+    diagWarning(
+      source,
+      'edge.bindAddress',
+      `edge.publicIPv4 ${ip} is not an address of this host (NAT): the generated entrypoints listen on 0.0.0.0; set edge.bindAddress to choose the address`,
+    ),
+  );
   return { ...edge, bindAddress: '0.0.0.0' };
 }
 

@@ -46,7 +46,13 @@ export function decodeStaticConfig(raw: unknown, source: string): StaticDecodeRe
     const api = rest.api ?? { listen: '127.0.0.1:7111', dashboard: false };
     const edge = withBindAddress(rest.edge, source, ctx.diagnostics);
     const redirect = Object.keys(rest.certificatesResolvers).length > 0;
-    config = { ...rest, edge, api, providers: { ...otherProviders, ...(docker ? { docker: finishDocker(docker) } : {}) }, entryPoints: buildEntryPoints(entryPoints, edge, redirect, ctx) };
+    config = {
+      ...rest,
+      edge,
+      api,
+      providers: { ...otherProviders, ...(docker ? { docker: finishDocker(docker) } : {}) },
+      entryPoints: buildEntryPoints(entryPoints, edge, redirect, ctx),
+    };
     addInternalEntryPoint(config, ctx);
     validateStaticConfig(config, ctx);
   } catch (err) {
@@ -60,12 +66,19 @@ export function decodeStaticConfig(raw: unknown, source: string): StaticDecodeRe
 }
 
 /** Walks `raw` at `path` against `schema`, with the warnings of the static configuration. */
-function decode<S extends Parameters<typeof decodeDocument>[0]>(schema: S, raw: unknown, path: string, ctx: WalkContext): InferOutput<S> | undefined {
+function decode<S extends Parameters<typeof decodeDocument>[0]>(
+  schema: S,
+  raw: unknown,
+  path: string,
+  ctx: WalkContext,
+): InferOutput<S> | undefined {
   const issues: Issue[] = [];
   const value = decodeDocument(schema, raw, { issues, warnings: STATIC_WARNINGS, keepGoing: true });
   for (const i of issues) {
     const at = [path, i.path].filter((p) => p !== '').join('.') || undefined;
-    ctx.diagnostics.push(i.level === 'error' ? diagError(ctx.source, at, i.message) : diagWarning(ctx.source, at, i.message));
+    ctx.diagnostics.push(
+      i.level === 'error' ? diagError(ctx.source, at, i.message) : diagWarning(ctx.source, at, i.message),
+    );
   }
   return value;
 }
@@ -76,7 +89,12 @@ type DecodedEntryPoint = InferOutput<typeof entryPointSchema>;
  * Generated entrypoints first (a user entrypoint of the same name replaces one), then the user's.
  * `redirect`: whether the generated `web` redirects to HTTPS (a certificate resolver exists).
  */
-function buildEntryPoints(user: Record<string, DecodedEntryPoint>, edge: StaticConfig['edge'], redirect: boolean, ctx: WalkContext): Record<string, EntryPointConfig> {
+function buildEntryPoints(
+  user: Record<string, DecodedEntryPoint>,
+  edge: StaticConfig['edge'],
+  redirect: boolean,
+  ctx: WalkContext,
+): Record<string, EntryPointConfig> {
   const out: Record<string, EntryPointConfig> = {};
   for (const g of generateEntryPoints(edge, { redirect })) {
     const mine = user[g.name];
@@ -115,10 +133,16 @@ function withAddress(decoded: DecodedEntryPoint, path: string, ctx: WalkContext)
 }
 
 /** Folds `endpoint` into the effective `endpoints` list and turns `rescanInterval` into ms. */
-function finishDocker(docker: NonNullable<InferOutput<typeof staticConfigSchema>['providers']['docker']>): NonNullable<StaticConfig['providers']['docker']> {
+function finishDocker(
+  docker: NonNullable<InferOutput<typeof staticConfigSchema>['providers']['docker']>,
+): NonNullable<StaticConfig['providers']['docker']> {
   const { rescanInterval, ...rest } = docker;
   const list = [...(docker.endpoint !== undefined ? [docker.endpoint] : []), ...(docker.endpoints ?? [])];
-  return { ...rest, endpoints: list.length > 0 ? [...new Set(list)] : ['unix:///var/run/docker.sock'], rescanIntervalMs: parseDuration(rescanInterval) ?? 5000 };
+  return {
+    ...rest,
+    endpoints: list.length > 0 ? [...new Set(list)] : ['unix:///var/run/docker.sock'],
+    rescanIntervalMs: parseDuration(rescanInterval) ?? 5000,
+  };
 }
 
 /** Traefik creates `traefik` on :8080 when ping, Prometheus or `api.insecure` use it and it is missing. */
@@ -126,7 +150,8 @@ function addInternalEntryPoint(config: StaticConfig, ctx: WalkContext): void {
   if (INTERNAL_ENTRYPOINT in config.entryPoints) return;
   const users: string[] = [];
   if (config.api.insecure === true) users.push('api.insecure');
-  if (config.ping && config.ping.manualRouting !== true && config.ping.entryPoint === INTERNAL_ENTRYPOINT) users.push('ping');
+  if (config.ping && config.ping.manualRouting !== true && config.ping.entryPoint === INTERNAL_ENTRYPOINT)
+    users.push('ping');
   const prom = config.metrics?.prometheus;
   if (prom && prom.manualRouting !== true && prom.entryPoint === INTERNAL_ENTRYPOINT) users.push('metrics.prometheus');
   if (users.length === 0) return;
@@ -134,6 +159,11 @@ function addInternalEntryPoint(config: StaticConfig, ctx: WalkContext): void {
   const ep = decoded && withAddress(decoded, `entryPoints.${INTERNAL_ENTRYPOINT}`, ctx);
   if (!ep) return;
   config.entryPoints[INTERNAL_ENTRYPOINT] = { ...ep, generated: true };
-  ctx.diagnostics.push(diagWarning(ctx.source, `entryPoints.${INTERNAL_ENTRYPOINT}`,
-    `not defined; created on ${INTERNAL_ADDRESS} (all interfaces) for ${users.join(', ')}, as Traefik does — define it (e.g. address "127.0.0.1:8080") to choose where it listens`));
+  ctx.diagnostics.push(
+    diagWarning(
+      ctx.source,
+      `entryPoints.${INTERNAL_ENTRYPOINT}`,
+      `not defined; created on ${INTERNAL_ADDRESS} (all interfaces) for ${users.join(', ')}, as Traefik does — define it (e.g. address "127.0.0.1:8080") to choose where it listens`,
+    ),
+  );
 }

@@ -11,11 +11,13 @@ import { ipRange } from './entrypoint-schema.ts';
 export const MAX_DYNAMIC_PORTS = 1024;
 
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
-const dnsLabel = (v: string): string | undefined => (LABEL.test(v) ? undefined : `"${v}" is not a valid DNS label (letters, digits, "-")`);
+const dnsLabel = (v: string): string | undefined =>
+  LABEL.test(v) ? undefined : `"${v}" is not a valid DNS label (letters, digits, "-")`;
 const domainName = (v: string): string | undefined =>
   v.length <= 253 && v.split('.').every((l) => LABEL.test(l)) ? undefined : `"${v}" is not a valid domain name`;
 const ipv4 = (v: string): string | undefined => (isIPv4(v) ? undefined : `"${v}" is not an IPv4 address`);
-const ipAddress = (v: string): string | undefined => (isIP(v) !== 0 ? undefined : `"${v}" is not an IP address (no brackets, no port)`);
+const ipAddress = (v: string): string | undefined =>
+  isIP(v) !== 0 ? undefined : `"${v}" is not an IP address (no brackets, no port)`;
 
 /** `10000-10010`, a single port, or `{from, to}` → `{from, to}`. */
 export function decodePortRange(v: unknown): { value: { from: number; to: number } } | { error: string } {
@@ -28,7 +30,9 @@ export function decodePortRange(v: unknown): { value: { from: number; to: number
     from = Number(m[1]);
     to = Number(m[2] ?? m[1]);
   } else if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
-    const o = Object.fromEntries(Object.entries(v).map(([k, x]) => [k.toLowerCase(), typeof x === 'string' && /^\d+$/.test(x) ? Number(x) : x]));
+    const o = Object.fromEntries(
+      Object.entries(v).map(([k, x]) => [k.toLowerCase(), typeof x === 'string' && /^\d+$/.test(x) ? Number(x) : x]),
+    );
     const extra = Object.keys(o).filter((k) => k !== 'from' && k !== 'to');
     if (extra.length > 0) return { error: `unknown key "${extra[0]}" in port range (expected from and to)` };
     from = o['from'];
@@ -37,7 +41,8 @@ export function decodePortRange(v: unknown): { value: { from: number; to: number
   const ok = (p: unknown): p is number => typeof p === 'number' && Number.isInteger(p) && p >= 1 && p <= 65535;
   if (!ok(from) || !ok(to)) return { error: 'port range bounds must be integers between 1 and 65535' };
   if (from > to) return { error: `port range starts after it ends (${from}-${to})` };
-  if (to - from + 1 > MAX_DYNAMIC_PORTS) return { error: `port range too large (${to - from + 1} ports); at most ${MAX_DYNAMIC_PORTS}` };
+  if (to - from + 1 > MAX_DYNAMIC_PORTS)
+    return { error: `port range too large (${to - from + 1} ports); at most ${MAX_DYNAMIC_PORTS}` };
   return { value: { from, to } };
 }
 
@@ -81,7 +86,12 @@ export const edgeSchema = obj({
   /** Resolver used for auto-routes; must name a `certificatesResolvers` entry. */
   certResolver: str(),
   /** Automatic DNS records. The API token comes from CF_DNS_API_TOKEN / CF_DNS_API_TOKEN_FILE, never the file. */
-  dns: obj({ provider: req(oneOf(['cloudflare'])), zoneId: str(), proxied: fill(bool(), false), ttl: int({ min: 1, max: 86400 }) }),
+  dns: obj({
+    provider: req(oneOf(['cloudflare'])),
+    zoneId: str(),
+    proxied: fill(bool(), false),
+    ttl: int({ min: 1, max: 86400 }),
+  }),
   /** Extra TCP entrypoints (`tcp-{port}`). */
   tcpPorts: dflt(list(port()), []),
   /** Extra UDP entrypoints (`udp-{port}`). */
@@ -111,7 +121,8 @@ export const limitsSchema = obj({
   udpMaxSessions: dflt(int({ min: 1 }), 4096),
 });
 
-const redisUrl = (v: string): string | undefined => (/^rediss?:\/\/[^/]/.test(v) ? undefined : `"${v}" is not a redis:// or rediss:// URL`);
+const redisUrl = (v: string): string | undefined =>
+  /^rediss?:\/\/[^/]/.test(v) ? undefined : `"${v}" is not a redis:// or rediss:// URL`;
 
 /** `fleet`: several berth hosts sharing certificates, order leases and challenge answers through Redis (SPEC §13). */
 export const fleetSchema = obj({
@@ -125,7 +136,10 @@ export const fleetSchema = obj({
   /** 32-byte key (raw, hex or base64) that encrypts private keys stored in Redis (AES-256-GCM). */
   encryptionKeyFile: str(),
   /** Where the other hosts send requests for the host names this host's containers hold (`http://10.0.0.5:80`). */
-  relayUrl: str({ check: (v) => (/^https?:\/\/[^/]+\/?$/.test(v) ? undefined : `"${v}" is not an http:// or https:// URL without a path`) }),
+  relayUrl: str({
+    check: (v) =>
+      /^https?:\/\/[^/]+\/?$/.test(v) ? undefined : `"${v}" is not an http:// or https:// URL without a path`,
+  }),
   /** How long an order lease lasts without renewal. */
   leaseDuration: dflt(dur(), '30s'),
   /** How often a host reconciles with Redis without waiting for a notification. */

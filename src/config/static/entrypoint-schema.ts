@@ -18,30 +18,63 @@ export const entryPointSchema = obj({
   asDefault: bool(),
   allowACMEByPass: bool(),
   reusePort: bool(),
-  http: fill(obj({
-    redirections: obj({
-      entryPoint: obj({ to: req(str()), scheme: fill(str(), 'https'), permanent: fill(bool(), true), priority: int({ min: 1 }) }),
+  http: fill(
+    obj({
+      redirections: obj({
+        entryPoint: obj({
+          to: req(str()),
+          scheme: fill(str(), 'https'),
+          permanent: fill(bool(), true),
+          priority: int({ min: 1 }),
+        }),
+      }),
+      middlewares: list(str()),
+      tls: toggle({ options: str(), certResolver: str(), domains }),
+      sanitizePath: fill(bool(), true),
+      encodedCharacters: obj({
+        allowEncodedSlash: bool(),
+        allowEncodedBackSlash: bool(),
+        allowEncodedNullCharacter: bool(),
+        allowEncodedSemicolon: bool(),
+        allowEncodedPercent: bool(),
+        allowEncodedQuestionMark: bool(),
+        allowEncodedHash: bool(),
+      }),
+      encodeQuerySemicolons: bool(),
+      maxHeaderBytes: int({ min: 1 }),
     }),
-    middlewares: list(str()),
-    tls: toggle({ options: str(), certResolver: str(), domains }),
-    sanitizePath: fill(bool(), true),
-    encodedCharacters: obj({
-      allowEncodedSlash: bool(), allowEncodedBackSlash: bool(), allowEncodedNullCharacter: bool(), allowEncodedSemicolon: bool(),
-      allowEncodedPercent: bool(), allowEncodedQuestionMark: bool(), allowEncodedHash: bool(),
-    }),
-    encodeQuerySemicolons: bool(),
-    maxHeaderBytes: int({ min: 1 }),
-  }), {}),
-  http2: obj({ maxConcurrentStreams: int({ min: 1 }), maxDecoderHeaderTableSize: int({ min: 0 }), maxEncoderHeaderTableSize: int({ min: 0 }) }),
+    {},
+  ),
+  http2: obj({
+    maxConcurrentStreams: int({ min: 1 }),
+    maxDecoderHeaderTableSize: int({ min: 0 }),
+    maxEncoderHeaderTableSize: int({ min: 0 }),
+  }),
   http3: free(),
-  forwardedHeaders: obj({ trustedIPs: list(str({ check: ipRange })), insecure: bool(), connection: list(str()), notAppendXForwardedFor: bool() }),
+  forwardedHeaders: obj({
+    trustedIPs: list(str({ check: ipRange })),
+    insecure: bool(),
+    connection: list(str()),
+    notAppendXForwardedFor: bool(),
+  }),
   proxyProtocol: obj({ trustedIPs: list(str({ check: ipRange })), insecure: bool() }),
-  transport: fill(obj({
-    respondingTimeouts: fill(obj({ readTimeout: fill(dur(), '60s'), writeTimeout: fill(dur(), '0s'), idleTimeout: fill(dur(), '180s') }), {}),
-    lifeCycle: fill(obj({ requestAcceptGraceTimeout: fill(dur(), '0s'), graceTimeOut: fill(dur(), '10s') }), {}),
-    keepAliveMaxRequests: int({ min: 0 }),
-    keepAliveMaxTime: dur(),
-  }), {}),
+  transport: fill(
+    obj({
+      respondingTimeouts: fill(
+        obj({ readTimeout: fill(dur(), '60s'), writeTimeout: fill(dur(), '0s'), idleTimeout: fill(dur(), '180s') }),
+        {},
+      ),
+      lifeCycle: fill(obj({ requestAcceptGraceTimeout: fill(dur(), '0s'), graceTimeOut: fill(dur(), '10s') }), {}),
+      keepAliveMaxRequests: int({ min: 0 }),
+      keepAliveMaxTime: dur(),
+    }),
+    {},
+  ),
   udp: fill(obj({ timeout: fill(dur(), '3s') }), {}),
-  observability: obj({ accessLogs: bool(), metrics: bool(), tracing: bool(), traceVerbosity: oneOf(['minimal', 'detailed']) }),
+  observability: obj({
+    accessLogs: bool(),
+    metrics: bool(),
+    tracing: bool(),
+    traceVerbosity: oneOf(['minimal', 'detailed']),
+  }),
 });

@@ -13,8 +13,10 @@ export function formatStaticDiagnostics(diagnostics: readonly Diagnostic[]): str
   const warnings = diagnostics.filter((d) => d.level === 'warning');
   const lines = [...errors, ...warnings].map(formatDiagnostic);
   const count = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
-  lines.push(errors.length > 0
-    ? `static configuration is invalid: ${count(errors.length, 'error')}, ${count(warnings.length, 'warning')}`
-    : `static configuration is valid with ${count(warnings.length, 'warning')}`);
+  lines.push(
+    errors.length > 0
+      ? `static configuration is invalid: ${count(errors.length, 'error')}, ${count(warnings.length, 'warning')}`
+      : `static configuration is valid with ${count(warnings.length, 'warning')}`,
+  );
   return lines.join('\n');
 }

@@ -35,9 +35,15 @@ export interface GenerateOptions {
 }
 
 /** The entrypoints `edge` asks for, in a stable order (IPv4 set first). Empty without public IPs. */
-export function generateEntryPoints(edge: EdgeConfig, opts: GenerateOptions = { redirect: true }): GeneratedEntryPoint[] {
+export function generateEntryPoints(
+  edge: EdgeConfig,
+  opts: GenerateOptions = { redirect: true },
+): GeneratedEntryPoint[] {
   const out: GeneratedEntryPoint[] = [];
-  const families: [string | undefined, string, string][] = [[edge.publicIPv4, bindHost(edge), ''], [edge.publicIPv6, edge.publicIPv6 ?? '', '-v6']];
+  const families: [string | undefined, string, string][] = [
+    [edge.publicIPv4, bindHost(edge), ''],
+    [edge.publicIPv6, edge.publicIPv6 ?? '', '-v6'],
+  ];
   const forwarded = forwardedHeaders(edge);
   for (const [ip, host, suffix] of families) {
     if (ip === undefined || ip === '') continue;
@@ -45,14 +51,21 @@ export function generateEntryPoints(edge: EdgeConfig, opts: GenerateOptions = { 
       name: `web${suffix}`,
       raw: {
         address: formatListenAddress(host, edge.webPort),
-        ...(opts.redirect ? { http: { redirections: { entryPoint: { to: `websecure${suffix}`, scheme: 'https', permanent: true } } } } : {}),
+        ...(opts.redirect
+          ? { http: { redirections: { entryPoint: { to: `websecure${suffix}`, scheme: 'https', permanent: true } } } }
+          : {}),
         ...forwarded,
       },
     });
     // Every router on the HTTPS port is a TLS router; certificates come from the store and resolvers.
-    out.push({ name: `websecure${suffix}`, raw: { address: formatListenAddress(host, edge.websecurePort), http: { tls: {} }, ...forwarded } });
-    for (const p of tcpPorts(edge)) out.push({ name: `tcp-${p}${suffix}`, raw: { address: formatListenAddress(host, p), ...forwarded } });
-    for (const p of udpPorts(edge)) out.push({ name: `udp-${p}${suffix}`, raw: { address: formatListenAddress(host, p, 'udp') } });
+    out.push({
+      name: `websecure${suffix}`,
+      raw: { address: formatListenAddress(host, edge.websecurePort), http: { tls: {} }, ...forwarded },
+    });
+    for (const p of tcpPorts(edge))
+      out.push({ name: `tcp-${p}${suffix}`, raw: { address: formatListenAddress(host, p), ...forwarded } });
+    for (const p of udpPorts(edge))
+      out.push({ name: `udp-${p}${suffix}`, raw: { address: formatListenAddress(host, p, 'udp') } });
   }
   return out;
 }
@@ -69,9 +82,21 @@ function forwardedHeaders(edge: EdgeConfig): { forwardedHeaders?: { trustedIPs: 
 export function edgeEntryPoint(edge: EdgeConfig, port: number, protocol: 'tcp' | 'udp'): EntryPointConfig {
   const host = bindHost(edge);
   const address = formatListenAddress(host, port, protocol);
-  const decoded = decodeDocument(entryPointSchema, { address, ...(protocol === 'tcp' ? forwardedHeaders(edge) : {}) }, { issues: [], warnings: NO_WARNINGS });
+  const decoded = decodeDocument(
+    entryPointSchema,
+    { address, ...(protocol === 'tcp' ? forwardedHeaders(edge) : {}) },
+    { issues: [], warnings: NO_WARNINGS },
+  );
   // The input is berth's own and always decodes; the fallback only keeps the types honest.
-  return { ...(decoded ?? { address, http: {}, transport: {}, udp: {} }), address, host, port, protocol, generated: true, onDemand: true };
+  return {
+    ...(decoded ?? { address, http: {}, transport: {}, udp: {} }),
+    address,
+    host,
+    port,
+    protocol,
+    generated: true,
+    onDemand: true,
+  };
 }
 
 const NO_WARNINGS = { key: () => undefined, value: () => undefined };

@@ -30,7 +30,9 @@ export async function loadStaticSource(from: StaticSource): Promise<StaticLoadRe
   const decoded = decodeStaticConfig(doc.value, source);
   const diagnostics = [...doc.diagnostics, ...decoded.diagnostics];
   const failed = diagnostics.some((d) => d.level === 'error');
-  return failed || decoded.config === undefined ? { diagnostics, source } : { config: decoded.config, diagnostics, source };
+  return failed || decoded.config === undefined
+    ? { diagnostics, source }
+    : { config: decoded.config, diagnostics, source };
 }
 
 /**
@@ -38,7 +40,8 @@ export async function loadStaticSource(from: StaticSource): Promise<StaticLoadRe
  * extension; YAML also accepts JSON), or the embedded default when `path` is undefined.
  */
 export async function loadStaticConfig(path: string | undefined): Promise<StaticLoadResult> {
-  if (path === undefined) return { ...parseStaticConfigText(DEFAULT_CONFIG_YAML, EMBEDDED_SOURCE), source: EMBEDDED_SOURCE };
+  if (path === undefined)
+    return { ...parseStaticConfigText(DEFAULT_CONFIG_YAML, EMBEDDED_SOURCE), source: EMBEDDED_SOURCE };
   const source = `file ${path}`;
   const ext = extname(path).toLowerCase();
   let text: string;
@@ -46,15 +49,28 @@ export async function loadStaticConfig(path: string | undefined): Promise<Static
     text = await readFile(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const message = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory, not a file' : `cannot read: ${errorMessage(err)}`;
+    const message =
+      code === 'ENOENT'
+        ? 'file not found'
+        : code === 'EISDIR'
+          ? 'is a directory, not a file'
+          : `cannot read: ${errorMessage(err)}`;
     return { source, diagnostics: [diagError(source, undefined, message)] };
   }
-  return { ...parseStaticConfigText(text, source, ext === '.json' ? 'json' : ext === '.toml' ? 'toml' : 'yaml'), source };
+  return {
+    ...parseStaticConfigText(text, source, ext === '.json' ? 'json' : ext === '.toml' ? 'toml' : 'yaml'),
+    source,
+  };
 }
 
 /** Parses and decodes configuration text; exported for tests and `berth check` on stdin. */
-export function parseStaticConfigText(text: string, source: string, format: 'yaml' | 'json' | 'toml' = 'yaml'): StaticDecodeResult {
-  const parsed = format === 'json' ? parseJson(text, source) : format === 'toml' ? parseToml(text, source) : parseYaml(text, source);
+export function parseStaticConfigText(
+  text: string,
+  source: string,
+  format: 'yaml' | 'json' | 'toml' = 'yaml',
+): StaticDecodeResult {
+  const parsed =
+    format === 'json' ? parseJson(text, source) : format === 'toml' ? parseToml(text, source) : parseYaml(text, source);
   if (parsed.diagnostics.some((d) => d.level === 'error')) return { diagnostics: parsed.diagnostics };
   const decoded = decodeStaticConfig(parsed.value, source);
   return { ...decoded, diagnostics: [...parsed.diagnostics, ...decoded.diagnostics] };
@@ -78,13 +94,18 @@ function parseYaml(text: string, source: string): { value: unknown; diagnostics:
     return { value: doc.toJS({ maxAliasCount: 1000 }), diagnostics };
   } catch (err) {
     // e.g. alias expansion beyond maxAliasCount (a "billion laughs" document).
-    return { value: undefined, diagnostics: [...diagnostics, diagError(source, undefined, `YAML: ${errorMessage(err)}`)] };
+    return {
+      value: undefined,
+      diagnostics: [...diagnostics, diagError(source, undefined, `YAML: ${errorMessage(err)}`)],
+    };
   }
 }
 
 function parseToml(text: string, source: string): { value: unknown; diagnostics: Diagnostic[] } {
   const r = parseDocumentText(text, 'toml');
-  return r.ok ? { value: r.value, diagnostics: [] } : { value: undefined, diagnostics: [diagError(source, undefined, r.error)] };
+  return r.ok
+    ? { value: r.value, diagnostics: [] }
+    : { value: undefined, diagnostics: [diagError(source, undefined, r.error)] };
 }
 
 function parseJson(text: string, source: string): { value: unknown; diagnostics: Diagnostic[] } {

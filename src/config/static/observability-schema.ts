@@ -21,11 +21,18 @@ const fieldMode = oneOf(['keep', 'drop', 'redact']);
 
 /** `log`. Traefik's upper-case level names and PANIC are accepted. */
 export const logSchema = obj({
-  level: dflt(oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal'], { warning: 'warn', panic: 'fatal' }), 'error'),
+  level: dflt(
+    oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal'], { warning: 'warn', panic: 'fatal' }),
+    'error',
+  ),
   format: oneOf(['json', 'common']),
   filePath: str(),
   noColor: bool(),
-  maxSize: free(), maxBackups: free(), maxAge: free(), compress: free(), otlp: free(),
+  maxSize: free(),
+  maxBackups: free(),
+  maxAge: free(),
+  compress: free(),
+  otlp: free(),
 });
 
 /** `accessLog`: present when enabled. */
@@ -33,8 +40,16 @@ export const accessLogSchema = toggle({
   filePath: str(),
   format: fill(oneOf(['json', 'common', 'genericCLF']), 'common'),
   bufferingSize: int({ min: 0 }),
-  filters: obj({ statusCodes: list(str({ fromNumber: true, check: statusRange })), retryAttempts: bool(), minDuration: dur() }),
-  fields: obj({ defaultMode: fieldMode, names: rec(fieldMode), headers: obj({ defaultMode: fieldMode, names: rec(fieldMode) }) }),
+  filters: obj({
+    statusCodes: list(str({ fromNumber: true, check: statusRange })),
+    retryAttempts: bool(),
+    minDuration: dur(),
+  }),
+  fields: obj({
+    defaultMode: fieldMode,
+    names: rec(fieldMode),
+    headers: obj({ defaultMode: fieldMode, names: rec(fieldMode) }),
+  }),
   addInternals: bool(),
   dualOutput: free(),
   otlp: free(),
@@ -53,7 +68,10 @@ export const metricsSchema = obj({
     headerLabels: rec(str()),
     prefix: fill(str(), 'traefik'),
   }),
-  datadog: free(), statsD: free(), influxDB2: free(), otlp: free(),
+  datadog: free(),
+  statsD: free(),
+  influxDB2: free(),
+  otlp: free(),
 });
 
 /** `ping`: present when enabled. */
@@ -68,11 +86,22 @@ export const staticServersTransportSchema = obj({
   insecureSkipVerify: fill(bool(), false),
   rootCAs: list(str()),
   maxIdleConnsPerHost: fill(int(), 200),
-  forwardingTimeouts: fill(obj({
-    dialTimeout: fill(dur(), '30s'), responseHeaderTimeout: fill(dur(), '0s'), idleConnTimeout: fill(dur(), '90s'), readIdleTimeout: dur(), pingTimeout: dur(),
-  }), {}),
+  forwardingTimeouts: fill(
+    obj({
+      dialTimeout: fill(dur(), '30s'),
+      responseHeaderTimeout: fill(dur(), '0s'),
+      idleConnTimeout: fill(dur(), '90s'),
+      readIdleTimeout: dur(),
+      pingTimeout: dur(),
+    }),
+    {},
+  ),
   spiffe: free(),
 });
 
 /** `global`. */
-export const globalSchema = obj({ checkNewVersion: bool(), sendAnonymousUsage: bool(), notAppendXForwardedFor: bool() });
+export const globalSchema = obj({
+  checkNewVersion: bool(),
+  sendAnonymousUsage: bool(),
+  notAppendXForwardedFor: bool(),
+});

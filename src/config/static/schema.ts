@@ -7,32 +7,43 @@
 import { dflt, free, obj, rec } from '../schema/kit.ts';
 import { edgeSchema, fleetSchema, limitsSchema, workersSchema } from './edge-schema.ts';
 import { entryPointSchema } from './entrypoint-schema.ts';
-import { accessLogSchema, apiSchema, globalSchema, logSchema, metricsSchema, pingSchema, staticServersTransportSchema } from './observability-schema.ts';
+import {
+  accessLogSchema,
+  apiSchema,
+  globalSchema,
+  logSchema,
+  metricsSchema,
+  pingSchema,
+  staticServersTransportSchema,
+} from './observability-schema.ts';
 import { certResolverSchema, providersSchema } from './providers-schema.ts';
 
 const dynamic = 'dynamic configuration: put it in a file read by providers.file';
 
 /** The whole static configuration. */
-export const staticConfigSchema = obj({
-  entryPoints: dflt(rec(entryPointSchema), {}),
-  providers: dflt(providersSchema, {}),
-  certificatesResolvers: dflt(rec(certResolverSchema), {}),
-  api: dflt(apiSchema, {}),
-  log: dflt(logSchema, {}),
-  accessLog: accessLogSchema,
-  metrics: metricsSchema,
-  ping: pingSchema,
-  serversTransport: dflt(staticServersTransportSchema, {}),
-  global: globalSchema,
-  edge: dflt(edgeSchema, {}),
-  workers: workersSchema,
-  limits: dflt(limitsSchema, {}),
-  fleet: fleetSchema,
-  tracing: free(),
-  experimental: free(),
-  hostResolver: free(),
-  core: free(),
-  ocsp: free(),
-  spiffe: free(),
-  tcpServersTransport: free(),
-}, { hints: { http: dynamic, tcp: dynamic, udp: dynamic, tls: dynamic } });
+export const staticConfigSchema = obj(
+  {
+    entryPoints: dflt(rec(entryPointSchema), {}),
+    providers: dflt(providersSchema, {}),
+    certificatesResolvers: dflt(rec(certResolverSchema), {}),
+    api: dflt(apiSchema, {}),
+    log: dflt(logSchema, {}),
+    accessLog: accessLogSchema,
+    metrics: metricsSchema,
+    ping: pingSchema,
+    serversTransport: dflt(staticServersTransportSchema, {}),
+    global: globalSchema,
+    edge: dflt(edgeSchema, {}),
+    workers: workersSchema,
+    limits: dflt(limitsSchema, {}),
+    fleet: fleetSchema,
+    tracing: free(),
+    experimental: free(),
+    hostResolver: free(),
+    core: free(),
+    ocsp: free(),
+    spiffe: free(),
+    tcpServersTransport: free(),
+  },
+  { hints: { http: dynamic, tcp: dynamic, udp: dynamic, tls: dynamic } },
+);

@@ -47,17 +47,23 @@ export function traefikVariables(env: Readonly<Record<string, string | undefined
 /** Traefik's default locations of `traefik.{yml,yaml,toml}`, in its search order. */
 export function defaultConfigFiles(env: Readonly<Record<string, string | undefined>>, cwd: string): string[] {
   const dirs = ['/etc/traefik', env['XDG_CONFIG_HOME'], env['HOME'] ? join(env['HOME'], '.config') : undefined, cwd];
-  return dirs.filter((d): d is string => d !== undefined && d !== '').flatMap((d) => ['yml', 'yaml', 'toml'].map((ext) => join(d, `traefik.${ext}`)));
+  return dirs
+    .filter((d): d is string => d !== undefined && d !== '')
+    .flatMap((d) => ['yml', 'yaml', 'toml'].map((ext) => join(d, `traefik.${ext}`)));
 }
 
 /**
  * Chooses the source as Traefik does, with a warning for each other source that was given and is
  * therefore not read (Traefik silently ignores them).
  */
-export function chooseStaticSource(start: StartContext, exists: (path: string) => boolean = existsSync): { source: StaticSource; diagnostics: Diagnostic[] } {
+export function chooseStaticSource(
+  start: StartContext,
+  exists: (path: string) => boolean = existsSync,
+): { source: StaticSource; diagnostics: Diagnostic[] } {
   const vars = traefikVariables(start.env);
   let source: StaticSource;
-  const found = start.configFile === undefined ? defaultConfigFiles(start.env, start.cwd).find((p) => exists(p)) : undefined;
+  const found =
+    start.configFile === undefined ? defaultConfigFiles(start.env, start.cwd).find((p) => exists(p)) : undefined;
   if (start.configFile !== undefined) source = { kind: 'file', path: start.configFile, found: 'named' };
   else if (found !== undefined) source = { kind: 'file', path: found, found: 'default location' };
   else if (start.traefikFlags.length > 0) source = { kind: 'flags', flags: start.traefikFlags };
@@ -66,10 +72,22 @@ export function chooseStaticSource(start: StartContext, exists: (path: string) =
   const used = describeSource(source);
   const diagnostics: Diagnostic[] = [];
   if (source.kind === 'file' && start.traefikFlags.length > 0) {
-    diagnostics.push(diagWarning('command line', undefined, `${start.traefikFlags.length} configuration flag(s) ignored (${start.traefikFlags[0]}, …): the static configuration is read from ${used} only, as Traefik reads one source`));
+    diagnostics.push(
+      diagWarning(
+        'command line',
+        undefined,
+        `${start.traefikFlags.length} configuration flag(s) ignored (${start.traefikFlags[0]}, …): the static configuration is read from ${used} only, as Traefik reads one source`,
+      ),
+    );
   }
   if ((source.kind === 'file' || source.kind === 'flags') && vars.length > 0) {
-    diagnostics.push(diagWarning('environment', undefined, `${vars.length} TRAEFIK_* variable(s) ignored (${vars[0]![0]}, …): the static configuration is read from ${used} only, as Traefik reads one source`));
+    diagnostics.push(
+      diagWarning(
+        'environment',
+        undefined,
+        `${vars.length} TRAEFIK_* variable(s) ignored (${vars[0]![0]}, …): the static configuration is read from ${used} only, as Traefik reads one source`,
+      ),
+    );
   }
   return { source, diagnostics };
 }
@@ -77,10 +95,14 @@ export function chooseStaticSource(start: StartContext, exists: (path: string) =
 /** How diagnostics and logs name a source. */
 export function describeSource(source: StaticSource): string {
   switch (source.kind) {
-    case 'file': return `file ${source.path}`;
-    case 'flags': return 'command line';
-    case 'env': return 'environment (TRAEFIK_* variables)';
-    case 'embedded': return 'embedded default config';
+    case 'file':
+      return `file ${source.path}`;
+    case 'flags':
+      return 'command line';
+    case 'env':
+      return 'environment (TRAEFIK_* variables)';
+    case 'embedded':
+      return 'embedded default config';
   }
 }
 
@@ -91,14 +113,22 @@ const ENV: FlatOptions = { anyObjectAlone: true, numericIndex: true, warnings: S
  * Traefik's CLI flags → a static configuration document (values as text; the decoder converts
  * them). `--key=value`; a flag without a value is `true` (`--api.insecure`, `--providers.docker`).
  */
-export function documentFromFlags(flags: readonly string[]): { value: Record<string, unknown>; diagnostics: Diagnostic[] } {
+export function documentFromFlags(flags: readonly string[]): {
+  value: Record<string, unknown>;
+  diagnostics: Diagnostic[];
+} {
   const value: Record<string, unknown> = {};
   const diagnostics: Diagnostic[] = [];
   for (const flag of flags) {
     const body = flag.replace(/^--/, '');
     const eq = body.indexOf('=');
     const key = eq < 0 ? body : body.slice(0, eq);
-    report(diagnostics, 'command line', `--${key}`, setFlat(value, staticConfigSchema, key.split('.'), eq < 0 ? 'true' : body.slice(eq + 1), '', FLAGS));
+    report(
+      diagnostics,
+      'command line',
+      `--${key}`,
+      setFlat(value, staticConfigSchema, key.split('.'), eq < 0 ? 'true' : body.slice(eq + 1), '', FLAGS),
+    );
   }
   return { value, diagnostics };
 }
@@ -108,7 +138,10 @@ export function documentFromFlags(flags: readonly string[]): { value: Record<str
  * is `entryPoints.web.address`; a number after a list is an index (`…_DOMAINS_0_MAIN`). Names are
  * lower case, as Traefik reads them; a name cannot hold `_`.
  */
-export function documentFromEnv(vars: readonly (readonly [string, string])[]): { value: Record<string, unknown>; diagnostics: Diagnostic[] } {
+export function documentFromEnv(vars: readonly (readonly [string, string])[]): {
+  value: Record<string, unknown>;
+  diagnostics: Diagnostic[];
+} {
   const value: Record<string, unknown> = {};
   const diagnostics: Diagnostic[] = [];
   for (const [name, text] of vars) {

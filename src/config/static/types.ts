@@ -15,15 +15,16 @@ import type { staticConfigSchema } from './schema.ts';
 type Decoded = InferOutput<typeof staticConfigSchema>;
 
 /** One entrypoint: as declared, plus its parsed address. */
-export type EntryPointConfig = InferOutput<typeof entryPointSchema> & ListenAddress & {
-  /** berth: generated from `edge` (true) or written by the user (false/absent). */
-  generated?: boolean;
-  /**
-   * berth: opened only while routers name it (a dynamic port, an RPROXY port) and closed when none
-   * does; never one of the entrypoints a router without `entryPoints` attaches to.
-   */
-  onDemand?: boolean;
-};
+export type EntryPointConfig = InferOutput<typeof entryPointSchema> &
+  ListenAddress & {
+    /** berth: generated from `edge` (true) or written by the user (false/absent). */
+    generated?: boolean;
+    /**
+     * berth: opened only while routers name it (a dynamic port, an RPROXY port) and closed when none
+     * does; never one of the entrypoints a router without `entryPoints` attaches to.
+     */
+    onDemand?: boolean;
+  };
 
 /** An entrypoint's `http` section. */
 export type EntryPointHttp = NonNullable<EntryPointConfig['http']>;

@@ -27,7 +27,8 @@ export function validateStaticConfig(c: StaticConfig, ctx: WalkContext): void {
   checkResolvers(c, ctx);
   checkProviders(c, ctx);
   checkEdge(c, ctx);
-  if (c.fleet && !c.fleet.redis && !c.fleet.sentinels?.length) fail(ctx, 'fleet', 'set fleet.redis (or fleet.sentinels with fleet.masterName)');
+  if (c.fleet && !c.fleet.redis && !c.fleet.sentinels?.length)
+    fail(ctx, 'fleet', 'set fleet.redis (or fleet.sentinels with fleet.masterName)');
   if (c.fleet?.sentinels?.length && !c.fleet.masterName) fail(ctx, 'fleet.masterName', 'required with fleet.sentinels');
   const api = parseListenAddress(c.api.listen);
   if ('error' in api) fail(ctx, 'api.listen', api.error);
@@ -55,15 +56,18 @@ function checkEntryPointRefs(c: StaticConfig, ctx: WalkContext): void {
     const to = ep.http?.redirections?.entryPoint?.to;
     // `to` may also be a bare port (`:443`), as in Traefik.
     if (to !== undefined && !/^:\d{1,5}$/.test(to)) {
-      if (to === name) fail(ctx, `entryPoints.${name}.http.redirections.entryPoint.to`, 'an entrypoint cannot redirect to itself');
+      if (to === name)
+        fail(ctx, `entryPoints.${name}.http.redirections.entryPoint.to`, 'an entrypoint cannot redirect to itself');
       else needEntryPoint(c, ctx, `entryPoints.${name}.http.redirections.entryPoint.to`, to);
     }
     const resolver = ep.http?.tls?.certResolver;
     if (resolver !== undefined) needResolver(c, ctx, `entryPoints.${name}.http.tls.certResolver`, resolver);
   }
-  if (c.ping && c.ping.manualRouting !== true && c.ping.entryPoint !== undefined) needEntryPoint(c, ctx, 'ping.entryPoint', c.ping.entryPoint);
+  if (c.ping && c.ping.manualRouting !== true && c.ping.entryPoint !== undefined)
+    needEntryPoint(c, ctx, 'ping.entryPoint', c.ping.entryPoint);
   const prom = c.metrics?.prometheus;
-  if (prom && prom.manualRouting !== true && prom.entryPoint !== undefined) needEntryPoint(c, ctx, 'metrics.prometheus.entryPoint', prom.entryPoint);
+  if (prom && prom.manualRouting !== true && prom.entryPoint !== undefined)
+    needEntryPoint(c, ctx, 'metrics.prometheus.entryPoint', prom.entryPoint);
 }
 
 function checkResolvers(c: StaticConfig, ctx: WalkContext): void {
@@ -80,9 +84,16 @@ function checkResolvers(c: StaticConfig, ctx: WalkContext): void {
 function checkProviders(c: StaticConfig, ctx: WalkContext): void {
   const file = c.providers.file;
   if (file) {
-    if (file.filename === undefined && file.directory === undefined) fail(ctx, 'providers.file', 'set filename or directory');
+    if (file.filename === undefined && file.directory === undefined)
+      fail(ctx, 'providers.file', 'set filename or directory');
     else if (file.filename !== undefined && file.directory !== undefined) {
-      ctx.diagnostics.push(diagWarning(ctx.source, 'providers.file.filename', 'ignored: directory is set and takes precedence, as in Traefik'));
+      ctx.diagnostics.push(
+        diagWarning(
+          ctx.source,
+          'providers.file.filename',
+          'ignored: directory is set and takes precedence, as in Traefik',
+        ),
+      );
     }
   }
 }
@@ -93,17 +104,26 @@ function checkEdge(c: StaticConfig, ctx: WalkContext): void {
   if (edge.dns) {
     if (edge.baseDomain === undefined) fail(ctx, 'edge.dns', 'needs edge.baseDomain (the zone the records go in)');
     if (edge.publicIPv4 === undefined && edge.publicIPv6 === undefined) {
-      ctx.diagnostics.push(diagWarning(ctx.source, 'edge.dns', 'no edge.publicIPv4 or edge.publicIPv6: there is no address to publish'));
+      ctx.diagnostics.push(
+        diagWarning(ctx.source, 'edge.dns', 'no edge.publicIPv4 or edge.publicIPv6: there is no address to publish'),
+      );
     }
   }
-  if (edge.webPort === edge.websecurePort) fail(ctx, 'edge.websecurePort', `same port as edge.webPort (${edge.webPort})`);
+  if (edge.webPort === edge.websecurePort)
+    fail(ctx, 'edge.websecurePort', `same port as edge.webPort (${edge.webPort})`);
   if (edge.publicIPv4 === undefined && edge.publicIPv6 === undefined) return;
   const generatedTcp = new Set(tcpPorts({ ...edge, tcpPorts: [] }));
   edge.tcpPorts.forEach((p, i) => {
-    if (p === edge.webPort || p === edge.websecurePort) fail(ctx, `edge.tcpPorts[${i}]`, `port ${p} is already the ${p === edge.webPort ? 'web' : 'websecure'} entrypoint's port`);
+    if (p === edge.webPort || p === edge.websecurePort)
+      fail(
+        ctx,
+        `edge.tcpPorts[${i}]`,
+        `port ${p} is already the ${p === edge.webPort ? 'web' : 'websecure'} entrypoint's port`,
+      );
   });
   for (const key of ['webPort', 'websecurePort'] as const) {
-    if (generatedTcp.has(edge[key])) fail(ctx, `edge.${key}`, `port ${edge[key]} is also a preconfigured or dynamic TCP port`);
+    if (generatedTcp.has(edge[key]))
+      fail(ctx, `edge.${key}`, `port ${edge[key]} is also a preconfigured or dynamic TCP port`);
   }
 }
 
@@ -116,14 +136,27 @@ function checkAddresses(c: StaticConfig, ctx: WalkContext, api: Listener | undef
   const seen: [string, Listener][] = api && api.port !== 0 ? [['api.listen', api]] : [];
   for (const [name, ep] of Object.entries(c.entryPoints)) {
     if (ep.port === 0) continue;
-    const clash = seen.find(([, o]) => o.port === ep.port && o.protocol === ep.protocol && !(o.reusePort && ep.reusePort) && hostsOverlap(o.host, ep.host));
+    const clash = seen.find(
+      ([, o]) =>
+        o.port === ep.port &&
+        o.protocol === ep.protocol &&
+        !(o.reusePort && ep.reusePort) &&
+        hostsOverlap(o.host, ep.host),
+    );
     if (clash === undefined) {
       seen.push([name, ep]);
       continue;
     }
     const [other, o] = clash;
-    const what = o.host === ep.host ? formatListenAddress(ep.host, ep.port, ep.protocol) : `${formatListenAddress(ep.host, ep.port, ep.protocol)} overlaps ${o.address}, which`;
-    fail(ctx, `entryPoints.${name}.address`, `${what} is already used by ${other === 'api.listen' ? 'the API (api.listen)' : `entrypoint "${other}"`}`);
+    const what =
+      o.host === ep.host
+        ? formatListenAddress(ep.host, ep.port, ep.protocol)
+        : `${formatListenAddress(ep.host, ep.port, ep.protocol)} overlaps ${o.address}, which`;
+    fail(
+      ctx,
+      `entryPoints.${name}.address`,
+      `${what} is already used by ${other === 'api.listen' ? 'the API (api.listen)' : `entrypoint "${other}"`}`,
+    );
   }
 }
 

@@ -19,72 +19,92 @@ const MIB = 1024 * 1024;
  * A direction none of whose options is set streams, so a request-size limit does not stop
  * server-sent events. Upgrade requests are never buffered.
  */
-export const bufferingFactory: MiddlewareFactory = (options, env) => guard(() => {
-  checkKeys(options, ['maxRequestBodyBytes', 'memRequestBodyBytes', 'maxResponseBodyBytes', 'memResponseBodyBytes', 'retryExpression']);
-  const maxReq = optNumber(options, 'maxRequestBodyBytes', { min: 0, integer: true }) ?? 0;
-  const memReq = optNumber(options, 'memRequestBodyBytes', { min: 0, integer: true }) ?? MIB;
-  const maxRes = optNumber(options, 'maxResponseBodyBytes', { min: 0, integer: true }) ?? 0;
-  const memRes = optNumber(options, 'memResponseBodyBytes', { min: 0, integer: true }) ?? MIB;
-  const retrySource = optString(options, 'retryExpression') ?? '';
-  const retry = retrySource.trim() === '' ? undefined : compileRetryExpression(retrySource);
-  const bufferRequest = retry !== undefined || pick(options, 'maxRequestBodyBytes') !== undefined || pick(options, 'memRequestBodyBytes') !== undefined;
-  const bufferResponse = retry !== undefined || pick(options, 'maxResponseBodyBytes') !== undefined || pick(options, 'memResponseBodyBytes') !== undefined;
-  const limits: Limits = { maxReq, memReq, maxRes, memRes, retry, bufferResponse };
+export const bufferingFactory: MiddlewareFactory = (options, env) =>
+  guard(() => {
+    checkKeys(options, [
+      'maxRequestBodyBytes',
+      'memRequestBodyBytes',
+      'maxResponseBodyBytes',
+      'memResponseBodyBytes',
+      'retryExpression',
+    ]);
+    const maxReq = optNumber(options, 'maxRequestBodyBytes', { min: 0, integer: true }) ?? 0;
+    const memReq = optNumber(options, 'memRequestBodyBytes', { min: 0, integer: true }) ?? MIB;
+    const maxRes = optNumber(options, 'maxResponseBodyBytes', { min: 0, integer: true }) ?? 0;
+    const memRes = optNumber(options, 'memResponseBodyBytes', { min: 0, integer: true }) ?? MIB;
+    const retrySource = optString(options, 'retryExpression') ?? '';
+    const retry = retrySource.trim() === '' ? undefined : compileRetryExpression(retrySource);
+    const bufferRequest =
+      retry !== undefined ||
+      pick(options, 'maxRequestBodyBytes') !== undefined ||
+      pick(options, 'memRequestBodyBytes') !== undefined;
+    const bufferResponse =
+      retry !== undefined ||
+      pick(options, 'maxResponseBodyBytes') !== undefined ||
+      pick(options, 'memResponseBodyBytes') !== undefined;
+    const limits: Limits = { maxReq, memReq, maxRes, memRes, retry, bufferResponse };
 
-  const wrap = (next: Handler): Handler => (req, res, ctx) => {
-    if (req.upgrade) {
-      next(req, res, ctx);
-      return;
-    }
-    if (!bufferRequest || !hasBody(req)) {
-      respond(req, res, ctx, next, limits, env);
-      return;
-    }
-    const body = req.body!;
-    if (maxReq > 0 && body.length > maxReq) {
-      tooLarge(req, res);
-      return;
-    }
-    const spool = new Spool(memReq, env.tmpDir);
-    res.once('close', () => spool.dispose());
-    let done = false;
-    const fail = (err: unknown): void => {
-      if (done) return;
-      done = true;
-      env.logger.error({ middleware: env.name, err }, 'buffering: cannot store the request body');
-      spool.dispose();
-      body.cancel();
-      reply(res, 500, statusText(500));
-    };
-    body.start({
-      onBodyData(chunk) {
-        if (done) return true;
-        if (maxReq > 0 && spool.size + chunk.length > maxReq) {
-          done = true;
-          spool.dispose();
-          tooLarge(req, res);
-          return true;
+    const wrap =
+      (next: Handler): Handler =>
+      (req, res, ctx) => {
+        if (req.upgrade) {
+          next(req, res, ctx);
+          return;
         }
-        const pending = spool.append(chunk);
-        if (!pending) return true;
-        pending.then(() => { if (!done) body.resume(); }, fail);
-        return false;
-      },
-      onBodyEnd() {
-        if (done) return;
-        spool.finish().then(() => {
-          if (done || res.destroyed) return;
-          done = true;
-          setReplayableBody(req, spool.size, () => spool.openBody());
+        if (!bufferRequest || !hasBody(req)) {
           respond(req, res, ctx, next, limits, env);
-        }, fail);
-      },
-      // The engine answers a body that cannot complete (framing error, readTimeout, client gone).
-      onBodyError() { done = true; spool.dispose(); },
-    });
-  };
-  return { wrap } satisfies BuiltMiddleware;
-});
+          return;
+        }
+        const body = req.body!;
+        if (maxReq > 0 && body.length > maxReq) {
+          tooLarge(req, res);
+          return;
+        }
+        const spool = new Spool(memReq, env.tmpDir);
+        res.once('close', () => spool.dispose());
+        let done = false;
+        const fail = (err: unknown): void => {
+          if (done) return;
+          done = true;
+          env.logger.error({ middleware: env.name, err }, 'buffering: cannot store the request body');
+          spool.dispose();
+          body.cancel();
+          reply(res, 500, statusText(500));
+        };
+        body.start({
+          onBodyData(chunk) {
+            if (done) return true;
+            if (maxReq > 0 && spool.size + chunk.length > maxReq) {
+              done = true;
+              spool.dispose();
+              tooLarge(req, res);
+              return true;
+            }
+            const pending = spool.append(chunk);
+            if (!pending) return true;
+            pending.then(() => {
+              if (!done) body.resume();
+            }, fail);
+            return false;
+          },
+          onBodyEnd() {
+            if (done) return;
+            spool.finish().then(() => {
+              if (done || res.destroyed) return;
+              done = true;
+              setReplayableBody(req, spool.size, () => spool.openBody());
+              respond(req, res, ctx, next, limits, env);
+            }, fail);
+          },
+          // The engine answers a body that cannot complete (framing error, readTimeout, client gone).
+          onBodyError() {
+            done = true;
+            spool.dispose();
+          },
+        });
+      };
+    return { wrap } satisfies BuiltMiddleware;
+  });
 
 interface Limits {
   maxReq: number;
@@ -103,7 +123,14 @@ function tooLarge(req: ProxyRequest, res: ProxyResponse): void {
 }
 
 /** Runs `next`, buffering its response when configured, retrying while the expression holds. */
-function respond(req: ProxyRequest, res: ProxyResponse, ctx: RequestContext, next: Handler, limits: Limits, env: MiddlewareEnv): void {
+function respond(
+  req: ProxyRequest,
+  res: ProxyResponse,
+  ctx: RequestContext,
+  next: Handler,
+  limits: Limits,
+  env: MiddlewareEnv,
+): void {
   if (!limits.bufferResponse) {
     next(req, res, ctx);
     return;
@@ -118,30 +145,44 @@ function respond(req: ProxyRequest, res: ProxyResponse, ctx: RequestContext, nex
   const tap = tapResponse(res, (r) => {
     real = r;
     return {
-      head(s) { if (state === 'capturing') status = s; },
+      head(s) {
+        if (state === 'capturing') status = s;
+      },
       write(chunk) {
         if (state !== 'capturing') return true;
         if (limits.maxRes > 0 && spool.size + chunk.length > limits.maxRes) {
           state = 'overflow';
           spool.dispose();
-          env.logger.warn({ middleware: env.name, limit: limits.maxRes }, 'buffering: response body over maxResponseBodyBytes');
+          env.logger.warn(
+            { middleware: env.name, limit: limits.maxRes },
+            'buffering: response body over maxResponseBodyBytes',
+          );
           realReply(res, real, 500, statusText(500));
           return true;
         }
         const pending = spool.append(chunk);
         if (!pending) return true;
         waiting = true;
-        pending.then(() => { waiting = false; res.emitDrain(); }, () => {
-          state = 'done';
-          realReply(res, real, 500, statusText(500));
-        });
+        pending.then(
+          () => {
+            waiting = false;
+            res.emitDrain();
+          },
+          () => {
+            state = 'done';
+            realReply(res, real, 500, statusText(500));
+          },
+        );
         return false;
       },
       end() {
         if (state !== 'capturing') return;
         state = 'done';
         void waiting;
-        spool.finish().then(() => finishAttempt(), () => realReply(res, real, 500, statusText(500)));
+        spool.finish().then(
+          () => finishAttempt(),
+          () => realReply(res, real, 500, statusText(500)),
+        );
       },
     };
   });
@@ -149,7 +190,11 @@ function respond(req: ProxyRequest, res: ProxyResponse, ctx: RequestContext, nex
   const finishAttempt = (): void => {
     if (res.destroyed) return;
     const networkError = !ctx.responseStarted && (status === 502 || status === 504);
-    if (limits.retry && limits.retry({ attempts, responseCode: status, isNetworkError: networkError }) && rewindBody(req)) {
+    if (
+      limits.retry &&
+      limits.retry({ attempts, responseCode: status, isNetworkError: networkError }) &&
+      rewindBody(req)
+    ) {
       attempts++;
       spool.dispose();
       spool = new Spool(limits.memRes, env.tmpDir);

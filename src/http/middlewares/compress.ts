@@ -18,42 +18,65 @@ const ENCODINGS: readonly Encoding[] = ['zstd', 'br', 'gzip'];
  * `includedContentTypes`), gRPC, HEAD, 204/304 and upgrades. Always adds `Vary: Accept-Encoding`.
  * Event streams are flushed chunk by chunk.
  */
-export const compressFactory: MiddlewareFactory = (options) => guard(() => {
-  checkKeys(options, ['excludedContentTypes', 'includedContentTypes', 'minResponseBodyBytes', 'encodings', 'defaultEncoding']);
-  const excluded = (optStringList(options, 'excludedContentTypes') ?? []).map(mediaType);
-  const included = (optStringList(options, 'includedContentTypes') ?? []).map(mediaType);
-  if (excluded.length > 0 && included.length > 0) throw new OptionError('excludedContentTypes and includedContentTypes are mutually exclusive');
-  const min = optNumber(options, 'minResponseBodyBytes', { min: 0, integer: true }) ?? 1024;
-  const encodings = (optStringList(options, 'encodings') ?? [...ENCODINGS]).map((e) => e.toLowerCase());
-  for (const e of encodings) if (!ENCODINGS.includes(e as Encoding)) throw new OptionError(`encodings: unsupported encoding ${JSON.stringify(e)}`);
-  if (encodings.length === 0) throw new OptionError('encodings: at least one encoding is required');
-  const defaultEncoding = optString(options, 'defaultEncoding')?.toLowerCase();
-  if (defaultEncoding !== undefined && defaultEncoding !== '' && !encodings.includes(defaultEncoding)) {
-    throw new OptionError(`defaultEncoding: ${JSON.stringify(defaultEncoding)} is not among encodings`);
-  }
-  const order = encodings as Encoding[];
-
-  const compressible = (contentType: string): boolean => {
-    const t = mediaType(contentType);
-    if (t.startsWith('application/grpc')) return false;
-    if (included.length > 0) return included.includes(t);
-    return !excluded.includes(t);
-  };
-
-  const wrap = (next: Handler): Handler => (req, res, ctx) => {
-    const accept = req.headers.get('accept-encoding');
-    const encoding = accept === undefined ? (defaultEncoding ? defaultEncoding as Encoding : undefined) : negotiate(accept, order);
-    if (req.upgrade || req.method === 'HEAD') {
-      next(req, res, ctx);
-      return;
+export const compressFactory: MiddlewareFactory = (options) =>
+  guard(() => {
+    checkKeys(options, [
+      'excludedContentTypes',
+      'includedContentTypes',
+      'minResponseBodyBytes',
+      'encodings',
+      'defaultEncoding',
+    ]);
+    const excluded = (optStringList(options, 'excludedContentTypes') ?? []).map(mediaType);
+    const included = (optStringList(options, 'includedContentTypes') ?? []).map(mediaType);
+    if (excluded.length > 0 && included.length > 0)
+      throw new OptionError('excludedContentTypes and includedContentTypes are mutually exclusive');
+    const min = optNumber(options, 'minResponseBodyBytes', { min: 0, integer: true }) ?? 1024;
+    const encodings = (optStringList(options, 'encodings') ?? [...ENCODINGS]).map((e) => e.toLowerCase());
+    for (const e of encodings)
+      if (!ENCODINGS.includes(e as Encoding))
+        throw new OptionError(`encodings: unsupported encoding ${JSON.stringify(e)}`);
+    if (encodings.length === 0) throw new OptionError('encodings: at least one encoding is required');
+    const defaultEncoding = optString(options, 'defaultEncoding')?.toLowerCase();
+    if (defaultEncoding !== undefined && defaultEncoding !== '' && !encodings.includes(defaultEncoding)) {
+      throw new OptionError(`defaultEncoding: ${JSON.stringify(defaultEncoding)} is not among encodings`);
     }
-    tapResponse(res, (real) => compressTap(res, real, encoding, min, compressible));
-    next(req, res, ctx);
-  };
-  return { wrap } satisfies BuiltMiddleware;
-});
+    const order = encodings as Encoding[];
 
-function compressTap(res: ProxyResponse, real: RealResponse, encoding: Encoding | undefined, min: number, compressible: (ct: string) => boolean): ResponseTap {
+    const compressible = (contentType: string): boolean => {
+      const t = mediaType(contentType);
+      if (t.startsWith('application/grpc')) return false;
+      if (included.length > 0) return included.includes(t);
+      return !excluded.includes(t);
+    };
+
+    const wrap =
+      (next: Handler): Handler =>
+      (req, res, ctx) => {
+        const accept = req.headers.get('accept-encoding');
+        const encoding =
+          accept === undefined
+            ? defaultEncoding
+              ? (defaultEncoding as Encoding)
+              : undefined
+            : negotiate(accept, order);
+        if (req.upgrade || req.method === 'HEAD') {
+          next(req, res, ctx);
+          return;
+        }
+        tapResponse(res, (real) => compressTap(res, real, encoding, min, compressible));
+        next(req, res, ctx);
+      };
+    return { wrap } satisfies BuiltMiddleware;
+  });
+
+function compressTap(
+  res: ProxyResponse,
+  real: RealResponse,
+  encoding: Encoding | undefined,
+  min: number,
+  compressible: (ct: string) => boolean,
+): ResponseTap {
   let mode: 'deciding' | 'plain' | 'compress' = 'deciding';
   let status = 200;
   let held: Buffer[] = [];
@@ -80,7 +103,9 @@ function compressTap(res: ProxyResponse, real: RealResponse, encoding: Encoding 
     const ct = String(res.getHeader('content-type') ?? '');
     flushEach = mediaType(ct) === 'text/event-stream';
     z = makeCompressor(encoding!);
-    z.on('data', (d: Buffer) => { if (!real.write(d)) z!.pause(); });
+    z.on('data', (d: Buffer) => {
+      if (!real.write(d)) z!.pause();
+    });
     res.on('drain', () => z?.resume());
     z.on('drain', () => res.emitDrain());
     z.on('end', () => real.end());
@@ -98,8 +123,13 @@ function compressTap(res: ProxyResponse, real: RealResponse, encoding: Encoding 
       const ct = res.getHeader('content-type');
       const bodyless = s < 200 || s === 204 || s === 304;
       if (!bodyless && (ce === undefined || String(ce) === '' || String(ce).toLowerCase() === 'identity')) addVary();
-      if (!encoding || bodyless || (ce !== undefined && String(ce) !== '' && String(ce).toLowerCase() !== 'identity') ||
-        (ct !== undefined && !compressible(String(ct))) || res.getHeader('content-range') !== undefined) {
+      if (
+        !encoding ||
+        bodyless ||
+        (ce !== undefined && String(ce) !== '' && String(ce).toLowerCase() !== 'identity') ||
+        (ct !== undefined && !compressible(String(ct))) ||
+        res.getHeader('content-range') !== undefined
+      ) {
         goPlain();
         return;
       }
@@ -138,9 +168,12 @@ function compressTap(res: ProxyResponse, real: RealResponse, encoding: Encoding 
 
 function makeCompressor(encoding: Encoding): Transform {
   switch (encoding) {
-    case 'gzip': return createGzip();
-    case 'br': return createBrotliCompress({ params: { [constants.BROTLI_PARAM_QUALITY]: 4 } }) as unknown as Transform;
-    default: return createZstdCompress() as unknown as Transform;
+    case 'gzip':
+      return createGzip();
+    case 'br':
+      return createBrotliCompress({ params: { [constants.BROTLI_PARAM_QUALITY]: 4 } }) as unknown as Transform;
+    default:
+      return createZstdCompress() as unknown as Transform;
   }
 }
 

@@ -7,47 +7,48 @@ import { tapResponse } from './respond.ts';
  * Traefik's `contentType`: when the service sends a body without `Content-Type`, one is sniffed
  * from the first bytes (a subset of the WHATWG/Go algorithm). `autoDetect: false` turns it off.
  */
-export const contentTypeFactory: MiddlewareFactory = (options) => guard(() => {
-  checkKeys(options, ['autoDetect']);
-  const enabled = optBool(options, 'autoDetect') ?? true;
-  const wrap = (next: Handler): Handler => {
-    if (!enabled) return next;
-    return (req, res, ctx) => {
-      if (req.upgrade) {
+export const contentTypeFactory: MiddlewareFactory = (options) =>
+  guard(() => {
+    checkKeys(options, ['autoDetect']);
+    const enabled = optBool(options, 'autoDetect') ?? true;
+    const wrap = (next: Handler): Handler => {
+      if (!enabled) return next;
+      return (req, res, ctx) => {
+        if (req.upgrade) {
+          next(req, res, ctx);
+          return;
+        }
+        let status = 200;
+        let decided = false;
+        tapResponse(res, (real) => ({
+          head(s) {
+            status = s;
+            if (res.hasHeader('content-type') || res.hasHeader('content-encoding') || s === 204 || s === 304) {
+              decided = true;
+              real.writeHead(s);
+            }
+          },
+          write(chunk) {
+            if (!decided) {
+              decided = true;
+              if (chunk.length > 0) res.setHeader('content-type', sniff(chunk));
+              real.writeHead(status);
+            }
+            return real.write(chunk);
+          },
+          end() {
+            if (!decided) {
+              decided = true;
+              real.writeHead(status);
+            }
+            real.end();
+          },
+        }));
         next(req, res, ctx);
-        return;
-      }
-      let status = 200;
-      let decided = false;
-      tapResponse(res, (real) => ({
-        head(s) {
-          status = s;
-          if (res.hasHeader('content-type') || res.hasHeader('content-encoding') || s === 204 || s === 304) {
-            decided = true;
-            real.writeHead(s);
-          }
-        },
-        write(chunk) {
-          if (!decided) {
-            decided = true;
-            if (chunk.length > 0) res.setHeader('content-type', sniff(chunk));
-            real.writeHead(status);
-          }
-          return real.write(chunk);
-        },
-        end() {
-          if (!decided) {
-            decided = true;
-            real.writeHead(status);
-          }
-          real.end();
-        },
-      }));
-      next(req, res, ctx);
+      };
     };
-  };
-  return { wrap } satisfies BuiltMiddleware;
-});
+    return { wrap } satisfies BuiltMiddleware;
+  });
 
 const SIGNATURES: Array<[Buffer, string]> = [
   [Buffer.from('%PDF-'), 'application/pdf'],
@@ -70,7 +71,8 @@ export function sniff(data: Buffer): string {
   if (HTML.test(text)) return 'text/html; charset=utf-8';
   if (/^\s*<\?xml/.test(text)) return 'text/xml; charset=utf-8';
   for (const b of head) {
-    if (b <= 0x08 || b === 0x0b || (b >= 0x0e && b <= 0x1a) || (b >= 0x1c && b <= 0x1f)) return 'application/octet-stream';
+    if (b <= 0x08 || b === 0x0b || (b >= 0x0e && b <= 0x1a) || (b >= 0x1c && b <= 0x1f))
+      return 'application/octet-stream';
   }
   return 'text/plain; charset=utf-8';
 }

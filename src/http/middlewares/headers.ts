@@ -1,19 +1,52 @@
 import type { Handler, ProxyRequest, ProxyResponse, RequestContext } from '../handler.ts';
 import type { BuiltMiddleware, MiddlewareFactory } from './types.ts';
-import { checkKeys, goRegexpOption, guard, optBool, optNumber, optString, optStringList, optStringMap } from './options.ts';
+import {
+  checkKeys,
+  goRegexpOption,
+  guard,
+  optBool,
+  optNumber,
+  optString,
+  optStringList,
+  optStringMap,
+} from './options.ts';
 import { beforeHead, reply } from './respond.ts';
 
 const KNOWN = [
-  'customRequestHeaders', 'customResponseHeaders',
-  'accessControlAllowCredentials', 'accessControlAllowHeaders', 'accessControlAllowMethods',
-  'accessControlAllowOriginList', 'accessControlAllowOriginListRegex', 'accessControlExposeHeaders',
-  'accessControlMaxAge', 'addVaryHeader',
-  'allowedHosts', 'hostsProxyHeaders', 'sslProxyHeaders', 'stsSeconds', 'stsIncludeSubdomains', 'stsPreload',
-  'forceSTSHeader', 'frameDeny', 'customFrameOptionsValue', 'contentTypeNosniff', 'browserXssFilter',
-  'customBrowserXSSValue', 'contentSecurityPolicy', 'contentSecurityPolicyReportOnly', 'publicKey',
-  'referrerPolicy', 'permissionsPolicy', 'isDevelopment',
+  'customRequestHeaders',
+  'customResponseHeaders',
+  'accessControlAllowCredentials',
+  'accessControlAllowHeaders',
+  'accessControlAllowMethods',
+  'accessControlAllowOriginList',
+  'accessControlAllowOriginListRegex',
+  'accessControlExposeHeaders',
+  'accessControlMaxAge',
+  'addVaryHeader',
+  'allowedHosts',
+  'hostsProxyHeaders',
+  'sslProxyHeaders',
+  'stsSeconds',
+  'stsIncludeSubdomains',
+  'stsPreload',
+  'forceSTSHeader',
+  'frameDeny',
+  'customFrameOptionsValue',
+  'contentTypeNosniff',
+  'browserXssFilter',
+  'customBrowserXSSValue',
+  'contentSecurityPolicy',
+  'contentSecurityPolicyReportOnly',
+  'publicKey',
+  'referrerPolicy',
+  'permissionsPolicy',
+  'isDevelopment',
   // Deprecated in Traefik v2 and removed in v3; accepted and ignored so old labels still load.
-  'featurePolicy', 'sslRedirect', 'sslTemporaryRedirect', 'sslHost', 'sslForceHost',
+  'featurePolicy',
+  'sslRedirect',
+  'sslTemporaryRedirect',
+  'sslHost',
+  'sslForceHost',
 ] as const;
 
 /**
@@ -25,38 +58,44 @@ export const headersFactory: MiddlewareFactory = (options) => guard(() => buildH
 
 function buildHeaders(options: Record<string, unknown>): BuiltMiddleware {
   checkKeys(options, KNOWN);
-  const customRequest = (optStringMap(options, 'customRequestHeaders') ?? []).map(([k, v]) => [k.toLowerCase(), v] as const);
-  const customResponse = (optStringMap(options, 'customResponseHeaders') ?? []).map(([k, v]) => [k.toLowerCase(), v] as const);
+  const customRequest = (optStringMap(options, 'customRequestHeaders') ?? []).map(
+    ([k, v]) => [k.toLowerCase(), v] as const,
+  );
+  const customResponse = (optStringMap(options, 'customResponseHeaders') ?? []).map(
+    ([k, v]) => [k.toLowerCase(), v] as const,
+  );
   const secure = buildSecure(options);
   const cors = buildCors(options);
 
-  const wrap = (next: Handler): Handler => (req, res, ctx) => {
-    if (cors && cors.preflight(req, res)) return;
-    if (secure) {
-      // allowedHosts is the only request-side check of the secure headers.
-      if (secure.rejectHost(req, ctx)) {
-        reply(res, 500, 'Bad Host');
-        return;
-      }
-    }
-    for (const [name, value] of customRequest) {
-      if (value === '') req.headers.delete(name);
-      else req.headers.set(name, value);
-    }
-    if (secure || customResponse.length > 0 || cors) {
-      const origin = req.headers.first('origin');
-      const isSsl = secure ? secure.isSsl(req, ctx) : false;
-      beforeHead(res, () => {
-        if (secure) secure.apply(res, isSsl);
-        for (const [name, value] of customResponse) {
-          if (value === '') res.removeHeader(name);
-          else res.setHeader(name, value);
+  const wrap =
+    (next: Handler): Handler =>
+    (req, res, ctx) => {
+      if (cors && cors.preflight(req, res)) return;
+      if (secure) {
+        // allowedHosts is the only request-side check of the secure headers.
+        if (secure.rejectHost(req, ctx)) {
+          reply(res, 500, 'Bad Host');
+          return;
         }
-        if (cors) cors.response(res, typeof origin === 'string' ? origin : '');
-      });
-    }
-    next(req, res, ctx);
-  };
+      }
+      for (const [name, value] of customRequest) {
+        if (value === '') req.headers.delete(name);
+        else req.headers.set(name, value);
+      }
+      if (secure || customResponse.length > 0 || cors) {
+        const origin = req.headers.first('origin');
+        const isSsl = secure ? secure.isSsl(req, ctx) : false;
+        beforeHead(res, () => {
+          if (secure) secure.apply(res, isSsl);
+          for (const [name, value] of customResponse) {
+            if (value === '') res.removeHeader(name);
+            else res.setHeader(name, value);
+          }
+          if (cors) cors.response(res, typeof origin === 'string' ? origin : '');
+        });
+      }
+      next(req, res, ctx);
+    };
   return { wrap };
 }
 
@@ -84,11 +123,24 @@ function buildSecure(options: Record<string, unknown>): Secure | undefined {
   const isDevelopment = optBool(options, 'isDevelopment') ?? false;
   const allowedHosts = (optStringList(options, 'allowedHosts') ?? []).map((h) => h.toLowerCase());
   const hostsProxyHeaders = (optStringList(options, 'hostsProxyHeaders') ?? []).map((h) => h.toLowerCase());
-  const sslProxyHeaders = (optStringMap(options, 'sslProxyHeaders') ?? []).map(([k, v]) => [k.toLowerCase(), v] as const);
+  const sslProxyHeaders = (optStringMap(options, 'sslProxyHeaders') ?? []).map(
+    ([k, v]) => [k.toLowerCase(), v] as const,
+  );
 
-  const enabled = stsSeconds > 0 || frameDeny || customFrameOptionsValue !== '' || contentTypeNosniff || browserXssFilter ||
-    customBrowserXSSValue !== '' || csp !== '' || cspReportOnly !== '' || publicKey !== '' || referrerPolicy !== '' ||
-    permissionsPolicy !== '' || allowedHosts.length > 0 || forceSTSHeader;
+  const enabled =
+    stsSeconds > 0 ||
+    frameDeny ||
+    customFrameOptionsValue !== '' ||
+    contentTypeNosniff ||
+    browserXssFilter ||
+    customBrowserXSSValue !== '' ||
+    csp !== '' ||
+    cspReportOnly !== '' ||
+    publicKey !== '' ||
+    referrerPolicy !== '' ||
+    permissionsPolicy !== '' ||
+    allowedHosts.length > 0 ||
+    forceSTSHeader;
   if (!enabled) return undefined;
 
   let sts = '';
@@ -146,13 +198,23 @@ function buildCors(options: Record<string, unknown>): Cors | undefined {
   const allowHeaders = optStringList(options, 'accessControlAllowHeaders') ?? [];
   const allowMethods = optStringList(options, 'accessControlAllowMethods') ?? [];
   const originList = optStringList(options, 'accessControlAllowOriginList') ?? [];
-  const originRegex = (optStringList(options, 'accessControlAllowOriginListRegex') ?? [])
-    .map((r, i) => goRegexpOption(`accessControlAllowOriginListRegex[${i}]`, r));
+  const originRegex = (optStringList(options, 'accessControlAllowOriginListRegex') ?? []).map((r, i) =>
+    goRegexpOption(`accessControlAllowOriginListRegex[${i}]`, r),
+  );
   const exposeHeaders = optStringList(options, 'accessControlExposeHeaders') ?? [];
   const maxAge = optNumber(options, 'accessControlMaxAge', { integer: true });
   const addVary = optBool(options, 'addVaryHeader') ?? false;
-  if (!allowCredentials && allowHeaders.length === 0 && allowMethods.length === 0 && originList.length === 0 &&
-    originRegex.length === 0 && exposeHeaders.length === 0 && maxAge === undefined && !addVary) return undefined;
+  if (
+    !allowCredentials &&
+    allowHeaders.length === 0 &&
+    allowMethods.length === 0 &&
+    originList.length === 0 &&
+    originRegex.length === 0 &&
+    exposeHeaders.length === 0 &&
+    maxAge === undefined &&
+    !addVary
+  )
+    return undefined;
   // Traefik v3.7: with credentials, a wildcard is never sent (browsers refuse it); the request's
   // own origin, method or headers are echoed instead, and a wildcard expose list is left out.
   const match = (origin: string): string | undefined => {

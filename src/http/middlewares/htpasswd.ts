@@ -54,7 +54,7 @@ let bcryptModule: Promise<Bcrypt | undefined> | undefined;
 /** Loads bcryptjs once; undefined (and every bcrypt check fails closed) if it is not installed. */
 export function loadBcrypt(): Promise<Bcrypt | undefined> {
   bcryptModule ??= import('bcryptjs' as string).then(
-    (m: { default?: Bcrypt } & Partial<Bcrypt>) => (m.default ?? (m as Bcrypt)),
+    (m: { default?: Bcrypt } & Partial<Bcrypt>) => m.default ?? (m as Bcrypt),
     () => undefined,
   );
   return bcryptModule;

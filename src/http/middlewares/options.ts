@@ -56,7 +56,11 @@ export function optBool(options: Record<string, unknown>, key: string): boolean 
   throw new OptionError(`${key}: expected a boolean`);
 }
 
-export function optNumber(options: Record<string, unknown>, key: string, opts: { min?: number; integer?: boolean } = {}): number | undefined {
+export function optNumber(
+  options: Record<string, unknown>,
+  key: string,
+  opts: { min?: number; integer?: boolean } = {},
+): number | undefined {
   const v = pick(options, key);
   if (v === undefined || v === null) return undefined;
   let n: number;
@@ -73,13 +77,19 @@ export function optNumber(options: Record<string, unknown>, key: string, opts: {
 export function optStringList(options: Record<string, unknown>, key: string): string[] | undefined {
   const v = pick(options, key);
   if (v === undefined || v === null) return undefined;
-  if (typeof v === 'string') return v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (typeof v === 'string')
+    return v
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
   if (Array.isArray(v)) {
-    return v.map((item, i) => {
-      if (typeof item === 'string') return item.trim();
-      if (typeof item === 'number') return String(item);
-      throw new OptionError(`${key}[${i}]: expected a string`);
-    }).filter((s) => s !== '');
+    return v
+      .map((item, i) => {
+        if (typeof item === 'string') return item.trim();
+        if (typeof item === 'number') return String(item);
+        throw new OptionError(`${key}[${i}]: expected a string`);
+      })
+      .filter((s) => s !== '');
   }
   throw new OptionError(`${key}: expected a list of strings`);
 }

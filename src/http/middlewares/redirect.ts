@@ -10,7 +10,7 @@ import { reply, statusText } from './respond.ts';
  */
 export function sendRedirect(req: ProxyRequest, res: ProxyResponse, location: string, permanent: boolean): void {
   const get = req.method === 'GET';
-  const status = permanent ? (get ? 301 : 308) : (get ? 302 : 307);
+  const status = permanent ? (get ? 301 : 308) : get ? 302 : 307;
   reply(res, status, statusText(status), { location });
 }
 
@@ -41,61 +41,73 @@ function clientScheme(req: ProxyRequest, ctx: RequestContext): 'http' | 'https' 
  * the request already has the target scheme and port — also when a trusted proxy says so with
  * `X-Forwarded-Proto` (untrusted forwarded headers are removed before middlewares run).
  */
-export const redirectSchemeFactory: MiddlewareFactory = (options) => guard(() => {
-  checkKeys(options, ['scheme', 'port', 'permanent']);
-  const scheme = optString(options, 'scheme')?.toLowerCase();
-  if (!scheme) throw new OptionError('scheme: you must provide a target scheme');
-  if (!/^[a-z][a-z0-9+.-]*$/.test(scheme)) throw new OptionError(`scheme: invalid scheme ${JSON.stringify(scheme)}`);
-  const portOpt = optString(options, 'port')?.trim() ?? '';
-  if (portOpt !== '' && !/^\d{1,5}$/.test(portOpt)) throw new OptionError('port: expected a port number');
-  const permanent = optBool(options, 'permanent') ?? false;
-  const targetPort = portOpt === '' || (scheme === 'http' && portOpt === '80') || (scheme === 'https' && portOpt === '443') ? '' : `:${portOpt}`;
+export const redirectSchemeFactory: MiddlewareFactory = (options) =>
+  guard(() => {
+    checkKeys(options, ['scheme', 'port', 'permanent']);
+    const scheme = optString(options, 'scheme')?.toLowerCase();
+    if (!scheme) throw new OptionError('scheme: you must provide a target scheme');
+    if (!/^[a-z][a-z0-9+.-]*$/.test(scheme)) throw new OptionError(`scheme: invalid scheme ${JSON.stringify(scheme)}`);
+    const portOpt = optString(options, 'port')?.trim() ?? '';
+    if (portOpt !== '' && !/^\d{1,5}$/.test(portOpt)) throw new OptionError('port: expected a port number');
+    const permanent = optBool(options, 'permanent') ?? false;
+    const targetPort =
+      portOpt === '' || (scheme === 'http' && portOpt === '80') || (scheme === 'https' && portOpt === '443')
+        ? ''
+        : `:${portOpt}`;
 
-  const wrap = (next: Handler): Handler => (req, res, ctx) => {
-    const { host, port } = splitHostPort(rawHost(req, ctx));
-    const current = clientScheme(req, ctx);
-    const currentPort = port === '' || (current === 'http' && port === '80') || (current === 'https' && port === '443') ? '' : `:${port}`;
-    const uri = req.url ?? '/';
-    const oldUrl = `${current}://${host}${currentPort}${uri}`;
-    const newUrl = `${scheme}://${host}${targetPort}${uri}`;
-    if (oldUrl === newUrl) {
-      next(req, res, ctx);
-      return;
-    }
-    sendRedirect(req, res, newUrl, permanent);
-  };
-  return { wrap } satisfies BuiltMiddleware;
-});
+    const wrap =
+      (next: Handler): Handler =>
+      (req, res, ctx) => {
+        const { host, port } = splitHostPort(rawHost(req, ctx));
+        const current = clientScheme(req, ctx);
+        const currentPort =
+          port === '' || (current === 'http' && port === '80') || (current === 'https' && port === '443')
+            ? ''
+            : `:${port}`;
+        const uri = req.url ?? '/';
+        const oldUrl = `${current}://${host}${currentPort}${uri}`;
+        const newUrl = `${scheme}://${host}${targetPort}${uri}`;
+        if (oldUrl === newUrl) {
+          next(req, res, ctx);
+          return;
+        }
+        sendRedirect(req, res, newUrl, permanent);
+      };
+    return { wrap } satisfies BuiltMiddleware;
+  });
 
 /**
  * Traefik's `redirectRegex`: `regex` is matched against the full request URL
  * (`scheme://host[:port]/path?query`), `replacement` may use `$1`/`${name}`; redirects only when
  * the URL changes.
  */
-export const redirectRegexFactory: MiddlewareFactory = (options) => guard(() => {
-  checkKeys(options, ['regex', 'replacement', 'permanent']);
-  const source = optString(options, 'regex');
-  if (source === undefined) throw new OptionError('regex: required');
-  const re = goRegexpOption('regex', source);
-  const replacement = parseGoTemplate(optString(options, 'replacement') ?? '');
-  const permanent = optBool(options, 'permanent') ?? false;
+export const redirectRegexFactory: MiddlewareFactory = (options) =>
+  guard(() => {
+    checkKeys(options, ['regex', 'replacement', 'permanent']);
+    const source = optString(options, 'regex');
+    if (source === undefined) throw new OptionError('regex: required');
+    const re = goRegexpOption('regex', source);
+    const replacement = parseGoTemplate(optString(options, 'replacement') ?? '');
+    const permanent = optBool(options, 'permanent') ?? false;
 
-  const wrap = (next: Handler): Handler => (req, res, ctx) => {
-    const oldUrl = `${ctx.scheme}://${rawHost(req, ctx)}${req.url ?? '/'}`;
-    if (!re.test(oldUrl)) {
-      next(req, res, ctx);
-      return;
-    }
-    const newUrl = goReplaceAll(re, oldUrl, replacement);
-    if (newUrl === oldUrl) {
-      next(req, res, ctx);
-      return;
-    }
-    if (/[\r\n]/.test(newUrl)) {
-      reply(res, 500, statusText(500));
-      return;
-    }
-    sendRedirect(req, res, newUrl, permanent);
-  };
-  return { wrap } satisfies BuiltMiddleware;
-});
+    const wrap =
+      (next: Handler): Handler =>
+      (req, res, ctx) => {
+        const oldUrl = `${ctx.scheme}://${rawHost(req, ctx)}${req.url ?? '/'}`;
+        if (!re.test(oldUrl)) {
+          next(req, res, ctx);
+          return;
+        }
+        const newUrl = goReplaceAll(re, oldUrl, replacement);
+        if (newUrl === oldUrl) {
+          next(req, res, ctx);
+          return;
+        }
+        if (/[\r\n]/.test(newUrl)) {
+          reply(res, 500, statusText(500));
+          return;
+        }
+        sendRedirect(req, res, newUrl, permanent);
+      };
+    return { wrap } satisfies BuiltMiddleware;
+  });

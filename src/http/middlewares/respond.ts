@@ -26,9 +26,19 @@ export function statusText(status: number): string {
 }
 
 const STATUS_TEXT: Record<number, string> = {
-  301: 'Moved Permanently', 302: 'Found', 307: 'Temporary Redirect', 308: 'Permanent Redirect',
-  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 413: 'Request Entity Too Large',
-  429: 'Too Many Requests', 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable',
+  301: 'Moved Permanently',
+  302: 'Found',
+  307: 'Temporary Redirect',
+  308: 'Permanent Redirect',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  413: 'Request Entity Too Large',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
   504: 'Gateway Timeout',
 };
 
@@ -64,9 +74,18 @@ export function clearHeaders(res: ProxyResponse): void {
 /** Edits headers just before the head goes out (explicit or implicit), through a pass-through tap. */
 export function beforeHead(res: ProxyResponse, edit: (status: number) => void): void {
   res.addTap((real) => ({
-    head(status) { edit(status); real.writeHead(status); },
-    write(chunk) { return real.write(chunk); },
-    end() { real.end(); },
-    flush() { real.flush(); },
+    head(status) {
+      edit(status);
+      real.writeHead(status);
+    },
+    write(chunk) {
+      return real.write(chunk);
+    },
+    end() {
+      real.end();
+    },
+    flush() {
+      real.flush();
+    },
   }));
 }

@@ -26,7 +26,8 @@ export function buildIpStrategy(options: Record<string, unknown> | undefined): I
     };
   } else if (excluded.length > 0) {
     const { matcher, invalid } = buildIpMatcher(excluded);
-    if (invalid.length > 0) throw new OptionError(`excludedIPs: invalid address or range ${JSON.stringify(invalid[0])}`);
+    if (invalid.length > 0)
+      throw new OptionError(`excludedIPs: invalid address or range ${JSON.stringify(invalid[0])}`);
     base = (req) => {
       const xff = forwardedFor(req);
       for (let i = xff.length - 1; i >= 0; i--) {
@@ -45,7 +46,10 @@ const remoteAddr: IpStrategy = (_req, ctx) => ctx.remoteIp;
 function forwardedFor(req: ProxyRequest): string[] {
   const joined = req.headers.get('x-forwarded-for');
   if (joined === undefined) return [];
-  return joined.split(',').map((s) => normalizeIp(s.trim())).filter((s) => s !== '');
+  return joined
+    .split(',')
+    .map((s) => normalizeIp(s.trim()))
+    .filter((s) => s !== '');
 }
 
 function maskIpv6(ip: string, bits: number): string {
@@ -79,7 +83,10 @@ export type SourceExtractor = (req: ProxyRequest, ctx: RequestContext) => string
  * Traefik's `sourceCriterion`: `ipStrategy`, `requestHeaderName` or `requestHost` (exactly one).
  * `fallback` applies when none is given (rateLimit: the peer address; inFlightReq: the host).
  */
-export function buildSourceExtractor(options: Record<string, unknown> | undefined, fallback: 'ip' | 'host'): SourceExtractor {
+export function buildSourceExtractor(
+  options: Record<string, unknown> | undefined,
+  fallback: 'ip' | 'host',
+): SourceExtractor {
   const crit = options ? nested('sourceCriterion', () => readCriterion(options)) : undefined;
   if (!crit) return fallback === 'ip' ? remoteAddr : (_req, ctx) => ctx.host;
   return crit;

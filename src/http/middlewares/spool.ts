@@ -62,16 +62,23 @@ export class Spool {
 
   private enqueue(buf: Buffer): Promise<void> {
     const fd = this.fd!;
-    this.pending = this.pending.then(() => new Promise<void>((resolve, reject) => {
-      const step = (offset: number): void => {
-        write(fd, buf, offset, buf.length - offset, null, (err, n) => {
-          if (err) { this.failed = err; reject(err); return; }
-          if (offset + n < buf.length) step(offset + n);
-          else resolve();
-        });
-      };
-      step(0);
-    }));
+    this.pending = this.pending.then(
+      () =>
+        new Promise<void>((resolve, reject) => {
+          const step = (offset: number): void => {
+            write(fd, buf, offset, buf.length - offset, null, (err, n) => {
+              if (err) {
+                this.failed = err;
+                reject(err);
+                return;
+              }
+              if (offset + n < buf.length) step(offset + n);
+              else resolve();
+            });
+          };
+          step(0);
+        }),
+    );
     return this.pending;
   }
 
@@ -107,9 +114,11 @@ export class Spool {
     const path = this.path;
     this.fd = undefined;
     if (path === undefined) return;
-    void this.pending.catch(() => undefined).then(() => {
-      if (fd !== undefined) close(fd, () => undefined);
-      unlink(path, () => undefined);
-    });
+    void this.pending
+      .catch(() => undefined)
+      .then(() => {
+        if (fd !== undefined) close(fd, () => undefined);
+        unlink(path, () => undefined);
+      });
   }
 }

@@ -20,4 +20,7 @@ export interface BuiltMiddleware {
 }
 
 /** Builds a middleware of one Traefik type from its options; invalid options are an error string. */
-export type MiddlewareFactory = (options: Record<string, unknown>, env: MiddlewareEnv) => BuiltMiddleware | { readonly error: string };
+export type MiddlewareFactory = (
+  options: Record<string, unknown>,
+  env: MiddlewareEnv,
+) => BuiltMiddleware | { readonly error: string };

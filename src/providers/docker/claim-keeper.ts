@@ -15,7 +15,11 @@ import type { ClaimLedger, OwnerDaemon } from './claim-ledger.ts';
 import { parseClaimRoute, type ClaimRoute, type SharedRefusal } from './claim-store.ts';
 
 /** The label decoder's signature (`decodeContainers` in src/config/labels/decode.ts). */
-export type DecodeFn = (containers: readonly ContainerView[], opts: LabelDecodeOptions, claims?: ClaimContext) => DecodeResult;
+export type DecodeFn = (
+  containers: readonly ContainerView[],
+  opts: LabelDecodeOptions,
+  claims?: ClaimContext,
+) => DecodeResult;
 
 /** What the provider tells the keeper about its daemons for one decode. */
 export interface ClaimEnvironment {
@@ -52,7 +56,11 @@ export class ClaimKeeper {
     this.ledger.adoptShared();
     let result: DecodeResult | undefined;
     for (let round = 0; round < MAX_ROUNDS; round++) {
-      result = this.decodeFn(serving, opts, { reserved: this.ledger.reserved(), now: env.now, waitingFor: env.waitingFor });
+      result = this.decodeFn(serving, opts, {
+        reserved: this.ledger.reserved(),
+        now: env.now,
+        waitingFor: env.waitingFor,
+      });
       // Only a fleet relays names to their owner's host, so only a fleet keeps how routers take them.
       const routes = this.ledger.shared ? hostRoutes(result.config) : undefined;
       const released = this.ledger.settle({
@@ -60,7 +68,8 @@ export class ClaimKeeper {
         now: env.now,
         recordNew: env.waitingFor.length === 0,
         daemon: env.daemon,
-        claimants: (daemon, key) => all.filter((v) => v.daemon === daemon && this.wants(v, opts).includes(key)).sort(order),
+        claimants: (daemon, key) =>
+          all.filter((v) => v.daemon === daemon && this.wants(v, opts).includes(key)).sort(order),
         ...(routes ? { route: (key: string) => routes.get(key) } : {}),
       });
       if (released.length === 0) break;
@@ -110,10 +119,21 @@ function hostRoutes(config: DynamicConfig): Map<string, ClaimRoute> {
     for (const h of ruleHosts(r.rule, 'Host')) {
       const key = `host ${h}`;
       const prev = out.get(key);
-      const entryPoints = prev === undefined ? r.entryPoints : prev.entryPoints === undefined || r.entryPoints === undefined ? undefined : [...new Set([...prev.entryPoints, ...r.entryPoints])];
+      const entryPoints =
+        prev === undefined
+          ? r.entryPoints
+          : prev.entryPoints === undefined || r.entryPoints === undefined
+            ? undefined
+            : [...new Set([...prev.entryPoints, ...r.entryPoints])];
       const tls = prev?.tls ?? r.tls;
       // Normalised as it reads back from a file or Redis, so an unchanged route compares equal.
-      out.set(key, parseClaimRoute({ ...(entryPoints !== undefined ? { entryPoints } : {}), ...(tls !== undefined ? { tls } : {}) }) ?? {});
+      out.set(
+        key,
+        parseClaimRoute({
+          ...(entryPoints !== undefined ? { entryPoints } : {}),
+          ...(tls !== undefined ? { tls } : {}),
+        }) ?? {},
+      );
     }
   }
   return out;

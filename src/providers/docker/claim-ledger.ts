@@ -65,7 +65,8 @@ export class ClaimLedger {
   /** Reads the saved ledger (once, before the first merge). */
   async load(): Promise<void> {
     for (const r of await this.store.load()) this.records.set(r.key, r);
-    if (this.records.size > 0) this.log.info({ path: this.store.location, claims: this.records.size }, 'claim ledger loaded');
+    if (this.records.size > 0)
+      this.log.info({ path: this.store.location, claims: this.records.size }, 'claim ledger loaded');
   }
 
   /** The held keys and their owners, for the merge: this host's, and in a fleet the other hosts'. */
@@ -94,7 +95,10 @@ export class ClaimLedger {
       if (lost === undefined) continue;
       this.records.delete(key);
       changed = true;
-      this.log.warn({ key, daemon: lost.daemon, container: lost.container, owner: owner.daemon, ownerContainer: owner.container }, `claim lost to the fleet: ${key} belongs to container "${owner.container}" (daemon ${owner.daemon}); container "${lost.container}" is refused it`);
+      this.log.warn(
+        { key, daemon: lost.daemon, container: lost.container, owner: owner.daemon, ownerContainer: owner.container },
+        `claim lost to the fleet: ${key} belongs to container "${owner.container}" (daemon ${owner.daemon}); container "${lost.container}" is refused it`,
+      );
     }
     if (changed) this.save();
   }
@@ -153,7 +157,10 @@ export class ClaimLedger {
       this.records.delete(held.key);
       released.push(held.key);
       changed = true;
-      this.log.info({ key: held.key, daemon: held.daemon, container: held.container, reason: why }, `claim released: ${held.key} (${why})`);
+      this.log.info(
+        { key: held.key, daemon: held.daemon, container: held.container, reason: why },
+        `claim released: ${held.key} (${why})`,
+      );
     }
     if (changed) this.save();
     return released;
@@ -198,7 +205,11 @@ export class ClaimLedger {
           this.saveFailed = false;
         } catch (err) {
           // Claims stay held in memory; the next change tries again.
-          if (!this.saveFailed) this.log.error({ path: this.store.location, err: errorMessage(err) }, 'claim ledger cannot be saved: claims are held in memory only until it can');
+          if (!this.saveFailed)
+            this.log.error(
+              { path: this.store.location, err: errorMessage(err) },
+              'claim ledger cannot be saved: claims are held in memory only until it can',
+            );
           this.saveFailed = true;
         }
       } while (this.saveAgain);
@@ -208,12 +219,22 @@ export class ClaimLedger {
 }
 
 /** A record from an owner; only the owner's own fields are taken (an owner may be a record itself). */
-function record(key: string, owner: ClaimOwner, endpoint: string, since: number, route: ClaimRoute | undefined): ClaimRecord {
+function record(
+  key: string,
+  owner: ClaimOwner,
+  endpoint: string,
+  since: number,
+  route: ClaimRoute | undefined,
+): ClaimRecord {
   return {
-    key, daemon: owner.daemon, container: owner.container, containerId: owner.containerId,
+    key,
+    daemon: owner.daemon,
+    container: owner.container,
+    containerId: owner.containerId,
     ...(owner.repository !== undefined ? { repository: owner.repository } : {}),
     ...(owner.created !== undefined ? { created: owner.created } : {}),
-    endpoint, since,
+    endpoint,
+    since,
     ...(route !== undefined ? { route } : {}),
   };
 }
@@ -224,7 +245,15 @@ function finishedMs(c: ContainerView): number | undefined {
 }
 
 function sameRecord(a: ClaimRecord, b: ClaimRecord): boolean {
-  return a.daemon === b.daemon && a.container === b.container && a.containerId === b.containerId && a.repository === b.repository
-    && a.created === b.created && a.endpoint === b.endpoint && a.since === b.since && a.stoppedAt === b.stoppedAt
-    && JSON.stringify(a.route) === JSON.stringify(b.route);
+  return (
+    a.daemon === b.daemon &&
+    a.container === b.container &&
+    a.containerId === b.containerId &&
+    a.repository === b.repository &&
+    a.created === b.created &&
+    a.endpoint === b.endpoint &&
+    a.since === b.since &&
+    a.stoppedAt === b.stoppedAt &&
+    JSON.stringify(a.route) === JSON.stringify(b.route)
+  );
 }

@@ -92,7 +92,11 @@ export class FileClaimStore implements ClaimStore {
     try {
       text = await readFile(this.location, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.log.error({ path: this.location, err: errorMessage(err) }, 'claim ledger unreadable: starting without held claims');
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+        this.log.error(
+          { path: this.location, err: errorMessage(err) },
+          'claim ledger unreadable: starting without held claims',
+        );
       return [];
     }
     const parsed = parseLedger(text);
@@ -100,18 +104,28 @@ export class FileClaimStore implements ClaimStore {
       const aside = `${this.location}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
       try {
         await rename(this.location, aside);
-        this.log.error({ path: this.location, quarantined: aside, err: parsed }, 'claim ledger is corrupt: moved aside, claims start afresh from container creation order');
+        this.log.error(
+          { path: this.location, quarantined: aside, err: parsed },
+          'claim ledger is corrupt: moved aside, claims start afresh from container creation order',
+        );
       } catch (renameErr) {
-        this.log.error({ path: this.location, err: parsed, renameErr: errorMessage(renameErr) }, 'claim ledger is corrupt and cannot be moved aside: claims start afresh from container creation order');
+        this.log.error(
+          { path: this.location, err: parsed, renameErr: errorMessage(renameErr) },
+          'claim ledger is corrupt and cannot be moved aside: claims start afresh from container creation order',
+        );
       }
       return [];
     }
-    if (parsed.skipped > 0) this.log.warn({ path: this.location, skipped: parsed.skipped }, 'claim ledger: malformed entries skipped');
+    if (parsed.skipped > 0)
+      this.log.warn({ path: this.location, skipped: parsed.skipped }, 'claim ledger: malformed entries skipped');
     return parsed.records;
   }
 
   save(records: readonly ClaimRecord[]): Promise<void> {
-    const file: LedgerFile = { version: 1, claims: [...records].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)) };
+    const file: LedgerFile = {
+      version: 1,
+      claims: [...records].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
+    };
     const text = `${JSON.stringify(file, null, 2)}\n`;
     // Writes are serialised in call order, so the last call's ledger is the one left on disk.
     const next = this.writing.catch(() => undefined).then(() => writeFileAtomic(this.location, text, 0o644));
@@ -178,13 +192,17 @@ export function parseStoredClaim(o: Readonly<Record<string, unknown>>): StoredCl
   const container = claimString(o, 'container');
   const containerId = claimString(o, 'containerId');
   const since = num('since');
-  if (daemon === undefined || container === undefined || containerId === undefined || since === undefined) return undefined;
+  if (daemon === undefined || container === undefined || containerId === undefined || since === undefined)
+    return undefined;
   const repository = claimString(o, 'repository');
   const created = claimString(o, 'created');
   const stoppedAt = num('stoppedAt');
   const route = parseClaimRoute(o['route']);
   return {
-    daemon, container, containerId, since,
+    daemon,
+    container,
+    containerId,
+    since,
     ...(repository !== undefined ? { repository } : {}),
     ...(created !== undefined ? { created } : {}),
     ...(stoppedAt !== undefined ? { stoppedAt } : {}),
@@ -196,7 +214,8 @@ export function parseStoredClaim(o: Readonly<Record<string, unknown>>): StoredCl
 export function parseClaimRoute(raw: unknown): ClaimRoute | undefined {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
   const o = raw as Record<string, unknown>;
-  const strings = (v: unknown): string[] | undefined => (Array.isArray(v) && v.every((x) => typeof x === 'string') ? [...(v as string[])] : undefined);
+  const strings = (v: unknown): string[] | undefined =>
+    Array.isArray(v) && v.every((x) => typeof x === 'string') ? [...(v as string[])] : undefined;
   const entryPoints = strings(o['entryPoints']);
   let tls: RouterTlsConfig | undefined;
   const t = o['tls'];

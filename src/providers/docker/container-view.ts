@@ -21,7 +21,10 @@ export interface InspectLike {
   } | null;
   readonly HostConfig?: { readonly NetworkMode?: string } | null;
   readonly NetworkSettings?: {
-    readonly Networks?: Record<string, { readonly IPAddress?: string; readonly GlobalIPv6Address?: string } | null> | null;
+    readonly Networks?: Record<
+      string,
+      { readonly IPAddress?: string; readonly GlobalIPv6Address?: string } | null
+    > | null;
     readonly Ports?: Record<string, { readonly HostIp?: string; readonly HostPort?: string }[] | null> | null;
   } | null;
 }
@@ -63,7 +66,8 @@ export function toContainerView(info: InspectLike, daemon: string): ContainerVie
   const project = labels['com.docker.compose.project'];
   const service = labels['com.docker.compose.service'];
   if (typeof info.Created === 'string' && info.Created !== '') view.created = info.Created;
-  if (!running && typeof state.FinishedAt === 'string' && !state.FinishedAt.startsWith('0001-')) view.finished = state.FinishedAt;
+  if (!running && typeof state.FinishedAt === 'string' && !state.FinishedAt.startsWith('0001-'))
+    view.finished = state.FinishedAt;
   if (project) view.composeProject = project;
   if (service) view.composeService = service;
   return view;
@@ -72,7 +76,10 @@ export function toContainerView(info: InspectLike, daemon: string): ContainerVie
 /** Exposed ports (image + `--expose`) merged with published bindings, sorted by port. */
 function ports(info: InspectLike): ContainerView['ports'] {
   const out = new Map<string, ContainerView['ports'][number]>();
-  const keys = new Set([...Object.keys(info.Config?.ExposedPorts ?? {}), ...Object.keys(info.NetworkSettings?.Ports ?? {})]);
+  const keys = new Set([
+    ...Object.keys(info.Config?.ExposedPorts ?? {}),
+    ...Object.keys(info.NetworkSettings?.Ports ?? {}),
+  ]);
   for (const key of keys) {
     const m = /^(\d+)(?:\/(tcp|udp|sctp))?$/.exec(key);
     const port = Number(m?.[1]);

@@ -182,11 +182,7 @@ export class DaemonSet {
   private addUnix(path: string, fromGlob: boolean, index: number): void {
     const id = this.uniqueId(daemonIdForSocket(path));
     const endpoint = `unix://${path}`;
-    this.addDaemon(
-      path,
-      { id, endpoint, fromGlob, socketPath: path, rank: { index, endpoint } },
-      { socketPath: path },
-    );
+    this.addDaemon(path, { id, endpoint, fromGlob, socketPath: path, rank: { index, endpoint } }, { socketPath: path });
   }
 
   private addTcp(spec: Extract<EndpointSpec, { kind: 'tcp' }>): void {

@@ -37,7 +37,12 @@ export interface DaemonDetail {
 }
 
 /** The provider state `/health` shows: overall status, one detail per daemon, refused claims. */
-export function providerState(daemons: Iterable<Daemon>, containers: Iterable<ContainerView>, lastUpdate: number | undefined, refused: Readonly<Record<string, number>>): ProviderState {
+export function providerState(
+  daemons: Iterable<Daemon>,
+  containers: Iterable<ContainerView>,
+  lastUpdate: number | undefined,
+  refused: Readonly<Record<string, number>>,
+): ProviderState {
   const list = [...daemons];
   const details: Record<string, DaemonDetail> = {};
   const counts = new Map<string, number>();
@@ -68,7 +73,11 @@ export function providerState(daemons: Iterable<Daemon>, containers: Iterable<Co
 }
 
 /** The label decoder's options from the static configuration and berth's own networks by daemon. */
-export function decodeOptions(c: DockerProviderConfig, e: EdgeConfig, ownNetworks: Readonly<Record<string, readonly string[]>>): LabelDecodeOptions {
+export function decodeOptions(
+  c: DockerProviderConfig,
+  e: EdgeConfig,
+  ownNetworks: Readonly<Record<string, readonly string[]>>,
+): LabelDecodeOptions {
   return {
     exposedByDefault: c.exposedByDefault,
     defaultRule: c.defaultRule,

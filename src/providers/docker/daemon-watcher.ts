@@ -98,7 +98,8 @@ export class DaemonWatcher {
         await this.connect(ac);
         if (!this.stopped) this.setState('down', 'events stream closed by the daemon');
       } catch (err) {
-        if (!this.stopped) this.setState('down', this.status === 'ok' ? `connection lost: ${errorMessage(err)}` : errorMessage(err));
+        if (!this.stopped)
+          this.setState('down', this.status === 'ok' ? `connection lost: ${errorMessage(err)}` : errorMessage(err));
       }
       ac.abort();
       this.stream = undefined;
@@ -126,7 +127,10 @@ export class DaemonWatcher {
     this.syncing = true;
     this.dirty.clear();
     const signal = ac.signal;
-    const connectTimer = setTimeout(() => ac.abort(new Error(`no answer within ${this.requestTimeoutMs} ms`)), this.requestTimeoutMs);
+    const connectTimer = setTimeout(
+      () => ac.abort(new Error(`no answer within ${this.requestTimeoutMs} ms`)),
+      this.requestTimeoutMs,
+    );
     let stream: NodeJS.ReadableStream;
     try {
       // Events first, then the list: anything that changes after the list is in the stream.
@@ -157,7 +161,10 @@ export class DaemonWatcher {
     const sorted = [...list].sort((a, b) => (a.Created ?? 0) - (b.Created ?? 0));
     const views = await Promise.all(sorted.map((c) => this.inspect(c.Id, signal)));
     if (session !== this.session || this.stopped) return;
-    this.listener.sync(this.id, views.filter((v): v is ContainerView => v !== undefined));
+    this.listener.sync(
+      this.id,
+      views.filter((v): v is ContainerView => v !== undefined),
+    );
     this.syncing = false;
     this.backoff.reset();
     this.setState('ok');
@@ -190,7 +197,9 @@ export class DaemonWatcher {
         const batch = [...this.dirty];
         this.dirty.clear();
         const results = await Promise.all(
-          batch.map(async ([id, action]) => [id, action === 'destroy' ? undefined : await this.inspect(id, signal)] as const),
+          batch.map(
+            async ([id, action]) => [id, action === 'destroy' ? undefined : await this.inspect(id, signal)] as const,
+          ),
         );
         if (session !== this.session || this.stopped) return;
         for (const [id, view] of results) {
@@ -200,7 +209,8 @@ export class DaemonWatcher {
       }
     } catch (err) {
       // An inspect that fails for another reason than 404: reconnect, the resync repairs everything.
-      if (session === this.session) (this.stream as unknown as { destroy?: (e: Error) => void } | undefined)?.destroy?.(err as Error);
+      if (session === this.session)
+        (this.stream as unknown as { destroy?: (e: Error) => void } | undefined)?.destroy?.(err as Error);
     } finally {
       this.flushing = false;
     }

@@ -24,7 +24,9 @@ export interface DockerTlsMaterial {
 }
 
 /** Reads the `providers.docker.tls` files once, or says why they cannot be read. */
-export function readTlsMaterial(t: NonNullable<DockerProviderConfig['tls']>): { tls: DockerTlsMaterial } | { error: string } {
+export function readTlsMaterial(
+  t: NonNullable<DockerProviderConfig['tls']>,
+): { tls: DockerTlsMaterial } | { error: string } {
   try {
     return {
       tls: {
@@ -51,14 +53,25 @@ export function createDockerClient(target: DockerTarget): DockerClient {
   if ('socketPath' in target) opts = { socketPath: target.socketPath };
   else if (target.tls) {
     const t = target.tls;
-    const tlsOpts = { ...(t.ca ? { ca: t.ca } : {}), ...(t.cert ? { cert: t.cert } : {}), ...(t.key ? { key: t.key } : {}) };
+    const tlsOpts = {
+      ...(t.ca ? { ca: t.ca } : {}),
+      ...(t.cert ? { cert: t.cert } : {}),
+      ...(t.key ? { key: t.key } : {}),
+    };
     opts = { host: target.host, port: target.port, protocol: 'https', ...tlsOpts };
     if (t.insecureSkipVerify) opts.agent = new Agent({ ...tlsOpts, rejectUnauthorized: false, keepAlive: true });
   } else opts = { host: target.host, port: target.port, protocol: 'http' };
   const docker = new Docker(opts);
   return {
-    events: (signal) => docker.getEvents({ filters: { type: ['container'] }, abortSignal: signal } as Docker.GetEventsOptions) as Promise<NodeJS.ReadableStream>,
+    events: (signal) =>
+      docker.getEvents({
+        filters: { type: ['container'] },
+        abortSignal: signal,
+      } as Docker.GetEventsOptions) as Promise<NodeJS.ReadableStream>,
     list: (signal) => docker.listContainers({ all: true, abortSignal: signal } as Docker.ContainerListOptions),
-    inspect: (id, signal) => docker.getContainer(id).inspect({ abortSignal: signal } as Docker.ContainerInspectOptions) as Promise<InspectLike>,
+    inspect: (id, signal) =>
+      docker
+        .getContainer(id)
+        .inspect({ abortSignal: signal } as Docker.ContainerInspectOptions) as Promise<InspectLike>,
   };
 }

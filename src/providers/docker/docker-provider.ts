@@ -81,7 +81,10 @@ export class DockerProvider implements Provider {
     this.opts = opts;
     this.log = opts.logger ?? rootLogger('docker');
     const store = opts.claimStore ?? new FileClaimStore(join(opts.edge.stateDir, 'claims.json'), this.log);
-    this.ledger = new ClaimLedger(store, { graceMs: durationOr(opts.edge.claimGracePeriod, 600_000), logger: this.log });
+    this.ledger = new ClaimLedger(store, {
+      graceMs: durationOr(opts.edge.claimGracePeriod, 600_000),
+      logger: this.log,
+    });
     this.keeper = new ClaimKeeper(this.ledger, opts.decode ?? decodeContainers);
     // In a fleet, another host's claim (or its end) changes what this host may grant.
     store.shared?.onChange(() => this.schedulePublish());
@@ -137,7 +140,8 @@ export class DockerProvider implements Provider {
     sync: (daemon: string, views: readonly ContainerView[]): void => {
       if (!this.daemons.byId(daemon)) return;
       const fresh = new Map(views.map((v) => [key(daemon, v.id), v]));
-      for (const k of [...this.containers.keys()]) if (k.startsWith(`${daemon}\0`) && !fresh.has(k)) this.containers.delete(k);
+      for (const k of [...this.containers.keys()])
+        if (k.startsWith(`${daemon}\0`) && !fresh.has(k)) this.containers.delete(k);
       for (const [k, v] of fresh) this.containers.set(k, v);
       this.schedulePublish();
     },
@@ -161,9 +165,15 @@ export class DockerProvider implements Provider {
       else delete d.error;
       if (status === 'down') {
         const kept = [...this.containers.values()].filter((v) => v.daemon === daemon).length;
-        this.log.warn({ daemon, endpoint: d.endpoint, error, keptContainers: kept }, 'docker daemon down: keeping its last known routes, reconnecting');
+        this.log.warn(
+          { daemon, endpoint: d.endpoint, error, keptContainers: kept },
+          'docker daemon down: keeping its last known routes, reconnecting',
+        );
       } else if (status === 'ok') {
-        this.log.info({ daemon, endpoint: d.endpoint, recovered: was === 'down' }, was === 'down' ? 'docker daemon back: resynced' : 'docker daemon connected');
+        this.log.info(
+          { daemon, endpoint: d.endpoint, recovered: was === 'down' },
+          was === 'down' ? 'docker daemon back: resynced' : 'docker daemon connected',
+        );
       }
       this.schedulePublish();
     },
@@ -187,22 +197,34 @@ export class DockerProvider implements Provider {
     if (this.stopped || !this.sink) return;
     clearTimeout(this.publishTimer);
     this.publishTimer = undefined;
-    const diagnostics: Diagnostic[] = this.daemons.problems.map((p) => diagError('providers.docker', `endpoint ${p.raw}`, p.message));
+    const diagnostics: Diagnostic[] = this.daemons.problems.map((p) =>
+      diagError('providers.docker', `endpoint ${p.raw}`, p.message),
+    );
     let config: DynamicConfig | undefined;
     let repositories: readonly string[] = this.lastRepositories;
     try {
       const now = Date.now();
-      const result = this.keeper.decode([...this.containers.values()], decodeOptions(this.cfg, this.opts.edge, ownNetworksByDaemon(this.containers.values(), this.ownIds)), {
-        now,
-        rank: (id) => this.daemons.byId(id)?.rank ?? { index: Number.MAX_SAFE_INTEGER, endpoint: id },
-        daemon: (id) => this.ownerDaemon(id, now),
-        waitingFor: [...this.daemons.values()].filter((d) => d.status === 'starting').map((d) => d.id).sort(),
-      });
+      const result = this.keeper.decode(
+        [...this.containers.values()],
+        decodeOptions(this.cfg, this.opts.edge, ownNetworksByDaemon(this.containers.values(), this.ownIds)),
+        {
+          now,
+          rank: (id) => this.daemons.byId(id)?.rank ?? { index: Number.MAX_SAFE_INTEGER, endpoint: id },
+          daemon: (id) => this.ownerDaemon(id, now),
+          waitingFor: [...this.daemons.values()]
+            .filter((d) => d.status === 'starting')
+            .map((d) => d.id)
+            .sort(),
+        },
+      );
       config = result.config;
       diagnostics.push(...result.diagnostics);
       repositories = result.repositories;
       this.portOwners = result.ports ?? [];
-      this.refused = refusedByDaemon(result, [...this.daemons.values()].map((d) => d.id));
+      this.refused = refusedByDaemon(
+        result,
+        [...this.daemons.values()].map((d) => d.id),
+      );
       this.armExpiry(now);
     } catch (err) {
       // A decoder bug must not take the provider down: keep the last published config.

@@ -2,7 +2,10 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** Where berth looks for Docker daemons when the configuration names none. */
-export const DEFAULT_ENDPOINTS: readonly string[] = ['unix:///var/run/docker.sock', 'unix:///var/run/rediacc/docker-*.sock'];
+export const DEFAULT_ENDPOINTS: readonly string[] = [
+  'unix:///var/run/docker.sock',
+  'unix:///var/run/rediacc/docker-*.sock',
+];
 
 /** One configured endpoint, parsed. */
 export type EndpointSpec =
@@ -22,7 +25,10 @@ const GLOB_CHARS = /[*?[]/;
  * Parses `unix:///path`, `unix:///dir/docker-*.sock`, `tcp://host:port`, `http(s)://host:port`.
  * Never throws: unusable entries come back as problems. Duplicates are dropped.
  */
-export function parseEndpoints(raws: readonly string[], tlsConfigured: boolean): { specs: EndpointSpec[]; problems: EndpointProblem[] } {
+export function parseEndpoints(
+  raws: readonly string[],
+  tlsConfigured: boolean,
+): { specs: EndpointSpec[]; problems: EndpointProblem[] } {
   const specs: EndpointSpec[] = [];
   const problems: EndpointProblem[] = [];
   const seen = new Set<string>();
@@ -35,7 +41,8 @@ export function parseEndpoints(raws: readonly string[], tlsConfigured: boolean):
     const rest = m?.[2] ?? '';
     if (scheme === 'unix' || (!m && raw.startsWith('/'))) {
       const path = m ? rest : raw;
-      if (!path.startsWith('/')) problems.push({ raw, message: 'a unix endpoint needs an absolute path (unix:///var/run/docker.sock)' });
+      if (!path.startsWith('/'))
+        problems.push({ raw, message: 'a unix endpoint needs an absolute path (unix:///var/run/docker.sock)' });
       else if (GLOB_CHARS.test(path)) specs.push({ kind: 'glob', raw, pattern: path });
       else specs.push({ kind: 'unix', raw, path });
       continue;
@@ -47,10 +54,19 @@ export function parseEndpoints(raws: readonly string[], tlsConfigured: boolean):
         problems.push({ raw, message: 'expected tcp://host:port' });
         continue;
       }
-      specs.push({ kind: 'tcp', raw, host: hp[1].replace(/^\[|\]$/g, ''), port, tls: scheme === 'https' || (scheme === 'tcp' && tlsConfigured) });
+      specs.push({
+        kind: 'tcp',
+        raw,
+        host: hp[1].replace(/^\[|\]$/g, ''),
+        port,
+        tls: scheme === 'https' || (scheme === 'tcp' && tlsConfigured),
+      });
       continue;
     }
-    problems.push({ raw, message: `unsupported endpoint scheme${scheme ? ` "${scheme}"` : ''}: use unix://, tcp:// or a unix socket glob` });
+    problems.push({
+      raw,
+      message: `unsupported endpoint scheme${scheme ? ` "${scheme}"` : ''}: use unix://, tcp:// or a unix socket glob`,
+    });
   }
   return { specs, problems };
 }
@@ -74,7 +90,10 @@ function segmentRegExp(seg: string): RegExp {
       const end = seg.indexOf(']', i + 1);
       if (end < 0) re += '\\[';
       else {
-        const body = seg.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\');
+        const body = seg
+          .slice(i + 1, end)
+          .replace(/^!/, '^')
+          .replace(/\\/g, '\\\\');
         re += `[${body}]`;
         i = end;
       }
@@ -105,7 +124,8 @@ export async function expandSocketGlob(pattern: string): Promise<string[]> {
       } catch {
         continue;
       }
-      for (const n of names.sort()) if (re.test(n) && !(n.startsWith('.') && !seg.startsWith('.'))) next.push(join(base, n));
+      for (const n of names.sort())
+        if (re.test(n) && !(n.startsWith('.') && !seg.startsWith('.'))) next.push(join(base, n));
     }
     bases = next;
     if (last) break;

@@ -34,8 +34,16 @@ export function idsFromMountinfo(text: string): string[] {
  */
 export async function detectOwnContainerIds(root = '/'): Promise<string[]> {
   const read = (p: string): Promise<string> => readFile(`${root}${p}`, 'utf8').catch(() => '');
-  const ids = [...idsFromCgroup(await read('proc/self/cgroup')), ...idsFromMountinfo(await read('proc/self/mountinfo'))];
-  const inContainer = ids.length > 0 || (await access(`${root}.dockerenv`).then(() => true, () => false));
+  const ids = [
+    ...idsFromCgroup(await read('proc/self/cgroup')),
+    ...idsFromMountinfo(await read('proc/self/mountinfo')),
+  ];
+  const inContainer =
+    ids.length > 0 ||
+    (await access(`${root}.dockerenv`).then(
+      () => true,
+      () => false,
+    ));
   const host = hostname();
   if (inContainer && /^[0-9a-f]{12}$/.test(host)) ids.push(host);
   return [...new Set(ids)];
@@ -50,11 +58,17 @@ export function isOwnContainer(view: ContainerView, ids: readonly string[]): boo
  * Networks of berth's own container on each daemon, found among the daemons' containers. A
  * network name means something only on its own daemon, hence the map by daemon.
  */
-export function ownNetworksByDaemon(containers: Iterable<ContainerView>, ids: readonly string[]): Record<string, readonly string[]> {
+export function ownNetworksByDaemon(
+  containers: Iterable<ContainerView>,
+  ids: readonly string[],
+): Record<string, readonly string[]> {
   const out: Record<string, readonly string[]> = {};
   if (ids.length === 0) return out;
   for (const v of containers) {
-    if (isOwnContainer(v, ids)) out[v.daemon] = Object.keys(v.networks).filter((n) => n !== 'host' && n !== 'none').sort();
+    if (isOwnContainer(v, ids))
+      out[v.daemon] = Object.keys(v.networks)
+        .filter((n) => n !== 'host' && n !== 'none')
+        .sort();
   }
   return out;
 }

@@ -15,7 +15,12 @@ import { mergeFileConfigs, type FileConfig } from './merge-configs.ts';
 
 /** The outcome of one load. `fingerprint` changes whenever any byte or file name changes. */
 export type LoadResult =
-  | { readonly ok: true; readonly config: DynamicConfig; readonly diagnostics: Diagnostic[]; readonly fingerprint: string }
+  | {
+      readonly ok: true;
+      readonly config: DynamicConfig;
+      readonly diagnostics: Diagnostic[];
+      readonly fingerprint: string;
+    }
   | { readonly ok: false; readonly error: string };
 
 /** Files larger than this are refused rather than parsed (a runaway generator, a wrong path). */
@@ -63,12 +68,19 @@ export async function loadDirectory(dir: string): Promise<LoadResult> {
     parts.push(path, text);
   }
   const merged = mergeFileConfigs(files, source);
-  return { ok: true, config: merged.config, diagnostics: [...diagnostics, ...merged.diagnostics], fingerprint: hash(parts) };
+  return {
+    ok: true,
+    config: merged.config,
+    diagnostics: [...diagnostics, ...merged.diagnostics],
+    fingerprint: hash(parts),
+  };
 }
 
 async function listFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
-  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+  );
   for (const e of entries) {
     if (e.name.startsWith('.')) continue;
     const path = join(dir, e.name);

@@ -23,7 +23,10 @@ type Section = keyof typeof MAP_KINDS;
 type AnyMap = Record<string, unknown>;
 
 /** Merges `files` in order; `source` is the diagnostics' source (`file provider directory /etc/dyn`). */
-export function mergeFileConfigs(files: readonly FileConfig[], source: string): { config: DynamicConfig; diagnostics: Diagnostic[] } {
+export function mergeFileConfigs(
+  files: readonly FileConfig[],
+  source: string,
+): { config: DynamicConfig; diagnostics: Diagnostic[] } {
   const out: Record<string, Record<string, AnyMap>> = {};
   const origin = new Map<string, string>();
   const diagnostics: Diagnostic[] = [];
@@ -43,7 +46,9 @@ export function mergeFileConfigs(files: readonly FileConfig[], source: string): 
           const key = `${section}.${kind}.${name}`;
           const first = origin.get(key);
           if (first !== undefined) {
-            diagnostics.push(diagError(source, key, `defined in both ${first} and ${path}; the definition in ${first} is used`));
+            diagnostics.push(
+              diagError(source, key, `defined in both ${first} and ${path}; the definition in ${first} is used`),
+            );
             continue;
           }
           origin.set(key, path);

@@ -57,7 +57,10 @@ export class StateReporter {
     if (status === this.#status && error === this.#error) return;
     this.#status = status;
     this.#error = error;
-    this.#log.error({ status, error }, this.#everOk ? `${what}: keeping the last good configuration` : `${what}: no configuration yet`);
+    this.#log.error(
+      { status, error },
+      this.#everOk ? `${what}: keeping the last good configuration` : `${what}: no configuration yet`,
+    );
     this.#sink?.status(this.state());
   }
 }

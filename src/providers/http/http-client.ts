@@ -54,7 +54,10 @@ export class ConfigFetcher {
       throw new BerthError(ErrorCodes.CONFIG_INVALID, 'providers.http.endpoint: not a valid URL');
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new BerthError(ErrorCodes.CONFIG_INVALID, `providers.http.endpoint: expected http:// or https://, got ${url.protocol}`);
+      throw new BerthError(
+        ErrorCodes.CONFIG_INVALID,
+        `providers.http.endpoint: expected http:// or https://, got ${url.protocol}`,
+      );
     }
     const connect: { ca?: string; cert?: string; key?: string; rejectUnauthorized?: boolean } = {};
     if (cfg.tls) {
@@ -67,7 +70,10 @@ export class ConfigFetcher {
       }
       if (cfg.tls.insecureSkipVerify) connect.rejectUnauthorized = false;
     }
-    const headers: Record<string, string> = { 'user-agent': 'berth', accept: 'application/json, application/yaml;q=0.9, */*;q=0.5' };
+    const headers: Record<string, string> = {
+      'user-agent': 'berth',
+      accept: 'application/json, application/yaml;q=0.9, */*;q=0.5',
+    };
     // Configured headers replace the defaults whatever their case.
     for (const [k, v] of Object.entries(cfg.headers ?? {})) headers[k.toLowerCase()] = v;
     return new ConfigFetcher(cfg.endpoint, headers, maxBodyBytes, new Agent({ connect, keepAliveTimeout: 30_000 }));
@@ -78,13 +84,21 @@ export class ConfigFetcher {
     const where = `GET ${redactEndpoint(this.#endpoint)}`;
     let res: Dispatcher.ResponseData;
     try {
-      res = await request(this.#endpoint, { method: 'GET', headers: this.#headers, signal, dispatcher: this.#dispatcher });
+      res = await request(this.#endpoint, {
+        method: 'GET',
+        headers: this.#headers,
+        signal,
+        dispatcher: this.#dispatcher,
+      });
     } catch (err) {
       throw new BerthError(ErrorCodes.PROVIDER_FETCH, `${where}: ${describeNetError(err)}`, { cause: err });
     }
     if (res.statusCode < 200 || res.statusCode > 299) {
       await res.body.dump().catch(() => undefined);
-      const hint = res.statusCode === 401 || res.statusCode === 403 ? ' (check the Authorization header in providers.http.headers)' : '';
+      const hint =
+        res.statusCode === 401 || res.statusCode === 403
+          ? ' (check the Authorization header in providers.http.headers)'
+          : '';
       throw new BerthError(ErrorCodes.PROVIDER_FETCH, `${where}: HTTP ${res.statusCode}${hint}`);
     }
     const chunks: Buffer[] = [];
@@ -100,7 +114,9 @@ export class ConfigFetcher {
       }
     } catch (err) {
       if (err instanceof BerthError) throw err;
-      throw new BerthError(ErrorCodes.PROVIDER_FETCH, `${where}: reading the body: ${describeNetError(err)}`, { cause: err });
+      throw new BerthError(ErrorCodes.PROVIDER_FETCH, `${where}: reading the body: ${describeNetError(err)}`, {
+        cause: err,
+      });
     }
     const ct = res.headers['content-type'];
     return { body: Buffer.concat(chunks, size), contentType: Array.isArray(ct) ? ct[0] : ct };
@@ -117,6 +133,7 @@ function describeNetError(err: unknown): string {
   const e = err as { code?: unknown; message?: unknown; cause?: { code?: unknown; message?: unknown } };
   const msg = errorMessage(err);
   const code = typeof e.code === 'string' && !msg.includes(e.code) ? ` (${e.code})` : '';
-  const cause = e.cause && typeof e.cause.message === 'string' && !msg.includes(e.cause.message) ? `: ${e.cause.message}` : '';
+  const cause =
+    e.cause && typeof e.cause.message === 'string' && !msg.includes(e.cause.message) ? `: ${e.cause.message}` : '';
   return `${msg}${code}${cause}`;
 }

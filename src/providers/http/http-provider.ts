@@ -67,7 +67,10 @@ export class HttpProvider implements Provider {
     this.#state.attach(sink);
     const interval = parseDuration(this.#cfg.pollInterval ?? '5s');
     if (interval === undefined || interval <= 0) {
-      this.#state.fail(`providers.http.pollInterval: must be a duration greater than 0, got ${JSON.stringify(this.#cfg.pollInterval)}`, this.#what);
+      this.#state.fail(
+        `providers.http.pollInterval: must be a duration greater than 0, got ${JSON.stringify(this.#cfg.pollInterval)}`,
+        this.#what,
+      );
       return;
     }
     this.#intervalMs = interval;
@@ -122,7 +125,9 @@ export class HttpProvider implements Provider {
       fetched = await fetcher.fetch(ac.signal);
     } catch (err) {
       if (this.#stopped) return;
-      const message = ac.signal.aborted ? `GET ${redactEndpoint(this.#cfg.endpoint)}: no complete answer within ${this.#timeoutMs} ms (pollTimeout)` : errorMessage(err);
+      const message = ac.signal.aborted
+        ? `GET ${redactEndpoint(this.#cfg.endpoint)}: no complete answer within ${this.#timeoutMs} ms (pollTimeout)`
+        : errorMessage(err);
       this.#state.fail(message, this.#what);
       return;
     } finally {

@@ -5,9 +5,38 @@ import { decodeDynamicConfig } from '../../../src/config/dynamic/decode.ts';
 
 /** Keys from Traefik's vocabulary (in varying case), so generated input reaches deep into the schema. */
 const KEYS = [
-  'http', 'tcp', 'udp', 'tls', 'routers', 'services', 'middlewares', 'serversTransports', 'rule', 'service', 'entryPoints',
-  'priority', 'loadBalancer', 'servers', 'url', 'address', 'weight', 'weighted', 'headers', 'basicAuth', 'users',
-  'certificates', 'certFile', 'keyFile', 'options', 'stores', 'minVersion', 'passthrough', 'RULE', 'Service', 'api', 'web',
+  'http',
+  'tcp',
+  'udp',
+  'tls',
+  'routers',
+  'services',
+  'middlewares',
+  'serversTransports',
+  'rule',
+  'service',
+  'entryPoints',
+  'priority',
+  'loadBalancer',
+  'servers',
+  'url',
+  'address',
+  'weight',
+  'weighted',
+  'headers',
+  'basicAuth',
+  'users',
+  'certificates',
+  'certFile',
+  'keyFile',
+  'options',
+  'stores',
+  'minVersion',
+  'passthrough',
+  'RULE',
+  'Service',
+  'api',
+  'web',
 ];
 
 const value = fc.letrec((tie) => ({
@@ -21,7 +50,10 @@ const value = fc.letrec((tie) => ({
 
 describe('decodeDynamicConfig properties', () => {
   test('never throws, whatever the input', () => {
-    fc.assert(fc.property(fc.anything(), (raw) => void decodeDynamicConfig(raw, 'p')), { numRuns: 500 });
+    fc.assert(
+      fc.property(fc.anything(), (raw) => void decodeDynamicConfig(raw, 'p')),
+      { numRuns: 500 },
+    );
   });
 
   test('what it keeps decodes again to itself without any error', () => {
@@ -29,7 +61,10 @@ describe('decodeDynamicConfig properties', () => {
       fc.property(fc.dictionary(fc.constantFrom(...KEYS), value, { maxKeys: 4 }), (raw) => {
         const first = decodeDynamicConfig(raw, 'p');
         const second = decodeDynamicConfig(first.config, 'p');
-        assert.deepEqual(second.diagnostics.filter((d) => d.level === 'error'), []);
+        assert.deepEqual(
+          second.diagnostics.filter((d) => d.level === 'error'),
+          [],
+        );
         assert.deepEqual(second.config, first.config);
       }),
       { numRuns: 1000 },

@@ -31,32 +31,97 @@ describe('decodeDynamicConfig: valid documents', () => {
     { desc: 'empty sections stay empty', raw: { http: {}, tcp: null }, want: { http: {}, tcp: {} } },
     {
       desc: 'keys are case-insensitive and come out canonical, names keep their case',
-      raw: { HTTP: { Routers: { MyApi: { RULE: 'Host(`a`)', Service: 'Svc', EntryPoints: ['web'], Priority: 3, TLS: { CertResolver: 'le' } } } } },
-      want: { http: { routers: { MyApi: { rule: 'Host(`a`)', service: 'Svc', entryPoints: ['web'], priority: 3, tls: { certResolver: 'le' } } } } },
+      raw: {
+        HTTP: {
+          Routers: {
+            MyApi: {
+              RULE: 'Host(`a`)',
+              Service: 'Svc',
+              EntryPoints: ['web'],
+              Priority: 3,
+              TLS: { CertResolver: 'le' },
+            },
+          },
+        },
+      },
+      want: {
+        http: {
+          routers: {
+            MyApi: {
+              rule: 'Host(`a`)',
+              service: 'Svc',
+              entryPoints: ['web'],
+              priority: 3,
+              tls: { certResolver: 'le' },
+            },
+          },
+        },
+      },
     },
     {
       desc: 'numbers and booleans given as strings are coerced, as Traefik does',
-      raw: { http: { routers: { r: { rule: 'Path(`/`)', service: 's', priority: '10' } }, services: { s: { loadBalancer: { passHostHeader: 'false', servers: [{ url: 'http://127.0.0.1', weight: '2' }] } } } } },
-      want: { http: { routers: { r: { rule: 'Path(`/`)', service: 's', priority: 10 } }, services: { s: { loadBalancer: { passHostHeader: false, servers: [{ url: 'http://127.0.0.1', weight: 2 }] } } } } },
+      raw: {
+        http: {
+          routers: { r: { rule: 'Path(`/`)', service: 's', priority: '10' } },
+          services: {
+            s: { loadBalancer: { passHostHeader: 'false', servers: [{ url: 'http://127.0.0.1', weight: '2' }] } },
+          },
+        },
+      },
+      want: {
+        http: {
+          routers: { r: { rule: 'Path(`/`)', service: 's', priority: 10 } },
+          services: {
+            s: { loadBalancer: { passHostHeader: false, servers: [{ url: 'http://127.0.0.1', weight: 2 }] } },
+          },
+        },
+      },
     },
     {
       desc: 'a comma-separated string is a list, an empty value is unset, tls: true is tls: {}',
-      raw: { http: { routers: { r: { rule: 'Host(`a`)', service: 's', entryPoints: 'web, websecure', middlewares: null, tls: true } } } },
-      want: { http: { routers: { r: { rule: 'Host(`a`)', service: 's', entryPoints: ['web', 'websecure'], tls: {} } } } },
+      raw: {
+        http: {
+          routers: {
+            r: { rule: 'Host(`a`)', service: 's', entryPoints: 'web, websecure', middlewares: null, tls: true },
+          },
+        },
+      },
+      want: {
+        http: { routers: { r: { rule: 'Host(`a`)', service: 's', entryPoints: ['web', 'websecure'], tls: {} } } },
+      },
     },
     {
       desc: 'middleware type and option names are canonicalised; header names keep their case',
-      raw: { http: { middlewares: { h: { HEADERS: { STSSeconds: 31536000, customRequestHeaders: { 'X-Real-Thing': 'v' } } }, gz: { compress: null } } } },
-      want: { http: { middlewares: { h: { headers: { stsSeconds: 31536000, customRequestHeaders: { 'X-Real-Thing': 'v' } } }, gz: { compress: {} } } } },
+      raw: {
+        http: {
+          middlewares: {
+            h: { HEADERS: { STSSeconds: 31536000, customRequestHeaders: { 'X-Real-Thing': 'v' } } },
+            gz: { compress: null },
+          },
+        },
+      },
+      want: {
+        http: {
+          middlewares: {
+            h: { headers: { stsSeconds: 31536000, customRequestHeaders: { 'X-Real-Thing': 'v' } } },
+            gz: { compress: {} },
+          },
+        },
+      },
     },
     {
       desc: 'tcp, udp and tls sections',
       raw: {
         tcp: {
-          routers: { pg: { rule: 'HostSNI(`*`)', service: 'pg', entryPoints: ['tcp-5432'], tls: { passthrough: true } } },
+          routers: {
+            pg: { rule: 'HostSNI(`*`)', service: 'pg', entryPoints: ['tcp-5432'], tls: { passthrough: true } },
+          },
           services: { pg: { loadBalancer: { servers: [{ address: '127.0.0.5:5432' }] } } },
         },
-        udp: { routers: { dns: { service: 'dns', entryPoints: ['udp-53'] } }, services: { dns: { loadBalancer: { servers: [{ address: '127.0.0.5:53' }] } } } },
+        udp: {
+          routers: { dns: { service: 'dns', entryPoints: ['udp-53'] } },
+          services: { dns: { loadBalancer: { servers: [{ address: '127.0.0.5:53' }] } } },
+        },
         tls: {
           certificates: [{ certFile: '/c.pem', keyFile: '/k.pem', stores: ['default'] }],
           options: { modern: { minVersion: 'VersionTLS13', sniStrict: true } },
@@ -65,10 +130,15 @@ describe('decodeDynamicConfig: valid documents', () => {
       },
       want: {
         tcp: {
-          routers: { pg: { rule: 'HostSNI(`*`)', service: 'pg', entryPoints: ['tcp-5432'], tls: { passthrough: true } } },
+          routers: {
+            pg: { rule: 'HostSNI(`*`)', service: 'pg', entryPoints: ['tcp-5432'], tls: { passthrough: true } },
+          },
           services: { pg: { loadBalancer: { servers: [{ address: '127.0.0.5:5432' }] } } },
         },
-        udp: { routers: { dns: { service: 'dns', entryPoints: ['udp-53'] } }, services: { dns: { loadBalancer: { servers: [{ address: '127.0.0.5:53' }] } } } },
+        udp: {
+          routers: { dns: { service: 'dns', entryPoints: ['udp-53'] } },
+          services: { dns: { loadBalancer: { servers: [{ address: '127.0.0.5:53' }] } } },
+        },
         tls: {
           certificates: [{ certFile: '/c.pem', keyFile: '/k.pem', stores: ['default'] }],
           options: { modern: { minVersion: 'VersionTLS13', sniStrict: true } },
@@ -78,8 +148,12 @@ describe('decodeDynamicConfig: valid documents', () => {
     },
     {
       desc: 'durations accept a bare number of seconds',
-      raw: { http: { serversTransports: { t: { forwardingTimeouts: { dialTimeout: 5, responseHeaderTimeout: '30s' } } } } },
-      want: { http: { serversTransports: { t: { forwardingTimeouts: { dialTimeout: '5s', responseHeaderTimeout: '30s' } } } } },
+      raw: {
+        http: { serversTransports: { t: { forwardingTimeouts: { dialTimeout: 5, responseHeaderTimeout: '30s' } } } },
+      },
+      want: {
+        http: { serversTransports: { t: { forwardingTimeouts: { dialTimeout: '5s', responseHeaderTimeout: '30s' } } } },
+      },
     },
   ];
   for (const c of cases) {
@@ -110,7 +184,10 @@ describe('decodeDynamicConfig: bad elements are dropped alone', () => {
       desc: 'missing required keys are all reported',
       raw: { http: { routers: { api: {}, ok: good } } },
       want: { http: { routers: { ok: good } } },
-      problems: ['error http.routers.api.service: missing required key', 'error http.routers.api.rule: missing required key'],
+      problems: [
+        'error http.routers.api.service: missing required key',
+        'error http.routers.api.rule: missing required key',
+      ],
     },
     {
       desc: 'a required key with an empty value is missing',
@@ -122,7 +199,9 @@ describe('decodeDynamicConfig: bad elements are dropped alone', () => {
       desc: 'the same key twice in different case',
       raw: { http: { routers: { api: { rule: 'Host(`a`)', Rule: 'Host(`b`)', service: 's' }, ok: good } } },
       want: { http: { routers: { ok: good } } },
-      problems: ['error http.routers.api.Rule: duplicate key: "rule" and "Rule" name the same setting (keys are case-insensitive)'],
+      problems: [
+        'error http.routers.api.Rule: duplicate key: "rule" and "Rule" name the same setting (keys are case-insensitive)',
+      ],
     },
     {
       desc: 'a router that is not an object',
@@ -132,7 +211,14 @@ describe('decodeDynamicConfig: bad elements are dropped alone', () => {
     },
     {
       desc: 'a bad server deep in a service drops that service only',
-      raw: { http: { services: { bad: { loadBalancer: { servers: [{ url: 'http://127.0.0.1' }, { address: 'x' }] } }, ok: { loadBalancer: { servers: [{ url: 'http://127.0.0.2' }] } } } } },
+      raw: {
+        http: {
+          services: {
+            bad: { loadBalancer: { servers: [{ url: 'http://127.0.0.1' }, { address: 'x' }] } },
+            ok: { loadBalancer: { servers: [{ url: 'http://127.0.0.2' }] } },
+          },
+        },
+      },
       want: { http: { services: { ok: { loadBalancer: { servers: [{ url: 'http://127.0.0.2' }] } } } } },
       problems: [
         'error http.services.bad.loadBalancer.servers[1].address: unknown key (expected one of: url, weight, preservePath)',
@@ -150,7 +236,17 @@ describe('decodeDynamicConfig: bad elements are dropped alone', () => {
     },
     {
       desc: 'middlewares need exactly one known type with object options',
-      raw: { http: { middlewares: { two: { compress: {}, headers: {} }, none: {}, unknown: { gzip: {} }, list: { stripPrefix: ['/a'] }, ok: { addPrefix: { prefix: '/x' } } } } },
+      raw: {
+        http: {
+          middlewares: {
+            two: { compress: {}, headers: {} },
+            none: {},
+            unknown: { gzip: {} },
+            list: { stripPrefix: ['/a'] },
+            ok: { addPrefix: { prefix: '/x' } },
+          },
+        },
+      },
       want: { http: { middlewares: { ok: { addPrefix: { prefix: '/x' } } } } },
       problems: [
         'error http.middlewares.two: exactly one middleware type expected, got 2 (compress, headers)',
@@ -187,30 +283,58 @@ describe('decodeDynamicConfig: bad elements are dropped alone', () => {
       desc: 'unknown sections and section keys are reported, the rest kept',
       raw: { entryPoints: { web: {} }, http: { routes: {}, routers: { ok: good } } },
       want: { http: { routers: { ok: good } } },
-      problems: ['error entryPoints: unknown key (expected one of: http, tcp, udp, tls)', 'error http.routes: unknown key, did you mean "routers"?'],
+      problems: [
+        'error entryPoints: unknown key (expected one of: http, tcp, udp, tls)',
+        'error http.routes: unknown key, did you mean "routers"?',
+      ],
     },
     {
       desc: 'a section of the wrong type',
       raw: { http: [], tcp: { routers: 'x' }, udp: { routers: {} } },
       want: { tcp: {}, udp: { routers: {} } },
-      problems: ['error http: expected an object, got a list', 'error tcp.routers: expected an object (name → definition), got the string "x"'],
+      problems: [
+        'error http: expected an object, got a list',
+        'error tcp.routers: expected an object (name → definition), got the string "x"',
+      ],
     },
     {
       desc: 'a router named __proto__ is refused without touching any prototype',
-      raw: JSON.parse('{"http":{"routers":{"__proto__":{"rule":"Host(`a`)","service":"s"},"ok":{"rule":"Host(`ok.test`)","service":"ok"}}}}') as unknown,
+      raw: JSON.parse(
+        '{"http":{"routers":{"__proto__":{"rule":"Host(`a`)","service":"s"},"ok":{"rule":"Host(`ok.test`)","service":"ok"}}}}',
+      ) as unknown,
       want: { http: { routers: { ok: good } } },
       problems: ['error http.routers.__proto__: reserved name; choose another'],
     },
     {
       desc: 'keys Traefik has but berth ignores are warnings and the element stays',
-      raw: { http: { services: { m: { loadBalancer: { servers: [{ url: 'http://127.0.0.1:1' }], passiveHealthCheck: { maxFailedAttempts: 3 } } } } } },
+      raw: {
+        http: {
+          services: {
+            m: {
+              loadBalancer: { servers: [{ url: 'http://127.0.0.1:1' }], passiveHealthCheck: { maxFailedAttempts: 3 } },
+            },
+          },
+        },
+      },
       want: { http: { services: { m: { loadBalancer: { servers: [{ url: 'http://127.0.0.1:1' }] } } } } },
-      problems: ['warning http.services.m.loadBalancer.passiveHealthCheck: passiveHealthCheck has no effect in berth: servers are taken out of rotation by the active healthCheck only'],
+      problems: [
+        'warning http.services.m.loadBalancer.passiveHealthCheck: passiveHealthCheck has no effect in berth: servers are taken out of rotation by the active healthCheck only',
+      ],
     },
     {
       desc: 'TCP middlewares and the routers using them are kept',
-      raw: { tcp: { middlewares: { lim: { inFlightConn: { amount: 10 } } }, routers: { pg: { rule: 'HostSNI(`*`)', service: 'pg', middlewares: ['lim'] } } } },
-      want: { tcp: { middlewares: { lim: { inFlightConn: { amount: 10 } } }, routers: { pg: { rule: 'HostSNI(`*`)', service: 'pg', middlewares: ['lim'] } } } },
+      raw: {
+        tcp: {
+          middlewares: { lim: { inFlightConn: { amount: 10 } } },
+          routers: { pg: { rule: 'HostSNI(`*`)', service: 'pg', middlewares: ['lim'] } },
+        },
+      },
+      want: {
+        tcp: {
+          middlewares: { lim: { inFlightConn: { amount: 10 } } },
+          routers: { pg: { rule: 'HostSNI(`*`)', service: 'pg', middlewares: ['lim'] } },
+        },
+      },
       problems: [],
     },
     {
@@ -238,18 +362,25 @@ describe('decodeDynamicConfig: bad elements are dropped alone', () => {
       assert.deepEqual(config, c.want);
       const got = problems(diagnostics);
       assert.equal(got.length, c.problems.length, got.join('\n'));
-      c.problems.forEach((p, i) => assert.ok(got[i]!.startsWith(p), `${got[i]} should start with ${p}`));
+      c.problems.forEach((p, i) => {
+        assert.ok(got[i]!.startsWith(p), `${got[i]} should start with ${p}`);
+      });
       for (const d of diagnostics) assert.equal(d.source, SRC);
     });
   }
 
   test('diagnostics format as source: path: message', () => {
     const { diagnostics } = decodeDynamicConfig({ http: { routers: { api: { rule: 5, service: 's' } } } }, SRC);
-    assert.equal(formatDiagnostic(diagnostics[0]!), 'error: file dyn.yml: http.routers.api.rule: expected a string, got number 5');
+    assert.equal(
+      formatDiagnostic(diagnostics[0]!),
+      'error: file dyn.yml: http.routers.api.rule: expected a string, got number 5',
+    );
   });
 
   test('no Object.prototype pollution from hostile keys', () => {
-    const raw = JSON.parse('{"http":{"middlewares":{"m":{"headers":{"__proto__":{"polluted":1},"customRequestHeaders":{"__proto__":"x"}}}}}}') as unknown;
+    const raw = JSON.parse(
+      '{"http":{"middlewares":{"m":{"headers":{"__proto__":{"polluted":1},"customRequestHeaders":{"__proto__":"x"}}}}}}',
+    ) as unknown;
     const { config } = decodeDynamicConfig(raw, SRC);
     assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
     assert.equal(config.http?.middlewares?.['m'], undefined);
@@ -287,7 +418,13 @@ describe('parseDynamicText', () => {
     { desc: 'seed-004 as JSON', text: SEED, format: 'json', want: JSON.parse(SEED) as DynamicConfig },
     { desc: 'seed-004 through the YAML parser', text: SEED, format: 'yaml', want: JSON.parse(SEED) as DynamicConfig },
     { desc: 'flow-style YAML that is not JSON', text: '{http: {routers: {}}}', want: { http: { routers: {} } } },
-    { desc: 'YAML anchors and merge keys', text: 'x-lb: &lb\n  passHostHeader: true\nhttp:\n  services:\n    s:\n      loadBalancer:\n        <<: *lb\n        servers: [{url: "http://127.0.0.1"}]\n', want: { http: { services: { s: { loadBalancer: { passHostHeader: true, servers: [{ url: 'http://127.0.0.1' }] } } } } } },
+    {
+      desc: 'YAML anchors and merge keys',
+      text: 'x-lb: &lb\n  passHostHeader: true\nhttp:\n  services:\n    s:\n      loadBalancer:\n        <<: *lb\n        servers: [{url: "http://127.0.0.1"}]\n',
+      want: {
+        http: { services: { s: { loadBalancer: { passHostHeader: true, servers: [{ url: 'http://127.0.0.1' }] } } } },
+      },
+    },
     { desc: 'a comment-only YAML file is an empty config', text: '# nothing here yet\n', want: {} },
   ];
   for (const c of ok) {
@@ -303,18 +440,48 @@ describe('parseDynamicText', () => {
   const bad: { desc: string; text: string; format?: 'yaml' | 'json'; message: RegExp }[] = [
     { desc: 'empty text', text: '', message: /empty/ },
     { desc: 'whitespace only', text: ' \n\t\n', message: /empty/ },
-    { desc: 'truncated JSON', text: '{\n  "http": {\n    "routers": {', message: /^JSON syntax error at line 3, column 17/ },
-    { desc: 'truncated JSON inside a string', text: '{"http": {"rou', message: /^JSON syntax error at line 1, column 15/ },
-    { desc: 'JSON with a trailing comma', text: '{\n  "http": {},\n}', format: 'json', message: /^JSON syntax error at line 3, column 1/ },
-    { desc: 'JSON garbage after the document', text: '{} x', format: 'json', message: /^JSON syntax error at line 1, column 4/ },
-    { desc: 'YAML syntax error', text: 'http:\n  routers: [1\n  x: }', message: /^YAML syntax error at line \d+, column \d+/ },
-    { desc: 'YAML duplicate keys', text: 'http: {}\nhttp: {}\n', message: /^YAML syntax error at line 2, column 1: Map keys must be unique/ },
+    {
+      desc: 'truncated JSON',
+      text: '{\n  "http": {\n    "routers": {',
+      message: /^JSON syntax error at line 3, column 17/,
+    },
+    {
+      desc: 'truncated JSON inside a string',
+      text: '{"http": {"rou',
+      message: /^JSON syntax error at line 1, column 15/,
+    },
+    {
+      desc: 'JSON with a trailing comma',
+      text: '{\n  "http": {},\n}',
+      format: 'json',
+      message: /^JSON syntax error at line 3, column 1/,
+    },
+    {
+      desc: 'JSON garbage after the document',
+      text: '{} x',
+      format: 'json',
+      message: /^JSON syntax error at line 1, column 4/,
+    },
+    {
+      desc: 'YAML syntax error',
+      text: 'http:\n  routers: [1\n  x: }',
+      message: /^YAML syntax error at line \d+, column \d+/,
+    },
+    {
+      desc: 'YAML duplicate keys',
+      text: 'http: {}\nhttp: {}\n',
+      message: /^YAML syntax error at line 2, column 1: Map keys must be unique/,
+    },
     { desc: 'YAML tab indentation', text: 'http:\n\trouters: {}\n', message: /^YAML syntax error at line 2/ },
     { desc: 'several YAML documents', text: 'http: {}\n---\ntcp: {}\n', message: /^YAML syntax error/ },
     { desc: 'a scalar', text: '<html>502 Bad Gateway</html>', message: /got a string/ },
     { desc: 'a list', text: '[1, 2]', message: /got a list/ },
     { desc: 'JSON null', text: 'null', message: /got null/ },
-    { desc: 'a YAML alias bomb', text: `a: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\n`, message: /YAML error: .*alias/i },
+    {
+      desc: 'a YAML alias bomb',
+      text: `a: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\n`,
+      message: /YAML error: .*alias/i,
+    },
   ];
   for (const c of bad) {
     test(`refuses ${c.desc}`, () => {

@@ -40,6 +40,9 @@ describe('locateJsonError', () => {
       const i = at % (s.length + 1);
       return s.slice(0, i) + ins + s.slice(i + 1);
     });
-    fc.assert(fc.property(fc.oneof(fc.string(), mutated), (text) => (locateJsonError(text) === -1) === parses(text)), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), mutated), (text) => (locateJsonError(text) === -1) === parses(text)),
+      { numRuns: 2000 },
+    );
   });
 });

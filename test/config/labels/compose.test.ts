@@ -48,7 +48,9 @@ services:
     assert.deepEqual(r.diagnostics, []);
     assert.deepEqual(r.config.http?.routers?.['app-myproject']?.service, 'app');
     assert.deepEqual(r.config.http?.services?.['app']?.loadBalancer?.servers, [{ url: 'http://127.0.0.1:8081' }]);
-    assert.deepEqual(r.config.http?.services?.['rproxy-app-example-com-8080']?.loadBalancer?.servers, [{ url: 'http://127.0.0.1:8080' }]);
+    assert.deepEqual(r.config.http?.services?.['rproxy-app-example-com-8080']?.loadBalancer?.servers, [
+      { url: 'http://127.0.0.1:8080' },
+    ]);
   });
 
   const bad: { desc: string; yaml: string; match: RegExp }[] = [
@@ -57,12 +59,19 @@ services:
     { desc: 'empty document', yaml: '', match: /not a compose file/ },
     { desc: 'service is not a map', yaml: 'services:\n  web: 3\n', match: /not a map/ },
     { desc: 'bad port entry', yaml: 'services:\n  web:\n    ports: ["abc:def"]\n', match: /ports: invalid entry/ },
-    { desc: 'label typo names the service and the file', yaml: 'services:\n  web:\n    labels: ["traefik.enable=true", "traefik.http.routers.w.rulee=Host(`a`)"]\n    expose: [80]\n', match: /did you mean "rule"/ },
+    {
+      desc: 'label typo names the service and the file',
+      yaml: 'services:\n  web:\n    labels: ["traefik.enable=true", "traefik.http.routers.w.rulee=Host(`a`)"]\n    expose: [80]\n',
+      match: /did you mean "rule"/,
+    },
   ];
   for (const c of bad) {
     test(`diagnostic: ${c.desc}`, () => {
       const r = lintCompose(c.yaml, 'compose.yaml', opts);
-      assert.ok(r.diagnostics.some((d) => c.match.test(d.message)), JSON.stringify(r.diagnostics));
+      assert.ok(
+        r.diagnostics.some((d) => c.match.test(d.message)),
+        JSON.stringify(r.diagnostics),
+      );
       assert.ok(r.diagnostics.every((d) => d.source.includes('compose.yaml')));
     });
   }

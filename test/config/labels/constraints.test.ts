@@ -13,7 +13,11 @@ describe('compileConstraints', () => {
     { desc: 'LabelRegex is unanchored like Go', expr: 'LabelRegex(`team`, `web`)', want: true },
     { desc: 'LabelRegex anchored', expr: 'LabelRegex(`team`, `^db`)', want: false },
     { desc: 'negation', expr: '!Label(`env`, `dev`)', want: true },
-    { desc: 'precedence: && binds tighter than ||', expr: 'Label(`env`, `dev`) && Label(`team`, `x`) || Label(`env`, `prod`)', want: true },
+    {
+      desc: 'precedence: && binds tighter than ||',
+      expr: 'Label(`env`, `dev`) && Label(`team`, `x`) || Label(`env`, `prod`)',
+      want: true,
+    },
     { desc: 'parentheses', expr: 'Label(`env`, `dev`) && (Label(`team`, `x`) || Label(`env`, `prod`))', want: false },
     { desc: 'empty expression keeps everything', expr: '  ', want: true },
     { desc: 'dangling operator', expr: 'Label(`env`, `prod`) &&', error: /expected/ },

@@ -46,7 +46,11 @@ export interface GoldenCase {
   readonly dir: string;
   readonly opts: LabelDecodeOptions;
   readonly containers: ContainerView[];
-  readonly table?: readonly { readonly desc: string; readonly opts: LabelDecodeOptions; readonly containers: ContainerView[] }[];
+  readonly table?: readonly {
+    readonly desc: string;
+    readonly opts: LabelDecodeOptions;
+    readonly containers: ContainerView[];
+  }[];
 }
 
 type RawContainers = (Partial<ContainerView> & { name: string })[];
@@ -66,7 +70,18 @@ export function loadCases(): GoldenCase[] {
         table?: { desc: string; opts?: Partial<LabelDecodeOptions>; containers: RawContainers }[];
       };
       const opts = options(raw.opts);
-      const table = raw.table?.map((row) => ({ desc: row.desc, opts: { ...opts, ...row.opts }, containers: row.containers.map(container) }));
-      return { name, desc: raw.desc, dir, opts, containers: (raw.containers ?? []).map(container), ...(table ? { table } : {}) };
+      const table = raw.table?.map((row) => ({
+        desc: row.desc,
+        opts: { ...opts, ...row.opts },
+        containers: row.containers.map(container),
+      }));
+      return {
+        name,
+        desc: raw.desc,
+        dir,
+        opts,
+        containers: (raw.containers ?? []).map(container),
+        ...(table ? { table } : {}),
+      };
     });
 }

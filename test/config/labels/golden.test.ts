@@ -20,7 +20,8 @@ function decoded(containers: readonly ContainerView[], opts: LabelDecodeOptions)
 
 function compare(dir: string, actual: unknown, pick?: (all: Record<string, unknown>) => unknown): void {
   const file = join(dir, 'expected.json');
-  if (pick !== undefined && !update && !existsSync(file)) assert.fail(`${file} is missing: run with UPDATE_GOLDEN=1 and review it`);
+  if (pick !== undefined && !update && !existsSync(file))
+    assert.fail(`${file} is missing: run with UPDATE_GOLDEN=1 and review it`);
   if (update || !existsSync(file)) {
     writeFileSync(file, `${JSON.stringify(actual, null, 2)}\n`);
     if (!update) assert.fail(`wrote missing ${file}; review it and run again`);
@@ -39,10 +40,12 @@ describe('label decoder golden fixtures', () => {
     const rows = c.table;
     describe(`${c.name}: ${c.desc}`, () => {
       if (update) {
-        test('update', () => compare(c.dir, Object.fromEntries(rows.map((row) => [row.desc, decoded(row.containers, row.opts)]))));
+        test('update', () =>
+          compare(c.dir, Object.fromEntries(rows.map((row) => [row.desc, decoded(row.containers, row.opts)]))));
         return;
       }
-      for (const row of rows) test(row.desc, () => compare(c.dir, decoded(row.containers, row.opts), (all) => all[row.desc]));
+      for (const row of rows)
+        test(row.desc, () => compare(c.dir, decoded(row.containers, row.opts), (all) => all[row.desc]));
     });
   }
 });

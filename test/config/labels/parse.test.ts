@@ -6,7 +6,12 @@ import { suggest } from '../../../src/config/labels/suggest.ts';
 
 const src = 'container "t" on daemon d';
 
-function element(labels: Record<string, string>, proto: 'http' | 'tcp' | 'udp', section: 'routers' | 'services' | 'middlewares' | 'serversTransports', name: string) {
+function element(
+  labels: Record<string, string>,
+  proto: 'http' | 'tcp' | 'udp',
+  section: 'routers' | 'services' | 'middlewares' | 'serversTransports',
+  name: string,
+) {
   const p = parseTraefikLabels(labels, src);
   const e = p[proto][section].get(name);
   assert.ok(e, `element ${name} missing`);
@@ -14,20 +19,137 @@ function element(labels: Record<string, string>, proto: 'http' | 'tcp' | 'udp', 
 }
 
 describe('parseTraefikLabels', () => {
-  const ok: { desc: string; labels: Record<string, string>; proto: 'http' | 'tcp' | 'udp'; section: 'routers' | 'services' | 'middlewares' | 'serversTransports'; name: string; want: unknown }[] = [
-    { desc: 'keys are case-insensitive, names keep case', labels: { 'Traefik.HTTP.Routers.MyR.RULE': 'Host(`a`)', 'traefik.http.routers.MyR.EntryPoints': 'a, b' }, proto: 'http', section: 'routers', name: 'MyR', want: { rule: 'Host(`a`)', entryPoints: ['a', 'b'] } },
-    { desc: 'indexed lists', labels: { 'traefik.http.routers.r.tls.domains[1].main': 'b.com', 'traefik.http.routers.r.tls.domains[0].main': 'a.com', 'traefik.http.routers.r.tls.domains[0].sans': 'x.a.com,y.a.com' }, proto: 'http', section: 'routers', name: 'r', want: { tls: { domains: [{ main: 'a.com', sans: ['x.a.com', 'y.a.com'] }, { main: 'b.com' }] } } },
-    { desc: 'allowEmpty objects', labels: { 'traefik.http.routers.r.tls': 'true', 'traefik.http.routers.r.observability.accesslogs': 'false' }, proto: 'http', section: 'routers', name: 'r', want: { tls: {}, observability: { accessLogs: false } } },
-    { desc: 'header names keep their case', labels: { 'traefik.http.middlewares.m.headers.customRequestHeaders.X-Forwarded-Proto': 'https' }, proto: 'http', section: 'middlewares', name: 'm', want: { headers: { customRequestHeaders: { 'X-Forwarded-Proto': 'https' } } } },
-    { desc: 'canonical middleware option names', labels: { 'traefik.http.middlewares.m.headers.stsseconds': '10', 'traefik.http.middlewares.m.headers.stspreload': 'TRUE' }, proto: 'http', section: 'middlewares', name: 'm', want: { headers: { stsSeconds: 10, stsPreload: true } } },
-    { desc: 'TCP server port and proxy protocol', labels: { 'traefik.tcp.services.s.loadbalancer.server.port': '5432', 'traefik.tcp.services.s.loadbalancer.proxyprotocol.version': '2' }, proto: 'tcp', section: 'services', name: 's', want: { loadBalancer: { server: { port: 5432 }, proxyProtocol: { version: 2 } } } },
-    { desc: 'weighted services by index', labels: { 'traefik.http.services.w.weighted.services[0].name': 'a', 'traefik.http.services.w.weighted.services[0].weight': '3' }, proto: 'http', section: 'services', name: 'w', want: { weighted: { services: [{ name: 'a', weight: 3 }] } } },
-    { desc: 'durations stay strings', labels: { 'traefik.http.serverstransports.t.forwardingtimeouts.dialtimeout': '30' }, proto: 'http', section: 'serversTransports', name: 't', want: { forwardingTimeouts: { dialTimeout: '30' } } },
-    { desc: 'UDP router', labels: { 'traefik.udp.routers.u.entrypoints': 'udp-53' }, proto: 'udp', section: 'routers', name: 'u', want: { entryPoints: ['udp-53'] } },
-    { desc: 'a value on the element itself makes the element, as Traefik\'s parser', labels: { 'traefik.udp.routers.foo': 'true' }, proto: 'udp', section: 'routers', name: 'foo', want: {} },
-    { desc: 'whatever the value', labels: { 'traefik.http.routers.r': 'x' }, proto: 'http', section: 'routers', name: 'r', want: {} },
-    { desc: 'an empty server port is unset (Traefik reads a string)', labels: { 'traefik.http.services.s.loadbalancer.server.port': '', 'traefik.http.services.s.loadbalancer.passhostheader': 'false' }, proto: 'http', section: 'services', name: 's', want: { loadBalancer: { passHostHeader: false } } },
-    { desc: 'an empty server scheme and url are unset', labels: { 'traefik.http.services.s.LoadBalancer.Server.Scheme': ' ', 'traefik.http.services.s.loadbalancer.server.url': '' }, proto: 'http', section: 'services', name: 's', want: { loadBalancer: {} } },
+  const ok: {
+    desc: string;
+    labels: Record<string, string>;
+    proto: 'http' | 'tcp' | 'udp';
+    section: 'routers' | 'services' | 'middlewares' | 'serversTransports';
+    name: string;
+    want: unknown;
+  }[] = [
+    {
+      desc: 'keys are case-insensitive, names keep case',
+      labels: { 'Traefik.HTTP.Routers.MyR.RULE': 'Host(`a`)', 'traefik.http.routers.MyR.EntryPoints': 'a, b' },
+      proto: 'http',
+      section: 'routers',
+      name: 'MyR',
+      want: { rule: 'Host(`a`)', entryPoints: ['a', 'b'] },
+    },
+    {
+      desc: 'indexed lists',
+      labels: {
+        'traefik.http.routers.r.tls.domains[1].main': 'b.com',
+        'traefik.http.routers.r.tls.domains[0].main': 'a.com',
+        'traefik.http.routers.r.tls.domains[0].sans': 'x.a.com,y.a.com',
+      },
+      proto: 'http',
+      section: 'routers',
+      name: 'r',
+      want: { tls: { domains: [{ main: 'a.com', sans: ['x.a.com', 'y.a.com'] }, { main: 'b.com' }] } },
+    },
+    {
+      desc: 'allowEmpty objects',
+      labels: { 'traefik.http.routers.r.tls': 'true', 'traefik.http.routers.r.observability.accesslogs': 'false' },
+      proto: 'http',
+      section: 'routers',
+      name: 'r',
+      want: { tls: {}, observability: { accessLogs: false } },
+    },
+    {
+      desc: 'header names keep their case',
+      labels: { 'traefik.http.middlewares.m.headers.customRequestHeaders.X-Forwarded-Proto': 'https' },
+      proto: 'http',
+      section: 'middlewares',
+      name: 'm',
+      want: { headers: { customRequestHeaders: { 'X-Forwarded-Proto': 'https' } } },
+    },
+    {
+      desc: 'canonical middleware option names',
+      labels: {
+        'traefik.http.middlewares.m.headers.stsseconds': '10',
+        'traefik.http.middlewares.m.headers.stspreload': 'TRUE',
+      },
+      proto: 'http',
+      section: 'middlewares',
+      name: 'm',
+      want: { headers: { stsSeconds: 10, stsPreload: true } },
+    },
+    {
+      desc: 'TCP server port and proxy protocol',
+      labels: {
+        'traefik.tcp.services.s.loadbalancer.server.port': '5432',
+        'traefik.tcp.services.s.loadbalancer.proxyprotocol.version': '2',
+      },
+      proto: 'tcp',
+      section: 'services',
+      name: 's',
+      want: { loadBalancer: { server: { port: 5432 }, proxyProtocol: { version: 2 } } },
+    },
+    {
+      desc: 'weighted services by index',
+      labels: {
+        'traefik.http.services.w.weighted.services[0].name': 'a',
+        'traefik.http.services.w.weighted.services[0].weight': '3',
+      },
+      proto: 'http',
+      section: 'services',
+      name: 'w',
+      want: { weighted: { services: [{ name: 'a', weight: 3 }] } },
+    },
+    {
+      desc: 'durations stay strings',
+      labels: { 'traefik.http.serverstransports.t.forwardingtimeouts.dialtimeout': '30' },
+      proto: 'http',
+      section: 'serversTransports',
+      name: 't',
+      want: { forwardingTimeouts: { dialTimeout: '30' } },
+    },
+    {
+      desc: 'UDP router',
+      labels: { 'traefik.udp.routers.u.entrypoints': 'udp-53' },
+      proto: 'udp',
+      section: 'routers',
+      name: 'u',
+      want: { entryPoints: ['udp-53'] },
+    },
+    {
+      desc: "a value on the element itself makes the element, as Traefik's parser",
+      labels: { 'traefik.udp.routers.foo': 'true' },
+      proto: 'udp',
+      section: 'routers',
+      name: 'foo',
+      want: {},
+    },
+    {
+      desc: 'whatever the value',
+      labels: { 'traefik.http.routers.r': 'x' },
+      proto: 'http',
+      section: 'routers',
+      name: 'r',
+      want: {},
+    },
+    {
+      desc: 'an empty server port is unset (Traefik reads a string)',
+      labels: {
+        'traefik.http.services.s.loadbalancer.server.port': '',
+        'traefik.http.services.s.loadbalancer.passhostheader': 'false',
+      },
+      proto: 'http',
+      section: 'services',
+      name: 's',
+      want: { loadBalancer: { passHostHeader: false } },
+    },
+    {
+      desc: 'an empty server scheme and url are unset',
+      labels: {
+        'traefik.http.services.s.LoadBalancer.Server.Scheme': ' ',
+        'traefik.http.services.s.loadbalancer.server.url': '',
+      },
+      proto: 'http',
+      section: 'services',
+      name: 's',
+      want: { loadBalancer: {} },
+    },
   ];
   for (const c of ok) {
     test(c.desc, () => {
@@ -38,13 +160,43 @@ describe('parseTraefikLabels', () => {
   }
 
   const bad: { desc: string; labels: Record<string, string>; name: string; match: RegExp }[] = [
-    { desc: 'unknown key with suggestion', labels: { 'traefik.http.routers.r.entrypoint': 'web' }, name: 'r', match: /unknown key "entrypoint" \(did you mean "entryPoints"\?\)/ },
-    { desc: 'sub-key of a scalar', labels: { 'traefik.http.routers.r.rule.x': 'a' }, name: 'r', match: /has no sub-keys/ },
+    {
+      desc: 'unknown key with suggestion',
+      labels: { 'traefik.http.routers.r.entrypoint': 'web' },
+      name: 'r',
+      match: /unknown key "entrypoint" \(did you mean "entryPoints"\?\)/,
+    },
+    {
+      desc: 'sub-key of a scalar',
+      labels: { 'traefik.http.routers.r.rule.x': 'a' },
+      name: 'r',
+      match: /has no sub-keys/,
+    },
     { desc: 'index on a non-list', labels: { 'traefik.http.routers.r.rule[0]': 'a' }, name: 'r', match: /not a list/ },
-    { desc: 'object given a non-bool value', labels: { 'traefik.http.routers.r.tls': 'yes please' }, name: 'r', match: /expected true or false/ },
-    { desc: 'map without a key', labels: { 'traefik.http.middlewares.r.headers.customrequestheaders': 'x' }, name: 'r', match: /expects a name/ },
-    { desc: 'bad duration', labels: { 'traefik.http.middlewares.r.ratelimit.period': 'soon' }, name: 'r', match: /expected a duration/ },
-    { desc: 'weird segment', labels: { 'traefik.http.routers.r.tls.domains[x].main': 'a' }, name: 'r', match: /invalid key segment/ },
+    {
+      desc: 'object given a non-bool value',
+      labels: { 'traefik.http.routers.r.tls': 'yes please' },
+      name: 'r',
+      match: /expected true or false/,
+    },
+    {
+      desc: 'map without a key',
+      labels: { 'traefik.http.middlewares.r.headers.customrequestheaders': 'x' },
+      name: 'r',
+      match: /expects a name/,
+    },
+    {
+      desc: 'bad duration',
+      labels: { 'traefik.http.middlewares.r.ratelimit.period': 'soon' },
+      name: 'r',
+      match: /expected a duration/,
+    },
+    {
+      desc: 'weird segment',
+      labels: { 'traefik.http.routers.r.tls.domains[x].main': 'a' },
+      name: 'r',
+      match: /invalid key segment/,
+    },
   ];
   for (const c of bad) {
     test(`error: ${c.desc}`, () => {
@@ -57,7 +209,15 @@ describe('parseTraefikLabels', () => {
   }
 
   test('container-level labels', () => {
-    const p = parseTraefikLabels({ 'traefik.enable': 'True', 'traefik.docker.network': 'front', 'traefik.docker.allownonrunning': '1', 'other.label': 'x' }, src);
+    const p = parseTraefikLabels(
+      {
+        'traefik.enable': 'True',
+        'traefik.docker.network': 'front',
+        'traefik.docker.allownonrunning': '1',
+        'other.label': 'x',
+      },
+      src,
+    );
     assert.equal(p.enable, true);
     assert.equal(p.network, 'front');
     assert.equal(p.allowNonRunning, true);
@@ -71,7 +231,13 @@ describe('parseTraefikLabels', () => {
   });
 
   test('default TLS store labels', () => {
-    const p = parseTraefikLabels({ 'traefik.tls.stores.default.defaultgeneratedcert.resolver': 'le', 'traefik.tls.stores.default.defaultgeneratedcert.domain.main': 'example.com' }, src);
+    const p = parseTraefikLabels(
+      {
+        'traefik.tls.stores.default.defaultgeneratedcert.resolver': 'le',
+        'traefik.tls.stores.default.defaultgeneratedcert.domain.main': 'example.com',
+      },
+      src,
+    );
     assert.deepEqual(p.tlsDefaultStore, { defaultGeneratedCert: { resolver: 'le', domain: { main: 'example.com' } } });
   });
 });
@@ -103,7 +269,10 @@ describe('values', () => {
 describe('server URLs', () => {
   test('a server URL from labels is accepted, as Traefik v3.7 does (v3.0 refused it)', () => {
     const p = parseTraefikLabels({ 'traefik.http.services.s.loadbalancer.server.url': 'http://10.9.9.9:80' }, src);
-    assert.deepEqual(p.http.services.get('s'), { value: { loadBalancer: { server: { url: 'http://10.9.9.9:80' } } }, errors: [] });
+    assert.deepEqual(p.http.services.get('s'), {
+      value: { loadBalancer: { server: { url: 'http://10.9.9.9:80' } } },
+      errors: [],
+    });
   });
 
   test('an h2c:// server URL is accepted without a warning: it is served over HTTP/2', () => {

@@ -12,9 +12,17 @@ describe('renderRuleTemplate', () => {
     { desc: 'index .Labels', tpl: 'Host(`{{ index .Labels "app.host" }}`)', want: 'Host(`a.example.com`)' },
     { desc: 'missing label is empty', tpl: '[{{ index .Labels "nope" }}]', want: '[]' },
     { desc: 'dotted label access', tpl: '{{ .Labels.sub }}', want: 'x' },
-    { desc: 'dotted access to a missing label prints <no value>, as Go', tpl: '[{{ .Labels.nope }}]', want: '[<no value>]' },
+    {
+      desc: 'dotted access to a missing label prints <no value>, as Go',
+      tpl: '[{{ .Labels.nope }}]',
+      want: '[<no value>]',
+    },
     { desc: 'a missing label through default is empty, as sprig', tpl: '{{ .Labels.nope | default "d" }}', want: 'd' },
-    { desc: 'a missing label into a string function is Go\'s error', tpl: '{{ .Labels.nope | lower }}', error: /invalid value; expected string/ },
+    {
+      desc: "a missing label into a string function is Go's error",
+      tpl: '{{ .Labels.nope | lower }}',
+      error: /invalid value; expected string/,
+    },
     { desc: 'default with a pipe', tpl: '{{ index .Labels "nope" | default "d.example.com" }}', want: 'd.example.com' },
     { desc: 'trim markers', tpl: 'a  {{- .Name -}}  b', want: 'aweb-shopb' },
     { desc: 'replace and trimSuffix', tpl: '{{ replace "-" "." .Name | trimSuffix ".shop" }}', want: 'web' },
@@ -38,7 +46,12 @@ describe('renderRuleTemplate', () => {
 });
 
 describe('normalizeName', () => {
-  for (const [input, want] of [['web_shop', 'web-shop'], ['/a..b__c/', 'a-b-c'], ['Ünïcode_1', 'Ünïcode-1'], ['', '']] as const) {
+  for (const [input, want] of [
+    ['web_shop', 'web-shop'],
+    ['/a..b__c/', 'a-b-c'],
+    ['Ünïcode_1', 'Ünïcode-1'],
+    ['', ''],
+  ] as const) {
     test(`${JSON.stringify(input)} → ${JSON.stringify(want)}`, () => assert.equal(normalizeName(input), want));
   }
 });

@@ -47,14 +47,55 @@ describe('basicAuth: hash formats', () => {
 
 describe('basicAuth: behaviour', () => {
   const cases = [
-    { desc: 'no Authorization header → 401 with challenge', options: {}, auth: undefined, status: 401, challenge: 'Basic realm="traefik"' },
-    { desc: 'unknown user → 401', options: {}, auth: basic('nobody', 'secret'), status: 401, challenge: 'Basic realm="traefik"' },
+    {
+      desc: 'no Authorization header → 401 with challenge',
+      options: {},
+      auth: undefined,
+      status: 401,
+      challenge: 'Basic realm="traefik"',
+    },
+    {
+      desc: 'unknown user → 401',
+      options: {},
+      auth: basic('nobody', 'secret'),
+      status: 401,
+      challenge: 'Basic realm="traefik"',
+    },
     { desc: 'malformed header → 401', options: {}, auth: 'Basic !!!', status: 401, challenge: 'Basic realm="traefik"' },
-    { desc: 'custom realm', options: { realm: 'staff only' }, auth: undefined, status: 401, challenge: 'Basic realm="staff only"' },
-    { desc: 'Authorization forwarded by default', options: {}, auth: basic('test', 'secret'), status: 200, forwardedAuth: true },
-    { desc: 'removeHeader drops Authorization', options: { removeHeader: true }, auth: basic('test', 'secret'), status: 200, forwardedAuth: false },
-    { desc: 'headerField carries the user', options: { headerField: 'X-WebAuth-User' }, auth: basic('test', 'secret'), status: 200, userHeader: 'test' },
-    { desc: 'scheme name is case-insensitive', options: {}, auth: basic('test', 'secret').replace('Basic', 'bAsIc'), status: 200 },
+    {
+      desc: 'custom realm',
+      options: { realm: 'staff only' },
+      auth: undefined,
+      status: 401,
+      challenge: 'Basic realm="staff only"',
+    },
+    {
+      desc: 'Authorization forwarded by default',
+      options: {},
+      auth: basic('test', 'secret'),
+      status: 200,
+      forwardedAuth: true,
+    },
+    {
+      desc: 'removeHeader drops Authorization',
+      options: { removeHeader: true },
+      auth: basic('test', 'secret'),
+      status: 200,
+      forwardedAuth: false,
+    },
+    {
+      desc: 'headerField carries the user',
+      options: { headerField: 'X-WebAuth-User' },
+      auth: basic('test', 'secret'),
+      status: 200,
+      userHeader: 'test',
+    },
+    {
+      desc: 'scheme name is case-insensitive',
+      options: {},
+      auth: basic('test', 'secret').replace('Basic', 'bAsIc'),
+      status: 200,
+    },
   ];
   for (const c of cases) {
     test(c.desc, async () => {
@@ -100,12 +141,25 @@ describe('basicAuth: behaviour', () => {
 
   const invalid = [
     { desc: 'no users', options: {}, error: 'users: at least one user is required (users or usersFile)' },
-    { desc: 'entry without colon', options: { users: ['justaname'] }, error: 'users: invalid entry "justaname", expected name:hash' },
-    { desc: 'unreadable usersFile', options: { usersFile: '/nonexistent/htpasswd' }, error: 'usersFile: cannot read /nonexistent/htpasswd: ENOENT' },
+    {
+      desc: 'entry without colon',
+      options: { users: ['justaname'] },
+      error: 'users: invalid entry "justaname", expected name:hash',
+    },
+    {
+      desc: 'unreadable usersFile',
+      options: { usersFile: '/nonexistent/htpasswd' },
+      error: 'usersFile: cannot read /nonexistent/htpasswd: ENOENT',
+    },
   ];
   for (const c of invalid) {
     test(`invalid: ${c.desc}`, () => {
-      const built = basicAuthFactory(c.options, { name: 'x@file', logger: silentLogger, service: () => undefined, tmpDir: '/tmp' });
+      const built = basicAuthFactory(c.options, {
+        name: 'x@file',
+        logger: silentLogger,
+        service: () => undefined,
+        tmpDir: '/tmp',
+      });
       assert.deepEqual(built, { error: c.error });
     });
   }

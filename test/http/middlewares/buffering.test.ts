@@ -12,10 +12,32 @@ const spillFiles = (dir: string): string[] => readdirSync(dir).filter((f) => f.s
 
 describe('buffering: request', () => {
   const cases = [
-    { desc: 'body under the limit is forwarded with its length', options: { maxRequestBodyBytes: 100 }, body: 'x'.repeat(100), status: 200 },
-    { desc: 'announced length over the limit → 413', options: { maxRequestBodyBytes: 10 }, body: 'x'.repeat(11), status: 413 },
-    { desc: 'chunked body over the limit → 413', options: { maxRequestBodyBytes: 10 }, body: 'x'.repeat(50), chunked: true, status: 413 },
-    { desc: 'chunked body under the limit is re-framed with content-length', options: { maxRequestBodyBytes: 100 }, body: 'hello', chunked: true, status: 200 },
+    {
+      desc: 'body under the limit is forwarded with its length',
+      options: { maxRequestBodyBytes: 100 },
+      body: 'x'.repeat(100),
+      status: 200,
+    },
+    {
+      desc: 'announced length over the limit → 413',
+      options: { maxRequestBodyBytes: 10 },
+      body: 'x'.repeat(11),
+      status: 413,
+    },
+    {
+      desc: 'chunked body over the limit → 413',
+      options: { maxRequestBodyBytes: 10 },
+      body: 'x'.repeat(50),
+      chunked: true,
+      status: 413,
+    },
+    {
+      desc: 'chunked body under the limit is re-framed with content-length',
+      options: { maxRequestBodyBytes: 100 },
+      body: 'hello',
+      chunked: true,
+      status: 200,
+    },
     { desc: 'label-style string options', options: { maxrequestbodybytes: '10' }, body: 'x'.repeat(11), status: 413 },
   ];
   for (const c of cases) {
@@ -43,7 +65,9 @@ describe('buffering: request', () => {
     const final: Handler = (req, res, ctx) => {
       seenFiles = spillFiles(dir);
       const chunks: Buffer[] = [];
-      requestBody(req).on('data', (c: Buffer) => chunks.push(c)).on('end', () => fixedHandler(200, {}, Buffer.concat(chunks))(req, res, ctx));
+      requestBody(req)
+        .on('data', (c: Buffer) => chunks.push(c))
+        .on('end', () => fixedHandler(200, {}, Buffer.concat(chunks))(req, res, ctx));
     };
     const h = await startHarness(bufferingFactory, { memRequestBodyBytes: 16 }, { final });
     dir = h.tmpDir;
@@ -61,7 +85,15 @@ describe('buffering: request', () => {
 
   test('the temp file is removed when the client aborts mid-upload', async () => {
     let reached = false;
-    const h = await startHarness(bufferingFactory, { memRequestBodyBytes: 8 }, { final: () => { reached = true; } });
+    const h = await startHarness(
+      bufferingFactory,
+      { memRequestBodyBytes: 8 },
+      {
+        final: () => {
+          reached = true;
+        },
+      },
+    );
     try {
       const req = request({ host: '127.0.0.1', port: h.port, method: 'POST', headers: { 'content-length': '100000' } });
       req.on('error', () => undefined);
@@ -78,7 +110,11 @@ describe('buffering: request', () => {
   test('the temp file is removed when the body turns out too large', async () => {
     const h = await startHarness(bufferingFactory, { memRequestBodyBytes: 8, maxRequestBodyBytes: 5000 });
     try {
-      const r = await send(h.port, { method: 'POST', body: 'y'.repeat(6000), headers: { 'transfer-encoding': 'chunked' } });
+      const r = await send(h.port, {
+        method: 'POST',
+        body: 'y'.repeat(6000),
+        headers: { 'transfer-encoding': 'chunked' },
+      });
       assert.equal(r.status, 413);
       await waitUntil(() => spillFiles(h.tmpDir).length === 0, 'temp file removed after 413');
     } finally {
@@ -88,19 +124,31 @@ describe('buffering: request', () => {
 
   test('without request options the request body streams to the service', { timeout: 10_000 }, async () => {
     let gotFirst!: () => void;
-    const firstChunk = new Promise<void>((r) => { gotFirst = r; });
+    const firstChunk = new Promise<void>((r) => {
+      gotFirst = r;
+    });
     const final: Handler = (req, res) => {
       const chunks: Buffer[] = [];
-      requestBody(req).on('data', (c: Buffer) => { chunks.push(c); gotFirst(); });
+      requestBody(req).on('data', (c: Buffer) => {
+        chunks.push(c);
+        gotFirst();
+      });
       requestBody(req).on('end', () => res.end(Buffer.concat(chunks)));
     };
     const h = await startHarness(bufferingFactory, { maxResponseBodyBytes: 1000 }, { final });
     try {
       const done = new Promise<string>((resolve, reject) => {
-        const req = request({ host: '127.0.0.1', port: h.port, method: 'POST', headers: { 'transfer-encoding': 'chunked' } }, (res) => {
-          let text = '';
-          res.on('data', (c: Buffer) => { text += c.toString(); }).on('end', () => resolve(text));
-        });
+        const req = request(
+          { host: '127.0.0.1', port: h.port, method: 'POST', headers: { 'transfer-encoding': 'chunked' } },
+          (res) => {
+            let text = '';
+            res
+              .on('data', (c: Buffer) => {
+                text += c.toString();
+              })
+              .on('end', () => resolve(text));
+          },
+        );
         req.on('error', reject);
         req.write('first;');
         void firstChunk.then(() => req.end('second'));
@@ -114,13 +162,37 @@ describe('buffering: request', () => {
 
 describe('buffering: response', () => {
   const cases = [
-    { desc: 'under maxResponseBodyBytes: whole body with content-length', options: { maxResponseBodyBytes: 10 }, parts: ['12345', '67890'], status: 200, body: '1234567890' },
-    { desc: 'over maxResponseBodyBytes: 500, never a truncated 200', options: { maxResponseBodyBytes: 9 }, parts: ['12345', '67890'], status: 500, body: 'Internal Server Error' },
-    { desc: 'spills above memResponseBodyBytes', options: { memResponseBodyBytes: 4 }, parts: ['a'.repeat(5000), 'b'.repeat(5000)], status: 200, body: 'a'.repeat(5000) + 'b'.repeat(5000) },
+    {
+      desc: 'under maxResponseBodyBytes: whole body with content-length',
+      options: { maxResponseBodyBytes: 10 },
+      parts: ['12345', '67890'],
+      status: 200,
+      body: '1234567890',
+    },
+    {
+      desc: 'over maxResponseBodyBytes: 500, never a truncated 200',
+      options: { maxResponseBodyBytes: 9 },
+      parts: ['12345', '67890'],
+      status: 500,
+      body: 'Internal Server Error',
+    },
+    {
+      desc: 'spills above memResponseBodyBytes',
+      options: { memResponseBodyBytes: 4 },
+      parts: ['a'.repeat(5000), 'b'.repeat(5000)],
+      status: 200,
+      body: 'a'.repeat(5000) + 'b'.repeat(5000),
+    },
   ];
   for (const c of cases) {
     test(c.desc, async () => {
-      const h = await startHarness(bufferingFactory, c.options, { final: fixedHandler(200, { 'x-up': '1' }, c.parts.map((p) => Buffer.from(p))) });
+      const h = await startHarness(bufferingFactory, c.options, {
+        final: fixedHandler(
+          200,
+          { 'x-up': '1' },
+          c.parts.map((p) => Buffer.from(p)),
+        ),
+      });
       try {
         const r = await send(h.port);
         assert.equal(r.status, c.status);
@@ -136,7 +208,9 @@ describe('buffering: response', () => {
 
   test('without response options the response streams to the client', { timeout: 10_000 }, async () => {
     let release!: () => void;
-    const released = new Promise<void>((r) => { release = r; });
+    const released = new Promise<void>((r) => {
+      release = r;
+    });
     const final: Handler = (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.write('data: one\n\n');
@@ -147,8 +221,15 @@ describe('buffering: response', () => {
       const text = await new Promise<string>((resolve, reject) => {
         request({ host: '127.0.0.1', port: h.port }, (res) => {
           let t = '';
-          res.on('data', (c: Buffer) => { t += c.toString(); release(); }).on('end', () => resolve(t));
-        }).on('error', reject).end();
+          res
+            .on('data', (c: Buffer) => {
+              t += c.toString();
+              release();
+            })
+            .on('end', () => resolve(t));
+        })
+          .on('error', reject)
+          .end();
       });
       assert.equal(text, 'data: one\n\ndata: two\n\n');
     } finally {
@@ -159,9 +240,27 @@ describe('buffering: response', () => {
 
 describe('buffering: retryExpression', () => {
   const cases = [
-    { desc: 'network error retried with the body replayed', expr: 'IsNetworkError() && Attempts() < 2', failures: 1, status: 200, calls: 2 },
-    { desc: 'attempts exhausted: the last error is returned', expr: 'IsNetworkError() && Attempts() < 2', failures: 5, status: 502, calls: 2 },
-    { desc: 'response code condition', expr: 'ResponseCode() == 502 && Attempts() <= 3', failures: 2, status: 200, calls: 3 },
+    {
+      desc: 'network error retried with the body replayed',
+      expr: 'IsNetworkError() && Attempts() < 2',
+      failures: 1,
+      status: 200,
+      calls: 2,
+    },
+    {
+      desc: 'attempts exhausted: the last error is returned',
+      expr: 'IsNetworkError() && Attempts() < 2',
+      failures: 5,
+      status: 502,
+      calls: 2,
+    },
+    {
+      desc: 'response code condition',
+      expr: 'ResponseCode() == 502 && Attempts() <= 3',
+      failures: 2,
+      status: 200,
+      calls: 3,
+    },
     { desc: 'false expression: no retry', expr: 'Attempts() < 1', failures: 1, status: 502, calls: 1 },
   ];
   for (const c of cases) {
@@ -171,16 +270,18 @@ describe('buffering: retryExpression', () => {
       const final: Handler = (req, res, ctx) => {
         calls++;
         const chunks: Buffer[] = [];
-        requestBody(req).on('data', (d: Buffer) => chunks.push(d)).on('end', () => {
-          bodies.push(Buffer.concat(chunks).toString());
-          if (calls <= c.failures) {
-            res.setHeader('x-failed', '1');
-            res.writeHead(502);
-            res.end('Bad Gateway');
-            return;
-          }
-          fixedHandler(200, {}, 'ok')(req, res, ctx);
-        });
+        requestBody(req)
+          .on('data', (d: Buffer) => chunks.push(d))
+          .on('end', () => {
+            bodies.push(Buffer.concat(chunks).toString());
+            if (calls <= c.failures) {
+              res.setHeader('x-failed', '1');
+              res.writeHead(502);
+              res.end('Bad Gateway');
+              return;
+            }
+            fixedHandler(200, {}, 'ok')(req, res, ctx);
+          });
       };
       const h = await startHarness(bufferingFactory, { retryExpression: c.expr }, { final });
       try {
@@ -197,13 +298,20 @@ describe('buffering: retryExpression', () => {
 
   const invalid = [
     { desc: 'negative limit', options: { maxRequestBodyBytes: -1 }, error: 'maxRequestBodyBytes: must be at least 0' },
-    { desc: 'limit not a number', options: { maxResponseBodyBytes: 'lots' }, error: 'maxResponseBodyBytes: expected a number' },
+    {
+      desc: 'limit not a number',
+      options: { maxResponseBodyBytes: 'lots' },
+      error: 'maxResponseBodyBytes: expected a number',
+    },
     { desc: 'bad expression', options: { retryExpression: 'Attempts() <' }, error: 'retryExpression: unexpected end' },
     { desc: 'unknown function', options: { retryExpression: 'Foo()' }, error: 'retryExpression: unexpected "Foo"' },
   ];
   for (const c of invalid) {
     test(`invalid: ${c.desc}`, () => {
-      assert.deepEqual(bufferingFactory(c.options, { name: 'x@file', logger: silentLogger, service: () => undefined, tmpDir: '/tmp' }), { error: c.error });
+      assert.deepEqual(
+        bufferingFactory(c.options, { name: 'x@file', logger: silentLogger, service: () => undefined, tmpDir: '/tmp' }),
+        { error: c.error },
+      );
     });
   }
 });

@@ -20,7 +20,16 @@ describe('middlewares composed in router order', () => {
   for (const c of orders) {
     test(c.desc, async () => {
       const chain = c.order.map((t) => build(middlewareFactories[t]!, options[t]!));
-      const h = await startHarness(chain, {}, { final: fixedHandler(200, { 'content-type': 'text/plain' }, [Buffer.from(BODY.slice(0, 100)), Buffer.from(BODY.slice(100))]) });
+      const h = await startHarness(
+        chain,
+        {},
+        {
+          final: fixedHandler(200, { 'content-type': 'text/plain' }, [
+            Buffer.from(BODY.slice(0, 100)),
+            Buffer.from(BODY.slice(100)),
+          ]),
+        },
+      );
       try {
         const r = await send(h.port, { headers: { 'accept-encoding': 'gzip' } });
         assert.equal(r.status, 200);

@@ -28,7 +28,13 @@ export const echoHandler: Handler = (req, res, ctx) => {
   body.on('data', (c: Buffer) => chunks.push(c));
   body.on('error', () => res.destroy());
   body.on('end', () => {
-    const echo: Echo = { method: req.method, url: req.url, path: ctx.path, headers: req.headers.toObject(), body: Buffer.concat(chunks).toString() };
+    const echo: Echo = {
+      method: req.method,
+      url: req.url,
+      path: ctx.path,
+      headers: req.headers.toObject(),
+      body: Buffer.concat(chunks).toString(),
+    };
     const buf = Buffer.from(JSON.stringify(echo));
     res.setHeader('content-type', 'application/json');
     res.setHeader('content-length', buf.length);
@@ -38,7 +44,11 @@ export const echoHandler: Handler = (req, res, ctx) => {
 };
 
 /** A final handler serving a fixed response like the forwarder would (setHeader, writeHead, body). */
-export function fixedHandler(status: number, headers: Record<string, string | string[]>, body: string | Buffer | Buffer[]): Handler {
+export function fixedHandler(
+  status: number,
+  headers: Record<string, string | string[]>,
+  body: string | Buffer | Buffer[],
+): Handler {
   return (req, res, ctx) => {
     ctx.responseStarted = true;
     requestBody(req).resume();
@@ -69,9 +79,17 @@ export interface Harness {
 export const silentLogger = pino({ level: 'silent' });
 
 /** Builds a middleware or fails the test with its option error. */
-export function build(factory: MiddlewareFactory, options: Record<string, unknown>, env: Partial<MiddlewareEnv> = {}): BuiltMiddleware {
+export function build(
+  factory: MiddlewareFactory,
+  options: Record<string, unknown>,
+  env: Partial<MiddlewareEnv> = {},
+): BuiltMiddleware {
   const built = factory(options, {
-    name: 'test@file', logger: silentLogger, service: () => undefined, tmpDir: tmpdir(), ...env,
+    name: 'test@file',
+    logger: silentLogger,
+    service: () => undefined,
+    tmpDir: tmpdir(),
+    ...env,
   });
   if ('error' in built) throw new Error(`unexpected option error: ${built.error}`);
   return built;
@@ -81,7 +99,11 @@ export function build(factory: MiddlewareFactory, options: Record<string, unknow
  * Starts a real HTTP server on 127.0.0.1:0 (berth's HTTP/1.1 engine) whose handler builds a
  * request context as the entrypoint does and runs `mw.wrap(final)`.
  */
-export async function startHarness(factory: MiddlewareFactory | BuiltMiddleware[], options: Record<string, unknown>, hopts: HarnessOptions = {}): Promise<Harness> {
+export async function startHarness(
+  factory: MiddlewareFactory | BuiltMiddleware[],
+  options: Record<string, unknown>,
+  hopts: HarnessOptions = {},
+): Promise<Harness> {
   const tmpDir = hopts.tmpDir ?? mkdtempSync(join(tmpdir(), 'berth-mw-'));
   const services = hopts.services ?? {};
   const env: Partial<MiddlewareEnv> = { tmpDir, service: (n) => services[n] };
@@ -94,8 +116,13 @@ export async function startHarness(factory: MiddlewareFactory | BuiltMiddleware[
     const url = req.url;
     const q = url.indexOf('?');
     const ctx: RequestContext = {
-      entrypoint: 'web', scheme: hopts.scheme ?? 'http', remoteIp, clientIp: remoteIp, trustedPeer: hopts.trustedPeer ?? false,
-      host: (req.headers.get('host') ?? '').replace(/:\d+$/, '').toLowerCase(), path: decodePath(q === -1 ? url : url.slice(0, q)),
+      entrypoint: 'web',
+      scheme: hopts.scheme ?? 'http',
+      remoteIp,
+      clientIp: remoteIp,
+      trustedPeer: hopts.trustedPeer ?? false,
+      host: (req.headers.get('host') ?? '').replace(/:\d+$/, '').toLowerCase(),
+      path: decodePath(q === -1 ? url : url.slice(0, q)),
       start: performance.now(),
     };
     contexts.push(ctx);
@@ -103,19 +130,30 @@ export async function startHarness(factory: MiddlewareFactory | BuiltMiddleware[
   };
   // As the entrypoint does: hop-by-hop headers (Transfer-Encoding among them) are gone before
   // routing; a WebSocket handshake is marked as one.
-  const h1 = new H1Server({ maxHeaderBytes: 16_384, maxHeaderCount: 200, headersTimeoutMs: 10_000, requestTimeoutMs: 60_000, idleTimeoutMs: 10_000 }, {
-    request(req, res) {
-      if (req.tunnel !== undefined) {
-        const token = req.headers.get('upgrade');
-        req.upgrade = token !== undefined && hasToken(token, 'websocket');
-      }
-      stripHopByHop(req.headers, req.upgrade);
-      const ctx = makeCtx(req);
-      req.ctx = ctx;
-      handler(req, res, ctx);
+  const h1 = new H1Server(
+    {
+      maxHeaderBytes: 16_384,
+      maxHeaderCount: 200,
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 60_000,
+      idleTimeoutMs: 10_000,
     },
-    done() { /* nothing logged */ },
-  });
+    {
+      request(req, res) {
+        if (req.tunnel !== undefined) {
+          const token = req.headers.get('upgrade');
+          req.upgrade = token !== undefined && hasToken(token, 'websocket');
+        }
+        stripHopByHop(req.headers, req.upgrade);
+        const ctx = makeCtx(req);
+        req.ctx = ctx;
+        handler(req, res, ctx);
+      },
+      done() {
+        /* nothing logged */
+      },
+    },
+  );
   const sockets = new Set<Socket>();
   const server: Server = createServer({ allowHalfOpen: true }, (s) => {
     sockets.add(s);
@@ -125,7 +163,9 @@ export async function startHarness(factory: MiddlewareFactory | BuiltMiddleware[
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {
-    port, tmpDir, contexts,
+    port,
+    tmpDir,
+    contexts,
     async close() {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -143,20 +183,30 @@ export interface Reply {
 }
 
 /** One request over a fresh connection (node:http), fully read. */
-export function send(port: number, opts: { method?: string; path?: string; headers?: Record<string, string | string[]>; body?: string | Buffer } = {}): Promise<Reply> {
+export function send(
+  port: number,
+  opts: { method?: string; path?: string; headers?: Record<string, string | string[]>; body?: string | Buffer } = {},
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest({
-      host: '127.0.0.1', port, method: opts.method ?? 'GET', path: opts.path ?? '/', agent: false,
-      headers: { host: 'example.com', ...opts.headers },
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const body = Buffer.concat(chunks);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, text: body.toString() });
-      });
-      res.on('error', reject);
-    });
+    const req = httpRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        method: opts.method ?? 'GET',
+        path: opts.path ?? '/',
+        agent: false,
+        headers: { host: 'example.com', ...opts.headers },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const body = Buffer.concat(chunks);
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body, text: body.toString() });
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(opts.body);
   });

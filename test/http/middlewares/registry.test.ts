@@ -6,11 +6,30 @@ import { silentLogger } from './harness.ts';
 const env = { name: 'x@file', logger: silentLogger, service: () => undefined, tmpDir: '/tmp' };
 
 describe('middleware registry', () => {
-  const types = ['addPrefix', 'basicAuth', 'buffering', 'compress', 'contentType', 'errors', 'forwardAuth', 'headers', 'inFlightReq',
-    'ipAllowList', 'ipWhiteList', 'rateLimit', 'redirectRegex', 'redirectScheme', 'replacePath', 'replacePathRegex', 'retry',
-    'stripPrefix', 'stripPrefixRegex'];
+  const types = [
+    'addPrefix',
+    'basicAuth',
+    'buffering',
+    'compress',
+    'contentType',
+    'errors',
+    'forwardAuth',
+    'headers',
+    'inFlightReq',
+    'ipAllowList',
+    'ipWhiteList',
+    'rateLimit',
+    'redirectRegex',
+    'redirectScheme',
+    'replacePath',
+    'replacePathRegex',
+    'retry',
+    'stripPrefix',
+    'stripPrefixRegex',
+  ];
   for (const type of types) {
-    test(`${type} is registered under Traefik's name`, () => assert.equal(typeof middlewareFactories[type], 'function'));
+    test(`${type} is registered under Traefik's name`, () =>
+      assert.equal(typeof middlewareFactories[type], 'function'));
   }
   const cases = [
     { desc: 'label-style lower case finds the type', type: 'stripprefix', want: 'stripPrefix' },
@@ -28,7 +47,13 @@ describe('middleware registry', () => {
   }
 
   test('every factory turns garbage options into an error value, never a throw', () => {
-    const garbage: Record<string, unknown>[] = [{ x: 1 }, { prefixes: 42 }, { users: {} }, { average: [] }, { regex: null, path: {} }];
+    const garbage: Record<string, unknown>[] = [
+      { x: 1 },
+      { prefixes: 42 },
+      { users: {} },
+      { average: [] },
+      { regex: null, path: {} },
+    ];
     for (const [type, factory] of Object.entries(middlewareFactories)) {
       for (const opts of garbage) {
         const built = factory(opts, env);

@@ -5,7 +5,19 @@ import type { ContainerView } from '../../../src/config/labels/types.ts';
 import { claimOrder, creationKey, type EndpointRank } from '../../../src/providers/docker/claim-order.ts';
 
 function view(id: string, daemon: string, created?: string): ContainerView {
-  return { id, name: id, daemon, labels: {}, env: [], running: true, health: 'none', networks: {}, networkMode: 'host', ports: [], ...(created !== undefined ? { created } : {}) };
+  return {
+    id,
+    name: id,
+    daemon,
+    labels: {},
+    env: [],
+    running: true,
+    health: 'none',
+    networks: {},
+    networkMode: 'host',
+    ports: [],
+    ...(created !== undefined ? { created } : {}),
+  };
 }
 
 const ranks: Record<string, EndpointRank> = {
@@ -24,7 +36,11 @@ describe('claim order', () => {
     },
     {
       desc: 'nanoseconds count, though Docker trims trailing zeros',
-      containers: [view('b', 'docker-9', '2026-12-07T10:00:01.5Z'), view('a', 'docker-2', '2026-12-07T10:00:01.123456789Z'), view('c', 'docker-1', '2026-12-07T10:00:01.500000001Z')],
+      containers: [
+        view('b', 'docker-9', '2026-12-07T10:00:01.5Z'),
+        view('a', 'docker-2', '2026-12-07T10:00:01.123456789Z'),
+        view('c', 'docker-1', '2026-12-07T10:00:01.500000001Z'),
+      ],
       want: ['a', 'b', 'c'],
     },
     {
@@ -49,19 +65,40 @@ describe('claim order', () => {
     },
     {
       desc: 'unknown or unparsable creation times come after every known one',
-      containers: [view('x', 'docker-9'), view('y', 'docker-9', 'yesterday'), view('a', 'docker-2', '2031-01-01T00:00:00Z')],
+      containers: [
+        view('x', 'docker-9'),
+        view('y', 'docker-9', 'yesterday'),
+        view('a', 'docker-2', '2031-01-01T00:00:00Z'),
+      ],
       want: ['a', 'x', 'y'],
     },
   ];
   for (const c of cases) {
     test(c.desc, () => {
-      assert.deepEqual([...c.containers].sort(order).map((v) => v.id), c.want);
-      assert.deepEqual([...c.containers].reverse().sort(order).map((v) => v.id), c.want, 'independent of the input order');
+      assert.deepEqual(
+        [...c.containers].sort(order).map((v) => v.id),
+        c.want,
+      );
+      assert.deepEqual(
+        [...c.containers]
+          .reverse()
+          .sort(order)
+          .map((v) => v.id),
+        c.want,
+        'independent of the input order',
+      );
     });
   }
 
   test('creationKey sorts like the instant it names', () => {
-    const times = ['1969-12-31T23:59:59Z', '1970-01-01T00:00:00Z', '2026-12-07T10:00:00.000000001Z', '2026-12-07T10:00:00.1Z', '2026-12-07T10:00:00.999999999Z', '2026-12-07T10:00:01Z'];
+    const times = [
+      '1969-12-31T23:59:59Z',
+      '1970-01-01T00:00:00Z',
+      '2026-12-07T10:00:00.000000001Z',
+      '2026-12-07T10:00:00.1Z',
+      '2026-12-07T10:00:00.999999999Z',
+      '2026-12-07T10:00:01Z',
+    ];
     const keys = times.map(creationKey);
     assert.deepEqual([...keys].sort(), keys);
     assert.equal(creationKey(undefined), '~');

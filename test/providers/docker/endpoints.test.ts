@@ -8,10 +8,22 @@ import { daemonIdForSocket, expandSocketGlob, parseEndpoints } from '../../../sr
 describe('parseEndpoints', () => {
   const cases = [
     { desc: 'unix socket', raw: 'unix:///var/run/docker.sock', want: { kind: 'unix', path: '/var/run/docker.sock' } },
-    { desc: 'glob of rediacc sockets', raw: 'unix:///var/run/rediacc/docker-*.sock', want: { kind: 'glob', pattern: '/var/run/rediacc/docker-*.sock' } },
+    {
+      desc: 'glob of rediacc sockets',
+      raw: 'unix:///var/run/rediacc/docker-*.sock',
+      want: { kind: 'glob', pattern: '/var/run/rediacc/docker-*.sock' },
+    },
     { desc: 'bare absolute path', raw: '/run/docker.sock', want: { kind: 'unix', path: '/run/docker.sock' } },
-    { desc: 'tcp without tls', raw: 'tcp://127.0.0.1:2375', want: { kind: 'tcp', host: '127.0.0.1', port: 2375, tls: false } },
-    { desc: 'https', raw: 'https://docker.internal:2376', want: { kind: 'tcp', host: 'docker.internal', port: 2376, tls: true } },
+    {
+      desc: 'tcp without tls',
+      raw: 'tcp://127.0.0.1:2375',
+      want: { kind: 'tcp', host: '127.0.0.1', port: 2375, tls: false },
+    },
+    {
+      desc: 'https',
+      raw: 'https://docker.internal:2376',
+      want: { kind: 'tcp', host: 'docker.internal', port: 2376, tls: true },
+    },
     { desc: 'ipv6 tcp', raw: 'tcp://[::1]:2375', want: { kind: 'tcp', host: '::1', port: 2375, tls: false } },
   ];
   for (const c of cases) {
@@ -23,7 +35,9 @@ describe('parseEndpoints', () => {
   }
 
   test('tcp:// uses TLS when providers.docker.tls is set', () => {
-    assert.deepEqual(parseEndpoints(['tcp://h:2376'], true).specs, [{ kind: 'tcp', raw: 'tcp://h:2376', host: 'h', port: 2376, tls: true }]);
+    assert.deepEqual(parseEndpoints(['tcp://h:2376'], true).specs, [
+      { kind: 'tcp', raw: 'tcp://h:2376', host: 'h', port: 2376, tls: true },
+    ]);
   });
 
   const bad = [
@@ -79,8 +93,14 @@ describe('expandSocketGlob', () => {
     writeFileSync(join(dir, 'docker-3.sock'), 'not a socket');
     await listen(join(dir, 'r1', 'docker.sock'));
     await listen(join(dir, 'r2', 'docker.sock'));
-    assert.deepEqual(await expandSocketGlob(`${dir}/docker-*.sock`), [join(dir, 'docker-10.sock'), join(dir, 'docker-2.sock')]);
-    assert.deepEqual(await expandSocketGlob(`${dir}/r?/docker.sock`), [join(dir, 'r1', 'docker.sock'), join(dir, 'r2', 'docker.sock')]);
+    assert.deepEqual(await expandSocketGlob(`${dir}/docker-*.sock`), [
+      join(dir, 'docker-10.sock'),
+      join(dir, 'docker-2.sock'),
+    ]);
+    assert.deepEqual(await expandSocketGlob(`${dir}/r?/docker.sock`), [
+      join(dir, 'r1', 'docker.sock'),
+      join(dir, 'r2', 'docker.sock'),
+    ]);
     assert.deepEqual(await expandSocketGlob(`${dir}/docker-[2]*.sock`), [join(dir, 'docker-2.sock')]);
   });
 

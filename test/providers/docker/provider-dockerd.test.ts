@@ -10,12 +10,28 @@ import type { DynamicConfig } from '../../../src/config/dynamic/types.ts';
 import type { Diagnostic } from '../../../src/lib/diagnostics.ts';
 import type { ProviderSink, ProviderState } from '../../../src/providers/provider.ts';
 import { hasTool, needTools } from '../../helpers/tools.ts';
-import { startDockerds, processesUnder, randomLoopback, type Dockerd, type DockerdFleet } from '../../helpers/dockerd.ts';
+import {
+  startDockerds,
+  processesUnder,
+  randomLoopback,
+  type Dockerd,
+  type DockerdFleet,
+} from '../../helpers/dockerd.ts';
 import { waitUntil } from '../../helpers/net.ts';
 import { tempDir } from '../../helpers/temp.ts';
 import { pino } from 'pino';
 
-const edge: EdgeConfig = { autoRoutes: true, machineName: 'server-1', baseDomain: 'example.com', tcpPorts: [], udpPorts: [], dynamicPorts: { from: 10000, to: 10010 }, stateDir: tempDir('docker-state-'), webPort: 80, websecurePort: 443 };
+const edge: EdgeConfig = {
+  autoRoutes: true,
+  machineName: 'server-1',
+  baseDomain: 'example.com',
+  tcpPorts: [],
+  udpPorts: [],
+  dynamicPorts: { from: 10000, to: 10010 },
+  stateDir: tempDir('docker-state-'),
+  webPort: 80,
+  websecurePort: 443,
+};
 const quiet = pino({ level: 'silent' });
 
 /** Collects what a provider publishes. */
@@ -67,8 +83,18 @@ describe('DockerProvider with real dockerd', { concurrency: false }, () => {
     fleet = await startDockerds(2);
     [a, b] = fleet.daemons as [Dockerd, Dockerd];
     await a.runHttpd({ name: 'alpha', ip: ipA, port: 8081, labels: routeLabels('alpha', 'alpha.test', ipA, 8081) });
-    const cfg: DockerProviderConfig = { endpoints: [fleet.glob], exposedByDefault: false, defaultRule: 'Host(`{{ normalize .Name }}`)', rescanIntervalMs: 60_000 };
-    provider = new DockerProvider(cfg, { edge: { ...edge, stateDir: tempDir('docker-state-') }, logger: quiet, goneGraceMs: 60_000, backoffMs: { min: 50, max: 500 } });
+    const cfg: DockerProviderConfig = {
+      endpoints: [fleet.glob],
+      exposedByDefault: false,
+      defaultRule: 'Host(`{{ normalize .Name }}`)',
+      rescanIntervalMs: 60_000,
+    };
+    provider = new DockerProvider(cfg, {
+      edge: { ...edge, stateDir: tempDir('docker-state-') },
+      logger: quiet,
+      goneGraceMs: 60_000,
+      backoffMs: { min: 50, max: 500 },
+    });
     await provider.start(sink);
   });
 
@@ -167,7 +193,10 @@ describe('DockerProvider with real dockerd', { concurrency: false }, () => {
     const c = fleet.daemons[2];
     assert.ok(c, 'the daemon of the previous test');
     const sink2 = new Collector();
-    const p2 = new DockerProvider({ endpoints: [fleet.glob], exposedByDefault: false, defaultRule: 'Host(`x`)', rescanIntervalMs: 100 }, { edge: { ...edge, stateDir: tempDir('docker-state-') }, logger: quiet, goneGraceMs: 300 });
+    const p2 = new DockerProvider(
+      { endpoints: [fleet.glob], exposedByDefault: false, defaultRule: 'Host(`x`)', rescanIntervalMs: 100 },
+      { edge: { ...edge, stateDir: tempDir('docker-state-') }, logger: quiet, goneGraceMs: 300 },
+    );
     try {
       await p2.start(sink2);
       assert.equal(sink2.servers('delta').length, 1);
@@ -187,17 +216,52 @@ describe('DockerProvider with real dockerd', { concurrency: false }, () => {
     // server URLs are compared).
     const nets = { aaa: 'aaa-net', zzz: 'zzz-net' };
     for (const [i, n] of Object.values(nets).entries()) {
-      await b.docker(['network', 'create', '--internal', '-o', 'com.docker.network.bridge.inhibit_ipv4=true', '--subnet', `10.231.${i + 1}.0/24`, n]);
+      await b.docker([
+        'network',
+        'create',
+        '--internal',
+        '-o',
+        'com.docker.network.bridge.inhibit_ipv4=true',
+        '--subnet',
+        `10.231.${i + 1}.0/24`,
+        n,
+      ]);
     }
     const p3 = new Collector();
     let provider3: DockerProvider | undefined;
     try {
-      const self = await b.docker(['run', '-d', '--name', 'berth-self', '--network', nets.zzz, 'test-bb:latest', 'sleep', '600']);
-      await b.docker(['create', '--name', 'multi', '--network', nets.aaa, '--label', 'traefik.enable=true', '--label', 'traefik.http.routers.multi.rule=Host(`multi.test`)',
-        '--label', 'traefik.http.services.multi.loadbalancer.server.port=80', 'test-bb:latest', 'sleep', '600']);
+      const self = await b.docker([
+        'run',
+        '-d',
+        '--name',
+        'berth-self',
+        '--network',
+        nets.zzz,
+        'test-bb:latest',
+        'sleep',
+        '600',
+      ]);
+      await b.docker([
+        'create',
+        '--name',
+        'multi',
+        '--network',
+        nets.aaa,
+        '--label',
+        'traefik.enable=true',
+        '--label',
+        'traefik.http.routers.multi.rule=Host(`multi.test`)',
+        '--label',
+        'traefik.http.services.multi.loadbalancer.server.port=80',
+        'test-bb:latest',
+        'sleep',
+        '600',
+      ]);
       await b.docker(['network', 'connect', nets.zzz, 'multi']);
       await b.docker(['start', 'multi']);
-      const ips = JSON.parse(await b.docker(['inspect', 'multi', '--format', '{{json .NetworkSettings.Networks}}'])) as Record<string, { IPAddress: string }>;
+      const ips = JSON.parse(
+        await b.docker(['inspect', 'multi', '--format', '{{json .NetworkSettings.Networks}}']),
+      ) as Record<string, { IPAddress: string }>;
       const shared = ips[nets.zzz]?.IPAddress;
       const first = ips[nets.aaa]?.IPAddress;
       assert.ok(shared && first && shared !== first, `two addresses: ${JSON.stringify(ips)}`);
@@ -205,7 +269,10 @@ describe('DockerProvider with real dockerd', { concurrency: false }, () => {
       await waitUntil(() => sink.servers('multi').length === 1, 'multi published without own networks');
       assert.deepEqual(sink.servers('multi'), [`http://${first}:80`]);
       // Given its container id (as the hostname would: the short id), it prefers the shared network.
-      provider3 = new DockerProvider({ endpoints: [b.endpoint], exposedByDefault: false, defaultRule: 'Host(`x`)', rescanIntervalMs: 60_000 }, { edge: { ...edge, stateDir: tempDir('docker-state-') }, logger: quiet, ownContainerIds: [self.slice(0, 12)] });
+      provider3 = new DockerProvider(
+        { endpoints: [b.endpoint], exposedByDefault: false, defaultRule: 'Host(`x`)', rescanIntervalMs: 60_000 },
+        { edge: { ...edge, stateDir: tempDir('docker-state-') }, logger: quiet, ownContainerIds: [self.slice(0, 12)] },
+      );
       await provider3.start(p3);
       assert.deepEqual(p3.servers('multi'), [`http://${shared}:80`]);
     } finally {
@@ -215,14 +282,23 @@ describe('DockerProvider with real dockerd', { concurrency: false }, () => {
     }
   });
 
-  test('traefik.docker.allownonrunning keeps a stopped container\'s router, with no server (Traefik v3.6+)', async (t) => {
+  test("traefik.docker.allownonrunning keeps a stopped container's router, with no server (Traefik v3.6+)", async (t) => {
     if (!ready(t)) return;
     const ip = randomLoopback();
-    await b.runHttpd({ name: 'sleepy', ip, port: 8086, labels: { ...routeLabels('sleepy', 'sleepy.test', ip, 8086), 'traefik.docker.allownonrunning': 'true' } });
+    await b.runHttpd({
+      name: 'sleepy',
+      ip,
+      port: 8086,
+      labels: { ...routeLabels('sleepy', 'sleepy.test', ip, 8086), 'traefik.docker.allownonrunning': 'true' },
+    });
     await waitUntil(() => sink.servers('sleepy').length === 1, 'sleepy published');
     await b.stopContainer('sleepy');
     await waitUntil(() => sink.servers('sleepy').length === 0, 'sleepy without servers once stopped');
-    assert.equal(sink.config.http?.routers?.sleepy?.rule, 'Host(`sleepy.test`)', 'the router stays: requests get 503, middlewares still run');
+    assert.equal(
+      sink.config.http?.routers?.sleepy?.rule,
+      'Host(`sleepy.test`)',
+      'the router stays: requests get 503, middlewares still run',
+    );
     assert.deepEqual(sink.config.http?.services?.sleepy?.loadBalancer?.servers ?? [], []);
     await b.startContainer('sleepy');
     await waitUntil(() => sink.servers('sleepy').length === 1, 'sleepy served again');
@@ -230,17 +306,42 @@ describe('DockerProvider with real dockerd', { concurrency: false }, () => {
     await waitUntil(() => sink.config.http?.routers?.sleepy === undefined, 'sleepy gone once removed');
   });
 
-  test('network_mode container:<other> is reached at the other container\'s address, as Traefik', async (t) => {
+  test("network_mode container:<other> is reached at the other container's address, as Traefik", async (t) => {
     if (!ready(t)) return;
     const net = 'shared-ns-net';
-    await b.docker(['network', 'create', '--internal', '-o', 'com.docker.network.bridge.inhibit_ipv4=true', '--subnet', '10.232.1.0/24', net]);
+    await b.docker([
+      'network',
+      'create',
+      '--internal',
+      '-o',
+      'com.docker.network.bridge.inhibit_ipv4=true',
+      '--subnet',
+      '10.232.1.0/24',
+      net,
+    ]);
     try {
       await b.docker(['run', '-d', '--name', 'vpn', '--network', net, 'test-bb:latest', 'sleep', '600']);
-      const vpnIp = (await b.docker(['inspect', 'vpn', '--format', `{{(index .NetworkSettings.Networks "${net}").IPAddress}}`])).trim();
+      const vpnIp = (
+        await b.docker(['inspect', 'vpn', '--format', `{{(index .NetworkSettings.Networks "${net}").IPAddress}}`])
+      ).trim();
       assert.match(vpnIp, /^10\.232\.1\./);
-      await b.docker(['run', '-d', '--name', 'behind-vpn', '--network', 'container:vpn', '--label', 'traefik.enable=true',
-        '--label', 'traefik.http.routers.behind.rule=Host(`behind.test`)', '--label', 'traefik.http.services.behind.loadbalancer.server.port=8080',
-        'test-bb:latest', 'sleep', '600']);
+      await b.docker([
+        'run',
+        '-d',
+        '--name',
+        'behind-vpn',
+        '--network',
+        'container:vpn',
+        '--label',
+        'traefik.enable=true',
+        '--label',
+        'traefik.http.routers.behind.rule=Host(`behind.test`)',
+        '--label',
+        'traefik.http.services.behind.loadbalancer.server.port=8080',
+        'test-bb:latest',
+        'sleep',
+        '600',
+      ]);
       await waitUntil(() => sink.servers('behind').length === 1, 'behind-vpn published');
       assert.deepEqual(sink.servers('behind'), [`http://${vpnIp}:8080`]);
     } finally {
@@ -252,10 +353,23 @@ describe('DockerProvider with real dockerd', { concurrency: false }, () => {
   test('repositories follow running rediacc containers', async (t) => {
     if (!ready(t)) return;
     const ip = randomLoopback();
-    await b.runHttpd({ name: 'auto', ip, port: 8085, labels: { 'rediacc.service_name': 'myapp', 'rediacc.repo_name': 'marketing', 'rediacc.service_ip': ip, 'rediacc.service_port': '8085' } });
+    await b.runHttpd({
+      name: 'auto',
+      ip,
+      port: 8085,
+      labels: {
+        'rediacc.service_name': 'myapp',
+        'rediacc.repo_name': 'marketing',
+        'rediacc.service_ip': ip,
+        'rediacc.service_port': '8085',
+      },
+    });
     await waitUntil(() => provider!.repositories().includes('marketing'), 'repository marketing');
     const rules = Object.values(sink.config.http?.routers ?? {}).map((r) => r.rule);
-    assert.ok(rules.some((r) => r.includes('myapp.marketing.server-1.example.com')), `auto-route among ${rules.join(', ')}`);
+    assert.ok(
+      rules.some((r) => r.includes('myapp.marketing.server-1.example.com')),
+      `auto-route among ${rules.join(', ')}`,
+    );
     await b.removeContainer('auto');
     await waitUntil(() => !provider!.repositories().includes('marketing'), 'repository gone');
   });

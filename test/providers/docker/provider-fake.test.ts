@@ -18,7 +18,15 @@ import { decodeContainers } from '../../../src/config/labels/decode.ts';
 import { waitUntil } from '../../helpers/net.ts';
 import { tempDir } from '../../helpers/temp.ts';
 
-const edge: EdgeConfig = { autoRoutes: true, tcpPorts: [], udpPorts: [], dynamicPorts: { from: 10000, to: 10010 }, stateDir: tempDir('docker-state-'), webPort: 80, websecurePort: 443 };
+const edge: EdgeConfig = {
+  autoRoutes: true,
+  tcpPorts: [],
+  udpPorts: [],
+  dynamicPorts: { from: 10000, to: 10010 },
+  stateDir: tempDir('docker-state-'),
+  webPort: 80,
+  websecurePort: 443,
+};
 
 /** A daemon in memory: containers by id, one events stream per connection. */
 class FakeDaemon implements DockerClient {
@@ -42,7 +50,13 @@ class FakeDaemon implements DockerClient {
     return c;
   }
   run(id: string, labels: Record<string, string> = {}, created?: string): void {
-    this.containers.set(id, { Id: id, Name: `/${id}`, State: { Running: true }, Config: { Labels: labels }, ...(created ? { Created: created } : {}) });
+    this.containers.set(id, {
+      Id: id,
+      Name: `/${id}`,
+      State: { Running: true },
+      Config: { Labels: labels },
+      ...(created ? { Created: created } : {}),
+    });
   }
   emit(id: string, action: string): void {
     this.stream?.write(JSON.stringify({ Type: 'container', Action: action, Actor: { ID: id } }) + '\n');
@@ -55,7 +69,11 @@ class FakeDaemon implements DockerClient {
 
 /** Publishes the container list as router names so order and membership are visible. */
 const listDecode: DecodeFn = (containers) => ({
-  config: { http: { routers: Object.fromEntries(containers.map((c) => [`${c.daemon}/${c.id}`, { rule: 'Host(`x`)', service: 's' }])) } },
+  config: {
+    http: {
+      routers: Object.fromEntries(containers.map((c) => [`${c.daemon}/${c.id}`, { rule: 'Host(`x`)', service: 's' }])),
+    },
+  },
   diagnostics: [],
   repositories: [...new Set(containers.map((c) => c.labels['rediacc.repo_name']).filter((r): r is string => !!r))],
 });
@@ -76,10 +94,18 @@ class Sink {
   }
 }
 
-function setup(daemons: Record<string, FakeDaemon>, opts: { endpoints?: string[]; decode?: DecodeFn; onRepositories?: (r: readonly string[]) => void } = {}) {
+function setup(
+  daemons: Record<string, FakeDaemon>,
+  opts: { endpoints?: string[]; decode?: DecodeFn; onRepositories?: (r: readonly string[]) => void } = {},
+) {
   const sink = new Sink();
   const provider = new DockerProvider(
-    { endpoints: opts.endpoints ?? Object.keys(daemons).map((p) => `unix://${p}`), exposedByDefault: true, defaultRule: 'Host(`x`)', rescanIntervalMs: 60_000 },
+    {
+      endpoints: opts.endpoints ?? Object.keys(daemons).map((p) => `unix://${p}`),
+      exposedByDefault: true,
+      defaultRule: 'Host(`x`)',
+      rescanIntervalMs: 60_000,
+    },
     {
       edge: { ...edge, stateDir: tempDir('docker-state-') },
       logger: pino({ level: 'silent' }),
@@ -135,7 +161,10 @@ describe('DockerProvider (fake daemons)', () => {
     const a = new FakeDaemon();
     const b = new FakeDaemon();
     const labels = (name: string, ip: string): Record<string, string> => ({
-      'traefik.enable': 'true', [`traefik.http.routers.${name}.rule`]: 'Host(`app.example.com`)', [`traefik.http.services.${name}.loadbalancer.server.port`]: '80', 'rediacc.service_ip': ip,
+      'traefik.enable': 'true',
+      [`traefik.http.routers.${name}.rule`]: 'Host(`app.example.com`)',
+      [`traefik.http.services.${name}.loadbalancer.server.port`]: '80',
+      'rediacc.service_ip': ip,
     });
     b.run('squatter', labels('squatter', '127.0.20.2'), '2026-12-07T10:00:02Z');
     a.run('owner', labels('owner', '127.0.20.1'), '2026-12-07T10:00:01Z');
@@ -144,13 +173,19 @@ describe('DockerProvider (fake daemons)', () => {
     const { sink, provider } = setup({ '/a.sock': a, '/b.sock': b }, { decode: decodeContainers });
     const started = provider.start(sink);
     try {
-      await waitUntil(() => sink.diagnostics.some((d) => /not served until daemon a has answered/.test(d.message)), 'the squatter held back');
+      await waitUntil(
+        () => sink.diagnostics.some((d) => /not served until daemon a has answered/.test(d.message)),
+        'the squatter held back',
+      );
       assert.deepEqual(sink.names(), [], 'nothing serves app.example.com while daemon a is silent');
       answer();
       await started;
       await waitUntil(() => sink.names().includes('owner'), 'the owner');
       assert.deepEqual(sink.names(), ['owner']);
-      assert.match(sink.diagnostics.find((d) => d.element === 'http.routers.squatter')?.message ?? '', /belongs to container "owner" \(daemon a,/);
+      assert.match(
+        sink.diagnostics.find((d) => d.element === 'http.routers.squatter')?.message ?? '',
+        /belongs to container "owner" \(daemon a,/,
+      );
       assert.deepEqual(sink.state.refusedClaims, { a: 0, b: 1 });
     } finally {
       answer();

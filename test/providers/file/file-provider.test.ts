@@ -38,7 +38,10 @@ async function tempDir(): Promise<string> {
   return dir;
 }
 
-async function startProvider(cfg: FileProviderConfig, extra: { rewatchMs?: number } = {}): Promise<{ p: FileProvider; sink: RecordingSink }> {
+async function startProvider(
+  cfg: FileProviderConfig,
+  extra: { rewatchMs?: number } = {},
+): Promise<{ p: FileProvider; sink: RecordingSink }> {
   const p = new FileProvider(cfg, { logger: silent, debounceMs: 20, ...extra });
   const sink = new RecordingSink();
   cleanups.push(() => p.stop());
@@ -141,11 +144,17 @@ describe('FileProvider: a single file', () => {
   test('element-level errors do not fail the file: the rest is published with diagnostics', async () => {
     const dir = await tempDir();
     const file = join(dir, 'dyn.yml');
-    await writeFile(file, yamlApp('good').replace('  services:', '    bad:\n      rule: 5\n      service: good\n  services:'));
+    await writeFile(
+      file,
+      yamlApp('good').replace('  services:', '    bad:\n      rule: 5\n      service: good\n  services:'),
+    );
     const { sink } = await startProvider({ filename: file, watch: false });
     assert.deepEqual(routerNames(sink), ['good']);
     assert.equal(sink.lastState?.status, 'ok');
-    assert.deepEqual(sink.lastPublish?.diagnostics.map((d) => `${d.source}|${d.element}|${d.message}`), [`file ${file}|http.routers.bad.rule|expected a string, got number 5`]);
+    assert.deepEqual(
+      sink.lastPublish?.diagnostics.map((d) => `${d.source}|${d.element}|${d.message}`),
+      [`file ${file}|http.routers.bad.rule|expected a string, got number 5`],
+    );
   });
 
   test('a file missing at start is down, then published once it appears', async () => {
@@ -163,11 +172,16 @@ describe('FileProvider: a single file', () => {
   test('a TOML file is read as Traefik reads it', async () => {
     const dir = await tempDir();
     const file = join(dir, 'dyn.toml');
-    await writeFile(file, '[http.routers.app]\nrule = "Host(`app.test`)"\nservice = "app"\n\n[[http.services.app.loadBalancer.servers]]\nurl = "http://127.0.0.2:8080"\n');
+    await writeFile(
+      file,
+      '[http.routers.app]\nrule = "Host(`app.test`)"\nservice = "app"\n\n[[http.services.app.loadBalancer.servers]]\nurl = "http://127.0.0.2:8080"\n',
+    );
     const { sink } = await startProvider({ filename: file, watch: false });
     assert.equal(sink.lastState?.status, 'ok');
     assert.deepEqual(routerNames(sink), ['app']);
-    assert.deepEqual(sink.lastPublish?.config.http?.services?.['app']?.loadBalancer?.servers, [{ url: 'http://127.0.0.2:8080' }]);
+    assert.deepEqual(sink.lastPublish?.config.http?.services?.['app']?.loadBalancer?.servers, [
+      { url: 'http://127.0.0.2:8080' },
+    ]);
   });
 
   test('a TOML syntax error names the line and keeps nothing', async () => {
@@ -212,7 +226,10 @@ describe('FileProvider: a directory', () => {
   test('merges every YAML/TOML/JSON file below it in path order, skipping dot entries', async () => {
     const dir = await tempDir();
     await writeFile(join(dir, 'a.yml'), yamlApp('alpha'));
-    await writeFile(join(dir, 'b.json'), JSON.stringify({ http: { middlewares: { hsts: { headers: { stsSeconds: 63072000 } } } } }));
+    await writeFile(
+      join(dir, 'b.json'),
+      JSON.stringify({ http: { middlewares: { hsts: { headers: { stsSeconds: 63072000 } } } } }),
+    );
     await mkdir(join(dir, 'sub'));
     await writeFile(join(dir, 'sub', 'c.yaml'), yamlApp('gamma', '127.0.0.3'));
     await writeFile(join(dir, 'd.toml'), '[http.middlewares.strip.stripPrefix]\nprefixes = ["/api"]\n');

@@ -42,7 +42,11 @@ export class RecordingSink implements ProviderSink {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#waiters.delete(waiter);
-        reject(new Error(`timed out waiting for ${what}; states: ${JSON.stringify(this.states.slice(-3))}, publishes: ${this.publishes.length}`));
+        reject(
+          new Error(
+            `timed out waiting for ${what}; states: ${JSON.stringify(this.states.slice(-3))}, publishes: ${this.publishes.length}`,
+          ),
+        );
       }, timeoutMs);
       const waiter = (): void => {
         if (!check()) return;
@@ -68,6 +72,9 @@ export class RecordingSink implements ProviderSink {
 /** A logger that keeps its JSON lines in memory. */
 export function memoryLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
-  const logger = pino({ level: 'debug' }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
+  const logger = pino(
+    { level: 'debug' },
+    { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) },
+  );
   return { logger, lines };
 }

@@ -12,7 +12,10 @@ describe('StateReporter', () => {
     r.fail('boom', 'p');
     r.ok(true, 'p');
     r.fail('boom', 'p');
-    assert.deepEqual(sink.states.map((s) => s.status), ['starting', 'down', 'ok', 'degraded']);
+    assert.deepEqual(
+      sink.states.map((s) => s.status),
+      ['starting', 'down', 'ok', 'degraded'],
+    );
     assert.equal(sink.lastState?.error, 'boom');
     assert.equal(typeof sink.lastState?.lastUpdate, 'number');
   });
@@ -28,9 +31,15 @@ describe('StateReporter', () => {
     r.fail('HTTP 500', 'p');
     r.ok(false, 'p');
     r.ok(false, 'p');
-    assert.deepEqual(sink.states.map((s) => `${s.status}:${s.error ?? ''}`), ['starting:', 'ok:', 'degraded:connection refused', 'degraded:HTTP 500', 'ok:']);
+    assert.deepEqual(
+      sink.states.map((s) => `${s.status}:${s.error ?? ''}`),
+      ['starting:', 'ok:', 'degraded:connection refused', 'degraded:HTTP 500', 'ok:'],
+    );
     const errors = lines.filter((l) => l['level'] === 50);
-    assert.deepEqual(errors.map((l) => l['error']), ['connection refused', 'HTTP 500']);
+    assert.deepEqual(
+      errors.map((l) => l['error']),
+      ['connection refused', 'HTTP 500'],
+    );
     assert.equal(lines.filter((l) => String(l['msg']).includes('recovered')).length, 1);
   });
 

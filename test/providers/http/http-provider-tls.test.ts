@@ -22,13 +22,33 @@ describe('HttpProvider over HTTPS (providers.http.tls)', () => {
   before(async () => {
     if (!hasTool('openssl')) return;
     dir = mkdtempSync(join(tmpdir(), 'berth-http-tls-'));
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-      '-days', '2', '-subj', '/CN=control-plane', '-addext', 'subjectAltName=IP:127.0.0.1',
-    ], { stdio: 'ignore' });
-    server = createServer({ cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem')) }, (_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(SEED_TEXT);
-    });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-days',
+        '2',
+        '-subj',
+        '/CN=control-plane',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
+    server = createServer(
+      { cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem')) },
+      (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(SEED_TEXT);
+      },
+    );
     await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
     url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/v1/traefik/proxy-config`;
   });
@@ -41,11 +61,25 @@ describe('HttpProvider over HTTPS (providers.http.tls)', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  const cases: { desc: string; tls: (dir: string) => HttpProviderConfig['tls'] | undefined; want: 'ok' | 'down'; error?: RegExp }[] = [
+  const cases: {
+    desc: string;
+    tls: (dir: string) => HttpProviderConfig['tls'] | undefined;
+    want: 'ok' | 'down';
+    error?: RegExp;
+  }[] = [
     { desc: 'trusting the control plane CA by path', tls: (d) => ({ ca: join(d, 'cert.pem') }), want: 'ok' },
-    { desc: 'trusting the control plane CA given as PEM content', tls: (d) => ({ ca: readFileSync(join(d, 'cert.pem'), 'utf8') }), want: 'ok' },
+    {
+      desc: 'trusting the control plane CA given as PEM content',
+      tls: (d) => ({ ca: readFileSync(join(d, 'cert.pem'), 'utf8') }),
+      want: 'ok',
+    },
     { desc: 'insecureSkipVerify', tls: () => ({ insecureSkipVerify: true }), want: 'ok' },
-    { desc: 'no tls settings: the self-signed certificate is refused', tls: () => undefined, want: 'down', error: /self[- ]signed/i },
+    {
+      desc: 'no tls settings: the self-signed certificate is refused',
+      tls: () => undefined,
+      want: 'down',
+      error: /self[- ]signed/i,
+    },
   ];
   for (const c of cases) {
     test(c.desc, async (t) => {

@@ -17,7 +17,13 @@ const SEED = JSON.parse(SEED_TEXT) as DynamicConfig;
 function appConfig(slug: string, ip: string): DynamicConfig {
   return {
     http: {
-      routers: { [slug]: { rule: `Host(\`${slug}.route.example.test\`) || Host(\`${slug}.custom.test\`)`, service: slug, tls: { certResolver: 'letsencrypt' } } },
+      routers: {
+        [slug]: {
+          rule: `Host(\`${slug}.route.example.test\`) || Host(\`${slug}.custom.test\`)`,
+          service: slug,
+          tls: { certResolver: 'letsencrypt' },
+        },
+      },
       services: { [slug]: { loadBalancer: { servers: [{ url: `http://${ip}:24207` }] } } },
     },
   };
@@ -36,8 +42,14 @@ async function stub(mode?: StubMode): Promise<StubControlPlane> {
   return cp;
 }
 
-async function startProvider(cfg: Partial<HttpProviderConfig> & { endpoint: string }, opts: { logger?: typeof silent; maxBodyBytes?: number } = {}): Promise<{ p: HttpProvider; sink: RecordingSink }> {
-  const p = new HttpProvider({ pollInterval: '50ms', pollTimeout: '2s', headers: { Authorization: `Bearer ${TOKEN}` }, ...cfg }, { logger: silent, ...opts });
+async function startProvider(
+  cfg: Partial<HttpProviderConfig> & { endpoint: string },
+  opts: { logger?: typeof silent; maxBodyBytes?: number } = {},
+): Promise<{ p: HttpProvider; sink: RecordingSink }> {
+  const p = new HttpProvider(
+    { pollInterval: '50ms', pollTimeout: '2s', headers: { Authorization: `Bearer ${TOKEN}` }, ...cfg },
+    { logger: silent, ...opts },
+  );
   const sink = new RecordingSink();
   cleanups.push(() => p.stop());
   await p.start(sink);
@@ -88,18 +100,66 @@ describe('HttpProvider: polling a control plane', () => {
   });
 
   const half = SEED_TEXT.slice(0, Math.floor(SEED_TEXT.length / 2));
-  const failures: { desc: string; fail: (cp: StubControlPlane) => Promise<void> | void; error: RegExp; opts?: { pollTimeout?: string; maxBodyBytes?: number } }[] = [
-    { desc: 'the control plane goes down (server closed)', fail: (cp) => cp.close(), error: /GET http:\/\/127\.0\.0\.1:\d+\/v1\/traefik\/proxy-config: .*ECONNREFUSED/ },
+  const failures: {
+    desc: string;
+    fail: (cp: StubControlPlane) => Promise<void> | void;
+    error: RegExp;
+    opts?: { pollTimeout?: string; maxBodyBytes?: number };
+  }[] = [
+    {
+      desc: 'the control plane goes down (server closed)',
+      fail: (cp) => cp.close(),
+      error: /GET http:\/\/127\.0\.0\.1:\d+\/v1\/traefik\/proxy-config: .*ECONNREFUSED/,
+    },
     { desc: 'it answers 500', fail: (cp) => void (cp.mode = { kind: 'status', status: 500 }), error: /: HTTP 500$/ },
-    { desc: 'it answers garbage', fail: (cp) => void (cp.mode = { kind: 'raw', body: '<html><body>502 Bad Gateway</body></html>', contentType: 'text/html' }), error: /expected an object with http, tcp, udp or tls sections, got a string/ },
-    { desc: 'it answers binary garbage', fail: (cp) => void (cp.mode = { kind: 'raw', body: '\u0000\u0001\u00ff{{{' }), error: /syntax error|got a string/ },
-    { desc: 'it answers truncated JSON', fail: (cp) => void (cp.mode = { kind: 'raw', body: half, contentType: 'application/json' }), error: /JSON syntax error at line \d+, column \d+/ },
-    { desc: 'the connection is cut mid-body', fail: (cp) => void (cp.mode = { kind: 'truncated', body: SEED_TEXT }), error: /reading the body|terminated|closed/i },
-    { desc: 'it answers an empty body', fail: (cp) => void (cp.mode = { kind: 'raw', body: '', contentType: 'application/json' }), error: /the document is empty/ },
-    { desc: 'it answers JSON that is not an object', fail: (cp) => void (cp.mode = { kind: 'config', body: '[]' }), error: /got a list/ },
-    { desc: 'it answers JSON null', fail: (cp) => void (cp.mode = { kind: 'config', body: 'null' }), error: /got null/ },
-    { desc: 'it stops answering (poll timeout)', fail: (cp) => void (cp.mode = { kind: 'hang' }), error: /no complete answer within 200 ms \(pollTimeout\)/, opts: { pollTimeout: '200ms' } },
-    { desc: 'the body is larger than the cap', fail: (cp) => void (cp.mode = { kind: 'config', body: JSON.stringify(appConfig('x'.repeat(5000), '127.0.0.9')) }), error: /body larger than 4096 bytes/, opts: { maxBodyBytes: 4096 } },
+    {
+      desc: 'it answers garbage',
+      fail: (cp) =>
+        void (cp.mode = { kind: 'raw', body: '<html><body>502 Bad Gateway</body></html>', contentType: 'text/html' }),
+      error: /expected an object with http, tcp, udp or tls sections, got a string/,
+    },
+    {
+      desc: 'it answers binary garbage',
+      fail: (cp) => void (cp.mode = { kind: 'raw', body: '\u0000\u0001\u00ff{{{' }),
+      error: /syntax error|got a string/,
+    },
+    {
+      desc: 'it answers truncated JSON',
+      fail: (cp) => void (cp.mode = { kind: 'raw', body: half, contentType: 'application/json' }),
+      error: /JSON syntax error at line \d+, column \d+/,
+    },
+    {
+      desc: 'the connection is cut mid-body',
+      fail: (cp) => void (cp.mode = { kind: 'truncated', body: SEED_TEXT }),
+      error: /reading the body|terminated|closed/i,
+    },
+    {
+      desc: 'it answers an empty body',
+      fail: (cp) => void (cp.mode = { kind: 'raw', body: '', contentType: 'application/json' }),
+      error: /the document is empty/,
+    },
+    {
+      desc: 'it answers JSON that is not an object',
+      fail: (cp) => void (cp.mode = { kind: 'config', body: '[]' }),
+      error: /got a list/,
+    },
+    {
+      desc: 'it answers JSON null',
+      fail: (cp) => void (cp.mode = { kind: 'config', body: 'null' }),
+      error: /got null/,
+    },
+    {
+      desc: 'it stops answering (poll timeout)',
+      fail: (cp) => void (cp.mode = { kind: 'hang' }),
+      error: /no complete answer within 200 ms \(pollTimeout\)/,
+      opts: { pollTimeout: '200ms' },
+    },
+    {
+      desc: 'the body is larger than the cap',
+      fail: (cp) => void (cp.mode = { kind: 'config', body: JSON.stringify(appConfig('x'.repeat(5000), '127.0.0.9')) }),
+      error: /body larger than 4096 bytes/,
+      opts: { maxBodyBytes: 4096 },
+    },
   ];
   for (const c of failures) {
     test(`${c.desc}: keeps the last good config, reports degraded, recovers on the next poll`, async () => {
@@ -161,7 +221,8 @@ describe('HttpProvider: polling a control plane', () => {
 
 describe('HttpProvider: bodies and transport', () => {
   test('YAML by content type', async () => {
-    const yaml = 'http:\n  routers:\n    app:\n      rule: Host(`a.test`) || Host(`b.test`)\n      service: app\n  services:\n    app:\n      loadBalancer:\n        servers:\n          - url: http://127.0.0.4:80\n';
+    const yaml =
+      'http:\n  routers:\n    app:\n      rule: Host(`a.test`) || Host(`b.test`)\n      service: app\n  services:\n    app:\n      loadBalancer:\n        servers:\n          - url: http://127.0.0.4:80\n';
     const cp = await stub({ kind: 'config', body: yaml, contentType: 'application/yaml' });
     const { sink } = await startProvider({ endpoint: cp.url });
     const got = await sink.publishNumber(1);
@@ -175,12 +236,17 @@ describe('HttpProvider: bodies and transport', () => {
   });
 
   test('element-level errors in the body: the rest is published with diagnostics, status ok', async () => {
-    const body = { http: { routers: { ok: { rule: 'Host(`ok.test`)', service: 'ok' }, bad: { rule: ['x'], service: 'ok' } } } };
+    const body = {
+      http: { routers: { ok: { rule: 'Host(`ok.test`)', service: 'ok' }, bad: { rule: ['x'], service: 'ok' } } },
+    };
     const cp = await stub({ kind: 'config', body: JSON.stringify(body) });
     const { sink } = await startProvider({ endpoint: cp.url });
     const got = await sink.publishNumber(1);
     assert.deepEqual(Object.keys(got.config.http?.routers ?? {}), ['ok']);
-    assert.deepEqual(got.diagnostics.map((d) => `${d.element}: ${d.message}`), ['http.routers.bad.rule: expected a string, got a list']);
+    assert.deepEqual(
+      got.diagnostics.map((d) => `${d.element}: ${d.message}`),
+      ['http.routers.bad.rule: expected a string, got a list'],
+    );
     assert.match(got.diagnostics[0]!.source, /^http provider http:\/\/127\.0\.0\.1:\d+\/v1\/traefik\/proxy-config$/);
     await sink.until(() => sink.lastState?.status === 'ok', 'ok');
   });
@@ -193,7 +259,10 @@ describe('HttpProvider: bodies and transport', () => {
 
   test('configured headers are sent and override the defaults', async () => {
     const cp = await stub({ kind: 'config', body: SEED_TEXT });
-    const { sink } = await startProvider({ endpoint: cp.url, headers: { Authorization: `Bearer ${TOKEN}`, 'X-Proxy-Id': 'proxy-1', 'User-Agent': 'custom' } });
+    const { sink } = await startProvider({
+      endpoint: cp.url,
+      headers: { Authorization: `Bearer ${TOKEN}`, 'X-Proxy-Id': 'proxy-1', 'User-Agent': 'custom' },
+    });
     await sink.publishNumber(1);
     assert.equal(cp.requests[0]?.headers['x-proxy-id'], 'proxy-1');
     assert.equal(cp.requests[0]?.headers['user-agent'], 'custom');
@@ -201,7 +270,9 @@ describe('HttpProvider: bodies and transport', () => {
 
   test('credentials and query strings in the endpoint never reach errors', async () => {
     const cp = await stub({ kind: 'status', status: 500 });
-    const { sink } = await startProvider({ endpoint: cp.url.replace('http://', 'http://user:s3cret@') + '?token=s3cret' });
+    const { sink } = await startProvider({
+      endpoint: cp.url.replace('http://', 'http://user:s3cret@') + '?token=s3cret',
+    });
     await sink.until(() => sink.lastState?.status === 'down', 'down');
     assert.ok(!(sink.lastState?.error ?? '').includes('s3cret'), sink.lastState?.error);
   });
@@ -213,16 +284,31 @@ describe('HttpProvider: bodies and transport', () => {
     await p.stop();
     await cp.until(() => cp.abortedRequests === 1, 'the aborted request');
     assert.equal(cp.requests.length, 1);
-    assert.ok(sink.states.every((s) => s.status === 'starting'), 'an abort by stop() is not an error');
+    assert.ok(
+      sink.states.every((s) => s.status === 'starting'),
+      'an abort by stop() is not an error',
+    );
   });
 
   const badSettings: { desc: string; cfg: Partial<HttpProviderConfig> & { endpoint: string }; error: RegExp }[] = [
     { desc: 'an empty endpoint', cfg: { endpoint: '' }, error: /non-empty endpoint/ },
     { desc: 'an endpoint that is not a URL', cfg: { endpoint: 'not a url' }, error: /not a valid URL/ },
     { desc: 'a non-HTTP endpoint', cfg: { endpoint: 'ftp://127.0.0.1/x' }, error: /expected http:\/\/ or https:\/\// },
-    { desc: 'a zero pollInterval', cfg: { endpoint: 'http://127.0.0.1:1/x', pollInterval: '0s' }, error: /pollInterval/ },
-    { desc: 'an unparsable pollInterval', cfg: { endpoint: 'http://127.0.0.1:1/x', pollInterval: 'soon' }, error: /pollInterval/ },
-    { desc: 'an unreadable TLS CA file', cfg: { endpoint: 'https://127.0.0.1:1/x', tls: { ca: '/nonexistent/ca.pem' } }, error: /providers\.http\.tls: .*ENOENT/ },
+    {
+      desc: 'a zero pollInterval',
+      cfg: { endpoint: 'http://127.0.0.1:1/x', pollInterval: '0s' },
+      error: /pollInterval/,
+    },
+    {
+      desc: 'an unparsable pollInterval',
+      cfg: { endpoint: 'http://127.0.0.1:1/x', pollInterval: 'soon' },
+      error: /pollInterval/,
+    },
+    {
+      desc: 'an unreadable TLS CA file',
+      cfg: { endpoint: 'https://127.0.0.1:1/x', tls: { ca: '/nonexistent/ca.pem' } },
+      error: /providers\.http\.tls: .*ENOENT/,
+    },
   ];
   for (const c of badSettings) {
     test(`${c.desc} leaves the provider down without throwing`, async () => {
