@@ -125,7 +125,10 @@ export class DataPlane {
   /** Opens the static entrypoints this plane serves, on inherited sockets where given (by name). */
   async start(inherited: ReadonlyMap<string, readonly number[]> = new Map()): Promise<void> {
     for (const [name, ep] of Object.entries(this.opts.config.entryPoints)) {
-      if (this.opts.protocols.has(ep.protocol)) await this.open(name, ep, inherited.get(name) ?? []);
+      const fds = inherited.get(name);
+      // Inherited sockets all held by other workers: this one leaves the entrypoint to them.
+      if (fds?.length === 0) continue;
+      if (this.opts.protocols.has(ep.protocol)) await this.open(name, ep, fds ?? []);
     }
   }
 

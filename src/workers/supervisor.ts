@@ -26,9 +26,9 @@ export class WorkerSupervisor {
   private stopping = false;
   private readonly counters = new Map<number, MetricsState>();
   /**
-   * Told when a worker ends unexpectedly while accepting on an inherited socket it shared with
-   * other workers (systemd's one socket): its end closed that descriptor for the whole process,
-   * so no replacement can adopt it and berth must restart (the socket's owner keeps the queue).
+   * Told when a worker ends unexpectedly while accepting on an inherited socket (systemd's, or a
+   * predecessor's): its end closed that descriptor for the whole process, so no replacement can
+   * adopt it and berth must restart (the socket's owner keeps the queue).
    */
   onSharedSocketLost: ((message: string) => void) | undefined;
   /** Told the last counters of a worker that ended (the control plane absorbs them). */
@@ -124,12 +124,11 @@ export class WorkerSupervisor {
           return;
         }
         if (this.stopping) return;
-        const shared = [...mine].filter(([name, fds]) =>
-          this.inherited.some((other, i) => i !== index && fds.some((fd) => other.get(name)?.includes(fd))),
-        );
-        if (shared.length > 0) {
+        // Its inherited sockets closed with it: no thread of this process can accept on them again.
+        const held = [...mine].filter(([, fds]) => fds.length > 0);
+        if (held.length > 0) {
           this.onSharedSocketLost?.(
-            `worker ${index} ended while sharing the inherited socket of ${shared.map(([n]) => n).join(', ')}`,
+            `worker ${index} ended while holding the inherited socket of ${held.map(([n]) => n).join(', ')}`,
           );
           return;
         }

@@ -155,18 +155,18 @@ export class WorkerGroup {
 }
 
 /**
- * Which listening sockets each of `workers` workers accepts on, given an entrypoint's sockets:
- * one socket is shared by all (systemd's), otherwise socket j goes to worker j mod workers, and a
- * worker left without one shares socket i mod sockets. Every socket has at least one acceptor.
+ * Which listening sockets each of `workers` workers accepts on, given an entrypoint's inherited
+ * sockets: socket j goes to worker j mod workers, and never to two of them. Descriptor numbers
+ * are the process's: two threads wrapping one descriptor would each close it, and the second
+ * close could hit whatever connection had been given that number meanwhile. A worker left without
+ * one gets an empty list and does not serve that entrypoint (it must not bind a listener of its
+ * own beside the inherited one, whose queue holds the connections of a restart).
  */
 export function assignSockets(fds: readonly number[], workers: number): number[][] {
   const out: number[][] = Array.from({ length: workers }, () => []);
-  if (fds.length === 0) return out;
-  if (fds.length === 1) return out.map(() => [fds[0]!]);
   fds.forEach((fd, j) => {
     out[j % workers]!.push(fd);
   });
-  for (let i = fds.length; i < workers; i++) out[i]!.push(fds[i % fds.length]!);
   return out;
 }
 

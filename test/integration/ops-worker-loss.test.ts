@@ -8,7 +8,7 @@ import { needTools } from '../helpers/tools.ts';
 import { startUpstream, type Upstream } from '../helpers/upstreams.ts';
 import { get, startActivated, waitForApi, writeOpsConfig, type ActivatedBerth } from '../ops/fixtures.ts';
 
-describe("workers sharing systemd's one socket", () => {
+describe("workers on systemd's one socket", () => {
   let activated: ActivatedBerth | undefined;
   let up: Upstream | undefined;
   let dir = '';
@@ -60,7 +60,7 @@ describe("workers sharing systemd's one socket", () => {
       throw new Error(`${(err as Error).message}\n${activated!.logs.join('\n')}`);
     });
     assert.ok(
-      activated.logs.some((l) => l.includes('sharing the inherited socket of web')),
+      activated.logs.some((l) => l.includes('holding the inherited socket of web')),
       activated.logs.join('\n'),
     );
     await waitForApi(cfg.apiPort);
