@@ -1,69 +1,19 @@
-import { connect as netConnect, isIP, type Socket } from 'node:net';
-import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
-import { parseLength } from './h1-head.ts';
-import { sameName } from './header-list.ts';
-import {
-  consumableHandle,
-  createParser,
-  destroyParser,
-  ON_BODY,
-  ON_EXECUTE,
-  ON_HEADERS,
-  ON_HEADERS_COMPLETE,
-  ON_MESSAGE_COMPLETE,
-  PAUSED,
-  reinitialize,
-  type LlhttpParser,
-  type ParseError,
-} from './llhttp.ts';
+import type { Socket } from 'node:net';
+import { destroyParser, PAUSED, reinitialize, type LlhttpParser, type ParseError } from './llhttp.ts';
 import { SocketOutput } from './socket-output.ts';
 import type { ConnectionPool, OriginConnections } from './transport-options.ts';
+import { dialUpstream } from './upstream-dial.ts';
 import type { UpstreamExchange } from './upstream-exchange.ts';
 import { UpstreamFailure } from './upstream-failure.ts';
+import {
+  contentLength,
+  createResponseParser,
+  MAX_RESPONSE_HEAD,
+  type NativeHandle,
+  RAW_BODY_MIN,
+  type ResponseParserOwner,
+} from './upstream-response-parser.ts';
 import type { UpstreamTarget } from './upstream-target.ts';
-
-/** Largest upstream response head accepted (bytes); a bigger one is a bad response (502). */
-const MAX_RESPONSE_HEAD = 256 * 1024;
-/**
- * From this Content-Length on, berth counts the body bytes itself instead of having llhttp copy
- * every read into a new buffer: the reads are passed on as they are, as a byte relay would.
- */
-const RAW_BODY_MIN = 64 * 1024;
-
-interface OwnedParser extends LlhttpParser {
-  owner: UpstreamConnection;
-}
-
-function onHeaders(this: OwnedParser, headers: string[]): void {
-  this.owner.partHead(headers);
-}
-
-function onHeadersComplete(
-  this: OwnedParser,
-  _major: number,
-  _minor: number,
-  headers: string[] | undefined,
-  _method: unknown,
-  _url: unknown,
-  status: number,
-  reason: string,
-  upgrade: boolean,
-  keepAlive: boolean,
-): number {
-  return this.owner.headComplete(headers, status, reason, upgrade, keepAlive);
-}
-
-function onBody(this: OwnedParser, chunk: Buffer): void {
-  this.owner.bodyChunk(chunk);
-}
-
-function onMessageComplete(this: OwnedParser): void {
-  this.owner.messageComplete();
-}
-
-function onExecute(this: OwnedParser, result: number | ParseError): void {
-  this.owner.consumedRead(result);
-}
 
 /**
  * One HTTP/1.1 connection to an upstream server: llhttp in response mode, one exchange at a
@@ -71,7 +21,7 @@ function onExecute(this: OwnedParser, result: number | ParseError): void {
  * connection both sides keep alive; a parse error, an unsolicited byte, an early close or a
  * body cut short closes it.
  */
-export class UpstreamConnection {
+export class UpstreamConnection implements ResponseParserOwner {
   readonly socket: Socket;
   readonly origin: OriginConnections<UpstreamConnection>;
   readonly out: SocketOutput;
@@ -99,9 +49,9 @@ export class UpstreamConnection {
   /** The exchange whose client output is gathered during the current read. */
   private corked: UpstreamExchange | undefined = undefined;
   /** The socket's native stream while the parser reads it directly. */
-  private handle: { readStart(): number; readStop(): number } | undefined = undefined;
+  private handle: NativeHandle | undefined = undefined;
   /** The native stream, kept to consume it again after a counted body. */
-  private native: { readStart(): number; readStop(): number } | undefined = undefined;
+  private native: NativeHandle | undefined = undefined;
   /** Body bytes still to come of a response whose body berth counts itself (-1: llhttp frames it). */
   private rawRemaining = -1;
   private readingPaused = false;
@@ -114,31 +64,7 @@ export class UpstreamConnection {
     this.pool = pool;
     this.origin = origin;
     const o = pool.options;
-    let socket: Socket;
-    if (target.https) {
-      const opts: ConnectionOptions = {
-        host: target.hostname,
-        port: target.port,
-        rejectUnauthorized: !o.insecureSkipVerify,
-        ALPNProtocols: ['http/1.1'],
-      };
-      const sni = o.serverName ?? (isIP(target.hostname) === 0 ? target.hostname : undefined);
-      if (sni !== undefined) opts.servername = sni;
-      if (o.rootCAs !== undefined) opts.ca = [...o.rootCAs];
-      if (o.certificates !== undefined) {
-        opts.cert = o.certificates.map((c) => c.cert);
-        opts.key = o.certificates.map((c) => c.key);
-      }
-      if (origin.tlsSession !== undefined) opts.session = origin.tlsSession;
-      socket = tlsConnect(opts);
-      socket.once('secureConnect', () => this.onConnect());
-      socket.on('session', (s: Buffer) => {
-        origin.tlsSession = s;
-      });
-    } else {
-      socket = netConnect({ host: target.hostname, port: target.port });
-      socket.once('connect', () => this.onConnect());
-    }
+    const socket = dialUpstream(o, origin, target, () => this.onConnect());
     this.socket = socket;
     socket.setNoDelay(true);
     this.out = new SocketOutput(socket);
@@ -177,20 +103,10 @@ export class UpstreamConnection {
   private onConnect(): void {
     clearTimeout(this.dialTimer);
     this.connected = true;
-    const p = createParser('response', MAX_RESPONSE_HEAD) as OwnedParser;
-    p.owner = this;
-    p[ON_HEADERS] = onHeaders;
-    p[ON_HEADERS_COMPLETE] = onHeadersComplete;
-    p[ON_BODY] = onBody;
-    p[ON_MESSAGE_COMPLETE] = onMessageComplete;
-    this.parser = p;
-    const h = consumableHandle(this.socket);
-    if (h !== undefined) {
-      p[ON_EXECUTE] = onExecute;
-      p.consume(h);
-      this.handle = h;
-      this.native = h;
-    }
+    const { parser, handle } = createResponseParser(this, this.socket);
+    this.parser = parser;
+    this.handle = handle;
+    this.native = handle;
     this.exchange?.onConnected();
   }
 
@@ -478,12 +394,4 @@ export class UpstreamConnection {
     this.pool.forget(this);
     this.socket.destroy();
   }
-}
-
-/** The Content-Length of a response head llhttp accepted (at most one), or -1. */
-function contentLength(raw: readonly string[]): number {
-  for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.length === 14 && sameName(raw[i]!, 'content-length')) return parseLength(raw[i + 1]!);
-  }
-  return -1;
 }
