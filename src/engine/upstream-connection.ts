@@ -1,16 +1,15 @@
 import type { Socket } from 'node:net';
-import { destroyParser, PAUSED, reinitialize, type LlhttpParser, type ParseError } from './llhttp.ts';
+import { destroyParser, reinitialize, type LlhttpParser, type ParseError } from './llhttp.ts';
 import { SocketOutput } from './socket-output.ts';
 import type { ConnectionPool, OriginConnections } from './transport-options.ts';
 import { dialUpstream } from './upstream-dial.ts';
+import { UpstreamResponseReader } from './upstream-response-reader.ts';
 import type { UpstreamExchange } from './upstream-exchange.ts';
 import { UpstreamFailure } from './upstream-failure.ts';
 import {
-  contentLength,
   createResponseParser,
   MAX_RESPONSE_HEAD,
   type NativeHandle,
-  RAW_BODY_MIN,
   type ResponseParserOwner,
 } from './upstream-response-parser.ts';
 import type { UpstreamTarget } from './upstream-target.ts';
@@ -21,13 +20,12 @@ import type { UpstreamTarget } from './upstream-target.ts';
  * connection both sides keep alive; a parse error, an unsolicited byte, an early close or a
  * body cut short closes it.
  */
-export class UpstreamConnection implements ResponseParserOwner {
+export class UpstreamConnection extends UpstreamResponseReader implements ResponseParserOwner {
   readonly socket: Socket;
   readonly origin: OriginConnections<UpstreamConnection>;
   readonly out: SocketOutput;
   private readonly pool: ConnectionPool<UpstreamConnection>;
   private parser: LlhttpParser | undefined;
-  exchange: UpstreamExchange | undefined = undefined;
   connected = false;
   /** Served an exchange before (a kept-alive connection the upstream may have closed meanwhile). */
   reused = false;
@@ -35,25 +33,10 @@ export class UpstreamConnection implements ResponseParserOwner {
   private dead = false;
   private error: Error | undefined = undefined;
   private dialTimer: NodeJS.Timeout | undefined;
-  private informational = false;
-  private complete = false;
-  /**
-   * The response completed in the read being parsed; the exchange hears of it once the read is
-   * parsed and the connection is settled, so a request pipelined behind it can have it at once.
-   */
-  private endOwed = false;
-  private endTrailers: string[] | undefined = undefined;
-  private keepAlive = false;
-  private upgraded = false;
-  private partial: string[] | undefined = undefined;
-  /** The exchange whose client output is gathered during the current read. */
-  private corked: UpstreamExchange | undefined = undefined;
   /** The socket's native stream while the parser reads it directly. */
   private handle: NativeHandle | undefined = undefined;
   /** The native stream, kept to consume it again after a counted body. */
   private native: NativeHandle | undefined = undefined;
-  /** Body bytes still to come of a response whose body berth counts itself (-1: llhttp frames it). */
-  private rawRemaining = -1;
   private readingPaused = false;
 
   constructor(
@@ -61,6 +44,7 @@ export class UpstreamConnection implements ResponseParserOwner {
     origin: OriginConnections<UpstreamConnection>,
     target: UpstreamTarget,
   ) {
+    super();
     this.pool = pool;
     this.origin = origin;
     const o = pool.options;
@@ -108,81 +92,6 @@ export class UpstreamConnection implements ResponseParserOwner {
     this.handle = handle;
     this.native = handle;
     this.exchange?.onConnected();
-  }
-
-  /** The first response event of a read: the client's output is gathered until the read is parsed. */
-  private enterRead(): void {
-    if (this.corked === undefined && this.exchange !== undefined) {
-      this.corked = this.exchange;
-      this.corked.beforeRead();
-    }
-  }
-
-  private leaveRead(): void {
-    const x = this.corked;
-    this.corked = undefined;
-    x?.afterRead();
-  }
-
-  partHead(headers: string[]): void {
-    const list = (this.partial ??= []);
-    for (let i = 0; i < headers.length; i++) list.push(headers[i]!);
-  }
-
-  headComplete(
-    headers: string[] | undefined,
-    status: number,
-    reason: string,
-    upgrade: boolean,
-    keepAlive: boolean,
-  ): number {
-    this.enterRead();
-    const list = headers ?? this.partial ?? [];
-    this.partial = undefined;
-    const x = this.exchange;
-    // A response nobody asked for: stop here; the connection is closed after this read.
-    if (x === undefined || this.complete) return PAUSED;
-    if (status < 200 && status !== 101) {
-      this.informational = true;
-      return 0;
-    }
-    this.keepAlive = keepAlive;
-    if (status === 101 && upgrade) this.upgraded = true;
-    // Read before the exchange hands the list to the client's response (taps may edit it).
-    const length = status === 101 || status === 204 || status === 304 ? -1 : contentLength(list);
-    const r = x.onResponseHead(status, reason, list);
-    if (r !== 0 || length < RAW_BODY_MIN || this.exchange !== x) return r;
-    // A large body: the parser stops after the head and berth passes the reads on itself.
-    this.rawRemaining = length;
-    return PAUSED;
-  }
-
-  bodyChunk(chunk: Buffer): void {
-    this.enterRead();
-    if (!this.complete) this.exchange?.onResponseBody(chunk);
-  }
-
-  messageComplete(): void {
-    this.enterRead();
-    if (this.informational) {
-      this.informational = false;
-      this.partial = undefined;
-      return;
-    }
-    if (this.upgraded || this.complete) return;
-    this.endTrailers = this.partial;
-    this.partial = undefined;
-    this.complete = true;
-    this.endOwed = true;
-  }
-
-  /** Tells `x` its response is complete, once (the connection may already be someone else's). */
-  private deliverEnd(x: UpstreamExchange): void {
-    if (!this.endOwed) return;
-    const trailers = this.endTrailers;
-    this.endOwed = false;
-    this.endTrailers = undefined;
-    x.onResponseEnd(trailers);
   }
 
   private onData(chunk: Buffer): void {
