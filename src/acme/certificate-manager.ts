@@ -1,22 +1,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type * as acme from 'acme-client';
 import type { EntryPointConfig, StaticConfig } from '../config/static/types.ts';
 import type { DynamicConfig } from '../config/dynamic/types.ts';
 import type { CertificateStore } from '../tls/certificate-store.ts';
-import { nameMatches, readCertificateInfo } from '../tls/certificate-info.ts';
+import { nameMatches } from '../tls/certificate-info.ts';
 import { retryAfterMs } from '../dns/cloudflare.ts';
 import { BerthError, ErrorCodes, errorMessage } from '../lib/errors.ts';
 import { logger as rootLogger, type Logger } from '../lib/logger.ts';
 import { mergeStores, StaleLeaseError, type AcmeStorage, type StorageLease } from './storage.ts';
-import { createCertificateKey } from './account.ts';
-import { openAccount } from './acme-account.ts';
+import { CertificateIssuer } from './certificate-issuer.ts';
+import type { CertificateManagerOptions } from './certificate-manager-options.ts';
 import { caPause, installAcmeHttp } from './acme-http.ts';
-import { Http01Responder, type ChallengeRelay, type ChallengeSolver } from './challenges.ts';
-import { createCsr } from './csr.ts';
-import { orderCertificate } from './order.ts';
+import { Http01Responder } from './challenges.ts';
 import { buildRuntimes, checkProfile, type Runtime } from './resolver-runtime.ts';
 import { dueForRenewal, renewDurations } from './renewal.ts';
-import { buildSolver } from './solvers.ts';
 import { StorageKeeper } from './storage-keeper.ts';
 import {
   jobKey,
@@ -34,30 +30,6 @@ export { renewBefore } from './renewal.ts';
 export { LETS_ENCRYPT_DIRECTORY } from './resolver-runtime.ts';
 
 const DAY = 86_400_000;
-
-/** Options for {@link CertificateManager}. */
-export interface CertificateManagerOptions {
-  resolvers: StaticConfig['certificatesResolvers'];
-  store: CertificateStore;
-  logger?: Logger;
-  env?: NodeJS.ProcessEnv;
-  /** Storage per `acme.storage` path (default: the acme.json file; a fleet gives Redis). */
-  storageFactory?: (path: string) => AcmeStorage;
-  /** Publishes HTTP-01 / TLS-ALPN-01 answers to every fleet host. */
-  relay?: ChallengeRelay;
-  /** Clock (tests move it to reach the renewal window). */
-  now?: () => number;
-  /** Retry backoff after a failed order: doubles from `initialMs` up to `maxMs`. */
-  backoff?: { initialMs?: number; maxMs?: number };
-  /** How often certificates are checked for renewal (default: Traefik's interval for `certificatesDuration`). */
-  renewCheckIntervalMs?: number;
-  /** Upper bound for a DNS-01 propagation check. */
-  propagationTimeoutMs?: number;
-  /** Time between DNS-01 propagation checks (default 2 s, as lego). */
-  propagationIntervalMs?: number;
-  /** While the shared storage is unreachable, only certificates expiring within this are ordered (default 7 days). */
-  localOrderWindowMs?: number;
-}
 
 /** Jobs waiting for the shared storage or for another host's order (re-tried when it reports news). */
 interface FleetWait {
@@ -79,6 +51,7 @@ export class CertificateManager {
   private readonly responder = new Http01Responder();
   private readonly runtimes = new Map<string, Runtime>();
   private readonly keeper: StorageKeeper;
+  private readonly issuer: CertificateIssuer;
   private readonly managed = new Map<string, Managed>();
   private readonly jobs = new Map<string, Job & FleetWait>();
   private readonly unsubscribe: (() => void)[] = [];
@@ -96,6 +69,19 @@ export class CertificateManager {
     this.now = opts.now ?? Date.now;
     this.env = opts.env ?? process.env;
     this.keeper = new StorageKeeper(this.log, (n) => this.backoff(n));
+    this.issuer = new CertificateIssuer({
+      store: this.store,
+      managed: this.managed,
+      keeper: this.keeper,
+      responder: this.responder,
+      log: this.log,
+      env: this.env,
+      signal: this.abort.signal,
+      ...(opts.relay ? { relay: opts.relay } : {}),
+      propagationTimeoutMs: opts.propagationTimeoutMs ?? 120_000,
+      propagationIntervalMs: opts.propagationIntervalMs ?? 2000,
+      refresh: (rt) => this.refresh(rt),
+    });
     installAcmeHttp();
     for (const rt of buildRuntimes(opts.resolvers ?? {}, this.log, opts.storageFactory)) this.runtimes.set(rt.name, rt);
   }
@@ -105,7 +91,7 @@ export class CertificateManager {
     const seen = new Set<AcmeStorage>();
     for (const rt of this.runtimes.values()) {
       const doc = await this.keeper.doc(rt.storage);
-      for (const rec of doc[rt.name]?.Certificates ?? []) this.installRecord(rt.name, rec);
+      for (const rec of doc[rt.name]?.Certificates ?? []) this.issuer.installRecord(rt.name, rec);
       if (rt.storage.onChange && !seen.has(rt.storage))
         this.unsubscribe.push(rt.storage.onChange(() => void this.refreshAll()));
       seen.add(rt.storage);
@@ -287,7 +273,7 @@ export class CertificateManager {
     job.state = job.renewal ? 'renewing' : 'ordering';
     job.attempts++;
     try {
-      await this.order(rt, job, lease);
+      await this.issuer.order(rt, job, lease);
       this.jobs.delete(job.key);
     } catch (err) {
       if (this.stopped) return;
@@ -325,51 +311,6 @@ export class CertificateManager {
     }
   }
 
-  // ------------------------------------------------------------------ ordering
-
-  private async order(rt: Runtime, job: Job, lease: StorageLease | undefined): Promise<void> {
-    const client = await this.client(rt);
-    const solver = await this.solver(rt);
-    const names = [job.main, ...job.sans.filter((s) => s !== job.main)];
-    const key = (await createCertificateKey(rt.config.keyType)).toString();
-    const csr = await createCsr(key, {
-      names,
-      ...(rt.config.emailAddresses?.length ? { emailAddresses: rt.config.emailAddresses } : {}),
-      disableCommonName: rt.config.disableCommonName === true,
-    });
-    this.log.info(
-      {
-        resolver: rt.name,
-        names,
-        challenge: solver.type,
-        ...(rt.config.profile ? { profile: rt.config.profile } : {}),
-      },
-      'ordering certificate',
-    );
-    const signal = lease ? AbortSignal.any([this.abort.signal, lease.signal]) : this.abort.signal;
-    const cert = await orderCertificate(client, {
-      names,
-      csr,
-      solver,
-      signal,
-      log: this.log,
-      ...(rt.config.profile ? { profile: rt.config.profile } : {}),
-      ...(rt.config.preferredChain ? { preferredChain: rt.config.preferredChain } : {}),
-    });
-    // Stored before it is served: a crash right after the first handshake must not cost a new
-    // order (CA rate limits). A certificate that cannot be stored is served all the same, and the
-    // write is retried until it lands; the order itself succeeded and is not repeated.
-    const rec = {
-      domain: { main: job.main, ...(job.sans.length ? { sans: job.sans } : {}) },
-      certificate: Buffer.from(cert).toString('base64'),
-      key: Buffer.from(key).toString('base64'),
-      Store: 'default',
-    };
-    await this.keeper.putCertificate(rt.storage, rt.name, rec, lease);
-    this.install(rt.name, job.main, job.sans, key, cert);
-    this.log.info({ resolver: rt.name, names }, 'certificate issued');
-  }
-
   /** The wait before attempt `attempts + 1` of an order or a storage write: doubles from `initialMs` up to `maxMs`. */
   private backoff(attempts: number): number {
     const initial = this.opts.backoff?.initialMs ?? 60_000;
@@ -377,37 +318,11 @@ export class CertificateManager {
     return Math.min(max, initial * 2 ** Math.min(Math.max(attempts, 1) - 1, 20));
   }
 
-  private installRecord(
-    resolver: string,
-    rec: { domain: { main: string; sans?: string[] | null }; certificate: string; key: string },
-  ): void {
-    try {
-      const cert = Buffer.from(rec.certificate, 'base64').toString('utf8');
-      const key = Buffer.from(rec.key, 'base64').toString('utf8');
-      this.install(resolver, rec.domain.main, (rec.domain.sans ?? []).filter(Boolean), key, cert);
-    } catch (err) {
-      this.log.error({ resolver, domain: rec.domain.main, err: errorMessage(err) }, 'stored certificate skipped');
-    }
-  }
-
-  private install(resolver: string, main: string, sans: string[], key: string, cert: string): void {
-    this.store.put(`acme:${resolver}:${main}`, { key, cert, source: 'acme' });
-    const info = readCertificateInfo(cert);
-    this.managed.set(`${resolver}|${main}`, {
-      resolver,
-      main,
-      sans,
-      names: info.names,
-      notBefore: info.notBefore.getTime(),
-      notAfter: info.notAfter.getTime(),
-    });
-  }
-
   /** Merges what the resolver's storage holds now (another host's work) and serves what is new. */
   private async refresh(rt: Runtime): Promise<void> {
     const merged = mergeStores(await this.keeper.doc(rt.storage), await rt.storage.read());
     for (const { resolver, record } of merged.certificates)
-      if (this.runtimes.has(resolver)) this.installRecord(resolver, record);
+      if (this.runtimes.has(resolver)) this.issuer.installRecord(resolver, record);
   }
 
   /** After the shared storage reported news: take it in, drop what it satisfied, retry what waited. */
@@ -433,39 +348,5 @@ export class CertificateManager {
       }
     }
     this.reconcile();
-  }
-
-  private client(rt: Runtime): Promise<acme.Client> {
-    if (!rt.client) {
-      rt.client = openAccount({
-        resolver: rt.name,
-        config: rt.config,
-        directoryUrl: rt.directoryUrl,
-        storage: rt.storage,
-        keeper: this.keeper,
-        log: this.log,
-        signal: this.abort.signal,
-        refresh: () => this.refresh(rt),
-      });
-      rt.client.catch(() => delete rt.client);
-    }
-    return rt.client;
-  }
-
-  private solver(rt: Runtime): Promise<ChallengeSolver> {
-    if (!rt.solver) {
-      rt.solver = buildSolver(rt.name, rt.config, {
-        responder: this.responder,
-        store: this.store,
-        env: this.env,
-        log: this.log,
-        signal: this.abort.signal,
-        ...(this.opts.relay ? { relay: this.opts.relay } : {}),
-        propagationTimeoutMs: this.opts.propagationTimeoutMs ?? 120_000,
-        propagationIntervalMs: this.opts.propagationIntervalMs ?? 2000,
-      });
-      rt.solver.catch(() => delete rt.solver);
-    }
-    return rt.solver;
   }
 }

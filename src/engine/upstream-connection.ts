@@ -1,69 +1,18 @@
-import { connect as netConnect, isIP, type Socket } from 'node:net';
-import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
-import { parseLength } from './h1-head.ts';
-import { sameName } from './header-list.ts';
-import {
-  consumableHandle,
-  createParser,
-  destroyParser,
-  ON_BODY,
-  ON_EXECUTE,
-  ON_HEADERS,
-  ON_HEADERS_COMPLETE,
-  ON_MESSAGE_COMPLETE,
-  PAUSED,
-  reinitialize,
-  type LlhttpParser,
-  type ParseError,
-} from './llhttp.ts';
+import type { Socket } from 'node:net';
+import { destroyParser, reinitialize, type LlhttpParser, type ParseError } from './llhttp.ts';
 import { SocketOutput } from './socket-output.ts';
 import type { ConnectionPool, OriginConnections } from './transport-options.ts';
+import { dialUpstream } from './upstream-dial.ts';
+import { UpstreamResponseReader } from './upstream-response-reader.ts';
 import type { UpstreamExchange } from './upstream-exchange.ts';
 import { UpstreamFailure } from './upstream-failure.ts';
+import {
+  createResponseParser,
+  MAX_RESPONSE_HEAD,
+  type NativeHandle,
+  type ResponseParserOwner,
+} from './upstream-response-parser.ts';
 import type { UpstreamTarget } from './upstream-target.ts';
-
-/** Largest upstream response head accepted (bytes); a bigger one is a bad response (502). */
-const MAX_RESPONSE_HEAD = 256 * 1024;
-/**
- * From this Content-Length on, berth counts the body bytes itself instead of having llhttp copy
- * every read into a new buffer: the reads are passed on as they are, as a byte relay would.
- */
-const RAW_BODY_MIN = 64 * 1024;
-
-interface OwnedParser extends LlhttpParser {
-  owner: UpstreamConnection;
-}
-
-function onHeaders(this: OwnedParser, headers: string[]): void {
-  this.owner.partHead(headers);
-}
-
-function onHeadersComplete(
-  this: OwnedParser,
-  _major: number,
-  _minor: number,
-  headers: string[] | undefined,
-  _method: unknown,
-  _url: unknown,
-  status: number,
-  reason: string,
-  upgrade: boolean,
-  keepAlive: boolean,
-): number {
-  return this.owner.headComplete(headers, status, reason, upgrade, keepAlive);
-}
-
-function onBody(this: OwnedParser, chunk: Buffer): void {
-  this.owner.bodyChunk(chunk);
-}
-
-function onMessageComplete(this: OwnedParser): void {
-  this.owner.messageComplete();
-}
-
-function onExecute(this: OwnedParser, result: number | ParseError): void {
-  this.owner.consumedRead(result);
-}
 
 /**
  * One HTTP/1.1 connection to an upstream server: llhttp in response mode, one exchange at a
@@ -71,13 +20,12 @@ function onExecute(this: OwnedParser, result: number | ParseError): void {
  * connection both sides keep alive; a parse error, an unsolicited byte, an early close or a
  * body cut short closes it.
  */
-export class UpstreamConnection {
+export class UpstreamConnection extends UpstreamResponseReader implements ResponseParserOwner {
   readonly socket: Socket;
   readonly origin: OriginConnections<UpstreamConnection>;
   readonly out: SocketOutput;
   private readonly pool: ConnectionPool<UpstreamConnection>;
   private parser: LlhttpParser | undefined;
-  exchange: UpstreamExchange | undefined = undefined;
   connected = false;
   /** Served an exchange before (a kept-alive connection the upstream may have closed meanwhile). */
   reused = false;
@@ -85,25 +33,10 @@ export class UpstreamConnection {
   private dead = false;
   private error: Error | undefined = undefined;
   private dialTimer: NodeJS.Timeout | undefined;
-  private informational = false;
-  private complete = false;
-  /**
-   * The response completed in the read being parsed; the exchange hears of it once the read is
-   * parsed and the connection is settled, so a request pipelined behind it can have it at once.
-   */
-  private endOwed = false;
-  private endTrailers: string[] | undefined = undefined;
-  private keepAlive = false;
-  private upgraded = false;
-  private partial: string[] | undefined = undefined;
-  /** The exchange whose client output is gathered during the current read. */
-  private corked: UpstreamExchange | undefined = undefined;
   /** The socket's native stream while the parser reads it directly. */
-  private handle: { readStart(): number; readStop(): number } | undefined = undefined;
+  private handle: NativeHandle | undefined = undefined;
   /** The native stream, kept to consume it again after a counted body. */
-  private native: { readStart(): number; readStop(): number } | undefined = undefined;
-  /** Body bytes still to come of a response whose body berth counts itself (-1: llhttp frames it). */
-  private rawRemaining = -1;
+  private native: NativeHandle | undefined = undefined;
   private readingPaused = false;
 
   constructor(
@@ -111,34 +44,11 @@ export class UpstreamConnection {
     origin: OriginConnections<UpstreamConnection>,
     target: UpstreamTarget,
   ) {
+    super();
     this.pool = pool;
     this.origin = origin;
     const o = pool.options;
-    let socket: Socket;
-    if (target.https) {
-      const opts: ConnectionOptions = {
-        host: target.hostname,
-        port: target.port,
-        rejectUnauthorized: !o.insecureSkipVerify,
-        ALPNProtocols: ['http/1.1'],
-      };
-      const sni = o.serverName ?? (isIP(target.hostname) === 0 ? target.hostname : undefined);
-      if (sni !== undefined) opts.servername = sni;
-      if (o.rootCAs !== undefined) opts.ca = [...o.rootCAs];
-      if (o.certificates !== undefined) {
-        opts.cert = o.certificates.map((c) => c.cert);
-        opts.key = o.certificates.map((c) => c.key);
-      }
-      if (origin.tlsSession !== undefined) opts.session = origin.tlsSession;
-      socket = tlsConnect(opts);
-      socket.once('secureConnect', () => this.onConnect());
-      socket.on('session', (s: Buffer) => {
-        origin.tlsSession = s;
-      });
-    } else {
-      socket = netConnect({ host: target.hostname, port: target.port });
-      socket.once('connect', () => this.onConnect());
-    }
+    const socket = dialUpstream(o, origin, target, () => this.onConnect());
     this.socket = socket;
     socket.setNoDelay(true);
     this.out = new SocketOutput(socket);
@@ -177,96 +87,11 @@ export class UpstreamConnection {
   private onConnect(): void {
     clearTimeout(this.dialTimer);
     this.connected = true;
-    const p = createParser('response', MAX_RESPONSE_HEAD) as OwnedParser;
-    p.owner = this;
-    p[ON_HEADERS] = onHeaders;
-    p[ON_HEADERS_COMPLETE] = onHeadersComplete;
-    p[ON_BODY] = onBody;
-    p[ON_MESSAGE_COMPLETE] = onMessageComplete;
-    this.parser = p;
-    const h = consumableHandle(this.socket);
-    if (h !== undefined) {
-      p[ON_EXECUTE] = onExecute;
-      p.consume(h);
-      this.handle = h;
-      this.native = h;
-    }
+    const { parser, handle } = createResponseParser(this, this.socket);
+    this.parser = parser;
+    this.handle = handle;
+    this.native = handle;
     this.exchange?.onConnected();
-  }
-
-  /** The first response event of a read: the client's output is gathered until the read is parsed. */
-  private enterRead(): void {
-    if (this.corked === undefined && this.exchange !== undefined) {
-      this.corked = this.exchange;
-      this.corked.beforeRead();
-    }
-  }
-
-  private leaveRead(): void {
-    const x = this.corked;
-    this.corked = undefined;
-    x?.afterRead();
-  }
-
-  partHead(headers: string[]): void {
-    const list = (this.partial ??= []);
-    for (let i = 0; i < headers.length; i++) list.push(headers[i]!);
-  }
-
-  headComplete(
-    headers: string[] | undefined,
-    status: number,
-    reason: string,
-    upgrade: boolean,
-    keepAlive: boolean,
-  ): number {
-    this.enterRead();
-    const list = headers ?? this.partial ?? [];
-    this.partial = undefined;
-    const x = this.exchange;
-    // A response nobody asked for: stop here; the connection is closed after this read.
-    if (x === undefined || this.complete) return PAUSED;
-    if (status < 200 && status !== 101) {
-      this.informational = true;
-      return 0;
-    }
-    this.keepAlive = keepAlive;
-    if (status === 101 && upgrade) this.upgraded = true;
-    // Read before the exchange hands the list to the client's response (taps may edit it).
-    const length = status === 101 || status === 204 || status === 304 ? -1 : contentLength(list);
-    const r = x.onResponseHead(status, reason, list);
-    if (r !== 0 || length < RAW_BODY_MIN || this.exchange !== x) return r;
-    // A large body: the parser stops after the head and berth passes the reads on itself.
-    this.rawRemaining = length;
-    return PAUSED;
-  }
-
-  bodyChunk(chunk: Buffer): void {
-    this.enterRead();
-    if (!this.complete) this.exchange?.onResponseBody(chunk);
-  }
-
-  messageComplete(): void {
-    this.enterRead();
-    if (this.informational) {
-      this.informational = false;
-      this.partial = undefined;
-      return;
-    }
-    if (this.upgraded || this.complete) return;
-    this.endTrailers = this.partial;
-    this.partial = undefined;
-    this.complete = true;
-    this.endOwed = true;
-  }
-
-  /** Tells `x` its response is complete, once (the connection may already be someone else's). */
-  private deliverEnd(x: UpstreamExchange): void {
-    if (!this.endOwed) return;
-    const trailers = this.endTrailers;
-    this.endOwed = false;
-    this.endTrailers = undefined;
-    x.onResponseEnd(trailers);
   }
 
   private onData(chunk: Buffer): void {
@@ -478,12 +303,4 @@ export class UpstreamConnection {
     this.pool.forget(this);
     this.socket.destroy();
   }
-}
-
-/** The Content-Length of a response head llhttp accepted (at most one), or -1. */
-function contentLength(raw: readonly string[]): number {
-  for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.length === 14 && sameName(raw[i]!, 'content-length')) return parseLength(raw[i + 1]!);
-  }
-  return -1;
 }

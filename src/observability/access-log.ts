@@ -7,7 +7,8 @@ import { parseDuration } from '../lib/duration.ts';
 import { CORE_FIELDS, type CoreField, type FieldMode } from './access-log-format.ts';
 import { compileFormatter } from './access-log-lines.ts';
 import { Capture, captureHeaderList } from './capture.ts';
-import { fileSink, LineWriter, stdoutSink, type LineSink } from './line-writer.ts';
+import { fileSink, type LineSink, stdoutSink } from './line-sink.ts';
+import { LineWriter } from './line-writer.ts';
 import { responseBytes } from './response-bytes.ts';
 import { parseStatusRanges, type StatusRanges } from './status-ranges.ts';
 

@@ -1,8 +1,8 @@
-import type { DynamicConfig, HttpRouter, HttpService, ServersTransport } from '../config/dynamic/types.ts';
+import type { DynamicConfig, HttpService, ServersTransport } from '../config/dynamic/types.ts';
 import type { EntryPointConfig, StaticConfig } from '../config/static/types.ts';
 import { diagError, type Diagnostic } from '../lib/diagnostics.ts';
 import type { Logger } from '../lib/logger.ts';
-import type { Handler, RequestContext } from '../http/handler.ts';
+import type { Handler } from '../http/handler.ts';
 import type { BuiltMiddleware, MiddlewareFactory } from '../http/middlewares/types.ts';
 import { mirroringHandler } from '../http/mirroring.ts';
 import {
@@ -12,9 +12,6 @@ import {
   type ServiceInfo,
   type ServicePool,
 } from '../http/service-builder.ts';
-import { parseHttpRule, defaultPriority } from '../rules/http-rule.ts';
-import { buildRouterIndex } from '../rules/router-index.ts';
-import type { HttpRule } from '../rules/types.ts';
 import type { ElementStatus } from '../model/element-status.ts';
 import type { L4BuildResult } from '../tcp/build.ts';
 import type { TcpEntrypointRouting } from '../tcp/routing.ts';
@@ -22,6 +19,7 @@ import { buildTlsPolicy } from '../tls/policy.ts';
 import type { UdpEntrypointRouting } from '../udp/routing.ts';
 import type { CompiledHttpRouter, HttpRouterTable, RoutingSnapshot } from './snapshot.ts';
 import { edgeEntryPoint } from '../config/static/generated-entrypoints.ts';
+import { compileRouter, makeTable, wrapAll } from './compile-router.ts';
 import { redirectRouter } from './entrypoint-redirect.ts';
 import { resolveOnDemand } from './on-demand.ts';
 import { providerOf, qualify } from '../model/qualified-name.ts';
@@ -48,17 +46,6 @@ export interface CompileEnv {
   readonly l4?: L4Builders;
   readonly logger: Logger;
   readonly tmpDir: string;
-}
-
-/** The entrypoints a router attaches to: its own list, else every TCP entrypoint (or the `asDefault` ones). */
-export function routerEntrypoints(
-  router: { entryPoints?: string[] },
-  entrypoints: Record<string, EntryPointConfig>,
-): string[] {
-  if (router.entryPoints && router.entryPoints.length > 0) return router.entryPoints;
-  const tcp = Object.entries(entrypoints).filter(([, e]) => e.protocol === 'tcp');
-  const defaults = tcp.filter(([, e]) => e.asDefault);
-  return (defaults.length > 0 ? defaults : tcp).map(([n]) => n);
 }
 
 /**
@@ -298,12 +285,6 @@ export function compileSnapshot(
   };
 }
 
-function wrapAll(chain: readonly BuiltMiddleware[], last: Handler): Handler {
-  let h = last;
-  for (let i = chain.length - 1; i >= 0; i--) h = chain[i]!.wrap(h);
-  return h;
-}
-
 function buildService(
   name: string,
   svc: HttpService,
@@ -350,74 +331,4 @@ function buildService(
     m.maxBodySize ?? -1,
     resolve,
   );
-}
-
-function compileRouter(
-  name: string,
-  router: HttpRouter,
-  built: ReadonlyMap<string, { handler: Handler; info: ServiceInfo }>,
-  expand: (n: string, seen: string[]) => BuiltMiddleware[] | string,
-  eps: Record<string, EntryPointConfig>,
-):
-  | {
-      router: Omit<CompiledHttpRouter, 'tls' | 'handler'>;
-      handler: Handler;
-      tls: boolean;
-      entrypoints: string[];
-      warnings: string[];
-    }
-  | { error: string } {
-  if (typeof router.rule !== 'string' || router.rule.trim() === '') return { error: 'router has no rule' };
-  const parsed = parseHttpRule(router.rule);
-  if (!parsed.ok) return { error: `invalid rule ${JSON.stringify(router.rule)}: ${parsed.error}` };
-  const service = built.get(router.service);
-  if (!service) return { error: `unknown service "${router.service}"` };
-  const chain: BuiltMiddleware[] = [];
-  for (const m of router.middlewares ?? []) {
-    const r = expand(m, []);
-    if (typeof r === 'string') return { error: r };
-    chain.push(...r);
-  }
-  const serviceName = router.service;
-  const svcHandler = service.handler;
-  const inner = wrapAll(chain, svcHandler);
-  const handler: Handler = (req, res, ctx: RequestContext) => {
-    ctx.router = name;
-    ctx.service = serviceName;
-    inner(req, res, ctx);
-  };
-  // As Traefik: 0 (or unset) means the rule's own priority; any other value, negative included, is kept.
-  const priority =
-    router.priority !== undefined && router.priority !== 0 ? router.priority : defaultPriority(router.rule);
-  const warnings: string[] = [];
-  return {
-    router: {
-      name,
-      rule: router.rule,
-      priority,
-      service: serviceName,
-      middlewares: router.middlewares ?? [],
-      match: parsed.rule.match,
-      hosts: parsed.rule.hosts,
-    },
-    handler,
-    tls: router.tls !== undefined,
-    entrypoints: routerEntrypoints(router, eps),
-    warnings,
-  };
-}
-
-function makeTable(routers: CompiledHttpRouter[]): HttpRouterTable {
-  const items = routers.map((r) => ({
-    name: r.name,
-    priority: r.priority,
-    rule: { match: r.match, hosts: r.hosts } as HttpRule,
-    router: r,
-  }));
-  const index = buildRouterIndex(items);
-  return {
-    find: (req) => index.find(req)?.router,
-    size: routers.length,
-    routers: index.ordered.map((i) => i.router),
-  };
 }

@@ -5,55 +5,17 @@ import type { TlsConfiguration } from '../config/dynamic/types.ts';
 import { diagError, type Diagnostic } from '../lib/diagnostics.ts';
 import { BerthError, ErrorCodes, errorMessage } from '../lib/errors.ts';
 import { checkCertificatePair, normalizeName } from './certificate-info.ts';
+import {
+  better,
+  type CertificateEntry as Entry,
+  type CertificateIndex as Index,
+  type CertificatePair,
+  type ReplicatedCertificates,
+  type Selection,
+  type StoredCertificate,
+  summary,
+} from './stored-certificate.ts';
 import { buildCertificate } from './x509-builder.ts';
-
-/** Where a certificate came from. */
-export type CertificateSource = 'file' | 'acme' | 'default' | 'generated' | 'api';
-
-/** A key/certificate pair as handed to {@link CertificateStore.put}. */
-export interface CertificatePair {
-  key: string | Buffer;
-  /** The leaf first, then the chain. */
-  cert: string | Buffer;
-  source: CertificateSource;
-}
-
-/** The store's state as it crosses to worker processes. */
-export interface ReplicatedCertificates {
-  entries: { id: string; key: string; cert: string; source: CertificateSource }[];
-  default: { id: string; key: string; cert: string; source: CertificateSource };
-  challenges: { name: string; key: string; cert: string }[];
-}
-
-/** One row of {@link CertificateStore.list}. */
-export interface StoredCertificate {
-  id: string;
-  names: string[];
-  notAfter: Date;
-  notBefore: Date;
-  issuer: string;
-  source: CertificateSource;
-}
-
-/** A stored certificate; replaced (never mutated) on swap, so per-entry context caches stay correct. */
-interface Entry extends StoredCertificate {
-  key: string | Buffer;
-  cert: string | Buffer;
-}
-
-/** The indexes SNI selection reads; rebuilt whole and published by one assignment. */
-interface Index {
-  exact: Map<string, Entry>;
-  /** `example.com` → the certificate for `*.example.com`. */
-  wildcard: Map<string, Entry>;
-}
-
-/** How the SNI lookup ended: which certificate, and whether the default was a fallback. */
-export interface Selection {
-  id: string;
-  names: string[];
-  match: 'exact' | 'wildcard' | 'default' | 'challenge';
-}
 
 const FILE_PREFIX = 'file:';
 
@@ -391,25 +353,6 @@ export class CertificateStore implements TlsContextSource {
   private notify(): void {
     for (const l of this.listeners) l();
   }
-}
-
-/** A valid certificate beats an expired one; among equals the one that lives longer wins. */
-function better(a: Entry, b: Entry, now: number): boolean {
-  const aValid = a.notAfter.getTime() > now;
-  const bValid = b.notAfter.getTime() > now;
-  if (aValid !== bValid) return aValid;
-  return a.notAfter.getTime() > b.notAfter.getTime();
-}
-
-function summary(e: Entry): StoredCertificate {
-  return {
-    id: e.id,
-    names: [...e.names],
-    notAfter: e.notAfter,
-    notBefore: e.notBefore,
-    issuer: e.issuer,
-    source: e.source,
-  };
 }
 
 /** Traefik's certFile/keyFile: inline PEM or a path to one. */

@@ -1,8 +1,8 @@
 import type { DynamicConfig } from '../config/dynamic/types.ts';
 import type { StaticConfig } from '../config/static/types.ts';
 import type { Diagnostic } from '../lib/diagnostics.ts';
-import type { ReplicatedCertificates } from '../tls/certificate-store.ts';
-import type { MetricsState } from '../observability/metrics.ts';
+import type { ReplicatedCertificates } from '../tls/stored-certificate.ts';
+import type { MetricsState } from '../observability/metrics-state.ts';
 
 /** A dynamic port the control plane assigned, as workers need it to route TCP to it. */
 export interface AssignedPort {

@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { StaticConfig } from '../config/static/types.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { FromWorker, ToWorker } from './protocol.ts';
-import type { MetricsState } from '../observability/metrics.ts';
+import type { MetricsState } from '../observability/metrics-state.ts';
 
 const ENTRY = new URL('../worker-main.ts', import.meta.url);
 

@@ -14,7 +14,8 @@ import {
   type FieldMode,
   type HeaderField,
 } from '../../src/observability/access-log-format.ts';
-import { LineWriter, skipBytes, type LineSink, type LineWriterOptions } from '../../src/observability/line-writer.ts';
+import { type LineSink, skipBytes } from '../../src/observability/line-sink.ts';
+import { LineWriter, type LineWriterOptions } from '../../src/observability/line-writer.ts';
 import { waitUntil } from '../helpers/net.ts';
 
 /** A capture with every field set; `over` changes some. */

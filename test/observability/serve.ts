@@ -3,7 +3,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { performance } from 'node:perf_hooks';
 import { H1Server } from '../../src/engine/h1-server.ts';
 import type { ProxyRequest, ProxyResponse, RequestContext } from '../../src/http/handler.ts';
-import type { LineSink } from '../../src/observability/line-writer.ts';
+import type { LineSink } from '../../src/observability/line-sink.ts';
 
 /** A sink that keeps lines in memory. */
 export function memorySink(): LineSink & { lines: string[]; writes: number; closed: boolean } {
