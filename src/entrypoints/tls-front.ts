@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { serveStream } from '../engine/h2-adapter.ts';
 import { ClientHelloReader } from '../tcp/client-hello.ts';
+import { readPrefix } from '../tcp/read-prefix.ts';
 import type { H1Server } from '../engine/h1-server.ts';
 import type { RequestHandler } from '../engine/request-handler.ts';
 import { ACME_TLS_ALPN, type TlsServerOptions } from '../tls/options.ts';
@@ -152,30 +153,13 @@ export class TlsFront {
 function readServerName(socket: Socket, timeoutMs: number, done: (sni: string) => void): void {
   const reader = new ClientHelloReader();
   const chunks: Buffer[] = [];
-  const cleanup = (): void => {
-    clearTimeout(timer);
-    socket.removeListener('readable', onReadable);
-    socket.removeListener('error', onGone);
-    socket.removeListener('end', onGone);
-  };
-  const onGone = (): void => {
-    cleanup();
-    socket.destroy();
-  };
-  const onReadable = (): void => {
-    let chunk: Buffer | null;
-    while ((chunk = socket.read() as Buffer | null) !== null) {
-      chunks.push(chunk);
-      const res = reader.push(chunk);
-      if (res.status === 'need-more') continue;
-      cleanup();
+  readPrefix(socket, timeoutMs, (chunk) => {
+    chunks.push(chunk);
+    const res = reader.push(chunk);
+    if (res.status === 'need-more') return undefined;
+    return () => {
       socket.unshift(Buffer.concat(chunks));
       done(res.status === 'done' ? res.hello.sni : '');
-      return;
-    }
-  };
-  const timer = timeoutMs > 0 ? setTimeout(onGone, timeoutMs) : undefined;
-  socket.on('readable', onReadable);
-  socket.on('error', onGone);
-  socket.on('end', onGone);
+    };
+  });
 }

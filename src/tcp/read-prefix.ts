@@ -10,7 +10,7 @@ export type PrefixStep = (chunk: Buffer) => (() => void) | undefined;
  * Reads a connection's first bytes (a ClientHello, a PROXY protocol header) chunk by chunk in
  * paused mode until `step` has seen enough. Its own listeners are removed before the returned
  * action runs, so the socket's next owner starts clean and reads again whatever is put back. A
- * connection that ends, fails or sends too little within `timeoutMs` is destroyed.
+ * connection that ends, fails or sends too little within `timeoutMs` (0: no limit) is destroyed.
  */
 export function readPrefix(socket: Socket, timeoutMs: number, step: PrefixStep): void {
   const cleanup = (): void => {
@@ -34,7 +34,7 @@ export function readPrefix(socket: Socket, timeoutMs: number, step: PrefixStep):
       }
     }
   };
-  const timer = setTimeout(onGone, timeoutMs);
+  const timer = timeoutMs > 0 ? setTimeout(onGone, timeoutMs) : undefined;
   socket.on('readable', onReadable);
   socket.on('error', onGone);
   socket.on('end', onGone);
