@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { stringify } from 'yaml';
+import { routersConfig } from './lib/routers-config.ts';
 
 const { values } = parseArgs({
   options: {
@@ -32,20 +33,7 @@ const mod = (await import(
 )) as typeof import('../src/config/dynamic/decode.ts');
 const loaded = mem();
 
-const routers: Record<string, unknown> = {};
-const services: Record<string, unknown> = {};
-for (let i = 0; i < n; i++) {
-  routers[`r${i}`] = {
-    rule: `Host(\`app${i}.example.com\`)`,
-    service: `s${i}`,
-    entryPoints: ['websecure'],
-    tls: { certResolver: 'le' },
-  };
-  services[`s${i}`] = {
-    loadBalancer: { servers: [{ url: `http://10.0.${i >> 8}.${i & 255}:80` }], passHostHeader: true },
-  };
-}
-const doc = { http: { routers, services } };
+const doc = routersConfig(n);
 const json = JSON.stringify(doc);
 const yaml = stringify(doc);
 

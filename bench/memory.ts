@@ -11,44 +11,17 @@
  * (BERTH_ROOT=/path/to/checkout measures another version of berth)
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
+import { treePssKb } from './lib/proc.ts';
 
 /** The berth checkout to measure (another one's `src/main.ts` compares two versions). */
 const ROOT = resolve(process.env.BERTH_ROOT ?? resolve(import.meta.dirname, '..'));
-
-/** PSS of `pid` and every descendant, in KiB (0 for a process that is gone). */
-export function treePssKb(pid: number): number {
-  const children = new Map<number, number[]>();
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(e)]);
-    } catch {
-      /* gone meanwhile */
-    }
-  }
-  let total = 0;
-  const stack = [pid];
-  while (stack.length > 0) {
-    const p = stack.pop()!;
-    try {
-      const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${p}/smaps_rollup`, 'utf8'));
-      total += Number(m?.[1] ?? 0);
-    } catch {
-      /* gone meanwhile */
-    }
-    stack.push(...(children.get(p) ?? []));
-  }
-  return total;
-}
 
 function freePort(): Promise<number> {
   return new Promise((res, rej) => {

@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
+import { routersConfig } from './lib/routers-config.ts';
 
 const dir = process.argv[2]!;
 const mode = process.argv[3];
@@ -21,23 +22,6 @@ function mem(): { heap: number; rss: number } {
   globalThis.gc?.();
   const m = process.memoryUsage();
   return { heap: m.heapUsed / 1048576, rss: m.rss / 1048576 };
-}
-
-function config(n: number): unknown {
-  const routers: Record<string, unknown> = {};
-  const services: Record<string, unknown> = {};
-  for (let i = 0; i < n; i++) {
-    routers[`r${i}`] = {
-      rule: `Host(\`app${i}.example.com\`)`,
-      service: `s${i}`,
-      entryPoints: ['websecure'],
-      tls: { certResolver: 'le' },
-    };
-    services[`s${i}`] = {
-      loadBalancer: { servers: [{ url: `http://10.0.${i >> 8}.${i & 255}:80` }], passHostHeader: true },
-    };
-  }
-  return { http: { routers, services } };
 }
 
 async function build(name: string): Promise<(v: unknown) => boolean> {
@@ -186,7 +170,7 @@ if (mode === 'load') {
   );
 } else if (mode === 'decode') {
   const check = await build(lib);
-  const doc = config(10_000);
+  const doc = routersConfig(10_000);
   const times: number[] = [];
   for (let i = 0; i < 7; i++) {
     const t = performance.now();

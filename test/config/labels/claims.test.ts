@@ -18,7 +18,7 @@ function web(name: string, daemon: string, host: string, extra: Record<string, s
     name,
     id: `id-${daemon}-${name}`,
     daemon,
-    networks: { n: '10.0.0.2' },
+    networks: { n: '127.0.10.2' },
     created: '2026-12-07T10:00:00Z',
     labels: {
       'traefik.enable': 'true',
@@ -116,7 +116,7 @@ describe('claims in the merge', () => {
           name: 'pg',
           id: 'id-d1-pg',
           daemon: 'd2',
-          networks: { n: '10.0.0.3' },
+          networks: { n: '127.0.10.3' },
           labels: {
             'traefik.enable': 'true',
             'traefik.tcp.routers.pg.entrypoints': 'tcp-5432',
@@ -138,7 +138,7 @@ describe('claims in the merge', () => {
           name: 'irc',
           id: 'id-d2-irc',
           daemon: 'd2',
-          networks: { n: '10.0.0.4' },
+          networks: { n: '127.0.10.4' },
           env: ['RPROXY=tcp://irc.example.org:6667'],
         }),
       ],

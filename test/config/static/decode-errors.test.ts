@@ -287,8 +287,8 @@ describe('decodeStaticConfig: bad input becomes path-named errors and no config'
     },
     {
       desc: 'glob on a tcp endpoint',
-      yaml: `${WEB}providers:\n  docker:\n    endpoint: "tcp://10.0.0.*:2375"\n`,
-      errors: ['providers.docker.endpoint: globs are only supported for unix:// sockets, got "tcp://10.0.0.*:2375"'],
+      yaml: `${WEB}providers:\n  docker:\n    endpoint: "tcp://127.0.0.*:2375"\n`,
+      errors: ['providers.docker.endpoint: globs are only supported for unix:// sockets, got "tcp://127.0.0.*:2375"'],
     },
     {
       desc: 'file provider without a file',
@@ -307,8 +307,8 @@ describe('decodeStaticConfig: bad input becomes path-named errors and no config'
     },
     {
       desc: 'bad trusted IP',
-      yaml: `${WEB}    forwardedHeaders:\n      trustedIPs: ["10.0.0.0/8", "10.0.0.0/99"]\n`,
-      errors: ['entryPoints.web.forwardedHeaders.trustedIPs[1]: "10.0.0.0/99" is not an IP address or CIDR range'],
+      yaml: `${WEB}    forwardedHeaders:\n      trustedIPs: ["127.0.0.0/8", "127.0.0.0/99"]\n`,
+      errors: ['entryPoints.web.forwardedHeaders.trustedIPs[1]: "127.0.0.0/99" is not an IP address or CIDR range'],
     },
     {
       desc: 'bad edge trusted IP',
@@ -317,8 +317,8 @@ describe('decodeStaticConfig: bad input becomes path-named errors and no config'
     },
     {
       desc: 'bind address with a port',
-      yaml: `${WEB}edge:\n  bindAddress: "10.0.0.5:80"\n`,
-      errors: ['edge.bindAddress: "10.0.0.5:80" is not an IP address (no brackets, no port)'],
+      yaml: `${WEB}edge:\n  bindAddress: "127.0.0.5:80"\n`,
+      errors: ['edge.bindAddress: "127.0.0.5:80" is not an IP address (no brackets, no port)'],
     },
     {
       desc: 'bad api.listen',
