@@ -80,7 +80,7 @@ export async function startBerth(opts: {
     for (;;) {
       if (dead) throw new Error(`exited with code ${child.exitCode ?? child.signalCode} before answering /ping`);
       if (
-        await fetch(`${apiUrl}/ping`).then(
+        await fetch(`${apiUrl}/ping`, { signal: AbortSignal.timeout(5000) }).then(
           (r) => r.ok,
           () => false,
         )
@@ -102,7 +102,7 @@ export async function startBerth(opts: {
     child,
     exited,
     async api<T>(path: string): Promise<T> {
-      const res = await fetch(apiUrl + path);
+      const res = await fetch(apiUrl + path, { signal: AbortSignal.timeout(15_000) });
       return (await res.json()) as T;
     },
     async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {

@@ -32,17 +32,23 @@ function spawnTracked(cmd: string, args: string[]): ChildProcess {
   return p;
 }
 
-/** One RESP command over a fresh TCP connection. */
+/**
+ * One RESP command over a fresh TCP connection. A connection closed before the reply is complete
+ * rejects (Sentinel's failover kills the promoted replica's clients with CLIENT KILL), and so does
+ * a server that stays silent for 5 s: a poll retries instead of waiting forever.
+ */
 export function redisCommand(port: number, ...args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     const s = connect({ host: '127.0.0.1', port });
     let buf = '';
+    s.setTimeout(5000, () => s.destroy(new Error(`redis on ${port}: no reply to ${args[0]} within 5 s`)));
     s.on('error', reject);
+    s.on('close', () => reject(new Error(`redis on ${port}: closed before replying to ${args[0]}`)));
     s.on('data', (d: Buffer) => {
       buf += d.toString();
       if (/\r\n$/.test(buf) && complete(buf)) {
-        s.destroy();
         resolve(buf);
+        s.destroy();
       }
     });
     s.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`);

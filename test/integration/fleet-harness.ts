@@ -157,6 +157,7 @@ export function servedLeaf(port: number, sni: string, root: string): Promise<{ s
       if (c) resolve({ san: c.subjectAltName ?? '', fingerprint: c.fingerprint256 });
       else reject(new Error('no certificate'));
     });
+    s.setTimeout(10_000, () => s.destroy(new Error(`no TLS handshake with ${sni} on ${port} within 10 s`)));
     s.on('error', reject);
   });
 }
