@@ -583,7 +583,7 @@ console.error(
 let flapDown = false;
 let flapSince = 0;
 
-function startTraffic(): Promise<void[]> {
+function startTraffic(): Promise<undefined[]> {
   trafficOn = true;
   return Promise.all([
     loop('http', () => status(httpGet('plain.test', '/x'))),

@@ -117,28 +117,14 @@ export class CloudflareDns implements DnsProvider {
 
   async createRecord(zoneId: string, record: Omit<DnsRecord, 'id'>): Promise<DnsRecord> {
     const r = await this.call(`create ${record.type} ${record.name}`, () =>
-      this.client.dns.records.create({
-        zone_id: zoneId,
-        type: record.type as 'A',
-        name: record.name,
-        content: record.content,
-        ttl: record.ttl ?? 1,
-        ...(record.proxied !== undefined ? { proxied: record.proxied } : {}),
-      }),
+      this.client.dns.records.create({ zone_id: zoneId, ...recordFields(record) }),
     );
     return toRecord(r);
   }
 
   async updateRecord(zoneId: string, id: string, record: Omit<DnsRecord, 'id'>): Promise<DnsRecord> {
     const r = await this.call(`update ${record.type} ${record.name}`, () =>
-      this.client.dns.records.edit(id, {
-        zone_id: zoneId,
-        type: record.type as 'A',
-        name: record.name,
-        content: record.content,
-        ttl: record.ttl ?? 1,
-        ...(record.proxied !== undefined ? { proxied: record.proxied } : {}),
-      }),
+      this.client.dns.records.edit(id, { zone_id: zoneId, ...recordFields(record) }),
     );
     return toRecord(r);
   }
@@ -194,4 +180,15 @@ export function retryAfterMs(err: unknown): number | undefined {
       return (e as { retryAfterMs: number }).retryAfterMs;
   }
   return undefined;
+}
+
+/** The fields Cloudflare takes for a new or edited record (TTL 1 is Cloudflare's "automatic"). */
+function recordFields(record: Omit<DnsRecord, 'id'>) {
+  return {
+    type: record.type as 'A',
+    name: record.name,
+    content: record.content,
+    ttl: record.ttl ?? 1,
+    ...(record.proxied !== undefined ? { proxied: record.proxied } : {}),
+  };
 }

@@ -3,6 +3,7 @@ import type { HttpService, ServersTransport } from '../config/dynamic/types.ts';
 import type { StaticServersTransport } from '../config/static/types.ts';
 import { durationOr } from '../lib/duration.ts';
 import { errorMessage } from '../lib/errors.ts';
+import { readRootCAs } from '../lib/root-cas.ts';
 import type { Handler } from './handler.ts';
 import {
   createTransport,
@@ -240,7 +241,7 @@ export function failoverHandler(
 ): { handler: Handler; info: ServiceInfo } {
   const handler: Handler = (req, res, ctx) => {
     const m = resolve(main);
-    const target = m && m.info.available() ? m : resolve(fallback);
+    const target = m?.info.available() ? m : resolve(fallback);
     if (!target) {
       sendStatus(res, 503, 'no available server\n');
       return;
@@ -273,20 +274,4 @@ function readClientCertificates(
     }
   }
   return { pairs };
-}
-
-function readRootCAs(list: readonly string[] | undefined): { ca: string[] } | { error: string } {
-  const ca: string[] = [];
-  for (const c of list ?? []) {
-    if (c.includes('-----BEGIN')) {
-      ca.push(c);
-      continue;
-    }
-    try {
-      ca.push(readFileSync(c, 'utf8'));
-    } catch (err) {
-      return { error: `serversTransport rootCAs ${c}: ${errorMessage(err)}` };
-    }
-  }
-  return { ca };
 }

@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { TcpConfiguration, TcpService, TcpServersTransport } from '../config/dynamic/types.ts';
 import { parseDuration } from '../lib/duration.ts';
-import { errorMessage } from '../lib/errors.ts';
+import { readRootCAs } from '../lib/root-cas.ts';
 import { WeightedRoundRobin } from '../lib/weighted-round-robin.ts';
 import { providerOf, qualify } from '../model/qualified-name.ts';
 import { parseHostPort } from './address.ts';
@@ -123,18 +122,9 @@ function upstreamOptions(
   }
   let ca: string[] | undefined;
   if (transport?.tls?.rootCAs?.length) {
-    ca = [];
-    for (const c of transport.tls.rootCAs) {
-      if (c.includes('-----BEGIN')) {
-        ca.push(c);
-        continue;
-      }
-      try {
-        ca.push(readFileSync(c, 'utf8'));
-      } catch (err) {
-        return `serversTransport rootCAs ${c}: ${errorMessage(err)}`;
-      }
-    }
+    const read = readRootCAs(transport.tls.rootCAs);
+    if ('error' in read) return read.error;
+    ca = read.ca;
   }
   const tls: TcpUpstreamOptions['tls'] = {
     rejectUnauthorized: transport?.tls?.insecureSkipVerify !== true,

@@ -5,7 +5,7 @@ import { createSocket } from 'node:dgram';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { l4Counters } from '../../src/tcp/l4-counters.ts';
-import { freeDualPort, freePort, freeUdpPort, waitUntil } from '../helpers/net.ts';
+import { freeDualPort, freePort, waitUntil } from '../helpers/net.ts';
 import { needTools } from '../helpers/tools.ts';
 import { ask, startUdp, udpServer } from './udp-harness.ts';
 

@@ -47,16 +47,21 @@ export function exactlyOneKind<T extends object>(
   );
 }
 
-const routerTls = toggle({ options: str(), certResolver: str(), domains: list(tlsDomain) });
-
-/** `http.routers.<name>`. */
-export const httpRouterSchema = obj({
+/** The fields HTTP and TCP routers share. */
+export const routerFields = {
   entryPoints: names,
   middlewares: names,
   service: req(str()),
   rule: req(str()),
   ruleSyntax: str(),
   priority: int(),
+};
+
+const routerTls = toggle({ options: str(), certResolver: str(), domains: list(tlsDomain) });
+
+/** `http.routers.<name>`. */
+export const httpRouterSchema = obj({
+  ...routerFields,
   tls: routerTls,
   observability: toggle({
     accessLogs: bool(),

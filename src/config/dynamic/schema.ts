@@ -11,6 +11,7 @@ import {
   httpRouters,
   httpServices,
   names,
+  routerFields,
   serversTransports,
   spiffe,
   tlsDomain,
@@ -19,12 +20,7 @@ import { httpMiddlewares, tcpMiddlewares } from './middleware-schema.ts';
 
 /** `tcp.routers.<name>`. */
 export const tcpRouterSchema = obj({
-  entryPoints: names,
-  middlewares: names,
-  service: req(str()),
-  rule: req(str()),
-  ruleSyntax: str(),
-  priority: int(),
+  ...routerFields,
   tls: toggle({ passthrough: bool(), options: str(), certResolver: str(), domains: list(tlsDomain) }),
 });
 

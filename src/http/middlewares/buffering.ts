@@ -190,11 +190,7 @@ function respond(
   const finishAttempt = (): void => {
     if (res.destroyed) return;
     const networkError = !ctx.responseStarted && (status === 502 || status === 504);
-    if (
-      limits.retry &&
-      limits.retry({ attempts, responseCode: status, isNetworkError: networkError }) &&
-      rewindBody(req)
-    ) {
+    if (limits.retry?.({ attempts, responseCode: status, isNetworkError: networkError }) && rewindBody(req)) {
       attempts++;
       spool.dispose();
       spool = new Spool(limits.memRes, env.tmpDir);

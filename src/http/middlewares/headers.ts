@@ -70,7 +70,7 @@ function buildHeaders(options: Record<string, unknown>): BuiltMiddleware {
   const wrap =
     (next: Handler): Handler =>
     (req, res, ctx) => {
-      if (cors && cors.preflight(req, res)) return;
+      if (cors?.preflight(req, res)) return;
       if (secure) {
         // allowedHosts is the only request-side check of the secure headers.
         if (secure.rejectHost(req, ctx)) {

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isIP } from 'node:net';
 import { EMBEDDED_SOURCE, loadStaticConfig, parseStaticConfigText } from '../../../src/config/static/load.ts';
 import { DEFAULT_CONFIG_YAML } from '../../../src/config/static/default-config.ts';
 
