@@ -583,7 +583,7 @@ console.error(
 let flapDown = false;
 let flapSince = 0;
 
-function startTraffic(): Promise<undefined[]> {
+function startTraffic(): Promise<unknown> {
   trafficOn = true;
   return Promise.all([
     loop('http', () => status(httpGet('plain.test', '/x'))),
