@@ -41,7 +41,8 @@ export function installAcmeHttp(): void {
     };
   };
   if (ax.defaults.acmeSettings) ax.defaults.acmeSettings.retryMaxAttempts = 0;
-  ax.defaults.timeout = 30_000;
+  // Traefik's `clientTimeout` default: a whole request to the CA may take 2 minutes.
+  ax.defaults.timeout = 120_000;
   const onError = (error: AxiosLikeError) => {
     const res = error.response;
     if (res) {
