@@ -48,11 +48,14 @@ export class TlsFront {
   /** The TLS socket of each HTTP/2 session (the session's own `socket` is a guarded proxy). */
   private readonly sessions = new WeakMap<Http2Session, TLSSocket>();
   private pending: TLSSocket | undefined;
+  /** The default certificate `tls` serves to hellos without SNI. */
+  private served: { key: string | Buffer | undefined; cert: string | Buffer | undefined };
 
   constructor(opts: TlsFrontOptions) {
     this.opts = opts;
     this.tls = this.server(opts.tls);
-    const { key: _key, cert, ...withoutCertificate } = opts.tls;
+    const { key, cert, currentDefault: _current, ...withoutCertificate } = opts.tls;
+    this.served = { key, cert };
     this.named = cert === undefined ? this.tls : this.server(withoutCertificate);
     // One set of ticket keys: a session begun on either server resumes on the other.
     if (this.named !== this.tls && opts.tls.ticketKeys === undefined)
@@ -79,8 +82,24 @@ export class TlsFront {
       return;
     }
     readServerName(socket, this.opts.handshakeTimeoutMs, (sni) => {
-      (sni ? this.named : this.tls).emit('connection', socket);
+      if (sni) {
+        this.named.emit('connection', socket);
+        return;
+      }
+      this.followDefault();
+      this.tls.emit('connection', socket);
     });
+  }
+
+  /** Gives the no-SNI server the store's default certificate when a reload has changed it. */
+  private followDefault(): void {
+    const now = this.opts.tls.currentDefault?.();
+    if (!now || (now.key === this.served.key && now.cert === this.served.cert)) return;
+    // A new context would start with new ticket keys: keep the ones both servers share.
+    const keys = this.tls.getTicketKeys();
+    this.tls.setSecureContext({ ...this.opts.tls, key: now.key, cert: now.cert });
+    this.tls.setTicketKeys(keys);
+    this.served = now;
   }
 
   setTicketKeys(keys: Buffer): void {

@@ -26,6 +26,12 @@ export interface TlsServerOptions {
    * name's options (OpenSSL fixes them per listener). False: close the connection.
    */
   verifyHandshake(socket: TLSSocket): boolean;
+  /**
+   * The store's default certificate now (absent under sniStrict). A hello without SNI is answered
+   * from the listener's own `key`/`cert`, which the SNI callback never sees: the listener follows
+   * this when a reload changes the default.
+   */
+  currentDefault?: () => { key: string | Buffer; cert: string | Buffer };
 }
 
 const VERSION_ORDER: Record<string, number> = { TLSv1: 1, 'TLSv1.1': 2, 'TLSv1.2': 3, 'TLSv1.3': 4 };
@@ -97,6 +103,7 @@ export function tlsServerOptions(
     const def = store.defaultCertificate();
     result.key = def.key;
     result.cert = def.cert;
+    result.currentDefault = () => store.defaultCertificate();
   }
   return result;
 }
@@ -117,24 +124,4 @@ export function clientCertificateAccepted(socket: TLSSocket, type: ClientAuthTyp
   const authorized = socket.authorized || (presented && verifyError === null);
   if (type === 'VerifyClientCertIfGiven') return !presented || authorized;
   return presented && authorized;
-}
-
-/**
- * Keeps a server's no-SNI certificate in step with the store's default (which a config reload or a
- * new `defaultCertificate` can change). Returns the unsubscribe function.
- */
-export function followDefaultCertificate(
-  server: { setSecureContext(options: SecureContextOptions): void },
-  store: CertificateStore,
-  options?: TlsOptions,
-): () => void {
-  const c = compileTlsOptions(options);
-  if (c.sniStrict) return () => undefined;
-  let last = store.defaultCertificate();
-  return store.onChange(() => {
-    const def = store.defaultCertificate();
-    if (def.cert === last.cert && def.key === last.key) return;
-    last = def;
-    server.setSecureContext({ ...c.context, key: def.key, cert: def.cert });
-  });
 }
