@@ -6,11 +6,12 @@ import type { BalancedServer } from './load-balancer.ts';
 import type { UpstreamTarget } from '../engine/upstream-target.ts';
 
 /**
- * Traefik's active health check: probes every server of a service on an interval and flips its
- * `healthy` flag. A server counts as healthy on a 2xx/3xx answer (or exactly `status` when set).
+ * Traefik's active health check: probes every server of a service on its own schedule and flips
+ * its `healthy` flag. A server counts as healthy on a 2xx/3xx answer (or exactly `status` when set).
  */
 export class HealthChecker {
-  private timer: NodeJS.Timeout | undefined;
+  /** The next probe of each server: healthy ones every `interval`, unhealthy ones every `unhealthyInterval`. */
+  private readonly timers = new Map<BalancedServer<UpstreamTarget>, NodeJS.Timeout>();
   private stopped = false;
   private readonly servers: BalancedServer<UpstreamTarget>[];
   private readonly cfg: ServerHealthCheck;
@@ -27,46 +28,32 @@ export class HealthChecker {
   }
 
   start(): void {
-    this.round();
+    for (const s of this.servers) this.check(s);
   }
 
   stop(): void {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
   }
 
-  private round(): void {
+  /** Probes one server, then schedules its next probe by its new state (Traefik's two tickers). */
+  private check(s: BalancedServer<UpstreamTarget>): void {
     if (this.stopped) return;
-    let pending = this.servers.length;
-    let anyDown = false;
-    const done = (): void => {
-      if (--pending > 0 || this.stopped) return;
-      const interval = anyDown
-        ? durationOr(this.cfg.unhealthyInterval ?? this.cfg.interval, 30_000)
-        : durationOr(this.cfg.interval, 30_000);
-      this.timer = setTimeout(() => this.round(), interval);
-      this.timer.unref();
-    };
-    if (pending === 0) {
-      pending = 1;
-      done();
-      return;
-    }
-    for (const s of this.servers) {
-      this.probe(s.value).then(
-        (ok) => {
-          if (ok !== s.healthy) {
-            s.healthy = ok;
-            this.onChange?.(s.value.url, ok);
-          }
-          if (!ok) anyDown = true;
-          done();
-        },
-        () => {
-          done();
-        },
-      );
-    }
+    void this.probe(s.value)
+      .catch(() => false)
+      .then((ok) => {
+        if (this.stopped) return;
+        if (ok !== s.healthy) {
+          s.healthy = ok;
+          this.onChange?.(s.value.url, ok);
+        }
+        const interval = durationOr(this.cfg.interval, 30_000);
+        const next = ok ? interval : durationOr(this.cfg.unhealthyInterval, interval);
+        const timer = setTimeout(() => this.check(s), next);
+        timer.unref();
+        this.timers.set(s, timer);
+      });
   }
 
   /** One probe; resolves true when the server answered as expected within the timeout. */

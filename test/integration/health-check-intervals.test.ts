@@ -31,6 +31,9 @@ function get(port: number, host: string): Promise<{ status: number; body: string
 describe('healthCheck.unhealthyInterval', { timeout: 60_000 }, () => {
   let berth: BerthProcess | undefined;
   let upstream: Upstream | undefined;
+  /** A server that is always down, beside `upstream` in the `mixed` service. */
+  let down: Upstream | undefined;
+  let downProbes = 0;
   let web = 0;
   let healthy = false;
   /** Health probes received, per path. */
@@ -46,6 +49,10 @@ describe('healthCheck.unhealthyInterval', { timeout: 60_000 }, () => {
       }
       res.writeHead(200).end('served');
     });
+    down = await startUpstream((req, res) => {
+      if (req.headers['user-agent'] === 'berth-healthcheck') downProbes++;
+      res.writeHead(503).end();
+    });
     const dir = tempDir('berth-health-intervals-');
     const dyn = join(dir, 'dynamic.yaml');
     writeFileSync(
@@ -55,6 +62,7 @@ describe('healthCheck.unhealthyInterval', { timeout: 60_000 }, () => {
           routers: {
             fast: { rule: 'Host(`fast.test`)', service: 'fast' },
             slow: { rule: 'Host(`slow.test`)', service: 'slow' },
+            mixed: { rule: 'Host(`mixed.test`)', service: 'mixed' },
           },
           services: {
             fast: {
@@ -67,6 +75,12 @@ describe('healthCheck.unhealthyInterval', { timeout: 60_000 }, () => {
               loadBalancer: {
                 servers: [{ url: upstream.url }],
                 healthCheck: { path: '/slow', interval: '1h', timeout: '5s' },
+              },
+            },
+            mixed: {
+              loadBalancer: {
+                servers: [{ url: upstream.url }, { url: down.url }],
+                healthCheck: { path: '/mixed', interval: '1h', unhealthyInterval: '100ms', timeout: '5s' },
               },
             },
           },
@@ -87,6 +101,7 @@ describe('healthCheck.unhealthyInterval', { timeout: 60_000 }, () => {
   after(async () => {
     await berth?.stop();
     await upstream?.close();
+    await down?.close();
   });
 
   test('a down server is probed again and again at unhealthyInterval; without it, only once in the same window', async () => {
@@ -110,5 +125,18 @@ describe('healthCheck.unhealthyInterval', { timeout: 60_000 }, () => {
     assert.ok((probes['/fast'] ?? 0) > before, 'recovery was seen by a probe');
     assert.equal((await get(web, 'slow.test')).status, 503, 'the other service has not probed since');
     assert.equal(probes['/slow'], 1);
+  });
+
+  test('in one service, only the down server is probed at unhealthyInterval; the healthy one keeps interval', async () => {
+    healthy = true;
+    await waitUntil(
+      async () => (await get(web, 'mixed.test')).status === 200,
+      'the mixed service to find its healthy server',
+      30_000,
+    );
+    const [healthyProbes, start] = [probes['/mixed'], downProbes];
+    await waitUntil(() => downProbes >= start + 5, 'five more probes of the down server', 30_000);
+    assert.equal(probes['/mixed'], healthyProbes, 'the healthy server is not probed again before interval (1h)');
+    assert.equal((await get(web, 'mixed.test')).body, 'served', 'traffic goes to the healthy server');
   });
 });
