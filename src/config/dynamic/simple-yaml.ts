@@ -68,14 +68,12 @@ class Reader {
 
   private map(indent: number): Record<string, unknown> {
     const obj: Record<string, unknown> = {};
-    const seen = new Set<string>();
     while (this.i < this.lines.length) {
       const line = this.lines[this.i]!;
       if (line.indent < indent) break;
       if (line.indent > indent || isSeqItem(line.text)) out();
       const { key, rest } = splitKey(line.text) ?? out();
-      if (seen.has(key)) out();
-      seen.add(key);
+      if (Object.hasOwn(obj, key)) out();
       this.i++;
       obj[key] = rest === '' ? this.nested(indent, true) : scalar(rest);
     }
@@ -198,6 +196,9 @@ function scalar(text: string): unknown {
 
 /** A plain scalar resolved by the YAML 1.2 core schema, as the `yaml` library does. */
 function plain(s: string): unknown {
+  // Most scalars start with a letter no null, boolean or number starts with.
+  const c = s.charCodeAt(0) | 0x20;
+  if (c >= 0x61 && c <= 0x7a && c !== 0x6e && c !== 0x74 && c !== 0x66) return s;
   if (/^(?:~|[Nn]ull|NULL)?$/.test(s)) return null;
   if (/^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/.test(s)) return s[0] === 't' || s[0] === 'T';
   if (/^0o[0-7]+$/.test(s)) return parseInt(s.slice(2), 8);
