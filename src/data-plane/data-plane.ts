@@ -93,6 +93,7 @@ export class DataPlane {
       l4: opts.l4,
       logger: log.child({ component: 'compiler' }),
       tmpDir,
+      servesHttp: opts.protocols.has('tcp'),
     };
     this.holder = new SnapshotHolder(compileSnapshot({}, 0, [], this.env));
   }

@@ -46,7 +46,14 @@ export interface CompileEnv {
   readonly l4?: L4Builders;
   readonly logger: Logger;
   readonly tmpDir: string;
+  /**
+   * false: no entrypoint of this process serves HTTP (the control plane beside workers), so the
+   * router tables are built on first use only (`/explain`); every router is still checked.
+   */
+  readonly servesHttp?: boolean;
 }
+
+type HttpTables = Map<string, { plain: HttpRouterTable; tls: HttpRouterTable }>;
 
 /**
  * Compiles a merged configuration into an immutable snapshot. Every broken element is dropped
@@ -161,74 +168,83 @@ export function compileSnapshot(
   const routed = onDemand.config;
   const allEps: Record<string, EntryPointConfig> = { ...eps, ...onDemand.extra };
 
-  // ---- HTTP routers
-  const tables = new Map<string, { plain: CompiledHttpRouter[]; tls: CompiledHttpRouter[] }>();
-  for (const [epName, ep] of Object.entries(allEps))
-    if (ep.protocol === 'tcp') tables.set(epName, { plain: [], tls: [] });
-  for (const [name, router] of Object.entries(routed.http?.routers ?? {})) {
-    const r = compileRouter(name, router, built, expand, eps);
-    if ('error' in r) {
-      fail('http-router', name, r.error);
-      continue;
-    }
-    ok('http-router', name);
-    for (const w of r.warnings)
-      diagnostics.push({ level: 'warning', source: `provider ${providerOf(name)}`, element: name, message: w });
-    for (const epName of r.entrypoints) {
-      const t = tables.get(epName);
-      if (!t) {
-        diagnostics.push({
-          level: 'warning',
-          source: `provider ${providerOf(name)}`,
-          element: name,
-          message: `entrypoint "${epName}" does not exist`,
-        });
+  // ---- HTTP routers. A plane that does not serve HTTP (the control plane beside workers)
+  // checks them and builds its tables again only when asked (`/explain`): 10,000 routers' tables
+  // cost it ~7 MB of heap otherwise.
+  const buildTables = (report: boolean): HttpTables => {
+    const tables = new Map<string, { plain: CompiledHttpRouter[]; tls: CompiledHttpRouter[] }>();
+    for (const [epName, ep] of Object.entries(allEps))
+      if (ep.protocol === 'tcp') tables.set(epName, { plain: [], tls: [] });
+    for (const [name, router] of Object.entries(routed.http?.routers ?? {})) {
+      const r = compileRouter(name, router, built, expand, eps);
+      if ('error' in r) {
+        if (report) fail('http-router', name, r.error);
         continue;
       }
-      const tls = r.tls || allEps[epName]?.http?.tls !== undefined;
-      // Entrypoint-level middlewares run before the router's own, as in Traefik.
-      const epMw = (allEps[epName]?.http?.middlewares ?? []).map((m) => qualify(m, 'file'));
-      let handler = r.handler;
-      if (epMw.length > 0) {
-        const chain: BuiltMiddleware[] = [];
-        let bad: string | undefined;
-        for (const m of epMw) {
-          const x = expand(m, []);
-          if (typeof x === 'string') {
-            bad = x;
-            break;
-          }
-          chain.push(...x);
-        }
-        if (bad) {
-          fail('http-router', name, `entrypoint ${epName}: ${bad}`);
+      if (report) {
+        ok('http-router', name);
+        for (const w of r.warnings)
+          diagnostics.push({ level: 'warning', source: `provider ${providerOf(name)}`, element: name, message: w });
+      }
+      for (const epName of r.entrypoints) {
+        const t = tables.get(epName);
+        if (!t) {
+          if (report)
+            diagnostics.push({
+              level: 'warning',
+              source: `provider ${providerOf(name)}`,
+              element: name,
+              message: `entrypoint "${epName}" does not exist`,
+            });
           continue;
         }
-        handler = wrapAll(chain, handler);
+        const tls = r.tls || allEps[epName]?.http?.tls !== undefined;
+        // Entrypoint-level middlewares run before the router's own, as in Traefik.
+        const epMw = (allEps[epName]?.http?.middlewares ?? []).map((m) => qualify(m, 'file'));
+        let handler = r.handler;
+        if (epMw.length > 0) {
+          const chain: BuiltMiddleware[] = [];
+          let bad: string | undefined;
+          for (const m of epMw) {
+            const x = expand(m, []);
+            if (typeof x === 'string') {
+              bad = x;
+              break;
+            }
+            chain.push(...x);
+          }
+          if (bad) {
+            if (report) fail('http-router', name, `entrypoint ${epName}: ${bad}`);
+            continue;
+          }
+          handler = wrapAll(chain, handler);
+        }
+        (tls ? t.tls : t.plain).push({
+          ...r.router,
+          middlewares: epMw.length > 0 ? [...epMw, ...r.router.middlewares] : r.router.middlewares,
+          tls,
+          handler,
+        });
       }
-      (tls ? t.tls : t.plain).push({
-        ...r.router,
-        middlewares: epMw.length > 0 ? [...epMw, ...r.router.middlewares] : r.router.middlewares,
-        tls,
-        handler,
-      });
     }
-  }
-  // ---- entrypoint redirections (Traefik's generated `web-to-websecure@internal` routers)
-  const http = new Map<string, { plain: HttpRouterTable; tls: HttpRouterTable }>();
+    // ---- entrypoint redirections (Traefik's generated `web-to-websecure@internal` routers)
+    const http: HttpTables = new Map();
+    for (const [epName, ep] of Object.entries(eps)) {
+      const redirect = tables.has(epName) ? redirectRouter(epName, ep, eps, () => http, wantsTls) : undefined;
+      if (redirect) tables.get(epName)!.plain.push(redirect);
+    }
+    for (const [epName, t] of tables) http.set(epName, { plain: makeTable(t.plain), tls: makeTable(t.tls) });
+    return http;
+  };
   const wantsTls = new Set(
     Object.entries(config.http?.routers ?? {})
       .filter(([, r]) => r.tls !== undefined)
       .map(([n]) => n),
   );
-  for (const [epName, ep] of Object.entries(eps)) {
-    const redirect = tables.has(epName) ? redirectRouter(epName, ep, eps, () => http, wantsTls) : undefined;
-    if (redirect) tables.get(epName)!.plain.push(redirect);
-  }
-  for (const [epName, t] of tables) http.set(epName, { plain: makeTable(t.plain), tls: makeTable(t.tls) });
+  const checked = buildTables(true);
 
   // ---- TLS options per SNI and per HTTPS router
-  const tlsRouters = [...http.values()].flatMap((t) =>
+  const tlsRouters = [...checked.values()].flatMap((t) =>
     t.tls.routers.map((r) => ({ name: r.name, hosts: r.hosts, options: config.http?.routers?.[r.name]?.tls?.options })),
   );
   const tlsPolicy = buildTlsPolicy(tlsRouters, config.tls?.options ?? {});
@@ -268,13 +284,17 @@ export function compileSnapshot(
       }
     }
   };
+  let http: HttpTables | undefined = env.servesHttp === false ? undefined : checked;
   return {
     version,
     createdAt: Date.now(),
     config,
     diagnostics,
     elements,
-    http,
+    get http() {
+      http ??= buildTables(false);
+      return http;
+    },
     tcp,
     udp,
     tlsPolicy: tlsPolicy.policy,
