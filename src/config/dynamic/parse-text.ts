@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { isMap, isScalar, parseDocument, visit, type Document } from 'yaml';
 import { errorMessage } from '../../lib/errors.ts';
 import { locateJsonError } from './json-error.ts';
-import { parseSimpleYaml } from './simple-yaml.ts';
+import { parseYamlFast } from './fast-yaml.ts';
 
 /** Parsed data, or why the text is unusable. */
 export type ParsedText =
@@ -81,8 +81,8 @@ function parseJson(text: string): ParsedText {
 }
 
 function parseYaml(text: string): ParsedText {
-  const simple = parseSimpleYaml(text);
-  if (simple) return { ok: true, value: simple.value };
+  const fast = parseYamlFast(text);
+  if (fast) return { ok: true, value: fast.value };
   try {
     // The library's own unique-key check compares each key with every earlier one (quadratic: ~10 s and
     // >100 MB of garbage for 10,000 routers); duplicateKey() does the same check with a set per map.

@@ -4,7 +4,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { parseDocument, stringify } from 'yaml';
-import { parseSimpleYaml } from '../../../src/config/dynamic/simple-yaml.ts';
+import { parseYamlFast } from '../../../src/config/dynamic/fast-yaml.ts';
 import { parseDocumentText } from '../../../src/config/dynamic/parse-text.ts';
 
 /** What the `yaml` library makes of `text` with the options berth reads configuration files with. */
@@ -15,7 +15,7 @@ function library(text: string): unknown {
 
 /** The fast reader either declines or agrees with the library. */
 function agrees(text: string): boolean {
-  const fast = parseSimpleYaml(text);
+  const fast = parseYamlFast(text);
   if (fast === undefined) return false;
   assert.deepEqual(fast.value, library(text), `for ${JSON.stringify(text)}`);
   return true;
@@ -83,7 +83,7 @@ const value = fc.letrec((tie) => ({
   ),
 }));
 
-describe('parseSimpleYaml', () => {
+describe('parseYamlFast', () => {
   test('agrees with the yaml library on whatever yaml.stringify writes, or declines', () => {
     let taken = 0;
     fc.assert(
@@ -133,25 +133,38 @@ describe('parseSimpleYaml', () => {
     const routers: Record<string, unknown> = {};
     for (let i = 0; i < 10_000; i++) routers[`h${i}`] = { rule: `Host(\`h${i}.test\`)`, service: 'up' };
     const doc = { http: { routers, services: { up: { loadBalancer: { servers: [{ url: 'http://127.0.0.1:1' }] } } } } };
-    assert.deepEqual(parseSimpleYaml(stringify(doc))?.value, doc);
+    assert.deepEqual(parseYamlFast(stringify(doc))?.value, doc);
   });
 
-  test('declines what it does not read, so the library reports it', () => {
+  test('declines aliases, non-string keys and what js-yaml rejects, so the library reads or reports it', () => {
     for (const text of [
       'a: &x 1\nb: *x',
       'a: 1\na: 2',
       'a:\n  b: 1\n   c: 2',
       'a: b: c',
-      'a: [1, 2]',
-      'a: |\n  x',
       'a: "x\ny"',
-      '---\na: 1',
-      'a:\tb',
-      '<<: {}',
-      'a: !!str 1',
-      'a: x\n  y',
+      '~: 1',
+      ': 1',
+      '1: x',
+      'true: x',
     ])
-      assert.equal(parseSimpleYaml(text), undefined, text);
+      assert.equal(parseYamlFast(text), undefined, text);
+  });
+
+  test('takes flow collections, block and multi-line scalars, tags, merge keys and markers, as the library reads them', () => {
+    for (const text of [
+      'a: [1, 2]',
+      'a: {b: c}',
+      'a: |\n  x\n  y',
+      'a: >\n  x\n  y',
+      'a:\tb',
+      'a: x\n  y',
+      '---\na: 1',
+      'a: !!str 1',
+      '<<: {b: 1}\nc: 2',
+      'a: 0x1F\nb: 0o17\nc: .inf\nd: 1_000\ne: 0b11\nf: 007',
+    ])
+      assert.ok(agrees(text), text);
     const dup = parseDocumentText('a: 1\na: 2', 'yaml');
     assert.equal(dup.ok, false);
     assert.match(dup.ok ? '' : dup.error, /line 2, column 1: Map keys must be unique/);
