@@ -6,9 +6,11 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DynamicConfig } from '../../src/config/dynamic/types.ts';
+import { decodeContainers } from '../../src/config/labels/decode.ts';
 import { defaultPriority, parseHttpRule } from '../../src/rules/http-rule.ts';
 import { templateToGoRegexp } from '../../src/rules/mux-template.ts';
 import { withDefaultRuleSyntax } from '../../src/rules/rule-syntax.ts';
+import { container, options } from '../config/labels/fixtures.ts';
 import { httpReq } from './helpers.ts';
 
 describe('gorilla/mux templates', () => {
@@ -149,5 +151,43 @@ describe('core.defaultRuleSyntax', () => {
     assert.equal(out.http?.routers?.['b']?.ruleSyntax, 'v3');
     assert.equal(out.tcp?.routers?.['t']?.ruleSyntax, 'v2');
     assert.equal(config.http?.routers?.['a']?.ruleSyntax, undefined, 'the input is not changed');
+  });
+});
+
+describe('ruleSyntax from Docker labels', () => {
+  const decode = (value: string) =>
+    decodeContainers(
+      [
+        container({
+          name: 'a',
+          networks: { n: '127.0.10.1' },
+          labels: {
+            'traefik.enable': 'true',
+            'traefik.http.routers.a.rule': 'Host(`a.example.com`, `b.example.com`)',
+            'traefik.http.routers.a.rulesyntax': value,
+            'traefik.tcp.routers.t.rule': 'HostSNI(`*`)',
+            'traefik.tcp.routers.t.ruleSyntax': value,
+            'traefik.tcp.services.t.loadbalancer.server.port': '5432',
+            'traefik.http.services.a.loadbalancer.server.port': '80',
+          },
+        }),
+      ],
+      options(),
+    );
+  test('v2 is read into the router, without a warning', () => {
+    const r = decode('v2');
+    assert.deepEqual(r.diagnostics, []);
+    assert.equal(r.config.http?.routers?.['a']?.ruleSyntax, 'v2');
+    assert.equal(r.config.tcp?.routers?.['t']?.ruleSyntax, 'v2');
+  });
+  test('an unknown value is an error of that router alone', () => {
+    const r = decode('v4');
+    assert.equal(r.config.http?.routers?.['a'], undefined);
+    assert.ok(
+      r.diagnostics.some(
+        (d) => d.level === 'error' && /rulesyntax/i.test(d.element ?? '') && /"v4".*v2, v3/.test(d.message),
+      ),
+    );
+    assert.ok(r.config.http?.services?.['a'], 'the service of the container is still there');
   });
 });

@@ -76,8 +76,16 @@ run(
       rule: 'ClientIP(`127.0.0.1`, `192.168.1.0/24`)',
       expected: { '127.0.0.1': true, '192.168.1.1': true },
     },
-    { desc: 'valid ClientIP matcher', rule: 'ClientIP(`127.0.0.1`)', expected: { '127.0.0.1': true, '192.168.1.1': false } },
-    { desc: 'valid ClientIP matcher but invalid remote address', rule: 'ClientIP(`127.0.0.1`)', expected: { '1': false } },
+    {
+      desc: 'valid ClientIP matcher',
+      rule: 'ClientIP(`127.0.0.1`)',
+      expected: { '127.0.0.1': true, '192.168.1.1': false },
+    },
+    {
+      desc: 'valid ClientIP matcher but invalid remote address',
+      rule: 'ClientIP(`127.0.0.1`)',
+      expected: { '1': false },
+    },
     {
       desc: 'valid ClientIP matcher using CIDR',
       rule: 'ClientIP(`192.168.1.0/24`)',
@@ -92,9 +100,17 @@ run(
   [
     { desc: 'invalid Method matcher (no parameter)', rule: 'Method()', expectedError: true },
     { desc: 'invalid Method matcher (empty parameter)', rule: 'Method(``)', expectedError: true },
-    { desc: 'valid Method matcher (many parameters)', rule: 'Method(`GET`, `POST`)', expected: { GET: true, POST: true } },
+    {
+      desc: 'valid Method matcher (many parameters)',
+      rule: 'Method(`GET`, `POST`)',
+      expected: { GET: true, POST: true },
+    },
     { desc: 'valid Method matcher', rule: 'Method(`GET`)', expected: { GET: true, POST: false, get: false } },
-    { desc: 'valid Method matcher (lower case)', rule: 'Method(`get`)', expected: { GET: true, POST: false, get: false } },
+    {
+      desc: 'valid Method matcher (lower case)',
+      rule: 'Method(`get`)',
+      expected: { GET: true, POST: false, get: false },
+    },
   ],
   (method) => httpReq({ method }),
 );
@@ -315,8 +331,16 @@ run(
   'TestHeadersMatcher',
   [
     { desc: 'invalid Header matcher (no parameter)', rule: 'Headers()', expectedError: true },
-    { desc: 'invalid Header matcher (missing value parameter)', rule: 'Headers(`X-Forwarded-Host`)', expectedError: true },
-    { desc: 'invalid Header matcher (empty value parameter)', rule: 'Headers(`X-Forwarded-Host`, ``)', expectedError: true },
+    {
+      desc: 'invalid Header matcher (missing value parameter)',
+      rule: 'Headers(`X-Forwarded-Host`)',
+      expectedError: true,
+    },
+    {
+      desc: 'invalid Header matcher (empty value parameter)',
+      rule: 'Headers(`X-Forwarded-Host`, ``)',
+      expectedError: true,
+    },
     { desc: 'invalid Header matcher (missing key parameter)', rule: 'Headers(``, `example.com`)', expectedError: true },
     {
       desc: 'invalid Header matcher (too many parameters)',
@@ -351,13 +375,21 @@ run(
   'TestHeaderRegexpV2Matcher',
   [
     { desc: 'invalid HeaderRegexp matcher (no parameter)', rule: 'HeaderRegexp()', expectedError: true },
-    { desc: 'invalid HeaderRegexp matcher (missing value parameter)', rule: 'HeadersRegexp(`X-Forwarded-Host`)', expectedError: true },
+    {
+      desc: 'invalid HeaderRegexp matcher (missing value parameter)',
+      rule: 'HeadersRegexp(`X-Forwarded-Host`)',
+      expectedError: true,
+    },
     {
       desc: 'invalid HeaderRegexp matcher (empty value parameter)',
       rule: 'HeadersRegexp(`X-Forwarded-Host`, ``)',
       expectedError: true,
     },
-    { desc: 'invalid HeaderRegexp matcher (missing key parameter)', rule: 'HeadersRegexp(``, `example.com`)', expectedError: true },
+    {
+      desc: 'invalid HeaderRegexp matcher (missing key parameter)',
+      rule: 'HeadersRegexp(``, `example.com`)',
+      expectedError: true,
+    },
     {
       desc: 'invalid HeaderRegexp matcher (invalid regexp)',
       rule: 'HeadersRegexp(`X-Forwarded-Host`,`(example.com`)',

@@ -54,14 +54,22 @@ const cases: Case[] = [
     expected: { 'http://localhost/foo': true, 'http://bar/foo': false },
   },
   { desc: 'Host with trailing period in rule', rule: 'Host(`localhost.`)', expected: { 'http://localhost/foo': true } },
-  { desc: 'Host with trailing period in domain', rule: 'Host(`localhost`)', expected: { 'http://localhost./foo': true } },
+  {
+    desc: 'Host with trailing period in domain',
+    rule: 'Host(`localhost`)',
+    expected: { 'http://localhost./foo': true },
+  },
   {
     desc: 'Host with trailing period in domain and rule',
     rule: 'Host(`localhost.`)',
     expected: { 'http://localhost./foo': true },
   },
   { desc: 'wrong Host', rule: 'Host(`nope`)', expected: { 'http://localhost/foo': false } },
-  { desc: 'Host and PathPrefix', rule: 'Host(`localhost`) && PathPrefix(`/foo`)', expected: { 'http://localhost/foo': true } },
+  {
+    desc: 'Host and PathPrefix',
+    rule: 'Host(`localhost`) && PathPrefix(`/foo`)',
+    expected: { 'http://localhost/foo': true },
+  },
   {
     desc: 'Host and PathPrefix wrong PathPrefix',
     rule: 'Host(`localhost`) && PathPrefix(`/bar`)',
@@ -209,8 +217,16 @@ const cases: Case[] = [
   { desc: 'Rule with Path without args', rule: 'Host("tchouk") && Path()', expectedError: true },
   { desc: 'Rule with an empty path', rule: 'Host("tchouk") && Path("")', expectedError: true },
   { desc: 'Rule with an empty path among others', rule: 'Host("tchouk") && Path("", "/titi")', expectedError: true },
-  { desc: 'Rule with not', rule: '!Host("tchouk")', expected: { 'http://tchouk/titi': false, 'http://test/powpow': true } },
-  { desc: 'Rule with not on Path', rule: '!Path("/titi")', expected: { 'http://tchouk/titi': false, 'http://tchouk/powpow': true } },
+  {
+    desc: 'Rule with not',
+    rule: '!Host("tchouk")',
+    expected: { 'http://tchouk/titi': false, 'http://test/powpow': true },
+  },
+  {
+    desc: 'Rule with not on Path',
+    rule: '!Path("/titi")',
+    expected: { 'http://tchouk/titi': false, 'http://tchouk/powpow': true },
+  },
   {
     desc: 'Rule with not on multiple route with or',
     rule: '!(Host("tchouk") || Host("toto"))',
@@ -247,8 +263,18 @@ const cases: Case[] = [
     remoteAddr: '10.0.0.0',
     expected: { 'http://tchouk/toto': false },
   },
-  { desc: 'Non matching IPv6', rule: 'ClientIP(`10::10`)', remoteAddr: '::1', expected: { 'http://tchouk/toto': false } },
-  { desc: 'Matching IP', rule: 'ClientIP(`10.0.0.0`)', remoteAddr: '10.0.0.0:8456', expected: { 'http://tchouk/toto': true } },
+  {
+    desc: 'Non matching IPv6',
+    rule: 'ClientIP(`10::10`)',
+    remoteAddr: '::1',
+    expected: { 'http://tchouk/toto': false },
+  },
+  {
+    desc: 'Matching IP',
+    rule: 'ClientIP(`10.0.0.0`)',
+    remoteAddr: '10.0.0.0:8456',
+    expected: { 'http://tchouk/toto': true },
+  },
   { desc: 'Matching IPv6', rule: 'ClientIP(`10::10`)', remoteAddr: '10::10', expected: { 'http://tchouk/toto': true } },
   {
     desc: 'Matching IP among several IP',
@@ -285,7 +311,8 @@ describe('Traefik Test_addRoute (v2 syntax)', () => {
         return;
       }
       assert.ok(r.ok, r.ok ? '' : r.error);
-      for (const [url, want] of Object.entries(c.expected ?? {})) assert.equal(r.rule.match(fromUrl(url, c)), want, url);
+      for (const [url, want] of Object.entries(c.expected ?? {}))
+        assert.equal(r.rule.match(fromUrl(url, c)), want, url);
     });
   }
 });
