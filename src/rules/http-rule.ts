@@ -1,8 +1,8 @@
+import type { RuleSyntax } from '../config/rule-syntax.ts';
 import { compileTree, literalHosts, positiveMatchers } from './compile.ts';
 import { buildHttpMatcher, HTTP_MATCHERS, httpLiteralHosts } from './http-matchers.ts';
 import { buildHttpMatcherV2, HTTP_MATCHERS_V2, httpLiteralHostsV2 } from './http-matchers-v2.ts';
 import { parseRule } from './parser.ts';
-import type { RuleSyntax } from './rule-syntax.ts';
 import type { HttpRule, RuleResult } from './types.ts';
 
 const LANGUAGES = {

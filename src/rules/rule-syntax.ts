@@ -1,13 +1,5 @@
 import type { DynamicConfig } from '../config/dynamic/types.ts';
-
-/**
- * The two rule languages of Traefik v3: `v3`, and `v2` (Traefik v2's matchers, kept so v2-era
- * configurations and labels keep working). The values `ruleSyntax` and `core.defaultRuleSyntax` accept.
- */
-export const RULE_SYNTAXES = ['v2', 'v3'] as const;
-
-/** One rule language. */
-export type RuleSyntax = (typeof RULE_SYNTAXES)[number];
+import type { RuleSyntax } from '../config/rule-syntax.ts';
 
 /**
  * The configuration with `ruleSyntax` filled in on the HTTP and TCP routers that do not set it, as

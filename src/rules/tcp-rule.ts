@@ -1,7 +1,7 @@
+import type { RuleSyntax } from '../config/rule-syntax.ts';
 import { compileTree, literalHosts } from './compile.ts';
 import { parseRule } from './parser.ts';
 import type { RuleNode } from './syntax.ts';
-import type { RuleSyntax } from './rule-syntax.ts';
 import { buildTcpMatcher, TCP_MATCHERS, tcpLiteralHosts } from './tcp-matchers.ts';
 import { buildTcpMatcherV2, TCP_MATCHERS_V2, tcpLiteralHostsV2 } from './tcp-matchers-v2.ts';
 import type { RuleResult, TcpRule } from './types.ts';

@@ -19,7 +19,7 @@ import {
   v as valibot,
   withMeta,
 } from '../schema/kit.ts';
-import { RULE_SYNTAXES } from '../../rules/rule-syntax.ts';
+import { RULE_SYNTAXES } from '../rule-syntax.ts';
 
 /** A list of names: entrypoints, middlewares. */
 export const names = list(str());

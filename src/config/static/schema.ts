@@ -4,7 +4,7 @@
  * names, types and defaults, plus berth's own (`edge`, `providers.docker.endpoints`, `api.listen`,
  * `workers`, `limits`). The types in `types.ts` are inferred from it; `decode.ts` walks it.
  */
-import { RULE_SYNTAXES } from '../../rules/rule-syntax.ts';
+import { RULE_SYNTAXES } from '../rule-syntax.ts';
 import { dflt, free, obj, oneOf, rec } from '../schema/kit.ts';
 import { edgeSchema, fleetSchema, limitsSchema, workersSchema } from './edge-schema.ts';
 import { entryPointSchema } from './entrypoint-schema.ts';
