@@ -106,7 +106,6 @@ export const WARNED_STATIC: Readonly<Record<string, Warned>> = {
   tracing: TRACING,
   experimental: 'experimental features (plugins, fastProxy, …) are not implemented',
   hostResolver: 'host names are resolved by the system resolver',
-  core: 'berth always uses the v3 rule syntax',
   ocsp: 'OCSP stapling is not implemented; certificates are served without a stapled response',
   spiffe: 'SPIFFE is not implemented',
   tcpServersTransport: 'TCP servers transports take their defaults; set them per service in the dynamic configuration',
@@ -117,7 +116,6 @@ const REDIRECT =
 
 /** Dynamic configuration keys (files, HTTP provider, labels) without effect. */
 export const WARNED_DYNAMIC: Readonly<Record<string, Warned>> = {
-  'http.routers.*.ruleSyntax': 'rules are always parsed with the v3 syntax',
   'http.routers.*.observability.tracing': { when: (v) => v === true, instead: TRACING },
   'http.routers.*.observability.traceVerbosity': TRACING,
   'http.services.*.loadBalancer.strategy': 'servers are chosen by weighted round robin',
@@ -166,7 +164,6 @@ export const WARNED_DYNAMIC: Readonly<Record<string, Warned>> = {
   'http.serversTransports.*.peerCertURI': 'the server certificate is checked against rootCAs and serverName only',
   'http.serversTransports.*.spiffe':
     'SPIFFE is not implemented; upstream certificates are checked against rootCAs and the system roots',
-  'tcp.routers.*.ruleSyntax': 'rules are always parsed with the v3 syntax',
   'tcp.services.*.loadBalancer.healthCheck':
     'TCP servers are not health-checked; a server that refuses connections fails those connections',
   'tcp.services.*.weighted.healthCheck': 'the weighted service keeps choosing among all its services',

@@ -52,7 +52,7 @@ export function compileRouter(
     }
   | { error: string } {
   if (typeof router.rule !== 'string' || router.rule.trim() === '') return { error: 'router has no rule' };
-  const parsed = parseHttpRule(router.rule);
+  const parsed = parseHttpRule(router.rule, router.ruleSyntax);
   if (!parsed.ok) return { error: `invalid rule ${JSON.stringify(router.rule)}: ${parsed.error}` };
   const service = built.get(router.service);
   if (!service) return { error: `unknown service "${router.service}"` };

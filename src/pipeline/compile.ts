@@ -20,6 +20,7 @@ import type { UdpEntrypointRouting } from '../udp/routing.ts';
 import type { CompiledHttpRouter, HttpRouterTable, RoutingSnapshot } from './snapshot.ts';
 import { edgeEntryPoint } from '../config/static/generated-entrypoints.ts';
 import { compileRouter, makeTable, wrapAll } from './compile-router.ts';
+import { withDefaultRuleSyntax } from '../rules/rule-syntax.ts';
 import { redirectRouter } from './entrypoint-redirect.ts';
 import { resolveOnDemand } from './on-demand.ts';
 import { providerOf, qualify } from '../model/qualified-name.ts';
@@ -165,7 +166,8 @@ export function compileSnapshot(
   // ---- `:PORT` entrypoints (RPROXY): the entrypoint on that port, or one opened on demand
   const onDemand = resolveOnDemand(config, env.staticConfig);
   for (const r of onDemand.refused) fail(r.kind, r.name, r.message);
-  const routed = onDemand.config;
+  // Routers without their own ruleSyntax take core.defaultRuleSyntax, for HTTP and L4 alike.
+  const routed = withDefaultRuleSyntax(onDemand.config, env.staticConfig.core?.defaultRuleSyntax);
   const allEps: Record<string, EntryPointConfig> = { ...eps, ...onDemand.extra };
 
   // ---- HTTP routers. A plane that does not serve HTTP (the control plane beside workers)

@@ -35,7 +35,7 @@ const pass = (test: Test): LeafResult<HttpRequestView> => ({ ok: true, test });
  * each line is a value of its own, as in Go's header map; without them Node's header object is used,
  * where repeated lines are joined with ", " (and only the first is kept for some headers).
  */
-function anyHeaderValue(req: HttpRequestView, key: string, pred: (value: string) => boolean): boolean {
+export function anyHeaderValue(req: HttpRequestView, key: string, pred: (value: string) => boolean): boolean {
   const raw = req.rawHeaders;
   if (raw !== undefined) {
     for (let i = 0; i + 1 < raw.length; i += 2) {

@@ -1,18 +1,27 @@
+import type { RuleSyntax } from '../config/rule-syntax.ts';
 import { compileTree, literalHosts, positiveMatchers } from './compile.ts';
 import { buildHttpMatcher, HTTP_MATCHERS, httpLiteralHosts } from './http-matchers.ts';
+import { buildHttpMatcherV2, HTTP_MATCHERS_V2, httpLiteralHostsV2 } from './http-matchers-v2.ts';
 import { parseRule } from './parser.ts';
 import type { HttpRule, RuleResult } from './types.ts';
 
+const LANGUAGES = {
+  v3: { table: HTTP_MATCHERS, build: buildHttpMatcher, literal: httpLiteralHosts },
+  v2: { table: HTTP_MATCHERS_V2, build: buildHttpMatcherV2, literal: httpLiteralHostsV2 },
+} as const;
+
 /**
- * Parses and compiles an HTTP router rule of the Traefik v3 language (see `HTTP_MATCHERS`).
- * Never throws: a bad rule is `{ ok: false, error }` with the position of the problem.
+ * Parses and compiles an HTTP router rule of the Traefik v3 language (see `HTTP_MATCHERS`), or of the
+ * v2 one (`HTTP_MATCHERS_V2`) for a router whose `ruleSyntax` is v2. Never throws: a bad rule is
+ * `{ ok: false, error }` with the position of the problem.
  */
-export function parseHttpRule(rule: string): RuleResult<HttpRule> {
-  const parsed = parseRule(rule, HTTP_MATCHERS);
+export function parseHttpRule(rule: string, syntax: RuleSyntax = 'v3'): RuleResult<HttpRule> {
+  const lang = LANGUAGES[syntax];
+  const parsed = parseRule(rule, lang.table);
   if (!parsed.ok) return parsed;
-  const compiled = compileTree(parsed.tree, buildHttpMatcher);
+  const compiled = compileTree(parsed.tree, lang.build);
   if (!compiled.ok) return compiled;
-  return { ok: true, rule: { match: compiled.match, hosts: literalHosts(parsed.tree, httpLiteralHosts) } };
+  return { ok: true, rule: { match: compiled.match, hosts: literalHosts(parsed.tree, lang.literal) } };
 }
 
 /**

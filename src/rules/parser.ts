@@ -14,7 +14,8 @@ export type ParseResult =
   | { readonly ok: false; readonly error: string };
 
 /**
- * Parses a rule of the Traefik v3 grammar against a table of known matchers:
+ * Parses a rule against a table of known matchers (Traefik's v2 and v3 languages share the grammar
+ * and differ in their matchers):
  * `!` binds tighter than `&&`, which binds tighter than `||`; parentheses group.
  * Matcher names are accepted as written in the table, all lower case, all upper case, or
  * capitalised (`Host`, `host`, `HOST`, `Hostregexp`), as Traefik does; the arity is checked here, and
@@ -158,7 +159,9 @@ class Parser {
       }
     }
     const arity = this.#table[name] ?? [];
-    if (!arity.includes(args.length)) {
+    if (arity === 'many') {
+      if (args.length === 0) return `${name} takes at least 1 argument, got 0 (at ${nameToken.pos})`;
+    } else if (!arity.includes(args.length)) {
       const expected = arity.join(' or ');
       const plural = arity.length === 1 && arity[0] === 1 ? 'argument' : 'arguments';
       return `${name} takes ${expected} ${plural}, got ${args.length} (at ${nameToken.pos})`;

@@ -34,7 +34,7 @@ export function parseQuery(raw: string): QueryValues {
 }
 
 /** Go's `QueryUnescape`; undefined where Go returns an error. */
-function unescapeQuery(s: string): string | undefined {
+export function unescapeQuery(s: string): string | undefined {
   if (!s.includes('%') && !s.includes('+')) return s;
   const plus = s.replaceAll('+', ' ');
   if (!plus.includes('%')) return plus;

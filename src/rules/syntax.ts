@@ -22,5 +22,8 @@ export interface ListNode {
 /** The syntax tree of a rule, shared by the HTTP and TCP rule languages. */
 export type RuleNode = MatcherNode | NotNode | ListNode;
 
-/** The matchers a rule language knows, with the numbers of arguments each accepts. */
-export type MatcherTable = Readonly<Record<string, readonly number[]>>;
+/**
+ * The matchers a rule language knows, with the numbers of arguments each accepts; `many` is one or
+ * more (the v2 language's matchers take lists: Host(`a`, `b`)).
+ */
+export type MatcherTable = Readonly<Record<string, readonly number[] | 'many'>>;

@@ -130,7 +130,7 @@ function compileRouter(
     errors.push('rule is missing; a TCP router needs one, e.g. HostSNI(`*`)');
     return undefined;
   }
-  const parsed = parseTcpRule(def.rule);
+  const parsed = parseTcpRule(def.rule, def.ruleSyntax);
   if (!parsed.ok) {
     errors.push(`invalid rule: ${parsed.error}`);
     return undefined;

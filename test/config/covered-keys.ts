@@ -92,6 +92,7 @@ export const COVERED_STATIC: Readonly<Record<string, readonly string[]>> = {
   ],
   workers: ['integration/workers.test.ts'],
   fleet: ['fleet/fleet-config.test.ts', 'fleet/redis-acme-storage.test.ts', 'fleet/outage-renewal.test.ts'],
+  core: ['integration/rule-syntax-v2.test.ts'],
   limits: [
     'hardening/http1-framing.test.ts',
     'hardening/tls-sni.test.ts',
@@ -110,6 +111,7 @@ export const COVERED_DYNAMIC: Readonly<Record<string, readonly string[]>> = {
     'integration/tls-entrypoint.test.ts',
     'observability/access-log.test.ts',
     'observability/metrics.test.ts',
+    'rules/rule-syntax-v2.test.ts',
   ],
   'http.services': [
     'pipeline/compile.test.ts',
@@ -166,6 +168,7 @@ export const COVERED_DYNAMIC: Readonly<Record<string, readonly string[]>> = {
     'integration/l4-relay.test.ts',
     'acme/wanted.test.ts',
     'tcp/tls-options-e2e.test.ts',
+    'rules/rule-syntax-v2.test.ts',
   ],
   'tcp.middlewares': ['tcp/middlewares.test.ts', 'tcp/l4-security-e2e.test.ts'],
   'tcp.services': [

@@ -25,6 +25,7 @@ test('arbitrary strings never throw and always give ok or an error', () => {
       const h = parseHttpRule(s);
       const t = parseTcpRule(s);
       assert.ok(isResult(h) && isResult(t));
+      assert.ok(isResult(parseHttpRule(s, 'v2')) && isResult(parseTcpRule(s, 'v2')));
       if (h.ok) h.rule.match(httpReq());
       if (t.ok) t.rule.match(tcpConn());
       defaultPriority(s);
@@ -46,6 +47,12 @@ const tokenSoup = fc
       'HostSNI',
       'ALPN',
       'Hots',
+      'Headers',
+      'HostHeader',
+      '`{a:[0-9]+}`',
+      '`/{id}`',
+      '`{`',
+      '`k=v`',
       '(',
       ')',
       ',',
@@ -78,6 +85,11 @@ test('token soup never throws', () => {
     fc.property(tokenSoup, (s) => {
       assert.ok(isResult(parseHttpRule(s)));
       assert.ok(isResult(parseTcpRule(s)));
+      const h2 = parseHttpRule(s, 'v2');
+      const t2 = parseTcpRule(s, 'v2');
+      assert.ok(isResult(h2) && isResult(t2));
+      if (h2.ok) h2.rule.match(httpReq({ query: 'k=v&a=1' }));
+      if (t2.ok) t2.rule.match(tcpConn());
     }),
     RUNS,
   );

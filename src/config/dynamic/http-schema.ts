@@ -19,6 +19,7 @@ import {
   v as valibot,
   withMeta,
 } from '../schema/kit.ts';
+import { RULE_SYNTAXES } from '../rule-syntax.ts';
 
 /** A list of names: entrypoints, middlewares. */
 export const names = list(str());
@@ -53,7 +54,8 @@ export const routerFields = {
   middlewares: names,
   service: req(str()),
   rule: req(str()),
-  ruleSyntax: str(),
+  /** Which rule language `rule` is written in; unset: the static `core.defaultRuleSyntax`. */
+  ruleSyntax: oneOf(RULE_SYNTAXES),
   priority: int(),
 };
 

@@ -4,7 +4,8 @@
  * names, types and defaults, plus berth's own (`edge`, `providers.docker.endpoints`, `api.listen`,
  * `workers`, `limits`). The types in `types.ts` are inferred from it; `decode.ts` walks it.
  */
-import { dflt, free, obj, rec } from '../schema/kit.ts';
+import { RULE_SYNTAXES } from '../rule-syntax.ts';
+import { dflt, free, obj, oneOf, rec } from '../schema/kit.ts';
 import { edgeSchema, fleetSchema, limitsSchema, workersSchema } from './edge-schema.ts';
 import { entryPointSchema } from './entrypoint-schema.ts';
 import {
@@ -40,7 +41,7 @@ export const staticConfigSchema = obj(
     tracing: free(),
     experimental: free(),
     hostResolver: free(),
-    core: free(),
+    core: obj({ defaultRuleSyntax: oneOf(RULE_SYNTAXES) }),
     ocsp: free(),
     spiffe: free(),
     tcpServersTransport: free(),
