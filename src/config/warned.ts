@@ -5,6 +5,7 @@
  * `*`. An entry with `when` concerns some values of a key that otherwise works.
  */
 import { NO_WARNINGS, type Warnings } from './schema/issues.ts';
+import { RULE_SYNTAXES } from './rule-syntax.ts';
 
 /**
  * What berth does instead of what a key asks for: always, when the key is given at all (the key is
@@ -114,8 +115,16 @@ export const WARNED_STATIC: Readonly<Record<string, Warned>> = {
 const REDIRECT =
   "the headers middleware does not redirect: use a redirectScheme middleware or the entrypoint's redirections";
 
+/** A `ruleSyntax` other than v2 and v3 reads the rule as v3, as Traefik does. */
+const UNKNOWN_RULE_SYNTAX: Warned = {
+  when: (v) => !(RULE_SYNTAXES as readonly unknown[]).includes(v),
+  instead: 'only v2 and v3 are rule syntaxes; the rule is read with the v3 syntax',
+};
+
 /** Dynamic configuration keys (files, HTTP provider, labels) without effect. */
 export const WARNED_DYNAMIC: Readonly<Record<string, Warned>> = {
+  'http.routers.*.ruleSyntax': UNKNOWN_RULE_SYNTAX,
+  'tcp.routers.*.ruleSyntax': UNKNOWN_RULE_SYNTAX,
   'http.routers.*.observability.tracing': { when: (v) => v === true, instead: TRACING },
   'http.routers.*.observability.traceVerbosity': TRACING,
   'http.services.*.loadBalancer.strategy': 'servers are chosen by weighted round robin',

@@ -1,4 +1,5 @@
 import type { HttpRouter } from '../config/dynamic/types.ts';
+import { ruleSyntaxOf } from '../config/rule-syntax.ts';
 import type { EntryPointConfig } from '../config/static/types.ts';
 import type { Handler, RequestContext } from '../http/handler.ts';
 import type { BuiltMiddleware } from '../http/middlewares/types.ts';
@@ -52,7 +53,7 @@ export function compileRouter(
     }
   | { error: string } {
   if (typeof router.rule !== 'string' || router.rule.trim() === '') return { error: 'router has no rule' };
-  const parsed = parseHttpRule(router.rule, router.ruleSyntax);
+  const parsed = parseHttpRule(router.rule, ruleSyntaxOf(router.ruleSyntax));
   if (!parsed.ok) return { error: `invalid rule ${JSON.stringify(router.rule)}: ${parsed.error}` };
   const service = built.get(router.service);
   if (!service) return { error: `unknown service "${router.service}"` };

@@ -8,7 +8,7 @@ import type { RuleSyntax } from '../config/rule-syntax.ts';
  */
 export function withDefaultRuleSyntax(config: DynamicConfig, syntax: RuleSyntax | undefined): DynamicConfig {
   if (syntax === undefined || syntax === 'v3') return config;
-  const fill = <R extends { ruleSyntax?: RuleSyntax }>(routers: Record<string, R> | undefined) => {
+  const fill = <R extends { ruleSyntax?: string }>(routers: Record<string, R> | undefined) => {
     if (routers === undefined) return undefined;
     const out: Record<string, R> = {};
     for (const [name, r] of Object.entries(routers))

@@ -1,4 +1,5 @@
 import type { DynamicConfig } from '../config/dynamic/types.ts';
+import { ruleSyntaxOf } from '../config/rule-syntax.ts';
 import type { EntryPointConfig } from '../config/static/types.ts';
 import { diagError, diagWarning, type Diagnostic } from '../lib/diagnostics.ts';
 import type { Logger } from '../lib/logger.ts';
@@ -130,7 +131,7 @@ function compileRouter(
     errors.push('rule is missing; a TCP router needs one, e.g. HostSNI(`*`)');
     return undefined;
   }
-  const parsed = parseTcpRule(def.rule, def.ruleSyntax);
+  const parsed = parseTcpRule(def.rule, ruleSyntaxOf(def.ruleSyntax));
   if (!parsed.ok) {
     errors.push(`invalid rule: ${parsed.error}`);
     return undefined;

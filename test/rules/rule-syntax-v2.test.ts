@@ -180,14 +180,15 @@ describe('ruleSyntax from Docker labels', () => {
     assert.equal(r.config.http?.routers?.['a']?.ruleSyntax, 'v2');
     assert.equal(r.config.tcp?.routers?.['t']?.ruleSyntax, 'v2');
   });
-  test('an unknown value is an error of that router alone', () => {
+  test('an unknown value is a warning and the rule is read as v3, as Traefik does', () => {
     const r = decode('v4');
-    assert.equal(r.config.http?.routers?.['a'], undefined);
+    assert.equal(r.config.http?.routers?.['a']?.ruleSyntax, 'v4', 'the router is kept');
     assert.ok(
       r.diagnostics.some(
-        (d) => d.level === 'error' && /rulesyntax/i.test(d.element ?? '') && /"v4".*v2, v3/.test(d.message),
+        (d) => d.level === 'warning' && /rulesyntax/i.test(d.element ?? '') && /"v4".*v3 syntax/.test(d.message),
       ),
+      JSON.stringify(r.diagnostics),
     );
-    assert.ok(r.config.http?.services?.['a'], 'the service of the container is still there');
+    assert.ok(!r.diagnostics.some((d) => d.level === 'error'));
   });
 });

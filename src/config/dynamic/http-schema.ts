@@ -19,7 +19,6 @@ import {
   v as valibot,
   withMeta,
 } from '../schema/kit.ts';
-import { RULE_SYNTAXES } from '../rule-syntax.ts';
 
 /** A list of names: entrypoints, middlewares. */
 export const names = list(str());
@@ -55,7 +54,7 @@ export const routerFields = {
   service: req(str()),
   rule: req(str()),
   /** Which rule language `rule` is written in; unset: the static `core.defaultRuleSyntax`. */
-  ruleSyntax: oneOf(RULE_SYNTAXES),
+  ruleSyntax: str(),
   priority: int(),
 };
 
