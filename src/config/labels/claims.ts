@@ -37,10 +37,14 @@ export interface ClaimContext {
 
 const QUOTED = /`([^`]*)`|"((?:[^"\\]|\\.)*)"/g;
 
-/** Literal host names in `Host(...)` (HTTP) or `HostSNI(...)` (TCP) matchers of a rule, lower-cased. */
+/**
+ * Literal host names in `Host(...)` (HTTP; v2's `HostHeader(...)` too, and every argument of v2's
+ * lists) or `HostSNI(...)` (TCP) matchers of a rule, lower-cased.
+ */
 export function ruleHosts(rule: string, matcher: 'Host' | 'HostSNI'): string[] {
   const hosts: string[] = [];
-  const re = new RegExp(`(?<![A-Za-z])${matcher}\\s*\\(([^)]*)\\)`, 'g');
+  const names = matcher === 'Host' ? '(?:Host|HostHeader)' : matcher;
+  const re = new RegExp(`(?<![A-Za-z])${names}\\s*\\(([^)]*)\\)`, 'g');
   for (const m of rule.matchAll(re)) {
     for (const q of (m[1] ?? '').matchAll(QUOTED)) {
       const h = (q[1] ?? q[2] ?? '').trim().toLowerCase().replace(/\.$/, '');

@@ -282,6 +282,18 @@ describe('decodeContainers', () => {
     ]);
     assert.deepEqual(ruleHosts('HostSNI(`*`) || HostSNI(`db.example.com`)', 'HostSNI'), ['*', 'db.example.com']);
   });
+
+  test('ruleHosts reads v2 rules: every host of a list, and HostHeader', () => {
+    assert.deepEqual(ruleHosts('Host(`a.example.com`, `B.example.com`) || HostHeader(`c.example.com`)', 'Host'), [
+      'a.example.com',
+      'b.example.com',
+      'c.example.com',
+    ]);
+    assert.deepEqual(ruleHosts('HostSNI(`a.example.com`, `b.example.com`)', 'HostSNI'), [
+      'a.example.com',
+      'b.example.com',
+    ]);
+  });
 });
 
 // ---------------------------------------------------------------- property
