@@ -61,11 +61,11 @@ export class SharedLimitTable {
   readonly slots: number;
 
   constructor(buffer: SharedArrayBuffer, held?: SharedArrayBuffer) {
-    this.i32 = new Int32Array(buffer);
-    this.f64 = new Float64Array(buffer);
-    this.slots = (this.i32.length - HEADER_INTS) / SLOT_INTS;
+    this.slots = (buffer.byteLength - HEADER_INTS * 4) / SLOT_BYTES;
     if (!Number.isInteger(this.slots) || this.slots < 1 || (this.slots & (this.slots - 1)) !== 0)
       throw new RangeError('shared limit table: buffer is not a table (see SharedLimitTable.allocate)');
+    this.i32 = new Int32Array(buffer);
+    this.f64 = new Float64Array(buffer);
     this.mask = this.slots - 1;
     this.held = held ? new Int32Array(held) : undefined;
     if (this.held && this.held.length !== this.slots) throw new RangeError('shared limit table: ledger size mismatch');
