@@ -17,6 +17,8 @@ export class LimitKey implements KeyHash {
   h2 = 0;
   private readonly s1: number;
   private readonly s2: number;
+  /** The last source hashed: a client's requests often come in a row (keep-alive). */
+  private last = '';
 
   constructor(scope: string) {
     let a = 0x811c9dc5;
@@ -33,6 +35,7 @@ export class LimitKey implements KeyHash {
 
   /** Hashes `source` under this key's scope into `h1`/`h2`; returns this object. */
   of(source: string): this {
+    if (source === this.last && source !== '') return this;
     let a = this.s1;
     let b = this.s2;
     for (let i = 0; i < source.length; i++) {
@@ -42,6 +45,7 @@ export class LimitKey implements KeyHash {
     }
     this.h1 = fmix32(a ^ source.length);
     this.h2 = fmix32(b ^ source.length);
+    this.last = source;
     return this;
   }
 }

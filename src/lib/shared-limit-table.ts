@@ -170,7 +170,8 @@ export class SharedLimitTable {
     const i32 = this.i32;
     for (let p = 0, s = key.h1 & this.mask; p < MAX_PROBE && p < this.slots; p++, s = (s + 1) & this.mask) {
       const b = HEADER_INTS + s * SLOT_INTS;
-      const k = Atomics.load(i32, b + KIND);
+      // Unlocked reads: an int32 never tears, and whatever is found is checked again under its lock.
+      const k = i32[b + KIND];
       if (k === NEVER) return -1;
       if (k === kind && i32[b + H1] === key.h1 && i32[b + H2] === key.h2) return s;
     }
