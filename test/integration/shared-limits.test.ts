@@ -2,6 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import type { ServerResponse } from 'node:http';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -32,6 +33,10 @@ describe('workers: limit middlewares enforce their numbers across every worker',
   let berth: BerthProcess;
   let up: Upstream;
   let web = 0;
+  let tcp = 0;
+  /** Connections the TCP upstream accepted (relayed by berth), kept open until the end. */
+  const relayed: Socket[] = [];
+  let tcpUp: Server;
   /** Requests for `slow.test` the upstream holds until the test answers them. */
   const held: ServerResponse[] = [];
 
@@ -40,7 +45,14 @@ describe('workers: limit middlewares enforce their numbers across every worker',
       if (req.headers.host === 'slow.test') held.push(res);
       else res.end('up');
     });
+    tcpUp = createServer((s) => {
+      relayed.push(s);
+      s.on('error', () => undefined);
+      s.on('data', (d: Buffer) => s.write(`up:${d.toString()}`));
+    });
+    await new Promise<void>((r) => tcpUp.listen(0, '127.0.0.1', r));
     web = await freePort();
+    tcp = await freePort();
     // Nothing listens here: every forwardAuth request fails and the worker serving it logs that.
     const deadAuth = await freePort();
     const dir = tempDir('berth-shared-limits-');
@@ -68,6 +80,13 @@ describe('workers: limit middlewares enforce their numbers across every worker',
           },
           services: { up: { loadBalancer: { servers: [{ url: up.url }] } } },
         },
+        tcp: {
+          routers: { db: { rule: 'HostSNI(`*`)', entryPoints: ['tcp'], service: 'db', middlewares: ['conns'] } },
+          middlewares: { conns: { inFlightConn: { amount: 2 } } },
+          services: {
+            db: { loadBalancer: { servers: [{ address: `127.0.0.1:${(tcpUp.address() as AddressInfo).port}` }] } },
+          },
+        },
       }),
     );
     berth = await startBerth({
@@ -76,7 +95,7 @@ describe('workers: limit middlewares enforce their numbers across every worker',
       config: {
         workers: 2,
         log: { level: 'debug' },
-        entryPoints: { web: { address: `127.0.0.1:${web}` } },
+        entryPoints: { web: { address: `127.0.0.1:${web}` }, tcp: { address: `127.0.0.1:${tcp}` } },
         providers: { file: { filename: dyn } },
       },
     });
@@ -85,6 +104,8 @@ describe('workers: limit middlewares enforce their numbers across every worker',
 
   after(async () => {
     for (const res of held) res.end();
+    for (const s of relayed) s.destroy();
+    tcpUp?.close();
     const code = await berth?.stop();
     await up?.close();
     assert.equal(code, 0);
@@ -135,6 +156,34 @@ describe('workers: limit middlewares enforce their numbers across every worker',
     await waitUntil(() => held.length === 3, 'three more requests held', 30_000);
     for (const res of held.splice(0)) res.end('done');
     assert.deepEqual(tally(await Promise.all(again)), { 200: 3 });
+  });
+
+  test('TCP inFlightConn amount 2: of 8 concurrent connections exactly 2 are relayed, the rest closed', async () => {
+    /** Resolves with the upstream's answer, or null when berth closed the connection first. */
+    const open = (): Promise<{ socket: Socket; answer: string | null }> =>
+      new Promise((resolve) => {
+        const socket = connect({ host: '127.0.0.1', port: tcp });
+        socket.on('error', () => undefined);
+        socket.once('data', (d: Buffer) => resolve({ socket, answer: d.toString() }));
+        socket.once('close', () => resolve({ socket, answer: null }));
+        socket.on('connect', () => socket.write('hi'));
+      });
+    const results = await Promise.all(Array.from({ length: 8 }, open));
+    assert.equal(results.filter((r) => r.answer === 'up:hi').length, 2);
+    assert.equal(results.filter((r) => r.answer === null).length, 6);
+    assert.equal(relayed.length, 2);
+    // Closing one frees its count for the next connection, whichever worker accepts it.
+    const first = results.find((r) => r.answer !== null)!;
+    const gone = new Promise((r) => relayed[0]!.once('close', r));
+    first.socket.destroy();
+    await gone;
+    await waitUntil(async () => {
+      const next = await open();
+      if (next.answer === null) return false;
+      next.socket.destroy();
+      return true;
+    }, 'a connection to be relayed again');
+    for (const r of results) r.socket.destroy();
   });
 
   test('the rate limit holds across a worker replacement (the state is the process’s)', async () => {
