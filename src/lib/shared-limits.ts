@@ -32,8 +32,12 @@ export function sharedLimitsForWorker(): SharedLimits {
   return { table: buffer, ledger: SharedLimitTable.allocateLedger(SLOTS) };
 }
 
-/** Worker: counts against the main thread's table from now on (call before building middlewares). */
-export function adoptSharedLimits(limits: SharedLimits): void {
+/**
+ * Worker: counts against the main thread's table from now on (call before building middlewares).
+ * Without one (a worker started some other way) the thread keeps a table of its own.
+ */
+export function adoptSharedLimits(limits: SharedLimits | undefined): void {
+  if (limits === undefined) return;
   buffer = limits.table;
   table = new SharedLimitTable(limits.table, limits.ledger);
 }

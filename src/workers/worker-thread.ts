@@ -169,7 +169,7 @@ function send(msg: FromWorker): void {
  */
 export function startWorker(): void {
   startIdleGc();
-  const limits: SharedLimits = workerData.limits;
+  const limits: SharedLimits | undefined = workerData?.limits;
   adoptSharedLimits(limits);
   let worker: Worker | undefined;
   let fds: Map<string, readonly number[]> | undefined;
