@@ -96,9 +96,10 @@ export class SharedLimitTable {
    * full again, so it needs one number and is idle (free) once that time has passed.
    */
   take(key: KeyHash, burst: number, ratePerMs: number, maxDelayMs: number): number {
-    const now = sharedNow();
-    const s = this.find(key, BUCKET, now);
+    const s = this.find(key, BUCKET);
     if (s < 0) return 0;
+    // Read under the slot's lock: a thread that waited for it sees time after its holder's.
+    const now = sharedNow();
     const at = (HEADER_INTS + s * SLOT_INTS) / 2 + 3;
     const fullAt = this.f64[at]!;
     const tokens = (fullAt > now ? burst - (fullAt - now) * ratePerMs : burst) - 1;
@@ -118,7 +119,7 @@ export class SharedLimitTable {
    * uncounted: the table is full around the key).
    */
   acquire(key: KeyHash, amount: number): number {
-    const s = this.find(key, COUNTER, 0);
+    const s = this.find(key, COUNTER);
     if (s < 0) return UNTRACKED;
     const at = HEADER_INTS + s * SLOT_INTS + COUNT;
     const n = this.i32[at]!;
@@ -179,7 +180,7 @@ export class SharedLimitTable {
   }
 
   /** The slot of `key`, created if absent, returned locked; -1 when the table has no room. */
-  private find(key: KeyHash, kind: number, now: number): number {
+  private find(key: KeyHash, kind: number): number {
     for (;;) {
       const s = this.lookup(key, kind);
       if (s >= 0) {
@@ -189,7 +190,7 @@ export class SharedLimitTable {
         this.unlock(s);
         continue;
       }
-      return this.insert(key, kind, now);
+      return this.insert(key, kind);
     }
   }
 
@@ -199,7 +200,7 @@ export class SharedLimitTable {
   }
 
   /** Under the insertion lock: keys cannot move, so a second probe is exact. */
-  private insert(key: KeyHash, kind: number, now: number): number {
+  private insert(key: KeyHash, kind: number): number {
     this.lockAt(0);
     try {
       const found = this.lookup(key, kind);
@@ -211,7 +212,7 @@ export class SharedLimitTable {
       for (let p = 0, s = key.h1 & this.mask; p < MAX_PROBE && p < this.slots; p++, s = (s + 1) & this.mask) {
         const b = HEADER_INTS + s * SLOT_INTS;
         this.lock(s);
-        if (this.idle(b, now)) {
+        if (this.idle(b)) {
           i32[b + H1] = key.h1;
           i32[b + H2] = key.h2;
           i32[b + COUNT] = 0;
@@ -229,11 +230,11 @@ export class SharedLimitTable {
   }
 
   /** Free for a new key: never used, a bucket full again, or a counter at 0 (slot locked). */
-  private idle(b: number, now: number): boolean {
+  private idle(b: number): boolean {
     const kind = this.i32[b + KIND];
     if (kind === NEVER) return true;
     if (kind === COUNTER) return this.i32[b + COUNT] === 0;
-    return this.f64[b / 2 + 3]! <= (now === 0 ? sharedNow() : now);
+    return this.f64[b / 2 + 3]! <= sharedNow();
   }
 
   private lock(s: number): void {
