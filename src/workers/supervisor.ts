@@ -3,6 +3,7 @@ import type { StaticConfig } from '../config/static/types.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { FromWorker, ToWorker } from './protocol.ts';
 import type { MetricsState } from '../observability/metrics-state.ts';
+import { releaseWorkerLimits, sharedLimitsForWorker, type SharedLimits } from '../lib/shared-limits.ts';
 
 const ENTRY = new URL('../worker-main.ts', import.meta.url);
 
@@ -18,6 +19,8 @@ interface Slot {
   restarts: number;
   /** The worker's listening sockets by entrypoint, once it listens. */
   fds: ReadonlyMap<string, readonly number[]>;
+  /** The process's limit table and this slot's ledger, handed to each of its workers. */
+  readonly limits: SharedLimits;
 }
 
 /**
@@ -51,7 +54,12 @@ export class WorkerSupervisor {
     inherited: readonly ReadonlyMap<string, readonly number[]>[],
     log: Logger,
   ) {
-    this.slots = Array.from({ length: count }, () => ({ worker: undefined, restarts: 0, fds: new Map() }));
+    this.slots = Array.from({ length: count }, () => ({
+      worker: undefined,
+      restarts: 0,
+      fds: new Map(),
+      limits: sharedLimitsForWorker(),
+    }));
     this.config = config;
     this.inherited = inherited;
     this.log = log;
@@ -95,7 +103,7 @@ export class WorkerSupervisor {
   }
 
   private spawn(slot: Slot, index: number): Promise<void> {
-    const worker = new Worker(BOOT, { eval: true, workerData: { index } });
+    const worker = new Worker(BOOT, { eval: true, workerData: { index, limits: slot.limits } });
     const id = worker.threadId;
     slot.worker = worker;
     slot.fds = new Map();
@@ -117,6 +125,7 @@ export class WorkerSupervisor {
       });
       worker.on('error', (err) => this.log.error({ err, worker: id, index }, `worker failed: ${err.message}`));
       worker.once('exit', (code) => {
+        releaseWorkerLimits(slot.limits);
         if (slot.worker === worker) {
           slot.worker = undefined;
           slot.fds = new Map();

@@ -1,4 +1,4 @@
-import { parentPort, threadId } from 'node:worker_threads';
+import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { createLogger, type Logger } from '../lib/logger.ts';
 import { reduceMemoryNow, startIdleGc } from '../lib/idle-gc.ts';
 import type { Handler } from '../http/handler.ts';
@@ -11,6 +11,7 @@ import { buildTcpRouting } from '../tcp/build.ts';
 import { CertificateStore } from '../tls/certificate-store.ts';
 import { DataPlane } from '../data-plane/data-plane.ts';
 import { internalServices } from '../data-plane/internal-services.ts';
+import { adoptSharedLimits, type SharedLimits } from '../lib/shared-limits.ts';
 import { TEST_HOOKS_ENV, type FromWorker, type ToWorker } from './protocol.ts';
 
 /**
@@ -168,6 +169,8 @@ function send(msg: FromWorker): void {
  */
 export function startWorker(): void {
   startIdleGc();
+  const limits: SharedLimits | undefined = workerData?.limits;
+  adoptSharedLimits(limits);
   let worker: Worker | undefined;
   let fds: Map<string, readonly number[]> | undefined;
   parentPort?.on('message', (msg: ToWorker) => {

@@ -3,33 +3,34 @@ import type { BuiltMiddleware, MiddlewareFactory } from './types.ts';
 import { checkKeys, guard, optNumber, optObject, OptionError } from './options.ts';
 import { reply, statusText } from './respond.ts';
 import { buildSourceExtractor } from './source.ts';
+import { LimitKey } from '../../lib/limit-key.ts';
+import { REFUSED, sharedLimitTable } from '../../lib/shared-limits.ts';
 
 /**
  * Traefik's `inFlightReq`: at most `amount` simultaneous requests per source (`sourceCriterion`,
  * default the request host); the rest get 429. A request counts until its response closes.
+ * Counted in the process's shared limit table, so the amount holds across data-plane workers, and
+ * by middleware name and criterion: requests still in flight when a new configuration arrives
+ * keep counting against the same middleware.
  */
-export const inFlightReqFactory: MiddlewareFactory = (options) =>
+export const inFlightReqFactory: MiddlewareFactory = (options, env) =>
   guard(() => {
     checkKeys(options, ['amount', 'sourceCriterion']);
     const amount = optNumber(options, 'amount', { integer: true });
     if (amount === undefined || amount <= 0) throw new OptionError('amount: must be a positive integer');
-    const source = buildSourceExtractor(optObject(options, 'sourceCriterion'), 'host');
-    const inFlight = new Map<string, number>();
+    const criterion = optObject(options, 'sourceCriterion');
+    const source = buildSourceExtractor(criterion, 'host');
+    const table = sharedLimitTable();
+    const key = new LimitKey(`inFlightReq\0${env.name}\0${JSON.stringify(criterion ?? null)}`);
     const wrap =
       (next: Handler): Handler =>
       (req, res, ctx) => {
-        const key = source(req, ctx);
-        const current = inFlight.get(key) ?? 0;
-        if (current >= amount) {
+        const slot = table.acquire(key.of(source(req, ctx)), amount);
+        if (slot === REFUSED) {
           reply(res, 429, statusText(429));
           return;
         }
-        inFlight.set(key, current + 1);
-        res.once('close', () => {
-          const n = (inFlight.get(key) ?? 1) - 1;
-          if (n <= 0) inFlight.delete(key);
-          else inFlight.set(key, n);
-        });
+        res.once('close', () => table.release(slot));
         next(req, res, ctx);
       };
     return { wrap } satisfies BuiltMiddleware;

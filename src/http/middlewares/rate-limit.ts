@@ -4,15 +4,8 @@ import { parseDuration } from '../../lib/duration.ts';
 import { checkKeys, guard, optNumber, optObject, pick, OptionError } from './options.ts';
 import { reply, statusText } from './respond.ts';
 import { buildSourceExtractor } from './source.ts';
-
-/** Sources idle for this long past a full refill are forgotten (bounded memory). */
-const SWEEP_MS = 30_000;
-const MAX_SOURCES = 65_536;
-
-interface Bucket {
-  tokens: number;
-  last: number;
-}
+import { LimitKey } from '../../lib/limit-key.ts';
+import { sharedLimitTable } from '../../lib/shared-limits.ts';
 
 /**
  * Traefik's `rateLimit`: a token bucket per source (`sourceCriterion`, default the peer address)
@@ -20,8 +13,13 @@ interface Bucket {
  * As in Traefik, a request that would have to wait at most half the interval between tokens is
  * delayed instead of refused; otherwise 429 with `Retry-After` and `X-Retry-In`. `average: 0`
  * disables the limit.
+ *
+ * The buckets live in the process's shared limit table, so every data-plane worker takes from the
+ * same bucket and a client gets the configured rate whichever worker accepts its connections.
+ * A bucket is keyed by the middleware's name and options: a new configuration that keeps them
+ * keeps the buckets, one that changes them starts full.
  */
-export const rateLimitFactory: MiddlewareFactory = (options) =>
+export const rateLimitFactory: MiddlewareFactory = (options, env) =>
   guard(() => {
     checkKeys(options, ['average', 'period', 'burst', 'sourceCriterion']);
     const average = optNumber(options, 'average', { min: 0 }) ?? 0;
@@ -39,47 +37,32 @@ export const rateLimitFactory: MiddlewareFactory = (options) =>
     const ratePerMs = average / periodMs;
     const perSecond = ratePerMs * 1000;
     const maxDelayMs = perSecond < 1 ? 500 : 1000 / (Math.floor(perSecond) * 2);
-    const buckets = new Map<string, Bucket>();
-    const idleMs = burst / ratePerMs + SWEEP_MS;
-    const sweep = setInterval(() => {
-      const now = performance.now();
-      for (const [k, b] of buckets) if (now - b.last > idleMs) buckets.delete(k);
-    }, SWEEP_MS);
-    sweep.unref();
+    const table = sharedLimitTable();
+    const key = new LimitKey(
+      `rateLimit\0${env.name}\0${average}/${periodMs}/${burst}\0${JSON.stringify(pick(options, 'sourceCriterion') ?? null)}`,
+    );
 
     const wrap =
       (next: Handler): Handler =>
       (req, res, ctx) => {
-        const key = source(req, ctx);
-        const now = performance.now();
-        let b = buckets.get(key);
-        if (!b) {
-          if (buckets.size >= MAX_SOURCES) buckets.delete(buckets.keys().next().value!);
-          b = { tokens: burst, last: now };
-          buckets.set(key, b);
-        }
-        b.tokens = Math.min(burst, b.tokens + (now - b.last) * ratePerMs);
-        b.last = now;
-        b.tokens -= 1;
-        if (b.tokens >= 0) {
+        const wait = table.take(key.of(source(req, ctx)), burst, ratePerMs, maxDelayMs);
+        if (wait === 0) {
           next(req, res, ctx);
           return;
         }
-        const delayMs = -b.tokens / ratePerMs;
-        if (delayMs > maxDelayMs) {
-          b.tokens += 1;
+        if (wait < 0) {
           reply(res, 429, statusText(429), {
-            'retry-after': String(Math.ceil(delayMs / 1000)),
-            'x-retry-in': goDuration(delayMs),
+            'retry-after': String(Math.ceil(-wait / 1000)),
+            'x-retry-in': goDuration(-wait),
           });
           return;
         }
         const timer = setTimeout(() => {
           if (!res.destroyed) next(req, res, ctx);
-        }, delayMs);
+        }, wait);
         res.once('close', () => clearTimeout(timer));
       };
-    return { wrap, close: () => clearInterval(sweep) } satisfies BuiltMiddleware;
+    return { wrap } satisfies BuiltMiddleware;
   });
 
 /** Formats milliseconds like Go's `time.Duration.String()` for the common ranges (`1.5s`, `250ms`, `2m0s`). */

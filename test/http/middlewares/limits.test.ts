@@ -4,7 +4,7 @@ import type { Handler } from '../../../src/http/handler.ts';
 import { rateLimitFactory } from '../../../src/http/middlewares/rate-limit.ts';
 import { ipAllowListFactory } from '../../../src/http/middlewares/ip-allow-list.ts';
 import { inFlightReqFactory } from '../../../src/http/middlewares/in-flight-req.ts';
-import { send, silentLogger, startHarness } from './harness.ts';
+import { build, send, silentLogger, startHarness } from './harness.ts';
 
 const env = { name: 'x@file', logger: silentLogger, service: () => undefined, tmpDir: '/tmp' };
 
@@ -102,9 +102,10 @@ describe('rateLimit', () => {
       statuses: [200, 429],
     },
   ];
-  for (const c of cases) {
+  // Buckets are shared by middleware name (and options) in the process: one name per case.
+  cases.forEach((c, i) => {
     test(c.desc, async () => {
-      const h = await startHarness(rateLimitFactory, c.options);
+      const h = await startHarness([build(rateLimitFactory, c.options, { name: `rate-${i}@file` })], {});
       try {
         const got: number[] = [];
         for (let i = 0; i < c.requests; i++) {
@@ -120,7 +121,7 @@ describe('rateLimit', () => {
         await h.close();
       }
     });
-  }
+  });
   const invalid = [
     { desc: 'average not a number', options: { average: 'ten' }, error: 'average: expected a number' },
     {
