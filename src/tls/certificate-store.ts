@@ -30,21 +30,37 @@ export class CertificateStore implements TlsContextSource {
   /** The last pair that loaded, per configured certificate (file path or inline position). */
   private lastGoodPairs = new Map<string, Entry>();
   private index: Index = { exact: new Map(), wildcard: new Map() };
-  private defaultEntry: Entry;
-  private readonly generatedDefault: Entry;
+  private current: Entry | undefined;
+  private generated: Entry | undefined;
   private challenges = new Map<string, Entry>();
   private readonly contexts = new WeakMap<Entry, Map<string, SecureContext>>();
   private readonly listeners = new Set<() => void>();
 
-  constructor() {
-    // RSA, as Traefik's. It also matters: under TLS 1.3, OpenSSL keeps serving the listener's own
-    // certificate when an SNI context brings one of the same key type signed by an issuer of the
-    // other type (an ECDSA leaf under an RSA intermediate, as Let's Encrypt and pebble issue), so
-    // the default must not share the slot of the usual ECDSA ACME certificates.
-    const generated = buildCertificate({ commonName: 'TRAEFIK DEFAULT CERT', keyType: 'rsa' });
-    const info = checkCertificatePair(generated.key, generated.cert);
-    this.generatedDefault = { id: 'default@generated', source: 'generated', ...generated, ...info, names: [] };
-    this.defaultEntry = this.generatedDefault;
+  /**
+   * The self-signed certificate served when nothing else is (RSA, as Traefik's), made on first use:
+   * a worker takes the main thread's from its first state and never spends the RSA key generation.
+   * RSA also matters: under TLS 1.3, OpenSSL keeps serving the listener's own certificate when an
+   * SNI context brings one of the same key type signed by an issuer of the other type (an ECDSA
+   * leaf under an RSA intermediate, as Let's Encrypt and pebble issue), so the default must not
+   * share the slot of the usual ECDSA ACME certificates.
+   */
+  private get generatedDefault(): Entry {
+    if (this.generated === undefined) {
+      const made = buildCertificate({ commonName: 'TRAEFIK DEFAULT CERT', keyType: 'rsa' });
+      const info = checkCertificatePair(made.key, made.cert);
+      this.generated = { id: 'default@generated', source: 'generated', ...made, ...info, names: [] };
+    }
+    return this.generated;
+  }
+
+  /** The certificate for hellos without SNI or for names nothing covers. */
+  private get defaultEntry(): Entry {
+    this.current ??= this.generatedDefault;
+    return this.current;
+  }
+
+  private set defaultEntry(entry: Entry) {
+    this.current = entry;
   }
 
   /**
