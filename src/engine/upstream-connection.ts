@@ -14,29 +14,6 @@ import {
 } from './upstream-response-parser.ts';
 import type { UpstreamTarget } from './upstream-target.ts';
 
-/** Reads at least this large are freed as soon as the client took them (see `reclaim`). */
-const RECLAIM_MIN = 16 * 1024;
-
-/**
- * Gives the memory of a read of a large body back at once when nothing holds it any more (the
- * client's socket took every byte and no tap kept the chunk). Each read is a fresh ArrayBuffer of
- * up to 64 KiB outside V8's heap that dies young, but a body relayed at hundreds of MiB/s piles
- * them up as external memory faster than anything fills the young generation, and V8 answers that
- * with full mark-compact collections: several a second, each stopping the loop for 10–20 ms.
- * Detaching frees it now. Only a read that owns its whole buffer (a fresh 'data' chunk) qualifies.
- */
-function reclaim(chunk: Buffer, x: UpstreamExchange): void {
-  const ab = chunk.buffer;
-  if (
-    chunk.length >= RECLAIM_MIN &&
-    chunk.byteOffset === 0 &&
-    ab instanceof ArrayBuffer &&
-    chunk.byteLength === ab.byteLength &&
-    x.bodyReleased?.() === true
-  )
-    ab.transfer(0);
-}
-
 /**
  * One HTTP/1.1 connection to an upstream server: llhttp in response mode, one exchange at a
  * time (no pipelining). Returned to its pool only after a complete, well-framed response on a
@@ -276,10 +253,12 @@ export class UpstreamConnection extends UpstreamResponseReader implements Respon
       this.dead = true;
     }
     this.rawRemaining -= c.length;
-    if (c.length > 0) x.onResponseBody(c);
+    if (c.length > 0) {
+      x.onResponseBody(c);
+      this.passedOn(chunk);
+    }
     if (this.rawRemaining !== 0) {
       this.leaveRead();
-      reclaim(chunk, x);
       return;
     }
     this.rawRemaining = -1;
@@ -302,7 +281,6 @@ export class UpstreamConnection extends UpstreamResponseReader implements Respon
     } finally {
       this.leaveRead();
     }
-    reclaim(chunk, x);
   }
 
   /** Hands the socket over to a tunnel: no HTTP on it any more, not pooled. */

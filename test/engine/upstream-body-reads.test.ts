@@ -17,12 +17,21 @@ const SIZE = 3 * 1024 * 1024;
 const body = (n: number): Buffer => Buffer.from(Array.from({ length: n }, (_, i) => (i * 7 + (i >> 12)) & 255));
 const get = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: up.test\r\n\r\n`;
 
-/** An upstream that answers every request with `big`, in writes of 64 KiB. */
-async function upstream(big: Buffer): Promise<{ server: Server; url: string }> {
+/**
+ * An upstream that answers every request with `big` in parts of 64 KiB: with a Content-Length
+ * (berth passes the reads on) or chunked (llhttp copies each part).
+ */
+async function upstream(big: Buffer, chunked: boolean): Promise<{ server: Server; url: string }> {
   const server = createServer((s) => {
     s.on('data', () => {
-      s.write(`HTTP/1.1 200 OK\r\nContent-Length: ${big.length}\r\n\r\n`);
-      for (let off = 0; off < big.length; off += 65536) s.write(big.subarray(off, off + 65536));
+      s.write(`HTTP/1.1 200 OK\r\n${chunked ? 'Transfer-Encoding: chunked' : `Content-Length: ${big.length}`}\r\n\r\n`);
+      for (let off = 0; off < big.length; off += 65536) {
+        const part = big.subarray(off, off + 65536);
+        s.write(
+          chunked ? Buffer.concat([Buffer.from(`${part.length.toString(16)}\r\n`), part, Buffer.from('\r\n')]) : part,
+        );
+      }
+      if (chunked) s.write('0\r\n\r\n');
     });
     s.on('error', () => undefined);
   });
@@ -75,44 +84,50 @@ describe('upstream pool: the reads of a large body are freed only once nothing h
     for (const c of closers.reverse()) await c();
   });
 
-  test('a tap that keeps every chunk until the end writes the body unchanged', async () => {
-    const big = body(SIZE);
-    const up = await upstream(big);
-    const pool = new UpstreamPool(POOL);
-    const target = upstreamTarget(up.url, new URL(up.url));
-    const p = await startEngine((req, res) => {
-      const ctx = ctxOf(req.remoteAddress);
-      req.ctx = ctx;
-      let status = 200;
-      const kept: Buffer[] = [];
-      res.addTap((real) => ({
-        head(s: number): void {
-          status = s;
-        },
-        write(chunk: Buffer): boolean {
-          kept.push(chunk);
-          return true;
-        },
-        end(): void {
-          real.writeHead(status);
-          for (const c of kept) real.write(c);
-          real.end();
-        },
-      }));
-      new ProxyExchange(req, res, ctx, target, pool, true, undefined).start();
+  for (const chunked of [false, true])
+    test(`a tap that keeps every chunk until the end writes the body unchanged (${chunked ? 'chunked' : 'Content-Length'})`, async () => {
+      const big = body(SIZE);
+      const up = await upstream(big, chunked);
+      const pool = new UpstreamPool(POOL);
+      const target = upstreamTarget(up.url, new URL(up.url));
+      const p = await startEngine((req, res) => {
+        const ctx = ctxOf(req.remoteAddress);
+        req.ctx = ctx;
+        let status = 200;
+        const kept: Buffer[] = [];
+        res.addTap((real) => ({
+          head(s: number): void {
+            status = s;
+          },
+          write(chunk: Buffer): boolean {
+            kept.push(chunk);
+            return true;
+          },
+          end(): void {
+            // A chunked answer from the upstream goes on with its length, as the buffering middleware does.
+            res.setHeader(
+              'content-length',
+              kept.reduce((n, c) => n + c.length, 0),
+            );
+            real.writeHead(status);
+            for (const c of kept) real.write(c);
+            real.end();
+          },
+        }));
+        new ProxyExchange(req, res, ctx, target, pool, true, undefined).start();
+      });
+      closers.push(
+        () => up.server.close(),
+        () => pool.close(),
+        () => p.close(),
+      );
+      const all = await fetchAll(p.port, get('/a') + get('/b'), 2);
+      let at = 0;
+      for (let i = 0; i < 2; i++) {
+        const head = all.indexOf('\r\n\r\n', at) + 4;
+        assert.match(all.subarray(at, head).toString('latin1'), /^HTTP\/1\.1 200 /);
+        assert.ok(all.subarray(head, head + SIZE).equals(big), `response ${i + 1} arrived unchanged`);
+        at = head + SIZE;
+      }
     });
-    closers.push(
-      () => up.server.close(),
-      () => pool.close(),
-      () => p.close(),
-    );
-    const all = await fetchAll(p.port, get('/a') + get('/b'), 2);
-    let at = 0;
-    for (let i = 0; i < 2; i++) {
-      const head = all.indexOf('\r\n\r\n', at) + 4;
-      assert.match(all.subarray(at, head).toString('latin1'), /^HTTP\/1\.1 200 /);
-      assert.ok(all.subarray(head, head + SIZE).equals(big), `response ${i + 1} arrived unchanged`);
-      at = head + SIZE;
-    }
-  });
 });
