@@ -96,6 +96,10 @@ export class H1Writer implements ResponseSink {
     this.owner.abortConnection();
   }
 
+  released(): boolean {
+    return !this.out.holding;
+  }
+
   /** Gathers writes until `uncork` (the forwarder, around one upstream read). */
   cork(): void {
     this.out.corked++;

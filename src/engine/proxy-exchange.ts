@@ -227,6 +227,10 @@ export class ProxyExchange implements UpstreamExchange, BodyConsumer, ResponsePr
     if (!this.res.write(chunk)) this.paused = true;
   }
 
+  bodyReleased(): boolean {
+    return this.res.bodyReleased();
+  }
+
   onResponseEnd(trailers: string[] | undefined): void {
     if (this.finished) return;
     this.finished = true;

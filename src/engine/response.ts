@@ -17,6 +17,11 @@ export interface ResponseSink {
   flush(res: ProxyResponse): void;
   /** The client must see an incomplete response: HTTP/1.1 closes the connection, HTTP/2 resets the stream. */
   abort(res: ProxyResponse): void;
+  /**
+   * Whether every body byte it was given has been handed to the kernel, so the caller's buffers
+   * are free to go (HTTP/1.1; a sink that may keep them, or cannot tell, leaves this out).
+   */
+  released?(): boolean;
   /** Gathers what is written until `uncork`, to leave in one write (HTTP/1.1). */
   cork?(): void;
   uncork?(): void;
@@ -232,6 +237,14 @@ export class ProxyResponse {
         this.statusCode = 200;
       },
     };
+  }
+
+  /**
+   * Whether the body bytes written so far are held nowhere in berth any more: no tap (which may
+   * keep chunks: buffering, compression) and a sink that handed them all to the kernel.
+   */
+  bodyReleased(): boolean {
+    return (this.layers === undefined || this.layers.length === 0) && this.sink.released?.() === true;
   }
 
   private top(): number {

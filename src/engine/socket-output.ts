@@ -25,6 +25,11 @@ export class SocketOutput {
     return this.parts.length === 0;
   }
 
+  /** Whether bytes given to it are still held in memory: gathered here, or queued on the socket. */
+  get holding(): boolean {
+    return this.parts.length > 0 || this.socket.writableLength > 0;
+  }
+
   /** Adds a part; strings are latin1 (a head, chunk framing). */
   put(part: string | Buffer): void {
     this.parts.push(part);

@@ -236,10 +236,12 @@ export class UpstreamConnection extends UpstreamResponseReader implements Respon
         this.socket.pause();
       }
     }
-    if (offset < buf.length) this.rawBody(buf.subarray(offset));
+    // The read (a copy, or a 'data' chunk) is berth's alone: it can be freed with the body's reads.
+    if (offset < buf.length) this.rawBody(buf.subarray(offset), buf);
   }
 
-  private rawBody(chunk: Buffer): void {
+  /** Body bytes of a counted body; `read` is the whole read they are part of. */
+  private rawBody(chunk: Buffer, read: Buffer = chunk): void {
     const x = this.exchange;
     if (x === undefined) {
       this.destroy();
@@ -253,7 +255,10 @@ export class UpstreamConnection extends UpstreamResponseReader implements Respon
       this.dead = true;
     }
     this.rawRemaining -= c.length;
-    if (c.length > 0) x.onResponseBody(c);
+    if (c.length > 0) {
+      x.onResponseBody(c);
+      this.passedOn(read);
+    }
     if (this.rawRemaining !== 0) {
       this.leaveRead();
       return;

@@ -16,6 +16,8 @@ export interface UpstreamExchange {
   /** Around each read: output to the client is gathered into one write. */
   beforeRead(): void;
   afterRead(): void;
+  /** Whether the body bytes passed on so far are held nowhere any more (their buffers may be freed). */
+  bodyReleased?(): boolean;
   /** Whether the whole request (head and body) was written. */
   readonly requestDone: boolean;
 }

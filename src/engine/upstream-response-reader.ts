@@ -2,6 +2,30 @@ import { PAUSED } from './llhttp.ts';
 import type { UpstreamExchange } from './upstream-exchange.ts';
 import { contentLength, RAW_BODY_MIN } from './upstream-response-parser.ts';
 
+/** Reads at least this large are freed as soon as the client took them (see `reclaim`). */
+const RECLAIM_MIN = 16 * 1024;
+
+/**
+ * Gives the memory of a read of a large body back at once when nothing holds it any more (the
+ * client's socket took every byte and no tap kept the chunk). Each read is a fresh ArrayBuffer of
+ * up to 64 KiB outside V8's heap that dies young, but a body relayed at hundreds of MiB/s piles
+ * them up as external memory faster than anything fills the young generation, and V8 answers that
+ * with full mark-compact collections: several a second, each stopping the loop for 10–20 ms.
+ * Detaching frees it now. Only a chunk that owns its whole buffer qualifies: a fresh 'data' read,
+ * or llhttp's copy of a body part.
+ */
+function reclaim(chunk: Buffer, x: UpstreamExchange): void {
+  const ab = chunk.buffer;
+  if (
+    chunk.length >= RECLAIM_MIN &&
+    chunk.byteOffset === 0 &&
+    ab instanceof ArrayBuffer &&
+    chunk.byteLength === ab.byteLength &&
+    x.bodyReleased?.() === true
+  )
+    ab.transfer(0);
+}
+
 /**
  * The response side of an upstream connection: what llhttp reports (head, body, end) turned into
  * calls on the exchange, with the framing state of the response being read. Apart from
@@ -24,6 +48,8 @@ export abstract class UpstreamResponseReader {
   protected corked: UpstreamExchange | undefined = undefined;
   /** Body bytes still to come of a response whose body berth counts itself (-1: llhttp frames it). */
   protected rawRemaining = -1;
+  /** Large reads handed to the exchange during the current read, freed after it when nothing holds them. */
+  private passed: Buffer[] | undefined = undefined;
 
   /** The first response event of a read: the client's output is gathered until the read is parsed. */
   protected enterRead(): void {
@@ -33,11 +59,20 @@ export abstract class UpstreamResponseReader {
     }
   }
 
-  /** The read is parsed: the client's gathered output goes out. */
+  /** The read is parsed: the client's gathered output goes out, and the reads it took are freed. */
   protected leaveRead(): void {
     const x = this.corked;
     this.corked = undefined;
     x?.afterRead();
+    const passed = this.passed;
+    if (passed === undefined) return;
+    this.passed = undefined;
+    if (x !== undefined) for (let i = 0; i < passed.length; i++) reclaim(passed[i]!, x);
+  }
+
+  /** `chunk` (or a part of it) went to the exchange in this read: a candidate for `reclaim`. */
+  protected passedOn(chunk: Buffer): void {
+    if (chunk.length >= RECLAIM_MIN) (this.passed ??= []).push(chunk);
   }
 
   /** Header fields llhttp handed over before the head was complete. */
@@ -78,7 +113,11 @@ export abstract class UpstreamResponseReader {
   /** A piece of the body, as llhttp framed it. */
   bodyChunk(chunk: Buffer): void {
     this.enterRead();
-    if (!this.complete) this.exchange?.onResponseBody(chunk);
+    const x = this.exchange;
+    if (this.complete || x === undefined) return;
+    x.onResponseBody(chunk);
+    // llhttp's copy, the chunk's own buffer.
+    this.passedOn(chunk);
   }
 
   /** The response ended; the exchange hears of it once the read is parsed. */
