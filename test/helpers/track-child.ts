@@ -1,0 +1,47 @@
+import type { ChildProcess } from 'node:child_process';
+import { after } from 'node:test';
+
+/**
+ * Child processes a test started (berth, redis, pebble, knotd, …) must not outlive the test
+ * process, and must not keep it alive: when a test times out, its own cleanup never runs, and a
+ * child still holding its pipes open keeps the test file's process waiting forever after the last
+ * test. Tracked children are killed when the process exits, and once every test of the file has
+ * finished (the root `after` hook) they are unref'd so the process can reach that exit; cleanup
+ * hooks that stop them gracefully still run first or alongside.
+ */
+const live = new Map<ChildProcess, NodeJS.Signals>();
+
+process.once('exit', () => {
+  for (const [child, signal] of live) {
+    try {
+      child.kill(signal);
+    } catch {
+      // already gone
+    }
+  }
+});
+
+// Only under the test runner: a plain script (a bench) importing a helper must not start node:test.
+if (process.env.NODE_TEST_CONTEXT !== undefined) {
+  after(() => {
+    for (const child of live.keys()) release(child);
+  });
+}
+
+/** Does not let `child` or its pipes hold the event loop open. */
+function release(child: ChildProcess): void {
+  child.unref();
+  for (const stream of [child.stdin, child.stdout, child.stderr]) {
+    if (stream && 'unref' in stream && typeof stream.unref === 'function') stream.unref();
+  }
+}
+
+/**
+ * Registers `child` to be sent `signal` (default SIGKILL) if it is still running when the test
+ * process exits, and to be released from the event loop after the file's last test. Returns it.
+ */
+export function trackChild<C extends ChildProcess>(child: C, signal: NodeJS.Signals = 'SIGKILL'): C {
+  live.set(child, signal);
+  child.once('exit', () => live.delete(child));
+  return child;
+}

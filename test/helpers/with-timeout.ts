@@ -1,0 +1,39 @@
+/**
+ * Safety nets for awaits that could otherwise stay pending forever (a reply that never comes, a
+ * connection closed without a word, a process that never prints): each rejects after a generous
+ * deadline with a message naming what it waited for, so a broken run fails one test instead of
+ * holding the whole suite. They are never timing assertions: pick deadlines far above any normal
+ * duration on a loaded machine.
+ */
+
+/** `promise`, or a rejection `timed out after N s waiting for <what>` if it has not settled by then. */
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms / 1000} s waiting for ${what}`)), ms);
+  });
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+}
+
+/** An AbortSignal for `fetch` / undici that aborts after `ms` with a reason naming `what`. */
+export function timeoutSignal(ms: number, what: string): AbortSignal {
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(new Error(`no answer from ${what} within ${ms / 1000} s`)), ms).unref();
+  return controller.signal;
+}
+
+/** Anything with an idle timeout and `destroy(err)`: sockets, TLS sockets, HTTP client requests. */
+interface Destroyable {
+  setTimeout(ms: number, callback: () => void): unknown;
+  destroy(err?: Error): unknown;
+}
+
+/**
+ * Destroys `stream` with an error naming `what` once it has been idle for `ms` (nothing sent or
+ * received), so a promise settled by its 'error' / 'close' rejects instead of waiting on a peer
+ * that accepted and went silent. Returns `stream` for chaining.
+ */
+export function idleTimeout<S extends Destroyable>(stream: S, ms: number, what: string): S {
+  stream.setTimeout(ms, () => stream.destroy(new Error(`${what}: idle for ${ms / 1000} s`)));
+  return stream;
+}
