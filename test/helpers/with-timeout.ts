@@ -1,3 +1,5 @@
+import type { IncomingMessage } from 'node:http';
+
 /**
  * Safety nets for awaits that could otherwise stay pending forever (a reply that never comes, a
  * connection closed without a word, a process that never prints): each rejects after a generous
@@ -36,4 +38,15 @@ interface Destroyable {
 export function idleTimeout<S extends Destroyable>(stream: S, ms: number, what: string): S {
   stream.setTimeout(ms, () => stream.destroy(new Error(`${what}: idle for ${ms / 1000} s`)));
   return stream;
+}
+
+/**
+ * Rejects through `reject` when the answer `res` closes before its end: an IncomingMessage without
+ * an 'error' listener is destroyed silently when its connection drops mid-body, so a promise
+ * settled only on 'end' would never settle.
+ */
+export function rejectIfCut(res: IncomingMessage, reject: (err: Error) => void, what: string): void {
+  res.once('close', () => {
+    if (!res.complete) reject(new Error(`${what}: connection closed before the end of the answer`));
+  });
 }

@@ -27,6 +27,8 @@ import { freeDualPort, freePort, waitUntil } from '../helpers/net.ts';
 import { hasTool, requireIntegration } from '../helpers/tools.ts';
 import { echoHandler, startUpstream, type Upstream } from '../helpers/upstreams.ts';
 import { canRunPostgres, startPostgres, startRedis } from './l4-peers.ts';
+import { withTimeout } from '../helpers/with-timeout.ts';
+import { trackChild } from '../helpers/track-child.ts';
 
 const execFileP = promisify(execFile);
 
@@ -153,23 +155,25 @@ function closeWaitOn(ip: string, port: number): number {
 async function startChalltestsrvDns(): Promise<{ port: number; stop(): Promise<void> }> {
   const port = await freeDualPort();
   const mgmt = await freePort();
-  const proc: ChildProcess = spawn(
-    'pebble-challtestsrv',
-    [
-      '-dns01',
-      `127.0.0.1:${port}`,
-      '-http01',
-      '',
-      '-https01',
-      '',
-      '-tlsalpn01',
-      '',
-      '-management',
-      `127.0.0.1:${mgmt}`,
-      '-defaultIPv6',
-      '',
-    ],
-    { stdio: 'ignore' },
+  const proc: ChildProcess = trackChild(
+    spawn(
+      'pebble-challtestsrv',
+      [
+        '-dns01',
+        `127.0.0.1:${port}`,
+        '-http01',
+        '',
+        '-https01',
+        '',
+        '-tlsalpn01',
+        '',
+        '-management',
+        `127.0.0.1:${mgmt}`,
+        '-defaultIPv6',
+        '',
+      ],
+      { stdio: 'ignore' },
+    ),
   );
   await waitUntil(
     async () =>
@@ -195,7 +199,8 @@ async function startChalltestsrvDns(): Promise<{ port: number; stop(): Promise<v
       if (proc.exitCode !== null || proc.signalCode !== null) return;
       const exited = new Promise((r) => proc.once('exit', r));
       proc.kill('SIGTERM');
-      await exited;
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
+      await withTimeout(exited, 15_000, `challtestsrv (pid ${proc.pid}) to exit`).finally(() => clearTimeout(timer));
     },
   };
 }
