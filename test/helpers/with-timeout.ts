@@ -28,6 +28,7 @@ export function timeoutSignal(ms: number, what: string): AbortSignal {
 interface Destroyable {
   setTimeout(ms: number, callback: () => void): unknown;
   destroy(err?: Error): unknown;
+  listenerCount(event: string): number;
 }
 
 /**
@@ -36,7 +37,12 @@ interface Destroyable {
  * that accepted and went silent. Returns `stream` for chaining.
  */
 export function idleTimeout<S extends Destroyable>(stream: S, ms: number, what: string): S {
-  stream.setTimeout(ms, () => stream.destroy(new Error(`${what}: idle for ${ms / 1000} s`)));
+  // Without an 'error' listener (a caller done with the stream) an error would be uncaught: close only.
+  stream.setTimeout(ms, () =>
+    stream.listenerCount('error') > 0
+      ? stream.destroy(new Error(`${what}: idle for ${ms / 1000} s`))
+      : stream.destroy(),
+  );
   return stream;
 }
 

@@ -13,6 +13,7 @@ import { hasTool, requireIntegration } from '../helpers/tools.ts';
 import { startPebble, type Pebble } from '../helpers/pebble.ts';
 import { startCloudflareEmulator, type CloudflareEmulator } from '../helpers/cloudflare-emulator.ts';
 import { tempDir } from '../helpers/temp.ts';
+import { idleTimeout } from '../helpers/with-timeout.ts';
 
 /** The leaf a client that trusts only pebble's root receives for `servername` (verification on). */
 function verifiedLeaf(port: number, servername: string, root: string): Promise<{ san: string; alpn: string | false }> {
@@ -21,6 +22,7 @@ function verifiedLeaf(port: number, servername: string, root: string): Promise<{
       resolve({ san: s.getPeerX509Certificate()?.subjectAltName ?? '', alpn: s.alpnProtocol ?? false });
       s.destroy();
     });
+    idleTimeout(s, 30_000, `TLS handshake for ${servername} on ${port}`);
     s.on('error', reject);
   });
 }

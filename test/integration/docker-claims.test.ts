@@ -15,6 +15,7 @@ import { startDockerds, processesUnder, randomLoopback, type Dockerd, type Docke
 import { startBerth, type BerthProcess } from '../helpers/berth.ts';
 import { freePort, waitUntil } from '../helpers/net.ts';
 import { tempDir } from '../helpers/temp.ts';
+import { idleTimeout } from '../helpers/with-timeout.ts';
 
 /** GET through berth with an explicit Host header. */
 function get(port: number, host: string): Promise<{ status: number; body: string }> {
@@ -26,6 +27,7 @@ function get(port: number, host: string): Promise<{ status: number; body: string
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: body.trim() }));
       res.on('error', reject);
     });
+    idleTimeout(req, 30_000, `get on ${port}`);
     req.on('error', reject);
     req.end();
   });

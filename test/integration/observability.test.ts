@@ -9,6 +9,7 @@ import { startBerth, type BerthProcess } from '../helpers/berth.ts';
 import { freePort, waitUntil } from '../helpers/net.ts';
 import { startUpstream, type Upstream } from '../helpers/upstreams.ts';
 import { parsePrometheus, sampleValue } from '../observability/prom-parse.ts';
+import { idleTimeout, rejectIfCut } from '../helpers/with-timeout.ts';
 
 /** One request through berth with an explicit Host. */
 function get(
@@ -21,8 +22,10 @@ function get(
     const req = request({ host: '127.0.0.1', port, path, headers: { host, ...headers }, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
+      rejectIfCut(res, reject, `get on ${port}`);
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
     });
+    idleTimeout(req, 30_000, `get on ${port}`);
     req.on('error', reject);
     req.end();
   });
