@@ -20,6 +20,7 @@ import {
   waitUntil,
   type Edge,
 } from './harness.ts';
+import { idleTimeout } from '../helpers/with-timeout.ts';
 
 const pki = testPki();
 
@@ -138,6 +139,7 @@ describe('hardening: TLS and SNI', { timeout: 90_000 }, () => {
             resolve(Number(h[':status']));
             req.close();
           });
+          idleTimeout(req, 30_000, `h2 GET / for ${authority}`);
           req.on('error', reject);
           req.end();
         });

@@ -1,5 +1,7 @@
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
+// Every test file that opens ports gets the guard that keeps an abandoned test from holding it open.
+import './track-child.ts';
 
 /** A free TCP port on the given loopback address (bind to 0, read, close). */
 export async function freePort(host = '127.0.0.1'): Promise<number> {

@@ -4,12 +4,15 @@ import { after } from 'node:test';
 /**
  * Child processes a test started (berth, redis, pebble, knotd, …) must not outlive the test
  * process, and must not keep it alive: when a test times out, its own cleanup never runs, and a
- * child still holding its pipes open keeps the test file's process waiting forever after the last
- * test. Tracked children are killed when the process exits, and once every test of the file has
- * finished (the root `after` hook) they are unref'd so the process can reach that exit; cleanup
- * hooks that stop them gracefully still run first or alongside.
+ * child still holding its pipes open (or a socket the test left open to it) keeps the test file's
+ * process waiting forever after the last test. Tracked children are killed when the process exits.
+ * Once every test of the file has finished (the root `after` hook) they are unref'd so the process
+ * can reach that exit, and if something else still holds it two minutes later (cleanup hooks that
+ * stop processes gracefully have long finished by then), the children are killed and the process
+ * exits: the runner has already recorded every test's result, a timed-out one as failed.
  */
 const live = new Map<ChildProcess, NodeJS.Signals>();
+const LAST_RESORT_MS = 120_000;
 
 process.once('exit', () => {
   for (const [child, signal] of live) {
@@ -25,6 +28,13 @@ process.once('exit', () => {
 if (process.env.NODE_TEST_CONTEXT !== undefined) {
   after(() => {
     for (const child of live.keys()) release(child);
+    setTimeout(() => {
+      process.stderr.write(
+        `test file still busy ${LAST_RESORT_MS / 1000} s after its last test (an abandoned wait or open handle): ` +
+          `stopping ${live.size} child process(es) and exiting\n`,
+      );
+      process.exit();
+    }, LAST_RESORT_MS).unref();
   });
 }
 

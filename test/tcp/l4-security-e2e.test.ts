@@ -17,6 +17,7 @@ import { startBerth, type BerthProcess } from '../helpers/berth.ts';
 import { freePort, waitUntil } from '../helpers/net.ts';
 import { tempDir } from '../helpers/temp.ts';
 import { echoHandler, startUpstream, type Upstream } from '../helpers/upstreams.ts';
+import { idleTimeout } from '../helpers/with-timeout.ts';
 
 const FOUR = { srcIp: '203.0.113.7', srcPort: 51000, dstIp: '192.0.2.1', dstPort: 443 };
 const SIX = { srcIp: '2001:db8::7', srcPort: 51000, dstIp: '2001:db8::1', dstPort: 443 };
@@ -240,6 +241,7 @@ describe('L4 security through a berth process', () => {
             text += d.toString();
           });
           req.on('end', () => resolve(text));
+          idleTimeout(req, 30_000, `h2 GET /who through port ${port.lb}`);
           req.on('error', reject);
         });
         session.close();
