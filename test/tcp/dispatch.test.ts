@@ -17,6 +17,7 @@ import {
   startEntrypoint,
   track,
 } from './harness.ts';
+import { withTimeout } from '../helpers/with-timeout.ts';
 
 const webPair = selfSigned('web.example.com');
 const dbPair = selfSigned('db.example.com');
@@ -139,7 +140,7 @@ describe('dispatch: plain TCP', () => {
     assert.equal(await ended, 'bye-first ');
     assert.ok(s.writable, 'client can still write after the server half-closed');
     s.end('late');
-    await new Promise((r) => s.on('close', r));
+    await withTimeout(new Promise((r) => s.on('close', r)), 30_000, '`s` to close');
     await closeAll(ep.server, backend);
   });
 
@@ -411,6 +412,6 @@ describe('dispatch: TLS by SNI', () => {
     const s: Socket = connect({ host: '127.0.0.1', port: ep.port });
     s.on('error', () => undefined);
     s.write(Buffer.from([0x16, 0x03, 0x01, 0x01, 0x00, 0x01]));
-    await new Promise<void>((r) => s.on('close', () => r()));
+    await withTimeout(new Promise<void>((r) => s.on('close', () => r())), 30_000, '`s` to close');
   });
 });
