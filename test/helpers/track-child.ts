@@ -24,8 +24,9 @@ process.once('exit', () => {
   }
 });
 
-// Only under the test runner: a plain script (a bench) importing a helper must not start node:test.
-if (process.env.NODE_TEST_CONTEXT !== undefined) {
+// Only in a test file's process: a script importing a helper (a bench, even one a test runs) must
+// not start node:test.
+if (/\.test\.[cm]?[jt]s$/.test(process.argv[1] ?? '')) {
   after(() => {
     for (const child of live.keys()) release(child);
     setTimeout(() => {
