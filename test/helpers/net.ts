@@ -65,7 +65,7 @@ export async function freeDualPort(host = '127.0.0.1'): Promise<number> {
 /**
  * Polls `check` until it returns true or the deadline passes (then throws with `what`). A check
  * that never settles (a request to a peer that went silent) cannot stretch the wait: it is given
- * up 5 s after the deadline.
+ * up 10 s after the deadline (generous: a slow check on a loaded machine still completes).
  */
 export async function waitUntil(
   check: () => boolean | Promise<boolean>,
@@ -78,7 +78,7 @@ export async function waitUntil(
   for (;;) {
     try {
       const result = check();
-      if (typeof result === 'boolean' ? result : await bounded(result, deadline - Date.now() + 5000)) return;
+      if (typeof result === 'boolean' ? result : await bounded(result, deadline - Date.now() + 10_000)) return;
     } catch (err) {
       hung = err === CHECK_HUNG;
       // not yet
