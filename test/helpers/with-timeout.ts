@@ -1,4 +1,6 @@
 import type { IncomingMessage } from 'node:http';
+// Every test file bounding its waits also gets the guard that keeps an abandoned test from holding it open.
+import './track-child.ts';
 
 /**
  * Safety nets for awaits that could otherwise stay pending forever (a reply that never comes, a

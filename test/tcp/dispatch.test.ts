@@ -137,7 +137,7 @@ describe('dispatch: plain TCP', () => {
       });
       s.on('end', () => r(t));
     });
-    assert.equal(await ended, 'bye-first ');
+    assert.equal(await withTimeout(ended, 30_000, `the half-close from ${ep.port}`), 'bye-first ');
     assert.ok(s.writable, 'client can still write after the server half-closed');
     s.end('late');
     await withTimeout(new Promise((r) => s.on('close', r)), 30_000, '`s` to close');
