@@ -375,10 +375,13 @@ describe('dispatch: TLS by SNI', () => {
         { handoff, limits: { ...defaultLimits, peekTimeoutMs: 10_000 } },
       );
       const proxy = await fragmentingProxy(slowEp.port, proxyOpts);
-      const res = await tlsGet(proxy.port, 'db.example.com');
-      assert.equal(res.subject, 'db.example.com');
-      assert.equal(res.text, 'from-db-backend');
-      await closeAll(proxy.server, slowEp.server);
+      try {
+        const res = await tlsGet(proxy.port, 'db.example.com');
+        assert.equal(res.subject, 'db.example.com');
+        assert.equal(res.text, 'from-db-backend');
+      } finally {
+        await closeAll(proxy.server, slowEp.server);
+      }
     });
   }
 
