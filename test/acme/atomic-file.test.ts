@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../../src/lib/atomic-file.ts';
 import { BerthError, ErrorCodes } from '../../src/lib/errors.ts';
 import { tempDir } from '../helpers/temp.ts';
+import { withTimeout } from '../helpers/with-timeout.ts';
+import { trackChild } from '../helpers/track-child.ts';
 
 const node = process.execPath;
 const moduleUrl = new URL('../../src/lib/atomic-file.ts', import.meta.url).href;
@@ -62,17 +64,29 @@ describe('writeFileAtomic', () => {
     let rounds = 0;
     let lastSeq = 0;
     for (; rounds < 5; rounds++) {
-      const child = spawn(node, ['--input-type=module', '-e', script], {
-        stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-      });
-      await new Promise<void>((resolve) =>
-        child.on('message', (m) => {
-          if (m === (rounds === 0 ? 'wrote' : 'ready')) resolve();
+      const child = trackChild(
+        spawn(node, ['--input-type=module', '-e', script], {
+          stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
         }),
+      );
+      const expected = rounds === 0 ? 'wrote' : 'ready';
+      await withTimeout(
+        new Promise<void>((resolve, reject) => {
+          child.on('message', (m) => {
+            if (m === expected) resolve();
+          });
+          child.once('exit', (code) => reject(new Error(`the writer exited (${code}) before saying ${expected}`)));
+        }),
+        60_000,
+        `the writer to say ${expected}`,
       );
       if (rounds > 0) await new Promise((r) => setTimeout(r, 5 + Math.random() * 60));
       child.kill('SIGKILL');
-      await new Promise((r) => child.once('exit', r));
+      await withTimeout(
+        new Promise((r) => child.once('exit', r)),
+        15_000,
+        `the writer (pid ${child.pid}) to exit after SIGKILL`,
+      );
       const parsed = JSON.parse(readFileSync(file, 'utf8')) as { seq: number; pad: string };
       assert.equal(parsed.pad.length, 200_000);
       lastSeq = Math.max(lastSeq, parsed.seq);

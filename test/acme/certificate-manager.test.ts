@@ -18,6 +18,7 @@ import type { CertResolverConfig } from '../../src/config/static/types.ts';
 import type { DynamicConfig } from '../../src/config/dynamic/types.ts';
 import { tempDir } from '../helpers/temp.ts';
 import { fillUp, onSmallTmpfs } from '../helpers/tmpfs.ts';
+import { idleTimeout } from '../helpers/with-timeout.ts';
 
 const quiet = pino({ level: 'silent' });
 const DAY = 86_400_000;
@@ -121,6 +122,7 @@ describe('CertificateManager against pebble', () => {
           if (peer) resolve(peer);
           else reject(new Error('no certificate'));
         });
+        idleTimeout(s, 30_000, `TLS handshake for ${servername} on ${port}`);
         s.on('error', reject);
       });
     } finally {

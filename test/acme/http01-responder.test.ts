@@ -2,6 +2,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, request, type Server } from 'node:http';
 import { Http01Responder } from '../../src/acme/http01-responder.ts';
+import { idleTimeout, rejectIfCut } from '../helpers/with-timeout.ts';
 
 function fetchRaw(port: number, method: string, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -11,8 +12,10 @@ function fetchRaw(port: number, method: string, path: string): Promise<{ status:
       res.on('data', (c: string) => {
         body += c;
       });
+      rejectIfCut(res, reject, `fetchRaw on ${port}`);
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
+    idleTimeout(req, 30_000, `fetchRaw on ${port}`);
     req.on('error', reject);
     req.end();
   });

@@ -16,6 +16,7 @@ import { CertificateManager } from '../../src/acme/certificate-manager.ts';
 import { CertificateStore } from '../../src/tls/certificate-store.ts';
 import type { CertResolverConfig } from '../../src/config/static/types.ts';
 import type { DynamicConfig } from '../../src/config/dynamic/types.ts';
+import { timeoutSignal } from '../helpers/with-timeout.ts';
 
 /** Traefik's resolver options against a real pebble: each one changes what is ordered or how. */
 
@@ -275,6 +276,7 @@ describe('acme-dns: CNAME delegation end to end', () => {
     await fetch(`${pebble.challtestsrvUrl}/set-cname`, {
       method: 'POST',
       body: JSON.stringify({ host: '_acme-challenge.delegated.example.com.', target: `${target}.` }),
+      signal: timeoutSignal(15_000, 'challtestsrv /set-cname'),
     });
     await waitUntil(() => m.status()[0]?.state === 'valid', 'the order through the delegated name', 20_000, 50);
     assert.equal(server.registrations(), 1);

@@ -13,6 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { freePort, waitUntil } from '../helpers/net.ts';
 import { tempDir } from '../helpers/temp.ts';
 import { echoHandler, startUpstream, type Upstream } from '../helpers/upstreams.ts';
+import { idleTimeout, rejectIfCut, timeoutSignal, withTimeout } from '../helpers/with-timeout.ts';
+import { trackChild } from '../helpers/track-child.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 
@@ -30,11 +32,13 @@ async function start(
 ): Promise<Started> {
   const env: Record<string, string | undefined> = { ...process.env, HOME: opts.cwd, XDG_CONFIG_HOME: opts.cwd };
   for (const k of Object.keys(env)) if (/^TRAEFIK_/i.test(k)) delete env[k];
-  const child = spawn(process.execPath, [MAIN, ...args], {
-    cwd: opts.cwd,
-    env: { ...env, ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = trackChild(
+    spawn(process.execPath, [MAIN, ...args], {
+      cwd: opts.cwd,
+      env: { ...env, ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   const logs: string[] = [];
   const collect = (b: Buffer): void => {
     for (const l of b.toString().split('\n')) if (l) logs.push(l);
@@ -50,7 +54,8 @@ async function start(
     await waitUntil(
       async () => {
         if (dead) throw new Error(`exited:\n${logs.join('\n')}`);
-        return (await fetch(`http://127.0.0.1:${apiPort}/ping`).catch(() => undefined))?.ok === true;
+        const signal = timeoutSignal(5000, `berth /ping on ${apiPort}`);
+        return (await fetch(`http://127.0.0.1:${apiPort}/ping`, { signal }).catch(() => undefined))?.ok === true;
       },
       'berth to answer /ping',
       20_000,
@@ -64,7 +69,7 @@ async function start(
     logs,
     stop: async () => {
       child.kill('SIGTERM');
-      await exited;
+      await withTimeout(exited, 30_000, `berth (pid ${child.pid}) to exit after SIGTERM`);
     },
   };
 }
@@ -72,7 +77,7 @@ async function start(
 /** GET / with a Host header (fetch cannot set one). */
 function get(port: number, host: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    request({ host: '127.0.0.1', port, path: '/', headers: { host } }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path: '/', headers: { host } }, (res) => {
       let body = '';
       res
         .setEncoding('utf8')
@@ -80,9 +85,9 @@ function get(port: number, host: string): Promise<{ status: number; body: string
           body += c;
         })
         .on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    })
-      .on('error', reject)
-      .end();
+      rejectIfCut(res, reject, `GET / for ${host} on ${port}`);
+    });
+    idleTimeout(req, 30_000, `GET / for ${host} on ${port}`).on('error', reject).end();
   });
 }
 

@@ -5,6 +5,7 @@ import { bodyReadable } from '../../src/engine/body.ts';
 import type { ProxyRequest } from '../../src/engine/message.ts';
 import type { ProxyResponse } from '../../src/engine/response.ts';
 import { answers, raw, startEngine, type Engine } from './harness.ts';
+import { withTimeout } from '../helpers/with-timeout.ts';
 
 /** Answers with the method, target and body it received; `/slow` waits, `/big` sends 64 KiB. */
 function echo(req: ProxyRequest, res: ProxyResponse): void {
@@ -237,7 +238,7 @@ describe('HTTP/1.1 engine: bodies', () => {
       s.write('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n');
       await started;
       s.write('zz\r\n');
-      await new Promise<void>((r) => s.once('close', () => r()));
+      await withTimeout(new Promise<void>((r) => s.once('close', () => r())), 30_000, '`s` to close');
       assert.match(text, /^HTTP\/1\.1 400 /);
       assert.match(failed ?? '', /framing/);
       // A framing error before anyone reads the body is answered the same way, and nothing runs.
@@ -263,7 +264,7 @@ describe('HTTP/1.1 engine: timeouts (one sweep, no timer per request)', () => {
       const drip = setInterval(() => {
         if (!s.destroyed) s.write('X-Slow: v\r\n');
       }, 50);
-      await new Promise<void>((r) => s.once('close', () => r()));
+      await withTimeout(new Promise<void>((r) => s.once('close', () => r())), 30_000, '`s` to close');
       clearInterval(drip);
       assert.match(text, /^HTTP\/1\.1 408 /);
     } finally {
@@ -290,7 +291,7 @@ describe('HTTP/1.1 engine: timeouts (one sweep, no timer per request)', () => {
     try {
       const idle = connect(e.port, '127.0.0.1');
       idle.write('GET /first HTTP/1.1\r\nHost: a\r\n\r\n');
-      await new Promise<void>((r) => idle.once('data', () => r()));
+      await withTimeout(new Promise<void>((r) => idle.once('data', () => r())), 30_000, '`idle` to receive data');
       const idleClosed = new Promise<void>((r) => idle.once('close', () => r()));
       const busy = raw(e.port, 'GET /slow HTTP/1.1\r\nHost: a\r\n\r\n');
       await new Promise((r) => setTimeout(r, 10));

@@ -15,6 +15,7 @@ import { UpstreamPool } from '../../src/engine/upstream-pool.ts';
 import { upstreamTarget } from '../../src/engine/upstream-target.ts';
 import { startRecordingUpstream, type RecordingUpstream } from '../helpers/recording-upstream.ts';
 import { POOL } from './harness.ts';
+import { idleTimeout } from '../helpers/with-timeout.ts';
 
 /** One HTTP/2 request; resolves with the response head and body. */
 function h2(
@@ -33,6 +34,7 @@ function h2(
       text += d.toString();
     });
     s.on('end', () => resolve({ head, body: text }));
+    idleTimeout(s, 30_000, 'an HTTP/2 answer');
     s.on('error', reject);
     if (body !== undefined) s.end(body);
   });

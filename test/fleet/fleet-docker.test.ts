@@ -17,6 +17,7 @@ import { startBerth, type BerthProcess } from '../helpers/berth.ts';
 import { startRedis, type RedisProcess } from '../helpers/redis.ts';
 import { freePort, waitUntil } from '../helpers/net.ts';
 import { tempDir } from '../helpers/temp.ts';
+import { idleTimeout } from '../helpers/with-timeout.ts';
 
 /** GET through berth with an explicit Host header; status 0 when the connection fails. */
 function get(port: number, host: string): Promise<{ status: number; body: string }> {
@@ -28,6 +29,7 @@ function get(port: number, host: string): Promise<{ status: number; body: string
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: body.trim() }));
       res.on('error', () => resolve({ status: 0, body: '' }));
     });
+    idleTimeout(req, 30_000, `GET / for ${host} on ${port}`);
     req.on('error', (err) => resolve({ status: 0, body: err.message }));
     req.end();
   });
@@ -37,6 +39,7 @@ function get(port: number, host: string): Promise<{ status: number; body: string
 function overTcp(ip: string, port: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const s = connect({ host: ip, port }, () => s.write('GET / HTTP/1.0\r\nHost: x\r\n\r\n'));
+    idleTimeout(s, 30_000, `HTTP/1.0 over TCP on ${ip}:${port}`);
     let data = '';
     s.setEncoding('utf8');
     s.on('data', (c: string) => (data += c));

@@ -4,6 +4,7 @@ import { connect as h2connect, constants } from 'node:http2';
 import { connect as tlsConnect } from 'node:tls';
 import { startRecordingUpstream, type RecordingUpstream } from '../helpers/recording-upstream.ts';
 import { assertRecovered, exchange, responses, startEdge, testPki, waitForRoute, type Edge } from './harness.ts';
+import { withTimeout } from '../helpers/with-timeout.ts';
 
 const pki = testPki();
 
@@ -84,7 +85,11 @@ describe('hardening: HTTP/2 floods and WebSocket upgrades', { timeout: 90_000 },
   test('maxConcurrentStreams is about 100, and rapid reset of thousands of streams stays bounded', async () => {
     const session = h2connect(`https://127.0.0.1:${port}`, { servername: 'h2.test', rejectUnauthorized: false });
     session.on('error', () => undefined);
-    await new Promise<void>((r) => session.once('remoteSettings', () => r()));
+    await withTimeout(
+      new Promise<void>((r) => session.once('remoteSettings', () => r())),
+      30_000,
+      'the SETTINGS of `session`',
+    );
     assert.equal(session.remoteSettings.maxConcurrentStreams, 100);
     const before = up.requests().length;
     for (let i = 0; i < 2000 && !session.destroyed; i++) {

@@ -10,6 +10,8 @@ import { freePort, freeUdpPort, waitUntil } from '../helpers/net.ts';
 import type { RecordingUpstream } from '../helpers/recording-upstream.ts';
 import { buildCertificate } from '../../src/tls/x509-builder.ts';
 import { tempDir } from '../helpers/temp.ts';
+import { timeoutSignal, withTimeout } from '../helpers/with-timeout.ts';
+import { trackChild } from '../helpers/track-child.ts';
 
 /** A berth child process with a file provider, plus the ports of its entrypoints. */
 export interface Edge {
@@ -86,7 +88,9 @@ export async function assertRecovered(
   slack: { fds?: number; rssKb?: number } = {},
 ): Promise<void> {
   assert.equal(edge.berth.child.exitCode, null, `berth is alive after ${what}`);
-  const res = await fetch(`${edge.berth.apiUrl}/health`);
+  const res = await fetch(`${edge.berth.apiUrl}/health`, {
+    signal: timeoutSignal(15_000, `${edge.berth.apiUrl}/health`),
+  });
   assert.equal(res.status, 200, `/health answers after ${what}`);
   await res.arrayBuffer();
   const fdSlack = slack.fds ?? 16;
@@ -276,17 +280,26 @@ export { freePort, waitUntil };
  */
 export async function startBlackHole(): Promise<{ port: number; close(): void }> {
   const { spawn } = await import('node:child_process');
-  const child = spawn(
-    'python3',
-    [
-      '-c',
-      'import socket,sys,time\ns=socket.socket()\ns.bind(("127.0.0.1",0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(600)',
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+  const child = trackChild(
+    spawn(
+      'python3',
+      [
+        '-c',
+        'import socket,sys,time\ns=socket.socket()\ns.bind(("127.0.0.1",0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(600)',
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    ),
   );
-  const port = await new Promise<number>((resolve, reject) => {
+  const listening = new Promise<number>((resolve, reject) => {
     child.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
     child.once('error', reject);
+    child.once('exit', (code) =>
+      reject(new Error(`the black-hole listener exited (${code}) before printing its port`)),
+    );
+  });
+  const port = await withTimeout(listening, 15_000, 'the black-hole listener to print its port').catch((err) => {
+    child.kill('SIGKILL');
+    throw err;
   });
   const fillers: Socket[] = [];
   for (let i = 0; i < 16; i++) {

@@ -17,6 +17,7 @@ import {
   waitForRoute,
   waitUntil,
 } from './harness.ts';
+import { idleTimeout } from '../helpers/with-timeout.ts';
 
 const pki = testPki();
 
@@ -222,6 +223,7 @@ describe('hardening: TCP/UDP at the edge, SIGTERM under load, descriptor exhaust
           resolve(s.getPeerX509Certificate()?.subjectAltName ?? '');
           s.destroy();
         });
+        idleTimeout(s, 30_000, `TLS handshake for fd.test on ${port}`);
         s.on('error', reject);
       });
       assert.match(san, /fd\.test/, 'the in-memory certificate still serves');

@@ -20,6 +20,7 @@ import {
   waitUntil,
   type Edge,
 } from './harness.ts';
+import { idleTimeout, withTimeout } from '../helpers/with-timeout.ts';
 
 const pki = testPki();
 
@@ -138,6 +139,7 @@ describe('hardening: TLS and SNI', { timeout: 90_000 }, () => {
             resolve(Number(h[':status']));
             req.close();
           });
+          idleTimeout(req, 30_000, `h2 GET / for ${authority}`);
           req.on('error', reject);
           req.end();
         });
@@ -255,7 +257,7 @@ describe('hardening: TLS and SNI', { timeout: 90_000 }, () => {
     assert.ok(half.closed, 'partial hello closed');
     // A complete ClientHello, then nothing more from the client: limits.handshakeTimeout.
     const raw = netConnect(port, '127.0.0.1');
-    await new Promise<void>((r) => raw.once('connect', () => r()));
+    await withTimeout(new Promise<void>((r) => raw.once('connect', () => r())), 30_000, '`raw` to connect');
     let forwarded = 0;
     const gate = new Duplex({
       read() {

@@ -14,6 +14,7 @@ import {
   waitUntil,
   type Edge,
 } from './harness.ts';
+import { withTimeout } from '../helpers/with-timeout.ts';
 
 describe('hardening: upstream faults and slow clients', { timeout: 90_000 }, () => {
   let up: RecordingUpstream;
@@ -141,7 +142,7 @@ describe('hardening: upstream faults and slow clients', { timeout: 90_000 }, () 
   test('client abort mid-upload aborts the upstream request', async () => {
     up.reset();
     const s = connect(web, '127.0.0.1');
-    await new Promise<void>((r) => s.once('connect', () => r()));
+    await withTimeout(new Promise<void>((r) => s.once('connect', () => r())), 30_000, '`s` to connect');
     s.write('POST /upload HTTP/1.1\r\nHost: rec.test\r\nContent-Length: 10000000\r\n\r\n');
     s.write(Buffer.alloc(256 * 1024, 97));
     await waitUntil(

@@ -4,6 +4,8 @@ import { join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { freePort, waitUntil } from './net.ts';
 import { tempDir } from './temp.ts';
+import { trackChild } from './track-child.ts';
+import { timeoutSignal, withTimeout } from './with-timeout.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const NODE = process.execPath;
@@ -57,11 +59,13 @@ export async function startBerth(opts: {
   const configPath = join(dir, 'berth.yaml');
   writeFileSync(configPath, stringify(cfg));
   const apiUrl = `http://${cfg.api.listen}`;
-  const child = spawn(NODE, [join(ROOT, 'src/main.ts'), 'run', '-c', configPath], {
-    cwd: ROOT,
-    env: { ...process.env, ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = trackChild(
+    spawn(NODE, [join(ROOT, 'src/main.ts'), 'run', '-c', configPath], {
+      cwd: ROOT,
+      env: { ...process.env, ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   const logs: string[] = [];
   const collect = (buf: Buffer): void => {
     for (const l of buf.toString().split('\n')) if (l) logs.push(l);
@@ -80,7 +84,7 @@ export async function startBerth(opts: {
     for (;;) {
       if (dead) throw new Error(`exited with code ${child.exitCode ?? child.signalCode} before answering /ping`);
       if (
-        await fetch(`${apiUrl}/ping`, { signal: AbortSignal.timeout(5000) }).then(
+        await fetch(`${apiUrl}/ping`, { signal: timeoutSignal(5000, `berth ${apiUrl}/ping`) }).then(
           (r) => r.ok,
           () => false,
         )
@@ -102,15 +106,17 @@ export async function startBerth(opts: {
     child,
     exited,
     async api<T>(path: string): Promise<T> {
-      const res = await fetch(apiUrl + path, { signal: AbortSignal.timeout(15_000) });
+      const res = await fetch(apiUrl + path, { signal: timeoutSignal(15_000, `berth ${apiUrl}${path}`) });
       return (await res.json()) as T;
     },
     async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
       if (!dead) child.kill(signal);
       const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      const code = await exited;
-      clearTimeout(t);
-      return code;
+      try {
+        return await withTimeout(exited, 30_000, `berth (pid ${child.pid}) to exit after ${signal}`);
+      } finally {
+        clearTimeout(t);
+      }
     },
     kill(): void {
       child.kill('SIGKILL');

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { timeoutSignal } from './with-timeout.ts';
 
 /**
  * An emulator of Cloudflare's DNS-records API (v4) for the real `cloudflare` SDK: zones by name,
@@ -300,7 +301,7 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
 }
 
 async function post(url: string, body: unknown): Promise<void> {
-  const res = await fetch(url, { method: 'POST', body: JSON.stringify(body) });
+  const res = await fetch(url, { method: 'POST', body: JSON.stringify(body), signal: timeoutSignal(15_000, url) });
   await res.arrayBuffer();
   if (!res.ok) throw new Error(`challtestsrv ${url}: ${res.status}`);
 }

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
+import { timeoutSignal } from './with-timeout.ts';
 
 /**
  * Small real peers for lego's generic DNS-01 providers: an `httpreq` endpoint, an acme-dns server
@@ -48,7 +49,7 @@ export class TxtBook {
 }
 
 async function post(url: string, body: unknown): Promise<void> {
-  const res = await fetch(url, { method: 'POST', body: JSON.stringify(body) });
+  const res = await fetch(url, { method: 'POST', body: JSON.stringify(body), signal: timeoutSignal(15_000, url) });
   if (!res.ok) throw new Error(`${url}: ${res.status}`);
 }
 

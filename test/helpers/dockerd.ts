@@ -23,6 +23,8 @@ import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort, waitUntil } from './net.ts';
+import { trackChild } from './track-child.ts';
+import { withTimeout } from './with-timeout.ts';
 
 const execFileP = promisify(execFile);
 
@@ -96,18 +98,8 @@ export interface DockerdFleet {
 
 let nextId = 1001;
 let rootfsTar: Promise<string> | undefined;
-const live = new Set<DaemonImpl>();
-
-// If the test process dies without teardown, do not leave daemons behind.
-process.once('exit', () => {
-  for (const d of live) {
-    try {
-      d.proc?.kill('SIGTERM');
-    } catch {
-      // already gone
-    }
-  }
-});
+/** Ceiling for one docker CLI call (a daemon that accepts and never answers must not hang a test). */
+const DOCKER_CLI_TIMEOUT_MS = 120_000;
 
 /** A random loopback address 127.x.y.z with x ≥ 10 (clear of 127.0.0.1 and common test addresses). */
 export function randomLoopback(): string {
@@ -191,14 +183,13 @@ class DaemonImpl implements Dockerd {
       '--live-restore',
     ];
     // detached → setsid: the daemon gets its own session, as in TESTING.md.
-    const proc = spawn('dockerd', args, { detached: true, stdio: ['ignore', log.fd, log.fd] });
+    // If the test process dies without teardown, SIGTERM (not SIGKILL, which strands containerd).
+    const proc = trackChild(spawn('dockerd', args, { detached: true, stdio: ['ignore', log.fd, log.fd] }), 'SIGTERM');
     await log.close();
     this.proc = proc;
-    live.add(this);
     this.exited = new Promise((resolve) => {
       proc.once('exit', () => {
         if (this.proc === proc) this.proc = undefined;
-        live.delete(this);
         resolve();
       });
     });
@@ -206,7 +197,7 @@ class DaemonImpl implements Dockerd {
       await waitUntil(
         async () => {
           if (this.proc !== proc) throw new Error('exited');
-          await this.docker(['info', '--format', '{{.ID}}']);
+          await execFileP('docker', ['-H', this.endpoint, 'info', '--format', '{{.ID}}'], { timeout: 10_000 });
           return true;
         },
         `dockerd ${this.id} to answer`,
@@ -221,11 +212,14 @@ class DaemonImpl implements Dockerd {
 
   async importImage(): Promise<void> {
     const tar = await (rootfsTar ??= buildRootfsTar());
-    await execFileP('docker', ['-H', this.endpoint, 'import', tar, TEST_IMAGE]);
+    await execFileP('docker', ['-H', this.endpoint, 'import', tar, TEST_IMAGE], { timeout: DOCKER_CLI_TIMEOUT_MS });
   }
 
   async docker(args: readonly string[]): Promise<string> {
-    const { stdout } = await execFileP('docker', ['-H', this.endpoint, ...args], { maxBuffer: 16 << 20 });
+    const { stdout } = await execFileP('docker', ['-H', this.endpoint, ...args], {
+      maxBuffer: 16 << 20,
+      timeout: DOCKER_CLI_TIMEOUT_MS,
+    });
     return stdout.trim();
   }
 
@@ -268,8 +262,11 @@ class DaemonImpl implements Dockerd {
     if (!proc) return;
     proc.kill('SIGTERM');
     const timer = setTimeout(() => proc.kill('SIGKILL'), 20_000);
-    await this.exited;
-    clearTimeout(timer);
+    try {
+      await withTimeout(this.exited, 40_000, `dockerd ${this.id} (pid ${proc.pid}) to exit`);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async restart(): Promise<void> {

@@ -1,10 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as packet from 'dns-packet';
 import { freeDualPort, waitUntil } from './net.ts';
 import { tempDir } from './temp.ts';
+import { trackChild } from './track-child.ts';
+import { withTimeout } from './with-timeout.ts';
 import { query } from '../../src/dns/dns-client.ts';
 
 /**
@@ -23,11 +25,6 @@ export interface Knot {
   txt(name: string): Promise<string[]>;
   stop(): Promise<void>;
 }
-
-const live = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const p of live) p.kill('SIGKILL');
-});
 
 /** Starts knotd with `zones`, each with optional extra zone-file lines (e.g. CNAMEs). */
 export async function startKnot(zones: Record<string, string[]> = { 'example.com': [] }): Promise<Knot> {
@@ -79,9 +76,7 @@ export async function startKnot(zones: Record<string, string[]> = { 'example.com
     ].join('\n'),
   );
   const output: string[] = [];
-  const p = spawn('knotd', ['-c', join(dir, 'knot.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  live.add(p);
-  p.once('exit', () => live.delete(p));
+  const p = trackChild(spawn('knotd', ['-c', join(dir, 'knot.conf')], { stdio: ['ignore', 'pipe', 'pipe'] }));
   p.stdout?.on('data', (d: Buffer) => output.push(d.toString()));
   p.stderr?.on('data', (d: Buffer) => output.push(d.toString()));
   const server = { host: '127.0.0.1', port };
@@ -119,11 +114,10 @@ export async function startKnot(zones: Record<string, string[]> = { 'example.com
     },
     async stop(): Promise<void> {
       if (p.exitCode !== null || p.signalCode !== null) return;
-      await new Promise<void>((r) => {
-        p.once('exit', () => r());
-        p.kill('SIGTERM');
-        setTimeout(() => p.kill('SIGKILL'), 3000).unref();
-      });
+      const gone = new Promise<void>((r) => p.once('exit', () => r()));
+      p.kill('SIGTERM');
+      const t = setTimeout(() => p.kill('SIGKILL'), 3000);
+      await withTimeout(gone, 15_000, `knotd on ${port} (pid ${p.pid}) to exit`).finally(() => clearTimeout(t));
     },
   };
 }

@@ -1,5 +1,7 @@
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
+// Every test file that opens ports gets the guard that keeps an abandoned test from holding it open.
+import './track-child.ts';
 
 /** A free TCP port on the given loopback address (bind to 0, read, close). */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
@@ -60,7 +62,11 @@ export async function freeDualPort(host = '127.0.0.1'): Promise<number> {
   }
 }
 
-/** Polls `check` until it returns true or the deadline passes (then throws with `what`). */
+/**
+ * Polls `check` until it returns true or the deadline passes (then throws with `what`). A check
+ * that never settles (a request to a peer that went silent) cannot stretch the wait: it is given
+ * up 10 s after the deadline (generous: a slow check on a loaded machine still completes).
+ */
 export async function waitUntil(
   check: () => boolean | Promise<boolean>,
   what: string,
@@ -68,13 +74,28 @@ export async function waitUntil(
   everyMs = 25,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let hung = false;
   for (;;) {
     try {
-      if (await check()) return;
-    } catch {
+      const result = check();
+      if (typeof result === 'boolean' ? result : await bounded(result, deadline - Date.now() + 10_000)) return;
+    } catch (err) {
+      hung = err === CHECK_HUNG;
       // not yet
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${hung ? ' (its last check never settled)' : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+const CHECK_HUNG = new Error('check did not settle');
+
+/** `p`, or a rejection with {@link CHECK_HUNG} after `ms`. */
+function bounded<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(CHECK_HUNG), Math.max(ms, 0));
+  });
+  return Promise.race([p, expired]).finally(() => clearTimeout(timer));
 }

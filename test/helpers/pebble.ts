@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo, Socket } from 'node:net';
 import { freeDualPort, freePort, waitUntil } from './net.ts';
+import { trackChild } from './track-child.ts';
+import { idleTimeout, timeoutSignal, withTimeout } from './with-timeout.ts';
 
 /**
  * pebble + pebble-challtestsrv on loopback, for ACME tests against a real RFC 8555 server.
@@ -68,11 +70,6 @@ export interface PebbleOptions {
   serverName?: string;
 }
 
-const live = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const p of live) p.kill('SIGKILL');
-});
-
 /** Starts challtestsrv, pebble and the counting proxy; resolves once the directory answers. */
 export async function startPebble(opts: PebbleOptions = {}): Promise<Pebble> {
   const dir = mkdtempSync(join(tmpdir(), 'berth-pebble-'));
@@ -132,11 +129,9 @@ export async function startPebble(opts: PebbleOptions = {}): Promise<Pebble> {
   const procs: ChildProcess[] = [];
   const output: string[] = [];
   const run = (cmd: string, args: string[], env: NodeJS.ProcessEnv) => {
-    const p = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = trackChild(spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
     p.stdout?.on('data', (d: Buffer) => output.push(d.toString()));
     p.stderr?.on('data', (d: Buffer) => output.push(d.toString()));
-    live.add(p);
-    p.once('exit', () => live.delete(p));
     procs.push(p);
     return p;
   };
@@ -249,9 +244,12 @@ export async function startPebble(opts: PebbleOptions = {}): Promise<Pebble> {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+          res.on('error', reject);
         },
       );
+      idleTimeout(r, 10_000, `pebble GET ${url}`);
       r.on('error', reject);
+      r.on('close', () => reject(new Error(`pebble GET ${url}: closed before the whole answer`)));
       r.end();
     });
 
@@ -259,15 +257,13 @@ export async function startPebble(opts: PebbleOptions = {}): Promise<Pebble> {
     for (const s of sockets) s.destroy();
     await new Promise<void>((r) => proxy.close(() => r()));
     await Promise.all(
-      procs.map(
-        (p) =>
-          new Promise<void>((r) => {
-            if (p.exitCode !== null || p.signalCode !== null) return r();
-            p.once('exit', () => r());
-            p.kill('SIGTERM');
-            setTimeout(() => p.kill('SIGKILL'), 2000).unref();
-          }),
-      ),
+      procs.map((p) => {
+        if (p.exitCode !== null || p.signalCode !== null) return undefined;
+        const gone = new Promise<void>((r) => p.once('exit', () => r()));
+        p.kill('SIGTERM');
+        const t = setTimeout(() => p.kill('SIGKILL'), 2000);
+        return withTimeout(gone, 15_000, `${p.spawnfile} (pid ${p.pid}) to exit`).finally(() => clearTimeout(t));
+      }),
     );
     rmSync(dir, { recursive: true, force: true });
   };
@@ -281,7 +277,13 @@ export async function startPebble(opts: PebbleOptions = {}): Promise<Pebble> {
     );
     await waitUntil(
       async () =>
-        (await fetch(`http://127.0.0.1:${ctsMgmt}/clear-txt`, { method: 'POST', body: '{"host":"ready.test."}' })).ok,
+        (
+          await fetch(`http://127.0.0.1:${ctsMgmt}/clear-txt`, {
+            method: 'POST',
+            body: '{"host":"ready.test."}',
+            signal: timeoutSignal(5000, `challtestsrv on ${ctsMgmt}`),
+          })
+        ).ok,
       'challtestsrv',
       10_000,
       50,

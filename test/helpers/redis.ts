@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { connect } from 'node:net';
 import { freePort, waitUntil } from './net.ts';
 import { tempDir } from './temp.ts';
+import { trackChild } from './track-child.ts';
+import { withTimeout } from './with-timeout.ts';
 
 /** A redis-server (or redis-sentinel) on loopback, without persistence, started by a test. */
 export interface RedisProcess {
@@ -18,18 +20,19 @@ export interface RedisProcess {
   readonly running: boolean;
 }
 
-const live = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const p of live) p.kill('SIGKILL');
-});
-
 function spawnTracked(cmd: string, args: string[]): ChildProcess {
-  const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = trackChild(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
   p.stdout?.resume();
   p.stderr?.resume();
-  live.add(p);
-  p.once('exit', () => live.delete(p));
   return p;
+}
+
+/** SIGKILLs `p` and resolves once it has exited. */
+function killAndWait(p: ChildProcess, what: string): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
+  const gone = new Promise<void>((r) => p.once('exit', () => r()));
+  p.kill('SIGKILL');
+  return withTimeout(gone, 10_000, `${what} (pid ${p.pid}) to exit after SIGKILL`);
 }
 
 /**
@@ -101,12 +104,7 @@ export async function startRedis(extra: string[] = [], fixedPort?: number): Prom
       return proc !== undefined && proc.exitCode === null && proc.signalCode === null;
     },
     async kill() {
-      const p = proc;
-      if (!p || p.exitCode !== null || p.signalCode !== null) return;
-      await new Promise<void>((r) => {
-        p.once('exit', () => r());
-        p.kill('SIGKILL');
-      });
+      if (proc) await killAndWait(proc, `redis-server on ${port}`);
     },
     restart: boot,
     command: (...args: string[]) => redisCommand(port, ...args),
@@ -149,12 +147,7 @@ export async function startSentinel(masterName: string, masterPort: number): Pro
       return proc !== undefined && proc.exitCode === null;
     },
     async kill() {
-      const p = proc;
-      if (!p || p.exitCode !== null || p.signalCode !== null) return;
-      await new Promise<void>((r) => {
-        p.once('exit', () => r());
-        p.kill('SIGKILL');
-      });
+      if (proc) await killAndWait(proc, `redis-sentinel on ${port}`);
     },
     restart: boot,
     command: (...args: string[]) => redisCommand(port, ...args),

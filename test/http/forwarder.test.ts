@@ -13,6 +13,7 @@ import {
 import type { ProxyRequest, ProxyResponse, RequestContext } from '../../src/http/handler.ts';
 import { stripHopByHop } from '../../src/http/hop-by-hop.ts';
 import { beforeHead } from '../../src/http/middlewares/respond.ts';
+import { idleTimeout } from '../helpers/with-timeout.ts';
 
 /** A raw HTTP/1.1 upstream: `answer` gets each request head and the count on its connection. */
 async function rawUpstream(
@@ -114,6 +115,7 @@ function get(
         res.on('error', done);
       },
     );
+    idleTimeout(req, 30_000, `get on ${port}`);
     req.on('error', reject);
     req.end(opts.body);
   });
@@ -283,6 +285,7 @@ describe("forwarder over berth's upstream pool", () => {
     const req = request({ host: '127.0.0.1', port: f.port, path: '/big', headers: { host: 'app.test' }, agent: false });
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
       req.on('response', resolve);
+      idleTimeout(req, 30_000, `GET /big on ${f.port}`);
       req.on('error', reject);
       req.end();
     });
@@ -341,6 +344,7 @@ describe("forwarder over berth's upstream pool", () => {
           resolve(res.statusCode ?? 0);
         },
       );
+      idleTimeout(req, 30_000, `POST on ${f2.port}`);
       req.on('error', reject);
       req.write('hello');
       req.end();

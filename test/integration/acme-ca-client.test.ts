@@ -18,6 +18,7 @@ import { startPebble, type Pebble } from '../helpers/pebble.ts';
 import { createPki } from '../helpers/pki.ts';
 import { tempDir } from '../helpers/temp.ts';
 import { hasTool, requireIntegration } from '../helpers/tools.ts';
+import { timeoutSignal } from '../helpers/with-timeout.ts';
 
 describe('ACME CA client options', { timeout: 120_000 }, () => {
   let pebble: Pebble | undefined;
@@ -186,7 +187,11 @@ describe('ACME CA client options', { timeout: 120_000 }, () => {
             berth!.logs.some((l) => /certificate order failed/.test(l) && /acme\.clientTimeout/.test(l)),
             'the failure is logged with its reason',
           );
-          assert.equal((await fetch(`${berth!.apiUrl}/ping`)).status, 200, 'berth is still running');
+          assert.equal(
+            (await fetch(`${berth!.apiUrl}/ping`, { signal: timeoutSignal(15_000, 'berth /ping') })).status,
+            200,
+            'berth is still running',
+          );
           assert.equal(berth!.child.exitCode, null);
         });
       }

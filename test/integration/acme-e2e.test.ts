@@ -13,6 +13,7 @@ import { hasTool, requireIntegration } from '../helpers/tools.ts';
 import { startPebble, type Pebble } from '../helpers/pebble.ts';
 import { startCloudflareEmulator, type CloudflareEmulator } from '../helpers/cloudflare-emulator.ts';
 import { tempDir } from '../helpers/temp.ts';
+import { idleTimeout, timeoutSignal } from '../helpers/with-timeout.ts';
 
 /** The leaf a client that trusts only pebble's root receives for `servername` (verification on). */
 function verifiedLeaf(port: number, servername: string, root: string): Promise<{ san: string; alpn: string | false }> {
@@ -21,6 +22,7 @@ function verifiedLeaf(port: number, servername: string, root: string): Promise<{
       resolve({ san: s.getPeerX509Certificate()?.subjectAltName ?? '', alpn: s.alpnProtocol ?? false });
       s.destroy();
     });
+    idleTimeout(s, 30_000, `TLS handshake for ${servername} on ${port}`);
     s.on('error', reject);
   });
 }
@@ -118,7 +120,9 @@ describe('berth + pebble: a router with tls.certResolver gets a DNS-01 certifica
       { Certificates: { domain: { main: string } }[] }
     >;
     assert.equal(doc['le']?.Certificates[0]?.domain.main, 'app.example.com');
-    const fams = parsePrometheus(await (await fetch(`${berth!.apiUrl}/metrics`)).text());
+    const fams = parsePrometheus(
+      await (await fetch(`${berth!.apiUrl}/metrics`, { signal: timeoutSignal(15_000, 'berth /metrics') })).text(),
+    );
     const storage = { resolver: 'le', storage: join(dir, 'acme.json') };
     assert.equal(sampleValue(fams, 'berth_acme_storage_stored', storage), 1, 'the storage holds the certificate');
     assert.equal(sampleValue(fams, 'berth_acme_storage_write_failures_total', storage), 0);

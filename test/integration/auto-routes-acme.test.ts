@@ -11,6 +11,7 @@ import { startPebble, type Pebble } from '../helpers/pebble.ts';
 import { startCloudflareEmulator, type CloudflareEmulator } from '../helpers/cloudflare-emulator.ts';
 import { randomLoopback, startDockerds, type DockerdFleet } from '../helpers/dockerd.ts';
 import { tempDir } from '../helpers/temp.ts';
+import { idleTimeout, rejectIfCut } from '../helpers/with-timeout.ts';
 
 /** GET https://host/ through berth with a client that trusts only pebble's root. */
 function httpsGet(port: number, host: string, ca: string): Promise<{ status: number; body: string; san: string }> {
@@ -23,9 +24,11 @@ function httpsGet(port: number, host: string, ca: string): Promise<{ status: num
         res.on('data', (c: Buffer) => {
           body += c.toString();
         });
+        rejectIfCut(res, reject, `httpsGet on ${port}`);
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body: body.trim(), san }));
       },
     );
+    idleTimeout(req, 30_000, `httpsGet on ${port}`);
     req.on('error', reject);
     req.end();
   });

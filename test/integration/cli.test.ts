@@ -22,6 +22,7 @@ import { startBerth, type BerthProcess } from '../helpers/berth.ts';
 import { freePort, freeUdpPort, waitUntil } from '../helpers/net.ts';
 import { startUpstream, type Upstream } from '../helpers/upstreams.ts';
 import { StubControlPlane } from '../providers/http/stub-control-plane.ts';
+import { idleTimeout, rejectIfCut } from '../helpers/with-timeout.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const MAIN = join(ROOT, 'src/main.ts');
@@ -67,11 +68,13 @@ function get(url: {
       r.on('data', (c: Buffer) => {
         body += c.toString();
       });
+      rejectIfCut(r, rej, `GET ${opts.path} on ${url.port}`);
       r.on('end', () => res({ status: r.statusCode ?? 0, headers: r.headers, body, ...(issuer ? { issuer } : {}) }));
     };
     const req = url.tls
       ? httpsRequest({ ...opts, servername: url.host, rejectUnauthorized: false }, onRes)
       : httpRequest(opts, onRes);
+    idleTimeout(req, 30_000, `GET ${opts.path} on ${url.port}`);
     req.on('error', rej);
     req.end();
   });

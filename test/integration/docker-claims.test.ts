@@ -15,6 +15,7 @@ import { startDockerds, processesUnder, randomLoopback, type Dockerd, type Docke
 import { startBerth, type BerthProcess } from '../helpers/berth.ts';
 import { freePort, waitUntil } from '../helpers/net.ts';
 import { tempDir } from '../helpers/temp.ts';
+import { idleTimeout, timeoutSignal } from '../helpers/with-timeout.ts';
 
 /** GET through berth with an explicit Host header. */
 function get(port: number, host: string): Promise<{ status: number; body: string }> {
@@ -26,6 +27,7 @@ function get(port: number, host: string): Promise<{ status: number; body: string
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: body.trim() }));
       res.on('error', reject);
     });
+    idleTimeout(req, 30_000, `get on ${port}`);
     req.on('error', reject);
     req.end();
   });
@@ -254,7 +256,9 @@ describe('host claims between repositories through a berth process', { concurren
       ex.problems.some((p) => /belongs to container "owner"/.test(p)),
       ex.problems.join('\n'),
     );
-    const metrics = await (await fetch(`${berth.apiUrl}/metrics`)).text();
+    const metrics = await (
+      await fetch(`${berth.apiUrl}/metrics`, { signal: timeoutSignal(15_000, 'berth /metrics') })
+    ).text();
     assert.match(
       metrics,
       new RegExp(`^berth_claims_refused\\{provider="docker",daemon="${b.id}"\\} 3$`, 'm'),

@@ -9,6 +9,7 @@ import { hasTool, needTools } from '../helpers/tools.ts';
 import { startDockerds, processesUnder, randomLoopback, type Dockerd, type DockerdFleet } from '../helpers/dockerd.ts';
 import { startBerth, type BerthProcess } from '../helpers/berth.ts';
 import { freePort, waitUntil } from '../helpers/net.ts';
+import { idleTimeout } from '../helpers/with-timeout.ts';
 
 /** GET through berth with an explicit Host header. */
 function get(port: number, host: string, path = '/'): Promise<{ status: number; body: string }> {
@@ -20,6 +21,7 @@ function get(port: number, host: string, path = '/'): Promise<{ status: number; 
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: body.trim() }));
       res.on('error', reject);
     });
+    idleTimeout(req, 30_000, `get on ${port}`);
     req.on('error', reject);
     req.end();
   });

@@ -17,6 +17,7 @@ import {
   validNames,
   type FleetHost,
 } from './fleet-harness.ts';
+import { timeoutSignal } from '../helpers/with-timeout.ts';
 
 /**
  * Three berth hosts sharing one Redis (SPEC §13), with real pebble and the Cloudflare emulator:
@@ -103,7 +104,9 @@ describe('fleet of three hosts on one Redis', () => {
       assert.equal(health.connected, true);
       assert.equal(health.node, h.node);
       assert.ok(health.lastSync, 'reconciled with Redis');
-      const metrics = await (await fetch(`${h.proc.apiUrl}/metrics`)).text();
+      const metrics = await (
+        await fetch(`${h.proc.apiUrl}/metrics`, { signal: timeoutSignal(15_000, 'berth /metrics') })
+      ).text();
       assert.match(metrics, new RegExp(`berth_fleet_connected\\{node="${h.node}"\\} 1`));
       assert.match(metrics, /berth_fleet_leases_held\{node="[^"]+"\} 0/);
     }

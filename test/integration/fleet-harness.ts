@@ -8,6 +8,7 @@ import { freePort } from '../helpers/net.ts';
 import { tempDir } from '../helpers/temp.ts';
 import type { Pebble } from '../helpers/pebble.ts';
 import type { CloudflareEmulator } from '../helpers/cloudflare-emulator.ts';
+import { rejectIfCut } from '../helpers/with-timeout.ts';
 
 /** One berth host of a test fleet: its ports, its directory, its process. */
 export interface FleetHost {
@@ -179,6 +180,7 @@ export function get(port: number, name: string, root: string): Promise<number> {
       (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode ?? 0));
+        rejectIfCut(res, reject, `GET https://${name}/ on ${port}`);
       },
     );
     req.on('timeout', () => req.destroy(new Error('timeout')));

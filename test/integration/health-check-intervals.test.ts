@@ -14,6 +14,7 @@ import { startBerth, type BerthProcess } from '../helpers/berth.ts';
 import { freePort, waitUntil } from '../helpers/net.ts';
 import { tempDir } from '../helpers/temp.ts';
 import { startUpstream, type Upstream } from '../helpers/upstreams.ts';
+import { idleTimeout } from '../helpers/with-timeout.ts';
 
 function get(port: number, host: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -23,6 +24,7 @@ function get(port: number, host: string): Promise<{ status: number; body: string
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
       res.on('error', reject);
     });
+    idleTimeout(req, 30_000, `get on ${port}`);
     req.on('error', reject);
     req.end();
   });

@@ -13,6 +13,7 @@ import { startBerth, type BerthProcess } from '../helpers/berth.ts';
 import { freePort, waitUntil } from '../helpers/net.ts';
 import { startUpstream, type Upstream } from '../helpers/upstreams.ts';
 import { StubControlPlane } from '../providers/http/stub-control-plane.ts';
+import { idleTimeout } from '../helpers/with-timeout.ts';
 
 const SEED = JSON.parse(readFileSync(join(import.meta.dirname, '../fixtures/dynamic/seed-004.json'), 'utf8')) as {
   http: {
@@ -38,6 +39,7 @@ function get(port: number, host: string, path = '/'): Promise<{ status: number; 
         res.on('error', reject);
       },
     );
+    idleTimeout(req, 30_000, `get on ${port}`);
     req.on('error', reject);
     req.end();
   });

@@ -27,6 +27,8 @@ import { freeDualPort, freePort, waitUntil } from '../helpers/net.ts';
 import { hasTool, requireIntegration } from '../helpers/tools.ts';
 import { echoHandler, startUpstream, type Upstream } from '../helpers/upstreams.ts';
 import { canRunPostgres, startPostgres, startRedis } from './l4-peers.ts';
+import { idleTimeout, rejectIfCut, withTimeout } from '../helpers/with-timeout.ts';
+import { trackChild } from '../helpers/track-child.ts';
 
 const execFileP = promisify(execFile);
 
@@ -100,6 +102,7 @@ function exchange(socket: Socket | TLSSocket, line: string): Promise<string> {
   return new Promise((resolve, reject) => {
     socket.once('data', (d: Buffer) => resolve(d.toString()));
     socket.once('error', reject);
+    socket.once('close', () => reject(new Error(`connection closed before answering ${JSON.stringify(line)}`)));
     socket.write(line);
   });
 }
@@ -114,8 +117,12 @@ function tlsTo(
   return new Promise((resolve, reject) => {
     const socket = tlsConnect(
       { host, port, servername, rejectUnauthorized: false, ...(alpn ? { ALPNProtocols: alpn } : {}) },
-      () => resolve({ socket, cert: socket.getPeerCertificate() }),
+      () => {
+        socket.setTimeout(0);
+        resolve({ socket, cert: socket.getPeerCertificate() });
+      },
     );
+    idleTimeout(socket, 30_000, `TLS handshake for ${servername} on ${host}:${port}`);
     socket.once('error', reject);
   });
 }
@@ -123,9 +130,16 @@ function tlsTo(
 /** A plain TCP round trip: connect, send, first answer, close. */
 async function tcpRoundTrip(host: string, port: number, line: string): Promise<string> {
   const socket = netConnect(port, host);
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', resolve);
-    socket.once('error', reject);
+  await withTimeout(
+    new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    }),
+    30_000,
+    `a TCP connection to ${host}:${port}`,
+  ).catch((err) => {
+    socket.destroy();
+    throw err;
   });
   try {
     return await exchange(socket, line);
@@ -153,23 +167,25 @@ function closeWaitOn(ip: string, port: number): number {
 async function startChalltestsrvDns(): Promise<{ port: number; stop(): Promise<void> }> {
   const port = await freeDualPort();
   const mgmt = await freePort();
-  const proc: ChildProcess = spawn(
-    'pebble-challtestsrv',
-    [
-      '-dns01',
-      `127.0.0.1:${port}`,
-      '-http01',
-      '',
-      '-https01',
-      '',
-      '-tlsalpn01',
-      '',
-      '-management',
-      `127.0.0.1:${mgmt}`,
-      '-defaultIPv6',
-      '',
-    ],
-    { stdio: 'ignore' },
+  const proc: ChildProcess = trackChild(
+    spawn(
+      'pebble-challtestsrv',
+      [
+        '-dns01',
+        `127.0.0.1:${port}`,
+        '-http01',
+        '',
+        '-https01',
+        '',
+        '-tlsalpn01',
+        '',
+        '-management',
+        `127.0.0.1:${mgmt}`,
+        '-defaultIPv6',
+        '',
+      ],
+      { stdio: 'ignore' },
+    ),
   );
   await waitUntil(
     async () =>
@@ -195,7 +211,8 @@ async function startChalltestsrvDns(): Promise<{ port: number; stop(): Promise<v
       if (proc.exitCode !== null || proc.signalCode !== null) return;
       const exited = new Promise((r) => proc.once('exit', r));
       proc.kill('SIGTERM');
-      await exited;
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
+      await withTimeout(exited, 15_000, `challtestsrv (pid ${proc.pid}) to exit`).finally(() => clearTimeout(timer));
     },
   };
 }
@@ -338,6 +355,7 @@ describe('L4 end to end through a berth process on generated entrypoints', { tim
           resolve({ status: r.statusCode ?? 0, location: r.headers.location });
         },
       );
+      idleTimeout(req, 30_000, `GET /x on ${webPort}`);
       req.on('error', reject);
       req.end();
     });
@@ -398,9 +416,11 @@ describe('L4 end to end through a berth process on generated entrypoints', { tim
           res.on('data', (c: Buffer) => {
             body += c.toString();
           });
+          rejectIfCut(res, reject, `GET /hello on ${websecurePort}`);
           res.on('end', () => resolve({ status: res.statusCode ?? 0, body, cert }));
         },
       );
+      idleTimeout(req, 30_000, `GET /hello on ${websecurePort}`);
       req.on('error', reject);
       req.end();
     });

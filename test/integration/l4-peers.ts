@@ -4,14 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitUntil } from '../helpers/net.ts';
 import { hasTool } from '../helpers/tools.ts';
+import { withTimeout } from '../helpers/with-timeout.ts';
+import { trackChild } from '../helpers/track-child.ts';
 
 /** A throwaway redis-server on loopback (no persistence). */
 export async function startRedis(): Promise<{ port: number; stop(): Promise<void> }> {
   const port = await freePort();
-  const proc = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: 'ignore' },
+  const proc = trackChild(
+    spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      stdio: 'ignore',
+    }),
   );
   await waitUntil(
     () => {
@@ -97,7 +99,7 @@ export async function startPostgres(): Promise<{ port: number; stop(): Promise<v
     '-c',
     'fsync=off',
   ]);
-  const proc = spawn(p0!, pargs, { stdio: 'ignore' });
+  const proc = trackChild(spawn(p0!, pargs, { stdio: 'ignore' }), 'SIGTERM');
   await waitUntil(
     () => {
       try {
@@ -127,6 +129,5 @@ async function stopProcess(proc: ChildProcess): Promise<void> {
   const exited = new Promise((r) => proc.once('exit', r));
   proc.kill('SIGTERM');
   const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
+  await withTimeout(exited, 15_000, `${proc.spawnfile} (pid ${proc.pid}) to exit`).finally(() => clearTimeout(timer));
 }

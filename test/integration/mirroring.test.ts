@@ -8,6 +8,7 @@ import { stringify } from 'yaml';
 import { startBerth, type BerthProcess } from '../helpers/berth.ts';
 import { freePort, waitUntil } from '../helpers/net.ts';
 import { startUpstream, type Upstream } from '../helpers/upstreams.ts';
+import { idleTimeout, rejectIfCut } from '../helpers/with-timeout.ts';
 
 interface Seen {
   method: string;
@@ -22,9 +23,11 @@ function send(port: number, host: string, path: string, body?: string): Promise<
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
+        rejectIfCut(res, reject, `send on ${port}`);
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
       },
     );
+    idleTimeout(req, 30_000, `send on ${port}`);
     req.on('error', reject);
     req.end(body);
   });

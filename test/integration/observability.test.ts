@@ -9,6 +9,7 @@ import { startBerth, type BerthProcess } from '../helpers/berth.ts';
 import { freePort, waitUntil } from '../helpers/net.ts';
 import { startUpstream, type Upstream } from '../helpers/upstreams.ts';
 import { parsePrometheus, sampleValue } from '../observability/prom-parse.ts';
+import { idleTimeout, rejectIfCut, timeoutSignal } from '../helpers/with-timeout.ts';
 
 /** One request through berth with an explicit Host. */
 function get(
@@ -21,8 +22,10 @@ function get(
     const req = request({ host: '127.0.0.1', port, path, headers: { host, ...headers }, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
+      rejectIfCut(res, reject, `get on ${port}`);
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
     });
+    idleTimeout(req, 30_000, `get on ${port}`);
     req.on('error', reject);
     req.end();
   });
@@ -125,7 +128,7 @@ describe('observability through a berth process: access log and /metrics', { tim
 
   test('/metrics parses strictly and its counters move with traffic', async () => {
     const scrape = async (): Promise<ReturnType<typeof parsePrometheus>> => {
-      const res = await fetch(`${jsonBerth.apiUrl}/metrics`);
+      const res = await fetch(`${jsonBerth.apiUrl}/metrics`, { signal: timeoutSignal(15_000, 'berth /metrics') });
       assert.equal(res.status, 200);
       assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
       return parsePrometheus(await res.text());
@@ -171,7 +174,7 @@ describe('observability through a berth process: access log and /metrics', { tim
   });
 
   test('metrics are off unless configured: /metrics answers 404', async () => {
-    const res = await fetch(`${clfBerth.apiUrl}/metrics`);
+    const res = await fetch(`${clfBerth.apiUrl}/metrics`, { signal: timeoutSignal(15_000, 'berth /metrics') });
     assert.equal(res.status, 404);
     await res.arrayBuffer();
   });

@@ -9,6 +9,7 @@ import { startBerth, type BerthProcess } from '../helpers/berth.ts';
 import { freePort, waitUntil } from '../helpers/net.ts';
 import { startUpstream, type Upstream } from '../helpers/upstreams.ts';
 import { get } from '../ops/fixtures.ts';
+import { withTimeout } from '../helpers/with-timeout.ts';
 
 /** Opens a WebSocket through berth with a raw socket; resolves once the 101 arrived. */
 function openWebSocket(
@@ -95,9 +96,9 @@ describe('graceful drain on SIGTERM', () => {
     const idle = connect(web, '127.0.0.1');
     const idleClosed = new Promise<number>((r) => idle.once('close', () => r(Date.now())));
     idle.on('error', () => undefined);
-    await new Promise<void>((r) => idle.once('connect', () => r()));
+    await withTimeout(new Promise<void>((r) => idle.once('connect', () => r())), 30_000, '`idle` to connect');
     idle.write('GET / HTTP/1.1\r\nHost: ops.test\r\n\r\n');
-    await new Promise<void>((r) => idle.once('data', () => r()));
+    await withTimeout(new Promise<void>((r) => idle.once('data', () => r())), 30_000, '`idle` to receive data');
 
     const slow = [get(web, '/slow'), get(web, '/slow'), get(web, '/slow')];
     await waitUntil(() => slowSeen === 3, 'the slow requests to reach the upstream');

@@ -22,6 +22,7 @@ import { hasTool, needTools } from '../helpers/tools.ts';
 import { startDockerds, processesUnder, randomLoopback, type Dockerd, type DockerdFleet } from '../helpers/dockerd.ts';
 import { CA_BUNDLE, NODE_BASE_IMAGE, importNodeBase } from '../helpers/base-image.ts';
 import { freePort, waitUntil } from '../helpers/net.ts';
+import { idleTimeout } from '../helpers/with-timeout.ts';
 
 const execFileP = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -42,6 +43,7 @@ function get(host: string, port: number, vhost: string): Promise<{ status: numbe
       res.on('end', () => resolveGet({ status: res.statusCode ?? 0, body: body.trim() }));
       res.on('error', reject);
     });
+    idleTimeout(req, 30_000, `get on ${port}`);
     req.on('error', reject);
     req.end();
   });

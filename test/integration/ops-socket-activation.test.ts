@@ -12,6 +12,7 @@ import {
   writeOpsConfig,
   type ActivatedBerth,
 } from '../ops/fixtures.ts';
+import { timeoutSignal } from '../helpers/with-timeout.ts';
 
 describe('berth under systemd-socket-activate', () => {
   const upstreams: Upstream[] = [];
@@ -62,7 +63,11 @@ describe('berth under systemd-socket-activate', () => {
     }
     for (const [name, port] of Object.entries(ports))
       assert.deepEqual(await get(port), { status: 200, body: `via ${name}` }, `socket ${name} on :${port}`);
-    const entrypoints = await (await fetch(`http://127.0.0.1:${cfg.apiPort}/api/entrypoints`))
+    const entrypoints = await (
+      await fetch(`http://127.0.0.1:${cfg.apiPort}/api/entrypoints`, {
+        signal: timeoutSignal(15_000, 'berth /api/entrypoints'),
+      })
+    )
       .json()
       .catch(() => undefined);
     t.diagnostic(`entrypoints: ${JSON.stringify(entrypoints)}`);

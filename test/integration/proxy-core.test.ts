@@ -10,6 +10,7 @@ import { startBerth, type BerthProcess } from '../helpers/berth.ts';
 import { freePort, waitUntil } from '../helpers/net.ts';
 import { echoHandler, startUpstream, type Upstream } from '../helpers/upstreams.ts';
 import { tempDir } from '../helpers/temp.ts';
+import { idleTimeout, rejectIfCut } from '../helpers/with-timeout.ts';
 
 /** One request through berth with an explicit Host; resolves status, headers and body. */
 function get(
@@ -30,6 +31,7 @@ function get(
         res.on('error', reject);
       },
     );
+    idleTimeout(req, 30_000, `get on ${port}`);
     req.on('error', reject);
     if (opts.body instanceof Readable) opts.body.pipe(req);
     else req.end(opts.body);
@@ -332,8 +334,10 @@ describe('berth core: HTTP proxying against real upstreams', { timeout: 120_000 
         res.on('data', (c: Buffer) => {
           n += c.length;
         });
+        rejectIfCut(res, reject, `GET /download on ${web}`);
         res.on('end', () => resolve({ bytes: n, stalledRss: measured }));
       });
+      idleTimeout(req, 30_000, `GET /download on ${web}`);
       req.on('error', reject);
       req.end();
     });

@@ -16,6 +16,7 @@ import { startPebble, type Pebble } from '../helpers/pebble.ts';
 import { startCloudflareEmulator, type CloudflareEmulator } from '../helpers/cloudflare-emulator.ts';
 import { randomLoopback, startDockerds, type DockerdFleet } from '../helpers/dockerd.ts';
 import { tempDir } from '../helpers/temp.ts';
+import { idleTimeout, rejectIfCut } from '../helpers/with-timeout.ts';
 
 function httpsGet(
   ip: string,
@@ -31,6 +32,7 @@ function httpsGet(
         res.on('data', (c: Buffer) => {
           body += c.toString();
         });
+        rejectIfCut(res, reject, `httpsGet on ${port}`);
         res.on('end', () =>
           resolve({
             status: res.statusCode ?? 0,
@@ -40,6 +42,7 @@ function httpsGet(
         );
       },
     );
+    idleTimeout(req, 30_000, `httpsGet on ${port}`);
     req.on('error', reject);
     req.end();
   });
@@ -155,6 +158,7 @@ describe('seed 000 complete example: web application with an HSTS chain, Postgre
           resolve({ status: x.statusCode ?? 0, location: x.headers.location });
         },
       );
+      idleTimeout(req, 30_000, `GET /login on ${web}`);
       req.on('error', reject);
       req.end();
     });

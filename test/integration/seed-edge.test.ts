@@ -14,6 +14,7 @@ import { randomLoopback, startDockerds, type Dockerd, type DockerdFleet } from '
 import { startBerth, type BerthProcess } from '../helpers/berth.ts';
 import { freePort, waitUntil } from '../helpers/net.ts';
 import { tempDir } from '../helpers/temp.ts';
+import { idleTimeout } from '../helpers/with-timeout.ts';
 
 const available = hasTool('dockerd') && hasTool('docker') && hasTool('busybox');
 
@@ -50,6 +51,7 @@ function get(
         res.on('error', reject);
       },
     );
+    idleTimeout(req, 30_000, `get on ${port}`);
     req.on('error', reject);
     req.end();
   });
@@ -59,6 +61,7 @@ function get(
 function overTcp(ip: string, port: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const s = connect({ host: ip, port }, () => s.write('GET / HTTP/1.0\r\nHost: x\r\n\r\n'));
+    idleTimeout(s, 30_000, `HTTP/1.0 over TCP on ${ip}:${port}`);
     let data = '';
     s.setEncoding('utf8');
     s.on('data', (c: string) => (data += c));

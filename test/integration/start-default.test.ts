@@ -16,6 +16,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { waitUntil } from '../helpers/net.ts';
+import { idleTimeout, rejectIfCut } from '../helpers/with-timeout.ts';
+import { trackChild } from '../helpers/track-child.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const DEFAULT_PORTS = [
@@ -47,7 +49,9 @@ function get(port: number, path: string, host = '127.0.0.1'): Promise<{ status: 
         body += c.toString();
       });
       r.on('end', () => res({ status: r.statusCode ?? 0, body }));
+      rejectIfCut(r, rej, `GET ${path} on ${port}`);
     });
+    idleTimeout(req, 30_000, `GET ${path} on ${port}`);
     req.on('error', rej);
     req.end();
   });
@@ -64,7 +68,9 @@ describe('npm start: berth run with the embedded default configuration', { timeo
     for (const [name, port] of DEFAULT_PORTS) await assertFree(name, port);
     cwd = mkdtempSync(join(tmpdir(), 'berth-npm-start-'));
     // What `npm start` runs (package.json scripts.start), from a directory of its own so the state lands there.
-    child = spawn(process.execPath, [join(ROOT, 'src/main.ts'), 'run'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = trackChild(
+      spawn(process.execPath, [join(ROOT, 'src/main.ts'), 'run'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] }),
+    );
     child.stdout!.on('data', (d: Buffer) => {
       stdout += d.toString();
     });
@@ -125,7 +131,9 @@ describe('npm start: berth run with the embedded default configuration', { timeo
           b += c.toString();
         });
         r.on('end', () => res(b));
+        rejectIfCut(r, rej, 'GET /api/entrypoints on 7111');
       });
+      idleTimeout(req, 30_000, 'GET /api/entrypoints on 7111');
       req.on('error', rej);
       req.end();
     });
@@ -151,6 +159,7 @@ describe('npm start: berth run with the embedded default configuration', { timeo
           s.destroy();
         },
       );
+      idleTimeout(s, 30_000, 'TLS handshake on 8443');
       s.once('error', rej);
     });
     assert.equal(issuer, 'TRAEFIK DEFAULT CERT', 'websecure serves the generated default certificate');

@@ -12,6 +12,7 @@ import { startBerth, type BerthProcess } from '../helpers/berth.ts';
 import { freePort } from '../helpers/net.ts';
 import { createPki } from '../helpers/pki.ts';
 import { tempDir } from '../helpers/temp.ts';
+import { idleTimeout } from '../helpers/with-timeout.ts';
 
 interface Presented {
   fingerprint256: string;
@@ -37,6 +38,7 @@ function presented(port: number, opts: ConnectionOptions): Promise<Presented> {
       });
       s.destroy();
     });
+    idleTimeout(s, 30_000, `TLS handshake on ${port}`);
     s.on('error', reject);
   });
 }
@@ -124,6 +126,7 @@ describe('berth TLS entrypoint: an ECDSA certificate beside the default RSA one'
             s.destroy();
           },
         );
+        idleTimeout(s, 30_000, `TLS handshake on ${port}`);
         s.on('error', reject);
       });
     const first = await connectOnce();
@@ -154,6 +157,7 @@ describe('berth TLS entrypoint: an ECDSA certificate beside the default RSA one'
           out += c.toString();
         });
         req.on('end', () => resolve(out));
+        idleTimeout(req, 30_000, `h2 GET / on ${port}`);
         req.on('error', reject);
         req.end();
       });

@@ -11,6 +11,7 @@ import { startBerth, type BerthProcess } from '../helpers/berth.ts';
 import { freePort } from '../helpers/net.ts';
 import { buildCertificate } from '../../src/tls/x509-builder.ts';
 import { tempDir } from '../helpers/temp.ts';
+import { idleTimeout } from '../helpers/with-timeout.ts';
 
 const ca = buildCertificate({ commonName: 'berth e2e CA', isCA: true });
 const leaf = (names: string[]) =>
@@ -39,6 +40,7 @@ function hello(port: number, opts: ConnectionOptions): Promise<Hello> {
       });
       s.destroy();
     });
+    idleTimeout(s, 30_000, `TLS handshake on ${port}`);
     s.on('error', reject);
   });
 }
@@ -131,6 +133,7 @@ describe('berth TLS entrypoint: SNI selection, ALPN and protocol versions', { ti
           out += c.toString();
         });
         req.on('end', () => resolve(out));
+        idleTimeout(req, 30_000, `h2 GET / on ${websecure}`);
         req.on('error', reject);
         req.end();
       });

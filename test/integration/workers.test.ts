@@ -10,13 +10,16 @@ import { freePort, waitUntil } from '../helpers/net.ts';
 import { echoHandler, startUpstream, type Upstream } from '../helpers/upstreams.ts';
 import { buildCertificate } from '../../src/tls/x509-builder.ts';
 import { tempDir } from '../helpers/temp.ts';
+import { idleTimeout, rejectIfCut } from '../helpers/with-timeout.ts';
 
 function get(port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path: '/', headers: { host }, agent: false }, (res) => {
       res.resume();
+      rejectIfCut(res, reject, `get on ${port}`);
       res.on('end', () => resolve(res.statusCode ?? 0));
     });
+    idleTimeout(req, 30_000, `get on ${port}`);
     req.on('error', reject);
     req.end();
   });
@@ -45,6 +48,7 @@ function tlsSession(port: number, servername: string, session?: Buffer): Promise
         s.destroy();
       });
     s.on('error', reject);
+    s.once('close', () => reject(new Error(`TLS connection for ${servername} on ${port} closed before a session`)));
     s.setTimeout(5000, () => {
       reject(new Error('no TLS session within 5 s'));
       s.destroy();
@@ -58,6 +62,7 @@ function peerCertCN(port: number, servername: string): Promise<string> {
       resolve(String(s.getPeerCertificate().subject?.CN ?? ''));
       s.destroy();
     });
+    idleTimeout(s, 30_000, `TLS handshake for ${servername} on ${port}`);
     s.on('error', reject);
   });
 }

@@ -10,6 +10,8 @@ import { startBerth } from '../helpers/berth.ts';
 import { freePort, waitUntil } from '../helpers/net.ts';
 import { tempDir } from '../helpers/temp.ts';
 import { needTools } from '../helpers/tools.ts';
+import { timeoutSignal, withTimeout } from '../helpers/with-timeout.ts';
+import { trackChild } from '../helpers/track-child.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -52,7 +54,9 @@ describe('log format: human-readable on a terminal, JSON otherwise', () => {
     writeFileSync(configPath, stringify(config));
     // script(1) gives the command a pseudo-terminal as stdout and copies what it prints to ours.
     const command = `'${process.execPath}' '${join(ROOT, 'src/main.ts')}' run -c '${configPath}'`;
-    const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = trackChild(
+      spawn('script', ['-qfec', command, '/dev/null'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }),
+    );
     let out = '';
     child.stdout.on('data', (b: Buffer) => {
       out += b.toString();
@@ -66,15 +70,17 @@ describe('log format: human-readable on a terminal, JSON otherwise', () => {
       assert.doesNotMatch(out, /"level":30/);
     } finally {
       child.kill('SIGTERM');
-      await exited;
+      await withTimeout(exited, 30_000, `script(1) running berth (pid ${child.pid}) to exit after SIGTERM`);
     }
     const api = (config['api'] as { listen: string }).listen;
     await waitUntil(async () => {
+      const signal = timeoutSignal(5000, `berth /ping on ${api}`);
       try {
-        await fetch(`http://${api}/ping`);
+        await fetch(`http://${api}/ping`, { signal });
         return false;
       } catch {
-        return true;
+        // A connection that is refused, not one left unanswered, means gone.
+        return !signal.aborted;
       }
     }, 'berth to be gone with its terminal');
   });

@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { H1Server } from '../../src/engine/h1-server.ts';
 import type { ProxyRequest, ProxyResponse, RequestContext } from '../../src/http/handler.ts';
 import type { LineSink } from '../../src/observability/line-sink.ts';
+import { idleTimeout, rejectIfCut } from '../helpers/with-timeout.ts';
 
 /** A sink that keeps lines in memory. */
 export function memorySink(): LineSink & { lines: string[]; writes: number; closed: boolean } {
@@ -101,8 +102,10 @@ export function send(
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+        rejectIfCut(res, reject, `${opts.method ?? 'GET'} ${opts.path ?? '/'} on ${port}`);
       },
     );
+    idleTimeout(req, 30_000, `${opts.method ?? 'GET'} ${opts.path ?? '/'} on ${port}`);
     req.on('error', reject);
     req.end(opts.body);
   });

@@ -10,6 +10,8 @@ import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { freePort, waitUntil } from '../helpers/net.ts';
 import { tempDir } from '../helpers/temp.ts';
+import { idleTimeout, rejectIfCut, timeoutSignal } from '../helpers/with-timeout.ts';
+import { trackChild } from '../helpers/track-child.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const NODE = process.execPath;
@@ -61,7 +63,9 @@ export function get(port: number, path = '/'): Promise<{ status: number; body: s
         body += c;
       });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      rejectIfCut(res, reject, `GET ${path} on ${port}`);
     });
+    idleTimeout(req, 30_000, `GET ${path} on ${port}`);
     req.on('error', reject);
     req.end();
   });
@@ -70,7 +74,9 @@ export function get(port: number, path = '/'): Promise<{ status: number; body: s
 /** Waits until the API of a berth on `apiPort` answers /ping. */
 export function waitForApi(apiPort: number, timeoutMs = 30_000): Promise<void> {
   return waitUntil(
-    async () => (await fetch(`http://127.0.0.1:${apiPort}/ping`)).ok,
+    async () =>
+      (await fetch(`http://127.0.0.1:${apiPort}/ping`, { signal: timeoutSignal(5000, `berth's API on :${apiPort}`) }))
+        .ok,
     `berth's API on :${apiPort}`,
     timeoutMs,
     100,
@@ -147,10 +153,12 @@ export async function startActivated(opts: {
   args.push(`--fdname=${Object.keys(opts.sockets).join(':')}`);
   for (const [k, v] of Object.entries(opts.env ?? {})) args.push('-E', `${k}=${v}`);
   const loop = `while :; do sh -c 'LISTEN_PID=$$ exec "$0" "$1" run -c "$2"' "${NODE}" "${MAIN}" "${opts.configPath}"; [ -e "${stopFile}" ] && exit 0; sleep 0.05; done`;
-  const holder = spawn('systemd-socket-activate', [...args, 'sh', '-c', loop], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const holder = trackChild(
+    spawn('systemd-socket-activate', [...args, 'sh', '-c', loop], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   const logs: string[] = [];
   const collect = (buf: Buffer): void => {
     for (const l of buf.toString().split('\n')) if (l) logs.push(l);

@@ -6,14 +6,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBerth } from '../helpers/berth.ts';
 import { freePort, waitUntil } from '../helpers/net.ts';
+import { idleTimeout, rejectIfCut } from '../helpers/with-timeout.ts';
 
 /** GET / on the entrypoint (no route: berth answers 404, and logs it). */
 function get(port: number, path: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, agent: false }, (res) => {
       res.resume();
+      rejectIfCut(res, reject, `get on ${port}`);
       res.on('end', () => resolve(res.statusCode ?? 0));
     });
+    idleTimeout(req, 30_000, `get on ${port}`);
     req.on('error', reject);
     req.end();
   });

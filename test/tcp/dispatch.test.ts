@@ -17,6 +17,7 @@ import {
   startEntrypoint,
   track,
 } from './harness.ts';
+import { withTimeout } from '../helpers/with-timeout.ts';
 
 const webPair = selfSigned('web.example.com');
 const dbPair = selfSigned('db.example.com');
@@ -136,10 +137,10 @@ describe('dispatch: plain TCP', () => {
       });
       s.on('end', () => r(t));
     });
-    assert.equal(await ended, 'bye-first ');
+    assert.equal(await withTimeout(ended, 30_000, `the half-close from ${ep.port}`), 'bye-first ');
     assert.ok(s.writable, 'client can still write after the server half-closed');
     s.end('late');
-    await new Promise((r) => s.on('close', r));
+    await withTimeout(new Promise((r) => s.on('close', r)), 30_000, '`s` to close');
     await closeAll(ep.server, backend);
   });
 
@@ -374,10 +375,13 @@ describe('dispatch: TLS by SNI', () => {
         { handoff, limits: { ...defaultLimits, peekTimeoutMs: 10_000 } },
       );
       const proxy = await fragmentingProxy(slowEp.port, proxyOpts);
-      const res = await tlsGet(proxy.port, 'db.example.com');
-      assert.equal(res.subject, 'db.example.com');
-      assert.equal(res.text, 'from-db-backend');
-      await closeAll(proxy.server, slowEp.server);
+      try {
+        const res = await tlsGet(proxy.port, 'db.example.com');
+        assert.equal(res.subject, 'db.example.com');
+        assert.equal(res.text, 'from-db-backend');
+      } finally {
+        await closeAll(proxy.server, slowEp.server);
+      }
     });
   }
 
@@ -411,6 +415,6 @@ describe('dispatch: TLS by SNI', () => {
     const s: Socket = connect({ host: '127.0.0.1', port: ep.port });
     s.on('error', () => undefined);
     s.write(Buffer.from([0x16, 0x03, 0x01, 0x01, 0x00, 0x01]));
-    await new Promise<void>((r) => s.on('close', () => r()));
+    await withTimeout(new Promise<void>((r) => s.on('close', () => r())), 30_000, '`s` to close');
   });
 });

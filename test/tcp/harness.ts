@@ -11,6 +11,7 @@ import type { TcpEntrypointRouting } from '../../src/tcp/routing.ts';
 import type { DynamicConfig } from '../../src/config/dynamic/types.ts';
 import type { EntryPointConfig } from '../../src/config/static/types.ts';
 import type { TlsContextSource } from '../../src/tls/types.ts';
+import { idleTimeout, withTimeout } from '../helpers/with-timeout.ts';
 
 export const silentLogger = pino({ level: 'silent' });
 
@@ -170,7 +171,7 @@ export async function exchange(
   opts: { end?: boolean } = {},
 ): Promise<{ data: string; error?: string }> {
   return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+    const s = idleTimeout(connect({ host: '127.0.0.1', port, allowHalfOpen: true }), 30_000, `exchange on ${port}`);
     const chunks: Buffer[] = [];
     let error: string | undefined;
     s.on('data', (d: Buffer) => chunks.push(d));
@@ -188,8 +189,8 @@ export async function exchange(
 
 /** Reads from a socket until `predicate` holds on the text so far. */
 export function readUntil(s: Socket | TLSSocket, predicate: (text: string) => boolean): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = '';
+  let text = '';
+  const read = new Promise<string>((resolve, reject) => {
     const onData = (d: Buffer): void => {
       text += d.toString();
       if (predicate(text)) {
@@ -199,6 +200,9 @@ export function readUntil(s: Socket | TLSSocket, predicate: (text: string) => bo
     };
     s.on('data', onData);
     s.once('close', () => reject(new Error(`closed before expected data; got ${JSON.stringify(text)}`)));
+  });
+  return withTimeout(read, 30_000, `expected data on port ${s.remotePort}`).catch((err: Error) => {
+    throw new Error(`${err.message}; got ${JSON.stringify(text)}`);
   });
 }
 

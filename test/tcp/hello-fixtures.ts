@@ -1,5 +1,6 @@
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
+import { withTimeout } from '../helpers/with-timeout.ts';
 
 /**
  * Captures the first TLS record a real node:tls client sends (its ClientHello) with the given SNI
@@ -34,7 +35,7 @@ export async function captureClientHello(opts: { servername?: string; alpn?: str
       rejectUnauthorized: false,
     });
     client.on('error', () => undefined);
-    const hello = await got;
+    const hello = await withTimeout(got, 15_000, `a ClientHello on ${port}`);
     client.destroy();
     return hello;
   } finally {

@@ -17,6 +17,7 @@ import { startBerth, type BerthProcess } from '../helpers/berth.ts';
 import { freePort, waitUntil } from '../helpers/net.ts';
 import { tempDir } from '../helpers/temp.ts';
 import { echoHandler, startUpstream, type Upstream } from '../helpers/upstreams.ts';
+import { idleTimeout, timeoutSignal, withTimeout } from '../helpers/with-timeout.ts';
 
 const FOUR = { srcIp: '203.0.113.7', srcPort: 51000, dstIp: '192.0.2.1', dstPort: 443 };
 const SIX = { srcIp: '2001:db8::7', srcPort: 51000, dstIp: '2001:db8::1', dstPort: 443 };
@@ -175,11 +176,14 @@ describe('L4 security through a berth process', () => {
   describe('TCP middlewares', () => {
     test('a client outside sourceRange is closed, and the upstream sees no connection at all', async () => {
       const s = await dial(port.deny!, Buffer.from('hello'));
-      await new Promise((r) => s.once('close', r));
+      await withTimeout(new Promise((r) => s.once('close', r)), 30_000, '`s` to close');
       assert.equal(denied.connections.length, 0);
       const refused = /^berth_tcp_connections_refused_total\{router="deny@file",middleware="only99@file"\} [1-9]/m;
       await waitUntil(
-        async () => refused.test(await (await fetch(`${berth.apiUrl}/metrics`)).text()),
+        async () =>
+          refused.test(
+            await (await fetch(`${berth.apiUrl}/metrics`, { signal: timeoutSignal(15_000, 'berth /metrics') })).text(),
+          ),
         'the refusal in /metrics',
       );
       await waitUntil(
@@ -190,9 +194,16 @@ describe('L4 security through a berth process', () => {
 
     test('inFlightConn 1: the second concurrent connection is closed, a third after the first closed is relayed', async () => {
       const first = await dial(port.limit!, Buffer.from('one'));
-      assert.equal(await new Promise((r) => first.once('data', (d: Buffer) => r(d.toString()))), 'up');
+      assert.equal(
+        await withTimeout(
+          new Promise((r) => first.once('data', (d: Buffer) => r(d.toString()))),
+          30_000,
+          '`first` to receive data',
+        ),
+        'up',
+      );
       const second = await dial(port.limit!, Buffer.from('two'));
-      await new Promise((r) => second.once('close', r));
+      await withTimeout(new Promise((r) => second.once('close', r)), 30_000, '`second` to close');
       assert.equal(limited.connections.length, 1);
       first.destroy();
       // berth frees the slot when its side of the first connection has closed, which this process
@@ -240,6 +251,7 @@ describe('L4 security through a berth process', () => {
             text += d.toString();
           });
           req.on('end', () => resolve(text));
+          idleTimeout(req, 30_000, `h2 GET /who through port ${port.lb}`);
           req.on('error', reject);
         });
         session.close();
@@ -248,7 +260,14 @@ describe('L4 security through a berth process', () => {
       test(`${h.desc}: a TCP route passes ${h.ip} on in its own PROXY header, after ipAllowList let it in`, async () => {
         const before = proxied.connections.length;
         const s = await dial(port.lbtcp!, Buffer.concat([h.bytes, Buffer.from('payload')]));
-        assert.equal(await new Promise((r) => s.once('data', (d: Buffer) => r(d.toString()))), 'up');
+        assert.equal(
+          await withTimeout(
+            new Promise((r) => s.once('data', (d: Buffer) => r(d.toString()))),
+            30_000,
+            '`s` to receive data',
+          ),
+          'up',
+        );
         s.destroy();
         const got = proxied.connections[before]!;
         const parsed = parseProxyHeader(got);
@@ -276,7 +295,7 @@ describe('L4 security through a berth process', () => {
         port.lbtcp!,
         Buffer.concat([proxyProtocolHeader(2, { ...FOUR, srcIp: '198.51.100.1' }), Buffer.from('payload')]),
       );
-      await new Promise((r) => s.once('close', r));
+      await withTimeout(new Promise((r) => s.once('close', r)), 30_000, '`s` to close');
       assert.equal(proxied.connections.length, before);
     });
 

@@ -8,6 +8,7 @@ import { buildCertificate } from '../../src/tls/x509-builder.ts';
 import { compileTlsOptions } from '../../src/tls/compile-tls-options.ts';
 import { tlsServerOptions } from '../../src/tls/options.ts';
 import type { TlsOptions } from '../../src/config/dynamic/types.ts';
+import { idleTimeout } from '../helpers/with-timeout.ts';
 
 const ca = buildCertificate({ commonName: 'Options CA', isCA: true });
 const leaf = (names: string[]) =>
@@ -110,6 +111,7 @@ describe('tlsServerOptions over real handshakes', () => {
         });
         s.destroy();
       });
+      idleTimeout(s, 30_000, `TLS handshake on ${port}`);
       s.on('error', reject);
     });
   }

@@ -8,6 +8,8 @@ import { l4Counters } from '../../src/tcp/l4-counters.ts';
 import { freeDualPort, freePort, waitUntil } from '../helpers/net.ts';
 import { needTools } from '../helpers/tools.ts';
 import { ask, startUdp, udpServer } from './udp-harness.ts';
+import { withTimeout } from '../helpers/with-timeout.ts';
+import { trackChild } from '../helpers/track-child.ts';
 
 const execFileP = promisify(execFile);
 
@@ -171,21 +173,23 @@ describe('UdpEntrypoint', () => {
     if (!needTools(t, 'dig', 'pebble-challtestsrv')) return;
     const dnsPort = await freeDualPort();
     const mgmtPort = await freePort();
-    const srv = spawn(
-      'pebble-challtestsrv',
-      [
-        '-dns01',
-        `127.0.0.1:${dnsPort}`,
-        '-http01',
-        '',
-        '-https01',
-        '',
-        '-tlsalpn01',
-        '',
-        '-management',
-        `127.0.0.1:${mgmtPort}`,
-      ],
-      { stdio: 'ignore' },
+    const srv = trackChild(
+      spawn(
+        'pebble-challtestsrv',
+        [
+          '-dns01',
+          `127.0.0.1:${dnsPort}`,
+          '-http01',
+          '',
+          '-https01',
+          '',
+          '-tlsalpn01',
+          '',
+          '-management',
+          `127.0.0.1:${mgmtPort}`,
+        ],
+        { stdio: 'ignore' },
+      ),
     );
     try {
       await waitUntil(
@@ -214,8 +218,9 @@ describe('UdpEntrypoint', () => {
         await ep.stop();
       }
     } finally {
+      const exited = new Promise((r) => srv.once('exit', r));
       srv.kill('SIGTERM');
-      await new Promise((r) => srv.once('exit', r));
+      await withTimeout(exited, 15_000, `challtestsrv (pid ${srv.pid}) to exit`);
     }
   });
 });

@@ -7,6 +7,7 @@ import { bufferingFactory } from '../../../src/http/middlewares/buffering.ts';
 import { requestBody } from '../../../src/http/middlewares/body.ts';
 import { waitUntil } from '../../helpers/net.ts';
 import { echoOf, fixedHandler, send, silentLogger, startHarness } from './harness.ts';
+import { idleTimeout } from '../../helpers/with-timeout.ts';
 
 const spillFiles = (dir: string): string[] => readdirSync(dir).filter((f) => f.startsWith('berth-buffer-'));
 
@@ -149,6 +150,7 @@ describe('buffering: request', () => {
               .on('end', () => resolve(text));
           },
         );
+        idleTimeout(req, 30_000, `chunked POST on ${h.port}`);
         req.on('error', reject);
         req.write('first;');
         void firstChunk.then(() => req.end('second'));

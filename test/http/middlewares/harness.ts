@@ -11,6 +11,7 @@ import { decodePath } from '../../../src/http/middlewares/path.ts';
 import { stripHopByHop } from '../../../src/http/hop-by-hop.ts';
 import { H1Server } from '../../../src/engine/h1-server.ts';
 import { hasToken } from '../../../src/engine/header-list.ts';
+import { idleTimeout } from '../../helpers/with-timeout.ts';
 
 /** What the echo handler answers: the request as it reached the service. */
 export interface Echo {
@@ -207,6 +208,7 @@ export function send(
         res.on('error', reject);
       },
     );
+    idleTimeout(req, 30_000, `${opts.method ?? 'GET'} ${opts.path ?? '/'} on ${port}`);
     req.on('error', reject);
     req.end(opts.body);
   });
