@@ -165,7 +165,7 @@ export function createRequestHandler(
       req.url = query ? `${path}?${query}` : path;
     const routing = routingPathOf(path);
 
-    const trustedPeer = insecure || (trusted !== undefined && trusted.has(remoteIp));
+    const trustedPeer = insecure || trusted?.has(remoteIp) === true;
     if (!trustedPeer) stripUntrustedForwarded(headers);
     const host = normalizeHost(hostHeader);
     const ctx: RequestContext = {

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { freePort, waitUntil } from './net.ts';
+import { freePort } from './net.ts';
 import { tempDir } from './temp.ts';
 import { trackChild } from './track-child.ts';
 import { timeoutSignal, withTimeout } from './with-timeout.ts';

@@ -149,7 +149,11 @@ describe('ruleSyntax v2 per router (file provider)', { timeout: 120_000 }, () =>
     await waitUntil(async () => (await get(web, 'd.test')).status === 200, 'the new configuration to be served');
     assert.deepEqual(await get(web, 'c.test'), { status: 200, name: 'modern' });
     assert.equal((await get(web, 'a.test', '/api/42')).status, 404, 'the broken router is disabled');
-    assert.equal((await get(web, 'o.test')).status, 200, 'the router with an unknown ruleSyntax serves, its rule read as v3');
+    assert.equal(
+      (await get(web, 'o.test')).status,
+      200,
+      'the router with an unknown ruleSyntax serves, its rule read as v3',
+    );
     const diags = await berth.api<Diagnostic[]>('/diagnostics');
     const about = (name: string) => diags.filter((d) => d.level === 'error' && d.element.includes(name));
     assert.match(

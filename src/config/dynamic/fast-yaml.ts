@@ -7,8 +7,7 @@ import { CORE_SCHEMA, defineMappingTag, load, mapTag, mergeTag } from 'js-yaml';
  */
 const stringKeyedMap = defineMappingTag<Record<string, unknown>>(mapTag.tagName, {
   create: mapTag.create,
-  addPair: (m, key, value) =>
-    typeof key === 'string' ? mapTag.addPair(m, key, value) : 'a key that is not a string',
+  addPair: (m, key, value) => (typeof key === 'string' ? mapTag.addPair(m, key, value) : 'a key that is not a string'),
   has: mapTag.has,
   keys: mapTag.keys,
   get: mapTag.get,
