@@ -27,6 +27,9 @@ const given = new Set<number>();
  */
 function probePort(host: string): Promise<number> {
   const port = 10_000 + Math.floor(Math.random() * 22_000);
+  // 10080 is on the Fetch standard's list of bad ports: fetch() (a test's, or a container's
+  // HEALTHCHECK) refuses it with a network error before connecting.
+  if (port === 10_080) return probePort(host);
   return new Promise((resolve) => {
     const srv = createServer();
     srv.once('error', () => resolve(probePort(host)));
