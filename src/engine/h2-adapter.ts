@@ -6,7 +6,7 @@ import {
 } from 'node:http2';
 import type { Socket } from 'node:net';
 import { ReceivedBody, type BodyReader } from './body.ts';
-import { fieldsOf } from './h2-fields.ts';
+import { CONNECTION_SPECIFIC, fieldsOf } from './h2-fields.ts';
 import { parseLength } from './h1-head.ts';
 import { HeaderList, sameName } from './header-list.ts';
 import { ClientBodyError, ProxyRequest } from './message.ts';
@@ -15,15 +15,6 @@ import { ProxyResponse, type ResponseSink } from './response.ts';
 import { normalizeIp } from '../lib/ip.ts';
 import { clientAddressOf, clientPortOf } from '../tcp/client-address.ts';
 
-/** Response headers HTTP/2 forbids (RFC 9113 §8.2.2): connection-specific, berth's to drop. */
-const CONNECTION_SPECIFIC = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'upgrade',
-  'http2-settings',
-]);
 /** Headers node:http2 only takes once: duplicates keep the first line. */
 const SINGLE = new Set([
   'content-type',

@@ -1,24 +1,12 @@
 import { constants, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
-import { sendStatus } from './answers.ts';
+import { ExchangeBase, classifyFailure, type ForwardFailure } from './exchange-base.ts';
 import { fieldsOf, h2RequestHeaders } from './h2-fields.ts';
 import type { H2Session, H2SessionPool } from './h2-sessions.ts';
 import { HeaderList } from './header-list.ts';
-import { ClientBodyError, type BodyConsumer, type ProxyRequest, type RequestContext } from './message.ts';
-import { classifyFailure, type ForwardFailure } from './proxy-exchange.ts';
+import type { BodyConsumer, ProxyRequest, RequestContext } from './message.ts';
 import type { ProxyResponse, ResponseProducer } from './response.ts';
 import { mergeUpstreamHeaders, responseTrailers, stripResponseHopByHop } from './upstream-heads.ts';
 import type { UpstreamTarget } from './upstream-target.ts';
-
-const STATUS: Readonly<Record<ForwardFailure, number>> = {
-  refused: 502,
-  reset: 502,
-  timeout: 504,
-  'dial-timeout': 504,
-};
-
-function onHeaderTimeout(x: H2Exchange): void {
-  x.headerTimedOut();
-}
 
 /**
  * One request forwarded as a stream of an `h2c://` server's HTTP/2 session (gRPC and other
@@ -28,23 +16,12 @@ function onHeaderTimeout(x: H2Exchange): void {
  * the same way. Failures before the response began become 502/504; after, the client's response
  * is aborted (an HTTP/2 client sees its stream reset, as the server reset berth's).
  */
-export class H2Exchange implements BodyConsumer, ResponseProducer {
-  private readonly req: ProxyRequest;
-  private readonly res: ProxyResponse;
-  private readonly target: UpstreamTarget;
+export class H2Exchange extends ExchangeBase implements BodyConsumer, ResponseProducer {
   private readonly sessions: H2SessionPool;
   private readonly headerTimeoutMs: number;
-  private readonly passHostHeader: boolean;
-  private readonly onFailure: ((kind: ForwardFailure) => void) | undefined;
   private session: H2Session | undefined = undefined;
   private stream: ClientHttp2Stream | undefined = undefined;
   private trailers: IncomingHttpHeaders | undefined = undefined;
-  private requestDone = false;
-  private bodyWaiting = false;
-  private responded = false;
-  private finished = false;
-  private timedOut = false;
-  private timer: NodeJS.Timeout | undefined = undefined;
 
   constructor(
     req: ProxyRequest,
@@ -56,14 +33,15 @@ export class H2Exchange implements BodyConsumer, ResponseProducer {
     passHostHeader: boolean,
     onFailure: ((kind: ForwardFailure) => void) | undefined,
   ) {
-    this.req = req;
-    this.res = res;
-    this.target = target;
+    super(req, res, target, passHostHeader, onFailure);
     this.sessions = sessions;
     this.headerTimeoutMs = headerTimeoutMs;
-    this.passHostHeader = passHostHeader;
-    this.onFailure = onFailure;
     ctx.upstream = target.url;
+  }
+
+  protected abortUpstream(): void {
+    const s = this.stream;
+    if (s !== undefined && !s.destroyed) s.close(constants.NGHTTP2_CANCEL);
   }
 
   start(): void {
@@ -103,8 +81,7 @@ export class H2Exchange implements BodyConsumer, ResponseProducer {
     stream.once('wantTrailers', () => this.sendRequestTrailers());
     if (body === null) this.requestDone = true;
     else body.start(this);
-    if (this.headerTimeoutMs > 0 && !this.finished)
-      this.timer = setTimeout(onHeaderTimeout, this.headerTimeoutMs, this);
+    this.armHeaderTimeout(this.headerTimeoutMs);
   }
 
   // ---- request body → upstream ----
@@ -121,19 +98,6 @@ export class H2Exchange implements BodyConsumer, ResponseProducer {
     this.requestDone = true;
     const s = this.stream;
     if (s !== undefined && !s.destroyed) s.end();
-  }
-
-  onBodyError(err: Error): void {
-    if (this.finished) return;
-    this.finished = true;
-    clearTimeout(this.timer);
-    this.stream?.close(constants.NGHTTP2_CANCEL);
-    const status = err instanceof ClientBodyError ? err.status : 400;
-    if (status === 0) return;
-    if (!this.res.headersSent) {
-      this.res.closeConnection = true;
-      sendStatus(this.res, status);
-    } else this.res.destroy();
   }
 
   private onUpstreamDrain(): void {
@@ -164,7 +128,7 @@ export class H2Exchange implements BodyConsumer, ResponseProducer {
 
   private onHead(head: IncomingHttpHeaders, flags: number): void {
     if (this.finished) return;
-    clearTimeout(this.timer);
+    this.clearHeaderTimeout();
     this.responded = true;
     const res = this.res;
     const ctx = this.req.ctx;
@@ -197,16 +161,6 @@ export class H2Exchange implements BodyConsumer, ResponseProducer {
     this.res.end();
   }
 
-  /** The client's response closed: completed, or aborted (the stream to the server is cancelled). */
-  onResponseClose(): void {
-    if (this.finished) return;
-    this.finished = true;
-    clearTimeout(this.timer);
-    const s = this.stream;
-    if (s !== undefined && !s.destroyed) s.close(constants.NGHTTP2_CANCEL);
-    if (!this.requestDone) this.req.body?.cancel();
-  }
-
   // ---- failures ----
 
   private onError(err: NodeJS.ErrnoException): void {
@@ -224,25 +178,5 @@ export class H2Exchange implements BodyConsumer, ResponseProducer {
     if (h !== undefined) this.sessions.release(h);
     // Closed without its end (a reset, the session gone): the response cannot complete.
     if (!this.finished) this.fail('reset');
-  }
-
-  private fail(kind: ForwardFailure): void {
-    if (this.finished) return;
-    this.finished = true;
-    clearTimeout(this.timer);
-    const s = this.stream;
-    if (s !== undefined && !s.destroyed) s.close(constants.NGHTTP2_CANCEL);
-    if (!this.requestDone) this.req.body?.cancel();
-    this.onFailure?.(kind);
-    if (this.responded || this.res.headersSent) this.res.destroy();
-    else sendStatus(this.res, STATUS[kind]);
-  }
-
-  /** No response head within `responseHeaderTimeout`: 504. */
-  headerTimedOut(): void {
-    this.timer = undefined;
-    if (this.finished || this.responded) return;
-    this.timedOut = true;
-    this.fail('timeout');
   }
 }

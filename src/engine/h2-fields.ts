@@ -6,18 +6,17 @@ import { joinPath, type UpstreamTarget } from './upstream-target.ts';
  * Request fields HTTP/2 forbids (RFC 9113 §8.2.2) or carries as pseudo-headers; node:http2 refuses
  * a request naming them. `te` is allowed with the value `trailers` only.
  */
-const NOT_FORWARDED = new Set([
+/** Fields HTTP/2 forbids in either direction (RFC 9113 §8.2.2): connection-specific ones. */
+export const CONNECTION_SPECIFIC: ReadonlySet<string> = new Set([
   'connection',
   'keep-alive',
   'proxy-connection',
   'transfer-encoding',
   'upgrade',
   'http2-settings',
-  'host',
-  'expect',
-  'content-length',
-  'te',
 ]);
+
+const NOT_FORWARDED = new Set([...CONNECTION_SPECIFIC, 'host', 'expect', 'content-length', 'te']);
 
 /**
  * The head of a request forwarded to an `h2c://` server: pseudo-headers from the method, the

@@ -1,12 +1,11 @@
-import { sendStatus } from './answers.ts';
+import { ExchangeBase, classifyFailure, type ForwardFailure } from './exchange-base.ts';
 import { HeaderList, sameName } from './header-list.ts';
 import { PAUSED } from './llhttp.ts';
-import { ClientBodyError, type BodyConsumer, type ProxyRequest, type RequestContext } from './message.ts';
+import type { BodyConsumer, ProxyRequest, RequestContext } from './message.ts';
 import type { ProxyResponse, ResponseProducer } from './response.ts';
 import { relay } from './tunnel.ts';
 import type { UpstreamConnection } from './upstream-connection.ts';
 import type { UpstreamExchange } from './upstream-exchange.ts';
-import { UpstreamFailure } from './upstream-failure.ts';
 import {
   mergeUpstreamHeaders,
   requestHead,
@@ -17,40 +16,7 @@ import {
 import type { UpstreamPool } from './upstream-pool.ts';
 import type { UpstreamTarget } from './upstream-target.ts';
 
-/** Why a forward failed, mapped to berth's own status. */
-export type ForwardFailure = 'refused' | 'timeout' | 'reset' | 'dial-timeout';
-
-const STATUS: Readonly<Record<ForwardFailure, number>> = {
-  refused: 502,
-  reset: 502,
-  timeout: 504,
-  'dial-timeout': 504,
-};
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
-
-/** Classifies a connection failure. */
-export function classifyFailure(err: NodeJS.ErrnoException): ForwardFailure {
-  if (err instanceof UpstreamFailure) return err.code === 'DIAL_TIMEOUT' ? 'dial-timeout' : 'reset';
-  switch (err.code) {
-    case 'ECONNREFUSED':
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-    case 'EADDRNOTAVAIL':
-    case 'EMFILE':
-    case 'ENFILE':
-      return 'refused';
-    case 'ETIMEDOUT':
-      return 'dial-timeout';
-    default:
-      return 'reset';
-  }
-}
-
-function onHeaderTimeout(x: ProxyExchange): void {
-  x.headerTimedOut();
-}
 
 /**
  * One request forwarded to one server over the pool: the head (and whatever body is already
@@ -62,27 +28,15 @@ function onHeaderTimeout(x: ProxyExchange): void {
  * sent once more when a kept-alive connection turns out to be closed, as Go's transport does);
  * after it began, the client's response is aborted — never completed short.
  */
-export class ProxyExchange implements UpstreamExchange, BodyConsumer, ResponseProducer {
-  private readonly req: ProxyRequest;
-  private readonly res: ProxyResponse;
-  private readonly target: UpstreamTarget;
+export class ProxyExchange extends ExchangeBase implements UpstreamExchange, BodyConsumer, ResponseProducer {
   private readonly pool: UpstreamPool;
   private readonly ctx: RequestContext;
-  private readonly passHostHeader: boolean;
-  /** Told the failure kind (passive health, logs). */
-  private readonly onFailure: ((kind: ForwardFailure) => void) | undefined;
   private conn: UpstreamConnection | undefined = undefined;
   private head = '';
   private chunked = false;
-  requestDone = false;
   private sending = false;
-  private responded = false;
-  private finished = false;
   private retried = false;
   private paused = false;
-  private bodyWaiting = false;
-  private timedOut = false;
-  private timer: NodeJS.Timeout | undefined = undefined;
   private upgradeReason = '';
   private upgradeHeaders: string[] | undefined = undefined;
 
@@ -95,13 +49,15 @@ export class ProxyExchange implements UpstreamExchange, BodyConsumer, ResponsePr
     passHostHeader: boolean,
     onFailure: ((kind: ForwardFailure) => void) | undefined,
   ) {
-    this.req = req;
-    this.res = res;
+    super(req, res, target, passHostHeader, onFailure);
     this.ctx = ctx;
-    this.target = target;
     this.pool = pool;
-    this.passHostHeader = passHostHeader;
-    this.onFailure = onFailure;
+  }
+
+  protected abortUpstream(): void {
+    const c = this.conn;
+    this.conn = undefined;
+    c?.destroy();
   }
 
   start(): void {
@@ -139,8 +95,7 @@ export class ProxyExchange implements UpstreamExchange, BodyConsumer, ResponsePr
       this.sending = false;
     }
     if (!out.flush() && !this.requestDone) this.bodyWaiting = true;
-    const ms = this.pool.options.responseHeaderTimeoutMs;
-    if (ms > 0 && !this.finished) this.timer = setTimeout(onHeaderTimeout, ms, this);
+    this.armHeaderTimeout(this.pool.options.responseHeaderTimeoutMs);
   }
 
   // ---- request body → upstream ----
@@ -168,21 +123,6 @@ export class ProxyExchange implements UpstreamExchange, BodyConsumer, ResponsePr
     if (!this.sending) c.out.flush();
   }
 
-  onBodyError(err: Error): void {
-    if (this.finished) return;
-    this.finished = true;
-    clearTimeout(this.timer);
-    const c = this.conn;
-    this.conn = undefined;
-    c?.destroy();
-    const status = err instanceof ClientBodyError ? err.status : 400;
-    if (status === 0) return;
-    if (!this.res.headersSent) {
-      this.res.closeConnection = true;
-      sendStatus(this.res, status);
-    } else this.res.destroy();
-  }
-
   onUpstreamDrain(): void {
     if (!this.bodyWaiting) return;
     this.bodyWaiting = false;
@@ -193,7 +133,7 @@ export class ProxyExchange implements UpstreamExchange, BodyConsumer, ResponsePr
 
   onResponseHead(status: number, reason: string, headers: string[]): number {
     if (this.finished) return 0;
-    clearTimeout(this.timer);
+    this.clearHeaderTimeout();
     if (status === 101) {
       // A 101 to a request that did not ask to upgrade is a broken upstream.
       if (!this.req.upgrade) {
@@ -261,17 +201,6 @@ export class ProxyExchange implements UpstreamExchange, BodyConsumer, ResponsePr
     this.conn?.resumeReading();
   }
 
-  /** The client's response closed: completed (nothing to do) or aborted (the upstream side goes too). */
-  onResponseClose(): void {
-    if (this.finished) return;
-    this.finished = true;
-    clearTimeout(this.timer);
-    const c = this.conn;
-    this.conn = undefined;
-    c?.destroy();
-    if (!this.requestDone) this.req.body?.cancel();
-  }
-
   // ---- failures ----
 
   onUpstreamFailure(err: Error): void {
@@ -294,27 +223,6 @@ export class ProxyExchange implements UpstreamExchange, BodyConsumer, ResponsePr
       return;
     }
     this.fail(kind);
-  }
-
-  private fail(kind: ForwardFailure): void {
-    if (this.finished) return;
-    this.finished = true;
-    clearTimeout(this.timer);
-    const c = this.conn;
-    this.conn = undefined;
-    c?.destroy();
-    if (!this.requestDone) this.req.body?.cancel();
-    this.onFailure?.(kind);
-    if (this.responded || this.res.headersSent) this.res.destroy();
-    else sendStatus(this.res, STATUS[kind]);
-  }
-
-  /** No response head within `responseHeaderTimeout`: 504, and the connection is not reused. */
-  headerTimedOut(): void {
-    this.timer = undefined;
-    if (this.finished || this.responded) return;
-    this.timedOut = true;
-    this.fail('timeout');
   }
 
   // ---- WebSocket ----

@@ -1,10 +1,11 @@
 import { H2Exchange } from '../engine/h2-exchange.ts';
-import { ProxyExchange, type ForwardFailure } from '../engine/proxy-exchange.ts';
+import type { ForwardFailure } from '../engine/exchange-base.ts';
+import { ProxyExchange } from '../engine/proxy-exchange.ts';
 import { UpstreamPool, type TransportOptions } from '../engine/upstream-pool.ts';
 import type { UpstreamTarget } from '../engine/upstream-target.ts';
 import type { ProxyRequest, ProxyResponse, RequestContext } from './handler.ts';
 
-export type { ForwardFailure } from '../engine/proxy-exchange.ts';
+export type { ForwardFailure } from '../engine/exchange-base.ts';
 export type { TransportOptions } from '../engine/upstream-pool.ts';
 export { upstreamTarget, type UpstreamTarget } from '../engine/upstream-target.ts';
 

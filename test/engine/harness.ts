@@ -2,7 +2,8 @@ import { connect, createServer, type AddressInfo, type Server, type Socket } fro
 import type { H1Options } from '../../src/engine/h1-options.ts';
 import { H1Server } from '../../src/engine/h1-server.ts';
 import type { ProxyRequest, RequestContext } from '../../src/engine/message.ts';
-import { ProxyExchange, type ForwardFailure } from '../../src/engine/proxy-exchange.ts';
+import type { ForwardFailure } from '../../src/engine/exchange-base.ts';
+import { ProxyExchange } from '../../src/engine/proxy-exchange.ts';
 import type { ProxyResponse } from '../../src/engine/response.ts';
 import type { UpstreamPool, TransportOptions } from '../../src/engine/upstream-pool.ts';
 import { upstreamTarget } from '../../src/engine/upstream-target.ts';

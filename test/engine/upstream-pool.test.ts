@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
-import type { ForwardFailure } from '../../src/engine/proxy-exchange.ts';
+import type { ForwardFailure } from '../../src/engine/exchange-base.ts';
 import { UpstreamPool } from '../../src/engine/upstream-pool.ts';
 import { buildCertificate } from '../../src/tls/x509-builder.ts';
 import { waitUntil } from '../helpers/net.ts';
