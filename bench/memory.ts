@@ -19,6 +19,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { treePssKb } from './lib/proc.ts';
+import { SHIPPED_ENV } from './lib/shipped-env.ts';
 
 /** The berth checkout to measure (another one's `src/main.ts` compares two versions). */
 const ROOT = resolve(process.env.BERTH_ROOT ?? resolve(import.meta.dirname, '..'));
@@ -116,7 +117,7 @@ async function startBerth(
       log: { level: 'error' },
     }),
   );
-  return { ...start(process.execPath, [join(ROOT, 'src/main.ts'), 'run', '-c', cfg]), port };
+  return { ...start(process.execPath, [join(ROOT, 'src/main.ts'), 'run', '-c', cfg], SHIPPED_ENV), port };
 }
 
 interface Row {

@@ -10,6 +10,7 @@ import { processTree, startProcess, treePssKb, waitForPort, type BenchProcess } 
 import { renderTemplate } from './template.ts';
 import { hasCommand } from './tools.ts';
 import type { Upstream } from './upstream.ts';
+import { SHIPPED_ENV } from './shipped-env.ts';
 
 /**
  * Everything a request can go through. `direct` is the upstream itself; `relay` is Node piping
@@ -123,7 +124,10 @@ export async function startTarget(name: TargetName, env: TargetEnv, routers: num
       const b = await startBerth({
         dir,
         config: berthStaticConfig(dir, httpPort, httpsPort),
-        ...(env.cpuProfDir ? { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${env.cpuProfDir}` } } : {}),
+        env: {
+          ...SHIPPED_ENV,
+          ...(env.cpuProfDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${env.cpuProfDir}` } : {}),
+        },
         timeoutMs: 60_000,
       });
       pid = b.pid;
