@@ -135,24 +135,7 @@ export async function startPebble(opts: PebbleOptions = {}): Promise<Pebble> {
     procs.push(p);
     return p;
   };
-  run(
-    'pebble-challtestsrv',
-    [
-      '-dns01',
-      `127.0.0.1:${dns}`,
-      '-http01',
-      '',
-      '-https01',
-      '',
-      '-tlsalpn01',
-      '',
-      '-management',
-      `127.0.0.1:${ctsMgmt}`,
-      '-defaultIPv6',
-      '',
-    ],
-    {},
-  );
+  run('pebble-challtestsrv', challtestsrvDnsArgs(dns, ctsMgmt), {});
   run('pebble', ['-config', join(dir, 'pebble.json'), '-dnsserver', opts.dnsServer ?? `127.0.0.1:${dns}`], {
     PEBBLE_VA_NOSLEEP: '1',
     PEBBLE_WFE_NONCEREJECT: '0',
@@ -319,4 +302,25 @@ export async function startPebble(opts: PebbleOptions = {}): Promise<Pebble> {
     },
     stop,
   };
+}
+
+/**
+ * Arguments for pebble-challtestsrv as a DNS server only, on loopback: its HTTP-01, HTTPS-01 and
+ * TLS-ALPN-01 servers off, no default AAAA answer (A queries get 127.0.0.1).
+ */
+export function challtestsrvDnsArgs(dnsPort: number, mgmtPort: number): string[] {
+  return [
+    '-dns01',
+    `127.0.0.1:${dnsPort}`,
+    '-http01',
+    '',
+    '-https01',
+    '',
+    '-tlsalpn01',
+    '',
+    '-management',
+    `127.0.0.1:${mgmtPort}`,
+    '-defaultIPv6',
+    '',
+  ];
 }

@@ -24,6 +24,7 @@ import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { startBerth, type BerthProcess } from '../helpers/berth.ts';
 import { freeDualPort, freePort, waitUntil } from '../helpers/net.ts';
+import { challtestsrvDnsArgs } from '../helpers/pebble.ts';
 import { hasTool, requireIntegration } from '../helpers/tools.ts';
 import { echoHandler, startUpstream, type Upstream } from '../helpers/upstreams.ts';
 import { canRunPostgres, startPostgres, startRedis } from './l4-peers.ts';
@@ -168,24 +169,7 @@ async function startChalltestsrvDns(): Promise<{ port: number; stop(): Promise<v
   const port = await freeDualPort();
   const mgmt = await freePort();
   const proc: ChildProcess = trackChild(
-    spawn(
-      'pebble-challtestsrv',
-      [
-        '-dns01',
-        `127.0.0.1:${port}`,
-        '-http01',
-        '',
-        '-https01',
-        '',
-        '-tlsalpn01',
-        '',
-        '-management',
-        `127.0.0.1:${mgmt}`,
-        '-defaultIPv6',
-        '',
-      ],
-      { stdio: 'ignore' },
-    ),
+    spawn('pebble-challtestsrv', challtestsrvDnsArgs(port, mgmt), { stdio: 'ignore' }),
   );
   await waitUntil(
     async () =>

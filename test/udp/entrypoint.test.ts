@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { l4Counters } from '../../src/tcp/l4-counters.ts';
 import { freeDualPort, freePort, waitUntil } from '../helpers/net.ts';
+import { challtestsrvDnsArgs } from '../helpers/pebble.ts';
 import { needTools } from '../helpers/tools.ts';
 import { ask, startUdp, udpServer } from './udp-harness.ts';
 import { withTimeout } from '../helpers/with-timeout.ts';
@@ -173,24 +174,7 @@ describe('UdpEntrypoint', () => {
     if (!needTools(t, 'dig', 'pebble-challtestsrv')) return;
     const dnsPort = await freeDualPort();
     const mgmtPort = await freePort();
-    const srv = trackChild(
-      spawn(
-        'pebble-challtestsrv',
-        [
-          '-dns01',
-          `127.0.0.1:${dnsPort}`,
-          '-http01',
-          '',
-          '-https01',
-          '',
-          '-tlsalpn01',
-          '',
-          '-management',
-          `127.0.0.1:${mgmtPort}`,
-        ],
-        { stdio: 'ignore' },
-      ),
-    );
+    const srv = trackChild(spawn('pebble-challtestsrv', challtestsrvDnsArgs(dnsPort, mgmtPort), { stdio: 'ignore' }));
     try {
       await waitUntil(
         async () => {

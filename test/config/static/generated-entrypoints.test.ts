@@ -61,8 +61,8 @@ describe('entrypoints generated from edge', () => {
     },
     {
       desc: 'edge.bindAddress chosen explicitly',
-      yaml: 'edge: {publicIPv4: 203.0.113.7, bindAddress: 10.0.0.5}',
-      want: family('10.0.0.5', '', [...TCP, ...DYN], [53]),
+      yaml: 'edge: {publicIPv4: 203.0.113.7, bindAddress: 198.51.100.5}',
+      want: family('198.51.100.5', '', [...TCP, ...DYN], [53]),
     },
     {
       desc: 'IPv6 only',
@@ -197,8 +197,8 @@ describe('edge.bindAddress', () => {
     },
     {
       desc: 'explicit: as given, no notice',
-      yaml: 'edge: {publicIPv4: 203.0.113.7, bindAddress: 10.1.2.3}',
-      bind: '10.1.2.3',
+      yaml: 'edge: {publicIPv4: 203.0.113.7, bindAddress: 198.51.100.23}',
+      bind: '198.51.100.23',
       notice: [],
     },
     {
@@ -224,17 +224,17 @@ describe('edge.bindAddress', () => {
     cidr: '127.0.0.1/8',
   };
   const eth = {
-    address: '10.0.0.5',
+    address: '198.51.100.5',
     netmask: '255.255.255.0',
     family: 'IPv4' as const,
     mac: '02:00:00:00:00:01',
     internal: false,
-    cidr: '10.0.0.5/24',
+    cidr: '198.51.100.5/24',
   };
   const interfaces = { lo: [lo], eth0: [eth] };
   const local: { desc: string; ip: string; want: boolean }[] = [
-    { desc: 'an interface address', ip: '10.0.0.5', want: true },
-    { desc: 'another address of its subnet', ip: '10.0.0.6', want: false },
+    { desc: 'an interface address', ip: '198.51.100.5', want: true },
+    { desc: 'another address of its subnet', ip: '198.51.100.6', want: false },
     { desc: 'anywhere in the loopback range', ip: '127.200.1.2', want: true },
     { desc: 'a public address of a NAT', ip: '203.0.113.7', want: false },
     { desc: 'not an address', ip: 'example.com', want: false },
