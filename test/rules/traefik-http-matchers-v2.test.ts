@@ -6,10 +6,9 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { normalizeHost } from '../../src/rules/host.ts';
 import { parseHttpRule } from '../../src/rules/http-rule.ts';
 import type { HttpRequestView } from '../../src/rules/types.ts';
-import { httpReq } from './helpers.ts';
+import { httpReq, requestFromUrl as fromUrl } from './helpers.ts';
 
 interface Case {
   readonly desc: string;
@@ -17,21 +16,6 @@ interface Case {
   readonly expectedError?: true;
   /** Request key → routed or not. */
   readonly expected?: Readonly<Record<string, boolean>>;
-}
-
-/** A request for `https://host[:port]/path?query`, as berth's entrypoint views it. */
-function fromUrl(url: string, over: Partial<HttpRequestView> = {}): HttpRequestView {
-  const m = /^https?:\/\/([^/?]*)([^?]*)(?:\?(.*))?$/.exec(url);
-  assert.ok(m, url);
-  const host = normalizeHost(m[1] ?? '');
-  const canonical = (m[1] ?? '').toLowerCase().replace(/:\d*$/, '');
-  return httpReq({
-    host,
-    ...(canonical !== host ? { canonicalHost: canonical } : {}),
-    path: m[2] || '/',
-    query: m[3] ?? '',
-    ...over,
-  });
 }
 
 /** Header lines `Name: value | Name: value` → a request carrying them. */

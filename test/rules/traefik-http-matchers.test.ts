@@ -7,10 +7,9 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { normalizeHost } from '../../src/rules/host.ts';
 import { parseHttpRule } from '../../src/rules/http-rule.ts';
 import type { HttpRequestView } from '../../src/rules/types.ts';
-import { httpReq } from './helpers.ts';
+import { httpReq, requestFromUrl as fromUrl } from './helpers.ts';
 
 interface Case {
   readonly desc: string;
@@ -18,22 +17,6 @@ interface Case {
   readonly expectedError?: true;
   /** Request → routed or not. */
   readonly expected?: ReadonlyMap<HttpRequestView, boolean> | Readonly<Record<string, boolean>>;
-}
-
-/** A request for `https://host[:port]/path?query`. */
-function fromUrl(url: string, over: Partial<HttpRequestView> = {}): HttpRequestView {
-  const m = /^https?:\/\/([^/?]*)([^?]*)(?:\?(.*))?$/.exec(url);
-  assert.ok(m, url);
-  const host = normalizeHost(m[1] ?? '');
-  // Traefik's canonical host keeps a trailing dot; berth's entrypoint passes it when it differs.
-  const canonical = (m[1] ?? '').toLowerCase().replace(/:\d*$/, '');
-  return httpReq({
-    host,
-    ...(canonical !== host ? { canonicalHost: canonical } : {}),
-    path: m[2] || '/',
-    query: m[3] ?? '',
-    ...over,
-  });
 }
 
 function run(name: string, cases: readonly Case[], toReq: (key: string) => HttpRequestView = (k) => fromUrl(k)): void {

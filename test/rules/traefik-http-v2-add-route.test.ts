@@ -5,10 +5,9 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { normalizeHost } from '../../src/rules/host.ts';
 import { parseHttpRule } from '../../src/rules/http-rule.ts';
 import type { HttpRequestView } from '../../src/rules/types.ts';
-import { httpReq } from './helpers.ts';
+import { requestFromUrl } from './helpers.ts';
 
 interface Case {
   readonly desc: string;
@@ -20,19 +19,9 @@ interface Case {
 }
 
 function fromUrl(url: string, c: Case): HttpRequestView {
-  const m = /^https?:\/\/([^/?]*)([^?]*)(?:\?(.*))?$/.exec(url);
-  assert.ok(m, url);
-  const host = normalizeHost(m[1] ?? '');
-  const canonical = (m[1] ?? '').toLowerCase().replace(/:\d*$/, '');
-  const raw = Object.entries(c.headers ?? {}).flat();
-  const headers = Object.fromEntries(Object.entries(c.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
-  return httpReq({
-    host,
-    ...(canonical !== host ? { canonicalHost: canonical } : {}),
-    path: m[2] || '/',
-    query: m[3] ?? '',
-    headers,
-    rawHeaders: raw,
+  return requestFromUrl(url, {
+    headers: Object.fromEntries(Object.entries(c.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
+    rawHeaders: Object.entries(c.headers ?? {}).flat(),
     ...(c.remoteAddr !== undefined ? { clientIp: c.remoteAddr.replace(/^([\d.]+):\d+$/, '$1') } : {}),
   });
 }
